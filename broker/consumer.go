@@ -1,0 +1,166 @@
+package broker
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/danube-console/danube-console/proto/danubepb"
+)
+
+// consumer is one named consumer of a subscription. Its identity is (subscription, name); a Subscribe with a
+// name that already exists takes the consumer over and keeps its id.
+//
+// A consumer is active from Subscribe until its ReceiveMessages stream ends, and again while a new stream is
+// open. Messages dispatched to it wait in queue until its stream sends them.
+type consumer struct {
+	id      uint64
+	name    string
+	seq     uint64 // join order within the subscription
+	sub     *subscription
+	filters atomic.Pointer[[]string]
+
+	active atomic.Bool
+
+	mu            sync.Mutex
+	queue         []*danubepb.StreamMessage
+	gen           uint64        // generation of the stream allowed to serve this consumer
+	stop          chan struct{} // closed to end the current stream (nil when none is attached)
+	notify        chan struct{} // signalled when queue grows; capacity 1
+	inactiveSince time.Time
+	removed       bool
+}
+
+func newConsumer(id uint64, name string, seq uint64, sub *subscription, filters []string) *consumer {
+	c := &consumer{id: id, name: name, seq: seq, sub: sub, notify: make(chan struct{}, 1)}
+	c.setFilters(filters)
+	c.active.Store(true)
+	return c
+}
+
+func (c *consumer) setFilters(filters []string) {
+	fs := append([]string(nil), filters...)
+	c.filters.Store(&fs)
+}
+
+// tryPush queues m unless the queue already holds limit messages; it reports whether m was queued.
+func (c *consumer) tryPush(m *danubepb.StreamMessage, limit int) bool {
+	c.mu.Lock()
+	if len(c.queue) >= limit || c.removed {
+		c.mu.Unlock()
+		return false
+	}
+	c.queue = append(c.queue, m)
+	c.mu.Unlock()
+	c.signal()
+	return true
+}
+
+// push queues m without a limit; reliable dispatch bounds the queue by its window.
+func (c *consumer) push(m *danubepb.StreamMessage) {
+	c.mu.Lock()
+	c.queue = append(c.queue, m)
+	c.mu.Unlock()
+	c.signal()
+}
+
+func (c *consumer) signal() {
+	select {
+	case c.notify <- struct{}{}:
+	default:
+	}
+}
+
+// take removes and returns everything queued.
+func (c *consumer) take() []*danubepb.StreamMessage {
+	c.mu.Lock()
+	q := c.queue
+	c.queue = nil
+	c.mu.Unlock()
+	return q
+}
+
+// discardQueue drops whatever is queued; reliable dispatch redelivers it.
+func (c *consumer) discardQueue() {
+	c.mu.Lock()
+	c.queue = nil
+	c.mu.Unlock()
+}
+
+// queued returns how many messages wait for the stream.
+func (c *consumer) queued() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.queue)
+}
+
+// attach makes a new stream the consumer's only stream: the previous one is told to stop. It returns the
+// stream's generation and the channel closed when the stream must end.
+func (c *consumer) attach() (uint64, chan struct{}) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stop != nil {
+		close(c.stop)
+	}
+	c.gen++
+	c.stop = make(chan struct{})
+	if c.removed {
+		close(c.stop)
+	}
+	c.active.Store(!c.removed)
+	return c.gen, c.stop
+}
+
+// takeover ends the current stream (a Subscribe with the same name arrived) and marks the consumer active
+// until the new owner opens its stream.
+func (c *consumer) takeover() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stop != nil {
+		close(c.stop)
+		c.stop = nil
+	}
+	c.gen++
+	c.active.Store(true)
+}
+
+// detach records that the stream of generation gen has ended. It reports whether that stream was still the
+// consumer's own, in which case the consumer is now inactive.
+func (c *consumer) detach(gen uint64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return false
+	}
+	c.stop = nil
+	c.active.Store(false)
+	c.inactiveSince = time.Now()
+	return true
+}
+
+// remove ends the consumer for good: its stream stops and nothing more is queued.
+func (c *consumer) remove() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.removed = true
+	c.queue = nil
+	if c.stop != nil {
+		close(c.stop)
+		c.stop = nil
+	}
+	c.gen++
+	c.active.Store(false)
+}
+
+// inactiveFor returns how long the consumer has been inactive (0 while active).
+func (c *consumer) inactiveFor(now time.Time) time.Duration {
+	if c.active.Load() {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.inactiveSince.IsZero() {
+		return 0
+	}
+	return now.Sub(c.inactiveSince)
+}

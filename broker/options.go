@@ -1,0 +1,232 @@
+package broker
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"time"
+
+	"github.com/danube-console/danube-console/broker/store"
+)
+
+// Defaults the broker applies to zero-valued Options fields. They mirror the real Danube broker's defaults
+// except where noted.
+const (
+	// DefaultHost is the interface the broker listens on when Options.Host is empty.
+	DefaultHost = "127.0.0.1"
+	// DefaultMaxUnackedMessages is the reliable dispatch window per subscription.
+	DefaultMaxUnackedMessages = 10
+	// DefaultAckTimeout is how long a reliable message may stay unacknowledged before it is redelivered.
+	DefaultAckTimeout = 30 * time.Second
+	// DefaultMaxMessageSize is the largest payload a producer may publish. The real broker's effective limit
+	// is gRPC's 4 MiB frame; 4,000,000 bytes of payload leaves room for the envelope so that every accepted
+	// message can still be delivered to clients that keep gRPC's default 4 MiB receive limit.
+	DefaultMaxMessageSize = 4_000_000
+	// DefaultConsumerQueue is how many messages may wait for a consumer's stream before non-reliable
+	// messages to it are dropped (the real broker allows 4).
+	DefaultConsumerQueue = 1024
+	// DefaultIdleSubscriptionTimeout is how long a non-reliable subscription may have no connected consumer
+	// before it is removed.
+	DefaultIdleSubscriptionTimeout = 60 * time.Second
+	// DefaultKeySharedEviction is how long a disconnected KeyShared consumer keeps its keys.
+	DefaultKeySharedEviction = 3 * time.Second
+	// DefaultCursorFlushInterval is how often a reliable subscription's advancing cursor is written to the store.
+	DefaultCursorFlushInterval = time.Second
+)
+
+// Policies limit what clients may do; 0 means unlimited except for MaxMessageSize, where 0 means
+// DefaultMaxMessageSize. The JSON names are the real broker's policy names.
+type Policies struct {
+	MaxProducersPerTopic        int `json:"max_producers_per_topic"`
+	MaxSubscriptionsPerTopic    int `json:"max_subscriptions_per_topic"`
+	MaxConsumersPerTopic        int `json:"max_consumers_per_topic"`
+	MaxConsumersPerSubscription int `json:"max_consumers_per_subscription"`
+	MaxMessageSize              int `json:"max_message_size"`
+}
+
+// BackoffStrategy says how the redelivery delay grows with each attempt.
+type BackoffStrategy int
+
+// Backoff strategies; the numbers are the wire values of danube_admin.SubscriptionBackoffStrategy.
+const (
+	BackoffFixed       BackoffStrategy = 0
+	BackoffExponential BackoffStrategy = 1
+)
+
+// PoisonPolicy says what happens to a reliable message that failed more than MaxRedeliveryCount times.
+type PoisonPolicy int
+
+// Poison policies; the numbers are the wire values of danube_admin.SubscriptionPoisonPolicy.
+const (
+	// PoisonDeadLetter republishes the message to the dead-letter topic, then skips it.
+	PoisonDeadLetter PoisonPolicy = 0
+	// PoisonBlock keeps the message and stops the subscription from taking new messages until it is acked.
+	PoisonBlock PoisonPolicy = 1
+	// PoisonDrop skips the message.
+	PoisonDrop PoisonPolicy = 2
+)
+
+func (p PoisonPolicy) String() string {
+	switch p {
+	case PoisonDeadLetter:
+		return "DeadLetter"
+	case PoisonBlock:
+		return "Block"
+	case PoisonDrop:
+		return "Drop"
+	}
+	return fmt.Sprintf("PoisonPolicy(%d)", int(p))
+}
+
+// FailurePolicy governs redelivery on a reliable subscription.
+type FailurePolicy struct {
+	// MaxRedeliveryCount: a message that has been delivered more than this many times and fails again is
+	// poisoned.
+	MaxRedeliveryCount uint32 `json:"max_redelivery_count"`
+	// AckTimeout is how long a delivered message may stay unacknowledged.
+	AckTimeout time.Duration `json:"ack_timeout"`
+	// BaseRedeliveryDelay and MaxRedeliveryDelay bound the delay before a failed message is sent again.
+	BaseRedeliveryDelay time.Duration   `json:"base_redelivery_delay"`
+	MaxRedeliveryDelay  time.Duration   `json:"max_redelivery_delay"`
+	Backoff             BackoffStrategy `json:"backoff"`
+	Poison              PoisonPolicy    `json:"poison_policy"`
+	// DeadLetterTopic receives poisoned messages when Poison is PoisonDeadLetter.
+	DeadLetterTopic string `json:"dead_letter_topic,omitempty"`
+}
+
+// DefaultFailurePolicy returns the real broker's default policy for new reliable subscriptions.
+func DefaultFailurePolicy() FailurePolicy {
+	return FailurePolicy{
+		MaxRedeliveryCount:  5,
+		AckTimeout:          DefaultAckTimeout,
+		BaseRedeliveryDelay: time.Second,
+		MaxRedeliveryDelay:  time.Minute,
+		Backoff:             BackoffExponential,
+		Poison:              PoisonBlock,
+	}
+}
+
+// Validate reports whether the policy can be applied.
+func (p FailurePolicy) Validate() error {
+	if p.AckTimeout <= 0 {
+		return fmt.Errorf("%w: ack timeout must be positive", ErrInvalidPolicy)
+	}
+	if p.BaseRedeliveryDelay < 0 || p.MaxRedeliveryDelay < p.BaseRedeliveryDelay {
+		return fmt.Errorf("%w: redelivery delays must satisfy 0 <= base <= max", ErrInvalidPolicy)
+	}
+	switch p.Poison {
+	case PoisonBlock, PoisonDrop:
+	case PoisonDeadLetter:
+		if p.DeadLetterTopic == "" {
+			return fmt.Errorf("%w: the DeadLetter poison policy needs a dead-letter topic", ErrInvalidPolicy)
+		}
+		if err := ValidateTopicName(p.DeadLetterTopic); err != nil {
+			return fmt.Errorf("%w: dead-letter topic: %w", ErrInvalidPolicy, err)
+		}
+	default:
+		return fmt.Errorf("%w: unknown poison policy %d", ErrInvalidPolicy, p.Poison)
+	}
+	if p.Backoff != BackoffFixed && p.Backoff != BackoffExponential {
+		return fmt.Errorf("%w: unknown backoff strategy %d", ErrInvalidPolicy, p.Backoff)
+	}
+	return nil
+}
+
+// Options configure a Server. The zero value is a usable broker on a random loopback port with in-memory
+// storage. Options are copied by New; changing them afterwards has no effect.
+type Options struct {
+	// Host is the interface to listen on (default DefaultHost).
+	Host string
+	// Port is the client port; 0 picks a free port.
+	Port int
+	// AdvertisedURL is the URL clients are told to dial in lookups (broker_url and connect_url), such as
+	// "http://broker.example:6650". Empty means "http://<host>:<port>" of the listener.
+	AdvertisedURL string
+	// Policies are the broker-wide limits.
+	Policies Policies
+	// MaxUnackedMessages is the reliable dispatch window per subscription (default 10, at most 10000).
+	MaxUnackedMessages int
+	// FailurePolicy is given to new reliable subscriptions. A zero value means DefaultFailurePolicy(); a zero
+	// AckTimeout inside a non-zero policy means DefaultAckTimeout.
+	FailurePolicy FailurePolicy
+	// ConsumerQueue is how many messages may wait for one consumer's stream (default DefaultConsumerQueue).
+	ConsumerQueue int
+	// IdleSubscriptionTimeout removes non-reliable subscriptions without a connected consumer for this long
+	// (default DefaultIdleSubscriptionTimeout).
+	IdleSubscriptionTimeout time.Duration
+	// KeySharedEviction is how long a disconnected KeyShared consumer keeps its keys on a reliable topic
+	// (default DefaultKeySharedEviction).
+	KeySharedEviction time.Duration
+	// CursorFlushInterval bounds how often cursors are written to the store (default DefaultCursorFlushInterval).
+	CursorFlushInterval time.Duration
+	// DisableAutoCreate stops CreateProducer from creating missing topics.
+	DisableAutoCreate bool
+	// Store keeps messages and metadata. Nil means a fresh store.NewMemory() owned by the server; a store
+	// passed in is not closed by Shutdown.
+	Store store.Store
+	// Logger receives the broker's logs. Nil discards them; the library never writes to stdout.
+	Logger *slog.Logger
+}
+
+// withDefaults returns a copy of o with every zero value replaced by its default, or an error naming the
+// first invalid field.
+func (o Options) withDefaults() (Options, error) {
+	if o.Host == "" {
+		o.Host = DefaultHost
+	}
+	if o.Port < 0 || o.Port > 65535 {
+		return o, fmt.Errorf("%w: port %d is outside 0-65535", ErrInvalidOptions, o.Port)
+	}
+	if o.AdvertisedURL != "" {
+		u, err := url.Parse(o.AdvertisedURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return o, fmt.Errorf("%w: advertised URL %q must look like http://host:port", ErrInvalidOptions, o.AdvertisedURL)
+		}
+		if _, _, err := net.SplitHostPort(u.Host); err != nil {
+			return o, fmt.Errorf("%w: advertised URL %q needs a port", ErrInvalidOptions, o.AdvertisedURL)
+		}
+	}
+	p := &o.Policies
+	if p.MaxProducersPerTopic < 0 || p.MaxSubscriptionsPerTopic < 0 || p.MaxConsumersPerTopic < 0 ||
+		p.MaxConsumersPerSubscription < 0 || p.MaxMessageSize < 0 {
+		return o, fmt.Errorf("%w: policies must not be negative", ErrInvalidOptions)
+	}
+	if p.MaxMessageSize == 0 {
+		p.MaxMessageSize = DefaultMaxMessageSize
+	}
+	switch {
+	case o.MaxUnackedMessages == 0:
+		o.MaxUnackedMessages = DefaultMaxUnackedMessages
+	case o.MaxUnackedMessages < 0 || o.MaxUnackedMessages > 10000:
+		return o, fmt.Errorf("%w: max unacked messages %d is outside 1-10000", ErrInvalidOptions, o.MaxUnackedMessages)
+	}
+	if o.FailurePolicy == (FailurePolicy{}) {
+		o.FailurePolicy = DefaultFailurePolicy()
+	}
+	if o.FailurePolicy.AckTimeout == 0 {
+		o.FailurePolicy.AckTimeout = DefaultAckTimeout
+	}
+	if err := o.FailurePolicy.Validate(); err != nil {
+		return o, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
+	}
+	if o.ConsumerQueue < 0 || o.IdleSubscriptionTimeout < 0 || o.KeySharedEviction < 0 || o.CursorFlushInterval < 0 {
+		return o, fmt.Errorf("%w: sizes and durations must not be negative", ErrInvalidOptions)
+	}
+	if o.ConsumerQueue == 0 {
+		o.ConsumerQueue = DefaultConsumerQueue
+	}
+	if o.IdleSubscriptionTimeout == 0 {
+		o.IdleSubscriptionTimeout = DefaultIdleSubscriptionTimeout
+	}
+	if o.KeySharedEviction == 0 {
+		o.KeySharedEviction = DefaultKeySharedEviction
+	}
+	if o.CursorFlushInterval == 0 {
+		o.CursorFlushInterval = DefaultCursorFlushInterval
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o, nil
+}

@@ -1,0 +1,73 @@
+// Package store defines where the embedded broker keeps its state: an append-only message log per reliable
+// topic and a small metadata key-value space (namespaces, topics, subscriptions and their cursors, producers,
+// the schema registry). The broker only talks to the Store interface; Memory implements it in process memory,
+// and an on-disk implementation can be swapped in without the broker noticing.
+//
+// The package imports nothing from the broker, so stores can be built and tested on their own.
+package store
+
+import (
+	"errors"
+
+	"github.com/danube-console/danube-console/proto/danubepb"
+)
+
+// ErrClosed is returned by every operation on a store or log after Close.
+var ErrClosed = errors.New("store: closed")
+
+// ErrOffsetTruncated is returned by Log.Read when the requested offset was removed by TruncateBefore.
+var ErrOffsetTruncated = errors.New("store: offset removed by retention")
+
+// Store holds a broker's durable state. Implementations are safe for concurrent use.
+type Store interface {
+	// Meta returns the metadata key-value space. It is valid until Close.
+	Meta() Meta
+	// Log opens the message log of a reliable topic, creating an empty one if none exists. Calling Log twice
+	// for the same topic returns the same log.
+	Log(topic string) (Log, error)
+	// DeleteLog removes a topic's log and its messages. Deleting a log that does not exist is not an error.
+	DeleteLog(topic string) error
+	// Close releases the store's resources. Logs and Meta fail with ErrClosed afterwards.
+	Close() error
+}
+
+// KV is one metadata entry.
+type KV struct {
+	Key   string
+	Value []byte
+}
+
+// Meta is a sorted key-value space for metadata. Keys are slash-separated paths such as
+// "/topics/default/orders"; values are opaque bytes (the broker writes JSON).
+type Meta interface {
+	// Put creates or replaces the value stored under key. The store keeps its own copy of value.
+	Put(key string, value []byte) error
+	// Get returns the value stored under key and whether it exists.
+	Get(key string) ([]byte, bool, error)
+	// Delete removes key. Deleting a missing key is not an error.
+	Delete(key string) error
+	// DeletePrefix removes every key that starts with prefix.
+	DeletePrefix(prefix string) error
+	// List returns every entry whose key starts with prefix, in ascending key order.
+	List(prefix string) ([]KV, error)
+}
+
+// Log is the append-only message log of one reliable topic. Offsets start at 0 and are contiguous.
+//
+// Messages handed to Append belong to the log afterwards and must not be modified by anyone; messages returned
+// by Read are shared and must be treated as read-only.
+type Log interface {
+	// Append assigns the next offset to msg, stores it in msg.MsgId.TopicOffset (msg.MsgId must be set) and
+	// appends it. It returns the offset once the message is stored under the store's durability rules.
+	Append(msg *danubepb.StreamMessage) (uint64, error)
+	// Read returns up to max messages starting at offset from, in offset order. It returns fewer (possibly none)
+	// when the log ends, and ErrOffsetTruncated when from is below StartOffset.
+	Read(from uint64, max int) ([]*danubepb.StreamMessage, error)
+	// StartOffset is the lowest offset still stored (equal to NextOffset when the log is empty).
+	StartOffset() uint64
+	// NextOffset is the offset the next Append will assign.
+	NextOffset() uint64
+	// TruncateBefore removes messages with offsets below offset. Implementations may keep some of them (for
+	// example whole segments) but never remove an offset at or above offset.
+	TruncateBefore(offset uint64) error
+}

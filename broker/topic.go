@@ -1,0 +1,143 @@
+package broker
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/danube-console/danube-console/broker/store"
+	"github.com/danube-console/danube-console/proto/danubepb"
+)
+
+// Validation policies for messages on a topic bound to a schema subject.
+const (
+	ValidationNone    = "none"
+	ValidationWarn    = "warn"
+	ValidationEnforce = "enforce"
+)
+
+// topicMeta is what the store keeps about a topic.
+type topicMeta struct {
+	Name              string `json:"name"`
+	Reliable          bool   `json:"reliable"`
+	SchemaSubject     string `json:"schema_subject,omitempty"`
+	ValidationPolicy  string `json:"validation_policy,omitempty"`
+	PayloadValidation bool   `json:"payload_validation,omitempty"`
+}
+
+// topic is one topic (or one partition of a partitioned topic) served by this broker.
+type topic struct {
+	srv      *Server
+	name     string
+	ns       string
+	reliable bool
+	log      store.Log // reliable topics only
+
+	mu        sync.RWMutex
+	meta      topicMeta
+	producers map[string]*producer
+	subs      map[string]*subscription
+	closed    bool
+
+	subsSnap atomic.Pointer[[]*subscription]
+}
+
+// producer is a registered producer. The same name on the same topic always maps to the same producer.
+type producer struct {
+	id         uint64
+	name       string
+	topic      *topic
+	accessMode int32
+	closed     atomic.Bool
+}
+
+// producerMeta is what the store keeps about a producer.
+type producerMeta struct {
+	Topic      string `json:"topic"`
+	Name       string `json:"name"`
+	ID         uint64 `json:"id"`
+	AccessMode int32  `json:"access_mode"`
+}
+
+func newTopic(srv *Server, m topicMeta, log store.Log) *topic {
+	t := &topic{
+		srv: srv, name: m.Name, ns: namespaceOf(m.Name), reliable: m.Reliable, log: log, meta: m,
+		producers: make(map[string]*producer),
+		subs:      make(map[string]*subscription),
+	}
+	if t.meta.ValidationPolicy == "" {
+		t.meta.ValidationPolicy = ValidationWarn
+	}
+	t.subsSnap.Store(&[]*subscription{})
+	return t
+}
+
+// subsChanged republishes the subscription snapshot. Caller holds t.mu.
+func (t *topic) subsChanged() {
+	ss := make([]*subscription, 0, len(t.subs))
+	for _, s := range t.subs {
+		ss = append(ss, s)
+	}
+	t.subsSnap.Store(&ss)
+}
+
+// publish stores (reliable) or fans out (non-reliable) one message. The message belongs to the topic
+// afterwards.
+func (t *topic) publish(m *danubepb.StreamMessage) error {
+	if t.reliable {
+		if _, err := t.log.Append(m); err != nil {
+			return err
+		}
+		for _, s := range *t.subsSnap.Load() {
+			s.d.wake()
+		}
+		return nil
+	}
+	for _, s := range *t.subsSnap.Load() {
+		s.dispatchNonReliable(m)
+	}
+	return nil
+}
+
+// consumerCount returns the number of consumers on all subscriptions. Caller holds t.mu.
+func (t *topic) consumerCount() int {
+	n := 0
+	for _, s := range t.subs {
+		n += len(*s.snap.Load())
+	}
+	return n
+}
+
+// subscription returns the named subscription or nil.
+func (t *topic) subscription(name string) *subscription {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.subs[name]
+}
+
+// schemaConfig returns the topic's schema binding.
+func (t *topic) schemaConfig() topicMeta {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.meta
+}
+
+// storeKey joins a key prefix, a topic name and optional escaped names.
+func storeKey(prefix, topic string, names ...string) string {
+	var b strings.Builder
+	b.WriteString(prefix)
+	b.WriteString(topic)
+	for _, n := range names {
+		b.WriteByte('/')
+		b.WriteString(escapeKey(n))
+	}
+	return b.String()
+}
+
+// escapeKey makes a name safe as one key segment (no '/').
+func escapeKey(s string) string {
+	if !strings.ContainsAny(s, "/%") {
+		return s
+	}
+	return strings.NewReplacer("%", "%25", "/", "%2F").Replace(s)
+}
