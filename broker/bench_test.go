@@ -1,0 +1,293 @@
+package broker_test
+
+import (
+	"context"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/danube-console/danube-console/broker"
+	"github.com/danube-console/danube-console/broker/brokertest"
+	"github.com/danube-console/danube-console/proto/danubepb"
+)
+
+// The benchmarks measure the broker next to a bare gRPC server that speaks the same protocol and does no work
+// (the ceiling for a protocol with one unary call per message), in the same run, and report the ratio. Speed
+// targets are ratios, never absolute numbers.
+
+const (
+	benchConcurrency = 64
+	benchPayload     = 256
+)
+
+// relay is the ceiling: SendMessage answers at once and, when a ReceiveMessages stream is open, hands the
+// message to it.
+type relay struct {
+	danubepb.UnimplementedProducerServiceServer
+	danubepb.UnimplementedConsumerServiceServer
+	ch chan *danubepb.StreamMessage
+}
+
+func (r *relay) SendMessage(_ context.Context, m *danubepb.StreamMessage) (*danubepb.MessageResponse, error) {
+	if r.ch != nil {
+		r.ch <- m
+	}
+	return &danubepb.MessageResponse{RequestId: m.RequestId}, nil
+}
+
+func (r *relay) ReceiveMessages(_ *danubepb.ReceiveRequest, s danubepb.ConsumerService_ReceiveMessagesServer) error {
+	for {
+		select {
+		case m := <-r.ch:
+			if err := s.Send(m); err != nil {
+				return err
+			}
+		case <-s.Context().Done():
+			return nil
+		}
+	}
+}
+
+func startRelay(b *testing.B, withStream bool) *grpc.ClientConn {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := &relay{}
+	if withStream {
+		r.ch = make(chan *danubepb.StreamMessage, 1024)
+	}
+	g := grpc.NewServer()
+	danubepb.RegisterProducerServiceServer(g, r)
+	danubepb.RegisterConsumerServiceServer(g, r)
+	go g.Serve(lis)
+	b.Cleanup(g.Stop)
+	return benchDial(b, lis.Addr().String())
+}
+
+func benchDial(b *testing.B, addr string) *grpc.ClientConn {
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// publishAll sends n messages from conc goroutines over conn and returns the elapsed time.
+func publishAll(b *testing.B, conn *grpc.ClientConn, n, conc int, mk func() *danubepb.StreamMessage) time.Duration {
+	pc := danubepb.NewProducerServiceClient(conn)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range conc {
+		wg.Go(func() {
+			m := mk()
+			for next.Add(1) <= int64(n) {
+				m.RequestId++
+				if _, err := pc.SendMessage(context.Background(), m); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start)
+}
+
+func benchPublish(b *testing.B, reliable bool) {
+	srv := brokertest.Run(b, broker.Options{})
+	w := &wire{srv: srv, Clients: brokertest.Dial(b, srv)}
+	topic := "/default/bench"
+	resp, err := w.Producer.CreateProducer(context.Background(), &danubepb.ProducerRequest{
+		ProducerName: "bench", TopicName: topic, DispatchStrategy: strategy(reliable)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	payload := make([]byte, benchPayload)
+	mk := func() *danubepb.StreamMessage {
+		return &danubepb.StreamMessage{
+			MsgId:   &danubepb.MsgID{ProducerId: resp.ProducerId, TopicName: topic, BrokerAddr: srv.URL()},
+			Payload: payload, ProducerName: "bench", Attributes: map[string]string{},
+		}
+	}
+	if !reliable {
+		// A subscriber that keeps up, so that the fan-out path is measured, not an early drop.
+		cid, err := w.Consumer.Subscribe(context.Background(), &danubepb.ConsumerRequest{
+			TopicName: topic, Subscription: "bench", ConsumerName: "c", SubscriptionType: danubepb.ConsumerRequest_Shared})
+		if err != nil {
+			b.Fatal(err)
+		}
+		drain(b, w.Consumer, cid.ConsumerId, "", nil)
+	}
+	echo := startRelay(b, false)
+	brokerConn := benchDial(b, srv.Addr().String())
+	publishAll(b, echo, 1000, benchConcurrency, mk) // warm both connections up
+	publishAll(b, brokerConn, 1000, benchConcurrency, mk)
+
+	b.SetBytes(benchPayload)
+	b.ResetTimer()
+	// Alternate rounds so that drift in the machine's load hits both sides alike.
+	var echoT, brokerT time.Duration
+	const rounds = 4
+	for i := range rounds {
+		n := b.N/rounds + boolInt(i < b.N%rounds)
+		echoT += publishAll(b, echo, n, benchConcurrency, mk)
+		brokerT += publishAll(b, brokerConn, n, benchConcurrency, mk)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/brokerT.Seconds(), "msgs/s")
+	b.ReportMetric(float64(b.N)/echoT.Seconds(), "echo-msgs/s")
+	b.ReportMetric(echoT.Seconds()/brokerT.Seconds(), "ratio-to-echo")
+}
+
+func strategy(reliable bool) danubepb.DispatchStrategy {
+	if reliable {
+		return danubepb.DispatchStrategy_Reliable
+	}
+	return danubepb.DispatchStrategy_NonReliable
+}
+
+// drain reads a consumer's stream in the background (acking when sub is set) and sends each message's
+// arrival time to got when it is not nil.
+func drain(b *testing.B, cc danubepb.ConsumerServiceClient, id uint64, sub string, got chan<- time.Time) {
+	ctx, cancel := context.WithCancel(context.Background())
+	rs, err := cc.ReceiveMessages(ctx, &danubepb.ReceiveRequest{ConsumerId: id})
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			m, err := rs.Recv()
+			if err != nil {
+				return
+			}
+			if got != nil {
+				got <- time.Now()
+			}
+			if sub != "" {
+				if _, err := cc.Ack(ctx, &danubepb.AckRequest{MsgId: m.MsgId, SubscriptionName: sub}); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	b.Cleanup(func() { cancel(); <-done })
+}
+
+// BenchmarkPublishNonReliable: publish throughput at 64 concurrent senders, next to the echo ceiling.
+func BenchmarkPublishNonReliable(b *testing.B) { benchPublish(b, false) }
+
+// BenchmarkPublishReliable: publish throughput of a reliable topic (every message stored before the answer).
+func BenchmarkPublishReliable(b *testing.B) { benchPublish(b, true) }
+
+// latencies sends messages one at a time and measures send-to-receive time of each.
+func latencies(b *testing.B, n int, send func() error, got <-chan time.Time) []time.Duration {
+	out := make([]time.Duration, 0, n)
+	if n == 0 {
+		return out
+	}
+	for range n {
+		start := time.Now()
+		if err := send(); err != nil {
+			b.Fatal(err)
+		}
+		select {
+		case at := <-got:
+			out = append(out, at.Sub(start))
+		case <-time.After(5 * time.Second):
+			b.Fatal("message not received")
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func pct(d []time.Duration, p float64) float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	return float64(d[int(float64(len(d)-1)*p)].Microseconds())
+}
+
+func benchLatency(b *testing.B, reliable bool) {
+	srv := brokertest.Run(b, broker.Options{})
+	w := &wire{srv: srv, Clients: brokertest.Dial(b, srv)}
+	topic := "/default/latency"
+	resp, err := w.Producer.CreateProducer(context.Background(), &danubepb.ProducerRequest{
+		ProducerName: "bench", TopicName: topic, DispatchStrategy: strategy(reliable)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cid, err := w.Consumer.Subscribe(context.Background(), &danubepb.ConsumerRequest{
+		TopicName: topic, Subscription: "lat", ConsumerName: "c", SubscriptionType: danubepb.ConsumerRequest_Exclusive})
+	if err != nil {
+		b.Fatal(err)
+	}
+	brokerGot := make(chan time.Time, 1)
+	ackSub := ""
+	if reliable {
+		ackSub = "lat"
+	}
+	drain(b, w.Consumer, cid.ConsumerId, ackSub, brokerGot)
+	m := &danubepb.StreamMessage{MsgId: &danubepb.MsgID{ProducerId: resp.ProducerId, TopicName: topic},
+		Payload: make([]byte, benchPayload), ProducerName: "bench"}
+	brokerSend := func() error {
+		m.RequestId++
+		m.MsgId.TopicOffset = 0
+		_, err := w.Producer.SendMessage(context.Background(), m)
+		return err
+	}
+
+	relayConn := startRelay(b, true)
+	relayGot := make(chan time.Time, 1)
+	drain(b, danubepb.NewConsumerServiceClient(relayConn), 0, "", relayGot)
+	rp := danubepb.NewProducerServiceClient(relayConn)
+	rm := &danubepb.StreamMessage{MsgId: &danubepb.MsgID{}, Payload: make([]byte, benchPayload)}
+	relaySend := func() error {
+		rm.RequestId++
+		_, err := rp.SendMessage(context.Background(), rm)
+		return err
+	}
+	latencies(b, 200, relaySend, relayGot) // warm up
+	latencies(b, 200, brokerSend, brokerGot)
+
+	b.ResetTimer()
+	var r, l []time.Duration
+	const rounds = 4
+	for i := range rounds {
+		n := b.N/rounds + boolInt(i < b.N%rounds)
+		r = append(r, latencies(b, n, relaySend, relayGot)...)
+		l = append(l, latencies(b, n, brokerSend, brokerGot)...)
+	}
+	b.StopTimer()
+	slices.Sort(r)
+	slices.Sort(l)
+	b.ReportMetric(pct(l, 0.5), "p50-µs")
+	b.ReportMetric(pct(l, 0.99), "p99-µs")
+	b.ReportMetric(pct(r, 0.5), "relay-p50-µs")
+	b.ReportMetric(pct(r, 0.99), "relay-p99-µs")
+	b.ReportMetric(pct(r, 0.5)/pct(l, 0.5), "p50-ratio-to-relay")
+}
+
+// BenchmarkLatencyNonReliable: publish→receive latency, one message at a time, next to a bare relay.
+func BenchmarkLatencyNonReliable(b *testing.B) { benchLatency(b, false) }
+
+// BenchmarkLatencyReliable: publish→receive latency on a reliable topic, acking each message.
+func BenchmarkLatencyReliable(b *testing.B) { benchLatency(b, true) }
