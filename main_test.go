@@ -1,0 +1,124 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/danube-console/danube-console/proto/danubepb"
+)
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader in different goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestUsage(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), nil, &out, &errb); code != 2 || !strings.Contains(errb.String(), "broker") {
+		t.Fatalf("no command: code %d, stderr %q", code, errb.String())
+	}
+	errb.Reset()
+	if code := run(context.Background(), []string{"frobnicate"}, &out, &errb); code != 2 ||
+		!strings.Contains(errb.String(), `unknown command "frobnicate"`) {
+		t.Fatalf("unknown command: code %d, stderr %q", code, errb.String())
+	}
+	if code := run(context.Background(), []string{"help"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "broker") {
+		t.Fatalf("help: code %d, stdout %q", code, out.String())
+	}
+}
+
+func TestBrokerFlagErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--bogus"}, "unknown flag: --bogus"},
+		{[]string{"--port", "x"}, `invalid argument "x"`},
+		{[]string{"--port", "99999"}, "port 99999"},
+		{[]string{"--log-level", "loud"}, "--log-level"},
+		{[]string{"extra"}, `unexpected argument "extra"`},
+		{[]string{"--advertised-url", "nohttp"}, "advertised URL"},
+	} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), append([]string{"broker"}, tc.args...), &out, &errb)
+		if code != 2 || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("broker %v: code %d, stderr %q, want code 2 and %q", tc.args, code, errb.String(), tc.want)
+		}
+	}
+}
+
+func TestBrokerBusyPort(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lis.Close()
+	port := strconv.Itoa(lis.Addr().(*net.TCPAddr).Port)
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"broker", "--port", port}, &out, &errb)
+	want := "danube-console broker: port " + port + " on 127.0.0.1 is already in use; choose another with --port\n"
+	if code != 1 || !strings.Contains(errb.String(), want) {
+		t.Fatalf("code %d, stderr %q, want %q", code, errb.String(), want)
+	}
+}
+
+// TestBrokerServesUntilCancelled runs the broker subcommand, produces through the URL it prints, and stops it
+// the way SIGINT does (the context main derives from the signals).
+func TestBrokerServesUntilCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb syncBuffer
+	done := make(chan int)
+	go func() { done <- run(ctx, []string{"broker", "--port", "0", "--log-level", "warn"}, &out, &errb) }()
+
+	var url string
+	deadline := time.Now().Add(5 * time.Second)
+	for url == "" {
+		if s := out.String(); strings.HasPrefix(s, "danube broker serving ") {
+			url = strings.Fields(s)[3]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no URL printed; stdout %q stderr %q", out.String(), errb.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	conn, err := grpc.NewClient(strings.TrimPrefix(url, "http://"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := danubepb.NewProducerServiceClient(conn).CreateProducer(context.Background(),
+		&danubepb.ProducerRequest{ProducerName: "p", TopicName: "/default/cli"}); err != nil {
+		t.Fatalf("CreateProducer through %s: %v", url, err)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 || !strings.Contains(out.String(), "danube broker stopped") {
+			t.Fatalf("code %d stdout %q stderr %q", code, out.String(), errb.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("broker did not stop")
+	}
+}
