@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -120,5 +124,43 @@ func TestBrokerServesUntilCancelled(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("broker did not stop")
+	}
+}
+
+// TestBrokerBinaryStopsOnSignals builds the binary and checks that SIGINT and SIGTERM stop the broker cleanly.
+func TestBrokerBinaryStopsOnSignals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "danube-console")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			cmd := exec.Command(bin, "broker", "--port", "0")
+			var out, errb syncBuffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for !strings.Contains(out.String(), "danube broker serving http://127.0.0.1:") {
+				if time.Now().After(deadline) {
+					cmd.Process.Kill()
+					t.Fatalf("no URL printed; stdout %q stderr %q", out.String(), errb.String())
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("exit: %v; stderr %q", err, errb.String())
+			}
+			if !strings.Contains(out.String(), "danube broker stopped") {
+				t.Fatalf("stdout %q", out.String())
+			}
+		})
 	}
 }

@@ -87,13 +87,6 @@ func (c *consumer) discardQueue() {
 	c.mu.Unlock()
 }
 
-// queued returns how many messages wait for the stream.
-func (c *consumer) queued() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.queue)
-}
-
 // attach makes a new stream the consumer's only stream: the previous one is told to stop. It returns the
 // stream's generation and the channel closed when the stream must end.
 func (c *consumer) attach() (uint64, chan struct{}) {

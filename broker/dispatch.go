@@ -389,7 +389,7 @@ func (d *dispatcher) flushCursor(now time.Time, force bool) time.Time {
 	if due := d.lastFlush.Add(d.s.srv.opts.CursorFlushInterval); !force && now.Before(due) {
 		return due
 	}
-	if err := d.s.srv.putCursor(d.s, f); err != nil {
+	if err := d.s.srv.putCursor(d.s.topic.name, d.s.name, f); err != nil {
 		d.s.srv.log.Error("writing a cursor", "topic", d.s.topic.name, "subscription", d.s.name, "err", err)
 		return now.Add(time.Second)
 	}

@@ -56,7 +56,7 @@ func (cs consumerService) Subscribe(ctx context.Context, req *danubepb.ConsumerR
 			pol := s.opts.FailurePolicy
 			m.FailurePolicy = &pol
 			cursor = t.log.NextOffset() // new reliable subscriptions start at Latest
-			if err := s.putCursor(&subscription{topic: t, name: m.Name}, cursor); err != nil {
+			if err := s.putCursor(name, m.Name, cursor); err != nil {
 				return nil, errSubscribe(name, "%v", err)
 			}
 		}

@@ -500,8 +500,9 @@ func (s *Server) putJSON(key string, v any) error {
 	return s.store.Meta().Put(key, b)
 }
 
-func (s *Server) putCursor(sub *subscription, next uint64) error {
-	return s.store.Meta().Put(storeKey(keyCursors, sub.topic.name, sub.name), []byte(strconv.FormatUint(next, 10)))
+// putCursor stores the first offset a subscription has not acknowledged.
+func (s *Server) putCursor(topic, sub string, next uint64) error {
+	return s.store.Meta().Put(storeKey(keyCursors, topic, sub), []byte(strconv.FormatUint(next, 10)))
 }
 
 // subscriptionMeta is what the store keeps about a subscription.
