@@ -28,11 +28,12 @@ type consumer struct {
 	stop          chan struct{} // closed to end the current stream (nil when none is attached)
 	notify        chan struct{} // signalled when queue grows; capacity 1
 	inactiveSince time.Time
+	subscribedAt  time.Time // last Subscribe (or takeover) for this consumer
 	removed       bool
 }
 
 func newConsumer(id uint64, name string, seq uint64, sub *subscription, filters []string) *consumer {
-	c := &consumer{id: id, name: name, seq: seq, sub: sub, notify: make(chan struct{}, 1)}
+	c := &consumer{id: id, name: name, seq: seq, sub: sub, notify: make(chan struct{}, 1), subscribedAt: time.Now()}
 	c.setFilters(filters)
 	c.active.Store(true)
 	return c
@@ -71,20 +72,27 @@ func (c *consumer) signal() {
 	}
 }
 
-// take removes and returns everything queued.
-func (c *consumer) take() []*danubepb.StreamMessage {
+// take removes and returns everything queued, provided the stream of generation gen is still the
+// consumer's own; a replaced stream gets nothing.
+func (c *consumer) take(gen uint64) []*danubepb.StreamMessage {
 	c.mu.Lock()
+	if gen != c.gen {
+		c.mu.Unlock()
+		return nil
+	}
 	q := c.queue
 	c.queue = nil
 	c.mu.Unlock()
 	return q
 }
 
-// discardQueue drops whatever is queued; reliable dispatch redelivers it.
-func (c *consumer) discardQueue() {
+// discardQueue drops and returns whatever is queued; reliable dispatch redelivers it.
+func (c *consumer) discardQueue() []*danubepb.StreamMessage {
 	c.mu.Lock()
+	q := c.queue
 	c.queue = nil
 	c.mu.Unlock()
+	return q
 }
 
 // attach makes a new stream the consumer's only stream: the previous one is told to stop. It returns the
@@ -115,6 +123,7 @@ func (c *consumer) takeover() {
 	}
 	c.gen++
 	c.active.Store(true)
+	c.subscribedAt = time.Now()
 }
 
 // detach records that the stream of generation gen has ended. It reports whether that stream was still the
@@ -128,6 +137,20 @@ func (c *consumer) detach(gen uint64) bool {
 	c.stop = nil
 	c.active.Store(false)
 	c.inactiveSince = time.Now()
+	return true
+}
+
+// expireUnattached makes a consumer inactive when it was subscribed (or taken over) more than timeout ago and
+// has not opened a stream since; it reports whether it did. A process that subscribes and dies before
+// receiving would otherwise hold its subscription for ever.
+func (c *consumer) expireUnattached(now time.Time, timeout time.Duration) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.removed || c.stop != nil || !c.active.Load() || now.Sub(c.subscribedAt) < timeout {
+		return false
+	}
+	c.active.Store(false)
+	c.inactiveSince = now
 	return true
 }
 

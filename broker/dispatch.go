@@ -28,6 +28,12 @@ const (
 	stDone                           // acked or skipped
 )
 
+// Key states in a KeyShared delivery scan.
+const (
+	keyBusy   = 1 // an earlier message with the key is pending
+	keyParked = 2 // no consumer accepts the key
+)
+
 // maxParked bounds the KeyShared messages held for keys no consumer accepts.
 const maxParked = 10000
 
@@ -56,18 +62,19 @@ type dispatcher struct {
 
 	persisted uint64
 	lastFlush time.Time
-	blocked   map[string]bool // scratch for KeyShared ordering
+	blocked   map[string]uint8 // scratch for KeyShared ordering: keyBusy or keyParked
 
-	wakeCh chan struct{}
-	quit   chan struct{}
-	done   chan struct{}
+	started atomic.Bool
+	wakeCh  chan struct{}
+	quit    chan struct{}
+	done    chan struct{}
 }
 
 func newDispatcher(s *subscription, log store.Log, window int, policy FailurePolicy, cursor uint64) *dispatcher {
 	d := &dispatcher{
 		s: s, log: log, window: window, policy: policy,
 		byOff:   make(map[uint64]*pending),
-		blocked: make(map[string]bool),
+		blocked: make(map[string]uint8),
 		wakeCh:  make(chan struct{}, 1),
 		quit:    make(chan struct{}),
 		done:    make(chan struct{}),
@@ -88,8 +95,19 @@ func (d *dispatcher) wake() {
 	}
 }
 
-// stop ends the goroutine after it has written the cursor, and waits for it.
+// start runs the dispatcher goroutine; stop ends it.
+func (d *dispatcher) start() {
+	if d.started.CompareAndSwap(false, true) {
+		go d.run()
+	}
+}
+
+// stop ends the goroutine after it has written the cursor, and waits for it. Stopping a dispatcher that was
+// never started only prevents a later start.
 func (d *dispatcher) stop() {
+	if d.started.CompareAndSwap(false, true) {
+		return // never started; the CAS also keeps it from starting later
+	}
 	select {
 	case <-d.quit:
 	default:
@@ -134,7 +152,6 @@ func (d *dispatcher) pump(now time.Time) (time.Time, []*pending) {
 	defer s.mu.Unlock()
 
 	// Deadlines.
-	live, parked, poisoned := 0, 0, false
 	for _, p := range d.win {
 		switch p.state {
 		case stInflight:
@@ -146,51 +163,31 @@ func (d *dispatcher) pump(now time.Time) (time.Time, []*pending) {
 				p.state = stReady
 			}
 		}
-		switch p.state {
-		case stDone:
-		case stParked:
-			parked++
-		default:
-			live++
-			poisoned = poisoned || p.state == stPoisoned
-		}
 	}
+	live, parked, poisoned := d.count()
 
-	// Fill the window. A message held under PoisonBlock stalls Exclusive, Shared and Failover subscriptions;
-	// on KeyShared it only holds back its own key.
+	// Fill the window and deliver. A message held under PoisonBlock stalls Exclusive, Shared and Failover
+	// subscriptions; on KeyShared it only holds back its own key. Delivery can park KeyShared messages, which
+	// frees room in the window, so fill again until nothing more can be read.
 	next := time.Time{}
-	if !(poisoned && s.typ != KeyShared) && parked < maxParked {
-		for live < d.window && d.readPos < d.log.NextOffset() {
-			msgs, err := d.log.Read(d.readPos, d.window-live)
-			if errors.Is(err, store.ErrOffsetTruncated) {
-				start := d.log.StartOffset()
-				s.srv.log.Warn("messages removed by retention before delivery", "topic", s.topic.name,
-					"subscription", s.name, "from", d.readPos, "to", start)
-				d.readPos = start
-				continue
-			}
-			if err != nil {
+	for {
+		read := 0
+		if !(poisoned && s.typ != KeyShared) && parked < maxParked {
+			var err error
+			if read, err = d.fill(d.window - live); err != nil {
 				s.srv.log.Error("reading the topic log", "topic", s.topic.name, "subscription", s.name, "err", err)
 				next = now.Add(time.Second)
-				break
-			}
-			if len(msgs) == 0 {
-				break
-			}
-			for _, m := range msgs {
-				p := &pending{off: d.readPos, msg: m, state: stReady}
-				if s.typ == KeyShared {
-					p.key = messageKey(m)
-				}
-				d.win = append(d.win, p)
-				d.byOff[p.off] = p
-				d.readPos++
-				live++
 			}
 		}
+		d.deliver(now)
+		if read == 0 {
+			break
+		}
+		live, parked, poisoned = d.count()
+		if live >= d.window || parked >= maxParked || d.readPos >= d.log.NextOffset() {
+			break
+		}
 	}
-
-	d.deliver(now)
 
 	// Advance the cursor over the acked front of the window.
 	i := 0
@@ -237,17 +234,77 @@ func (d *dispatcher) pump(now time.Time) (time.Time, []*pending) {
 	return next, dl
 }
 
+// count returns how many window entries fill the window (neither done nor parked), how many are parked, and
+// whether one is held under PoisonBlock. Caller holds s.mu.
+func (d *dispatcher) count() (live, parked int, poisoned bool) {
+	for _, p := range d.win {
+		switch p.state {
+		case stDone:
+		case stParked:
+			parked++
+		default:
+			live++
+			poisoned = poisoned || p.state == stPoisoned
+		}
+	}
+	return live, parked, poisoned
+}
+
+// fill reads up to room messages from the log into the window and returns how many it read. Caller holds s.mu.
+func (d *dispatcher) fill(room int) (int, error) {
+	s := d.s
+	read := 0
+	for room > 0 && d.readPos < d.log.NextOffset() {
+		msgs, err := d.log.Read(d.readPos, room)
+		if errors.Is(err, store.ErrOffsetTruncated) {
+			start := d.log.StartOffset()
+			s.srv.log.Warn("messages removed by retention before delivery", "topic", s.topic.name,
+				"subscription", s.name, "from", d.readPos, "to", start)
+			d.readPos = start
+			continue
+		}
+		if err != nil {
+			return read, err
+		}
+		if len(msgs) == 0 {
+			break
+		}
+		for _, m := range msgs {
+			p := &pending{off: d.readPos, msg: m, state: stReady}
+			if s.typ == KeyShared {
+				p.key = messageKey(m)
+			}
+			d.win = append(d.win, p)
+			d.byOff[p.off] = p
+			d.readPos++
+			read++
+			room--
+		}
+	}
+	return read, nil
+}
+
 // deliver sends ready messages in offset order. Caller holds s.mu.
 func (d *dispatcher) deliver(now time.Time) {
 	s := d.s
 	if s.typ == KeyShared {
+		// Per-key order: a message is sent only when no earlier message with its key is still pending. When
+		// the earliest is parked (no consumer accepts the key), the later ones are parked too, so that they
+		// do not fill the window while they wait.
 		clear(d.blocked)
 		ring := s.ring.Load()
 		for _, p := range d.win {
 			if p.state == stDone {
 				continue
 			}
-			if (p.state == stReady || p.state == stParked) && !d.blocked[p.key] {
+			if p.state == stReady || p.state == stParked {
+				switch d.blocked[p.key] {
+				case keyParked:
+					p.state = stParked
+					continue
+				case keyBusy:
+					continue
+				}
 				var c *consumer
 				if ring != nil {
 					c = ring.pick(p.key, func(c *consumer) bool { return s.eligible(c, p.key, now) })
@@ -255,13 +312,15 @@ func (d *dispatcher) deliver(now time.Time) {
 				switch {
 				case c == nil:
 					p.state = stParked
+					d.blocked[p.key] = keyParked
+					continue
 				case c.active.Load():
 					d.send(p, c, now)
 				default:
 					p.state = stReady // its consumer may come back before eviction
 				}
 			}
-			d.blocked[p.key] = true // later messages with this key wait for this one
+			d.blocked[p.key] = keyBusy
 		}
 		return
 	}
@@ -285,10 +344,8 @@ func (d *dispatcher) deliver(now time.Time) {
 
 // nextShared picks the next connected consumer round-robin, or nil.
 func (d *dispatcher) nextShared(cs []*consumer) *consumer {
-	n := uint64(len(cs))
-	start := d.s.rr.Add(1) - 1
-	for i := range n {
-		if c := cs[(start+i)%n]; c.active.Load() {
+	for range len(cs) {
+		if c := cs[(d.s.rr.Add(1)-1)%uint64(len(cs))]; c.active.Load() {
 			return c
 		}
 	}
@@ -316,6 +373,11 @@ func (d *dispatcher) fail(p *pending, requested time.Duration, reason string, no
 			d.s.srv.log.Warn("dropping a message after its last redelivery", "topic", d.s.topic.name,
 				"subscription", d.s.name, "offset", p.off, "attempts", p.attempts, "reason", reason)
 		case PoisonDeadLetter:
+			if pol.DeadLetterTopic == d.s.topic.name {
+				// Republishing into the same topic would loop for ever; hold it as Block does.
+				p.state = stPoisoned
+				break
+			}
 			p.state = stDeadLetter
 			p.due = now
 		default:
@@ -367,14 +429,21 @@ func (s *subscription) nack(offset uint64, delay time.Duration, reason string) {
 	d.wake()
 }
 
-// reclaim takes back the messages in flight to c (its stream ended or it was taken over) so they are sent
-// again; their delivery count keeps counting. Caller holds s.mu.
+// reclaim takes back the messages in flight to c (its stream ended, a new stream opened, or it was taken
+// over) so they are sent again; the delivery count keeps counting for those that reached a stream. Caller
+// holds s.mu.
 func (d *dispatcher) reclaim(c *consumer) {
-	c.discardQueue()
+	unsent := make(map[*danubepb.StreamMessage]bool)
+	for _, m := range c.discardQueue() {
+		unsent[m] = true
+	}
 	for _, p := range d.win {
 		if p.c == c && p.state == stInflight {
 			p.state = stReady
 			p.c = nil
+			if unsent[p.msg] {
+				p.attempts-- // it never reached a stream: not a delivery
+			}
 		}
 	}
 }

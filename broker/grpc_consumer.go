@@ -50,32 +50,23 @@ func (cs consumerService) Subscribe(ctx context.Context, req *danubepb.ConsumerR
 		if max := s.opts.Policies.MaxSubscriptionsPerTopic; max > 0 && len(t.subs) >= max {
 			return nil, status.Errorf(codes.PermissionDenied, "Not allowed to create the subscription for the topic: %s", name)
 		}
-		m := subscriptionMeta{Topic: name, Name: req.GetSubscription(), Type: typ}
-		var cursor uint64
-		if t.reliable {
-			pol := s.opts.FailurePolicy
-			m.FailurePolicy = &pol
-			cursor = t.log.NextOffset() // new reliable subscriptions start at Latest
-			if err := s.putCursor(name, m.Name, cursor); err != nil {
-				return nil, errSubscribe(name, "%v", err)
-			}
-		}
-		if err := s.putJSON(storeKey(keySubscriptions, name, m.Name), m); err != nil {
-			return nil, errSubscribe(name, "%v", err)
-		}
-		sub = s.newSubscription(t, m, cursor)
+		sub = s.addSubscription(t, req.GetSubscription(), typ)
 		created = true
 	}
 	res, err := sub.addConsumer(req.GetConsumerName(), req.GetKeyFilters(), t.consumerCount())
+	if err == nil && created {
+		err = s.persistSubscription(sub)
+	}
 	if err != nil {
 		if created {
-			s.dropNewSubscription(t, sub)
+			delete(t.subs, sub.name)
+			t.subsChanged()
+			sub.removeAll()
+			s.dropStoredSubscription(t, sub)
 		}
 		return nil, err
 	}
 	if created {
-		t.subs[sub.name] = sub
-		t.subsChanged()
 		s.startDispatcher(sub)
 		s.log.Info("subscription created", "topic", name, "subscription", sub.name, "type", typ.String())
 	}
@@ -83,23 +74,60 @@ func (cs consumerService) Subscribe(ctx context.Context, req *danubepb.ConsumerR
 	if !res.takeover {
 		s.registerConsumer(c)
 	}
-	if t.reliable {
-		if res.replaced != nil {
-			_ = s.store.Meta().Delete(storeKey(keyConsumers, name, sub.name, res.replaced.name))
-		}
-		if err := s.putJSON(storeKey(keyConsumers, name, sub.name, c.name), consumerMeta{ID: c.id, Name: c.name, Filters: req.GetKeyFilters()}); err != nil {
-			s.log.Error("writing a consumer", "topic", name, "subscription", sub.name, "consumer", c.name, "err", err)
-		}
+	if err := s.putJSON(storeKey(keyConsumers, name, sub.name, c.name), consumerMeta{ID: c.id, Name: c.name, Filters: req.GetKeyFilters()}); err != nil {
+		s.log.Error("writing a consumer", "topic", name, "subscription", sub.name, "consumer", c.name, "err", err)
 	}
 	s.log.Info("consumer subscribed", "topic", name, "subscription", sub.name, "consumer", c.name, "id", c.id, "takeover", res.takeover)
 	return &danubepb.ConsumerResponse{RequestId: req.GetRequestId(), ConsumerId: c.id, ConsumerName: c.name}, nil
 }
 
-// dropNewSubscription forgets the stored records of a subscription whose first consumer was refused.
-func (s *Server) dropNewSubscription(t *topic, sub *subscription) {
+// addSubscription creates a subscription and makes it visible to publishing and log trimming at once, so
+// that a new reliable subscription's starting offset (the latest) cannot be trimmed before it is counted.
+// Caller holds t.mu.
+func (s *Server) addSubscription(t *topic, name string, typ SubscriptionType) *subscription {
+	m := subscriptionMeta{Topic: t.name, Name: name, Type: typ}
+	var cursor uint64
+	if t.reliable {
+		pol := s.opts.FailurePolicy
+		m.FailurePolicy = &pol
+		t.trimMu.RLock()
+		defer t.trimMu.RUnlock()
+		cursor = t.log.NextOffset() // new reliable subscriptions start at Latest
+	}
+	sub := s.newSubscription(t, m, cursor)
+	t.subs[name] = sub
+	t.subsChanged()
+	return sub
+}
+
+// persistSubscription writes a new subscription (and its starting cursor) to the store.
+func (s *Server) persistSubscription(sub *subscription) error {
+	t := sub.topic
+	m := subscriptionMeta{Topic: t.name, Name: sub.name, Type: sub.typ}
+	if sub.d != nil {
+		pol := sub.d.policy
+		m.FailurePolicy = &pol
+		if err := s.putCursor(t.name, sub.name, sub.d.floor.Load()); err != nil {
+			return errSubscribe(t.name, "%v", err)
+		}
+	}
+	if err := s.putJSON(storeKey(keySubscriptions, t.name, sub.name), m); err != nil {
+		return errSubscribe(t.name, "%v", err)
+	}
+	return nil
+}
+
+// dropStoredSubscription forgets the stored records of a subscription.
+func (s *Server) dropStoredSubscription(t *topic, sub *subscription) {
 	meta := s.store.Meta()
-	_ = meta.Delete(storeKey(keySubscriptions, t.name, sub.name))
-	_ = meta.Delete(storeKey(keyCursors, t.name, sub.name))
+	for _, k := range []string{storeKey(keySubscriptions, t.name, sub.name), storeKey(keyCursors, t.name, sub.name)} {
+		if err := meta.Delete(k); err != nil {
+			s.log.Error("deleting subscription state", "key", k, "err", err)
+		}
+	}
+	if err := meta.DeletePrefix(storeKey(keyConsumers, t.name, sub.name) + "/"); err != nil {
+		s.log.Error("deleting subscription consumers", "topic", t.name, "subscription", sub.name, "err", err)
+	}
 }
 
 // ReceiveMessages streams a consumer's messages. A newer stream for the same consumer, or a takeover, ends

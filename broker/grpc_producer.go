@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/danube-console/danube-console/broker/schema"
 	"github.com/danube-console/danube-console/proto/danubepb"
@@ -144,6 +145,10 @@ func (ps producerService) SendMessage(ctx context.Context, m *danubepb.StreamMes
 	if limit := s.opts.Policies.MaxMessageSize; len(m.Payload) > limit {
 		return nil, status.Errorf(codes.InvalidArgument, "Message size %d exceeds maximum allowed %d for topic %s",
 			len(m.Payload), limit, t.name)
+	}
+	if size := proto.Size(m); size > s.envelopeLimit {
+		return nil, status.Errorf(codes.InvalidArgument,
+			"Message size %d (payload, attributes and key) exceeds maximum allowed %d for topic %s", size, s.envelopeLimit, t.name)
 	}
 	if id.TopicName != t.name {
 		return nil, errPublish("the producer with id %d is not attached to topic name: %s", id.ProducerId, id.TopicName)

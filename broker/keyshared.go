@@ -92,12 +92,12 @@ func globMatch(pattern, key string) bool {
 	star, mark := -1, 0
 	for k < len(key) {
 		switch {
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == key[k]):
-			p++
-			k++
 		case p < len(pattern) && pattern[p] == '*':
 			star, mark = p, k
 			p++
+		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == key[k]):
+			p++
+			k++
 		case star >= 0:
 			p = star + 1
 			mark++

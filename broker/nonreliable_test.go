@@ -128,6 +128,8 @@ func TestTakeoverByName(t *testing.T) {
 	p := w.mustProducer("/default/take", "p", false)
 	id := w.mustSubscribe("/default/take", "s", "same", shared)
 	old := w.receive(id)
+	p.mustSend("warm-up")
+	old.next(t) // the stream is attached
 	id2 := w.mustSubscribe("/default/take", "s", "same", shared)
 	if id2 != id {
 		t.Fatalf("takeover gave a new id %d, want %d", id2, id)

@@ -31,6 +31,9 @@ const (
 	DefaultIdleSubscriptionTimeout = 60 * time.Second
 	// DefaultKeySharedEviction is how long a disconnected KeyShared consumer keeps its keys.
 	DefaultKeySharedEviction = 3 * time.Second
+	// DefaultStreamWaitTimeout is how long a consumer counts as connected after Subscribe without opening
+	// its ReceiveMessages stream.
+	DefaultStreamWaitTimeout = 30 * time.Second
 	// DefaultCursorFlushInterval is how often a reliable subscription's advancing cursor is written to the store.
 	DefaultCursorFlushInterval = time.Second
 )
@@ -158,6 +161,9 @@ type Options struct {
 	// KeySharedEviction is how long a disconnected KeyShared consumer keeps its keys on a reliable topic
 	// (default DefaultKeySharedEviction).
 	KeySharedEviction time.Duration
+	// StreamWaitTimeout is how long a consumer counts as connected after Subscribe without opening its
+	// stream (default DefaultStreamWaitTimeout); after it, the consumer is inactive until its stream opens.
+	StreamWaitTimeout time.Duration
 	// CursorFlushInterval bounds how often cursors are written to the store (default DefaultCursorFlushInterval).
 	CursorFlushInterval time.Duration
 	// DisableAutoCreate stops CreateProducer from creating missing topics.
@@ -186,6 +192,10 @@ func (o Options) withDefaults() (Options, error) {
 		if _, _, err := net.SplitHostPort(u.Host); err != nil {
 			return o, fmt.Errorf("%w: advertised URL %q needs a port", ErrInvalidOptions, o.AdvertisedURL)
 		}
+		if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return o, fmt.Errorf("%w: advertised URL %q must be only scheme://host:port", ErrInvalidOptions, o.AdvertisedURL)
+		}
+		o.AdvertisedURL = u.Scheme + "://" + u.Host // clients strip the scheme and dial the rest
 	}
 	p := &o.Policies
 	if p.MaxProducersPerTopic < 0 || p.MaxSubscriptionsPerTopic < 0 || p.MaxConsumersPerTopic < 0 ||
@@ -210,7 +220,8 @@ func (o Options) withDefaults() (Options, error) {
 	if err := o.FailurePolicy.Validate(); err != nil {
 		return o, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
 	}
-	if o.ConsumerQueue < 0 || o.IdleSubscriptionTimeout < 0 || o.KeySharedEviction < 0 || o.CursorFlushInterval < 0 {
+	if o.ConsumerQueue < 0 || o.IdleSubscriptionTimeout < 0 || o.KeySharedEviction < 0 || o.CursorFlushInterval < 0 ||
+		o.StreamWaitTimeout < 0 {
 		return o, fmt.Errorf("%w: sizes and durations must not be negative", ErrInvalidOptions)
 	}
 	if o.ConsumerQueue == 0 {
@@ -221,6 +232,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.KeySharedEviction == 0 {
 		o.KeySharedEviction = DefaultKeySharedEviction
+	}
+	if o.StreamWaitTimeout == 0 {
+		o.StreamWaitTimeout = DefaultStreamWaitTimeout
 	}
 	if o.CursorFlushInterval == 0 {
 		o.CursorFlushInterval = DefaultCursorFlushInterval

@@ -49,6 +49,13 @@ const (
 	EventsTopic = "/system/_events_topic"
 )
 
+// envelopeHeadroom is what a message may add to its payload: with DefaultMaxMessageSize the whole message
+// stays 1 KiB under gRPC's default 4 MiB receive limit.
+const envelopeHeadroom = 4<<20 - 1<<10 - DefaultMaxMessageSize
+
+// shutdownGrace bounds how long Shutdown waits for in-flight calls before stopping hard.
+const shutdownGrace = 5 * time.Second
+
 // Store key prefixes.
 const (
 	keyNamespaces    = "/namespaces/"
@@ -61,12 +68,20 @@ const (
 
 // Server is an embedded Danube broker. Create it with New, start it with Start, stop it with Shutdown.
 // All methods are safe for concurrent use.
+//
+// Locks are taken in this order, never the other way: Server.lifeMu → Server.mu → topic.mu → topic.trimMu →
+// subscription.mu → consumer.mu. Server.idsMu, Server.lisMu and the store's locks are leaves: nothing else is
+// taken while one is held. Publishing takes only read locks (subscriptions and consumers are atomic
+// snapshots), and the dead-letter republish runs outside every subscription lock.
 type Server struct {
-	opts     Options
-	log      *slog.Logger
-	store    store.Store
-	ownStore bool
-	schemas  *schema.Registry
+	opts Options
+	log  *slog.Logger
+	// envelopeLimit bounds a whole encoded message (payload, attributes, key), so that with the default
+	// payload limit every accepted message fits the 4 MiB receive limit clients keep.
+	envelopeLimit int
+	store         store.Store
+	ownStore      bool
+	schemas       *schema.Registry
 
 	mu         sync.RWMutex
 	namespaces map[string]*namespace
@@ -81,6 +96,7 @@ type Server struct {
 	url   string
 	grpc  *grpc.Server
 
+	lifeMu   sync.Mutex // serialises Start with the beginning of Shutdown
 	started  atomic.Bool
 	stopping atomic.Bool
 	quit     chan struct{} // closed when Shutdown begins
@@ -111,6 +127,7 @@ func New(opts Options) (*Server, error) {
 		quit:       make(chan struct{}),
 		stopped:    make(chan struct{}),
 	}
+	s.envelopeLimit = o.Policies.MaxMessageSize + envelopeHeadroom
 	if s.store == nil {
 		s.store = store.NewMemory()
 		s.ownStore = true
@@ -121,6 +138,8 @@ func New(opts Options) (*Server, error) {
 // Start restores the broker's state from its store, binds the client port and serves it in the background.
 // It does not block. A port that cannot be bound gives an error wrapping ErrListen and the system error.
 func (s *Server) Start() error {
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
 	if s.stopping.Load() {
 		return ErrShutdown
 	}
@@ -134,6 +153,10 @@ func (s *Server) Start() error {
 	}
 	if err := s.restore(); err != nil {
 		lis.Close()
+		s.mu.Lock()
+		s.namespaces = make(map[string]*namespace)
+		s.topics = make(map[string]*topic)
+		s.mu.Unlock()
 		return fmt.Errorf("broker: restoring state: %w", err)
 	}
 	g := grpc.NewServer(
@@ -169,6 +192,10 @@ func (s *Server) Start() error {
 		defer s.wg.Done()
 		s.janitor()
 	}()
+	if s.opts.AdvertisedURL == "" && lis.Addr().(*net.TCPAddr).IP.IsUnspecified() {
+		s.log.Warn("listening on all interfaces without an advertised URL; clients are sent "+s.url+
+			", set the advertised URL if they cannot resolve it", "url", s.url)
+	}
 	s.log.Info("broker started", "addr", lis.Addr().String(), "url", s.url)
 	return nil
 }
@@ -228,7 +255,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s == nil {
 		return nil
 	}
+	s.lifeMu.Lock()
 	if !s.stopping.CompareAndSwap(false, true) {
+		s.lifeMu.Unlock()
 		select {
 		case <-s.stopped:
 			return nil
@@ -236,12 +265,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
-	defer close(s.stopped)
 	close(s.quit)
-
 	s.lisMu.RLock()
 	g := s.grpc
 	s.lisMu.RUnlock()
+	s.lifeMu.Unlock()
+	defer close(s.stopped)
+
+	// Streams end at once (they watch quit); unary calls get a short grace period. A consumer that stopped
+	// reading blocks its stream in Send, which only a hard stop interrupts.
 	var err error
 	if g != nil {
 		done := make(chan struct{})
@@ -249,13 +281,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			g.GracefulStop()
 			close(done)
 		}()
+		grace := time.NewTimer(shutdownGrace)
 		select {
 		case <-done:
+		case <-grace.C:
+			g.Stop()
+			<-done
 		case <-ctx.Done():
 			g.Stop()
 			<-done
 			err = ctx.Err()
 		}
+		grace.Stop()
 	}
 	s.wg.Wait()
 
@@ -290,7 +327,7 @@ func (s *Server) WaitForShutdown() {
 
 // janitor removes idle non-reliable subscriptions and trims reliable logs behind their slowest cursor.
 func (s *Server) janitor() {
-	tick := min(time.Second, s.opts.IdleSubscriptionTimeout/2)
+	tick := max(min(time.Second, s.opts.IdleSubscriptionTimeout/2), time.Millisecond)
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
@@ -305,20 +342,16 @@ func (s *Server) janitor() {
 
 func (s *Server) sweep(now time.Time) {
 	for _, t := range s.topicList() {
+		for _, sub := range *t.subsSnap.Load() {
+			sub.expireUnattached(now)
+		}
 		if t.reliable {
-			floor := t.log.NextOffset()
-			for _, sub := range *t.subsSnap.Load() {
-				floor = min(floor, sub.d.floor.Load())
-			}
-			if err := t.log.TruncateBefore(floor); err != nil {
-				s.log.Error("trimming a topic log", "topic", t.name, "err", err)
-			}
+			t.trim()
 			continue
 		}
 		for _, sub := range *t.subsSnap.Load() {
 			if since := sub.idleSince(); !since.IsZero() && now.Sub(since) >= s.opts.IdleSubscriptionTimeout {
-				s.log.Info("removing an idle non-reliable subscription", "topic", t.name, "subscription", sub.name)
-				s.removeSubscription(t, sub)
+				s.removeIdleSubscription(t, sub, now)
 			}
 		}
 	}
@@ -341,29 +374,27 @@ func (s *Server) topic(name string) *topic {
 	return s.topics[name]
 }
 
-// removeSubscription deletes a subscription with its consumers and stored state.
-func (s *Server) removeSubscription(t *topic, sub *subscription) {
+// removeIdleSubscription deletes a non-reliable subscription that has had no connected consumer for the idle
+// timeout, checking again under the topic's lock so that a consumer subscribing right now keeps it.
+func (s *Server) removeIdleSubscription(t *topic, sub *subscription, now time.Time) {
 	t.mu.Lock()
 	if t.subs[sub.name] != sub {
+		t.mu.Unlock()
+		return
+	}
+	if since := sub.idleSince(); since.IsZero() || now.Sub(since) < s.opts.IdleSubscriptionTimeout {
 		t.mu.Unlock()
 		return
 	}
 	delete(t.subs, sub.name)
 	t.subsChanged()
 	t.mu.Unlock()
+	s.log.Info("removed an idle non-reliable subscription", "topic", t.name, "subscription", sub.name)
 	sub.removeAll()
 	if sub.d != nil {
 		sub.d.stop()
 	}
-	meta := s.store.Meta()
-	for _, k := range []string{storeKey(keySubscriptions, t.name, sub.name), storeKey(keyCursors, t.name, sub.name)} {
-		if err := meta.Delete(k); err != nil {
-			s.log.Error("deleting subscription state", "key", k, "err", err)
-		}
-	}
-	if err := meta.DeletePrefix(storeKey(keyConsumers, t.name, sub.name) + "/"); err != nil {
-		s.log.Error("deleting subscription consumers", "topic", t.name, "subscription", sub.name, "err", err)
-	}
+	s.dropStoredSubscription(t, sub)
 }
 
 // ---- ids ----
@@ -423,6 +454,11 @@ func (s *Server) consumerByID(id uint64) *consumer {
 func (s *Server) createTopic(name string, reliable bool) (t *topic, created bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.createTopicLocked(name, reliable)
+}
+
+// createTopicLocked is createTopic for a caller that holds s.mu.
+func (s *Server) createTopicLocked(name string, reliable bool) (t *topic, created bool, err error) {
 	if t := s.topics[name]; t != nil {
 		return t, false, nil
 	}
@@ -465,6 +501,9 @@ func (s *Server) publishInternal(name string, m *danubepb.StreamMessage, attrs m
 	t, _, err := s.createTopic(name, true)
 	if err != nil {
 		return err
+	}
+	if !t.reliable {
+		return fmt.Errorf("dead-letter topic %s is non-reliable and would drop the message; use a reliable topic", name)
 	}
 	c := &danubepb.StreamMessage{
 		RequestId:     m.RequestId,
@@ -514,8 +553,8 @@ type subscriptionMeta struct {
 	MaxUnacked    int              `json:"max_unacked_messages,omitempty"`
 }
 
-// consumerMeta is what the store keeps about a consumer of a reliable subscription, so that clients keep
-// their consumer id across a broker restart.
+// consumerMeta is what the store keeps about a consumer, so that clients keep their consumer id across a
+// broker restart.
 type consumerMeta struct {
 	ID      uint64   `json:"id"`
 	Name    string   `json:"name"`
@@ -525,6 +564,10 @@ type consumerMeta struct {
 // restore loads namespaces, topics, subscriptions, consumers and producers from the store and makes sure the
 // default and system namespaces and the events topic exist.
 func (s *Server) restore() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.idsMu.Lock()
+	defer s.idsMu.Unlock()
 	meta := s.store.Meta()
 	reg, err := schema.New(meta)
 	if err != nil {
@@ -568,7 +611,7 @@ func (s *Server) restore() error {
 		s.topics[m.Name] = newTopic(s, m, log)
 	}
 	if s.topics[EventsTopic] == nil {
-		if _, _, err := s.createTopic(EventsTopic, false); err != nil {
+		if _, _, err := s.createTopicLocked(EventsTopic, false); err != nil {
 			return err
 		}
 	}
@@ -616,27 +659,25 @@ func (s *Server) restore() error {
 		}
 		sub := s.newSubscription(t, m, cursor)
 		t.subs[m.Name] = sub
-		if t.reliable {
-			cs, err := meta.List(storeKey(keyConsumers, m.Topic, m.Name) + "/")
-			if err != nil {
-				return err
-			}
-			now := time.Now()
-			for _, ckv := range cs {
-				var cm consumerMeta
-				if err := json.Unmarshal(ckv.Value, &cm); err != nil {
-					return fmt.Errorf("consumer %s: %w", ckv.Key, err)
-				}
-				sub.nextSeq++
-				c := newConsumer(cm.ID, cm.Name, sub.nextSeq, sub, cm.Filters)
-				c.active.Store(false)
-				c.inactiveSince = now
-				sub.consumers = append(sub.consumers, c)
-				sub.byName[c.name] = c
-				s.consumers[c.id] = c
-			}
-			sub.consumersChanged()
+		cs, err := meta.List(storeKey(keyConsumers, m.Topic, m.Name) + "/")
+		if err != nil {
+			return err
 		}
+		now := time.Now()
+		for _, ckv := range cs {
+			var cm consumerMeta
+			if err := json.Unmarshal(ckv.Value, &cm); err != nil {
+				return fmt.Errorf("consumer %s: %w", ckv.Key, err)
+			}
+			sub.nextSeq++
+			c := newConsumer(cm.ID, cm.Name, sub.nextSeq, sub, cm.Filters)
+			c.active.Store(false)
+			c.inactiveSince = now
+			sub.consumers = append(sub.consumers, c)
+			sub.byName[c.name] = c
+			s.consumers[c.id] = c
+		}
+		sub.consumersChanged()
 		t.subsChanged()
 	}
 	for _, t := range s.topics {
@@ -673,10 +714,9 @@ func (s *Server) newSubscription(t *topic, m subscriptionMeta, cursor uint64) *s
 }
 
 func (s *Server) startDispatcher(sub *subscription) {
-	if sub.d == nil {
-		return
+	if sub.d != nil {
+		sub.d.start()
 	}
-	go sub.d.run()
 }
 
 // namespaceTopics returns the names of the topics in ns that start with prefix, sorted.

@@ -155,6 +155,9 @@ func (s *subscription) removeConsumerLocked(c *consumer) {
 		s.d.reclaim(c)
 	}
 	s.srv.forgetConsumer(c.id)
+	if err := s.srv.store.Meta().Delete(storeKey(keyConsumers, s.topic.name, s.name, c.name)); err != nil {
+		s.srv.log.Error("deleting a consumer", "topic", s.topic.name, "subscription", s.name, "consumer", c.name, "err", err)
+	}
 	s.consumersChanged()
 }
 
@@ -245,13 +248,12 @@ func (s *subscription) dispatchNonReliable(m *danubepb.StreamMessage) {
 			return
 		}
 	case Shared:
-		if n := uint64(len(cs)); n > 0 {
-			start := s.rr.Add(1) - 1
-			for i := range n {
-				c := cs[(start+i)%n]
-				if c.active.Load() && c.tryPush(m, limit) {
-					return
-				}
+		// The counter moves once per attempt, so a skipped consumer does not give its turn to its
+		// neighbour twice.
+		for range len(cs) {
+			c := cs[(s.rr.Add(1)-1)%uint64(len(cs))]
+			if c.active.Load() && c.tryPush(m, limit) {
+				return
 			}
 		}
 	case KeyShared:
@@ -272,17 +274,20 @@ func (s *subscription) dispatchNonReliable(m *danubepb.StreamMessage) {
 func (s *subscription) serve(ctx context.Context, c *consumer, stream danubepb.ConsumerService_ReceiveMessagesServer) error {
 	gen, stop := c.attach()
 	if s.d != nil {
+		// Whatever was in flight to this consumer may have gone to a stream that is gone; send it again here.
+		s.mu.Lock()
+		s.d.reclaim(c)
+		s.mu.Unlock()
 		s.d.wake()
 	}
 	quit := s.srv.quit
-	gone := func() error {
-		if c.detach(gen) {
-			s.consumerGone(c)
-		}
-		return status.FromContextError(ctx.Err()).Err()
-	}
 	for {
-		for _, m := range c.take() {
+		select {
+		case <-stop:
+			return errStreamEnded("another stream or a Subscribe with the same consumer name replaced it")
+		default:
+		}
+		for _, m := range c.take(gen) {
 			if err := stream.Send(m); err != nil {
 				if c.detach(gen) {
 					s.consumerGone(c)
@@ -297,7 +302,19 @@ func (s *subscription) serve(ctx context.Context, c *consumer, stream danubepb.C
 		case <-quit:
 			return errStreamEnded("the broker is shutting down")
 		case <-ctx.Done():
-			return gone()
+			if c.detach(gen) {
+				s.consumerGone(c)
+			}
+			return status.FromContextError(ctx.Err()).Err()
+		}
+	}
+}
+
+// expireUnattached makes consumers that never opened their stream inactive after the wait timeout.
+func (s *subscription) expireUnattached(now time.Time) {
+	for _, c := range *s.snap.Load() {
+		if c.expireUnattached(now, s.srv.opts.StreamWaitTimeout) {
+			s.consumerGone(c)
 		}
 	}
 }

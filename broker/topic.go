@@ -40,6 +40,9 @@ type topic struct {
 	closed    bool
 
 	subsSnap atomic.Pointer[[]*subscription]
+	// trimMu keeps trim from running between a new subscription reading its starting offset and joining
+	// subsSnap.
+	trimMu sync.RWMutex
 }
 
 // producer is a registered producer. The same name on the same topic always maps to the same producer.
@@ -97,6 +100,20 @@ func (t *topic) publish(m *danubepb.StreamMessage) error {
 		s.dispatchNonReliable(m)
 	}
 	return nil
+}
+
+// trim removes the messages every subscription has acknowledged from a reliable topic's log (all of them
+// when it has no subscription: new subscriptions start at the latest offset).
+func (t *topic) trim() {
+	t.trimMu.Lock()
+	defer t.trimMu.Unlock()
+	floor := t.log.NextOffset()
+	for _, s := range *t.subsSnap.Load() {
+		floor = min(floor, s.d.floor.Load())
+	}
+	if err := t.log.TruncateBefore(floor); err != nil {
+		t.srv.log.Error("trimming a topic log", "topic", t.name, "err", err)
+	}
 }
 
 // consumerCount returns the number of consumers on all subscriptions. Caller holds t.mu.
