@@ -20,7 +20,7 @@ func TestShutdownAfterFailedRestore(t *testing.T) {
 	st := store.NewMemory()
 	m := st.Meta()
 	for k, v := range map[string]string{
-		"/topics//default/t":           `{"name":"/default/t","reliable":true}`,
+		"/topics//default/t":          `{"name":"/default/t","reliable":true}`,
 		"/subscriptions//default/t/a": `{"topic":"/default/t","name":"a","type":0}`,
 		"/cursors//default/t/a":       `0`,
 		"/subscriptions//default/t/b": `{"topic":"/default/t","name":"b","type":0}`,
@@ -111,7 +111,7 @@ func TestReplacedStreamTakesNothing(t *testing.T) {
 	p.mustSend("warm-up")
 	old.next(t)
 	w.mustSubscribe("/default/steal", "s", "c", shared) // takeover by name
-	p.mustSend(seq("m", 50)...)                        // queued for the new owner, whose stream is not open yet
+	p.mustSend(seq("m", 50)...)                         // queued for the new owner, whose stream is not open yet
 	wantStatus(t, old.ended(t), codes.Unavailable, "")
 	if n := len(old.C); n != 0 {
 		t.Fatalf("the replaced stream took %d messages", n)
