@@ -25,6 +25,7 @@ type consumer struct {
 	mu            sync.Mutex
 	queue         []*danubepb.StreamMessage
 	gen           uint64        // generation of the stream allowed to serve this consumer
+	latest        uint64        // arrival stamp of the latest takeover or stream
 	stop          chan struct{} // closed to end the current stream (nil when none is attached)
 	notify        chan struct{} // signalled when queue grows; capacity 1
 	inactiveSince time.Time
@@ -95,35 +96,44 @@ func (c *consumer) discardQueue() []*danubepb.StreamMessage {
 	return q
 }
 
-// attach makes a new stream the consumer's only stream: the previous one is told to stop. It returns the
-// stream's generation and the channel closed when the stream must end.
-func (c *consumer) attach() (uint64, chan struct{}) {
+// attach makes a new stream the consumer's only stream: the previous one is told to stop. arrival is the
+// order in which the call reached the broker (see Server.stamp): a stream that arrived before the latest
+// takeover or stream is refused, so the most recent caller wins however the handlers are scheduled. It
+// returns the stream's generation and the channel closed when the stream must end; ok is false when the
+// stream was refused.
+func (c *consumer) attach(arrival uint64) (gen uint64, stop chan struct{}, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if arrival < c.latest || c.removed {
+		return 0, nil, false
+	}
+	c.latest = arrival
 	if c.stop != nil {
 		close(c.stop)
 	}
 	c.gen++
 	c.stop = make(chan struct{})
-	if c.removed {
-		close(c.stop)
-	}
-	c.active.Store(!c.removed)
-	return c.gen, c.stop
+	c.active.Store(true)
+	return c.gen, c.stop, true
 }
 
-// takeover ends the current stream (a Subscribe with the same name arrived) and marks the consumer active
-// until the new owner opens its stream.
-func (c *consumer) takeover() {
+// takeover records a Subscribe with the consumer's name that arrived at arrival: the current stream ends,
+// unless it arrived later than the Subscribe, and the consumer counts as connected until the new owner opens
+// its stream.
+func (c *consumer) takeover(arrival uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.subscribedAt = time.Now()
+	if arrival < c.latest {
+		return // a newer stream is attached; it stays
+	}
+	c.latest = arrival
 	if c.stop != nil {
 		close(c.stop)
 		c.stop = nil
 	}
 	c.gen++
 	c.active.Store(true)
-	c.subscribedAt = time.Now()
 }
 
 // detach records that the stream of generation gen has ended. It reports whether that stream was still the

@@ -53,7 +53,7 @@ func (cs consumerService) Subscribe(ctx context.Context, req *danubepb.ConsumerR
 		sub = s.addSubscription(t, req.GetSubscription(), typ)
 		created = true
 	}
-	res, err := sub.addConsumer(req.GetConsumerName(), req.GetKeyFilters(), t.consumerCount())
+	res, err := sub.addConsumer(req.GetConsumerName(), req.GetKeyFilters(), t.consumerCount(), arrival(ctx, s))
 	if err == nil && created {
 		err = s.persistSubscription(sub)
 	}

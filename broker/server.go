@@ -34,6 +34,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
 
 	"github.com/danube-console/danube-console/broker/schema"
 	"github.com/danube-console/danube-console/broker/store"
@@ -95,6 +96,8 @@ type Server struct {
 	lis   net.Listener
 	url   string
 	grpc  *grpc.Server
+
+	arrivals atomic.Uint64 // stamps Subscribe and ReceiveMessages calls in the order they arrive
 
 	lifeMu   sync.Mutex // serialises Start with the beginning of Shutdown
 	started  atomic.Bool
@@ -164,6 +167,7 @@ func (s *Server) Start() error {
 		// ResourceExhausted, which clients retry for ever.
 		grpc.MaxRecvMsgSize(math.MaxInt32),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+		grpc.InTapHandle(s.stamp),
 	)
 	danubepb.RegisterProducerServiceServer(g, producerService{s: s})
 	danubepb.RegisterConsumerServiceServer(g, consumerService{s: s})
@@ -198,6 +202,28 @@ func (s *Server) Start() error {
 	}
 	s.log.Info("broker started", "addr", lis.Addr().String(), "url", s.url)
 	return nil
+}
+
+type arrivalKey struct{}
+
+// stamp runs in each connection's reader goroutine as a call's headers arrive, before the handler is
+// scheduled, and numbers Subscribe and ReceiveMessages calls in arrival order. Handlers run concurrently, so
+// without the stamp a stream opened just before a takeover (or before a newer stream) could attach after it
+// and win.
+func (s *Server) stamp(ctx context.Context, info *tap.Info) (context.Context, error) {
+	switch info.FullMethodName {
+	case danubepb.ConsumerService_Subscribe_FullMethodName, danubepb.ConsumerService_ReceiveMessages_FullMethodName:
+		return context.WithValue(ctx, arrivalKey{}, s.arrivals.Add(1)), nil
+	}
+	return ctx, nil
+}
+
+// arrival returns the arrival stamp of the call ctx belongs to (a fresh one when it has none).
+func arrival(ctx context.Context, s *Server) uint64 {
+	if n, ok := ctx.Value(arrivalKey{}).(uint64); ok {
+		return n
+	}
+	return s.arrivals.Add(1)
 }
 
 // dialableAddr turns a wildcard listen address into one a client can dial.

@@ -93,12 +93,12 @@ type subscribeResult struct {
 
 // addConsumer attaches a consumer by name, taking over an existing one with the same name. The caller holds
 // the topic's lock (for the per-topic consumer limit) and passes the topic's consumer count.
-func (s *subscription) addConsumer(name string, filters []string, topicConsumers int) (subscribeResult, error) {
+func (s *subscription) addConsumer(name string, filters []string, topicConsumers int, arrival uint64) (subscribeResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c := s.byName[name]; c != nil {
 		c.setFilters(filters)
-		c.takeover()
+		c.takeover(arrival)
 		s.lastConnected = time.Now()
 		if s.d != nil {
 			s.d.reclaim(c) // in-flight messages go out again at once
@@ -127,6 +127,7 @@ func (s *subscription) addConsumer(name string, filters []string, topicConsumers
 	}
 	s.nextSeq++
 	c := newConsumer(s.srv.newConsumerID(), name, s.nextSeq, s, filters)
+	c.latest = arrival
 	s.consumers = append(s.consumers, c)
 	s.byName[name] = c
 	s.lastConnected = time.Now()
@@ -272,7 +273,10 @@ func (s *subscription) dispatchNonReliable(m *danubepb.StreamMessage) {
 // serve runs one ReceiveMessages stream for c until the client goes away, a newer stream or a takeover
 // replaces it, or the broker shuts down.
 func (s *subscription) serve(ctx context.Context, c *consumer, stream danubepb.ConsumerService_ReceiveMessagesServer) error {
-	gen, stop := c.attach()
+	gen, stop, ok := c.attach(arrival(ctx, s.srv))
+	if !ok {
+		return errStreamEnded("a newer stream or Subscribe for this consumer arrived first")
+	}
 	if s.d != nil {
 		// Whatever was in flight to this consumer may have gone to a stream that is gone; send it again here.
 		s.mu.Lock()
