@@ -157,19 +157,12 @@ func TestReceiveUnknownConsumer(t *testing.T) {
 }
 
 func TestShutdownEndsStreamsWithUnavailable(t *testing.T) {
-	srv, err := broker.New(broker.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w := &wire{t: t, srv: srv}
-	w.Clients = brokertest.Dial(t, srv)
-	w.mustProducer("/default/bye", "p", false)
+	w := newWire(t, broker.Options{})
+	p := w.mustProducer("/default/bye", "p", false)
 	s := w.receive(w.mustSubscribe("/default/bye", "s", "c", shared))
-	time.Sleep(20 * time.Millisecond)
-	if err := srv.Shutdown(ctx(t)); err != nil {
+	p.mustSend("attached")
+	s.next(t)
+	if err := w.srv.Shutdown(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
 	wantStatus(t, s.ended(t), codes.Unavailable, "")

@@ -50,14 +50,8 @@ func TestShutdownAfterFailedRestore(t *testing.T) {
 }
 
 func TestShutdownWithAConsumerThatStoppedReading(t *testing.T) {
-	srv, err := broker.New(broker.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w := &wire{t: t, srv: srv, Clients: brokertest.Dial(t, srv)}
+	w := newWire(t, broker.Options{})
+	srv := w.srv
 	p := w.mustProducer("/default/stuck", "p", false)
 	id := w.mustSubscribe("/default/stuck", "s", "c", shared)
 	c, cancel := context.WithCancel(context.Background())
