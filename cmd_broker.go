@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"syscall"
 	"time"
 
@@ -14,23 +17,104 @@ import (
 	"github.com/danube-console/danube-console/broker"
 )
 
-// runBroker runs the embedded broker until ctx is cancelled (SIGINT or SIGTERM in the binary).
+// jwtSecretEnv names the environment variable that can hold the JWT secret instead of --jwt-secret.
+const jwtSecretEnv = "DANUBE_JWT_SECRET"
+
+// brokerFlags are the flags of "broker" that build broker.Options.
+type brokerFlags struct {
+	opts                       broker.Options
+	logLevel                   string
+	tlsCert, tlsKey, tlsClient string
+	jwtSecret                  string
+}
+
+func (f *brokerFlags) register(fs *pflag.FlagSet) {
+	o := &f.opts
+	fs.StringVar(&o.Host, "host", broker.DefaultHost, "interface to listen on")
+	fs.IntVar(&o.Port, "port", 6650, "client port (0 picks a free one)")
+	fs.IntVar(&o.AdminPort, "admin-port", 50051, "admin port (0 picks a free one, -1 disables it)")
+	fs.StringVar(&o.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics, e.g. 127.0.0.1:9040")
+	fs.StringVar(&o.AdvertisedURL, "advertised-url", "", "URL given to clients in lookups, e.g. http://broker.example:6650 (default: the listener's)")
+	fs.IntVar(&o.Policies.MaxMessageSize, "max-message-size", broker.DefaultMaxMessageSize, "largest payload a producer may publish, in bytes")
+	fs.IntVar(&o.MaxUnackedMessages, "dispatch-window", broker.DefaultMaxUnackedMessages, "unacknowledged messages in flight per reliable subscription (1-10000)")
+	fs.DurationVar(&o.FailurePolicy.AckTimeout, "ack-timeout", broker.DefaultAckTimeout, "redeliver a reliable message not acknowledged within this time")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "serve both ports over TLS with this PEM certificate (needs --tls-key)")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
+	fs.StringVar(&f.tlsClient, "tls-client-ca", "", "require client certificates signed by this PEM CA (mutual TLS)")
+	fs.StringVar(&f.jwtSecret, "jwt-secret", "", "require JWT bearer tokens signed (HS256) with this secret; also read from $"+jwtSecretEnv)
+	fs.BoolVar(&o.AllowInsecure, "allow-insecure", false, "allow listening beyond loopback without TLS and JWT authentication")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level on stderr: debug, info, warn or error")
+}
+
+// options turns the parsed flags into broker options.
+func (f *brokerFlags) options(stderr io.Writer) (broker.Options, error) {
+	o := f.opts
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return o, fmt.Errorf("--log-level %q: use debug, info, warn or error", f.logLevel)
+	}
+	o.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	// The ack timeout flag fills one field of the failure policy; the rest keeps the broker's defaults.
+	pol := broker.DefaultFailurePolicy()
+	pol.AckTimeout = o.FailurePolicy.AckTimeout
+	o.FailurePolicy = pol
+
+	secret := f.jwtSecret
+	if secret == "" {
+		secret = os.Getenv(jwtSecretEnv)
+	}
+	if secret != "" {
+		o.JWTSecret = []byte(secret)
+	}
+	switch {
+	case f.tlsCert == "" && f.tlsKey == "" && f.tlsClient == "":
+	case f.tlsCert == "" || f.tlsKey == "":
+		return o, errors.New("--tls-cert and --tls-key go together")
+	default:
+		cfg, err := serverTLS(f.tlsCert, f.tlsKey, f.tlsClient)
+		if err != nil {
+			return o, err
+		}
+		o.TLS = cfg
+	}
+	return o, nil
+}
+
+// serverTLS loads a certificate and key and, with a client CA, requires client certificates it signed.
+func serverTLS(certFile, keyFile, clientCAFile string) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if clientCAFile != "" {
+		pem, err := os.ReadFile(clientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-client-ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--tls-client-ca: %s holds no PEM certificate", clientCAFile)
+		}
+		cfg.ClientCAs = pool
+		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return cfg, nil
+}
+
+// runBroker runs the embedded broker until ctx is cancelled (SIGINT or SIGTERM in the binary), or mints a
+// token with "broker token".
 func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "token" {
+		return runToken(args[1:], stdout, stderr)
+	}
 	fs := pflag.NewFlagSet("broker", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var (
-		opts     broker.Options
-		logLevel string
-	)
-	fs.StringVar(&opts.Host, "host", broker.DefaultHost, "interface to listen on")
-	fs.IntVar(&opts.Port, "port", 6650, "client port (0 picks a free one)")
-	fs.StringVar(&opts.AdvertisedURL, "advertised-url", "", "URL given to clients in lookups, e.g. http://broker.example:6650 (default: http://host:port)")
-	fs.IntVar(&opts.Policies.MaxMessageSize, "max-message-size", broker.DefaultMaxMessageSize, "largest payload a producer may publish, in bytes")
-	fs.IntVar(&opts.MaxUnackedMessages, "dispatch-window", broker.DefaultMaxUnackedMessages, "unacknowledged messages in flight per reliable subscription (1-10000)")
-	fs.DurationVar(&opts.FailurePolicy.AckTimeout, "ack-timeout", broker.DefaultAckTimeout, "redeliver a reliable message not acknowledged within this time")
-	fs.StringVar(&logLevel, "log-level", "info", "log level on stderr: debug, info, warn or error")
+	var f brokerFlags
+	f.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: danube-console broker [flags]")
+		fmt.Fprintln(stderr, "       danube-console broker token --subject NAME [--ttl 1h] [--jwt-secret S]")
 		fmt.Fprintln(stderr)
 		fmt.Fprintln(stderr, "Runs the embedded Danube-compatible broker until interrupted. Flags:")
 		fs.PrintDefaults()
@@ -46,32 +130,35 @@ func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "danube-console broker: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
-		fmt.Fprintf(stderr, "danube-console broker: --log-level %q: use debug, info, warn or error\n", logLevel)
-		return 2
-	}
-	// The ack timeout flag fills one field of the failure policy; keep the rest at the broker's defaults.
-	pol := broker.DefaultFailurePolicy()
-	pol.AckTimeout = opts.FailurePolicy.AckTimeout
-	opts.FailurePolicy = pol
-	opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-
-	srv, err := broker.New(opts)
+	opts, err := f.options(stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "danube-console broker: %v\n", err)
 		return 2
 	}
-	if err := srv.Start(); err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
-			fmt.Fprintf(stderr, "danube-console broker: port %d on %s is already in use; choose another with --port\n", opts.Port, opts.Host)
+	srv, err := broker.New(opts)
+	if err != nil {
+		if errors.Is(err, broker.ErrInsecure) {
+			fmt.Fprintf(stderr, "danube-console broker: %v\n(add --tls-cert, --tls-key and --jwt-secret, or --allow-insecure)\n", err)
 		} else {
 			fmt.Fprintf(stderr, "danube-console broker: %v\n", err)
 		}
+		return 2
+	}
+	if err := srv.Start(); err != nil {
+		fmt.Fprintf(stderr, "danube-console broker: %s\n", startError(err, opts))
 		_ = srv.Shutdown(context.Background())
 		return 1
 	}
+	if opts.AllowInsecure && (opts.TLS == nil || opts.JWTSecret == nil) {
+		fmt.Fprintf(stderr, "WARNING: serving %s without TLS and authentication (--allow-insecure): anyone who can reach it can read and write every topic\n", srv.URL())
+	}
 	fmt.Fprintf(stdout, "danube broker serving %s (Ctrl-C to stop)\n", srv.URL())
+	if a := srv.AdminURL(); a != "" {
+		fmt.Fprintf(stdout, "admin API at %s\n", a)
+	}
+	if m := srv.MetricsAddr(); m != "" {
+		fmt.Fprintf(stdout, "metrics at http://%s/metrics\n", m)
+	}
 
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -81,5 +168,55 @@ func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 1
 	}
 	fmt.Fprintln(stdout, "danube broker stopped")
+	return 0
+}
+
+// startError turns a Start failure into one line that names the flag to change.
+func startError(err error, o broker.Options) string {
+	busy := errors.Is(err, syscall.EADDRINUSE)
+	switch {
+	case busy && errors.Is(err, broker.ErrListen):
+		return fmt.Sprintf("port %d on %s is already in use; choose another with --port", o.Port, o.Host)
+	case busy && errors.Is(err, broker.ErrAdminListen):
+		return fmt.Sprintf("admin port %d on %s is already in use; choose another with --admin-port (or -1 to disable it)", o.AdminPort, o.Host)
+	case busy && errors.Is(err, broker.ErrMetricsListen):
+		return fmt.Sprintf("metrics address %s is already in use; choose another with --metrics-addr", o.MetricsAddr)
+	}
+	return err.Error()
+}
+
+// runToken mints a JWT for the broker's secret.
+func runToken(args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("broker token", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	subject := fs.String("subject", "", "who the token is for (required)")
+	ttl := fs.Duration("ttl", time.Hour, "how long the token is valid")
+	secret := fs.String("jwt-secret", "", "the broker's --jwt-secret (default: $"+jwtSecretEnv+")")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: danube-console broker token --subject NAME [--ttl 1h] [--jwt-secret S]")
+		fmt.Fprintln(stderr)
+		fmt.Fprintln(stderr, "Prints a bearer token that a broker started with the same --jwt-secret accepts. Flags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(stderr, "danube-console broker token: %v\n", err)
+		return 2
+	}
+	if *secret == "" {
+		*secret = os.Getenv(jwtSecretEnv)
+	}
+	if *subject == "" || *secret == "" {
+		fmt.Fprintf(stderr, "danube-console broker token: --subject and a secret (--jwt-secret or $%s) are required\n", jwtSecretEnv)
+		return 2
+	}
+	tok, err := broker.NewToken([]byte(*secret), *subject, *ttl)
+	if err != nil {
+		fmt.Fprintf(stderr, "danube-console broker token: %v\n", err)
+		return 2
+	}
+	fmt.Fprintln(stdout, tok)
 	return 0
 }

@@ -81,7 +81,7 @@ func TestBrokerBusyPort(t *testing.T) {
 	defer lis.Close()
 	port := strconv.Itoa(lis.Addr().(*net.TCPAddr).Port)
 	var out, errb bytes.Buffer
-	code := run(context.Background(), []string{"broker", "--port", port}, &out, &errb)
+	code := run(context.Background(), []string{"broker", "--port", port, "--admin-port", "-1"}, &out, &errb)
 	want := "danube-console broker: port " + port + " on 127.0.0.1 is already in use; choose another with --port\n"
 	if code != 1 || !strings.Contains(errb.String(), want) {
 		t.Fatalf("code %d, stderr %q, want %q", code, errb.String(), want)
@@ -94,7 +94,7 @@ func TestBrokerServesUntilCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb syncBuffer
 	done := make(chan int)
-	go func() { done <- run(ctx, []string{"broker", "--port", "0", "--log-level", "warn"}, &out, &errb) }()
+	go func() { done <- run(ctx, []string{"broker", "--port", "0", "--admin-port", "0", "--log-level", "warn"}, &out, &errb) }()
 
 	var url string
 	deadline := time.Now().Add(5 * time.Second)
@@ -138,7 +138,7 @@ func TestBrokerBinaryStopsOnSignals(t *testing.T) {
 	}
 	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
-			cmd := exec.Command(bin, "broker", "--port", "0")
+			cmd := exec.Command(bin, "broker", "--port", "0", "--admin-port", "0")
 			var out, errb syncBuffer
 			cmd.Stdout, cmd.Stderr = &out, &errb
 			if err := cmd.Start(); err != nil {

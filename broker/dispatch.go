@@ -156,6 +156,7 @@ func (d *dispatcher) pump(now time.Time) (time.Time, []*pending) {
 		switch p.state {
 		case stInflight:
 			if !now.Before(p.due) {
+				d.s.counters.ackTimeouts.Add(1)
 				d.fail(p, 0, "ack timeout", now)
 			}
 		case stDelayed:
@@ -353,6 +354,9 @@ func (d *dispatcher) nextShared(cs []*consumer) *consumer {
 }
 
 func (d *dispatcher) send(p *pending, c *consumer, now time.Time) {
+	if p.attempts > 0 {
+		d.s.counters.redeliveries.Add(1)
+	}
 	p.state = stInflight
 	p.c = c
 	p.attempts++
@@ -423,6 +427,7 @@ func (s *subscription) nack(offset uint64, delay time.Duration, reason string) {
 		if reason == "" {
 			reason = "nack"
 		}
+		s.counters.nacks.Add(1)
 		d.fail(p, delay, reason, time.Now())
 	}
 	s.mu.Unlock()
@@ -494,6 +499,7 @@ func (d *dispatcher) deadLetter(ps []*pending) {
 			p.due = time.Now().Add(max(d.policy.MaxRedeliveryDelay, time.Second))
 		} else if p.state == stDeadLetter {
 			p.state = stDone
+			s.counters.dl.Add(1)
 		}
 		s.mu.Unlock()
 	}

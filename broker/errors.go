@@ -19,9 +19,13 @@ var (
 	ErrAlreadyStarted = errors.New("broker: already started")
 	// ErrShutdown is returned by Start after Shutdown.
 	ErrShutdown = errors.New("broker: shut down")
-	// ErrListen wraps the listener error when Start cannot bind its port; errors.Is(err, syscall.EADDRINUSE)
-	// tells a busy port apart.
-	ErrListen = errors.New("broker: cannot listen")
+	// ErrListen wraps the listener error when Start cannot bind the client port; errors.Is(err,
+	// syscall.EADDRINUSE) tells a busy port apart.
+	ErrListen = errors.New("broker: cannot listen on the client port")
+	// ErrAdminListen is ErrListen for the admin port.
+	ErrAdminListen = errors.New("broker: cannot listen on the admin port")
+	// ErrMetricsListen is ErrListen for the metrics address.
+	ErrMetricsListen = errors.New("broker: cannot listen on the metrics address")
 )
 
 // The gRPC status errors below carry the real Danube broker's codes and texts, which clients act on.

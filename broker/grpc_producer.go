@@ -139,6 +139,14 @@ func (ps producerService) SendMessage(ctx context.Context, m *danubepb.StreamMes
 		return nil, errProducerNotFound(id.ProducerId)
 	}
 	t := p.topic
+	resp, err := ps.send(t, p, m)
+	t.counters.send(status.Code(err))
+	return resp, err
+}
+
+// send checks and publishes a message of producer p on topic t.
+func (ps producerService) send(t *topic, p *producer, m *danubepb.StreamMessage) (*danubepb.MessageResponse, error) {
+	s, id := ps.s, m.MsgId
 	if p.closed.Load() {
 		return nil, errPublish("Topic %s is draining or closed; retry lookup/moved", t.name)
 	}

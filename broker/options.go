@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -143,6 +144,19 @@ type Options struct {
 	Host string
 	// Port is the client port; 0 picks a free port.
 	Port int
+	// AdminPort is the admin port (BrokerAdmin, NamespaceAdmin, TopicAdmin and SchemaRegistry); 0 picks a
+	// free port and -1 disables it.
+	AdminPort int
+	// MetricsAddr, when set (e.g. "127.0.0.1:9040"), serves Prometheus metrics at /metrics on that address.
+	MetricsAddr string
+	// TLS, when set, serves the client and admin ports over TLS. For mutual TLS set its ClientCAs and
+	// ClientAuth. Lookups then answer https:// URLs.
+	TLS *tls.Config
+	// JWTSecret, when set, requires every call on both ports to carry "authorization: Bearer <JWT>", an HS256
+	// token signed with this secret that has not expired (see NewToken).
+	JWTSecret []byte
+	// AllowInsecure permits listening beyond loopback without both TLS and JWTSecret.
+	AllowInsecure bool
 	// AdvertisedURL is the URL clients are told to dial in lookups (broker_url and connect_url), such as
 	// "http://broker.example:6650". Empty means "http://<host>:<port>" of the listener.
 	AdvertisedURL string
@@ -183,6 +197,17 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Port < 0 || o.Port > 65535 {
 		return o, fmt.Errorf("%w: port %d is outside 0-65535", ErrInvalidOptions, o.Port)
+	}
+	if o.AdminPort < -1 || o.AdminPort > 65535 {
+		return o, fmt.Errorf("%w: admin port %d is outside 0-65535 (or -1 to disable it)", ErrInvalidOptions, o.AdminPort)
+	}
+	if o.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(o.MetricsAddr); err != nil {
+			return o, fmt.Errorf("%w: metrics address %q must be host:port", ErrInvalidOptions, o.MetricsAddr)
+		}
+	}
+	if !isLoopback(o.Host) && (o.TLS == nil || len(o.JWTSecret) == 0) && !o.AllowInsecure {
+		return o, fmt.Errorf("%w: host %s: %w", ErrInvalidOptions, o.Host, ErrInsecure)
 	}
 	if o.AdvertisedURL != "" {
 		u, err := url.Parse(o.AdvertisedURL)
@@ -243,4 +268,13 @@ func (o Options) withDefaults() (Options, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return o, nil
+}
+
+// isLoopback reports whether host names only the loopback interface.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

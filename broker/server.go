@@ -17,11 +17,13 @@ package broker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"sort"
 	"strconv"
@@ -32,6 +34,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/tap"
@@ -65,6 +68,7 @@ const (
 	keySubscriptions = "/subscriptions/"
 	keyConsumers     = "/consumers/"
 	keyCursors       = "/cursors/"
+	keyBrokerID      = "/broker/id"
 )
 
 // Server is an embedded Danube broker. Create it with New, start it with Start, stop it with Shutdown.
@@ -75,8 +79,9 @@ const (
 // taken while one is held. Publishing takes only read locks (subscriptions and consumers are atomic
 // snapshots), and the dead-letter republish runs outside every subscription lock.
 type Server struct {
-	opts Options
-	log  *slog.Logger
+	opts     Options
+	log      *slog.Logger
+	brokerID uint64 // random, kept in the store
 	// envelopeLimit bounds a whole encoded message (payload, attributes, key), so that with the default
 	// payload limit every accepted message fits the 4 MiB receive limit clients keep.
 	envelopeLimit int
@@ -92,10 +97,17 @@ type Server struct {
 	producers map[uint64]*producer
 	consumers map[uint64]*consumer
 
-	lisMu sync.RWMutex
-	lis   net.Listener
-	url   string
-	grpc  *grpc.Server
+	auth *authenticator // nil without a JWT secret
+
+	lisMu       sync.RWMutex
+	lis         net.Listener
+	url         string
+	grpc        *grpc.Server
+	adminLis    net.Listener
+	adminURL    string
+	adminGRPC   *grpc.Server
+	metricsHTTP *http.Server
+	metricsAddr string
 
 	arrivals atomic.Uint64 // stamps Subscribe and ReceiveMessages calls in the order they arrive
 
@@ -131,6 +143,9 @@ func New(opts Options) (*Server, error) {
 		stopped:    make(chan struct{}),
 	}
 	s.envelopeLimit = o.Policies.MaxMessageSize + envelopeHeadroom
+	if len(o.JWTSecret) > 0 {
+		s.auth = newAuthenticator(o.JWTSecret)
+	}
 	if s.store == nil {
 		s.store = store.NewMemory()
 		s.ownStore = true
@@ -149,59 +164,127 @@ func (s *Server) Start() error {
 	if !s.started.CompareAndSwap(false, true) {
 		return ErrAlreadyStarted
 	}
-	addr := net.JoinHostPort(s.opts.Host, strconv.Itoa(s.opts.Port))
-	lis, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("%w on %s: %w", ErrListen, addr, err)
+	var lis, adminLis, metricsLis net.Listener
+	closeAll := func() {
+		for _, l := range []net.Listener{lis, adminLis, metricsLis} {
+			if l != nil {
+				l.Close()
+			}
+		}
+	}
+	var err error
+	if lis, err = listen(s.opts.Host, s.opts.Port, ErrListen); err != nil {
+		return err
+	}
+	if s.opts.AdminPort >= 0 {
+		if adminLis, err = listen(s.opts.Host, s.opts.AdminPort, ErrAdminListen); err != nil {
+			closeAll()
+			return err
+		}
+	}
+	if s.opts.MetricsAddr != "" {
+		if metricsLis, err = net.Listen("tcp", s.opts.MetricsAddr); err != nil {
+			closeAll()
+			return fmt.Errorf("%w %s: %w", ErrMetricsListen, s.opts.MetricsAddr, err)
+		}
 	}
 	if err := s.restore(); err != nil {
-		lis.Close()
+		closeAll()
 		s.mu.Lock()
 		s.namespaces = make(map[string]*namespace)
 		s.topics = make(map[string]*topic)
 		s.mu.Unlock()
 		return fmt.Errorf("broker: restoring state: %w", err)
 	}
-	g := grpc.NewServer(
+
+	g := grpc.NewServer(s.grpcOptions(
 		// Enforce the message-size policy ourselves with InvalidArgument: gRPC's own limit answers
 		// ResourceExhausted, which clients retry for ever.
 		grpc.MaxRecvMsgSize(math.MaxInt32),
-		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 		grpc.InTapHandle(s.stamp),
-	)
+	)...)
 	danubepb.RegisterProducerServiceServer(g, producerService{s: s})
 	danubepb.RegisterConsumerServiceServer(g, consumerService{s: s})
 	danubepb.RegisterDiscoveryServer(g, discoveryService{s: s})
 	danubepb.RegisterHealthCheckServer(g, healthService{s: s})
 	danubepb.RegisterStorageServiceServer(g, danubepb.UnimplementedStorageServiceServer{})
 	schemapb.RegisterSchemaRegistryServer(g, schemaService{s: s})
+	var ag *grpc.Server
+	if adminLis != nil {
+		ag = grpc.NewServer(s.grpcOptions()...)
+		s.registerAdmin(ag)
+	}
 
+	scheme := "http://"
+	if s.opts.TLS != nil {
+		scheme = "https://"
+	}
 	s.lisMu.Lock()
-	s.lis = lis
-	s.grpc = g
+	s.lis, s.grpc = lis, g
+	s.adminLis, s.adminGRPC = adminLis, ag
 	s.url = s.opts.AdvertisedURL
 	if s.url == "" {
-		s.url = "http://" + dialableAddr(lis.Addr().(*net.TCPAddr))
+		s.url = scheme + dialableAddr(lis.Addr().(*net.TCPAddr))
+	}
+	if adminLis != nil {
+		s.adminURL = scheme + dialableAddr(adminLis.Addr().(*net.TCPAddr))
+	}
+	if metricsLis != nil {
+		s.metricsHTTP = s.metricsServer()
+		s.metricsAddr = metricsLis.Addr().String()
 	}
 	s.lisMu.Unlock()
 
-	s.wg.Add(2)
-	go func() {
-		defer s.wg.Done()
-		if err := g.Serve(lis); err != nil {
-			s.log.Error("serving the client port", "err", err)
-		}
-	}()
-	go func() {
-		defer s.wg.Done()
-		s.janitor()
-	}()
+	serve := func(name string, g *grpc.Server, l net.Listener) {
+		s.wg.Go(func() {
+			if err := g.Serve(l); err != nil {
+				s.log.Error("serving the "+name, "err", err)
+			}
+		})
+	}
+	serve("client port", g, lis)
+	if ag != nil {
+		serve("admin port", ag, adminLis)
+	}
+	if metricsLis != nil {
+		s.wg.Go(func() {
+			if err := s.metricsHTTP.Serve(metricsLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("serving metrics", "err", err)
+			}
+		})
+	}
+	s.wg.Go(s.janitor)
 	if s.opts.AdvertisedURL == "" && lis.Addr().(*net.TCPAddr).IP.IsUnspecified() {
 		s.log.Warn("listening on all interfaces without an advertised URL; clients are sent "+s.url+
 			", set the advertised URL if they cannot resolve it", "url", s.url)
 	}
-	s.log.Info("broker started", "addr", lis.Addr().String(), "url", s.url)
+	s.log.Info("broker started", "addr", lis.Addr().String(), "url", s.url, "admin", s.adminURL, "metrics", s.metricsAddr,
+		"tls", s.opts.TLS != nil, "auth", len(s.opts.JWTSecret) > 0)
 	return nil
+}
+
+// listen binds host:port, wrapping a failure in sentinel.
+func listen(host string, port int, sentinel error) (net.Listener, error) {
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %w", sentinel, addr, err)
+	}
+	return l, nil
+}
+
+// grpcOptions are the options both ports share (keepalive, TLS, authentication) plus extra.
+func (s *Server) grpcOptions(extra ...grpc.ServerOption) []grpc.ServerOption {
+	opts := []grpc.ServerOption{
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+	}
+	if s.opts.TLS != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(s.opts.TLS)))
+	}
+	if s.auth != nil {
+		opts = append(opts, grpc.ChainUnaryInterceptor(s.auth.unary), grpc.ChainStreamInterceptor(s.auth.stream))
+	}
+	return append(opts, extra...)
 }
 
 type arrivalKey struct{}
@@ -246,6 +329,30 @@ func (s *Server) Addr() net.Addr {
 		return nil
 	}
 	return s.lis.Addr()
+}
+
+// AdminAddr returns the address the admin port listens on, or nil before Start or when it is disabled.
+func (s *Server) AdminAddr() net.Addr {
+	s.lisMu.RLock()
+	defer s.lisMu.RUnlock()
+	if s.adminLis == nil {
+		return nil
+	}
+	return s.adminLis.Addr()
+}
+
+// AdminURL returns the admin port's URL (http:// or https:// with a dialable host), or "".
+func (s *Server) AdminURL() string {
+	s.lisMu.RLock()
+	defer s.lisMu.RUnlock()
+	return s.adminURL
+}
+
+// MetricsAddr returns the address Prometheus metrics are served on, or "".
+func (s *Server) MetricsAddr() string {
+	s.lisMu.RLock()
+	defer s.lisMu.RUnlock()
+	return s.metricsAddr
 }
 
 // URL returns the URL clients use to reach the broker (the advertised URL, or http://host:port of the
@@ -293,7 +400,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	close(s.quit)
 	s.lisMu.RLock()
-	g := s.grpc
+	servers := []*grpc.Server{s.grpc, s.adminGRPC}
+	metrics := s.metricsHTTP
 	s.lisMu.RUnlock()
 	s.lifeMu.Unlock()
 	defer close(s.stopped)
@@ -301,25 +409,34 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	// Streams end at once (they watch quit); unary calls get a short grace period. A consumer that stopped
 	// reading blocks its stream in Send, which only a hard stop interrupts.
 	var err error
-	if g != nil {
-		done := make(chan struct{})
-		go func() {
-			g.GracefulStop()
-			close(done)
-		}()
-		grace := time.NewTimer(shutdownGrace)
-		select {
-		case <-done:
-		case <-grace.C:
-			g.Stop()
-			<-done
-		case <-ctx.Done():
-			g.Stop()
-			<-done
-			err = ctx.Err()
-		}
-		grace.Stop()
+	if metrics != nil {
+		mctx, cancel := context.WithTimeout(ctx, shutdownGrace)
+		_ = metrics.Shutdown(mctx)
+		cancel()
 	}
+	done := make(chan struct{})
+	go func() {
+		for _, g := range servers {
+			if g != nil {
+				g.GracefulStop()
+			}
+		}
+		close(done)
+	}()
+	grace := time.NewTimer(shutdownGrace)
+	select {
+	case <-done:
+	case <-grace.C:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	grace.Stop()
+	for _, g := range servers {
+		if g != nil {
+			g.Stop()
+		}
+	}
+	<-done
 	s.wg.Wait()
 
 	s.mu.RLock()
@@ -600,6 +717,9 @@ func (s *Server) restore() error {
 		return err
 	}
 	s.schemas = reg
+	if err := s.loadBrokerID(); err != nil {
+		return err
+	}
 
 	kvs, err := meta.List(keyNamespaces)
 	if err != nil {
@@ -734,7 +854,11 @@ func (s *Server) newSubscription(t *topic, m subscriptionMeta, cursor uint64) *s
 		if m.FailurePolicy != nil {
 			pol = *m.FailurePolicy
 		}
-		sub.d = newDispatcher(sub, t.log, s.opts.MaxUnackedMessages, pol, cursor)
+		window := s.opts.MaxUnackedMessages
+		if m.MaxUnacked > 0 {
+			window = m.MaxUnacked
+		}
+		sub.d = newDispatcher(sub, t.log, window, pol, cursor)
 	}
 	return sub
 }

@@ -66,7 +66,8 @@ type subscription struct {
 	failover atomic.Pointer[consumer]    // Failover: the consumer currently served
 
 	// dropped counts non-reliable messages that no consumer could take.
-	dropped atomic.Uint64
+	dropped  atomic.Uint64
+	counters subscriptionCounters
 
 	d *dispatcher // reliable topics only
 }
@@ -298,6 +299,8 @@ func (s *subscription) serve(ctx context.Context, c *consumer, stream danubepb.C
 				}
 				return err
 			}
+			s.counters.msgsOut.Add(1)
+			s.counters.bytesOut.Add(uint64(len(m.Payload)))
 		}
 		select {
 		case <-c.notify:

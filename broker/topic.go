@@ -40,6 +40,7 @@ type topic struct {
 	closed    bool
 
 	subsSnap atomic.Pointer[[]*subscription]
+	counters topicCounters
 	// trimMu keeps trim from running between a new subscription reading its starting offset and joining
 	// subsSnap.
 	trimMu sync.RWMutex
@@ -87,6 +88,8 @@ func (t *topic) subsChanged() {
 // publish stores (reliable) or fans out (non-reliable) one message. The message belongs to the topic
 // afterwards.
 func (t *topic) publish(m *danubepb.StreamMessage) error {
+	t.counters.msgsIn.Add(1)
+	t.counters.bytesIn.Add(uint64(len(m.Payload)))
 	if t.reliable {
 		if _, err := t.log.Append(m); err != nil {
 			return err

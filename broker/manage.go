@@ -1,0 +1,319 @@
+package broker
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strconv"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Operations of the admin API on topics, namespaces and subscriptions. Like the real broker, failures of
+// topic and namespace operations answer NotFound with a message that says what went wrong.
+
+func adminErr(format string, args ...any) error {
+	return status.Errorf(codes.NotFound, format, args...)
+}
+
+// loadBrokerID reads the broker's id from the store, or makes and stores one. Caller holds s.mu.
+func (s *Server) loadBrokerID() error {
+	meta := s.store.Meta()
+	b, ok, err := meta.Get(keyBrokerID)
+	if err != nil {
+		return err
+	}
+	if ok {
+		if s.brokerID, err = strconv.ParseUint(string(b), 10, 64); err != nil {
+			return fmt.Errorf("broker id %q: %w", b, err)
+		}
+		return nil
+	}
+	s.brokerID = rand.Uint64N(1<<63-1) + 1
+	return meta.Put(keyBrokerID, []byte(strconv.FormatUint(s.brokerID, 10)))
+}
+
+// BrokerID returns the broker's id (stable across restarts on the same store), or 0 before Start.
+func (s *Server) BrokerID() uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.brokerID
+}
+
+// namespaceNames returns the namespaces, sorted.
+func (s *Server) namespaceNames() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]string, 0, len(s.namespaces))
+	for n := range s.namespaces {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// validNamespace reports whether name can be a namespace (the characters of a topic name part, not empty).
+func validNamespace(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, r := range name {
+		if !isNameRune(r) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) createNamespace(name string) error {
+	if !validNamespace(name) {
+		return adminErr("Unable to create the namespace %s due to: invalid name; use letters, digits, '_' and '-'", name)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.namespaces[name] != nil {
+		return adminErr("Unable to create the namespace %s due to: it already exists", name)
+	}
+	if err := s.addNamespace(name); err != nil {
+		return adminErr("Unable to create the namespace %s due to: %v", name, err)
+	}
+	s.log.Info("namespace created", "namespace", name)
+	return nil
+}
+
+func (s *Server) deleteNamespace(name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.namespaces[name] == nil {
+		return adminErr("Unable to delete the namespace %s due to: it does not exist", name)
+	}
+	if name == DefaultNamespace || name == SystemNamespace {
+		return adminErr("Unable to delete the namespace %s due to: it is a built-in namespace", name)
+	}
+	for _, t := range s.topics {
+		if t.ns == name {
+			return adminErr("Unable to delete the namespace %s due to: it still has topics (%s); delete them first", name, t.name)
+		}
+	}
+	if err := s.store.Meta().Delete(keyNamespaces + name); err != nil {
+		return adminErr("Unable to delete the namespace %s due to: %v", name, err)
+	}
+	delete(s.namespaces, name)
+	s.log.Info("namespace deleted", "namespace", name)
+	return nil
+}
+
+// adminCreateTopic creates a topic for the admin API, optionally bound to a registered schema subject.
+func (s *Server) adminCreateTopic(name string, reliable bool, subject string) error {
+	if ValidateTopicName(name) != nil {
+		return adminErr("Unable to create the topic %s due to: invalid name, should be /namespace_name/topic_name", name)
+	}
+	if subject != "" {
+		if _, ok := s.schemas.SubjectID(subject); !ok {
+			return adminErr("Unable to create the topic %s due to: schema subject %s is not registered", name, subject)
+		}
+	}
+	t, created, err := s.createTopic(name, reliable)
+	if err != nil {
+		return adminErr("Unable to create the topic %s due to: %s", name, status.Convert(err).Message())
+	}
+	if !created {
+		return adminErr("Unable to create the topic %s due to: it already exists", name)
+	}
+	if subject != "" {
+		if err := s.updateTopicMeta(t, func(m *topicMeta) { m.SchemaSubject = subject }); err != nil {
+			return adminErr("Unable to create the topic %s due to: %s", name, status.Convert(err).Message())
+		}
+	}
+	return nil
+}
+
+// adminCreatePartitioned creates base-part-0 … base-part-(n-1) one after another and stops at the first
+// failure, like the real broker (earlier partitions stay).
+func (s *Server) adminCreatePartitioned(base string, n uint32, reliable bool, subject string) error {
+	if n == 0 {
+		return adminErr("Unable to create the partitioned topic %s due to: it needs at least one partition", base)
+	}
+	if ValidateTopicName(base) != nil {
+		return adminErr("Unable to create the topic %s due to: invalid name, should be /namespace_name/topic_name", base)
+	}
+	for i := range int(n) {
+		if err := s.adminCreateTopic(PartitionName(base, i), reliable, subject); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteTopic deletes a topic, or every partition of a partitioned topic given its base name. Deleting one
+// partition alone is refused.
+func (s *Server) deleteTopic(name string) error {
+	if base, ok := partitionBase(name); ok && s.topic(name) != nil {
+		return adminErr("Unable to delete the topic %s due to: it is a partition of %s; delete %s instead", name, base, base)
+	}
+	var victims []*topic
+	s.mu.Lock()
+	if t := s.topics[name]; t != nil {
+		victims = append(victims, t)
+	} else {
+		for n, t := range s.topics {
+			if b, ok := partitionBase(n); ok && b == name {
+				victims = append(victims, t)
+			}
+		}
+	}
+	for _, t := range victims {
+		delete(s.topics, t.name)
+	}
+	s.mu.Unlock()
+	if len(victims) == 0 {
+		return adminErr("Unable to delete the topic %s due to: it does not exist", name)
+	}
+	for _, t := range victims {
+		s.dropTopic(t)
+	}
+	return nil
+}
+
+// dropTopic closes a topic that is no longer in s.topics: producers are closed (their health check answers
+// CLOSE), subscriptions and consumers removed (streams end), and its messages and records deleted.
+func (s *Server) dropTopic(t *topic) {
+	t.mu.Lock()
+	t.closed = true
+	producers := t.producers
+	subs := t.subs
+	t.producers = make(map[string]*producer)
+	t.subs = make(map[string]*subscription)
+	t.subsChanged()
+	t.mu.Unlock()
+
+	s.idsMu.Lock()
+	for _, p := range producers {
+		p.closed.Store(true)
+		delete(s.producers, p.id)
+	}
+	s.idsMu.Unlock()
+	for _, sub := range subs {
+		sub.removeAll()
+		if sub.d != nil {
+			sub.d.stop()
+		}
+	}
+	if t.reliable {
+		if err := s.store.DeleteLog(t.name); err != nil {
+			s.log.Error("deleting a topic log", "topic", t.name, "err", err)
+		}
+	}
+	meta := s.store.Meta()
+	if err := meta.Delete(storeKey(keyTopics, t.name)); err != nil {
+		s.log.Error("deleting a topic", "topic", t.name, "err", err)
+	}
+	for _, prefix := range []string{keyProducers, keySubscriptions, keyCursors, keyConsumers} {
+		if err := meta.DeletePrefix(storeKey(prefix, t.name) + "/"); err != nil {
+			s.log.Error("deleting topic records", "topic", t.name, "err", err)
+		}
+	}
+	s.log.Info("topic deleted", "topic", t.name)
+}
+
+// servedSubscription finds a topic's subscription for the admin API.
+func (s *Server) servedSubscription(topicName, subName, verb string) (*topic, *subscription, error) {
+	t := s.topic(topicName)
+	if t == nil {
+		return nil, nil, adminErr("Unable to %s the subscription %s due to: topic %s does not exist", verb, subName, topicName)
+	}
+	sub := t.subscription(subName)
+	if sub == nil {
+		return nil, nil, adminErr("Unable to %s the subscription %s due to: it does not exist on topic %s", verb, subName, topicName)
+	}
+	return t, sub, nil
+}
+
+// unsubscribe deletes a subscription that has no connected consumer.
+func (s *Server) unsubscribe(topicName, subName string) error {
+	t, sub, err := s.servedSubscription(topicName, subName, "delete")
+	if err != nil {
+		return err
+	}
+	t.mu.Lock()
+	if t.subs[subName] != sub {
+		t.mu.Unlock()
+		return adminErr("Unable to delete the subscription %s due to: it does not exist on topic %s", subName, topicName)
+	}
+	if n := sub.activeCount(); n > 0 {
+		t.mu.Unlock()
+		return adminErr("Unable to delete the subscription %s due to: %d consumer(s) are connected; stop them first", subName, n)
+	}
+	delete(t.subs, subName)
+	t.subsChanged()
+	t.mu.Unlock()
+	sub.removeAll()
+	if sub.d != nil {
+		sub.d.stop()
+	}
+	s.dropStoredSubscription(t, sub)
+	s.log.Info("subscription deleted", "topic", topicName, "subscription", subName)
+	return nil
+}
+
+// setFailurePolicy replaces a reliable subscription's failure policy.
+func (s *Server) setFailurePolicy(topicName, subName string, pol FailurePolicy) error {
+	t, sub, err := s.servedSubscription(topicName, subName, "configure")
+	if err != nil {
+		return err
+	}
+	if !t.reliable {
+		return adminErr("Unable to configure the subscription %s due to: failure policies apply to reliable topics only", subName)
+	}
+	if err := pol.Validate(); err != nil {
+		return adminErr("Unable to configure the subscription %s due to: %v", subName, err)
+	}
+	return s.changeDispatch(sub, func(d *dispatcher) { d.policy = pol })
+}
+
+// setDispatchWindow replaces a reliable subscription's window of unacknowledged messages.
+func (s *Server) setDispatchWindow(topicName, subName string, n uint32) error {
+	t, sub, err := s.servedSubscription(topicName, subName, "configure")
+	if err != nil {
+		return err
+	}
+	if !t.reliable {
+		return adminErr("Unable to configure the subscription %s due to: the dispatch window applies to reliable topics only", subName)
+	}
+	if n < 1 || n > 10000 {
+		return adminErr("Unable to configure the subscription %s due to: max_unacked_messages %d is outside 1-10000", subName, n)
+	}
+	return s.changeDispatch(sub, func(d *dispatcher) { d.window = int(n) })
+}
+
+// changeDispatch applies change to a reliable subscription's dispatcher and stores the result.
+func (s *Server) changeDispatch(sub *subscription, change func(*dispatcher)) error {
+	sub.mu.Lock()
+	oldPolicy, oldWindow := sub.d.policy, sub.d.window
+	change(sub.d)
+	m := subscriptionMeta{Topic: sub.topic.name, Name: sub.name, Type: sub.typ, FailurePolicy: &sub.d.policy, MaxUnacked: sub.d.window}
+	if err := s.putJSON(storeKey(keySubscriptions, sub.topic.name, sub.name), m); err != nil {
+		sub.d.policy, sub.d.window = oldPolicy, oldWindow
+		sub.mu.Unlock()
+		return adminErr("Unable to configure the subscription %s due to: %v", sub.name, err)
+	}
+	sub.mu.Unlock()
+	sub.d.wake()
+	return nil
+}
+
+// subscriptionConfig returns a subscription's type and, on reliable topics, its policy and window.
+func (s *Server) subscriptionConfig(topicName, subName string) (SubscriptionType, *FailurePolicy, int, error) {
+	_, sub, err := s.servedSubscription(topicName, subName, "read")
+	if err != nil {
+		return 0, nil, 0, err
+	}
+	if sub.d == nil {
+		return sub.typ, nil, 0, nil
+	}
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	pol := sub.d.policy
+	return sub.typ, &pol, sub.d.window, nil
+}
