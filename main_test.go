@@ -94,7 +94,9 @@ func TestBrokerServesUntilCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb syncBuffer
 	done := make(chan int)
-	go func() { done <- run(ctx, []string{"broker", "--port", "0", "--admin-port", "0", "--log-level", "warn"}, &out, &errb) }()
+	go func() {
+		done <- run(ctx, []string{"broker", "--port", "0", "--admin-port", "0", "--log-level", "warn"}, &out, &errb)
+	}()
 
 	var url string
 	deadline := time.Now().Add(5 * time.Second)
