@@ -205,6 +205,10 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "danube-console broker token: %v\n", err)
 		return 2
 	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "danube-console broker token: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
 	if *secret == "" {
 		*secret = os.Getenv(jwtSecretEnv)
 	}

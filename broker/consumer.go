@@ -164,6 +164,17 @@ func (c *consumer) expireUnattached(now time.Time, timeout time.Duration) bool {
 	return true
 }
 
+// endedBy is the status a stream of c ends with when its stop channel closes.
+func (c *consumer) endedBy() error {
+	c.mu.Lock()
+	removed := c.removed
+	c.mu.Unlock()
+	if removed {
+		return errStreamEnded("the consumer was removed (its subscription or topic was deleted, or another consumer took the Exclusive subscription)")
+	}
+	return errStreamEnded("another stream or a Subscribe with the same consumer name replaced it")
+}
+
 // remove ends the consumer for good: its stream stops and nothing more is queued.
 func (c *consumer) remove() {
 	c.mu.Lock()

@@ -116,15 +116,12 @@ func (n namespaceAdmin) GetNamespaceTopics(ctx context.Context, req *adminpb.Nam
 	return resp, nil
 }
 
-// GetNamespacePolicies returns a namespace's policies as JSON.
+// GetNamespacePolicies returns a namespace's policies as JSON: the broker's, which every namespace uses.
 func (n namespaceAdmin) GetNamespacePolicies(ctx context.Context, req *adminpb.NamespaceRequest) (*adminpb.PolicyResponse, error) {
-	n.s.mu.RLock()
-	ns := n.s.namespaces[req.GetName()]
-	n.s.mu.RUnlock()
-	if ns == nil {
-		return nil, adminErr("Namespace %s not found", req.GetName())
+	if err := n.requireNamespace(req.GetName()); err != nil {
+		return nil, err
 	}
-	b, err := json.Marshal(ns.Policies)
+	b, err := json.Marshal(n.s.opts.Policies)
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "encoding policies: %v", err)
 	}

@@ -269,6 +269,14 @@ func (s *Server) setFailurePolicy(topicName, subName string, pol FailurePolicy) 
 	if err := pol.Validate(); err != nil {
 		return adminErr("Unable to configure the subscription %s due to: %v", subName, err)
 	}
+	if pol.Poison == PoisonDeadLetter {
+		if pol.DeadLetterTopic == topicName {
+			return adminErr("Unable to configure the subscription %s due to: the dead-letter topic must not be the topic itself", subName)
+		}
+		if dl := s.topic(pol.DeadLetterTopic); dl != nil && !dl.reliable {
+			return adminErr("Unable to configure the subscription %s due to: dead-letter topic %s is non-reliable and would drop messages", subName, pol.DeadLetterTopic)
+		}
+	}
 	return s.changeDispatch(sub, func(d *dispatcher) { d.policy = pol })
 }
 

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"bytes"
 	"crypto/tls"
 	"fmt"
 	"log/slog"
@@ -195,6 +196,11 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Host == "" {
 		o.Host = DefaultHost
 	}
+	// Keep our own copies: the caller may reuse or wipe its buffers.
+	o.JWTSecret = bytes.Clone(o.JWTSecret)
+	if o.TLS != nil {
+		o.TLS = o.TLS.Clone()
+	}
 	if o.Port < 0 || o.Port > 65535 {
 		return o, fmt.Errorf("%w: port %d is outside 0-65535", ErrInvalidOptions, o.Port)
 	}
@@ -219,6 +225,9 @@ func (o Options) withDefaults() (Options, error) {
 		}
 		if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 			return o, fmt.Errorf("%w: advertised URL %q must be only scheme://host:port", ErrInvalidOptions, o.AdvertisedURL)
+		}
+		if o.TLS != nil && u.Scheme == "http" {
+			return o, fmt.Errorf("%w: advertised URL %q is plain http but the broker serves TLS; use https://", ErrInvalidOptions, o.AdvertisedURL)
 		}
 		o.AdvertisedURL = u.Scheme + "://" + u.Host // clients strip the scheme and dial the rest
 	}

@@ -119,10 +119,10 @@ type Server struct {
 	wg       sync.WaitGroup
 }
 
-// namespace holds a namespace's policies.
+// namespace is a namespace's record. Its policies are the broker's (Options.Policies): those are the ones
+// enforced, so they are the ones reported.
 type namespace struct {
-	Name     string   `json:"name"`
-	Policies Policies `json:"policies"`
+	Name string `json:"name"`
 }
 
 // New validates opts and returns a Server that is not yet running; it starts nothing and opens nothing.
@@ -836,7 +836,7 @@ func (s *Server) restore() error {
 
 // addNamespace creates a namespace with the broker's policies. Caller holds s.mu or runs before Start.
 func (s *Server) addNamespace(name string) error {
-	ns := &namespace{Name: name, Policies: s.opts.Policies}
+	ns := &namespace{Name: name}
 	if err := s.putJSON(keyNamespaces+name, ns); err != nil {
 		return err
 	}

@@ -289,7 +289,7 @@ func (s *subscription) serve(ctx context.Context, c *consumer, stream danubepb.C
 	for {
 		select {
 		case <-stop:
-			return errStreamEnded("another stream or a Subscribe with the same consumer name replaced it")
+			return c.endedBy()
 		default:
 		}
 		for _, m := range c.take(gen) {
@@ -305,7 +305,7 @@ func (s *subscription) serve(ctx context.Context, c *consumer, stream danubepb.C
 		select {
 		case <-c.notify:
 		case <-stop:
-			return errStreamEnded("another stream or a Subscribe with the same consumer name replaced it")
+			return c.endedBy()
 		case <-quit:
 			return errStreamEnded("the broker is shutting down")
 		case <-ctx.Done():
