@@ -9,12 +9,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/danube-console/danube-console/broker"
+	"github.com/danube-console/danube-console/broker/store/disk"
 )
 
 // jwtSecretEnv names the environment variable that can hold the JWT secret instead of --jwt-secret.
@@ -26,6 +28,11 @@ type brokerFlags struct {
 	logLevel                   string
 	tlsCert, tlsKey, tlsClient string
 	jwtSecret                  string
+	dataDir                    string
+	ephemeral                  bool
+	fsync                      string
+	retentionBytes             int64
+	retentionAge               time.Duration
 }
 
 func (f *brokerFlags) register(fs *pflag.FlagSet) {
@@ -43,7 +50,39 @@ func (f *brokerFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.tlsClient, "tls-client-ca", "", "require client certificates signed by this PEM CA (mutual TLS)")
 	fs.StringVar(&f.jwtSecret, "jwt-secret", "", "require JWT bearer tokens signed (HS256) with this secret; also read from $"+jwtSecretEnv)
 	fs.BoolVar(&o.AllowInsecure, "allow-insecure", false, "allow listening beyond loopback without TLS and JWT authentication")
+	fs.StringVar(&f.dataDir, "data-dir", "./danube-data", "where reliable messages and the broker's metadata are stored")
+	fs.BoolVar(&f.ephemeral, "ephemeral", false, "keep everything in memory (lost when the broker stops) instead of in --data-dir")
+	fs.StringVar(&f.fsync, "fsync", "interval", "when stored data is flushed to disk before a publish is answered: always, interval (group commit every few ms) or never (the OS decides)")
+	fs.Int64Var(&f.retentionBytes, "retention-bytes", 0, "keep at most this many bytes per topic, deleting the oldest even if unacknowledged (0: no limit)")
+	fs.DurationVar(&f.retentionAge, "retention-age", 0, "delete stored messages older than this even if unacknowledged, e.g. 72h (0: no limit)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level on stderr: debug, info, warn or error")
+}
+
+// openStore opens the on-disk store of --data-dir, or returns nil with --ephemeral. Deletions by retention
+// are logged.
+func (f *brokerFlags) openStore(log *slog.Logger) (*disk.Store, error) {
+	if f.ephemeral {
+		return nil, nil
+	}
+	policy, _ := disk.ParseFsyncPolicy(f.fsync) // checked by options
+	st, err := disk.Open(f.dataDir, disk.Options{
+		Fsync:          policy,
+		RetentionBytes: f.retentionBytes,
+		RetentionAge:   f.retentionAge,
+		Logger:         log,
+		OnDelete: func(ev disk.RetentionEvent) {
+			log.Info("deleted stored messages", "topic", ev.Topic, "first_offset", ev.FirstOffset,
+				"last_offset", ev.LastOffset, "bytes", ev.Bytes, "reason", ev.Reason)
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("--data-dir %s: %w", f.dataDir, err)
+	}
+	for _, r := range st.Recovery() {
+		log.Warn("recovered a damaged store file: its torn or corrupt tail was removed", "topic", r.Topic,
+			"file", r.Segment, "truncated_at", r.TruncatedAt, "dropped_bytes", r.DroppedBytes, "reason", r.Reason)
+	}
+	return st, nil
 }
 
 // options turns the parsed flags into broker options.
@@ -59,6 +98,12 @@ func (f *brokerFlags) options(stderr io.Writer) (broker.Options, error) {
 	pol.AckTimeout = o.FailurePolicy.AckTimeout
 	o.FailurePolicy = pol
 
+	if _, err := disk.ParseFsyncPolicy(f.fsync); err != nil {
+		return o, fmt.Errorf("--fsync %q: use always, interval or never", f.fsync)
+	}
+	if f.retentionBytes < 0 || f.retentionAge < 0 {
+		return o, errors.New("--retention-bytes and --retention-age must not be negative")
+	}
 	secret := f.jwtSecret
 	if secret == "" {
 		secret = os.Getenv(jwtSecretEnv)
@@ -135,6 +180,19 @@ func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "danube-console broker: %v\n", err)
 		return 2
 	}
+	st, err := f.openStore(opts.Logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "danube-console broker: %v\n", err)
+		return 1
+	}
+	if st != nil {
+		opts.Store = st
+		defer func() {
+			if err := st.Close(); err != nil {
+				fmt.Fprintf(stderr, "danube-console broker: closing the store: %v\n", err)
+			}
+		}()
+	}
 	srv, err := broker.New(opts)
 	if err != nil {
 		if errors.Is(err, broker.ErrInsecure) {
@@ -152,13 +210,21 @@ func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if opts.AllowInsecure && (opts.TLS == nil || opts.JWTSecret == nil) {
 		fmt.Fprintf(stderr, "WARNING: serving %s without TLS and authentication (--allow-insecure): anyone who can reach it can read and write every topic\n", srv.URL())
 	}
-	fmt.Fprintf(stdout, "danube broker serving %s (Ctrl-C to stop)\n", srv.URL())
+	// One write, so that a reader who sees the first line sees them all.
+	var banner strings.Builder
+	fmt.Fprintf(&banner, "danube broker serving %s (Ctrl-C to stop)\n", srv.URL())
 	if a := srv.AdminURL(); a != "" {
-		fmt.Fprintf(stdout, "admin API at %s\n", a)
+		fmt.Fprintf(&banner, "admin API at %s\n", a)
 	}
 	if m := srv.MetricsAddr(); m != "" {
-		fmt.Fprintf(stdout, "metrics at http://%s/metrics\n", m)
+		fmt.Fprintf(&banner, "metrics at http://%s/metrics\n", m)
 	}
+	if st != nil {
+		fmt.Fprintf(&banner, "storing data in %s (fsync %s)\n", f.dataDir, f.fsync)
+	} else {
+		fmt.Fprintln(&banner, "storing data in memory only (--ephemeral)")
+	}
+	io.WriteString(stdout, banner.String())
 
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

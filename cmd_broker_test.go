@@ -41,8 +41,16 @@ import (
 func runCmd(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := run(context.Background(), args, &out, &errb)
+	code := run(context.Background(), inMemory(args), &out, &errb)
 	return code, out.String(), errb.String()
+}
+
+// inMemory adds --ephemeral to a "broker" command line, so that tests never write ./danube-data.
+func inMemory(args []string) []string {
+	if len(args) == 0 || args[0] != "broker" || (len(args) > 1 && args[1] == "token") {
+		return args
+	}
+	return append([]string{"broker", "--ephemeral"}, args[1:]...)
 }
 
 // clearSecretEnv makes sure $DANUBE_JWT_SECRET from the environment does not leak into a test.
@@ -62,7 +70,7 @@ func startCLI(t *testing.T, args ...string) *cliBroker {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &cliBroker{out: &syncBuffer{}, errb: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
-	go func() { b.done <- run(ctx, append([]string{"broker"}, args...), b.out, b.errb) }()
+	go func() { b.done <- run(ctx, inMemory(append([]string{"broker"}, args...)), b.out, b.errb) }()
 	t.Cleanup(func() { b.stop(t) })
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(b.out.String(), "danube broker serving ") {

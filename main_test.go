@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -66,7 +67,7 @@ func TestBrokerFlagErrors(t *testing.T) {
 		{[]string{"--advertised-url", "nohttp"}, "advertised URL"},
 	} {
 		var out, errb bytes.Buffer
-		code := run(context.Background(), append([]string{"broker"}, tc.args...), &out, &errb)
+		code := run(context.Background(), inMemory(append([]string{"broker"}, tc.args...)), &out, &errb)
 		if code != 2 || !strings.Contains(errb.String(), tc.want) {
 			t.Errorf("broker %v: code %d, stderr %q, want code 2 and %q", tc.args, code, errb.String(), tc.want)
 		}
@@ -81,7 +82,7 @@ func TestBrokerBusyPort(t *testing.T) {
 	defer lis.Close()
 	port := strconv.Itoa(lis.Addr().(*net.TCPAddr).Port)
 	var out, errb bytes.Buffer
-	code := run(context.Background(), []string{"broker", "--port", port, "--admin-port", "-1"}, &out, &errb)
+	code := run(context.Background(), []string{"broker", "--ephemeral", "--port", port, "--admin-port", "-1"}, &out, &errb)
 	want := "danube-console broker: port " + port + " on 127.0.0.1 is already in use; choose another with --port\n"
 	if code != 1 || !strings.Contains(errb.String(), want) {
 		t.Fatalf("code %d, stderr %q, want %q", code, errb.String(), want)
@@ -95,7 +96,7 @@ func TestBrokerServesUntilCancelled(t *testing.T) {
 	var out, errb syncBuffer
 	done := make(chan int)
 	go func() {
-		done <- run(ctx, []string{"broker", "--port", "0", "--admin-port", "0", "--log-level", "warn"}, &out, &errb)
+		done <- run(ctx, []string{"broker", "--ephemeral", "--port", "0", "--admin-port", "0", "--log-level", "warn"}, &out, &errb)
 	}()
 
 	var url string
@@ -134,13 +135,10 @@ func TestBrokerBinaryStopsOnSignals(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "danube-console")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
-			cmd := exec.Command(bin, "broker", "--port", "0", "--admin-port", "0")
+			cmd := exec.Command(bin, "broker", "--ephemeral", "--port", "0", "--admin-port", "0")
 			var out, errb syncBuffer
 			cmd.Stdout, cmd.Stderr = &out, &errb
 			if err := cmd.Start(); err != nil {
@@ -165,4 +163,37 @@ func TestBrokerBinaryStopsOnSignals(t *testing.T) {
 			}
 		})
 	}
+}
+
+var (
+	binOnce sync.Once
+	binDir  string
+	binPath string
+	binErr  error
+)
+
+// buildBinary builds danube-console once per test run and returns its path.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		if binDir, binErr = os.MkdirTemp("", "danube-console-test"); binErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "danube-console")
+		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("go build: %w\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/danube-console/danube-console/broker"
 	"github.com/danube-console/danube-console/broker/brokertest"
+	"github.com/danube-console/danube-console/broker/store/disk"
 	"github.com/danube-console/danube-console/proto/danubepb"
 )
 
@@ -291,3 +292,58 @@ func BenchmarkLatencyNonReliable(b *testing.B) { benchLatency(b, false) }
 
 // BenchmarkLatencyReliable: publish→receive latency on a reliable topic, acking each message.
 func BenchmarkLatencyReliable(b *testing.B) { benchLatency(b, true) }
+
+// BenchmarkPublishReliableStores: reliable publish throughput at 64 concurrent senders on the on-disk store
+// with each fsync policy, next to the in-memory store, in the same run (alternating rounds).
+func BenchmarkPublishReliableStores(b *testing.B) {
+	type target struct {
+		name string
+		conn *grpc.ClientConn
+		mk   func() *danubepb.StreamMessage
+		took time.Duration
+	}
+	var targets []*target
+	for _, name := range []string{"memory", "never", "interval", "always"} {
+		opts := broker.Options{}
+		if name != "memory" {
+			pol, _ := disk.ParseFsyncPolicy(name)
+			st, err := disk.Open(b.TempDir(), disk.Options{Fsync: pol})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { st.Close() })
+			opts.Store = st
+		}
+		srv := brokertest.Run(b, opts)
+		conn := benchDial(b, srv.Addr().String())
+		resp, err := danubepb.NewProducerServiceClient(conn).CreateProducer(context.Background(), &danubepb.ProducerRequest{
+			ProducerName: "bench", TopicName: "/default/bench", DispatchStrategy: danubepb.DispatchStrategy_Reliable})
+		if err != nil {
+			b.Fatal(err)
+		}
+		payload := make([]byte, benchPayload)
+		mk := func() *danubepb.StreamMessage {
+			return &danubepb.StreamMessage{MsgId: &danubepb.MsgID{ProducerId: resp.ProducerId, TopicName: "/default/bench"},
+				Payload: payload, ProducerName: "bench"}
+		}
+		publishAll(b, conn, 1000, benchConcurrency, mk) // warm up
+		targets = append(targets, &target{name: name, conn: conn, mk: mk})
+	}
+	b.SetBytes(benchPayload)
+	b.ResetTimer()
+	const rounds = 4
+	for i := range rounds {
+		n := b.N/rounds + boolInt(i < b.N%rounds)
+		for _, tg := range targets {
+			tg.took += publishAll(b, tg.conn, n, benchConcurrency, tg.mk)
+		}
+	}
+	b.StopTimer()
+	mem := targets[0].took
+	for _, tg := range targets {
+		b.ReportMetric(float64(b.N)/tg.took.Seconds(), tg.name+"-msgs/s")
+		if tg.name != "memory" {
+			b.ReportMetric(mem.Seconds()/tg.took.Seconds(), tg.name+"-ratio")
+		}
+	}
+}

@@ -7,12 +7,20 @@ import (
 	"testing"
 
 	"github.com/danube-console/danube-console/broker/store"
+	"github.com/danube-console/danube-console/broker/store/disk"
 	"github.com/danube-console/danube-console/proto/danubepb"
 )
 
 // stores lists every Store implementation; each test runs against all of them.
 var stores = map[string]func(t *testing.T) store.Store{
 	"Memory": func(t *testing.T) store.Store { return store.NewMemory() },
+	"Disk": func(t *testing.T) store.Store {
+		s, err := disk.Open(t.TempDir(), disk.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	},
 }
 
 func forEachStore(t *testing.T, f func(t *testing.T, s store.Store)) {

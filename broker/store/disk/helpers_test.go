@@ -1,0 +1,132 @@
+package disk
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/danube-console/danube-console/broker/store"
+	"github.com/danube-console/danube-console/proto/danubepb"
+)
+
+var policies = []FsyncPolicy{FsyncAlways, FsyncInterval, FsyncNever}
+
+// oddTopics are topic names whose directory names must still be safe and reversible.
+var oddTopics = []string{
+	"/default/orders",
+	"a/b/c",
+	"/default/",
+	"/ünïcödé/日本語-topic_1",
+	"..",
+	"",
+	"/default/" + strings.Repeat("long-name-", 20),
+}
+
+func openT(t testing.TB, dir string, opts Options) *Store {
+	t.Helper()
+	s, err := Open(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func logT(t testing.TB, s *Store, topic string) store.Log {
+	t.Helper()
+	l, err := s.Log(topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func mkMsg(topic, payload string) *danubepb.StreamMessage {
+	return &danubepb.StreamMessage{
+		RequestId:    7,
+		MsgId:        &danubepb.MsgID{ProducerId: 3, TopicName: topic, BrokerAddr: "127.0.0.1:6650"},
+		Payload:      []byte(payload),
+		PublishTime:  1700000000000,
+		ProducerName: "p",
+		Attributes:   map[string]string{"k": payload},
+	}
+}
+
+func payloadOf(topic string, off uint64) string { return fmt.Sprintf("%s#%d", topic, off) }
+
+// appendN appends n messages whose payloads name their expected offsets.
+func appendN(t testing.TB, l store.Log, topic string, n int) {
+	t.Helper()
+	for range n {
+		want := l.NextOffset()
+		off, err := l.Append(mkMsg(topic, payloadOf(topic, want)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if off != want {
+			t.Fatalf("Append to %q returned offset %d, want %d", topic, off, want)
+		}
+	}
+}
+
+// checkLog verifies the offsets and the contents of every stored message.
+func checkLog(t testing.TB, l store.Log, topic string, start, next uint64) {
+	t.Helper()
+	if l.StartOffset() != start || l.NextOffset() != next {
+		t.Fatalf("%q: start %d next %d, want %d %d", topic, l.StartOffset(), l.NextOffset(), start, next)
+	}
+	if start > 0 {
+		if _, err := l.Read(start-1, 1); !errors.Is(err, store.ErrOffsetTruncated) {
+			t.Fatalf("%q: Read below the start: %v", topic, err)
+		}
+	}
+	for off := start; off < next; {
+		got, err := l.Read(off, 7)
+		if err != nil {
+			t.Fatalf("%q: Read(%d): %v", topic, off, err)
+		}
+		if len(got) == 0 {
+			t.Fatalf("%q: Read(%d) returned nothing before the end %d", topic, off, next)
+		}
+		for _, m := range got {
+			if m.MsgId.TopicOffset != off || string(m.Payload) != payloadOf(topic, off) {
+				t.Fatalf("%q: offset %d holds offset %d payload %q", topic, off, m.MsgId.TopicOffset, m.Payload)
+			}
+			want := mkMsg(topic, payloadOf(topic, off))
+			want.MsgId.TopicOffset = off
+			if !proto.Equal(m, want) {
+				t.Fatalf("%q: offset %d: got %v want %v", topic, off, m, want)
+			}
+			off++
+		}
+	}
+	if got, err := l.Read(next, 10); err != nil || len(got) != 0 {
+		t.Fatalf("%q: Read at the end: %d messages, %v", topic, len(got), err)
+	}
+}
+
+// segmentFiles returns the segment files of a topic, oldest first.
+func segmentFiles(t testing.TB, dir, topic string) []string {
+	t.Helper()
+	name, _ := topicDirName(topic)
+	m, err := filepath.Glob(filepath.Join(dir, "topics", name, "*"+segSuffix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(m)
+	return m
+}
+
+func fileSize(t testing.TB, path string) int64 {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
+}

@@ -1,0 +1,702 @@
+package disk
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/danube-console/danube-console/broker/store"
+	"github.com/danube-console/danube-console/proto/danubepb"
+)
+
+// diskLog is the message log of one topic: a list of segment files, the last of which (the active segment)
+// receives appends.
+//
+// Appends are group-committed with leader hand-off: an Append queues itself; if no Append is writing, it
+// becomes the leader, takes the whole queue, encodes it, writes it with one write(2) (one per segment when
+// the batch crosses a roll), fsyncs it once under FsyncAlways, and then hands leadership to the first Append
+// that queued meanwhile. Under FsyncInterval the committer fsyncs the written segments within the interval.
+//
+// A record becomes visible to Read and NextOffset when its Append is about to return, i.e. after the write,
+// and after the fsync under FsyncAlways.
+type diskLog struct {
+	s     *Store
+	topic string
+	dir   string
+
+	// Append queue, guarded by qmu.
+	qmu     sync.Mutex
+	qidle   sync.Cond // signalled when writing becomes false
+	queue   []*appendReq
+	spare   []*appendReq
+	writing bool  // a leader is active
+	stopped error // set by stop: every later Append fails with it
+	failed  error // set by a failed write or fsync: every later Append fails with it
+
+	// Leader state: only the current leader touches these (handed over with the leadership).
+	written uint64   // offset the next record gets; records below it are written (maybe not yet visible)
+	active  *segment // also read under mu by others; replaced under mu
+	wbuf    []byte
+	wpos    []uint32
+	wmsgs   []*danubepb.StreamMessage
+	wdone   []*appendReq
+
+	// Reader-visible state, guarded by mu.
+	mu         sync.RWMutex
+	closed     error
+	segs       []*segment
+	start      atomic.Uint64 // written under mu; read without it by StartOffset and NextOffset
+	next       atomic.Uint64
+	totalBytes int64
+	cache      []cacheEntry // the messages at offsets cacheStart, cacheStart+1, ... up to written
+	cacheStart uint64
+	cacheBytes int64
+
+	// FsyncInterval state, guarded by cmu: segments written since the committer's last round.
+	cmu       sync.Mutex
+	dirtySegs []*segment
+
+	writes   atomic.Int64 // write(2) calls for appends, for tests
+	dirDirty atomic.Bool  // a segment was created without fsyncing the directory (FsyncNever)
+}
+
+type cacheEntry struct {
+	msg  *danubepb.StreamMessage
+	size int64
+}
+
+// cacheOverhead is added to a record's size in the cache's accounting, for the decoded structs.
+const cacheOverhead = 96
+
+// segment is one file of a log. pos, size, lastWrite and sealed are guarded by the log's mu; f by fmu.
+type segment struct {
+	base      uint64
+	path      string
+	pos       []uint32 // file position of each record: record base+i starts at pos[i]
+	size      int64    // bytes of complete records
+	lastWrite time.Time
+	sealed    bool
+
+	fmu   sync.Mutex
+	f     *os.File // nil until opened (sealed segments are opened on first read) and after close
+	dead  bool     // closed for good
+	dirty atomic.Bool
+}
+
+// appendReq is one waiting Append. done receives true when the Append must take over as leader, false when
+// it has finished (with err).
+type appendReq struct {
+	msg  *danubepb.StreamMessage
+	off  uint64
+	err  error
+	done chan bool
+}
+
+var reqPool = sync.Pool{New: func() any { return &appendReq{done: make(chan bool, 1)} }}
+
+var errNoMsgIDArg = errors.New("disk: Append needs a message with msg_id set")
+
+func newLog(s *Store, topic, dir string) *diskLog {
+	l := &diskLog{s: s, topic: topic, dir: dir}
+	l.qidle.L = &l.qmu
+	return l
+}
+
+// createLog creates the directory and first segment of a new topic log. Caller holds s.mu.
+func (s *Store) createLog(topic string) (*diskLog, error) {
+	name, hashed := topicDirName(topic)
+	dir := filepath.Join(s.topicsDir, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("disk: creating the log of %q: %w", topic, err)
+	}
+	if hashed {
+		if err := writeFileSync(filepath.Join(dir, nameFile), []byte(topic)); err != nil {
+			return nil, fmt.Errorf("disk: creating the log of %q: %w", topic, err)
+		}
+	}
+	f, err := os.OpenFile(filepath.Join(dir, segmentName(0)), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("disk: creating the log of %q: %w", topic, err)
+	}
+	if err := errors.Join(syncDir(dir), syncDir(s.topicsDir)); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("disk: creating the log of %q: %w", topic, err)
+	}
+	l := newLog(s, topic, dir)
+	sg := &segment{base: 0, path: f.Name(), f: f, lastWrite: s.opts.now()}
+	l.segs = []*segment{sg}
+	l.active = sg
+	return l, nil
+}
+
+func writeFileSync(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = fsync(f)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Append implements store.Log.
+func (l *diskLog) Append(msg *danubepb.StreamMessage) (uint64, error) {
+	if msg == nil || msg.MsgId == nil {
+		return 0, errNoMsgIDArg
+	}
+	r := reqPool.Get().(*appendReq)
+	r.msg, r.err = msg, nil
+	l.qmu.Lock()
+	if err := cmp.Or(l.stopped, l.failed); err != nil {
+		l.qmu.Unlock()
+		reqPool.Put(r)
+		return 0, err
+	}
+	l.queue = append(l.queue, r)
+	lead := !l.writing
+	l.writing = true
+	l.qmu.Unlock()
+	for {
+		if lead {
+			l.lead()
+		}
+		if lead = <-r.done; !lead {
+			break
+		}
+	}
+	off, err := r.off, r.err
+	r.msg, r.err = nil, nil
+	reqPool.Put(r)
+	return off, err
+}
+
+// lead writes the queued Appends as one batch and then passes leadership on. The caller is the leader.
+func (l *diskLog) lead() {
+	l.qmu.Lock()
+	batch := l.queue
+	l.queue, l.spare = l.spare[:0], nil
+	if mb := l.s.opts.maxBatch; mb > 0 && len(batch) > mb {
+		l.queue = append(l.queue, batch[mb:]...)
+		batch = batch[:mb]
+	}
+	failed := l.failed // (a stop lets what was queued before it finish)
+	l.qmu.Unlock()
+
+	if failed != nil {
+		for _, r := range batch {
+			r.err = failed
+			r.done <- false
+		}
+	} else {
+		l.process(batch)
+	}
+
+	l.qmu.Lock()
+	clear(batch)
+	l.spare = batch[:0]
+	if len(l.queue) > 0 {
+		next := l.queue[0]
+		l.qmu.Unlock()
+		next.done <- true
+		return
+	}
+	l.writing = false
+	l.qidle.Broadcast()
+	l.qmu.Unlock()
+}
+
+// fail makes every later Append fail with err.
+func (l *diskLog) fail(err error) {
+	l.qmu.Lock()
+	if l.failed == nil {
+		l.failed = err
+	}
+	l.qmu.Unlock()
+	l.s.log.Error("disk: a topic log failed; it refuses appends until the store is reopened", "topic", l.topic, "err", err)
+}
+
+// process encodes, writes and (per the policy) fsyncs one batch, then completes its Appends or hands them to
+// the committer.
+func (l *diskLog) process(batch []*appendReq) {
+	opts := &l.s.opts
+	buf, pos, msgs, done := l.wbuf[:0], l.wpos[:0], l.wmsgs[:0], l.wdone[:0]
+	sg := l.active
+	var err error
+	rest := 0 // batch[rest:] has not been handled when err is set
+	for i, r := range batch {
+		r.off = l.written + uint64(len(msgs))
+		r.msg.MsgId.TopicOffset = r.off
+		recStart := len(buf)
+		var eerr error
+		if buf, eerr = appendRecord(buf, r.msg); eerr != nil {
+			r.err = eerr
+			r.done <- false
+			rest = i + 1
+			continue
+		}
+		if sg.size+int64(len(buf)) > opts.SegmentBytes && sg.size+int64(recStart) > 0 {
+			// The record does not fit in the active segment: write what precedes it, then roll.
+			if recStart > 0 {
+				err = l.writeChunk(sg, buf[:recStart], pos, msgs)
+			}
+			if err == nil {
+				err = l.roll()
+			}
+			if err != nil {
+				rest = i
+				break
+			}
+			buf = buf[:copy(buf, buf[recStart:])]
+			recStart = 0
+			pos, msgs = pos[:0], msgs[:0]
+			sg = l.active
+		}
+		pos = append(pos, uint32(sg.size+int64(recStart)))
+		msgs = append(msgs, r.msg)
+		done = append(done, r)
+		rest = i + 1
+	}
+	if err == nil && len(msgs) > 0 {
+		err = l.writeChunk(sg, buf, pos, msgs)
+	}
+	if err == nil && opts.Fsync == FsyncAlways && len(done) > 0 {
+		err = sg.sync()
+	}
+	if cap(buf) > 4<<20 {
+		buf = nil
+	}
+	clear(msgs)
+	l.wbuf, l.wpos, l.wmsgs = buf[:0], pos[:0], msgs[:0]
+	if err != nil {
+		err = fmt.Errorf("disk: appending to %q: %w", l.topic, err)
+		l.fail(err)
+		done = append(done, batch[rest:]...)
+		for _, r := range done {
+			r.err = err
+			r.done <- false
+		}
+		clear(done)
+		l.wdone = done[:0]
+		return
+	}
+	if opts.Fsync == FsyncInterval && len(done) > 0 {
+		// The committer fsyncs within the interval; the Appends do not wait for it.
+		l.cmu.Lock()
+		if n := len(l.dirtySegs); n == 0 || l.dirtySegs[n-1] != sg {
+			l.dirtySegs = append(l.dirtySegs, sg)
+		}
+		l.cmu.Unlock()
+		l.s.commit.markDirty(l)
+	}
+	l.mu.Lock()
+	l.next.Store(l.written)
+	l.mu.Unlock()
+	for _, r := range done {
+		r.done <- false
+	}
+	clear(done)
+	l.wdone = done[:0]
+}
+
+// writeChunk writes encoded records to the end of sg and indexes them (they are not visible yet).
+func (l *diskLog) writeChunk(sg *segment, buf []byte, pos []uint32, msgs []*danubepb.StreamMessage) error {
+	if n, err := sg.f.WriteAt(buf, sg.size); err != nil {
+		if n > 0 {
+			if terr := sg.f.Truncate(sg.size); terr != nil {
+				err = errors.Join(err, terr)
+			}
+		}
+		return err
+	}
+	sg.dirty.Store(true)
+	l.writes.Add(1)
+	now := l.s.opts.now()
+	end := sg.size + int64(len(buf))
+	l.mu.Lock()
+	sg.pos = append(sg.pos, pos...)
+	sg.size = end
+	sg.lastWrite = now
+	l.totalBytes += int64(len(buf))
+	if l.s.opts.CacheBytes > 0 {
+		for i, m := range msgs {
+			recEnd := end
+			if i+1 < len(pos) {
+				recEnd = int64(pos[i+1])
+			}
+			size := recEnd - int64(pos[i]) + cacheOverhead
+			l.cache = append(l.cache, cacheEntry{msg: m, size: size})
+			l.cacheBytes += size
+		}
+		l.evictLocked(l.s.opts.CacheBytes)
+	} else {
+		l.cacheStart += uint64(len(msgs))
+	}
+	overRetention := l.s.opts.RetentionBytes > 0 && l.totalBytes > l.s.opts.RetentionBytes && len(l.segs) > 1
+	l.mu.Unlock()
+	l.written += uint64(len(msgs))
+	if overRetention {
+		l.s.kickRetention()
+	}
+	return nil
+}
+
+// evictLocked drops the oldest cached messages until the cache holds at most limit bytes. Caller holds mu.
+func (l *diskLog) evictLocked(limit int64) {
+	n, bytes := 0, l.cacheBytes
+	for n < len(l.cache) && bytes > limit {
+		bytes -= l.cache[n].size
+		n++
+	}
+	l.dropCacheLocked(n)
+}
+
+// dropCacheLocked drops the n oldest cached messages. Caller holds mu.
+func (l *diskLog) dropCacheLocked(n int) {
+	if n == 0 {
+		return
+	}
+	for _, e := range l.cache[:n] {
+		l.cacheBytes -= e.size
+	}
+	clear(l.cache[:n])
+	l.cache = l.cache[n:]
+	l.cacheStart += uint64(n)
+	if len(l.cache) == 0 {
+		l.cache = nil
+	}
+}
+
+// roll seals the active segment and starts a new one at written. Called by the leader.
+func (l *diskLog) roll() error {
+	old := l.active
+	if l.s.opts.Fsync != FsyncNever {
+		if err := old.sync(); err != nil {
+			return err
+		}
+	}
+	path := filepath.Join(l.dir, segmentName(l.written))
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if l.s.opts.Fsync != FsyncNever {
+		if err := syncDir(l.dir); err != nil {
+			f.Close()
+			return err
+		}
+	} else {
+		l.dirDirty.Store(true)
+	}
+	sg := &segment{base: l.written, path: path, f: f, lastWrite: l.s.opts.now()}
+	l.mu.Lock()
+	old.sealed = true
+	l.segs = append(l.segs, sg)
+	l.active = sg
+	l.mu.Unlock()
+	l.s.kickRetention()
+	return nil
+}
+
+// commit is the committer's FsyncInterval round for this log: it fsyncs the segments written since the last
+// round.
+func (l *diskLog) commit() {
+	l.cmu.Lock()
+	segs := l.dirtySegs
+	l.dirtySegs = nil
+	l.cmu.Unlock()
+	for _, sg := range segs {
+		if err := sg.sync(); err != nil {
+			l.fail(fmt.Errorf("disk: fsync of %q: %w", l.topic, err))
+			return
+		}
+	}
+}
+
+// stop makes later Appends fail with err, waits for the Appends in progress and closes the log for readers.
+func (l *diskLog) stop(err error) {
+	l.qmu.Lock()
+	if l.stopped == nil {
+		l.stopped = err
+	}
+	for l.writing {
+		l.qidle.Wait()
+	}
+	l.qmu.Unlock()
+	l.mu.Lock()
+	l.closed = err
+	l.mu.Unlock()
+}
+
+// closeFiles closes every segment file, fsyncing dirty ones first when sync is set. The log must be stopped.
+func (l *diskLog) closeFiles(sync bool) error {
+	l.mu.RLock()
+	segs := l.segs
+	l.mu.RUnlock()
+	var errs []error
+	for _, sg := range segs {
+		errs = append(errs, sg.close(sync))
+	}
+	if sync && l.dirDirty.Swap(false) {
+		errs = append(errs, syncDir(l.dir))
+	}
+	return errors.Join(errs...)
+}
+
+// Read implements store.Log.
+func (l *diskLog) Read(from uint64, max int) ([]*danubepb.StreamMessage, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed != nil {
+		return nil, l.closed
+	}
+	start, next := l.start.Load(), l.next.Load()
+	if from < start {
+		return nil, store.ErrOffsetTruncated
+	}
+	if from >= next || max <= 0 {
+		return nil, nil
+	}
+	end := from + min(uint64(max), next-from)
+	out := make([]*danubepb.StreamMessage, 0, end-from)
+	if from < l.cacheStart {
+		fileEnd := min(end, l.cacheStart)
+		var err error
+		if out, err = l.readFilesLocked(out, from, fileEnd); err != nil {
+			return nil, err
+		}
+		from = fileEnd
+	}
+	for o := from; o < end; o++ {
+		out = append(out, l.cache[o-l.cacheStart].msg)
+	}
+	return out, nil
+}
+
+const readChunk = 1 << 20
+
+var readBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+// readFilesLocked appends the records [from, to) read from the segment files to out. Caller holds mu.RLock.
+func (l *diskLog) readFilesLocked(out []*danubepb.StreamMessage, from, to uint64) ([]*danubepb.StreamMessage, error) {
+	bp := readBufPool.Get().(*[]byte)
+	defer readBufPool.Put(bp)
+	i := sort.Search(len(l.segs), func(i int) bool { return l.segs[i].base > from }) - 1
+	for from < to {
+		if i < 0 || i >= len(l.segs) {
+			return nil, fmt.Errorf("disk: offset %d of %q is not indexed", from, l.topic)
+		}
+		sg := l.segs[i]
+		j := int(from - sg.base)
+		k := int(min(to-sg.base, uint64(len(sg.pos))))
+		if j >= k {
+			i++
+			continue
+		}
+		f, err := sg.file()
+		if err != nil {
+			return nil, fmt.Errorf("disk: reading %q: %w", l.topic, err)
+		}
+		recEnd := func(x int) int64 {
+			if x+1 < len(sg.pos) {
+				return int64(sg.pos[x+1])
+			}
+			return sg.size
+		}
+		for j < k {
+			startPos := int64(sg.pos[j])
+			e := j + 1
+			for e < k && recEnd(e)-startPos <= readChunk {
+				e++
+			}
+			n := int(recEnd(e-1) - startPos)
+			if cap(*bp) < n {
+				*bp = make([]byte, n)
+			}
+			b := (*bp)[:n]
+			if _, err := f.ReadAt(b, startPos); err != nil && !(errors.Is(err, io.EOF) && len(b) == n) {
+				return nil, fmt.Errorf("disk: reading %s: %w", sg.path, err)
+			}
+			p := 0
+			for x := j; x < e; x++ {
+				want := sg.base + uint64(x)
+				m, rn, err := decodeRecord(b[p:], want)
+				if err == nil && int64(rn) != recEnd(x)-int64(sg.pos[x]) {
+					err = errors.New("record length does not match the index")
+				}
+				if err != nil {
+					return nil, fmt.Errorf("disk: corrupt record at offset %d of %q in %s: %w", want, l.topic, sg.path, err)
+				}
+				out = append(out, m)
+				p += rn
+			}
+			j = e
+		}
+		from = sg.base + uint64(k)
+		i++
+	}
+	if cap(*bp) > 4<<20 {
+		*bp = nil
+	}
+	return out, nil
+}
+
+// StartOffset implements store.Log.
+func (l *diskLog) StartOffset() uint64 { return l.start.Load() }
+
+// NextOffset implements store.Log.
+func (l *diskLog) NextOffset() uint64 { return l.next.Load() }
+
+// TruncateBefore implements store.Log: it deletes the sealed segments whose records are all below offset.
+func (l *diskLog) TruncateBefore(offset uint64) error {
+	l.mu.Lock()
+	if l.closed != nil {
+		l.mu.Unlock()
+		return l.closed
+	}
+	n := 0
+	for n+1 < len(l.segs) && l.segs[n+1].base <= offset && l.segs[n].sealed {
+		n++
+	}
+	victims := l.removeLocked(n)
+	l.mu.Unlock()
+	return l.deleteFiles(victims, ReasonAcknowledged)
+}
+
+// retain enforces RetentionAge and RetentionBytes on the sealed segments.
+func (l *diskLog) retain(now time.Time) error {
+	opts := &l.s.opts
+	l.mu.Lock()
+	if l.closed != nil {
+		l.mu.Unlock()
+		return nil
+	}
+	var byAge, bySize int
+	total := l.totalBytes
+	for i := 0; i+1 < len(l.segs) && l.segs[i].sealed; i++ {
+		sg := l.segs[i]
+		if opts.RetentionAge > 0 && now.Sub(sg.lastWrite) > opts.RetentionAge && bySize == 0 {
+			byAge++
+		} else if opts.RetentionBytes > 0 && total > opts.RetentionBytes {
+			bySize++
+		} else {
+			break
+		}
+		total -= sg.size
+	}
+	aged := l.removeLocked(byAge)
+	sized := l.removeLocked(bySize)
+	l.mu.Unlock()
+	return errors.Join(l.deleteFiles(aged, ReasonAge), l.deleteFiles(sized, ReasonSize))
+}
+
+// removeLocked takes the n oldest segments out of the log and returns them. Caller holds mu.
+func (l *diskLog) removeLocked(n int) []*segment {
+	if n == 0 {
+		return nil
+	}
+	victims := append([]*segment(nil), l.segs[:n]...)
+	clear(l.segs[:n])
+	l.segs = l.segs[n:]
+	for _, sg := range victims {
+		l.totalBytes -= sg.size
+	}
+	start := l.segs[0].base
+	l.start.Store(start)
+	if l.cacheStart < start {
+		l.dropCacheLocked(int(min(start-l.cacheStart, uint64(len(l.cache)))))
+		l.cacheStart = max(l.cacheStart, start)
+	}
+	return victims
+}
+
+// deleteFiles closes and removes segments taken out of the log and reports them.
+func (l *diskLog) deleteFiles(victims []*segment, reason string) error {
+	if len(victims) == 0 {
+		return nil
+	}
+	var errs []error
+	evs := make([]RetentionEvent, 0, len(victims))
+	for _, sg := range victims {
+		sg.close(false)
+		if err := os.Remove(sg.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+			continue
+		}
+		last := sg.base
+		if n := len(sg.pos); n > 0 {
+			last = sg.base + uint64(n) - 1
+		}
+		evs = append(evs, RetentionEvent{Topic: l.topic, FirstOffset: sg.base, LastOffset: last, Bytes: sg.size, Reason: reason})
+	}
+	l.s.deleted(evs)
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("disk: deleting segments of %q: %w", l.topic, err)
+	}
+	return nil
+}
+
+// file returns the segment's open file, opening a sealed segment on first use.
+func (sg *segment) file() (*os.File, error) {
+	sg.fmu.Lock()
+	defer sg.fmu.Unlock()
+	if sg.f != nil {
+		return sg.f, nil
+	}
+	if sg.dead {
+		return nil, store.ErrClosed
+	}
+	f, err := os.Open(sg.path)
+	if err != nil {
+		return nil, err
+	}
+	sg.f = f
+	return f, nil
+}
+
+// sync fsyncs the segment if it has unsynced writes.
+func (sg *segment) sync() error {
+	if !sg.dirty.Load() {
+		return nil
+	}
+	sg.fmu.Lock()
+	defer sg.fmu.Unlock()
+	if sg.f == nil || !sg.dirty.Swap(false) {
+		return nil
+	}
+	if err := fsync(sg.f); err != nil {
+		sg.dirty.Store(true)
+		return err
+	}
+	return nil
+}
+
+// close closes the segment's file for good, fsyncing it first if asked and needed.
+func (sg *segment) close(sync bool) error {
+	sg.fmu.Lock()
+	defer sg.fmu.Unlock()
+	sg.dead = true
+	if sg.f == nil {
+		return nil
+	}
+	var err error
+	if sync && sg.dirty.Swap(false) {
+		err = fsync(sg.f)
+	}
+	if cerr := sg.f.Close(); err == nil {
+		err = cerr
+	}
+	sg.f = nil
+	return err
+}

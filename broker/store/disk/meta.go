@@ -1,0 +1,412 @@
+package disk
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/danube-console/danube-console/broker/store"
+)
+
+// The metadata space is kept in memory and in an append-only file of framed records whose body is
+//
+//	[op byte][uvarint key length][key][value]
+//
+// with op put, delete or delete-prefix (no value for the last two). Open replays it; when the file grows past
+// metaCompactFactor times the size of the live entries it is rewritten (to a temporary file, fsynced, renamed
+// over the old one, directory fsynced).
+
+const metaFile = "meta.log"
+
+const (
+	opPut          = 1
+	opDelete       = 2
+	opDeletePrefix = 3
+)
+
+type metaStore struct {
+	s    *Store
+	path string
+
+	mu     sync.Mutex
+	closed bool
+	failed error
+	kv     map[string][]byte
+	f      *os.File
+	size   int64 // bytes of complete records in the file
+	live   int64 // bytes the live entries take as put records
+	wseq   uint64
+	synced uint64 // the writes up to synced are fsynced
+
+	syncMu sync.Mutex // serializes fsyncs and compaction; taken before mu
+}
+
+var _ store.Meta = (*metaStore)(nil)
+
+func putRecordSize(key string, value []byte) int64 {
+	return int64(headerSize + 1 + binary.PutUvarint(make([]byte, binary.MaxVarintLen64), uint64(len(key))) + len(key) + len(value))
+}
+
+func appendMetaRecord(buf []byte, op byte, key string, value []byte) []byte {
+	body := make([]byte, 0, 1+binary.MaxVarintLen64+len(key)+len(value))
+	body = append(body, op)
+	body = binary.AppendUvarint(body, uint64(len(key)))
+	body = append(body, key...)
+	body = append(body, value...)
+	return appendFramed(buf, body)
+}
+
+// decodeMetaBody parses a metadata record body.
+func decodeMetaBody(body []byte) (op byte, key string, value []byte, err error) {
+	if len(body) == 0 {
+		return 0, "", nil, errors.New("empty metadata record")
+	}
+	op = body[0]
+	n, w := binary.Uvarint(body[1:])
+	if w <= 0 || n > uint64(len(body)-1-w) {
+		return 0, "", nil, errors.New("bad key length in metadata record")
+	}
+	key = string(body[1+w : 1+w+int(n)])
+	value = body[1+w+int(n):]
+	switch op {
+	case opPut:
+	case opDelete, opDeletePrefix:
+		if len(value) != 0 {
+			return 0, "", nil, errors.New("metadata delete record with a value")
+		}
+	default:
+		return 0, "", nil, fmt.Errorf("unknown metadata operation %d", op)
+	}
+	return op, key, value, nil
+}
+
+// openMeta replays the metadata file, truncating a torn or corrupt tail.
+func openMeta(s *Store, path string) (*metaStore, []RecoveryReport, error) {
+	m := &metaStore{s: s, path: path, kv: make(map[string][]byte)}
+	os.Remove(path + ".tmp") // an interrupted compaction
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, nil, fmt.Errorf("disk: %w", err)
+	}
+	m.f = f
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("disk: %w", err)
+	}
+	fileSize := st.Size()
+	sc := scanner{r: bufio.NewReaderSize(f, 64<<10), buf: make([]byte, 64<<10)}
+	var damage error
+	for m.size < fileSize {
+		body, n, err := sc.next(fileSize - m.size)
+		var op byte
+		var key string
+		var value []byte
+		if err == nil {
+			op, key, value, err = decodeMetaBody(body)
+		}
+		if err != nil {
+			var ioErr *ioError
+			if errors.As(err, &ioErr) {
+				f.Close()
+				return nil, nil, fmt.Errorf("disk: reading %s: %w", path, ioErr.err)
+			}
+			damage = err
+			break
+		}
+		m.apply(op, key, value)
+		m.size += int64(n)
+	}
+	var reports []RecoveryReport
+	if damage != nil {
+		if err := f.Truncate(m.size); err == nil {
+			err = fsync(f)
+		}
+		if err != nil {
+			f.Close()
+			return nil, nil, fmt.Errorf("disk: truncating %s: %w", path, err)
+		}
+		reports = append(reports, RecoveryReport{Segment: metaFile, TruncatedAt: m.size, DroppedBytes: fileSize - m.size,
+			Reason: fmt.Sprintf("metadata record at file position %d: %v", m.size, damage)})
+	}
+	if fileSize == 0 {
+		if err := syncDir(filepath.Dir(path)); err != nil {
+			f.Close()
+			return nil, nil, fmt.Errorf("disk: %w", err)
+		}
+	}
+	if m.needsCompaction() {
+		if err := m.compactLocked(); err != nil {
+			f.Close()
+			return nil, nil, err
+		}
+	}
+	return m, reports, nil
+}
+
+// apply changes the in-memory map. The value is owned by the map afterwards. Caller holds mu (or is Open).
+func (m *metaStore) apply(op byte, key string, value []byte) {
+	switch op {
+	case opPut:
+		if old, ok := m.kv[key]; ok {
+			m.live -= putRecordSize(key, old)
+		}
+		m.kv[key] = value
+		m.live += putRecordSize(key, value)
+	case opDelete:
+		if old, ok := m.kv[key]; ok {
+			m.live -= putRecordSize(key, old)
+			delete(m.kv, key)
+		}
+	case opDeletePrefix:
+		for k, v := range m.kv {
+			if strings.HasPrefix(k, key) {
+				m.live -= putRecordSize(k, v)
+				delete(m.kv, k)
+			}
+		}
+	}
+}
+
+func (m *metaStore) needsCompaction() bool {
+	return m.size > m.s.opts.metaCompactMin && m.size > metaCompactFactor*m.live
+}
+
+// Put implements store.Meta.
+func (m *metaStore) Put(key string, value []byte) error {
+	return m.write(opPut, key, append([]byte{}, value...))
+}
+
+// Delete implements store.Meta.
+func (m *metaStore) Delete(key string) error { return m.write(opDelete, key, nil) }
+
+// DeletePrefix implements store.Meta.
+func (m *metaStore) DeletePrefix(prefix string) error { return m.write(opDeletePrefix, prefix, nil) }
+
+// write logs and applies one change, then waits for it to be durable under the fsync policy. A delete that
+// changes nothing writes nothing (but still waits for earlier changes to be durable).
+func (m *metaStore) write(op byte, key string, value []byte) error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return store.ErrClosed
+	}
+	if m.failed != nil {
+		err := m.failed
+		m.mu.Unlock()
+		return err
+	}
+	if op == opPut || m.changes(op, key) {
+		rec := appendMetaRecord(nil, op, key, value)
+		if n, err := m.f.WriteAt(rec, m.size); err != nil {
+			if n > 0 {
+				if terr := m.f.Truncate(m.size); terr != nil {
+					m.failed = fmt.Errorf("disk: metadata file: %w", errors.Join(err, terr))
+				}
+			}
+			m.mu.Unlock()
+			return fmt.Errorf("disk: writing metadata: %w", err)
+		}
+		m.size += int64(len(rec))
+		m.wseq++
+		m.apply(op, key, value)
+	}
+	seq := m.wseq
+	compact := m.needsCompaction()
+	dirty := m.s.opts.Fsync == FsyncInterval && m.synced < seq
+	m.mu.Unlock()
+	if dirty {
+		m.s.commit.markDirty(m)
+	}
+	if compact {
+		if err := m.compact(); err != nil {
+			m.s.log.Error("disk: compacting the metadata file", "err", err)
+		}
+	}
+	if m.s.opts.Fsync == FsyncAlways {
+		return m.syncTo(seq)
+	}
+	return nil
+}
+
+// changes reports whether a delete would remove anything. Caller holds mu.
+func (m *metaStore) changes(op byte, key string) bool {
+	if op == opDelete {
+		_, ok := m.kv[key]
+		return ok
+	}
+	for k := range m.kv {
+		if strings.HasPrefix(k, key) {
+			return true
+		}
+	}
+	return false
+}
+
+// syncTo makes the writes up to seq durable, sharing one fsync among concurrent callers.
+func (m *metaStore) syncTo(seq uint64) error {
+	m.syncMu.Lock()
+	defer m.syncMu.Unlock()
+	_, err := m.syncLocked(seq)
+	return err
+}
+
+// syncLocked fsyncs the file if writes up to seq are not durable yet and returns what the fsync covered.
+// Caller holds syncMu.
+func (m *metaStore) syncLocked(seq uint64) (uint64, error) {
+	m.mu.Lock()
+	f, upto, synced := m.f, m.wseq, m.synced
+	m.mu.Unlock()
+	if synced >= seq || f == nil {
+		return synced, nil
+	}
+	if err := fsync(f); err != nil {
+		err = fmt.Errorf("disk: fsync of the metadata file: %w", err)
+		m.mu.Lock()
+		if m.failed == nil {
+			m.failed = err
+		}
+		m.mu.Unlock()
+		return synced, err
+	}
+	m.mu.Lock()
+	m.synced = max(m.synced, upto)
+	m.mu.Unlock()
+	return upto, nil
+}
+
+// commit is the committer's FsyncInterval round for the metadata.
+func (m *metaStore) commit() {
+	m.syncMu.Lock()
+	m.mu.Lock()
+	seq := m.wseq
+	m.mu.Unlock()
+	if _, err := m.syncLocked(seq); err != nil {
+		m.s.log.Error("disk: fsync of the metadata", "err", err)
+	}
+	m.syncMu.Unlock()
+}
+
+// compact rewrites the file with only the live entries.
+func (m *metaStore) compact() error {
+	m.syncMu.Lock()
+	defer m.syncMu.Unlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed || m.f == nil || !m.needsCompaction() {
+		return nil
+	}
+	return m.compactLocked()
+}
+
+// compactLocked does the rewrite. Caller holds syncMu and mu (or is Open).
+func (m *metaStore) compactLocked() error {
+	tmp := m.path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("disk: compacting metadata: %w", err)
+	}
+	fail := func(err error) error {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("disk: compacting metadata: %w", err)
+	}
+	keys := make([]string, 0, len(m.kv))
+	for k := range m.kv {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	w := bufio.NewWriterSize(f, 256<<10)
+	var size int64
+	var rec []byte
+	for _, k := range keys {
+		rec = appendMetaRecord(rec[:0], opPut, k, m.kv[k])
+		if _, err := w.Write(rec); err != nil {
+			return fail(err)
+		}
+		size += int64(len(rec))
+	}
+	if err := w.Flush(); err != nil {
+		return fail(err)
+	}
+	if err := fsync(f); err != nil {
+		return fail(err)
+	}
+	if err := os.Rename(tmp, m.path); err != nil {
+		return fail(err)
+	}
+	if err := syncDir(filepath.Dir(m.path)); err != nil {
+		// The rename happened; the new file is the metadata file now, whatever the directory says.
+		m.s.log.Error("disk: fsync of the store directory after compacting metadata", "err", err)
+	}
+	m.f.Close()
+	m.f = f
+	m.size = size
+	m.synced = m.wseq
+	return nil
+}
+
+// Get implements store.Meta.
+func (m *metaStore) Get(key string) ([]byte, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, false, store.ErrClosed
+	}
+	v, ok := m.kv[key]
+	if !ok {
+		return nil, false, nil
+	}
+	return append([]byte{}, v...), true, nil
+}
+
+// List implements store.Meta.
+func (m *metaStore) List(prefix string) ([]store.KV, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, store.ErrClosed
+	}
+	var out []store.KV
+	for k, v := range m.kv {
+		if strings.HasPrefix(k, prefix) {
+			out = append(out, store.KV{Key: k, Value: append([]byte{}, v...)})
+		}
+	}
+	slices.SortFunc(out, func(a, b store.KV) int { return strings.Compare(a.Key, b.Key) })
+	return out, nil
+}
+
+// stop makes every later call fail with store.ErrClosed.
+func (m *metaStore) stop() {
+	m.mu.Lock()
+	m.closed = true
+	m.mu.Unlock()
+}
+
+// close fsyncs and closes the file. The committer must have stopped.
+func (m *metaStore) close() error {
+	m.syncMu.Lock()
+	defer m.syncMu.Unlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closed = true
+	if m.f == nil {
+		return nil
+	}
+	var err error
+	if m.synced < m.wseq {
+		err = fsync(m.f)
+	}
+	if cerr := m.f.Close(); err == nil {
+		err = cerr
+	}
+	m.f = nil
+	return err
+}

@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"math/rand/v2"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/danube-console/danube-console/proto/danubepb"
+)
+
+// TestCrashKeepsEveryAcknowledgedMessage runs the broker as its own process on a data directory, publishes
+// reliable messages while a consumer acknowledges them, kills the process with SIGKILL at random moments and
+// restarts it, then checks that every message the producer saw acknowledged was delivered at least once, that
+// offsets are contiguous, and that the subscription resumed from its cursor rather than from the start.
+func TestCrashKeepsEveryAcknowledgedMessage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs broker processes")
+	}
+	bin := buildBinary(t)
+	dataDir := t.TempDir()
+	const topic, sub = "/default/crash", "crash-sub"
+
+	var (
+		mu        sync.Mutex
+		acked     = map[string]bool{}   // payloads the broker acknowledged to the producer
+		delivered = map[uint64]string{} // offset → payload seen by the consumer
+		next      int                   // next payload number
+	)
+	rounds := 5
+	for round := range rounds {
+		last := round == rounds-1
+		fsync := []string{"interval", "always", "never"}[round%3] // every policy must keep what it acknowledged
+		b := startBrokerProcess(t, bin, "--port", "0", "--admin-port", "-1", "--data-dir", dataDir, "--fsync", fsync)
+		conn, err := grpc.NewClient(strings.TrimPrefix(b.url, "http://"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		pc := danubepb.NewProducerServiceClient(conn)
+		cc := danubepb.NewConsumerServiceClient(conn)
+		prod, err := pc.CreateProducer(ctx, &danubepb.ProducerRequest{ProducerName: "p", TopicName: topic,
+			DispatchStrategy: danubepb.DispatchStrategy_Reliable})
+		if err != nil {
+			t.Fatalf("round %d (fsync %s): CreateProducer: %v", round, fsync, err)
+		}
+		cons, err := cc.Subscribe(ctx, &danubepb.ConsumerRequest{TopicName: topic, Subscription: sub, ConsumerName: "c",
+			SubscriptionType: danubepb.ConsumerRequest_Exclusive})
+		if err != nil {
+			t.Fatalf("round %d: Subscribe: %v", round, err)
+		}
+		stream, err := cc.ReceiveMessages(ctx, &danubepb.ReceiveRequest{ConsumerId: cons.ConsumerId})
+		if err != nil {
+			t.Fatalf("round %d: ReceiveMessages: %v", round, err)
+		}
+		var wg sync.WaitGroup
+		firstOffset := make(chan uint64, 1)
+		wg.Go(func() { // consumer: record and ack everything
+			for {
+				m, err := stream.Recv()
+				if err != nil {
+					return
+				}
+				select {
+				case firstOffset <- m.MsgId.TopicOffset:
+				default:
+				}
+				mu.Lock()
+				delivered[m.MsgId.TopicOffset] = string(m.Payload)
+				mu.Unlock()
+				if _, err := cc.Ack(ctx, &danubepb.AckRequest{MsgId: m.MsgId, SubscriptionName: sub}); err != nil {
+					return
+				}
+			}
+		})
+		stopProducing := make(chan struct{})
+		wg.Go(func() { // producer: one message at a time, recorded when acknowledged
+			for {
+				select {
+				case <-stopProducing:
+					return
+				default:
+				}
+				mu.Lock()
+				payload := "m-" + strconv.Itoa(next)
+				next++
+				mu.Unlock()
+				_, err := pc.SendMessage(ctx, &danubepb.StreamMessage{
+					MsgId:   &danubepb.MsgID{ProducerId: prod.ProducerId, TopicName: topic},
+					Payload: []byte(payload), ProducerName: "p"})
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				acked[payload] = true
+				mu.Unlock()
+			}
+		})
+		if round > 0 {
+			select {
+			case off := <-firstOffset:
+				if off == 0 {
+					t.Errorf("round %d: the subscription started again from offset 0 instead of its cursor", round)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("round %d: nothing delivered after the restart", round)
+			}
+		}
+		if !last {
+			// Long enough for cursors to be written, then a kill at a random moment.
+			time.Sleep(1200*time.Millisecond + time.Duration(rand.IntN(800))*time.Millisecond)
+			b.kill(t)
+		} else {
+			// Stop producing, then wait until everything acknowledged has been delivered.
+			close(stopProducing)
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				mu.Lock()
+				missing := missingPayloads(acked, delivered)
+				mu.Unlock()
+				if len(missing) == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%d acknowledged messages never delivered, e.g. %v", len(missing), missing[:min(5, len(missing))])
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			b.stop(t)
+		}
+		cancel()
+		conn.Close()
+		wg.Wait()
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(acked) < 100 {
+		t.Fatalf("only %d messages acknowledged: the test did not exercise the broker", len(acked))
+	}
+	// Offsets are contiguous from 0: every offset up to the highest delivered one was delivered.
+	var maxOff uint64
+	for off := range delivered {
+		maxOff = max(maxOff, off)
+	}
+	for off := uint64(0); off <= maxOff; off++ {
+		if _, ok := delivered[off]; !ok {
+			t.Fatalf("offset %d missing below the highest delivered offset %d", off, maxOff)
+		}
+	}
+	t.Logf("%d messages acknowledged over %d kills, %d offsets delivered", len(acked), rounds-1, len(delivered))
+}
+
+func missingPayloads(acked map[string]bool, delivered map[uint64]string) []string {
+	seen := make(map[string]bool, len(delivered))
+	for _, p := range delivered {
+		seen[p] = true
+	}
+	var out []string
+	for p := range acked {
+		if !seen[p] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// brokerProcess is a `danube-console broker` child process.
+type brokerProcess struct {
+	cmd      *exec.Cmd
+	out, err *syncBuffer
+	url      string
+}
+
+// startBrokerProcess starts the binary's broker with args and waits for the URL it serves.
+func startBrokerProcess(t *testing.T, bin string, args ...string) *brokerProcess {
+	t.Helper()
+	b := &brokerProcess{cmd: exec.Command(bin, append([]string{"broker"}, args...)...), out: &syncBuffer{}, err: &syncBuffer{}}
+	b.cmd.Stdout, b.cmd.Stderr = b.out, b.err
+	if err := b.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.cmd.Process.Kill(); b.cmd.Wait() })
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if s := b.out.String(); strings.HasPrefix(s, "danube broker serving ") {
+			b.url = strings.Fields(s)[3]
+			return b
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("broker did not start; stdout %q stderr %q", b.out.String(), b.err.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (b *brokerProcess) kill(t *testing.T) {
+	t.Helper()
+	if err := b.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	b.cmd.Wait()
+}
+
+func (b *brokerProcess) stop(t *testing.T) {
+	t.Helper()
+	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.cmd.Wait(); err != nil {
+		t.Fatalf("broker exit: %v; stderr %s", err, b.err.String())
+	}
+}
