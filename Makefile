@@ -12,9 +12,9 @@ PROTO_PKGS                 := danubepb schemapb adminpb
 
 BENCHTIME ?= 2s
 
-.PHONY: run test build proto proto-check proto-tools bench lint deps clean
+.PHONY: run test build proto proto-check proto-tools bench fuzz lint deps clean
 
-## run: the embedded Danube broker on 127.0.0.1:6650 (the console joins it in a later release)
+## run: the embedded Danube broker on 127.0.0.1:6650, admin on 50051, data in ./danube-data (the console joins it in a later release)
 run:
 	$(GO) run . broker
 
@@ -49,9 +49,15 @@ proto-check: proto-tools
 		for p in $(PROTO_PKGS); do diff -r $$tmp/$$p proto/$$p || { echo "proto/$$p is stale: run make proto"; exit 1; }; done && \
 		echo "generated code is up to date"
 
-## bench: broker throughput and latency next to a bare gRPC echo server (ratios)
+## bench: broker and store throughput and latency, each next to its baseline in the same run (ratios)
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem ./broker/
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./broker/ ./broker/store/disk/
+
+## fuzz: the store's record decoder and segment recovery under the fuzzer, 30 s each
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzRecordDecode$$' -fuzztime $(FUZZTIME) ./broker/store/disk/
+	$(GO) test -run '^$$' -fuzz '^FuzzSegmentRecovery$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./broker/store/disk/
 
 ## lint: gofmt and go vet
 lint:
