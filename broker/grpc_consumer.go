@@ -41,10 +41,13 @@ func (cs consumerService) Subscribe(ctx context.Context, req *danubepb.ConsumerR
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.closed {
+	if t.closed.Load() {
 		return nil, errTopicNotFound(name)
 	}
 	sub := t.subs[req.GetSubscription()]
+	if sub != nil && sub.deleting.Load() {
+		return nil, status.Errorf(codes.Unavailable, "The subscription %s is being deleted; retry in a moment", sub.name)
+	}
 	created := false
 	if sub == nil {
 		if max := s.opts.Policies.MaxSubscriptionsPerTopic; max > 0 && len(t.subs) >= max {

@@ -58,7 +58,7 @@ func (ps producerService) CreateProducer(ctx context.Context, req *danubepb.Prod
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.closed {
+	if t.closed.Load() {
 		return nil, status.Errorf(codes.Unavailable, "The topic %s is being deleted, redo the Lookup request", name)
 	}
 	if p := t.producers[req.GetProducerName()]; p != nil {

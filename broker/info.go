@@ -31,14 +31,16 @@ type SubscriptionInfo struct {
 // Topic returns a snapshot of a served topic and whether it exists.
 func (s *Server) Topic(name string) (TopicInfo, bool) {
 	t := s.topic(name)
-	if t == nil {
+	if t == nil || t.closed.Load() {
 		return TopicInfo{}, false
 	}
 	t.mu.RLock()
 	info := TopicInfo{Name: t.name, Reliable: t.reliable, Producers: len(t.producers), SchemaSubject: t.meta.SchemaSubject}
 	subs := make([]*subscription, 0, len(t.subs))
 	for _, sub := range t.subs {
-		subs = append(subs, sub)
+		if !sub.deleting.Load() {
+			subs = append(subs, sub)
+		}
 	}
 	t.mu.RUnlock()
 	if t.reliable {
@@ -77,8 +79,10 @@ func (s *Server) TopicNames() []string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	out := make([]string, 0, len(s.topics))
-	for n := range s.topics {
-		out = append(out, n)
+	for n, t := range s.topics {
+		if !t.closed.Load() {
+			out = append(out, n)
+		}
 	}
 	sort.Strings(out)
 	return out

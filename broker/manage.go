@@ -163,24 +163,36 @@ func (s *Server) deleteTopic(name string) error {
 			}
 		}
 	}
+	// Mark them closed but keep them in the map until their state is gone, so that the name cannot be
+	// created again meanwhile (a producer still sending would do that at once).
+	n := 0
 	for _, t := range victims {
-		delete(s.topics, t.name)
+		if t.closed.CompareAndSwap(false, true) {
+			victims[n] = t
+			n++
+		}
 	}
+	victims = victims[:n]
 	s.mu.Unlock()
 	if len(victims) == 0 {
 		return adminErr("Unable to delete the topic %s due to: it does not exist", name)
 	}
 	for _, t := range victims {
 		s.dropTopic(t)
+		s.mu.Lock()
+		if s.topics[t.name] == t {
+			delete(s.topics, t.name)
+		}
+		s.mu.Unlock()
 	}
 	return nil
 }
 
-// dropTopic closes a topic that is no longer in s.topics: producers are closed (their health check answers
-// CLOSE), subscriptions and consumers removed (streams end), and its messages and records deleted.
+// dropTopic removes a closed topic's state: producers are closed (their health check answers CLOSE),
+// subscriptions and consumers removed (streams end), then its records and its messages deleted. The records
+// go first: after a crash in between, the leftover log is deleted when the name is created again.
 func (s *Server) dropTopic(t *topic) {
 	t.mu.Lock()
-	t.closed = true
 	producers := t.producers
 	subs := t.subs
 	t.producers = make(map[string]*producer)
@@ -200,11 +212,6 @@ func (s *Server) dropTopic(t *topic) {
 			sub.d.stop()
 		}
 	}
-	if t.reliable {
-		if err := s.store.DeleteLog(t.name); err != nil {
-			s.log.Error("deleting a topic log", "topic", t.name, "err", err)
-		}
-	}
 	meta := s.store.Meta()
 	if err := meta.Delete(storeKey(keyTopics, t.name)); err != nil {
 		s.log.Error("deleting a topic", "topic", t.name, "err", err)
@@ -212,6 +219,11 @@ func (s *Server) dropTopic(t *topic) {
 	for _, prefix := range []string{keyProducers, keySubscriptions, keyCursors, keyConsumers} {
 		if err := meta.DeletePrefix(storeKey(prefix, t.name) + "/"); err != nil {
 			s.log.Error("deleting topic records", "topic", t.name, "err", err)
+		}
+	}
+	if t.reliable {
+		if err := s.store.DeleteLog(t.name); err != nil {
+			s.log.Error("deleting a topic log", "topic", t.name, "err", err)
 		}
 	}
 	s.log.Info("topic deleted", "topic", t.name)
@@ -224,7 +236,7 @@ func (s *Server) servedSubscription(topicName, subName, verb string) (*topic, *s
 		return nil, nil, adminErr("Unable to %s the subscription %s due to: topic %s does not exist", verb, subName, topicName)
 	}
 	sub := t.subscription(subName)
-	if sub == nil {
+	if sub == nil || sub.deleting.Load() {
 		return nil, nil, adminErr("Unable to %s the subscription %s due to: it does not exist on topic %s", verb, subName, topicName)
 	}
 	return t, sub, nil
@@ -236,16 +248,28 @@ func (s *Server) unsubscribe(topicName, subName string) error {
 	if err != nil {
 		return err
 	}
+	return s.removeSubscription(t, sub, func() error {
+		if n := sub.activeCount(); n > 0 {
+			return adminErr("Unable to delete the subscription %s due to: %d consumer(s) are connected; stop them first", subName, n)
+		}
+		return nil
+	})
+}
+
+// removeSubscription deletes sub from t if allowed (called under t.mu) says so. The subscription stays in
+// t.subs, marked deleting (a Subscribe to it answers Unavailable), until its consumers, its dispatcher and its
+// stored records are gone, so that a new subscription of the same name cannot have its records deleted.
+func (s *Server) removeSubscription(t *topic, sub *subscription, allowed func() error) error {
 	t.mu.Lock()
-	if t.subs[subName] != sub {
+	if t.subs[sub.name] != sub || sub.deleting.Load() {
 		t.mu.Unlock()
-		return adminErr("Unable to delete the subscription %s due to: it does not exist on topic %s", subName, topicName)
+		return adminErr("Unable to delete the subscription %s due to: it does not exist on topic %s", sub.name, t.name)
 	}
-	if n := sub.activeCount(); n > 0 {
+	if err := allowed(); err != nil {
 		t.mu.Unlock()
-		return adminErr("Unable to delete the subscription %s due to: %d consumer(s) are connected; stop them first", subName, n)
+		return err
 	}
-	delete(t.subs, subName)
+	sub.deleting.Store(true)
 	t.subsChanged()
 	t.mu.Unlock()
 	sub.removeAll()
@@ -253,7 +277,12 @@ func (s *Server) unsubscribe(topicName, subName string) error {
 		sub.d.stop()
 	}
 	s.dropStoredSubscription(t, sub)
-	s.log.Info("subscription deleted", "topic", topicName, "subscription", subName)
+	t.mu.Lock()
+	if t.subs[sub.name] == sub {
+		delete(t.subs, sub.name)
+	}
+	t.mu.Unlock()
+	s.log.Info("subscription deleted", "topic", t.name, "subscription", sub.name)
 	return nil
 }
 
@@ -297,6 +326,12 @@ func (s *Server) setDispatchWindow(topicName, subName string, n uint32) error {
 
 // changeDispatch applies change to a reliable subscription's dispatcher and stores the result.
 func (s *Server) changeDispatch(sub *subscription, change func(*dispatcher)) error {
+	t := sub.topic
+	t.mu.Lock() // keeps the subscription from being deleted while its record is written
+	defer t.mu.Unlock()
+	if t.subs[sub.name] != sub || sub.deleting.Load() || t.closed.Load() {
+		return adminErr("Unable to configure the subscription %s due to: it was deleted", sub.name)
+	}
 	sub.mu.Lock()
 	oldPolicy, oldWindow := sub.d.policy, sub.d.window
 	change(sub.d)

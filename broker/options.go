@@ -208,8 +208,13 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("%w: admin port %d is outside 0-65535 (or -1 to disable it)", ErrInvalidOptions, o.AdminPort)
 	}
 	if o.MetricsAddr != "" {
-		if _, _, err := net.SplitHostPort(o.MetricsAddr); err != nil {
+		host, _, err := net.SplitHostPort(o.MetricsAddr)
+		if err != nil {
 			return o, fmt.Errorf("%w: metrics address %q must be host:port", ErrInvalidOptions, o.MetricsAddr)
+		}
+		// Metrics have neither TLS nor tokens and name every topic and subscription.
+		if !isLoopback(host) && !o.AllowInsecure {
+			return o, fmt.Errorf("%w: metrics address %s: %w", ErrInvalidOptions, o.MetricsAddr, ErrInsecure)
 		}
 	}
 	if !isLoopback(o.Host) && (o.TLS == nil || len(o.JWTSecret) == 0) && !o.AllowInsecure {

@@ -410,8 +410,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	// reading blocks its stream in Send, which only a hard stop interrupts.
 	var err error
 	if metrics != nil {
-		mctx, cancel := context.WithTimeout(ctx, shutdownGrace)
-		_ = metrics.Shutdown(mctx)
+		mctx, cancel := context.WithTimeout(ctx, time.Second)
+		if metrics.Shutdown(mctx) != nil {
+			metrics.Close() // a scraper that does not finish must not hold the broker up
+		}
 		cancel()
 	}
 	done := make(chan struct{})
@@ -520,25 +522,15 @@ func (s *Server) topic(name string) *topic {
 // removeIdleSubscription deletes a non-reliable subscription that has had no connected consumer for the idle
 // timeout, checking again under the topic's lock so that a consumer subscribing right now keeps it.
 func (s *Server) removeIdleSubscription(t *topic, sub *subscription, now time.Time) {
-	t.mu.Lock()
-	if t.subs[sub.name] != sub {
-		t.mu.Unlock()
-		return
-	}
-	if since := sub.idleSince(); since.IsZero() || now.Sub(since) < s.opts.IdleSubscriptionTimeout {
-		t.mu.Unlock()
-		return
-	}
-	delete(t.subs, sub.name)
-	t.subsChanged()
-	t.mu.Unlock()
-	s.log.Info("removed an idle non-reliable subscription", "topic", t.name, "subscription", sub.name)
-	sub.removeAll()
-	if sub.d != nil {
-		sub.d.stop()
-	}
-	s.dropStoredSubscription(t, sub)
+	_ = s.removeSubscription(t, sub, func() error {
+		if since := sub.idleSince(); since.IsZero() || now.Sub(since) < s.opts.IdleSubscriptionTimeout {
+			return errNotIdle
+		}
+		return nil
+	})
 }
+
+var errNotIdle = errors.New("the subscription has a connected consumer")
 
 // ---- ids ----
 
@@ -603,6 +595,9 @@ func (s *Server) createTopic(name string, reliable bool) (t *topic, created bool
 // createTopicLocked is createTopic for a caller that holds s.mu.
 func (s *Server) createTopicLocked(name string, reliable bool) (t *topic, created bool, err error) {
 	if t := s.topics[name]; t != nil {
+		if t.closed.Load() {
+			return nil, false, status.Errorf(codes.Unavailable, "The topic %s is being deleted; retry in a moment", name)
+		}
 		return t, false, nil
 	}
 	ns := namespaceOf(name)
@@ -622,6 +617,10 @@ func (s *Server) createTopicLocked(name string, reliable bool) (t *topic, create
 	m := topicMeta{Name: name, Reliable: reliable, ValidationPolicy: ValidationWarn}
 	var log store.Log
 	if reliable {
+		// A log left behind by a deletion that a crash interrupted must not come back with its messages.
+		if err := s.store.DeleteLog(name); err != nil {
+			return nil, false, status.Errorf(codes.Internal, "Unable to create the topic %s: %v", name, err)
+		}
 		if log, err = s.store.Log(name); err != nil {
 			return nil, false, status.Errorf(codes.Internal, "Unable to create the topic %s: %v", name, err)
 		}
@@ -875,7 +874,7 @@ func (s *Server) namespaceTopics(ns, prefix string) []string {
 	defer s.mu.RUnlock()
 	var out []string
 	for name, t := range s.topics {
-		if t.ns == ns && strings.HasPrefix(name, prefix) {
+		if t.ns == ns && strings.HasPrefix(name, prefix) && !t.closed.Load() {
 			out = append(out, name)
 		}
 	}

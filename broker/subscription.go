@@ -70,6 +70,9 @@ type subscription struct {
 	counters subscriptionCounters
 
 	d *dispatcher // reliable topics only
+
+	// deleting is set while the subscription is being deleted (see Server.removeSubscription).
+	deleting atomic.Bool
 }
 
 // consumersChanged republishes the lock-free views after consumers changed. Caller holds s.mu.

@@ -37,7 +37,9 @@ type topic struct {
 	meta      topicMeta
 	producers map[string]*producer
 	subs      map[string]*subscription
-	closed    bool
+	// closed is set when the topic is being deleted; it stays in the server's map until the deletion is done,
+	// so that nobody creates the name again in the meantime.
+	closed atomic.Bool
 
 	subsSnap atomic.Pointer[[]*subscription]
 	counters topicCounters
@@ -80,7 +82,9 @@ func newTopic(srv *Server, m topicMeta, log store.Log) *topic {
 func (t *topic) subsChanged() {
 	ss := make([]*subscription, 0, len(t.subs))
 	for _, s := range t.subs {
-		ss = append(ss, s)
+		if !s.deleting.Load() {
+			ss = append(ss, s)
+		}
 	}
 	t.subsSnap.Store(&ss)
 }
@@ -88,8 +92,6 @@ func (t *topic) subsChanged() {
 // publish stores (reliable) or fans out (non-reliable) one message. The message belongs to the topic
 // afterwards.
 func (t *topic) publish(m *danubepb.StreamMessage) error {
-	t.counters.msgsIn.Add(1)
-	t.counters.bytesIn.Add(uint64(len(m.Payload)))
 	if t.reliable {
 		if _, err := t.log.Append(m); err != nil {
 			return err
@@ -97,11 +99,13 @@ func (t *topic) publish(m *danubepb.StreamMessage) error {
 		for _, s := range *t.subsSnap.Load() {
 			s.d.wake()
 		}
-		return nil
+	} else {
+		for _, s := range *t.subsSnap.Load() {
+			s.dispatchNonReliable(m)
+		}
 	}
-	for _, s := range *t.subsSnap.Load() {
-		s.dispatchNonReliable(m)
-	}
+	t.counters.msgsIn.Add(1)
+	t.counters.bytesIn.Add(uint64(len(m.Payload)))
 	return nil
 }
 

@@ -48,6 +48,10 @@ type diskLog struct {
 	wmsgs   []*danubepb.StreamMessage
 	wdone   []*appendReq
 
+	// delMu is held by TruncateBefore and retention from taking segments out of the log until their files are
+	// removed, and taken by stop, so that no stale removal hits a log re-created under the same name.
+	delMu sync.Mutex
+
 	// Reader-visible state, guarded by mu.
 	mu         sync.RWMutex
 	closed     error
@@ -380,24 +384,21 @@ func (l *diskLog) dropCacheLocked(n int) {
 
 // roll seals the active segment and starts a new one at written. Called by the leader.
 func (l *diskLog) roll() error {
+	// The sealed segment and the new file's directory entry are fsynced under every policy (once per
+	// segment): otherwise a machine crash could keep the new segment and cut the old one, which recovery must
+	// treat as a gap.
 	old := l.active
-	if l.s.opts.Fsync != FsyncNever {
-		if err := old.sync(); err != nil {
-			return err
-		}
+	if err := old.sync(); err != nil {
+		return err
 	}
 	path := filepath.Join(l.dir, segmentName(l.written))
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}
-	if l.s.opts.Fsync != FsyncNever {
-		if err := syncDir(l.dir); err != nil {
-			f.Close()
-			return err
-		}
-	} else {
-		l.dirDirty.Store(true)
+	if err := syncDir(l.dir); err != nil {
+		f.Close()
+		return err
 	}
 	sg := &segment{base: l.written, path: path, f: f, lastWrite: l.s.opts.now()}
 	l.mu.Lock()
@@ -437,6 +438,10 @@ func (l *diskLog) stop(err error) {
 	l.mu.Lock()
 	l.closed = err
 	l.mu.Unlock()
+	// Wait for a truncation that already took its segments out: its files must be gone before the
+	// directory can be deleted and a log of the same name created in its place.
+	l.delMu.Lock()
+	l.delMu.Unlock() //nolint:staticcheck // an empty critical section is the point
 }
 
 // closeFiles closes every segment file, fsyncing dirty ones first when sync is set. The log must be stopped.
@@ -560,6 +565,8 @@ func (l *diskLog) NextOffset() uint64 { return l.next.Load() }
 
 // TruncateBefore implements store.Log: it deletes the sealed segments whose records are all below offset.
 func (l *diskLog) TruncateBefore(offset uint64) error {
+	l.delMu.Lock()
+	defer l.delMu.Unlock()
 	l.mu.Lock()
 	if l.closed != nil {
 		l.mu.Unlock()
@@ -577,6 +584,8 @@ func (l *diskLog) TruncateBefore(offset uint64) error {
 // retain enforces RetentionAge and RetentionBytes on the sealed segments.
 func (l *diskLog) retain(now time.Time) error {
 	opts := &l.s.opts
+	l.delMu.Lock()
+	defer l.delMu.Unlock()
 	l.mu.Lock()
 	if l.closed != nil {
 		l.mu.Unlock()

@@ -94,6 +94,8 @@ func TestRetentionBytes(t *testing.T) {
 		total := dl.totalBytes
 		dl.mu.RUnlock()
 		if total <= opts.RetentionBytes {
+			dl.delMu.Lock() // the last deletion has removed its files and reported them
+			dl.delMu.Unlock()
 			break
 		}
 		if time.Now().After(deadline) {
