@@ -36,6 +36,9 @@ func (cs consumerService) Subscribe(ctx context.Context, req *danubepb.ConsumerR
 	}
 	t := s.topic(name)
 	if t == nil {
+		if s.servedByPeer(ctx, name) {
+			return nil, errServedElsewhere()
+		}
 		return nil, errTopicNotFound(name)
 	}
 

@@ -23,6 +23,17 @@ func (ds discoveryService) TopicLookup(ctx context.Context, req *danubepb.TopicL
 		return nil, errInvalidTopic(name)
 	}
 	if ds.s.topic(name) == nil {
+		if len(ds.s.peers) > 0 && !isPeerLookup(ctx) {
+			if owner, ok := ds.s.peerOwner(ctx, name); ok {
+				return &danubepb.TopicLookupResponse{
+					RequestId:    req.GetRequestId(),
+					ResponseType: danubepb.TopicLookupResponse_Redirect,
+					BrokerUrl:    owner.GetBrokerUrl(),
+					ConnectUrl:   owner.GetConnectUrl(),
+					Proxy:        !sameURL(owner.GetBrokerUrl(), owner.GetConnectUrl()),
+				}, nil
+			}
+		}
 		return nil, errLookupNotFound(name)
 	}
 	u := ds.s.URL()

@@ -40,6 +40,9 @@ func (ps producerService) CreateProducer(ctx context.Context, req *danubepb.Prod
 	}
 
 	t := s.topic(name)
+	if t == nil && s.servedByPeer(ctx, name) {
+		return nil, errServedElsewhere()
+	}
 	if t == nil {
 		if s.opts.DisableAutoCreate {
 			return nil, errTopicNotFound(name)

@@ -156,6 +156,10 @@ type Options struct {
 	// JWTSecret, when set, requires every call on both ports to carry "authorization: Bearer <JWT>", an HS256
 	// token signed with this secret that has not expired (see NewToken).
 	JWTSecret []byte
+	// Peers are the client URLs of other brokers forming a cluster with this one: lookups of topics a peer
+	// serves answer Redirect to it, and producers or consumers of such topics are sent there, as in a real
+	// Danube cluster. Peers are asked over plain text.
+	Peers []string
 	// AllowInsecure permits listening beyond loopback without both TLS and JWTSecret.
 	AllowInsecure bool
 	// AdvertisedURL is the URL clients are told to dial in lookups (broker_url and connect_url), such as
@@ -236,6 +240,13 @@ func (o Options) withDefaults() (Options, error) {
 		}
 		o.AdvertisedURL = u.Scheme + "://" + u.Host // clients strip the scheme and dial the rest
 	}
+	for _, u := range o.Peers {
+		pu, err := url.Parse(u)
+		if err != nil || pu.Host == "" || (pu.Scheme != "http" && pu.Scheme != "https") {
+			return o, fmt.Errorf("%w: peer %q must look like http://host:port", ErrInvalidOptions, u)
+		}
+	}
+	o.Peers = append([]string(nil), o.Peers...)
 	p := &o.Policies
 	if p.MaxProducersPerTopic < 0 || p.MaxSubscriptionsPerTopic < 0 || p.MaxConsumersPerTopic < 0 ||
 		p.MaxConsumersPerSubscription < 0 || p.MaxMessageSize < 0 {

@@ -97,7 +97,8 @@ type Server struct {
 	producers map[uint64]*producer
 	consumers map[uint64]*consumer
 
-	auth *authenticator // nil without a JWT secret
+	auth  *authenticator // nil without a JWT secret
+	peers []*peer
 
 	lisMu       sync.RWMutex
 	lis         net.Listener
@@ -188,8 +189,13 @@ func (s *Server) Start() error {
 			return fmt.Errorf("%w %s: %w", ErrMetricsListen, s.opts.MetricsAddr, err)
 		}
 	}
+	if s.peers, err = dialPeers(s.opts.Peers); err != nil {
+		closeAll()
+		return err
+	}
 	if err := s.restore(); err != nil {
 		closeAll()
+		closePeers(s.peers)
 		s.mu.Lock()
 		s.namespaces = make(map[string]*namespace)
 		s.topics = make(map[string]*topic)
@@ -440,6 +446,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	<-done
 	s.wg.Wait()
+	closePeers(s.peers)
 
 	s.mu.RLock()
 	var ds []*dispatcher
