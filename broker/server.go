@@ -25,6 +25,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -208,6 +209,8 @@ func (s *Server) Start() error {
 		// ResourceExhausted, which clients retry for ever.
 		grpc.MaxRecvMsgSize(math.MaxInt32),
 		grpc.InTapHandle(s.stamp),
+		// Serve calls on a fixed set of goroutines instead of one new goroutine (and stack growth) per call.
+		grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))),
 	)...)
 	danubepb.RegisterProducerServiceServer(g, producerService{s: s})
 	danubepb.RegisterConsumerServiceServer(g, consumerService{s: s})

@@ -1,0 +1,32 @@
+// Package client is a Go client for Danube, wire-compatible with real Danube clusters and with
+// danube-console's embedded broker.
+//
+// Connect once, then create producers and consumers from the client:
+//
+//	c, err := client.Connect(ctx, "http://127.0.0.1:6650")
+//	if err != nil { ... }
+//	defer c.Close()
+//
+//	p, err := c.NewProducer(ctx, client.ProducerConfig{Topic: "/default/orders", Name: "orders-writer"})
+//	if err != nil { ... }
+//	if _, err := p.Send(ctx, []byte("hello")); err != nil { ... }
+//
+//	cons, err := c.Subscribe(ctx, client.ConsumerConfig{Topic: "/default/orders", Subscription: "billing"})
+//	if err != nil { ... }
+//	for m := range cons.Messages() {
+//		process(m)
+//		m.Ack(ctx)
+//	}
+//
+// Every call takes a context first. Failures are errors matchable with errors.Is against the sentinels in
+// errors.go (ErrTopicNotFound, ErrUnauthenticated, ErrMessageTooLarge, ...); calls are retried only on
+// Unavailable, DeadlineExceeded and ResourceExhausted, with jittered backoff, and never for ever.
+//
+// An Observer (WithObserver) sees lookups, producer and consumer lifecycles, every send, receive, ack and
+// nack, health checks and connection states; with no observer set, the data path does not pay for it.
+//
+// The client keeps the official Danube clients' wire behaviour (lookups, partition routing, health checks,
+// headers) and fixes their defects: no unbounded retry loops, no goroutine that outlives Close, health checks
+// that stop with their producer or consumer, and consumers that reconnect by themselves when a stream ends or
+// the broker restarts.
+package client

@@ -1,0 +1,114 @@
+package client
+
+import (
+	"context"
+	"time"
+
+	"github.com/danube-console/danube-console/proto/danubepb"
+)
+
+// LookupType is a lookup's answer.
+type LookupType int
+
+// Lookup answers; the numbers are the wire values of danube.TopicLookupResponse.LookupType.
+const (
+	// LookupRedirect: another broker serves the topic.
+	LookupRedirect LookupType = 0
+	// LookupConnect: the asked broker serves the topic.
+	LookupConnect LookupType = 1
+	// LookupFailed: the broker could not answer (real brokers never send it).
+	LookupFailed LookupType = 2
+)
+
+func (t LookupType) String() string {
+	switch t {
+	case LookupRedirect:
+		return "Redirect"
+	case LookupConnect:
+		return "Connect"
+	case LookupFailed:
+		return "Failed"
+	}
+	return "Unknown"
+}
+
+// LookupResult is where a topic is served: BrokerURL is the broker's identity, ConnectURL what to dial
+// (a proxy when Proxy is set).
+type LookupResult struct {
+	Type       LookupType
+	BrokerURL  string
+	ConnectURL string
+	Proxy      bool
+	// Latency is how long the lookup took (the last attempt, when it was retried).
+	Latency time.Duration
+}
+
+// Lookup asks the service URL's broker where topic is served. An unknown topic is ErrTopicNotFound.
+func (c *Client) Lookup(ctx context.Context, topic string) (LookupResult, error) {
+	var res LookupResult
+	err := c.opts.Retry.retry(ctx, func(ctx context.Context) error {
+		var err error
+		res, err = c.lookupAt(ctx, c.serviceURL, topic)
+		return err
+	}, nil)
+	if err != nil {
+		return res, apiError("lookup "+topic, err)
+	}
+	return res, nil
+}
+
+// lookupAt sends one lookup to the broker at u and reports it to the observer.
+func (c *Client) lookupAt(ctx context.Context, u, topic string) (LookupResult, error) {
+	s, err := c.stubs(u)
+	if err != nil {
+		return LookupResult{}, err
+	}
+	start := time.Now()
+	resp, err := s.discovery.TopicLookup(ctx, &danubepb.TopicLookupRequest{RequestId: nextRequestID(), Topic: topic})
+	res := LookupResult{Latency: time.Since(start)}
+	if err == nil {
+		res.Type = LookupType(resp.GetResponseType())
+		res.BrokerURL, res.ConnectURL, res.Proxy = resp.GetBrokerUrl(), resp.GetConnectUrl(), resp.GetProxy()
+		if res.Type == LookupFailed {
+			err = ErrLookupFailed
+		}
+	}
+	if c.obs != nil {
+		c.obs.OnLookup(LookupEvent{Topic: topic, Result: res, Latency: res.Latency, Err: err})
+	}
+	return res, err
+}
+
+// relookup asks cur's broker where topic is served, as the official clients do before each Create/Subscribe
+// and after a retryable failure: a Connect or Redirect answer is adopted (one hop); any error, NotFound
+// included, keeps cur, which is how a new topic gets created through the seed broker.
+func (c *Client) relookup(ctx context.Context, topic string, cur route) route {
+	res, err := c.lookupAt(ctx, cur.connectURL, topic)
+	if err != nil || res.ConnectURL == "" {
+		return cur
+	}
+	if _, _, err := normaliseURL(res.ConnectURL); err != nil {
+		c.log.Warn("a lookup answered an unusable connect URL", "topic", topic, "url", res.ConnectURL)
+		return cur
+	}
+	return route{brokerURL: res.BrokerURL, connectURL: res.ConnectURL, proxy: res.BrokerURL != res.ConnectURL && res.BrokerURL != ""}
+}
+
+// Partitions returns the partitions of topic ("<topic>-part-N"), or [topic] when it is not partitioned, as the
+// broker lists them; none when nothing matches.
+func (c *Client) Partitions(ctx context.Context, topic string) ([]string, error) {
+	var parts []string
+	err := c.opts.Retry.retry(ctx, func(ctx context.Context) error {
+		s, err := c.stubs(c.serviceURL)
+		if err != nil {
+			return err
+		}
+		resp, err := s.discovery.TopicPartitions(ctx, &danubepb.TopicLookupRequest{RequestId: nextRequestID(), Topic: topic})
+		parts = resp.GetPartitions()
+		return err
+	}, nil)
+	if err != nil {
+		return nil, apiError("partitions of "+topic, err)
+	}
+	return parts, nil
+}

@@ -1,0 +1,114 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// RetryPolicy bounds how calls are retried. Only Unavailable, DeadlineExceeded (when the caller's context is
+// still alive) and ResourceExhausted are retried; every other answer is final.
+type RetryPolicy struct {
+	// MaxRetries is how many times a call is retried after its first attempt (default 5; negative: never).
+	MaxRetries int
+	// BaseBackoff is the wait before the first retry (default 200 ms); it doubles with each retry.
+	BaseBackoff time.Duration
+	// MaxBackoff caps the wait (default 5 s). Each wait is drawn uniformly from [d/2, d].
+	MaxBackoff time.Duration
+}
+
+// DefaultRetryPolicy returns the official clients' bounds: 5 retries, 200 ms to 5 s.
+func DefaultRetryPolicy() RetryPolicy {
+	return RetryPolicy{MaxRetries: 5, BaseBackoff: 200 * time.Millisecond, MaxBackoff: 5 * time.Second}
+}
+
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	d := DefaultRetryPolicy()
+	if p.MaxRetries == 0 {
+		p.MaxRetries = d.MaxRetries
+	}
+	if p.MaxRetries < 0 {
+		p.MaxRetries = 0
+	}
+	if p.BaseBackoff <= 0 {
+		p.BaseBackoff = d.BaseBackoff
+	}
+	if p.MaxBackoff <= 0 {
+		p.MaxBackoff = d.MaxBackoff
+	}
+	p.MaxBackoff = max(p.MaxBackoff, p.BaseBackoff)
+	return p
+}
+
+// Backoff returns the wait before retry number attempt (0 for the first retry): BaseBackoff·2^attempt capped
+// at MaxBackoff, jittered into its upper half.
+func (p RetryPolicy) Backoff(attempt int) time.Duration {
+	d := p.BaseBackoff
+	for range min(attempt, 30) {
+		d *= 2
+		if d >= p.MaxBackoff {
+			break
+		}
+	}
+	d = min(d, p.MaxBackoff)
+	return d/2 + rand.N(d/2+1)
+}
+
+// retryable reports whether err is worth another attempt while ctx is alive.
+func retryable(ctx context.Context, err error) bool {
+	if err == nil || ctx.Err() != nil || errors.Is(err, ErrClosed) {
+		return false
+	}
+	switch status.Code(err) {
+	case codes.Unavailable:
+		// The real broker answers a missing namespace with Unavailable; retrying cannot create it.
+		return !errors.Is(err, ErrNamespaceNotFound) && !strings.Contains(err.Error(), "Unable to find the namespace")
+	case codes.ResourceExhausted:
+		return true
+	case codes.DeadlineExceeded:
+		return true
+	}
+	return false
+}
+
+// sleep waits d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// retry runs attempt until it succeeds, fails with a final error, or the policy's retries are used up.
+// before, when set, runs before each retry (e.g. a new lookup). The last error is returned; when the retries
+// ran out on a retryable error, it also matches ErrUnavailable.
+func (p RetryPolicy) retry(ctx context.Context, attempt func(ctx context.Context) error, before func(ctx context.Context)) error {
+	var err error
+	for i := 0; ; i++ {
+		if err = attempt(ctx); err == nil || !retryable(ctx, err) {
+			return err
+		}
+		if i >= p.MaxRetries {
+			break
+		}
+		if serr := sleep(ctx, p.Backoff(i)); serr != nil {
+			return errors.Join(err, serr)
+		}
+		if before != nil {
+			before(ctx)
+		}
+	}
+	if !errors.Is(err, ErrUnavailable) {
+		err = errors.Join(err, ErrUnavailable)
+	}
+	return err
+}
