@@ -51,7 +51,7 @@ proto-check: proto-tools
 
 ## bench: broker and store throughput and latency, each next to its baseline in the same run (ratios)
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./broker/ ./broker/store/disk/
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./broker/ ./broker/store/disk/ ./client/
 
 ## fuzz: the store's record decoder and segment recovery under the fuzzer, 30 s each
 FUZZTIME ?= 30s
