@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -50,6 +51,8 @@ type benchReport struct {
 	MBPerSec   float64        `json:"mb_per_sec"`
 	Publish    latencySummary `json:"publish_latency_us"`
 	EndToEnd   latencySummary `json:"end_to_end_latency_us"`
+
+	firstErr error // the first failed send, if any
 }
 
 // latencySummary gives percentiles in microseconds.
@@ -97,7 +100,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "Measures publish throughput and publish and end-to-end latency against a broker. Flags:")
 		fs.PrintDefaults()
 	}
-	if ok, code := parseFlags(fs, args, stderr, name); !ok {
+	if ok, code := parseFlags(fs, args, stderr, name, &f.conn); !ok {
 		return code
 	}
 	switch {
@@ -125,8 +128,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if f.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		enc.Encode(rep)
-		return 0
+		if err := enc.Encode(rep); err != nil {
+			return fail(stderr, name, err)
+		}
+		return benchResult(stderr, name, rep)
 	}
 	mode := "sync"
 	if f.async {
@@ -145,7 +150,16 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	pr("publish", rep.Publish)
 	pr("end-to-end", rep.EndToEnd)
-	return 0
+	return benchResult(stderr, name, rep)
+}
+
+// benchResult is the exit code of a bench whose report was printed: 1, with the first failure, when sends
+// failed.
+func benchResult(stderr io.Writer, name string, rep benchReport) int {
+	if rep.Failed == 0 {
+		return 0
+	}
+	return fail(stderr, name, fmt.Errorf("%d of %d sends failed; the first: %w", rep.Failed, rep.Failed+rep.Published, rep.firstErr))
 }
 
 func us(v float64) string {
@@ -214,7 +228,20 @@ func bench(ctx context.Context, c *client.Client, f benchFlags) (benchReport, er
 		pubMu             sync.Mutex
 		pub               []time.Duration
 		quota             atomic.Int64 // messages left with --count
+		errMu             sync.Mutex
+		firstErr          error
 	)
+	failure := func(err error) {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return // interrupted, not failed
+		}
+		errMu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		errMu.Unlock()
+		failed.Add(1)
+	}
 	quota.Store(int64(f.count))
 	deadline := time.Now().Add(f.duration)
 	more := func() bool {
@@ -239,7 +266,7 @@ func bench(ctx context.Context, c *client.Client, f benchFlags) (benchReport, er
 				if !f.async {
 					_, err := p.Send(ctx, payload())
 					if err != nil {
-						failed.Add(1)
+						failure(err)
 						continue
 					}
 					published.Add(1)
@@ -250,7 +277,7 @@ func bench(ctx context.Context, c *client.Client, f benchFlags) (benchReport, er
 				}
 				err := p.SendAsync(ctx, payload(), func(_ client.SendResult, err error) {
 					if err != nil {
-						failed.Add(1)
+						failure(err)
 						return
 					}
 					published.Add(1)
@@ -261,7 +288,7 @@ func bench(ctx context.Context, c *client.Client, f benchFlags) (benchReport, er
 					lmu.Unlock()
 				})
 				if err != nil {
-					failed.Add(1)
+					failure(err)
 				}
 			}
 			if f.async {
@@ -288,6 +315,9 @@ func bench(ctx context.Context, c *client.Client, f benchFlags) (benchReport, er
 	cwg.Wait()
 
 	rep.Published, rep.Failed, rep.Received = published.Load(), failed.Load(), received.Load()
+	errMu.Lock()
+	rep.firstErr = firstErr
+	errMu.Unlock()
 	rep.Seconds = elapsed.Seconds()
 	rep.MsgsPerSec = float64(rep.Published) / rep.Seconds
 	rep.MBPerSec = rep.MsgsPerSec * float64(f.size) / 1e6

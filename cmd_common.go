@@ -37,23 +37,32 @@ func (f *clientFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.tlsSkipVerify, "tls-skip-verify", false, "use TLS without checking the broker's certificate (development only)")
 }
 
+// check reports connection flags that cannot go together (a usage error, found before connecting).
+func (f *clientFlags) check() error {
+	switch {
+	case f.token != "" && f.tokenFile != "":
+		return errors.New("--token and --token-file cannot be used together")
+	case (f.tlsCert == "") != (f.tlsKey == ""):
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	return nil
+}
+
 // options turns the flags into client options.
 func (f *clientFlags) options() ([]client.Option, error) {
+	if err := f.check(); err != nil {
+		return nil, err
+	}
 	var opts []client.Option
 	token := f.token
 	if token == "" && f.tokenFile == "" {
 		token = os.Getenv(tokenEnv)
 	}
 	switch {
-	case token != "" && f.tokenFile != "":
-		return nil, errors.New("--token and --token-file cannot be used together")
 	case token != "":
 		opts = append(opts, client.WithToken(token))
 	case f.tokenFile != "":
 		opts = append(opts, client.WithTokenFile(f.tokenFile))
-	}
-	if (f.tlsCert == "") != (f.tlsKey == "") {
-		return nil, errors.New("--tls-cert and --tls-key go together")
 	}
 	if f.tlsCA != "" {
 		opts = append(opts, client.WithCAFile(f.tlsCA))
@@ -76,15 +85,22 @@ func (f *clientFlags) connect(ctx context.Context, extra ...client.Option) (*cli
 	return client.Connect(ctx, f.serviceURL, append(opts, extra...)...)
 }
 
-// parseFlags parses a command's flags. It returns ok false with the exit code when the command must stop:
-// 0 after --help, 2 for bad usage (the reason is printed).
-func parseFlags(fs *pflag.FlagSet, args []string, stderr io.Writer, name string) (ok bool, code int) {
+// parseFlags parses a command's flags and checks its connection flags (conn may be nil). It returns ok
+// false with the exit code when the command must stop: 0 after --help, 2 for bad usage (the reason is
+// printed on one line).
+func parseFlags(fs *pflag.FlagSet, args []string, stderr io.Writer, name string, conn *clientFlags) (ok bool, code int) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return false, 0
 		}
-		fmt.Fprintf(stderr, "danube-console %s: %v\n", name, err)
+		fmt.Fprintf(stderr, "danube-console %s: %s\n", name, oneLine(err))
 		return false, 2
+	}
+	if conn != nil {
+		if err := conn.check(); err != nil {
+			fmt.Fprintf(stderr, "danube-console %s: %s\n", name, oneLine(err))
+			return false, 2
+		}
 	}
 	return true, 0
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -55,7 +57,7 @@ func runConsume(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, "Prints the messages of a subscription, acknowledging each. Flags:")
 		fs.PrintDefaults()
 	}
-	if ok, code := parseFlags(fs, args, stderr, name); !ok {
+	if ok, code := parseFlags(fs, args, stderr, name, &conn); !ok {
 		return code
 	}
 	st, known := subscriptionTypes[typ]
@@ -79,6 +81,9 @@ func runConsume(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	defer c.Close()
 	cons, err := c.Subscribe(ctx, client.ConsumerConfig{Topic: topic, Subscription: sub, Name: consumer, Type: st, KeyFilters: filters})
 	if err != nil {
+		if ctx.Err() != nil {
+			return 0 // interrupted while subscribing
+		}
 		return fail(stderr, name, err)
 	}
 	defer func() {
@@ -117,8 +122,11 @@ func runConsume(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	return 0
 }
 
-// describe renders a message on one line: topic@offset, key, attributes and the payload (text, or base64
-// when it is not UTF-8).
+// lineBreaks escapes the line breaks of a text payload, so that each message stays on one line.
+var lineBreaks = strings.NewReplacer("\n", `\n`, "\r", `\r`)
+
+// describe renders a message on one line: topic@offset, key, attributes (sorted by key) and the payload
+// (text with newlines escaped, or base64 when it is not UTF-8).
 func describe(m *client.Message) string {
 	var b strings.Builder
 	b.WriteString(m.ID.Topic)
@@ -128,15 +136,16 @@ func describe(m *client.Message) string {
 		b.WriteString(" key=")
 		b.WriteString(strconv.Quote(m.RoutingKey))
 	}
-	for k, v := range m.Attributes {
+	// Attributes in key order, so that the same message always prints the same line.
+	for _, k := range slices.Sorted(maps.Keys(m.Attributes)) {
 		b.WriteString(" ")
 		b.WriteString(k)
 		b.WriteByte('=')
-		b.WriteString(strconv.Quote(v))
+		b.WriteString(strconv.Quote(m.Attributes[k]))
 	}
 	b.WriteString(" ")
 	if utf8.Valid(m.Payload) {
-		b.WriteString(strings.ReplaceAll(string(m.Payload), "\n", `\n`))
+		b.WriteString(lineBreaks.Replace(string(m.Payload)))
 	} else {
 		b.WriteString("base64:")
 		b.WriteString(base64.StdEncoding.EncodeToString(m.Payload))

@@ -59,7 +59,7 @@ func runProduce(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintln(stderr, "Publishes -m, a file, replayed JSONL messages, or else each line of stdin as a message. Flags:")
 		fs.PrintDefaults()
 	}
-	if ok, code := parseFlags(fs, args, stderr, name); !ok {
+	if ok, code := parseFlags(fs, args, stderr, name, &f.conn); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {
@@ -95,8 +95,12 @@ func runProduce(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		}
 		next = repeat(b, max(f.count, 1))
 	case f.fromJSONL != "":
-		r := stdin
-		if f.fromJSONL != "-" {
+		var r io.Reader
+		if f.fromJSONL == "-" {
+			in := interruptible(ctx, stdin)
+			defer in.Close()
+			r = in
+		} else {
 			file, err := os.Open(f.fromJSONL)
 			if err != nil {
 				return fail(stderr, name, err)
@@ -106,7 +110,9 @@ func runProduce(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		}
 		next = fromJSONL(jsonl.NewReader(r), f.fromJSONL, f.count)
 	default:
-		next = lines(stdin, f.count)
+		in := interruptible(ctx, stdin)
+		defer in.Close()
+		next = lines(in, f.count)
 	}
 
 	c, err := f.conn.connect(ctx)
@@ -114,7 +120,7 @@ func runProduce(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return fail(stderr, name, err)
 	}
 	defer c.Close()
-	p := &publisher{c: c, f: &f, attrs: attrs, producers: map[string]*client.Producer{}}
+	p := &publisher{c: c, f: &f, attrs: attrs, producers: map[string]*client.Producer{}, keySet: fs.Changed("key")}
 	defer p.close()
 	var limiter *rate.Limiter
 	if f.rate > 0 {
@@ -124,8 +130,8 @@ func runProduce(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	sent := 0
 	for {
 		rec, err := next()
-		if errors.Is(err, io.EOF) {
-			break
+		if errors.Is(err, io.EOF) || ctx.Err() != nil {
+			break // the end, or interrupted
 		}
 		if err != nil {
 			return fail(stderr, name, fmt.Errorf("after %d messages: %w", sent, err))
@@ -136,6 +142,9 @@ func runProduce(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			}
 		}
 		if err := p.send(ctx, rec); err != nil {
+			if ctx.Err() != nil {
+				break // interrupted: the message may not have been sent
+			}
 			return fail(stderr, name, fmt.Errorf("after %d messages: %w", sent, err))
 		}
 		sent++
@@ -162,6 +171,28 @@ func repeat(payload []byte, n int) func() (record, error) {
 		i++
 		return record{payload: payload}, nil
 	}
+}
+
+// interruptible reads r in the background, so that reading stdin ends when ctx is done (an interrupt)
+// even while r blocks; Close stops it.
+func interruptible(ctx context.Context, r io.Reader) io.ReadCloser {
+	pr, pw := io.Pipe()
+	go func() {
+		_, err := io.Copy(pw, r)
+		pw.CloseWithError(err) // nil: EOF
+	}()
+	stop := context.AfterFunc(ctx, func() { pr.CloseWithError(ctx.Err()) })
+	return &stopReader{PipeReader: pr, stop: stop}
+}
+
+type stopReader struct {
+	*io.PipeReader
+	stop func() bool
+}
+
+func (r *stopReader) Close() error {
+	r.stop()
+	return r.PipeReader.Close()
 }
 
 // lines yields each line of r (without its newline) as a message, at most limit (0: all).
@@ -220,6 +251,7 @@ type publisher struct {
 	f         *produceFlags
 	attrs     map[string]string
 	producers map[string]*client.Producer
+	keySet    bool // --key was given (possibly empty)
 }
 
 func (p *publisher) send(ctx context.Context, r record) error {
@@ -256,7 +288,7 @@ func (p *publisher) send(ctx context.Context, r record) error {
 	}
 	opts := []client.SendOption{client.WithAttributes(attrs)}
 	switch {
-	case p.f.key != "":
+	case p.keySet:
 		opts = append(opts, client.WithKey(p.f.key))
 	case r.key != nil:
 		opts = append(opts, client.WithKey(*r.key))

@@ -25,7 +25,8 @@ const defaultAdminPort = "50051"
 // the schema registry). It is safe for concurrent use. Every call is retried according to the RetryPolicy;
 // failures are *APIError values wrapped with the operation, so status.Code(err) gives the broker's code.
 // Note that a real broker answers NotFound for every failure of a topic or namespace rpc, even "already
-// exists"; the message says what went wrong.
+// exists"; the message says what went wrong, and errors.Is matches it (ErrAlreadyExists, ErrTopicNotFound,
+// ErrNamespaceNotFound). An rpc answered with success=false fails with ErrRefused.
 type Admin struct {
 	c *Client // its connection pool, options and retry policy; serviceURL is the admin URL
 }
@@ -153,7 +154,7 @@ func (a *Admin) CreateNamespace(ctx context.Context, name string) error {
 		if err != nil {
 			return err
 		}
-		return refused(op, resp.GetSuccess(), "")
+		return refused(resp.GetSuccess(), "")
 	})
 }
 
@@ -165,7 +166,7 @@ func (a *Admin) DeleteNamespace(ctx context.Context, name string) error {
 		if err != nil {
 			return err
 		}
-		return refused(op, resp.GetSuccess(), "")
+		return refused(resp.GetSuccess(), "")
 	})
 }
 
@@ -291,7 +292,7 @@ func (a *Admin) CreateTopic(ctx context.Context, name string, o TopicOptions) er
 		if err != nil {
 			return err
 		}
-		return refused(op, resp.GetSuccess(), "")
+		return refused(resp.GetSuccess(), "")
 	})
 }
 
@@ -303,7 +304,7 @@ func (a *Admin) DeleteTopic(ctx context.Context, name string) error {
 		if err != nil {
 			return err
 		}
-		return refused(op, resp.GetSuccess(), "")
+		return refused(resp.GetSuccess(), "")
 	})
 }
 
@@ -364,7 +365,7 @@ func (a *Admin) Unsubscribe(ctx context.Context, topic, subscription string) err
 		if err != nil {
 			return err
 		}
-		return refused(op, resp.GetSuccess(), "")
+		return refused(resp.GetSuccess(), "")
 	})
 }
 
@@ -455,7 +456,7 @@ func (a *Admin) FailurePolicy(ctx context.Context, topic, sub string) (FailurePo
 		if err != nil {
 			return err
 		}
-		typ = SubscriptionType(resp.GetSubscriptionType())
+		typ = subscriptionTypeFromWire(resp.GetSubscriptionType())
 		if w := resp.GetFailurePolicy(); w != nil {
 			p = FailurePolicy{
 				MaxRedeliveries:     w.GetMaxRedeliveryCount(),
@@ -498,7 +499,7 @@ func (a *Admin) SetFailurePolicy(ctx context.Context, topic, sub string, p Failu
 		if err != nil {
 			return err
 		}
-		return refused(op, resp.GetSuccess(), "")
+		return refused(resp.GetSuccess(), "")
 	})
 }
 
@@ -528,6 +529,6 @@ func (a *Admin) SetDispatchWindow(ctx context.Context, topic, sub string, n uint
 		if err != nil {
 			return err
 		}
-		return refused(op, resp.GetSuccess(), "")
+		return refused(resp.GetSuccess(), "")
 	})
 }

@@ -12,11 +12,13 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"github.com/danube-console/danube-console/proto/danubepb"
 	"github.com/danube-console/danube-console/proto/schemapb"
@@ -34,7 +36,11 @@ type Client struct {
 	opts       Options
 	serviceURL string // normalised, with scheme
 	log        *slog.Logger
-	obs        Observer // nil when unset
+	obs        Observer       // nil when unset
+	asyncObs   *AsyncObserver // the queue obs delivers through, when the client made one; closed by Close
+	// topicGrace is how long a consumer keeps subscribing again to a topic the broker does not know
+	// (topicReturnGrace; tests shorten it).
+	topicGrace time.Duration
 
 	ctx    context.Context // the client's lifetime; cancelled by Close
 	cancel context.CancelFunc
@@ -54,6 +60,10 @@ type closer interface {
 // Connect prepares a client of the cluster at serviceURL ("http://host:port", "https://host:port" or
 // "host:port"; the port defaults to 6650). Connections are made on first use, so Connect fails only on bad
 // options; the first call reports an unreachable broker.
+//
+// Brokers are dialled over TLS for an https:// URL, when TLS options are given (WithTLS, WithCAFile, ...), and,
+// as in the official clients, when a token option is given with a bare host:port URL; an explicit http://
+// URL with a token keeps plain text (e.g. a local broker).
 func Connect(ctx context.Context, serviceURL string, opts ...Option) (*Client, error) {
 	o := DefaultOptions()
 	for _, opt := range opts {
@@ -64,6 +74,9 @@ func Connect(ctx context.Context, serviceURL string, opts ...Option) (*Client, e
 	u, tlsOn, err := normaliseURL(serviceURL)
 	if err != nil {
 		return nil, err
+	}
+	if o.Token != nil && !strings.Contains(serviceURL, "://") {
+		tlsOn = true // a token over a URL without a scheme means TLS, as in the official clients
 	}
 	if tlsOn && o.TLS == nil {
 		o.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
@@ -85,8 +98,15 @@ func Connect(ctx context.Context, serviceURL string, opts ...Option) (*Client, e
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Client{opts: o, serviceURL: u, log: log, obs: o.Observer,
+	if o.tokenFile != nil {
+		o.tokenFile.setLogger(log)
+	}
+	c := &Client{opts: o, serviceURL: u, log: log, obs: o.Observer, topicGrace: topicReturnGrace,
 		conns: make(map[string]*grpc.ClientConn), children: make(map[closer]struct{})}
+	if _, inline := o.Observer.(InlineObserver); o.Observer != nil && !inline {
+		c.asyncObs = NewAsyncObserver(o.Observer, clientObserverQueue)
+		c.obs = c.asyncObs
+	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	return c, nil
 }
@@ -199,10 +219,12 @@ type tokenCreds struct {
 	f func(ctx context.Context) (string, error)
 }
 
+// GetRequestMetadata returns the authorization header. A failure of the token provider fails the call with
+// Unavailable, which is retried (gRPC would otherwise make it a final Unauthenticated).
 func (t tokenCreds) GetRequestMetadata(ctx context.Context, _ ...string) (map[string]string, error) {
 	tok, err := t.f(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("danube: getting the token: %w", err)
+		return nil, status.Error(codes.Unavailable, "danube: getting the token: "+err.Error())
 	}
 	if tok == "" {
 		return nil, nil
@@ -210,7 +232,8 @@ func (t tokenCreds) GetRequestMetadata(ctx context.Context, _ ...string) (map[st
 	return map[string]string{"authorization": "Bearer " + tok}, nil
 }
 
-// RequireTransportSecurity is false so that tokens also work against a local plain-text broker.
+// RequireTransportSecurity is false so that tokens also work against a local plain-text broker (an explicit
+// http:// service URL).
 func (tokenCreds) RequireTransportSecurity() bool { return false }
 
 // route is the broker a topic's producer or consumer talks to.
@@ -274,7 +297,8 @@ func (c *Client) untrack(x closer) {
 }
 
 // Close closes every producer and consumer of the client, then its connections, and waits for every
-// goroutine it started. Calling it again does nothing.
+// goroutine it started; last, it delivers the observer's queued events and stops its queue. Calling it again
+// does nothing.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -304,5 +328,18 @@ func (c *Client) Close() error {
 		}
 	}
 	c.wg.Wait()
+	if c.asyncObs != nil {
+		c.asyncObs.Close()
+		if n := c.asyncObs.Dropped(); n > 0 {
+			c.log.Warn("the observer was too slow: events were dropped", "dropped", n)
+		}
+	}
 	return firstErr
+}
+
+// isClosed reports whether Close was called.
+func (c *Client) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed || c.ctx.Err() != nil
 }

@@ -16,26 +16,54 @@ import (
 	"github.com/danube-console/danube-console/proto/danubepb"
 )
 
-// SubscriptionType says how a subscription shares its messages among its consumers. The numbers are the wire
-// values of danube.ConsumerRequest.SubscriptionType. The first consumer of a subscription fixes its type;
-// the types later consumers ask for are ignored by the broker.
+// SubscriptionType says how a subscription shares its messages among its consumers. The first consumer of a
+// subscription fixes its type; the types later consumers ask for are ignored by the broker. The zero value is
+// Shared, the official clients' default. The Go values are not the wire values (see wireType).
 type SubscriptionType int
 
 // Subscription types.
 const (
-	// Exclusive: one consumer receives everything; the broker refuses another consumer name while the holder
-	// is connected (ErrSubscriptionTaken). This is the zero value.
-	Exclusive SubscriptionType = 0
-	// Shared: messages are spread round-robin over the connected consumers.
-	Shared SubscriptionType = 1
-	// Failover: one consumer receives everything; the others wait and one of them takes over when it leaves.
+	// Shared: messages are spread round-robin over the connected consumers. This is the zero value.
+	Shared SubscriptionType = 0
+	// Exclusive: one consumer receives everything, and a consumer with another name is refused
+	// (ErrSubscriptionTaken). A real broker keeps every consumer record, so it refuses other names for ever
+	// (for the subscription's lifetime on a reliable topic, until the idle subscription is reaped on a
+	// non-reliable one), even after the holder is gone; the embedded broker refuses them only while the
+	// holder is connected. Keep a consumer's name across restarts to resume an Exclusive subscription.
+	Exclusive SubscriptionType = 1
+	// Failover: one consumer receives everything and the others wait. The embedded broker hands the
+	// subscription to another connected consumer when the active one leaves; a real broker never promotes
+	// another consumer: only the first one ever receives messages.
 	Failover SubscriptionType = 2
 	// KeyShared: each routing key (the producer name when a message has none) goes to one consumer, chosen
 	// among those whose KeyFilters accept it.
 	KeyShared SubscriptionType = 3
 )
 
-// String returns the type's name.
+// wireType returns the wire value of danube.ConsumerRequest.SubscriptionType (Exclusive 0, Shared 1,
+// Failover 2, KeyShared 3).
+func (t SubscriptionType) wireType() danubepb.ConsumerRequest_SubscriptionType {
+	switch t {
+	case Shared:
+		return danubepb.ConsumerRequest_Shared
+	case Exclusive:
+		return danubepb.ConsumerRequest_Exclusive
+	}
+	return danubepb.ConsumerRequest_SubscriptionType(t)
+}
+
+// subscriptionTypeFromWire reads a wire subscription type (see wireType).
+func subscriptionTypeFromWire(w int32) SubscriptionType {
+	switch danubepb.ConsumerRequest_SubscriptionType(w) {
+	case danubepb.ConsumerRequest_Exclusive:
+		return Exclusive
+	case danubepb.ConsumerRequest_Shared:
+		return Shared
+	}
+	return SubscriptionType(w)
+}
+
+// String returns "Shared", "Exclusive", "Failover", "KeyShared" or "SubscriptionType(n)".
 func (t SubscriptionType) String() string {
 	switch t {
 	case Exclusive:
@@ -61,7 +89,8 @@ type ConsumerConfig struct {
 	// that subscribes with a name already in use takes that consumer over, so give each process its own
 	// name, and keep it across restarts to resume an Exclusive subscription.
 	Name string
-	// Type is the subscription's type when this consumer creates it (default Exclusive).
+	// Type is the subscription's type when this consumer creates it (default Shared, as in the official
+	// clients).
 	Type SubscriptionType
 	// KeyFilters, for KeyShared only, restrict the routing keys this consumer accepts: globs where '*'
 	// matches any sequence and '?' one byte, matched against the whole key. None accepts every key.
@@ -71,6 +100,15 @@ type ConsumerConfig struct {
 // healthyStream is how long a stream must stay open (when it delivers nothing) for the reconnection backoff
 // to start over.
 const healthyStream = 5 * time.Second
+
+// topicReturnGrace is how long a consumer keeps subscribing again, with backoff, to a topic its broker says
+// does not exist before it fails with ErrTopicNotFound: a broker that restarted without its state knows the
+// topic again once a producer re-creates it. (Client.topicGrace holds it, so that tests can shorten it.)
+const topicReturnGrace = 30 * time.Second
+
+// releaseWait bounds how long a failed Subscribe keeps the stream it opens to release a partition's consumer
+// (see release).
+const releaseWait = 200 * time.Millisecond
 
 // Consumer receives the messages of one subscription of a topic, from every partition, on one channel. It
 // subscribes again and reopens its streams by itself when the broker ends them, restarts or forgets the
@@ -103,14 +141,20 @@ type Consumer struct {
 // Subscribe subscribes to cfg.Subscription of cfg.Topic, on every partition of a partitioned topic, and
 // starts receiving. It returns only when every partition is subscribed; if one fails, it returns that error
 // and nothing is left running. A topic that does not exist is ErrTopicNotFound; an Exclusive subscription
-// held by another connected consumer is ErrSubscriptionTaken. Subscribe calls are retried (with a new
-// lookup, following redirects) on Unavailable, DeadlineExceeded and ResourceExhausted. ctx bounds
-// Subscribe only; the consumer lives until Close (or the client's Close).
+// held by another consumer is ErrSubscriptionTaken. Subscribe calls are retried (with a new lookup, following
+// redirects) on Unavailable, DeadlineExceeded and ResourceExhausted. ctx bounds Subscribe only; the consumer
+// lives until Close (or the client's Close). When the client is closed meanwhile, the error is ErrClosed.
+//
+// When some partitions subscribed before another failed, their consumers are released: a stream is opened
+// and ended at once, so that the broker counts them as gone (the embedded broker then lets another consumer
+// name take an Exclusive subscription of theirs). A real broker keeps their consumer records, though: there,
+// an Exclusive subscription such a partial Subscribe created stays bound to cfg.Name, so retry with the same
+// name.
 func (c *Client) Subscribe(ctx context.Context, cfg ConsumerConfig) (*Consumer, error) {
 	if cfg.Topic == "" || cfg.Subscription == "" {
 		return nil, fmt.Errorf("%w: a consumer needs a topic and a subscription", ErrInvalidConfig)
 	}
-	if cfg.Type < Exclusive || cfg.Type > KeyShared {
+	if cfg.Type < Shared || cfg.Type > KeyShared {
 		return nil, fmt.Errorf("%w: unknown subscription type %d", ErrInvalidConfig, int(cfg.Type))
 	}
 	if len(cfg.KeyFilters) > 0 && cfg.Type != KeyShared {
@@ -119,6 +163,18 @@ func (c *Client) Subscribe(ctx context.Context, cfg ConsumerConfig) (*Consumer, 
 	if cfg.Name == "" {
 		cfg.Name = fmt.Sprintf("consumer-%016x", rand.Uint64())
 	}
+	// The client's Close ends the calls (and backoffs) of a Subscribe in progress.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(c.ctx, cancel)()
+	cons, err := c.subscribe(ctx, cfg)
+	if err != nil && c.isClosed() {
+		return nil, fmt.Errorf("subscribe %s to %s: %w", cfg.Subscription, cfg.Topic, ErrClosed)
+	}
+	return cons, err
+}
+
+func (c *Client) subscribe(ctx context.Context, cfg ConsumerConfig) (*Consumer, error) {
 	parts, err := c.consumerPartitions(ctx, cfg.Topic)
 	if err != nil {
 		return nil, err
@@ -145,7 +201,7 @@ func (c *Client) Subscribe(ctx context.Context, cfg ConsumerConfig) (*Consumer, 
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			// Partitions that did subscribe have no stream; the broker counts them as gone after a while.
+			cons.releaseSubscribed(ctx, errs)
 			return nil, err
 		}
 	}
@@ -163,6 +219,42 @@ func (c *Client) Subscribe(ctx context.Context, cfg ConsumerConfig) (*Consumer, 
 		go cons.goroutine(tc.healthLoop)
 	}
 	return cons, nil
+}
+
+// releaseSubscribed releases the partitions that subscribed (errs[i] == nil) when others failed.
+func (cons *Consumer) releaseSubscribed(ctx context.Context, errs []error) {
+	if cons.c.isClosed() {
+		return
+	}
+	var wg sync.WaitGroup
+	for i, tc := range cons.parts {
+		if errs[i] == nil {
+			wg.Go(func() { tc.release(ctx) })
+		}
+	}
+	wg.Wait()
+}
+
+// release opens a ReceiveMessages stream for the partition's consumer and ends it, so that the broker marks
+// the consumer inactive (a consumer that never opened a stream counts as connected for a while). The stream
+// is kept until the broker sends anything or releaseWait passes, so that its request reaches the broker
+// before the cancellation does. Failures are ignored: this is best effort.
+func (tc *topicConsumer) release(ctx context.Context) {
+	c := tc.cons.c
+	rt, id := tc.route(), tc.consumerID()
+	s, err := c.stubs(rt.connectURL)
+	if err != nil {
+		return
+	}
+	sctx, cancel := context.WithTimeout(ctx, releaseWait)
+	defer cancel()
+	st, err := s.consumer.ReceiveMessages(callCtx(sctx, rt), &danubepb.ReceiveRequest{RequestId: nextRequestID(), ConsumerId: id})
+	if err != nil {
+		return
+	}
+	_, _ = st.Header() // returns when the broker answers (headers or the end of the stream) or sctx ends
+	cancel()
+	c.log.Debug("released the consumer of a failed Subscribe", "topic", tc.topic, "subscription", tc.cons.sub, "consumer", tc.cons.name, "id", id)
 }
 
 // goroutine runs f as one of the consumer's goroutines; the last one to end closes the message channel.
@@ -237,8 +329,8 @@ func (cons *Consumer) Messages() <-chan *Message { return cons.ch }
 
 // Receive returns the next message, waiting until one arrives or ctx is done (ctx.Err()). After Close it
 // returns ErrClosed. When the consumer failed for good (the broker refused it with a final error such as
-// ErrUnauthenticated, or the topic is gone: ErrTopicNotFound), it returns the messages still buffered and
-// then that error.
+// ErrUnauthenticated, or the topic stayed gone for topicReturnGrace, 30 s: ErrTopicNotFound), it returns the
+// messages still buffered and then that error.
 func (cons *Consumer) Receive(ctx context.Context) (*Message, error) {
 	cons.mu.Lock()
 	closed := cons.closed
@@ -275,8 +367,10 @@ func (cons *Consumer) Err() error {
 }
 
 // Ack acknowledges m on this consumer's subscription, through the partition it came from: the broker will
-// not deliver it again. It works after Close as long as the client is open, so that messages taken before
-// Close can still be settled. Acks of non-reliable messages and unknown offsets are ignored by the broker.
+// not deliver it again. m must have been received by this consumer (ErrInvalidConfig otherwise: the ack would
+// settle another subscription's message). It works after Close as long as the client is open, so that
+// messages taken before Close can still be settled. Acks of non-reliable messages and unknown offsets are
+// ignored by the broker.
 func (cons *Consumer) Ack(ctx context.Context, m *Message) error {
 	tc, err := cons.owner(m)
 	if err != nil {
@@ -286,8 +380,8 @@ func (cons *Consumer) Ack(ctx context.Context, m *Message) error {
 }
 
 // Nack asks the broker to deliver m again after at least delay (the subscription's failure policy may wait
-// longer); reason is recorded with the redelivery. Like Ack, it works after Close while the client is open.
-// Non-reliable topics ignore it.
+// longer); reason is recorded with the redelivery. Like Ack, it takes only messages this consumer received
+// and works after Close while the client is open. Non-reliable topics ignore it.
 func (cons *Consumer) Nack(ctx context.Context, m *Message, delay time.Duration, reason string) error {
 	tc, err := cons.owner(m)
 	if err != nil {
@@ -296,10 +390,15 @@ func (cons *Consumer) Nack(ctx context.Context, m *Message, delay time.Duration,
 	return tc.nack(ctx, m, delay, reason)
 }
 
-// owner finds the partition consumer a message belongs to.
+// owner finds the partition consumer a message belongs to: the one that received it.
 func (cons *Consumer) owner(m *Message) (*topicConsumer, error) {
 	if m == nil {
 		return nil, fmt.Errorf("%w: nil message", ErrInvalidConfig)
+	}
+	if m.consumer != nil && m.consumer.cons != cons {
+		other := m.consumer.cons
+		return nil, fmt.Errorf("%w: the message was received by consumer %s of subscription %s, not by consumer %s of %s; settle it with that consumer (or Message.Ack)",
+			ErrInvalidConfig, other.name, other.sub, cons.name, cons.sub)
 	}
 	tc := cons.byTopic[m.ID.Topic]
 	if tc == nil {
@@ -422,7 +521,7 @@ func (tc *topicConsumer) subscribe(ctx context.Context) error {
 			TopicName:        tc.topic,
 			ConsumerName:     cons.name,
 			Subscription:     cons.sub,
-			SubscriptionType: danubepb.ConsumerRequest_SubscriptionType(cons.typ),
+			SubscriptionType: cons.typ.wireType(),
 			KeyFilters:       cons.filters,
 		})
 		if err != nil {
@@ -454,8 +553,9 @@ func (tc *topicConsumer) receiveLoop() {
 	if c.obs != nil {
 		c.obs.OnConsumer(tc.event(ConsumerSubscribed, nil))
 	}
-	failures := 0  // consecutive unhealthy streams or failed attempts
-	resub := false // subscribe again before the next stream
+	failures := 0           // consecutive unhealthy streams or failed attempts
+	resub := false          // subscribe again before the next stream
+	var topicGone time.Time // when re-subscribing first found the topic unknown (zero: it did not)
 	for {
 		if tc.takeResub() {
 			resub = true
@@ -469,6 +569,25 @@ func (tc *topicConsumer) receiveLoop() {
 				<-ctx.Done()
 				return
 			}
+			if err != nil && errors.Is(err, ErrTopicNotFound) {
+				// A broker that restarted without its state knows the topic again once a producer re-creates
+				// it: keep trying for a while.
+				if topicGone.IsZero() {
+					topicGone = time.Now()
+				}
+				if time.Since(topicGone) < c.topicGrace {
+					c.log.Warn("the broker does not know the topic; subscribing again", "topic", tc.topic, "subscription", cons.sub,
+						"consumer", cons.name, "err", err, "for", time.Since(topicGone).Round(time.Millisecond))
+					if c.obs != nil {
+						c.obs.OnConsumer(tc.event(ConsumerStreamEnded, err))
+					}
+					if sleep(ctx, c.opts.Retry.Backoff(failures)) != nil {
+						return
+					}
+					failures++
+					continue
+				}
+			}
 			if err != nil {
 				if finalError(err) {
 					cons.fail(tc, err)
@@ -481,7 +600,7 @@ func (tc *topicConsumer) receiveLoop() {
 				failures++
 				continue
 			}
-			resub = false
+			resub, topicGone = false, time.Time{}
 			c.log.Info("consumer subscribed again", "topic", tc.topic, "subscription", cons.sub, "consumer", cons.name, "id", tc.consumerID())
 			if c.obs != nil {
 				c.obs.OnConsumer(tc.event(ConsumerResubscribed, nil))

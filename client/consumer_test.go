@@ -55,7 +55,9 @@ func TestConsumerDefaults(t *testing.T) {
 	if cap(cons.Messages()) != DefaultOptions().ReceiveBuffer {
 		t.Errorf("channel capacity %d", cap(cons.Messages()))
 	}
-	if Exclusive != 0 || Shared != 1 || Failover != 2 || KeyShared != 3 || KeyShared.String() != "KeyShared" {
+	// The zero type is Shared, as in the official clients; the wire values are Exclusive 0, Shared 1.
+	var zero ConsumerConfig
+	if zero.Type != Shared || Shared.String() != "Shared" || KeyShared.String() != "KeyShared" {
 		t.Error("subscription type values")
 	}
 }
@@ -65,7 +67,7 @@ func TestConsumerExclusive(t *testing.T) {
 	const topic = "/default/exclusive"
 	p := ctNewProducer(t, srv, topic, "p", true)
 	c := ctClient(t, srv.URL())
-	a := ctSubscribe(t, c, ConsumerConfig{Topic: topic, Subscription: "s", Name: "a"}) // the zero Type is Exclusive
+	a := ctSubscribe(t, c, ConsumerConfig{Topic: topic, Subscription: "s", Name: "a", Type: Exclusive})
 
 	_, err := c.Subscribe(ctCtx(t), ConsumerConfig{Topic: topic, Subscription: "s", Name: "b", Type: Exclusive})
 	if !errors.Is(err, ErrSubscriptionTaken) || !errors.Is(err, ErrPermissionDenied) {

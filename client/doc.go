@@ -19,11 +19,14 @@
 //	}
 //
 // Every call takes a context first. Failures are errors matchable with errors.Is against the sentinels in
-// errors.go (ErrTopicNotFound, ErrUnauthenticated, ErrMessageTooLarge, ...); calls are retried only on
-// Unavailable, DeadlineExceeded and ResourceExhausted, with jittered backoff, and never for ever.
+// errors.go (ErrTopicNotFound, ErrUnauthenticated, ErrMessageTooLarge, ...), and with the context's error when
+// the context ended; calls are retried only on Unavailable, DeadlineExceeded and ResourceExhausted (never on a
+// size limit), with jittered backoff, and never for ever.
 //
 // An Observer (WithObserver) sees lookups, producer and consumer lifecycles, every send, receive, ack and
-// nack, health checks and connection states; with no observer set, the data path does not pay for it.
+// nack, health checks and connection states; with no observer set, the data path does not pay for it. The
+// client never waits for an observer: events go through a queue that drops what a slow observer cannot take,
+// unless the observer is an InlineObserver, which promises never to block and is called directly.
 //
 // The client keeps the official Danube clients' wire behaviour (lookups, partition routing, health checks,
 // headers) and fixes their defects: no unbounded retry loops, no goroutine that outlives Close, health checks

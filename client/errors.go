@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -48,10 +49,14 @@ var (
 	ErrUnavailable = errors.New("danube: broker unavailable")
 	// ErrLookupFailed: the broker answered a lookup with Failed.
 	ErrLookupFailed = errors.New("danube: topic lookup failed")
+	// ErrRefused: an admin or schema registry call was answered without an error but with success=false; the
+	// error's text carries the broker's reason, when it gave one.
+	ErrRefused = errors.New("danube: refused by the broker")
 )
 
 // APIError is a broker's answer to a call: the gRPC code and the message. It matches the sentinels above
-// with errors.Is according to the code and the real broker's texts.
+// with errors.Is according to the code and the brokers' texts: where a text is unambiguous (a real broker
+// answers "not found" with several codes, and every admin failure with NotFound), the text decides.
 type APIError struct {
 	Code    codes.Code
 	Message string
@@ -68,12 +73,12 @@ func (e *APIError) Is(target error) bool {
 	m := e.Message
 	switch target {
 	case ErrTopicNotFound:
-		return e.Code == codes.NotFound && (strings.Contains(m, "find the topic") || strings.Contains(m, "find the requested topic") ||
-			strings.Contains(m, "not found in registry"))
+		return topicNotFound(e.Code, m)
 	case ErrInvalidTopic:
 		return e.Code == codes.InvalidArgument && strings.Contains(m, "invalid format")
 	case ErrNamespaceNotFound:
-		return strings.Contains(m, "Unable to find the namespace")
+		return strings.Contains(m, "Unable to find the namespace") || adminNotFound(m, "Namespace ") ||
+			adminDoesNotExist(m, "namespace")
 	case ErrProducerNotFound:
 		return e.Code == codes.NotFound && strings.Contains(m, "The producer with id")
 	case ErrConsumerNotFound:
@@ -86,22 +91,74 @@ func (e *APIError) Is(target error) bool {
 		return e.Code == codes.PermissionDenied
 	case ErrMessageTooLarge:
 		return (e.Code == codes.InvalidArgument && strings.Contains(m, "exceeds maximum allowed")) ||
-			(e.Code == codes.ResourceExhausted && strings.Contains(m, "larger than max"))
+			(e.Code == codes.ResourceExhausted && strings.Contains(m, "larger than max")) ||
+			(e.Code == codes.OutOfRange && strings.Contains(m, "too large")) // a real (tonic) broker's decode limit
 	case ErrDispatchMismatch:
 		return e.Code == codes.FailedPrecondition && strings.Contains(m, "dispatch strategy")
 	case ErrSchema:
 		return e.Code == codes.FailedPrecondition && strings.Contains(strings.ToLower(m), "schema")
 	case ErrAlreadyExists:
-		return e.Code == codes.AlreadyExists
+		return e.Code == codes.AlreadyExists || strings.Contains(m, "due to: it already exists")
 	case ErrUnavailable:
 		return e.Code == codes.Unavailable
 	}
 	return false
 }
 
+// topicNotFound reports the brokers' answers that say a topic does not exist:
+//
+//	NotFound "Unable to find the topic: <t>" (CreateProducer, Subscribe)
+//	NotFound "Unable to find the requested topic: <t>" (TopicLookup)
+//	any code "… Topic <t> not found in registry" (SendMessage's PermissionDenied, Ack's Internal)
+//	NotFound "Topic '<t>' not found on this broker" (the schema registry's topic calls)
+//	NotFound "Topic <t> not found" (admin DescribeTopic, ListSubscriptions, …)
+//	NotFound "Unable to <verb> the topic <t> due to: it does not exist" (admin)
+//	NotFound "Unable to <verb> the subscription <s> due to: topic <t> does not exist" (admin)
+func topicNotFound(code codes.Code, m string) bool {
+	if code == codes.NotFound && (strings.Contains(m, "find the topic") || strings.Contains(m, "find the requested topic")) {
+		return true
+	}
+	if strings.Contains(m, "not found in registry") || adminNotFound(m, "Topic ") || adminDoesNotExist(m, "topic") ||
+		adminDoesNotExist(m, "partitioned topic") {
+		return true
+	}
+	_, reason, ok := strings.Cut(m, " due to: topic ")
+	return ok && strings.HasPrefix(m, "Unable to ") && strings.HasSuffix(reason, " does not exist")
+}
+
+// adminNotFound reports "<kind><name> not found" (e.g. "Namespace foo not found", "Topic '/a/b' not found on
+// this broker"), where the name is one word.
+func adminNotFound(m, kind string) bool {
+	rest, ok := strings.CutPrefix(m, kind)
+	if !ok {
+		return false
+	}
+	name, tail, ok := strings.Cut(rest, " ")
+	return ok && name != "" && (tail == "not found" || strings.HasPrefix(tail, "not found "))
+}
+
+// adminDoesNotExist reports "Unable to <verb> the <subject> <name> due to: it does not exist".
+func adminDoesNotExist(m, subject string) bool {
+	rest, ok := strings.CutPrefix(m, "Unable to ")
+	if !ok {
+		return false
+	}
+	_, rest, ok = strings.Cut(rest, " ")
+	if !ok {
+		return false
+	}
+	rest, ok = strings.CutPrefix(rest, "the "+subject+" ")
+	if !ok {
+		return false
+	}
+	name, reason, ok := strings.Cut(rest, " due to: ")
+	return ok && name != "" && !strings.Contains(name, " ") && reason == "it does not exist"
+}
+
 // apiError turns a gRPC error into an *APIError wrapped with the operation, or wraps err unchanged when it
 // carries no gRPC status (a context error, ErrClosed, ...). A call whose retries ran out also matches
-// ErrUnavailable.
+// ErrUnavailable, and one that ended with the caller's context (or the client's Close) also matches
+// context.Canceled or context.DeadlineExceeded (or ErrClosed).
 func apiError(op string, err error) error {
 	if err == nil {
 		return nil
@@ -116,8 +173,36 @@ func apiError(op string, err error) error {
 	}
 	st := gs.GRPCStatus()
 	ae = &APIError{Code: st.Code(), Message: st.Message()}
+	// The sentinels err matched besides the broker's answer (errors.Join'ed by the retries and sends).
+	var also []error
 	if errors.Is(err, ErrUnavailable) && !ae.Is(ErrUnavailable) {
-		return fmt.Errorf("%s: %w (retries exhausted: %w)", op, ae, ErrUnavailable)
+		also = append(also, ErrUnavailable)
 	}
-	return fmt.Errorf("%s: %w", op, ae)
+	for _, x := range []error{context.Canceled, context.DeadlineExceeded, ErrClosed} {
+		if errors.Is(err, x) {
+			also = append(also, x)
+		}
+	}
+	format, args := "%s: %w", []any{op, ae}
+	for _, x := range also {
+		if x == ErrUnavailable {
+			format += " (retries exhausted: %w)"
+		} else {
+			format += " (%w)"
+		}
+		args = append(args, x)
+	}
+	return fmt.Errorf(format, args...)
+}
+
+// withCtxErr makes err also match ctx's error when ctx is done and err does not already (a gRPC
+// DeadlineExceeded or Canceled status does not match the context's errors).
+func withCtxErr(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return errors.Join(err, cerr)
+	}
+	return err
 }

@@ -20,6 +20,7 @@ const (
 	LookupFailed LookupType = 2
 )
 
+// String returns "Redirect", "Connect", "Failed" or "Unknown".
 func (t LookupType) String() string {
 	switch t {
 	case LookupRedirect:
@@ -83,15 +84,34 @@ func (c *Client) lookupAt(ctx context.Context, u, topic string) (LookupResult, e
 // and after a retryable failure: a Connect or Redirect answer is adopted (one hop); any error, NotFound
 // included, keeps cur, which is how a new topic gets created through the seed broker.
 func (c *Client) relookup(ctx context.Context, topic string, cur route) route {
+	r, _ := c.lookupRoute(ctx, topic, cur)
+	return r
+}
+
+// locate is relookup with a way out of a broker that died or no longer serves the topic: when the lookup at
+// cur fails, the topic is looked up again from the service URL, as a new producer or consumer would (and its
+// Connect or Redirect answer is adopted; the service URL itself otherwise).
+func (c *Client) locate(ctx context.Context, topic string, cur route) route {
+	r, err := c.lookupRoute(ctx, topic, cur)
+	if err == nil || cur.connectURL == c.serviceURL || ctx.Err() != nil {
+		return r
+	}
+	c.log.Debug("the topic's broker could not answer a lookup; asking the service URL", "topic", topic, "broker", cur.brokerURL, "err", err)
+	return c.relookup(ctx, topic, c.serviceRoute())
+}
+
+// lookupRoute asks cur's broker where topic is served and returns the route its answer gives, or cur and the
+// lookup's error.
+func (c *Client) lookupRoute(ctx context.Context, topic string, cur route) (route, error) {
 	res, err := c.lookupAt(ctx, cur.connectURL, topic)
 	if err != nil || res.ConnectURL == "" {
-		return cur
+		return cur, err
 	}
 	if _, _, err := normaliseURL(res.ConnectURL); err != nil {
 		c.log.Warn("a lookup answered an unusable connect URL", "topic", topic, "url", res.ConnectURL)
-		return cur
+		return cur, nil
 	}
-	return route{brokerURL: res.BrokerURL, connectURL: res.ConnectURL, proxy: res.BrokerURL != res.ConnectURL && res.BrokerURL != ""}
+	return route{brokerURL: res.BrokerURL, connectURL: res.ConnectURL, proxy: res.BrokerURL != res.ConnectURL && res.BrokerURL != ""}, nil
 }
 
 // Partitions returns the partitions of topic ("<topic>-part-N"), or [topic] when it is not partitioned, as the

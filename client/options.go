@@ -19,13 +19,16 @@ type Option func(*Options) error
 
 // Options configure a Client. Build them with DefaultOptions and Option functions.
 type Options struct {
-	// TLS, when set, dials brokers over TLS. An https:// service URL without it uses the system roots.
+	// TLS, when set, dials brokers over TLS. An https:// service URL without it uses the system roots, and so
+	// does a bare host:port one when a token is set.
 	TLS *tls.Config
-	// Token returns the bearer token for one call ("" sends none). It is called for every call.
+	// Token returns the bearer token for one call ("" sends none). It is called for every call; an error
+	// fails the call with Unavailable, which is retried.
 	Token func(ctx context.Context) (string, error)
 	// Retry bounds retries.
 	Retry RetryPolicy
-	// Observer sees the client's events; nil costs nothing.
+	// Observer sees the client's events; nil costs nothing. Unless it is an InlineObserver, the client delivers
+	// the events through a queue of its own.
 	Observer Observer
 	// Logger receives the client's logs; nil discards them.
 	Logger *slog.Logger
@@ -37,6 +40,8 @@ type Options struct {
 	MaxRecvMsgSize int
 	// DialOptions are added to every connection (keepalive, interceptors, ...).
 	DialOptions []grpc.DialOption
+
+	tokenFile *tokenFile // the token file of WithTokenFile, which Connect gives the logger
 }
 
 // DefaultOptions returns the defaults: plain text, no token, DefaultRetryPolicy, health checks every 5 s.
@@ -104,7 +109,9 @@ func WithInsecureSkipVerify() Option {
 	}
 }
 
-// WithToken sends "authorization: Bearer <token>" on every call.
+// WithToken sends "authorization: Bearer <token>" on every call. As in the official clients, a token turns
+// TLS on (with the system roots unless TLS options are given) for a service URL given as a bare host:port;
+// an https:// URL uses TLS anyway, and an explicit http:// URL keeps plain text (e.g. for a local broker).
 func WithToken(token string) Option {
 	return func(o *Options) error {
 		if token == "" {
@@ -116,6 +123,7 @@ func WithToken(token string) Option {
 }
 
 // WithTokenFromEnv sends the token held by the environment variable name, read when the option is applied.
+// Like WithToken, it turns TLS on for a bare host:port service URL.
 func WithTokenFromEnv(name string) Option {
 	return func(o *Options) error {
 		tok := os.Getenv(name)
@@ -126,8 +134,10 @@ func WithTokenFromEnv(name string) Option {
 	}
 }
 
-// WithTokenFile sends the token stored in path. The file is read again when it changes (checked at most
-// once a second), so a rotated token is picked up without reconnecting.
+// WithTokenFile sends the token stored in path, which must hold one when the option is applied. The file is
+// read again when it changes (checked at most once a second), so a rotated token is picked up without
+// reconnecting; while the file cannot be read, or is empty (e.g. halfway through a rotation), the last token
+// read is sent and a warning is logged. Like WithToken, it turns TLS on for a bare host:port service URL.
 func WithTokenFile(path string) Option {
 	return func(o *Options) error {
 		tf := &tokenFile{path: path}
@@ -135,11 +145,14 @@ func WithTokenFile(path string) Option {
 			return fmt.Errorf("%w: token file: %w", ErrInvalidConfig, err)
 		}
 		o.Token = func(context.Context) (string, error) { return tf.get() }
+		o.tokenFile = tf
 		return nil
 	}
 }
 
-// WithTokenFunc calls f for the token of every call.
+// WithTokenFunc calls f for the token of every call. An error from f fails that call with Unavailable, which
+// is retried like any Unavailable answer, so a short outage of a token service does not stop consumers. Like
+// WithToken, it turns TLS on for a bare host:port service URL.
 func WithTokenFunc(f func(ctx context.Context) (string, error)) Option {
 	return func(o *Options) error {
 		if f == nil {
@@ -158,8 +171,10 @@ func WithRetry(p RetryPolicy) Option {
 	}
 }
 
-// WithObserver installs an observer of the client's events. Its methods run on the data path and must return
-// quickly; wrap a slow observer with NewAsyncObserver.
+// WithObserver installs an observer of the client's events. The client delivers them through a queue of
+// clientObserverQueue (8192) events on a goroutine of its own, which Close stops after delivering what is
+// queued; when the queue is full, events are dropped. An InlineObserver (whose methods never block) is
+// called directly instead, on the data path.
 func WithObserver(obs Observer) Option {
 	return func(o *Options) error {
 		o.Observer = obs
@@ -205,13 +220,16 @@ func WithDialOptions(opts ...grpc.DialOption) Option {
 	}
 }
 
-// tokenFile caches a token file, re-reading it when its modification time changes.
+// tokenFile caches a token file, re-reading it when its modification time changes. A re-read that fails or
+// finds the file empty keeps the last token.
 type tokenFile struct {
 	path    string
+	log     *slog.Logger // set by Connect; nil discards
 	mu      sync.Mutex
 	checked time.Time
 	mod     time.Time
 	token   string
+	stale   bool // the last re-read failed; the failure was logged
 }
 
 func (t *tokenFile) get() (string, error) {
@@ -224,19 +242,42 @@ func (t *tokenFile) get() (string, error) {
 	t.checked = now
 	fi, err := os.Stat(t.path)
 	if err != nil {
-		return "", err
+		return t.keep(err)
 	}
 	if t.token != "" && fi.ModTime().Equal(t.mod) {
 		return t.token, nil
 	}
 	b, err := os.ReadFile(t.path)
 	if err != nil {
-		return "", err
+		return t.keep(err)
 	}
 	tok := strings.TrimSpace(string(b))
 	if tok == "" {
-		return "", fmt.Errorf("%s is empty", t.path)
+		return t.keep(fmt.Errorf("%s is empty", t.path))
 	}
-	t.token, t.mod = tok, fi.ModTime()
+	if t.stale && t.log != nil {
+		t.log.Info("the token file can be read again", "path", t.path)
+	}
+	t.token, t.mod, t.stale = tok, fi.ModTime(), false
 	return tok, nil
+}
+
+func (t *tokenFile) setLogger(l *slog.Logger) {
+	t.mu.Lock()
+	t.log = l
+	t.mu.Unlock()
+}
+
+// keep answers a failed read: the last good token, if there is one (warning once until a read succeeds).
+func (t *tokenFile) keep(err error) (string, error) {
+	if t.token == "" {
+		return "", err
+	}
+	if !t.stale {
+		t.stale = true
+		if t.log != nil {
+			t.log.Warn("cannot read the token file; sending the last token read", "path", t.path, "err", err)
+		}
+	}
+	return t.token, nil
 }

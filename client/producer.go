@@ -135,23 +135,45 @@ type Producer struct {
 	closeErr  error
 
 	// Asynchronous sends: a slot of slots is held from SendAsync until the send completed; queue feeds the
-	// senders and never blocks (it has as many places as slots).
-	window  int
-	slots   chan struct{}
-	queue   chan *asyncJob
-	amu     sync.Mutex // guards started, gen and the closed/queue hand-over
-	started bool       // senders running
-	gen     *flushGen
+	// senders and never blocks (it has as many places as slots). The senders hand finished sends to the
+	// completion goroutine through completions, which runs their done callbacks in order.
+	window      int
+	slots       chan struct{}
+	queue       chan *asyncJob
+	amu         sync.Mutex // guards started, gen and the closed/queue hand-over
+	started     bool       // senders and the completion goroutine running
+	gen         *flushGen
+	completions completionQueue
+}
+
+// completionQueue is an unbounded FIFO of finished asynchronous sends whose done is still to be called, fed
+// by the senders (which never wait for it) and drained by one completion goroutine. Unbounded, because a
+// done may block (e.g. calling SendAsync with a full window) while the senders go on completing sends.
+type completionQueue struct {
+	mu     sync.Mutex
+	jobs   []*asyncJob
+	spare  []*asyncJob   // the drained slice, reused
+	wake   chan struct{} // capacity 1: jobs were queued or the queue closed
+	closed bool          // no job will be queued any more
+	done   chan struct{} // closed when the completion goroutine ended
 }
 
 // partProducer is the producer of one topic or partition.
 type partProducer struct {
-	p      *Producer
-	topic  string // exact topic or partition name
-	name   string // producer name on that topic
-	reqIDs atomic.Uint64
-	state  atomic.Pointer[prodState]
-	mu     sync.Mutex // serialises re-creation
+	p        *Producer
+	topic    string // exact topic or partition name
+	name     string // producer name on that topic
+	reqIDs   atomic.Uint64
+	state    atomic.Pointer[prodState]
+	mu       sync.Mutex  // guards inflight
+	inflight *recreation // the re-creation in progress, shared by the sends that need it
+}
+
+// recreation is one re-creation of a partition producer; done is closed when st or err is set.
+type recreation struct {
+	done chan struct{}
+	st   *prodState
+	err  error
 }
 
 // prodState is a partition producer's registration on a broker. It is replaced, never changed, except for
@@ -172,6 +194,8 @@ type asyncJob struct {
 	o       sendOptions
 	done    func(SendResult, error)
 	gen     *flushGen
+	res     SendResult // the outcome, for the completion goroutine
+	err     error
 }
 
 // flushGen counts the async sends accepted between two Flush calls. Flush seals the current generation
@@ -225,9 +249,10 @@ var emptyAttrs = map[string]string{}
 // bounds only the creation; the producer lives until Close or the client's Close.
 //
 // Errors match ErrInvalidConfig, ErrInvalidTopic, ErrNamespaceNotFound (the real broker answers Unavailable,
-// but it is not retried: retrying cannot create a namespace), ErrDispatchMismatch, ErrSchema, ErrAlreadyExists (a partitioned topic and a
-// plain topic with the same base name), ErrUnauthenticated, ErrPermissionDenied, ErrUnavailable or
-// ErrClosed; broker answers are *APIError values.
+// but it is not retried: retrying cannot create a namespace), ErrDispatchMismatch, ErrSchema,
+// ErrAlreadyExists (a partitioned topic and a plain topic with the same base name), ErrUnauthenticated,
+// ErrPermissionDenied, ErrUnavailable or ErrClosed (also when the client is closed meanwhile); broker answers
+// are *APIError values.
 func (c *Client) NewProducer(ctx context.Context, cfg ProducerConfig) (*Producer, error) {
 	if cfg.Topic == "" {
 		return nil, fmt.Errorf("%w: a producer needs a topic", ErrInvalidConfig)
@@ -253,9 +278,22 @@ func (c *Client) NewProducer(ctx context.Context, cfg ProducerConfig) (*Producer
 	if cfg.AsyncWindow == 0 {
 		cfg.AsyncWindow = DefaultAsyncWindow
 	}
+	// The client's Close ends the calls (and backoffs) of a NewProducer in progress.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(c.ctx, cancel)()
+	p, err := c.newProducer(ctx, cfg)
+	if err != nil && c.isClosed() {
+		return nil, fmt.Errorf("create producer %s on %s: %w", cfg.Name, cfg.Topic, ErrClosed)
+	}
+	return p, err
+}
+
+func (c *Client) newProducer(ctx context.Context, cfg ProducerConfig) (*Producer, error) {
 	p := &Producer{c: c, topic: cfg.Topic, name: cfg.Name, dispatch: cfg.Dispatch, access: cfg.AccessMode,
 		window: cfg.AsyncWindow, closing: make(chan struct{}), gen: &flushGen{done: make(chan struct{})},
-		slots: make(chan struct{}, cfg.AsyncWindow), queue: make(chan *asyncJob, cfg.AsyncWindow)}
+		slots: make(chan struct{}, cfg.AsyncWindow), queue: make(chan *asyncJob, cfg.AsyncWindow),
+		completions: completionQueue{wake: make(chan struct{}, 1), done: make(chan struct{})}}
 	if cfg.SchemaSubject != "" {
 		if err := p.resolveSchema(ctx, cfg.SchemaSubject, cfg.SchemaVersion); err != nil {
 			return nil, err
@@ -366,11 +404,11 @@ func (p *Producer) createAll(ctx context.Context) error {
 	return first
 }
 
-// create looks the partition up (from start, errors ignored) and creates its producer there, retrying
-// retryable answers after a new lookup.
+// create looks the partition up (from start, then from the service URL when start's broker cannot answer)
+// and creates its producer there, retrying retryable answers after a new lookup.
 func (pp *partProducer) create(ctx context.Context, start route) (*prodState, error) {
 	p, c := pp.p, pp.p.c
-	r := c.relookup(ctx, pp.topic, start)
+	r := c.locate(ctx, pp.topic, start)
 	req := &danubepb.ProducerRequest{
 		RequestId:          nextRequestID(),
 		ProducerName:       pp.name,
@@ -394,7 +432,7 @@ func (pp *partProducer) create(ctx context.Context, start route) (*prodState, er
 		}
 		st = &prodState{id: resp.GetProducerId(), r: r, pc: s.producer, hc: s.health}
 		return nil
-	}, func(ctx context.Context) { r = c.relookup(ctx, pp.topic, r) })
+	}, func(ctx context.Context) { r = c.locate(ctx, pp.topic, r) })
 	if err != nil {
 		err = apiError("create producer "+pp.name+" on "+pp.topic, err)
 		if c.obs != nil {
@@ -414,19 +452,44 @@ func (pp *partProducer) create(ctx context.Context, start route) (*prodState, er
 	return st, nil
 }
 
-// recreate replaces old with a new registration (same name, new id) unless another send already did.
-func (pp *partProducer) recreate(ctx context.Context, old *prodState) (*prodState, error) {
-	pp.mu.Lock()
-	defer pp.mu.Unlock()
-	if cur := pp.state.Load(); cur != old {
-		return cur, nil
+// recreate replaces old with a new registration (same name, new id) made from start, unless another send
+// already did. Concurrent sends share one re-creation: the first runs it under its own context, the others
+// wait for its result or until their context ends. If the first one's context ends, a waiter whose context
+// is alive runs the re-creation itself.
+func (pp *partProducer) recreate(ctx context.Context, old *prodState, start route) (*prodState, error) {
+	for {
+		pp.mu.Lock()
+		if cur := pp.state.Load(); cur != old {
+			pp.mu.Unlock()
+			return cur, nil
+		}
+		if rc := pp.inflight; rc != nil {
+			pp.mu.Unlock()
+			select {
+			case <-rc.done:
+			case <-ctx.Done():
+				return nil, fmt.Errorf("re-create producer %s on %s: %w", pp.name, pp.topic, ctx.Err())
+			}
+			if rc.err != nil && ctx.Err() == nil && pp.p.ctx.Err() == nil &&
+				(errors.Is(rc.err, context.Canceled) || errors.Is(rc.err, context.DeadlineExceeded)) {
+				continue // the send that ran it gave up; this one has time left
+			}
+			return rc.st, rc.err
+		}
+		rc := &recreation{done: make(chan struct{})}
+		pp.inflight = rc
+		pp.mu.Unlock()
+
+		rc.st, rc.err = pp.create(ctx, start)
+		pp.mu.Lock()
+		if rc.err == nil {
+			pp.state.Store(rc.st)
+		}
+		pp.inflight = nil
+		pp.mu.Unlock()
+		close(rc.done)
+		return rc.st, rc.err
 	}
-	st, err := pp.create(ctx, old.r)
-	if err != nil {
-		return nil, err
-	}
-	pp.state.Store(st)
-	return st, nil
 }
 
 // healthLoop checks the partition producer's health every HealthInterval until the producer closes. A CLOSE
@@ -549,10 +612,11 @@ func (p *Producer) SendWithKey(ctx context.Context, key string, payload []byte, 
 // Messages in flight are sent concurrently, so they may reach the broker, and complete, in any order; wait
 // for a message's done (or use Send) when order matters. The partition is chosen when SendAsync is called.
 //
-// done runs outside the producer's locks and with the message's window place already released, so it may
-// call Send and SendAsync, but it must not call Flush or Close (they wait for done to return), and it
-// should return quickly: a slow done holds a sender goroutine. The payload must not be modified until done
-// is called.
+// done runs on the producer's completion goroutine, one call at a time in the order the sends completed,
+// outside the producer's locks and with the message's window place already released. It may call Send and
+// SendAsync (even when that blocks for a place: the senders go on meanwhile), but it must not call Flush or
+// Close (they wait for done to return); a slow done delays the next ones, not the sends. The payload must
+// not be modified until done is called.
 func (p *Producer) SendAsync(ctx context.Context, payload []byte, done func(SendResult, error), opts ...SendOption) error {
 	if p.closed.Load() {
 		return ErrClosed
@@ -583,6 +647,7 @@ func (p *Producer) SendAsync(ctx context.Context, payload []byte, done func(Send
 		for range min(p.window, maxAsyncSenders) {
 			p.wg.Go(p.sender)
 		}
+		go p.completer()
 	}
 	j.gen = p.gen
 	j.gen.n++
@@ -591,7 +656,7 @@ func (p *Producer) SendAsync(ctx context.Context, payload []byte, done func(Send
 	return nil
 }
 
-// sender sends queued messages until the queue is closed.
+// sender sends queued messages until the queue is closed, handing each result to the completion goroutine.
 func (p *Producer) sender() {
 	for j := range p.queue {
 		var res SendResult
@@ -609,20 +674,78 @@ func (p *Producer) sender() {
 			stop()
 			cancel()
 		}
-		if err != nil && p.ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		if err != nil && p.ctx.Err() != nil && errors.Is(err, context.Canceled) && !errors.Is(err, ErrClosed) {
 			err = errors.Join(ErrClosed, err)
 		}
 		<-p.slots
-		if j.done != nil {
-			j.done(res, err)
+		if j.done == nil {
+			p.finished(j)
+			continue
 		}
-		p.amu.Lock()
-		g := j.gen
-		g.n--
-		if g.n == 0 && g.sealed {
-			close(g.done)
+		j.res, j.err = res, err
+		p.completions.push(j)
+	}
+}
+
+// finished counts an async send as complete for Flush.
+func (p *Producer) finished(j *asyncJob) {
+	p.amu.Lock()
+	g := j.gen
+	g.n--
+	if g.n == 0 && g.sealed {
+		close(g.done)
+	}
+	p.amu.Unlock()
+}
+
+// push queues a finished send for its done callback; it never blocks.
+func (q *completionQueue) push(j *asyncJob) {
+	q.mu.Lock()
+	q.jobs = append(q.jobs, j)
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// close says that nothing will be pushed any more: the completion goroutine ends once the queue is empty.
+func (q *completionQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// completer calls the done callbacks of finished sends, in order, until the queue is closed and empty.
+func (p *Producer) completer() {
+	q := &p.completions
+	defer close(q.done)
+	for {
+		q.mu.Lock()
+		for len(q.jobs) == 0 && !q.closed {
+			q.mu.Unlock()
+			<-q.wake
+			q.mu.Lock()
 		}
-		p.amu.Unlock()
+		if len(q.jobs) == 0 { // closed and drained
+			q.mu.Unlock()
+			return
+		}
+		batch := q.jobs
+		q.jobs, q.spare = q.spare[:0], nil
+		q.mu.Unlock()
+		for i, j := range batch {
+			j.done(j.res, j.err)
+			p.finished(j)
+			batch[i] = nil
+		}
+		q.mu.Lock()
+		q.spare = batch[:0]
+		q.mu.Unlock()
 	}
 }
 
@@ -686,6 +809,11 @@ func (p *Producer) shutdown(ctx context.Context) error {
 		close(p.queue) // no SendAsync can queue any more: closed was set under amu
 	}
 	p.wg.Wait()
+	if started {
+		// The senders are done: the last completions are queued. Wait until their done callbacks returned.
+		p.completions.close()
+		<-p.completions.done
+	}
 	c := p.c
 	for _, pp := range p.parts {
 		var id uint64
@@ -746,11 +874,12 @@ func (pp *partProducer) sendLoop(ctx context.Context, payload []byte, o *sendOpt
 	pol := c.opts.Retry
 	st := pp.state.Load()
 	recreated := false
+	next := st.r // where to re-create the producer
 	for attempt := 0; ; {
 		if st.stale.Load() && !recreated {
 			recreated = true
 			var err error
-			if st, err = pp.recreate(ctx, st); err != nil {
+			if st, err = pp.recreate(ctx, st, next); err != nil {
 				return m.RequestId, err
 			}
 		}
@@ -767,21 +896,26 @@ func (pp *partProducer) sendLoop(ctx context.Context, payload []byte, o *sendOpt
 			st.stale.Store(true)
 			continue
 		}
-		if !retryable(ctx, err) || isSizeLimit(err) {
-			return m.RequestId, apiError("send to "+pp.topic, err)
+		if !retryable(ctx, err) {
+			return m.RequestId, apiError("send to "+pp.topic, withCtxErr(ctx, err))
 		}
 		if attempt >= pol.MaxRetries {
 			return m.RequestId, apiError("send to "+pp.topic, errors.Join(err, ErrUnavailable))
 		}
 		if serr := sleep2(ctx, p.ctx, pol.Backoff(attempt)); serr != nil {
-			return m.RequestId, errors.Join(apiError("send to "+pp.topic, err), serr)
+			return m.RequestId, apiError("send to "+pp.topic, errors.Join(err, serr))
 		}
 		attempt++
 		st = pp.state.Load()
-		if r := c.relookup(ctx, pp.topic, st.r); r != st.r && !st.stale.Load() {
-			// Another broker serves the topic now: the producer must be created there.
-			c.log.Info("the topic moved; re-creating the producer", "topic", pp.topic, "from", st.r.brokerURL, "to", r.brokerURL)
-			st.stale.Store(true)
+		// Look the topic up where it is served, or, when that broker cannot answer (it died), from the
+		// service URL: another broker may serve the topic now, and the producer must be created there.
+		if r := c.locate(ctx, pp.topic, st.r); r != st.r {
+			next = r
+			if !st.stale.Swap(true) {
+				c.log.Info("the topic moved; re-creating the producer", "topic", pp.topic, "from", st.r.brokerURL, "to", r.brokerURL)
+			}
+		} else {
+			next = st.r
 		}
 	}
 }
@@ -796,15 +930,6 @@ func needsRecreate(err error) bool {
 	e := &APIError{Code: st.Code(), Message: st.Message()}
 	return e.Is(ErrProducerNotFound) ||
 		(e.Code == codes.PermissionDenied && containsAny(e.Message, "draining or closed", "not found in registry"))
-}
-
-// isSizeLimit reports a size-limit error, which is final even when gRPC answers ResourceExhausted.
-func isSizeLimit(err error) bool {
-	st, ok := status.FromError(err)
-	if !ok {
-		return false
-	}
-	return (&APIError{Code: st.Code(), Message: st.Message()}).Is(ErrMessageTooLarge)
 }
 
 func containsAny(s string, subs ...string) bool {

@@ -205,6 +205,9 @@ type prodTestObserver struct {
 	health   []HealthEvent
 }
 
+// Inline: the recorder only takes a mutex, so the client calls it directly and the tests see events at once.
+func (o *prodTestObserver) Inline() {}
+
 func (o *prodTestObserver) OnProducer(e ProducerEvent) {
 	o.mu.Lock()
 	o.producer = append(o.producer, e)

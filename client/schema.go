@@ -16,7 +16,7 @@ import (
 // Every call is retried according to the client's RetryPolicy, and failures are *APIError values wrapped
 // with the operation: status.Code(err) gives the broker's code (NotFound for an unknown id, subject or
 // version; the real broker answers Internal "Failed to register schema: …" for an incompatible or invalid
-// schema).
+// schema). A call answered with success=false fails with ErrRefused and the broker's message.
 type SchemaRegistry struct {
 	c *Client
 	// routeTopics sends the topic calls (BindTopic, SetValidation, TopicConfig) to the broker that serves the
@@ -137,15 +137,16 @@ func (r *SchemaRegistry) topicCall(ctx context.Context, op, topic string, f func
 	return apiError(op, err)
 }
 
-// refused reports an rpc that answered without an error but with success=false.
-func refused(op string, success bool, msg string) error {
+// refused reports an rpc that answered without an error but with success=false: an error matching
+// ErrRefused with the broker's reason (the caller wraps it with the operation).
+func refused(success bool, msg string) error {
 	if success {
 		return nil
 	}
 	if msg == "" {
 		msg = "no reason given"
 	}
-	return fmt.Errorf("%s: the broker refused: %s", op, msg)
+	return fmt.Errorf("%w: %s", ErrRefused, msg)
 }
 
 // Register registers definition as a new version of subject (creating the subject), or returns the existing
@@ -251,7 +252,7 @@ func (r *SchemaRegistry) SetCompatibility(ctx context.Context, subject, mode str
 		if err != nil {
 			return err
 		}
-		return refused(op, resp.GetSuccess(), resp.GetMessage())
+		return refused(resp.GetSuccess(), resp.GetMessage())
 	})
 }
 
@@ -263,7 +264,7 @@ func (r *SchemaRegistry) DeleteVersion(ctx context.Context, subject string, vers
 		if err != nil {
 			return err
 		}
-		return refused(op, resp.GetSuccess(), resp.GetMessage())
+		return refused(resp.GetSuccess(), resp.GetMessage())
 	})
 }
 
@@ -305,7 +306,7 @@ func (r *SchemaRegistry) BindTopic(ctx context.Context, topic, subject, validati
 		if err != nil {
 			return err
 		}
-		return refused(op, resp.GetSuccess(), resp.GetMessage())
+		return refused(resp.GetSuccess(), resp.GetMessage())
 	})
 }
 
@@ -320,7 +321,7 @@ func (r *SchemaRegistry) SetValidation(ctx context.Context, topic, validationPol
 		if err != nil {
 			return err
 		}
-		return refused(op, resp.GetSuccess(), resp.GetMessage())
+		return refused(resp.GetSuccess(), resp.GetMessage())
 	})
 }
 
