@@ -41,6 +41,7 @@ func commands() []command {
 		{"consume", "print (and acknowledge) the messages of a subscription", noInput(runConsume)},
 		{"lookup", "show the broker that serves a topic and its partitions", noInput(runLookup)},
 		{"bench", "measure publish throughput and latencies", noInput(runBench)},
+		{"connect", "run the connectors of a configuration file (sources and sinks)", noInput(runConnect)},
 	}
 }
 

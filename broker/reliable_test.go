@@ -217,6 +217,29 @@ func TestReliableSharedRedeliversToOthersOnDisconnect(t *testing.T) {
 	aID := w.mustSubscribe("/default/sh", "s", "a", shared)
 	a := w.receive(aID)
 	b := w.receive(w.mustSubscribe("/default/sh", "s", "b", shared))
+	// Both streams are open on the broker's side once each received a warm-up message (a stream that is not
+	// open yet is skipped by the round robin).
+	for gotA, gotB := false, false; !gotA || !gotB; {
+		p.mustSend("warm-up")
+		select {
+		case m := <-a.C:
+			gotA = true
+			w.ack("s", m)
+		case m := <-b.C:
+			gotB = true
+			w.ack("s", m)
+		case <-time.After(5 * time.Second):
+			t.Fatal("no warm-up message within 5s")
+		}
+	}
+	for len(a.C)+len(b.C) > 0 {
+		select {
+		case m := <-a.C:
+			w.ack("s", m)
+		case m := <-b.C:
+			w.ack("s", m)
+		}
+	}
 	p.mustSend(seq("m", 6)...)
 	var fromA []*danubepb.StreamMessage
 	for range 3 {

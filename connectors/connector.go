@@ -142,11 +142,16 @@ func Fatal(err error) error { return withKind(KindFatal, err) }
 // ConfigError marks err as a configuration mistake.
 func ConfigError(err error) error { return withKind(KindConfig, err) }
 
-// KindOf returns the kind of err (the outermost one set); errors without a kind are KindRetryable.
+// KindOf returns the kind of err (the outermost one set; KindConfig for a *ConfigErrors); errors without a
+// kind are KindRetryable.
 func KindOf(err error) Kind {
 	var ke *kindError
 	if errors.As(err, &ke) {
 		return ke.kind
+	}
+	var ce *ConfigErrors
+	if errors.As(err, &ce) {
+		return KindConfig
 	}
 	return KindRetryable
 }

@@ -72,6 +72,9 @@ type Field struct {
 	// Min and Max, when not both zero, bound an integer, number or duration setting (a duration in
 	// seconds).
 	Min, Max float64
+	// Example, when set, is a TOML value (e.g. `"/var/log/app.log"` or `8080`) the generated example file
+	// gives a required setting; without it the example uses a placeholder of the setting's type.
+	Example string
 }
 
 // Spec describes a connector kind's settings.
