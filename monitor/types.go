@@ -1,0 +1,228 @@
+// Package monitor is the seam between data and screen. It implements the client's observer, reads the
+// connector runtime's state and metrics, and keeps, per producer, consumer, subscription, topic and
+// connector, counters, per-second series for sparklines, latency histograms, health results and a bounded
+// ring of recent messages per consumer stream. The console pulls a cheap Snapshot on its tick and calls the
+// actions of Backend; nothing here imports Bubble Tea, and nothing on the data path waits for the screen.
+package monitor
+
+import (
+	"context"
+	"time"
+
+	"github.com/danube-console/danube-console/client"
+	"github.com/danube-console/danube-console/connectors"
+)
+
+// SeriesLen is how many one-second buckets a Series keeps (the last five minutes).
+const SeriesLen = 300
+
+// Backend is what the console needs from the monitor: snapshots to draw and actions to take. *Monitor
+// implements it; the console's tests use a scripted fake. Snapshot and Messages never block on the
+// network; the other methods may (the console calls them off its update loop) and honour ctx.
+type Backend interface {
+	// Snapshot returns the current state of everything the console shows. It is cheap (called 10-20 times
+	// a second) and the result is the caller's: later events never change it.
+	Snapshot() Snapshot
+	// Messages returns up to max of the most recent messages of a consumer stream (StreamID from
+	// ConsumerStats.Stream), oldest first, and the total ever received on it (so that the caller can tell how
+	// many it did not get). Unknown streams give nil, 0.
+	Messages(stream string, max int) ([]Message, uint64)
+
+	// StartConnector, StopConnector and RestartConnector act on a connector instance by name (Stop and
+	// Restart drain within ctx).
+	StartConnector(name string) error
+	StopConnector(ctx context.Context, name string) error
+	RestartConnector(ctx context.Context, name string) error
+
+	// StartProducer starts an ad-hoc producer that publishes at spec.Rate until stopped; StopProducer stops
+	// it. Names are unique among ad-hoc producers.
+	StartProducer(ctx context.Context, spec ProducerSpec) error
+	StopProducer(ctx context.Context, name string) error
+	// StartConsumer starts an ad-hoc consumer (auto-ack) whose messages fill a stream ring; StopConsumer
+	// stops it.
+	StartConsumer(ctx context.Context, spec ConsumerSpec) error
+	StopConsumer(ctx context.Context, name string) error
+
+	// Lookup looks a topic up (with its partitions) and remembers the result for Snapshot.Lookups.
+	Lookup(ctx context.Context, topic string) (LookupResult, error)
+	// Refresh reloads namespaces, topics and their subscriptions from the admin API into Snapshot.Topics.
+	Refresh(ctx context.Context) error
+}
+
+// ProducerSpec describes an ad-hoc producer started from the console.
+type ProducerSpec struct {
+	Name     string  // unique; empty: generated
+	Topic    string  // /namespace/topic
+	Reliable bool    // reliable dispatch
+	Rate     float64 // messages per second (0: one message, then stop)
+	Payload  string  // payload template as the generator connector's (empty: a small JSON document)
+	Key      string  // routing key (empty: none)
+}
+
+// ConsumerSpec describes an ad-hoc consumer started from the console.
+type ConsumerSpec struct {
+	Name         string // unique; empty: generated
+	Topic        string
+	Subscription string
+	Type         client.SubscriptionType
+}
+
+// Snapshot is the state of everything the console shows, at Time.
+type Snapshot struct {
+	Time time.Time
+	// ServiceURL is the broker's URL; AdminURL the admin API's ("" when unknown); Embedded says the console
+	// started the broker itself; ReadOnly that actions which change state are disabled.
+	ServiceURL string
+	AdminURL   string
+	Embedded   bool
+	ReadOnly   bool
+	// Reachable says the broker answered recently (a ready connection or a successful health check or admin
+	// call within the last few seconds).
+	Reachable bool
+
+	Producers     []ProducerStats     // sorted by topic, then name
+	Consumers     []ConsumerStats     // sorted by topic, subscription, name
+	Subscriptions []SubscriptionStats // sorted by topic, subscription
+	Topics        []TopicStats        // from the admin API, sorted by name (Refresh fills it)
+	Namespaces    []string
+	Connectors    []ConnectorStats // in configuration order
+	Health        []HealthStats    // every producer's and consumer's last check, sorted by kind, topic, name
+	Conns         []ConnStats      // connections per broker address
+	Lookups       []LookupResult   // most recent first, at most 20
+
+	Totals Totals
+	// LastError is the most recent error seen anywhere (send, ack, health, connector, action), with its time.
+	LastError   string
+	LastErrorAt time.Time
+}
+
+// Totals are the console-wide counters of the status bar.
+type Totals struct {
+	ReceivedPerSec  float64 // messages received per second by every consumer, over the last second
+	Received        uint64  // messages received since the start
+	Shown           uint64  // messages kept in the stream rings (what the console can show)
+	DroppedFromView uint64  // messages evicted from the rings before the console showed them
+	BufferFill      float64 // fill of the rings, 0..1
+	ObserverDropped uint64  // client events dropped because the monitor's queue was full
+}
+
+// Latency summarises a latency histogram.
+type Latency struct {
+	Count         uint64
+	P50, P99, Max time.Duration
+}
+
+// ProducerStats are one producer's (per partition: Topic is the partition) counters.
+type ProducerStats struct {
+	Name, Topic string
+	ID          uint64
+	State       string // created, recreated, closed, failed
+	AdHoc       bool   // started from the console (StopProducer applies)
+	Msgs, Bytes uint64
+	Errors      uint64
+	MsgRate     float64   // messages per second over the last second
+	ByteRate    float64   // bytes per second over the last second
+	Series      []float64 // messages per second, one bucket a second, oldest first, at most SeriesLen
+	Publish     Latency
+	LastError   string
+}
+
+// ConsumerStats are one consumer's counters; Stream names its message ring for Backend.Messages.
+type ConsumerStats struct {
+	Stream                    string
+	Name, Topic, Subscription string
+	Type                      string // exclusive, shared, failover, key-shared ("" when unknown)
+	ID                        uint64
+	State                     string // subscribed, resubscribed, stream-ended, closed, failed
+	AdHoc                     bool
+	Received, Bytes           uint64
+	Rate                      float64 // messages per second over the last second
+	Series                    []float64
+	EndToEnd                  Latency // receive time minus publish time
+	LastError                 string
+}
+
+// SubscriptionStats are the acks of one subscription on one topic (or partition).
+type SubscriptionStats struct {
+	Topic, Subscription string
+	Received            uint64
+	Acked, Nacked       uint64
+	AckErrors           uint64
+	Redelivered         uint64 // messages received again with an offset already received (reliable topics)
+	Pending             int64  // received, neither acked nor nacked yet
+	AckLatency          Latency
+}
+
+// TopicStats describe a topic from the admin API.
+type TopicStats struct {
+	Name          string // /namespace/topic
+	Namespace     string
+	Reliable      bool
+	BrokerID      string
+	Subscriptions []string
+	Partitions    int // 0: not partitioned (partition topics are listed by name)
+	SchemaSubject string
+}
+
+// ConnectorStats are a connector instance's status with its throughput series.
+type ConnectorStats struct {
+	connectors.InstanceStatus
+	Series []float64 // processed per second, oldest first
+}
+
+// HealthStats are the last health check of a producer or consumer.
+type HealthStats struct {
+	Consumer   bool // a consumer's, not a producer's
+	Name       string
+	Topic      string
+	ID         uint64
+	Status     string // OK, CLOSE, error
+	At         time.Time
+	RTT        time.Duration
+	Err        string
+	Reconnects uint64 // times the producer was re-created or the consumer re-subscribed
+}
+
+// ConnStats is the state of the connection to one broker address.
+type ConnStats struct {
+	Addr        string
+	State       string // idle, connecting, ready, transient-failure, shutdown
+	Since       time.Time
+	Transitions uint64
+}
+
+// LookupResult is a topic lookup as the console shows it.
+type LookupResult struct {
+	Topic        string
+	At           time.Time
+	ResponseType string // redirect, connect, failed
+	BrokerURL    string
+	ConnectURL   string
+	Proxy        bool
+	Partitions   []string // the partition topics, when partitioned
+	Latency      time.Duration
+	Err          string
+}
+
+// Message is a received message as the console shows and inspects it. Payload is the message's own bytes:
+// never change it.
+type Message struct {
+	Seq           uint64 // position in its stream, from 1
+	ReceivedAt    time.Time
+	PublishTime   time.Time
+	Topic         string // the topic or partition
+	Offset        uint64
+	ProducerID    uint64
+	ProducerName  string
+	BrokerAddr    string
+	Subscription  string
+	Consumer      string
+	Key           string
+	HasKey        bool
+	Attributes    map[string]string
+	SchemaID      uint64
+	SchemaVersion uint32
+	Payload       []byte
+	// Redelivered says the stream had received this offset before.
+	Redelivered bool
+}
