@@ -57,9 +57,9 @@ proto-check: proto-tools
 		for p in $(PROTO_PKGS); do diff -r $$tmp/$$p proto/$$p || { echo "proto/$$p is stale: run make proto"; exit 1; }; done && \
 		echo "generated code is up to date"
 
-## bench: broker and store throughput and latency, each next to its baseline in the same run (ratios)
+## bench: broker, store, client and connector throughput and latency, each next to its baseline in the same run (ratios)
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./broker/ ./broker/store/disk/ ./client/
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./broker/ ./broker/store/disk/ ./client/ ./connectors/all/
 
 ## fuzz: the store's record decoder and segment recovery under the fuzzer, 30 s each
 FUZZTIME ?= 30s
