@@ -36,6 +36,9 @@ type InstanceConfig struct {
 	Reliable bool
 	// Partitions (sources) publishes to a topic with this many partitions (0: not partitioned).
 	Partitions int
+	// Ordered (sources) publishes one record at a time, so that records reach the topic in the order they
+	// were read (default true); false keeps up to MaxInFlight publishes in flight, in any order.
+	Ordered bool
 	// Subscription (sinks) is the subscription consumed (default the instance's name).
 	Subscription string
 	// SubscriptionType (sinks) is the subscription's type when the sink creates it (default Shared).
@@ -291,6 +294,7 @@ var (
 			Doc: "The Danube topic, /namespace/topic: where a source publishes, what a sink consumes."},
 		{Name: "reliable", Type: TypeBool, Default: false, Doc: "Sources: publish to a reliable topic (stored, acknowledged, redelivered); it must match the topic's strategy if the topic exists."},
 		{Name: "partitions", Type: TypeInt, Default: int64(0), Min: 0, Max: 4096, Doc: "Sources: publish to a topic with this many partitions (0: not partitioned); records with a key go to the partition of their key."},
+		{Name: "ordered", Type: TypeBool, Default: true, Doc: "Sources: publish one record at a time, so that records reach the topic in the order they were read (a record retried after a failure may still land after later ones); false publishes up to 1000 at once, several times faster, in any order."},
 		{Name: "subscription", Type: TypeString, Doc: "Sinks: the subscription consumed (default: the connector's name)."},
 		{Name: "subscription_type", Type: TypeString, Default: "shared", Enum: []string{"exclusive", "shared", "failover", "key-shared"},
 			Doc: "Sinks: the subscription's type when the sink creates it."},
@@ -309,7 +313,7 @@ var (
 		{Name: "max_wait", Type: TypeDuration, Default: 100 * time.Millisecond, Min: 0.0001, Max: 3600, Doc: "The longest the first message of a batch waits for the batch to fill."},
 		{Name: "max_idle", Type: TypeDuration, Default: 5 * time.Millisecond, Min: 0, Max: 3600, Doc: "Write the batch early once no message arrived for this long (0: never early). A reliable topic delivers at most its dispatch window (10 by default) of unacknowledged messages, so without it a larger batch would always wait max_wait."},
 	}}
-	sourceOnly = map[string]bool{"reliable": true, "partitions": true}
+	sourceOnly = map[string]bool{"reliable": true, "partitions": true, "ordered": true}
 	sinkOnly   = map[string]bool{"subscription": true, "subscription_type": true, "batch": true, "create_topic": true,
 		"retry.max_retries": true, "retry.nack_delay": true}
 	subscriptionTypes = map[string]client.SubscriptionType{
@@ -380,6 +384,7 @@ func parseTable(env *Env, tbl map[string]any, getenv func(string) (string, bool)
 		Autostart:  cc.Bool("autostart"),
 		Reliable:   cc.Bool("reliable"),
 		Partitions: int(cc.Int("partitions")),
+		Ordered:    cc.Bool("ordered"),
 		RateLimit:  cc.Float("rate_limit"),
 		Retry:      DefaultRetryConfig(),
 		Batch:      DefaultBatchConfig(),
@@ -461,7 +466,7 @@ func parseTable(env *Env, tbl map[string]any, getenv func(string) (string, bool)
 			tc.add(key, fmt.Sprintf("only for sinks; %s is a source", ic.Kind))
 		}
 	}
-	for _, k := range []string{"reliable", "partitions", "subscription", "subscription_type", "create_topic", "batch"} {
+	for _, k := range []string{"reliable", "partitions", "ordered", "subscription", "subscription_type", "create_topic", "batch"} {
 		_, given := tbl[k]
 		checkRole(k, given)
 	}

@@ -37,10 +37,15 @@ type Record struct {
 	Topic string
 }
 
-// AckFunc settles a batch a Source returned. The runtime calls it exactly once: with nil after Danube
-// acknowledged every record of the batch, or with the error that made it give up (the runtime is stopping
-// and the records were not all published). A source commits its upstream position, answers its caller, or
-// acks its broker only on nil.
+// AckFunc settles a batch a Source returned. The runtime calls it exactly once, when every record of the
+// batch is settled:
+//   - nil: Danube acknowledged every record; the source commits its upstream position, answers its caller
+//     or acks its broker;
+//   - an error of kind KindInvalidData: Danube acknowledged every record but some that it can never take
+//     (too large, refused by the topic's schema), which were counted as failed and reported; retrying them
+//     cannot help, so the source commits past them too (or tells its caller the data was refused);
+//   - any other error: some records were not published (the runtime is stopping); the source must offer them
+//     again (it does not commit, and re-reads from its last committed position after Connect).
 type AckFunc func(ctx context.Context, err error) error
 
 // Source brings records from an outside system into Danube.

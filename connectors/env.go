@@ -155,6 +155,6 @@ func defaultAsRaw(v any) any {
 
 // reservedKeys are the keys every [[connector]] table has; kind settings cannot use them.
 var reservedKeys = map[string]bool{
-	"name": true, "kind": true, "autostart": true, "topic": true, "reliable": true, "partitions": true,
+	"name": true, "kind": true, "autostart": true, "topic": true, "reliable": true, "partitions": true, "ordered": true,
 	"subscription": true, "subscription_type": true, "create_topic": true, "rate_limit": true, "retry": true, "batch": true,
 }

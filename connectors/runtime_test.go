@@ -887,3 +887,23 @@ func TestSinkCreatesTopic(t *testing.T) {
 	publish(t, p, "first")
 	waitFor(t, 5*time.Second, "first written", func() (bool, string) { return d.count()["first"] == 1, fmt.Sprint(d.count()) })
 }
+
+// TestSourceKeepsOrder: by default a source's records reach the topic in the order they were read.
+func TestSourceKeepsOrder(t *testing.T) {
+	_, c := startBroker(t, broker.Options{})
+	env := testEnv(t)
+	rt := newRuntime(t, c, env, connectors.RuntimeOptions{})
+	u := newUpstream(t)
+	createTopic(t, c, topic)
+	got := subscribe(t, c, topic, "check")
+	add(t, rt, env, map[string]any{"name": "src", "kind": "memsource", "topic": topic, "reliable": true, "store": u.name, "read_batch": 50})
+	startRunning(t, rt, "src")
+	want := seq("m", 300)
+	u.emit(want...)
+	waitFor(t, 10*time.Second, "every record", func() (bool, string) {
+		return len(got.payloads()) >= len(want), fmt.Sprintf("%d of %d", len(got.payloads()), len(want))
+	})
+	if p := got.payloads(); !slices.Equal(p, want) {
+		t.Errorf("records arrived out of order: %v", p[:min(len(p), 20)])
+	}
+}

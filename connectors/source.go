@@ -56,13 +56,13 @@ type srcBatch struct {
 	left atomic.Int64 // records not yet finished, +1 while the read loop is queueing them
 	done chan struct{}
 	mu   sync.Mutex
-	err  error // the first failure of a record
+	err  error // the first failure of a record; one that is not InvalidData wins over InvalidData
 }
 
 func (b *srcBatch) finish(err error) {
 	if err != nil {
 		b.mu.Lock()
-		if b.err == nil {
+		if b.err == nil || KindOf(b.err) == KindInvalidData && KindOf(err) != KindInvalidData {
 			b.err = err
 		}
 		b.mu.Unlock()
@@ -395,6 +395,9 @@ func (s *sourceRun) producer(topic string) (*client.Producer, error) {
 		return p, nil
 	}
 	cfg := client.ProducerConfig{Topic: topic, Name: s.i.cfg.Name, Partitions: s.i.cfg.Partitions, AsyncWindow: cap(s.slots)}
+	if s.i.cfg.Ordered {
+		cfg.AsyncWindow = 1 // the next send waits for the previous one: the broker sees them in order
+	}
 	if s.i.cfg.Reliable {
 		cfg.Dispatch = client.Reliable
 	}

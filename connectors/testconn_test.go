@@ -166,7 +166,7 @@ func (s *memSource) settle(start, end int, err error) error {
 	defer u.mu.Unlock()
 	u.settled = append(u.settled, err)
 	switch {
-	case err != nil:
+	case err != nil && connectors.KindOf(err) != connectors.KindInvalidData:
 		s.pos = u.committed
 	case start == u.committed:
 		u.committed = end

@@ -77,7 +77,7 @@ func runtimeFlow(b *testing.B, c *client.Client, dir, topic string) time.Duratio
 		b.Fatal(err)
 	}
 	gen, err := env.ParseInstance(map[string]any{"name": "gen", "kind": "generator", "topic": topic, "reliable": true,
-		"count": pipelineMessages, "payload_size": pipelinePayload, "batch_size": 100}, nil)
+		"count": pipelineMessages, "payload_size": pipelinePayload, "batch_size": 100, "ordered": false}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

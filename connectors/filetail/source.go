@@ -524,9 +524,10 @@ func (s *Source) settle(b *inflight, err error) error {
 		return nil
 	}
 	b.settled = true
-	if err != nil {
-		return nil
+	if err != nil && connectors.KindOf(err) != connectors.KindInvalidData {
+		return nil // not all published: not committed, so the lines are read again after a restart
 	}
+	// Published, or refused for good by Danube (counted and reported by the runtime): commit past them.
 	b.acked = true
 	var last *Position
 	for len(s.queue) > 0 && s.queue[0].acked {

@@ -158,7 +158,7 @@ func (s *Source) handle(cl paho.Client, m paho.Message) {
 // Read waits for at least one MQTT message and returns those available (at most 256) as records. When the
 // connection is lost, it first returns the messages already received, then a Retryable error wrapping
 // ErrNotConnected (the runtime then calls Connect). The AckFunc acks the messages to the MQTT broker when called with
-// nil; with an error it leaves them unacked (the broker redelivers them to the next session when
+// nil or an InvalidData error (Danube refused some for good); with another error it leaves them unacked (the broker redelivers them to the next session when
 // clean_session is false). It returns an error when the connection that received a message is gone, as
 // that ack cannot be sent: the broker will redeliver it.
 func (s *Source) Read(ctx context.Context) ([]connectors.Record, connectors.AckFunc, error) {
@@ -211,7 +211,9 @@ drain:
 		}
 	}
 	ack := func(_ context.Context, err error) error {
-		if err != nil {
+		// Refused for good by Danube (InvalidData, counted by the runtime): acked like the published ones, as a
+		// redelivery could only be refused again.
+		if err != nil && connectors.KindOf(err) != connectors.KindInvalidData {
 			return nil // not acked: the broker redelivers to the next session
 		}
 		var gone int
