@@ -707,7 +707,7 @@ func (tc *topicConsumer) stream(ctx context.Context) (int, error) {
 		}
 		m := fromWire(w, cons.sub, tc, time.Now())
 		if c.obs != nil {
-			c.obs.OnReceive(ReceiveEvent{Message: m})
+			c.obs.OnReceive(ReceiveEvent{Message: m, Consumer: cons.name})
 		}
 		// A message already received is delivered even if a health check ends the stream meanwhile.
 		select {

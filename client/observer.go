@@ -156,7 +156,8 @@ type ConsumerEvent struct {
 
 // ReceiveEvent describes a received message. Message is shared with the application: read it, never change it.
 type ReceiveEvent struct {
-	Message *Message // the message, as the application gets it
+	Message  *Message // the message, as the application gets it
+	Consumer string   // the name of the consumer that received it
 }
 
 // AckEvent describes a completed ack or nack.

@@ -131,8 +131,8 @@ func TestPoisonMessageDeadLetter(t *testing.T) {
 	if st.Failed[connectors.KindInvalidData] < 3 {
 		t.Errorf("failed (invalid-data) = %d, want ≥ 3 (one per delivery)", st.Failed[connectors.KindInvalidData])
 	}
-	if d.attempts["poison"] != 3 {
-		t.Errorf("the poison message was tried %d times, want 3 (1 delivery + 2 redeliveries)", d.attempts["poison"])
+	if d.attemptsOf("poison") != 3 {
+		t.Errorf("the poison message was tried %d times, want 3 (1 delivery + 2 redeliveries)", d.attemptsOf("poison"))
 	}
 }
 
@@ -187,8 +187,8 @@ func TestPerRecordBatchErrors(t *testing.T) {
 			t.Errorf("%s written %d times, want once (%v)", s, got[s], got)
 		}
 	}
-	if d.attempts["retry-me"] != 2 {
-		t.Errorf("retry-me tried %d times, want 2", d.attempts["retry-me"])
+	if d.attemptsOf("retry-me") != 2 {
+		t.Errorf("retry-me tried %d times, want 2", d.attemptsOf("retry-me"))
 	}
 	st, _ := rt.Status("sink")
 	if st.Retried != 1 {

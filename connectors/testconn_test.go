@@ -222,6 +222,13 @@ func (d *downstream) count() map[string]int {
 	return out
 }
 
+// attemptsOf returns how many times p was given to Write.
+func (d *downstream) attemptsOf(p string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.attempts[p]
+}
+
 func (d *downstream) set(f func(d *downstream)) {
 	d.mu.Lock()
 	f(d)

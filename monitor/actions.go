@@ -1,0 +1,588 @@
+package monitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/danube-console/danube-console/client"
+	"github.com/danube-console/danube-console/connectors"
+	"github.com/danube-console/danube-console/connectors/generator"
+)
+
+// closeTimeout bounds the closing of an ad-hoc producer or consumer.
+const closeTimeout = 5 * time.Second
+
+// refreshWorkers is how many topics Refresh describes at once.
+const refreshWorkers = 8
+
+// adhoc is an ad-hoc producer or consumer: the goroutine that runs it, and how to stop it.
+type adhoc struct {
+	ctx    context.Context // cancelled by StopProducer/StopConsumer and Close
+	cancel context.CancelFunc
+	done   chan struct{} // closed when it stopped and its client producer or consumer is closed
+}
+
+// failed records an action's error as LastError (a refusal in read-only mode is not an error) and returns it.
+func (m *Monitor) failed(err error) error {
+	if err != nil && !errors.Is(err, ErrReadOnly) {
+		m.setErr(err)
+	}
+	return err
+}
+
+// ---- connectors ----
+
+// runtime returns the attached runtime, or an error for action what.
+func (m *Monitor) runtime(what string) (*connectors.Runtime, error) {
+	if m.opts.ReadOnly {
+		return nil, fmt.Errorf("%s: %w", what, ErrReadOnly)
+	}
+	_, _, rt := m.attached()
+	if rt == nil {
+		return nil, fmt.Errorf("%s: %w", what, ErrNoRuntime)
+	}
+	return rt, nil
+}
+
+// StartConnector starts a connector instance of the attached runtime (connectors.Runtime.Start). It fails
+// with ErrReadOnly, ErrNoRuntime, or the runtime's error (connectors.ErrUnknownInstance...), wrapped.
+func (m *Monitor) StartConnector(name string) error {
+	what := "start connector " + name
+	rt, err := m.runtime(what)
+	if err == nil {
+		if err = rt.Start(name); err != nil {
+			err = fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	return m.failed(err)
+}
+
+// StopConnector stops a connector instance, draining it within ctx (connectors.Runtime.Stop). Errors as
+// StartConnector's, and connectors.ErrDrainTimeout.
+func (m *Monitor) StopConnector(ctx context.Context, name string) error {
+	what := "stop connector " + name
+	rt, err := m.runtime(what)
+	if err == nil {
+		if err = rt.Stop(ctx, name); err != nil {
+			err = fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	return m.failed(err)
+}
+
+// RestartConnector stops a connector instance, draining it within ctx, and starts it again
+// (connectors.Runtime.Restart). Errors as StopConnector's.
+func (m *Monitor) RestartConnector(ctx context.Context, name string) error {
+	what := "restart connector " + name
+	rt, err := m.runtime(what)
+	if err == nil {
+		if err = rt.Restart(ctx, name); err != nil {
+			err = fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	return m.failed(err)
+}
+
+// ---- ad-hoc producers and consumers ----
+
+// reserve registers an ad-hoc producer or consumer name in set (generating one from prefix when name is
+// empty) and counts its goroutine in m.wg; release undoes it.
+func (m *Monitor) reserve(set map[string]*adhoc, name, prefix string) (string, *adhoc, error) {
+	m.amu.Lock()
+	defer m.amu.Unlock()
+	if m.closed {
+		return name, nil, ErrClosed
+	}
+	if m.c == nil {
+		return name, nil, ErrNoClient
+	}
+	if name == "" {
+		for {
+			m.names[prefix]++
+			name = prefix + strconv.Itoa(m.names[prefix])
+			if set[name] == nil {
+				break
+			}
+		}
+	}
+	if set[name] != nil {
+		return name, nil, fmt.Errorf("%w: %q", ErrExists, name)
+	}
+	a := &adhoc{done: make(chan struct{})}
+	a.ctx, a.cancel = context.WithCancel(m.ctx)
+	set[name] = a
+	m.wg.Add(1)
+	return name, a, nil
+}
+
+// release ends an ad-hoc producer's or consumer's registration: its name is free again.
+func (m *Monitor) release(set map[string]*adhoc, name string, a *adhoc) {
+	m.amu.Lock()
+	if set[name] == a {
+		delete(set, name)
+	}
+	m.amu.Unlock()
+	a.cancel()
+	close(a.done)
+	m.wg.Done()
+}
+
+// stop stops the ad-hoc producer or consumer name of set and waits until it is closed or ctx ends.
+func (m *Monitor) stop(ctx context.Context, set map[string]*adhoc, name string) error {
+	m.amu.Lock()
+	a := set[name]
+	if a != nil {
+		delete(set, name)
+	}
+	m.amu.Unlock()
+	if a == nil {
+		return fmt.Errorf("%w: %q", ErrNotFound, name)
+	}
+	a.cancel()
+	select {
+	case <-a.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// withCancel returns ctx, also cancelled when a's context ends.
+func withCancel(ctx context.Context, a *adhoc) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(a.ctx, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
+// payloads returns a generator source that renders spec.Payload as the generator connector's template
+// (verbatim when it has no {{...}} actions), or the generator's default {"seq":N,"time":"..."} when empty.
+func (m *Monitor) payloads(tmpl string) (*generator.Source, error) {
+	raw := map[string]any{}
+	if tmpl != "" {
+		raw["template"] = tmpl
+	}
+	cfg, ferrs := generator.Spec().Parse(raw, func(string) (string, bool) { return "", false })
+	if len(ferrs) > 0 {
+		errs := make([]error, len(ferrs))
+		for i, fe := range ferrs {
+			errs[i] = fmt.Errorf("payload: %v", fe.Err)
+		}
+		return nil, fmt.Errorf("%w: %w", ErrInvalidSpec, errors.Join(errs...))
+	}
+	src, err := generator.New(cfg, connectors.Resources{Name: "console", Now: m.now})
+	if err != nil {
+		return nil, fmt.Errorf("%w: payload: %w", ErrInvalidSpec, err)
+	}
+	return src, nil
+}
+
+// StartProducer creates an ad-hoc producer (named spec.Name, or "console-producer-N") on spec.Topic and
+// publishes at spec.Rate messages per second until StopProducer or Close, each payload rendered from
+// spec.Payload as the generator connector's template. With Rate 0 it publishes one message, waits for it
+// and closes the producer: the send's error is returned. It fails with ErrReadOnly, ErrInvalidSpec,
+// ErrExists, ErrNoClient, ErrClosed or the client's error, wrapped; ctx bounds the producer's creation
+// (and the single send of Rate 0). Send errors while it runs show in the producer's stats and LastError.
+func (m *Monitor) StartProducer(ctx context.Context, spec ProducerSpec) error {
+	return m.failed(m.startProducer(ctx, spec))
+}
+
+func (m *Monitor) startProducer(ctx context.Context, spec ProducerSpec) error {
+	what := fmt.Sprintf("start producer %s on %s", spec.Name, spec.Topic)
+	if m.opts.ReadOnly {
+		return fmt.Errorf("%s: %w", what, ErrReadOnly)
+	}
+	if spec.Rate < 0 || math.IsNaN(spec.Rate) || math.IsInf(spec.Rate, 0) {
+		return fmt.Errorf("%s: %w: rate %v", what, ErrInvalidSpec, spec.Rate)
+	}
+	gen, err := m.payloads(spec.Payload)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	name, a, err := m.reserve(m.producers, spec.Name, "console-producer-")
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	what = fmt.Sprintf("start producer %s on %s", name, spec.Topic)
+	c, _, _ := m.attached()
+	dispatch := client.NonReliable
+	if spec.Reliable {
+		dispatch = client.Reliable
+	}
+	cctx, stop := withCancel(ctx, a)
+	p, err := c.NewProducer(cctx, client.ProducerConfig{Topic: spec.Topic, Name: name, Dispatch: dispatch})
+	stop()
+	if err == nil && a.ctx.Err() != nil {
+		m.closeProducer(p)
+		err = ErrClosed
+	}
+	if err != nil {
+		m.release(m.producers, name, a)
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	ps := m.producer(spec.Topic, name)
+	ps.mu.Lock()
+	ps.adHoc = true
+	ps.mu.Unlock()
+
+	if spec.Rate == 0 {
+		cctx, stop := withCancel(ctx, a)
+		err := m.publish(cctx, p, gen, spec.Key)
+		stop()
+		m.closeProducer(p)
+		m.release(m.producers, name, a)
+		ps.mu.Lock()
+		ps.adHoc = false
+		ps.mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("producer %s on %s: %w", name, spec.Topic, err)
+		}
+		return nil
+	}
+	m.log.Info("ad-hoc producer started", "producer", name, "topic", spec.Topic, "rate", spec.Rate)
+	go func() {
+		defer m.release(m.producers, name, a)
+		m.runProducer(a.ctx, p, gen, spec.Rate, spec.Key)
+		m.closeProducer(p)
+		ps.mu.Lock()
+		ps.adHoc = false
+		ps.mu.Unlock()
+		m.log.Info("ad-hoc producer stopped", "producer", name, "topic", spec.Topic)
+	}()
+	return nil
+}
+
+// runProducer publishes at r messages per second until ctx ends or the producer is closed.
+func (m *Monitor) runProducer(ctx context.Context, p *client.Producer, gen *generator.Source, r float64, key string) {
+	lim := rate.NewLimiter(rate.Limit(r), max(1, int(r/10)))
+	for lim.Wait(ctx) == nil {
+		if err := m.publish(ctx, p, gen, key); err != nil && (ctx.Err() != nil || errors.Is(err, client.ErrClosed)) {
+			return
+		}
+	}
+}
+
+// publish renders one payload and sends it. Send errors are recorded by the observer.
+func (m *Monitor) publish(ctx context.Context, p *client.Producer, gen *generator.Source, key string) error {
+	recs, ack, err := gen.Read(ctx)
+	if err != nil {
+		m.setErr(fmt.Errorf("producer %s: payload: %w", p.Name(), err))
+		return err
+	}
+	for _, r := range recs {
+		var opts []client.SendOption
+		if len(r.Attributes) > 0 {
+			opts = append(opts, client.WithAttributes(r.Attributes))
+		}
+		if key != "" {
+			_, err = p.SendWithKey(ctx, key, r.Payload, opts...)
+		} else {
+			_, err = p.Send(ctx, r.Payload, opts...)
+		}
+		if err != nil {
+			break
+		}
+	}
+	_ = ack(ctx, err)
+	return err
+}
+
+func (m *Monitor) closeProducer(p *client.Producer) {
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	if err := p.Close(ctx); err != nil {
+		m.log.Warn("closing an ad-hoc producer", "producer", p.Name(), "err", err)
+	}
+}
+
+// StopProducer stops the ad-hoc producer name and closes it, waiting at most until ctx ends (it stops
+// regardless). An unknown name is ErrNotFound. It works in read-only mode (there is nothing to stop).
+func (m *Monitor) StopProducer(ctx context.Context, name string) error {
+	return m.failed(m.stop(ctx, m.producers, name))
+}
+
+// StartConsumer subscribes an ad-hoc consumer (named spec.Name, or "console-consumer-N") to
+// spec.Subscription (default: its name) of spec.Topic, with spec.Type, and acknowledges every message it
+// receives until StopConsumer or Close; the observer keeps them in its streams' rings. It fails with
+// ErrReadOnly, ErrExists, ErrNoClient, ErrClosed or the client's error (client.ErrTopicNotFound...),
+// wrapped; ctx bounds the subscription.
+func (m *Monitor) StartConsumer(ctx context.Context, spec ConsumerSpec) error {
+	return m.failed(m.startConsumer(ctx, spec))
+}
+
+func (m *Monitor) startConsumer(ctx context.Context, spec ConsumerSpec) error {
+	what := fmt.Sprintf("start consumer %s on %s", spec.Name, spec.Topic)
+	if m.opts.ReadOnly {
+		return fmt.Errorf("%s: %w", what, ErrReadOnly)
+	}
+	name, a, err := m.reserve(m.consumers, spec.Name, "console-consumer-")
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	what = fmt.Sprintf("start consumer %s on %s", name, spec.Topic)
+	sub := spec.Subscription
+	if sub == "" {
+		sub = name
+	}
+	c, _, _ := m.attached()
+	cctx, stop := withCancel(ctx, a)
+	cons, err := c.Subscribe(cctx, client.ConsumerConfig{Topic: spec.Topic, Subscription: sub, Name: name, Type: spec.Type})
+	stop()
+	if err == nil && a.ctx.Err() != nil {
+		m.closeConsumer(cons)
+		err = ErrClosed
+	}
+	if err != nil {
+		m.release(m.consumers, name, a)
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	streams := m.markConsumer(cons, typeName(spec.Type), true)
+	m.log.Info("ad-hoc consumer started", "consumer", name, "topic", spec.Topic, "subscription", sub)
+	go func() {
+		defer m.release(m.consumers, name, a)
+		m.runConsumer(a.ctx, cons)
+		m.closeConsumer(cons)
+		for _, st := range streams {
+			st.sub.mu.Lock()
+			st.adHoc = false
+			st.sub.mu.Unlock()
+		}
+		m.log.Info("ad-hoc consumer stopped", "consumer", name, "topic", spec.Topic, "subscription", sub)
+	}()
+	return nil
+}
+
+// markConsumer sets the type and ad-hoc flag of a consumer's streams (one per partition) and returns them.
+func (m *Monitor) markConsumer(cons *client.Consumer, typ string, adHoc bool) []*stream {
+	var out []*stream
+	m.regMu.Lock()
+	defer m.regMu.Unlock()
+	for _, part := range cons.Partitions() {
+		s := m.subLocked(part, cons.Subscription())
+		st := m.streamLocked(s, cons.Name())
+		s.mu.Lock()
+		st.typ, st.adHoc = typ, adHoc
+		s.mu.Unlock()
+		out = append(out, st)
+	}
+	return out
+}
+
+// runConsumer acknowledges every message until ctx ends or the consumer's channel closes.
+func (m *Monitor) runConsumer(ctx context.Context, cons *client.Consumer) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case msg, ok := <-cons.Messages():
+			if !ok {
+				return
+			}
+			_ = cons.Ack(ctx, msg) // failures are recorded by the observer
+		}
+	}
+}
+
+func (m *Monitor) closeConsumer(cons *client.Consumer) {
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	if err := cons.Close(ctx); err != nil {
+		m.log.Warn("closing an ad-hoc consumer", "consumer", cons.Name(), "err", err)
+	}
+}
+
+// StopConsumer stops the ad-hoc consumer name and closes it, waiting at most until ctx ends (it stops
+// regardless). An unknown name is ErrNotFound. Its streams stay in the snapshot, closed.
+func (m *Monitor) StopConsumer(ctx context.Context, name string) error {
+	return m.failed(m.stop(ctx, m.consumers, name))
+}
+
+// typeName returns the console's name of a subscription type.
+func typeName(t client.SubscriptionType) string {
+	switch t {
+	case client.Exclusive:
+		return "exclusive"
+	case client.Shared:
+		return "shared"
+	case client.Failover:
+		return "failover"
+	case client.KeyShared:
+		return "key-shared"
+	}
+	return ""
+}
+
+// ---- lookup and the admin API ----
+
+// Lookup looks topic up through the attached client, with its partitions, and remembers the result in
+// Snapshot.Lookups (most recent first, at most 20) whether it succeeded or not (ResponseType "failed" and
+// Err). A partitioned topic's base name, which brokers do not serve, is answered with its first partition's
+// lookup and Partitions listing them all. It fails with ErrNoClient or the client's error
+// (client.ErrTopicNotFound...), wrapped.
+func (m *Monitor) Lookup(ctx context.Context, topic string) (LookupResult, error) {
+	c, _, _ := m.attached()
+	if c == nil {
+		return LookupResult{Topic: topic, ResponseType: "failed", Err: ErrNoClient.Error()},
+			m.failed(fmt.Errorf("lookup %s: %w", topic, ErrNoClient))
+	}
+	start := time.Now()
+	lr := LookupResult{Topic: topic, At: m.now()}
+	res, err := c.Lookup(ctx, topic)
+	if err == nil || errors.Is(err, client.ErrTopicNotFound) {
+		if all, perr := c.Partitions(ctx, topic); perr == nil {
+			lr.Partitions = partitionsOf(topic, all)
+		}
+		if err != nil && len(lr.Partitions) > 0 {
+			res, err = c.Lookup(ctx, lr.Partitions[0])
+		}
+	}
+	lr.Latency = res.Latency
+	if lr.Latency == 0 {
+		lr.Latency = time.Since(start)
+	}
+	if err != nil {
+		lr.ResponseType, lr.Err = "failed", err.Error()
+		err = fmt.Errorf("lookup %s: %w", topic, err)
+	} else {
+		lr.ResponseType = strings.ToLower(res.Type.String())
+		lr.BrokerURL, lr.ConnectURL, lr.Proxy = res.BrokerURL, res.ConnectURL, res.Proxy
+	}
+	m.mu.Lock()
+	m.lookups = slices.Insert(m.lookups, 0, lr)
+	if len(m.lookups) > maxLookups {
+		clear(m.lookups[maxLookups:])
+		m.lookups = m.lookups[:maxLookups]
+	}
+	m.mu.Unlock()
+	return lr, m.failed(err)
+}
+
+// partitionsOf returns the partitions "<topic>-part-N" listed in all, in order; none when topic is not
+// partitioned.
+func partitionsOf(topic string, all []string) []string {
+	var out []string
+	for _, p := range all {
+		if n, ok := strings.CutPrefix(p, topic+"-part-"); ok && n != "" && strings.Trim(n, "0123456789") == "" {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b string) int { return partitionIndex(a) - partitionIndex(b) })
+	return out
+}
+
+// partitionIndex returns N of a partition name "...-part-N" (-1 when it is not one).
+func partitionIndex(name string) int {
+	i := strings.LastIndex(name, "-part-")
+	if i < 0 {
+		return -1
+	}
+	n, err := strconv.Atoi(name[i+len("-part-"):])
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// Refresh lists the namespaces, their topics and each topic's subscriptions through the attached admin
+// client into Snapshot.Topics and Snapshot.Namespaces. A topic that disappears meanwhile is left out; one
+// that cannot be described is listed without its subscriptions and the error returned (joined with the
+// others). When the namespaces cannot be listed, the previous lists are kept. Partitions are listed as the
+// topics they are ("<topic>-part-N"), each with TopicStats.Partitions set to its topic's partition count.
+// Errors become LastError. It fails with ErrNoAdmin or the admin client's errors, wrapped.
+func (m *Monitor) Refresh(ctx context.Context) error {
+	_, admin, _ := m.attached()
+	if admin == nil {
+		return m.failed(fmt.Errorf("refresh: %w", ErrNoAdmin))
+	}
+	nss, err := admin.Namespaces(ctx)
+	if err != nil {
+		return m.failed(fmt.Errorf("refresh: %w", err))
+	}
+	m.markOK()
+	var errs []error
+	var topics []TopicStats
+	for _, ns := range nss {
+		ts, err := admin.Topics(ctx, ns)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, t := range ts {
+			topics = append(topics, TopicStats{Name: t.Name, Namespace: ns, Reliable: t.Reliable, BrokerID: t.BrokerID})
+		}
+	}
+
+	// Describe the topics, refreshWorkers at a time.
+	gone := make([]bool, len(topics))
+	derrs := make([]error, len(topics))
+	sem := make(chan struct{}, refreshWorkers)
+	var wg sync.WaitGroup
+	for i := range topics {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			t := &topics[i]
+			d, err := admin.DescribeTopic(ctx, t.Name)
+			switch {
+			case errors.Is(err, client.ErrTopicNotFound):
+				gone[i] = true
+			case err != nil:
+				derrs[i] = err
+			default:
+				t.Subscriptions = slices.Sorted(slices.Values(d.Subscriptions))
+				t.SchemaSubject = d.SchemaSubject
+				t.Reliable = d.Reliable
+				if d.BrokerID != "" {
+					t.BrokerID = d.BrokerID
+				}
+			}
+		})
+	}
+	wg.Wait()
+	kept := topics[:0]
+	for i, t := range topics {
+		if derrs[i] != nil {
+			errs = append(errs, derrs[i])
+		}
+		if !gone[i] {
+			if t.Subscriptions == nil {
+				t.Subscriptions = []string{}
+			}
+			kept = append(kept, t)
+		}
+	}
+	topics = kept
+	slices.SortFunc(topics, func(a, b TopicStats) int { return strings.Compare(a.Name, b.Name) })
+	// Partition topics carry their partitioned topic's partition count.
+	parts := map[string]int{}
+	for _, t := range topics {
+		if i := partitionIndex(t.Name); i >= 0 {
+			parts[t.Name[:strings.LastIndex(t.Name, "-part-")]]++
+		}
+	}
+	reliable := make(map[string]bool, len(topics))
+	for i := range topics {
+		t := &topics[i]
+		if partitionIndex(t.Name) >= 0 {
+			t.Partitions = parts[t.Name[:strings.LastIndex(t.Name, "-part-")]]
+		}
+		reliable[t.Name] = t.Reliable
+	}
+	m.mu.Lock()
+	m.topics = topics
+	m.namespaces = slices.Clone(nss)
+	m.mu.Unlock()
+	m.reliable.Store(&reliable)
+	if err := errors.Join(errs...); err != nil {
+		return m.failed(fmt.Errorf("refresh: %w", err))
+	}
+	return nil
+}

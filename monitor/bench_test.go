@@ -1,0 +1,140 @@
+package monitor
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/danube-console/danube-console/client"
+)
+
+// BenchmarkObserverReceive measures OnReceive on the data path from parallel goroutines: each on its own
+// stream (one partition consumer each, as the client calls it), and all on one stream (the worst case: one
+// lock shared by every goroutine).
+func BenchmarkObserverReceive(b *testing.B) {
+	for _, shared := range []bool{false, true} {
+		name := "stream-per-goroutine"
+		if shared {
+			name = "one-stream"
+		}
+		b.Run(name, func(b *testing.B) {
+			m := New(Options{})
+			defer m.Close()
+			const streams = 64
+			for i := range streams {
+				subscribe(m, fmt.Sprint("/default/t-part-", i), "s", "c", uint64(i+1))
+			}
+			var next atomic.Int64
+			payload := make([]byte, 128)
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				i := 0
+				if !shared {
+					i = int(next.Add(1)-1) % streams
+				}
+				now := time.Now()
+				msg := &client.Message{
+					ID:      client.MessageID{ProducerID: 1, Topic: fmt.Sprint("/default/t-part-", i), BrokerAddr: "http://127.0.0.1:6650"},
+					Payload: payload, PublishTime: now.Add(-time.Millisecond), ReceivedAt: now, Subscription: "s", ProducerName: "p",
+				}
+				ev := client.ReceiveEvent{Message: msg}
+				var off uint64
+				for pb.Next() {
+					off++
+					msg.ID.Offset = off
+					m.OnReceive(ev)
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkObserverSend measures OnSend from parallel goroutines, each on its own producer.
+func BenchmarkObserverSend(b *testing.B) {
+	m := New(Options{})
+	defer m.Close()
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		ev := client.SendEvent{Topic: "/default/t", Producer: fmt.Sprint("p", next.Add(1)), Bytes: 128, Latency: time.Millisecond}
+		for pb.Next() {
+			m.OnSend(ev)
+		}
+	})
+}
+
+// BenchmarkSnapshot measures Snapshot with 100 consumer streams whose rings are full (1000 messages each),
+// 100 producers and 100 subscriptions, every series (full: 300 s of history) and histogram in use. "idle":
+// nothing changed since the last snapshot; "changing": every stream, subscription and producer got an event
+// since (outside the timed part), so that every latency summary is computed again.
+func BenchmarkSnapshot(b *testing.B) {
+	for _, changing := range []bool{false, true} {
+		name := "idle"
+		if changing {
+			name = "changing"
+		}
+		b.Run(name, func(b *testing.B) { benchmarkSnapshot(b, changing) })
+	}
+}
+
+func benchmarkSnapshot(b *testing.B, changing bool) {
+	clk := newFakeClock()
+	m := New(Options{Clock: clk.Now})
+	defer m.Close()
+	now := time.Now()
+	payload := make([]byte, 100)
+	for i := range 100 {
+		topic := fmt.Sprint("/default/t", i)
+		subscribe(m, topic, "s", "c", uint64(i+1))
+		for j := range DefaultRingSize {
+			m.OnReceive(client.ReceiveEvent{Message: &client.Message{
+				ID:      client.MessageID{Topic: topic, Offset: uint64(j + 1)},
+				Payload: payload, PublishTime: now.Add(-time.Duration(j) * time.Microsecond), ReceivedAt: now, Subscription: "s",
+			}})
+			m.OnAck(client.AckEvent{Topic: topic, Subscription: "s", Offset: uint64(j + 1), Latency: time.Duration(j) * time.Microsecond})
+		}
+		for j := range 100 {
+			m.OnSend(client.SendEvent{Topic: topic, Producer: "p", Bytes: 100, Latency: time.Duration(j) * time.Microsecond})
+		}
+		m.OnHealth(client.HealthEvent{Topic: topic, Name: "p", Status: client.HealthOK})
+	}
+	clk.Advance(SeriesLen * time.Second)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if changing {
+			b.StopTimer()
+			for i := range 100 {
+				topic := fmt.Sprint("/default/t", i)
+				m.OnReceive(client.ReceiveEvent{Message: &client.Message{ID: client.MessageID{Topic: topic}, Payload: payload,
+					PublishTime: now, ReceivedAt: now.Add(time.Millisecond), Subscription: "s"}})
+				m.OnAck(client.AckEvent{Topic: topic, Subscription: "s", Latency: time.Millisecond})
+				m.OnSend(client.SendEvent{Topic: topic, Producer: "p", Bytes: 100, Latency: time.Millisecond})
+			}
+			b.StartTimer()
+		}
+		s := m.Snapshot()
+		if len(s.Consumers) != 100 || s.Totals.Shown != 100*DefaultRingSize {
+			b.Fatalf("%d consumers, %d shown", len(s.Consumers), s.Totals.Shown)
+		}
+	}
+}
+
+// BenchmarkMessages measures reading a screenful of a full ring.
+func BenchmarkMessages(b *testing.B) {
+	m := New(Options{})
+	defer m.Close()
+	subscribe(m, "/default/t", "s", "c", 1)
+	now := time.Now()
+	for j := range DefaultRingSize {
+		m.OnReceive(client.ReceiveEvent{Message: &client.Message{ID: client.MessageID{Topic: "/default/t", Offset: uint64(j + 1)}, ReceivedAt: now, Subscription: "s"}})
+	}
+	id := StreamID("/default/t", "s", "c")
+	b.ReportAllocs()
+	for b.Loop() {
+		if got, _ := m.Messages(id, 50); len(got) != 50 {
+			b.Fatal(len(got))
+		}
+	}
+}

@@ -1,0 +1,518 @@
+package monitor
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/danube-console/danube-console/client"
+	"github.com/danube-console/danube-console/connectors"
+)
+
+// Errors of the actions; match them with errors.Is (they come wrapped with what failed).
+var (
+	// ErrReadOnly: the monitor was created ReadOnly, and the action would change state.
+	ErrReadOnly = errors.New("monitor: read-only: actions that change state are disabled")
+	// ErrExists: an ad-hoc producer or consumer with that name is running.
+	ErrExists = errors.New("monitor: an ad-hoc producer or consumer with that name exists")
+	// ErrNotFound: no ad-hoc producer or consumer has that name.
+	ErrNotFound = errors.New("monitor: no ad-hoc producer or consumer with that name")
+	// ErrInvalidSpec: a ProducerSpec or ConsumerSpec cannot be used (bad rate, payload template, ...).
+	ErrInvalidSpec = errors.New("monitor: invalid spec")
+	// ErrNoClient: no Danube client is attached (see Monitor.Attach).
+	ErrNoClient = errors.New("monitor: no Danube client attached")
+	// ErrNoAdmin: no admin client is attached (see Monitor.Attach).
+	ErrNoAdmin = errors.New("monitor: no admin client attached")
+	// ErrNoRuntime: no connector runtime is attached (see Monitor.Attach).
+	ErrNoRuntime = errors.New("monitor: no connector runtime attached")
+	// ErrClosed: the monitor was closed.
+	ErrClosed = errors.New("monitor: closed")
+)
+
+// Defaults of Options.
+const (
+	// DefaultRingSize is how many recent messages a consumer stream keeps when Options.RingSize is 0.
+	DefaultRingSize = 1000
+	// DefaultMaxRingBytes bounds the payload bytes a consumer stream keeps when Options.MaxRingBytes is 0.
+	DefaultMaxRingBytes = 8 << 20
+)
+
+const (
+	// reachableFor is how long a successful answer from the broker counts as evidence it is reachable.
+	reachableFor = 5 * time.Second
+	// maxLookups is how many console lookups Snapshot.Lookups keeps.
+	maxLookups = 20
+	// maxClosed is how many closed or failed producers, and as many consumer streams, are kept for display;
+	// older ones are forgotten (their counts stay in the totals).
+	maxClosed = 128
+	// UnknownConsumer names the stream of a subscription that received messages before any of this
+	// process's consumers of it was seen.
+	UnknownConsumer = "?"
+	// SharedConsumers names the stream that receives a subscription's messages while several consumers of
+	// this process are subscribed to it on the same topic (or partition): the client's ReceiveEvent does not
+	// say which consumer received a message, so they cannot be told apart.
+	SharedConsumers = "*"
+)
+
+// Options configure a Monitor.
+type Options struct {
+	// ServiceURL and AdminURL are shown in Snapshot (AdminURL "" when there is no admin API).
+	ServiceURL string
+	AdminURL   string
+	// Embedded says the console started the broker itself.
+	Embedded bool
+	// ReadOnly disables the actions that change state: they return ErrReadOnly.
+	ReadOnly bool
+	// Clock is the time source of series, histogram windows and timestamps (default time.Now). Tests use a
+	// fixed clock to make series deterministic.
+	Clock func() time.Time
+	// RingSize is how many recent messages each consumer stream keeps (default DefaultRingSize).
+	RingSize int
+	// MaxRingBytes bounds the payload bytes each consumer stream keeps (default DefaultMaxRingBytes); the
+	// newest message is always kept.
+	MaxRingBytes int
+	// Logger receives the monitor's logs (nil: discarded).
+	Logger *slog.Logger
+}
+
+// Monitor aggregates the client's and the connector runtime's events into the state the console shows, and
+// carries out the console's actions. Create it with New before the client (pass it to client.WithObserver:
+// it is an InlineObserver, called on the data path, whose methods never block), then Attach the client,
+// the admin client and the runtime. Close stops everything it started. It is safe for concurrent use.
+//
+// What it keeps: per producer (topic or partition, name), per consumer stream (topic or partition,
+// subscription, consumer name) and per subscription (topic or partition, subscription): counters, a
+// SeriesLen-second series, latency histograms over the last one to two minutes (publish, end to end, ack),
+// and per stream a ring of the last RingSize messages. The client's ReceiveEvent does not name the consumer:
+// a message is counted for the only consumer of this process subscribed to its subscription on its topic,
+// for the SharedConsumers stream when there are several, and for UnknownConsumer when none was seen.
+//
+// Totals.DroppedFromView counts messages evicted from a ring before any Messages call returned them: the
+// messages the console never had a chance to show. Totals.Received minus Totals.Shown is what was evicted at
+// all. Totals.ObserverDropped stays 0: the client calls the monitor inline, so it drops no events.
+type Monitor struct {
+	opts Options
+	now  func() time.Time
+	log  *slog.Logger
+
+	idx   atomic.Pointer[index] // read lock-free on the data path; replaced (copy on write) under regMu
+	regMu sync.Mutex
+
+	lastErr        atomic.Pointer[errAt]
+	lastOK         atomic.Int64 // Unix nanoseconds of the last successful answer (health, lookup, admin)
+	prunedReceived atomic.Uint64
+	prunedDropped  atomic.Uint64
+	reliable       atomic.Pointer[map[string]bool] // topics the admin API says are reliable
+
+	mu         sync.Mutex // guards the fields below
+	health     map[healthKey]*HealthStats
+	conns      map[string]*ConnStats
+	lookups    []LookupResult
+	topics     []TopicStats
+	namespaces []string
+	connSeries map[string]*connSeries
+
+	amu       sync.Mutex // guards the attachments and the ad-hoc producers and consumers
+	c         *client.Client
+	admin     *client.Admin
+	rt        *connectors.Runtime
+	rtStop    func()
+	producers map[string]*adhoc
+	consumers map[string]*adhoc
+	names     map[string]int // the last number of each generated name prefix
+	closed    bool
+
+	ctx    context.Context // the monitor's lifetime
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // every goroutine the monitor started
+}
+
+var (
+	_ Backend               = (*Monitor)(nil)
+	_ client.InlineObserver = (*Monitor)(nil)
+)
+
+// errAt is an error and when it was seen.
+type errAt struct {
+	err error
+	at  time.Time
+}
+
+// connSeries is a connector's processed-per-second series, sampled by the monitor's ticker.
+type connSeries struct {
+	last   uint64
+	series series
+}
+
+type healthKey struct {
+	consumer    bool
+	topic, name string
+}
+
+type subKey struct{ topic, sub string }
+
+type prodKey struct{ topic, name string }
+
+// index is the registry of producers, subscriptions and streams. It is immutable once published: changes
+// copy what they change, so the data path reads it without locks.
+type index struct {
+	subs     map[subKey]*subState
+	subList  []*subState // sorted by topic, subscription
+	prods    map[prodKey]*prodState
+	prodList []*prodState // sorted by topic, name
+	streams  map[string]*stream
+}
+
+// prodState is one producer's (on one topic or partition) state.
+type prodState struct {
+	topic, name string
+
+	mu       sync.Mutex
+	id       uint64
+	state    string
+	adHoc    bool
+	msgs     uint64
+	bytes    uint64
+	errors   uint64
+	series   series
+	byteSec  secCounter
+	pub      hist
+	lastErr  error
+	closedAt time.Time // zero while open
+}
+
+// subState is one subscription's state on one topic or partition, with its consumer streams. Its mutex
+// guards the streams' state too.
+type subState struct {
+	topic, name string
+
+	mu          sync.Mutex
+	streams     []*stream // sorted by name
+	target      *stream   // the stream received messages are counted for; never nil
+	received    uint64
+	acked       uint64
+	nacked      uint64
+	ackErrors   uint64
+	redelivered uint64
+	nonZero     bool // an offset other than 0 was received: the topic is reliable
+	offsets     offsetSet
+	ack         hist
+}
+
+// stream is one consumer's state on one topic or partition, with its ring of recent messages. Its
+// subscription's mutex guards it.
+type stream struct {
+	sub      *subState
+	id, name string
+
+	typ      string
+	state    string
+	cid      uint64
+	adHoc    bool
+	received uint64
+	bytes    uint64
+	series   series
+	e2e      hist
+	ring     ring
+	lastErr  error
+	closedAt time.Time
+}
+
+// New returns a monitor with o and starts its once-a-second ticker; Close stops it.
+func New(o Options) *Monitor {
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.RingSize <= 0 {
+		o.RingSize = DefaultRingSize
+	}
+	if o.MaxRingBytes <= 0 {
+		o.MaxRingBytes = DefaultMaxRingBytes
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	m := &Monitor{
+		opts: o, now: o.Clock, log: o.Logger,
+		health: make(map[healthKey]*HealthStats), conns: make(map[string]*ConnStats), connSeries: make(map[string]*connSeries),
+		producers: make(map[string]*adhoc), consumers: make(map[string]*adhoc), names: make(map[string]int),
+	}
+	m.idx.Store(&index{subs: map[subKey]*subState{}, prods: map[prodKey]*prodState{}, streams: map[string]*stream{}})
+	m.ctx, m.cancel = context.WithCancel(context.Background())
+	m.wg.Go(m.ticker)
+	return m
+}
+
+// Attach gives the monitor the client, admin client and connector runtime its actions use (any may be nil:
+// the actions that need it then fail with ErrNoClient, ErrNoAdmin or ErrNoRuntime). It replaces what an
+// earlier Attach gave. The monitor follows the runtime's events until Close or the next Attach; it never
+// closes what it was given. Attach after Close does nothing.
+func (m *Monitor) Attach(c *client.Client, admin *client.Admin, rt *connectors.Runtime) {
+	m.amu.Lock()
+	if m.closed {
+		m.amu.Unlock()
+		return
+	}
+	m.c, m.admin = c, admin
+	var stop func()
+	if rt != m.rt {
+		stop, m.rtStop, m.rt = m.rtStop, nil, rt
+		if rt != nil {
+			m.rtStop = m.watchRuntime(rt)
+		}
+	}
+	m.amu.Unlock()
+	if stop != nil {
+		stop()
+	}
+}
+
+// Close stops every goroutine the monitor started: the ad-hoc producers and consumers (which it closes), the
+// reader of the runtime's events and the ticker. It does not close the client, admin client or runtime.
+// Later actions fail with ErrClosed; the observer methods and Snapshot keep working. Calling it again does
+// nothing.
+func (m *Monitor) Close() {
+	m.amu.Lock()
+	if m.closed {
+		m.amu.Unlock()
+		return
+	}
+	m.closed = true
+	stop := m.rtStop
+	m.rtStop = nil
+	ads := slices.Collect(maps.Values(m.producers))
+	ads = slices.AppendSeq(ads, maps.Values(m.consumers))
+	clear(m.producers)
+	clear(m.consumers)
+	m.amu.Unlock()
+	m.cancel() // ends the ticker and every ad-hoc producer and consumer
+	if stop != nil {
+		stop()
+	}
+	for _, a := range ads {
+		a.cancel()
+	}
+	m.wg.Wait()
+}
+
+// attached returns the current attachments.
+func (m *Monitor) attached() (*client.Client, *client.Admin, *connectors.Runtime) {
+	m.amu.Lock()
+	defer m.amu.Unlock()
+	return m.c, m.admin, m.rt
+}
+
+// setErr records err as the last error seen.
+func (m *Monitor) setErr(err error) {
+	if err != nil {
+		m.lastErr.Store(&errAt{err: err, at: m.now()})
+	}
+}
+
+// markOK records a successful answer from the broker (evidence it is reachable).
+func (m *Monitor) markOK() { m.lastOK.Store(m.now().UnixNano()) }
+
+// topicReliable reports whether the admin API said topic is reliable.
+func (m *Monitor) topicReliable(topic string) bool {
+	r := m.reliable.Load()
+	return r != nil && (*r)[topic]
+}
+
+// ---- the registry ----
+
+// clone returns a shallow copy of the index, to change and publish.
+func (ix *index) clone() *index { c := *ix; return &c }
+
+// producer returns the state of a producer, creating it.
+func (m *Monitor) producer(topic, name string) *prodState {
+	if p := m.idx.Load().prods[prodKey{topic, name}]; p != nil {
+		return p
+	}
+	m.regMu.Lock()
+	defer m.regMu.Unlock()
+	return m.producerLocked(topic, name)
+}
+
+func (m *Monitor) producerLocked(topic, name string) *prodState {
+	ix := m.idx.Load()
+	k := prodKey{topic, name}
+	if p := ix.prods[k]; p != nil {
+		return p
+	}
+	p := &prodState{topic: topic, name: name, series: newSeries(m.now().Unix())}
+	nix := ix.clone()
+	nix.prods = maps.Clone(ix.prods)
+	nix.prods[k] = p
+	i, _ := slices.BinarySearchFunc(ix.prodList, p, cmpProd)
+	nix.prodList = slices.Insert(slices.Clip(ix.prodList), i, p)
+	m.idx.Store(nix)
+	return p
+}
+
+func cmpProd(a, b *prodState) int {
+	if c := strings.Compare(a.topic, b.topic); c != 0 {
+		return c
+	}
+	return strings.Compare(a.name, b.name)
+}
+
+func cmpSub(a, b *subState) int {
+	if c := strings.Compare(a.topic, b.topic); c != 0 {
+		return c
+	}
+	return strings.Compare(a.name, b.name)
+}
+
+// sub returns the state of a subscription, creating it.
+func (m *Monitor) sub(topic, name string) *subState {
+	if s := m.idx.Load().subs[subKey{topic, name}]; s != nil {
+		return s
+	}
+	m.regMu.Lock()
+	defer m.regMu.Unlock()
+	return m.subLocked(topic, name)
+}
+
+// subLocked returns the state of a subscription, creating it with an UnknownConsumer stream to count
+// messages for until a consumer is seen. regMu is held.
+func (m *Monitor) subLocked(topic, name string) *subState {
+	ix := m.idx.Load()
+	k := subKey{topic, name}
+	if s := ix.subs[k]; s != nil {
+		return s
+	}
+	s := &subState{topic: topic, name: name}
+	nix := ix.clone()
+	nix.subs = maps.Clone(ix.subs)
+	nix.subs[k] = s
+	i, _ := slices.BinarySearchFunc(ix.subList, s, cmpSub)
+	nix.subList = slices.Insert(slices.Clip(ix.subList), i, s)
+	m.idx.Store(nix)
+	s.target = m.streamLocked(s, UnknownConsumer)
+	return s
+}
+
+// streamLocked returns the stream of consumer name of s, creating it. regMu is held, s.mu is not.
+func (m *Monitor) streamLocked(s *subState, name string) *stream {
+	s.mu.Lock()
+	i, found := slices.BinarySearchFunc(s.streams, name, func(st *stream, n string) int { return strings.Compare(st.name, n) })
+	if found {
+		st := s.streams[i]
+		s.mu.Unlock()
+		return st
+	}
+	st := &stream{sub: s, id: StreamID(s.topic, s.name, name), name: name, series: newSeries(m.now().Unix()),
+		ring: ring{size: m.opts.RingSize, maxBytes: m.opts.MaxRingBytes}}
+	s.streams = slices.Insert(s.streams, i, st)
+	s.mu.Unlock()
+	ix := m.idx.Load()
+	nix := ix.clone()
+	nix.streams = maps.Clone(ix.streams)
+	nix.streams[st.id] = st
+	m.idx.Store(nix)
+	return st
+}
+
+// StreamID returns the id of the stream of a consumer (ConsumerStats.Stream): "topic|subscription|consumer".
+func StreamID(topic, subscription, consumer string) string {
+	return topic + "|" + subscription + "|" + consumer
+}
+
+// live reports whether a consumer stream's state is one of a subscribed consumer.
+func live(state string) bool {
+	return state == "subscribed" || state == "resubscribed" || state == "stream-ended"
+}
+
+// retargetLocked chooses the stream s's messages are counted for: its only live consumer, SharedConsumers
+// when there are several, else the one it was (or UnknownConsumer). regMu is held, s.mu is not.
+func (m *Monitor) retargetLocked(s *subState) {
+	s.mu.Lock()
+	var one *stream
+	n := 0
+	for _, st := range s.streams {
+		if st.name != UnknownConsumer && st.name != SharedConsumers && live(st.state) {
+			one = st
+			n++
+		}
+	}
+	switch {
+	case n == 1:
+		s.target = one
+	case n > 1 && s.target.name != SharedConsumers:
+		s.mu.Unlock()
+		shared := m.streamLocked(s, SharedConsumers)
+		s.mu.Lock()
+		s.target = shared
+	}
+	s.mu.Unlock()
+}
+
+// pruneLocked forgets the oldest closed producers and consumer streams beyond maxClosed. regMu is held.
+func (m *Monitor) pruneLocked() {
+	ix := m.idx.Load()
+	type closedProd struct {
+		p  *prodState
+		at time.Time
+	}
+	var cps []closedProd
+	for _, p := range ix.prodList {
+		p.mu.Lock()
+		if !p.closedAt.IsZero() {
+			cps = append(cps, closedProd{p, p.closedAt})
+		}
+		p.mu.Unlock()
+	}
+	type closedStream struct {
+		st *stream
+		at time.Time
+	}
+	var css []closedStream
+	for _, s := range ix.subList {
+		s.mu.Lock()
+		for _, st := range s.streams {
+			if !st.closedAt.IsZero() && st != s.target {
+				css = append(css, closedStream{st, st.closedAt})
+			}
+		}
+		s.mu.Unlock()
+	}
+	if len(cps) <= maxClosed && len(css) <= maxClosed {
+		return
+	}
+	nix := ix.clone()
+	if len(cps) > maxClosed {
+		slices.SortFunc(cps, func(a, b closedProd) int { return a.at.Compare(b.at) })
+		drop := make(map[*prodState]bool)
+		nix.prods = maps.Clone(ix.prods)
+		for _, c := range cps[:len(cps)-maxClosed] {
+			drop[c.p] = true
+			delete(nix.prods, prodKey{c.p.topic, c.p.name})
+		}
+		nix.prodList = slices.DeleteFunc(slices.Clone(ix.prodList), func(p *prodState) bool { return drop[p] })
+		m.mu.Lock()
+		for p := range drop {
+			delete(m.health, healthKey{false, p.topic, p.name})
+		}
+		m.mu.Unlock()
+	}
+	if len(css) > maxClosed {
+		slices.SortFunc(css, func(a, b closedStream) int { return a.at.Compare(b.at) })
+		nix.streams = maps.Clone(ix.streams)
+		for _, c := range css[:len(css)-maxClosed] {
+			st, s := c.st, c.st.sub
+			s.mu.Lock()
+			s.streams = slices.DeleteFunc(s.streams, func(x *stream) bool { return x == st })
+			m.prunedReceived.Add(st.received)
+			m.prunedDropped.Add(st.ring.unshown + st.ring.unshownKept())
+			s.mu.Unlock()
+			delete(nix.streams, st.id)
+		}
+	}
+	m.idx.Store(nix)
+}

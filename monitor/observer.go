@@ -1,0 +1,262 @@
+package monitor
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/danube-console/danube-console/client"
+)
+
+// The observer methods run on the client's data path. They never block on anything but a short,
+// per-producer or per-subscription critical section (the global registry lock only the first time a
+// producer or subscription is seen, and for lifecycle events), and allocate nothing per message: a
+// received message is copied into a slot of its stream's preallocated ring.
+
+// Inline declares that the monitor's observer methods never block, so that the client calls them directly.
+func (m *Monitor) Inline() {}
+
+// OnLookup counts a successful lookup as evidence that the broker is reachable. (The client's own lookups
+// are not listed in Snapshot.Lookups: only the console's, see Lookup.)
+func (m *Monitor) OnLookup(e client.LookupEvent) {
+	if e.Err == nil {
+		m.markOK()
+	}
+}
+
+// OnProducer records a producer's lifecycle: its state and id, its re-creations (HealthStats.Reconnects)
+// and its failure (LastError).
+func (m *Monitor) OnProducer(e client.ProducerEvent) {
+	p := m.producer(e.Topic, e.Name)
+	now := m.now()
+	p.mu.Lock()
+	p.state = e.Kind.String()
+	if e.ID != 0 {
+		p.id = e.ID
+	}
+	if e.Err != nil {
+		p.lastErr = e.Err
+	}
+	if e.Kind == client.ProducerClosed || e.Kind == client.ProducerFailed {
+		p.closedAt = now
+	} else {
+		p.closedAt = time.Time{}
+	}
+	p.mu.Unlock()
+	switch e.Kind {
+	case client.ProducerRecreated:
+		m.reconnected(false, e.Topic, e.Name, e.ID)
+	case client.ProducerFailed:
+		m.setErr(e.Err)
+	}
+	if e.Kind == client.ProducerClosed || e.Kind == client.ProducerFailed {
+		m.regMu.Lock()
+		m.pruneLocked()
+		m.regMu.Unlock()
+	}
+}
+
+// OnSend counts a completed send: messages, bytes, the publish latency and the series for a success; the
+// error (also LastError) for a failure.
+func (m *Monitor) OnSend(e client.SendEvent) {
+	p := m.producer(e.Topic, e.Producer)
+	sec := m.now().Unix()
+	p.mu.Lock()
+	if e.Err != nil {
+		p.errors++
+		p.lastErr = e.Err
+	} else {
+		p.msgs++
+		p.bytes += uint64(e.Bytes)
+		p.series.add(sec, 1)
+		p.byteSec.add(sec, uint64(e.Bytes))
+		p.pub.add(sec, e.Latency)
+	}
+	p.mu.Unlock()
+	if e.Err != nil {
+		m.setErr(e.Err)
+	}
+}
+
+// OnConsumer records a consumer's lifecycle on one topic or partition: its stream's state and id, its
+// re-subscriptions (HealthStats.Reconnects), the error that ended a stream or failed it (LastError).
+func (m *Monitor) OnConsumer(e client.ConsumerEvent) {
+	now := m.now()
+	m.regMu.Lock()
+	s := m.subLocked(e.Topic, e.Subscription)
+	st := m.streamLocked(s, e.Name)
+	s.mu.Lock()
+	st.state = e.Kind.String()
+	if e.ID != 0 {
+		st.cid = e.ID
+	}
+	if e.Err != nil {
+		st.lastErr = e.Err
+	}
+	if live(st.state) {
+		st.closedAt = time.Time{}
+	} else {
+		st.closedAt = now
+	}
+	s.mu.Unlock()
+	m.retargetLocked(s)
+	if !live(st.state) {
+		m.pruneLocked()
+	}
+	m.regMu.Unlock()
+	if e.Kind == client.ConsumerResubscribed {
+		m.reconnected(true, e.Topic, e.Name, e.ID)
+	}
+	if e.Err != nil {
+		m.setErr(e.Err)
+	}
+}
+
+// OnReceive counts a received message for its subscription and stream (counters, series, end-to-end
+// latency, redelivery) and keeps a copy in the stream's ring.
+func (m *Monitor) OnReceive(e client.ReceiveEvent) {
+	msg := e.Message
+	if msg == nil {
+		return
+	}
+	s := m.sub(msg.ID.Topic, msg.Subscription)
+	now := m.now()
+	sec := now.Unix()
+	at := msg.ReceivedAt
+	if at.IsZero() {
+		at = now
+	}
+	off := msg.ID.Offset
+	n := len(msg.Payload)
+
+	s.mu.Lock()
+	s.received++
+	again := s.offsets.seen(off)
+	if off != 0 {
+		s.nonZero = true
+	} else if again && !s.nonZero {
+		// Offset 0 again: a redelivery on a reliable topic, or just the next message of a non-reliable one.
+		again = m.topicReliable(msg.ID.Topic)
+	}
+	if again {
+		s.redelivered++
+	}
+	st := s.target
+	if e.Consumer != "" && e.Consumer != st.name {
+		// The consumer is named: count the message for its own stream when it is known (several consumers
+		// of one subscription in this process each get theirs).
+		if i, ok := slices.BinarySearchFunc(s.streams, e.Consumer, func(x *stream, n string) int { return strings.Compare(x.name, n) }); ok {
+			st = s.streams[i]
+		}
+	}
+	st.received++
+	st.bytes += uint64(n)
+	st.series.add(sec, 1)
+	if pt := msg.PublishTime; pt.UnixMilli() > 0 {
+		st.e2e.add(sec, at.Sub(pt))
+	}
+	slot := st.ring.push(n)
+	*slot = ringSlot{msg: Message{
+		Seq:           st.received,
+		ReceivedAt:    at,
+		PublishTime:   msg.PublishTime,
+		Topic:         msg.ID.Topic,
+		Offset:        off,
+		ProducerID:    msg.ID.ProducerID,
+		ProducerName:  msg.ProducerName,
+		BrokerAddr:    msg.ID.BrokerAddr,
+		Subscription:  msg.Subscription,
+		Consumer:      st.name,
+		Key:           msg.RoutingKey,
+		HasKey:        msg.HasRoutingKey,
+		Attributes:    msg.Attributes,
+		SchemaID:      msg.SchemaID,
+		SchemaVersion: msg.SchemaVersion,
+		Payload:       msg.Payload,
+		Redelivered:   again,
+	}}
+	s.mu.Unlock()
+}
+
+// OnAck counts a completed ack or nack for its subscription, with its latency; a failure counts as an ack
+// error (also LastError).
+func (m *Monitor) OnAck(e client.AckEvent) {
+	s := m.sub(e.Topic, e.Subscription)
+	sec := m.now().Unix()
+	s.mu.Lock()
+	switch {
+	case e.Err != nil:
+		s.ackErrors++
+	case e.Nack:
+		s.nacked++
+		s.ack.add(sec, e.Latency)
+	default:
+		s.acked++
+		s.ack.add(sec, e.Latency)
+	}
+	s.mu.Unlock()
+	if e.Err != nil {
+		m.setErr(e.Err)
+	}
+}
+
+// OnHealth records a producer's or consumer's last health check; an OK answer is evidence that the broker
+// is reachable, a failed one is LastError.
+func (m *Monitor) OnHealth(e client.HealthEvent) {
+	now := m.now()
+	m.mu.Lock()
+	h := m.healthLocked(e.Consumer, e.Topic, e.Name)
+	h.ID, h.Status, h.At, h.RTT = e.ID, e.Status.String(), now, e.RTT
+	h.Err = ""
+	if e.Err != nil {
+		h.Err = e.Err.Error()
+	}
+	m.mu.Unlock()
+	switch {
+	case e.Err != nil:
+		m.setErr(e.Err)
+	case e.Status == client.HealthOK:
+		m.markOK()
+	}
+}
+
+// OnConnState records a connection's new state.
+func (m *Monitor) OnConnState(e client.ConnStateEvent) {
+	now := m.now()
+	state := e.State.String()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.conns[e.Addr]
+	if c == nil {
+		c = &ConnStats{Addr: e.Addr}
+		m.conns[e.Addr] = c
+	}
+	if c.State != state {
+		if c.State != "" {
+			c.Transitions++
+		}
+		c.State, c.Since = state, now
+	}
+}
+
+// reconnected counts a producer's re-creation or a consumer's re-subscription.
+func (m *Monitor) reconnected(consumer bool, topic, name string, id uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	h := m.healthLocked(consumer, topic, name)
+	h.Reconnects++
+	if id != 0 {
+		h.ID = id
+	}
+}
+
+// healthLocked returns the health entry of a producer or consumer, creating it. m.mu is held.
+func (m *Monitor) healthLocked(consumer bool, topic, name string) *HealthStats {
+	k := healthKey{consumer, topic, name}
+	h := m.health[k]
+	if h == nil {
+		h = &HealthStats{Consumer: consumer, Topic: topic, Name: name}
+		m.health[k] = h
+	}
+	return h
+}

@@ -1,0 +1,98 @@
+package tui
+
+// renderHelp draws the help overlay, generated from the key map, centred in a w×h area.
+func (m *Model) renderHelp(w, h int) string {
+	st := m.st
+	secs := m.keys.sections()
+
+	// Each section is a column: its title, then "key  description" lines.
+	type col struct {
+		lines []seg2
+		width int
+	}
+	var cols []col
+	for _, s := range secs {
+		kw := 0
+		for _, b := range s.bindings {
+			kw = max(kw, textWidth(b.Help().Key))
+		}
+		c := col{lines: []seg2{{a: seg{s.title, st.title}}}}
+		c.width = textWidth(s.title)
+		for _, b := range s.bindings {
+			hk := b.Help()
+			c.lines = append(c.lines, seg2{a: seg{fit(hk.Key, kw, false), st.key}, b: seg{"  " + hk.Desc, st.text}})
+			c.width = max(c.width, kw+2+textWidth(hk.Desc))
+		}
+		cols = append(cols, c)
+	}
+
+	// Lay the columns out in as many rows of columns as the width needs.
+	const gap = 4
+	inner := min(w-4, 110)
+	var rows [][]col
+	var cur []col
+	cw := 0
+	for _, c := range cols {
+		if len(cur) > 0 && cw+gap+c.width > inner {
+			rows = append(rows, cur)
+			cur, cw = nil, 0
+		}
+		if len(cur) > 0 {
+			cw += gap
+		}
+		cur = append(cur, c)
+		cw += c.width
+	}
+	rows = append(rows, cur)
+
+	bw := 0
+	for _, r := range rows {
+		rw := 0
+		for i, c := range r {
+			if i > 0 {
+				rw += gap
+			}
+			rw += c.width
+		}
+		bw = max(bw, rw)
+	}
+	bw = min(bw+2, inner) // one blank each side
+	var body []string
+	for ri, r := range rows {
+		if ri > 0 {
+			body = append(body, blank(bw))
+		}
+		n := 0
+		for _, c := range r {
+			n = max(n, len(c.lines))
+		}
+		for i := range n {
+			l := newLine(bw).space(1)
+			for ci, c := range r {
+				if ci > 0 {
+					l.space(gap)
+				}
+				start := l.w
+				if i < len(c.lines) {
+					s := c.lines[i]
+					l.add(s.a.p, s.a.s).add(s.b.p, s.b.s)
+				}
+				l.space(c.width - (l.w - start))
+			}
+			body = append(body, l.String())
+		}
+	}
+	body = append(body, blank(bw))
+	note := "theme " + m.theme.Name + " (t cycles) · esc or ? closes"
+	if m.readOnly() {
+		note = "read-only: connector actions are disabled · " + note
+	}
+	body = append(body, newLine(bw).space(1).add(st.muted, note).String())
+
+	bh := min(len(body)+2, h)
+	box := m.box([]seg{{"Help", st.title}, {" · keys", st.muted}}, bw+2, bh, true, body)
+	return center(box, w, h)
+}
+
+// seg2 is a pair of segments drawn one after the other.
+type seg2 struct{ a, b seg }

@@ -1,0 +1,446 @@
+// Package tui is the danube console's terminal user interface, built on Bubble Tea v2.
+//
+// One root Model owns the layout, the focus and the key routing; each pane (dashboard, topics & lookup,
+// producers, consumers, acks, health, connectors) lives in its own file and draws itself from the latest
+// monitor.Snapshot. The model pulls that snapshot from a monitor.Backend on a tick (10 Hz by default), so
+// the screen costs the same whatever the message rate: there is never one Bubble Tea message per Danube
+// message. Every action (lookups, refreshes, connector start/stop) runs in a tea.Cmd, off the update loop,
+// and reports back to the status bar. Colours come only from the themes package.
+package tui
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/danube-console/danube-console/monitor"
+	"github.com/danube-console/danube-console/themes"
+)
+
+// Minimum terminal size; below it the console asks for a larger terminal.
+const (
+	MinWidth  = 60
+	MinHeight = 16
+)
+
+const (
+	defaultTick     = 100 * time.Millisecond
+	refreshInterval = 5 * time.Second
+	actionTimeout   = 15 * time.Second
+	lookupTimeout   = 10 * time.Second
+	errorFadeAfter  = 10 * time.Second
+	errorDimAfter   = 5 * time.Second
+)
+
+// Options configure the console.
+type Options struct {
+	// Theme is the colour theme; nil means the default (dark) theme.
+	Theme *themes.Theme
+	// ReadOnly disables actions that change state (starting and stopping connectors). The snapshot's own
+	// ReadOnly flag has the same effect.
+	ReadOnly bool
+	// Tick is how often the console pulls a snapshot from the backend; zero means 100ms.
+	Tick time.Duration
+	// Clock returns the current time, for ages and the fading of errors; nil means time.Now. Tests fix it.
+	Clock func() time.Time
+	// Input and Output replace the terminal's standard input and output in Run (tests); nil means the
+	// defaults.
+	Input  io.Reader
+	Output io.Writer
+}
+
+// paneID identifies a pane; its value + 1 is the pane's number key.
+type paneID int
+
+const (
+	paneDashboard paneID = iota
+	paneTopics
+	paneProducers
+	paneConsumers
+	paneAcks
+	paneHealth
+	paneConnectors
+	numPanes = 7
+)
+
+var paneNames = [numPanes]string{"Dashboard", "Topics", "Producers", "Consumers", "Acks", "Health", "Connectors"}
+
+var paneShort = [numPanes]string{"Dash", "Topics", "Prod", "Cons", "Acks", "Health", "Conn"}
+
+// pane is what the root model needs from a pane. Panes never implement tea.Model: the root routes keys to
+// the focused pane and asks it to draw into a rectangle.
+type pane interface {
+	// key handles a key press while the pane is focused.
+	key(m *Model, msg tea.KeyPressMsg) tea.Cmd
+	// view draws the pane in exactly w×h cells.
+	view(m *Model, w, h int) string
+	// tile draws the pane's condensed dashboard tile in exactly w×h cells.
+	tile(m *Model, w, h int, focused bool) string
+	// capturing reports that the pane has a text input open that takes every key.
+	capturing() bool
+	// esc closes the pane's overlay, if any, and reports whether there was one.
+	esc() bool
+}
+
+// Messages of the root model.
+type (
+	// tickMsg asks the model to pull a new snapshot.
+	tickMsg time.Time
+	// refreshTickMsg asks for the periodic admin refresh.
+	refreshTickMsg struct{}
+	// refreshDoneMsg reports the end of a Refresh.
+	refreshDoneMsg struct {
+		err    error
+		manual bool
+	}
+	// statusMsg puts a message in the status bar.
+	statusMsg struct {
+		text  string
+		level level
+	}
+)
+
+// level is the severity of a status bar message.
+type level int
+
+const (
+	levelInfo level = iota
+	levelWarn
+	levelError
+)
+
+// status is the status bar's message slot.
+type status struct {
+	text  string
+	level level
+	at    time.Time
+}
+
+// Model is the console's root Bubble Tea model. Create it with New; it is used by pointer.
+type Model struct {
+	b    monitor.Backend
+	opts Options
+	ctx  context.Context
+
+	keys  KeyMap
+	theme *themes.Theme
+	st    *styles
+
+	w, h   int
+	snap   monitor.Snapshot
+	active paneID
+	panes  [numPanes]pane
+
+	dash       *dashboardPane
+	topics     *topicsPane
+	producers  *producersPane
+	consumers  *consumersPane
+	acks       *acksPane
+	health     *healthPane
+	connectors *connectorsPane
+
+	showHelp bool
+	status   status
+}
+
+var _ tea.Model = (*Model)(nil)
+
+// New returns the console's model over backend b. It takes a first snapshot at once so that the first frame
+// has data.
+func New(b monitor.Backend, o Options) *Model {
+	if o.Tick <= 0 {
+		o.Tick = defaultTick
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	th := o.Theme
+	if th == nil {
+		th = themes.Default()
+	}
+	m := &Model{
+		b:     b,
+		opts:  o,
+		ctx:   context.Background(),
+		keys:  DefaultKeyMap(),
+		theme: th,
+		st:    newStyles(th),
+	}
+	m.dash = &dashboardPane{}
+	m.topics = newTopicsPane(m)
+	m.producers = &producersPane{}
+	m.consumers = &consumersPane{follow: true}
+	m.acks = &acksPane{}
+	m.health = &healthPane{}
+	m.connectors = &connectorsPane{pending: map[string]string{}}
+	m.panes = [numPanes]pane{m.dash, m.topics, m.producers, m.consumers, m.acks, m.health, m.connectors}
+	m.pull()
+	return m
+}
+
+// Run runs the console on the terminal (or Options.Input/Output) until the user quits or ctx is cancelled,
+// in which case it returns nil.
+func Run(ctx context.Context, b monitor.Backend, o Options) error {
+	m := New(b, o)
+	m.ctx = ctx
+	popts := []tea.ProgramOption{tea.WithContext(ctx)}
+	if o.Input != nil {
+		popts = append(popts, tea.WithInput(o.Input))
+	}
+	if o.Output != nil {
+		popts = append(popts, tea.WithOutput(o.Output))
+	}
+	_, err := tea.NewProgram(m, popts...).Run()
+	if err != nil && errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// Init starts the snapshot tick and the first admin refresh.
+func (m *Model) Init() tea.Cmd {
+	return tea.Batch(m.tick(), m.refreshCmd(false))
+}
+
+func (m *Model) tick() tea.Cmd {
+	return tea.Tick(m.opts.Tick, func(t time.Time) tea.Msg { return tickMsg(t) })
+}
+
+func (m *Model) now() time.Time { return m.opts.Clock() }
+
+// readOnly reports whether state-changing actions are disabled.
+func (m *Model) readOnly() bool { return m.opts.ReadOnly || m.snap.ReadOnly }
+
+// pull takes a fresh snapshot and the visible rows of the consumer stream.
+func (m *Model) pull() {
+	m.snap = m.b.Snapshot()
+	if m.active == paneConsumers {
+		m.consumers.pull(m)
+	}
+}
+
+// refreshCmd reloads topics from the admin API.
+func (m *Model) refreshCmd(manual bool) tea.Cmd {
+	b, ctx := m.b, m.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
+		defer cancel()
+		return refreshDoneMsg{err: b.Refresh(ctx), manual: manual}
+	}
+}
+
+// setStatus puts a message in the status bar.
+func (m *Model) setStatus(l level, text string) {
+	m.status = status{text: text, level: l, at: m.now()}
+}
+
+// setPane focuses a pane.
+func (m *Model) setPane(p paneID) {
+	if p == m.active {
+		return
+	}
+	m.active = p
+	if p == paneConsumers {
+		m.consumers.pull(m)
+	}
+}
+
+// Update handles a message.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.w, m.h = msg.Width, msg.Height
+		if m.active == paneConsumers {
+			m.consumers.pull(m)
+		}
+		return m, nil
+	case tickMsg:
+		m.pull()
+		return m, m.tick()
+	case refreshTickMsg:
+		return m, m.refreshCmd(false)
+	case refreshDoneMsg:
+		if msg.err != nil {
+			m.setStatus(levelError, "refresh: "+msg.err.Error())
+		} else if msg.manual {
+			m.setStatus(levelInfo, "topics refreshed")
+		}
+		m.pull()
+		if msg.manual {
+			return m, nil
+		}
+		return m, tea.Tick(refreshInterval, func(time.Time) tea.Msg { return refreshTickMsg{} })
+	case statusMsg:
+		m.setStatus(msg.level, msg.text)
+		return m, nil
+	case lookupDoneMsg:
+		m.topics.lookupDone(m, msg)
+		return m, nil
+	case actionDoneMsg:
+		m.connectors.actionDone(m, msg)
+		return m, nil
+	case tea.KeyPressMsg:
+		return m, m.handleKey(msg)
+	case tea.MouseClickMsg:
+		return m, m.handleClick(msg.Mouse())
+	case tea.MouseWheelMsg:
+		mo := msg.Mouse()
+		var k tea.KeyPressMsg
+		switch mo.Button {
+		case tea.MouseWheelUp:
+			k = tea.KeyPressMsg{Code: tea.KeyUp}
+		case tea.MouseWheelDown:
+			k = tea.KeyPressMsg{Code: tea.KeyDown}
+		default:
+			return m, nil
+		}
+		if m.showHelp || m.panes[m.active].capturing() {
+			return m, nil
+		}
+		return m, m.panes[m.active].key(m, k)
+	}
+	// Anything else (e.g. the text input's internal messages) goes to the topics pane's input.
+	if m.topics.capturing() {
+		return m, m.topics.input(m, msg)
+	}
+	return m, nil
+}
+
+func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
+	g := m.keys.Global
+	p := m.panes[m.active]
+	if msg.String() == "ctrl+c" {
+		return tea.Quit
+	}
+	if p.capturing() {
+		return p.key(m, msg)
+	}
+	if m.showHelp {
+		switch {
+		case key.Matches(msg, g.Quit):
+			return tea.Quit
+		case key.Matches(msg, g.Help, g.Close):
+			m.showHelp = false
+		case key.Matches(msg, g.Theme):
+			m.cycleTheme()
+		}
+		return nil
+	}
+	switch {
+	case key.Matches(msg, g.Quit):
+		return tea.Quit
+	case key.Matches(msg, g.Help):
+		m.showHelp = true
+		return nil
+	case key.Matches(msg, g.Close):
+		if !p.esc() && m.active != paneDashboard {
+			// Nothing to close: esc goes back to the dashboard, as in k9s.
+			m.setPane(paneDashboard)
+		}
+		return nil
+	case key.Matches(msg, g.Theme):
+		m.cycleTheme()
+		return nil
+	case key.Matches(msg, g.NextPane):
+		p.esc()
+		m.setPane((m.active + 1) % numPanes)
+		return nil
+	case key.Matches(msg, g.PrevPane):
+		p.esc()
+		m.setPane((m.active + numPanes - 1) % numPanes)
+		return nil
+	}
+	for i, b := range g.Panes {
+		if key.Matches(msg, b) {
+			p.esc()
+			m.setPane(paneID(i))
+			return nil
+		}
+	}
+	return p.key(m, msg)
+}
+
+// cycleTheme switches to the next built-in theme.
+func (m *Model) cycleTheme() {
+	m.theme = themes.Next(m.theme.Name)
+	m.st = newStyles(m.theme)
+	m.topics.restyle(m)
+	m.setStatus(levelInfo, "theme: "+m.theme.Name)
+}
+
+// handleClick switches panes when a tab of the header is clicked, and focuses a dashboard tile.
+func (m *Model) handleClick(mo tea.Mouse) tea.Cmd {
+	if m.tooSmall() || m.showHelp {
+		return nil
+	}
+	if mo.Y == 1 {
+		for _, t := range tabLayout(m.w) {
+			if mo.X >= t.x0 && mo.X < t.x1 {
+				m.panes[m.active].esc()
+				m.setPane(t.id)
+				return nil
+			}
+		}
+		return nil
+	}
+	if m.active == paneDashboard && mo.Button == tea.MouseLeft {
+		m.dash.click(m, mo.X, mo.Y-headerHeight)
+	}
+	return nil
+}
+
+const (
+	headerHeight = 2
+	statusHeight = 1
+)
+
+func (m *Model) tooSmall() bool { return m.w < MinWidth || m.h < MinHeight }
+
+// bodyHeight is the height of the pane area.
+func (m *Model) bodyHeight() int { return max(0, m.h-headerHeight-statusHeight) }
+
+// View draws the whole screen.
+func (m *Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	v.MouseMode = tea.MouseModeCellMotion
+	v.WindowTitle = "Danube Console"
+	if !m.theme.Plain {
+		v.BackgroundColor = m.theme.Color(themes.Background)
+		v.ForegroundColor = m.theme.Color(themes.Foreground)
+	}
+	return v
+}
+
+// render draws the screen content.
+func (m *Model) render() string {
+	if m.w <= 0 || m.h <= 0 {
+		return ""
+	}
+	if m.tooSmall() {
+		need := "need at least " + itoa(MinWidth) + "×" + itoa(MinHeight) + ", have " + itoa(m.w) + "×" + itoa(m.h)
+		msg := m.st.warn.r(truncate("terminal too small: "+need, m.w))
+		if textWidth("terminal too small: "+need) > m.w {
+			msg = m.st.warn.r(truncate("terminal too small", m.w)) + "\n" + m.st.warn.r(truncate(need, m.w))
+		}
+		return center(msg, m.w, m.h)
+	}
+	var b strings.Builder
+	b.Grow(m.w * m.h * 4)
+	b.WriteString(m.renderHeader())
+	b.WriteByte('\n')
+	bh := m.bodyHeight()
+	if m.showHelp {
+		b.WriteString(m.renderHelp(m.w, bh))
+	} else {
+		b.WriteString(m.panes[m.active].view(m, m.w, bh))
+	}
+	b.WriteByte('\n')
+	b.WriteString(m.renderStatus())
+	return b.String()
+}

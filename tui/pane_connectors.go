@@ -1,0 +1,345 @@
+package tui
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/danube-console/danube-console/connectors"
+	"github.com/danube-console/danube-console/monitor"
+)
+
+// connectorsPane lists the connector instances with their state, throughput and counters; s starts or
+// stops the selected one, r restarts it and enter opens its details. The actions run in commands (Stop and
+// Restart with a timeout) and report to the status bar; read-only mode disables them.
+type connectorsPane struct {
+	cur     cursor
+	details bool              // the details view is open
+	pending map[string]string // connector name → action in flight ("stopping", ...)
+}
+
+// actionDoneMsg reports the end of a connector action.
+type actionDoneMsg struct {
+	name string
+	verb string // start, stop, restart
+	err  error
+}
+
+func connectorID(m *Model) func(i int) string {
+	cs := m.snap.Connectors
+	return func(i int) string { return cs[i].Name }
+}
+
+func (p *connectorsPane) selected(m *Model) *monitor.ConnectorStats {
+	cs := m.snap.Connectors
+	i := p.cur.index(len(cs), connectorID(m))
+	if i < 0 {
+		return nil
+	}
+	return &cs[i]
+}
+
+// startable reports whether s starts (rather than stops) a connector in state s.
+func startable(s connectors.State) bool {
+	return s == connectors.StateStopped || s == connectors.StateFailed || s == connectors.StateCompleted
+}
+
+func (p *connectorsPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
+	k := m.keys.Connectors
+	c := p.selected(m)
+	switch {
+	case key.Matches(msg, k.Details):
+		if c != nil {
+			p.details = !p.details
+		}
+		return nil
+	case key.Matches(msg, k.StartStop, k.Restart):
+		if c == nil {
+			return nil
+		}
+		if m.readOnly() {
+			m.setStatus(levelWarn, "read-only: starting, stopping and restarting connectors is disabled")
+			return nil
+		}
+		name := c.Name
+		if v, busy := p.pending[name]; busy {
+			m.setStatus(levelWarn, name+": already "+v)
+			return nil
+		}
+		verb := "restart"
+		if key.Matches(msg, k.StartStop) {
+			verb = pick(startable(c.State), "start", "stop")
+		}
+		p.pending[name] = verb + "ing"
+		if verb == "stop" {
+			p.pending[name] = "stopping"
+		}
+		m.setStatus(levelInfo, p.pending[name]+" "+name+"…")
+		return connectorAction(m.ctx, m.b, name, verb)
+	}
+	if p.details {
+		return nil
+	}
+	p.cur.move(m, msg, len(m.snap.Connectors), m.bodyHeight()-6, connectorID(m))
+	return nil
+}
+
+// connectorAction runs a connector action off the update loop.
+func connectorAction(ctx context.Context, b monitor.Backend, name, verb string) tea.Cmd {
+	return func() tea.Msg {
+		var err error
+		switch verb {
+		case "start":
+			err = b.StartConnector(name)
+		case "stop":
+			ctx, cancel := context.WithTimeout(ctx, actionTimeout)
+			defer cancel()
+			err = b.StopConnector(ctx, name)
+		case "restart":
+			ctx, cancel := context.WithTimeout(ctx, actionTimeout)
+			defer cancel()
+			err = b.RestartConnector(ctx, name)
+		}
+		return actionDoneMsg{name: name, verb: verb, err: err}
+	}
+}
+
+func (p *connectorsPane) actionDone(m *Model, msg actionDoneMsg) {
+	delete(p.pending, msg.name)
+	if msg.err != nil {
+		m.setStatus(levelError, msg.verb+" "+msg.name+": "+msg.err.Error())
+	} else {
+		past := map[string]string{"start": "started", "stop": "stopped", "restart": "restarted"}[msg.verb]
+		m.setStatus(levelInfo, past+" "+msg.name)
+	}
+	m.pull()
+}
+
+func connectorStatePaint(st *styles, s connectors.State) paint {
+	switch s {
+	case connectors.StateRunning:
+		return st.ok
+	case connectors.StateDegraded:
+		return st.warn
+	case connectors.StateFailed:
+		return st.err
+	case connectors.StateStarting, connectors.StateStopping:
+		return st.info
+	}
+	return st.muted
+}
+
+func failedTotal(f map[connectors.Kind]uint64) uint64 {
+	var n uint64
+	for _, v := range f {
+		n += v
+	}
+	return n
+}
+
+func (p *connectorsPane) table(m *Model, full bool) table {
+	st := m.st
+	cs := m.snap.Connectors
+	now := m.now()
+	var cols []column
+	if full {
+		cols = []column{
+			{title: "NAME", width: 12, flex: 2},
+			{title: "KIND", width: 10, drop: 6},
+			{title: "ROLE", width: 6, drop: 7},
+			{title: "STATE", width: 10},
+			{title: "THRPT", width: 7, right: true},
+			{title: "TREND", width: 10, flex: 1, drop: 4},
+			{title: "RECV", width: 7, right: true, drop: 5},
+			{title: "PROC", width: 7, right: true, drop: 3},
+			{title: "FAIL", width: 5, right: true, drop: 2},
+			{title: "RETRY", width: 5, right: true, drop: 8},
+			{title: "INFL", width: 5, right: true, drop: 9},
+			{title: "RST", width: 3, right: true, drop: 8},
+			{title: "LAST ERROR", width: 14, flex: 3, drop: 1},
+		}
+	} else {
+		cols = []column{
+			{title: "NAME", width: 10, flex: 1},
+			{title: "STATE", width: 9},
+			{title: "THRPT", width: 7, right: true},
+			{title: "TREND", width: 8, flex: 1, drop: 1},
+		}
+	}
+	return table{
+		cols:  cols,
+		n:     len(cs),
+		sel:   p.cur.index(len(cs), connectorID(m)),
+		focus: full,
+		empty: "no connectors configured",
+		row: func(i int, c []cell) {
+			cn := &cs[i]
+			state, sp := cn.State.String(), connectorStatePaint(st, cn.State)
+			if v, ok := p.pending[cn.Name]; ok {
+				state, sp = v+"…", st.info
+			}
+			if !full {
+				c[0] = txt(st.accent, clean(cn.Name))
+				c[1] = txt(sp, state)
+				c[2] = txt(st.text, fmtSI(cn.Throughput))
+				c[3] = spk(cn.Series)
+				return
+			}
+			failed := failedTotal(cn.Failed)
+			c[0] = txt(st.accent, clean(cn.Name))
+			c[1] = txt(st.text, clean(cn.Kind))
+			c[2] = txt(st.muted, string(cn.Role))
+			c[3] = txt(sp, state)
+			c[4] = txt(st.text, fmtSI(cn.Throughput))
+			c[5] = spk(cn.Series)
+			c[6] = txt(st.text, fmtCount(cn.Received))
+			c[7] = txt(st.text, fmtCount(cn.Processed))
+			c[8] = txt(pick(failed > 0, st.err, st.text), fmtCount(failed))
+			c[9] = txt(pick(cn.Retried > 0, st.warn, st.text), fmtCount(cn.Retried))
+			c[10] = txt(st.text, fmtInt(cn.InFlight))
+			c[11] = txt(pick(cn.Restarts > 0, st.warn, st.text), fmtCount(cn.Restarts))
+			if cn.LastError != "" {
+				c[12] = txt(st.err, ago(now, cn.LastErrorAt)+" "+clean(cn.LastError))
+			}
+		},
+	}
+}
+
+func (p *connectorsPane) view(m *Model, w, h int) string {
+	st := m.st
+	cs := m.snap.Connectors
+	running := 0
+	for i := range cs {
+		if cs[i].State == connectors.StateRunning || cs[i].State == connectors.StateDegraded {
+			running++
+		}
+	}
+	title := []seg{{"Connectors", st.title}, {" (" + itoa(len(cs)) + ") ", st.muted}, {itoa(running) + " running", st.text}}
+	if p.details {
+		if c := p.selected(m); c != nil {
+			return p.detailsView(m, c, w, h)
+		}
+		p.details = false
+	}
+	body := m.renderTable(p.table(m, true), w-2, h-4)
+	for len(body) < h-4 {
+		body = append(body, blank(w-2))
+	}
+	// The selected connector's last error in full, then the actions.
+	el := newLine(w - 2).space(1)
+	if c := p.selected(m); c != nil && c.LastError != "" {
+		el.add(st.muted, clean(c.Name)+" "+ago(m.now(), c.LastErrorAt)+" ago: ").add(st.err, clean(c.LastError))
+	}
+	body = append(body, el.String())
+	hint := newLine(w - 2).space(1)
+	if m.readOnly() {
+		hint.add(st.badge, " READ-ONLY ").add(st.muted, " connector actions are disabled · enter details")
+	} else {
+		hint.add(st.key, "s").add(st.muted, " start/stop  ").add(st.key, "r").add(st.muted, " restart  ").
+			add(st.key, "enter").add(st.muted, " details")
+	}
+	body = append(body, hint.String())
+	return m.box(title, w, h, true, body)
+}
+
+// detailsView shows every field of a connector's status.
+func (p *connectorsPane) detailsView(m *Model, c *monitor.ConnectorStats, w, h int) string {
+	st := m.st
+	now := m.now()
+	iw := w - 2
+	const lw = 16
+	kv := func(label, value string, vp paint) string { return m.kv(iw, lw, label, value, vp) }
+	tm := func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return t.Format("2006-01-02 15:04:05") + " (" + ago(now, t) + " ago)"
+	}
+	state := c.State.String()
+	if v, ok := p.pending[c.Name]; ok {
+		state += " (" + v + "…)"
+	}
+	lines := []string{
+		kv("name", clean(c.Name), st.accent),
+		kv("kind / role", clean(c.Kind)+" / "+string(c.Role), st.text),
+		kv("topic", clean(c.Topic), st.text),
+		kv("autostart", pick(c.Autostart, "yes", "no"), st.text),
+		kv("state", state, connectorStatePaint(st, c.State)),
+		kv("since", tm(c.Since), st.text),
+		kv("throughput", fmtRate(c.Throughput), st.text),
+		newLine(iw).space(1).addFit(st.muted, "trend", lw, false).space(1).
+			add(st.spark, sparkline(c.Series, max(0, min(60, iw-lw-3)))).String(),
+		kv("received", strconv.FormatUint(c.Received, 10), st.text),
+		kv("processed", strconv.FormatUint(c.Processed, 10), st.text),
+	}
+	kinds := make([]connectors.Kind, 0, len(c.Failed))
+	for k := range c.Failed {
+		kinds = append(kinds, k)
+	}
+	slices.Sort(kinds)
+	failed := strconv.FormatUint(failedTotal(c.Failed), 10)
+	for i, k := range kinds {
+		failed += pick(i == 0, " (", ", ") + k.String() + " " + strconv.FormatUint(c.Failed[k], 10)
+		if i == len(kinds)-1 {
+			failed += ")"
+		}
+	}
+	lines = append(lines,
+		kv("failed", failed, pick(len(kinds) > 0, st.err, st.text)),
+		kv("retried", strconv.FormatUint(c.Retried, 10), st.text),
+		kv("in flight", strconv.FormatInt(c.InFlight, 10), st.text),
+		kv("batches", strconv.FormatUint(c.Batches, 10)+" (last "+strconv.Itoa(c.LastBatchSize)+")", st.text),
+		kv("batch latency", "p50 "+fmtDur(c.BatchLatencyP50)+" · p99 "+fmtDur(c.BatchLatencyP99), st.text),
+		kv("restarts", strconv.FormatUint(c.Restarts, 10), st.text),
+	)
+	next := "-"
+	if !c.NextRestart.IsZero() {
+		next = c.NextRestart.Format("15:04:05") + " (in " + fmtAge(c.NextRestart.Sub(now)) + ")"
+	}
+	lines = append(lines, kv("next restart", next, st.text))
+	if c.LastError != "" {
+		lines = append(lines,
+			kv("last error", clean(c.LastError), st.err),
+			kv("  kind / at", c.LastErrorKind.String()+" / "+tm(c.LastErrorAt), st.text))
+	} else {
+		lines = append(lines, kv("last error", "-", st.text))
+	}
+	for _, t := range c.Topics {
+		lines = append(lines, kv("  "+clean(t.Topic), "recv "+fmtCount(t.Received)+" · proc "+fmtCount(t.Processed)+
+			" · retried "+fmtCount(t.Retried)+" · failed "+fmtCount(failedTotal(t.Failed)), st.text))
+	}
+	lines = append(lines, blank(iw), newLine(iw).space(1).add(st.key, "esc").add(st.muted, " back  ").
+		add(st.key, "s").add(st.muted, " start/stop  ").add(st.key, "r").add(st.muted, " restart").String())
+	title := []seg{{"Connector", st.title}, {" " + clean(c.Name), st.accent}}
+	return m.box(title, w, h, true, lines)
+}
+
+func (p *connectorsPane) tile(m *Model, w, h int, focused bool) string {
+	st := m.st
+	cs := m.snap.Connectors
+	bad := 0
+	for i := range cs {
+		if cs[i].State == connectors.StateFailed || cs[i].State == connectors.StateDegraded {
+			bad++
+		}
+	}
+	title := []seg{{"Connectors", st.title}, {" (" + itoa(len(cs)) + ")", st.muted}}
+	if bad > 0 {
+		title = append(title, seg{" " + itoa(bad) + " unhealthy", st.err})
+	}
+	return m.box(title, w, h, focused, m.renderTable(p.table(m, false), w-2, h-2))
+}
+
+func (p *connectorsPane) capturing() bool { return false }
+
+func (p *connectorsPane) esc() bool {
+	if p.details {
+		p.details = false
+		return true
+	}
+	return false
+}

@@ -1,0 +1,113 @@
+package tui
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+)
+
+// dashboardPane tiles condensed versions of the other six panes in a grid (3×2 when wide, 2×3 otherwise).
+// The arrow keys move between tiles and enter opens the focused one.
+type dashboardPane struct {
+	sel int // focused tile, 0..5 (Topics..Connectors)
+}
+
+const numTiles = numPanes - 1
+
+func dashGrid(w int) (cols, rows int) {
+	if w >= 150 {
+		return 3, 2
+	}
+	return 2, 3
+}
+
+// cellSpan splits total cells into n parts, the remainder going to the last ones.
+func cellSpan(total, n, i int) (start, size int) {
+	base := total / n
+	extra := total % n
+	start = i*base + max(0, i-(n-extra))
+	size = base
+	if i >= n-extra {
+		size++
+	}
+	return start, size
+}
+
+func (d *dashboardPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
+	cols, _ := dashGrid(m.w)
+	k := m.keys
+	switch {
+	case key.Matches(msg, k.Dashboard.Left):
+		d.sel = (d.sel + numTiles - 1) % numTiles
+	case key.Matches(msg, k.Dashboard.Right):
+		d.sel = (d.sel + 1) % numTiles
+	case key.Matches(msg, k.Nav.Up):
+		if d.sel >= cols {
+			d.sel -= cols
+		}
+	case key.Matches(msg, k.Nav.Down):
+		if d.sel+cols < numTiles {
+			d.sel += cols
+		}
+	case key.Matches(msg, k.Dashboard.Open):
+		m.setPane(paneID(d.sel + 1))
+	}
+	return nil
+}
+
+// click focuses the tile under (x, y) of the body; a click on the focused tile opens it.
+func (d *dashboardPane) click(m *Model, x, y int) {
+	cols, rows := dashGrid(m.w)
+	bh := m.bodyHeight()
+	if y < 0 || y >= bh {
+		return
+	}
+	for r := range rows {
+		y0, hh := cellSpan(bh, rows, r)
+		if y < y0 || y >= y0+hh {
+			continue
+		}
+		for c := range cols {
+			x0, ww := cellSpan(m.w, cols, c)
+			if x >= x0 && x < x0+ww {
+				i := r*cols + c
+				if i == d.sel {
+					m.setPane(paneID(i + 1))
+				}
+				d.sel = i
+				return
+			}
+		}
+	}
+}
+
+func (d *dashboardPane) view(m *Model, w, h int) string {
+	cols, rows := dashGrid(w)
+	var b strings.Builder
+	b.Grow(w * h * 4)
+	for r := range rows {
+		_, th := cellSpan(h, rows, r)
+		tiles := make([][]string, cols)
+		for c := range cols {
+			_, tw := cellSpan(w, cols, c)
+			i := r*cols + c
+			tiles[c] = strings.Split(m.panes[i+1].tile(m, tw, th, i == d.sel), "\n")
+		}
+		for y := range th {
+			if r > 0 || y > 0 {
+				b.WriteByte('\n')
+			}
+			for c := range cols {
+				if y < len(tiles[c]) {
+					b.WriteString(tiles[c][y])
+				}
+			}
+		}
+	}
+	return b.String()
+}
+
+func (d *dashboardPane) tile(m *Model, w, h int, _ bool) string { return d.view(m, w, h) }
+func (d *dashboardPane) capturing() bool                        { return false }
+func (d *dashboardPane) esc() bool                              { return false }

@@ -1,0 +1,185 @@
+package tui
+
+import (
+	"strconv"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/danube-console/danube-console/monitor"
+)
+
+// healthPane shows every producer's and consumer's last health check and the state of the connection to
+// each broker address.
+type healthPane struct {
+	cur cursor
+}
+
+func healthID(m *Model) func(i int) string {
+	hs := m.snap.Health
+	return func(i int) string {
+		k := "p"
+		if hs[i].Consumer {
+			k = "c"
+		}
+		return k + "\x00" + hs[i].Topic + "\x00" + hs[i].Name + "\x00" + strconv.FormatUint(hs[i].ID, 10)
+	}
+}
+
+// healthLayout splits the pane between the checks and the connections.
+func healthLayout(h, conns int) (checksH, connsH int) {
+	connsH = max(4, min(conns+3, h/3))
+	return h - connsH, connsH
+}
+
+func (p *healthPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
+	ch, _ := healthLayout(m.bodyHeight(), len(m.snap.Conns))
+	p.cur.move(m, msg, len(m.snap.Health), ch-3, healthID(m))
+	return nil
+}
+
+func healthStatusPaint(st *styles, h *monitor.HealthStats) paint {
+	switch h.Status {
+	case "OK":
+		return st.ok
+	case "CLOSE":
+		return st.warn
+	case "":
+		return st.muted
+	}
+	return st.err
+}
+
+func connStatePaint(st *styles, s string) paint {
+	switch s {
+	case "ready":
+		return st.ok
+	case "connecting":
+		return st.warn
+	case "transient-failure":
+		return st.err
+	}
+	return st.muted
+}
+
+func (p *healthPane) table(m *Model, full bool) table {
+	st := m.st
+	hs := m.snap.Health
+	now := m.now()
+	var cols []column
+	if full {
+		cols = []column{
+			{title: "KIND", width: 4, drop: 5},
+			{title: "TOPIC", width: 12, flex: 3, cutL: true},
+			{title: "NAME", width: 8, flex: 2, drop: 4},
+			{title: "STATUS", width: 6},
+			{title: "AGE", width: 6, right: true},
+			{title: "RTT", width: 7, right: true},
+			{title: "RECONN", width: 6, right: true, drop: 3},
+			{title: "ERROR", width: 10, flex: 2, drop: 2},
+		}
+	} else {
+		cols = []column{
+			{title: "NAME", width: 10, flex: 1},
+			{title: "STATUS", width: 6},
+			{title: "AGE", width: 5, right: true, drop: 2},
+			{title: "RTT", width: 6, right: true, drop: 1},
+		}
+	}
+	return table{
+		cols:  cols,
+		n:     len(hs),
+		sel:   p.cur.index(len(hs), healthID(m)),
+		focus: full,
+		empty: "no health checks yet",
+		row: func(i int, c []cell) {
+			h := &hs[i]
+			status := h.Status
+			if status == "" {
+				status = "-"
+			}
+			sp := healthStatusPaint(st, h)
+			if full {
+				c[0] = txt(st.muted, pick(h.Consumer, "cons", "prod"))
+				c[1] = txt(st.text, clean(h.Topic))
+				c[2] = txt(st.accent, clean(h.Name))
+				c[3] = txt(sp, status)
+				c[4] = txt(st.text, ago(now, h.At))
+				c[5] = txt(st.text, fmtDur(h.RTT))
+				c[6] = txt(pick(h.Reconnects > 0, st.warn, st.text), fmtCount(h.Reconnects))
+				c[7] = txt(st.err, clean(h.Err))
+				return
+			}
+			c[0] = txt(st.accent, clean(h.Name))
+			c[1] = txt(sp, status)
+			c[2] = txt(st.text, ago(now, h.At))
+			c[3] = txt(st.text, fmtDur(h.RTT))
+		},
+	}
+}
+
+func (p *healthPane) connsTable(m *Model) table {
+	st := m.st
+	cs := m.snap.Conns
+	now := m.now()
+	return table{
+		cols: []column{
+			{title: "BROKER ADDRESS", width: 16, flex: 1},
+			{title: "STATE", width: 17},
+			{title: "SINCE", width: 7, right: true},
+			{title: "TRANSITIONS", width: 11, right: true, drop: 1},
+		},
+		n:     len(cs),
+		sel:   -1,
+		empty: "no connections",
+		row: func(i int, c []cell) {
+			cn := &cs[i]
+			c[0] = txt(st.text, clean(cn.Addr))
+			c[1] = txt(connStatePaint(st, cn.State), cn.State)
+			c[2] = txt(st.text, ago(now, cn.Since))
+			c[3] = txt(st.text, fmtCount(cn.Transitions))
+		},
+	}
+}
+
+// counts returns how many checks are OK and how many are not.
+func healthCounts(hs []monitor.HealthStats) (ok, bad int) {
+	for i := range hs {
+		if hs[i].Status == "OK" {
+			ok++
+		} else if hs[i].Status != "" {
+			bad++
+		}
+	}
+	return ok, bad
+}
+
+func (p *healthPane) view(m *Model, w, h int) string {
+	st := m.st
+	hs := m.snap.Health
+	checksH, connsH := healthLayout(h, len(m.snap.Conns))
+	ok, bad := healthCounts(hs)
+	title := []seg{{"Health checks", st.title}, {" (" + itoa(len(hs)) + ") ", st.muted},
+		{itoa(ok) + " ok", st.ok}, {" · ", st.muted}, {itoa(bad) + " failing", pick(bad > 0, st.err, st.muted)}}
+	top := m.box(title, w, checksH, true, m.renderTable(p.table(m, true), w-2, checksH-2))
+	ctitle := []seg{{"Connections", st.title}, {" (" + itoa(len(m.snap.Conns)) + ")", st.muted}}
+	bottom := m.box(ctitle, w, connsH, false, m.renderTable(p.connsTable(m), w-2, connsH-2))
+	return top + "\n" + bottom
+}
+
+func (p *healthPane) tile(m *Model, w, h int, focused bool) string {
+	st := m.st
+	ok, bad := healthCounts(m.snap.Health)
+	ready := 0
+	for i := range m.snap.Conns {
+		if m.snap.Conns[i].State == "ready" {
+			ready++
+		}
+	}
+	title := []seg{{"Health", st.title}, {" ", st.muted}, {itoa(ok) + " ok", st.ok}, {" · ", st.muted},
+		{itoa(bad) + " failing", pick(bad > 0, st.err, st.muted)}, {" · ", st.muted},
+		{itoa(ready) + "/" + itoa(len(m.snap.Conns)) + " conns", pick(ready < len(m.snap.Conns), st.warn, st.text)}}
+	return m.box(title, w, h, focused, m.renderTable(p.table(m, false), w-2, h-2))
+}
+
+func (p *healthPane) capturing() bool { return false }
+func (p *healthPane) esc() bool       { return false }

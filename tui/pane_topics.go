@@ -1,0 +1,337 @@
+package tui
+
+import (
+	"context"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/danube-console/danube-console/monitor"
+	"github.com/danube-console/danube-console/themes"
+)
+
+// topicsPane lists namespaces and topics from the admin API and looks topics up: enter or l on a topic, or
+// L to type any topic name. R refreshes the list (it also refreshes by itself every few seconds).
+type topicsPane struct {
+	cur cursor
+
+	in     textinput.Model
+	inOpen bool
+
+	pending string         // topic being looked up
+	last    *lookupDoneMsg // the latest lookup this console ran
+}
+
+// lookupDoneMsg reports the end of a lookup.
+type lookupDoneMsg struct {
+	topic string
+	res   monitor.LookupResult
+	err   error
+}
+
+func newTopicsPane(m *Model) *topicsPane {
+	p := &topicsPane{in: textinput.New()}
+	p.in.Prompt = "topic› "
+	p.in.Placeholder = "/default/my-topic"
+	p.in.CharLimit = 256
+	p.restyle(m)
+	return p
+}
+
+// restyle applies the theme to the text input.
+func (p *topicsPane) restyle(m *Model) {
+	t := m.theme
+	s := textinput.DefaultStyles(t.Dark)
+	fg := func(r themes.Role) lipgloss.Style { return lipgloss.NewStyle().Foreground(t.Color(r)) }
+	s.Focused = textinput.StyleState{Text: fg(themes.Foreground), Placeholder: fg(themes.Muted),
+		Suggestion: fg(themes.Muted), Prompt: fg(themes.Key).Bold(true)}
+	s.Blurred = s.Focused
+	s.Cursor.Color = t.Color(themes.Accent)
+	s.Cursor.Blink = false // a blinking cursor would send a message every half second
+	p.in.SetStyles(s)
+}
+
+func topicID(m *Model) func(i int) string {
+	ts := m.snap.Topics
+	return func(i int) string { return ts[i].Name }
+}
+
+func (p *topicsPane) capturing() bool { return p.inOpen }
+
+func (p *topicsPane) esc() bool {
+	if p.inOpen {
+		p.closeInput()
+		return true
+	}
+	return false
+}
+
+func (p *topicsPane) closeInput() {
+	p.inOpen = false
+	p.in.Blur()
+	p.in.Reset()
+}
+
+// input passes a message to the open text input.
+func (p *topicsPane) input(_ *Model, msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	p.in, cmd = p.in.Update(msg)
+	return cmd
+}
+
+func (p *topicsPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
+	k := m.keys.Topics
+	if p.inOpen {
+		switch msg.String() {
+		case "esc":
+			p.closeInput()
+			return nil
+		case "enter":
+			topic := strings.TrimSpace(p.in.Value())
+			p.closeInput()
+			if topic == "" {
+				return nil
+			}
+			return p.lookup(m, topic)
+		}
+		return p.input(m, msg)
+	}
+	switch {
+	case key.Matches(msg, k.LookupInput):
+		p.inOpen = true
+		return p.in.Focus()
+	case key.Matches(msg, k.Lookup):
+		ts := m.snap.Topics
+		if i := p.cur.index(len(ts), topicID(m)); i >= 0 {
+			return p.lookup(m, ts[i].Name)
+		}
+		return nil
+	case key.Matches(msg, k.Refresh):
+		m.setStatus(levelInfo, "refreshing topics…")
+		return m.refreshCmd(true)
+	}
+	p.cur.move(m, msg, len(m.snap.Topics), m.bodyHeight()-4, topicID(m))
+	return nil
+}
+
+// lookup starts a lookup in a command.
+func (p *topicsPane) lookup(m *Model, topic string) tea.Cmd {
+	p.pending = topic
+	b, ctx := m.b, m.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+		defer cancel()
+		res, err := b.Lookup(ctx, topic)
+		return lookupDoneMsg{topic: topic, res: res, err: err}
+	}
+}
+
+func (p *topicsPane) lookupDone(m *Model, msg lookupDoneMsg) {
+	if p.pending == msg.topic {
+		p.pending = ""
+	}
+	p.last = &msg
+	if msg.err != nil {
+		m.setStatus(levelError, "lookup "+msg.topic+": "+msg.err.Error())
+	}
+	m.pull()
+}
+
+func (p *topicsPane) table(m *Model, full bool) table {
+	st := m.st
+	ts := m.snap.Topics
+	var cols []column
+	if full {
+		cols = []column{
+			{title: "TOPIC", width: 16, flex: 3, cutL: true},
+			{title: "DELIVERY", width: 12, drop: 3},
+			{title: "PARTS", width: 5, right: true, drop: 4},
+			{title: "BROKER", width: 8, flex: 1, drop: 5},
+			{title: "SCHEMA", width: 8, flex: 1, drop: 6},
+			{title: "SUBSCRIPTIONS", width: 13, flex: 2, drop: 2},
+		}
+	} else {
+		cols = []column{
+			{title: "TOPIC", width: 12, flex: 1, cutL: true},
+			{title: "DELIVERY", width: 12, drop: 2},
+			{title: "SUBS", width: 4, right: true, drop: 1},
+		}
+	}
+	return table{
+		cols:  cols,
+		n:     len(ts),
+		sel:   p.cur.index(len(ts), topicID(m)),
+		focus: full,
+		empty: "no topics (R refreshes)",
+		row: func(i int, c []cell) {
+			t := &ts[i]
+			del := txt(st.muted, "non-reliable")
+			if t.Reliable {
+				del = txt(st.ok, "reliable")
+			}
+			c[0] = txt(st.text, clean(t.Name))
+			c[1] = del
+			if !full {
+				c[2] = txt(st.text, itoa(len(t.Subscriptions)))
+				return
+			}
+			parts := "-"
+			if t.Partitions > 0 {
+				parts = itoa(t.Partitions)
+			}
+			c[2] = txt(st.text, parts)
+			c[3] = txt(st.muted, clean(t.BrokerID))
+			c[4] = txt(st.muted, clean(t.SchemaSubject))
+			subs := ""
+			if len(t.Subscriptions) > 0 {
+				subs = itoa(len(t.Subscriptions)) + ": " + clean(strings.Join(t.Subscriptions, ", "))
+			}
+			c[5] = txt(st.accent, subs)
+		},
+	}
+}
+
+// shown returns the lookup to show: the latest one this console ran, else the backend's most recent.
+func (p *topicsPane) shown(m *Model) (res monitor.LookupResult, err string, ok bool) {
+	if p.last != nil {
+		res = p.last.res
+		if res.Topic == "" {
+			res.Topic = p.last.topic
+		}
+		if p.last.err != nil {
+			err = p.last.err.Error()
+		}
+		return res, err, true
+	}
+	if len(m.snap.Lookups) > 0 {
+		return m.snap.Lookups[0], "", true
+	}
+	return res, "", false
+}
+
+// lookupLines draws the lookup panel's content in w cells and at most h lines.
+func (p *topicsPane) lookupLines(m *Model, w, h int) []string {
+	st := m.st
+	now := m.now()
+	var out []string
+	if p.inOpen {
+		p.in.SetWidth(max(1, w-10))
+		out = append(out, " "+padANSI(p.in.View(), w-1))
+	} else {
+		out = append(out, newLine(w).space(1).add(st.key, "enter").add(st.muted, " look selected up  ").
+			add(st.key, "L").add(st.muted, " any topic  ").add(st.key, "R").add(st.muted, " refresh").String())
+	}
+	if p.pending != "" {
+		out = append(out, m.textLine(w, st.info, "looking up "+clean(p.pending)+" …"))
+	}
+	res, errText, ok := p.shown(m)
+	if !ok {
+		return append(out, m.textLine(w, st.muted, "no lookup yet"))
+	}
+	const lw = 11
+	kv := func(l, v string, vp paint) { out = append(out, m.kv(w, lw, l, v, vp)) }
+	kv("topic", clean(res.Topic), st.accent)
+	rt := res.ResponseType
+	if rt == "" {
+		rt = "-"
+	}
+	rp := st.ok
+	switch {
+	case rt == "failed" || errText != "" || res.Err != "":
+		rp = st.err
+	case rt == "redirect":
+		rp = st.info
+	}
+	kv("response", rt, rp)
+	if errText == "" {
+		errText = res.Err
+	}
+	if errText != "" {
+		kv("error", clean(errText), st.err)
+	}
+	kv("broker", orDash(clean(res.BrokerURL)), st.text)
+	kv("connect", orDash(clean(res.ConnectURL)), st.text)
+	kv("proxy", pick(res.Proxy, "yes", "no"), st.text)
+	parts := "-"
+	if len(res.Partitions) > 0 {
+		parts = itoa(len(res.Partitions)) + ": " + clean(strings.Join(res.Partitions, ", "))
+	}
+	kv("partitions", parts, st.text)
+	when := ""
+	if !res.At.IsZero() {
+		when = " · " + ago(now, res.At) + " ago"
+	}
+	kv("latency", fmtDur(res.Latency)+when, st.text)
+
+	// Earlier lookups, if there is room.
+	if len(m.snap.Lookups) > 1 && len(out)+2 < h {
+		out = append(out, m.textLine(w, st.header, "recent"))
+		for _, r := range m.snap.Lookups {
+			if len(out) >= h {
+				break
+			}
+			l := newLine(w).space(1).addFit(st.text, clean(r.Topic), max(8, w-28), false).space(1).
+				addFit(pick(r.ResponseType == "failed", st.err, st.muted), r.ResponseType, 8, false).space(1).
+				addFit(st.text, fmtDur(r.Latency), 6, true).space(1).
+				addFit(st.muted, ago(now, r.At), 6, true)
+			out = append(out, l.String())
+		}
+	}
+	if len(out) > h {
+		out = out[:h]
+	}
+	return out
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func (p *topicsPane) view(m *Model, w, h int) string {
+	st := m.st
+	ts := m.snap.Topics
+	title := []seg{{"Topics", st.title}, {" (" + itoa(len(ts)) + ")", st.muted}}
+	if ns := m.snap.Namespaces; len(ns) > 0 {
+		title = append(title, seg{" · namespaces: " + clean(strings.Join(ns, ", ")), st.muted})
+	}
+	ltitle := []seg{{"Lookup", st.title}}
+	if w >= 120 {
+		lw := min(60, w*2/5)
+		tw := w - lw
+		left := m.box(title, tw, h, !p.inOpen, m.renderTable(p.table(m, true), tw-2, h-2))
+		right := m.box(ltitle, lw, h, p.inOpen, p.lookupLines(m, lw-2, h-2))
+		return joinColumns(left, right)
+	}
+	lh := min(11, h/2)
+	top := m.box(title, w, h-lh, !p.inOpen, m.renderTable(p.table(m, true), w-2, h-lh-2))
+	return top + "\n" + m.box(ltitle, w, lh, p.inOpen, p.lookupLines(m, w-2, lh-2))
+}
+
+func (p *topicsPane) tile(m *Model, w, h int, focused bool) string {
+	st := m.st
+	title := []seg{{"Topics", st.title}, {" (" + itoa(len(m.snap.Topics)) + ")", st.muted},
+		{" · " + itoa(len(m.snap.Namespaces)) + " namespaces", st.muted}}
+	return m.box(title, w, h, focused, m.renderTable(p.table(m, false), w-2, h-2))
+}
+
+// joinColumns puts two blocks of equal height side by side.
+func joinColumns(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	var sb strings.Builder
+	for i := range al {
+		if i > 0 {
+			sb.WriteByte('\n')
+		}
+		sb.WriteString(al[i])
+		if i < len(bl) {
+			sb.WriteString(bl[i])
+		}
+	}
+	return sb.String()
+}

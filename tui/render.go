@@ -1,0 +1,399 @@
+package tui
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// This file holds the drawing primitives: a line builder that keeps track of its width, boxes with titles
+// in their top border, and tables that fit their columns to the width and render only the visible rows.
+
+// seg is a piece of plain text with its paint.
+type seg struct {
+	s string
+	p paint
+}
+
+// line builds one row of exactly max cells out of painted plain segments.
+type line struct {
+	sb  strings.Builder
+	w   int
+	max int
+}
+
+func newLine(width int) *line {
+	l := &line{max: max(0, width)}
+	l.sb.Grow(width * 2)
+	return l
+}
+
+// add appends plain text in a paint, cut to the room left.
+func (l *line) add(p paint, s string) *line {
+	room := l.max - l.w
+	if room <= 0 || s == "" {
+		return l
+	}
+	w := textWidth(s)
+	if w > room {
+		s = ansi.Truncate(s, room, "…")
+		w = textWidth(s)
+	}
+	l.sb.WriteString(p.r(s))
+	l.w += w
+	return l
+}
+
+// addFit appends plain text in a paint fitted (cut and padded) to exactly w cells.
+func (l *line) addFit(p paint, s string, w int, right bool) *line {
+	w = min(w, l.max-l.w)
+	if w <= 0 {
+		return l
+	}
+	l.sb.WriteString(p.r(fit(s, w, right)))
+	l.w += w
+	return l
+}
+
+// space appends n blanks.
+func (l *line) space(n int) *line {
+	n = min(n, l.max-l.w)
+	if n > 0 {
+		l.sb.WriteString(strings.Repeat(" ", n))
+		l.w += n
+	}
+	return l
+}
+
+// room is the number of cells left.
+func (l *line) room() int { return l.max - l.w }
+
+// String pads the line to its width and returns it.
+func (l *line) String() string {
+	l.space(l.max - l.w)
+	return l.sb.String()
+}
+
+// padANSI pads or cuts an already styled string to exactly w cells.
+func padANSI(s string, w int) string {
+	sw := ansi.StringWidth(s)
+	if sw > w {
+		s = ansi.Truncate(s, w, "")
+		sw = ansi.StringWidth(s)
+	}
+	if sw < w {
+		s += strings.Repeat(" ", w-sw)
+	}
+	return s
+}
+
+// blank returns w spaces.
+func blank(w int) string { return strings.Repeat(" ", max(0, w)) }
+
+// box draws a w×h rounded box whose top border carries the title segments. body holds the inner lines,
+// each exactly w-2 cells wide; missing lines are blank and extra ones are dropped.
+func (m *Model) box(title []seg, w, h int, focused bool, body []string) string {
+	if w < 2 || h < 2 {
+		return strings.Repeat(blank(w)+"\n", max(0, h-1)) + blank(w)
+	}
+	st := m.st
+	bp, g := st.border, st.glyphs
+	if focused {
+		bp, g = st.borderFocused, st.focusGlyphs
+	}
+	inner := w - 2
+	var b strings.Builder
+	b.Grow((w + 8) * h * 2)
+
+	// Top border: ╭─ Title (3) ──────╮
+	top := newLine(inner)
+	if inner >= 4 && len(title) > 0 {
+		top.add(bp, g.h).space(1)
+		for _, t := range title {
+			if top.room() <= 2 {
+				break
+			}
+			top.add(t.p, truncate(t.s, top.room()-2))
+		}
+		top.space(1)
+	}
+	b.WriteString(bp.r(g.tl))
+	b.WriteString(top.sb.String())
+	b.WriteString(bp.r(strings.Repeat(g.h, top.room()) + g.tr))
+	b.WriteByte('\n')
+
+	side := bp.r(g.v)
+	empty := blank(inner)
+	for i := range h - 2 {
+		b.WriteString(side)
+		if i < len(body) {
+			b.WriteString(body[i])
+		} else {
+			b.WriteString(empty)
+		}
+		b.WriteString(side)
+		b.WriteByte('\n')
+	}
+	b.WriteString(bp.r(g.bl + strings.Repeat(g.h, inner) + g.br))
+	return b.String()
+}
+
+// column describes a table column.
+type column struct {
+	title string
+	width int  // minimum width
+	flex  int  // weight in sharing out spare width (0: fixed)
+	right bool // right-aligned (numbers)
+	drop  int  // 0: always shown; otherwise columns with the highest drop go first when the table is too wide
+	cutL  bool // cut long values on the left ("…ers-part-1"), keeping their distinctive end
+}
+
+// cell is one table cell: plain text and its paint, or a sparkline of spark.
+type cell struct {
+	s     string
+	p     paint
+	spark []float64
+	isSpk bool
+	raw   []byte // bytes previewed with escapeBytes to the column's width
+	isRaw bool
+}
+
+// table is a table to render: its columns, row count and a function filling the cells of row i.
+type table struct {
+	cols  []column
+	n     int
+	row   func(i int, c []cell)
+	sel   int  // selected row, -1: none
+	focus bool // show the selection
+	empty string
+}
+
+const colGap = 2
+
+// layoutColumns picks the columns that fit in width and their widths (0 for a dropped column).
+func layoutColumns(cols []column, width int) []int {
+	ws := make([]int, len(cols))
+	shown := make([]bool, len(cols))
+	total := -colGap
+	for i, c := range cols {
+		shown[i] = true
+		total += c.width + colGap
+	}
+	for total > width {
+		worst := -1
+		for i, c := range cols {
+			if shown[i] && c.drop > 0 && (worst < 0 || c.drop >= cols[worst].drop) {
+				worst = i
+			}
+		}
+		if worst < 0 {
+			break
+		}
+		shown[worst] = false
+		total -= cols[worst].width + colGap
+	}
+	flex := 0
+	for i, c := range cols {
+		if shown[i] {
+			ws[i] = c.width
+			flex += c.flex
+		}
+	}
+	if spare := width - total; spare > 0 && flex > 0 {
+		last := -1
+		given := 0
+		for i, c := range cols {
+			if shown[i] && c.flex > 0 {
+				add := spare * c.flex / flex
+				ws[i] += add
+				given += add
+				last = i
+			}
+		}
+		ws[last] += spare - given
+	}
+	return ws
+}
+
+// render draws the table in w×h cells: a header line and the rows that fit, scrolled so that the selection
+// stays visible. It returns the lines, each exactly w cells wide.
+func (m *Model) renderTable(t table, w, h int) []string {
+	if h <= 0 || w <= 0 {
+		return nil
+	}
+	st := m.st
+	ws := layoutColumns(t.cols, w-1)
+	out := make([]string, 0, h)
+
+	hl := newLine(w).space(1)
+	first := true
+	for i, c := range t.cols {
+		if ws[i] == 0 {
+			continue
+		}
+		if !first {
+			hl.space(colGap)
+		}
+		first = false
+		hl.addFit(st.header, c.title, ws[i], c.right)
+	}
+	out = append(out, hl.String())
+	rows := h - 1
+	if t.n == 0 {
+		if rows > 0 && t.empty != "" {
+			out = append(out, newLine(w).space(1).add(st.muted, t.empty).String())
+		}
+		return out
+	}
+	off := 0
+	if t.sel >= rows {
+		off = t.sel - rows + 1
+	}
+	cells := make([]cell, len(t.cols))
+	for i := off; i < t.n && i < off+rows; i++ {
+		for j := range cells {
+			cells[j] = cell{}
+		}
+		t.row(i, cells)
+		selected := t.focus && i == t.sel
+		l := newLine(w).space(1)
+		first := true
+		for j, c := range t.cols {
+			if ws[j] == 0 {
+				continue
+			}
+			if !first {
+				l.space(colGap)
+			}
+			first = false
+			cl := cells[j]
+			p := cl.p
+			if selected {
+				p = paint{}
+			}
+			if cl.isRaw {
+				l.addFit(p, escapeBytes(cl.raw, ws[j]), ws[j], false)
+				continue
+			}
+			if cl.isSpk {
+				if !selected {
+					p = st.spark
+				}
+				l.addFit(p, sparkline(cl.spark, ws[j]), ws[j], true)
+				continue
+			}
+			if c.cutL {
+				l.addFit(p, cutLeft(cl.s, ws[j]), ws[j], c.right)
+				continue
+			}
+			l.addFit(p, cl.s, ws[j], c.right)
+		}
+		s := l.String()
+		if selected {
+			s = st.selected.r(s)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// spk is a sparkline cell.
+func spk(series []float64) cell { return cell{spark: series, isSpk: true} }
+
+// txt is a plain text cell in a paint.
+func txt(p paint, s string) cell { return cell{s: s, p: p} }
+
+// kv renders "label value" lines for detail views: the label muted and padded to lw cells.
+func (m *Model) kv(w, lw int, label, value string, vp paint) string {
+	return newLine(w).space(1).addFit(m.st.muted, label, lw, false).space(1).add(vp, value).String()
+}
+
+// textLine renders a plain line in a paint, fitted to w cells with one leading blank.
+func (m *Model) textLine(w int, p paint, s string) string {
+	return newLine(w).space(1).add(p, s).String()
+}
+
+// center places an already styled block in the middle of a w×h area.
+func center(block string, w, h int) string {
+	lines := strings.Split(block, "\n")
+	bw := 0
+	for _, l := range lines {
+		bw = max(bw, ansi.StringWidth(l))
+	}
+	bw = min(bw, w)
+	left := max(0, (w-bw)/2)
+	top := max(0, (h-len(lines))/2)
+	var b strings.Builder
+	for i := range h {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		j := i - top
+		if j < 0 || j >= len(lines) {
+			b.WriteString(blank(w))
+			continue
+		}
+		b.WriteString(blank(left))
+		b.WriteString(padANSI(lines[j], w-left))
+	}
+	return b.String()
+}
+
+// selIndex finds the row whose identity is sel among n rows (id gives row i's identity); a missing
+// identity gives the nearest valid index to fallback.
+func selIndex(n int, id func(i int) string, sel string, fallback int) int {
+	if n == 0 {
+		return -1
+	}
+	if sel != "" {
+		for i := range n {
+			if id(i) == sel {
+				return i
+			}
+		}
+	}
+	return max(0, min(fallback, n-1))
+}
+
+// cursor is a list selection kept by identity (so that it survives refreshes that reorder or add rows),
+// with the last index as a fallback when the selected row disappears.
+type cursor struct {
+	id  string
+	idx int
+}
+
+// index resolves the selection among n rows.
+func (c *cursor) index(n int, id func(i int) string) int {
+	return selIndex(n, id, c.id, c.idx)
+}
+
+// move handles the navigation keys for a list of n rows (page rows a page) and reports whether the key
+// was one of them.
+func (c *cursor) move(m *Model, msg tea.KeyPressMsg, n, page int, id func(i int) string) bool {
+	k := m.keys.Nav
+	i := c.index(n, id)
+	switch {
+	case key.Matches(msg, k.Up):
+		i--
+	case key.Matches(msg, k.Down):
+		i++
+	case key.Matches(msg, k.PageUp):
+		i -= max(1, page)
+	case key.Matches(msg, k.PageDown):
+		i += max(1, page)
+	case key.Matches(msg, k.Top):
+		i = 0
+	case key.Matches(msg, k.Bottom):
+		i = n - 1
+	default:
+		return false
+	}
+	if n == 0 {
+		return true
+	}
+	i = max(0, min(i, n-1))
+	c.idx, c.id = i, id(i)
+	return true
+}
