@@ -14,9 +14,9 @@ BENCHTIME ?= 2s
 
 .PHONY: run test build proto proto-check proto-tools bench fuzz lint deps clean
 
-## run: the embedded Danube broker on 127.0.0.1:6650, admin on 50051, data in ./danube-data (the console joins it in a later release)
-run:
-	$(GO) run . broker
+## run: the console on the embedded broker (127.0.0.1:6650, admin 50051, data in ./danube-data) with the demo pipeline
+run: build
+	./bin/danube-console
 
 ## test: dependencies, lint, generated-code check, and every test with the race detector
 test: deps lint proto-check
@@ -59,7 +59,7 @@ proto-check: proto-tools
 
 ## bench: broker, store, client and connector throughput and latency, each next to its baseline in the same run (ratios)
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./broker/ ./broker/store/disk/ ./client/ ./connectors/all/
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./broker/ ./broker/store/disk/ ./client/ ./connectors/all/ ./monitor/ ./tui/
 
 ## fuzz: the store's record decoder and segment recovery under the fuzzer, 30 s each
 FUZZTIME ?= 30s

@@ -36,6 +36,7 @@ func noInput(f func(ctx context.Context, args []string, stdout, stderr io.Writer
 
 func commands() []command {
 	return []command{
+		{"console", "open the console (what danube-console does without a command)", noInput(runConsole)},
 		{"broker", "run the embedded Danube-compatible broker on its own", noInput(runBroker)},
 		{"produce", "publish messages from flags, a file, JSONL or stdin", runProduce},
 		{"consume", "print (and acknowledge) the messages of a subscription", noInput(runConsume)},
@@ -60,9 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // runWithInput dispatches to a subcommand and returns the exit code: 0 on success, 1 on failure, 2 on bad
 // usage.
 func runWithInput(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		usage(stderr)
-		return 2
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") && args[0] != "-h" && args[0] != "--help" {
+		return runConsole(ctx, args, stdout, stderr)
 	}
 	switch args[0] {
 	case "help", "-h", "--help":
@@ -80,7 +80,9 @@ func runWithInput(ctx context.Context, args []string, stdin io.Reader, stdout, s
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "Usage: danube-console <command> [flags]")
+	fmt.Fprintln(w, "Usage: danube-console [flags]            the console: on an embedded broker with a demo pipeline,")
+	fmt.Fprintln(w, "                                         or on a cluster with --service-url (flags: danube-console console --help)")
+	fmt.Fprintln(w, "       danube-console <command> [flags]  a headless command")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Commands:")
 	for _, c := range commands() {

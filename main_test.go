@@ -41,8 +41,8 @@ func (s *syncBuffer) String() string {
 
 func TestUsage(t *testing.T) {
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), nil, &out, &errb); code != 2 || !strings.Contains(errb.String(), "broker") {
-		t.Fatalf("no command: code %d, stderr %q", code, errb.String())
+	if code := run(context.Background(), []string{"--bogus"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "unknown flag: --bogus") {
+		t.Fatalf("console with a bad flag: code %d, stderr %q", code, errb.String())
 	}
 	errb.Reset()
 	if code := run(context.Background(), []string{"frobnicate"}, &out, &errb); code != 2 ||

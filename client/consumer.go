@@ -502,7 +502,7 @@ func (tc *topicConsumer) route() route {
 }
 
 func (tc *topicConsumer) event(kind ConsumerEventKind, err error) ConsumerEvent {
-	return ConsumerEvent{Kind: kind, Topic: tc.topic, Subscription: tc.cons.sub, Name: tc.cons.name, ID: tc.consumerID(), Err: err}
+	return ConsumerEvent{Kind: kind, Topic: tc.topic, Subscription: tc.cons.sub, Name: tc.cons.name, Type: tc.cons.typ, ID: tc.consumerID(), Err: err}
 }
 
 // subscribe looks the partition up from the service URL (one hop) and subscribes there, retrying retryable

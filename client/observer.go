@@ -150,6 +150,7 @@ type ConsumerEvent struct {
 	Topic        string            // the topic or partition
 	Subscription string            // the subscription's name
 	Name         string            // the consumer's name
+	Type         SubscriptionType  // the subscription's type
 	ID           uint64            // the broker's consumer id
 	Err          error             // why the stream ended or the consumer failed, or nil
 }

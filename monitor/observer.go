@@ -87,6 +87,9 @@ func (m *Monitor) OnConsumer(e client.ConsumerEvent) {
 	st := m.streamLocked(s, e.Name)
 	s.mu.Lock()
 	st.state = e.Kind.String()
+	if st.typ == "" {
+		st.typ = typeName(e.Type)
+	}
 	if e.ID != 0 {
 		st.cid = e.ID
 	}

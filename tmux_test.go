@@ -1,0 +1,93 @@
+package main
+
+import (
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// tmuxSeq numbers the tmux sessions of a test run.
+var tmuxSeq atomic.Int64
+
+// terminal is a real terminal: a detached tmux session running a command.
+type terminal struct {
+	t    *testing.T
+	name string
+}
+
+// startTerminal runs argv in a new detached tmux session of w×h cells, killed when the test ends. tmux is
+// required (make test installs it).
+func startTerminal(t *testing.T, w, h int, env []string, argv ...string) *terminal {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Fatalf("tmux is required for the console's end-to-end tests (make deps installs it): %v", err)
+	}
+	name := fmt.Sprintf("dc-test-%d-%d", time.Now().UnixNano()%1e6, tmuxSeq.Add(1))
+	args := []string{"new-session", "-d", "-s", name, "-x", fmt.Sprint(w), "-y", fmt.Sprint(h)}
+	for _, e := range env {
+		args = append(args, "-e", e)
+	}
+	args = append(args, argv...)
+	if out, err := exec.Command("tmux", args...).CombinedOutput(); err != nil {
+		t.Fatalf("tmux new-session: %v: %s", err, out)
+	}
+	term := &terminal{t: t, name: name}
+	t.Cleanup(func() { _ = exec.Command("tmux", "kill-session", "-t", name).Run() })
+	return term
+}
+
+// screen returns what the terminal shows now.
+func (term *terminal) screen() string {
+	out, err := exec.Command("tmux", "capture-pane", "-p", "-t", term.name).CombinedOutput()
+	if err != nil {
+		return fmt.Sprintf("(capture-pane failed: %v: %s)", err, out)
+	}
+	return string(out)
+}
+
+// keys types keys (tmux key names, e.g. "7", "Down", "Enter", "C-c").
+func (term *terminal) keys(keys ...string) {
+	term.t.Helper()
+	args := append([]string{"send-keys", "-t", term.name}, keys...)
+	if out, err := exec.Command("tmux", args...).CombinedOutput(); err != nil {
+		term.t.Fatalf("tmux send-keys %v: %v: %s", keys, err, out)
+	}
+}
+
+// alive reports whether the session still runs.
+func (term *terminal) alive() bool {
+	return exec.Command("tmux", "has-session", "-t", term.name).Run() == nil
+}
+
+// waitFor waits until cond holds for the screen, failing with the last screen after timeout.
+func (term *terminal) waitFor(what string, timeout time.Duration, cond func(screen string) bool) string {
+	term.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		s := term.screen()
+		if cond(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			term.t.Fatalf("timed out after %v waiting for %s; the screen:\n%s", timeout, what, s)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// line returns the first line of screen that contains all of subs ("" when none).
+func line(screen string, subs ...string) string {
+	for _, l := range strings.Split(screen, "\n") {
+		ok := true
+		for _, s := range subs {
+			ok = ok && strings.Contains(l, s)
+		}
+		if ok {
+			return l
+		}
+	}
+	return ""
+}
