@@ -53,21 +53,25 @@ type consoleFlags struct {
 	logLevel   string
 	theme      string
 	readOnly   bool
+	auditLog   string
+	ringSize   int
 }
 
 func (f *consoleFlags) register(fs *pflag.FlagSet) {
 	f.conn.register(fs)
 	fs.StringVar(&f.adminURL, "admin-url", "", "admin API URL of the --service-url cluster (default: its host, port 50051)")
 	fs.StringVar(&f.dataDir, "data-dir", "./danube-data", "embedded broker: where reliable messages and the demo's files are stored")
-	fs.BoolVar(&f.ephemeral, "ephemeral", false, "embedded broker: keep everything in memory (the demo's files go to a temporary directory)")
+	fs.BoolVar(&f.ephemeral, "ephemeral", false, "embedded broker: keep messages in memory (the log and the demo's files go to $TMPDIR/danube-console)")
 	fs.IntVar(&f.port, "port", defaultClientPort, "embedded broker: client port (a free one when it is taken)")
 	fs.IntVar(&f.adminPort, "admin-port", defaultAdminPort, "embedded broker: admin port (a free one when it is taken)")
 	fs.StringVarP(&f.configPath, "config", "f", "", "connector configuration file to run instead of the demo pipeline")
 	fs.BoolVar(&f.noDemo, "no-demo", false, "embedded broker: start no demo pipeline")
-	fs.StringVar(&f.logFile, "log-file", "", "write logs to this file (default: danube-console.log in --data-dir, or the temporary directory)")
+	fs.StringVar(&f.logFile, "log-file", "", "write logs to this file (default: danube-console.log in --data-dir, or in $TMPDIR/danube-console with --ephemeral or --service-url)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&f.theme, "theme", themes.DefaultName, "colour theme: a built-in name ("+themeNames()+") or a theme file (.toml)")
-	fs.BoolVar(&f.readOnly, "read-only", false, "disable every action that changes state (start/stop connectors, producers, consumers)")
+	fs.BoolVar(&f.readOnly, "read-only", false, "disable every action that changes state (connectors, taps, acks, nacks, replays, produce)")
+	fs.StringVar(&f.auditLog, "audit-log", "", "append every manual ack and nack to this file (default: audit.log next to the log file)")
+	fs.IntVar(&f.ringSize, "ring-size", 20000, "messages kept per consumer stream for inspection, filtering and replay (100-200000)")
 }
 
 func themeNames() string {
@@ -110,6 +114,8 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return usageError(stderr, name, "--data-dir, --ephemeral, --no-demo, --port and --admin-port are for the embedded broker; drop them or --service-url")
 	case !remote && fs.Changed("admin-url"):
 		return usageError(stderr, name, "--admin-url goes with --service-url")
+	case f.ringSize < 100 || f.ringSize > 200000:
+		return usageError(stderr, name, "--ring-size %d: use 100 to 200000", f.ringSize)
 	}
 	theme, err := themes.Select(f.theme, os.Getenv)
 	if err != nil {
@@ -131,16 +137,14 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 	}
 
-	// Files: the data directory (or a temporary one) holds the log and the demo's output.
+	// Files: the data directory holds the log, the audit log and the demo's output; without one (--ephemeral,
+	// or a remote cluster) they go to danube-console in the temporary directory, kept after the console
+	// exits so that the log and the audit trail can be read.
 	dir := f.dataDir
 	if f.ephemeral || remote {
-		tmp, err := os.MkdirTemp("", "danube-console-")
-		if err != nil {
-			return fail(stderr, name, err)
-		}
-		defer os.RemoveAll(tmp)
-		dir = tmp
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		dir = filepath.Join(os.TempDir(), "danube-console")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fail(stderr, name, fmt.Errorf("--data-dir: %w", err))
 	}
 	logPath := f.logFile
@@ -152,6 +156,15 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return fail(stderr, name, fmt.Errorf("--log-file: %w", err))
 	}
 	defer logf.Close()
+	auditPath := f.auditLog
+	if auditPath == "" {
+		auditPath = filepath.Join(filepath.Dir(logPath), "audit.log")
+	}
+	audit, err := os.OpenFile(auditPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fail(stderr, name, fmt.Errorf("--audit-log: %w", err))
+	}
+	defer audit.Close()
 	log := slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: level}))
 	// The terminal belongs to the console: gRPC's and the standard logger's messages go to the log file too.
 	grpclog.SetLoggerV2(grpclog.NewLoggerV2(io.Discard, logf, logf))
@@ -186,7 +199,8 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 	}
 
-	mon := monitor.New(monitor.Options{ServiceURL: serviceURL, AdminURL: adminURL, Embedded: !remote, ReadOnly: f.readOnly, Logger: log})
+	mon := monitor.New(monitor.Options{ServiceURL: serviceURL, AdminURL: adminURL, Embedded: !remote, ReadOnly: f.readOnly,
+		Logger: log, AuditLog: audit, RingSize: f.ringSize, MaxRingBytes: 64 << 20})
 	defer mon.Close()
 	opts, err := f.conn.options()
 	if err != nil {
@@ -231,7 +245,11 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 	}
 	log.Info("console started", "service_url", serviceURL, "admin_url", adminURL, "embedded", !remote, "connectors", len(cfgs))
-	if err := tui.Run(ctx, mon, tui.Options{Theme: theme, ReadOnly: f.readOnly}); err != nil && !errors.Is(err, context.Canceled) {
+	history := filepath.Join(filepath.Dir(logPath), "history")
+	if cfg, err := os.UserConfigDir(); err == nil {
+		history = filepath.Join(cfg, "danube-console", "history")
+	}
+	if err := tui.Run(ctx, mon, tui.Options{Theme: theme, ReadOnly: f.readOnly, HistoryFile: history}); err != nil && !errors.Is(err, context.Canceled) {
 		return fail(stderr, name, err)
 	}
 	return 0

@@ -1,11 +1,20 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/danube-console/danube-console/client"
 )
 
 // rateOf returns the number in column col (0-based, split on blanks, box borders removed) of the first
@@ -104,4 +113,153 @@ func TestConsoleEndToEnd(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// TestConsoleManualAckAndReplay runs the real binary in tmux on the embedded broker with the demo: it opens a
+// manual-ack tap on the demo's topic, nacks a message and sees it come back with the same offset, acks it
+// (both written to the audit log), and replays a message to another topic, whose arrival a headless
+// `consume` confirms with the x-replayed-from attribute.
+func TestConsoleManualAckAndReplay(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	adminPort := freeTCPPort(t)
+	term := startTerminal(t, 160, 48, []string{"TERM=xterm-256color", "XDG_CONFIG_HOME=" + dir},
+		bin, "--ephemeral", "--port", "0", "--admin-port", strconv.Itoa(adminPort),
+		"--log-file", filepath.Join(dir, "console.log"), "--audit-log", filepath.Join(dir, "audit.log"))
+	s := term.waitFor("the dashboard", 20*time.Second, func(s string) bool {
+		return strings.Contains(s, "Danube Console") && strings.Contains(s, "orders-archive")
+	})
+	serviceURL := regexp.MustCompile(`http://127\.0\.0\.1:\d+`).FindString(s)
+
+	// A manual-ack tap: the broker's dispatch window fills it with pending messages.
+	term.keys(":")
+	term.text("consume /default/orders e2e-tap shared --manual")
+	term.keys("Enter")
+	s = term.waitFor("pending messages in the tap", 15*time.Second, func(s string) bool {
+		return strings.Contains(s, "e2e-tap") && firstRow(s, "pending") != ""
+	})
+
+	// Nack the oldest: it comes back with the same offset, pending again.
+	term.keys("Enter", "Home")
+	offset := firstRow(s, "pending")
+	term.keys("n", "Tab")
+	term.text("e2e nack")
+	term.keys("Enter")
+	term.waitFor("the nack's result", 10*time.Second, func(s string) bool { return strings.Contains(s, "nacked 1 message") })
+	term.keys("End") // follow the stream again (selecting a row paused it)
+	term.waitFor("the nacked message to come back with offset "+offset, 15*time.Second, func(s string) bool {
+		return rowWith(s, offset, "nacked") && rowWith(s, offset, "pending")
+	})
+	// Ack the redelivery: the newest row.
+	term.keys("End", "a")
+	term.waitFor("the redelivered message acked", 10*time.Second, func(s string) bool {
+		return rowWith(s, offset, "acked") && strings.Contains(s, "acked 1 message")
+	})
+	audit, err := os.ReadFile(filepath.Join(dir, "audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"action":"nack"`, `"reason":"e2e nack"`, `"action":"ack"`, `"offset":` + offset + `,`} {
+		if !strings.Contains(string(audit), want) {
+			t.Errorf("the audit log lacks %s:\n%s", want, audit)
+		}
+	}
+
+	// Replay the selected message to another topic, read by a headless consume subscribed beforehand.
+	var out syncBuffer
+	if code := run(context.Background(), []string{"produce", "--service-url", serviceURL, "-t", "/default/replayed", "--reliable", "-m", "seed"}, &out, &out); code != 0 {
+		t.Fatalf("creating /default/replayed: %s", out.String())
+	}
+	consume := exec.Command(bin, "consume", "--service-url", serviceURL, "-t", "/default/replayed", "-s", "check", "-c", "1", "--jsonl")
+	var got, errs syncBuffer
+	consume.Stdout, consume.Stderr = &got, &errs
+	if err := consume.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- consume.Wait() }()
+	t.Cleanup(func() { _ = consume.Process.Kill() })
+	waitSubscribed(t, "http://127.0.0.1:"+strconv.Itoa(adminPort), "/default/replayed", "check")
+
+	term.keys("P")
+	term.waitFor("the replay review", 5*time.Second, func(s string) bool { return strings.Contains(s, "Replay · review") })
+	term.keys("e", "C-u")
+	term.text("/default/replayed")
+	term.keys("Enter")
+	term.waitFor("the replay's result", 10*time.Second, func(s string) bool {
+		return strings.Contains(s, "replayed 1 message") && strings.Contains(s, "/default/replayed")
+	})
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("consume: %v: %s", err, errs.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the replayed message did not reach the headless consume; the screen:\n%s", term.screen())
+	}
+	var rec struct {
+		Topic      string            `json:"topic"`
+		Attributes map[string]string `json:"attributes"`
+	}
+	if err := json.Unmarshal([]byte(strings.TrimSpace(got.String())), &rec); err != nil {
+		t.Fatalf("consume printed %q: %v", got.String(), err)
+	}
+	if rec.Topic != "/default/replayed" || !strings.HasPrefix(rec.Attributes["x-replayed-from"], "/default/orders@") {
+		t.Errorf("replayed message %+v, want x-replayed-from=/default/orders@<offset>", rec)
+	}
+}
+
+// firstRow returns the offset of the first stream row in state ("" when none).
+func firstRow(screen, state string) string {
+	for _, l := range strings.Split(screen, "\n") {
+		f := strings.Fields(strings.Trim(l, "│ "))
+		if len(f) > 4 && f[4] == state {
+			return f[2]
+		}
+	}
+	return ""
+}
+
+// rowWith reports whether a line of the screen has offset as its third column and state among its columns.
+func rowWith(screen, offset, state string) bool {
+	for _, l := range strings.Split(screen, "\n") {
+		f := strings.Fields(strings.Trim(l, "│ "))
+		if len(f) > 4 && f[2] == offset && f[4] == state {
+			return true
+		}
+	}
+	return false
+}
+
+// waitSubscribed waits until the admin API lists sub on topic.
+func waitSubscribed(t *testing.T, adminURL, topic, sub string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	admin, err := client.ConnectAdmin(ctx, adminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	for {
+		subs, err := admin.Subscriptions(ctx, topic)
+		if err == nil && slices.Contains(subs, sub) {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("%s never subscribed to %s: %v", sub, topic, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// freeTCPPort returns a port free on 127.0.0.1 now.
+func freeTCPPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }

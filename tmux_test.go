@@ -57,6 +57,14 @@ func (term *terminal) keys(keys ...string) {
 	}
 }
 
+// text types text literally.
+func (term *terminal) text(s string) {
+	term.t.Helper()
+	if out, err := exec.Command("tmux", "send-keys", "-t", term.name, "-l", s).CombinedOutput(); err != nil {
+		term.t.Fatalf("tmux send-keys -l %q: %v: %s", s, err, out)
+	}
+}
+
 // alive reports whether the session still runs.
 func (term *terminal) alive() bool {
 	return exec.Command("tmux", "has-session", "-t", term.name).Run() == nil

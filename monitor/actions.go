@@ -314,6 +314,14 @@ func (m *Monitor) StopProducer(ctx context.Context, name string) error {
 // receives until StopConsumer or Close; the observer keeps them in its streams' rings. It fails with
 // ErrReadOnly, ErrExists, ErrNoClient, ErrClosed or the client's error (client.ErrTopicNotFound...),
 // wrapped; ctx bounds the subscription.
+//
+// With spec.ManualAck, the consumer acknowledges nothing: every message it receives stays pending (Message
+// State StatePending, ConsumerStats.Pending) until Ack or Nack. The subscription's ack timeout is read once
+// from the admin API, when one is attached (else ConsumerStats.AckTimeout and Message.AckDeadline stay
+// zero). With MaxPending messages pending, the consumer stops taking messages until some are settled (see
+// MaxPending). After StopConsumer, the messages still pending can be settled while the client is open;
+// the broker redelivers them meanwhile. The monitor must be the client's observer (client.WithObserver):
+// it learns of the messages from it.
 func (m *Monitor) StartConsumer(ctx context.Context, spec ConsumerSpec) error {
 	return m.failed(m.startConsumer(ctx, spec))
 }
@@ -332,7 +340,15 @@ func (m *Monitor) startConsumer(ctx context.Context, spec ConsumerSpec) error {
 	if sub == "" {
 		sub = name
 	}
-	c, _, _ := m.attached()
+	c, admin, _ := m.attached()
+	var t *tap
+	if spec.ManualAck {
+		// Registered before subscribing: the first message is pending already.
+		t = &tap{topic: spec.Topic}
+		m.regMu.Lock()
+		m.taps[tapKey{sub, name}] = t
+		m.regMu.Unlock()
+	}
 	cctx, stop := withCancel(ctx, a)
 	cons, err := c.Subscribe(cctx, client.ConsumerConfig{Topic: spec.Topic, Subscription: sub, Name: name, Type: spec.Type})
 	stop()
@@ -341,15 +357,39 @@ func (m *Monitor) startConsumer(ctx context.Context, spec ConsumerSpec) error {
 		err = ErrClosed
 	}
 	if err != nil {
+		m.untap(sub, name, t)
 		m.release(m.consumers, name, a)
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	streams := m.markConsumer(cons, typeName(spec.Type), true)
-	m.log.Info("ad-hoc consumer started", "consumer", name, "topic", spec.Topic, "subscription", sub)
+	if t != nil && admin != nil {
+		cctx, stop := withCancel(ctx, a)
+		pol, _, err := admin.FailurePolicy(cctx, cons.Partitions()[0], sub)
+		stop()
+		if err != nil {
+			m.log.Warn("reading the ack timeout of a manual-ack consumer", "consumer", name, "topic", spec.Topic,
+				"subscription", sub, "err", err)
+		} else {
+			if pol != (client.FailurePolicy{}) { // only reliable topics have one
+				for _, part := range cons.Partitions() {
+					m.markReliable(part) // so that a redelivery of offset 0 is one
+				}
+			}
+			if pol.AckTimeout > 0 {
+				m.setAckTimeout(t, streams, pol.AckTimeout)
+			}
+		}
+	}
+	m.log.Info("ad-hoc consumer started", "consumer", name, "topic", spec.Topic, "subscription", sub, "manual-ack", spec.ManualAck)
 	go func() {
 		defer m.release(m.consumers, name, a)
-		m.runConsumer(a.ctx, cons)
+		if t != nil {
+			m.runTap(a.ctx, cons, streams)
+		} else {
+			m.runConsumer(a.ctx, cons)
+		}
 		m.closeConsumer(cons)
+		m.untap(sub, name, t)
 		for _, st := range streams {
 			st.sub.mu.Lock()
 			st.adHoc = false
@@ -388,6 +428,85 @@ func (m *Monitor) runConsumer(ctx context.Context, cons *client.Consumer) {
 			}
 			_ = cons.Ack(ctx, msg) // failures are recorded by the observer
 		}
+	}
+}
+
+// runTap takes the messages of a manual-ack consumer (the observer made them pending) until ctx ends or the
+// consumer's channel closes, pausing while MaxPending of them are pending.
+func (m *Monitor) runTap(ctx context.Context, cons *client.Consumer, streams []*stream) {
+	var wait *time.Timer
+	defer func() {
+		if wait != nil {
+			wait.Stop()
+		}
+	}()
+	for {
+		for pendingOf(streams) >= m.maxPending {
+			if wait == nil {
+				wait = time.NewTimer(tapPoll)
+			} else {
+				wait.Reset(tapPoll)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-wait.C:
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-cons.Messages():
+			if !ok {
+				return
+			}
+		}
+	}
+}
+
+// tapPoll is how often a manual-ack consumer that reached MaxPending checks whether it may go on.
+const tapPoll = 50 * time.Millisecond
+
+// pendingOf counts the pending messages of streams.
+func pendingOf(streams []*stream) int {
+	n := 0
+	for _, st := range streams {
+		st.sub.mu.Lock()
+		n += len(st.pending)
+		st.sub.mu.Unlock()
+	}
+	return n
+}
+
+// untap forgets a manual-ack consumer's registration (t nil: none).
+func (m *Monitor) untap(sub, name string, t *tap) {
+	if t == nil {
+		return
+	}
+	m.regMu.Lock()
+	if m.taps[tapKey{sub, name}] == t {
+		delete(m.taps, tapKey{sub, name})
+	}
+	m.regMu.Unlock()
+}
+
+// setAckTimeout records a manual-ack consumer's ack timeout, and gives the messages already pending their
+// deadline.
+func (m *Monitor) setAckTimeout(t *tap, streams []*stream, d time.Duration) {
+	m.regMu.Lock()
+	t.ackTimeout = d
+	m.regMu.Unlock()
+	for _, st := range streams {
+		st.sub.mu.Lock()
+		if st.manual {
+			st.ackTimeout = d
+		}
+		for seq := range st.pending {
+			if sl := st.slot(seq); sl != nil && sl.msg.AckDeadline.IsZero() {
+				sl.msg.AckDeadline = sl.msg.ReceivedAt.Add(d)
+			}
+		}
+		st.sub.mu.Unlock()
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/danube-console/danube-console/client"
+	"github.com/danube-console/danube-console/monitor/filter"
 )
 
 // BenchmarkObserverReceive measures OnReceive on the data path from parallel goroutines: each on its own
@@ -135,6 +136,64 @@ func BenchmarkMessages(b *testing.B) {
 	for b.Loop() {
 		if got, _ := m.Messages(id, 50); len(got) != 50 {
 			b.Fatal(len(got))
+		}
+	}
+}
+
+// BenchmarkQuery50k measures Query with a JSON path filter on a stream keeping 50,000 messages (JSON
+// documents of about 200 bytes, a third of them matching), a page of 200: "first" is a filter's first
+// Query (every kept message evaluated), "steady" a later one after 100 new messages (what the console's
+// 100 ms refresh costs while messages flow).
+func BenchmarkQuery50k(b *testing.B) {
+	const kept = 50000
+	statuses := []string{"shipped", "pending", "cancelled"}
+	var next uint64
+	receive := func(m *Monitor, n int) {
+		now := time.Now()
+		for range n {
+			next++
+			payload := fmt.Sprintf(`{"id":"order-%06d","customer":{"name":"Ada Lovelace","tier":"gold"},"qty":%d,"price":%d.95,`+
+				`"items":[{"sku":"A-1","n":2},{"sku":"B-2","n":1}],"status":"%s","note":"leave at the door"}`,
+				next, next%50, next%300, statuses[next%3])
+			m.OnReceive(client.ReceiveEvent{Message: &client.Message{
+				ID:      client.MessageID{Topic: "/default/t", Offset: next},
+				Payload: []byte(payload), ReceivedAt: now, PublishTime: now, Subscription: "s",
+				RoutingKey: fmt.Sprint("order-", next), HasRoutingKey: true,
+			}})
+		}
+	}
+	for _, expr := range []string{`$.status == shipped`, `$.qty > 10 key:order-*5 lovelace -cancelled`} {
+		f, err := filter.Parse(expr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, mode := range []string{"first", "steady"} {
+			b.Run(mode+"/"+expr, func(b *testing.B) {
+				m := New(Options{RingSize: kept, MaxRingBytes: 1 << 30})
+				defer m.Close()
+				subscribe(m, "/default/t", "s", "c", 1)
+				receive(m, kept)
+				id := StreamID("/default/t", "s", "c")
+				st := m.idx.Load().streams[id]
+				m.Query(id, f, 200)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					b.StopTimer()
+					if mode == "first" {
+						st.sub.mu.Lock()
+						st.queries = nil
+						st.sub.mu.Unlock()
+					} else {
+						receive(m, 100)
+					}
+					b.StartTimer()
+					r := m.Query(id, f, 200)
+					if r.Kept != kept || r.Matches == 0 {
+						b.Fatalf("kept %d, %d matches", r.Kept, r.Matches)
+					}
+				}
+			})
 		}
 	}
 }

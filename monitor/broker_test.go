@@ -31,7 +31,13 @@ var quickPolicy = broker.FailurePolicy{MaxRedeliveryCount: 10, AckTimeout: 30 * 
 // closed when the test ends.
 func start(t *testing.T, o Options, copts ...client.Option) *fixture {
 	t.Helper()
-	srv := brokertest.Run(t, broker.Options{FailurePolicy: quickPolicy})
+	return startWith(t, broker.Options{FailurePolicy: quickPolicy}, o, copts...)
+}
+
+// startWith is start with a broker started with bo.
+func startWith(t *testing.T, bo broker.Options, o Options, copts ...client.Option) *fixture {
+	t.Helper()
+	srv := brokertest.Run(t, bo)
 	o.ServiceURL, o.AdminURL, o.Embedded = srv.URL(), srv.AdminURL(), true
 	m := New(o)
 	c, err := client.Connect(context.Background(), srv.URL(), append([]client.Option{client.WithObserver(m)}, copts...)...)

@@ -3,6 +3,7 @@ package monitor
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"maps"
 	"slices"
@@ -33,6 +34,9 @@ var (
 	ErrNoRuntime = errors.New("monitor: no connector runtime attached")
 	// ErrClosed: the monitor was closed.
 	ErrClosed = errors.New("monitor: closed")
+	// ErrNotPending: Ack or Nack named messages that are not waiting to be settled (already settled, not of a
+	// manual-ack consumer, or unknown).
+	ErrNotPending = errors.New("monitor: messages not pending")
 )
 
 // Defaults of Options.
@@ -41,6 +45,11 @@ const (
 	DefaultRingSize = 1000
 	// DefaultMaxRingBytes bounds the payload bytes a consumer stream keeps when Options.MaxRingBytes is 0.
 	DefaultMaxRingBytes = 8 << 20
+	// MaxPending is how many messages a manual-ack consumer (ConsumerSpec.ManualAck) keeps pending before it
+	// stops taking more from the client: the client's receive buffer then fills and it stops reading from
+	// the broker, which holds the rest. A pending message is never dropped: the count can exceed MaxPending
+	// by what the client had buffered.
+	MaxPending = 10000
 )
 
 const (
@@ -79,6 +88,11 @@ type Options struct {
 	MaxRingBytes int
 	// Logger receives the monitor's logs (nil: discarded).
 	Logger *slog.Logger
+	// AuditLog receives a JSON object per line for every message Ack or Nack settled or tried to (nil: none):
+	// {"time", "action" ("ack" or "nack"), "topic", "subscription", "consumer", "offset", "seq", and for a
+	// nack "delay_ms" and "reason"; "error" when the call failed}. Writes are serialized; the monitor never
+	// closes it.
+	AuditLog io.Writer
 }
 
 // Monitor aggregates the client's and the connector runtime's events into the state the console shows, and
@@ -103,6 +117,7 @@ type Monitor struct {
 
 	idx   atomic.Pointer[index] // read lock-free on the data path; replaced (copy on write) under regMu
 	regMu sync.Mutex
+	taps  map[tapKey]*tap // manual-ack ad-hoc consumers, by subscription and name; guarded by regMu
 
 	lastErr        atomic.Pointer[errAt]
 	lastOK         atomic.Int64 // Unix nanoseconds of the last successful answer (health, lookup, admin)
@@ -117,6 +132,9 @@ type Monitor struct {
 	topics     []TopicStats
 	namespaces []string
 	connSeries map[string]*connSeries
+	subjects   map[uint64]string // schema subjects by id (SchemaSubject)
+
+	auditMu sync.Mutex // serializes the audit log's writes
 
 	amu       sync.Mutex // guards the attachments and the ad-hoc producers and consumers
 	c         *client.Client
@@ -127,6 +145,8 @@ type Monitor struct {
 	consumers map[string]*adhoc
 	names     map[string]int // the last number of each generated name prefix
 	closed    bool
+
+	maxPending int // MaxPending (tests lower it)
 
 	ctx    context.Context // the monitor's lifetime
 	cancel context.CancelFunc
@@ -222,7 +242,39 @@ type stream struct {
 	ring     ring
 	lastErr  error
 	closedAt time.Time
+
+	// A manual-ack consumer's stream: manual says new messages stay pending, ackTimeout is the
+	// subscription's (0: unknown), pending the messages waiting for Ack or Nack by Seq, and pendingOff the
+	// newest pending Seq of each offset (to tell when the broker redelivers a pending message).
+	manual     bool
+	ackTimeout time.Duration
+	pending    map[uint64]*client.Message
+	pendingOff map[uint64]uint64
+
+	queries []*queryCache // Query's verdicts, by filter (at most maxQueryCaches)
+	useTick uint64        // orders the queries' last uses
 }
+
+// tapKey names a manual-ack ad-hoc consumer.
+type tapKey struct{ sub, name string }
+
+// tap is a manual-ack ad-hoc consumer: registered before it subscribes, so that its streams keep its
+// messages pending from the first one.
+type tap struct {
+	topic      string        // the consumer's topic: its streams are the topic or its partitions
+	ackTimeout time.Duration // the subscription's; guarded by regMu
+}
+
+// covers reports whether topic is the tap's topic or one of its partitions.
+func (t *tap) covers(topic string) bool {
+	return topic == t.topic || strings.HasPrefix(topic, t.topic+"-part-")
+}
+
+// firstSeq is the Seq of the oldest kept message (received+1 when none is kept). Its sub's mutex is held.
+func (st *stream) firstSeq() uint64 { return st.received - uint64(st.ring.n) + 1 }
+
+// slot returns the ring slot of message seq, or nil when it is not kept. Its sub's mutex is held.
+func (st *stream) slot(seq uint64) *ringSlot { return st.ring.bySeq(seq, st.received) }
 
 // New returns a monitor with o and starts its once-a-second ticker; Close stops it.
 func New(o Options) *Monitor {
@@ -241,6 +293,7 @@ func New(o Options) *Monitor {
 	m := &Monitor{
 		opts: o, now: o.Clock, log: o.Logger,
 		health: make(map[healthKey]*HealthStats), conns: make(map[string]*ConnStats), connSeries: make(map[string]*connSeries),
+		subjects: make(map[uint64]string), taps: make(map[tapKey]*tap), maxPending: MaxPending,
 		producers: make(map[string]*adhoc), consumers: make(map[string]*adhoc), names: make(map[string]int),
 	}
 	m.idx.Store(&index{subs: map[subKey]*subState{}, prods: map[prodKey]*prodState{}, streams: map[string]*stream{}})
@@ -322,6 +375,24 @@ func (m *Monitor) markOK() { m.lastOK.Store(m.now().UnixNano()) }
 func (m *Monitor) topicReliable(topic string) bool {
 	r := m.reliable.Load()
 	return r != nil && (*r)[topic]
+}
+
+// markReliable records that topic is reliable (until the next Refresh says otherwise).
+func (m *Monitor) markReliable(topic string) {
+	for {
+		old := m.reliable.Load()
+		if old != nil && (*old)[topic] {
+			return
+		}
+		r := map[string]bool{topic: true}
+		if old != nil {
+			r = maps.Clone(*old)
+			r[topic] = true
+		}
+		if m.reliable.CompareAndSwap(old, &r) {
+			return
+		}
+	}
 }
 
 // ---- the registry ----

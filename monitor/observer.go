@@ -101,6 +101,18 @@ func (m *Monitor) OnConsumer(e client.ConsumerEvent) {
 	} else {
 		st.closedAt = now
 	}
+	if e.Kind == client.ConsumerSubscribed || e.Kind == client.ConsumerResubscribed {
+		// A manual-ack ad-hoc consumer keeps its messages pending; another consumer of the same name does
+		// not (messages still pending from before stay so).
+		t := m.taps[tapKey{e.Subscription, e.Name}]
+		if t != nil && !t.covers(e.Topic) {
+			t = nil
+		}
+		st.manual = t != nil
+		if t != nil {
+			st.ackTimeout = t.ackTimeout
+		}
+	}
 	s.mu.Unlock()
 	m.retargetLocked(s)
 	if !live(st.state) {
@@ -116,7 +128,10 @@ func (m *Monitor) OnConsumer(e client.ConsumerEvent) {
 }
 
 // OnReceive counts a received message for its subscription and stream (counters, series, end-to-end
-// latency, redelivery) and keeps a copy in the stream's ring.
+// latency, redelivery) and keeps a copy in the stream's ring. On the stream of a manual-ack consumer, the
+// message is also kept pending until Ack or Nack; when the broker delivers again a message still pending
+// (its ack timeout passed), the older delivery's entry becomes StateExpired and only the newer one is
+// pending.
 func (m *Monitor) OnReceive(e client.ReceiveEvent) {
 	msg := e.Message
 	if msg == nil {
@@ -178,7 +193,33 @@ func (m *Monitor) OnReceive(e client.ReceiveEvent) {
 		Payload:       msg.Payload,
 		Redelivered:   again,
 	}}
+	if st.manual {
+		m.keepPending(st, slot, msg, again)
+	}
 	s.mu.Unlock()
+}
+
+// keepPending makes the newest message of a manual-ack stream pending. Its sub's mutex is held.
+func (m *Monitor) keepPending(st *stream, slot *ringSlot, msg *client.Message, again bool) {
+	seq, off := st.received, msg.ID.Offset
+	slot.msg.State = StatePending
+	if st.ackTimeout > 0 {
+		slot.msg.AckDeadline = slot.msg.ReceivedAt.Add(st.ackTimeout)
+	}
+	if st.pending == nil {
+		st.pending = make(map[uint64]*client.Message)
+		st.pendingOff = make(map[uint64]uint64)
+	}
+	if old, ok := st.pendingOff[off]; ok && again {
+		if _, still := st.pending[old]; still {
+			delete(st.pending, old)
+			if sl := st.slot(old); sl != nil {
+				sl.msg.State = StateExpired
+			}
+		}
+	}
+	st.pending[seq] = msg
+	st.pendingOff[off] = seq
 }
 
 // OnAck counts a completed ack or nack for its subscription, with its latency; a failure counts as an ack

@@ -38,6 +38,14 @@ func (r *ring) push(bytes int) *ringSlot {
 	return &r.buf[i]
 }
 
+// bySeq returns the slot of message seq of a stream whose newest message is last (nil: not kept).
+func (r *ring) bySeq(seq, last uint64) *ringSlot {
+	if seq == 0 || seq > last || last-seq >= uint64(r.n) {
+		return nil
+	}
+	return &r.buf[(r.start+r.n-1-int(last-seq))%len(r.buf)]
+}
+
 // evict drops the oldest message.
 func (r *ring) evict() {
 	s := &r.buf[r.start]

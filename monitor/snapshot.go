@@ -72,7 +72,8 @@ func (m *Monitor) Snapshot() Snapshot {
 				Type: st.typ, ID: st.cid, State: st.state, AdHoc: st.adHoc,
 				Received: st.received, Bytes: st.bytes,
 				Rate: st.series.at(sec - 1), Series: ar.seriesOf(&st.series, sec),
-				EndToEnd: st.e2e.summary(sec),
+				EndToEnd:  st.e2e.summary(sec),
+				ManualAck: st.manual, Pending: len(st.pending), AckTimeout: st.ackTimeout,
 			}
 			t.ReceivedPerSec += cs.Rate
 			t.Received += st.received
@@ -176,19 +177,11 @@ func cloneTopics(ts []TopicStats) []TopicStats {
 }
 
 // Messages returns up to limit of the most recent messages of a consumer stream, oldest first, and the number
-// of messages the stream ever received (see Backend.Messages). The slice is the caller's; the messages'
-// payloads and attributes are shared and must not be changed. The messages returned count as shown: they
-// are not counted in DroppedFromView when they leave the ring. Unknown streams give nil, 0; limit ≤ 0 gives
-// nil and the count.
+// of messages the stream ever received (see Backend.Messages): Query with no filter. The slice is the
+// caller's; the messages' payloads and attributes are shared and must not be changed. The messages returned
+// count as shown: they are not counted in DroppedFromView when they leave the ring. Unknown streams give
+// nil, 0; limit ≤ 0 gives nil and the count.
 func (m *Monitor) Messages(stream string, limit int) ([]Message, uint64) {
-	st := m.idx.Load().streams[stream]
-	if st == nil {
-		return nil, 0
-	}
-	st.sub.mu.Lock()
-	defer st.sub.mu.Unlock()
-	if limit <= 0 {
-		return nil, st.received
-	}
-	return st.ring.last(min(limit, st.ring.n)), st.received
+	r := m.Query(stream, nil, limit)
+	return r.Messages, r.Total
 }

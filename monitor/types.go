@@ -11,6 +11,7 @@ import (
 
 	"github.com/danube-console/danube-console/client"
 	"github.com/danube-console/danube-console/connectors"
+	"github.com/danube-console/danube-console/monitor/filter"
 )
 
 // SeriesLen is how many one-second buckets a Series keeps (the last five minutes).
@@ -38,8 +39,8 @@ type Backend interface {
 	// it. Names are unique among ad-hoc producers.
 	StartProducer(ctx context.Context, spec ProducerSpec) error
 	StopProducer(ctx context.Context, name string) error
-	// StartConsumer starts an ad-hoc consumer (auto-ack) whose messages fill a stream ring; StopConsumer
-	// stops it.
+	// StartConsumer starts an ad-hoc consumer (auto-ack; with spec.ManualAck its messages stay pending until
+	// Ack or Nack) whose messages fill a stream ring; StopConsumer stops it.
 	StartConsumer(ctx context.Context, spec ConsumerSpec) error
 	StopConsumer(ctx context.Context, name string) error
 
@@ -47,6 +48,51 @@ type Backend interface {
 	Lookup(ctx context.Context, topic string) (LookupResult, error)
 	// Refresh reloads namespaces, topics and their subscriptions from the admin API into Snapshot.Topics.
 	Refresh(ctx context.Context) error
+
+	// Query returns up to max of the most recent messages of a stream that match f (nil: all), oldest first,
+	// with how many of the stream's kept messages match. A filter only hides messages: the ring is not
+	// changed. It never blocks on the network and stays within the frame budget with 50k kept messages.
+	Query(stream string, f *filter.Filter, max int) QueryResult
+	// Message returns the kept message seq of a stream (false when it left the ring).
+	Message(stream string, seq uint64) (Message, bool)
+
+	// Ack and Nack settle messages of a manual-ack consumer (ConsumerSpec.ManualAck) by their Seq; every
+	// action is written to the audit log (time, topic, subscription, offset, action, delay, reason). Nack asks
+	// the broker to deliver them again after at least delay. Messages already settled, or not pending, are an
+	// error (ErrNotPending) naming them; the others are settled. ReadOnly refuses both.
+	Ack(ctx context.Context, stream string, seqs []uint64) error
+	Nack(ctx context.Context, stream string, seqs []uint64, delay time.Duration, reason string) error
+
+	// Replay re-publishes msgs, in order, to topic ("": each to its own topic), with the original key and
+	// attributes plus AttrReplayedFrom = "<topic>@<offset>"; progress (may be nil) is called after each
+	// message. It stops at the first failure or when ctx ends, returning what was sent. ReadOnly refuses it.
+	Replay(ctx context.Context, msgs []Message, topic string, progress func(done, total int)) (ReplayResult, error)
+	// Export writes msgs to path as JSON lines in the format of `consume --jsonl` (so `produce --from-jsonl`
+	// replays them), creating or truncating the file; it returns how many it wrote.
+	Export(path string, msgs []Message) (int, error)
+	// Produce publishes one message (the console's :produce); ReadOnly refuses it.
+	Produce(ctx context.Context, topic string, payload []byte) error
+	// SchemaSubject returns the subject of a schema id ("" when unknown or no registry is reachable); it
+	// caches answers.
+	SchemaSubject(ctx context.Context, id uint64) (string, error)
+}
+
+// AttrReplayedFrom is the attribute Replay adds: the original message's "<topic>@<offset>".
+const AttrReplayedFrom = "x-replayed-from"
+
+// QueryResult is a page of a stream's messages that match a filter.
+type QueryResult struct {
+	Messages []Message // oldest first
+	Matches  int       // kept messages that match
+	Kept     int       // kept messages
+	Total    uint64    // messages ever received on the stream
+}
+
+// ReplayResult says what a Replay sent.
+type ReplayResult struct {
+	Sent   int
+	Bytes  int64
+	Topics []string // distinct target topics
 }
 
 // ProducerSpec describes an ad-hoc producer started from the console.
@@ -59,12 +105,14 @@ type ProducerSpec struct {
 	Key      string  // routing key (empty: none)
 }
 
-// ConsumerSpec describes an ad-hoc consumer started from the console.
+// ConsumerSpec describes an ad-hoc consumer (a tap) started from the console.
 type ConsumerSpec struct {
 	Name         string // unique; empty: generated
 	Topic        string
 	Subscription string
 	Type         client.SubscriptionType
+	// ManualAck keeps every message pending until Ack or Nack (else each is acked when received).
+	ManualAck bool
 }
 
 // Snapshot is the state of everything the console shows, at Time.
@@ -140,6 +188,11 @@ type ConsumerStats struct {
 	Series                    []float64
 	EndToEnd                  Latency // receive time minus publish time
 	LastError                 string
+	// ManualAck says the consumer's messages wait for Ack or Nack; Pending counts those waiting, and
+	// AckTimeout is the subscription's (the broker redelivers a message not settled within it; 0: unknown).
+	ManualAck  bool
+	Pending    int
+	AckTimeout time.Duration
 }
 
 // SubscriptionStats are the acks of one subscription on one topic (or partition).
@@ -225,4 +278,19 @@ type Message struct {
 	Payload       []byte
 	// Redelivered says the stream had received this offset before.
 	Redelivered bool
+	// State is, for a manual-ack consumer, "pending", "acked", "nacked" or "expired" ("" otherwise);
+	// AckDeadline is when the broker redelivers a pending message (ReceivedAt + the subscription's ack
+	// timeout; zero: unknown).
+	State       string
+	AckDeadline time.Time
 }
+
+// Message states of manual-ack consumers.
+const (
+	StatePending = "pending"
+	StateAcked   = "acked"
+	StateNacked  = "nacked"
+	// StateExpired: the broker delivered the message again (its ack timeout passed) before it was settled;
+	// the newer delivery, a later entry with the same Offset, is the one pending.
+	StateExpired = "expired"
+)

@@ -37,6 +37,64 @@ func BenchmarkConsumersView(b *testing.B) {
 	}
 }
 
+// BenchmarkFilteredStream50k measures the consumers pane at 200×60 following a stream of 50,000 kept
+// messages through a text filter: each op is a tick (the snapshot, and a Query that runs filter.Match over
+// all 50,000 messages, as the fake does not cache verdicts: the worst case) and a View with the matches
+// highlighted. Frame budget: ~16 ms; target under 5 ms.
+func BenchmarkFilteredStream50k(b *testing.B) {
+	f := tuitest.Big()
+	f.SetStream("s00", tuitest.Messages("/bench/topic-00", "sub", "c00", 50_000, tuitest.Epoch), 50_000)
+	m := newTest(b, f, 200, 60, "dark")
+	press(m, "4")
+	if err := m.consumers.setFilter(m, "ada"); err != nil {
+		b.Fatal(err)
+	}
+	m.Update(tickMsg{})
+	if r := m.consumers.res; r.Kept != 50_000 || r.Matches == 0 {
+		b.Fatalf("query: %d of %d match", r.Matches, r.Kept)
+	}
+	b.ReportAllocs()
+	var tick, view time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		m.Update(tickMsg{})
+		t1 := time.Now()
+		_ = m.View()
+		tick, view = tick+t1.Sub(t0), view+time.Since(t1)
+	}
+	// The tick is the Query (the backend's cost); the view is the console's.
+	b.ReportMetric(float64(tick.Microseconds())/1000/float64(b.N), "tick-ms/op")
+	b.ReportMetric(float64(view.Microseconds())/1000/float64(b.N), "view-ms/op")
+}
+
+// BenchmarkFilteredStream50kMonitor is BenchmarkFilteredStream50k over the real monitor, whose Query
+// remembers its verdicts: after the first, a tick evaluates only the messages received since.
+func BenchmarkFilteredStream50kMonitor(b *testing.B) {
+	mon := monitor.New(monitor.Options{RingSize: 50_000, MaxRingBytes: 1 << 30})
+	defer mon.Close()
+	mon.OnConsumer(client.ConsumerEvent{Kind: client.ConsumerSubscribed, Topic: "/default/load", Subscription: "s", Name: "c", ID: 1})
+	for i, msg := range tuitest.Messages("/default/load", "s", "c", 50_000, tuitest.Epoch) {
+		mon.OnReceive(client.ReceiveEvent{Consumer: "c", Message: &client.Message{
+			ID: client.MessageID{Topic: "/default/load", Offset: uint64(i)}, RoutingKey: msg.Key, HasRoutingKey: msg.HasKey, Payload: msg.Payload,
+			PublishTime: msg.PublishTime, ReceivedAt: msg.ReceivedAt, Subscription: "s"}})
+	}
+	m := New(mon, Options{Theme: themes.Default(), Clock: tuitest.Clock})
+	m.Update(tea.WindowSizeMsg{Width: 200, Height: 60})
+	press(m, "4")
+	if err := m.consumers.setFilter(m, "ada"); err != nil {
+		b.Fatal(err)
+	}
+	m.Update(tickMsg{})
+	if r := m.consumers.res; r.Kept != 50_000 || r.Matches == 0 {
+		b.Fatalf("query: %d of %d match", r.Matches, r.Kept)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Update(tickMsg{})
+		_ = m.View()
+	}
+}
+
 // BenchmarkPanesView renders every pane once per iteration at 200×60.
 func BenchmarkPanesView(b *testing.B) {
 	m := newTest(b, tuitest.Big(), 200, 60, "dark")

@@ -12,6 +12,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/danube-console/danube-console/connectors"
@@ -103,8 +104,20 @@ func TestHelpOverlay(t *testing.T) {
 	m := newTest(t, tuitest.Scripted(), 80, 24, "dark")
 	press(m, "?")
 	s := screen(m)
-	if !strings.Contains(s, "Help · keys") || !strings.Contains(s, "start / stop") {
+	if !strings.Contains(s, "Help · keys") || !strings.Contains(s, "go to pane") {
 		t.Fatalf("? does not show the help:\n%s", s)
+	}
+	// The help scrolls when it does not fit.
+	if strings.Contains(s, "start / stop") {
+		t.Fatalf("the connector keys fit in 80×24: make this test's help longer")
+	}
+	press(m, "G")
+	if s := screen(m); !strings.Contains(s, ":quit") || !strings.Contains(s, "esc or ? closes") {
+		t.Errorf("end does not scroll the help to its end:\n%s", s)
+	}
+	press(m, "g")
+	if s := screen(m); !strings.Contains(s, "go to pane") {
+		t.Errorf("home does not scroll the help back:\n%s", s)
 	}
 	press(m, "3") // pane keys do nothing while the help is open
 	if m.active != paneDashboard {
@@ -251,6 +264,29 @@ func TestAnySize(t *testing.T) {
 			}
 			press(m, "7", "enter")
 			checkFrame(t, m.View().Content, w, h)
+			// The stream, the inspector in every view, the modals and the command line.
+			mm := newTest(t, tuitest.Manual(), w, h, "dark")
+			press(mm, "4", "down", "down", "down", "enter", "space")
+			checkFrame(t, mm.View().Content, w, h)
+			press(mm, "n")
+			checkFrame(t, mm.View().Content, w, h)
+			press(mm, "esc", "P")
+			checkFrame(t, mm.View().Content, w, h)
+			press(mm, "esc", "/")
+			typeText(mm, "$.x >")
+			press(mm, "enter")
+			checkFrame(t, mm.View().Content, w, h)
+			press(mm, "esc", "enter")
+			for range 3 {
+				checkFrame(t, mm.View().Content, w, h)
+				press(mm, "v")
+			}
+			press(mm, "esc", "c")
+			checkFrame(t, mm.View().Content, w, h)
+			press(mm, "esc", ":")
+			typeText(mm, "th")
+			press(mm, "tab", "tab")
+			checkFrame(t, mm.View().Content, w, h)
 		}
 	}
 }
@@ -282,14 +318,14 @@ func TestLookupInput(t *testing.T) {
 		t.Errorf("lookup result latency line %q", l)
 	}
 
-	// enter on the selected topic looks it up; an error goes to the status bar.
+	// l on the selected topic looks it up; an error goes to the status bar.
 	f.LookupFunc = func(string) (monitor.LookupResult, error) {
 		return monitor.LookupResult{}, errors.New("topic not found")
 	}
 	press(m, "down")
-	run(t, m, press(m, "enter"))
+	run(t, m, press(m, "l"))
 	if got := f.Calls(); got[len(got)-1] != "Lookup /default/orders" {
-		t.Errorf("enter looked up %q, want /default/orders", got[len(got)-1])
+		t.Errorf("l looked up %q, want /default/orders", got[len(got)-1])
 	}
 	if s := screen(m); !strings.Contains(s, "lookup /default/orders: topic not") {
 		t.Errorf("lookup error not in the status bar:\n%s", s)
@@ -511,5 +547,811 @@ func TestEveryTheme(t *testing.T) {
 				t.Errorf("the plain theme sets the terminal background")
 			}
 		}
+	}
+}
+
+// ---- taps, manual acks, replay, filters, the command line (issue 7) ----
+
+// selectConsumer selects the consumer named name on the consumers pane (the list has the focus).
+func selectConsumer(t *testing.T, m *Model, name string) {
+	t.Helper()
+	press(m, "4", "g")
+	for range len(m.snap.Consumers) {
+		if c := m.consumers.selected(m); c != nil && c.Name == name {
+			return
+		}
+		press(m, "down")
+	}
+	t.Fatalf("no consumer %s", name)
+}
+
+// streamSeqs returns the seqs of the stream rows on screen.
+func streamSeqs(m *Model) []uint64 {
+	var out []uint64
+	for _, r := range m.consumers.visible(m.consumers.streamRows(m)) {
+		out = append(out, r.Seq)
+	}
+	return out
+}
+
+func TestTapCommand(t *testing.T) {
+	f := tuitest.Scripted()
+	m := newTest(t, f, 120, 40, "dark")
+	run(t, m, runLine(m, "consume /default/orders audit-x key-shared --manual"))
+	if got := f.Calls(); !slices.Equal(got, []string{"StartConsumer /default/orders audit-x key-shared tap-1 ManualAck"}) {
+		t.Fatalf("calls %q", got)
+	}
+	if m.active != paneConsumers {
+		t.Fatalf("the tap did not switch to the consumers pane (%d)", m.active)
+	}
+	c := m.consumers.selected(m)
+	if want := monitor.StreamID("/default/orders", "audit-x", "tap-1"); c == nil || c.Stream != want {
+		t.Fatalf("selected %+v, want the tap's stream %s", c, want)
+	}
+	if st := m.status.text; st != "tapping /default/orders as tap-1 (audit-x, key-shared, manual ack)" {
+		t.Errorf("status %q", st)
+	}
+	s := screen(m)
+	if !strings.Contains(lineWith(s, "Stream"), "0 pending · ack timeout 30s") {
+		t.Errorf("the stream title lacks the manual-ack counts: %q", lineWith(s, "Stream"))
+	}
+
+	// Defaults: subscription console-<n>, shared, auto-ack; :tap is an alias; several taps at once.
+	run(t, m, runLine(m, "tap /default/audit"))
+	if got := f.Calls(); got[len(got)-1] != "StartConsumer /default/audit console-2 shared tap-2" {
+		t.Fatalf("calls %q", got)
+	}
+	if c := m.consumers.selected(m); c == nil || c.Name != "tap-2" {
+		t.Fatalf("selected %+v, want tap-2", c)
+	}
+	if n := len(liveTaps(m)); n != 2 {
+		t.Errorf("%d taps running, want 2", n)
+	}
+
+	// Errors stay in the command line.
+	press(m, ":")
+	typeText(m, "consume /default/orders s1 sideways")
+	if cmd := press(m, "enter"); cmd != nil || !m.cmd.open || !strings.Contains(m.cmd.err, "unknown type sideways") {
+		t.Errorf("a bad type: open %v, err %q", m.cmd.open, m.cmd.err)
+	}
+	press(m, "esc")
+
+	// A failing start lands in the status bar.
+	f.ProduceErr = errors.New("topic not found")
+	run(t, m, runLine(m, "consume /default/nope"))
+	if s := screen(m); !strings.Contains(s, "tap /default/nope: topic not found") {
+		t.Errorf("no error in the status bar:\n%s", s)
+	}
+}
+
+func TestTapForm(t *testing.T) {
+	f := tuitest.Scripted()
+	m := newTest(t, f, 120, 40, "dark")
+	press(m, "2", "down", "enter") // /default/orders
+	if _, ok := m.modal.(*tapForm); !ok {
+		t.Fatalf("enter on a topic did not open the tap form")
+	}
+	s := screen(m)
+	if !strings.Contains(s, "Tap a topic") || !strings.Contains(lineWith(s, "topic    "), "/default/orders") {
+		t.Fatalf("the form does not show the topic:\n%s", s)
+	}
+	// subscription (focused first when the topic is given) → type: → failover → manual: yes.
+	press(m, "tab", "right", "tab", "space")
+	run(t, m, press(m, "enter"))
+	if got := f.Calls(); !slices.Equal(got, []string{"StartConsumer /default/orders console-1 failover tap-1 ManualAck"}) {
+		t.Fatalf("calls %q", got)
+	}
+	if m.modal != nil || m.active != paneConsumers {
+		t.Errorf("the form stayed open or the pane did not switch")
+	}
+
+	// c on the consumers pane opens it on the selected consumer's topic; esc cancels it.
+	press(m, "c")
+	fm, ok := m.modal.(*tapForm)
+	if !ok || fm.topic.Value() != "/default/orders" || fm.name != "tap-2" {
+		t.Fatalf("c: modal %T", m.modal)
+	}
+	press(m, "esc")
+	if m.modal != nil || len(f.Calls()) != 1 {
+		t.Errorf("esc did not cancel the form")
+	}
+	// A bad topic is refused in the form.
+	press(m, "c", "shift+tab", "ctrl+u")
+	typeText(m, "orders")
+	press(m, "enter")
+	if fm := m.modal.(*tapForm); fm.err != "a topic is /namespace/name" {
+		t.Errorf("form error %q", fm.err)
+	}
+}
+
+func TestStopTap(t *testing.T) {
+	f := tuitest.Manual()
+	m := newTest(t, f, 120, 40, "dark")
+	selectConsumer(t, m, "billing-1")
+	if cmd := press(m, "x"); cmd != nil {
+		t.Errorf("x on a consumer that is not a tap returned a command")
+	}
+	if s := screen(m); !strings.Contains(s, "not a tap started from the console") {
+		t.Errorf("no reason in the status bar:\n%s", s)
+	}
+	selectConsumer(t, m, "tap-1")
+	run(t, m, press(m, "x"))
+	if got := f.Calls(); !slices.Equal(got, []string{"StopConsumer tap-1"}) {
+		t.Fatalf("calls %q", got)
+	}
+	if s := screen(m); !strings.Contains(s, "stopped tap-1") {
+		t.Errorf("no stop message:\n%s", s)
+	}
+	// :stop NAME; an unknown one reports the backend's error.
+	run(t, m, runLine(m, "stop tap-9"))
+	if s := screen(m); !strings.Contains(s, "stop tap-9: tuitest: unknown name") {
+		t.Errorf("no error for an unknown tap:\n%s", s)
+	}
+}
+
+func TestManualAck(t *testing.T) {
+	f := tuitest.Manual()
+	m := newTest(t, f, 120, 40, "dark")
+	selectConsumer(t, m, "tap-1")
+	press(m, "enter") // the stream takes the focus, on the newest message (40)
+	if m.consumers.sel != 40 {
+		t.Fatalf("selected seq %d, want 40", m.consumers.sel)
+	}
+	press(m, "space", "up", "up", "space") // 40 and 38 (39 is acked already)
+	s := screen(m)
+	if !strings.Contains(lineWith(s, "Stream"), "2 marked") || !strings.Contains(lineWith(s, "Stream"), "30 pending · ack timeout 30s") {
+		t.Errorf("stream title %q", lineWith(s, "Stream"))
+	}
+	if !strings.Contains(lineWith(s, "     739  "), "pending") || !strings.Contains(lineWith(s, "     739  "), "29s") {
+		t.Errorf("row 739: %q, want pending and 29s left", lineWith(s, "     739  "))
+	}
+	cmd := press(m, "a")
+	if cmd == nil {
+		t.Fatal("a returned no command")
+	}
+	run(t, m, cmd)
+	if got := f.Calls(); !slices.Equal(got, []string{"Ack " + tuitest.ManualStream + " [38 40]"}) {
+		t.Fatalf("calls %q", got)
+	}
+	s = screen(m)
+	if !strings.Contains(s, "acked 2 messages") {
+		t.Errorf("no ack message:\n%s", s)
+	}
+	if strings.Contains(lineWith(s, "Stream"), "marked") || !strings.Contains(lineWith(s, "Stream"), "28 pending") {
+		t.Errorf("after the ack the title reads %q", lineWith(s, "Stream"))
+	}
+	if l := lineWith(s, "     739  "); !strings.Contains(l, "acked") {
+		t.Errorf("row 739 after the ack: %q", l)
+	}
+
+	// Acking what is not pending is an error naming them.
+	press(m, "down") // 39, acked
+	run(t, m, press(m, "a"))
+	if s := screen(m); !strings.Contains(s, "ack: tuitest: not pending: [39]") {
+		t.Errorf("no error for a settled message:\n%s", s)
+	}
+
+	// Not a manual-ack tap: a explains.
+	selectConsumer(t, m, "billing-1")
+	press(m, "enter")
+	if cmd := press(m, "a"); cmd != nil {
+		t.Errorf("a on an auto-ack consumer returned a command")
+	}
+	if s := screen(m); !strings.Contains(s, "acks automatically") {
+		t.Errorf("no reason in the status bar:\n%s", s)
+	}
+}
+
+func TestNackPrompt(t *testing.T) {
+	f := tuitest.Manual()
+	m := newTest(t, f, 120, 40, "dark")
+	selectConsumer(t, m, "tap-1")
+	press(m, "enter", "up", "up") // 38
+	press(m, "n")
+	if _, ok := m.modal.(*nackPrompt); !ok {
+		t.Fatalf("n did not open the nack prompt")
+	}
+	typeText(m, "soon")
+	press(m, "enter")
+	if p := m.modal.(*nackPrompt); !strings.Contains(p.err, "the delay is a duration") || len(f.Calls()) != 0 {
+		t.Fatalf("a bad delay: err %q, calls %q", p.err, f.Calls())
+	}
+	press(m, "ctrl+u")
+	typeText(m, "5s")
+	press(m, "tab")
+	typeText(m, "poison pill")
+	run(t, m, press(m, "enter"))
+	if got := f.Calls(); !slices.Equal(got, []string{"Nack " + tuitest.ManualStream + " [38] 5s poison pill"}) {
+		t.Fatalf("calls %q", got)
+	}
+	if s := screen(m); !strings.Contains(s, "nacked 1 message (redelivery after 5s): poison pill") {
+		t.Errorf("no nack message:\n%s", s)
+	}
+	if l := lineWith(screen(m), "     737  "); !strings.Contains(l, "nacked") {
+		t.Errorf("row 737 after the nack: %q", l)
+	}
+	// esc cancels; an empty delay is 0.
+	press(m, "up", "n", "esc")
+	if m.modal != nil || len(f.Calls()) != 1 {
+		t.Errorf("esc did not cancel the prompt")
+	}
+	run(t, m, press(m, "n", "enter"))
+	if got := f.Calls(); got[len(got)-1] != "Nack "+tuitest.ManualStream+" [37] 0s" {
+		t.Errorf("calls %q", got)
+	}
+}
+
+func TestReplayReview(t *testing.T) {
+	f := tuitest.Scripted()
+	f.ReplayGate = make(chan struct{})
+	m := newTest(t, f, 120, 40, "dark")
+	selectConsumer(t, m, "billing-1")
+	press(m, "enter", "space", "up", "space") // seqs 200 and 199
+	press(m, "P")
+	r, ok := m.modal.(*replayModal)
+	if !ok {
+		t.Fatalf("P did not open the review")
+	}
+	s := screen(m)
+	for _, want := range []string{"Replay · review", "messages    2 (marked)", "bytes       96 B", "keys        1 distinct (1 without a key)", "Nothing is sent yet"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the review lacks %q:\n%s", want, s)
+		}
+	}
+	// The two messages are on two partitions: the default target is each one's own topic.
+	if r.topic.Value() != "" {
+		t.Errorf("default target %q, want each message's own topic", r.topic.Value())
+	}
+	// Cancelling sends nothing.
+	press(m, "esc")
+	if m.modal != nil || len(f.Calls()) != 0 {
+		t.Fatalf("esc: modal %T, calls %q", m.modal, f.Calls())
+	}
+	if s := screen(m); !strings.Contains(s, "replay cancelled: nothing sent") {
+		t.Errorf("no cancel message:\n%s", s)
+	}
+
+	// Edit the target, confirm, watch the progress.
+	press(m, "P", "e")
+	typeText(m, "/default/x")
+	cmd := press(m, "enter")
+	if cmd == nil {
+		t.Fatal("enter did not start the replay")
+	}
+	go func() { f.ReplayGate <- struct{}{} }()
+	msg := cmd()
+	if p, ok := msg.(replayProgressMsg); !ok || p.done != 1 || p.total != 2 {
+		t.Fatalf("first message %#v, want progress 1 of 2", msg)
+	}
+	_, cmd = m.Update(msg)
+	if s := screen(m); !strings.Contains(s, "1 of 2") || !strings.Contains(s, "Replay · running") {
+		t.Errorf("no progress shown:\n%s", s)
+	}
+	go func() { f.ReplayGate <- struct{}{} }()
+	runChain(t, m, cmd)
+	if got := f.Calls(); !slices.Equal(got, []string{"Replay 2 -> /default/x"}) {
+		t.Fatalf("calls %q", got)
+	}
+	var seqs []uint64
+	for _, msg := range f.Replayed() {
+		seqs = append(seqs, msg.Seq)
+	}
+	if !slices.Equal(seqs, []uint64{199, 200}) {
+		t.Errorf("replayed seqs %v, want the marked 199 and 200", seqs)
+	}
+	if m.modal != nil {
+		t.Errorf("the modal stayed open")
+	}
+	if s := screen(m); !strings.Contains(s, "replayed 2 messages (96 B) to /default/x") {
+		t.Errorf("no result in the status bar:\n%s", s)
+	}
+
+	// :replay --filtered replays what the filter matches, to the topic given.
+	f.ReplayGate = nil
+	run(t, m, runLine(m, "filter ada"))
+	if cmd := runLine(m, "replay /default/y --filtered"); cmd != nil || m.modal == nil {
+		t.Fatalf(":replay --filtered did not open the review")
+	}
+	if s := screen(m); !strings.Contains(s, "messages    34 (filtered)") || !strings.Contains(lineWith(s, " to "), "/default/y") {
+		t.Errorf("the filtered review:\n%s", s)
+	}
+	runChain(t, m, press(m, "y"))
+	if got := f.Calls(); got[len(got)-1] != "Replay 34 -> /default/y" {
+		t.Errorf("calls %q", got)
+	}
+}
+
+func TestReplayCancelWhileRunning(t *testing.T) {
+	f := tuitest.Scripted()
+	f.ReplayGate = make(chan struct{})
+	m := newTest(t, f, 120, 40, "dark")
+	selectConsumer(t, m, "billing-1")
+	press(m, "enter", "space", "up", "space", "up", "space", "P")
+	cmd := press(m, "y")
+	go func() { f.ReplayGate <- struct{}{} }()
+	msg := cmd()
+	_, cmd = m.Update(msg)
+	press(m, "esc") // cancels the rest
+	runChain(t, m, cmd)
+	if st := m.status.text; !strings.HasPrefix(st, "replay cancelled: replayed 1 message") || !strings.HasSuffix(st, "2 not sent") {
+		t.Errorf("status %q", st)
+	}
+}
+
+func TestFilterStream(t *testing.T) {
+	f := tuitest.Scripted()
+	m := newTest(t, f, 120, 40, "dark")
+	selectConsumer(t, m, "billing-1")
+	before := len(streamSeqs(m))
+	press(m, "/")
+	typeText(m, "ada")
+	press(m, "enter")
+	if m.consumers.finOpen {
+		t.Fatal("enter did not close the filter input")
+	}
+	rows := m.consumers.visible(m.consumers.streamRows(m))
+	if len(rows) == 0 || len(rows) > before {
+		t.Fatalf("%d rows with the filter (%d without)", len(rows), before)
+	}
+	for _, r := range rows {
+		if !strings.Contains(string(r.Payload), "ada") {
+			t.Errorf("row %d does not match: %q", r.Seq, r.Payload)
+		}
+	}
+	if l := lineWith(screen(m), "Stream"); !strings.Contains(l, "34 of 200 match") {
+		t.Errorf("stream title %q, want 34 of 200 match", l)
+	}
+
+	// A syntax error stays in the input, in its line, and keeps the filter.
+	press(m, "/", "ctrl+u")
+	typeText(m, "$.total >")
+	press(m, "enter")
+	if !m.consumers.finOpen || m.consumers.filter.String() != "ada" {
+		t.Fatalf("after a syntax error: open %v, filter %q", m.consumers.finOpen, m.consumers.filter)
+	}
+	if l := lineWith(screen(m), "filter›"); !strings.Contains(l, "✗ filter: syntax error") {
+		t.Errorf("the input line lacks the error: %q", l)
+	}
+	// esc cancels the edit.
+	press(m, "esc")
+	if m.consumers.finOpen || m.consumers.filter.String() != "ada" {
+		t.Errorf("esc: open %v, filter %q", m.consumers.finOpen, m.consumers.filter)
+	}
+	// Terms combine: key glob, negation, JSON paths.
+	press(m, "/", "ctrl+u")
+	typeText(m, "$.total > 40 -key:key-1*")
+	press(m, "enter")
+	for _, r := range m.consumers.visible(m.consumers.streamRows(m)) {
+		if !strings.Contains(string(r.Payload), `"total":42.5`) || strings.HasPrefix(r.Key, "key-1") && r.HasKey {
+			t.Errorf("row %d (key %q) should not match", r.Seq, r.Key)
+		}
+	}
+	// An empty filter clears it; the stream was never changed.
+	press(m, "/", "ctrl+u", "enter")
+	if m.consumers.filter != nil || len(streamSeqs(m)) != before {
+		t.Errorf("empty filter: %q, %d rows (want %d)", m.consumers.filter, len(streamSeqs(m)), before)
+	}
+	if s := screen(m); !strings.Contains(s, "filter cleared") {
+		t.Errorf("no message for the cleared filter")
+	}
+}
+
+func TestCommandHistory(t *testing.T) {
+	hist := t.TempDir() + "/history"
+	f := tuitest.Scripted()
+	m := newTest(t, f, 100, 30, "dark", func(o *Options) { o.HistoryFile = hist })
+	runLine(m, "theme light")
+	runLine(m, "theme dark")
+	runLine(m, "theme dark") // consecutive duplicates are kept once
+	press(m, ":")
+	typeText(m, "look")
+	press(m, "up")
+	if v := m.cmd.in.Value(); v != "theme dark" {
+		t.Fatalf("up: %q", v)
+	}
+	press(m, "up", "up")
+	if v := m.cmd.in.Value(); v != "theme light" {
+		t.Fatalf("up ×3: %q", v)
+	}
+	press(m, "down")
+	if v := m.cmd.in.Value(); v != "theme dark" {
+		t.Fatalf("down: %q", v)
+	}
+	press(m, "down")
+	if v := m.cmd.in.Value(); v != "look" {
+		t.Fatalf("down past the newest: %q, want the line being typed", v)
+	}
+	press(m, "esc")
+	// The file keeps them for the next session.
+	m2 := newTest(t, f, 100, 30, "dark", func(o *Options) { o.HistoryFile = hist })
+	press(m2, ":", "up")
+	if v := m2.cmd.in.Value(); v != "theme dark" {
+		t.Errorf("history of a new session: %q", v)
+	}
+}
+
+func TestCommandCompletion(t *testing.T) {
+	f := tuitest.Scripted()
+	m := newTest(t, f, 100, 30, "dark")
+	press(m, ":")
+	typeText(m, "con")
+	press(m, "tab")
+	if v := m.cmd.in.Value(); v != "consume" {
+		t.Fatalf("tab: %q", v)
+	}
+	if l := lineWith(screen(m), "[consume]"); !strings.Contains(l, "connector") {
+		t.Errorf("the candidates are not shown: %q", l)
+	}
+	press(m, "tab")
+	if v := m.cmd.in.Value(); v != "connector" {
+		t.Fatalf("tab tab: %q", v)
+	}
+	press(m, "tab", "shift+tab")
+	if v := m.cmd.in.Value(); v != "connector" {
+		t.Fatalf("tab back: %q", v)
+	}
+	// Arguments: the connector's verbs, then its names.
+	typeText(m, " st")
+	press(m, "tab")
+	if v := m.cmd.in.Value(); v != "connector start" {
+		t.Fatalf("verb: %q", v)
+	}
+	press(m, "tab")
+	if v := m.cmd.in.Value(); v != "connector stop" {
+		t.Fatalf("verb cycled: %q", v)
+	}
+	typeText(m, " or")
+	press(m, "tab")
+	if v := m.cmd.in.Value(); v != "connector stop orders-pg " {
+		t.Fatalf("a single candidate completes with a space: %q", v)
+	}
+	press(m, "esc")
+	// Topics, types and flags for :consume.
+	press(m, ":")
+	typeText(m, "consume /default/o")
+	press(m, "tab")
+	if v := m.cmd.in.Value(); v != "consume /default/orders " {
+		t.Fatalf("topic: %q", v)
+	}
+	press(m, "tab")
+	if v := m.cmd.in.Value(); v != "consume /default/orders console-1" {
+		t.Fatalf("subscription: %q", v)
+	}
+	press(m, "tab")
+	if v := m.cmd.in.Value(); v != "consume /default/orders billing" {
+		t.Fatalf("subscription cycled: %q", v)
+	}
+	typeText(m, " key")
+	press(m, "tab")
+	typeText(m, "--m")
+	press(m, "tab")
+	if v := m.cmd.in.Value(); v != "consume /default/orders billing key-shared --manual " {
+		t.Fatalf("type and flag: %q", v)
+	}
+	press(m, "esc")
+	// Themes.
+	press(m, ":")
+	typeText(m, "theme dr")
+	press(m, "tab", "enter")
+	if m.theme.Name != "dracula" {
+		t.Errorf(":theme dr<tab>: theme %q", m.theme.Name)
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	m := newTest(t, tuitest.Scripted(), 100, 30, "dark")
+	press(m, ":")
+	typeText(m, "lokup /default/orders")
+	if cmd := press(m, "enter"); cmd != nil {
+		t.Errorf("an unknown command returned a command")
+	}
+	if !m.cmd.open {
+		t.Fatal("the command line closed on an error")
+	}
+	if l := lineWith(screen(m), "lokup"); !strings.Contains(l, `✗ unknown command "lokup" — did you mean :lookup?`) {
+		t.Errorf("command line %q", l)
+	}
+	// Typing clears the error; :q quits.
+	press(m, "esc")
+	if cmd := runLine(m, "q"); cmd == nil {
+		t.Errorf(":q did not quit")
+	}
+	// :lookup runs a lookup on the topics pane.
+	f := tuitest.Scripted()
+	m = newTest(t, f, 100, 30, "dark")
+	run(t, m, runLine(m, "lookup /iot/sensors"))
+	if m.active != paneTopics || !slices.Equal(f.Calls(), []string{"Lookup /iot/sensors"}) {
+		t.Errorf(":lookup: pane %d, calls %q", m.active, f.Calls())
+	}
+}
+
+func TestProduceAndExport(t *testing.T) {
+	f := tuitest.Scripted()
+	m := newTest(t, f, 120, 40, "dark")
+	run(t, m, runLine(m, "produce /default/orders hello   world"))
+	if got := f.Calls(); !slices.Equal(got, []string{"Produce /default/orders hello   world"}) {
+		t.Fatalf("calls %q", got)
+	}
+	if s := screen(m); !strings.Contains(s, "produced 1 message (13 B) to /default/orders") {
+		t.Errorf("no produce message:\n%s", s)
+	}
+	selectConsumer(t, m, "billing-1")
+	press(m, "enter", "space", "up", "up", "space")
+	run(t, m, runLine(m, "export /tmp/out.jsonl"))
+	if got := f.Calls(); got[len(got)-1] != "Export /tmp/out.jsonl 2" {
+		t.Fatalf("calls %q", got)
+	}
+	if s := screen(m); !strings.Contains(s, "exported 2 messages to /tmp/out.jsonl") {
+		t.Errorf("no export message:\n%s", s)
+	}
+	run(t, m, runLine(m, "filter ada"))
+	run(t, m, runLine(m, "export /tmp/f.jsonl --filtered"))
+	if got := f.Calls(); got[len(got)-1] != "Export /tmp/f.jsonl 34" {
+		t.Fatalf("calls %q", got)
+	}
+	f.ExportErr = errors.New("permission denied")
+	run(t, m, runLine(m, "export /root/x --marked"))
+	if s := screen(m); !strings.Contains(s, "export: permission denied") {
+		t.Errorf("no export error:\n%s", s)
+	}
+}
+
+func TestReadOnlyBlocks(t *testing.T) {
+	f := tuitest.Manual()
+	m := newTest(t, f, 120, 40, "dark", func(o *Options) { o.ReadOnly = true })
+	selectConsumer(t, m, "tap-1")
+	press(m, "enter", "space")
+	for _, k := range []string{"a", "n", "P", "c"} {
+		if cmd := press(m, k); cmd != nil || m.modal != nil {
+			t.Errorf("%s in read-only mode: command %v, modal %T", k, cmd != nil, m.modal)
+		}
+		if s := screen(m); !strings.Contains(s, "read-only: ") || !strings.Contains(s, "is disabled") {
+			t.Errorf("%s: no reason in the status bar:\n%s", k, s)
+		}
+	}
+	for _, line := range []string{"produce /default/x hi", "connector stop mqtt-in", "consume /default/x", "replay"} {
+		if cmd := runLine(m, line); cmd != nil {
+			t.Errorf(":%s in read-only mode returned a command", line)
+		}
+		if !strings.Contains(m.cmd.err, "read-only: :") {
+			t.Errorf(":%s: command line error %q", line, m.cmd.err)
+		}
+		press(m, "esc")
+	}
+	press(m, "2", "enter")
+	if m.modal != nil {
+		t.Errorf("enter on a topic opened the tap form in read-only mode")
+	}
+	if len(f.Calls()) != 0 {
+		t.Errorf("read-only mode called %q", f.Calls())
+	}
+	// Stopping a tap only releases the console's own consumer: allowed.
+	selectConsumer(t, m, "tap-1")
+	run(t, m, press(m, "x"))
+	if got := f.Calls(); !slices.Equal(got, []string{"StopConsumer tap-1"}) {
+		t.Errorf("calls %q", got)
+	}
+}
+
+func TestReadOnlyAtRuntime(t *testing.T) {
+	f := tuitest.Scripted()
+	m := newTest(t, f, 120, 40, "dark")
+	if strings.Contains(screen(m), "READ-ONLY") {
+		t.Fatal("read-only from the start")
+	}
+	press(m, "ctrl+r")
+	if s := screen(m); !strings.Contains(s, "READ-ONLY") || !strings.HasSuffix(m.status.text, "for the rest of the session") {
+		t.Fatalf("ctrl+r did not turn read-only on:\n%s", s)
+	}
+	press(m, "ctrl+r")
+	runLine(m, "readonly")
+	if !m.readOnly() {
+		t.Fatal("read-only was turned off")
+	}
+	press(m, "7")
+	if cmd := press(m, "s"); cmd != nil {
+		t.Errorf("s after ctrl+r returned a command")
+	}
+	// The help shows the disabled keys and commands dimmed.
+	m.Update(tea.WindowSizeMsg{Width: 160, Height: 48})
+	press(m, "?")
+	s := screen(m)
+	for _, want := range []string{"start / stop (read-only)", ":produce    publish one message (read-only)", "look topic up"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("help lacks %q:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, "look topic up (read-only)") {
+		t.Errorf("a safe key is marked read-only")
+	}
+}
+
+func TestInspector(t *testing.T) {
+	f := tuitest.Scripted()
+	m := newTest(t, f, 120, 40, "dark")
+	selectConsumer(t, m, "billing-1")
+	press(m, "enter")
+	// Walk back to a JSON order (seq 199: payload 198 % 6 = 0).
+	press(m, "up")
+	cmd := press(m, "enter")
+	in := m.consumers.insp
+	if in == nil || in.cur().Seq != 199 {
+		t.Fatalf("enter did not inspect message 199")
+	}
+	run(t, m, cmd) // the schema subject
+	s := screen(m)
+	for _, want := range []string{"Message #199", `"order_id": 1001,`, `"items": [`, "payload · json · 70 B", "id 3 v2 · orders-value",
+		"content-type=application/json", "trace-id=t-0198", "/default/orders-part-0 @ 5066"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the inspector lacks %q:\n%s", want, s)
+		}
+	}
+	if !slices.Contains(f.Calls(), "SchemaSubject 3") {
+		t.Errorf("calls %q", f.Calls())
+	}
+	press(m, "v")
+	if in.pv != viewText || !strings.Contains(screen(m), `{"order_id":1001,"customer":"ada"`) {
+		t.Errorf("v: view %v", in.pv)
+	}
+	press(m, "v")
+	if in.pv != viewHex || !strings.Contains(screen(m), `00000000  7b 22 6f 72 64 65 72 5f  69 64 22 3a 31 30 30 31 |{"order_id":1001|`) {
+		t.Errorf("v v: view %v:\n%s", in.pv, screen(m))
+	}
+	press(m, "v")
+	if in.pv != viewJSON {
+		t.Errorf("v v v: view %v, want json again", in.pv)
+	}
+	// Next and previous without leaving; binary payloads offer hex only.
+	press(m, "n")
+	if in.cur().Seq != 200 || !strings.Contains(screen(m), "line two") {
+		t.Errorf("n: seq %d", in.cur().Seq)
+	}
+	press(m, "n")
+	if in.cur().Seq != 200 || !strings.Contains(screen(m), "this is the newest message") {
+		t.Errorf("n at the end: seq %d", in.cur().Seq)
+	}
+	press(m, "[", "[", "[", "[", "[")
+	if in.cur().Seq != 195 || in.pv != viewHex || len(in.views) != 1 {
+		t.Errorf("[×5: seq %d, view %v, views %v", in.cur().Seq, in.pv, in.views)
+	}
+	press(m, "]", "p")
+	if in.cur().Seq != 195 {
+		t.Errorf("] p: seq %d", in.cur().Seq)
+	}
+	press(m, "esc")
+	if m.consumers.insp != nil || m.active != paneConsumers {
+		t.Errorf("esc did not close the inspector")
+	}
+	if m.consumers.sel != 195 {
+		t.Errorf("the stream selection did not follow the inspector: %d", m.consumers.sel)
+	}
+}
+
+func TestInspectorScroll(t *testing.T) {
+	f := tuitest.Scripted()
+	m := newTest(t, f, 80, 24, "dark")
+	selectConsumer(t, m, "billing-1")
+	press(m, "enter", "up", "up", "up", "up", "up", "up", "up", "up", "up") // seq 191: the long lorem ipsum line
+	press(m, "enter")
+	in := m.consumers.insp
+	if in.cur().Seq != 191 || in.pv != viewText {
+		t.Fatalf("inspecting seq %d in %v", in.cur().Seq, in.pv)
+	}
+	top := screen(m)
+	press(m, "pgdown")
+	if screen(m) == top || in.vp.YOffset() == 0 {
+		t.Errorf("pgdown did not scroll the payload")
+	}
+	m.Update(tea.MouseWheelMsg{Button: tea.MouseWheelUp, Y: 15})
+	m.Update(tea.MouseWheelMsg{Button: tea.MouseWheelUp, Y: 15})
+	m.Update(tea.MouseWheelMsg{Button: tea.MouseWheelUp, Y: 15})
+	if in.vp.YOffset() != 0 {
+		t.Errorf("the wheel did not scroll back: offset %d", in.vp.YOffset())
+	}
+}
+
+func TestMouseSelectsRows(t *testing.T) {
+	f := tuitest.Scripted()
+	m := newTest(t, f, 120, 40, "dark")
+	press(m, "4")
+	// The list's rows start on line 4 of the screen (header 2, border, column titles).
+	m.Update(tea.MouseClickMsg{X: 10, Y: 4 + 2, Button: tea.MouseLeft})
+	if c := m.consumers.selected(m); c == nil || c.Name != "shipping-1" {
+		t.Fatalf("click on the third consumer selected %+v", c)
+	}
+	listH, _ := consumersLayout(m.bodyHeight(), len(m.snap.Consumers))
+	rowsTop := headerHeight + listH + 2
+	want := streamSeqs(m)[3]
+	m.Update(tea.MouseClickMsg{X: 30, Y: rowsTop + 3, Button: tea.MouseLeft})
+	if !m.consumers.focus || m.consumers.sel != want || m.consumers.follow {
+		t.Fatalf("click on a message: focus %v, sel %d (want %d), follow %v", m.consumers.focus, m.consumers.sel, want, m.consumers.follow)
+	}
+	// The wheel over the stream scrolls it, over the list moves the selection.
+	m.Update(tea.MouseWheelMsg{Button: tea.MouseWheelUp, X: 30, Y: rowsTop + 3})
+	if m.consumers.off != 3 {
+		t.Errorf("wheel up over the stream: off %d, want 3", m.consumers.off)
+	}
+	m.Update(tea.MouseWheelMsg{Button: tea.MouseWheelUp, X: 30, Y: 5})
+	if c := m.consumers.selected(m); c == nil || c.Name != "billing-1" || m.consumers.focus {
+		t.Errorf("wheel up over the list selected %+v (focus %v)", c, m.consumers.focus)
+	}
+	// Other panes: a click selects the row.
+	press(m, "7")
+	m.Update(tea.MouseClickMsg{X: 10, Y: 4 + 2, Button: tea.MouseLeft})
+	if c := m.connectors.selected(m); c == nil || c.Name != "audit-jsonl" {
+		t.Errorf("click on the third connector selected %+v", c)
+	}
+	press(m, "2")
+	m.Update(tea.MouseClickMsg{X: 10, Y: 4 + 4, Button: tea.MouseLeft})
+	if i := m.topics.cur.idx; i != 4 {
+		t.Errorf("click on the fifth topic selected %d", i)
+	}
+}
+
+func TestPayloadViews(t *testing.T) {
+	cases := []struct {
+		in   string
+		want []payloadView
+	}{
+		{`{"a":1}`, []payloadView{viewJSON, viewText, viewHex}},
+		{"plain text\n", []payloadView{viewText, viewHex}},
+		{"\x00\x01", []payloadView{viewHex}},
+		{"\xff\xfe", []payloadView{viewHex}},
+		{"", []payloadView{viewText, viewHex}},
+	}
+	for _, c := range cases {
+		if got := payloadViews([]byte(c.in)); !slices.Equal(got, c.want) {
+			t.Errorf("payloadViews(%q) = %v, want %v", c.in, got, c.want)
+		}
+	}
+	m := newTest(t, tuitest.Scripted(), 80, 24, "dark")
+	doc := `{"a":[1,2,{"b":null,"c":"x\"y"}],"d":{},"e":[],"f":true,"g":-1.5e3}`
+	got := ansi.Strip(strings.Join(m.jsonLines([]byte(doc), 40), "\n"))
+	want := `{
+  "a": [
+    1,
+    2,
+    {
+      "b": null,
+      "c": "x\"y"
+    }
+  ],
+  "d": {},
+  "e": [],
+  "f": true,
+  "g": -1.5e3
+}`
+	if got != want {
+		t.Errorf("jsonLines:\n%s\nwant:\n%s", got, want)
+	}
+	// Long strings wrap, indented like their line; nothing is wider than the width.
+	long := `{"k":"` + strings.Repeat("abcdefghij", 5) + `"}`
+	for _, l := range m.jsonLines([]byte(long), 20) {
+		if w := ansi.StringWidth(l); w > 20 {
+			t.Errorf("json line %q is %d wide", ansi.Strip(l), w)
+		}
+	}
+	hex := ansi.Strip(strings.Join(m.hexLines([]byte("0123456789abcdefXYZ\x00"), 78), "\n"))
+	wantHex := "00000000  30 31 32 33 34 35 36 37  38 39 61 62 63 64 65 66 |0123456789abcdef|\n" +
+		"00000010  58 59 5a 00                                      |XYZ.|"
+	if hex != wantHex {
+		t.Errorf("hexLines:\n%s\nwant:\n%s", hex, wantHex)
+	}
+	if got := ansi.Strip(strings.Join(m.textLines([]byte("a\tb\r\nc\x1bd"), 10), "|")); got != `a   b|c\x1bd` {
+		t.Errorf("textLines: %q", got)
+	}
+}
+
+func TestPreviewHighlights(t *testing.T) {
+	st := newStyles(themes.Default())
+	b := []byte("say ada\nada!")
+	got := previewHL(b, 40, [][2]int{{4, 7}, {8, 11}}, paint{pre: "<", post: ">"}, paint{pre: "[", post: "]"})
+	if want := `<say >[ada]<\n>[ada]<!>`; got != want {
+		t.Errorf("previewHL = %q, want %q", got, want)
+	}
+	// Cut previews keep their ellipsis.
+	got = ansi.Strip(previewHL(b, 6, [][2]int{{4, 7}}, st.text, st.highlight))
+	if got != "say a…" {
+		t.Errorf("cut preview %q", got)
 	}
 }

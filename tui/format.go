@@ -286,6 +286,38 @@ func escapeBytes(b []byte, limit int) string {
 	return sb.String()
 }
 
+// previewHL is escapeBytes(b, limit) with the byte ranges hl (in order, not overlapping) painted hi and
+// the rest base. Escaping is local to each byte or rune, so the cells of a range are those of its bytes
+// escaped on their own.
+func previewHL(b []byte, limit int, hl [][2]int, base, hi paint) string {
+	prev := escapeBytes(b, limit)
+	pw := textWidth(prev)
+	var sb strings.Builder
+	sb.Grow(len(prev) + len(hl)*16)
+	cell, pos, c := 0, 0, 0
+	for _, r := range hl {
+		s, e := max(r[0], pos), min(r[1], len(b))
+		if s >= e {
+			continue
+		}
+		c += textWidth(escapeBytes(b[pos:s], 1<<30))
+		cs := c
+		c += textWidth(escapeBytes(b[s:e], 1<<30))
+		pos = e
+		if cs >= pw {
+			break
+		}
+		ce := min(c, pw)
+		sb.WriteString(base.r(ansi.Cut(prev, cell, cs)))
+		sb.WriteString(hi.r(ansi.Cut(prev, cs, ce)))
+		cell = ce
+	}
+	if cell < pw {
+		sb.WriteString(base.r(ansi.Cut(prev, cell, pw)))
+	}
+	return sb.String()
+}
+
 // ellipsize ends a preview that did not fit: it replaces the last cell with "…".
 func ellipsize(sb *strings.Builder, w, limit int) string {
 	s := sb.String()

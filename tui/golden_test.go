@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/charmbracelet/x/exp/golden"
@@ -75,4 +76,152 @@ func TestGoldenOverlays(t *testing.T) {
 func TestGoldenANSI(t *testing.T) {
 	m := newTest(t, tuitest.Scripted(), 80, 24, "dark")
 	golden.RequireEqual(t, m.View().Content)
+}
+
+// messageCases are the views of issue 7: the inspector, manual acks, the nack prompt, the replay review
+// and progress, filters, the command line, the tap form and the help in read-only mode. Each sets up a
+// model (sized and themed by the caller).
+var messageCases = []struct {
+	name   string
+	sizes  []struct{ w, h int }
+	themes []string
+	fake   func() *tuitest.Fake
+	opts   func(*Options)
+	setup  func(t *testing.T, m *Model, f *tuitest.Fake)
+}{
+	{name: "inspector-json", sizes: goldenSizes, themes: goldenThemes, fake: tuitest.Scripted,
+		setup: func(t *testing.T, m *Model, _ *tuitest.Fake) {
+			selectConsumer(t, m, "billing-1")
+			run(t, m, press(m, "enter", "up", "enter")) // seq 199, an order, with its schema subject
+		}},
+	{name: "inspector-text", sizes: goldenSizes, themes: goldenThemes, fake: tuitest.Scripted,
+		setup: func(t *testing.T, m *Model, _ *tuitest.Fake) {
+			selectConsumer(t, m, "billing-1")
+			press(m, "enter", "enter") // seq 200: two lines with a tab
+		}},
+	{name: "inspector-hex", sizes: goldenSizes, themes: goldenThemes, fake: tuitest.Scripted,
+		setup: func(t *testing.T, m *Model, _ *tuitest.Fake) {
+			selectConsumer(t, m, "billing-1")
+			press(m, "enter", "up", "up", "up", "up", "up", "enter") // seq 195: binary
+		}},
+	{name: "inspector-manual", sizes: goldenSizes[:1], themes: goldenThemes[:1], fake: tuitest.Manual,
+		setup: func(t *testing.T, m *Model, _ *tuitest.Fake) {
+			selectConsumer(t, m, "tap-1")
+			run(t, m, press(m, "enter", "up", "up", "up", "up", "enter")) // seq 36, pending, JSON
+		}},
+	{name: "manual-stream", sizes: goldenSizes, themes: goldenThemes, fake: tuitest.Manual,
+		setup: func(t *testing.T, m *Model, _ *tuitest.Fake) {
+			selectConsumer(t, m, "tap-1")
+			// The oldest messages (close to their deadline), two of them marked.
+			press(m, "enter", "g", "space", "down", "down", "space", "down")
+		}},
+	{name: "nack-prompt", sizes: goldenSizes[:1], themes: goldenThemes[:1], fake: tuitest.Manual,
+		setup: func(t *testing.T, m *Model, _ *tuitest.Fake) {
+			selectConsumer(t, m, "tap-1")
+			press(m, "enter", "space", "up", "up", "space", "n")
+			typeText(m, "30s")
+			press(m, "tab")
+			typeText(m, "downstream is down")
+		}},
+	{name: "replay-review", sizes: goldenSizes, themes: goldenThemes[:1], fake: tuitest.Scripted,
+		setup: func(t *testing.T, m *Model, _ *tuitest.Fake) {
+			selectConsumer(t, m, "billing-1")
+			press(m, "enter", "space", "up", "space", "up", "up", "up", "space", "P")
+		}},
+	{name: "replay-progress", sizes: goldenSizes[:1], themes: goldenThemes[:1], fake: tuitest.Scripted,
+		setup: func(t *testing.T, m *Model, f *tuitest.Fake) {
+			f.ReplayGate = make(chan struct{})
+			selectConsumer(t, m, "billing-1")
+			run(t, m, runLine(m, "filter ada"))
+			cmd := runLine(m, "replay /default/orders-replay --filtered")
+			if cmd != nil {
+				t.Fatal("the review started the replay")
+			}
+			cmd = press(m, "y")
+			go func() {
+				for range 12 {
+					f.ReplayGate <- struct{}{}
+				}
+			}()
+			for {
+				msg := cmd()
+				_, cmd = m.Update(msg)
+				if p, ok := msg.(replayProgressMsg); ok && p.done == 12 {
+					break
+				}
+			}
+			t.Cleanup(func() { m.replaying.cancel() })
+		}},
+	{name: "filter-error", sizes: goldenSizes[:1], themes: goldenThemes[:1], fake: tuitest.Scripted,
+		setup: func(t *testing.T, m *Model, _ *tuitest.Fake) {
+			selectConsumer(t, m, "billing-1")
+			press(m, "/")
+			typeText(m, `$.total >= "x`)
+			press(m, "enter")
+		}},
+	{name: "filtered", sizes: goldenSizes, themes: goldenThemes, fake: tuitest.Scripted,
+		setup: func(t *testing.T, m *Model, _ *tuitest.Fake) {
+			selectConsumer(t, m, "billing-1")
+			run(t, m, runLine(m, "filter ada -key:key-1*"))
+		}},
+	{name: "cmdline-completion", sizes: goldenSizes[:1], themes: goldenThemes[:1], fake: tuitest.Scripted,
+		setup: func(t *testing.T, m *Model, _ *tuitest.Fake) {
+			press(m, "4", ":")
+			typeText(m, "consume /default/")
+			press(m, "tab", "tab")
+		}},
+	{name: "cmdline-error", sizes: goldenSizes[:1], themes: goldenThemes[:1], fake: tuitest.Scripted,
+		setup: func(t *testing.T, m *Model, _ *tuitest.Fake) {
+			press(m, ":")
+			typeText(m, "replya --filtered")
+			press(m, "enter")
+		}},
+	{name: "tap-form", sizes: goldenSizes[:1], themes: goldenThemes[:1], fake: tuitest.Scripted,
+		setup: func(t *testing.T, m *Model, _ *tuitest.Fake) {
+			press(m, "2", "down", "enter", "tab", "right", "right")
+		}},
+	{name: "help-readonly", sizes: goldenSizes, themes: goldenThemes[:1], fake: tuitest.Scripted,
+		opts: func(o *Options) { o.ReadOnly = true },
+		setup: func(t *testing.T, m *Model, _ *tuitest.Fake) {
+			press(m, "?", "pgdown")
+		}},
+}
+
+// TestGoldenMessages renders the views of message inspection, manual acks, replay, filters and the command
+// line, ANSI stripped.
+func TestGoldenMessages(t *testing.T) {
+	for _, c := range messageCases {
+		t.Run(c.name, func(t *testing.T) {
+			for _, sz := range c.sizes {
+				t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
+					for _, th := range c.themes {
+						t.Run(th, func(t *testing.T) {
+							f := c.fake()
+							var mods []func(*Options)
+							if c.opts != nil {
+								mods = append(mods, c.opts)
+							}
+							m := newTest(t, f, sz.w, sz.h, th, mods...)
+							c.setup(t, m, f)
+							checkFrame(t, m.View().Content, sz.w, sz.h)
+							golden.RequireEqual(t, screen(m))
+						})
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestGoldenANSIHighlights keeps the filtered stream with its escape sequences: the matches of the filter
+// are highlighted in the payload previews.
+func TestGoldenANSIHighlights(t *testing.T) {
+	m := newTest(t, tuitest.Scripted(), 120, 30, "dark")
+	selectConsumer(t, m, "billing-1")
+	run(t, m, runLine(m, "filter ada"))
+	v := m.View().Content
+	if !strings.Contains(v, m.st.highlight.r("ada")) {
+		t.Errorf("no highlighted match in the view")
+	}
+	golden.RequireEqual(t, v)
 }

@@ -1,9 +1,19 @@
 package tui
 
-// renderHelp draws the help overlay, generated from the key map, centred in a w×h area.
+import "charm.land/bubbles/v2/key"
+
+// renderHelp draws the help overlay, generated from the key map and the command table, centred in a w×h
+// area and scrolled by Model.helpOff. In read-only mode the keys and commands that change state are dimmed
+// and marked "(read-only)".
 func (m *Model) renderHelp(w, h int) string {
 	st := m.st
 	secs := m.keys.sections()
+	cmds := helpSection{title: "Commands (:)"}
+	for _, c := range m.cmd.cmds {
+		cmds.entries = append(cmds.entries, helpEntry{b: key.NewBinding(key.WithKeys(":"+c.name), key.WithHelp(":"+c.name, c.help)), danger: c.danger})
+	}
+	secs = append(secs, cmds)
+	ro := m.readOnly()
 
 	// Each section is a column: its title, then "key  description" lines.
 	type col struct {
@@ -13,15 +23,19 @@ func (m *Model) renderHelp(w, h int) string {
 	var cols []col
 	for _, s := range secs {
 		kw := 0
-		for _, b := range s.bindings {
-			kw = max(kw, textWidth(b.Help().Key))
+		for _, e := range s.entries {
+			kw = max(kw, textWidth(e.b.Help().Key))
 		}
 		c := col{lines: []seg2{{a: seg{s.title, st.title}}}}
 		c.width = textWidth(s.title)
-		for _, b := range s.bindings {
-			hk := b.Help()
-			c.lines = append(c.lines, seg2{a: seg{fit(hk.Key, kw, false), st.key}, b: seg{"  " + hk.Desc, st.text}})
-			c.width = max(c.width, kw+2+textWidth(hk.Desc))
+		for _, e := range s.entries {
+			hk := e.b.Help()
+			desc, kp, dp := hk.Desc, st.key, st.text
+			if e.danger && ro {
+				desc, kp, dp = desc+" (read-only)", st.muted, st.muted
+			}
+			c.lines = append(c.lines, seg2{a: seg{fit(hk.Key, kw, false), kp}, b: seg{"  " + desc, dp}})
+			c.width = max(c.width, kw+2+textWidth(desc))
 		}
 		cols = append(cols, c)
 	}
@@ -84,13 +98,23 @@ func (m *Model) renderHelp(w, h int) string {
 	}
 	body = append(body, blank(bw))
 	note := "theme " + m.theme.Name + " (t cycles) · esc or ? closes"
-	if m.readOnly() {
-		note = "read-only: connector actions are disabled · " + note
+	if ro {
+		note = "read-only: actions that change state are disabled · " + note
 	}
 	body = append(body, newLine(bw).space(1).add(st.muted, note).String())
 
 	bh := min(len(body)+2, h)
-	box := m.box([]seg{{"Help", st.title}, {" · keys", st.muted}}, bw+2, bh, true, body)
+	title := []seg{{"Help", st.title}, {" · keys", st.muted}}
+	if rows := bh - 2; len(body) > rows {
+		// Scroll: the last lines stay reachable with ↓/pgdn.
+		total := len(body)
+		m.helpOff = min(m.helpOff, total-rows)
+		body = body[m.helpOff : m.helpOff+rows]
+		title = append(title, seg{" · ↑↓ lines " + itoa(m.helpOff+1) + "-" + itoa(m.helpOff+rows) + " of " + itoa(total), st.muted})
+	} else {
+		m.helpOff = 0
+	}
+	box := m.box(title, bw+2, bh, true, body)
 	return center(box, w, h)
 }
 

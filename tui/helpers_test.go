@@ -56,8 +56,34 @@ func keyMsg(s string) tea.KeyPressMsg {
 	case "space":
 		return tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
 	}
+	if c, ok := strings.CutPrefix(s, "ctrl+"); ok && len(c) == 1 {
+		return tea.KeyPressMsg{Code: rune(c[0]), Mod: tea.ModCtrl}
+	}
 	r := []rune(s)[0]
 	return tea.KeyPressMsg{Code: r, Text: s}
+}
+
+// runChain runs a command and the commands its messages return, for as long as they are not nil, feeding
+// every message back to the model: for chains that end (a replay's progress), never for ticks.
+func runChain(t testing.TB, m *Model, cmd tea.Cmd) []tea.Msg {
+	t.Helper()
+	var msgs []tea.Msg
+	for i := 0; cmd != nil; i++ {
+		if i > 1000 {
+			t.Fatal("the command chain does not end")
+		}
+		msg := cmd()
+		msgs = append(msgs, msg)
+		_, cmd = m.Update(msg)
+	}
+	return msgs
+}
+
+// runLine types a command line (without the colon) and runs it with enter, returning enter's command.
+func runLine(m *Model, line string) tea.Cmd {
+	press(m, ":")
+	typeText(m, line)
+	return press(m, "enter")
 }
 
 // press sends keys to the model and returns the command of the last one.

@@ -41,8 +41,10 @@ const (
 type Options struct {
 	// Theme is the colour theme; nil means the default (dark) theme.
 	Theme *themes.Theme
-	// ReadOnly disables actions that change state (starting and stopping connectors). The snapshot's own
-	// ReadOnly flag has the same effect.
+	// ReadOnly disables the actions that change state: connector start, stop and restart, starting taps,
+	// acks, nacks, replays and :produce (stopping a tap, which only releases the console's own consumer,
+	// and exports stay allowed). The snapshot's own ReadOnly flag has the same effect, and ctrl+r or
+	// :readonly turn it on for the rest of a session; nothing turns it off.
 	ReadOnly bool
 	// Tick is how often the console pulls a snapshot from the backend; zero means 100ms.
 	Tick time.Duration
@@ -52,6 +54,9 @@ type Options struct {
 	// defaults.
 	Input  io.Reader
 	Output io.Writer
+	// HistoryFile, when set, keeps the command line's history across sessions: it is read when the console
+	// starts and every command run is appended to it. Empty: the history lives in memory only.
+	HistoryFile string
 }
 
 // paneID identifies a pane; its value + 1 is the pane's number key.
@@ -145,7 +150,17 @@ type Model struct {
 	connectors *connectorsPane
 
 	showHelp bool
+	helpOff  int // lines the help overlay is scrolled down
 	status   status
+
+	roSession bool  // read-only turned on at runtime
+	modal     modal // the open form, prompt or review, if any
+	cmd       *cmdLine
+	taps      int               // taps started (for their generated names)
+	replays   int               // replays reviewed (their ids tell stale progress apart)
+	replaying *replayModal      // the running replay, if any
+	schemas   map[uint64]string // schema subjects by id, as answered by the backend
+	schemaReq map[uint64]bool   // schema ids asked for
 }
 
 var _ tea.Model = (*Model)(nil)
@@ -174,11 +189,14 @@ func New(b monitor.Backend, o Options) *Model {
 	m.dash = &dashboardPane{}
 	m.topics = newTopicsPane(m)
 	m.producers = &producersPane{}
-	m.consumers = &consumersPane{follow: true}
+	m.consumers = &consumersPane{follow: true, marks: map[uint64]bool{}}
 	m.acks = &acksPane{}
 	m.health = &healthPane{}
 	m.connectors = &connectorsPane{pending: map[string]string{}}
 	m.panes = [numPanes]pane{m.dash, m.topics, m.producers, m.consumers, m.acks, m.health, m.connectors}
+	m.schemas, m.schemaReq = map[uint64]string{}, map[uint64]bool{}
+	m.consumers.init(m)
+	m.cmd = newCmdLine(m)
 	m.pull()
 	return m
 }
@@ -213,12 +231,34 @@ func (m *Model) tick() tea.Cmd {
 
 func (m *Model) now() time.Time { return m.opts.Clock() }
 
-// readOnly reports whether state-changing actions are disabled.
-func (m *Model) readOnly() bool { return m.opts.ReadOnly || m.snap.ReadOnly }
+// readOnly reports whether state-changing actions are disabled: by Options.ReadOnly, by the backend, or for
+// the rest of the session (ctrl+r, :readonly).
+func (m *Model) readOnly() bool { return m.opts.ReadOnly || m.snap.ReadOnly || m.roSession }
+
+// refuse reports whether read-only mode disables an action, saying so in the status bar; what names the
+// action ("acking messages").
+func (m *Model) refuse(what string) bool {
+	if !m.readOnly() {
+		return false
+	}
+	m.setStatus(levelWarn, "read-only: "+what+" is disabled")
+	return true
+}
+
+// setReadOnly turns read-only mode on for the rest of the session; it cannot be turned off.
+func (m *Model) setReadOnly() {
+	if m.readOnly() {
+		m.setStatus(levelInfo, "read-only already (it stays on for the session)")
+		return
+	}
+	m.roSession = true
+	m.setStatus(levelWarn, "read-only: actions that change state are disabled for the rest of the session")
+}
 
 // pull takes a fresh snapshot and the visible rows of the consumer stream.
 func (m *Model) pull() {
 	m.snap = m.b.Snapshot()
+	m.consumers.selectTap(m)
 	if m.active == paneConsumers {
 		m.consumers.pull(m)
 	}
@@ -284,29 +324,46 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case actionDoneMsg:
 		m.connectors.actionDone(m, msg)
 		return m, nil
+	case tapDoneMsg:
+		m.tapDone(msg)
+		return m, nil
+	case stopTapDoneMsg:
+		m.stopTapDone(msg)
+		return m, nil
+	case settleDoneMsg:
+		m.settleDone(msg)
+		return m, nil
+	case replayProgressMsg:
+		return m, m.replayProgress(msg)
+	case replayDoneMsg:
+		m.replayDone(msg)
+		return m, nil
+	case exportDoneMsg:
+		m.exportDone(msg)
+		return m, nil
+	case produceDoneMsg:
+		m.produceDone(msg)
+		return m, nil
+	case schemaMsg:
+		m.schemaDone(msg)
+		return m, nil
 	case tea.KeyPressMsg:
 		return m, m.handleKey(msg)
 	case tea.MouseClickMsg:
 		return m, m.handleClick(msg.Mouse())
 	case tea.MouseWheelMsg:
-		mo := msg.Mouse()
-		var k tea.KeyPressMsg
-		switch mo.Button {
-		case tea.MouseWheelUp:
-			k = tea.KeyPressMsg{Code: tea.KeyUp}
-		case tea.MouseWheelDown:
-			k = tea.KeyPressMsg{Code: tea.KeyDown}
-		default:
-			return m, nil
-		}
-		if m.showHelp || m.panes[m.active].capturing() {
-			return m, nil
-		}
-		return m, m.panes[m.active].key(m, k)
+		return m, m.handleWheel(msg.Mouse())
 	}
-	// Anything else (e.g. the text input's internal messages) goes to the topics pane's input.
-	if m.topics.capturing() {
+	// Anything else (e.g. the text inputs' internal messages, pastes) goes to the open text input.
+	switch {
+	case m.cmd.open:
+		return m, m.cmd.input(msg)
+	case m.modal != nil:
+		return m, m.modal.input(m, msg)
+	case m.topics.capturing():
 		return m, m.topics.input(m, msg)
+	case m.consumers.capturing():
+		return m, m.consumers.input(msg)
 	}
 	return m, nil
 }
@@ -317,10 +374,17 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	if msg.String() == "ctrl+c" {
 		return tea.Quit
 	}
+	if m.cmd.open {
+		return m.cmd.key(msg)
+	}
+	if m.modal != nil {
+		return m.modal.key(m, msg)
+	}
 	if p.capturing() {
 		return p.key(m, msg)
 	}
 	if m.showHelp {
+		n := m.keys.Nav
 		switch {
 		case key.Matches(msg, g.Quit):
 			return tea.Quit
@@ -328,14 +392,32 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			m.showHelp = false
 		case key.Matches(msg, g.Theme):
 			m.cycleTheme()
+		case key.Matches(msg, n.Down):
+			m.helpOff++
+		case key.Matches(msg, n.Up):
+			m.helpOff--
+		case key.Matches(msg, n.PageDown):
+			m.helpOff += max(1, m.bodyHeight()-3)
+		case key.Matches(msg, n.PageUp):
+			m.helpOff -= max(1, m.bodyHeight()-3)
+		case key.Matches(msg, n.Top):
+			m.helpOff = 0
+		case key.Matches(msg, n.Bottom):
+			m.helpOff = 1 << 20
 		}
+		m.helpOff = max(0, m.helpOff) // the upper bound is applied when drawing
 		return nil
 	}
 	switch {
 	case key.Matches(msg, g.Quit):
 		return tea.Quit
 	case key.Matches(msg, g.Help):
-		m.showHelp = true
+		m.showHelp, m.helpOff = true, 0
+		return nil
+	case key.Matches(msg, g.Command):
+		return m.cmd.openLine("")
+	case key.Matches(msg, g.ReadOnly):
+		m.setReadOnly()
 		return nil
 	case key.Matches(msg, g.Close):
 		if !p.esc() && m.active != paneDashboard {
@@ -366,16 +448,25 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 }
 
 // cycleTheme switches to the next built-in theme.
-func (m *Model) cycleTheme() {
-	m.theme = themes.Next(m.theme.Name)
+func (m *Model) cycleTheme() { m.setTheme(themes.Next(m.theme.Name)) }
+
+// setTheme switches to a theme and restyles the text inputs.
+func (m *Model) setTheme(t *themes.Theme) {
+	m.theme = t
 	m.st = newStyles(m.theme)
 	m.topics.restyle(m)
+	m.consumers.restyle(m)
+	m.cmd.restyle()
+	if m.modal != nil {
+		m.modal.restyle(m)
+	}
 	m.setStatus(levelInfo, "theme: "+m.theme.Name)
 }
 
-// handleClick switches panes when a tab of the header is clicked, and focuses a dashboard tile.
+// handleClick switches panes when a tab of the header is clicked, focuses a dashboard tile, and focuses
+// and selects the row under the mouse in the other panes.
 func (m *Model) handleClick(mo tea.Mouse) tea.Cmd {
-	if m.tooSmall() || m.showHelp {
+	if m.tooSmall() || m.showHelp || m.modal != nil || m.cmd.open || mo.Button != tea.MouseLeft {
 		return nil
 	}
 	if mo.Y == 1 {
@@ -388,10 +479,58 @@ func (m *Model) handleClick(mo tea.Mouse) tea.Cmd {
 		}
 		return nil
 	}
-	if m.active == paneDashboard && mo.Button == tea.MouseLeft {
-		m.dash.click(m, mo.X, mo.Y-headerHeight)
+	y := mo.Y - headerHeight
+	if y < 0 || y >= m.bodyHeight() || m.panes[m.active].capturing() {
+		return nil
+	}
+	if m.active == paneDashboard {
+		m.dash.click(m, mo.X, y)
+		return nil
+	}
+	if c, ok := m.panes[m.active].(clicker); ok {
+		c.click(m, mo.X, y)
 	}
 	return nil
+}
+
+// clicker is a pane that selects the row under a click (x, y in the pane's area).
+type clicker interface {
+	click(m *Model, x, y int)
+}
+
+// wheeler is a pane that scrolls the list under the mouse (x, y in the pane's area; delta lines, negative
+// up).
+type wheeler interface {
+	wheel(m *Model, x, y, delta int)
+}
+
+// handleWheel scrolls the help overlay, or the list under the mouse.
+func (m *Model) handleWheel(mo tea.Mouse) tea.Cmd {
+	var delta int
+	switch mo.Button {
+	case tea.MouseWheelUp:
+		delta = -1
+	case tea.MouseWheelDown:
+		delta = 1
+	default:
+		return nil
+	}
+	if m.tooSmall() || m.modal != nil || m.cmd.open || m.panes[m.active].capturing() {
+		return nil
+	}
+	if m.showHelp {
+		m.helpOff = max(0, m.helpOff+delta)
+		return nil
+	}
+	if w, ok := m.panes[m.active].(wheeler); ok {
+		w.wheel(m, mo.X, mo.Y-headerHeight, delta)
+		return nil
+	}
+	k := tea.KeyPressMsg{Code: tea.KeyDown}
+	if delta < 0 {
+		k = tea.KeyPressMsg{Code: tea.KeyUp}
+	}
+	return m.panes[m.active].key(m, k)
 }
 
 const (
@@ -435,12 +574,24 @@ func (m *Model) render() string {
 	b.WriteString(m.renderHeader())
 	b.WriteByte('\n')
 	bh := m.bodyHeight()
+	var body string
 	if m.showHelp {
-		b.WriteString(m.renderHelp(m.w, bh))
+		body = m.renderHelp(m.w, bh)
 	} else {
-		b.WriteString(m.panes[m.active].view(m, m.w, bh))
+		body = m.panes[m.active].view(m, m.w, bh)
+		if m.modal != nil {
+			body = overlay(body, m.modal.view(m, m.w, bh), m.w, bh)
+		}
 	}
+	if m.cmd.open {
+		body = m.cmd.strip(body, m.w, bh)
+	}
+	b.WriteString(body)
 	b.WriteByte('\n')
-	b.WriteString(m.renderStatus())
+	if m.cmd.open {
+		b.WriteString(m.cmd.view(m.w))
+	} else {
+		b.WriteString(m.renderStatus())
+	}
 	return b.String()
 }

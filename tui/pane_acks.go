@@ -115,3 +115,8 @@ func (p *acksPane) tile(m *Model, w, h int, focused bool) string {
 
 func (p *acksPane) capturing() bool { return false }
 func (p *acksPane) esc() bool       { return false }
+
+// click selects the subscription under the mouse.
+func (p *acksPane) click(m *Model, _, y int) {
+	clickTable(&p.cur, len(m.snap.Subscriptions), subscriptionID(m), m.bodyHeight()-4, 2, y)
+}

@@ -343,3 +343,11 @@ func (p *connectorsPane) esc() bool {
 	}
 	return false
 }
+
+// click selects the connector under the mouse (in the list, not the details).
+func (p *connectorsPane) click(m *Model, _, y int) {
+	if p.details {
+		return
+	}
+	clickTable(&p.cur, len(m.snap.Connectors), connectorID(m), m.bodyHeight()-5, 2, y)
+}

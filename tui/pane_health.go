@@ -183,3 +183,9 @@ func (p *healthPane) tile(m *Model, w, h int, focused bool) string {
 
 func (p *healthPane) capturing() bool { return false }
 func (p *healthPane) esc() bool       { return false }
+
+// click selects the health check under the mouse.
+func (p *healthPane) click(m *Model, _, y int) {
+	ch, _ := healthLayout(m.bodyHeight(), len(m.snap.Conns))
+	clickTable(&p.cur, len(m.snap.Health), healthID(m), ch-3, 2, y)
+}

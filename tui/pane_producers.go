@@ -142,3 +142,8 @@ func (p *producersPane) tile(m *Model, w, h int, focused bool) string {
 
 func (p *producersPane) capturing() bool { return false }
 func (p *producersPane) esc() bool       { return false }
+
+// click selects the producer under the mouse.
+func (p *producersPane) click(m *Model, _, y int) {
+	clickTable(&p.cur, len(m.snap.Producers), producerID(m), m.bodyHeight()-5, 2, y)
+}

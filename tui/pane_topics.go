@@ -7,10 +7,8 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
-	"charm.land/lipgloss/v2"
 
 	"github.com/danube-console/danube-console/monitor"
-	"github.com/danube-console/danube-console/themes"
 )
 
 // topicsPane lists namespaces and topics from the admin API and looks topics up: enter or l on a topic, or
@@ -42,17 +40,7 @@ func newTopicsPane(m *Model) *topicsPane {
 }
 
 // restyle applies the theme to the text input.
-func (p *topicsPane) restyle(m *Model) {
-	t := m.theme
-	s := textinput.DefaultStyles(t.Dark)
-	fg := func(r themes.Role) lipgloss.Style { return lipgloss.NewStyle().Foreground(t.Color(r)) }
-	s.Focused = textinput.StyleState{Text: fg(themes.Foreground), Placeholder: fg(themes.Muted),
-		Suggestion: fg(themes.Muted), Prompt: fg(themes.Key).Bold(true)}
-	s.Blurred = s.Focused
-	s.Cursor.Color = t.Color(themes.Accent)
-	s.Cursor.Blink = false // a blinking cursor would send a message every half second
-	p.in.SetStyles(s)
-}
+func (p *topicsPane) restyle(m *Model) { styleInput(&p.in, m.theme) }
 
 func topicID(m *Model) func(i int) string {
 	ts := m.snap.Topics
@@ -109,6 +97,12 @@ func (p *topicsPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 			return p.lookup(m, ts[i].Name)
 		}
 		return nil
+	case key.Matches(msg, k.Tap):
+		ts := m.snap.Topics
+		if i := p.cur.index(len(ts), topicID(m)); i >= 0 {
+			return m.openTapForm(ts[i].Name)
+		}
+		return m.openTapForm("")
 	case key.Matches(msg, k.Refresh):
 		m.setStatus(levelInfo, "refreshing topics…")
 		return m.refreshCmd(true)
@@ -221,8 +215,9 @@ func (p *topicsPane) lookupLines(m *Model, w, h int) []string {
 		p.in.SetWidth(max(1, w-10))
 		out = append(out, " "+padANSI(p.in.View(), w-1))
 	} else {
-		out = append(out, newLine(w).space(1).add(st.key, "enter").add(st.muted, " look selected up  ").
-			add(st.key, "L").add(st.muted, " any topic  ").add(st.key, "R").add(st.muted, " refresh").String())
+		out = append(out, newLine(w).space(1).add(st.key, "l").add(st.muted, " look selected up  ").
+			add(st.key, "L").add(st.muted, " any topic  ").add(st.key, "R").add(st.muted, " refresh  ").
+			add(st.key, "enter").add(st.muted, " tap").String())
 	}
 	if p.pending != "" {
 		out = append(out, m.textLine(w, st.info, "looking up "+clean(p.pending)+" …"))
@@ -311,6 +306,21 @@ func (p *topicsPane) view(m *Model, w, h int) string {
 	lh := min(11, h/2)
 	top := m.box(title, w, h-lh, !p.inOpen, m.renderTable(p.table(m, true), w-2, h-lh-2))
 	return top + "\n" + m.box(ltitle, w, lh, p.inOpen, p.lookupLines(m, w-2, lh-2))
+}
+
+// click selects the topic under the mouse.
+func (p *topicsPane) click(m *Model, x, y int) {
+	h := m.bodyHeight()
+	th := h - min(11, h/2)
+	if m.w >= 120 {
+		th = h
+		if x >= m.w-min(60, m.w*2/5) {
+			return
+		}
+	}
+	if y < th {
+		clickTable(&p.cur, len(m.snap.Topics), topicID(m), th-3, 2, y)
+	}
 }
 
 func (p *topicsPane) tile(m *Model, w, h int, focused bool) string {

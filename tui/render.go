@@ -57,6 +57,22 @@ func (l *line) addFit(p paint, s string, w int, right bool) *line {
 	return l
 }
 
+// addPainted appends already painted text of display width sw, padded to w cells; the caller makes sure
+// sw <= w and w fits.
+func (l *line) addPainted(s string, w int) *line {
+	w = min(w, l.max-l.w)
+	if w <= 0 {
+		return l
+	}
+	sw := ansi.StringWidth(s)
+	if sw > w {
+		s, sw = ansi.Truncate(s, w, ""), w
+	}
+	l.sb.WriteString(s)
+	l.w += sw
+	return l.space(w - sw)
+}
+
 // space appends n blanks.
 func (l *line) space(n int) *line {
 	n = min(n, l.max-l.w)
@@ -158,6 +174,8 @@ type cell struct {
 	isSpk bool
 	raw   []byte // bytes previewed with escapeBytes to the column's width
 	isRaw bool
+	hl    [][2]int // byte ranges of raw to paint with hp (filter matches)
+	hp    paint
 }
 
 // table is a table to render: its columns, row count and a function filling the cells of row i.
@@ -168,6 +186,8 @@ type table struct {
 	sel   int  // selected row, -1: none
 	focus bool // show the selection
 	empty string
+	// mark, when set, reports whether row i is marked: a marked row shows ● in its leading blank.
+	mark func(i int) bool
 }
 
 const colGap = 2
@@ -258,7 +278,12 @@ func (m *Model) renderTable(t table, w, h int) []string {
 		}
 		t.row(i, cells)
 		selected := t.focus && i == t.sel
-		l := newLine(w).space(1)
+		l := newLine(w)
+		if t.mark != nil && t.mark(i) {
+			l.add(pick(selected, paint{}, st.accent), "●")
+		} else {
+			l.space(1)
+		}
 		first := true
 		for j, c := range t.cols {
 			if ws[j] == 0 {
@@ -274,6 +299,10 @@ func (m *Model) renderTable(t table, w, h int) []string {
 				p = paint{}
 			}
 			if cl.isRaw {
+				if len(cl.hl) > 0 && !selected {
+					l.addPainted(previewHL(cl.raw, ws[j], cl.hl, p, cl.hp), ws[j])
+					continue
+				}
 				l.addFit(p, escapeBytes(cl.raw, ws[j]), ws[j], false)
 				continue
 			}
@@ -297,6 +326,36 @@ func (m *Model) renderTable(t table, w, h int) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// tableOffset is the first row renderTable shows of a table with the selection at sel and rows lines for
+// rows.
+func tableOffset(sel, rows int) int {
+	if sel >= rows {
+		return sel - rows + 1
+	}
+	return 0
+}
+
+// clickRow returns the row of a table of n rows (selection at sel, rows lines for rows) drawn at line dy
+// of its row area, or -1.
+func clickRow(sel, n, rows, dy int) int {
+	if dy < 0 || dy >= rows {
+		return -1
+	}
+	i := tableOffset(sel, rows) + dy
+	if i >= n {
+		return -1
+	}
+	return i
+}
+
+// clickTable selects the row of a pane's table under line y of the pane, the table's rows starting at
+// line top.
+func clickTable(cur *cursor, n int, id func(int) string, rows, top, y int) {
+	if i := clickRow(cur.index(n, id), n, rows, y-top); i >= 0 {
+		cur.idx, cur.id = i, id(i)
+	}
 }
 
 // spk is a sparkline cell.

@@ -53,6 +53,9 @@ type styles struct {
 	selected, badge                                paint
 	bar, barMuted, barErr, barKey, barWarn         paint
 	tabActive, tabKey                              paint
+	highlight                                      paint
+	jsonKey, jsonString, jsonNumber                paint
+	jsonBool, jsonNull, jsonPunct                  paint
 
 	glyphs, focusGlyphs borderGlyphs
 }
@@ -89,6 +92,13 @@ func newStyles(t *themes.Theme) *styles {
 		barKey:        newPaint(onBar(themes.Key).Bold(true)),
 		tabActive:     newPaint(b.Selected),
 		tabKey:        newPaint(b.Key),
+		highlight:     newPaint(b.Highlight),
+		jsonKey:       newPaint(b.JSONKey),
+		jsonString:    newPaint(b.JSONString),
+		jsonNumber:    newPaint(b.JSONNumber),
+		jsonBool:      newPaint(b.JSONBool),
+		jsonNull:      newPaint(b.JSONNull),
+		jsonPunct:     newPaint(b.JSONPunct),
 		glyphs:        roundGlyphs,
 		focusGlyphs:   roundGlyphs,
 	}

@@ -9,12 +9,15 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/danube-console/danube-console/client"
 	"github.com/danube-console/danube-console/connectors"
 	"github.com/danube-console/danube-console/monitor"
+	"github.com/danube-console/danube-console/monitor/filter"
 )
 
 // Epoch is the fixed "now" of the scripted data sets.
@@ -34,12 +37,28 @@ type Fake struct {
 	streams  map[string][]monitor.Message
 	received map[string]uint64
 	calls    []string
+	replayed []monitor.Message
+	exported []monitor.Message
 
 	// LookupFunc, when set, answers Lookup; otherwise Lookup answers a "connect" to the snapshot's service
 	// URL with a fixed latency. Set it before the console runs.
 	LookupFunc func(topic string) (monitor.LookupResult, error)
 	// ActionErr, when set, is returned by the connector actions (which then change nothing).
 	ActionErr error
+	// SettleErr, when set, is returned by Ack and Nack (which then change nothing).
+	SettleErr error
+	// ReplayErr, when set, makes Replay stop with it after sending ReplayFailAt messages.
+	ReplayErr    error
+	ReplayFailAt int
+	// ReplayGate, when set, makes Replay wait for a value on it (or the end of ctx) before each message,
+	// so that a test can watch the progress.
+	ReplayGate chan struct{}
+	// ExportErr, when set, is returned by Export.
+	ExportErr error
+	// ProduceErr, when set, is returned by Produce and StartConsumer.
+	ProduceErr error
+	// SchemaSubjects answers SchemaSubject by schema id.
+	SchemaSubjects map[uint64]string
 }
 
 var _ monitor.Backend = (*Fake)(nil)
@@ -174,19 +193,78 @@ func (f *Fake) StopProducer(_ context.Context, name string) error {
 	return nil
 }
 
-// StartConsumer records the call.
+// StartConsumer records the call as "StartConsumer TOPIC SUB TYPE NAME[ ManualAck]" and adds the
+// consumer to the snapshot (ad hoc, subscribed, with an empty stream StreamID(topic, sub, name)). It fails
+// with ProduceErr when set, and for a name already in use.
 func (f *Fake) StartConsumer(_ context.Context, spec monitor.ConsumerSpec) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.record("StartConsumer %s", spec.Topic)
+	call := fmt.Sprintf("StartConsumer %s %s %s %s", spec.Topic, spec.Subscription, typeName(spec.Type), spec.Name)
+	if spec.ManualAck {
+		call += " ManualAck"
+	}
+	f.record("%s", call)
+	if f.ProduceErr != nil {
+		return f.ProduceErr
+	}
+	for _, c := range f.snap.Consumers {
+		if c.AdHoc && c.Name == spec.Name && c.State != "closed" {
+			return fmt.Errorf("tuitest: consumer %q exists", spec.Name)
+		}
+	}
+	id := monitor.StreamID(spec.Topic, spec.Subscription, spec.Name)
+	c := monitor.ConsumerStats{Stream: id, Name: spec.Name, Topic: spec.Topic, Subscription: spec.Subscription,
+		Type: typeName(spec.Type), ID: uint64(100 + len(f.snap.Consumers)), State: "subscribed", AdHoc: true,
+		ManualAck: spec.ManualAck}
+	if spec.ManualAck {
+		c.AckTimeout = 30 * time.Second
+	}
+	f.snap.Consumers = append(f.snap.Consumers, c)
+	sort.SliceStable(f.snap.Consumers, func(i, j int) bool {
+		a, b := f.snap.Consumers[i], f.snap.Consumers[j]
+		if a.Topic != b.Topic {
+			return a.Topic < b.Topic
+		}
+		if a.Subscription != b.Subscription {
+			return a.Subscription < b.Subscription
+		}
+		return a.Name < b.Name
+	})
+	if _, ok := f.streams[id]; !ok {
+		f.streams[id] = nil
+	}
 	return nil
 }
 
-// StopConsumer records the call.
+// typeName is the console's name of a subscription type.
+func typeName(t client.SubscriptionType) string {
+	switch t {
+	case client.Exclusive:
+		return "exclusive"
+	case client.Failover:
+		return "failover"
+	case client.KeyShared:
+		return "key-shared"
+	}
+	return "shared"
+}
+
+// StopConsumer records the call and closes the ad-hoc consumer's streams; an unknown name is ErrUnknown.
 func (f *Fake) StopConsumer(_ context.Context, name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.record("StopConsumer %s", name)
+	found := false
+	for i := range f.snap.Consumers {
+		c := &f.snap.Consumers[i]
+		if c.AdHoc && c.Name == name && c.State != "closed" {
+			c.State, c.AdHoc = "closed", false
+			found = true
+		}
+	}
+	if !found {
+		return fmt.Errorf("%w: consumer %q", ErrUnknown, name)
+	}
 	return nil
 }
 
@@ -225,6 +303,195 @@ func (f *Fake) Refresh(context.Context) error {
 	defer f.mu.Unlock()
 	f.record("Refresh")
 	return nil
+}
+
+// fields are the parts of a message a filter looks at.
+func fields(m *monitor.Message) filter.Fields {
+	return filter.Fields{Payload: m.Payload, Key: m.Key, HasKey: m.HasKey, Attributes: m.Attributes}
+}
+
+// Query returns the newest max messages of a stream that match flt (every one for nil), oldest first, by
+// running flt.Match over the whole ring on every call (the real monitor caches verdicts: this is the worst
+// case).
+func (f *Fake) Query(stream string, flt *filter.Filter, max int) monitor.QueryResult {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := f.streams[stream]
+	res := monitor.QueryResult{Kept: len(r), Total: f.received[stream]}
+	var picked []int
+	for i := len(r) - 1; i >= 0; i-- {
+		if flt != nil && !flt.Match(fields(&r[i])) {
+			continue
+		}
+		res.Matches++
+		if len(picked) < max {
+			picked = append(picked, i)
+		}
+	}
+	res.Messages = make([]monitor.Message, len(picked))
+	for j, i := range picked {
+		res.Messages[len(picked)-1-j] = r[i]
+	}
+	return res
+}
+
+// find returns the index of message seq in a ring (ordered by Seq), or -1.
+func find(r []monitor.Message, seq uint64) int {
+	i := sort.Search(len(r), func(i int) bool { return r[i].Seq >= seq })
+	if i < len(r) && r[i].Seq == seq {
+		return i
+	}
+	return -1
+}
+
+// Message returns the kept message seq of a stream.
+func (f *Fake) Message(stream string, seq uint64) (monitor.Message, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := f.streams[stream]
+	if i := find(r, seq); i >= 0 {
+		return r[i], true
+	}
+	return monitor.Message{}, false
+}
+
+// settle records an Ack or Nack and moves the pending messages among seqs to state; the others are an
+// error naming them (after the pending ones are settled).
+func (f *Fake) settle(call, stream string, seqs []uint64, state string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record("%s", call)
+	if f.SettleErr != nil {
+		return f.SettleErr
+	}
+	if f.snap.ReadOnly {
+		return monitor.ErrReadOnly
+	}
+	r := f.streams[stream]
+	var bad []uint64
+	settled := 0
+	for _, seq := range seqs {
+		i := find(r, seq)
+		if i < 0 || r[i].State != monitor.StatePending {
+			bad = append(bad, seq)
+			continue
+		}
+		r[i].State = state
+		settled++
+	}
+	for i := range f.snap.Consumers {
+		if c := &f.snap.Consumers[i]; c.Stream == stream {
+			c.Pending = max(0, c.Pending-settled)
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("tuitest: not pending: %v", bad)
+	}
+	return nil
+}
+
+// Ack records "Ack STREAM [SEQ...]" and acks the pending messages among seqs.
+func (f *Fake) Ack(_ context.Context, stream string, seqs []uint64) error {
+	return f.settle(fmt.Sprintf("Ack %s %v", stream, seqs), stream, seqs, monitor.StateAcked)
+}
+
+// Nack records "Nack STREAM [SEQ...] DELAY REASON" and nacks the pending messages among seqs.
+func (f *Fake) Nack(_ context.Context, stream string, seqs []uint64, delay time.Duration, reason string) error {
+	call := strings.TrimSpace(fmt.Sprintf("Nack %s %v %s %s", stream, seqs, delay, reason))
+	return f.settle(call, stream, seqs, monitor.StateNacked)
+}
+
+// Replay records "Replay N -> TOPIC" (TOPIC "(own)" for each message's own topic), keeps the messages for
+// Replayed, and "sends" them one by one, calling progress after each (waiting on ReplayGate first when
+// set). It stops at ReplayErr (after ReplayFailAt messages) or when ctx ends.
+func (f *Fake) Replay(ctx context.Context, msgs []monitor.Message, topic string, progress func(done, total int)) (monitor.ReplayResult, error) {
+	f.mu.Lock()
+	f.record("Replay %d -> %s", len(msgs), cmp(topic, "(own)"))
+	f.replayed = slices.Clone(msgs)
+	gate, rerr, failAt, ro := f.ReplayGate, f.ReplayErr, f.ReplayFailAt, f.snap.ReadOnly
+	f.mu.Unlock()
+	var res monitor.ReplayResult
+	if ro {
+		return res, monitor.ErrReadOnly
+	}
+	for i := range msgs {
+		if gate != nil {
+			select {
+			case <-gate:
+			case <-ctx.Done():
+				return res, ctx.Err()
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		if rerr != nil && i == failAt {
+			return res, rerr
+		}
+		t := cmp(topic, msgs[i].Topic)
+		res.Sent++
+		res.Bytes += int64(len(msgs[i].Payload))
+		if !slices.Contains(res.Topics, t) {
+			res.Topics = append(res.Topics, t)
+		}
+		if progress != nil {
+			progress(i+1, len(msgs))
+		}
+	}
+	return res, nil
+}
+
+// cmp returns a, or b when a is empty.
+func cmp(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a
+}
+
+// Replayed returns the messages of the last Replay.
+func (f *Fake) Replayed() []monitor.Message {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.replayed)
+}
+
+// Export records "Export PATH N" and keeps the messages for Exported; it writes no file.
+func (f *Fake) Export(path string, msgs []monitor.Message) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record("Export %s %d", path, len(msgs))
+	if f.ExportErr != nil {
+		return 0, f.ExportErr
+	}
+	f.exported = slices.Clone(msgs)
+	return len(msgs), nil
+}
+
+// Exported returns the messages of the last Export.
+func (f *Fake) Exported() []monitor.Message {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.exported)
+}
+
+// Produce records "Produce TOPIC PAYLOAD".
+func (f *Fake) Produce(_ context.Context, topic string, payload []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record("Produce %s %s", topic, payload)
+	if f.snap.ReadOnly {
+		return monitor.ErrReadOnly
+	}
+	return f.ProduceErr
+}
+
+// SchemaSubject records "SchemaSubject ID" and answers from SchemaSubjects.
+func (f *Fake) SchemaSubject(_ context.Context, id uint64) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record("SchemaSubject %d", id)
+	return f.SchemaSubjects[id], nil
 }
 
 // series returns n deterministic values around base, shaped by seed.
@@ -273,8 +540,63 @@ func Messages(topic, sub, consumer string, n int, end time.Time) []monitor.Messa
 			Payload:      payloads[i%len(payloads)],
 			Redelivered:  i%11 == 10,
 		}
+		if i%2 == 0 {
+			msgs[i].Attributes = map[string]string{"trace-id": fmt.Sprintf("t-%04d", i), "content-type": "application/json"}
+		}
+		if p := i % len(payloads); p == 0 || p == 5 {
+			msgs[i].SchemaID, msgs[i].SchemaVersion = 3, 2
+		}
 	}
 	return msgs
+}
+
+// ManualStream is the stream of the manual-ack tap of Manual.
+var ManualStream = monitor.StreamID("/default/payments", "console-1", "tap-1")
+
+// ManualMessages returns n messages of a manual-ack tap received every 700ms up to end, each due for
+// redelivery timeout after it was received: every seventh (from the fourth) acked, every ninth (from the
+// sixth) nacked, the others pending.
+func ManualMessages(topic, sub, consumer string, n int, end time.Time, timeout time.Duration) []monitor.Message {
+	msgs := Messages(topic, sub, consumer, n, end)
+	for i := range msgs {
+		m := &msgs[i]
+		m.ReceivedAt = end.Add(-time.Duration(n-1-i) * 700 * time.Millisecond)
+		m.PublishTime = m.ReceivedAt.Add(-2 * time.Millisecond)
+		m.Topic = topic
+		m.Offset = uint64(700 + i)
+		m.Redelivered = false
+		m.State = monitor.StatePending
+		m.AckDeadline = m.ReceivedAt.Add(timeout)
+		switch {
+		case i%7 == 3:
+			m.State = monitor.StateAcked
+		case i%9 == 5:
+			m.State = monitor.StateNacked
+		}
+	}
+	return msgs
+}
+
+// Manual returns Scripted with a manual-ack tap: "tap-1" on /default/payments, subscription "console-1",
+// ack timeout 30s, 40 messages (ManualMessages, the newest received a second before Epoch).
+func Manual() *Fake {
+	f := Scripted()
+	msgs := ManualMessages("/default/payments", "console-1", "tap-1", 40, Epoch.Add(-time.Second), 30*time.Second)
+	pending := 0
+	for _, m := range msgs {
+		if m.State == monitor.StatePending {
+			pending++
+		}
+	}
+	f.Update(func(s *monitor.Snapshot) {
+		c := monitor.ConsumerStats{Stream: ManualStream, Name: "tap-1", Topic: "/default/payments", Subscription: "console-1",
+			Type: "shared", ID: 21, State: "subscribed", AdHoc: true, Received: 40, Rate: 1.4, Series: series(60, 1, 13),
+			ManualAck: true, Pending: pending, AckTimeout: 30 * time.Second}
+		i := slices.IndexFunc(s.Consumers, func(x monitor.ConsumerStats) bool { return x.Topic > c.Topic })
+		s.Consumers = slices.Insert(s.Consumers, i, c)
+	})
+	f.SetStream(ManualStream, msgs, 40)
+	return f
 }
 
 // Scripted returns a Fake with a small, representative data set at Epoch: two namespaces, six topics,
@@ -357,6 +679,7 @@ func Scripted() *Fake {
 		Totals: monitor.Totals{ReceivedPerSec: 28232, Received: 11_798_300, Shown: 4000, DroppedFromView: 11_794_300, BufferFill: 1, ObserverDropped: 0},
 	}
 	f := New(s)
+	f.SchemaSubjects = map[uint64]string{3: "orders-value"}
 	for _, c := range s.Consumers {
 		f.SetStream(c.Stream, Messages(c.Topic, c.Subscription, c.Name, 200, now.Add(-time.Second)), c.Received)
 	}

@@ -1,7 +1,8 @@
 // Command demo runs the console against the scripted fake backend of package tuitest, with live-looking
-// data: rates move and messages keep arriving. It needs no broker:
+// data: rates move and messages keep arriving, also on a manual-ack tap (tap-1) to ack and nack. It needs
+// no broker:
 //
-//	go run ./tui/tuitest/demo [-theme light] [-read-only]
+//	go run ./tui/tuitest/demo [-theme light] [-read-only] [-history FILE]
 package main
 
 import (
@@ -22,13 +23,14 @@ func main() {
 	theme := flag.String("theme", "", "theme name or file")
 	ro := flag.Bool("read-only", false, "disable actions")
 	big := flag.Bool("big", false, "use the large data set")
+	history := flag.String("history", "", "keep the command history in this file")
 	flag.Parse()
 	th, err := themes.Select(*theme, nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	f := tuitest.Scripted()
+	f := tuitest.Manual()
 	if *big {
 		f = tuitest.Big()
 	}
@@ -38,7 +40,7 @@ func main() {
 	start := time.Now()
 	clock := func() time.Time { return tuitest.Epoch.Add(time.Since(start)) }
 	go animate(ctx, f, clock)
-	if err := tui.Run(ctx, f, tui.Options{Theme: th, ReadOnly: *ro, Clock: clock}); err != nil {
+	if err := tui.Run(ctx, f, tui.Options{Theme: th, ReadOnly: *ro, Clock: clock, HistoryFile: *history}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -79,6 +81,10 @@ func animate(ctx context.Context, f *tuitest.Fake, clock func() time.Time) {
 				for i := range msgs {
 					msgs[i].Seq = uint64(n*10 + i + 1_000_000)
 					msgs[i].ReceivedAt = now
+					if c.ManualAck {
+						// A manual-ack tap's messages wait for a or n until their deadline.
+						msgs[i].State, msgs[i].AckDeadline = monitor.StatePending, now.Add(c.AckTimeout)
+					}
 				}
 				f.Append(c.Stream, 1000, msgs...)
 			}

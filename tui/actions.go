@@ -1,0 +1,252 @@
+package tui
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/danube-console/danube-console/monitor"
+)
+
+// This file holds the console's actions on the message streams: taps (ad-hoc consumers) started and
+// stopped, acks and nacks, exports, :produce, and the schema subjects the inspector shows. Each runs in a
+// tea.Cmd, off the update loop, and reports back with a message; the results land in the status bar.
+
+// Messages reporting the end of actions.
+type (
+	tapDoneMsg struct {
+		spec   monitor.ConsumerSpec
+		stream string
+		err    error
+	}
+	stopTapDoneMsg struct {
+		name string
+		err  error
+	}
+	settleDoneMsg struct {
+		verb   string // ack, nack
+		stream string
+		seqs   []uint64
+		delay  time.Duration
+		reason string
+		err    error
+	}
+	exportDoneMsg struct {
+		path string
+		n    int
+		err  error
+	}
+	produceDoneMsg struct {
+		topic string
+		n     int
+		err   error
+	}
+	schemaMsg struct {
+		id      uint64
+		subject string
+		err     error
+	}
+)
+
+// nextTap returns the number of the next tap: "tap-<n>" and "console-<n>" are not taken.
+func (m *Model) nextTap() int {
+	n := m.taps + 1
+	for ; ; n++ {
+		name := "tap-" + itoa(n)
+		if !slices.ContainsFunc(m.snap.Consumers, func(c monitor.ConsumerStats) bool { return c.Name == name }) {
+			return n
+		}
+	}
+}
+
+// typeString names a tap's subscription type.
+func typeString(spec monitor.ConsumerSpec) string {
+	for _, t := range subTypes {
+		if v, _ := parseSubType(t); v == spec.Type {
+			return t
+		}
+	}
+	return "shared"
+}
+
+// startTap starts a tap in a command; when it is up, the consumers pane selects its stream.
+func (m *Model) startTap(spec monitor.ConsumerSpec) tea.Cmd {
+	if m.refuse("starting taps") {
+		return nil
+	}
+	if spec.Name == "" {
+		spec.Name = "tap-" + itoa(m.nextTap())
+	}
+	if n, ok := strings.CutPrefix(spec.Name, "tap-"); ok {
+		if v := atoiOr(n, 0); v > m.taps {
+			m.taps = v
+		}
+	}
+	m.setStatus(levelInfo, "starting "+spec.Name+" on "+spec.Topic+"…")
+	b, ctx := m.b, m.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
+		defer cancel()
+		err := b.StartConsumer(ctx, spec)
+		return tapDoneMsg{spec: spec, stream: monitor.StreamID(spec.Topic, spec.Subscription, spec.Name), err: err}
+	}
+}
+
+func (m *Model) tapDone(msg tapDoneMsg) {
+	s := msg.spec
+	if msg.err != nil {
+		m.setStatus(levelError, "tap "+s.Topic+": "+msg.err.Error())
+		return
+	}
+	mode := pick(s.ManualAck, "manual ack", "auto-ack")
+	m.setStatus(levelInfo, "tapping "+s.Topic+" as "+s.Name+" ("+s.Subscription+", "+typeString(s)+", "+mode+")")
+	p := m.consumers
+	p.wantStream, p.wantName = msg.stream, s.Name
+	m.showHelp = false
+	m.panes[m.active].esc()
+	m.active = paneConsumers
+	m.pull()
+}
+
+// stopTap stops an ad-hoc consumer in a command (allowed in read-only mode: it only releases the console's
+// own consumer).
+func (m *Model) stopTap(name string) tea.Cmd {
+	m.setStatus(levelInfo, "stopping "+name+"…")
+	b, ctx := m.b, m.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
+		defer cancel()
+		return stopTapDoneMsg{name: name, err: b.StopConsumer(ctx, name)}
+	}
+}
+
+func (m *Model) stopTapDone(msg stopTapDoneMsg) {
+	if msg.err != nil {
+		m.setStatus(levelError, "stop "+msg.name+": "+msg.err.Error())
+	} else {
+		m.setStatus(levelInfo, "stopped "+msg.name)
+	}
+	m.pull()
+}
+
+// settleCmd acks or nacks messages of a stream in a command.
+func (m *Model) settleCmd(verb, stream string, seqs []uint64, delay time.Duration, reason string) tea.Cmd {
+	b, ctx := m.b, m.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
+		defer cancel()
+		var err error
+		if verb == "ack" {
+			err = b.Ack(ctx, stream, seqs)
+		} else {
+			err = b.Nack(ctx, stream, seqs, delay, reason)
+		}
+		return settleDoneMsg{verb: verb, stream: stream, seqs: seqs, delay: delay, reason: reason, err: err}
+	}
+}
+
+func (m *Model) settleDone(msg settleDoneMsg) {
+	p := m.consumers
+	if msg.err != nil {
+		m.setStatus(levelError, msg.verb+": "+msg.err.Error())
+	} else {
+		text := msg.verb + "ed " + plural(len(msg.seqs), "message")
+		if msg.verb == "nack" {
+			text += " (redelivery after " + pick(msg.delay > 0, fmtDur(msg.delay), "0s") + ")"
+			if msg.reason != "" {
+				text += ": " + msg.reason
+			}
+		}
+		m.setStatus(levelInfo, text)
+		if p.stream == msg.stream {
+			for _, s := range msg.seqs {
+				delete(p.marks, s)
+			}
+		}
+	}
+	m.pull()
+	if !p.follow && p.stream == msg.stream {
+		if c := p.selected(m); c != nil {
+			p.refreshHeld(m, c)
+		}
+	}
+}
+
+// exportCmd writes messages to a file in a command.
+func (m *Model) exportCmd(path string, msgs []monitor.Message) tea.Cmd {
+	m.setStatus(levelInfo, "exporting "+plural(len(msgs), "message")+" to "+path+"…")
+	b := m.b
+	return func() tea.Msg {
+		n, err := b.Export(path, msgs)
+		return exportDoneMsg{path: path, n: n, err: err}
+	}
+}
+
+func (m *Model) exportDone(msg exportDoneMsg) {
+	if msg.err != nil {
+		m.setStatus(levelError, "export: "+msg.err.Error())
+		return
+	}
+	m.setStatus(levelInfo, "exported "+plural(msg.n, "message")+" to "+msg.path)
+}
+
+// produceCmd publishes one message in a command.
+func (m *Model) produceCmd(topic string, payload []byte) tea.Cmd {
+	m.setStatus(levelInfo, "producing to "+topic+"…")
+	b, ctx := m.b, m.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
+		defer cancel()
+		return produceDoneMsg{topic: topic, n: len(payload), err: b.Produce(ctx, topic, payload)}
+	}
+}
+
+func (m *Model) produceDone(msg produceDoneMsg) {
+	if msg.err != nil {
+		m.setStatus(levelError, "produce "+msg.topic+": "+msg.err.Error())
+		return
+	}
+	m.setStatus(levelInfo, "produced 1 message ("+fmtBytes(float64(msg.n))+") to "+msg.topic)
+}
+
+// schemaCmd asks the backend for a schema's subject once per id (0: no schema).
+func (m *Model) schemaCmd(id uint64) tea.Cmd {
+	if id == 0 || m.schemaReq[id] {
+		return nil
+	}
+	m.schemaReq[id] = true
+	b, ctx := m.b, m.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+		defer cancel()
+		s, err := b.SchemaSubject(ctx, id)
+		return schemaMsg{id: id, subject: s, err: err}
+	}
+}
+
+func (m *Model) schemaDone(msg schemaMsg) {
+	if msg.err != nil {
+		m.schemas[msg.id] = ""
+		m.setStatus(levelWarn, "schema "+itoa(int(msg.id))+": "+msg.err.Error())
+		return
+	}
+	m.schemas[msg.id] = msg.subject
+}
+
+// atoiOr parses a decimal number, or returns def.
+func atoiOr(s string, def int) int {
+	n := 0
+	if s == "" {
+		return def
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' || n > 1<<30 {
+			return def
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}

@@ -1,0 +1,304 @@
+package tui
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/danube-console/danube-console/monitor"
+)
+
+// inspector shows one message of a stream in full, over the whole consumers pane: where it comes from
+// (topic, offset, producer, broker), its times, key, schema (with the subject, asked of the backend once
+// per id), attributes, ack state and deadline for manual-ack taps, and its payload as coloured JSON, text
+// or a hex dump (v cycles the views that apply) in a scrolling viewport. n and p (or ] and [) walk through
+// the stream without leaving; esc closes it.
+type inspector struct {
+	stream string
+	msgs   []monitor.Message // the stream (as filtered) when opened, oldest first
+	i      int
+	pv     payloadView
+	views  []payloadView
+
+	vp      viewport.Model
+	content string // what the viewport holds: seq, view, width and theme
+}
+
+// newInspector opens on msg among msgs (msg is added when the list lacks it).
+func newInspector(stream string, msgs []monitor.Message, msg monitor.Message) *inspector {
+	in := &inspector{stream: stream, msgs: msgs, vp: viewport.New()}
+	in.vp.MouseWheelEnabled = false
+	in.i = slices.IndexFunc(msgs, func(x monitor.Message) bool { return x.Seq == msg.Seq })
+	if in.i < 0 {
+		in.msgs = []monitor.Message{msg}
+		in.i = 0
+	}
+	in.msgs[in.i] = msg
+	in.choose()
+	return in
+}
+
+// cur returns the message shown.
+func (in *inspector) cur() *monitor.Message { return &in.msgs[in.i] }
+
+// choose picks the best view of the current message.
+func (in *inspector) choose() {
+	in.views = payloadViews(in.cur().Payload)
+	in.pv = in.views[0]
+	in.content = ""
+}
+
+// opened returns the command that completes what the inspector shows (the schema subject).
+func (in *inspector) opened(m *Model) tea.Cmd { return m.schemaCmd(in.cur().SchemaID) }
+
+// refresh re-reads the current message's state (acks change it) from the backend.
+func (in *inspector) refresh(m *Model) {
+	if msg, ok := m.b.Message(in.stream, in.cur().Seq); ok {
+		c := in.cur()
+		c.State, c.AckDeadline, c.Redelivered = msg.State, msg.AckDeadline, msg.Redelivered
+	}
+}
+
+// step moves to the next (+1) or previous (-1) message, re-reading the stream at the ends.
+func (in *inspector) step(m *Model, d int) tea.Cmd {
+	j := in.i + d
+	if j < 0 || j >= len(in.msgs) {
+		seq := in.cur().Seq
+		var list []monitor.Message
+		if f := m.consumers.filter; f != nil {
+			list = m.b.Query(in.stream, f, holdMax).Messages
+		} else {
+			list, _ = m.b.Messages(in.stream, holdMax)
+		}
+		k := slices.IndexFunc(list, func(x monitor.Message) bool { return x.Seq == seq })
+		if k >= 0 {
+			in.msgs, in.i, j = list, k, k+d
+		}
+		if j < 0 || j >= len(in.msgs) {
+			m.setStatus(levelInfo, pick(d > 0, "this is the newest message", "this is the oldest message kept"))
+			return nil
+		}
+	}
+	in.i = j
+	in.choose()
+	m.consumers.sel = in.cur().Seq
+	return m.schemaCmd(in.cur().SchemaID)
+}
+
+// scroll moves the payload by n lines.
+func (in *inspector) scroll(n int) {
+	if n < 0 {
+		in.vp.ScrollUp(-n)
+	} else {
+		in.vp.ScrollDown(n)
+	}
+}
+
+func (in *inspector) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
+	k, n := m.keys.Inspector, m.keys.Nav
+	p := m.consumers
+	switch {
+	case key.Matches(msg, k.View):
+		i := slices.Index(in.views, in.pv)
+		in.pv = in.views[(i+1)%len(in.views)]
+		in.content = ""
+	case key.Matches(msg, k.Next):
+		return in.step(m, 1)
+	case key.Matches(msg, k.Prev):
+		return in.step(m, -1)
+	case key.Matches(msg, k.Ack):
+		msg := *in.cur()
+		return p.ack(m, p.selected(m), &msg)
+	case key.Matches(msg, k.Nack):
+		msg := *in.cur()
+		return p.nack(m, p.selected(m), &msg)
+	case key.Matches(msg, n.Up):
+		in.vp.ScrollUp(1)
+	case key.Matches(msg, n.Down):
+		in.vp.ScrollDown(1)
+	case key.Matches(msg, n.PageUp):
+		in.vp.PageUp()
+	case key.Matches(msg, n.PageDown):
+		in.vp.PageDown()
+	case key.Matches(msg, n.Top):
+		in.vp.GotoTop()
+	case key.Matches(msg, n.Bottom):
+		in.vp.GotoBottom()
+	}
+	return nil
+}
+
+// metaLines describes the message in w cells: two columns when wide, compact lines when narrow.
+func (in *inspector) metaLines(m *Model, c *monitor.ConsumerStats, w int) []string {
+	st := m.st
+	ms := in.cur()
+	now := m.now()
+	const lw = 11
+	published := "-"
+	if !ms.PublishTime.IsZero() {
+		published = ms.PublishTime.Format("2006-01-02 15:04:05.000") + " (" + ago(now, ms.PublishTime) + " ago)"
+	}
+	received := "-"
+	if !ms.ReceivedAt.IsZero() {
+		received = ms.ReceivedAt.Format("15:04:05.000")
+		if !ms.PublishTime.IsZero() {
+			received += " (+" + fmtDur(ms.ReceivedAt.Sub(ms.PublishTime)) + ")"
+		}
+	}
+	keyText, keyP := "(none)", st.muted
+	if ms.HasKey {
+		keyText, keyP = clean(ms.Key), st.accent
+	}
+	schema := "-"
+	if ms.SchemaID != 0 {
+		schema = "id " + strconv.FormatUint(ms.SchemaID, 10) + " v" + strconv.FormatUint(uint64(ms.SchemaVersion), 10)
+		if subj, ok := m.schemas[ms.SchemaID]; ok {
+			schema += " · " + pick(subj != "", clean(subj), "subject unknown")
+		} else {
+			schema += " · …"
+		}
+	}
+	state, stateP := "", st.text
+	if c != nil && c.ManualAck || ms.State != "" {
+		state, stateP = orDash(ms.State), settlePaint(st, ms.State)
+		if ms.State == monitor.StatePending && !ms.AckDeadline.IsZero() {
+			left := ms.AckDeadline.Sub(now)
+			state += " · redelivered in " + fmtAge(left) + " (ack deadline " + ms.AckDeadline.Format("15:04:05") + ")"
+			if left < deadlineWarn {
+				stateP = st.err
+			}
+		}
+	}
+	redeliv := pick(ms.Redelivered, "yes", "no")
+	producer := clean(orDash(ms.ProducerName)) + " (id " + strconv.FormatUint(ms.ProducerID, 10) + ")"
+	where := clean(ms.Topic) + " @ " + strconv.FormatUint(ms.Offset, 10)
+
+	var out []string
+	if w >= 100 {
+		cw := (w - 1) / 2
+		row := func(l1, v1 string, p1 paint, l2, v2 string, p2 paint) {
+			a := m.kv(cw, lw, l1, v1, p1)
+			b := ""
+			if l2 != "" {
+				b = m.kv(w-cw, lw+1, l2, v2, p2)
+			}
+			out = append(out, padANSI(a+b, w))
+		}
+		row("topic", where, st.accent, "consumer", clean(ms.Consumer), st.text)
+		row("seq", strconv.FormatUint(ms.Seq, 10), st.text, "subscription", clean(ms.Subscription), st.text)
+		row("producer", producer, st.text, "key", keyText, keyP)
+		row("broker", clean(orDash(ms.BrokerAddr)), st.text, "schema", schema, st.text)
+		row("published", published, st.text, "redelivered", redeliv, pick(ms.Redelivered, st.warn, st.text))
+		if state != "" {
+			row("received", received, st.text, "state", state, stateP)
+		} else {
+			row("received", received, st.text, "", "", st.text)
+		}
+	} else {
+		kv := func(l, v string, p paint) { out = append(out, m.kv(w, lw, l, v, p)) }
+		kv("topic", where+" · seq "+strconv.FormatUint(ms.Seq, 10), st.accent)
+		kv("producer", producer+" via "+clean(orDash(ms.BrokerAddr)), st.text)
+		kv("published", published, st.text)
+		kv("received", received+" by "+clean(ms.Consumer)+" on "+clean(ms.Subscription), st.text)
+		out = append(out, newLine(w).space(1).addFit(st.muted, "key", lw, false).space(1).add(keyP, keyText).
+			add(st.muted, " · redelivered ").add(pick(ms.Redelivered, st.warn, st.text), redeliv).String())
+		kv("schema", schema, st.text)
+		if state != "" {
+			kv("state", state, stateP)
+		}
+	}
+	// Attributes, sorted, on at most three lines.
+	names := make([]string, 0, len(ms.Attributes))
+	for n := range ms.Attributes {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	if len(names) == 0 {
+		out = append(out, m.kv(w, lw, "attributes", "-", st.muted))
+		return out
+	}
+	l := newLine(w).space(1).addFit(st.muted, "attributes", lw, false).space(1)
+	lines := 0
+	for i, n := range names {
+		a := clean(n) + "=" + clean(ms.Attributes[n])
+		if l.room() < textWidth(a)+2 && l.w > lw+2 {
+			if lines == 2 {
+				l.add(st.muted, "… +"+itoa(len(names)-i)+" more")
+				break
+			}
+			out = append(out, l.String())
+			lines++
+			l = newLine(w).space(lw + 2)
+		}
+		l.add(st.accent, clean(n)).add(st.muted, "=").add(st.text, clean(ms.Attributes[n])).space(2)
+	}
+	return append(out, l.String())
+}
+
+func (in *inspector) view(m *Model, w, h int) string {
+	st := m.st
+	ms := in.cur()
+	c := m.consumers.selected(m)
+	iw := w - 2
+	meta := in.metaLines(m, c, iw)
+	ph := max(1, h-2-len(meta)-2)
+	if h-2 < len(meta)+3 {
+		// Too short for everything: the payload keeps at least a few lines.
+		meta = meta[:max(0, min(len(meta), h-2-5))]
+		ph = max(1, h-2-len(meta)-2)
+	}
+	key := strconv.FormatUint(ms.Seq, 10) + "|" + in.pv.String() + "|" + itoa(iw) + "|" + m.theme.Name
+	in.vp.SetWidth(iw)
+	in.vp.SetHeight(ph)
+	if key != in.content {
+		reset := !strings.HasPrefix(in.content, strconv.FormatUint(ms.Seq, 10)+"|"+in.pv.String()+"|")
+		in.content = key
+		in.vp.SetContentLines(m.payloadLines(ms.Payload, in.pv, iw-1))
+		if reset {
+			in.vp.GotoTop()
+		}
+	}
+
+	// The payload's header: view, size, other views, scroll position.
+	hl := newLine(iw).add(st.border, "─ ").add(st.title, "payload").add(st.muted, " · ").add(st.accent, in.pv.String()).
+		add(st.muted, " · "+fmtBytes(float64(len(ms.Payload))))
+	if len(in.views) > 1 {
+		var others []string
+		for _, v := range in.views {
+			if v != in.pv {
+				others = append(others, v.String())
+			}
+		}
+		hl.add(st.muted, " · ").add(st.key, "v").add(st.muted, " "+strings.Join(others, "/"))
+	}
+	if total := in.vp.TotalLineCount(); total > ph {
+		hl.add(st.muted, " · lines "+itoa(in.vp.YOffset()+1)+"-"+itoa(min(total, in.vp.YOffset()+ph))+" of "+itoa(total))
+	}
+	hl.space(1).add(st.border, strings.Repeat("─", max(0, hl.room())))
+
+	body := append([]string(nil), meta...)
+	body = append(body, hl.String())
+	for _, l := range strings.Split(in.vp.View(), "\n") {
+		body = append(body, " "+padANSI(l, iw-1))
+	}
+	for len(body) < h-3 {
+		body = append(body, blank(iw))
+	}
+	body = body[:max(0, h-3)]
+	hints := []string{"n/]", "next", "p/[", "prev", "v", "view", "↑↓ pgup pgdn", "scroll"}
+	if c != nil && c.ManualAck {
+		hints = append(hints, "a", "ack", "N", "nack")
+	}
+	body = append(body, m.hintLine(iw, append(hints, "esc", "close")...))
+
+	title := []seg{{"Message", st.title}, {" #" + strconv.FormatUint(ms.Seq, 10), st.accent},
+		{"  " + itoa(in.i+1) + " of " + itoa(len(in.msgs)), st.muted}}
+	if c != nil {
+		title = append(title, seg{"  " + clean(c.Topic) + " · " + clean(c.Subscription) + " · " + clean(c.Name), st.text})
+	}
+	return m.box(title, w, h, true, body)
+}
