@@ -61,12 +61,12 @@ func (f *consoleFlags) register(fs *pflag.FlagSet) {
 	f.conn.register(fs)
 	fs.StringVar(&f.adminURL, "admin-url", "", "admin API URL of the --service-url cluster (default: its host, port 50051)")
 	fs.StringVar(&f.dataDir, "data-dir", "./danube-data", "embedded broker: where reliable messages and the demo's files are stored")
-	fs.BoolVar(&f.ephemeral, "ephemeral", false, "embedded broker: keep messages in memory (the log and the demo's files go to $TMPDIR/danube-console)")
+	fs.BoolVar(&f.ephemeral, "ephemeral", false, "embedded broker: keep messages in memory (the log and the demo's files go to $TMPDIR/danube-console-UID)")
 	fs.IntVar(&f.port, "port", defaultClientPort, "embedded broker: client port (a free one when it is taken)")
 	fs.IntVar(&f.adminPort, "admin-port", defaultAdminPort, "embedded broker: admin port (a free one when it is taken)")
 	fs.StringVarP(&f.configPath, "config", "f", "", "connector configuration file to run instead of the demo pipeline")
 	fs.BoolVar(&f.noDemo, "no-demo", false, "embedded broker: start no demo pipeline")
-	fs.StringVar(&f.logFile, "log-file", "", "write logs to this file (default: danube-console.log in --data-dir, or in $TMPDIR/danube-console with --ephemeral or --service-url)")
+	fs.StringVar(&f.logFile, "log-file", "", "write logs to this file (default: danube-console.log in --data-dir, or in $TMPDIR/danube-console-UID with --ephemeral or --service-url)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&f.theme, "theme", themes.DefaultName, "colour theme: a built-in name ("+themeNames()+") or a theme file (.toml)")
 	fs.BoolVar(&f.readOnly, "read-only", false, "disable every action that changes state (connectors, taps, acks, nacks, replays, produce)")
@@ -142,10 +142,10 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	// exits so that the log and the audit trail can be read.
 	dir := f.dataDir
 	if f.ephemeral || remote {
-		dir = filepath.Join(os.TempDir(), "danube-console")
+		dir = filepath.Join(os.TempDir(), "danube-console-"+strconv.Itoa(os.Getuid()))
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fail(stderr, name, fmt.Errorf("--data-dir: %w", err))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fail(stderr, name, fmt.Errorf("creating %s: %w", dir, err))
 	}
 	logPath := f.logFile
 	if logPath == "" {
@@ -233,6 +233,9 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			log.Error("stopping the connectors", "err", err)
 		}
 	}()
+	// The monitor's own consumers and producers (taps, replays) close before the runtime drains and before
+	// the client closes (Close is idempotent; the earlier defer covers the returns above).
+	defer mon.Close()
 	for _, cfg := range cfgs {
 		if err := rt.Add(cfg); err != nil {
 			return fail(stderr, name, err)

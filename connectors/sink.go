@@ -112,12 +112,15 @@ func (k *sinkRun) subscribe() (*client.Consumer, error) {
 		}
 		missing := errors.Is(err, client.ErrTopicNotFound)
 		if missing && cfg.CreateTopic != "" && !created {
-			if cerr := k.createTopic(); cerr == nil {
+			cerr := k.createTopic()
+			switch {
+			case cerr == nil:
 				created = true
 				continue
-			} else if classifySetup(cerr) == KindConfig {
+			case classifySetup(cerr) == KindConfig:
 				return nil, ConfigError(fmt.Errorf("create_topic: %w", cerr))
 			}
+			err = fmt.Errorf("creating the missing topic (create_topic): %w", cerr) // say why it is still missing
 		}
 		err = fmt.Errorf("subscribe: %w", err)
 		if classifySetup(err) == KindConfig {

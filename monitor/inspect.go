@@ -236,6 +236,7 @@ func (m *Monitor) settle(ctx context.Context, nack bool, streamID string, seqs [
 	// not mistaken for an expiry, and two concurrent calls never settle a message twice.
 	var todo []pendingMsg
 	var notPending []uint64
+	seqs = uniqueSeqs(seqs) // a message named twice is settled once
 	s := st.sub
 	s.mu.Lock()
 	for _, seq := range seqs {
@@ -266,8 +267,13 @@ func (m *Monitor) settle(ctx context.Context, nack bool, streamID string, seqs [
 		m.audit(action, st.name, p, nack, delay, reason, err)
 		s.mu.Lock()
 		if err != nil {
-			st.pending[p.seq] = p.msg // still pending
-			if _, newer := st.pendingOff[p.msg.ID.Offset]; !newer {
+			if _, newer := st.pendingOff[p.msg.ID.Offset]; newer {
+				// The broker delivered it again meanwhile: the newer delivery is the one to settle.
+				if sl := st.slot(p.seq); sl != nil {
+					sl.msg.State = StateExpired
+				}
+			} else {
+				st.pending[p.seq] = p.msg // still pending
 				st.pendingOff[p.msg.ID.Offset] = p.seq
 			}
 		} else if sl := st.slot(p.seq); sl != nil {
@@ -282,6 +288,19 @@ func (m *Monitor) settle(ctx context.Context, nack bool, streamID string, seqs [
 		return fmt.Errorf("%s: %w", what, errors.Join(errs...))
 	}
 	return nil
+}
+
+// uniqueSeqs returns seqs without repeats, in their order.
+func uniqueSeqs(seqs []uint64) []uint64 {
+	seen := make(map[uint64]bool, len(seqs))
+	out := make([]uint64, 0, len(seqs))
+	for _, q := range seqs {
+		if !seen[q] {
+			seen[q] = true
+			out = append(out, q)
+		}
+	}
+	return out
 }
 
 // seqList names messages by Seq: "messages 3, 5, 8" (the first 20, then how many more).

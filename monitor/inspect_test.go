@@ -292,3 +292,9 @@ func TestSeqList(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+func TestUniqueSeqsKeepsOrder(t *testing.T) {
+	if got := uniqueSeqs([]uint64{4, 3, 4, 1, 3}); !slices.Equal(got, []uint64{4, 3, 1}) {
+		t.Fatalf("uniqueSeqs = %v", got)
+	}
+}

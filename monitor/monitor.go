@@ -48,7 +48,8 @@ const (
 	// MaxPending is how many messages a manual-ack consumer (ConsumerSpec.ManualAck) keeps pending before it
 	// stops taking more from the client: the client's receive buffer then fills and it stops reading from
 	// the broker, which holds the rest. A pending message is never dropped: the count can exceed MaxPending
-	// by what the client had buffered.
+	// by what the client had buffered. A monitor whose RingSize is smaller uses RingSize, so that pending
+	// messages stay in view to be settled.
 	MaxPending = 10000
 )
 
@@ -293,7 +294,7 @@ func New(o Options) *Monitor {
 	m := &Monitor{
 		opts: o, now: o.Clock, log: o.Logger,
 		health: make(map[healthKey]*HealthStats), conns: make(map[string]*ConnStats), connSeries: make(map[string]*connSeries),
-		subjects: make(map[uint64]string), taps: make(map[tapKey]*tap), maxPending: MaxPending,
+		subjects: make(map[uint64]string), taps: make(map[tapKey]*tap), maxPending: min(MaxPending, o.RingSize), // a pending message stays in view
 		producers: make(map[string]*adhoc), consumers: make(map[string]*adhoc), names: make(map[string]int),
 	}
 	m.idx.Store(&index{subs: map[subKey]*subState{}, prods: map[prodKey]*prodState{}, streams: map[string]*stream{}})
@@ -547,7 +548,7 @@ func (m *Monitor) pruneLocked() {
 	for _, s := range ix.subList {
 		s.mu.Lock()
 		for _, st := range s.streams {
-			if !st.closedAt.IsZero() && st != s.target {
+			if !st.closedAt.IsZero() && st != s.target && len(st.pending) == 0 { // pending ones stay settleable
 				css = append(css, closedStream{st, st.closedAt})
 			}
 		}
