@@ -621,8 +621,10 @@ func TestRecordRouting(t *testing.T) {
 	}
 	u.emitRecords(connectors.Record{Payload: []byte("plain")},
 		connectors.Record{Payload: []byte("routed"), Topic: "/default/other", Key: "k1", HasKey: true, Attributes: map[string]string{"a": "1"}})
-	waitFor(t, 10*time.Second, "both records", func() (bool, string) {
-		return len(main.all()) == 1 && len(other.all()) == 1, ""
+	waitFor(t, 10*time.Second, "both records, received and counted", func() (bool, string) {
+		// The consumer may see a record before the publish's completion was counted.
+		st, _ := rt.Status("src")
+		return len(main.all()) == 1 && len(other.all()) == 1 && st.Processed == 2, fmt.Sprintf("processed %d", st.Processed)
 	})
 	m := other.all()[0]
 	if !m.HasRoutingKey || m.RoutingKey != "k1" || m.Attributes["a"] != "1" {
