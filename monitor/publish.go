@@ -86,6 +86,9 @@ func (m *Monitor) openProducer(ctx context.Context, c *client.Client, admin *cli
 		cfg.Dispatch = dispatchOf(cfg.Dispatch != client.Reliable)
 		p, err = c.NewProducer(ctx, cfg)
 	}
+	if errors.Is(err, client.ErrAlreadyExists) && cfg.Partitions == 0 {
+		err = fmt.Errorf("a producer named %s is already open on %s (is another replay or produce still running?): %w", name, topic, err)
+	}
 	return p, err
 }
 
