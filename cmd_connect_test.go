@@ -130,3 +130,29 @@ func countLines(path string) int {
 	}
 	return n
 }
+
+// TestConsoleFlagErrors: the console refuses bad flags with one line that says what to change, before it
+// starts anything.
+func TestConsoleFlagErrors(t *testing.T) {
+	bad := writeFile(t, "bad.toml", []byte("[[connector]]\nname = \"g\"\nkind = \"generator\"\ntopic = \"/default/x\"\nrate = \"fast\"\n"))
+	theme := writeFile(t, "theme.toml", []byte("name = \"mine\"\nbase = \"dark\"\n[colors]\naccent = \"#12345\"\n"))
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--theme", "neon"}, `--theme: `},
+		{[]string{"--theme", theme}, `theme.toml:4: colors.accent: "#12345" is not a colour`},
+		{[]string{"--ring-size", "5"}, "--ring-size 5: use 100 to 200000"},
+		{[]string{"--admin-url", "http://x:1"}, "--admin-url goes with --service-url"},
+		{[]string{"--service-url", "http://127.0.0.1:1", "--ephemeral"}, "are for the embedded broker"},
+		{[]string{"--log-level", "loud"}, `--log-level "loud"`},
+		{[]string{"--config", bad, "--ephemeral"}, bad + `:5: connector "g": rate: `},
+		{[]string{"extra"}, `unknown command "extra"`},
+	} {
+		var out, errb syncBuffer
+		code := run(context.Background(), c.args, &out, &errb)
+		if code != 2 || !strings.Contains(errb.String(), c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", c.args, code, errb.String(), c.want)
+		}
+	}
+}
