@@ -46,6 +46,9 @@ func (m *Monitor) Snapshot() Snapshot {
 		if lastErr != nil {
 			ps.LastError = lastErr.Error()
 		}
+		if ps.State == "closed" && ps.Msgs == 0 && ps.Errors == 0 {
+			continue // opened and closed without sending (e.g. to create a topic): nothing to show
+		}
 		snap.Producers = append(snap.Producers, ps)
 	}
 

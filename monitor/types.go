@@ -128,7 +128,7 @@ type Snapshot struct {
 	// call within the last few seconds).
 	Reachable bool
 
-	Producers     []ProducerStats     // sorted by topic, then name
+	Producers     []ProducerStats     // sorted by topic, then name; closed ones that sent nothing are left out
 	Consumers     []ConsumerStats     // sorted by topic, subscription, name
 	Subscriptions []SubscriptionStats // sorted by topic, subscription
 	Topics        []TopicStats        // from the admin API, sorted by name (Refresh fills it)

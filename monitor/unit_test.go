@@ -355,10 +355,15 @@ func TestClosedEntriesAreBounded(t *testing.T) {
 		m.OnReceive(client.ReceiveEvent{Message: msg("/default/b", "s", 0, "x", now, now)})
 		m.OnConsumer(client.ConsumerEvent{Kind: client.ConsumerClosed, Topic: "/default/b", Subscription: "s", Name: name})
 		m.OnProducer(client.ProducerEvent{Kind: client.ProducerCreated, Topic: "/default/b", Name: name, ID: 1})
+		m.OnSend(client.SendEvent{Topic: "/default/b", Producer: name, Bytes: 1})
 		m.OnProducer(client.ProducerEvent{Kind: client.ProducerClosed, Topic: "/default/b", Name: name, ID: 1})
 	}
+	// A producer closed without sending anything (a sink's topic creation) is not shown.
+	m.OnProducer(client.ProducerEvent{Kind: client.ProducerCreated, Topic: "/default/b", Name: "idle", ID: 2})
+	m.OnProducer(client.ProducerEvent{Kind: client.ProducerClosed, Topic: "/default/b", Name: "idle", ID: 2})
 	s := m.Snapshot()
-	if len(s.Producers) != maxClosed || len(s.Consumers) > maxClosed+1 {
+	// maxClosed closed producers are kept, the idle one among them (not shown).
+	if len(s.Producers) != maxClosed-1 || len(s.Consumers) > maxClosed+1 {
 		t.Fatalf("%d producers, %d consumers kept", len(s.Producers), len(s.Consumers))
 	}
 	if s.Totals.Received != maxClosed+10 {
