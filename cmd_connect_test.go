@@ -3,8 +3,11 @@ package main
 import (
 	"bufio"
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -154,5 +157,57 @@ func TestConsoleFlagErrors(t *testing.T) {
 		if code != 2 || !strings.Contains(errb.String(), c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", c.args, code, errb.String(), c.want)
 		}
+	}
+}
+
+// TestConnectServesMetrics: --metrics-addr serves the connectors' Prometheus series while they run.
+func TestConnectServesMetrics(t *testing.T) {
+	port, err := freePort(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	cfg := writeFile(t, "m.toml", []byte(`
+[[connector]]
+name = "sink"
+kind = "jsonl"
+topic = "/default/m"
+create_topic = "reliable"
+path = "`+filepath.Join(t.TempDir(), "m.jsonl")+`"
+
+[[connector]]
+name = "gen"
+kind = "generator"
+topic = "/default/m"
+reliable = true
+count = 50
+`))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"connect", "--embedded", "--config", cfg, "--metrics-addr", addr, "--status-interval", "0"}, &stdout, &stderr)
+	}()
+	want := `danube_connector_messages_processed_total{connector="sink",kind="jsonl",topic="/default/m"} 50`
+	deadline := time.Now().Add(20 * time.Second)
+	var body string
+	for !strings.Contains(body, want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in the metrics after 20 s:\n%s\nstderr: %s", want, body, stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+		if resp, err := http.Get("http://" + addr + "/metrics"); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			body = string(b)
+		}
+	}
+	if !strings.Contains(body, `danube_connector_state{connector="gen",kind="generator",state="completed",topic="/default/m"} 1`) {
+		t.Errorf("the generator's state is not completed in the metrics:\n%s", body)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -122,7 +121,10 @@ func TestConsoleEndToEnd(t *testing.T) {
 func TestConsoleManualAckAndReplay(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
-	adminPort := freeTCPPort(t)
+	adminPort, err := freePort(0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	term := startTerminal(t, 160, 48, []string{"TERM=xterm-256color", "XDG_CONFIG_HOME=" + dir},
 		bin, "--ephemeral", "--port", "0", "--admin-port", strconv.Itoa(adminPort),
 		"--log-file", filepath.Join(dir, "console.log"), "--audit-log", filepath.Join(dir, "audit.log"))
@@ -251,15 +253,4 @@ func waitSubscribed(t *testing.T, adminURL, topic, sub string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// freeTCPPort returns a port free on 127.0.0.1 now.
-func freeTCPPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

@@ -9,35 +9,24 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/danube-console/danube-console/broker"
 	"github.com/danube-console/danube-console/broker/brokertest"
 	"github.com/danube-console/danube-console/client"
+	"github.com/danube-console/danube-console/internal/testenv"
 	"github.com/danube-console/danube-console/monitor/filter"
 )
 
 // syncBuffer is an audit log tests can read while the monitor writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
+type syncBuffer struct{ testenv.SyncBuffer }
 
 // entries parses the audit log's lines.
 func (s *syncBuffer) entries(t *testing.T) []map[string]any {
 	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var out []map[string]any
-	for line := range strings.SplitSeq(strings.TrimSuffix(s.b.String(), "\n"), "\n") {
+	for line := range strings.SplitSeq(strings.TrimSuffix(s.String(), "\n"), "\n") {
 		if line == "" {
 			continue
 		}

@@ -191,26 +191,20 @@ func (m *Monitor) produce(ctx context.Context, topic string, payload []byte) err
 	return nil
 }
 
-// record converts a message to the JSON lines form of `consume --jsonl`.
+// record converts a message to the JSON lines form of `consume --jsonl`, by the same rules (jsonl.FromMessage).
 func record(msg Message) jsonl.Record {
-	r := jsonl.Record{
-		Topic:         msg.Topic,
-		ProducerID:    msg.ProducerID,
-		BrokerAddr:    msg.BrokerAddr,
-		Offset:        msg.Offset,
-		PublishTime:   msg.PublishTime.UTC(),
-		Producer:      msg.ProducerName,
-		Subscription:  msg.Subscription,
+	return jsonl.FromMessage(&client.Message{
+		ID:            client.MessageID{ProducerID: msg.ProducerID, Topic: msg.Topic, BrokerAddr: msg.BrokerAddr, Offset: msg.Offset},
+		Payload:       msg.Payload,
+		PublishTime:   msg.PublishTime,
+		ProducerName:  msg.ProducerName,
 		Attributes:    msg.Attributes,
+		RoutingKey:    msg.Key,
+		HasRoutingKey: msg.HasKey,
 		SchemaID:      msg.SchemaID,
 		SchemaVersion: msg.SchemaVersion,
-	}
-	if msg.HasKey {
-		k := msg.Key
-		r.Key = &k
-	}
-	r.SetPayload(msg.Payload)
-	return r
+		Subscription:  msg.Subscription,
+	})
 }
 
 // Export writes msgs to path as JSON lines in the format of `consume --jsonl` (see internal/jsonl), which

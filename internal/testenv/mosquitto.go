@@ -20,7 +20,7 @@ type Mosquitto struct {
 	conf  string // path of mosquitto.conf
 	extra []string
 	port  int
-	log   *syncBuffer
+	log   *SyncBuffer
 	mu    sync.Mutex
 	proc  *process
 }
@@ -70,7 +70,7 @@ func newMosquitto(t testing.TB, persistent bool, extraConf []string) *Mosquitto 
 		}
 		extraConf = append([]string{"persistence true", "persistence_location " + dir + "/"}, extraConf...)
 	}
-	m := &Mosquitto{bin: bin, conf: filepath.Join(dir, "mosquitto.conf"), extra: extraConf, log: &syncBuffer{}}
+	m := &Mosquitto{bin: bin, conf: filepath.Join(dir, "mosquitto.conf"), extra: extraConf, log: &SyncBuffer{}}
 	for range 3 { // the free port may be taken in between: try another
 		if m.port, err = freePort(); err != nil {
 			continue

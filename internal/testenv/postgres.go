@@ -26,7 +26,7 @@ type Postgres struct {
 	dir     string // the temporary directory: data/ and the unix socket
 	port    int
 	cred    *syscall.Credential // the user the server runs as (nil: the current user)
-	log     *syncBuffer
+	log     *SyncBuffer
 	mu      sync.Mutex
 	proc    *process
 	dbCount int
@@ -76,7 +76,7 @@ func NewPostgres(t testing.TB) *Postgres {
 			t.Fatalf("testenv: postgres: %v", err)
 		}
 	}
-	p := &Postgres{bin: bin, dir: dir, cred: cred, log: &syncBuffer{}}
+	p := &Postgres{bin: bin, dir: dir, cred: cred, log: &SyncBuffer{}}
 
 	out, err := p.command(initdb, "-D", p.dataDir(), "-U", "postgres", "--auth=trust", "--no-sync",
 		"-E", "UTF8", "--no-locale", "--no-instructions").CombinedOutput()
