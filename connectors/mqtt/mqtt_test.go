@@ -237,9 +237,7 @@ func TestSourceRedeliversUnacked(t *testing.T) {
 		}
 	}
 	// The connector dies before Danube acked: no ack is sent.
-	if err := src.Close(testCtx(t)); err != nil {
-		t.Fatal(err)
-	}
+	closeSession(t, mosq, src, "durable-1", 1)
 
 	src2 := newSource(t, settings)
 	recs, acks := readN(t, src2, 3)
@@ -247,7 +245,7 @@ func TestSourceRedeliversUnacked(t *testing.T) {
 		t.Fatalf("redelivered payloads %q", got)
 	}
 	ackAll(t, acks, errors.New("runtime stopping")) // settled with an error: still not acked
-	src2.Close(testCtx(t))
+	closeSession(t, mosq, src2, "durable-1", 2)
 
 	src3 := newSource(t, settings)
 	recs, acks = readN(t, src3, 3)
@@ -255,7 +253,7 @@ func TestSourceRedeliversUnacked(t *testing.T) {
 		t.Fatalf("redelivered payloads %q", got)
 	}
 	ackAll(t, acks, nil)
-	src3.Close(testCtx(t))
+	closeSession(t, mosq, src3, "durable-1", 3)
 
 	src4 := newSource(t, settings)
 	readNone(t, src4, 500*time.Millisecond)
@@ -265,6 +263,26 @@ func TestSourceRedeliversUnacked(t *testing.T) {
 	src4.Close(testCtx(t))
 	if err := acks[0](testCtx(t), nil); err == nil {
 		t.Fatal("ack on a closed connection succeeded")
+	}
+}
+
+// closeSession closes src and waits until the broker logged the n-th clean disconnect of clientID. MQTT
+// does not confirm a PUBACK: the client writes its acks and DISCONNECT and closes the socket, and a broker
+// that accepts the next connection with the same client id before it read the rest of the old socket drops
+// those acks and redelivers (at least once). Waiting for the broker to have read the DISCONNECT makes the
+// "acked messages are not redelivered" check about the source, not about that race.
+func closeSession(t *testing.T, mosq *testenv.Mosquitto, src *Source, clientID string, n int) {
+	t.Helper()
+	if err := src.Close(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	line := "Client " + clientID + " disconnected."
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(mosq.Log(), line) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("the broker did not log %q %d times: the source closed without a DISCONNECT", line, n)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
