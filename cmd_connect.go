@@ -159,9 +159,9 @@ func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if len(only) > 0 {
 		for _, n := range only {
 			started[n] = true
-			if err := rt.Start(n); err != nil {
-				return fail(stderr, name, err)
-			}
+		}
+		if err := rt.StartSet(only...); err != nil {
+			return fail(stderr, name, err)
 		}
 	} else {
 		for _, cfg := range cfgs {

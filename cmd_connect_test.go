@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -83,17 +84,77 @@ rate = 1000
 template = '{"seq":{{seq}}}'
 key_cardinality = 4
 `))
+	s := runConnectUntilLines(t, out, 300, "connect", "--embedded", "--config", cfg, "--status-interval", "200ms")
+	for _, want := range []string{"embedded broker (in memory) serving http://127.0.0.1:", "running 2 connector(s)",
+		"gen (generator): starting → running", "gen (generator): running → completed", "stopping: draining the connectors", "jsonl     stopped",
+		"received 300, processed 300"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, s)
+		}
+	}
+	if n := countLines(out); n != 300 {
+		t.Errorf("%d lines written, want 300 (each record once)", n)
+	}
+}
+
+// TestConnectOnly: --only starts the named connectors, autostart or not, sinks before sources whatever
+// the order of the names, and leaves the others stopped.
+func TestConnectOnly(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "only.jsonl")
+	cfg := writeFile(t, "only.toml", []byte(`
+[[connector]]
+name = "gen"
+kind = "generator"
+topic = "/default/only"
+reliable = true
+count = 200
+rate = 2000
+autostart = false
+
+[[connector]]
+name = "other"
+kind = "generator"
+topic = "/default/only"
+reliable = true
+rate = 100
+
+[[connector]]
+name = "sink"
+kind = "jsonl"
+topic = "/default/only"
+create_topic = "reliable"
+path = "`+out+`"
+autostart = false
+`))
+	s := runConnectUntilLines(t, out, 200, "connect", "--embedded", "--config", cfg, "--only", "gen,sink", "--status-interval", "0")
+	for _, want := range []string{"running 2 connector(s)", "gen (generator): running → completed", "received 200, processed 200"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, s)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^  other +generator +stopped +received 0,`).MatchString(s) {
+		t.Errorf("the connector not named ran:\n%s", s)
+	}
+	if n := countLines(out); n != 200 {
+		t.Errorf("%d lines written, want 200: the sink started after the generator and missed some", n)
+	}
+}
+
+// runConnectUntilLines runs the command until the file at path has n lines, interrupts it, checks that it
+// exits 0, and returns its standard output.
+func runConnectUntilLines(t *testing.T, path string, n int, args ...string) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"connect", "--embedded", "--config", cfg, "--status-interval", "200ms"}, &stdout, &stderr)
-	}()
+	go func() { done <- run(ctx, args, &stdout, &stderr) }()
 	deadline := time.Now().Add(30 * time.Second)
-	for countLines(out) < 300 {
+	for countLines(path) < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d lines in the sink's file after 30 s\nstdout:\n%s\nstderr:\n%s", countLines(out), stdout.String(), stderr.String())
+			cancel()
+			<-done
+			t.Fatalf("%d lines in %s after 30 s, want %d\nstdout:\n%s\nstderr:\n%s", countLines(path), path, n, stdout.String(), stderr.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -106,17 +167,7 @@ key_cardinality = 4
 	case <-time.After(40 * time.Second):
 		t.Fatal("connect did not stop after the interrupt")
 	}
-	s := stdout.String()
-	for _, want := range []string{"embedded broker (in memory) serving http://127.0.0.1:", "running 2 connector(s)",
-		"gen (generator): starting → running", "gen (generator): running → completed", "stopping: draining the connectors", "jsonl     stopped",
-		"received 300, processed 300"} {
-		if !strings.Contains(s, want) {
-			t.Errorf("stdout lacks %q:\n%s", want, s)
-		}
-	}
-	if n := countLines(out); n != 300 {
-		t.Errorf("%d lines written, want 300 (each record once)", n)
-	}
+	return stdout.String()
 }
 
 func countLines(path string) int {

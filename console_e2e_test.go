@@ -104,14 +104,56 @@ func TestConsoleEndToEnd(t *testing.T) {
 	})
 
 	// Quit: the session ends.
-	term.keys("q")
-	deadline := time.Now().Add(30 * time.Second)
-	for term.alive() {
-		if time.Now().After(deadline) {
-			t.Fatalf("the console did not quit; the screen:\n%s", term.screen())
-		}
-		time.Sleep(100 * time.Millisecond)
+	term.quit()
+}
+
+// TestConsoleUserConfig: with --config the console runs that file's connectors on the embedded broker
+// instead of the demo; its panes follow the terminal's size down to the minimum, say when the terminal is
+// too small, and come back when it grows.
+func TestConsoleUserConfig(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	cfg := writeFile(t, "mine.toml", []byte(`
+[[connector]]
+name = "mine-archive"
+kind = "jsonl"
+topic = "/default/mine"
+create_topic = "reliable"
+path = "`+filepath.Join(dir, "mine.jsonl")+`"
+
+[[connector]]
+name = "mine-gen"
+kind = "generator"
+topic = "/default/mine"
+reliable = true
+rate = 50
+template = '{"n":{{seq}}}'
+`))
+	term := startTerminal(t, 160, 48, []string{"TERM=xterm-256color"},
+		bin, "--ephemeral", "--port", "0", "--admin-port", "0", "--log-file", filepath.Join(dir, "console.log"), "--config", cfg)
+	term.keys("7")
+	s := term.waitFor("the file's connectors running", 20*time.Second, func(s string) bool {
+		g, ok1 := rateOf(s, 4, "mine-gen", "running")
+		a, ok2 := rateOf(s, 4, "mine-archive", "running")
+		return ok1 && ok2 && g > 0 && a > 0
+	})
+	if strings.Contains(s, "orders-generator") || strings.Contains(s, "webhooks-in") {
+		t.Fatalf("the demo runs next to --config:\n%s", s)
 	}
+
+	term.resize(60, 16)
+	term.waitFor("the connectors pane at the minimum size", 5*time.Second, func(s string) bool {
+		return line(s, "mine-gen") != "" && !strings.Contains(s, "too small")
+	})
+	term.resize(50, 12)
+	term.waitFor("the too-small message", 5*time.Second, func(s string) bool {
+		return strings.Contains(s, "terminal too small") && strings.Contains(s, "have 50×12")
+	})
+	term.resize(120, 30)
+	term.waitFor("the pane back at 120×30", 5*time.Second, func(s string) bool {
+		return line(s, "mine-archive", "running") != "" && !strings.Contains(s, "too small")
+	})
+	term.quit()
 }
 
 // TestConsoleManualAckAndReplay runs the real binary in tmux on the embedded broker with the demo: it opens a

@@ -65,6 +65,27 @@ func (term *terminal) text(s string) {
 	}
 }
 
+// resize changes the terminal's size to w×h cells, as a user dragging the window would.
+func (term *terminal) resize(w, h int) {
+	term.t.Helper()
+	if out, err := exec.Command("tmux", "resize-window", "-t", term.name, "-x", fmt.Sprint(w), "-y", fmt.Sprint(h)).CombinedOutput(); err != nil {
+		term.t.Fatalf("tmux resize-window: %v: %s", err, out)
+	}
+}
+
+// quit types q and waits until the session ends.
+func (term *terminal) quit() {
+	term.t.Helper()
+	term.keys("q")
+	deadline := time.Now().Add(30 * time.Second)
+	for term.alive() {
+		if time.Now().After(deadline) {
+			term.t.Fatalf("the console did not quit; the screen:\n%s", term.screen())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // alive reports whether the session still runs.
 func (term *terminal) alive() bool {
 	return exec.Command("tmux", "has-session", "-t", term.name).Run() == nil

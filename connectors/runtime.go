@@ -357,31 +357,70 @@ func (rt *Runtime) Start(name string) error {
 	return nil
 }
 
-// autostartSinkWait bounds how long StartAutostart waits for the sinks' subscriptions.
-const autostartSinkWait = 5 * time.Second
+// sinkSubscribeWait bounds how long StartSet waits for the sinks' subscriptions before it starts the
+// sources.
+const sinkSubscribeWait = 5 * time.Second
 
-// StartAutostart starts every instance whose Autostart is set: the sinks first, then, once they are
-// running (or after a few seconds), the sources. A new subscription starts at the latest offset, so a sink
-// that subscribed after a source of the same configuration began publishing would miss the first records.
+// StartAutostart starts every instance whose Autostart is set, in StartSet's order.
 func (rt *Runtime) StartAutostart() error {
+	var names []string
+	for _, i := range rt.list() {
+		if i.cfg.Autostart {
+			names = append(names, i.cfg.Name)
+		}
+	}
+	return rt.StartSet(names...)
+}
+
+// StartSet starts the named instances: the sinks first, then, once each has left Starting (it has
+// subscribed) or after a few seconds, the sources. A new subscription starts at the latest offset, so a
+// sink that subscribed after a source of the same set began publishing would miss the first records.
+// Unknown names are errors matching ErrUnknownInstance; the others are started all the same.
+func (rt *Runtime) StartSet(names ...string) error {
+	events, unsubscribe := rt.Subscribe()
+	defer unsubscribe()
 	var errs []error
-	var sinks []*instance
-	for _, i := range rt.list() {
-		if i.cfg.Autostart && i.cfg.Role == RoleSink {
-			errs = append(errs, rt.Start(i.cfg.Name))
-			sinks = append(sinks, i)
+	var sources []string
+	waiting := map[string]bool{}
+	for _, n := range names {
+		i, err := rt.lookup(n)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if i.cfg.Role == RoleSource {
+			sources = append(sources, n)
+			continue
+		}
+		if err := rt.Start(n); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		waiting[n] = true
+	}
+	// The state events of the sinks started above are all queued after the subscription.
+	for n := range waiting {
+		if i, err := rt.lookup(n); err != nil || i.currentState() != StateStarting {
+			delete(waiting, n)
 		}
 	}
-	deadline := time.Now().Add(autostartSinkWait)
-	for _, i := range sinks {
-		for i.currentState() == StateStarting && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
+	timeout := time.NewTimer(sinkSubscribeWait)
+	defer timeout.Stop()
+	for len(waiting) > 0 {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return errors.Join(append(errs, ErrRuntimeClosed)...)
+			}
+			if ev.Type == EventState && ev.State != StateStarting {
+				delete(waiting, ev.Name)
+			}
+		case <-timeout.C:
+			clear(waiting)
 		}
 	}
-	for _, i := range rt.list() {
-		if i.cfg.Autostart && i.cfg.Role == RoleSource {
-			errs = append(errs, rt.Start(i.cfg.Name))
-		}
+	for _, n := range sources {
+		errs = append(errs, rt.Start(n))
 	}
 	return errors.Join(errs...)
 }

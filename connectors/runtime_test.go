@@ -906,3 +906,47 @@ func TestSourceKeepsOrder(t *testing.T) {
 		t.Errorf("records arrived out of order: %v", p[:min(len(p), 20)])
 	}
 }
+
+// TestStartSetStartsSinksFirst: StartSet starts the sources only once the sinks of the set left Starting,
+// whatever order the names come in, so a sink subscribing to a new topic misses none of the first records;
+// an unknown name is an error that does not keep the others from starting.
+func TestStartSetStartsSinksFirst(t *testing.T) {
+	_, c := startBroker(t, broker.Options{})
+	env := testEnv(t)
+	rt := newRuntime(t, c, env, connectors.RuntimeOptions{})
+	u, d := newUpstream(t), newDownstream(t)
+	createTopic(t, c, topic)
+	d.set(func(d *downstream) {
+		d.connectErr = func(int) error { time.Sleep(300 * time.Millisecond); return nil } // a slow subscription
+	})
+	add(t, rt, env, map[string]any{"name": "src", "kind": "memsource", "topic": topic, "reliable": true, "store": u.name, "autostart": false})
+	add(t, rt, env, map[string]any{"name": "sink", "kind": "memsink", "topic": topic, "store": d.name, "autostart": false})
+	events, unsubscribe := rt.Subscribe()
+	defer unsubscribe()
+	err := rt.StartSet("src", "nope", "sink")
+	if !errors.Is(err, connectors.ErrUnknownInstance) || !strings.Contains(err.Error(), `"nope"`) {
+		t.Errorf("StartSet = %v, want the unknown instance named", err)
+	}
+	var order []string
+	timeout := time.After(10 * time.Second)
+	for len(order) < 4 {
+		select {
+		case ev := <-events:
+			if ev.Type == connectors.EventState {
+				order = append(order, ev.Name+" "+ev.State.String())
+			}
+		case <-timeout:
+			t.Fatalf("state changes after 10 s: %q", order)
+		}
+	}
+	want := []string{"sink starting", "sink running", "src starting", "src running"}
+	if !slices.Equal(order, want) {
+		t.Errorf("state changes %q, want %q", order, want)
+	}
+	want1 := seq("s", 50)
+	u.emit(want1...)
+	waitFor(t, 10*time.Second, "every record written", func() (bool, string) {
+		m := missing(want1, d.payloads())
+		return len(m) == 0, fmt.Sprintf("%d missing", len(m))
+	})
+}
