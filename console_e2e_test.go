@@ -141,6 +141,14 @@ template = '{"n":{{seq}}}'
 		t.Fatalf("the demo runs next to --config:\n%s", s)
 	}
 
+	// Its details show where it comes from and what it was configured with.
+	term.keys("Enter")
+	term.waitFor("the sink's configuration in its details", 5*time.Second, func(s string) bool {
+		return line(s, "from", "mine.toml:2") != "" && line(s, "path", "mine.jsonl") != "" &&
+			line(s, "subscription", "mine-archive (Shared)") != "" && line(s, "create_topic", "reliable") != ""
+	})
+	term.keys("Escape")
+
 	term.resize(60, 16)
 	term.waitFor("the connectors pane at the minimum size", 5*time.Second, func(s string) bool {
 		return line(s, "mine-gen") != "" && !strings.Contains(s, "too small")

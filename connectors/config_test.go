@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -166,5 +167,53 @@ func TestLoadConfigFile(t *testing.T) {
 	_, err := connectors.LoadConfig(path, env)
 	if err == nil || !strings.HasPrefix(err.Error(), path+":5: connector \"a\": store: ") {
 		t.Errorf("LoadConfig = %v, want a problem at %s:5", err, path)
+	}
+}
+
+// TestDisplayMasksSecrets: Display lists the settings that have a value, in the spec's order, with secrets,
+// redacted tables' values and URL passwords masked, and nothing else changed.
+func TestDisplayMasksSecrets(t *testing.T) {
+	env := connectors.NewEnv()
+	spec := connectors.Spec{Fields: []connectors.Field{
+		{Name: "url", Type: connectors.TypeString},
+		{Name: "password", Type: connectors.TypeString, Secret: true},
+		{Name: "headers", Type: connectors.TypeStringMap, Redacted: true},
+		{Name: "routes", Type: connectors.TypeStringMap},
+		{Name: "topics", Type: connectors.TypeStrings},
+		{Name: "timeout", Type: connectors.TypeDuration, Default: 5 * time.Second},
+		{Name: "unset", Type: connectors.TypeInt},
+	}}
+	if err := env.RegisterSink("shown", spec, func(connectors.Config, connectors.Resources) (connectors.Sink, error) { return nil, nil }); err != nil {
+		t.Fatal(err)
+	}
+	cfgs, err := connectors.ParseConfig("d.toml", []byte(`[[connector]]
+name = "a"
+kind = "shown"
+topic = "/default/t"
+url = "https://bob:hunter2@example.com/in"
+password_env = "PASS"
+headers = { Authorization = "Bearer abc", X-Tenant = "t1" }
+routes = { "/b" = "/default/b", "/a" = "/default/a" }
+topics = ["x", "y"]
+`), env, envOf(map[string]string{"PASS": "s3cret"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := cfgs[0].Settings.Display()
+	want := []connectors.Setting{
+		{Key: "url", Value: "https://bob:xxxxx@example.com/in"},
+		{Key: "password", Value: "••••••"},
+		{Key: "headers", Value: "Authorization = ••••••, X-Tenant = ••••••"},
+		{Key: "routes", Value: "/a = /default/a, /b = /default/b"},
+		{Key: "topics", Value: "x, y"},
+		{Key: "timeout", Value: "5s"},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("Display() =\n%q\nwant\n%q", got, want)
+	}
+	for _, s := range got {
+		if strings.Contains(s.Value, "hunter2") || strings.Contains(s.Value, "s3cret") || strings.Contains(s.Value, "abc") {
+			t.Errorf("%s shows a secret: %q", s.Key, s.Value)
+		}
 	}
 }

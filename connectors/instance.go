@@ -35,6 +35,8 @@ type instance struct {
 	resources Resources
 	degraded  atomic.Uint32 // degraded* bits; changed under mu, read without it on the data path
 	errLog    rate.Sometimes
+	origin    string    // InstanceStatus.Origin
+	settings  []Setting // InstanceStatus.Settings, never modified
 
 	mu          sync.Mutex
 	state       State
@@ -306,6 +308,8 @@ func (i *instance) status() InstanceStatus {
 		BatchLatencyP99: time.Duration(m.latency.quantile(0.99)),
 		Throughput:      math.Float64frombits(m.rate.Load()),
 		Restarts:        m.restarts.Load(),
+		Origin:          i.origin,
+		Settings:        i.settings,
 	}
 	for k := range numKinds {
 		st.Failed[Kind(k)] = 0

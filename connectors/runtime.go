@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strconv"
 	"sync"
 	"time"
 
@@ -177,6 +178,11 @@ type InstanceStatus struct {
 	NextRestart time.Time
 	// Topics breaks the counters down by topic when a source published to topics other than Topic.
 	Topics []TopicStatus
+	// Origin is where the configuration comes from ("file:line"; empty when built in code).
+	Origin string
+	// Settings are the instance's subscription or publishing settings followed by its kind's settings,
+	// secrets masked (Config.Display). The slice is shared between snapshots: do not modify it.
+	Settings []Setting
 }
 
 // TopicStatus are an instance's counters for one topic.
@@ -233,7 +239,11 @@ func (rt *Runtime) Add(cfg InstanceConfig) error {
 	if _, dup := rt.instances[cfg.Name]; dup {
 		return fmt.Errorf("%w: %q", ErrDuplicateInstance, cfg.Name)
 	}
-	i := &instance{rt: rt, cfg: cfg, m: newInstanceMetrics(cfg.Topic), state: StateStopped, since: rt.opts.Clock()}
+	i := &instance{rt: rt, cfg: cfg, m: newInstanceMetrics(cfg.Topic), state: StateStopped, since: rt.opts.Clock(),
+		settings: displaySettings(cfg)}
+	if cfg.File != "" {
+		i.origin = fmt.Sprintf("%s:%d", cfg.File, cfg.Line)
+	}
 	i.errLog = rate.Sometimes{First: 3, Interval: time.Second}
 	i.resources = Resources{Name: cfg.Name, Logger: rt.log.With("connector", cfg.Name, "kind", cfg.Kind), Now: rt.opts.Clock}
 	rt.instances[cfg.Name] = i
@@ -241,6 +251,27 @@ func (rt *Runtime) Add(cfg InstanceConfig) error {
 	st := i.status()
 	rt.hub.publish(Event{Type: EventAdded, Time: rt.opts.Clock(), Name: cfg.Name, Kind: cfg.Kind, Role: cfg.Role, State: StateStopped, Status: &st})
 	return nil
+}
+
+// displaySettings lists what an instance was configured with, for InstanceStatus.Settings.
+func displaySettings(cfg InstanceConfig) []Setting {
+	var out []Setting
+	add := func(k, v string) { out = append(out, Setting{Key: k, Value: v}) }
+	if cfg.Role == RoleSink {
+		add("subscription", cfg.Subscription+" ("+cfg.SubscriptionType.String()+")")
+		if cfg.CreateTopic != "" && cfg.CreateTopic != CreateNo {
+			add("create_topic", cfg.CreateTopic)
+		}
+	} else {
+		add("reliable", strconv.FormatBool(cfg.Reliable))
+		if cfg.Partitions > 0 {
+			add("partitions", strconv.Itoa(cfg.Partitions))
+		}
+	}
+	if cfg.RateLimit > 0 {
+		add("rate_limit", strconv.FormatFloat(cfg.RateLimit, 'f', -1, 64)+"/s")
+	}
+	return append(out, cfg.Settings.Display()...)
 }
 
 // check validates a configuration for Add and fills in what it leaves zero.

@@ -769,6 +769,10 @@ func TestRuntimeAPI(t *testing.T) {
 	if snap := rt.Snapshot(); len(snap) != 1 || snap[0].Name != "sink" || snap[0].Role != connectors.RoleSink || snap[0].Topic != topic {
 		t.Errorf("Snapshot = %+v", snap)
 	}
+	if st, _ := rt.Status("sink"); st.Origin != "" || len(st.Settings) == 0 ||
+		st.Settings[0] != (connectors.Setting{Key: "subscription", Value: "sink (Shared)"}) || st.Settings[len(st.Settings)-1].Key != "store" {
+		t.Errorf("origin %q, settings %q: want no origin, the subscription, then the kind's settings", st.Origin, st.Settings)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	events, stop := rt.Subscribe()

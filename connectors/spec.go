@@ -3,7 +3,9 @@ package connectors
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -67,6 +69,9 @@ type Field struct {
 	// Secret settings may instead be given as "<Name>_env", naming an environment variable that holds the
 	// value, so that secrets stay out of config files.
 	Secret bool
+	// Redacted settings are masked wherever settings are shown (Config.Display), like secrets, without the
+	// "<Name>_env" form: e.g. headers that may carry credentials.
+	Redacted bool
 	// Enum, when set, lists the allowed values of a string setting.
 	Enum []string
 	// Min and Max, when not both zero, bound an integer, number or duration setting (a duration in
@@ -295,6 +300,57 @@ func (c Config) get(name string, t FieldType) any {
 		}
 	}
 	panic(fmt.Sprintf("connectors: setting %q is not in the spec", name))
+}
+
+// Setting is one setting of an instance as shown to people.
+type Setting struct {
+	Key   string
+	Value string
+}
+
+// masked replaces the value of a secret or redacted setting.
+const masked = "••••••"
+
+// Display returns the settings that have a value, in the spec's order, as text fit to show: secrets and
+// Redacted settings are masked (a table keeps its keys), and so is the password of a URL.
+func (c Config) Display() []Setting {
+	var out []Setting
+	for _, f := range c.spec.Fields {
+		v, ok := c.values[f.Name]
+		if !ok {
+			continue
+		}
+		hide := f.Secret || f.Redacted
+		var text string
+		switch x := v.(type) {
+		case string:
+			text = x
+			if hide {
+				text = masked
+			} else if u, err := url.Parse(x); err == nil && u.User != nil {
+				text = u.Redacted()
+			}
+		case []string:
+			text = strings.Join(x, ", ")
+		case map[string]string:
+			keys := slices.Sorted(maps.Keys(x))
+			for i, k := range keys {
+				val := x[k]
+				if hide {
+					val = masked
+				}
+				keys[i] = k + " = " + val
+			}
+			text = strings.Join(keys, ", ")
+		default:
+			text = fmt.Sprint(x)
+			if hide {
+				text = masked
+			}
+		}
+		out = append(out, Setting{Key: f.Name, Value: text})
+	}
+	return out
 }
 
 // Has reports whether a setting has a value (given, from the environment, or a default).

@@ -52,6 +52,8 @@ func TestGoldenOverlays(t *testing.T) {
 		{"help", 80, 24, []string{"?"}},
 		{"help-wide", 160, 48, []string{"3", "?"}},
 		{"connector-details", 80, 24, []string{"7", "down", "enter"}},
+		{"connector-details-scrolled", 80, 24, []string{"7", "down", "enter", "end"}},
+		{"connector-details-wide", 160, 48, []string{"7", "down", "enter"}},
 		{"lookup-input", 80, 24, []string{"2", "L", "/iot/sens"}},
 		{"stream-paused", 80, 24, []string{"4", "down", "f", "pgup"}},
 		{"too-small", 59, 15, nil},

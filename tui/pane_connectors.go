@@ -8,6 +8,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/danube-console/danube-console/connectors"
 	"github.com/danube-console/danube-console/monitor"
@@ -19,6 +20,7 @@ import (
 type connectorsPane struct {
 	cur     cursor
 	details bool              // the details view is open
+	scroll  int               // the details view's first line
 	pending map[string]string // connector name → action in flight ("stopping", ...)
 }
 
@@ -54,7 +56,7 @@ func (p *connectorsPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case key.Matches(msg, k.Details):
 		if c != nil {
-			p.details = !p.details
+			p.details, p.scroll = !p.details, 0
 		}
 		return nil
 	case key.Matches(msg, k.StartStop, k.Restart):
@@ -82,6 +84,23 @@ func (p *connectorsPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 		return connectorAction(m.ctx, m.b, name, verb)
 	}
 	if p.details {
+		n := m.keys.Nav
+		page := max(1, m.bodyHeight()-4)
+		switch {
+		case key.Matches(msg, n.Up):
+			p.scroll--
+		case key.Matches(msg, n.Down):
+			p.scroll++
+		case key.Matches(msg, n.PageUp):
+			p.scroll -= page
+		case key.Matches(msg, n.PageDown):
+			p.scroll += page
+		case key.Matches(msg, n.Top):
+			p.scroll = 0
+		case key.Matches(msg, n.Bottom):
+			p.scroll = 1 << 30 // clamped by the view
+		}
+		p.scroll = max(0, p.scroll)
 		return nil
 	}
 	p.cur.move(m, msg, len(m.snap.Connectors), m.bodyHeight()-6, connectorID(m))
@@ -277,8 +296,10 @@ func (p *connectorsPane) detailsView(m *Model, c *monitor.ConnectorStats, w, h i
 		kv("processed", strconv.FormatUint(c.Processed, 10), st.text),
 	}
 	kinds := make([]connectors.Kind, 0, len(c.Failed))
-	for k := range c.Failed {
-		kinds = append(kinds, k)
+	for k, n := range c.Failed {
+		if n > 0 {
+			kinds = append(kinds, k)
+		}
 	}
 	slices.Sort(kinds)
 	failed := strconv.FormatUint(failedTotal(c.Failed), 10)
@@ -312,10 +333,33 @@ func (p *connectorsPane) detailsView(m *Model, c *monitor.ConnectorStats, w, h i
 		lines = append(lines, kv("  "+clean(t.Topic), "recv "+fmtCount(t.Received)+" · proc "+fmtCount(t.Processed)+
 			" · retried "+fmtCount(t.Retried)+" · failed "+fmtCount(failedTotal(t.Failed)), st.text))
 	}
-	lines = append(lines, blank(iw), newLine(iw).space(1).add(st.key, "esc").add(st.muted, " back  ").
-		add(st.key, "s").add(st.muted, " start/stop  ").add(st.key, "r").add(st.muted, " restart").String())
+	if c.Origin != "" || len(c.Settings) > 0 {
+		lines = append(lines, blank(iw), newLine(iw).space(1).add(st.title, "configuration").String())
+		slw := lw // the longest key sets the labels' width
+		for _, s := range c.Settings {
+			slw = max(slw, min(28, ansi.StringWidth(s.Key)))
+		}
+		if c.Origin != "" {
+			lines = append(lines, m.kv(iw, slw, "from", clean(c.Origin), st.text))
+		}
+		for _, s := range c.Settings {
+			lines = append(lines, m.kv(iw, slw, clean(s.Key), clean(s.Value), st.text))
+		}
+	}
+	// The hint stays on the last line; the rest scrolls.
+	hint := newLine(iw).space(1).add(st.key, "esc").add(st.muted, " back  ").
+		add(st.key, "s").add(st.muted, " start/stop  ").add(st.key, "r").add(st.muted, " restart")
 	title := []seg{{"Connector", st.title}, {" " + clean(c.Name), st.accent}}
-	return m.box(title, w, h, true, lines)
+	if rows := h - 3; rows > 0 && len(lines) > rows {
+		p.scroll = min(p.scroll, len(lines)-rows)
+		title = append(title, seg{" " + itoa(p.scroll+1) + "–" + itoa(p.scroll+rows) + " of " + itoa(len(lines)), st.muted})
+		lines = lines[p.scroll : p.scroll+rows]
+		hint.add(st.muted, "  ").add(st.key, "↑↓ pgup pgdn").add(st.muted, " scroll")
+	} else {
+		p.scroll = 0
+		lines = append(lines, blank(iw))
+	}
+	return m.box(title, w, h, true, append(lines, hint.String()))
 }
 
 func (p *connectorsPane) tile(m *Model, w, h int, focused bool) string {

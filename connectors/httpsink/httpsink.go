@@ -71,7 +71,7 @@ var Spec = connectors.Spec{
 		{Name: "url", Type: connectors.TypeString, Required: true, Example: `"http://127.0.0.1:9000/ingest"`, Doc: "Endpoint the messages are POSTed to (http or https)."},
 		{Name: "mode", Type: connectors.TypeString, Default: ModeMessage, Enum: []string{ModeMessage, ModeBatch}, Doc: "message: one POST per message with the raw payload; batch: one POST of a JSON array per batch."},
 		{Name: "max_in_flight", Type: connectors.TypeInt, Default: int64(8), Min: 1, Max: 1024, Doc: "Requests sent in parallel in message mode."},
-		{Name: "headers", Type: connectors.TypeStringMap, Doc: "Headers sent with every request."},
+		{Name: "headers", Type: connectors.TypeStringMap, Redacted: true, Doc: "Headers sent with every request (the console shows their names only)."},
 		{Name: "timeout", Type: connectors.TypeDuration, Default: 10 * time.Second, Min: 0.001, Max: 3600, Doc: "Time limit of one request; a request that exceeds it is retried."},
 		{Name: "auth_token", Type: connectors.TypeString, Secret: true, Doc: "Bearer token sent as Authorization."},
 		{Name: "health_url", Type: connectors.TypeString, Doc: "URL checked with a GET for the connector's health; not checked when empty."},
