@@ -973,7 +973,7 @@ func TestClientRuntimeErrors(t *testing.T) {
 		{[]string{"produce", "-t", "/default/y", "--from-jsonl", noPayload}, []string{"line 1", "no payload"}},
 		{[]string{"produce", "-t", "/default/reliable-one", "-m", "x"}, []string{"dispatch"}},
 		{[]string{"produce", "-t", "/default/x", "-m", "x", "--tls-ca", "/nonexistent/ca.pem"}, []string{"/nonexistent/ca.pem"}},
-		{[]string{"consume", "-t", "/default/missing", "-s", "s"}, []string{"topic not found"}},
+		{[]string{"consume", "-t", "/default/missing", "-s", "s"}, []string{"topic not found", "consumers never create topics: publish to /default/missing first"}},
 		{[]string{"consume", "-t", "/nons/x", "-s", "s"}, []string{"topic not found"}},
 		{[]string{"lookup", "-t", "/nons/x"}, []string{"/nons/x"}},
 		{[]string{"lookup", "-t", "/default/missing"}, []string{"/default/missing"}},

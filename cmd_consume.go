@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -83,6 +84,9 @@ func runConsume(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err != nil {
 		if ctx.Err() != nil {
 			return 0 // interrupted while subscribing
+		}
+		if errors.Is(err, client.ErrTopicNotFound) {
+			err = fmt.Errorf("%w (consumers never create topics: publish to %s first, or check the name with 'danube-console lookup')", err, topic)
 		}
 		return fail(stderr, name, err)
 	}

@@ -2,12 +2,14 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/danube-console/danube-console/client"
 	"github.com/danube-console/danube-console/monitor"
 )
 
@@ -97,6 +99,11 @@ func (m *Model) startTap(spec monitor.ConsumerSpec) tea.Cmd {
 
 func (m *Model) tapDone(msg tapDoneMsg) {
 	s := msg.spec
+	if errors.Is(msg.err, client.ErrTopicNotFound) {
+		// Consumers never create topics (producers do): say what to do instead of the client's chain.
+		m.setStatus(levelError, "tap "+s.Topic+": no such topic; publish to it first (consumers never create topics)")
+		return
+	}
 	if msg.err != nil {
 		m.setStatus(levelError, "tap "+s.Topic+": "+msg.err.Error())
 		return

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
+	"github.com/danube-console/danube-console/client"
 	"github.com/danube-console/danube-console/connectors"
 	"github.com/danube-console/danube-console/monitor"
 	"github.com/danube-console/danube-console/themes"
@@ -621,6 +623,12 @@ func TestTapCommand(t *testing.T) {
 	run(t, m, runLine(m, "consume /default/nope"))
 	if s := screen(m); !strings.Contains(s, "tap /default/nope: topic not found") {
 		t.Errorf("no error in the status bar:\n%s", s)
+	}
+	// A topic that does not exist: what to do, not the client's chain of errors.
+	f.ProduceErr = fmt.Errorf("start consumer tap-3 on /default/nope: subscribe /default/nope: %w", client.ErrTopicNotFound)
+	run(t, m, runLine(m, "consume /default/nope"))
+	if want := "tap /default/nope: no such topic; publish to it first (consumers never create topics)"; m.status.text != want {
+		t.Errorf("status %q, want %q", m.status.text, want)
 	}
 }
 
