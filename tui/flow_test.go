@@ -402,6 +402,49 @@ func TestStreamFollowPause(t *testing.T) {
 	}
 }
 
+// TestPausedStreamFillsItsRoom: a paused stream that does not fill the screen shows the messages that
+// arrive below the held ones, without moving them or the selection; once the screen is full it stays still.
+func TestPausedStreamFillsItsRoom(t *testing.T) {
+	f := tuitest.Scripted()
+	msgs := func(from, n int) []monitor.Message {
+		out := tuitest.Messages("/default/orders", "billing", "billing-1", n, tuitest.Epoch)
+		for i := range out {
+			out[i].Seq = uint64(from + i)
+		}
+		return out
+	}
+	f.SetStream("s-billing", msgs(1, 2), 2)
+	m := newTest(t, f, 100, 30, "dark")
+	press(m, "4", "down", "enter", "up") // the stream: select the first message, which pauses it
+	seqs := func() []uint64 {
+		var out []uint64
+		for _, r := range m.consumers.visible(m.consumers.streamRows(m)) {
+			out = append(out, r.Seq)
+		}
+		return out
+	}
+	if !strings.Contains(screen(m), "PAUSED") || m.consumers.sel != 1 || !slices.Equal(seqs(), []uint64{1, 2}) {
+		t.Fatalf("paused %v, selected %d, rows %v", strings.Contains(screen(m), "PAUSED"), m.consumers.sel, seqs())
+	}
+	f.Append("s-billing", 1000, msgs(3, 2)...)
+	m.Update(tickMsg{})
+	if got := seqs(); !slices.Equal(got, []uint64{1, 2, 3, 4}) || m.consumers.sel != 1 || !strings.Contains(screen(m), "PAUSED") {
+		t.Errorf("after two arrivals: rows %v, selected %d; want 1..4 with 1 selected, still paused", got, m.consumers.sel)
+	}
+	rows := m.consumers.streamRows(m)
+	f.Append("s-billing", 1000, msgs(5, rows)...)
+	m.Update(tickMsg{})
+	full := seqs()
+	if len(full) != rows || full[0] != 1 {
+		t.Fatalf("a full screen: rows %v, want %d rows from 1", full, rows)
+	}
+	f.Append("s-billing", 1000, msgs(5+rows, 3)...)
+	m.Update(tickMsg{})
+	if got := seqs(); !slices.Equal(got, full) {
+		t.Errorf("a full paused screen moved: %v, want %v", got, full)
+	}
+}
+
 func TestErrorFades(t *testing.T) {
 	f := tuitest.Scripted()
 	now := tuitest.Epoch

@@ -31,13 +31,14 @@ const deadlineWarn = 5 * time.Second
 type consumersPane struct {
 	cur cursor
 
-	stream string // the stream rows/held belong to
-	follow bool
-	rows   []monitor.Message   // the newest messages, when following
-	total  uint64              // messages ever received on the stream
-	held   []monitor.Message   // messages kept while paused, oldest first
-	off    int                 // rows scrolled back from the end of held
-	res    monitor.QueryResult // the counts of the last Query (when filtered)
+	stream    string // the stream rows/held belong to
+	follow    bool
+	rows      []monitor.Message   // the newest messages, when following
+	total     uint64              // messages ever received on the stream
+	held      []monitor.Message   // messages kept while paused, oldest first
+	off       int                 // rows scrolled back from the end of held
+	heldTotal uint64              // the stream's total when held last took the new messages
+	res       monitor.QueryResult // the counts of the last Query (when filtered)
 
 	focus bool   // the stream, not the consumer list, has the focus
 	sel   uint64 // the selected message's Seq in the stream (0: none)
@@ -120,7 +121,7 @@ func (p *consumersPane) selectTap(m *Model) {
 
 // reset empties the stream state for another stream.
 func (p *consumersPane) reset(stream string) {
-	p.stream, p.rows, p.held, p.total, p.off, p.follow = stream, nil, nil, 0, 0, true
+	p.stream, p.rows, p.held, p.total, p.off, p.follow, p.heldTotal = stream, nil, nil, 0, 0, true, 0
 	p.res, p.focus, p.sel, p.insp = monitor.QueryResult{}, false, 0, nil
 	clear(p.marks)
 }
@@ -167,6 +168,26 @@ func (p *consumersPane) refreshHeld(m *Model, c *monitor.ConsumerStats) {
 	if p.filter != nil {
 		p.res = m.b.Query(p.stream, p.filter, 0)
 		p.total = p.res.Total
+	} else {
+		_, p.total = m.b.Messages(p.stream, 0)
+	}
+	// Pausing stops the scrolling, not the stream: while the held rows leave room on screen, the messages
+	// that arrive since fill it below them, and nothing moves (what does not fit waits below the fold).
+	if rows := p.streamRows(m); rows > 0 && p.off == 0 && len(p.held) < rows && p.total != p.heldTotal {
+		p.heldTotal = p.total
+		fresh, _ := p.fetch(m, holdMax)
+		if len(p.held) > 0 {
+			first := p.held[0].Seq
+			i := slices.IndexFunc(fresh, func(x monitor.Message) bool { return x.Seq >= first })
+			if i < 0 || fresh[0].Seq > first {
+				fresh = nil // the held rows left the ring: keep them as they are
+			} else {
+				fresh = fresh[i:]
+			}
+		}
+		if len(fresh) > len(p.held) {
+			p.held, p.off = fresh, max(0, len(fresh)-rows)
+		}
 	}
 	if !c.ManualAck {
 		return
