@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -258,6 +259,22 @@ func TestConsoleManualAckAndReplay(t *testing.T) {
 	}
 	if rec.Topic != "/default/replayed" || !strings.HasPrefix(rec.Attributes["x-replayed-from"], "/default/orders@") {
 		t.Errorf("replayed message %+v, want x-replayed-from=/default/orders@<offset>", rec)
+	}
+
+	// Export the tap's messages and publish the file again with the headless produce --from-jsonl.
+	export := filepath.Join(dir, "export.jsonl")
+	term.keys(":")
+	term.text("export " + export)
+	term.keys("Enter")
+	s = term.waitFor("the export's result", 10*time.Second, func(s string) bool { return strings.Contains(s, "exported ") })
+	n := countLines(export)
+	if n == 0 || !strings.Contains(s, fmt.Sprintf("exported %d message", n)) {
+		t.Fatalf("%d lines in the export; the screen:\n%s", n, s)
+	}
+	var reimport syncBuffer
+	if code := run(context.Background(), []string{"produce", "--service-url", serviceURL, "-t", "/default/reimported", "--from-jsonl", export}, &reimport, &reimport); code != 0 ||
+		!strings.Contains(reimport.String(), fmt.Sprintf("sent %d messages", n)) {
+		t.Errorf("produce --from-jsonl of the export: exit %d: %s", code, reimport.String())
 	}
 }
 
