@@ -618,18 +618,33 @@ func TestProduceSchemaSubject(t *testing.T) {
 	cons := b.startConsume(t, topic, "s", 1, "--jsonl", "-c", "3")
 	b.mustRun(t, "", "produce", "-t", topic, "--reliable", "--schema-subject", subject, "-m", `{"id":1}`, "-c", "2")
 	b.mustRun(t, "", "produce", "-t", topic, "--reliable", "-m", `{"id":2}`) // no subject: no stamp
-	objs, recs := parseJSONL(t, cons.mustSucceed(t).stdout)
-	if len(recs) != 3 {
-		t.Fatalf("%d records", len(recs))
-	}
-	for i, rec := range recs[:2] {
-		if rec.SchemaID != id || rec.SchemaVersion != v2 {
-			t.Errorf("message %d: schema %d v%d, want %d v%d", i, rec.SchemaID, rec.SchemaVersion, id, v2)
+	out := cons.mustSucceed(t).stdout
+	checkSchemas := func(what, out string) {
+		t.Helper()
+		objs, recs := parseJSONL(t, out)
+		if len(recs) != 3 {
+			t.Fatalf("%s: %d records", what, len(recs))
+		}
+		for i, rec := range recs[:2] {
+			if rec.SchemaID != id || rec.SchemaVersion != v2 {
+				t.Errorf("%s: message %d: schema %d v%d, want %d v%d", what, i, rec.SchemaID, rec.SchemaVersion, id, v2)
+			}
+		}
+		if _, ok := objs[2]["schema_id"]; ok {
+			t.Errorf("%s: message without a subject: %v", what, objs[2])
 		}
 	}
-	if _, ok := objs[2]["schema_id"]; ok {
-		t.Errorf("message without a subject: %v", objs[2])
+	checkSchemas("published", out)
+
+	// produce --from-jsonl publishes the records again with their schema ids, and the third without one.
+	export := filepath.Join(t.TempDir(), "schema.jsonl")
+	if err := os.WriteFile(export, []byte(out), 0o600); err != nil {
+		t.Fatal(err)
 	}
+	b.createTopic(t, "/default/schema-copy", true, 0)
+	copies := b.startConsume(t, "/default/schema-copy", "s", 1, "--jsonl", "-c", "3")
+	b.mustRun(t, "", "produce", "-t", "/default/schema-copy", "--reliable", "--from-jsonl", export)
+	checkSchemas("replayed", copies.mustSucceed(t).stdout)
 	if info, _ := b.srv.Topic(topic); info.SchemaSubject != subject {
 		t.Errorf("topic bound to %q, want %q", info.SchemaSubject, subject)
 	}

@@ -44,7 +44,7 @@ func runProduce(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	fs.StringVarP(&f.topic, "topic", "t", "", "topic to publish to, /namespace/topic (required, except with --from-jsonl)")
 	fs.StringVarP(&f.message, "message", "m", "", "publish this text")
 	fs.StringVar(&f.file, "file", "", "publish the content of this file as one message")
-	fs.StringVar(&f.fromJSONL, "from-jsonl", "", "replay the messages of a file written by 'consume --jsonl' (- for stdin)")
+	fs.StringVar(&f.fromJSONL, "from-jsonl", "", "replay the messages of a file written by 'consume --jsonl' (- for stdin), with their keys, attributes and schema ids")
 	fs.IntVarP(&f.count, "count", "c", 0, "with -m or --file: publish it this many times (default 1); otherwise stop after this many messages")
 	fs.Float64Var(&f.rate, "rate", 0, "at most this many messages per second (0: as fast as possible)")
 	fs.StringArrayVarP(&f.attrs, "attr", "a", nil, "attribute key=value added to every message (repeatable)")
@@ -160,6 +160,9 @@ type record struct {
 	payload []byte
 	key     *string
 	attrs   map[string]string
+	// schema id and version of a replayed message (0: none), stamped unless --schema-subject is given
+	schemaID      uint64
+	schemaVersion uint32
 }
 
 func repeat(payload []byte, n int) func() (record, error) {
@@ -228,7 +231,8 @@ func fromJSONL(r *jsonl.Reader, path string, limit int) func() (record, error) {
 		}
 		n++
 		payload, _ := rec.Bytes() // checked by Next
-		return record{topic: rec.Topic, payload: payload, key: rec.Key, attrs: rec.Attributes}, nil
+		return record{topic: rec.Topic, payload: payload, key: rec.Key, attrs: rec.Attributes,
+			schemaID: rec.SchemaID, schemaVersion: rec.SchemaVersion}, nil
 	}
 }
 
@@ -292,6 +296,9 @@ func (p *publisher) send(ctx context.Context, r record) error {
 		opts = append(opts, client.WithKey(p.f.key))
 	case r.key != nil:
 		opts = append(opts, client.WithKey(*r.key))
+	}
+	if r.schemaID != 0 && p.f.schemaSubject == "" {
+		opts = append(opts, client.WithSchema(r.schemaID, r.schemaVersion))
 	}
 	_, err := prod.Send(ctx, r.payload, opts...)
 	return err

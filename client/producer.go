@@ -223,6 +223,10 @@ type sendOptions struct {
 	key    string
 	hasKey bool
 	attrs  map[string]string
+	// schema stamped on this message instead of the producer's, when hasSchema
+	hasSchema     bool
+	schemaID      uint64
+	schemaVersion uint32
 }
 
 // WithKey sets the message's routing key: consumers of a KeyShared subscription receive all messages of a
@@ -237,6 +241,13 @@ func WithKey(key string) SendOption {
 func WithAttributes(attrs map[string]string) SendOption {
 	c := maps.Clone(attrs)
 	return func(o *sendOptions) { o.attrs = c }
+}
+
+// WithSchema stamps the message with schema id and version instead of the producer's own (if any), as
+// when a message is published again as it was: a topic whose validation policy is enforce accepts it when
+// the id is its subject's. The producer is not bound to the schema's subject by this.
+func WithSchema(id uint64, version uint32) SendOption {
+	return func(o *sendOptions) { o.hasSchema, o.schemaID, o.schemaVersion = true, id, version }
 }
 
 // emptyAttrs is sent when a message has no attributes (the official Go client sends an empty map). It is
@@ -866,7 +877,10 @@ func (pp *partProducer) sendLoop(ctx context.Context, payload []byte, o *sendOpt
 	if o.hasKey {
 		m.RoutingKey = &o.key
 	}
-	if p.hasSchema {
+	switch {
+	case o.hasSchema:
+		m.SchemaId, m.SchemaVersion = &o.schemaID, &o.schemaVersion
+	case p.hasSchema:
 		m.SchemaId, m.SchemaVersion = &p.schemaID, &p.schemaVersion
 	}
 	w.id.TopicName = pp.topic

@@ -527,6 +527,39 @@ func TestProducerSchema(t *testing.T) {
 	}
 }
 
+// WithSchema stamps one message with a schema id and version instead of the producer's (none here): an
+// enforce topic refuses the message without it and takes it with its subject's id, and the consumer
+// receives what was stamped.
+func TestSendWithSchema(t *testing.T) {
+	ctx := prodTestCtx(t)
+	srv := brokertest.Run(t, broker.Options{})
+	w := brokertest.Dial(t, srv)
+	c := prodTestClient(t, srv)
+	reg := c.Schemas()
+	id, _, _, err := reg.Register(ctx, "orders", "json_schema", []byte(`{"type":"object"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound := prodTestProducer(t, c, ProducerConfig{Topic: "/default/orders", Name: "bound", SchemaSubject: "orders"})
+	if err := reg.SetValidation(ctx, "/default/orders", "enforce", false); err != nil {
+		t.Fatal(err)
+	}
+	msgs := prodTestSub(t, w, "/default/orders", "s", false)
+	plain := prodTestProducer(t, c, ProducerConfig{Topic: "/default/orders", Name: "plain"})
+	if _, err := plain.Send(ctx, []byte(`{}`)); !errors.Is(err, ErrPermissionDenied) {
+		t.Fatalf("a message without a schema id on an enforce topic: %v, want ErrPermissionDenied", err)
+	}
+	if _, err := plain.Send(ctx, []byte(`{}`), WithSchema(id, 1)); err != nil {
+		t.Fatalf("with the subject's schema id: %v", err)
+	}
+	if _, err := bound.Send(ctx, []byte(`{}`), WithSchema(id+100, 7)); !errors.Is(err, ErrPermissionDenied) {
+		t.Errorf("WithSchema does not override the producer's schema: %v", err)
+	}
+	if m := prodTestRecv(t, msgs, 1)[0]; m.SchemaId == nil || *m.SchemaId != id || m.SchemaVersion == nil || *m.SchemaVersion != 1 {
+		t.Errorf("received schema %v/%v, want %d/1", m.SchemaId, m.SchemaVersion, id)
+	}
+}
+
 // SendAsync completes every message exactly once; Flush waits for them all.
 func TestProducerSendAsync(t *testing.T) {
 	ctx := prodTestCtx(t)

@@ -344,6 +344,39 @@ func TestReplayAgainstBroker(t *testing.T) {
 	}
 }
 
+// A replayed message keeps its schema id and version: a topic of the same subject whose validation policy
+// is enforce takes it, as it took the original.
+func TestReplayKeepsTheSchema(t *testing.T) {
+	f := start(t, Options{})
+	ctx := ctxT(t)
+	const topic = "/default/replay-schema"
+	reg := f.c.Schemas()
+	id, _, _, err := reg.Register(ctx, "replay-value", "json_schema", []byte(`{"type":"object"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := f.c.NewProducer(ctx, client.ProducerConfig{Topic: topic, Name: "p", Dispatch: client.Reliable, SchemaSubject: "replay-value"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.SetValidation(ctx, topic, "enforce", false); err != nil {
+		t.Fatal(err)
+	}
+	cons := f.consumer(t, topic, "s", "c")
+	sendAll(t, p, `{"a":1}`)
+	receive(t, cons, 1)
+	msgs := messagesOf(f.m, StreamID(topic, "s", "c"))
+	if len(msgs) != 1 || msgs[0].SchemaID != id || msgs[0].SchemaVersion != 1 {
+		t.Fatalf("kept %+v, want schema %d/1", msgs, id)
+	}
+	if res, err := f.m.Replay(ctx, msgs, "", nil); err != nil || res.Sent != 1 {
+		t.Fatalf("replay to an enforce topic: %+v, %v", res, err)
+	}
+	if g := receive(t, cons, 1)[0]; g.SchemaID != id || g.SchemaVersion != 1 {
+		t.Errorf("replayed message's schema %v/%v, want %d/1", g.SchemaID, g.SchemaVersion, id)
+	}
+}
+
 // Produce publishes one message with the topic's dispatch strategy.
 func TestProduceAgainstBroker(t *testing.T) {
 	f := start(t, Options{})

@@ -100,12 +100,13 @@ func dispatchOf(reliable bool) client.DispatchStrategy {
 }
 
 // Replay re-publishes msgs in order, each to topic (or, when topic is "", to the topic or partition it came
-// from), with its payload, its key (when it had one) and its attributes plus AttrReplayedFrom =
-// "<topic>@<offset>" of the original (see Backend.Replay). It uses a producer "console-replay" per target
+// from), with its payload, its key (when it had one), its schema id and version (when it had them, so an
+// enforce topic of the same subject takes it) and its attributes plus AttrReplayedFrom = "<topic>@<offset>"
+// of the original (see Backend.Replay). It uses a producer "console-replay" per target
 // topic, with the topic's dispatch strategy (see Produce), closed at the end. progress, when not nil, is
 // called after each message sent. It stops at the first failure, or when ctx ends or the monitor closes,
 // and returns what it sent with the error (wrapped, also LastError). It fails with ErrReadOnly, ErrNoClient
-// or ErrClosed before sending anything. Schema ids are not carried over.
+// or ErrClosed before sending anything.
 func (m *Monitor) Replay(ctx context.Context, msgs []Message, topic string, progress func(done, total int)) (ReplayResult, error) {
 	res, err := m.replay(ctx, msgs, topic, progress)
 	return res, m.failed(err)
@@ -151,6 +152,9 @@ func (m *Monitor) replay(ctx context.Context, msgs []Message, topic string, prog
 		opts := []client.SendOption{client.WithAttributes(attrs)}
 		if msg.HasKey {
 			opts = append(opts, client.WithKey(msg.Key))
+		}
+		if msg.SchemaID != 0 {
+			opts = append(opts, client.WithSchema(msg.SchemaID, msg.SchemaVersion))
 		}
 		if _, err := p.Send(ctx, msg.Payload, opts...); err != nil {
 			return res, fmt.Errorf("%s: message %d of %d (%s@%d) to %s: %w", what, i+1, len(msgs), msg.Topic, msg.Offset, target, err)

@@ -291,7 +291,7 @@ func (r *replayModal) view(m *Model, w, h int) string {
 		return m.dialog([]seg{{"Replay", st.title}, {" · running", st.info}}, bw, w, h, body)
 	}
 	body = append(body,
-		m.textLine(iw, st.muted, "Each message is published again with its key and attributes,"),
+		m.textLine(iw, st.muted, "Each message is published again with its key, schema and attributes,"),
 		m.textLine(iw, st.muted, "plus "+monitor.AttrReplayedFrom+"=<topic>@<offset>. Nothing is sent yet."))
 	if r.err != "" {
 		body = append(body, m.textLine(iw, st.err, "✗ "+r.err))
