@@ -2,7 +2,11 @@ package client
 
 import (
 	"context"
+	"fmt"
 	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/danube-console/danube-console/proto/danubepb"
 )
@@ -56,6 +60,35 @@ func (c *Client) Lookup(ctx context.Context, topic string) (LookupResult, error)
 		return res, apiError("lookup "+topic, err)
 	}
 	return res, nil
+}
+
+// pingTopic is the topic Ping looks up; whether it exists does not matter.
+const pingTopic = "/default/danube-console-ping"
+
+// Ping checks that the service URL's broker answers: it sends one topic lookup, not retried and not
+// reported to the observer, and returns its round trip. Any answer the broker gives counts (an unknown
+// topic or namespace, or a refused token, included); an error means no broker answered: the transport's
+// error (Unavailable...), ctx's, or ErrClosed.
+func (c *Client) Ping(ctx context.Context) (time.Duration, error) {
+	if c.isClosed() {
+		return 0, ErrClosed
+	}
+	s, err := c.stubs(c.serviceURL)
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	_, err = s.discovery.TopicLookup(ctx, &danubepb.TopicLookupRequest{RequestId: nextRequestID(), Topic: pingTopic})
+	rtt := time.Since(start)
+	switch status.Code(err) {
+	case codes.OK, codes.NotFound, codes.InvalidArgument, codes.FailedPrecondition, codes.PermissionDenied,
+		codes.Unauthenticated, codes.Internal, codes.AlreadyExists, codes.Unimplemented:
+		return rtt, nil
+	}
+	if ctx.Err() != nil {
+		return rtt, ctx.Err()
+	}
+	return rtt, fmt.Errorf("ping %s: %w", c.serviceURL, err)
 }
 
 // lookupAt sends one lookup to the broker at u and reports it to the observer.

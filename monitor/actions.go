@@ -617,14 +617,28 @@ func partitionIndex(name string) int {
 // topics they are ("<topic>-part-N"), each with TopicStats.Partitions set to its topic's partition count.
 // Errors become LastError. It fails with ErrNoAdmin or the admin client's errors, wrapped.
 func (m *Monitor) Refresh(ctx context.Context) error {
-	_, admin, _ := m.attached()
+	c, admin, _ := m.attached()
+	if c != nil {
+		// The broker may have nothing open by the console to vouch for it: ask it.
+		if _, err := c.Ping(ctx); err == nil {
+			m.markOK()
+		} else if ctx.Err() == nil {
+			m.lastFail.Store(m.now().UnixNano())
+		}
+	}
 	if admin == nil {
 		return m.failed(fmt.Errorf("refresh: %w", ErrNoAdmin))
 	}
 	nss, err := admin.Namespaces(ctx)
 	if err != nil {
+		if errors.Is(err, client.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("the admin API at %s does not answer: %w", admin.URL(), err)
+		}
+		msg := err.Error()
+		m.adminErr.Store(&msg)
 		return m.failed(fmt.Errorf("refresh: %w", err))
 	}
+	m.adminErr.Store(nil)
 	m.markOK()
 	var errs []error
 	var topics []TopicStats

@@ -573,3 +573,60 @@ func TestRefreshFailure(t *testing.T) {
 		t.Fatalf("last error %q reachable %v", s.LastError, s.Reachable)
 	}
 }
+
+// Refresh pings the broker: a console with nothing open shows it reachable while the admin API at a wrong
+// address does not answer (AdminErr says so), and unreachable once the broker stopped; a working admin API
+// clears AdminErr.
+func TestRefreshPingsTheBroker(t *testing.T) {
+	srv := brokertest.Run(t, broker.Options{})
+	m := newTestMonitor(t, Options{})
+	c, err := client.Connect(context.Background(), srv.URL(), client.WithObserver(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	quick := client.WithRetry(client.RetryPolicy{MaxRetries: 1, BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond})
+	wrong, err := client.ConnectAdmin(context.Background(), "127.0.0.1:1", quick)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wrong.Close()
+	m.Attach(c, wrong, nil)
+	if m.Snapshot().Reachable {
+		t.Fatal("reachable before anything answered")
+	}
+	ctx := ctxT(t)
+	if err := m.Refresh(ctx); err == nil || !strings.Contains(err.Error(), "the admin API at http://127.0.0.1:1 does not answer") {
+		t.Fatalf("Refresh = %v", err)
+	}
+	s := m.Snapshot()
+	if !s.Reachable || !strings.Contains(s.AdminErr, "the admin API at http://127.0.0.1:1 does not answer") {
+		t.Fatalf("reachable %v, admin error %q: want the broker reachable and the admin API not", s.Reachable, s.AdminErr)
+	}
+	if len(s.Lookups) != 0 {
+		t.Errorf("the ping shows as a lookup: %+v", s.Lookups)
+	}
+
+	right, err := client.ConnectAdmin(context.Background(), srv.AdminURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer right.Close()
+	m.Attach(c, right, nil)
+	if err := m.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := m.Snapshot(); s.AdminErr != "" || !s.Reachable {
+		t.Fatalf("after a good refresh: reachable %v, admin error %q", s.Reachable, s.AdminErr)
+	}
+
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	m.Refresh(rctx)
+	if m.Snapshot().Reachable {
+		t.Error("reachable after the broker stopped and a ping failed")
+	}
+}

@@ -54,8 +54,9 @@ const (
 )
 
 const (
-	// reachableFor is how long a successful answer from the broker counts as evidence it is reachable.
-	reachableFor = 5 * time.Second
+	// reachableFor is how long a successful answer from the broker counts as evidence it is reachable, unless
+	// a ping failed since: over two of the console's refreshes, each of which pings.
+	reachableFor = 12 * time.Second
 	// maxLookups is how many console lookups Snapshot.Lookups keeps.
 	maxLookups = 20
 	// maxClosed is how many closed or failed producers, and as many consumer streams, are kept for display;
@@ -121,7 +122,9 @@ type Monitor struct {
 	taps  map[tapKey]*tap // manual-ack ad-hoc consumers, by subscription and name; guarded by regMu
 
 	lastErr        atomic.Pointer[errAt]
-	lastOK         atomic.Int64 // Unix nanoseconds of the last successful answer (health, lookup, admin)
+	lastOK         atomic.Int64           // Unix nanoseconds of the last successful answer (health, lookup, admin, ping)
+	lastFail       atomic.Int64           // Unix nanoseconds of the last ping no broker answered
+	adminErr       atomic.Pointer[string] // the last admin API failure of Refresh; nil after a success
 	prunedReceived atomic.Uint64
 	prunedDropped  atomic.Uint64
 	reliable       atomic.Pointer[map[string]bool] // topics the admin API says are reliable

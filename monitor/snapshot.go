@@ -154,7 +154,11 @@ func (m *Monitor) Snapshot() Snapshot {
 		}
 	}
 
-	snap.Reachable = ready || now.UnixNano()-m.lastOK.Load() < int64(reachableFor)
+	lastOK := m.lastOK.Load()
+	snap.Reachable = ready || (lastOK > m.lastFail.Load() && now.UnixNano()-lastOK < int64(reachableFor))
+	if e := m.adminErr.Load(); e != nil {
+		snap.AdminErr = *e
+	}
 	if e := m.lastErr.Load(); e != nil {
 		snap.LastError, snap.LastErrorAt = e.err.Error(), e.at
 	}

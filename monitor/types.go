@@ -124,9 +124,11 @@ type Snapshot struct {
 	AdminURL   string
 	Embedded   bool
 	ReadOnly   bool
-	// Reachable says the broker answered recently (a ready connection or a successful health check or admin
-	// call within the last few seconds).
+	// Reachable says the broker answered recently: a ready connection, or a successful health check, admin
+	// call or Refresh's ping within the last few seconds, and no failed ping since.
 	Reachable bool
+	// AdminErr is the last failure of Refresh's admin API calls ("" after a success, or before the first).
+	AdminErr string
 
 	Producers     []ProducerStats     // sorted by topic, then name; closed ones that sent nothing are left out
 	Consumers     []ConsumerStats     // sorted by topic, subscription, name

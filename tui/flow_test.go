@@ -1406,3 +1406,22 @@ func TestPreviewHighlights(t *testing.T) {
 		t.Errorf("cut preview %q", got)
 	}
 }
+
+// TestAdminUnreachable: when the admin API does not answer, the header says so next to the broker's state
+// and the topics pane says why it lists nothing.
+func TestAdminUnreachable(t *testing.T) {
+	f := tuitest.Scripted()
+	f.Update(func(s *monitor.Snapshot) {
+		s.Topics, s.Namespaces = nil, nil
+		s.AdminErr = "the admin API at http://127.0.0.1:50051 does not answer: connection refused"
+	})
+	m := newTest(t, f, 160, 40, "dark")
+	s := screen(m)
+	if l := lineWith(s, "Danube Console"); !strings.Contains(l, "● up admin ✗") {
+		t.Errorf("header %q lacks the admin badge after the broker's state", l)
+	}
+	press(m, "2")
+	if !strings.Contains(screen(m), "no topics (--admin-url sets the admin API's address): the admin API at http://127.0.0.1:50051") {
+		t.Errorf("the topics pane does not say why it is empty:\n%s", screen(m))
+	}
+}

@@ -57,6 +57,9 @@ func (m *Model) renderHeader() string {
 	} else {
 		badges = append(badges, seg{"● down", st.err})
 	}
+	if s.AdminErr != "" {
+		badges = append(badges, seg{"admin ✗", st.err}) // the topics pane says why
+	}
 	if m.readOnly() {
 		badges = append(badges, seg{" READ-ONLY ", st.badge})
 	}

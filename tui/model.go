@@ -306,7 +306,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.refreshCmd(false)
 	case refreshDoneMsg:
 		if msg.err != nil {
-			m.setStatus(levelError, "refresh: "+msg.err.Error())
+			m.setStatus(levelError, msg.err.Error()) // "refresh: ..."
 		} else if msg.manual {
 			m.setStatus(levelInfo, "topics refreshed")
 		}

@@ -154,12 +154,16 @@ func (p *topicsPane) table(m *Model, full bool) table {
 			{title: "SUBS", width: 4, right: true, drop: 1},
 		}
 	}
+	empty := "no topics (R refreshes)"
+	if e := m.snap.AdminErr; e != "" {
+		empty = "no topics (--admin-url sets the admin API's address): " + clean(e)
+	}
 	return table{
 		cols:  cols,
 		n:     len(ts),
 		sel:   p.cur.index(len(ts), topicID(m)),
 		focus: full,
-		empty: "no topics (R refreshes)",
+		empty: empty,
 		row: func(i int, c []cell) {
 			t := &ts[i]
 			del := txt(st.muted, "non-reliable")
