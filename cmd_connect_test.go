@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -66,24 +67,8 @@ func TestConnectExampleAndCheck(t *testing.T) {
 func TestConnectRunsAPipeline(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out.jsonl")
-	cfg := writeFile(t, "pipeline.toml", []byte(`
-[[connector]]
-name = "sink"
-kind = "jsonl"
-topic = "/default/orders"
-create_topic = "reliable"   # subscribed before the generator publishes: nothing is missed
-path = "`+out+`"
-
-[[connector]]
-name = "gen"
-kind = "generator"
-topic = "/default/orders"
-reliable = true
-count = 300
-rate = 1000
-template = '{"seq":{{seq}}}'
-key_cardinality = 4
-`))
+	cfg := writeFile(t, "pipeline.toml", pipelineTOML("/default/orders", "sink", out, "gen",
+		"count = 300", "rate = 1000", `template = '{"seq":{{seq}}}'`, "key_cardinality = 4"))
 	s := runConnectUntilLines(t, out, 300, "connect", "--embedded", "--config", cfg, "--status-interval", "200ms")
 	for _, want := range []string{"embedded broker (in memory) serving http://127.0.0.1:", "running 2 connector(s)",
 		"gen (generator): starting → running", "gen (generator): running → completed", "stopping: draining the connectors", "jsonl     stopped",
@@ -101,31 +86,15 @@ key_cardinality = 4
 // the order of the names, and leaves the others stopped.
 func TestConnectOnly(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "only.jsonl")
-	cfg := writeFile(t, "only.toml", []byte(`
-[[connector]]
-name = "gen"
-kind = "generator"
-topic = "/default/only"
-reliable = true
-count = 200
-rate = 2000
-autostart = false
-
+	cfg := writeFile(t, "only.toml", append(pipelineTOML("/default/only", "sink", out, "gen",
+		"count = 200", "rate = 2000", "autostart = false"), `
 [[connector]]
 name = "other"
 kind = "generator"
 topic = "/default/only"
 reliable = true
 rate = 100
-
-[[connector]]
-name = "sink"
-kind = "jsonl"
-topic = "/default/only"
-create_topic = "reliable"
-path = "`+out+`"
-autostart = false
-`))
+`...))
 	s := runConnectUntilLines(t, out, 200, "connect", "--embedded", "--config", cfg, "--only", "gen,sink", "--status-interval", "0")
 	for _, want := range []string{"running 2 connector(s)", "gen (generator): running → completed", "received 200, processed 200"} {
 		if !strings.Contains(s, want) {
@@ -138,6 +107,27 @@ autostart = false
 	if n := countLines(out); n != 200 {
 		t.Errorf("%d lines written, want 200: the sink started after the generator and missed some", n)
 	}
+}
+
+// pipelineTOML is a configuration of a jsonl sink named sink writing path, which creates the reliable topic
+// (so it subscribes before the generator publishes and misses nothing), and a generator named gen
+// publishing to it; genLines are added to the generator's table.
+func pipelineTOML(topic, sink, path, gen string, genLines ...string) []byte {
+	return []byte(fmt.Sprintf(`
+[[connector]]
+name = %q
+kind = "jsonl"
+topic = %q
+create_topic = "reliable"
+path = %q
+
+[[connector]]
+name = %q
+kind = "generator"
+topic = %q
+reliable = true
+%s
+`, sink, topic, path, gen, topic, strings.Join(genLines, "\n")))
 }
 
 // runConnectUntilLines runs the command until the file at path has n lines, interrupts it, checks that it
@@ -218,21 +208,7 @@ func TestConnectServesMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	cfg := writeFile(t, "m.toml", []byte(`
-[[connector]]
-name = "sink"
-kind = "jsonl"
-topic = "/default/m"
-create_topic = "reliable"
-path = "`+filepath.Join(t.TempDir(), "m.jsonl")+`"
-
-[[connector]]
-name = "gen"
-kind = "generator"
-topic = "/default/m"
-reliable = true
-count = 50
-`))
+	cfg := writeFile(t, "m.toml", pipelineTOML("/default/m", "sink", filepath.Join(t.TempDir(), "m.jsonl"), "gen", "count = 50"))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stdout, stderr syncBuffer

@@ -114,22 +114,8 @@ func TestConsoleEndToEnd(t *testing.T) {
 func TestConsoleUserConfig(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
-	cfg := writeFile(t, "mine.toml", []byte(`
-[[connector]]
-name = "mine-archive"
-kind = "jsonl"
-topic = "/default/mine"
-create_topic = "reliable"
-path = "`+filepath.Join(dir, "mine.jsonl")+`"
-
-[[connector]]
-name = "mine-gen"
-kind = "generator"
-topic = "/default/mine"
-reliable = true
-rate = 50
-template = '{"n":{{seq}}}'
-`))
+	cfg := writeFile(t, "mine.toml", pipelineTOML("/default/mine", "mine-archive", filepath.Join(dir, "mine.jsonl"), "mine-gen",
+		"rate = 50", `template = '{"n":{{seq}}}'`))
 	term := startTerminal(t, 160, 48, []string{"TERM=xterm-256color"},
 		bin, "--ephemeral", "--port", "0", "--admin-port", "0", "--log-file", filepath.Join(dir, "console.log"), "--config", cfg)
 	term.keys("7")
