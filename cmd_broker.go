@@ -58,6 +58,14 @@ func (f *brokerFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level on stderr: debug, info, warn or error")
 }
 
+// dataDirError explains a store that cannot be opened; a directory in use says what to do.
+func dataDirError(dir string, err error) error {
+	if errors.Is(err, disk.ErrLocked) {
+		return fmt.Errorf("--data-dir %s is used by another danube-console or broker: stop it, or give another --data-dir (or --ephemeral): %w", dir, err)
+	}
+	return fmt.Errorf("--data-dir %s: %w", dir, err)
+}
+
 // openStore opens the on-disk store of --data-dir, or returns nil with --ephemeral. Deletions by retention
 // are logged.
 func (f *brokerFlags) openStore(log *slog.Logger) (*disk.Store, error) {
@@ -76,7 +84,7 @@ func (f *brokerFlags) openStore(log *slog.Logger) (*disk.Store, error) {
 		},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("--data-dir %s: %w", f.dataDir, err)
+		return nil, dataDirError(f.dataDir, err)
 	}
 	for _, r := range st.Recovery() {
 		log.Warn("recovered a damaged store file: its torn or corrupt tail was removed", "topic", r.Topic,

@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"github.com/danube-console/danube-console/broker/store/disk"
 	"io"
 	"math/big"
 	"net"
@@ -293,6 +294,24 @@ func TestBrokerBusyAdminPort(t *testing.T) {
 	want := "danube-console broker: admin port " + port + " on 127.0.0.1 is already in use; choose another with --admin-port (or -1 to disable it)\n"
 	if code != 1 || !strings.Contains(errOut, want) || strings.Contains(out, "serving") {
 		t.Fatalf("code %d stdout %q stderr %q, want code 1 and %q", code, out, errOut, want)
+	}
+}
+
+// A data directory another broker (or console) has open is refused with what to do.
+func TestBrokerDataDirInUse(t *testing.T) {
+	clearSecretEnv(t)
+	dir := t.TempDir()
+	st, err := disk.Open(dir, disk.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var out, errb syncBuffer // not runCmd: it adds --ephemeral
+	code := run(context.Background(), []string{"broker", "--port", "0", "--admin-port", "-1", "--data-dir", dir}, &out, &errb)
+	errOut := errb.String()
+	want := "--data-dir " + dir + " is used by another danube-console or broker: stop it, or give another --data-dir (or --ephemeral)"
+	if code != 1 || !strings.Contains(errOut, want) {
+		t.Fatalf("code %d stderr %q, want code 1 and %q", code, errOut, want)
 	}
 }
 

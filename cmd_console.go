@@ -267,7 +267,7 @@ func startEmbedded(f *consoleFlags, log *slog.Logger) (*broker.Server, *disk.Sto
 		var err error
 		st, err = disk.Open(f.dataDir, disk.Options{Logger: log})
 		if err != nil {
-			return nil, nil, fmt.Errorf("--data-dir %s: %w", f.dataDir, err)
+			return nil, nil, dataDirError(f.dataDir, err)
 		}
 		opts.Store = st
 	}

@@ -165,8 +165,12 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
+// ErrLocked: another store (in this process or another) has the directory open.
+var ErrLocked = errors.New("disk: the directory is in use by another store")
+
 // Open opens the store in dir, creating the directory if it is missing, and recovers every topic log and the
-// metadata. Torn or corrupt tails are truncated and reported by Recovery.
+// metadata. Torn or corrupt tails are truncated and reported by Recovery. A directory another store has
+// open is ErrLocked.
 func Open(dir string, opts Options) (*Store, error) {
 	if err := opts.normalize(); err != nil {
 		return nil, err

@@ -283,9 +283,11 @@ func TestClosedStore(t *testing.T) {
 func TestDirectoryLock(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "missing", "store") // Open creates it
 	s := openT(t, dir, Options{})
-	if s2, err := Open(dir, Options{}); err == nil {
-		s2.Close()
-		t.Fatal("two stores opened one directory")
+	if s2, err := Open(dir, Options{}); !errors.Is(err, ErrLocked) {
+		if err == nil {
+			s2.Close()
+		}
+		t.Fatalf("a second store on one directory: %v, want ErrLocked", err)
 	}
 	s.Close()
 	openT(t, dir, Options{}).Close()

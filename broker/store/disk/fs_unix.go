@@ -16,7 +16,7 @@ func lockDir(path string) (*os.File, error) {
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("disk: %s is in use by another store: %w", path, err)
+		return nil, fmt.Errorf("%w (%s: %w)", ErrLocked, path, err)
 	}
 	return f, nil
 }
