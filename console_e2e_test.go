@@ -88,7 +88,7 @@ func TestConsoleEndToEnd(t *testing.T) {
 		r, ok := rateOf(s, 4, "orders-generator", "running")
 		return ok && r > 0
 	})
-	term.keys("Down", "s") // the generator is the second connector
+	term.keys("j", "s") // the generator is the second connector
 	term.waitFor("the generator stopped with its rate at zero", 15*time.Second, func(s string) bool {
 		r, ok := rateOf(s, 4, "orders-generator", "stopped")
 		return ok && r == 0
@@ -135,6 +135,22 @@ func TestConsoleUserConfig(t *testing.T) {
 			line(s, "subscription", "mine-archive (Shared)") != "" && line(s, "create_topic", "reliable") != ""
 	})
 	term.keys("Escape")
+	term.waitFor("the details closed", 5*time.Second, func(s string) bool { return !strings.Contains(s, "configuration") })
+
+	// A producer of test messages started from the command line, then stopped with x.
+	term.keys(":")
+	term.text("producer /default/load 100")
+	term.keys("Enter")
+	term.waitFor("producer-1 publishing", 10*time.Second, func(s string) bool {
+		r, ok := rateOf(s, 3, "/default/load", "producer-1", "created")
+		return ok && r > 0
+	})
+	term.keys("x")
+	term.waitFor("producer-1 closed", 10*time.Second, func(s string) bool {
+		r, ok := rateOf(s, 3, "/default/load", "producer-1", "closed")
+		return ok && r == 0
+	})
+	term.keys("7")
 
 	term.resize(60, 16)
 	term.waitFor("the connectors pane at the minimum size", 5*time.Second, func(s string) bool {
@@ -179,18 +195,18 @@ func TestConsoleManualAckAndReplay(t *testing.T) {
 	})
 
 	// Nack the oldest: it comes back with the same offset, pending again.
-	term.keys("Enter", "Home")
+	term.keys("Enter", "g")
 	offset := firstRow(s, "pending")
 	term.keys("n", "Tab")
 	term.text("e2e nack")
 	term.keys("Enter")
 	term.waitFor("the nack's result", 10*time.Second, func(s string) bool { return strings.Contains(s, "nacked 1 message") })
-	term.keys("End") // follow the stream again (selecting a row paused it)
+	term.keys("G") // follow the stream again (selecting a row paused it)
 	term.waitFor("the nacked message to come back with offset "+offset, 15*time.Second, func(s string) bool {
 		return rowWith(s, offset, "nacked") && rowWith(s, offset, "pending")
 	})
 	// Ack the redelivery: the newest row.
-	term.keys("End", "a")
+	term.keys("G", "a")
 	term.waitFor("the redelivered message acked", 10*time.Second, func(s string) bool {
 		return rowWith(s, offset, "acked") && strings.Contains(s, "acked 1 message")
 	})

@@ -48,7 +48,9 @@ func (term *terminal) screen() string {
 	return string(out)
 }
 
-// keys types keys (tmux key names, e.g. "7", "Down", "Enter", "C-c").
+// keys types keys (tmux key names, e.g. "7", "Enter", "C-c"). Prefer the one-byte bindings (j, k, g, G) to
+// keys sent as escape sequences (Down, Home...): on a loaded machine a sequence can reach the console in
+// two reads, the first taken for a lone esc.
 func (term *terminal) keys(keys ...string) {
 	term.t.Helper()
 	args := append([]string{"send-keys", "-t", term.name}, keys...)

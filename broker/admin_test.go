@@ -636,6 +636,10 @@ func TestAdminDeletePartitionedTopic(t *testing.T) {
 	a.mustCreatePartitioned(t, "/default/pt", 3, true)
 	p := w.mustProducer("/default/pt-part-2", "p", true)
 	s := w.receive(w.mustSubscribe("/default/pt-part-0", "s", "c", exclusive))
+	// A message received proves the stream reached the broker: deleting the topic must end it (a stream
+	// opened after the deletion would be refused with NotFound instead).
+	w.mustProducer("/default/pt-part-0", "p0", true).mustSend("m")
+	s.next(t)
 
 	_, err := a.Topic.DeleteTopic(ctx(t), &adminpb.TopicRequest{Name: "/default/pt-part-1"})
 	wantStatus(t, err, codes.NotFound,

@@ -25,7 +25,12 @@ type (
 		err    error
 	}
 	stopTapDoneMsg struct {
-		name string
+		name     string
+		producer bool // an ad-hoc producer, not a tap
+		err      error
+	}
+	producerDoneMsg struct {
+		spec monitor.ProducerSpec
 		err  error
 	}
 	settleDoneMsg struct {
@@ -120,13 +125,21 @@ func (m *Model) tapDone(msg tapDoneMsg) {
 
 // stopTap stops an ad-hoc consumer in a command (allowed in read-only mode: it only releases the console's
 // own consumer).
-func (m *Model) stopTap(name string) tea.Cmd {
+func (m *Model) stopTap(name string) tea.Cmd { return m.stopAdHoc(name, false) }
+
+// stopAdHoc stops an ad-hoc consumer or producer in a command (allowed in read-only mode: it only releases
+// what the console itself started).
+func (m *Model) stopAdHoc(name string, producer bool) tea.Cmd {
 	m.setStatus(levelInfo, "stopping "+name+"…")
 	b, ctx := m.b, m.ctx
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
 		defer cancel()
-		return stopTapDoneMsg{name: name, err: b.StopConsumer(ctx, name)}
+		stop := b.StopConsumer
+		if producer {
+			stop = b.StopProducer
+		}
+		return stopTapDoneMsg{name: name, producer: producer, err: stop(ctx, name)}
 	}
 }
 
@@ -137,6 +150,49 @@ func (m *Model) stopTapDone(msg stopTapDoneMsg) {
 		m.setStatus(levelInfo, "stopped "+msg.name)
 	}
 	m.pull()
+}
+
+// nextProducer returns the name of the next ad-hoc producer, "producer-<n>", not taken yet.
+func (m *Model) nextProducer() string {
+	for n := 1; ; n++ {
+		name := "producer-" + itoa(n)
+		if !slices.ContainsFunc(m.snap.Producers, func(p monitor.ProducerStats) bool { return p.Name == name }) {
+			return name
+		}
+	}
+}
+
+// startProducer starts an ad-hoc producer in a command; when it is up, the producers pane shows it.
+func (m *Model) startProducer(spec monitor.ProducerSpec) tea.Cmd {
+	if m.refuse("starting producers") {
+		return nil
+	}
+	m.setStatus(levelInfo, "starting "+spec.Name+" on "+spec.Topic+"…")
+	b, ctx := m.b, m.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
+		defer cancel()
+		return producerDoneMsg{spec: spec, err: b.StartProducer(ctx, spec)}
+	}
+}
+
+func (m *Model) producerDone(msg producerDoneMsg) {
+	s := msg.spec
+	if msg.err != nil {
+		m.setStatus(levelError, "producer "+s.Name+" on "+s.Topic+": "+msg.err.Error())
+		return
+	}
+	m.setStatus(levelInfo, "producing to "+s.Topic+" as "+s.Name+" at "+fmtRate(s.Rate)+pick(s.Reliable, " (reliable)", "")+"; x on the producers pane stops it")
+	m.showHelp = false
+	m.panes[m.active].esc()
+	m.setPane(paneProducers)
+	m.pull()
+	ps := m.snap.Producers
+	for i := range ps {
+		if ps[i].Name == s.Name {
+			m.producers.cur.id = producerID(m)(i)
+		}
+	}
 }
 
 // settleCmd acks or nacks messages of a stream in a command.

@@ -3,9 +3,11 @@ package tui
 import (
 	"bufio"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -61,7 +63,9 @@ func commands() []*command {
 			complete: argTopics(0), run: runLookup},
 		{name: "consume", aliases: []string{"tap"}, usage: "TOPIC [SUB] [TYPE] [--manual]", help: "start a tap", danger: true,
 			flags: []string{"--manual"}, rest: -1, complete: completeConsume, run: runConsume},
-		{name: "stop", usage: "[TAP]", help: "stop a tap", rest: -1, complete: completeTaps, run: runStop},
+		{name: "stop", usage: "[TAP|PRODUCER]", help: "stop a tap or a console producer", rest: -1, complete: completeTaps, run: runStop},
+		{name: "producer", usage: "TOPIC [RATE] [KEY] [--reliable]", help: "start a producer of test messages", danger: true,
+			flags: []string{"--reliable"}, rest: -1, complete: argTopics(0), run: runProducer},
 		{name: "produce", usage: "TOPIC TEXT...", help: "publish one message", danger: true, rest: 1,
 			complete: argTopics(0), run: runProduce},
 		{name: "filter", usage: "[EXPR]", help: "filter the stream (empty: clear)", rest: 0, run: runFilter},
@@ -528,9 +532,20 @@ func liveTaps(m *Model) []string {
 	return out
 }
 
+// liveProducers returns the names of the running ad-hoc producers.
+func liveProducers(m *Model) []string {
+	var out []string
+	for _, p := range m.snap.Producers {
+		if p.AdHoc && p.State != "closed" && !slices.Contains(out, p.Name) {
+			out = append(out, p.Name)
+		}
+	}
+	return out
+}
+
 func completeTaps(m *Model, i int, _ []string) []string {
 	if i == 0 {
-		return liveTaps(m)
+		return append(liveTaps(m), liveProducers(m)...)
 	}
 	return nil
 }
@@ -599,11 +614,38 @@ func runStop(m *Model, a cmdArgs) (tea.Cmd, error) {
 	if name == "" {
 		c := m.consumers.selected(m)
 		if c == nil || !c.AdHoc {
-			return nil, errors.New("usage: :stop TAP (" + pick(len(liveTaps(m)) > 0, "taps: "+strings.Join(liveTaps(m), ", "), "no taps running") + ")")
+			running := append(liveTaps(m), liveProducers(m)...)
+			return nil, errors.New("usage: :stop TAP|PRODUCER (" + pick(len(running) > 0, "running: "+strings.Join(running, ", "), "none running") + ")")
 		}
 		name = c.Name
 	}
+	if slices.Contains(liveProducers(m), name) {
+		return m.stopAdHoc(name, true), nil
+	}
 	return m.stopTap(name), nil
+}
+
+// defaultProducerRate is the rate of :producer without RATE, in messages per second.
+const defaultProducerRate = 10
+
+func runProducer(m *Model, a cmdArgs) (tea.Cmd, error) {
+	if len(a.pos) < 1 || len(a.pos) > 3 {
+		return nil, errUsage(findCommand(m.cmd.cmds, "producer"))
+	}
+	topic := a.arg(0)
+	if e := checkTopic(topic); e != "" {
+		return nil, errors.New(e)
+	}
+	spec := monitor.ProducerSpec{Name: m.nextProducer(), Topic: topic, Rate: defaultProducerRate, Key: a.arg(2),
+		Reliable: a.flags["--reliable"]}
+	if r := a.arg(1); r != "" {
+		v, err := strconv.ParseFloat(r, 64)
+		if err != nil || !(v > 0) || math.IsInf(v, 0) {
+			return nil, errors.New("RATE " + r + ": give the messages per second, a number above 0 (:produce sends one message)")
+		}
+		spec.Rate = v
+	}
+	return m.startProducer(spec), nil
 }
 
 func runProduce(m *Model, a cmdArgs) (tea.Cmd, error) {

@@ -1425,3 +1425,61 @@ func TestAdminUnreachable(t *testing.T) {
 		t.Errorf("the topics pane does not say why it is empty:\n%s", screen(m))
 	}
 }
+
+// TestProducerCommand: :producer starts a producer of test messages at a rate, shown selected on the
+// producers pane; x stops it there (and only producers started from the console); :stop stops one by name;
+// bad rates and read-only mode are refused.
+func TestProducerCommand(t *testing.T) {
+	f := tuitest.Scripted()
+	m := newTest(t, f, 160, 40, "dark")
+	run(t, m, runLine(m, "producer /default/load 250 customer-1 --reliable"))
+	if got := f.Calls(); got[len(got)-1] != "StartProducer /default/load producer-1 250 key=customer-1 reliable" {
+		t.Fatalf("calls %q", got)
+	}
+	if m.active != paneProducers || !strings.Contains(m.status.text, "producing to /default/load as producer-1 at 250/s (reliable)") {
+		t.Fatalf("pane %v, status %q", m.active, m.status.text)
+	}
+	if l := lineWith(screen(m), "x stops producer-1"); l == "" {
+		t.Errorf("the pane does not offer to stop the selected producer:\n%s", screen(m))
+	}
+	run(t, m, press(m, "x"))
+	if got := f.Calls(); got[len(got)-1] != "StopProducer producer-1" || m.status.text != "stopped producer-1" {
+		t.Fatalf("x: calls %q, status %q", got, m.status.text)
+	}
+	// x on a producer the console did not start.
+	press(m, "home")
+	for i := range m.snap.Producers {
+		if !m.snap.Producers[i].AdHoc {
+			break
+		}
+		press(m, "down")
+	}
+	n := len(f.Calls())
+	run(t, m, press(m, "x"))
+	if len(f.Calls()) != n || !strings.Contains(m.status.text, "was not started from the console") {
+		t.Errorf("x on another producer: calls %q, status %q", f.Calls()[n:], m.status.text)
+	}
+
+	run(t, m, runLine(m, "producer /default/load"))
+	if got := f.Calls(); got[len(got)-1] != "StartProducer /default/load producer-2 10" {
+		t.Fatalf("default rate: calls %q", got)
+	}
+	run(t, m, runLine(m, "stop producer-2"))
+	if got := f.Calls(); got[len(got)-1] != "StopProducer producer-2" {
+		t.Fatalf(":stop: calls %q", got)
+	}
+	for _, bad := range []string{"producer /default/load 0", "producer /default/load fast", "producer nope 5"} {
+		press(m, ":")
+		typeText(m, bad)
+		if cmd := press(m, "enter"); cmd != nil || m.cmd.err == "" {
+			t.Errorf("%q: accepted (err %q)", bad, m.cmd.err)
+		}
+		press(m, "esc")
+	}
+	press(m, "ctrl+r")
+	n = len(f.Calls())
+	run(t, m, runLine(m, "producer /default/load 5"))
+	if len(f.Calls()) != n {
+		t.Errorf("read-only mode started a producer: %q", f.Calls()[n:])
+	}
+}

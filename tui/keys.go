@@ -13,6 +13,7 @@ type KeyMap struct {
 	Nav        NavKeys
 	Dashboard  DashboardKeys
 	Topics     TopicKeys
+	Producers  ProducerKeys
 	Consumers  ConsumerKeys
 	Inspector  InspectorKeys
 	Prompt     PromptKeys
@@ -56,6 +57,11 @@ type TopicKeys struct {
 	LookupInput key.Binding
 	Refresh     key.Binding
 	Tap         key.Binding // opens the tap form on the selected topic
+}
+
+// ProducerKeys act on the producers pane.
+type ProducerKeys struct {
+	Stop key.Binding // stops the selected producer started from the console (:producer)
 }
 
 // ConsumerKeys act on the consumers pane and its message stream.
@@ -137,6 +143,9 @@ func DefaultKeyMap() KeyMap {
 		Refresh:     key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "refresh topics")),
 		Tap:         key.NewBinding(key.WithKeys("enter", "c"), key.WithHelp("enter/c", "tap topic")),
 	}
+	km.Producers = ProducerKeys{
+		Stop: key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "stop console producer")),
+	}
 	km.Consumers = ConsumerKeys{
 		Open:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "stream / inspect")),
 		Follow:     key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "follow / pause stream")),
@@ -216,6 +225,7 @@ func (k KeyMap) sections() []helpSection {
 			k.Global.ReadOnly, k.Global.Help, k.Global.Close, k.Global.Quit)},
 		{"Lists", safe(k.Nav.Up, k.Nav.Down, k.Nav.PageUp, k.Nav.PageDown, k.Nav.Top, k.Nav.Bottom, k.Dashboard.Open)},
 		{"Topics", append(safe(k.Topics.Lookup, k.Topics.LookupInput, k.Topics.Refresh), danger(k.Topics.Tap)...)},
+		{"Producers", safe(k.Producers.Stop)},
 		{"Consumers & stream", slices.Concat(
 			safe(k.Consumers.Open, k.Consumers.Follow, k.Consumers.ScrollUp, k.Consumers.ScrollDown, k.Consumers.Filter, k.Consumers.Mark),
 			danger(k.Consumers.Ack, k.Consumers.Nack, k.Consumers.Replay, k.Consumers.NewTap),
@@ -227,7 +237,7 @@ func (k KeyMap) sections() []helpSection {
 }
 
 // FullHelp returns the bindings of the help overlay in columns: global keys, list navigation, the keys of
-// the topics pane, of the consumers pane and its stream, of the message inspector, then those of the
+// the topics pane, of the producers pane, of the consumers pane and its stream, of the message inspector, then those of the
 // connectors pane.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	var out [][]key.Binding

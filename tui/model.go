@@ -327,6 +327,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tapDoneMsg:
 		m.tapDone(msg)
 		return m, nil
+	case producerDoneMsg:
+		m.producerDone(msg)
+		return m, nil
 	case stopTapDoneMsg:
 		m.stopTapDone(msg)
 		return m, nil

@@ -3,6 +3,7 @@ package tui
 import (
 	"strconv"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 )
 
@@ -20,6 +21,18 @@ func producerID(m *Model) func(i int) string {
 }
 
 func (p *producersPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
+	if key.Matches(msg, m.keys.Producers.Stop) {
+		ps := m.snap.Producers
+		i := p.cur.index(len(ps), producerID(m))
+		switch {
+		case i < 0:
+		case !ps[i].AdHoc || ps[i].State == "closed":
+			m.setStatus(levelWarn, ps[i].Name+" was not started from the console: only those (:producer) stop here")
+		default:
+			return m.stopAdHoc(ps[i].Name, true)
+		}
+		return nil
+	}
 	p.cur.move(m, msg, len(m.snap.Producers), m.bodyHeight()-5, producerID(m))
 	return nil
 }
@@ -120,10 +133,16 @@ func (p *producersPane) view(m *Model, w, h int) string {
 		add(st.muted, " · ").add(st.text, fmtCount(msgs)+" msgs").
 		add(st.muted, " · ").add(pick(errs > 0, st.err, st.text), fmtCount(errs)+" errors")
 	body = append(body, foot.String())
-	// The selected producer's last error, if any.
+	// The selected producer's last error, if any, else what can be done.
 	el := newLine(w - 2).space(1)
-	if i := p.cur.index(len(ps), producerID(m)); i >= 0 && ps[i].LastError != "" {
+	i := p.cur.index(len(ps), producerID(m))
+	switch {
+	case i >= 0 && ps[i].LastError != "":
 		el.add(st.muted, clean(ps[i].Name)+": ").add(st.err, clean(ps[i].LastError))
+	case i >= 0 && ps[i].AdHoc && ps[i].State != "closed":
+		el.add(st.key, "x").add(st.muted, " stops "+clean(ps[i].Name))
+	case !m.readOnly():
+		el.add(st.key, ":producer TOPIC RATE").add(st.muted, " starts a producer of test messages")
 	}
 	body = append(body, el.String())
 	title := []seg{{"Producers", st.title}, {" (" + itoa(len(ps)) + ")", st.muted}}

@@ -177,19 +177,37 @@ func (f *Fake) RestartConnector(_ context.Context, name string) error {
 	return f.act("RestartConnector", name, connectors.StateRunning)
 }
 
-// StartProducer records the call.
+// StartProducer records the call as "StartProducer TOPIC NAME RATE[ key=KEY][ reliable]" and adds the
+// producer to the snapshot (ad hoc, created). It fails with ProduceErr when set.
 func (f *Fake) StartProducer(_ context.Context, spec monitor.ProducerSpec) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.record("StartProducer %s", spec.Topic)
+	call := fmt.Sprintf("StartProducer %s %s %g", spec.Topic, spec.Name, spec.Rate)
+	if spec.Key != "" {
+		call += " key=" + spec.Key
+	}
+	if spec.Reliable {
+		call += " reliable"
+	}
+	f.record("%s", call)
+	if f.ProduceErr != nil {
+		return f.ProduceErr
+	}
+	f.snap.Producers = append(f.snap.Producers, monitor.ProducerStats{Name: spec.Name, Topic: spec.Topic,
+		ID: uint64(200 + len(f.snap.Producers)), State: "created", AdHoc: true})
 	return nil
 }
 
-// StopProducer records the call.
+// StopProducer records the call as "StopProducer NAME" and marks the producer closed.
 func (f *Fake) StopProducer(_ context.Context, name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.record("StopProducer %s", name)
+	for i := range f.snap.Producers {
+		if p := &f.snap.Producers[i]; p.Name == name && p.AdHoc {
+			p.State = "closed"
+		}
+	}
 	return nil
 }
 
