@@ -66,9 +66,10 @@ func (c *Client) Lookup(ctx context.Context, topic string) (LookupResult, error)
 const pingTopic = "/default/danube-console-ping"
 
 // Ping checks that the service URL's broker answers: it sends one topic lookup, not retried and not
-// reported to the observer, and returns its round trip. Any answer the broker gives counts (an unknown
-// topic or namespace, or a refused token, included); an error means no broker answered: the transport's
-// error (Unavailable...), ctx's, or ErrClosed.
+// reported to the observer, and returns its round trip. Any answer a Danube broker gives counts (an unknown
+// topic or namespace, or a refused token, included); an error means no broker answered: ctx's error,
+// ErrClosed, or an error matching ErrUnavailable with the transport's (also when the server there does not
+// serve Danube's lookups, e.g. an admin port).
 func (c *Client) Ping(ctx context.Context) (time.Duration, error) {
 	if c.isClosed() {
 		return 0, ErrClosed
@@ -82,13 +83,13 @@ func (c *Client) Ping(ctx context.Context) (time.Duration, error) {
 	rtt := time.Since(start)
 	switch status.Code(err) {
 	case codes.OK, codes.NotFound, codes.InvalidArgument, codes.FailedPrecondition, codes.PermissionDenied,
-		codes.Unauthenticated, codes.Internal, codes.AlreadyExists, codes.Unimplemented:
+		codes.Unauthenticated, codes.AlreadyExists:
 		return rtt, nil
 	}
 	if ctx.Err() != nil {
 		return rtt, ctx.Err()
 	}
-	return rtt, fmt.Errorf("ping %s: %w", c.serviceURL, err)
+	return rtt, fmt.Errorf("ping %s: %w: %w", c.serviceURL, ErrUnavailable, err)
 }
 
 // lookupAt sends one lookup to the broker at u and reports it to the observer.

@@ -25,12 +25,23 @@ func TestPing(t *testing.T) {
 	}
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if _, err := c.Ping(pctx); err == nil {
-		t.Fatal("Ping of a stopped broker succeeded")
+	if _, err := c.Ping(pctx); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Ping of a stopped broker = %v, want ErrUnavailable", err)
 	}
 	c.Close()
 	if _, err := c.Ping(ctx); !errors.Is(err, ErrClosed) {
 		t.Errorf("Ping after Close = %v, want ErrClosed", err)
+	}
+
+	// A gRPC server that is not a Danube broker's client port (here an admin port) does not count.
+	other := brokertest.Run(t, broker.Options{})
+	adminPort, err := Connect(context.Background(), other.AdminURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer adminPort.Close()
+	if _, err := adminPort.Ping(ctx); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Ping of an admin port = %v, want ErrUnavailable", err)
 	}
 
 	secured := brokertest.Run(t, broker.Options{JWTSecret: []byte("s3cret")})

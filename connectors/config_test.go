@@ -201,7 +201,7 @@ topics = ["x", "y"]
 	}
 	got := cfgs[0].Settings.Display()
 	want := []connectors.Setting{
-		{Key: "url", Value: "https://bob:xxxxx@example.com/in"},
+		{Key: "url", Value: "https://bob:••••••@example.com/in"},
 		{Key: "password", Value: "••••••"},
 		{Key: "headers", Value: "Authorization = ••••••, X-Tenant = ••••••"},
 		{Key: "routes", Value: "/a = /default/a, /b = /default/b"},
@@ -210,6 +210,20 @@ topics = ["x", "y"]
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("Display() =\n%q\nwant\n%q", got, want)
+	}
+	for in, want := range map[string]string{
+		"https://bob:hun%ter2@example.com/in":   "https://bob:••••••@example.com/in",
+		"tcp://u:p#w@host:1883":                 "tcp://u:••••••@host:1883",
+		"u:pw@host:1883":                        "u:••••••@host:1883",
+		"https://h/x?token=abc&format=json#top": "https://h/x?format=••••••&token=••••••",
+		"https://h/x?%zz":                       "https://h/x?••••••",
+		"/var/log/app.log":                      "/var/log/app.log",
+		"orders@v2":                             "orders@v2",
+		"tcp://127.0.0.1:1883":                  "tcp://127.0.0.1:1883",
+	} {
+		if got := connectors.RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
 	}
 	for _, s := range got {
 		if strings.Contains(s.Value, "hunter2") || strings.Contains(s.Value, "s3cret") || strings.Contains(s.Value, "abc") {

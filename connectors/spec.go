@@ -312,7 +312,8 @@ type Setting struct {
 const masked = "••••••"
 
 // Display returns the settings that have a value, in the spec's order, as text fit to show: secrets and
-// Redacted settings are masked (a table keeps its keys), and so is the password of a URL.
+// Redacted settings are masked (a table keeps its keys), and so are the password and the query values of a
+// URL.
 func (c Config) Display() []Setting {
 	var out []Setting
 	for _, f := range c.spec.Fields {
@@ -327,11 +328,14 @@ func (c Config) Display() []Setting {
 			text = x
 			if hide {
 				text = masked
-			} else if u, err := url.Parse(x); err == nil && u.User != nil {
-				text = u.Redacted()
+			} else {
+				text = redactURL(x)
 			}
 		case []string:
 			text = strings.Join(x, ", ")
+			if hide {
+				text = masked
+			}
 		case map[string]string:
 			keys := slices.Sorted(maps.Keys(x))
 			for i, k := range keys {
@@ -351,6 +355,36 @@ func (c Config) Display() []Setting {
 		out = append(out, Setting{Key: f.Name, Value: text})
 	}
 	return out
+}
+
+// redactURL masks what a URL-like value may carry as credentials: the user info before an '@' in its
+// authority, and its query's values. Other values are returned as they are.
+func redactURL(s string) string {
+	rest, scheme := s, ""
+	if i := strings.Index(s, "://"); i >= 0 {
+		scheme, rest = s[:i+3], s[i+3:]
+	}
+	// The authority ends at the first '/' only: a password may hold an unescaped '#' or '?'.
+	authority, tail := rest, ""
+	if i := strings.Index(rest, "/"); i >= 0 {
+		authority, tail = rest[:i], rest[i:]
+	}
+	if i := strings.LastIndex(authority, "@"); i >= 0 && (scheme != "" || strings.Contains(authority[:i], ":")) {
+		user, _, _ := strings.Cut(authority[:i], ":")
+		authority = user + ":" + masked + authority[i:]
+	}
+	if i := strings.Index(tail, "?"); i >= 0 && scheme != "" {
+		if q, err := url.ParseQuery(strings.SplitN(tail[i+1:], "#", 2)[0]); err == nil {
+			keys := slices.Sorted(maps.Keys(q))
+			for j, k := range keys {
+				keys[j] = k + "=" + masked
+			}
+			tail = tail[:i+1] + strings.Join(keys, "&")
+		} else {
+			tail = tail[:i+1] + masked
+		}
+	}
+	return scheme + authority + tail
 }
 
 // Has reports whether a setting has a value (given, from the environment, or a default).

@@ -610,8 +610,12 @@ func partitionIndex(name string) int {
 	return n
 }
 
-// Refresh lists the namespaces, their topics and each topic's subscriptions through the attached admin
-// client into Snapshot.Topics and Snapshot.Namespaces. A topic that disappears meanwhile is left out; one
+// pingTimeout bounds Refresh's ping of the broker.
+const pingTimeout = 3 * time.Second
+
+// Refresh pings the broker (Snapshot.Reachable; a failed ping makes it unreachable until it answers again)
+// and lists the namespaces, their topics and each topic's subscriptions through the attached admin client
+// into Snapshot.Topics and Snapshot.Namespaces (a failure is also Snapshot.AdminErr). A topic that disappears meanwhile is left out; one
 // that cannot be described is listed without its subscriptions and the error returned (joined with the
 // others). When the namespaces cannot be listed, the previous lists are kept. Partitions are listed as the
 // topics they are ("<topic>-part-N"), each with TopicStats.Partitions set to its topic's partition count.
@@ -619,11 +623,16 @@ func partitionIndex(name string) int {
 func (m *Monitor) Refresh(ctx context.Context) error {
 	c, admin, _ := m.attached()
 	if c != nil {
-		// The broker may have nothing open by the console to vouch for it: ask it.
-		if _, err := c.Ping(ctx); err == nil {
+		// The broker may have nothing open by the console to vouch for it: ask it, within a few seconds of
+		// ctx's time so that the admin API keeps the rest.
+		pctx, cancel := context.WithTimeout(ctx, pingTimeout)
+		_, err := c.Ping(pctx)
+		cancel()
+		switch {
+		case err == nil:
 			m.markOK()
-		} else if ctx.Err() == nil {
-			m.lastFail.Store(m.now().UnixNano())
+		case ctx.Err() == nil:
+			m.markFail()
 		}
 	}
 	if admin == nil {
@@ -639,7 +648,9 @@ func (m *Monitor) Refresh(ctx context.Context) error {
 		return m.failed(fmt.Errorf("refresh: %w", err))
 	}
 	m.adminErr.Store(nil)
-	m.markOK()
+	if c == nil {
+		m.markOK() // else the ping speaks for the broker: the admin API may be served elsewhere
+	}
 	var errs []error
 	var topics []TopicStats
 	for _, ns := range nss {

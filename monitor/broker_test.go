@@ -630,3 +630,27 @@ func TestRefreshPingsTheBroker(t *testing.T) {
 		t.Error("reachable after the broker stopped and a ping failed")
 	}
 }
+
+// A service URL where no broker answers is unreachable even when the admin API answers: the admin API
+// does not speak for the broker.
+func TestRefreshWrongServiceURL(t *testing.T) {
+	srv := brokertest.Run(t, broker.Options{})
+	m := newTestMonitor(t, Options{})
+	c, err := client.Connect(context.Background(), srv.AdminURL(), client.WithObserver(m)) // not the client port
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	admin, err := client.ConnectAdmin(context.Background(), srv.AdminURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	m.Attach(c, admin, nil)
+	if err := m.Refresh(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if s := m.Snapshot(); s.Reachable || s.AdminErr != "" || len(s.Topics) == 0 {
+		t.Errorf("reachable %v, admin error %q, %d topics: want unreachable, the admin API fine", s.Reachable, s.AdminErr, len(s.Topics))
+	}
+}

@@ -121,13 +121,15 @@ type Monitor struct {
 	regMu sync.Mutex
 	taps  map[tapKey]*tap // manual-ack ad-hoc consumers, by subscription and name; guarded by regMu
 
-	lastErr        atomic.Pointer[errAt]
-	lastOK         atomic.Int64           // Unix nanoseconds of the last successful answer (health, lookup, admin, ping)
-	lastFail       atomic.Int64           // Unix nanoseconds of the last ping no broker answered
-	adminErr       atomic.Pointer[string] // the last admin API failure of Refresh; nil after a success
-	prunedReceived atomic.Uint64
-	prunedDropped  atomic.Uint64
-	reliable       atomic.Pointer[map[string]bool] // topics the admin API says are reliable
+	lastErr  atomic.Pointer[errAt]
+	lastOK   atomic.Int64           // Unix nanoseconds of the last successful answer (health, lookup, admin, ping)
+	adminErr atomic.Pointer[string] // the last admin API failure of Refresh; nil after a success
+	// okSeq and failSeq order the last successful answer and the last ping no broker answered (numbers
+	// from evSeq), so that the later one decides even when the clock did not move.
+	evSeq, okSeq, failSeq atomic.Uint64
+	prunedReceived        atomic.Uint64
+	prunedDropped         atomic.Uint64
+	reliable              atomic.Pointer[map[string]bool] // topics the admin API says are reliable
 
 	mu         sync.Mutex // guards the fields below
 	health     map[healthKey]*HealthStats
@@ -316,6 +318,11 @@ func (m *Monitor) Attach(c *client.Client, admin *client.Admin, rt *connectors.R
 		m.amu.Unlock()
 		return
 	}
+	if c != m.c || admin != m.admin {
+		// What the previous clients met says nothing of these.
+		m.adminErr.Store(nil)
+		m.failSeq.Store(0)
+	}
 	m.c, m.admin = c, admin
 	var stop func()
 	if rt != m.rt {
@@ -373,7 +380,13 @@ func (m *Monitor) setErr(err error) {
 }
 
 // markOK records a successful answer from the broker (evidence it is reachable).
-func (m *Monitor) markOK() { m.lastOK.Store(m.now().UnixNano()) }
+func (m *Monitor) markOK() {
+	m.lastOK.Store(m.now().UnixNano())
+	m.okSeq.Store(m.evSeq.Add(1))
+}
+
+// markFail records a ping no broker answered: the broker is unreachable until it answers again.
+func (m *Monitor) markFail() { m.failSeq.Store(m.evSeq.Add(1)) }
 
 // topicReliable reports whether the admin API said topic is reliable.
 func (m *Monitor) topicReliable(topic string) bool {

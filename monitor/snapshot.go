@@ -154,8 +154,10 @@ func (m *Monitor) Snapshot() Snapshot {
 		}
 	}
 
-	lastOK := m.lastOK.Load()
-	snap.Reachable = ready || (lastOK > m.lastFail.Load() && now.UnixNano()-lastOK < int64(reachableFor))
+	// A ping no broker answered, later than any answer, outweighs a ready connection (which may be to a
+	// server that is not a broker's client port).
+	vetoed := m.failSeq.Load() > m.okSeq.Load()
+	snap.Reachable = !vetoed && (ready || now.UnixNano()-m.lastOK.Load() < int64(reachableFor))
 	if e := m.adminErr.Load(); e != nil {
 		snap.AdminErr = *e
 	}

@@ -152,11 +152,13 @@ func (m *Model) stopTapDone(msg stopTapDoneMsg) {
 	m.pull()
 }
 
-// nextProducer returns the name of the next ad-hoc producer, "producer-<n>", not taken yet.
+// nextProducer returns the name of the next ad-hoc producer, "producer-<n>": above those this console
+// started (one may not be in the snapshot yet) and not taken.
 func (m *Model) nextProducer() string {
-	for n := 1; ; n++ {
+	for n := m.producersStarted + 1; ; n++ {
 		name := "producer-" + itoa(n)
 		if !slices.ContainsFunc(m.snap.Producers, func(p monitor.ProducerStats) bool { return p.Name == name }) {
+			m.producersStarted = n
 			return name
 		}
 	}

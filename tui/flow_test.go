@@ -1446,6 +1446,10 @@ func TestProducerCommand(t *testing.T) {
 	if got := f.Calls(); got[len(got)-1] != "StopProducer producer-1" || m.status.text != "stopped producer-1" {
 		t.Fatalf("x: calls %q, status %q", got, m.status.text)
 	}
+	run(t, m, press(m, "x"))
+	if got := f.Calls(); got[len(got)-1] != "StopProducer producer-1" || len(got) != 2 || m.status.text != "producer-1 is stopped already" {
+		t.Fatalf("x again: calls %q, status %q", got, m.status.text)
+	}
 	// x on a producer the console did not start.
 	press(m, "home")
 	for i := range m.snap.Producers {
@@ -1481,5 +1485,33 @@ func TestProducerCommand(t *testing.T) {
 	run(t, m, runLine(m, "producer /default/load 5"))
 	if len(f.Calls()) != n {
 		t.Errorf("read-only mode started a producer: %q", f.Calls()[n:])
+	}
+}
+
+// TestConnectorDetailsScroll: the details keep their hint on the last line at every height (also when
+// they fit exactly), scroll when taller than the pane, and a key after end scrolls back at once.
+func TestConnectorDetailsScroll(t *testing.T) {
+	for _, h := range []int{34, 35, 36} {
+		m := newTest(t, tuitest.Scripted(), 100, h, "dark")
+		press(m, "7", "down", "enter")
+		s := screen(m)
+		if !strings.Contains(s, "esc back") {
+			t.Errorf("height %d: the hint is cut off:\n%s", h, s)
+		}
+		scrolls := strings.Contains(lineWith(s, "Connector orders-pg"), "of 29")
+		if scrolls != (h < 35) {
+			t.Errorf("height %d: scrolls %v:\n%s", h, scrolls, s)
+		}
+		if !scrolls {
+			continue
+		}
+		press(m, "end")
+		if l := lineWith(screen(m), "Connector orders-pg"); !strings.Contains(l, "2–29 of 29") {
+			t.Errorf("after end: %q", l)
+		}
+		press(m, "up")
+		if l := lineWith(screen(m), "Connector orders-pg"); !strings.Contains(l, "1–28 of 29") {
+			t.Errorf("after end, up: %q", l)
+		}
 	}
 }

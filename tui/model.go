@@ -153,14 +153,15 @@ type Model struct {
 	helpOff  int // lines the help overlay is scrolled down
 	status   status
 
-	roSession bool  // read-only turned on at runtime
-	modal     modal // the open form, prompt or review, if any
-	cmd       *cmdLine
-	taps      int               // taps started (for their generated names)
-	replays   int               // replays reviewed (their ids tell stale progress apart)
-	replaying *replayModal      // the running replay, if any
-	schemas   map[uint64]string // schema subjects by id, as answered by the backend
-	schemaReq map[uint64]bool   // schema ids asked for
+	roSession        bool  // read-only turned on at runtime
+	modal            modal // the open form, prompt or review, if any
+	cmd              *cmdLine
+	taps             int               // taps started (for their generated names)
+	producersStarted int               // the highest n of the "producer-<n>" names given
+	replays          int               // replays reviewed (their ids tell stale progress apart)
+	replaying        *replayModal      // the running replay, if any
+	schemas          map[uint64]string // schema subjects by id, as answered by the backend
+	schemaReq        map[uint64]bool   // schema ids asked for
 }
 
 var _ tea.Model = (*Model)(nil)

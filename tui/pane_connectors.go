@@ -98,9 +98,13 @@ func (p *connectorsPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 		case key.Matches(msg, n.Top):
 			p.scroll = 0
 		case key.Matches(msg, n.Bottom):
-			p.scroll = 1 << 30 // clamped by the view
+			p.scroll = 1 << 30
 		}
-		p.scroll = max(0, p.scroll)
+		most := 0
+		if c != nil {
+			most = max(0, len(p.detailsLines(m, c, m.w-2))-detailsRows(m.bodyHeight()))
+		}
+		p.scroll = max(0, min(p.scroll, most))
 		return nil
 	}
 	p.cur.move(m, msg, len(m.snap.Connectors), m.bodyHeight()-6, connectorID(m))
@@ -265,11 +269,33 @@ func (p *connectorsPane) view(m *Model, w, h int) string {
 	return m.box(title, w, h, true, body)
 }
 
-// detailsView shows every field of a connector's status.
+// detailsRows is how many lines of the details fit above the hint in a pane h rows high.
+func detailsRows(h int) int { return h - 3 }
+
+// detailsView shows every field of a connector's status, scrolled by p.scroll, with the hint on the last
+// line.
 func (p *connectorsPane) detailsView(m *Model, c *monitor.ConnectorStats, w, h int) string {
 	st := m.st
-	now := m.now()
 	iw := w - 2
+	lines := p.detailsLines(m, c, iw)
+	hint := newLine(iw).space(1).add(st.key, "esc").add(st.muted, " back  ").
+		add(st.key, "s").add(st.muted, " start/stop  ").add(st.key, "r").add(st.muted, " restart")
+	title := []seg{{"Connector", st.title}, {" " + clean(c.Name), st.accent}}
+	if rows := detailsRows(h); rows > 0 && len(lines) > rows {
+		top := min(p.scroll, len(lines)-rows)
+		title = append(title, seg{" " + itoa(top+1) + "–" + itoa(top+rows) + " of " + itoa(len(lines)), st.muted})
+		lines = lines[top : top+rows]
+		hint.add(st.muted, "  ").add(st.key, "↑↓ pgup pgdn").add(st.muted, " scroll")
+	} else if len(lines) < rows {
+		lines = append(lines, blank(iw))
+	}
+	return m.box(title, w, h, true, append(lines, hint.String()))
+}
+
+// detailsLines are the lines of the details view, w cells wide.
+func (p *connectorsPane) detailsLines(m *Model, c *monitor.ConnectorStats, iw int) []string {
+	st := m.st
+	now := m.now()
 	const lw = 16
 	kv := func(label, value string, vp paint) string { return m.kv(iw, lw, label, value, vp) }
 	tm := func(t time.Time) string {
@@ -346,20 +372,7 @@ func (p *connectorsPane) detailsView(m *Model, c *monitor.ConnectorStats, w, h i
 			lines = append(lines, m.kv(iw, slw, clean(s.Key), clean(s.Value), st.text))
 		}
 	}
-	// The hint stays on the last line; the rest scrolls.
-	hint := newLine(iw).space(1).add(st.key, "esc").add(st.muted, " back  ").
-		add(st.key, "s").add(st.muted, " start/stop  ").add(st.key, "r").add(st.muted, " restart")
-	title := []seg{{"Connector", st.title}, {" " + clean(c.Name), st.accent}}
-	if rows := h - 3; rows > 0 && len(lines) > rows {
-		p.scroll = min(p.scroll, len(lines)-rows)
-		title = append(title, seg{" " + itoa(p.scroll+1) + "–" + itoa(p.scroll+rows) + " of " + itoa(len(lines)), st.muted})
-		lines = lines[p.scroll : p.scroll+rows]
-		hint.add(st.muted, "  ").add(st.key, "↑↓ pgup pgdn").add(st.muted, " scroll")
-	} else {
-		p.scroll = 0
-		lines = append(lines, blank(iw))
-	}
-	return m.box(title, w, h, true, append(lines, hint.String()))
+	return lines
 }
 
 func (p *connectorsPane) tile(m *Model, w, h int, focused bool) string {

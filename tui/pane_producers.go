@@ -26,8 +26,10 @@ func (p *producersPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 		i := p.cur.index(len(ps), producerID(m))
 		switch {
 		case i < 0:
-		case !ps[i].AdHoc || ps[i].State == "closed":
+		case !ps[i].AdHoc:
 			m.setStatus(levelWarn, ps[i].Name+" was not started from the console: only those (:producer) stop here")
+		case ps[i].State == "closed":
+			m.setStatus(levelInfo, ps[i].Name+" is stopped already")
 		default:
 			return m.stopAdHoc(ps[i].Name, true)
 		}

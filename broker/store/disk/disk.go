@@ -169,8 +169,8 @@ var _ store.Store = (*Store)(nil)
 var ErrLocked = errors.New("disk: the directory is in use by another store")
 
 // Open opens the store in dir, creating the directory if it is missing, and recovers every topic log and the
-// metadata. Torn or corrupt tails are truncated and reported by Recovery. A directory another store has
-// open is ErrLocked.
+// metadata. Torn or corrupt tails are truncated and reported by Recovery. On Unix, a directory another
+// store has open is ErrLocked (elsewhere nothing keeps two stores from sharing one).
 func Open(dir string, opts Options) (*Store, error) {
 	if err := opts.normalize(); err != nil {
 		return nil, err

@@ -3,6 +3,7 @@
 package disk
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"syscall"
@@ -16,7 +17,10 @@ func lockDir(path string) (*os.File, error) {
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%w (%s: %w)", ErrLocked, path, err)
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w (%s: %w)", ErrLocked, path, err)
+		}
+		return nil, fmt.Errorf("disk: locking %s: %w", path, err)
 	}
 	return f, nil
 }

@@ -1,0 +1,4 @@
+package connectors
+
+// RedactURL is redactURL, for the external tests.
+var RedactURL = redactURL
