@@ -197,7 +197,9 @@ func TestConsoleManualAckAndReplay(t *testing.T) {
 	// Nack the oldest: it comes back with the same offset, pending again.
 	term.keys("Enter", "g")
 	offset := firstRow(s, "pending")
-	term.keys("n", "Tab")
+	term.keys("n")
+	term.waitFor("the nack prompt", 5*time.Second, func(s string) bool { return strings.Contains(s, "Nack · 1 message") })
+	term.keys("Tab")
 	term.text("e2e nack")
 	term.keys("Enter")
 	term.waitFor("the nack's result", 10*time.Second, func(s string) bool { return strings.Contains(s, "nacked 1 message") })
@@ -280,22 +282,38 @@ func TestConsoleManualAckAndReplay(t *testing.T) {
 	}
 }
 
+// streamRowTime matches the TIME column of a message row of the consumers pane's stream.
+var streamRowTime = regexp.MustCompile(`^\d\d:\d\d:\d\d\.\d\d\d$`)
+
+// streamRows returns the columns of the screen's stream rows: lines inside a box whose first column is a
+// message time (so that no other text, e.g. a tile's title "Acks (1) 0 pending", passes for one).
+func streamRows(screen string) [][]string {
+	var out [][]string
+	for _, l := range strings.Split(screen, "\n") {
+		if !strings.HasPrefix(l, "│") {
+			continue
+		}
+		if f := strings.Fields(strings.Trim(l, "│ ")); len(f) > 4 && streamRowTime.MatchString(f[0]) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // firstRow returns the offset of the first stream row in state ("" when none).
 func firstRow(screen, state string) string {
-	for _, l := range strings.Split(screen, "\n") {
-		f := strings.Fields(strings.Trim(l, "│ "))
-		if len(f) > 4 && f[4] == state {
+	for _, f := range streamRows(screen) {
+		if f[4] == state {
 			return f[2]
 		}
 	}
 	return ""
 }
 
-// rowWith reports whether a line of the screen has offset as its third column and state among its columns.
+// rowWith reports whether a stream row of the screen has offset as its third column and state as its fifth.
 func rowWith(screen, offset, state string) bool {
-	for _, l := range strings.Split(screen, "\n") {
-		f := strings.Fields(strings.Trim(l, "│ "))
-		if len(f) > 4 && f[2] == offset && f[4] == state {
+	for _, f := range streamRows(screen) {
+		if f[2] == offset && f[4] == state {
 			return true
 		}
 	}
