@@ -1515,3 +1515,24 @@ func TestConnectorDetailsScroll(t *testing.T) {
 		}
 	}
 }
+
+// TestFocusedEmptyStream: a stream focused and paused before its first message selects the first one
+// that arrives, so that ack and nack have a target.
+func TestFocusedEmptyStream(t *testing.T) {
+	f := tuitest.Scripted()
+	f.SetStream("s-billing", nil, 0)
+	m := newTest(t, f, 100, 30, "dark")
+	press(m, "4", "down", "enter", "g")
+	if m.consumers.sel != 0 || !strings.Contains(screen(m), "PAUSED") {
+		t.Fatalf("selected %d, paused %v", m.consumers.sel, strings.Contains(screen(m), "PAUSED"))
+	}
+	msgs := tuitest.Messages("/default/orders", "billing", "billing-1", 2, tuitest.Epoch)
+	for i := range msgs {
+		msgs[i].Seq = uint64(i + 1)
+	}
+	f.Append("s-billing", 1000, msgs...)
+	m.Update(tickMsg{})
+	if m.consumers.sel != 1 {
+		t.Errorf("selected %d after the first messages arrived, want 1", m.consumers.sel)
+	}
+}

@@ -187,6 +187,9 @@ func (p *consumersPane) refreshHeld(m *Model, c *monitor.ConsumerStats) {
 		}
 		if len(fresh) > len(p.held) {
 			p.held, p.off = fresh, max(0, len(fresh)-rows)
+			if p.focus && p.sel == 0 {
+				p.sel = p.held[0].Seq // the stream was focused before it had a message to select
+			}
 		}
 	}
 	if !c.ManualAck {
