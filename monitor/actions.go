@@ -615,11 +615,12 @@ const pingTimeout = 3 * time.Second
 
 // Refresh pings the broker (Snapshot.Reachable; a failed ping makes it unreachable until it answers again)
 // and lists the namespaces, their topics and each topic's subscriptions through the attached admin client
-// into Snapshot.Topics and Snapshot.Namespaces (a failure is also Snapshot.AdminErr). A topic that disappears meanwhile is left out; one
-// that cannot be described is listed without its subscriptions and the error returned (joined with the
-// others). When the namespaces cannot be listed, the previous lists are kept. Partitions are listed as the
-// topics they are ("<topic>-part-N"), each with TopicStats.Partitions set to its topic's partition count.
-// Errors become LastError. It fails with ErrNoAdmin or the admin client's errors, wrapped.
+// into Snapshot.Topics and Snapshot.Namespaces (a failure to list them is also Snapshot.AdminErr). A topic
+// that disappears meanwhile is left out; one that cannot be described is listed without its subscriptions
+// and the error returned (joined with the others). When the namespaces cannot be listed, the previous lists
+// are kept. Partitions are listed as the topics they are ("<topic>-part-N"), each with
+// TopicStats.Partitions set to its topic's partition count. Errors become LastError. It fails with
+// ErrNoAdmin or the admin client's errors, wrapped.
 func (m *Monitor) Refresh(ctx context.Context) error {
 	c, admin, _ := m.attached()
 	if c != nil {

@@ -46,7 +46,8 @@ type Backend interface {
 
 	// Lookup looks a topic up (with its partitions) and remembers the result for Snapshot.Lookups.
 	Lookup(ctx context.Context, topic string) (LookupResult, error)
-	// Refresh reloads namespaces, topics and their subscriptions from the admin API into Snapshot.Topics.
+	// Refresh pings the broker (Snapshot.Reachable) and reloads namespaces, topics and their subscriptions
+	// from the admin API into Snapshot.Topics (a failure is Snapshot.AdminErr).
 	Refresh(ctx context.Context) error
 
 	// Query returns up to max of the most recent messages of a stream that match f (nil: all), oldest first,
