@@ -25,9 +25,8 @@ type (
 		err    error
 	}
 	stopTapDoneMsg struct {
-		name     string
-		producer bool // an ad-hoc producer, not a tap
-		err      error
+		name string
+		err  error
 	}
 	producerDoneMsg struct {
 		spec monitor.ProducerSpec
@@ -139,7 +138,7 @@ func (m *Model) stopAdHoc(name string, producer bool) tea.Cmd {
 		if producer {
 			stop = b.StopProducer
 		}
-		return stopTapDoneMsg{name: name, producer: producer, err: stop(ctx, name)}
+		return stopTapDoneMsg{name: name, err: stop(ctx, name)}
 	}
 }
 

@@ -27,9 +27,9 @@ func (p *producersPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 		switch {
 		case i < 0:
 		case !ps[i].AdHoc:
-			m.setStatus(levelWarn, ps[i].Name+" was not started from the console: only those (:producer) stop here")
+			m.setStatus(levelWarn, clean(ps[i].Name)+" was not started from the console: only those (:producer) stop here")
 		case ps[i].State == "closed":
-			m.setStatus(levelInfo, ps[i].Name+" is stopped already")
+			m.setStatus(levelInfo, clean(ps[i].Name)+" is stopped already")
 		default:
 			return m.stopAdHoc(ps[i].Name, true)
 		}
