@@ -150,6 +150,17 @@ func TestConsoleUserConfig(t *testing.T) {
 		r, ok := rateOf(s, 3, "/default/load", "producer-1", "closed")
 		return ok && r == 0
 	})
+	// A tap stopped with its subscription deleted.
+	term.keys(":")
+	term.text("consume /default/mine e2e-tmp")
+	term.keys("Enter")
+	term.waitFor("the tap's stream", 10*time.Second, func(s string) bool { return len(streamRows(s)) > 0 && strings.Contains(s, "e2e-tmp") })
+	term.keys(":")
+	term.text("stop tap-1 --unsubscribe")
+	term.keys("Enter")
+	term.waitFor("the subscription deleted", 10*time.Second, func(s string) bool {
+		return strings.Contains(s, "deleted subscription e2e-tmp of /default/mine")
+	})
 	term.keys("7")
 
 	term.resize(60, 16)

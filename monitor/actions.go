@@ -524,6 +524,40 @@ func (m *Monitor) StopConsumer(ctx context.Context, name string) error {
 	return m.failed(m.stop(ctx, m.consumers, name))
 }
 
+// Unsubscribe deletes subscription sub of topic (of each of its partitions, for a partitioned topic)
+// through the admin API, with the messages the broker kept for it. Brokers refuse while a consumer of it is
+// connected: stop the tap first. It fails with ErrReadOnly, ErrNoAdmin or the admin client's error
+// (client.ErrTopicNotFound...), wrapped.
+func (m *Monitor) Unsubscribe(ctx context.Context, topic, sub string) error {
+	return m.failed(m.unsubscribe(ctx, topic, sub))
+}
+
+func (m *Monitor) unsubscribe(ctx context.Context, topic, sub string) error {
+	what := fmt.Sprintf("unsubscribe %s from %s", sub, topic)
+	if m.opts.ReadOnly {
+		return fmt.Errorf("%s: %w", what, ErrReadOnly)
+	}
+	c, admin, _ := m.attached()
+	if admin == nil {
+		return fmt.Errorf("%s: %w", what, ErrNoAdmin)
+	}
+	targets := []string{topic}
+	if c != nil {
+		if all, err := c.Partitions(ctx, topic); err == nil {
+			if parts := partitionsOf(topic, all); len(parts) > 0 {
+				targets = parts
+			}
+		}
+	}
+	for _, t := range targets {
+		if err := admin.Unsubscribe(ctx, t, sub); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	m.log.Info("subscription deleted", "topic", topic, "subscription", sub)
+	return nil
+}
+
 // typeName returns the console's name of a subscription type.
 func typeName(t client.SubscriptionType) string {
 	switch t {

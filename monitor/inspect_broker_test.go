@@ -580,3 +580,52 @@ func TestManualAckNonReliableAgainstBroker(t *testing.T) {
 		}
 	}
 }
+
+// Unsubscribe deletes a tap's subscription once the tap stopped (every partition's, for a partitioned
+// topic); the broker refuses while the tap is connected; read-only mode refuses it.
+func TestUnsubscribeAgainstBroker(t *testing.T) {
+	f := start(t, Options{})
+	ctx := ctxT(t)
+	if err := f.admin.CreateTopic(ctx, "/default/unsub", client.TopicOptions{Reliable: true, Partitions: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.m.StartConsumer(ctx, ConsumerSpec{Name: "tap-1", Topic: "/default/unsub", Subscription: "keep"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.m.Unsubscribe(ctx, "/default/unsub", "keep"); err == nil {
+		t.Fatal("Unsubscribe while the tap is connected succeeded")
+	}
+	if err := f.m.StopConsumer(ctx, "tap-1"); err != nil {
+		t.Fatal(err)
+	}
+	subsOf := func(p string) []string {
+		subs, err := f.admin.Subscriptions(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return subs
+	}
+	for _, p := range []string{"/default/unsub-part-0", "/default/unsub-part-1"} {
+		if got := subsOf(p); !slices.Equal(got, []string{"keep"}) {
+			t.Fatalf("%s before: subscriptions %q", p, got)
+		}
+	}
+	if err := f.m.Unsubscribe(ctx, "/default/unsub", "keep"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/default/unsub-part-0", "/default/unsub-part-1"} {
+		if got := subsOf(p); len(got) != 0 {
+			t.Errorf("%s after: subscriptions %q", p, got)
+		}
+	}
+
+	ro := start(t, Options{ReadOnly: true})
+	if err := ro.m.Unsubscribe(ctx, "/default/unsub", "keep"); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("read-only: %v", err)
+	}
+	noAdmin := start(t, Options{})
+	noAdmin.m.Attach(noAdmin.c, nil, nil)
+	if err := noAdmin.m.Unsubscribe(ctx, "/default/unsub", "keep"); !errors.Is(err, ErrNoAdmin) {
+		t.Errorf("no admin: %v", err)
+	}
+}

@@ -43,6 +43,9 @@ type Backend interface {
 	// Ack or Nack) whose messages fill a stream ring; StopConsumer stops it.
 	StartConsumer(ctx context.Context, spec ConsumerSpec) error
 	StopConsumer(ctx context.Context, name string) error
+	// Unsubscribe deletes a subscription (of every partition of a partitioned topic) with the messages the
+	// broker kept for it; brokers refuse while a consumer of it is connected. ReadOnly refuses it.
+	Unsubscribe(ctx context.Context, topic, subscription string) error
 
 	// Lookup looks a topic up (with its partitions) and remembers the result for Snapshot.Lookups.
 	Lookup(ctx context.Context, topic string) (LookupResult, error)
@@ -64,8 +67,8 @@ type Backend interface {
 	Ack(ctx context.Context, stream string, seqs []uint64) error
 	Nack(ctx context.Context, stream string, seqs []uint64, delay time.Duration, reason string) error
 
-	// Replay re-publishes msgs, in order, to topic ("": each to its own topic), with the original key and
-	// attributes plus AttrReplayedFrom = "<topic>@<offset>"; progress (may be nil) is called after each
+	// Replay re-publishes msgs, in order, to topic ("": each to its own topic), with the original key, schema
+	// id and version, and attributes plus AttrReplayedFrom = "<topic>@<offset>"; progress (may be nil) is called after each
 	// message. It stops at the first failure or when ctx ends, returning what was sent. ReadOnly refuses it.
 	Replay(ctx context.Context, msgs []Message, topic string, progress func(done, total int)) (ReplayResult, error)
 	// Export writes msgs to path as JSON lines in the format of `consume --jsonl` (so `produce --from-jsonl`

@@ -26,7 +26,13 @@ type (
 	}
 	stopTapDoneMsg struct {
 		name string
-		err  error
+		// the tap's topic and subscription, when it was a tap (the hint on its kept messages)
+		topic, sub string
+		err        error
+	}
+	unsubscribeDoneMsg struct {
+		topic, sub string
+		err        error
 	}
 	producerDoneMsg struct {
 		spec monitor.ProducerSpec
@@ -126,26 +132,71 @@ func (m *Model) tapDone(msg tapDoneMsg) {
 // own consumer).
 func (m *Model) stopTap(name string) tea.Cmd { return m.stopAdHoc(name, false) }
 
-// stopAdHoc stops an ad-hoc consumer or producer in a command (allowed in read-only mode: it only releases
-// what the console itself started).
-func (m *Model) stopAdHoc(name string, producer bool) tea.Cmd {
-	m.setStatus(levelInfo, "stopping "+name+"…")
+// stopTapAndUnsubscribe stops a tap, then deletes its subscription (the broker refuses while the tap is
+// connected), in a command.
+func (m *Model) stopTapAndUnsubscribe(name, topic, sub string) tea.Cmd {
+	m.setStatus(levelInfo, "stopping "+name+" and deleting "+sub+"…")
 	b, ctx := m.b, m.ctx
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
 		defer cancel()
-		stop := b.StopConsumer
-		if producer {
-			stop = b.StopProducer
+		if err := b.StopConsumer(ctx, name); err != nil {
+			return stopTapDoneMsg{name: name, err: err}
 		}
-		return stopTapDoneMsg{name: name, err: stop(ctx, name)}
+		return unsubscribeDoneMsg{topic: topic, sub: sub, err: b.Unsubscribe(ctx, topic, sub)}
+	}
+}
+
+// unsubscribeCmd deletes a subscription in a command.
+func (m *Model) unsubscribeCmd(topic, sub string) tea.Cmd {
+	if m.refuse("deleting subscriptions") {
+		return nil
+	}
+	m.setStatus(levelInfo, "deleting "+sub+" of "+topic+"…")
+	b, ctx := m.b, m.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
+		defer cancel()
+		return unsubscribeDoneMsg{topic: topic, sub: sub, err: b.Unsubscribe(ctx, topic, sub)}
+	}
+}
+
+func (m *Model) unsubscribeDone(msg unsubscribeDoneMsg) {
+	if msg.err != nil {
+		m.setStatus(levelError, msg.err.Error())
+	} else {
+		m.setStatus(levelInfo, "deleted subscription "+msg.sub+" of "+msg.topic)
+	}
+	m.pull()
+}
+
+// stopAdHoc stops an ad-hoc consumer or producer in a command (allowed in read-only mode: it only releases
+// what the console itself started).
+func (m *Model) stopAdHoc(name string, producer bool) tea.Cmd {
+	m.setStatus(levelInfo, "stopping "+name+"…")
+	var topic, sub string
+	if i := slices.IndexFunc(m.snap.Consumers, func(c monitor.ConsumerStats) bool { return c.AdHoc && c.Name == name }); i >= 0 && !producer {
+		topic, sub = m.snap.Consumers[i].Topic, m.snap.Consumers[i].Subscription
+	}
+	b, ctx := m.b, m.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
+		defer cancel()
+		if producer {
+			return stopTapDoneMsg{name: name, err: b.StopProducer(ctx, name)}
+		}
+		return stopTapDoneMsg{name: name, topic: topic, sub: sub, err: b.StopConsumer(ctx, name)}
 	}
 }
 
 func (m *Model) stopTapDone(msg stopTapDoneMsg) {
-	if msg.err != nil {
+	switch {
+	case msg.err != nil:
 		m.setStatus(levelError, "stop "+msg.name+": "+msg.err.Error())
-	} else {
+	case msg.sub != "":
+		// A subscription outlives its consumers: the broker keeps the messages for it.
+		m.setStatus(levelInfo, "stopped "+msg.name+"; subscription "+msg.sub+" keeps its messages (:unsubscribe "+msg.topic+" "+msg.sub+" deletes it)")
+	default:
 		m.setStatus(levelInfo, "stopped "+msg.name)
 	}
 	m.pull()

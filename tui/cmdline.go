@@ -63,7 +63,10 @@ func commands() []*command {
 			complete: argTopics(0), run: runLookup},
 		{name: "consume", aliases: []string{"tap"}, usage: "TOPIC [SUB] [TYPE] [--manual]", help: "start a tap", danger: true,
 			flags: []string{"--manual"}, rest: -1, complete: completeConsume, run: runConsume},
-		{name: "stop", usage: "[TAP|PRODUCER]", help: "stop a tap or a console producer", rest: -1, complete: completeTaps, run: runStop},
+		{name: "stop", usage: "[TAP|PRODUCER] [--unsubscribe]", help: "stop a tap or a console producer", rest: -1,
+			flags: []string{"--unsubscribe"}, complete: completeTaps, run: runStop},
+		{name: "unsubscribe", usage: "TOPIC SUB", help: "delete a subscription and its kept messages", danger: true, rest: -1,
+			complete: completeUnsubscribe, run: runUnsubscribe},
 		{name: "producer", usage: "TOPIC [RATE] [KEY] [--reliable]", help: "start a producer of test messages", danger: true,
 			flags: []string{"--reliable"}, rest: -1, complete: argTopics(0), run: runProducer},
 		{name: "produce", usage: "TOPIC TEXT...", help: "publish one message", danger: true, rest: 1,
@@ -521,6 +524,20 @@ func completeConsume(m *Model, i int, prev []string) []string {
 	return []string{"--manual"}
 }
 
+func completeUnsubscribe(m *Model, i int, prev []string) []string {
+	switch i {
+	case 0:
+		return topicNames(m)
+	case 1:
+		for _, t := range m.snap.Topics {
+			if t.Name == prev[0] {
+				return t.Subscriptions
+			}
+		}
+	}
+	return nil
+}
+
 // liveTaps returns the names of the running taps.
 func liveTaps(m *Model) []string {
 	var out []string
@@ -615,14 +632,40 @@ func runStop(m *Model, a cmdArgs) (tea.Cmd, error) {
 		c := m.consumers.selected(m)
 		if c == nil || !c.AdHoc {
 			running := append(liveTaps(m), liveProducers(m)...)
-			return nil, errors.New("usage: :stop TAP|PRODUCER (" + pick(len(running) > 0, "running: "+strings.Join(running, ", "), "none running") + ")")
+			return nil, errors.New("usage: :stop TAP|PRODUCER [--unsubscribe] (" + pick(len(running) > 0, "running: "+strings.Join(running, ", "), "none running") + ")")
 		}
 		name = c.Name
 	}
+	unsub := a.flags["--unsubscribe"]
 	if slices.Contains(liveProducers(m), name) {
+		if unsub {
+			return nil, errors.New("--unsubscribe goes with a tap; " + name + " is a producer")
+		}
 		return m.stopAdHoc(name, true), nil
 	}
+	if unsub {
+		if m.refuse("deleting subscriptions") {
+			return nil, nil
+		}
+		i := slices.IndexFunc(m.snap.Consumers, func(c monitor.ConsumerStats) bool { return c.AdHoc && c.Name == name })
+		if i < 0 {
+			return nil, errors.New("no tap " + name)
+		}
+		c := m.snap.Consumers[i]
+		return m.stopTapAndUnsubscribe(name, c.Topic, c.Subscription), nil
+	}
 	return m.stopTap(name), nil
+}
+
+func runUnsubscribe(m *Model, a cmdArgs) (tea.Cmd, error) {
+	topic, sub := a.arg(0), a.arg(1)
+	if topic == "" || sub == "" || len(a.pos) > 2 {
+		return nil, errUsage(findCommand(m.cmd.cmds, "unsubscribe"))
+	}
+	if e := checkTopic(topic); e != "" {
+		return nil, errors.New(e)
+	}
+	return m.unsubscribeCmd(topic, sub), nil
 }
 
 // defaultProducerRate is the rate of :producer without RATE, in messages per second.

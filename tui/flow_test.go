@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -1207,8 +1208,9 @@ func TestReadOnlyAtRuntime(t *testing.T) {
 	m.Update(tea.WindowSizeMsg{Width: 160, Height: 48})
 	press(m, "?")
 	s := screen(m)
-	for _, want := range []string{"start / stop (read-only)", ":produce    publish one message (read-only)", "look topic up"} {
-		if !strings.Contains(s, want) {
+	for _, want := range []string{`start / stop \(read-only\)`, `:produce +publish one message \(read-only\)`,
+		`:unsubscribe +delete a subscription and its kept messages \(read-only\)`, `look topic up`} {
+		if !regexp.MustCompile(want).MatchString(s) {
 			t.Errorf("help lacks %q:\n%s", want, s)
 		}
 	}
@@ -1534,5 +1536,60 @@ func TestFocusedEmptyStream(t *testing.T) {
 	m.Update(tickMsg{})
 	if m.consumers.sel != 1 {
 		t.Errorf("selected %d after the first messages arrived, want 1", m.consumers.sel)
+	}
+}
+
+// TestUnsubscribe: stopping a tap says its subscription keeps messages and how to delete it; :stop
+// --unsubscribe stops the tap, then deletes the subscription; :unsubscribe deletes any; read-only refuses
+// both deletions but still stops taps.
+func TestUnsubscribe(t *testing.T) {
+	f := tuitest.Scripted()
+	m := newTest(t, f, 160, 40, "dark")
+	run(t, m, runLine(m, "consume /default/orders keep"))
+	run(t, m, runLine(m, "stop tap-1"))
+	if want := "stopped tap-1; subscription keep keeps its messages (:unsubscribe /default/orders keep deletes it)"; m.status.text != want {
+		t.Errorf("status %q, want %q", m.status.text, want)
+	}
+
+	run(t, m, runLine(m, "consume /default/orders gone"))
+	run(t, m, runLine(m, "stop tap-2 --unsubscribe"))
+	calls := f.Calls()
+	if !slices.Equal(calls[len(calls)-2:], []string{"StopConsumer tap-2", "Unsubscribe /default/orders gone"}) ||
+		m.status.text != "deleted subscription gone of /default/orders" {
+		t.Fatalf("calls %q, status %q", calls, m.status.text)
+	}
+
+	run(t, m, runLine(m, "unsubscribe /default/orders billing"))
+	if got := f.Calls(); got[len(got)-1] != "Unsubscribe /default/orders billing" {
+		t.Fatalf("calls %q", got)
+	}
+	f.ProduceErr = errors.New("unsubscribe billing from /default/orders: subscription has consumers")
+	run(t, m, runLine(m, "unsubscribe /default/orders billing"))
+	if !strings.Contains(m.status.text, "subscription has consumers") || m.status.level != levelError {
+		t.Errorf("failure: status %q", m.status.text)
+	}
+	f.ProduceErr = nil
+
+	run(t, m, runLine(m, "producer /default/load 5"))
+	press(m, ":")
+	typeText(m, "stop producer-1 --unsubscribe")
+	if cmd := press(m, "enter"); cmd != nil || !strings.Contains(m.cmd.err, "--unsubscribe goes with a tap") {
+		t.Errorf("--unsubscribe on a producer: err %q", m.cmd.err)
+	}
+	press(m, "esc")
+
+	run(t, m, runLine(m, "consume /default/orders ro"))
+	press(m, "ctrl+r")
+	n := len(f.Calls())
+	run(t, m, runLine(m, "unsubscribe /default/orders billing"))
+	press(m, "esc") // a refused command stays on the line
+	run(t, m, runLine(m, "stop tap-3 --unsubscribe"))
+	press(m, "esc")
+	if got := f.Calls()[n:]; len(got) != 0 {
+		t.Errorf("read-only mode deleted subscriptions: %q", got)
+	}
+	run(t, m, runLine(m, "stop tap-3"))
+	if got := f.Calls(); got[len(got)-1] != "StopConsumer tap-3" {
+		t.Errorf("read-only mode did not stop the tap: %q (status %q, cmd open %v err %q)", got, m.status.text, m.cmd.open, m.cmd.err)
 	}
 }

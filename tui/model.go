@@ -328,6 +328,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tapDoneMsg:
 		m.tapDone(msg)
 		return m, nil
+	case unsubscribeDoneMsg:
+		m.unsubscribeDone(msg)
+		return m, nil
 	case producerDoneMsg:
 		m.producerDone(msg)
 		return m, nil

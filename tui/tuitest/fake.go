@@ -177,6 +177,23 @@ func (f *Fake) RestartConnector(_ context.Context, name string) error {
 	return f.act("RestartConnector", name, connectors.StateRunning)
 }
 
+// Unsubscribe records the call as "Unsubscribe TOPIC SUB" and removes the subscription from the
+// snapshot's topics. It fails with ProduceErr when set.
+func (f *Fake) Unsubscribe(_ context.Context, topic, sub string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record("Unsubscribe %s %s", topic, sub)
+	if f.ProduceErr != nil {
+		return f.ProduceErr
+	}
+	for i := range f.snap.Topics {
+		if t := &f.snap.Topics[i]; t.Name == topic {
+			t.Subscriptions = slices.DeleteFunc(slices.Clone(t.Subscriptions), func(s string) bool { return s == sub })
+		}
+	}
+	return nil
+}
+
 // StartProducer records the call as "StartProducer TOPIC NAME RATE[ key=KEY][ reliable]" and adds the
 // producer to the snapshot (ad hoc, created). It fails with ProduceErr when set.
 func (f *Fake) StartProducer(_ context.Context, spec monitor.ProducerSpec) error {
