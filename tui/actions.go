@@ -134,8 +134,8 @@ func (m *Model) stopTap(name string) tea.Cmd { return m.stopAdHoc(name, false) }
 
 // stopTapAndUnsubscribe stops a tap, then deletes its subscription (the broker refuses while the tap is
 // connected), in a command.
-func (m *Model) stopTapAndUnsubscribe(name, topic, sub string) tea.Cmd {
-	m.setStatus(levelInfo, "stopping "+name+" and deleting "+sub+"…")
+func (m *Model) stopTapAndUnsubscribe(name string, topics []string, sub string) tea.Cmd {
+	m.setStatus(levelInfo, "stopping "+name+" and deleting "+clean(sub)+"…")
 	b, ctx := m.b, m.ctx
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
@@ -143,8 +143,25 @@ func (m *Model) stopTapAndUnsubscribe(name, topic, sub string) tea.Cmd {
 		if err := b.StopConsumer(ctx, name); err != nil {
 			return stopTapDoneMsg{name: name, err: err}
 		}
-		return unsubscribeDoneMsg{topic: topic, sub: sub, err: b.Unsubscribe(ctx, topic, sub)}
+		for _, t := range topics {
+			if err := b.Unsubscribe(ctx, t, sub); err != nil {
+				return unsubscribeDoneMsg{topic: t, sub: sub, err: err}
+			}
+		}
+		return unsubscribeDoneMsg{topic: baseTopic(topics[0]), sub: sub}
 	}
+}
+
+// baseTopic is the partitioned topic of a partition ("/ns/t" for "/ns/t-part-2"), else topic itself.
+func baseTopic(topic string) string {
+	i := strings.LastIndex(topic, "-part-")
+	if i < 0 {
+		return topic
+	}
+	if n := topic[i+len("-part-"):]; n == "" || strings.Trim(n, "0123456789") != "" {
+		return topic
+	}
+	return topic[:i]
 }
 
 // unsubscribeCmd deletes a subscription in a command.
@@ -152,7 +169,7 @@ func (m *Model) unsubscribeCmd(topic, sub string) tea.Cmd {
 	if m.refuse("deleting subscriptions") {
 		return nil
 	}
-	m.setStatus(levelInfo, "deleting "+sub+" of "+topic+"…")
+	m.setStatus(levelInfo, "deleting "+clean(sub)+" of "+clean(topic)+"…")
 	b, ctx := m.b, m.ctx
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
@@ -165,7 +182,7 @@ func (m *Model) unsubscribeDone(msg unsubscribeDoneMsg) {
 	if msg.err != nil {
 		m.setStatus(levelError, msg.err.Error())
 	} else {
-		m.setStatus(levelInfo, "deleted subscription "+msg.sub+" of "+msg.topic)
+		m.setStatus(levelInfo, "deleted subscription "+clean(msg.sub)+" of "+clean(msg.topic))
 	}
 	m.pull()
 }
@@ -195,7 +212,8 @@ func (m *Model) stopTapDone(msg stopTapDoneMsg) {
 		m.setStatus(levelError, "stop "+msg.name+": "+msg.err.Error())
 	case msg.sub != "":
 		// A subscription outlives its consumers: the broker keeps the messages for it.
-		m.setStatus(levelInfo, "stopped "+msg.name+"; subscription "+msg.sub+" keeps its messages (:unsubscribe "+msg.topic+" "+msg.sub+" deletes it)")
+		m.setStatus(levelInfo, "stopped "+msg.name+"; subscription "+clean(msg.sub)+" keeps its messages (:unsubscribe "+
+			clean(baseTopic(msg.topic))+" "+clean(msg.sub)+" deletes it)")
 	default:
 		m.setStatus(levelInfo, "stopped "+msg.name)
 	}

@@ -647,12 +647,18 @@ func runStop(m *Model, a cmdArgs) (tea.Cmd, error) {
 		if m.refuse("deleting subscriptions") {
 			return nil, nil
 		}
-		i := slices.IndexFunc(m.snap.Consumers, func(c monitor.ConsumerStats) bool { return c.AdHoc && c.Name == name })
-		if i < 0 {
+		// A tap on a partitioned topic has a row per partition: each partition's subscription goes.
+		var topics []string
+		sub := ""
+		for _, c := range m.snap.Consumers {
+			if c.AdHoc && c.Name == name && !slices.Contains(topics, c.Topic) {
+				topics, sub = append(topics, c.Topic), c.Subscription
+			}
+		}
+		if len(topics) == 0 {
 			return nil, errors.New("no tap " + name)
 		}
-		c := m.snap.Consumers[i]
-		return m.stopTapAndUnsubscribe(name, c.Topic, c.Subscription), nil
+		return m.stopTapAndUnsubscribe(name, topics, sub), nil
 	}
 	return m.stopTap(name), nil
 }

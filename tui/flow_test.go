@@ -1559,6 +1559,24 @@ func TestUnsubscribe(t *testing.T) {
 		t.Fatalf("calls %q, status %q", calls, m.status.text)
 	}
 
+	// A tap on a partitioned topic has a row per partition: every partition's subscription is deleted.
+	f.Update(func(s *monitor.Snapshot) {
+		for _, part := range []string{"/default/p-part-0", "/default/p-part-1"} {
+			s.Consumers = append(s.Consumers, monitor.ConsumerStats{Stream: monitor.StreamID(part, "ps", "tap-9"), Name: "tap-9",
+				Topic: part, Subscription: "ps", Type: "shared", State: "subscribed", AdHoc: true})
+		}
+	})
+	m.Update(tickMsg{})
+	run(t, m, runLine(m, "stop tap-9 --unsubscribe"))
+	calls = f.Calls()
+	if !slices.Equal(calls[len(calls)-3:], []string{"StopConsumer tap-9", "Unsubscribe /default/p-part-0 ps", "Unsubscribe /default/p-part-1 ps"}) ||
+		m.status.text != "deleted subscription ps of /default/p" {
+		t.Fatalf("partitioned: calls %q, status %q", calls, m.status.text)
+	}
+	if baseTopic("/default/p-part-12") != "/default/p" || baseTopic("/default/p-part-x") != "/default/p-part-x" || baseTopic("/default/p") != "/default/p" {
+		t.Error("baseTopic")
+	}
+
 	run(t, m, runLine(m, "unsubscribe /default/orders billing"))
 	if got := f.Calls(); got[len(got)-1] != "Unsubscribe /default/orders billing" {
 		t.Fatalf("calls %q", got)
