@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"github.com/danube-console/danube-console/broker/store"
 	"github.com/danube-console/danube-console/client"
 	"github.com/danube-console/danube-console/connectors"
+	"github.com/danube-console/danube-console/internal/testenv"
 )
 
 const topic = "/default/flow"
@@ -203,12 +203,7 @@ func TestPerRecordBatchErrors(t *testing.T) {
 // middle: everything emitted is written.
 func TestBrokerRestartMidFlow(t *testing.T) {
 	st := store.NewMemory()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	port := testenv.FreePort(t)
 	opts := broker.Options{Port: port, Store: st, AdminPort: -1, FailurePolicy: fastPolicy()}
 	srv, c := startBroker(t, opts)
 	env := testEnv(t)

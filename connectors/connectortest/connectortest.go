@@ -19,7 +19,6 @@ package connectortest
 import (
 	"context"
 	"fmt"
-	"net"
 	"runtime"
 	"slices"
 	"strconv"
@@ -33,6 +32,7 @@ import (
 	"github.com/danube-console/danube-console/broker/store"
 	"github.com/danube-console/danube-console/client"
 	"github.com/danube-console/danube-console/connectors"
+	"github.com/danube-console/danube-console/internal/testenv"
 )
 
 // Fixture is what one sub-test runs against: a broker, a client, a runtime and the instance's names.
@@ -271,7 +271,7 @@ func newEnv(t *testing.T, h *Harness, role connectors.Role, fixedPort bool) *env
 	t.Helper()
 	e := &env{t: t, h: h, role: role, st: store.NewMemory(), seen: map[string]int{}}
 	if fixedPort {
-		e.port = freePort(t)
+		e.port = testenv.FreePort(t)
 	}
 	e.srv = brokertest.Run(t, brokerOptions(e.port, e.st))
 	ctx, cancel := context.WithTimeout(context.Background(), h.Timeout)
@@ -541,17 +541,6 @@ func ids(prefix string, n int) []string {
 		out[i] = prefix + "-" + strconv.Itoa(i)
 	}
 	return out
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("finding a free port: %v", err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	return port
 }
 
 // goroutine is one goroutine of a runtime.Stack dump.

@@ -24,6 +24,7 @@ import (
 	"github.com/danube-console/danube-console/client"
 	"github.com/danube-console/danube-console/connectors"
 	"github.com/danube-console/danube-console/internal/jsonl"
+	"github.com/danube-console/danube-console/internal/testenv"
 )
 
 // TestMain fails the package's tests when a goroutine outlives them: requests and the client's
@@ -408,12 +409,7 @@ func TestTimeoutAndConnectionErrors(t *testing.T) {
 	}
 
 	// Nothing listens on the port.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
 	for _, mode := range []string{ModeMessage, ModeBatch} {
 		s := newSink(t, map[string]any{"url": "http://" + addr + "/x", "mode": mode}, nil)
 		checkAll(t, mode, s.Write(context.Background(), numbered(2)), 2, connectors.KindRetryable, "connection refused")

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/danube-console/danube-console/connectors/connectortest"
+	"github.com/danube-console/danube-console/internal/testenv"
 )
 
 // TestConformance runs the runtime's conformance suite over the webhook source. The outside system is the
@@ -24,7 +25,7 @@ func TestConformance(t *testing.T) {
 	connectortest.Conformance(t, connectortest.Harness{
 		Kind: "webhook",
 		Settings: func(f *connectortest.Fixture) map[string]any {
-			port := freePort(t)
+			port := testenv.FreePort(t)
 			mu.Lock()
 			urls[f] = fmt.Sprintf("http://127.0.0.1:%d/events", port)
 			mu.Unlock()

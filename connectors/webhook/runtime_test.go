@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -21,6 +20,7 @@ import (
 	"github.com/danube-console/danube-console/connectors"
 	_ "github.com/danube-console/danube-console/connectors/httpsink"
 	_ "github.com/danube-console/danube-console/connectors/webhook"
+	"github.com/danube-console/danube-console/internal/testenv"
 )
 
 // TestLoopThroughRuntime runs both connectors of this repository's HTTP pair in the real runtime, from a
@@ -52,7 +52,7 @@ func TestLoopThroughRuntime(t *testing.T) {
 	}))
 	defer endpoint.Close()
 
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	toml := fmt.Sprintf(`
 [[connector]]
 name = "hooks-in"
@@ -159,16 +159,6 @@ auth_token = "t"
 			t.Errorf("event %d never delivered", i)
 		}
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {

@@ -71,17 +71,13 @@ func newMosquitto(t testing.TB, persistent bool, extraConf []string) *Mosquitto 
 		extraConf = append([]string{"persistence true", "persistence_location " + dir + "/"}, extraConf...)
 	}
 	m := &Mosquitto{bin: bin, conf: filepath.Join(dir, "mosquitto.conf"), extra: extraConf, log: &SyncBuffer{}}
-	for range 3 { // the free port may be taken in between: try another
-		if m.port, err = freePort(); err != nil {
-			continue
+	_, err = onFreePort(func(port int) error {
+		m.port = port
+		if err := m.writeConf(); err != nil {
+			return err
 		}
-		if err = m.writeConf(); err != nil {
-			break
-		}
-		if err = m.start(); err == nil {
-			break
-		}
-	}
+		return m.start()
+	})
 	if err != nil {
 		t.Fatalf("testenv: mosquitto did not start: %v\n%s", err, tail(m.log.String(), 20))
 	}

@@ -84,17 +84,8 @@ func NewPostgres(t testing.TB) *Postgres {
 		t.Fatalf("testenv: initdb failed: %v\n%s", err, tail(string(out), 20))
 	}
 
-	var startErr error
-	for range 3 { // the free port may be taken in between: try another
-		if p.port, startErr = freePort(); startErr != nil {
-			continue
-		}
-		if startErr = p.start(); startErr == nil {
-			break
-		}
-	}
-	if startErr != nil {
-		t.Fatalf("testenv: postgres did not start: %v\n%s", startErr, tail(p.log.String(), 20))
+	if _, err := onFreePort(func(port int) error { p.port = port; return p.start() }); err != nil {
+		t.Fatalf("testenv: postgres did not start: %v\n%s", err, tail(p.log.String(), 20))
 	}
 	t.Cleanup(p.stop)
 	if err := p.exec(context.Background(), "postgres", "CREATE DATABASE test"); err != nil {

@@ -24,6 +24,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -75,6 +76,32 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago; it fails the test when there is none.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	port, err := freePort()
+	if err != nil {
+		t.Fatalf("testenv: finding a free port: %v", err)
+	}
+	return port
+}
+
+// onFreePort calls start with a free port until it succeeds, at most three times (another process may take
+// the port in between), and returns the port it started on, or the last error.
+func onFreePort(start func(port int) error) (int, error) {
+	var err error
+	for range 3 {
+		var port int
+		if port, err = freePort(); err != nil {
+			continue
+		}
+		if err = start(port); err == nil {
+			return port, nil
+		}
+	}
+	return 0, err
 }
 
 // waitPort waits until something accepts TCP connections on addr, the process exits (exited is closed),
