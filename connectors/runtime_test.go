@@ -25,9 +25,7 @@ const topic = "/default/flow"
 // TestSinkErrorsThenRecovery: the sink fails its first writes with retryable errors; nothing is lost, the
 // retries are counted, nothing is counted as failed.
 func TestSinkErrorsThenRecovery(t *testing.T) {
-	_, c := startBroker(t, broker.Options{})
-	env := testEnv(t)
-	rt := newRuntime(t, c, env, connectors.RuntimeOptions{})
+	_, c, env, rt := setup(t, broker.Options{}, connectors.RuntimeOptions{})
 	d := newDownstream(t)
 	d.set(func(d *downstream) { d.failNext = 3 })
 	p := createTopic(t, c, topic)
@@ -60,9 +58,7 @@ func TestSinkErrorsThenRecovery(t *testing.T) {
 // TestRetriesRunOutThenNack: a sink that keeps failing nacks with nack_delay after max_retries; the broker
 // redelivers, and once the sink recovers everything is written.
 func TestRetriesRunOutThenNack(t *testing.T) {
-	_, c := startBroker(t, broker.Options{})
-	env := testEnv(t)
-	rt := newRuntime(t, c, env, connectors.RuntimeOptions{})
+	_, c, env, rt := setup(t, broker.Options{}, connectors.RuntimeOptions{})
 	d := newDownstream(t)
 	d.set(func(d *downstream) { d.broken = true })
 	p := createTopic(t, c, topic)
@@ -205,9 +201,7 @@ func TestBrokerRestartMidFlow(t *testing.T) {
 	st := store.NewMemory()
 	port := testenv.FreePort(t)
 	opts := broker.Options{Port: port, Store: st, AdminPort: -1, FailurePolicy: fastPolicy()}
-	srv, c := startBroker(t, opts)
-	env := testEnv(t)
-	rt := newRuntime(t, c, env, connectors.RuntimeOptions{})
+	srv, c, env, rt := setup(t, opts, connectors.RuntimeOptions{})
 	u, d := newUpstream(t), newDownstream(t)
 	createTopic(t, c, topic)
 	add(t, rt, env, map[string]any{"name": "src", "kind": "memsource", "topic": topic, "reliable": true, "store": u.name})
@@ -255,9 +249,7 @@ func TestBrokerRestartMidFlow(t *testing.T) {
 // TestStopMidBatch: Stop while a batch is being collected writes and acks it before returning; Stop while
 // a Write is in progress waits for it.
 func TestStopMidBatch(t *testing.T) {
-	_, c := startBroker(t, broker.Options{})
-	env := testEnv(t)
-	rt := newRuntime(t, c, env, connectors.RuntimeOptions{})
+	_, c, env, rt := setup(t, broker.Options{}, connectors.RuntimeOptions{})
 	d := newDownstream(t)
 	p := createTopic(t, c, topic)
 	add(t, rt, env, map[string]any{"name": "sink", "kind": "memsink", "topic": topic, "store": d.name,
@@ -329,9 +321,7 @@ func TestStopMidBatch(t *testing.T) {
 // TestStopDrainTimeout: a Write that never finishes is abandoned when Stop's context ends; its messages
 // are not acked and come back after a restart.
 func TestStopDrainTimeout(t *testing.T) {
-	_, c := startBroker(t, broker.Options{})
-	env := testEnv(t)
-	rt := newRuntime(t, c, env, connectors.RuntimeOptions{})
+	_, c, env, rt := setup(t, broker.Options{}, connectors.RuntimeOptions{})
 	d := newDownstream(t)
 	gate := make(chan struct{})
 	d.set(func(d *downstream) { d.gate = gate })
@@ -360,9 +350,7 @@ func TestStopDrainTimeout(t *testing.T) {
 // TestSourceStopMidFlow: stopping a source settles what it published; the upstream commits exactly what
 // Danube acknowledged, and a restart publishes the rest.
 func TestSourceStopMidFlow(t *testing.T) {
-	_, c := startBroker(t, broker.Options{})
-	env := testEnv(t)
-	rt := newRuntime(t, c, env, connectors.RuntimeOptions{MaxInFlight: 50})
+	_, c, env, rt := setup(t, broker.Options{}, connectors.RuntimeOptions{MaxInFlight: 50})
 	u := newUpstream(t)
 	createTopic(t, c, topic)
 	got := subscribe(t, c, topic, "check")
@@ -408,9 +396,7 @@ func TestSourceStopMidFlow(t *testing.T) {
 // TestSourceInvalidRecord: a record Danube refuses for good (too large) settles its batch with an
 // InvalidData error, is counted as failed, and the source goes on.
 func TestSourceInvalidRecord(t *testing.T) {
-	_, c := startBroker(t, broker.Options{Policies: broker.Policies{MaxMessageSize: 1024}})
-	env := testEnv(t)
-	rt := newRuntime(t, c, env, connectors.RuntimeOptions{})
+	_, c, env, rt := setup(t, broker.Options{Policies: broker.Policies{MaxMessageSize: 1024}}, connectors.RuntimeOptions{})
 	u := newUpstream(t)
 	createTopic(t, c, topic)
 	got := subscribe(t, c, topic, "check")
@@ -439,9 +425,7 @@ func TestSourceInvalidRecord(t *testing.T) {
 // TestFatalRestartsWithBackoff: a Fatal error (and a panic) restarts the instance with growing, jittered
 // delays and counts the restarts; it then runs.
 func TestFatalRestartsWithBackoff(t *testing.T) {
-	_, c := startBroker(t, broker.Options{})
-	env := testEnv(t)
-	rt := newRuntime(t, c, env, connectors.RuntimeOptions{RestartBackoff: 40 * time.Millisecond, MaxRestartBackoff: time.Second})
+	_, c, env, rt := setup(t, broker.Options{}, connectors.RuntimeOptions{RestartBackoff: 40 * time.Millisecond, MaxRestartBackoff: time.Second})
 	events, cancel := rt.Subscribe()
 	defer cancel()
 	u := newUpstream(t)
@@ -496,9 +480,7 @@ func TestFatalRestartsWithBackoff(t *testing.T) {
 
 // TestIsolation: an instance that keeps crashing does not affect another one.
 func TestIsolation(t *testing.T) {
-	_, c := startBroker(t, broker.Options{})
-	env := testEnv(t)
-	rt := newRuntime(t, c, env, connectors.RuntimeOptions{RestartBackoff: 5 * time.Millisecond, MaxRestartBackoff: 20 * time.Millisecond})
+	_, c, env, rt := setup(t, broker.Options{}, connectors.RuntimeOptions{RestartBackoff: 5 * time.Millisecond, MaxRestartBackoff: 20 * time.Millisecond})
 	bad, good := newDownstream(t), newDownstream(t)
 	bad.set(func(d *downstream) {
 		d.connectErr = func(n int) error {
@@ -533,9 +515,7 @@ func TestIsolation(t *testing.T) {
 // TestConfigErrorFailsWithoutRestart: a Config error from the constructor (or Connect) leaves the instance
 // Failed with the reason, and it is not restarted.
 func TestConfigErrorFailsWithoutRestart(t *testing.T) {
-	_, c := startBroker(t, broker.Options{})
-	env := testEnv(t)
-	rt := newRuntime(t, c, env, connectors.RuntimeOptions{RestartBackoff: time.Millisecond})
+	_, _, env, rt := setup(t, broker.Options{}, connectors.RuntimeOptions{RestartBackoff: time.Millisecond})
 	u, d := newUpstream(t), newDownstream(t)
 	u.newErr = func(int) error { return connectors.ConfigError(errors.New("path is a directory")) }
 	d.set(func(d *downstream) {
@@ -570,9 +550,7 @@ func TestConfigErrorFailsWithoutRestart(t *testing.T) {
 
 // TestCompleted: a source that reaches the end of its input settles everything and completes.
 func TestCompleted(t *testing.T) {
-	_, c := startBroker(t, broker.Options{})
-	env := testEnv(t)
-	rt := newRuntime(t, c, env, connectors.RuntimeOptions{})
+	_, c, env, rt := setup(t, broker.Options{}, connectors.RuntimeOptions{})
 	u := newUpstream(t)
 	createTopic(t, c, topic)
 	got := subscribe(t, c, topic, "check")
@@ -599,9 +577,7 @@ func TestCompleted(t *testing.T) {
 
 // TestRecordRouting: a record's Topic, Key and Attributes are published as given, and counted per topic.
 func TestRecordRouting(t *testing.T) {
-	_, c := startBroker(t, broker.Options{})
-	env := testEnv(t)
-	rt := newRuntime(t, c, env, connectors.RuntimeOptions{})
+	_, c, env, rt := setup(t, broker.Options{}, connectors.RuntimeOptions{})
 	u := newUpstream(t)
 	createTopic(t, c, topic)
 	createTopic(t, c, "/default/other")
@@ -635,9 +611,7 @@ func TestRecordRouting(t *testing.T) {
 
 // TestRateLimit: rate_limit caps the messages per second.
 func TestRateLimit(t *testing.T) {
-	_, c := startBroker(t, broker.Options{})
-	env := testEnv(t)
-	rt := newRuntime(t, c, env, connectors.RuntimeOptions{})
+	_, c, env, rt := setup(t, broker.Options{}, connectors.RuntimeOptions{})
 	u := newUpstream(t)
 	createTopic(t, c, topic)
 	add(t, rt, env, map[string]any{"name": "src", "kind": "memsource", "topic": topic, "reliable": true, "store": u.name, "rate_limit": 50})
@@ -658,9 +632,7 @@ func TestRateLimit(t *testing.T) {
 
 // TestSlowSinkBackpressure: a slow sink slows its consumption: the messages it holds stay bounded.
 func TestSlowSinkBackpressure(t *testing.T) {
-	_, c := startBroker(t, broker.Options{MaxUnackedMessages: 1000})
-	env := testEnv(t)
-	rt := newRuntime(t, c, env, connectors.RuntimeOptions{})
+	_, c, env, rt := setup(t, broker.Options{MaxUnackedMessages: 1000}, connectors.RuntimeOptions{})
 	d := newDownstream(t)
 	d.set(func(d *downstream) {
 		d.writeHook = func([]*client.Message) error { time.Sleep(20 * time.Millisecond); return nil }
@@ -689,9 +661,7 @@ func TestSlowSinkBackpressure(t *testing.T) {
 
 // TestHealthDegraded: a failing health check makes the instance Degraded until it passes.
 func TestHealthDegraded(t *testing.T) {
-	_, c := startBroker(t, broker.Options{})
-	env := testEnv(t)
-	rt := newRuntime(t, c, env, connectors.RuntimeOptions{HealthInterval: 20 * time.Millisecond})
+	_, c, env, rt := setup(t, broker.Options{}, connectors.RuntimeOptions{HealthInterval: 20 * time.Millisecond})
 	d := newDownstream(t)
 	createTopic(t, c, topic)
 	add(t, rt, env, map[string]any{"name": "sink", "kind": "memsink", "topic": topic, "store": d.name})
@@ -710,9 +680,7 @@ func TestHealthDegraded(t *testing.T) {
 
 // TestSinkWaitsForTopic: a sink whose topic does not exist yet stays Starting and subscribes once it does.
 func TestSinkWaitsForTopic(t *testing.T) {
-	_, c := startBroker(t, broker.Options{})
-	env := testEnv(t)
-	rt := newRuntime(t, c, env, connectors.RuntimeOptions{})
+	_, c, env, rt := setup(t, broker.Options{}, connectors.RuntimeOptions{})
 	d := newDownstream(t)
 	add(t, rt, env, map[string]any{"name": "sink", "kind": "memsink", "topic": topic, "store": d.name})
 	if err := rt.Start("sink"); err != nil {
@@ -800,9 +768,7 @@ func TestRuntimeAPI(t *testing.T) {
 
 // TestPrometheus: the collector exports the danube_connector_* series with connector, kind and topic labels.
 func TestPrometheus(t *testing.T) {
-	_, c := startBroker(t, broker.Options{})
-	env := testEnv(t)
-	rt := newRuntime(t, c, env, connectors.RuntimeOptions{})
+	_, c, env, rt := setup(t, broker.Options{}, connectors.RuntimeOptions{})
 	d := newDownstream(t)
 	d.set(func(d *downstream) { d.failNext = 1 })
 	p := createTopic(t, c, topic)
@@ -871,9 +837,7 @@ func TestPrometheus(t *testing.T) {
 // TestSinkCreatesTopic: with create_topic, a sink whose topic does not exist creates it with the strategy
 // asked for and subscribes at once, so that it misses nothing published afterwards.
 func TestSinkCreatesTopic(t *testing.T) {
-	_, c := startBroker(t, broker.Options{})
-	env := testEnv(t)
-	rt := newRuntime(t, c, env, connectors.RuntimeOptions{})
+	_, c, env, rt := setup(t, broker.Options{}, connectors.RuntimeOptions{})
 	d := newDownstream(t)
 	add(t, rt, env, map[string]any{"name": "sink", "kind": "memsink", "topic": topic, "store": d.name, "create_topic": "reliable"})
 	startRunning(t, rt, "sink")
@@ -888,9 +852,7 @@ func TestSinkCreatesTopic(t *testing.T) {
 
 // TestSourceKeepsOrder: by default a source's records reach the topic in the order they were read.
 func TestSourceKeepsOrder(t *testing.T) {
-	_, c := startBroker(t, broker.Options{})
-	env := testEnv(t)
-	rt := newRuntime(t, c, env, connectors.RuntimeOptions{})
+	_, c, env, rt := setup(t, broker.Options{}, connectors.RuntimeOptions{})
 	u := newUpstream(t)
 	createTopic(t, c, topic)
 	got := subscribe(t, c, topic, "check")
@@ -910,9 +872,7 @@ func TestSourceKeepsOrder(t *testing.T) {
 // whatever order the names come in, so a sink subscribing to a new topic misses none of the first records;
 // an unknown name is an error that does not keep the others from starting.
 func TestStartSetStartsSinksFirst(t *testing.T) {
-	_, c := startBroker(t, broker.Options{})
-	env := testEnv(t)
-	rt := newRuntime(t, c, env, connectors.RuntimeOptions{})
+	_, c, env, rt := setup(t, broker.Options{}, connectors.RuntimeOptions{})
 	u, d := newUpstream(t), newDownstream(t)
 	createTopic(t, c, topic)
 	d.set(func(d *downstream) {

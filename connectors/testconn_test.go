@@ -387,6 +387,15 @@ func startBroker(t testing.TB, opts broker.Options) (*broker.Server, *client.Cli
 }
 
 // newRuntime returns a runtime with short backoffs, closed when the test ends.
+// setup starts a broker with bo and a client of it, and returns them with the test connectors' Env and a
+// runtime with ro (all closed when the test ends).
+func setup(t testing.TB, bo broker.Options, ro connectors.RuntimeOptions) (*broker.Server, *client.Client, *connectors.Env, *connectors.Runtime) {
+	t.Helper()
+	srv, c := startBroker(t, bo)
+	env := testEnv(t)
+	return srv, c, env, newRuntime(t, c, env, ro)
+}
+
 func newRuntime(t testing.TB, c *client.Client, env *connectors.Env, opts connectors.RuntimeOptions) *connectors.Runtime {
 	t.Helper()
 	if opts.RestartBackoff == 0 {
