@@ -37,8 +37,8 @@ func TestExampleFileIsCurrent(t *testing.T) {
 	}
 }
 
-// TestExampleDocumentsEveryKey: every kind has a table, and every key of every kind (and the common, retry
-// and batch keys) appears in the file as a key line.
+// TestExampleDocumentsEveryKey: every kind is registered with its role and has a table, and every key of
+// every kind (documented, as are the common, retry and batch keys) appears in the file as a key line.
 func TestExampleDocumentsEveryKey(t *testing.T) {
 	data, err := os.ReadFile(examplePath)
 	if err != nil {
@@ -54,7 +54,15 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("registered kinds %v, want %v", got, want)
 	}
+	sources := map[string]bool{"file-tail": true, "generator": true, "mqtt": true, "webhook": true}
 	for _, k := range kinds {
+		wantRole := connectors.RoleSink
+		if sources[k.Kind] {
+			wantRole = connectors.RoleSource
+		}
+		if k.Role != wantRole {
+			t.Errorf("kind %s is a %s, want a %s", k.Kind, k.Role, wantRole)
+		}
 		if !strings.Contains(text, "kind = \""+k.Kind+"\"\n") {
 			t.Errorf("no [[connector]] table of kind %s", k.Kind)
 		}

@@ -138,13 +138,6 @@ func expectNothing(t *testing.T, s *filetail.Source, d time.Duration) {
 	}
 }
 
-func TestRegistered(t *testing.T) {
-	info, ok := connectors.DefaultEnv().Lookup(filetail.Kind)
-	if !ok || info.Role != connectors.RoleSource {
-		t.Fatalf("Lookup(%q) = %+v, %v; want a registered source", filetail.Kind, info, ok)
-	}
-}
-
 func TestReadsAppendedLines(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "app.log")
 	appendTo(t, path, "first\nsecond\r\n\n")

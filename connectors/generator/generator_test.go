@@ -62,13 +62,6 @@ func drain(t *testing.T, s *generator.Source) []connectors.Record {
 	}
 }
 
-func TestRegistered(t *testing.T) {
-	info, ok := connectors.DefaultEnv().Lookup(generator.Kind)
-	if !ok || info.Role != connectors.RoleSource {
-		t.Fatalf("Lookup(%q) = %+v, %v; want a registered source", generator.Kind, info, ok)
-	}
-}
-
 func TestRateIsRespected(t *testing.T) {
 	for _, tc := range []struct {
 		rate  float64

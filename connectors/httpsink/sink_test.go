@@ -174,18 +174,6 @@ func numbered(n int) []*client.Message {
 	return batch
 }
 
-func TestRegistered(t *testing.T) {
-	info, ok := connectors.DefaultEnv().Lookup(Kind)
-	if !ok || info.Role != connectors.RoleSink {
-		t.Fatalf("kind %q: %+v %v", Kind, info, ok)
-	}
-	for _, f := range info.Spec.Fields {
-		if f.Doc == "" {
-			t.Errorf("setting %s has no doc", f.Name)
-		}
-	}
-}
-
 func TestMessageMode(t *testing.T) {
 	e := newEndpoint(t, nil)
 	s := newSink(t, map[string]any{

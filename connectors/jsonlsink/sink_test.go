@@ -118,13 +118,6 @@ func seqOf(t *testing.T, r jsonl.Record) int {
 	return n
 }
 
-func TestRegistered(t *testing.T) {
-	info, ok := connectors.DefaultEnv().Lookup(jsonlsink.Kind)
-	if !ok || info.Role != connectors.RoleSink {
-		t.Fatalf("Lookup(%q) = %+v, %v; want a registered sink", jsonlsink.Kind, info, ok)
-	}
-}
-
 func TestWritesRecordsReadableByJSONLReader(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "out.jsonl")
 	s := newSink(t, map[string]any{"path": path}, nil)

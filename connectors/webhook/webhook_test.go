@@ -256,18 +256,6 @@ func token(t *testing.T, method jwt.SigningMethod, secret any, claims jwt.MapCla
 	return s
 }
 
-func TestRegistered(t *testing.T) {
-	info, ok := connectors.DefaultEnv().Lookup(Kind)
-	if !ok || info.Role != connectors.RoleSource {
-		t.Fatalf("kind %q: %+v %v", Kind, info, ok)
-	}
-	for _, f := range info.Spec.Fields {
-		if f.Doc == "" {
-			t.Errorf("setting %s has no doc", f.Name)
-		}
-	}
-}
-
 func TestAuth(t *testing.T) {
 	body := []byte(`{"order":42,"total":"9.99"}`)
 	clk := newClock()
