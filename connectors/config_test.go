@@ -231,3 +231,16 @@ topics = ["x", "y"]
 		}
 	}
 }
+
+// TestSnippet: outside data is cut on a rune boundary and marked, and short data is left alone.
+func TestSnippet(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{{"héllo", 2, "h…"}, {"héllo", 3, "hé…"}, {"short", 10, "short"}, {"exact", 5, "exact"}} {
+		if got := connectors.Snippet(c.in, c.n); got != c.want {
+			t.Errorf("Snippet(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		}
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+	"unicode/utf8"
 
 	"github.com/danube-console/danube-console/client"
 )
@@ -190,4 +191,16 @@ type Resources struct {
 	Logger *slog.Logger
 	// Now is the clock (time.Now unless a test replaces it).
 	Now func() time.Time
+}
+
+// Snippet returns s cut to at most about n bytes on a rune boundary, ending in "…" when it was cut: for
+// quoting outside data (a path, a header, a response body) in an error or a reply without letting it grow.
+func Snippet(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/danube-console/danube-console/client"
 	"github.com/danube-console/danube-console/connectors"
@@ -194,13 +193,13 @@ func (s *Sink) sendMessage(ctx context.Context, c *http.Client, m *client.Messag
 	h.Set("X-Danube-Offset", strconv.FormatUint(m.ID.Offset, 10))
 	if m.HasRoutingKey {
 		if !validValue(m.RoutingKey) {
-			return connectors.InvalidData(fmt.Errorf("httpsink: the routing key %q cannot be sent as an HTTP header", truncate(m.RoutingKey, 64)))
+			return connectors.InvalidData(fmt.Errorf("httpsink: the routing key %q cannot be sent as an HTTP header", connectors.Snippet(m.RoutingKey, 64)))
 		}
 		h.Set("X-Danube-Key", m.RoutingKey)
 	}
 	for name, v := range m.Attributes {
 		if !validToken(name) || !validValue(v) {
-			return connectors.InvalidData(fmt.Errorf("httpsink: attribute %q cannot be sent as an HTTP header", truncate(name, 64)))
+			return connectors.InvalidData(fmt.Errorf("httpsink: attribute %q cannot be sent as an HTTP header", connectors.Snippet(name, 64)))
 		}
 		// Set without canonicalising, so that the attribute's name keeps its case on the wire.
 		h["X-Danube-Attr-"+name] = []string{v}
@@ -305,7 +304,7 @@ func readSnippet(body io.ReadCloser) string {
 	_, _ = io.Copy(io.Discard, io.LimitReader(body, drainBytes))
 	s := string(b)
 	if len(b) > snippetBytes {
-		s = truncate(s, snippetBytes)
+		s = connectors.Snippet(s, snippetBytes)
 	}
 	s = strings.TrimSpace(strings.ToValidUTF8(s, "�"))
 	return s
@@ -319,13 +318,3 @@ func quote(snippet string) string {
 	return ": " + strconv.Quote(snippet)
 }
 
-// truncate bounds s to about n bytes on a rune boundary, marking the cut.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}

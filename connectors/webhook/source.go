@@ -15,7 +15,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"golang.org/x/time/rate"
 
@@ -297,7 +296,7 @@ func (s *Source) handler(st *server) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rt, ok := s.routes[r.URL.Path]
 		if !ok {
-			replyError(w, http.StatusNotFound, "no route for "+truncate(r.URL.Path, 100))
+			replyError(w, http.StatusNotFound, "no route for "+connectors.Snippet(r.URL.Path, 100))
 			return
 		}
 		if r.Method != http.MethodPost {
@@ -386,7 +385,7 @@ func (s *Source) replyAck(w http.ResponseWriter, rt *route, err error) {
 	case err == nil:
 		writeJSON(w, http.StatusAccepted, map[string]string{"status": "accepted", "topic": rt.topic})
 	case connectors.KindOf(err) == connectors.KindInvalidData:
-		replyError(w, http.StatusUnprocessableEntity, "rejected by Danube: "+truncate(err.Error(), 200))
+		replyError(w, http.StatusUnprocessableEntity, "rejected by Danube: "+connectors.Snippet(err.Error(), 200))
 	default:
 		s.log.Debug("webhook: a request was not published", "route", rt.path, "err", err)
 		w.Header().Set("Retry-After", retryAfter503)
@@ -407,13 +406,3 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(append(b, '\n'))
 }
 
-// truncate bounds s to n bytes, cutting on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
