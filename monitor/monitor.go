@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -435,26 +436,26 @@ func (m *Monitor) producerLocked(topic, name string) *prodState {
 	}
 	p := &prodState{topic: topic, name: name, series: newSeries(m.now().Unix())}
 	nix := ix.clone()
-	nix.prods = maps.Clone(ix.prods)
-	nix.prods[k] = p
-	i, _ := slices.BinarySearchFunc(ix.prodList, p, cmpProd)
-	nix.prodList = slices.Insert(slices.Clip(ix.prodList), i, p)
+	nix.prods, nix.prodList = withAdded(ix.prods, ix.prodList, k, p, cmpProd)
 	m.idx.Store(nix)
 	return p
 }
 
+// withAdded returns copies of an index's map and sorted list with v added under k, in order's order: the
+// index is copied on write, so its readers keep the old ones.
+func withAdded[K comparable, V any](m map[K]V, list []V, k K, v V, order func(a, b V) int) (map[K]V, []V) {
+	nm := maps.Clone(m)
+	nm[k] = v
+	i, _ := slices.BinarySearchFunc(list, v, order)
+	return nm, slices.Insert(slices.Clip(list), i, v)
+}
+
 func cmpProd(a, b *prodState) int {
-	if c := strings.Compare(a.topic, b.topic); c != 0 {
-		return c
-	}
-	return strings.Compare(a.name, b.name)
+	return cmp.Or(strings.Compare(a.topic, b.topic), strings.Compare(a.name, b.name))
 }
 
 func cmpSub(a, b *subState) int {
-	if c := strings.Compare(a.topic, b.topic); c != 0 {
-		return c
-	}
-	return strings.Compare(a.name, b.name)
+	return cmp.Or(strings.Compare(a.topic, b.topic), strings.Compare(a.name, b.name))
 }
 
 // sub returns the state of a subscription, creating it.
@@ -477,10 +478,7 @@ func (m *Monitor) subLocked(topic, name string) *subState {
 	}
 	s := &subState{topic: topic, name: name}
 	nix := ix.clone()
-	nix.subs = maps.Clone(ix.subs)
-	nix.subs[k] = s
-	i, _ := slices.BinarySearchFunc(ix.subList, s, cmpSub)
-	nix.subList = slices.Insert(slices.Clip(ix.subList), i, s)
+	nix.subs, nix.subList = withAdded(ix.subs, ix.subList, k, s, cmpSub)
 	m.idx.Store(nix)
 	s.target = m.streamLocked(s, UnknownConsumer)
 	return s
