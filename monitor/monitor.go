@@ -441,7 +441,7 @@ func (m *Monitor) producerLocked(topic, name string) *prodState {
 	return p
 }
 
-// withAdded returns copies of an index's map and sorted list with v added under k, in order's order: the
+// withAdded returns copies of an index's map and list (sorted by order) with v added under k: the
 // index is copied on write, so its readers keep the old ones.
 func withAdded[K comparable, V any](m map[K]V, list []V, k K, v V, order func(a, b V) int) (map[K]V, []V) {
 	nm := maps.Clone(m)
