@@ -2,7 +2,6 @@ package connectors_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 
 	"github.com/danube-console/danube-console/connectors/connectortest"
@@ -11,21 +10,13 @@ import (
 // TestConformanceSource runs the shared suite on the in-test source.
 func TestConformanceSource(t *testing.T) {
 	env := testEnv(t)
-	var mu sync.Mutex
-	ups := map[*connectortest.Fixture]*upstream{}
-	get := func(f *connectortest.Fixture) *upstream {
-		mu.Lock()
-		defer mu.Unlock()
-		return ups[f]
-	}
+	get := func(f *connectortest.Fixture) *upstream { return f.State.(*upstream) }
 	connectortest.Conformance(t, connectortest.Harness{
 		Env:  env,
 		Kind: "memsource",
 		Settings: func(f *connectortest.Fixture) map[string]any {
 			u := newUpstream(f.TB)
-			mu.Lock()
-			ups[f] = u
-			mu.Unlock()
+			f.State = u
 			return map[string]any{"store": u.name, "read_batch": 7}
 		},
 		Emit: func(_ context.Context, f *connectortest.Fixture, ids []string) error {
@@ -43,21 +34,13 @@ func TestConformanceSource(t *testing.T) {
 // TestConformanceSink runs the shared suite on the in-test sink.
 func TestConformanceSink(t *testing.T) {
 	env := testEnv(t)
-	var mu sync.Mutex
-	downs := map[*connectortest.Fixture]*downstream{}
-	get := func(f *connectortest.Fixture) *downstream {
-		mu.Lock()
-		defer mu.Unlock()
-		return downs[f]
-	}
+	get := func(f *connectortest.Fixture) *downstream { return f.State.(*downstream) }
 	connectortest.Conformance(t, connectortest.Harness{
 		Env:  env,
 		Kind: "memsink",
 		Settings: func(f *connectortest.Fixture) map[string]any {
 			d := newDownstream(f.TB)
-			mu.Lock()
-			downs[f] = d
-			mu.Unlock()
+			f.State = d
 			return map[string]any{"store": d.name}
 		},
 		Delivered: func(f *connectortest.Fixture) ([]string, error) { return get(f).payloads(), nil },

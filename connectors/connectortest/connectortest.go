@@ -50,6 +50,9 @@ type Fixture struct {
 	Topic string
 	// Dir is an empty directory for the sub-test's files.
 	Dir string
+	// State is the harness's own: Settings may set it (e.g. to the outside system it started) for Emit,
+	// Delivered and Break to use. Settings runs before anything else of the sub-test, so no lock is needed.
+	State any
 }
 
 // Harness says how to run one connector kind through the suite. Kind, Settings and, for a source, Emit,

@@ -62,22 +62,14 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 func TestConformance(t *testing.T) {
 	for _, mode := range []string{"message", "batch"} {
 		t.Run(mode, func(t *testing.T) {
-			var mu sync.Mutex
-			receivers := map[*connectortest.Fixture]*receiver{}
-			get := func(f *connectortest.Fixture) *receiver {
-				mu.Lock()
-				defer mu.Unlock()
-				return receivers[f]
-			}
+			get := func(f *connectortest.Fixture) *receiver { return f.State.(*receiver) }
 			connectortest.Conformance(t, connectortest.Harness{
 				Kind: "http",
 				Settings: func(f *connectortest.Fixture) map[string]any {
 					r := &receiver{batch: mode == "batch"}
 					r.srv = httptest.NewServer(r)
 					f.TB.Cleanup(r.srv.Close)
-					mu.Lock()
-					receivers[f] = r
-					mu.Unlock()
+					f.State = r
 					return map[string]any{"url": r.srv.URL + "/ingest", "mode": mode, "max_in_flight": int64(4), "timeout": "2s"}
 				},
 				Delivered: func(f *connectortest.Fixture) ([]string, error) {

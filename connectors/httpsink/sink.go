@@ -317,4 +317,3 @@ func quote(snippet string) string {
 	}
 	return ": " + strconv.Quote(snippet)
 }
-

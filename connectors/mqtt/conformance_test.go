@@ -68,20 +68,12 @@ func emit(ctx context.Context, broker, topic string, ids []string) error {
 // TestConformanceSource runs the runtime's conformance suite on the source; FailureRecovery restarts the
 // MQTT broker.
 func TestConformanceSource(t *testing.T) {
-	var mu sync.Mutex
-	brokers := map[*connectortest.Fixture]*testenv.Mosquitto{}
-	get := func(f *connectortest.Fixture) *testenv.Mosquitto {
-		mu.Lock()
-		defer mu.Unlock()
-		return brokers[f]
-	}
+	get := func(f *connectortest.Fixture) *testenv.Mosquitto { return f.State.(*testenv.Mosquitto) }
 	connectortest.Conformance(t, connectortest.Harness{
 		Kind: SourceKind,
 		Settings: func(f *connectortest.Fixture) map[string]any {
 			m := persistentMosquitto(f.TB)
-			mu.Lock()
-			brokers[f] = m
-			mu.Unlock()
+			f.State = m
 			return map[string]any{"broker": m.URL(), "topics": []any{"conformance/#"}, "qos": int64(1),
 				"keep_alive": "2s", "connect_timeout": "2s"}
 		},
@@ -144,25 +136,17 @@ func collect(t testing.TB, broker, filter string) *collector {
 // TestConformanceSink runs the runtime's conformance suite on the sink; FailureRecovery restarts the MQTT
 // broker.
 func TestConformanceSink(t *testing.T) {
-	var mu sync.Mutex
 	type world struct {
 		m *testenv.Mosquitto
 		c *collector
 	}
-	worlds := map[*connectortest.Fixture]world{}
-	get := func(f *connectortest.Fixture) world {
-		mu.Lock()
-		defer mu.Unlock()
-		return worlds[f]
-	}
+	get := func(f *connectortest.Fixture) world { w, _ := f.State.(world); return w }
 	connectortest.Conformance(t, connectortest.Harness{
 		Kind: SinkKind,
 		Settings: func(f *connectortest.Fixture) map[string]any {
 			m := persistentMosquitto(f.TB)
 			c := collect(f.TB, m.URL(), "conformance/#")
-			mu.Lock()
-			worlds[f] = world{m: m, c: c}
-			mu.Unlock()
+			f.State = world{m: m, c: c}
 			return map[string]any{"broker": m.URL(), "mqtt_topic": "conformance/out", "qos": int64(1),
 				"keep_alive": "2s", "connect_timeout": "2s", "publish_timeout": "2s"}
 		},

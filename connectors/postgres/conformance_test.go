@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,22 +15,16 @@ import (
 // that FailureRecovery stops and starts again.
 func TestConformance(t *testing.T) {
 	pg := testenv.NewPostgres(t)
-	var mu sync.Mutex
-	dsns := map[*connectortest.Fixture]string{}
 	connectortest.Conformance(t, connectortest.Harness{
 		Kind: Kind,
 		Settings: func(f *connectortest.Fixture) map[string]any {
 			dsn := pg.NewDatabase(f.TB)
-			mu.Lock()
-			dsns[f] = dsn
-			mu.Unlock()
+			f.State = dsn
 			return map[string]any{"dsn": dsn, "table": "delivered", "create_table": true, "payload_format": "text",
 				"connect_timeout": "2s"}
 		},
 		Delivered: func(f *connectortest.Fixture) ([]string, error) {
-			mu.Lock()
-			dsn := dsns[f]
-			mu.Unlock()
+			dsn := f.State.(string)
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			conn, err := pgx.Connect(ctx, dsn)

@@ -20,15 +20,11 @@ import (
 // never a lost event. There is no Break: nothing outside the connector can fail on the source's side (its
 // callers' failures are their retries, which Emit already does), so FailureRecovery is skipped.
 func TestConformance(t *testing.T) {
-	var mu sync.Mutex
-	urls := map[*connectortest.Fixture]string{}
 	connectortest.Conformance(t, connectortest.Harness{
 		Kind: "webhook",
 		Settings: func(f *connectortest.Fixture) map[string]any {
 			port := testenv.FreePort(t)
-			mu.Lock()
-			urls[f] = fmt.Sprintf("http://127.0.0.1:%d/events", port)
-			mu.Unlock()
+			f.State = fmt.Sprintf("http://127.0.0.1:%d/events", port) // the events' URL
 			return map[string]any{
 				"listen":     fmt.Sprintf("127.0.0.1:%d", port),
 				"routes":     map[string]any{"/events": f.Topic},
@@ -43,9 +39,7 @@ func TestConformance(t *testing.T) {
 		// Emit's callers keep retrying while the connector is stopped; they are the outside system.
 		IgnoreGoroutines: []string{"webhook_test.TestConformance", "webhook_test.deliver"},
 		Emit: func(ctx context.Context, f *connectortest.Fixture, ids []string) error {
-			mu.Lock()
-			url := urls[f]
-			mu.Unlock()
+			url := f.State.(string)
 			tr := &http.Transport{MaxIdleConnsPerHost: 8}
 			defer tr.CloseIdleConnections()
 			c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
