@@ -37,12 +37,7 @@ func connectorID(m *Model) func(i int) string {
 }
 
 func (p *connectorsPane) selected(m *Model) *monitor.ConnectorStats {
-	cs := m.snap.Connectors
-	i := p.cur.index(len(cs), connectorID(m))
-	if i < 0 {
-		return nil
-	}
-	return &cs[i]
+	return selectedIn(&p.cur, m.snap.Connectors, connectorID(m))
 }
 
 // startable reports whether s starts (rather than stops) a connector in state s.

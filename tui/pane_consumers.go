@@ -94,12 +94,7 @@ func (p *consumersPane) inputLines() int {
 
 // selected returns the selected consumer, or nil.
 func (p *consumersPane) selected(m *Model) *monitor.ConsumerStats {
-	cs := m.snap.Consumers
-	i := p.cur.index(len(cs), consumerID(m))
-	if i < 0 {
-		return nil
-	}
-	return &cs[i]
+	return selectedIn(&p.cur, m.snap.Consumers, consumerID(m))
 }
 
 // selectTap selects the tap the console started, once the snapshot lists it.

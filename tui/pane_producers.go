@@ -22,16 +22,15 @@ func producerID(m *Model) func(i int) string {
 
 func (p *producersPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 	if key.Matches(msg, m.keys.Producers.Stop) {
-		ps := m.snap.Producers
-		i := p.cur.index(len(ps), producerID(m))
+		pr := selectedIn(&p.cur, m.snap.Producers, producerID(m))
 		switch {
-		case i < 0:
-		case !ps[i].AdHoc:
-			m.setStatus(levelWarn, clean(ps[i].Name)+" was not started from the console: only those (:producer) stop here")
-		case ps[i].State == "closed":
-			m.setStatus(levelInfo, clean(ps[i].Name)+" is stopped already")
+		case pr == nil:
+		case !pr.AdHoc:
+			m.setStatus(levelWarn, clean(pr.Name)+" was not started from the console: only those (:producer) stop here")
+		case pr.State == "closed":
+			m.setStatus(levelInfo, clean(pr.Name)+" is stopped already")
 		default:
-			return m.stopAdHoc(ps[i].Name, true)
+			return m.stopAdHoc(pr.Name, true)
 		}
 		return nil
 	}
@@ -137,12 +136,12 @@ func (p *producersPane) view(m *Model, w, h int) string {
 	body = append(body, foot.String())
 	// The selected producer's last error, if any, else what can be done.
 	el := newLine(w - 2).space(1)
-	i := p.cur.index(len(ps), producerID(m))
+	pr := selectedIn(&p.cur, ps, producerID(m))
 	switch {
-	case i >= 0 && ps[i].LastError != "":
-		el.add(st.muted, clean(ps[i].Name)+": ").add(st.err, clean(ps[i].LastError))
-	case i >= 0 && ps[i].AdHoc && ps[i].State != "closed":
-		el.add(st.key, "x").add(st.muted, " stops "+clean(ps[i].Name))
+	case pr != nil && pr.LastError != "":
+		el.add(st.muted, clean(pr.Name)+": ").add(st.err, clean(pr.LastError))
+	case pr != nil && pr.AdHoc && pr.State != "closed":
+		el.add(st.key, "x").add(st.muted, " stops "+clean(pr.Name))
 	case !m.readOnly():
 		el.add(st.key, ":producer TOPIC RATE").add(st.muted, " starts a producer of test messages")
 	}

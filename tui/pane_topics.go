@@ -92,15 +92,13 @@ func (p *topicsPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 		p.inOpen = true
 		return p.in.Focus()
 	case key.Matches(msg, k.Lookup):
-		ts := m.snap.Topics
-		if i := p.cur.index(len(ts), topicID(m)); i >= 0 {
-			return p.lookup(m, ts[i].Name)
+		if t := selectedIn(&p.cur, m.snap.Topics, topicID(m)); t != nil {
+			return p.lookup(m, t.Name)
 		}
 		return nil
 	case key.Matches(msg, k.Tap):
-		ts := m.snap.Topics
-		if i := p.cur.index(len(ts), topicID(m)); i >= 0 {
-			return m.openTapForm(ts[i].Name)
+		if t := selectedIn(&p.cur, m.snap.Topics, topicID(m)); t != nil {
+			return m.openTapForm(t.Name)
 		}
 		return m.openTapForm("")
 	case key.Matches(msg, k.Refresh):

@@ -423,6 +423,15 @@ type cursor struct {
 	idx int
 }
 
+// selectedIn returns the element of list the cursor selects (id names list[i]), or nil when list is empty.
+func selectedIn[T any](c *cursor, list []T, id func(i int) string) *T {
+	i := c.index(len(list), id)
+	if i < 0 {
+		return nil
+	}
+	return &list[i]
+}
+
 // index resolves the selection among n rows.
 func (c *cursor) index(n int, id func(i int) string) int {
 	return selIndex(n, id, c.id, c.idx)
