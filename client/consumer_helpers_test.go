@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -102,15 +101,16 @@ func ctAck(t *testing.T, m *Message) {
 	}
 }
 
-// ctFreePort returns a loopback port that was free a moment ago.
-func ctFreePort(t *testing.T) int {
+// ctCloseWithin closes c and fails the test when Close does not return within 15 s.
+func ctCloseWithin(t *testing.T, c *Client) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	closed := make(chan struct{})
+	go func() { c.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(15 * time.Second):
+		t.Fatal("Client.Close hung")
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // ctShutdown stops a broker now (brokertest's cleanup then does nothing).

@@ -15,6 +15,7 @@ import (
 	"github.com/danube-console/danube-console/broker"
 	"github.com/danube-console/danube-console/broker/brokertest"
 	"github.com/danube-console/danube-console/broker/store"
+	"github.com/danube-console/danube-console/internal/testenv"
 	"github.com/danube-console/danube-console/proto/danubepb"
 )
 
@@ -201,7 +202,7 @@ func TestConsumerSurvivesTokenProviderOutage(t *testing.T) {
 // A broker that restarts without its state does not know the topic until a producer re-creates it: the
 // consumer keeps subscribing again (reporting each attempt) and resumes once the topic is back.
 func TestConsumerWaitsForTopicToComeBack(t *testing.T) {
-	port := ctFreePort(t)
+	port := testenv.FreePort(t)
 	const topic = "/default/comes-back"
 	b1 := brokertest.Run(t, broker.Options{Port: port, AdminPort: -1})
 	p := ctNewProducer(t, b1, topic, "p", true)
@@ -237,7 +238,7 @@ func TestConsumerWaitsForTopicToComeBack(t *testing.T) {
 
 // A topic that stays unknown for the whole grace period fails the consumer with ErrTopicNotFound.
 func TestConsumerFailsWhenTopicStaysGone(t *testing.T) {
-	port := ctFreePort(t)
+	port := testenv.FreePort(t)
 	const topic = "/default/gone"
 	b1 := brokertest.Run(t, broker.Options{Port: port, AdminPort: -1})
 	ctNewProducer(t, b1, topic, "p", true)
@@ -328,13 +329,7 @@ func TestConsumerChaosClientClose(t *testing.T) {
 		})
 	}
 	time.Sleep(time.Second)
-	closed := make(chan struct{})
-	go func() { c.Close(); close(closed) }()
-	select {
-	case <-closed:
-	case <-time.After(15 * time.Second):
-		t.Fatal("Client.Close hung")
-	}
+	ctCloseWithin(t, c)
 	close(stop)
 	wg.Wait()
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/danube-console/danube-console/broker"
 	"github.com/danube-console/danube-console/broker/brokertest"
 	"github.com/danube-console/danube-console/broker/store"
+	"github.com/danube-console/danube-console/internal/testenv"
 	"github.com/danube-console/danube-console/proto/danubepb"
 )
 
@@ -66,7 +67,7 @@ func ctCollect(t *testing.T, cons *Consumer, want map[string]bool, timeout time.
 func TestConsumerSurvivesBrokerRestart(t *testing.T) {
 	st := store.NewMemory()
 	t.Cleanup(func() { st.Close() })
-	port := ctFreePort(t)
+	port := testenv.FreePort(t)
 	const topic = "/default/restart"
 	b1 := brokertest.Run(t, broker.Options{Port: port, Store: st})
 	p := ctNewProducer(t, b1, topic, "p", true)
@@ -109,7 +110,7 @@ func TestConsumerSurvivesBrokerRestart(t *testing.T) {
 }
 
 func TestConsumerResubscribesAfterStatelessRestart(t *testing.T) {
-	port := ctFreePort(t)
+	port := testenv.FreePort(t)
 	const topic = "/default/stateless"
 	b1 := brokertest.Run(t, broker.Options{Port: port})
 	p := ctNewProducer(t, b1, topic, "p", true)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/danube-console/danube-console/broker"
 	"github.com/danube-console/danube-console/broker/brokertest"
+	"github.com/danube-console/danube-console/internal/testenv"
 	"github.com/danube-console/danube-console/proto/danubepb"
 )
 
@@ -24,7 +25,7 @@ import (
 // there. The producer's lookups at the dead broker fail, so it asks the service URL again and re-creates
 // itself on the new broker, within one Send's retries.
 func TestProducerLeavesDeadBroker(t *testing.T) {
-	bPort, cPort := ctFreePort(t), ctFreePort(t)
+	bPort, cPort := testenv.FreePort(t), testenv.FreePort(t)
 	bURL, cURL := fmt.Sprintf("http://127.0.0.1:%d", bPort), fmt.Sprintf("http://127.0.0.1:%d", cPort)
 	b := brokertest.Run(t, broker.Options{Port: bPort, AdminPort: -1})
 	a := brokertest.Run(t, broker.Options{Peers: []string{bURL, cURL}, AdminPort: -1})
@@ -224,13 +225,7 @@ func TestProducerAsyncExactlyOnceUnderChaos(t *testing.T) {
 		}
 	})
 	time.Sleep(time.Second)
-	closed := make(chan struct{})
-	go func() { c.Close(); close(closed) }()
-	select {
-	case <-closed:
-	case <-time.After(15 * time.Second):
-		t.Fatal("Client.Close hung")
-	}
+	ctCloseWithin(t, c)
 	close(stop)
 	wg.Wait()
 	if accepted.Load() == 0 || accepted.Load() != calls.Load() || double.Load() != 0 {
