@@ -871,6 +871,20 @@ func (l *literal) containedIn(raw []byte) bool {
 
 // ---- a JSON scanner: finds a value without decoding the rest ----
 
+// nextElement skips the value at i and the comma after it, and returns where the next element of the array
+// or object starts; false when there is no next element or the JSON is malformed.
+func nextElement(b []byte, i int) (int, bool) {
+	e := valueEnd(b, i)
+	if e < 0 {
+		return 0, false
+	}
+	i = skipWS(b, e)
+	if i >= len(b) || b[i] != ',' {
+		return 0, false
+	}
+	return skipWS(b, i+1), true
+}
+
 func skipWS(b []byte, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++
@@ -970,15 +984,10 @@ func lookup(b []byte, path []seg) ([]byte, bool) {
 				return nil, false
 			}
 			for n := 0; n < sg.index; n++ {
-				e := valueEnd(b, i)
-				if e < 0 {
+				var ok bool
+				if i, ok = nextElement(b, i); !ok {
 					return nil, false
 				}
-				i = skipWS(b, e)
-				if i >= len(b) || b[i] != ',' {
-					return nil, false
-				}
-				i = skipWS(b, i+1)
 			}
 			continue
 		}
@@ -1003,15 +1012,10 @@ func lookup(b []byte, path []seg) ([]byte, bool) {
 			if escaped && stringEquals(key, sg.name) || !escaped && string(key[1:len(key)-1]) == sg.name {
 				break
 			}
-			e := valueEnd(b, i)
-			if e < 0 {
+			var ok bool
+			if i, ok = nextElement(b, i); !ok {
 				return nil, false
 			}
-			i = skipWS(b, e)
-			if i >= len(b) || b[i] != ',' {
-				return nil, false
-			}
-			i = skipWS(b, i+1)
 		}
 	}
 	e := valueEnd(b, i)
