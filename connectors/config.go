@@ -3,6 +3,7 @@ package connectors
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -197,7 +198,7 @@ func ParseConfig(name string, data []byte, env *Env, getenv func(string) (string
 	}
 
 	var problems []Problem
-	for _, k := range sortedKeys(doc) {
+	for _, k := range slices.Sorted(maps.Keys(doc)) {
 		if k != "connector" {
 			problems = append(problems, Problem{File: name, Line: pos.line([]string{k}), Key: k,
 				Msg: "unknown top-level key or table (the file holds [[connector]] tables)"})
@@ -523,15 +524,6 @@ func checkTopic(t string) error {
 		}
 	}
 	return nil
-}
-
-func sortedKeys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // posIndex maps key paths (table keys, with array-of-tables indices as decimal segments) to the line where
