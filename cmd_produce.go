@@ -34,6 +34,9 @@ type produceFlags struct {
 	name          string
 }
 
+// interruptGrace is how long a send in progress may still take after an interrupt.
+const interruptGrace = 2 * time.Second
+
 // runProduce publishes messages from -m, --file, --from-jsonl or the lines of stdin.
 func runProduce(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	const name = "produce"
@@ -141,7 +144,14 @@ func runProduce(ctx context.Context, args []string, stdin io.Reader, stdout, std
 				break // interrupted
 			}
 		}
-		if err := p.send(ctx, rec); err != nil {
+		// A message being sent is not abandoned at once by an interrupt: its send has interruptGrace more to
+		// finish, so that the count printed is what the broker took.
+		sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		stop := context.AfterFunc(ctx, func() { time.AfterFunc(interruptGrace, cancel) })
+		err = p.send(sctx, rec)
+		stop()
+		cancel()
+		if err != nil {
 			if ctx.Err() != nil {
 				break // interrupted: the message may not have been sent
 			}
