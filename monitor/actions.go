@@ -526,7 +526,8 @@ func (m *Monitor) StopConsumer(ctx context.Context, name string) error {
 
 // Unsubscribe deletes subscription sub of topic (of each of its partitions, for a partitioned topic)
 // through the admin API, with the messages the broker kept for it. Brokers refuse while a consumer of it is
-// connected: stop the tap first. It fails with ErrReadOnly, ErrNoAdmin or the admin client's error
+// connected: stop the tap first (a refusal is asked again for a few seconds, while the broker sees a
+// consumer that just closed go). It fails with ErrReadOnly, ErrNoAdmin or the admin client's error
 // (client.ErrTopicNotFound...), wrapped.
 func (m *Monitor) Unsubscribe(ctx context.Context, topic, sub string) error {
 	return m.failed(m.unsubscribe(ctx, topic, sub))
@@ -550,12 +551,33 @@ func (m *Monitor) unsubscribe(ctx context.Context, topic, sub string) error {
 		}
 	}
 	for _, t := range targets {
-		if err := admin.Unsubscribe(ctx, t, sub); err != nil {
+		if err := unsubscribeSettled(ctx, admin, t, sub); err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
 	}
 	m.log.Info("subscription deleted", "topic", topic, "subscription", sub)
 	return nil
+}
+
+// unsubscribeSettle is how long Unsubscribe keeps asking while the broker refuses: a consumer just closed
+// (a stopped tap) tells the broker nothing, and the broker counts it connected until it sees its stream end.
+const unsubscribeSettle = 3 * time.Second
+
+// unsubscribeSettled deletes a subscription of one topic, asking again every 100 ms while the broker
+// refuses, for up to unsubscribeSettle; a topic that does not exist is not asked again.
+func unsubscribeSettled(ctx context.Context, admin *client.Admin, topic, sub string) error {
+	deadline := time.Now().Add(unsubscribeSettle)
+	for {
+		err := admin.Unsubscribe(ctx, topic, sub)
+		if err == nil || errors.Is(err, client.ErrTopicNotFound) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // typeName returns the console's name of a subscription type.
