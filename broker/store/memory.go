@@ -1,6 +1,8 @@
 package store
 
 import (
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -53,6 +55,16 @@ func (m *Memory) DeleteLog(topic string) error {
 	}
 	delete(m.logs, topic)
 	return nil
+}
+
+// Topics implements Store.
+func (m *Memory) Topics() ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	return slices.Sorted(maps.Keys(m.logs)), nil
 }
 
 // Close implements Store. A closed Memory store cannot be reopened.

@@ -27,6 +27,9 @@ type Store interface {
 	Log(topic string) (Log, error)
 	// DeleteLog removes a topic's log and its messages. Deleting a log that does not exist is not an error.
 	DeleteLog(topic string) error
+	// Topics returns, sorted, the names of the topics that have a log in the store (including logs found on
+	// disk at open that the metadata may not know).
+	Topics() ([]string, error)
 	// Close releases the store's resources. Logs and Meta fail with ErrClosed afterwards.
 	Close() error
 }

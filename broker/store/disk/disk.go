@@ -321,6 +321,21 @@ func (s *Store) Log(topic string) (store.Log, error) {
 	return l, nil
 }
 
+// Topics implements store.Store.
+func (s *Store) Topics() ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, store.ErrClosed
+	}
+	out := make([]string, 0, len(s.logs))
+	for t := range s.logs {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
 // DeleteLog implements store.Store. The log's directory is renamed away and then removed; a crash in between
 // is finished by the next Open. A handle to the deleted log fails with an error wrapping store.ErrClosed.
 func (s *Store) DeleteLog(topic string) error {

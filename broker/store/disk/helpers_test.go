@@ -130,3 +130,13 @@ func fileSize(t testing.TB, path string) int64 {
 	}
 	return st.Size()
 }
+
+// reopenWithoutClose opens dir again while s is still open, as a restarted process after a crash would find
+// it: whatever s wrote with write(2) is in the files, nothing was flushed or closed. s is closed at cleanup.
+func reopenWithoutClose(t testing.TB, s *Store, dir string, opts Options) *Store {
+	t.Helper()
+	s.lock.Close() // the crashed process's lock dies with it
+	s.lock = nil
+	t.Cleanup(func() { s.Close() })
+	return openT(t, dir, opts)
+}

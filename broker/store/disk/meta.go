@@ -2,6 +2,7 @@ package disk
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -120,7 +121,7 @@ func openMeta(s *Store, path string) (*metaStore, []RecoveryReport, error) {
 			damage = err
 			break
 		}
-		m.apply(op, key, value)
+		m.apply(op, key, bytes.Clone(value)) // value aliases the scanner's buffer, which the next read reuses
 		m.size += int64(n)
 	}
 	var reports []RecoveryReport
