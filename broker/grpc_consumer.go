@@ -99,6 +99,9 @@ func (s *Server) addSubscription(t *topic, name string, typ SubscriptionType) *s
 		t.trimMu.RLock()
 		defer t.trimMu.RUnlock()
 		cursor = t.log.NextOffset() // new reliable subscriptions start at Latest
+		if t.meta.Adopted {
+			cursor = t.log.StartOffset() // its old subscriptions are lost: nothing stored may be skipped
+		}
 	}
 	sub := s.newSubscription(t, m, cursor)
 	t.subs[name] = sub

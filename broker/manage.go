@@ -213,6 +213,12 @@ func (s *Server) dropTopic(t *topic) {
 		}
 	}
 	meta := s.store.Meta()
+	if t.reliable {
+		// Marked first: a log whose topic record is gone but which has no mark is restored at the next start.
+		if err := meta.Put(storeKey(keyDeletedLogs, t.name), nil); err != nil {
+			s.log.Error("deleting a topic", "topic", t.name, "err", err)
+		}
+	}
 	if err := meta.Delete(storeKey(keyTopics, t.name)); err != nil {
 		s.log.Error("deleting a topic", "topic", t.name, "err", err)
 	}
@@ -222,7 +228,7 @@ func (s *Server) dropTopic(t *topic) {
 		}
 	}
 	if t.reliable {
-		if err := s.store.DeleteLog(t.name); err != nil {
+		if err := s.finishLogDeletion(t.name); err != nil {
 			s.log.Error("deleting a topic log", "topic", t.name, "err", err)
 		}
 	}

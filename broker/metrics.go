@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc/codes"
+
+	"github.com/danube-console/danube-console/broker/store"
 )
 
 // Metrics. The data path only adds to atomic counters kept on topics and subscriptions; a collector turns
@@ -48,6 +50,8 @@ var (
 	descDLQ          = prometheus.NewDesc("danube_subscription_dlq_total", "Messages republished to the dead-letter topic.", []string{"topic", "subscription"}, nil)
 	descDropped      = prometheus.NewDesc("danube_subscription_dropped_total", "Non-reliable messages no consumer could take.", []string{"topic", "subscription"}, nil)
 	descSends        = prometheus.NewDesc("danube_producer_send_total", "SendMessage results.", []string{"topic", "result", "error_code"}, nil)
+	descRecovery     = prometheus.NewDesc("danube_store_recovery_reports", "What the broker found damaged or incomplete in its data directory at start, by what it did (skipped, truncated, moved, adopted).", []string{"action"}, nil)
+	descRecoveryLost = prometheus.NewDesc("danube_store_recovery_lost_messages", "Stored messages that recovery at start could not keep (damaged records skipped, torn tails cut, unreadable segments moved aside).", nil, nil)
 )
 
 // collector exposes a Server's counters to Prometheus.
@@ -55,7 +59,8 @@ type collector struct{ s *Server }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descMsgsIn, descBytesIn, descProducers, descConsumers, descSubs, descLag,
-		descMsgsOut, descBytesOut, descNacks, descRedeliveries, descAckTimeouts, descDLQ, descDropped, descSends} {
+		descMsgsOut, descBytesOut, descNacks, descRedeliveries, descAckTimeouts, descDLQ, descDropped, descSends,
+		descRecovery, descRecoveryLost} {
 		ch <- d
 	}
 }
@@ -67,6 +72,18 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
+	byAction := map[string]int{store.RecoverySkipped: 0, store.RecoveryTruncated: 0, store.RecoveryMoved: 0, store.RecoveryAdopted: 0}
+	var lost uint64
+	for _, r := range c.s.recovery {
+		byAction[r.Action]++
+		if r.Action != store.RecoveryAdopted {
+			lost += r.Records
+		}
+	}
+	for action, n := range byAction {
+		gauge(descRecovery, float64(n), action)
+	}
+	gauge(descRecoveryLost, float64(lost))
 	for _, t := range c.s.topicList() {
 		counter(descMsgsIn, t.counters.msgsIn.Load(), t.name)
 		counter(descBytesIn, t.counters.bytesIn.Load(), t.name)

@@ -70,6 +70,9 @@ const (
 	keyConsumers     = "/consumers/"
 	keyCursors       = "/cursors/"
 	keyBrokerID      = "/broker/id"
+	// keyDeletedLogs marks a topic whose records are deleted but whose log may not be yet: a log found under
+	// such a mark is deleted, any other log the metadata does not know is restored.
+	keyDeletedLogs = "/deleted-logs/"
 )
 
 // Server is an embedded Danube broker. Create it with New, start it with Start, stop it with Shutdown.
@@ -89,6 +92,9 @@ type Server struct {
 	store         store.Store
 	ownStore      bool
 	schemas       *schema.Registry
+	// recovery is what the store repaired when it opened and the logs restored without metadata; set by
+	// Start, read-only afterwards.
+	recovery []store.RecoveryReport
 
 	mu         sync.RWMutex
 	namespaces map[string]*namespace
@@ -267,6 +273,7 @@ func (s *Server) Start() error {
 		s.log.Warn("listening on all interfaces without an advertised URL; clients are sent "+s.url+
 			", set the advertised URL if they cannot resolve it", "url", s.url)
 	}
+	s.logRecovery()
 	s.log.Info("broker started", "addr", lis.Addr().String(), "url", s.url, "admin", s.adminURL, "metrics", s.metricsAddr,
 		"tls", s.opts.TLS != nil, "auth", len(s.opts.JWTSecret) > 0)
 	return nil
@@ -627,8 +634,9 @@ func (s *Server) createTopicLocked(name string, reliable bool) (t *topic, create
 	m := topicMeta{Name: name, Reliable: reliable, ValidationPolicy: ValidationWarn}
 	var log store.Log
 	if reliable {
-		// A log left behind by a deletion that a crash interrupted must not come back with its messages.
-		if err := s.store.DeleteLog(name); err != nil {
+		// A log left behind by a deletion that did not finish must not come back with its messages. Any other
+		// log under this name was adopted at start and is served as its topic, so none is deleted here.
+		if err := s.finishLogDeletion(name); err != nil {
 			return nil, false, status.Errorf(codes.Internal, "Unable to create the topic %s: %v", name, err)
 		}
 		if log, err = s.store.Log(name); err != nil {
@@ -720,6 +728,7 @@ func (s *Server) restore() error {
 	defer s.mu.Unlock()
 	s.idsMu.Lock()
 	defer s.idsMu.Unlock()
+	s.recovery = nil
 	meta := s.store.Meta()
 	reg, err := schema.New(meta)
 	if err != nil {
@@ -764,6 +773,12 @@ func (s *Server) restore() error {
 			}
 		}
 		s.topics[m.Name] = newTopic(s, m, log)
+	}
+	if r, ok := s.store.(store.Recoverer); ok {
+		s.recovery = append(s.recovery, r.Recovery()...)
+	}
+	if err := s.restoreOrphanLogs(); err != nil {
+		return err
 	}
 	if s.topics[EventsTopic] == nil {
 		if _, _, err := s.createTopicLocked(EventsTopic, false); err != nil {

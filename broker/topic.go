@@ -23,6 +23,10 @@ type topicMeta struct {
 	SchemaSubject     string `json:"schema_subject,omitempty"`
 	ValidationPolicy  string `json:"validation_policy,omitempty"`
 	PayloadValidation bool   `json:"payload_validation,omitempty"`
+	// Adopted marks a topic restored from a log the metadata did not know: its subscriptions were lost, so
+	// new subscriptions start at the oldest stored message instead of the latest, and their consumers get
+	// again what they may not have acknowledged.
+	Adopted bool `json:"adopted,omitempty"`
 }
 
 // topic is one topic (or one partition of a partitioned topic) served by this broker.

@@ -74,3 +74,36 @@ type Log interface {
 	// example whole segments) but never remove an offset at or above offset.
 	TruncateBefore(offset uint64) error
 }
+
+// Recovery actions in RecoveryReport.Action.
+const (
+	// RecoverySkipped: damaged records were skipped; the records after them were kept.
+	RecoverySkipped = "skipped"
+	// RecoveryTruncated: a torn or damaged tail was cut off.
+	RecoveryTruncated = "truncated"
+	// RecoveryMoved: a file that could not be read was moved aside (its new name is MovedTo), not removed.
+	RecoveryMoved = "moved"
+	// RecoveryAdopted: a topic log the metadata did not know was restored as a reliable topic.
+	RecoveryAdopted = "adopted"
+)
+
+// RecoveryReport describes one thing a store (or the broker on top of it) found damaged when it opened, and
+// what it did about it. Records, FirstOffset and LastOffset say which messages were lost, when that is known
+// (Records is 0 when nothing was lost or the count cannot be told).
+type RecoveryReport struct {
+	Topic       string // "" for the metadata
+	File        string // relative to the store's directory
+	Action      string // one of the Recovery* constants
+	Records     uint64
+	FirstOffset uint64
+	LastOffset  uint64
+	Bytes       int64 // bytes skipped, cut off or moved aside
+	MovedTo     string
+	Reason      string
+}
+
+// Recoverer is implemented by stores that repair damage when they open: Recovery returns what they found,
+// one report per damaged region or file, the same every time it is called.
+type Recoverer interface {
+	Recovery() []RecoveryReport
+}

@@ -1,0 +1,99 @@
+package broker
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/danube-console/danube-console/broker/store"
+)
+
+// finishLogDeletion deletes the log of a topic marked deleted (keyDeletedLogs) and then the mark. A name
+// without the mark is left alone.
+func (s *Server) finishLogDeletion(name string) error {
+	meta := s.store.Meta()
+	key := storeKey(keyDeletedLogs, name)
+	_, marked, err := meta.Get(key)
+	if err != nil || !marked {
+		return err
+	}
+	if err := s.store.DeleteLog(name); err != nil {
+		return err
+	}
+	return meta.Delete(key)
+}
+
+// restoreOrphanLogs serves every topic log the metadata does not know (a lost or damaged meta.log) as a
+// reliable topic, with its namespace, instead of letting a later create delete it. Its subscriptions and
+// cursors cannot be restored. Logs of deletions that did not finish are deleted. Caller holds s.mu (restore).
+func (s *Server) restoreOrphanLogs() error {
+	names, err := s.store.Topics()
+	if err != nil {
+		return err
+	}
+	meta := s.store.Meta()
+	for _, name := range names {
+		if s.topics[name] != nil {
+			continue
+		}
+		if _, marked, err := meta.Get(storeKey(keyDeletedLogs, name)); err != nil {
+			return err
+		} else if marked {
+			if err := s.finishLogDeletion(name); err != nil {
+				return fmt.Errorf("deleting the log of the deleted topic %s: %w", name, err)
+			}
+			continue
+		}
+		if err := ValidateTopicName(name); err != nil {
+			s.log.Error("store: a topic log without metadata has a name the broker cannot serve; left as it is",
+				"topic", name, "err", err)
+			continue
+		}
+		if ns := namespaceOf(name); s.namespaces[ns] == nil {
+			if err := s.addNamespace(ns); err != nil {
+				return err
+			}
+		}
+		log, err := s.store.Log(name)
+		if err != nil {
+			return fmt.Errorf("topic %s: %w", name, err)
+		}
+		m := topicMeta{Name: name, Reliable: true, ValidationPolicy: ValidationWarn, Adopted: true}
+		if err := s.putJSON(storeKey(keyTopics, name), m); err != nil {
+			return fmt.Errorf("topic %s: %w", name, err)
+		}
+		s.topics[name] = newTopic(s, m, log)
+		s.recovery = append(s.recovery, store.RecoveryReport{
+			Topic:       name,
+			Action:      store.RecoveryAdopted,
+			Records:     log.NextOffset() - log.StartOffset(),
+			FirstOffset: log.StartOffset(),
+			LastOffset:  max(log.NextOffset(), 1) - 1,
+			Reason: "the metadata does not know this topic log; restored it as a reliable topic with its messages. " +
+				"Its subscriptions and cursors could not be restored: consumers must subscribe again, and new " +
+				"subscriptions of this topic start at its oldest stored message",
+		})
+	}
+	return nil
+}
+
+// logRecovery reports, once at start, what the store repaired and what was restored without metadata.
+func (s *Server) logRecovery() {
+	for _, r := range s.recovery {
+		args := []any{"action", r.Action, "topic", r.Topic, "file", r.File, "reason", r.Reason}
+		if r.Records > 0 {
+			args = append(args, "records", r.Records, "first_offset", r.FirstOffset, "last_offset", r.LastOffset)
+		}
+		if r.Bytes > 0 {
+			args = append(args, "bytes", r.Bytes)
+		}
+		if r.MovedTo != "" {
+			args = append(args, "moved_to", r.MovedTo)
+		}
+		s.log.Error("store recovery: the data directory was damaged or incomplete", args...)
+	}
+}
+
+// Recovery returns what the broker found damaged or incomplete in its store when it started (the store's
+// repairs and the topic logs restored without metadata), in the order found. It is empty before Start and
+// for a store with nothing to report.
+func (s *Server) Recovery() []store.RecoveryReport { return slices.Clone(s.recovery) }

@@ -1,0 +1,120 @@
+package broker_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/danube-console/danube-console/broker"
+	"github.com/danube-console/danube-console/broker/store"
+	"github.com/danube-console/danube-console/proto/adminpb"
+)
+
+// restartOn stops w's broker, closes its store, runs between, and starts a broker on the directory again.
+func restartOn(t *testing.T, w *wire, st interface{ Close() error }, dir string, opts broker.Options, between func()) (*wire, adminClients, *broker.Server) {
+	t.Helper()
+	if err := w.srv.Shutdown(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if between != nil {
+		between()
+	}
+	st2 := openDisk(t, dir)
+	t.Cleanup(func() { st2.Close() })
+	opts.Store = st2
+	w2, a2 := newAdminWire(t, opts)
+	return w2, a2, w2.srv
+}
+
+// TestLostMetadataKeepsTopicLogs loses meta.log while a reliable topic's log holds messages: the broker
+// restores the topic from its log, says so, delivers every stored message to a new subscription, and a
+// producer that comes back appends after them instead of deleting them.
+func TestLostMetadataKeepsTopicLogs(t *testing.T) {
+	dir := t.TempDir()
+	st := openDisk(t, dir)
+	opts := broker.Options{Store: st, FailurePolicy: fastPolicy()}
+	w, a := newAdminWire(t, opts)
+	a.mustCreateNamespace(t, "orders") // a namespace that the lost metadata held too
+	p := w.mustProducer("/orders/new", "p", true)
+	p.mustSend(seq("m", 10)...)
+
+	opts.MetricsAddr = "127.0.0.1:0"
+	w2, _, srv := restartOn(t, w, st, dir, opts, func() {
+		if err := os.Remove(filepath.Join(dir, "meta.log")); err != nil {
+			t.Fatal(err)
+		}
+	})
+	fams := scrape(t, srv.MetricsAddr())
+	for _, m := range fams["danube_store_recovery_reports"].GetMetric() {
+		want := 0.0
+		if m.GetLabel()[0].GetValue() == store.RecoveryAdopted {
+			want = 1
+		}
+		if got := m.GetGauge().GetValue(); got != want {
+			t.Errorf("danube_store_recovery_reports{action=%q} = %v, want %v", m.GetLabel()[0].GetValue(), got, want)
+		}
+	}
+	if n := len(fams["danube_store_recovery_reports"].GetMetric()); n != 4 {
+		t.Errorf("%d danube_store_recovery_reports series, want one per action", n)
+	}
+	var adopted []store.RecoveryReport
+	for _, r := range srv.Recovery() {
+		if r.Action == store.RecoveryAdopted {
+			adopted = append(adopted, r)
+		}
+	}
+	if len(adopted) != 1 || adopted[0].Topic != "/orders/new" || adopted[0].Records != 10 || adopted[0].LastOffset != 9 {
+		t.Fatalf("recovery reports %+v, want the adopted log of /orders/new with offsets 0-9", srv.Recovery())
+	}
+	info, ok := srv.Topic("/orders/new")
+	if !ok || !info.Reliable || info.NextOffset != 10 {
+		t.Fatalf("topic after losing the metadata: %+v %v", info, ok)
+	}
+	s := w2.receive(w2.mustSubscribe("/orders/new", "again", "c", exclusive))
+	p2 := w2.mustProducer("/orders/new", "p", true)
+	p2.mustSend("after")
+	for i, want := range append(seq("m", 10), "after") {
+		m := s.next(t)
+		if string(m.Payload) != want || m.MsgId.TopicOffset != uint64(i) {
+			t.Fatalf("got %q at offset %d, want %q at %d", m.Payload, m.MsgId.TopicOffset, want, i)
+		}
+		w2.ack("again", m)
+	}
+}
+
+// TestDeletedTopicLogStaysDeleted: a topic deleted with the admin API does not come back at the next start,
+// and a deletion that stopped between the records and the log (the mark is still there) is finished at
+// start rather than restored.
+func TestDeletedTopicLogStaysDeleted(t *testing.T) {
+	dir := t.TempDir()
+	st := openDisk(t, dir)
+	opts := broker.Options{Store: st, FailurePolicy: fastPolicy()}
+	w, a := newAdminWire(t, opts)
+	w.mustProducer("/default/gone", "p", true).mustSend("x")
+	w.mustProducer("/default/half", "p", true).mustSend("y")
+	if _, err := a.Topic.DeleteTopic(ctx(t), &adminpb.TopicRequest{Name: "/default/gone"}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, srv := restartOn(t, w, st, dir, opts, func() {
+		// What a crash in the middle of deleting /default/half leaves: the mark, no records, the log.
+		st := openDisk(t, dir)
+		defer st.Close()
+		if err := st.Meta().Put("/deleted-logs//default/half", nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Meta().DeletePrefix("/topics//default/half"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	for _, name := range []string{"/default/gone", "/default/half"} {
+		if _, ok := srv.Topic(name); ok {
+			t.Fatalf("%s came back after its deletion", name)
+		}
+	}
+	if r := srv.Recovery(); len(r) != 0 {
+		t.Fatalf("recovery reports %+v, want none", r)
+	}
+}
