@@ -8,7 +8,7 @@ export PATH := $(BIN):$(PATH)
 BUF_VERSION                := v1.75.0
 PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
-PROTO_PKGS                 := danubepb schemapb adminpb
+PROTO_PKGS                 := danubepb schemapb adminpb consolepb
 
 BENCHTIME ?= 2s
 

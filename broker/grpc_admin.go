@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/danube-console/danube-console/proto/adminpb"
+	"github.com/danube-console/danube-console/proto/consolepb"
 	"github.com/danube-console/danube-console/proto/schemapb"
 )
 
@@ -20,6 +21,7 @@ func (s *Server) registerAdmin(g *grpc.Server) {
 	adminpb.RegisterNamespaceAdminServer(g, namespaceAdmin{s: s})
 	adminpb.RegisterTopicAdminServer(g, topicAdmin{s: s})
 	schemapb.RegisterSchemaRegistryServer(g, schemaService{s: s})
+	consolepb.RegisterBrokerDiagnosticsServer(g, diagnostics{s: s})
 }
 
 // errNeedsCluster answers the rpcs that only make sense with several brokers.

@@ -1,10 +1,13 @@
 package broker
 
 import (
+	"context"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/danube-console/danube-console/broker/store"
+	"github.com/danube-console/danube-console/proto/consolepb"
 )
 
 // finishLogDeletion deletes the log of a topic marked deleted (keyDeletedLogs) and then the mark. A name
@@ -97,3 +100,21 @@ func (s *Server) logRecovery() {
 // repairs and the topic logs restored without metadata), in the order found. It is empty before Start and
 // for a store with nothing to report.
 func (s *Server) Recovery() []store.RecoveryReport { return slices.Clone(s.recovery) }
+
+// diagnostics serves danube_console.BrokerDiagnostics on the admin port.
+type diagnostics struct {
+	consolepb.UnimplementedBrokerDiagnosticsServer
+	s *Server
+}
+
+// StoreRecovery answers what Recovery returns.
+func (d diagnostics) StoreRecovery(context.Context, *consolepb.StoreRecoveryRequest) (*consolepb.StoreRecoveryResponse, error) {
+	resp := &consolepb.StoreRecoveryResponse{BrokerId: strconv.FormatUint(d.s.BrokerID(), 10),
+		StartedAtMs: d.s.startedAt.UnixMilli()}
+	for _, r := range d.s.recovery {
+		resp.Reports = append(resp.Reports, &consolepb.RecoveryReport{Topic: r.Topic, File: r.File, Action: r.Action,
+			Records: r.Records, FirstOffset: r.FirstOffset, LastOffset: r.LastOffset, Bytes: r.Bytes,
+			MovedTo: r.MovedTo, Reason: r.Reason})
+	}
+	return resp, nil
+}

@@ -94,7 +94,8 @@ type Server struct {
 	schemas       *schema.Registry
 	// recovery is what the store repaired when it opened and the logs restored without metadata; set by
 	// Start, read-only afterwards.
-	recovery []store.RecoveryReport
+	recovery  []store.RecoveryReport
+	startedAt time.Time // set by Start, like recovery
 
 	mu         sync.RWMutex
 	namespaces map[string]*namespace
@@ -728,7 +729,7 @@ func (s *Server) restore() error {
 	defer s.mu.Unlock()
 	s.idsMu.Lock()
 	defer s.idsMu.Unlock()
-	s.recovery = nil
+	s.recovery, s.startedAt = nil, time.Now()
 	meta := s.store.Meta()
 	reg, err := schema.New(meta)
 	if err != nil {

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -11,8 +12,11 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/danube-console/danube-console/proto/adminpb"
+	"github.com/danube-console/danube-console/proto/consolepb"
 )
 
 // DefaultAdminURL is where a local broker's admin port listens.
@@ -531,4 +535,51 @@ func (a *Admin) SetDispatchWindow(ctx context.Context, topic, sub string, n uint
 		}
 		return refused(resp.GetSuccess(), "")
 	})
+}
+
+// RecoveryReport is one thing a broker found damaged or incomplete in its data directory when it started,
+// and what it did: Action is "skipped" (damaged records skipped, the ones after kept), "truncated" (a torn
+// tail cut off), "moved" (an unreadable file moved aside to MovedTo) or "adopted" (a topic log without
+// metadata served again). Records, FirstOffset and LastOffset say which messages, when known.
+type RecoveryReport struct {
+	Topic       string // "" for the broker's metadata
+	File        string
+	Action      string
+	Records     uint64
+	FirstOffset uint64
+	LastOffset  uint64
+	Bytes       int64
+	MovedTo     string
+	Reason      string
+}
+
+// StoreRecovery is a broker's answer about its own start.
+type StoreRecovery struct {
+	BrokerID  string
+	StartedAt time.Time
+	Reports   []RecoveryReport
+}
+
+// StoreRecovery asks the broker what it repaired in its data directory when it started (danube-console's
+// danube_console.BrokerDiagnostics service). With a broker that does not serve it, such as a real Danube
+// broker, the error matches errors.ErrUnsupported.
+func (a *Admin) StoreRecovery(ctx context.Context) (StoreRecovery, error) {
+	var out StoreRecovery
+	err := a.call(ctx, "ask about the store's recovery", func(ctx context.Context, cc *grpc.ClientConn) error {
+		resp, err := consolepb.NewBrokerDiagnosticsClient(cc).StoreRecovery(ctx, &consolepb.StoreRecoveryRequest{})
+		if err != nil {
+			return err
+		}
+		out = StoreRecovery{BrokerID: resp.GetBrokerId(), StartedAt: time.UnixMilli(resp.GetStartedAtMs())}
+		for _, r := range resp.GetReports() {
+			out.Reports = append(out.Reports, RecoveryReport{Topic: r.GetTopic(), File: r.GetFile(), Action: r.GetAction(),
+				Records: r.GetRecords(), FirstOffset: r.GetFirstOffset(), LastOffset: r.GetLastOffset(), Bytes: r.GetBytes(),
+				MovedTo: r.GetMovedTo(), Reason: r.GetReason()})
+		}
+		return nil
+	})
+	if status.Code(err) == codes.Unimplemented {
+		err = fmt.Errorf("%w (%w)", err, errors.ErrUnsupported)
+	}
+	return out, err
 }

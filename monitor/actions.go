@@ -709,6 +709,14 @@ func (m *Monitor) Refresh(ctx context.Context) error {
 		m.markOK() // else the ping speaks for the broker: the admin API may be served elsewhere
 	}
 	var errs []error
+	switch rec, err := admin.StoreRecovery(ctx); {
+	case err == nil && len(rec.Reports) > 0:
+		m.recovery.Store(&rec)
+	case err == nil:
+		m.recovery.Store(nil)
+	case !errors.Is(err, errors.ErrUnsupported): // a real Danube broker does not tell
+		errs = append(errs, err)
+	}
 	var topics []TopicStats
 	for _, ns := range nss {
 		ts, err := admin.Topics(ctx, ns)

@@ -123,8 +123,9 @@ type Monitor struct {
 	taps  map[tapKey]*tap // manual-ack ad-hoc consumers, by subscription and name; guarded by regMu
 
 	lastErr  atomic.Pointer[errAt]
-	lastOK   atomic.Int64           // Unix nanoseconds of the last successful answer (health, lookup, admin, ping)
-	adminErr atomic.Pointer[string] // the last admin API failure of Refresh; nil after a success
+	lastOK   atomic.Int64                         // Unix nanoseconds of the last successful answer (health, lookup, admin, ping)
+	adminErr atomic.Pointer[string]               // the last admin API failure of Refresh; nil after a success
+	recovery atomic.Pointer[client.StoreRecovery] // the broker's last answer with something to report
 	// okSeq and failSeq order the last successful answer and the last ping no broker answered (numbers
 	// from evSeq), so that the later one decides even when the clock did not move.
 	evSeq, okSeq, failSeq atomic.Uint64

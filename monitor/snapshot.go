@@ -161,6 +161,7 @@ func (m *Monitor) Snapshot() Snapshot {
 	if e := m.adminErr.Load(); e != nil {
 		snap.AdminErr = *e
 	}
+	snap.StoreRecovery = m.recovery.Load() // never changed once stored
 	if e := m.lastErr.Load(); e != nil {
 		snap.LastError, snap.LastErrorAt = e.err.Error(), e.at
 	}

@@ -133,6 +133,9 @@ type Snapshot struct {
 	Reachable bool
 	// AdminErr is the last failure of Refresh's admin API calls ("" after a success, or before the first).
 	AdminErr string
+	// StoreRecovery is what the broker repaired in its data directory when it started, as its admin API
+	// told Refresh: nil when it had nothing to report or does not tell (a real Danube broker).
+	StoreRecovery *client.StoreRecovery
 
 	Producers     []ProducerStats     // sorted by topic, then name; closed ones that sent nothing are left out
 	Consumers     []ConsumerStats     // sorted by topic, subscription, name

@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/charmbracelet/x/exp/golden"
 
+	"github.com/danube-console/danube-console/client"
+	"github.com/danube-console/danube-console/monitor"
 	"github.com/danube-console/danube-console/tui/tuitest"
 )
 
@@ -226,4 +229,31 @@ func TestGoldenANSIHighlights(t *testing.T) {
 		t.Errorf("no highlighted match in the view")
 	}
 	golden.RequireEqual(t, v)
+}
+
+// TestGoldenStoreRecovery renders the Health pane and the dashboard of a broker that repaired its data
+// directory when it started: the repairs get a box of their own, and the dashboard's Health tile counts them.
+func TestGoldenStoreRecovery(t *testing.T) {
+	for _, sz := range goldenSizes {
+		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
+			f := tuitest.Scripted()
+			f.Update(func(s *monitor.Snapshot) {
+				s.StoreRecovery = &client.StoreRecovery{BrokerID: "4711", StartedAt: s.Time.Add(-90 * time.Second),
+					Reports: []client.RecoveryReport{
+						{Topic: "/default/orders", File: "topics/t-2f64/00000000000000000000.seg", Action: "skipped",
+							Records: 1, FirstOffset: 500, LastOffset: 500, Bytes: 310, Reason: "record at offset 500: checksum mismatch"},
+						{Topic: "/iot/sensors", File: "topics/t-2f69/00000000000000004096.seg", Action: "moved",
+							MovedTo: "topics/t-2f69/00000000000000004096.seg.corrupt", Bytes: 7 << 20, Reason: "unreadable segment header"},
+						{Topic: "/default/payments", Action: "adopted", Records: 1200, FirstOffset: 0, LastOffset: 1199,
+							Reason: "the metadata does not know this topic log; restored it as a reliable topic"},
+					}}
+			})
+			for _, pane := range []string{"1", "6"} {
+				m := newTest(t, f, sz.w, sz.h, "dark")
+				press(m, pane)
+				checkFrame(t, m.View().Content, sz.w, sz.h)
+				t.Run(paneNames[pane[0]-'1'], func(t *testing.T) { golden.RequireEqual(t, screen(m)) })
+			}
+		})
+	}
 }

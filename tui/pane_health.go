@@ -5,6 +5,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/danube-console/danube-console/client"
 	"github.com/danube-console/danube-console/monitor"
 )
 
@@ -25,14 +26,26 @@ func healthID(m *Model) func(i int) string {
 	}
 }
 
-// healthLayout splits the pane between the checks and the connections.
-func healthLayout(h, conns int) (checksH, connsH int) {
+// healthLayout splits the pane between the checks, the broker's store repairs (only when it reported some)
+// and the connections.
+func healthLayout(h, conns, repairs int) (checksH, repairsH, connsH int) {
 	connsH = max(4, min(conns+3, h/3))
-	return h - connsH, connsH
+	if repairs > 0 {
+		repairsH = max(4, min(repairs+3, h/3))
+	}
+	return h - connsH - repairsH, repairsH, connsH
+}
+
+// repairCount is how many store repairs the broker reported.
+func repairCount(m *Model) int {
+	if r := m.snap.StoreRecovery; r != nil {
+		return len(r.Reports)
+	}
+	return 0
 }
 
 func (p *healthPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
-	ch, _ := healthLayout(m.bodyHeight(), len(m.snap.Conns))
+	ch, _, _ := healthLayout(m.bodyHeight(), len(m.snap.Conns), repairCount(m))
 	p.cur.move(m, msg, len(m.snap.Health), ch-3, healthID(m))
 	return nil
 }
@@ -141,6 +154,39 @@ func (p *healthPane) connsTable(m *Model) table {
 	}
 }
 
+// repairsTable lists what the broker repaired in its data directory at start.
+func (p *healthPane) repairsTable(m *Model) table {
+	st := m.st
+	var rs []client.RecoveryReport
+	if r := m.snap.StoreRecovery; r != nil {
+		rs = r.Reports
+	}
+	return table{
+		cols: []column{
+			{title: "ACTION", width: 9},
+			{title: "TOPIC", width: 12, flex: 2, cutL: true},
+			{title: "MESSAGES", width: 12, flex: 1},
+			{title: "FILE", width: 10, flex: 1, cutL: true, drop: 1},
+			{title: "REASON", width: 12, flex: 3, drop: 2},
+		},
+		n:     len(rs),
+		sel:   -1,
+		empty: "nothing repaired",
+		row: func(i int, c []cell) {
+			r := &rs[i]
+			c[0] = txt(pick(r.Action == "adopted", st.warn, st.err), r.Action)
+			c[1] = txt(st.text, clean(pick(r.Topic == "", "(metadata)", r.Topic)))
+			msgs := "-"
+			if r.Records > 0 {
+				msgs = fmtCount(r.Records) + " @ " + strconv.FormatUint(r.FirstOffset, 10) + "-" + strconv.FormatUint(r.LastOffset, 10)
+			}
+			c[2] = txt(st.text, msgs)
+			c[3] = txt(st.muted, clean(pick(r.MovedTo != "", r.File+" → "+r.MovedTo, r.File)))
+			c[4] = txt(st.text, clean(r.Reason))
+		},
+	}
+}
+
 // counts returns how many checks are OK and how many are not.
 func healthCounts(hs []monitor.HealthStats) (ok, bad int) {
 	for i := range hs {
@@ -156,11 +202,18 @@ func healthCounts(hs []monitor.HealthStats) (ok, bad int) {
 func (p *healthPane) view(m *Model, w, h int) string {
 	st := m.st
 	hs := m.snap.Health
-	checksH, connsH := healthLayout(h, len(m.snap.Conns))
+	repairs := repairCount(m)
+	checksH, repairsH, connsH := healthLayout(h, len(m.snap.Conns), repairs)
 	ok, bad := healthCounts(hs)
 	title := []seg{{"Health checks", st.title}, {" (" + itoa(len(hs)) + ") ", st.muted},
 		{itoa(ok) + " ok", st.ok}, {" · ", st.muted}, {itoa(bad) + " failing", pick(bad > 0, st.err, st.muted)}}
 	top := m.box(title, w, checksH, true, m.renderTable(p.table(m, true), w-2, checksH-2))
+	if repairs > 0 {
+		rec := m.snap.StoreRecovery
+		rtitle := []seg{{"Store recovery", st.title}, {" (" + itoa(repairs) + ") ", st.muted},
+			{"broker " + clean(rec.BrokerID) + " repaired its data directory when it started " + ago(m.now(), rec.StartedAt) + " ago", st.err}}
+		top += "\n" + m.box(rtitle, w, repairsH, false, m.renderTable(p.repairsTable(m), w-2, repairsH-2))
+	}
 	ctitle := []seg{{"Connections", st.title}, {" (" + itoa(len(m.snap.Conns)) + ")", st.muted}}
 	bottom := m.box(ctitle, w, connsH, false, m.renderTable(p.connsTable(m), w-2, connsH-2))
 	return top + "\n" + bottom
@@ -175,9 +228,13 @@ func (p *healthPane) tile(m *Model, w, h int, focused bool) string {
 			ready++
 		}
 	}
-	title := []seg{{"Health", st.title}, {" ", st.muted}, {itoa(ok) + " ok", st.ok}, {" · ", st.muted},
-		{itoa(bad) + " failing", pick(bad > 0, st.err, st.muted)}, {" · ", st.muted},
-		{itoa(ready) + "/" + itoa(len(m.snap.Conns)) + " conns", pick(ready < len(m.snap.Conns), st.warn, st.text)}}
+	title := []seg{{"Health", st.title}, {" ", st.muted}}
+	if n := repairCount(m); n > 0 { // first: it says more than the rest, and a narrow tile cuts the end
+		title = append(title, seg{itoa(n) + " store repairs", st.err}, seg{" · ", st.muted})
+	}
+	title = append(title, seg{itoa(ok) + " ok", st.ok}, seg{" · ", st.muted},
+		seg{itoa(bad) + " failing", pick(bad > 0, st.err, st.muted)}, seg{" · ", st.muted},
+		seg{itoa(ready) + "/" + itoa(len(m.snap.Conns)) + " conns", pick(ready < len(m.snap.Conns), st.warn, st.text)})
 	return m.box(title, w, h, focused, m.renderTable(p.table(m, false), w-2, h-2))
 }
 
@@ -186,6 +243,6 @@ func (p *healthPane) esc() bool       { return false }
 
 // click selects the health check under the mouse.
 func (p *healthPane) click(m *Model, _, y int) {
-	ch, _ := healthLayout(m.bodyHeight(), len(m.snap.Conns))
+	ch, _, _ := healthLayout(m.bodyHeight(), len(m.snap.Conns), repairCount(m))
 	clickTable(&p.cur, len(m.snap.Health), healthID(m), ch-3, 2, y)
 }
