@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/danube-console/danube-console/proto/adminpb"
 	"github.com/danube-console/danube-console/proto/danubepb"
 )
 
@@ -34,12 +35,17 @@ func TestCrashKeepsEveryAcknowledgedMessage(t *testing.T) {
 		acked     = map[string]bool{}   // payloads the broker acknowledged to the producer
 		delivered = map[uint64]string{} // offset → payload seen by the consumer
 		next      int                   // next payload number
+		// Topics made to grow the metadata: those that exist with their producer, those whose deletion the
+		// broker confirmed, and those whose deletion a kill interrupted.
+		metaTopics         = map[string]metaProducer{}
+		deleted, deleting  = map[string]bool{}, map[string]bool{}
+		metaSeq, metaBytes int // the next topic's number; bytes of names put in the metadata
 	)
 	rounds := 5
 	for round := range rounds {
 		last := round == rounds-1
 		fsync := []string{"interval", "always", "never"}[round%3] // every policy must keep what it acknowledged
-		b := startBrokerProcess(t, bin, "--port", "0", "--admin-port", "-1", "--data-dir", dataDir, "--fsync", fsync)
+		b := startBrokerProcess(t, bin, "--port", "0", "--admin-port", "0", "--data-dir", dataDir, "--fsync", fsync)
 		conn, err := grpc.NewClient(strings.TrimPrefix(b.url, "http://"), grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
 			t.Fatal(err)
@@ -104,6 +110,55 @@ func TestCrashKeepsEveryAcknowledgedMessage(t *testing.T) {
 				mu.Unlock()
 			}
 		})
+		aconn := dialBroker(t, adminURLOf(t, b))
+		var churn sync.WaitGroup
+		churn.Go(func() { // the metadata grows and shrinks: topics with long-named producers and subscriptions are
+			// created and deleted again, so that meta.log goes through compactions
+			ta := adminpb.NewTopicAdminClient(aconn)
+			for {
+				select {
+				case <-stopProducing:
+					return
+				default:
+				}
+				mu.Lock()
+				k := metaSeq
+				metaSeq++
+				mu.Unlock()
+				topic := "/default/crash-meta-" + strconv.Itoa(k)
+				name := "meta-p-" + strconv.Itoa(k) + "-" + strings.Repeat("x", 800)
+				p, err := pc.CreateProducer(ctx, &danubepb.ProducerRequest{ProducerName: name, TopicName: topic})
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				metaTopics[topic] = metaProducer{name: name, id: p.ProducerId}
+				mu.Unlock()
+				subName := "meta-s-" + strconv.Itoa(k) + "-" + strings.Repeat("y", 800)
+				if _, err = cc.Subscribe(ctx, &danubepb.ConsumerRequest{TopicName: topic, Subscription: subName,
+					ConsumerName: "meta-c", SubscriptionType: danubepb.ConsumerRequest_Shared}); err != nil {
+					return
+				}
+				mu.Lock()
+				metaBytes += len(name) + len(subName)
+				mu.Unlock()
+				if k < 20 {
+					continue
+				}
+				old := "/default/crash-meta-" + strconv.Itoa(k-20)
+				mu.Lock()
+				delete(metaTopics, old)
+				deleting[old] = true // until the broker answers, it may or may not be deleted
+				mu.Unlock()
+				if _, err := ta.DeleteTopic(ctx, &adminpb.TopicRequest{Name: old}); err != nil {
+					return
+				}
+				mu.Lock()
+				delete(deleting, old)
+				deleted[old] = true
+				mu.Unlock()
+			}
+		})
 		if round > 0 {
 			select {
 			case off := <-firstOffset:
@@ -134,11 +189,15 @@ func TestCrashKeepsEveryAcknowledgedMessage(t *testing.T) {
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
+			churn.Wait()
+			checkMetaTopics(t, ctx, aconn, pc, metaTopics, deleted)
 			b.stop(t)
 		}
 		cancel()
 		conn.Close()
+		aconn.Close()
 		wg.Wait()
+		churn.Wait()
 	}
 
 	mu.Lock()
@@ -156,7 +215,50 @@ func TestCrashKeepsEveryAcknowledgedMessage(t *testing.T) {
 			t.Fatalf("offset %d missing below the highest delivered offset %d", off, maxOff)
 		}
 	}
-	t.Logf("%d messages acknowledged over %d kills, %d offsets delivered", len(acked), rounds-1, len(delivered))
+	if metaBytes < 3*256<<10 { // the metadata is compacted each time it passes 256 KiB (4× its live size)
+		t.Fatalf("only %d bytes of names went into the metadata: the test did not grow it through compactions", metaBytes)
+	}
+	t.Logf("%d messages acknowledged over %d kills, %d offsets delivered; %d topics made and %d deleted again (%d bytes of names) to grow the metadata",
+		len(acked), rounds-1, len(delivered), metaSeq, len(deleted), metaBytes)
+}
+
+// metaProducer is the producer of a topic the crash test makes only to grow the metadata.
+type metaProducer struct {
+	name string
+	id   uint64
+}
+
+// checkMetaTopics checks that a restarted broker holds exactly the topics made to grow the metadata: every
+// topic still there with its producer's id, none of those deleted.
+func checkMetaTopics(t *testing.T, ctx context.Context, aconn *grpc.ClientConn, pc danubepb.ProducerServiceClient,
+	live map[string]metaProducer, deleted map[string]bool) {
+	t.Helper()
+	list, err := adminpb.NewNamespaceAdminClient(aconn).GetNamespaceTopics(ctx, &adminpb.NamespaceRequest{Name: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, name := range list.GetTopics() {
+		listed["/"+name] = true
+	}
+	for topic := range deleted {
+		if listed[topic] {
+			t.Errorf("%s was deleted before a kill and came back", topic)
+		}
+	}
+	for topic, mp := range live {
+		if !listed[topic] {
+			t.Errorf("%s is missing after the kills", topic)
+			continue
+		}
+		p, err := pc.CreateProducer(ctx, &danubepb.ProducerRequest{ProducerName: mp.name, TopicName: topic})
+		if err != nil {
+			t.Fatalf("producer of %s after the kills: %v", topic, err)
+		}
+		if p.ProducerId != mp.id {
+			t.Errorf("producer of %s has id %d after the kills, want %d", topic, p.ProducerId, mp.id)
+		}
+	}
 }
 
 func missingPayloads(acked map[string]bool, delivered map[uint64]string) []string {
