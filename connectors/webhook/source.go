@@ -338,11 +338,14 @@ func (s *Source) handler(st *server) http.Handler {
 			replyError(w, http.StatusUnauthorized, reason)
 			return
 		}
-		var src io.Reader = http.MaxBytesReader(w, r.Body, s.set.maxBody)
+		src := http.MaxBytesReader(w, r.Body, s.set.maxBody)
+		var body []byte
+		var err error
 		if check != nil {
-			src = io.TeeReader(src, check)
+			body, reason, err = readChecked(src, check)
+		} else {
+			body, err = readBody(src, r.ContentLength, s.set.maxBody)
 		}
-		body, err := readBody(src, r.ContentLength, s.set.maxBody)
 		if err != nil {
 			s.replyReadError(w, rt, err)
 			return
@@ -350,11 +353,9 @@ func (s *Source) handler(st *server) http.Handler {
 		// The body is in: lift the read deadline, which would otherwise cancel the request's context
 		// while it waits for its acknowledgement. A server that cannot (none here) keeps its deadline.
 		_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
-		if check != nil {
-			if reason := check.verify(); reason != "" {
-				replyError(w, http.StatusUnauthorized, reason)
-				return
-			}
+		if reason != "" {
+			replyError(w, http.StatusUnauthorized, reason)
+			return
 		}
 		req := &request{rec: s.record(rt, r, body), done: make(chan error, 1)}
 		select {
@@ -423,6 +424,55 @@ func readBody(src io.Reader, contentLength, limit int64) ([]byte, error) {
 			return nil, err
 		}
 	}
+}
+
+// chunkSize is the size of the pooled buffers a body whose credentials depend on it is read into.
+const chunkSize = 64 << 10
+
+// chunk is one pooled buffer of readChecked.
+type chunk [chunkSize]byte
+
+var chunks = sync.Pool{New: func() any { return new(chunk) }}
+
+// readChecked reads a body from src, which fails past the limit (an http.MaxBytesReader), writing it to
+// check as it arrives. The body is held in pooled 64 KiB chunks until check has verified it: a refused
+// body goes back to the pool and leaves no garbage, so that callers with bad credentials cannot make the
+// heap grow beyond what the requests in flight hold. Only a body that passes is copied into a buffer of
+// its own. It returns check's reason when the body is refused, or the read error.
+func readChecked(src io.Reader, check bodyCheck) (body []byte, reason string, err error) {
+	var held []*chunk
+	defer func() {
+		for _, c := range held {
+			chunks.Put(c)
+		}
+	}()
+	total, used := 0, chunkSize // bytes read; bytes used in the last chunk
+	for {
+		if used == chunkSize {
+			held = append(held, chunks.Get().(*chunk))
+			used = 0
+		}
+		last := held[len(held)-1]
+		n, err := src.Read(last[used:])
+		_, _ = check.Write(last[used : used+n])
+		used += n
+		total += n
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, "", err
+		}
+	}
+	if reason := check.verify(); reason != "" {
+		return nil, reason, nil
+	}
+	body = make([]byte, total)
+	off := 0
+	for _, c := range held {
+		off += copy(body[off:], c[:])
+	}
+	return body, "", nil
 }
 
 // replyReadError answers a request whose body could not be read: 413 past max_body_bytes, 408 past

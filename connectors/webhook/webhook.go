@@ -46,18 +46,20 @@
 // its rate, authenticated or not, and only callers whose headers pass the checks make the server read a
 // body.
 //
-// Resources are bounded: at most max_in_flight requests are handled at once, each holding at most
-// max_body_bytes of body (a declared Content-Length sizes the buffer exactly; a body sent without one is
-// read into 64 KiB first, then into one buffer of max_body_bytes), so bodies take at most about
-// max_in_flight × max_body_bytes of memory. A request keeps its place until its record is settled, even
-// when the caller left, so the queue never holds more than max_in_flight records. The signature is
-// computed while the body is read, in constant memory. A caller that sends its request slower than
-// read_timeout (its headers slower than read_header_timeout) is cut off, and a request over the limit of
-// requests in flight is answered 503 without its body being read.
+// Resources are bounded. At most max_in_flight requests are handled at once; a request over that limit
+// is answered 503 at once, without its body being read. A request keeps its place from its headers until
+// its record is settled, even when its caller left, so the queue never holds more than max_in_flight
+// records. Each holds at most max_body_bytes of body: a declared Content-Length sizes the buffer exactly,
+// and a body sent without one is read into 64 KiB first, then into one buffer of max_body_bytes. With auth
+// = "hmac" the signature is computed while the body arrives, in constant memory, and the body is held in
+// pooled 64 KiB chunks until the signature is verified, so a refused body leaves no garbage (one that
+// passes is copied out of them, briefly taking twice its size). Bodies thus take about max_in_flight ×
+// max_body_bytes at most. A caller that sends its request slower than
+// read_timeout (its headers slower than read_header_timeout) is cut off.
 //
 // Delivery is at least once: a 202 means the message is in Danube. A caller that gave up before its reply
 // (a timeout, a closed connection) may still have had its message published: the record was already on
-// its way, and its acknowledgement completes without a listener. Callers that retry after such failures
+// its way, and its acknowledgement still completes (the reply then goes nowhere). Callers that retry after such failures
 // produce duplicates, which consumers should tolerate (e.g. deduplicate by an event id header mapped with
 // headers_to_attributes).
 package webhook
