@@ -19,15 +19,12 @@ import (
 	"github.com/danube-console/danube-console/broker/store/disk"
 )
 
-// jwtSecretEnv names the environment variable that can hold the JWT secret instead of --jwt-secret.
-const jwtSecretEnv = "DANUBE_JWT_SECRET"
-
 // brokerFlags are the flags of "broker" that build broker.Options.
 type brokerFlags struct {
 	opts                       broker.Options
 	logLevel                   string
 	tlsCert, tlsKey, tlsClient string
-	jwtSecret                  string
+	jwt                        jwtSecretFlags
 	dataDir                    string
 	ephemeral                  bool
 	fsync                      string
@@ -48,7 +45,7 @@ func (f *brokerFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "serve both ports over TLS with this PEM certificate (needs --tls-key)")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&f.tlsClient, "tls-client-ca", "", "require client certificates signed by this PEM CA (mutual TLS)")
-	fs.StringVar(&f.jwtSecret, "jwt-secret", "", "require JWT bearer tokens signed (HS256) with this secret; also read from $"+jwtSecretEnv)
+	f.jwt.register(fs, "require JWT bearer tokens signed (HS256) with this secret")
 	fs.BoolVar(&o.AllowInsecure, "allow-insecure", false, "allow listening beyond loopback without TLS and JWT authentication")
 	fs.StringVar(&f.dataDir, "data-dir", "./danube-data", "where reliable messages and the broker's metadata are stored")
 	fs.BoolVar(&f.ephemeral, "ephemeral", false, "keep everything in memory (lost when the broker stops) instead of in --data-dir")
@@ -93,8 +90,8 @@ func (f *brokerFlags) openStore(log *slog.Logger) (*disk.Store, error) {
 	return st, nil
 }
 
-// options turns the parsed flags into broker options.
-func (f *brokerFlags) options(stderr io.Writer) (broker.Options, error) {
+// options turns the flags parsed from fs into broker options; log lines go to stderr.
+func (f *brokerFlags) options(fs *pflag.FlagSet, stderr io.Writer) (broker.Options, error) {
 	o := f.opts
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
@@ -112,9 +109,9 @@ func (f *brokerFlags) options(stderr io.Writer) (broker.Options, error) {
 	if f.retentionBytes < 0 || f.retentionAge < 0 {
 		return o, errors.New("--retention-bytes and --retention-age must not be negative")
 	}
-	secret := f.jwtSecret
-	if secret == "" {
-		secret = os.Getenv(jwtSecretEnv)
+	secret, err := f.jwt.secret(fs, os.Getenv)
+	if err != nil {
+		return o, err
 	}
 	if secret != "" {
 		o.JWTSecret = []byte(secret)
@@ -167,7 +164,7 @@ func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	f.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: danube-console broker [flags]")
-		fmt.Fprintln(stderr, "       danube-console broker token --subject NAME [--ttl 1h] [--jwt-secret S]")
+		fmt.Fprintln(stderr, "       danube-console broker token --subject NAME [--ttl 1h] [--jwt-secret-file PATH]")
 		fmt.Fprintln(stderr)
 		fmt.Fprintln(stderr, "Runs the embedded Danube-compatible broker until interrupted. Flags:")
 		fs.PrintDefaults()
@@ -183,7 +180,7 @@ func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "danube-console broker: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	opts, err := f.options(stderr)
+	opts, err := f.options(fs, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "danube-console broker: %v\n", err)
 		return 2
@@ -204,7 +201,7 @@ func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	srv, err := broker.New(opts)
 	if err != nil {
 		if errors.Is(err, broker.ErrInsecure) {
-			fmt.Fprintf(stderr, "danube-console broker: %v\n(add --tls-cert, --tls-key and --jwt-secret, or --allow-insecure)\n", err)
+			fmt.Fprintf(stderr, "danube-console broker: %v\n(add --tls-cert, --tls-key and --jwt-secret-file (or $%s), or --allow-insecure)\n", err, jwtSecretEnv)
 		} else {
 			fmt.Fprintf(stderr, "danube-console broker: %v\n", err)
 		}
@@ -265,11 +262,13 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	subject := fs.String("subject", "", "who the token is for (required)")
 	ttl := fs.Duration("ttl", time.Hour, "how long the token is valid")
-	secret := fs.String("jwt-secret", "", "the broker's --jwt-secret (default: $"+jwtSecretEnv+")")
+	var jwtFlags jwtSecretFlags
+	jwtFlags.register(fs, "the broker's JWT secret")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: danube-console broker token --subject NAME [--ttl 1h] [--jwt-secret S]")
+		fmt.Fprintln(stderr, "Usage: danube-console broker token --subject NAME [--ttl 1h] [--jwt-secret-file PATH]")
 		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "Prints a bearer token that a broker started with the same --jwt-secret accepts. Flags:")
+		fmt.Fprintln(stderr, "Prints a bearer token that a broker started with the same JWT secret accepts. The secret is read")
+		fmt.Fprintf(stderr, "from --jwt-secret-file, --jwt-secret or $%s. Flags:\n", jwtSecretEnv)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -283,14 +282,16 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "danube-console broker token: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	if *secret == "" {
-		*secret = os.Getenv(jwtSecretEnv)
-	}
-	if *subject == "" || *secret == "" {
-		fmt.Fprintf(stderr, "danube-console broker token: --subject and a secret (--jwt-secret or $%s) are required\n", jwtSecretEnv)
+	secret, err := jwtFlags.secret(fs, os.Getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "danube-console broker token: %v\n", err)
 		return 2
 	}
-	tok, err := broker.NewToken([]byte(*secret), *subject, *ttl)
+	if *subject == "" || secret == "" {
+		fmt.Fprintf(stderr, "danube-console broker token: --subject and a secret (--jwt-secret-file, $%s or --jwt-secret) are required\n", jwtSecretEnv)
+		return 2
+	}
+	tok, err := broker.NewToken([]byte(secret), *subject, *ttl)
 	if err != nil {
 		fmt.Fprintf(stderr, "danube-console broker token: %v\n", err)
 		return 2

@@ -195,7 +195,7 @@ func TestBrokerTokenSecretFromEnv(t *testing.T) {
 
 func TestBrokerTokenUsageErrors(t *testing.T) {
 	clearSecretEnv(t)
-	const need = "danube-console broker token: --subject and a secret (--jwt-secret or $DANUBE_JWT_SECRET) are required\n"
+	const need = "danube-console broker token: --subject and a secret (--jwt-secret-file, $DANUBE_JWT_SECRET or --jwt-secret) are required\n"
 	for _, tc := range []struct {
 		args []string
 		want string

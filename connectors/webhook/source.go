@@ -11,6 +11,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,6 +47,8 @@ type server struct {
 	srv   *http.Server
 	ln    net.Listener
 	queue chan *request
+	// slots holds one token per request being handled (max_in_flight).
+	slots chan struct{}
 	// stopping is closed when Close begins: waiting handlers answer 503 and new requests are refused.
 	stopping chan struct{}
 	// served is closed when Serve returned; serveErr is then set.
@@ -133,6 +136,7 @@ func (s *Source) Connect(ctx context.Context) error {
 	st := &server{
 		ln:       ln,
 		queue:    make(chan *request, s.set.queueSize),
+		slots:    make(chan struct{}, s.set.maxInFlight),
 		stopping: make(chan struct{}),
 		served:   make(chan struct{}),
 		fresh:    make(map[net.Conn]struct{}),
@@ -140,9 +144,12 @@ func (s *Source) Connect(ctx context.Context) error {
 	st.srv = &http.Server{
 		Handler:           s.handler(st),
 		ConnState:         st.connState,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		ReadHeaderTimeout: s.set.readHeaderTO,
+		// The deadline of the whole request; the handler lifts it once the body is read, so that
+		// waiting for Danube's acknowledgement is not cut short.
+		ReadTimeout: s.set.readTimeout,
+		IdleTimeout: s.set.idleTimeout,
+		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	go func() {
 		defer close(st.served)
@@ -304,6 +311,14 @@ func (s *Source) handler(st *server) http.Handler {
 			replyError(w, http.StatusMethodNotAllowed, "only POST is accepted")
 			return
 		}
+		select {
+		case st.slots <- struct{}{}:
+			defer func() { <-st.slots }()
+		default:
+			w.Header().Set("Retry-After", retryAfter503)
+			replyError(w, http.StatusServiceUnavailable, "too many requests in flight")
+			return
+		}
 		if rt.limiter != nil {
 			now := s.now()
 			res := rt.limiter.ReserveN(now, 1)
@@ -318,16 +333,27 @@ func (s *Source) handler(st *server) http.Handler {
 			replyError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", s.set.maxBody))
 			return
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.set.maxBody))
-		if err != nil {
-			if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-				replyError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", s.set.maxBody))
-				return
-			}
-			replyError(w, http.StatusBadRequest, "could not read the body")
+		check, reason := s.auth.check(r)
+		if reason != "" {
+			replyError(w, http.StatusUnauthorized, reason)
 			return
 		}
-		if reason := s.auth.check(r, body); reason != "" {
+		src := http.MaxBytesReader(w, r.Body, s.set.maxBody)
+		var body []byte
+		var err error
+		if check != nil {
+			body, reason, err = readChecked(src, check)
+		} else {
+			body, err = readBody(src, r.ContentLength, s.set.maxBody)
+		}
+		if err != nil {
+			s.replyReadError(w, rt, err)
+			return
+		}
+		// The body is in: lift the read deadline, which would otherwise cancel the request's context
+		// while it waits for its acknowledgement. A server that cannot (none here) keeps its deadline.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
+		if reason != "" {
 			replyError(w, http.StatusUnauthorized, reason)
 			return
 		}
@@ -346,6 +372,8 @@ func (s *Source) handler(st *server) http.Handler {
 			replyError(w, http.StatusServiceUnavailable, "queue full")
 			return
 		}
+		// The request keeps its slot until its record is settled, even when the caller left (its reply
+		// then goes nowhere): the record's body is held until then, and max_in_flight bounds them all.
 		select {
 		case err := <-req.done:
 			s.replyAck(w, rt, err)
@@ -357,11 +385,111 @@ func (s *Source) handler(st *server) http.Handler {
 				w.Header().Set("Retry-After", retryAfter503)
 				replyError(w, http.StatusServiceUnavailable, "the connector is stopping")
 			}
-		case <-r.Context().Done():
-			// The caller left. The record stays queued or in flight and is published all the same
-			// (at least once); its acknowledgement lands in req.done, which nobody reads.
 		}
 	})
+}
+
+// firstChunk is the buffer a body without a Content-Length is read into first.
+const firstChunk = 64 << 10
+
+// readBody reads a body of at most limit bytes from src, which fails past the limit (an
+// http.MaxBytesReader). A declared contentLength (at most limit) sizes the buffer exactly; a body without
+// one is read into min(limit, 64 KiB) first and, when that fills, into one buffer of limit+1 bytes, so a
+// body never takes more than limit+64 KiB while it is read, whatever its size.
+func readBody(src io.Reader, contentLength, limit int64) ([]byte, error) {
+	if contentLength >= 0 {
+		buf := make([]byte, contentLength)
+		if _, err := io.ReadFull(src, buf); err != nil {
+			return nil, err
+		}
+		return buf, nil
+	}
+	buf := make([]byte, 0, min(limit+1, firstChunk))
+	for {
+		if len(buf) == cap(buf) {
+			if int64(cap(buf)) > limit {
+				// Only a reader that does not enforce the limit gets here.
+				return nil, &http.MaxBytesError{Limit: limit}
+			}
+			bigger := make([]byte, len(buf), limit+1)
+			copy(bigger, buf)
+			buf = bigger
+		}
+		n, err := src.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case errors.Is(err, io.EOF):
+			return buf, nil
+		case err != nil:
+			return nil, err
+		}
+	}
+}
+
+// chunkSize is the size of the pooled buffers a body whose credentials depend on it is read into.
+const chunkSize = 64 << 10
+
+// chunk is one pooled buffer of readChecked.
+type chunk [chunkSize]byte
+
+var chunks = sync.Pool{New: func() any { return new(chunk) }}
+
+// readChecked reads a body from src, which fails past the limit (an http.MaxBytesReader), writing it to
+// check as it arrives. The body is held in pooled 64 KiB chunks until check has verified it: a refused
+// body goes back to the pool and leaves no garbage, so that callers with bad credentials cannot make the
+// heap grow beyond what the requests in flight hold. Only a body that passes is copied into a buffer of
+// its own. It returns check's reason when the body is refused, or the read error.
+func readChecked(src io.Reader, check bodyCheck) (body []byte, reason string, err error) {
+	var held []*chunk
+	defer func() {
+		for _, c := range held {
+			chunks.Put(c)
+		}
+	}()
+	total, used := 0, chunkSize // bytes read; bytes used in the last chunk
+	for {
+		if used == chunkSize {
+			held = append(held, chunks.Get().(*chunk))
+			used = 0
+		}
+		last := held[len(held)-1]
+		n, err := src.Read(last[used:])
+		_, _ = check.Write(last[used : used+n])
+		used += n
+		total += n
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, "", err
+		}
+	}
+	if reason := check.verify(); reason != "" {
+		return nil, reason, nil
+	}
+	body = make([]byte, total)
+	off := 0
+	for _, c := range held {
+		off += copy(body[off:], c[:])
+	}
+	return body, "", nil
+}
+
+// replyReadError answers a request whose body could not be read: 413 past max_body_bytes, 408 past
+// read_timeout, 400 otherwise (e.g. the caller closed the connection before sending it all).
+func (s *Source) replyReadError(w http.ResponseWriter, rt *route, err error) {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		replyError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", s.set.maxBody))
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		s.log.Debug("webhook: a body arrived too slowly", "route", rt.path, "read_timeout", s.set.readTimeout)
+		w.Header().Set("Connection", "close")
+		replyError(w, http.StatusRequestTimeout, fmt.Sprintf("body not received within %v", s.set.readTimeout))
+	default:
+		s.log.Debug("webhook: a body could not be read", "route", rt.path, "err", err)
+		replyError(w, http.StatusBadRequest, "could not read the body")
+	}
 }
 
 // record builds the record of an accepted request.

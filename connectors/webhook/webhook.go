@@ -18,6 +18,10 @@
 //	hmac_header = "X-Signature-256"           # default; "sha256=<hex>" or "<hex>"
 //	headers_to_attributes = ["X-Request-Id", "X-Shop-Event"]
 //	max_body_bytes = 1048576                  # default 1 MiB
+//	max_in_flight = 64                        # requests handled at once; beyond, 503 at once (default)
+//	read_timeout = "30s"                      # to read a whole request, headers and body (default)
+//	read_header_timeout = "10s"               # to read a request's headers (default)
+//	idle_timeout = "2m"                       # a kept-alive connection waits this long for its next request
 //	rate_limit_per_route = 50.0               # requests/s per route (burst = rate); 0 = unlimited (default)
 //	queue_size = 1000                         # default
 //	batch_size = 100                          # default
@@ -30,17 +34,32 @@
 //
 // Replies (JSON bodies):
 //   - 202 {"status":"accepted","topic":...}: Danube acknowledged the message;
-//   - 401 bad or missing credentials; 404 unknown path; 405 not a POST; 413 body over max_body_bytes;
-//     429 the route's rate is exceeded (with Retry-After); 422 Danube refused the message for good (e.g.
-//     too large); 503 the queue is full, Danube did not take the message, or the connector is stopping (with
-//     Retry-After): the caller should send it again.
+//   - 400 the body could not be read; 401 bad or missing credentials; 404 unknown path; 405 not a POST;
+//     408 the body did not arrive within read_timeout; 413 body over max_body_bytes; 429 the route's rate
+//     is exceeded (with Retry-After); 422 Danube refused the message for good (e.g. too large); 503
+//     max_in_flight requests are already being handled, the queue is full, Danube did not take the
+//     message, or the connector is stopping (with Retry-After): the caller should send it again.
 //
-// Checks run in this order: path (404), method (405), rate (429), body size (413), credentials (401), so
-// that every request to a route counts against its rate, authenticated or not.
+// Checks run in this order: path (404), method (405), requests in flight (503), rate (429), declared
+// body size (413), the credentials carried by headers (401), then the body is read (413, 408, 400) and,
+// with auth = "hmac", its signature checked (401). Every request to a route that is let in counts against
+// its rate, authenticated or not, and only callers whose headers pass the checks make the server read a
+// body.
+//
+// Resources are bounded. At most max_in_flight requests are handled at once; a request over that limit
+// is answered 503 at once, without its body being read. A request keeps its place from its headers until
+// its record is settled, even when its caller left, so the queue never holds more than max_in_flight
+// records. Each holds at most max_body_bytes of body: a declared Content-Length sizes the buffer exactly,
+// and a body sent without one is read into 64 KiB first, then into one buffer of max_body_bytes. With auth
+// = "hmac" the signature is computed while the body arrives, in constant memory, and the body is held in
+// pooled 64 KiB chunks until the signature is verified, so a refused body leaves no garbage (one that
+// passes is copied out of them, briefly taking twice its size). Bodies thus take about max_in_flight ×
+// max_body_bytes at most. A caller that sends its request slower than
+// read_timeout (its headers slower than read_header_timeout) is cut off.
 //
 // Delivery is at least once: a 202 means the message is in Danube. A caller that gave up before its reply
 // (a timeout, a closed connection) may still have had its message published: the record was already on
-// its way, and its acknowledgement completes without a listener. Callers that retry after such failures
+// its way, and its acknowledgement still completes (the reply then goes nowhere). Callers that retry after such failures
 // produce duplicates, which consumers should tolerate (e.g. deduplicate by an event id header mapped with
 // headers_to_attributes).
 package webhook
@@ -49,6 +68,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/danube-console/danube-console/connectors"
 )
@@ -80,6 +100,10 @@ var Spec = connectors.Spec{
 		{Name: "jwt_secret", Type: connectors.TypeString, Secret: true, Doc: "HS256 secret bearer tokens are signed with (auth = \"jwt\"); tokens must carry exp."},
 		{Name: "headers_to_attributes", Type: connectors.TypeStrings, Doc: "Request headers copied into message attributes (named in lower case)."},
 		{Name: "max_body_bytes", Type: connectors.TypeInt, Default: int64(1 << 20), Min: 1, Max: 1 << 30, Doc: "Largest accepted body; larger ones get 413."},
+		{Name: "max_in_flight", Type: connectors.TypeInt, Default: int64(64), Min: 1, Max: 100_000, Doc: "Requests handled at once, from their headers until their record is settled; beyond, callers get 503 at once, without their body being read. Bodies take at most about max_in_flight × max_body_bytes of memory."},
+		{Name: "read_timeout", Type: connectors.TypeDuration, Default: 30 * time.Second, Min: 0.001, Max: 3600, Doc: "Longest time to read a whole request, headers and body; a slower caller gets 408 and its connection is closed."},
+		{Name: "read_header_timeout", Type: connectors.TypeDuration, Default: 10 * time.Second, Min: 0.001, Max: 3600, Doc: "Longest time to read a request's headers (at most read_timeout); a slower caller's connection is closed."},
+		{Name: "idle_timeout", Type: connectors.TypeDuration, Default: 2 * time.Minute, Min: 0.001, Max: 3600, Doc: "How long a kept-alive connection may wait for its next request before it is closed."},
 		{Name: "rate_limit_per_route", Type: connectors.TypeFloat, Default: 0.0, Min: 0, Max: 1e6, Doc: "Requests per second accepted on each route (burst = rate); above it callers get 429; 0 means unlimited."},
 		{Name: "queue_size", Type: connectors.TypeInt, Default: int64(1000), Min: 1, Max: 1_000_000, Doc: "Requests waiting to be published; when full, callers get 503."},
 		{Name: "batch_size", Type: connectors.TypeInt, Default: int64(100), Min: 1, Max: 100_000, Doc: "Most records handed to the runtime at once."},
@@ -105,6 +129,10 @@ type settings struct {
 	jwtSecret       string
 	headerAttrs     []string
 	maxBody         int64
+	maxInFlight     int
+	readTimeout     time.Duration
+	readHeaderTO    time.Duration
+	idleTimeout     time.Duration
 	ratePerRoute    float64
 	queueSize       int
 	batchSize       int
@@ -126,6 +154,10 @@ func parseSettings(cfg connectors.Config) (settings, error) {
 		jwtSecret:    cfg.String("jwt_secret"),
 		headerAttrs:  cfg.Strings("headers_to_attributes"),
 		maxBody:      cfg.Int("max_body_bytes"),
+		maxInFlight:  int(cfg.Int("max_in_flight")),
+		readTimeout:  cfg.Duration("read_timeout"),
+		readHeaderTO: cfg.Duration("read_header_timeout"),
+		idleTimeout:  cfg.Duration("idle_timeout"),
 		ratePerRoute: cfg.Float("rate_limit_per_route"),
 		queueSize:    int(cfg.Int("queue_size")),
 		batchSize:    int(cfg.Int("batch_size")),
@@ -176,6 +208,9 @@ func parseSettings(cfg connectors.Config) (settings, error) {
 			fail("headers_to_attributes", "%q is not a header name", h)
 		}
 	}
+	if s.readHeaderTO > s.readTimeout {
+		fail("read_header_timeout", "%v is longer than read_timeout (%v), which covers the headers too", s.readHeaderTO, s.readTimeout)
+	}
 	if s.queueSize < 1 {
 		s.queueSize = 1
 	}
@@ -184,6 +219,19 @@ func parseSettings(cfg connectors.Config) (settings, error) {
 	}
 	if s.maxBody < 1 {
 		s.maxBody = 1 << 20
+	}
+	if s.maxInFlight < 1 {
+		s.maxInFlight = 64
+	}
+	// A Config built without Spec.Parse has no defaults: zero timeouts would mean none at all.
+	if s.readTimeout <= 0 {
+		s.readTimeout = 30 * time.Second
+	}
+	if s.readHeaderTO <= 0 {
+		s.readHeaderTO = min(10*time.Second, s.readTimeout)
+	}
+	if s.idleTimeout <= 0 {
+		s.idleTimeout = 2 * time.Minute
 	}
 	if len(errs) > 0 {
 		return s, connectors.ConfigError(errors.Join(errs...))

@@ -670,7 +670,7 @@ func TestQueueFull(t *testing.T) {
 
 func TestConcurrentRequests(t *testing.T) {
 	const n = 200
-	s, base := start(t, map[string]any{"batch_size": int64(7), "queue_size": int64(n)}, options{})
+	s, base := start(t, map[string]any{"batch_size": int64(7), "queue_size": int64(n), "max_in_flight": int64(n)}, options{})
 	got := autoAck(t, s, nil)
 	var wg sync.WaitGroup
 	var bad atomic.Int32
