@@ -18,7 +18,7 @@ type consumer struct {
 	name    string
 	seq     uint64 // join order within the subscription
 	sub     *subscription
-	filters atomic.Pointer[[]string]
+	filters atomic.Pointer[[]*keyFilter] // compiled when set
 
 	active atomic.Bool
 
@@ -41,7 +41,10 @@ func newConsumer(id uint64, name string, seq uint64, sub *subscription, filters 
 }
 
 func (c *consumer) setFilters(filters []string) {
-	fs := append([]string(nil), filters...)
+	fs := make([]*keyFilter, len(filters))
+	for i, f := range filters {
+		fs[i] = compileKeyFilter(f)
+	}
 	c.filters.Store(&fs)
 }
 
