@@ -24,6 +24,8 @@ type consumer struct {
 
 	mu            sync.Mutex
 	queue         []*danubepb.StreamMessage
+	pushed        uint64        // sequence number of the last message push queued
+	taken         uint64        // pushed when a stream last took the queue: messages up to it reached a stream
 	gen           uint64        // generation of the stream allowed to serve this consumer
 	latest        uint64        // arrival stamp of the latest takeover or stream
 	stop          chan struct{} // closed to end the current stream (nil when none is attached)
@@ -61,12 +63,24 @@ func (c *consumer) tryPush(m *danubepb.StreamMessage, limit int) bool {
 	return true
 }
 
-// push queues m without a limit; reliable dispatch bounds the queue by its window.
-func (c *consumer) push(m *danubepb.StreamMessage) {
+// push queues m without a limit; reliable dispatch bounds the queue by its window. It returns m's sequence
+// number, for hasTaken.
+func (c *consumer) push(m *danubepb.StreamMessage) uint64 {
 	c.mu.Lock()
 	c.queue = append(c.queue, m)
+	c.pushed++
+	seq := c.pushed
 	c.mu.Unlock()
 	c.signal()
+	return seq
+}
+
+// hasTaken reports whether the message push numbered seq has been taken by one of the consumer's streams
+// (rather than still waiting in the queue, or discarded from it).
+func (c *consumer) hasTaken(seq uint64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return seq <= c.taken
 }
 
 func (c *consumer) signal() {
@@ -86,6 +100,7 @@ func (c *consumer) take(gen uint64) []*danubepb.StreamMessage {
 	}
 	q := c.queue
 	c.queue = nil
+	c.taken = c.pushed
 	c.mu.Unlock()
 	return q
 }
