@@ -197,6 +197,22 @@ func (c *consumer) endedBy() error {
 func (c *consumer) remove() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.removeLocked()
+}
+
+// removeIfInactive removes the consumer when it has been inactive for at least timeout at now, checking and
+// removing at once so that a stream attaching meanwhile keeps it. It returns since when it was inactive.
+func (c *consumer) removeIfInactive(now time.Time, timeout time.Duration) (time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.removed || c.active.Load() || c.stop != nil || c.inactiveSince.IsZero() || now.Sub(c.inactiveSince) < timeout {
+		return time.Time{}, false
+	}
+	c.removeLocked()
+	return c.inactiveSince, true
+}
+
+func (c *consumer) removeLocked() {
 	c.removed = true
 	c.queue = nil
 	if c.stop != nil {

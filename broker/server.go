@@ -516,9 +516,10 @@ func (s *Server) WaitForShutdown() {
 	<-s.stopped
 }
 
-// janitor removes idle non-reliable subscriptions and trims reliable logs behind their slowest cursor.
+// janitor removes consumers disconnected for InactiveConsumerTimeout and idle non-reliable subscriptions, and
+// trims reliable logs behind their slowest cursor.
 func (s *Server) janitor() {
-	tick := max(min(time.Second, s.opts.IdleSubscriptionTimeout/2), time.Millisecond)
+	tick := max(min(time.Second, s.opts.IdleSubscriptionTimeout/2, s.opts.InactiveConsumerTimeout/2), time.Millisecond)
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
@@ -535,6 +536,7 @@ func (s *Server) sweep(now time.Time) {
 	for _, t := range s.topicList() {
 		for _, sub := range *t.subsSnap.Load() {
 			sub.expireUnattached(now)
+			sub.removeInactive(now, s.opts.InactiveConsumerTimeout)
 		}
 		if t.reliable {
 			t.trim()
