@@ -10,11 +10,13 @@ import (
 	"net/url"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/danube-console/danube-console/broker"
@@ -180,4 +182,18 @@ func TestLimitOversizedRequestNotRead(t *testing.T) {
 	_, err = w.Producer.SendMessage(bearer(t, tok), m)
 	wantStatus(t, err, codes.InvalidArgument,
 		"Message size "+strconv.Itoa(policy+3<<20)+" exceeds maximum allowed "+strconv.Itoa(policy)+" for topic /default/oversized")
+}
+
+// TestLimitHeaderSize: a call whose metadata exceeds 64 KiB is refused (gRPC's default would read 16 MiB of
+// headers before the tap could refuse the call); ordinary metadata passes.
+func TestLimitHeaderSize(t *testing.T) {
+	w := newWire(t, broker.Options{})
+	big := metadata.AppendToOutgoingContext(ctx(t), "x-big", strings.Repeat("h", 128<<10))
+	_, err := w.Discovery.TopicLookup(big, &danubepb.TopicLookupRequest{Topic: "/default/t"})
+	if c := statusCode(err); c == codes.OK || c == codes.NotFound {
+		t.Fatalf("a call with 128 KiB of metadata: %v", err)
+	}
+	small := metadata.AppendToOutgoingContext(ctx(t), "x-small", strings.Repeat("h", 4<<10))
+	_, err = w.Discovery.TopicLookup(small, &danubepb.TopicLookupRequest{Topic: "/default/t"})
+	wantStatus(t, err, codes.NotFound, "")
 }

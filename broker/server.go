@@ -72,6 +72,10 @@ const recvEnvelope = 4 << 20
 // policies and schema definitions, never messages.
 const adminMaxRecvMsgSize = 4 << 20
 
+// maxHeaderListSize bounds the headers (metadata) of one call on both ports, which gRPC reads before the tap
+// handle can refuse the call; gRPC's default is 16 MiB. Danube clients send a token and a URL or two.
+const maxHeaderListSize = 64 << 10
+
 // shutdownGrace bounds how long Shutdown waits for in-flight calls before stopping hard.
 const shutdownGrace = 5 * time.Second
 
@@ -301,10 +305,11 @@ func listen(host string, port int, sentinel error) (net.Listener, error) {
 	return l, nil
 }
 
-// grpcOptions are the options both ports share (keepalive, TLS, authentication) plus extra.
+// grpcOptions are the options both ports share (keepalive, header size, TLS, authentication) plus extra.
 func (s *Server) grpcOptions(extra ...grpc.ServerOption) []grpc.ServerOption {
 	opts := []grpc.ServerOption{
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+		grpc.MaxHeaderListSize(maxHeaderListSize),
 	}
 	if s.opts.TLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(s.opts.TLS)))
