@@ -448,16 +448,14 @@ func (s *subscription) nack(offset uint64, delay time.Duration, reason string) {
 // over) so they are sent again; the delivery count keeps counting for those that reached a stream. Caller
 // holds s.mu.
 func (d *dispatcher) reclaim(c *consumer) {
-	unsent := make(map[*danubepb.StreamMessage]bool)
-	for _, m := range c.discardQueue() {
-		unsent[m] = true
-	}
+	c.discardQueue()
 	for _, p := range d.win {
 		if p.c == c && p.state == stInflight {
-			p.reached = p.delivered()
+			taken := c.hasTaken(p.qseq) // also right after consumer.remove emptied the queue
+			p.reached = p.reached || taken
 			p.state = stReady
 			p.c = nil
-			if unsent[p.msg] {
+			if !taken {
 				p.attempts-- // it never reached a stream: not a delivery
 			}
 		}
