@@ -63,9 +63,9 @@ const envelopeHeadroom = 4<<20 - 1<<10 - DefaultMaxMessageSize
 // of them are accepted) plus slack, so that a payload up to 4 MiB over the limit is still read and refused with
 // InvalidArgument naming the limit, an answer clients do not retry. A larger request is refused by gRPC
 // before it is read, with ResourceExhausted "grpc: received message larger than max (N vs. M)": the official
-// clients retry that for as long as they retry anything (danube-console's client does not retry it). The
-// envelope is what bounds the memory one call can make the broker hold: the policy plus 4 MiB, not the 2 GiB
-// a gRPC frame can announce.
+// clients retry that (the Go client's producer for ever; danube-console's client never), which is why the
+// envelope is generous. It is also what bounds the memory one call can make the broker hold (gRPC allocates
+// the announced length before reading it): the policy plus 4 MiB, not the 2 GiB a gRPC frame can announce.
 const recvEnvelope = 4 << 20
 
 // adminMaxRecvMsgSize bounds one request on the admin port, gRPC's default: admin requests carry names,
