@@ -179,3 +179,48 @@ func TestAckIsPerSubscription(t *testing.T) {
 	}
 	a.none(t, 50*time.Millisecond)
 }
+
+// TestAckBeforeStreamIgnored is the user's scenario: subscribe, do not open the stream, publish 30, ack (and
+// nack) offsets 0–29, then open the stream: all 30 are delivered. The first ten were already queued for the
+// consumer (it counts as connected from Subscribe; one on KeyShared, whose messages share a key), but none had
+// reached a stream, so the acks and nacks are ignored.
+func TestAckBeforeStreamIgnored(t *testing.T) {
+	for _, typ := range []danubepb.ConsumerRequest_SubscriptionType{shared, exclusive, failover, keyShared} {
+		w := newWire(t, broker.Options{})
+		topic := "/default/early-acks"
+		p := w.mustProducer(topic, "p", true)
+		id := w.mustSubscribe(topic, "s", "c", typ)
+		p.mustSend(seq("m", 30)...)
+		inFlight := broker.DefaultMaxUnackedMessages
+		if typ == keyShared {
+			inFlight = 1 // one message per key: every message has the producer's name as its key
+		}
+		brokertest.Eventually(t, 5*time.Second, func() bool {
+			return subInfo(t, w, topic, "s").InFlight == inFlight
+		}, "%v: the window was not handed to the consumer", typ)
+		for off := range uint64(30) {
+			mid := &danubepb.MsgID{ProducerId: p.id, TopicName: topic, BrokerAddr: w.srv.URL(), TopicOffset: off}
+			if _, err := ackRaw(w, "s", mid); err != nil {
+				t.Fatalf("%v: Ack(%d): %v", typ, off, err)
+			}
+			if _, err := nackRaw(w, "s", mid); err != nil {
+				t.Fatalf("%v: Nack(%d): %v", typ, off, err)
+			}
+		}
+		if si := subInfo(t, w, topic, "s"); si.Cursor != 0 {
+			t.Fatalf("%v: early acks moved the cursor: %+v", typ, si)
+		}
+		s := w.receive(id)
+		for i := range 30 {
+			m := s.next(t)
+			if string(m.Payload) != "m"+uitoa(uint64(i)) || m.MsgId.TopicOffset != uint64(i) {
+				t.Fatalf("%v: message %d is %q at offset %d", typ, i, m.Payload, m.MsgId.TopicOffset)
+			}
+			w.ack("s", m)
+		}
+		brokertest.Eventually(t, 5*time.Second, func() bool {
+			return subInfo(t, w, topic, "s").Cursor == 30
+		}, "%v: the cursor did not reach 30", typ)
+		s.none(t, 20*time.Millisecond)
+	}
+}

@@ -13,12 +13,14 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
 )
 
 // Authentication: with Options.JWTSecret set, every call on both ports must carry
 // "authorization: Bearer <JWT>", a token signed with HS256 under that secret whose exp has not passed. The
 // answers are the real broker's: no header → Unauthenticated "Authentication credentials are missing"; a bad
-// or expired token → Unauthenticated "Invalid token". Valid tokens are remembered for up to 30 s.
+// or expired token → Unauthenticated "Invalid token". Valid tokens are remembered for up to 30 s. Calls are
+// checked as their headers arrive (authenticator.tap), before the request message is read.
 
 // TokenIssuer is the iss claim of the tokens NewToken mints.
 const TokenIssuer = "danube-console"
@@ -80,6 +82,12 @@ var (
 // check authenticates the call ctx belongs to.
 func (a *authenticator) check(ctx context.Context) error {
 	md, _ := metadata.FromIncomingContext(ctx)
+	return a.checkHeader(md)
+}
+
+// checkHeader authenticates a call by its header metadata. It is cheap for a remembered token and parses
+// (one HMAC) otherwise.
+func (a *authenticator) checkHeader(md metadata.MD) error {
 	vals := md.Get("authorization")
 	if len(vals) == 0 {
 		return errNoCredentials
@@ -113,6 +121,19 @@ func (a *authenticator) check(ctx context.Context) error {
 	a.mu.Unlock()
 	return nil
 }
+
+// tap refuses a call without valid credentials as its headers arrive, before its request message is read:
+// an unauthenticated client cannot make the broker read, let alone hold, a large message. It runs in the
+// connection's reader goroutine (see grpc.InTapHandle), which the check does not block for long.
+func (a *authenticator) tap(ctx context.Context, info *tap.Info) (context.Context, error) {
+	if err := a.checkHeader(info.Header); err != nil {
+		return nil, err
+	}
+	return ctx, nil
+}
+
+// The interceptors check again what the tap already checked (a remembered token costs one map lookup): they
+// cover transports that do not run tap handles, such as a grpc.Server served through ServeHTTP.
 
 func (a *authenticator) unary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 	if err := a.check(ctx); err != nil {

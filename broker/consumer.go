@@ -18,12 +18,14 @@ type consumer struct {
 	name    string
 	seq     uint64 // join order within the subscription
 	sub     *subscription
-	filters atomic.Pointer[[]string]
+	filters atomic.Pointer[[]*keyFilter] // compiled when set
 
 	active atomic.Bool
 
 	mu            sync.Mutex
 	queue         []*danubepb.StreamMessage
+	pushed        uint64        // sequence number of the last message push queued
+	taken         uint64        // pushed when a stream last took the queue: messages up to it reached a stream
 	gen           uint64        // generation of the stream allowed to serve this consumer
 	latest        uint64        // arrival stamp of the latest takeover or stream
 	stop          chan struct{} // closed to end the current stream (nil when none is attached)
@@ -41,7 +43,10 @@ func newConsumer(id uint64, name string, seq uint64, sub *subscription, filters 
 }
 
 func (c *consumer) setFilters(filters []string) {
-	fs := append([]string(nil), filters...)
+	fs := make([]*keyFilter, len(filters))
+	for i, f := range filters {
+		fs[i] = compileKeyFilter(f)
+	}
 	c.filters.Store(&fs)
 }
 
@@ -58,12 +63,24 @@ func (c *consumer) tryPush(m *danubepb.StreamMessage, limit int) bool {
 	return true
 }
 
-// push queues m without a limit; reliable dispatch bounds the queue by its window.
-func (c *consumer) push(m *danubepb.StreamMessage) {
+// push queues m without a limit; reliable dispatch bounds the queue by its window. It returns m's sequence
+// number, for hasTaken.
+func (c *consumer) push(m *danubepb.StreamMessage) uint64 {
 	c.mu.Lock()
 	c.queue = append(c.queue, m)
+	c.pushed++
+	seq := c.pushed
 	c.mu.Unlock()
 	c.signal()
+	return seq
+}
+
+// hasTaken reports whether the message push numbered seq has been taken by one of the consumer's streams
+// (rather than still waiting in the queue, or discarded from it).
+func (c *consumer) hasTaken(seq uint64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return seq <= c.taken
 }
 
 func (c *consumer) signal() {
@@ -83,6 +100,7 @@ func (c *consumer) take(gen uint64) []*danubepb.StreamMessage {
 	}
 	q := c.queue
 	c.queue = nil
+	c.taken = c.pushed
 	c.mu.Unlock()
 	return q
 }
@@ -179,6 +197,22 @@ func (c *consumer) endedBy() error {
 func (c *consumer) remove() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.removeLocked()
+}
+
+// removeIfInactive removes the consumer when it has been inactive for at least timeout at now, checking and
+// removing at once so that a stream attaching meanwhile keeps it. It returns since when it was inactive.
+func (c *consumer) removeIfInactive(now time.Time, timeout time.Duration) (time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.removed || c.active.Load() || c.stop != nil || c.inactiveSince.IsZero() || now.Sub(c.inactiveSince) < timeout {
+		return time.Time{}, false
+	}
+	c.removeLocked()
+	return c.inactiveSince, true
+}
+
+func (c *consumer) removeLocked() {
 	c.removed = true
 	c.queue = nil
 	if c.stop != nil {

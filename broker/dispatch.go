@@ -44,6 +44,8 @@ type pending struct {
 	state    pendingState
 	attempts uint32    // deliveries so far
 	c        *consumer // consumer it is in flight to
+	qseq     uint64    // its sequence number in c's queue (consumer.push)
+	reached  bool      // an earlier delivery reached a consumer's stream
 	due      time.Time // ack deadline (in flight), retry time (delayed) or next dead-letter attempt
 	reason   string    // last failure
 	dlqBusy  bool      // the dispatcher goroutine is republishing it right now
@@ -361,12 +363,19 @@ func (d *dispatcher) send(p *pending, c *consumer, now time.Time) {
 	p.c = c
 	p.attempts++
 	p.due = now.Add(d.policy.AckTimeout)
-	c.push(p.msg)
+	p.qseq = c.push(p.msg)
+}
+
+// delivered reports whether p has reached a consumer's stream: the delivery in flight has been taken from
+// its consumer's queue, or an earlier one was. Acks and nacks count only for such messages. Caller holds s.mu.
+func (p *pending) delivered() bool {
+	return p.reached || (p.state == stInflight && p.c != nil && p.c.hasTaken(p.qseq))
 }
 
 // fail handles a nack or an ack timeout of p: another delivery after the backoff delay, or the poison policy
 // once the retries are used up. Caller holds s.mu.
 func (d *dispatcher) fail(p *pending, requested time.Duration, reason string, now time.Time) {
+	p.reached = p.delivered()
 	p.c = nil
 	p.reason = reason
 	pol := d.policy
@@ -405,12 +414,13 @@ func (d *dispatcher) fail(p *pending, requested time.Duration, reason string, no
 	p.due = now.Add(delay)
 }
 
-// ack marks offset done. Acks for unknown offsets, or for messages never delivered, are ignored.
+// ack marks offset done. Acks for unknown offsets, or for messages that have not reached a consumer's stream
+// (see pending.delivered), are ignored.
 func (s *subscription) ack(offset uint64) {
 	d := s.d
 	s.mu.Lock()
 	p := d.byOff[offset]
-	if p != nil && p.state != stDone && p.attempts > 0 {
+	if p != nil && p.state != stDone && p.delivered() {
 		p.state = stDone
 		p.c = nil
 	}
@@ -418,12 +428,12 @@ func (s *subscription) ack(offset uint64) {
 	d.wake()
 }
 
-// nack schedules a redelivery of offset after at least delay. Only a message in flight can be nacked; late
-// or duplicate nacks are ignored.
+// nack schedules a redelivery of offset after at least delay. Only a message in flight that has reached its
+// consumer's stream can be nacked; late, duplicate or early nacks are ignored.
 func (s *subscription) nack(offset uint64, delay time.Duration, reason string) {
 	d := s.d
 	s.mu.Lock()
-	if p := d.byOff[offset]; p != nil && p.state == stInflight {
+	if p := d.byOff[offset]; p != nil && p.state == stInflight && p.delivered() {
 		if reason == "" {
 			reason = "nack"
 		}
@@ -438,15 +448,14 @@ func (s *subscription) nack(offset uint64, delay time.Duration, reason string) {
 // over) so they are sent again; the delivery count keeps counting for those that reached a stream. Caller
 // holds s.mu.
 func (d *dispatcher) reclaim(c *consumer) {
-	unsent := make(map[*danubepb.StreamMessage]bool)
-	for _, m := range c.discardQueue() {
-		unsent[m] = true
-	}
+	c.discardQueue()
 	for _, p := range d.win {
 		if p.c == c && p.state == stInflight {
+			taken := c.hasTaken(p.qseq) // also right after consumer.remove emptied the queue
+			p.reached = p.reached || taken
 			p.state = stReady
 			p.c = nil
-			if unsent[p.msg] {
+			if !taken {
 				p.attempts-- // it never reached a stream: not a delivery
 			}
 		}

@@ -21,14 +21,23 @@ type consumerService struct {
 func (cs consumerService) Subscribe(ctx context.Context, req *danubepb.ConsumerRequest) (*danubepb.ConsumerResponse, error) {
 	s := cs.s
 	name := req.GetTopicName()
-	if ValidateTopicName(name) != nil {
-		return nil, errInvalidTopic(name)
+	if err := checkTopicName(name); err != nil {
+		return nil, err
 	}
 	if req.GetSubscription() == "" {
 		return nil, status.Error(codes.InvalidArgument, "The subscription name must not be empty")
 	}
 	if req.GetConsumerName() == "" {
 		return nil, status.Error(codes.InvalidArgument, "The consumer name must not be empty")
+	}
+	if err := checkName("subscription name", req.GetSubscription()); err != nil {
+		return nil, err
+	}
+	if err := checkName("consumer name", req.GetConsumerName()); err != nil {
+		return nil, err
+	}
+	if err := checkKeyFilters(req.GetKeyFilters()); err != nil {
+		return nil, err
 	}
 	typ := SubscriptionType(req.GetSubscriptionType())
 	if typ < Exclusive || typ > KeyShared {

@@ -19,8 +19,8 @@ type discoveryService struct {
 // broker never answers Failed).
 func (ds discoveryService) TopicLookup(ctx context.Context, req *danubepb.TopicLookupRequest) (*danubepb.TopicLookupResponse, error) {
 	name := req.GetTopic()
-	if ValidateTopicName(name) != nil {
-		return nil, errInvalidTopic(name)
+	if err := checkTopicName(name); err != nil {
+		return nil, err
 	}
 	if ds.s.topic(name) == nil {
 		if len(ds.s.peers) > 0 && !isPeerLookup(ctx) {
@@ -51,8 +51,8 @@ func (ds discoveryService) TopicLookup(ctx context.Context, req *danubepb.TopicL
 // none.
 func (ds discoveryService) TopicPartitions(ctx context.Context, req *danubepb.TopicLookupRequest) (*danubepb.TopicPartitionsResponse, error) {
 	name := req.GetTopic()
-	if ValidateTopicName(name) != nil {
-		return nil, errInvalidTopic(name)
+	if err := checkTopicName(name); err != nil {
+		return nil, err
 	}
 	resp := &danubepb.TopicPartitionsResponse{RequestId: req.GetRequestId()}
 	if ds.s.topic(name) != nil {

@@ -24,11 +24,14 @@ type producerService struct {
 func (ps producerService) CreateProducer(ctx context.Context, req *danubepb.ProducerRequest) (*danubepb.ProducerResponse, error) {
 	s := ps.s
 	name := req.GetTopicName()
-	if ValidateTopicName(name) != nil {
-		return nil, errInvalidTopic(name)
+	if err := checkTopicName(name); err != nil {
+		return nil, err
 	}
 	if req.GetProducerName() == "" {
 		return nil, status.Error(codes.InvalidArgument, "The producer name must not be empty")
+	}
+	if err := checkName("producer name", req.GetProducerName()); err != nil {
+		return nil, err
 	}
 	var reliable bool
 	switch req.GetDispatchStrategy() {
@@ -160,6 +163,9 @@ func (ps producerService) send(t *topic, p *producer, m *danubepb.StreamMessage)
 	if size := proto.Size(m); size > s.envelopeLimit {
 		return nil, status.Errorf(codes.InvalidArgument,
 			"Message size %d (payload, attributes and key) exceeds maximum allowed %d for topic %s", size, s.envelopeLimit, t.name)
+	}
+	if err := checkMessageLimits(m); err != nil {
+		return nil, err
 	}
 	if id.TopicName != t.name {
 		return nil, errPublish("the producer with id %d is not attached to topic name: %s", id.ProducerId, id.TopicName)

@@ -85,33 +85,6 @@ func (r hashRing) pick(key string, ok func(*consumer) bool) *consumer {
 	return nil
 }
 
-// globMatch reports whether key matches pattern in full, where '*' matches any sequence of bytes and '?'
-// exactly one byte; everything else matches itself (case-sensitive, no character classes).
-func globMatch(pattern, key string) bool {
-	p, k := 0, 0
-	star, mark := -1, 0
-	for k < len(key) {
-		switch {
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, k
-			p++
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == key[k]):
-			p++
-			k++
-		case star >= 0:
-			p = star + 1
-			mark++
-			k = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
-}
-
 // acceptsKey reports whether c's key filters let it receive key.
 func (c *consumer) acceptsKey(key string) bool {
 	fs := c.filters.Load()
@@ -119,7 +92,7 @@ func (c *consumer) acceptsKey(key string) bool {
 		return true
 	}
 	for _, f := range *fs {
-		if globMatch(f, key) {
+		if f.match(key) {
 			return true
 		}
 	}

@@ -67,6 +67,9 @@ func validNamespace(name string) bool {
 }
 
 func (s *Server) createNamespace(name string) error {
+	if err := checkName("namespace name", name); err != nil {
+		return err
+	}
 	if !validNamespace(name) {
 		return adminErr("Unable to create the namespace %s due to: invalid name; use letters, digits, '_' and '-'", name)
 	}
@@ -106,6 +109,9 @@ func (s *Server) deleteNamespace(name string) error {
 
 // adminCreateTopic creates a topic for the admin API, optionally bound to a registered schema subject.
 func (s *Server) adminCreateTopic(name string, reliable bool, subject string) error {
+	if len(name) > MaxTopicNameLength {
+		return errTooLong("topic name", len(name), MaxTopicNameLength)
+	}
 	if ValidateTopicName(name) != nil {
 		return adminErr("Unable to create the topic %s due to: invalid name, should be /namespace_name/topic_name", name)
 	}
@@ -134,6 +140,9 @@ func (s *Server) adminCreateTopic(name string, reliable bool, subject string) er
 func (s *Server) adminCreatePartitioned(base string, n uint32, reliable bool, subject string) error {
 	if n == 0 {
 		return adminErr("Unable to create the partitioned topic %s due to: it needs at least one partition", base)
+	}
+	if len(base) > MaxTopicNameLength {
+		return errTooLong("topic name", len(base), MaxTopicNameLength)
 	}
 	if ValidateTopicName(base) != nil {
 		return adminErr("Unable to create the topic %s due to: invalid name, should be /namespace_name/topic_name", base)

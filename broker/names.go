@@ -10,8 +10,11 @@ import (
 // ValidateTopicName reports whether name is a topic name the real Danube broker accepts: exactly three
 // '/'-separated parts ("/namespace/topic"), each made only of Unicode letters and digits, '_' and '-'. Like the
 // real broker it accepts empty parts ("/default/") and a missing leading slash ("a/b/c"); it rejects '.', ':',
-// spaces and deeper paths. The error wraps ErrInvalidTopicName.
+// spaces and deeper paths, and names longer than MaxTopicNameLength bytes. The error wraps ErrInvalidTopicName.
 func ValidateTopicName(name string) error {
+	if len(name) > MaxTopicNameLength {
+		return fmt.Errorf("%w: the name is %d bytes; the limit is %d", ErrInvalidTopicName, len(name), MaxTopicNameLength)
+	}
 	parts := strings.Split(name, "/")
 	if len(parts) != 3 {
 		return fmt.Errorf("%w: %q must be /namespace/topic", ErrInvalidTopicName, name)

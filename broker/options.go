@@ -36,6 +36,9 @@ const (
 	// DefaultStreamWaitTimeout is how long a consumer counts as connected after Subscribe without opening
 	// its ReceiveMessages stream.
 	DefaultStreamWaitTimeout = 30 * time.Second
+	// DefaultInactiveConsumerTimeout is how long a consumer may stay disconnected before it is removed from
+	// its subscription and from the store.
+	DefaultInactiveConsumerTimeout = 60 * time.Second
 	// DefaultCursorFlushInterval is how often a reliable subscription's advancing cursor is written to the store.
 	DefaultCursorFlushInterval = time.Second
 )
@@ -183,6 +186,13 @@ type Options struct {
 	// StreamWaitTimeout is how long a consumer counts as connected after Subscribe without opening its
 	// stream (default DefaultStreamWaitTimeout); after it, the consumer is inactive until its stream opens.
 	StreamWaitTimeout time.Duration
+	// InactiveConsumerTimeout removes a consumer, on every subscription type, once it has been disconnected
+	// this long (default DefaultInactiveConsumerTimeout): its stream ended, or it never opened one within
+	// StreamWaitTimeout, and neither a new stream nor a Subscribe with its name came. Its record goes from
+	// memory and from the store, so that consumers with generated names do not pile up; its id is then
+	// unknown (HealthCheck answers CLOSE as soon as it is disconnected, ReceiveMessages NotFound once it is
+	// removed) and a Subscribe with its name creates it again with a new id.
+	InactiveConsumerTimeout time.Duration
 	// CursorFlushInterval bounds how often cursors are written to the store (default DefaultCursorFlushInterval).
 	CursorFlushInterval time.Duration
 	// DisableAutoCreate stops CreateProducer from creating missing topics.
@@ -271,7 +281,7 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
 	}
 	if o.ConsumerQueue < 0 || o.IdleSubscriptionTimeout < 0 || o.KeySharedEviction < 0 || o.CursorFlushInterval < 0 ||
-		o.StreamWaitTimeout < 0 {
+		o.StreamWaitTimeout < 0 || o.InactiveConsumerTimeout < 0 {
 		return o, fmt.Errorf("%w: sizes and durations must not be negative", ErrInvalidOptions)
 	}
 	if o.ConsumerQueue == 0 {
@@ -285,6 +295,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.StreamWaitTimeout == 0 {
 		o.StreamWaitTimeout = DefaultStreamWaitTimeout
+	}
+	if o.InactiveConsumerTimeout == 0 {
+		o.InactiveConsumerTimeout = DefaultInactiveConsumerTimeout
 	}
 	if o.CursorFlushInterval == 0 {
 		o.CursorFlushInterval = DefaultCursorFlushInterval

@@ -103,9 +103,10 @@ func TestSendMessageErrors(t *testing.T) {
 	})
 }
 
-// TestOversizedNeverResourceExhausted checks that a message far above gRPC's default 4 MiB limit is refused
-// by the size policy (InvalidArgument, not retried by clients) rather than by gRPC (ResourceExhausted, retried
-// for ever by the official clients).
+// TestOversizedNeverResourceExhausted checks that a message above gRPC's default 4 MiB limit, but within the
+// broker's receive envelope (the policy plus 4 MiB), is refused by the size policy (InvalidArgument, not
+// retried by clients) rather than by gRPC (ResourceExhausted, retried for ever by the official clients).
+// TestLimitOversizedRequestNotRead covers requests beyond the envelope.
 func TestOversizedNeverResourceExhausted(t *testing.T) {
 	w := newWire(t, broker.Options{})
 	p := w.mustProducer("/default/big", "p", false)

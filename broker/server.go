@@ -58,6 +58,24 @@ const (
 // stays 1 KiB under gRPC's default 4 MiB receive limit.
 const envelopeHeadroom = 4<<20 - 1<<10 - DefaultMaxMessageSize
 
+// recvEnvelope is how much more than the payload limit (Policies.MaxMessageSize) the client port reads of one
+// request. It is room for a message's other fields (names, attributes, routing key: at most envelopeHeadroom
+// of them are accepted) plus slack, so that a payload up to 4 MiB over the limit is still read and refused with
+// InvalidArgument naming the limit, an answer clients do not retry. A larger request is refused by gRPC
+// before it is read, with ResourceExhausted "grpc: received message larger than max (N vs. M)": the official
+// clients retry that (the Go client's producer for ever; danube-console's client never), which is why the
+// envelope is generous. It is also what bounds the memory one call can make the broker hold (gRPC allocates
+// the announced length before reading it): the policy plus 4 MiB, not the 2 GiB a gRPC frame can announce.
+const recvEnvelope = 4 << 20
+
+// adminMaxRecvMsgSize bounds one request on the admin port, gRPC's default: admin requests carry names,
+// policies and schema definitions, never messages.
+const adminMaxRecvMsgSize = 4 << 20
+
+// maxHeaderListSize bounds the headers (metadata) of one call on both ports, which gRPC reads before the tap
+// handle can refuse the call; gRPC's default is 16 MiB. Danube clients send a token and a URL or two.
+const maxHeaderListSize = 64 << 10
+
 // shutdownGrace bounds how long Shutdown waits for in-flight calls before stopping hard.
 const shutdownGrace = 5 * time.Second
 
@@ -212,10 +230,11 @@ func (s *Server) Start() error {
 	}
 
 	g := grpc.NewServer(s.grpcOptions(
-		// Enforce the message-size policy ourselves with InvalidArgument: gRPC's own limit answers
-		// ResourceExhausted, which clients retry for ever.
-		grpc.MaxRecvMsgSize(math.MaxInt32),
-		grpc.InTapHandle(s.stamp),
+		// The message-size policy is enforced by SendMessage with InvalidArgument, which clients do not retry;
+		// gRPC's own limit answers ResourceExhausted, which they retry. gRPC's limit therefore sits above the
+		// policy, by recvEnvelope, and not at 2 GiB: every request is read whole before its handler runs.
+		grpc.MaxRecvMsgSize(s.recvLimit()),
+		grpc.InTapHandle(s.clientTap),
 		// Serve calls on a fixed set of goroutines instead of one new goroutine (and stack growth) per call.
 		grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))),
 	)...)
@@ -227,7 +246,11 @@ func (s *Server) Start() error {
 	schemapb.RegisterSchemaRegistryServer(g, schemaService{s: s})
 	var ag *grpc.Server
 	if adminLis != nil {
-		ag = grpc.NewServer(s.grpcOptions()...)
+		adminOpts := []grpc.ServerOption{grpc.MaxRecvMsgSize(adminMaxRecvMsgSize)}
+		if s.auth != nil {
+			adminOpts = append(adminOpts, grpc.InTapHandle(s.auth.tap))
+		}
+		ag = grpc.NewServer(s.grpcOptions(adminOpts...)...)
 		s.registerAdmin(ag)
 	}
 
@@ -290,10 +313,11 @@ func listen(host string, port int, sentinel error) (net.Listener, error) {
 	return l, nil
 }
 
-// grpcOptions are the options both ports share (keepalive, TLS, authentication) plus extra.
+// grpcOptions are the options both ports share (keepalive, header size, TLS, authentication) plus extra.
 func (s *Server) grpcOptions(extra ...grpc.ServerOption) []grpc.ServerOption {
 	opts := []grpc.ServerOption{
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+		grpc.MaxHeaderListSize(maxHeaderListSize),
 	}
 	if s.opts.TLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(s.opts.TLS)))
@@ -302,6 +326,23 @@ func (s *Server) grpcOptions(extra ...grpc.ServerOption) []grpc.ServerOption {
 		opts = append(opts, grpc.ChainUnaryInterceptor(s.auth.unary), grpc.ChainStreamInterceptor(s.auth.stream))
 	}
 	return append(opts, extra...)
+}
+
+// recvLimit is the largest request the client port reads: the payload limit plus recvEnvelope, at most what
+// a gRPC frame can announce.
+func (s *Server) recvLimit() int {
+	return int(min(int64(s.opts.Policies.MaxMessageSize)+recvEnvelope, math.MaxInt32))
+}
+
+// clientTap runs on the client port as a call's headers arrive, before its request is read: it refuses calls
+// without valid credentials (authenticator.tap) and stamps consumer calls (stamp).
+func (s *Server) clientTap(ctx context.Context, info *tap.Info) (context.Context, error) {
+	if s.auth != nil {
+		if err := s.auth.checkHeader(info.Header); err != nil {
+			return nil, err
+		}
+	}
+	return s.stamp(ctx, info)
 }
 
 type arrivalKey struct{}
@@ -488,9 +529,10 @@ func (s *Server) WaitForShutdown() {
 	<-s.stopped
 }
 
-// janitor removes idle non-reliable subscriptions and trims reliable logs behind their slowest cursor.
+// janitor removes consumers disconnected for InactiveConsumerTimeout and idle non-reliable subscriptions, and
+// trims reliable logs behind their slowest cursor.
 func (s *Server) janitor() {
-	tick := max(min(time.Second, s.opts.IdleSubscriptionTimeout/2), time.Millisecond)
+	tick := max(min(time.Second, s.opts.IdleSubscriptionTimeout/2, s.opts.InactiveConsumerTimeout/2), time.Millisecond)
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
@@ -507,6 +549,7 @@ func (s *Server) sweep(now time.Time) {
 	for _, t := range s.topicList() {
 		for _, sub := range *t.subsSnap.Load() {
 			sub.expireUnattached(now)
+			sub.removeInactive(now, s.opts.InactiveConsumerTimeout)
 		}
 		if t.reliable {
 			t.trim()

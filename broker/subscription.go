@@ -148,6 +148,44 @@ func (s *subscription) removeConsumerLocked(c *consumer) {
 	if s.byName[c.name] != c {
 		return
 	}
+	c.remove()
+	s.forgetConsumerLocked(c)
+}
+
+// removeInactive removes the consumers that have been disconnected for at least timeout (see
+// Options.InactiveConsumerTimeout), from memory and from the store. Messages in flight to them are
+// reclaimed, and the subscription stays idle since the latest of them left, for the idle-subscription reaper.
+func (s *subscription) removeInactive(now time.Time, timeout time.Duration) {
+	stale := false
+	for _, c := range *s.snap.Load() {
+		if !c.active.Load() && c.inactiveFor(now) >= timeout {
+			stale = true
+			break
+		}
+	}
+	if !stale {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range append([]*consumer(nil), s.consumers...) {
+		if s.byName[c.name] != c {
+			continue
+		}
+		if since, ok := c.removeIfInactive(now, timeout); ok {
+			if since.After(s.lastConnected) {
+				s.lastConnected = since
+			}
+			s.forgetConsumerLocked(c)
+			s.srv.log.Info("consumer removed after being disconnected", "topic", s.topic.name, "subscription", s.name,
+				"consumer", c.name, "id", c.id, "since", since)
+		}
+	}
+}
+
+// forgetConsumerLocked drops a consumer that has been marked removed from the subscription, the server's ids
+// and the store. Caller holds s.mu.
+func (s *subscription) forgetConsumerLocked(c *consumer) {
 	delete(s.byName, c.name)
 	for i, x := range s.consumers {
 		if x == c {
@@ -155,7 +193,6 @@ func (s *subscription) removeConsumerLocked(c *consumer) {
 			break
 		}
 	}
-	c.remove()
 	if s.d != nil {
 		s.d.reclaim(c)
 	}
