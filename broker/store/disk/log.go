@@ -420,10 +420,9 @@ func (l *diskLog) process(batch []*appendReq) {
 // writeChunk writes encoded records to the end of sg and indexes them (they are not visible yet).
 func (l *diskLog) writeChunk(sg *segment, buf []byte, pos []uint32, msgs []*danubepb.StreamMessage) error {
 	if n, err := sg.f.WriteAt(buf, sg.size); err != nil {
-		if n > 0 {
-			if terr := sg.f.Truncate(sg.size); terr != nil {
-				return &stuckError{fmt.Errorf("%w (and cutting %s back to %d bytes failed: %w)", err, sg.path, sg.size, terr)}
-			}
+		// Cut the file back, even when nothing seems written: a failed write may still have extended it.
+		if terr := sg.f.Truncate(sg.size); terr != nil {
+			return &stuckError{fmt.Errorf("%w (after writing %d bytes; cutting %s back to %d bytes failed: %w)", err, n, sg.path, sg.size, terr)}
 		}
 		return err
 	}

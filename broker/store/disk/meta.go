@@ -327,11 +327,10 @@ func (m *metaStore) write(op byte, key string, value []byte) error {
 	if op == opPut || m.changes(op, key) {
 		rec := appendMetaRecord(nil, m.seq, op, key, value)
 		if n, err := m.f.WriteAt(rec, m.size); err != nil {
-			// Only this change fails (for example on a full disk); the next one tries again.
-			if n > 0 {
-				if terr := m.f.Truncate(m.size); terr != nil {
-					m.failed = fmt.Errorf("disk: metadata file: %w", &stuckError{fmt.Errorf("%w (and cutting it back failed: %w)", err, terr)})
-				}
+			// Only this change fails (for example on a full disk); the next one tries again. The file is cut
+			// back even when nothing seems written: a failed write may still have extended it.
+			if terr := m.f.Truncate(m.size); terr != nil {
+				m.failed = fmt.Errorf("disk: metadata file: %w", &stuckError{fmt.Errorf("%w (after writing %d bytes; cutting them off failed: %w)", err, n, terr)})
 			}
 			m.mu.Unlock()
 			return fmt.Errorf("disk: writing metadata: %w", err)
