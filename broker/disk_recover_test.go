@@ -31,8 +31,8 @@ func damageRecord(t *testing.T, path string, off uint64, at int) {
 }
 
 // TestDiskRecoverySkipsDamagedRecords damages records of a topic's segment while the broker is stopped (the
-// body of one and the header of another in the middle, and the last one): after a restart the subscription receives every
-// other message, in order, across the holes, and new messages get offsets past the old ones.
+// body of one and the header of another in the middle, and the last one): after a restart the subscription
+// receives every other message, in order, across the holes, and new messages get offsets past the old ones.
 func TestDiskRecoverySkipsDamagedRecords(t *testing.T) {
 	dir := t.TempDir()
 	st := openDisk(t, dir)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -191,6 +192,12 @@ func (s *Store) createLog(topic string) (*diskLog, error) {
 func createSegment(dir string, base uint64, now time.Time) (*segment, error) {
 	path := filepath.Join(dir, segmentName(base))
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		// Left by an earlier attempt that failed after creating it: reuse it if it holds no record.
+		if st, serr := os.Stat(path); serr == nil && st.Mode().IsRegular() && st.Size() <= fileHeaderSize {
+			f, err = os.OpenFile(path, os.O_RDWR|os.O_TRUNC, 0)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -294,7 +301,7 @@ func (l *diskLog) lead() {
 type stuckError struct{ err error }
 
 func (e *stuckError) Error() string {
-	return e.err.Error() + "; the log refuses appends until the store is reopened (restart the broker once the disk is healthy)"
+	return e.err.Error() + "; writes to this file fail until the store is reopened (restart the broker once the disk is healthy)"
 }
 
 func (e *stuckError) Unwrap() error { return e.err }

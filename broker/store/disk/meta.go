@@ -116,6 +116,7 @@ func openMeta(s *Store, path string) (*metaStore, []RecoveryReport, error) {
 		return fail(fmt.Errorf("disk: reading %s: %w", path, err))
 	}
 	format, rewrite := formatV2, false
+	preserve := false // damage that could not be copied aside stays in the file: no compaction now
 	var regions []region
 	if v, ok := parseFileHeader(head, metaMagic); ok {
 		if v != formatV2 {
@@ -167,11 +168,12 @@ func openMeta(s *Store, path string) (*metaStore, []RecoveryReport, error) {
 		}
 		if cerr != nil {
 			m.size = fileSize
+			preserve = true
 		} else {
 			rewrite = true
 		}
 	}
-	if rewrite || m.needsCompaction() {
+	if rewrite || (m.needsCompaction() && !preserve) {
 		if err := m.compactLocked(); err != nil {
 			return fail(err)
 		}

@@ -145,8 +145,13 @@ func (s *Store) openLog(topic, dir string, buf *[]byte) (*diskLog, []RecoveryRep
 					sg.size = r.at
 					changed = true
 				} else {
+					// The damaged bytes stay; appends to a current-format segment go after them (a version 1
+					// segment takes no more appends).
 					rep.Action = ActionSkipped
 					rep.Reason += fmt.Sprintf("; could not move it aside, so it stays in the file: %v", err)
+					if sc.format == formatV2 {
+						sg.size = sc.fileSize
+					}
 					s.log.Error("disk: recovery could not move a damaged tail aside", "file", fl.path, "err", err)
 				}
 			}

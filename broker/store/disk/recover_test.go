@@ -135,6 +135,14 @@ func TestDamagedSegments(t *testing.T) {
 			return damageWant{missing: offsetRange(bases[1], bases[2]), next: 25, action: ActionMoved,
 				records: -1, first: bases[1], reason: "unsupported format version 9"}
 		}},
+		{"UnreadableLastSegment", func(t *testing.T, segs []string, bases []uint64) damageWant {
+			p := last(segs)
+			overwrite(t, p, 6, []byte{9, 0})
+			// Offsets go on past anything the moved file could have held.
+			next := bases[len(bases)-1] + uint64(fileSize(t, p)/minRecordSize) + 1
+			return damageWant{missing: offsetRange(bases[len(bases)-1], next), next: next, action: ActionMoved,
+				records: -1, first: bases[len(bases)-1], reason: "unsupported format version 9"}
+		}},
 		{"UnreadableFirstSegment", func(t *testing.T, segs []string, bases []uint64) damageWant {
 			overwrite(t, segs[0], 6, []byte{9, 0})
 			return damageWant{start: bases[1], next: 25, action: ActionMoved, records: -1, first: 0,
