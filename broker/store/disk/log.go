@@ -401,6 +401,7 @@ func (l *diskLog) process(batch []*appendReq) {
 			r.err = err
 			r.done <- false
 		}
+		clear(failed)
 		clear(done)
 		l.wdone = done[:0]
 		return
