@@ -271,11 +271,14 @@ func (r region) report(base uint64, format int) RecoveryReport {
 	return rep
 }
 
+// openForScan opens a segment file for recovery to read. It is a variable so that tests can make reads fail.
+var openForScan = os.Open
+
 // scanSegment reads a segment file and indexes its valid records. limit is the base of the next segment file
 // (offsets at or above it do not belong here). err is an error opening the file; read errors make the file
 // unreadable.
 func scanSegment(path string, base, limit uint64, bufp *[]byte) (*segScan, error) {
-	f, err := os.Open(path)
+	f, err := openForScan(path)
 	if err != nil {
 		return nil, fmt.Errorf("disk: %w", err)
 	}
