@@ -415,6 +415,39 @@ func TestOldFormatMetadata(t *testing.T) {
 	}
 }
 
+// TestOldFormatMetadataDamage: a damaged version 1 meta.log keeps its records up to the damage; the file is
+// copied aside before it is rewritten in the current format.
+func TestOldFormatMetadataDamage(t *testing.T) {
+	dir := t.TempDir()
+	var b []byte
+	b = appendMetaRecordV1(b, opPut, "/a", []byte("1"))
+	b = appendMetaRecordV1(b, opPut, "/b", []byte("2"))
+	cut := len(b)
+	b = appendMetaRecordV1(b, opPut, "/c", []byte("3"))
+	b[cut+v1HeaderSize+1] ^= 0x5a
+	path := filepath.Join(dir, metaFile)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := openT(t, dir, Options{})
+	r := s.Recovery()
+	if len(r) != 1 || r[0].Action != ActionTruncated || r[0].Position != int64(cut) || r[0].FirstOffset != 2 ||
+		r[0].MovedTo != metaFile+".corrupt" {
+		t.Fatalf("reports %+v", r)
+	}
+	if saved, err := os.ReadFile(filepath.Join(dir, r[0].MovedTo)); err != nil || !bytes.Equal(saved, b) {
+		t.Fatalf("copy of the damaged file: %v", err)
+	}
+	checkKeys(t, s, []string{"/a", "/b"})
+	s.Close()
+	s = openT(t, dir, Options{})
+	defer s.Close()
+	if len(s.Recovery()) != 0 {
+		t.Fatal(s.Recovery())
+	}
+	checkKeys(t, s, []string{"/a", "/b"})
+}
+
 func checkKeys(t *testing.T, s *Store, want []string) {
 	t.Helper()
 	kvs, err := s.Meta().List("")
