@@ -61,11 +61,12 @@ proto-check: proto-tools
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./broker/ ./broker/store/disk/ ./client/ ./connectors/all/ ./monitor/ ./tui/
 
-## fuzz: the store's record decoder and segment recovery under the fuzzer, 30 s each
+## fuzz: the store's record decoder, segment recovery and metadata recovery under the fuzzer, 30 s each
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzRecordDecode$$' -fuzztime $(FUZZTIME) ./broker/store/disk/
 	$(GO) test -run '^$$' -fuzz '^FuzzSegmentRecovery$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./broker/store/disk/
+	$(GO) test -run '^$$' -fuzz '^FuzzMetaRecovery$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./broker/store/disk/
 
 ## lint: gofmt and go vet
 lint:

@@ -84,8 +84,9 @@ func (f *brokerFlags) openStore(log *slog.Logger) (*disk.Store, error) {
 		return nil, dataDirError(f.dataDir, err)
 	}
 	for _, r := range st.Recovery() {
-		log.Warn("recovered a damaged store file: its torn or corrupt tail was removed", "topic", r.Topic,
-			"file", r.Segment, "truncated_at", r.TruncatedAt, "dropped_bytes", r.DroppedBytes, "reason", r.Reason)
+		log.Warn("recovered a damaged store file", "topic", r.Topic, "file", r.Segment, "action", r.Action,
+			"records", r.Records, "first_offset", r.FirstOffset, "last_offset", r.LastOffset, "bytes", r.Bytes,
+			"moved_to", r.MovedTo, "reason", r.Reason)
 	}
 	return st, nil
 }

@@ -258,6 +258,7 @@ func (d *dispatcher) fill(room int) (int, error) {
 	s := d.s
 	read := 0
 	for room > 0 && d.readPos < d.log.NextOffset() {
+		end := d.log.NextOffset()
 		msgs, err := d.log.Read(d.readPos, room)
 		if errors.Is(err, store.ErrOffsetTruncated) {
 			start := d.log.StartOffset()
@@ -270,16 +271,19 @@ func (d *dispatcher) fill(room int) (int, error) {
 			return read, err
 		}
 		if len(msgs) == 0 {
+			// The log has a hole (offsets a store's recovery lost) up to where it ended before the Read.
+			d.readPos = max(d.readPos, end)
 			break
 		}
 		for _, m := range msgs {
-			p := &pending{off: d.readPos, msg: m, state: stReady}
+			// A message's offset may be past readPos when the log has a hole: continue after it.
+			p := &pending{off: m.MsgId.TopicOffset, msg: m, state: stReady}
 			if s.typ == KeyShared {
 				p.key = messageKey(m)
 			}
 			d.win = append(d.win, p)
 			d.byOff[p.off] = p
-			d.readPos++
+			d.readPos = p.off + 1
 			read++
 			room--
 		}

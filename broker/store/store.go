@@ -55,7 +55,9 @@ type Meta interface {
 	List(prefix string) ([]KV, error)
 }
 
-// Log is the append-only message log of one reliable topic. Offsets start at 0 and are contiguous.
+// Log is the append-only message log of one reliable topic. Offsets start at 0 and increase by one with each
+// Append. A log may have holes: offsets whose messages a store's recovery lost (a damaged record is skipped, not
+// everything after it). Offsets are never given twice, holes included.
 //
 // Messages handed to Append belong to the log afterwards and must not be modified by anyone; messages returned
 // by Read are shared and must be treated as read-only.
@@ -63,12 +65,15 @@ type Log interface {
 	// Append assigns the next offset to msg, stores it in msg.MsgId.TopicOffset (msg.MsgId must be set) and
 	// appends it. It returns the offset once the message is stored under the store's durability rules.
 	Append(msg *danubepb.StreamMessage) (uint64, error)
-	// Read returns up to max messages starting at offset from, in offset order. It returns fewer (possibly none)
-	// when the log ends, and ErrOffsetTruncated when from is below StartOffset.
+	// Read returns up to max of the stored messages with offsets at or above from, in offset order, skipping
+	// the offsets in holes; each carries its offset in MsgId.TopicOffset, which may be above from (a reader
+	// continues after the last one returned). It returns fewer (none only when no message at or above from is
+	// stored yet), and ErrOffsetTruncated when from is below StartOffset.
 	Read(from uint64, max int) ([]*danubepb.StreamMessage, error)
-	// StartOffset is the lowest offset still stored (equal to NextOffset when the log is empty).
+	// StartOffset is the lowest offset not removed by TruncateBefore or retention (equal to NextOffset when the
+	// log is empty); it may be in a hole.
 	StartOffset() uint64
-	// NextOffset is the offset the next Append will assign.
+	// NextOffset is the offset the next Append will assign, one past every offset ever stored.
 	NextOffset() uint64
 	// TruncateBefore removes messages with offsets below offset. Implementations may keep some of them (for
 	// example whole segments) but never remove an offset at or above offset.

@@ -7,11 +7,17 @@
 //	topics/t-<hex of name>/   one directory per topic log (h-<hash>/ with a TOPIC file for very long names)
 //	    <20-digit offset>.seg segment files, named by the offset of their first record
 //
-// Every record is framed as [uint32 length][uint32 CRC-32C of body][body] (little endian). A segment record's
-// body is the protobuf encoding of the danubepb.StreamMessage, whose msg_id.topic_offset is the record's offset.
-// Open scans every segment once, builds an in-memory index (4 bytes per record: its position in its segment),
-// and truncates a torn or corrupt tail (see RecoveryReport). Appends are group-committed: concurrent Appends on
-// one topic are written with one write(2) and, depending on the FsyncPolicy, one fsync.
+// Segment files and the metadata file start with a file header naming their format version; every record is
+// framed with a marker, its offset, its length and two CRC-32C checksums, one of the header and one of the body
+// (record.go). A segment record's body is the protobuf encoding of the danubepb.StreamMessage, whose
+// msg_id.topic_offset is the record's offset. Open scans every segment once and builds an in-memory index (4
+// bytes per record: its position in its segment, plus 8 for its offset in segments with holes). Recovery keeps
+// every intact record: a damaged record is skipped and reading resumes at the next valid one, so a log may have
+// holes in its offsets; nothing is deleted (see RecoveryReport). Files of the earlier format (version 1) are
+// still read; appends go to new files of the current format. Appends are group-committed: concurrent Appends on
+// one topic are written with one write(2) and, depending on the FsyncPolicy, one fsync. A failed write fails
+// only its batch; a failed fsync, or a file that cannot be cut back after a failed write, fails the log until
+// the store is reopened.
 package disk
 
 import (
@@ -132,16 +138,49 @@ const (
 	ReasonAge          = "age"
 )
 
-// RecoveryReport describes one torn or corrupt part of a log that Open removed. Segment is the file name
-// (relative to the store directory); TruncatedAt is the size the file was cut to, DroppedBytes what was lost
-// from it and from the later segments that were removed with it. Topic is empty for the metadata file.
+// RecoveryReport describes one damaged part of a file that Open found: a damaged region of a segment or of
+// the metadata file, a segment moved aside, or offsets no segment holds. Recovery never deletes data: what it
+// cannot use is left in place or moved aside into a file ending in ".corrupt".
 type RecoveryReport struct {
-	Topic        string
-	Segment      string
-	TruncatedAt  int64
-	DroppedBytes int64
-	Reason       string
+	// Topic is the topic whose log is damaged; empty for the metadata file.
+	Topic string
+	// Segment is the damaged file, relative to the store directory ("meta.log" for the metadata).
+	Segment string
+	// Action says what recovery did: ActionSkipped, ActionTruncated, ActionMoved or ActionMissing.
+	Action string
+	// Records is the number of records lost or skipped in the region, or -1 when it cannot be told (for
+	// example a damaged tail with no intact record header). It can be 0 when bytes were damaged or added
+	// between two records that are both intact.
+	Records int64
+	// FirstOffset and LastOffset are the offsets lost, inclusive, when Records > 0 (for the metadata file,
+	// record sequence numbers within the file). When Records is -1, FirstOffset is the first offset that may
+	// have been lost and LastOffset the last one that may have been (0 when unknown).
+	FirstOffset uint64
+	LastOffset  uint64
+	// Position is the file position where the damaged region starts, and Bytes its length (for ActionMoved,
+	// the size of the moved file).
+	Position int64
+	Bytes    int64
+	// MovedTo is where the damaged bytes were moved or copied, relative to the store directory; empty when
+	// they stayed in place.
+	MovedTo string
+	// Reason says what was wrong.
+	Reason string
 }
+
+// Actions in RecoveryReport.Action.
+const (
+	// ActionSkipped: the damaged region stays in the file and readers skip it; later records are served. Every
+	// Open reports it again.
+	ActionSkipped = "skipped"
+	// ActionTruncated: the damaged tail of the file was copied to MovedTo and the file cut back to its last
+	// good record (for the metadata file: the file was copied to MovedTo and rewritten without the damage).
+	ActionTruncated = "truncated"
+	// ActionMoved: the whole file could not be read and was renamed to MovedTo.
+	ActionMoved = "moved"
+	// ActionMissing: no segment file holds the offsets FirstOffset to LastOffset, between two that exist.
+	ActionMissing = "missing"
+)
 
 // Store is a store.Store kept in a directory. It is safe for concurrent use.
 type Store struct {
@@ -169,7 +208,8 @@ var _ store.Store = (*Store)(nil)
 var ErrLocked = errors.New("disk: the directory is in use by another store")
 
 // Open opens the store in dir, creating the directory if it is missing, and recovers every topic log and the
-// metadata. Torn or corrupt tails are truncated and reported by Recovery. On Unix, a directory another
+// metadata: every intact record is kept, damaged ones are skipped or moved aside (never deleted), and each
+// damaged part is logged at ERROR level and reported by Recovery. On Unix, a directory another
 // store has open is ErrLocked (elsewhere nothing keeps two stores from sharing one).
 func Open(dir string, opts Options) (*Store, error) {
 	if err := opts.normalize(); err != nil {
@@ -206,8 +246,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	for _, r := range s.recovery {
-		s.log.Warn("disk: recovery truncated a damaged file", "topic", r.Topic, "file", r.Segment,
-			"truncated_at", r.TruncatedAt, "dropped_bytes", r.DroppedBytes, "reason", r.Reason)
+		s.log.Error("disk: recovery found damaged data", "topic", r.Topic, "file", r.Segment, "action", r.Action,
+			"records", r.Records, "first_offset", r.FirstOffset, "last_offset", r.LastOffset, "position", r.Position,
+			"bytes", r.Bytes, "moved_to", r.MovedTo, "reason", r.Reason)
 	}
 	if s.commit != nil {
 		s.wg.Go(func() { s.commit.run(s.quit) })
@@ -296,7 +337,7 @@ func (s *Store) recover() error {
 	return nil
 }
 
-// Recovery returns what Open found damaged and truncated, one report per torn or corrupt tail.
+// Recovery returns what Open found damaged, one report per damaged region, moved file or missing range.
 func (s *Store) Recovery() []RecoveryReport { return slices.Clone(s.recovery) }
 
 // Meta implements store.Store.

@@ -140,3 +140,79 @@ func reopenWithoutClose(t testing.TB, s *Store, dir string, opts Options) *Store
 	t.Cleanup(func() { s.Close() })
 	return openT(t, dir, opts)
 }
+
+// recordStarts returns the file positions of the records of an undamaged version 2 file.
+func recordStarts(t testing.TB, path string) []int64 {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int64
+	for pos := int64(fileHeaderSize); pos+recHeaderSize <= int64(len(b)); {
+		h, ok := parseRecHeader(b[pos:])
+		if !ok {
+			t.Fatalf("%s: no record at %d", path, pos)
+		}
+		out = append(out, pos)
+		pos += recHeaderSize + int64(h.size)
+	}
+	return out
+}
+
+// checkOffsets verifies that reading the log from its start returns exactly the offsets from start to next
+// that are not in missing, each with its payload, whatever the batch size, and that a Read starting at a
+// missing offset returns the next stored one.
+func checkOffsets(t testing.TB, l store.Log, topic string, start, next uint64, missing map[uint64]bool) {
+	t.Helper()
+	if l.StartOffset() != start || l.NextOffset() != next {
+		t.Fatalf("%q: start %d next %d, want %d %d", topic, l.StartOffset(), l.NextOffset(), start, next)
+	}
+	var want []uint64
+	for o := start; o < next; o++ {
+		if !missing[o] {
+			want = append(want, o)
+		}
+	}
+	for _, batch := range []int{1, 7, 1000} {
+		var got []uint64
+		for from := start; from < next; {
+			msgs, err := l.Read(from, batch)
+			if err != nil {
+				t.Fatalf("%q: Read(%d, %d): %v", topic, from, batch, err)
+			}
+			if len(msgs) == 0 {
+				break
+			}
+			for _, m := range msgs {
+				off := m.MsgId.TopicOffset
+				if off < from || string(m.Payload) != payloadOf(topic, off) {
+					t.Fatalf("%q: Read(%d) gave offset %d payload %q", topic, from, off, m.Payload)
+				}
+				want := mkMsg(topic, payloadOf(topic, off))
+				want.MsgId.TopicOffset = off
+				if !proto.Equal(m, want) {
+					t.Fatalf("%q: offset %d: got %v want %v", topic, off, m, want)
+				}
+				got = append(got, off)
+				from = off + 1
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("%q: read offsets %v (batch %d), want %v", topic, got, batch, want)
+		}
+	}
+	for o := range missing {
+		if o < start || o >= next {
+			continue
+		}
+		msgs, err := l.Read(o, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i, _ := slices.BinarySearch(want, o)
+		if i < len(want) && (len(msgs) != 1 || msgs[0].MsgId.TopicOffset != want[i]) {
+			t.Fatalf("%q: Read(%d) at a hole returned %d messages, want offset %d", topic, o, len(msgs), want[i])
+		}
+	}
+}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -38,7 +40,7 @@ type diskLog struct {
 	spare   []*appendReq
 	writing bool  // a leader is active
 	stopped error // set by stop: every later Append fails with it
-	failed  error // set by a failed write or fsync: every later Append fails with it
+	failed  error // set by a failed fsync or a failed cut-back after a failed write: every later Append fails with it
 
 	// Leader state: only the current leader touches these (handed over with the leadership).
 	written uint64   // offset the next record gets; records below it are written (maybe not yet visible)
@@ -79,12 +81,14 @@ type cacheEntry struct {
 // cacheOverhead is added to a record's size in the cache's accounting, for the decoded structs.
 const cacheOverhead = 96
 
-// segment is one file of a log. pos, size, lastWrite and sealed are guarded by the log's mu; f by fmu.
+// segment is one file of a log. pos, offs, size, lastWrite and sealed are guarded by the log's mu; f by fmu.
 type segment struct {
 	base      uint64
 	path      string
-	pos       []uint32 // file position of each record: record base+i starts at pos[i]
-	size      int64    // bytes of complete records
+	format    int      // formatV1 or formatV2
+	pos       []uint32 // file position of each record, in offset order
+	offs      []uint64 // offset of each record; nil while they are base, base+1, ... (no holes)
+	size      int64    // where the next record goes (the end of the last complete record, or of skipped bytes)
 	lastWrite time.Time
 	sealed    bool
 
@@ -101,6 +105,48 @@ type appendReq struct {
 	off  uint64
 	err  error
 	done chan bool
+}
+
+// add indexes a record at file position pos with offset off, above every offset indexed so far.
+func (sg *segment) add(pos uint32, off uint64) {
+	if sg.offs == nil && off != sg.base+uint64(len(sg.pos)) {
+		sg.offs = make([]uint64, len(sg.pos), cap(sg.pos))
+		for i := range sg.offs {
+			sg.offs[i] = sg.base + uint64(i)
+		}
+	}
+	sg.pos = append(sg.pos, pos)
+	if sg.offs != nil {
+		sg.offs = append(sg.offs, off)
+	}
+}
+
+// offset returns the offset of the i-th record.
+func (sg *segment) offset(i int) uint64 {
+	if sg.offs != nil {
+		return sg.offs[i]
+	}
+	return sg.base + uint64(i)
+}
+
+// end returns one past the offset of the last record (the base when there is none).
+func (sg *segment) end() uint64 {
+	if n := len(sg.pos); n > 0 {
+		return sg.offset(n-1) + 1
+	}
+	return sg.base
+}
+
+// search returns the index of the first record whose offset is at least off.
+func (sg *segment) search(off uint64) int {
+	if sg.offs != nil {
+		i, _ := slices.BinarySearch(sg.offs, off)
+		return i
+	}
+	if off <= sg.base {
+		return 0
+	}
+	return int(min(off-sg.base, uint64(len(sg.pos))))
 }
 
 var reqPool = sync.Pool{New: func() any { return &appendReq{done: make(chan bool, 1)} }}
@@ -125,19 +171,47 @@ func (s *Store) createLog(topic string) (*diskLog, error) {
 			return nil, fmt.Errorf("disk: creating the log of %q: %w", topic, err)
 		}
 	}
-	f, err := os.OpenFile(filepath.Join(dir, segmentName(0)), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	sg, err := createSegment(dir, 0, s.opts.now())
+	if err == nil {
+		if err = syncDir(s.topicsDir); err != nil {
+			sg.close(false)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("disk: creating the log of %q: %w", topic, err)
 	}
-	if err := errors.Join(syncDir(dir), syncDir(s.topicsDir)); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("disk: creating the log of %q: %w", topic, err)
-	}
 	l := newLog(s, topic, dir)
-	sg := &segment{base: 0, path: f.Name(), f: f, lastWrite: s.opts.now()}
+	l.totalBytes = sg.size
 	l.segs = []*segment{sg}
 	l.active = sg
 	return l, nil
+}
+
+// createSegment creates the segment file of base in dir with its file header and fsyncs the directory. A file
+// that fails half-way is removed (it holds nothing but what this call wrote).
+func createSegment(dir string, base uint64, now time.Time) (*segment, error) {
+	path := filepath.Join(dir, segmentName(base))
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		// Left by an earlier attempt that failed after creating it: reuse it if it holds no record.
+		if st, serr := os.Stat(path); serr == nil && st.Mode().IsRegular() && st.Size() <= fileHeaderSize {
+			f, err = os.OpenFile(path, os.O_RDWR|os.O_TRUNC, 0)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err = f.Write(fileHeader(segMagic)); err == nil {
+		err = syncDir(dir)
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, err
+	}
+	sg := &segment{base: base, path: path, format: formatV2, f: f, size: fileHeaderSize, lastWrite: now}
+	sg.dirty.Store(true)
+	return sg, nil
 }
 
 func writeFileSync(path string, b []byte) error {
@@ -221,6 +295,17 @@ func (l *diskLog) lead() {
 	l.qmu.Unlock()
 }
 
+// stuckError is a write failure after which the log's file is in an unknown state: an fsync failed (the kernel
+// may have dropped the written pages) or a failed write could not be cut back. The log then refuses appends
+// until the store is reopened, whose recovery finds out what is on disk.
+type stuckError struct{ err error }
+
+func (e *stuckError) Error() string {
+	return e.err.Error() + "; writes to this file fail until the store is reopened (restart the broker once the disk is healthy)"
+}
+
+func (e *stuckError) Unwrap() error { return e.err }
+
 // fail makes every later Append fail with err.
 func (l *diskLog) fail(err error) {
 	l.qmu.Lock()
@@ -238,7 +323,8 @@ func (l *diskLog) process(batch []*appendReq) {
 	buf, pos, msgs, done := l.wbuf[:0], l.wpos[:0], l.wmsgs[:0], l.wdone[:0]
 	sg := l.active
 	var err error
-	rest := 0 // batch[rest:] has not been handled when err is set
+	rest := 0    // batch[rest:] has not been handled when err is set
+	durable := 0 // done[:durable] are written and fsynced (before a roll)
 	for i, r := range batch {
 		r.off = l.written + uint64(len(msgs))
 		r.msg.MsgId.TopicOffset = r.off
@@ -250,10 +336,19 @@ func (l *diskLog) process(batch []*appendReq) {
 			rest = i + 1
 			continue
 		}
-		if sg.size+int64(len(buf)) > opts.SegmentBytes && sg.size+int64(recStart) > 0 {
+		if sg.size+int64(len(buf)) > opts.SegmentBytes && (recStart > 0 || sg.size > fileHeaderSize) && r.off != sg.base {
 			// The record does not fit in the active segment: write what precedes it, then roll.
 			if recStart > 0 {
 				err = l.writeChunk(sg, buf[:recStart], pos, msgs)
+			}
+			if err == nil {
+				// The sealed segment is fsynced under every policy (once per segment): otherwise a machine
+				// crash could keep the new segment and cut the old one.
+				if err = sg.sync(); err != nil {
+					err = &stuckError{fmt.Errorf("fsync: %w", err)}
+				} else {
+					durable = len(done)
+				}
 			}
 			if err == nil {
 				err = l.roll()
@@ -276,7 +371,9 @@ func (l *diskLog) process(batch []*appendReq) {
 		err = l.writeChunk(sg, buf, pos, msgs)
 	}
 	if err == nil && opts.Fsync == FsyncAlways && len(done) > 0 {
-		err = sg.sync()
+		if err = sg.sync(); err != nil {
+			err = &stuckError{fmt.Errorf("fsync: %w", err)}
+		}
 	}
 	if cap(buf) > 4<<20 {
 		buf = nil
@@ -285,12 +382,26 @@ func (l *diskLog) process(batch []*appendReq) {
 	l.wbuf, l.wpos, l.wmsgs = buf[:0], pos[:0], msgs[:0]
 	if err != nil {
 		err = fmt.Errorf("disk: appending to %q: %w", l.topic, err)
-		l.fail(err)
-		done = append(done, batch[rest:]...)
-		for _, r := range done {
+		if _, stuck := errors.AsType[*stuckError](err); stuck {
+			l.fail(err)
+			durable = 0
+		} else {
+			// Only this batch fails (for example on a full disk): the file was cut back to its last good
+			// record, and the next Append tries again. The records written before a roll stay, durable.
+			l.s.log.Error("disk: appending failed", "topic", l.topic, "err", err)
+			l.mu.Lock()
+			l.next.Store(l.written)
+			l.mu.Unlock()
+		}
+		for _, r := range done[:durable] {
+			r.done <- false
+		}
+		failed := append(done[durable:], batch[rest:]...)
+		for _, r := range failed {
 			r.err = err
 			r.done <- false
 		}
+		clear(failed)
 		clear(done)
 		l.wdone = done[:0]
 		return
@@ -317,10 +428,9 @@ func (l *diskLog) process(batch []*appendReq) {
 // writeChunk writes encoded records to the end of sg and indexes them (they are not visible yet).
 func (l *diskLog) writeChunk(sg *segment, buf []byte, pos []uint32, msgs []*danubepb.StreamMessage) error {
 	if n, err := sg.f.WriteAt(buf, sg.size); err != nil {
-		if n > 0 {
-			if terr := sg.f.Truncate(sg.size); terr != nil {
-				err = errors.Join(err, terr)
-			}
+		// Cut the file back, even when nothing seems written: a failed write may still have extended it.
+		if terr := sg.f.Truncate(sg.size); terr != nil {
+			return &stuckError{fmt.Errorf("%w (after writing %d bytes; cutting %s back to %d bytes failed: %w)", err, n, sg.path, sg.size, terr)}
 		}
 		return err
 	}
@@ -329,7 +439,13 @@ func (l *diskLog) writeChunk(sg *segment, buf []byte, pos []uint32, msgs []*danu
 	now := l.s.opts.now()
 	end := sg.size + int64(len(buf))
 	l.mu.Lock()
-	sg.pos = append(sg.pos, pos...)
+	if sg.offs == nil && msgs[0].MsgId.TopicOffset == sg.base+uint64(len(sg.pos)) {
+		sg.pos = append(sg.pos, pos...)
+	} else {
+		for i, m := range msgs {
+			sg.add(pos[i], m.MsgId.TopicOffset)
+		}
+	}
 	sg.size = end
 	sg.lastWrite = now
 	l.totalBytes += int64(len(buf))
@@ -382,28 +498,18 @@ func (l *diskLog) dropCacheLocked(n int) {
 	}
 }
 
-// roll seals the active segment and starts a new one at written. Called by the leader.
+// roll seals the active segment, which the caller fsynced, and starts a new one at written. Called by the
+// leader. The new file's directory entry is fsynced under every policy.
 func (l *diskLog) roll() error {
-	// The sealed segment and the new file's directory entry are fsynced under every policy (once per
-	// segment): otherwise a machine crash could keep the new segment and cut the old one, which recovery must
-	// treat as a gap.
 	old := l.active
-	if err := old.sync(); err != nil {
-		return err
-	}
-	path := filepath.Join(l.dir, segmentName(l.written))
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	sg, err := createSegment(l.dir, l.written, l.s.opts.now())
 	if err != nil {
 		return err
 	}
-	if err := syncDir(l.dir); err != nil {
-		f.Close()
-		return err
-	}
-	sg := &segment{base: l.written, path: path, f: f, lastWrite: l.s.opts.now()}
 	l.mu.Lock()
 	old.sealed = true
 	l.segs = append(l.segs, sg)
+	l.totalBytes += sg.size
 	l.active = sg
 	l.mu.Unlock()
 	l.s.kickRetention()
@@ -419,7 +525,7 @@ func (l *diskLog) commit() {
 	l.cmu.Unlock()
 	for _, sg := range segs {
 		if err := sg.sync(); err != nil {
-			l.fail(fmt.Errorf("disk: fsync of %q: %w", l.topic, err))
+			l.fail(fmt.Errorf("disk: fsync of %q: %w", l.topic, &stuckError{err}))
 			return
 		}
 	}
@@ -459,7 +565,8 @@ func (l *diskLog) closeFiles(sync bool) error {
 	return errors.Join(errs...)
 }
 
-// Read implements store.Log.
+// Read implements store.Log. Offsets that recovery lost are skipped: the messages returned carry their offsets
+// in MsgId.TopicOffset, and Read returns nothing only when no message at or above from is stored.
 func (l *diskLog) Read(from uint64, max int) ([]*danubepb.StreamMessage, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
@@ -473,17 +580,15 @@ func (l *diskLog) Read(from uint64, max int) ([]*danubepb.StreamMessage, error) 
 	if from >= next || max <= 0 {
 		return nil, nil
 	}
-	end := from + min(uint64(max), next-from)
-	out := make([]*danubepb.StreamMessage, 0, end-from)
+	out := make([]*danubepb.StreamMessage, 0, min(uint64(max), next-from, 4096))
 	if from < l.cacheStart {
-		fileEnd := min(end, l.cacheStart)
 		var err error
-		if out, err = l.readFilesLocked(out, from, fileEnd); err != nil {
+		if out, err = l.readFilesLocked(out, from, min(l.cacheStart, next), max); err != nil {
 			return nil, err
 		}
-		from = fileEnd
+		from = l.cacheStart
 	}
-	for o := from; o < end; o++ {
+	for o := from; o < next && len(out) < max; o++ {
 		out = append(out, l.cache[o-l.cacheStart].msg)
 	}
 	return out, nil
@@ -493,20 +598,19 @@ const readChunk = 1 << 20
 
 var readBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
 
-// readFilesLocked appends the records [from, to) read from the segment files to out. Caller holds mu.RLock.
-func (l *diskLog) readFilesLocked(out []*danubepb.StreamMessage, from, to uint64) ([]*danubepb.StreamMessage, error) {
+// readFilesLocked appends to out, up to limit messages in all, the records with offsets in [from, to) read from
+// the segment files. Caller holds mu.RLock.
+func (l *diskLog) readFilesLocked(out []*danubepb.StreamMessage, from, to uint64, limit int) ([]*danubepb.StreamMessage, error) {
 	bp := readBufPool.Get().(*[]byte)
 	defer readBufPool.Put(bp)
 	i := sort.Search(len(l.segs), func(i int) bool { return l.segs[i].base > from }) - 1
-	for from < to {
-		if i < 0 || i >= len(l.segs) {
-			return nil, fmt.Errorf("disk: offset %d of %q is not indexed", from, l.topic)
-		}
+	for i = max(i, 0); i < len(l.segs) && len(out) < limit; i++ {
 		sg := l.segs[i]
-		j := int(from - sg.base)
-		k := int(min(to-sg.base, uint64(len(sg.pos))))
+		if sg.base >= to {
+			break
+		}
+		j, k := sg.search(from), len(sg.pos)
 		if j >= k {
-			i++
 			continue
 		}
 		f, err := sg.file()
@@ -519,10 +623,10 @@ func (l *diskLog) readFilesLocked(out []*danubepb.StreamMessage, from, to uint64
 			}
 			return sg.size
 		}
-		for j < k {
+		for j < k && len(out) < limit && sg.offset(j) < to {
 			startPos := int64(sg.pos[j])
 			e := j + 1
-			for e < k && recEnd(e)-startPos <= readChunk {
+			for e < k && e-j < limit-len(out) && sg.offset(e) < to && recEnd(e)-startPos <= readChunk {
 				e++
 			}
 			n := int(recEnd(e-1) - startPos)
@@ -533,23 +637,22 @@ func (l *diskLog) readFilesLocked(out []*danubepb.StreamMessage, from, to uint64
 			if _, err := f.ReadAt(b, startPos); err != nil && !(errors.Is(err, io.EOF) && len(b) == n) {
 				return nil, fmt.Errorf("disk: reading %s: %w", sg.path, err)
 			}
-			p := 0
 			for x := j; x < e; x++ {
-				want := sg.base + uint64(x)
-				m, rn, err := decodeRecord(b[p:], want)
-				if err == nil && int64(rn) != recEnd(x)-int64(sg.pos[x]) {
-					err = errors.New("record length does not match the index")
+				want := sg.offset(x)
+				p, q := int64(sg.pos[x])-startPos, recEnd(x)-startPos
+				var m *danubepb.StreamMessage
+				if sg.format == formatV1 {
+					m, _, err = decodeRecordV1(b[p:q], want)
+				} else {
+					m, _, err = decodeRecord(b[p:q], want)
 				}
 				if err != nil {
 					return nil, fmt.Errorf("disk: corrupt record at offset %d of %q in %s: %w", want, l.topic, sg.path, err)
 				}
 				out = append(out, m)
-				p += rn
 			}
 			j = e
 		}
-		from = sg.base + uint64(k)
-		i++
 	}
 	if cap(*bp) > 4<<20 {
 		*bp = nil
@@ -644,8 +747,8 @@ func (l *diskLog) deleteFiles(victims []*segment, reason string) error {
 			continue
 		}
 		last := sg.base
-		if n := len(sg.pos); n > 0 {
-			last = sg.base + uint64(n) - 1
+		if end := sg.end(); end > sg.base {
+			last = end - 1
 		}
 		evs = append(evs, RetentionEvent{Topic: l.topic, FirstOffset: sg.base, LastOffset: last, Bytes: sg.size, Reason: reason})
 	}

@@ -15,13 +15,16 @@ import (
 	"github.com/danube-console/danube-console/broker/store"
 )
 
-// The metadata space is kept in memory and in an append-only file of framed records whose body is
+// The metadata space is kept in memory and in an append-only file: a file header ("DNMETA", version 2) and
+// framed records (record.go) whose offset is the record's sequence number in the file and whose body is
 //
 //	[op byte][uvarint key length][key][value]
 //
-// with op put, delete or delete-prefix (no value for the last two). Open replays it; when the file grows past
-// metaCompactFactor times the size of the live entries it is rewritten (to a temporary file, fsynced, renamed
-// over the old one, directory fsynced).
+// with op put, delete or delete-prefix (no value for the last two). Open replays it, skipping damaged records;
+// when the file grows past metaCompactFactor times the size of the live entries it is rewritten (to a
+// temporary file, fsynced, renamed over the old one, directory fsynced). A file of format version 1 (no file
+// header, version 1 frames) is replayed and at once rewritten in the current format; a damaged file is first
+// copied to "meta.log.corrupt" and then rewritten without the damage.
 
 const metaFile = "meta.log"
 
@@ -40,8 +43,9 @@ type metaStore struct {
 	failed error
 	kv     map[string][]byte
 	f      *os.File
-	size   int64 // bytes of complete records in the file
-	live   int64 // bytes the live entries take as put records
+	size   int64  // bytes of complete records in the file
+	seq    uint64 // sequence number of the next record in the file
+	live   int64  // bytes the live entries take as put records
 	wseq   uint64
 	synced uint64 // the writes up to synced are fsynced
 
@@ -51,16 +55,16 @@ type metaStore struct {
 var _ store.Meta = (*metaStore)(nil)
 
 func putRecordSize(key string, value []byte) int64 {
-	return int64(headerSize + 1 + binary.PutUvarint(make([]byte, binary.MaxVarintLen64), uint64(len(key))) + len(key) + len(value))
+	return int64(recHeaderSize + 1 + binary.PutUvarint(make([]byte, binary.MaxVarintLen64), uint64(len(key))) + len(key) + len(value))
 }
 
-func appendMetaRecord(buf []byte, op byte, key string, value []byte) []byte {
+func appendMetaRecord(buf []byte, seq uint64, op byte, key string, value []byte) []byte {
 	body := make([]byte, 0, 1+binary.MaxVarintLen64+len(key)+len(value))
 	body = append(body, op)
 	body = binary.AppendUvarint(body, uint64(len(key)))
 	body = append(body, key...)
 	body = append(body, value...)
-	return appendFramed(buf, body)
+	return appendFramed(buf, seq, body)
 }
 
 // decodeMetaBody parses a metadata record body.
@@ -87,7 +91,8 @@ func decodeMetaBody(body []byte) (op byte, key string, value []byte, err error) 
 	return op, key, value, nil
 }
 
-// openMeta replays the metadata file, truncating a torn or corrupt tail.
+// openMeta replays the metadata file. Damaged records are skipped (the damaged file is copied aside first, then
+// rewritten); a file of format version 1 is rewritten in the current format.
 func openMeta(s *Store, path string) (*metaStore, []RecoveryReport, error) {
 	m := &metaStore{s: s, path: path, kv: make(map[string][]byte)}
 	os.Remove(path + ".tmp") // an interrupted compaction
@@ -96,59 +101,177 @@ func openMeta(s *Store, path string) (*metaStore, []RecoveryReport, error) {
 		return nil, nil, fmt.Errorf("disk: %w", err)
 	}
 	m.f = f
+	fail := func(err error) (*metaStore, []RecoveryReport, error) {
+		f.Close()
+		return nil, nil, err
+	}
 	st, err := f.Stat()
 	if err != nil {
-		f.Close()
-		return nil, nil, fmt.Errorf("disk: %w", err)
+		return fail(fmt.Errorf("disk: %w", err))
 	}
 	fileSize := st.Size()
-	sc := scanner{r: bufio.NewReaderSize(f, 64<<10), buf: make([]byte, 64<<10)}
-	var damage error
-	for m.size < fileSize {
-		body, n, err := sc.next(fileSize - m.size)
-		var op byte
-		var key string
-		var value []byte
-		if err == nil {
-			op, key, value, err = decodeMetaBody(body)
+	w := newWindow(f, fileSize, nil)
+	head, err := w.peek(0, fileHeaderSize)
+	if err != nil {
+		return fail(fmt.Errorf("disk: reading %s: %w", path, err))
+	}
+	format, rewrite := formatV2, false
+	preserve := false // damage that could not be copied aside stays in the file: no compaction now
+	var regions []region
+	if v, ok := parseFileHeader(head, metaMagic); ok {
+		if v != formatV2 {
+			regions = append(regions, region{at: 0, end: fileHeaderSize, prev: 0, reason: fmt.Errorf("unsupported format version %d", v)})
 		}
-		if err != nil {
-			var ioErr *ioError
-			if errors.As(err, &ioErr) {
-				f.Close()
-				return nil, nil, fmt.Errorf("disk: reading %s: %w", path, ioErr.err)
-			}
-			damage = err
-			break
+		regions, err = m.scanV2(w, fileHeaderSize, regions)
+	} else if len(head) < fileHeaderSize && bytes.HasPrefix(fileHeader(metaMagic), head) {
+		// A new file, or one whose header was never completely written: nothing was stored in it.
+		if _, err := f.WriteAt(fileHeader(metaMagic), 0); err != nil {
+			return fail(fmt.Errorf("disk: writing %s: %w", path, err))
 		}
-		m.apply(op, key, bytes.Clone(value)) // value aliases the scanner's buffer, which the next read reuses
-		m.size += int64(n)
+		if err := errors.Join(fsync(f), syncDir(filepath.Dir(path))); err != nil {
+			return fail(fmt.Errorf("disk: %w", err))
+		}
+		m.size = fileHeaderSize
+	} else if _, _, _, _, ok := firstMetaV1(w); ok {
+		format, rewrite = formatV1, true
+		regions, err = m.scanV1(w)
+	} else {
+		// Neither format's file header: a damaged header, or garbage.
+		regions, err = m.scanV2(w, 0, nil)
+	}
+	if err != nil {
+		var ioErr *ioError
+		if errors.As(err, &ioErr) {
+			err = ioErr.err
+		}
+		return fail(fmt.Errorf("disk: reading %s: %w", path, err))
 	}
 	var reports []RecoveryReport
-	if damage != nil {
-		if err := f.Truncate(m.size); err == nil {
-			err = fsync(f)
+	if len(regions) > 0 {
+		moved, cerr := copyAside(path, path, 0, fileSize)
+		if cerr != nil && format == formatV1 {
+			return fail(fmt.Errorf("disk: %s is damaged and could not be copied aside before it is rewritten (free some space and open again): %w", path, cerr))
 		}
-		if err != nil {
-			f.Close()
-			return nil, nil, fmt.Errorf("disk: truncating %s: %w", path, err)
+		for _, r := range regions {
+			rep := r.report(0, format)
+			rep.Segment = metaFile
+			switch {
+			case cerr != nil:
+				// The file stays as it is: appends go after the damaged bytes, which every Open skips.
+				rep.Reason += fmt.Sprintf("; could not copy the file aside, so the damage stays in it: %v", cerr)
+			case r.tail:
+				rep.Action, rep.MovedTo = ActionTruncated, s.relPath(moved)
+			default:
+				rep.MovedTo = s.relPath(moved)
+			}
+			reports = append(reports, rep)
 		}
-		reports = append(reports, RecoveryReport{Segment: metaFile, TruncatedAt: m.size, DroppedBytes: fileSize - m.size,
-			Reason: fmt.Sprintf("metadata record at file position %d: %v", m.size, damage)})
+		if cerr != nil {
+			m.size = fileSize
+			preserve = true
+		} else {
+			rewrite = true
+		}
 	}
-	if fileSize == 0 {
-		if err := syncDir(filepath.Dir(path)); err != nil {
-			f.Close()
-			return nil, nil, fmt.Errorf("disk: %w", err)
-		}
-	}
-	if m.needsCompaction() {
+	if rewrite || (m.needsCompaction() && !preserve) {
 		if err := m.compactLocked(); err != nil {
-			f.Close()
-			return nil, nil, err
+			return fail(err)
 		}
 	}
 	return m, reports, nil
+}
+
+// scanV2 replays the version 2 records of the metadata file from pos on and returns the damaged regions after
+// those in regions.
+func (m *metaStore) scanV2(w *window, pos int64, regions []region) ([]region, error) {
+	var lo uint64
+	check := func(_ int64, seq uint64, body []byte) error {
+		if seq < lo {
+			return fmt.Errorf("record carries sequence number %d, expected at least %d", seq, lo)
+		}
+		_, _, _, err := decodeMetaBody(body)
+		return err
+	}
+	m.size = w.size
+	accept := func(pos int64, seq uint64, n int, body []byte) {
+		op, key, value, _ := decodeMetaBody(body)
+		m.apply(op, key, bytes.Clone(value)) // value aliases the reader's buffer, which the next read reuses
+		lo = seq + 1
+	}
+	found, err := scanV2(w, pos, check, accept)
+	if err != nil {
+		return nil, err
+	}
+	m.seq = lo
+	for _, r := range found {
+		if r.hdrOK && r.hdr.off >= lo {
+			m.seq = max(m.seq, r.hdr.off+1)
+		}
+		if r.tail {
+			m.size = r.at
+		}
+	}
+	return append(regions, found...), nil
+}
+
+// firstMetaV1 decodes the first record of a version 1 metadata file.
+func firstMetaV1(w *window) (op byte, key string, value []byte, n int, ok bool) {
+	b, err := w.peek(0, v1HeaderSize)
+	if err != nil || len(b) < v1HeaderSize {
+		return 0, "", nil, 0, false
+	}
+	size := binary.LittleEndian.Uint32(b)
+	if size > maxBody || int64(size)+v1HeaderSize > w.size {
+		return 0, "", nil, 0, false
+	}
+	if b, err = w.peek(0, v1HeaderSize+int(size)); err != nil {
+		return 0, "", nil, 0, false
+	}
+	body, n, err := decodeFrameV1(b)
+	if err != nil {
+		return 0, "", nil, 0, false
+	}
+	op, key, value, err = decodeMetaBody(body)
+	return op, key, value, n, err == nil
+}
+
+// scanV1 replays a version 1 metadata file, stopping at its first damaged record.
+func (m *metaStore) scanV1(w *window) ([]region, error) {
+	var pos int64
+	var count uint64
+	for pos < w.size {
+		b, err := w.peek(pos, v1HeaderSize)
+		if err != nil {
+			return nil, err
+		}
+		if len(b) >= v1HeaderSize {
+			if size := binary.LittleEndian.Uint32(b); size <= maxBody && int64(size)+v1HeaderSize <= w.size-pos {
+				if b, err = w.peek(pos, v1HeaderSize+int(size)); err != nil {
+					return nil, err
+				}
+			}
+		}
+		body, n, derr := decodeFrameV1(b)
+		var op byte
+		var key string
+		var value []byte
+		if derr == nil {
+			op, key, value, derr = decodeMetaBody(body)
+		}
+		if derr != nil {
+			r := region{at: pos, end: w.size, tail: true, reason: derr}
+			if count > 0 {
+				r.prev, r.hasPrev = count-1, true
+			}
+			m.size = pos
+			return []region{r}, nil
+		}
+		m.apply(op, key, bytes.Clone(value)) // value aliases the reader's buffer, which the next read reuses
+		pos += int64(n)
+		count++
+	}
+	m.size = pos
+	return nil, nil
 }
 
 // apply changes the in-memory map. The value is owned by the map afterwards. Caller holds mu (or is Open).
@@ -204,17 +327,18 @@ func (m *metaStore) write(op byte, key string, value []byte) error {
 		return err
 	}
 	if op == opPut || m.changes(op, key) {
-		rec := appendMetaRecord(nil, op, key, value)
+		rec := appendMetaRecord(nil, m.seq, op, key, value)
 		if n, err := m.f.WriteAt(rec, m.size); err != nil {
-			if n > 0 {
-				if terr := m.f.Truncate(m.size); terr != nil {
-					m.failed = fmt.Errorf("disk: metadata file: %w", errors.Join(err, terr))
-				}
+			// Only this change fails (for example on a full disk); the next one tries again. The file is cut
+			// back even when nothing seems written: a failed write may still have extended it.
+			if terr := m.f.Truncate(m.size); terr != nil {
+				m.failed = fmt.Errorf("disk: metadata file: %w", &stuckError{fmt.Errorf("%w (after writing %d bytes; cutting them off failed: %w)", err, n, terr)})
 			}
 			m.mu.Unlock()
 			return fmt.Errorf("disk: writing metadata: %w", err)
 		}
 		m.size += int64(len(rec))
+		m.seq++
 		m.wseq++
 		m.apply(op, key, value)
 	}
@@ -268,7 +392,7 @@ func (m *metaStore) syncLocked(seq uint64) (uint64, error) {
 		return synced, nil
 	}
 	if err := fsync(f); err != nil {
-		err = fmt.Errorf("disk: fsync of the metadata file: %w", err)
+		err = fmt.Errorf("disk: fsync of the metadata file: %w", &stuckError{err})
 		m.mu.Lock()
 		if m.failed == nil {
 			m.failed = err
@@ -324,10 +448,13 @@ func (m *metaStore) compactLocked() error {
 	}
 	slices.Sort(keys)
 	w := bufio.NewWriterSize(f, 256<<10)
-	var size int64
+	if _, err := w.Write(fileHeader(metaMagic)); err != nil {
+		return fail(err)
+	}
+	size := int64(fileHeaderSize)
 	var rec []byte
-	for _, k := range keys {
-		rec = appendMetaRecord(rec[:0], opPut, k, m.kv[k])
+	for i, k := range keys {
+		rec = appendMetaRecord(rec[:0], uint64(i), opPut, k, m.kv[k])
 		if _, err := w.Write(rec); err != nil {
 			return fail(err)
 		}
@@ -349,6 +476,7 @@ func (m *metaStore) compactLocked() error {
 	m.f.Close()
 	m.f = f
 	m.size = size
+	m.seq = uint64(len(keys))
 	m.synced = m.wseq
 	return nil
 }

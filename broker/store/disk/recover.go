@@ -1,10 +1,12 @@
 package disk
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,20 +14,53 @@ import (
 	"strings"
 )
 
+// Recovery never deletes data. What it cannot use stays where it is or is moved aside into a file whose name
+// ends in ".corrupt", next to where it was:
+//
+//   - A damaged record in the middle of a version 2 segment is skipped: a record whose header is intact (its
+//     own checksum verifies) is skipped exactly; otherwise the reader looks for the next marker whose header
+//     and body verify and resumes there. The damaged bytes stay in the file, and each Open reports them.
+//   - A damaged tail (no valid record after it) is copied to "<segment>.at-<position>.corrupt" and the
+//     segment cut back to its last good record, so that appends continue after good data. A version 1
+//     segment, whose framing has no marker, stops at its first bad record, which starts its tail.
+//   - A segment that cannot be read at all is renamed to "<segment>.corrupt" and the log goes on without it.
+//   - Segment files missing between others leave a hole in the log's offsets.
+//
+// The next offset is past every offset the files show was ever stored, so that offsets never repeat.
+
+// minRecordSize is the smallest a record of any format can be: a version 1 header and a body holding an empty
+// msg_id. It bounds the offsets a moved-aside segment may have held.
+const minRecordSize = v1HeaderSize + 2
+
+// resyncBudgetFactor bounds the work of looking for the next valid record: the body checksums computed for
+// candidate records during resynchronisation may cover at most this many times the file's size (plus 1 MiB),
+// after which the rest of the file counts as damaged. Only crafted files come close.
+const resyncBudgetFactor = 2
+
+var markerBytes = binary.LittleEndian.AppendUint32(nil, recMarker)
+
+type segFile struct {
+	base uint64
+	path string
+}
+
 // openLog recovers the log of topic from its directory: it scans every segment once, indexing its records,
-// truncates the first damaged segment at its last good record and removes the segments after it.
+// skips damaged records, moves damaged tails and unreadable segments aside, and starts a new segment when the
+// last one cannot take appends (version 1 format, or offsets past its end were seen).
 func (s *Store) openLog(topic, dir string, buf *[]byte) (*diskLog, []RecoveryReport, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("disk: %w", err)
 	}
-	type segFile struct {
-		base uint64
-		path string
-	}
 	var files []segFile
+	var aside []uint64 // bases of the segments that have parts moved aside (".corrupt" files)
 	for _, e := range entries {
 		name := e.Name()
+		if seg, _, ok := strings.Cut(name, segSuffix+"."); ok && strings.HasSuffix(name, ".corrupt") {
+			if base, ok := parseSegmentName(seg + segSuffix); ok {
+				aside = append(aside, base)
+			}
+		}
 		if base, ok := parseSegmentName(name); ok && e.Type().IsRegular() {
 			files = append(files, segFile{base, filepath.Join(dir, name)})
 		} else if strings.HasSuffix(name, ".tmp") {
@@ -33,110 +68,128 @@ func (s *Store) openLog(topic, dir string, buf *[]byte) (*diskLog, []RecoveryRep
 		}
 	}
 	slices.SortFunc(files, func(a, b segFile) int {
-		if a.base < b.base {
+		switch {
+		case a.base < b.base:
 			return -1
-		}
-		if a.base > b.base {
+		case a.base > b.base:
 			return 1
 		}
 		return 0
 	})
 
 	var reports []RecoveryReport
-	report := func(path string, at, dropped int64, reason string) {
-		rel, err := filepath.Rel(s.dir, path)
-		if err != nil {
-			rel = path
+	add := func(r RecoveryReport) {
+		r.Topic = topic
+		r.Segment = s.relPath(r.Segment)
+		if r.MovedTo != "" {
+			r.MovedTo = s.relPath(r.MovedTo)
 		}
-		reports = append(reports, RecoveryReport{Topic: topic, Segment: rel, TruncatedAt: at, DroppedBytes: dropped, Reason: reason})
-	}
-	// dropFiles removes the segment files from i on and returns their total size.
-	dropFiles := func(from int) (int64, error) {
-		var total int64
-		for _, f := range files[from:] {
-			if st, err := os.Stat(f.path); err == nil {
-				total += st.Size()
-			}
-			if err := os.Remove(f.path); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return total, fmt.Errorf("disk: %w", err)
-			}
-		}
-		return total, nil
+		reports = append(reports, r)
 	}
 
 	var segs []*segment
+	var next uint64    // one past every offset known to have been stored
+	var lastEnd uint64 // next as it was after the last kept segment
 	changed := false
+	movedPrev := false // the previous file was moved aside
 	for i, fl := range files {
-		if n := len(segs); n > 0 {
-			prev := segs[n-1]
-			end := prev.base + uint64(len(prev.pos))
-			if fl.base > end {
-				// A gap: the older segments are left over from an interrupted deletion (or a file went
-				// missing). Keep the newest contiguous run.
-				var dropped int64
-				for _, sg := range segs {
-					dropped += sg.size
-					if err := os.Remove(sg.path); err != nil && !errors.Is(err, os.ErrNotExist) {
-						return nil, nil, fmt.Errorf("disk: %w", err)
-					}
-				}
-				report(prev.path, 0, dropped, fmt.Sprintf("offsets %d to %d are missing; removed the %d segment(s) before the gap",
-					end, fl.base-1, len(segs)))
-				segs, changed = nil, true
-			} else if fl.base < end {
-				dropped, err := dropFiles(i)
-				if err != nil {
-					return nil, nil, err
-				}
-				report(fl.path, 0, dropped, fmt.Sprintf("segment starts at offset %d, inside the previous segment which ends at %d; removed it and the later segments",
-					fl.base, end))
-				changed = true
-				break
-			}
+		limit := uint64(math.MaxUint64)
+		if i+1 < len(files) {
+			limit = files[i+1].base
 		}
-		sg, fileSize, damage, err := scanSegment(fl.path, fl.base, buf)
+		// A hole is reported unless recovery made it: then what was lost is in a ".corrupt" file of a segment
+		// from the one before the hole on.
+		if len(segs) > 0 && next < fl.base && !movedPrev &&
+			!slices.ContainsFunc(aside, func(b uint64) bool { return b >= segs[len(segs)-1].base && b < fl.base }) {
+			add(RecoveryReport{Segment: fl.path, Action: ActionMissing, Records: int64(fl.base - next),
+				FirstOffset: next, LastOffset: fl.base - 1,
+				Reason: fmt.Sprintf("no segment file holds offsets %d to %d: a file is missing; the log goes on after the hole", next, fl.base-1)})
+		}
+		movedPrev = false
+		next = max(next, fl.base)
+		sc, err := scanSegment(fl.path, fl.base, limit, buf)
 		if err != nil {
 			return nil, nil, err
 		}
-		segs = append(segs, sg)
-		if damage != nil {
-			if err := truncateFile(fl.path, sg.size); err != nil {
-				return nil, nil, err
-			}
-			dropped, err := dropFiles(i + 1)
+		if sc.unreadable != nil {
+			moved, err := moveAside(fl.path)
 			if err != nil {
+				return nil, nil, fmt.Errorf("disk: moving aside the unreadable segment %s: %w", fl.path, err)
+			}
+			changed = true
+			// It may have held offsets up to what its size allows (and below the next segment's base).
+			bound := min(fl.base+uint64(sc.fileSize/minRecordSize), limit-1)
+			next = max(next, bound+1)
+			add(RecoveryReport{Segment: fl.path, Action: ActionMoved, Records: -1, FirstOffset: fl.base,
+				LastOffset: bound, Bytes: sc.fileSize, MovedTo: moved,
+				Reason: fmt.Sprintf("unreadable segment: %v", sc.unreadable)})
+			movedPrev = true
+			continue
+		}
+		sg := sc.sg
+		next = max(next, sg.end())
+		if sc.hasMax {
+			// Records skipped, or moved aside in a damaged tail, whose headers are intact: their offsets
+			// may have been seen by consumers and are never given again.
+			next = max(next, sc.maxOff+1)
+		}
+		lastEnd = next
+		for _, r := range sc.regions {
+			rep := r.report(fl.base, sc.format)
+			rep.Segment = fl.path
+			if r.tail {
+				aside = append(aside, fl.base) // explains a hole after this segment
+				moved, err := moveTail(fl.path, r.at, sc.fileSize)
+				if err == nil {
+					rep.Action, rep.MovedTo = ActionTruncated, moved
+					sg.size = r.at
+					changed = true
+				} else {
+					// The damaged bytes stay; appends to a current-format segment go after them (a version 1
+					// segment takes no more appends).
+					rep.Action = ActionSkipped
+					rep.Reason += fmt.Sprintf("; could not move it aside, so it stays in the file: %v", err)
+					if sc.format == formatV2 {
+						sg.size = sc.fileSize
+					}
+					s.log.Error("disk: recovery could not move a damaged tail aside", "file", fl.path, "err", err)
+				}
+			}
+			add(rep)
+		}
+		if sc.needsHeader {
+			if err := writeHeader(fl.path); err != nil {
 				return nil, nil, err
 			}
-			reason := fmt.Sprintf("record at offset %d (file position %d): %v", sg.base+uint64(len(sg.pos)), sg.size, damage)
-			if i+1 < len(files) {
-				reason += fmt.Sprintf("; removed %d later segment(s)", len(files)-i-1)
-			}
-			report(fl.path, sg.size, fileSize-sg.size+dropped, reason)
-			changed = true
-			break
+			sg.size = fileHeaderSize
 		}
+		segs = append(segs, sg)
+	}
+
+	l := newLog(s, topic, dir)
+	var last *segment
+	if n := len(segs); n > 0 {
+		last = segs[n-1]
+	}
+	if last == nil || last.format != formatV2 || lastEnd != next {
+		// A new segment takes the appends: the last one is in the old format, or offsets past it were seen
+		// (in a segment moved aside).
+		base := next
+		if last != nil && last.base == base {
+			base++ // the last segment (old format) holds no record; its name is taken
+		}
+		sg, err := createSegment(dir, base, s.opts.now())
+		if err != nil {
+			return nil, nil, fmt.Errorf("disk: %w", err)
+		}
+		segs = append(segs, sg)
+		last, next, changed = sg, base, false // createSegment fsynced the directory
 	}
 	if changed {
 		if err := syncDir(dir); err != nil {
 			return nil, nil, fmt.Errorf("disk: %w", err)
 		}
 	}
-
-	l := newLog(s, topic, dir)
-	if len(segs) == 0 {
-		// The directory was created but its first segment never was.
-		path := filepath.Join(dir, segmentName(0))
-		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
-		if err != nil {
-			return nil, nil, fmt.Errorf("disk: %w", err)
-		}
-		if err := syncDir(dir); err != nil {
-			f.Close()
-			return nil, nil, fmt.Errorf("disk: %w", err)
-		}
-		segs = append(segs, &segment{base: 0, path: path, f: f, lastWrite: s.opts.now()})
-	}
-	last := segs[len(segs)-1]
 	if last.f == nil {
 		f, err := os.OpenFile(last.path, os.O_RDWR, 0)
 		if err != nil {
@@ -153,118 +206,495 @@ func (s *Store) openLog(topic, dir string, buf *[]byte) (*diskLog, []RecoveryRep
 	l.segs = segs
 	l.active = last
 	l.start.Store(segs[0].base)
-	l.written = last.base + uint64(len(last.pos))
-	l.next.Store(l.written)
-	l.cacheStart = l.written
+	l.written = next
+	l.next.Store(next)
+	l.cacheStart = next
 	return l, reports, nil
 }
 
-// scanSegment reads a segment file sequentially and indexes its records. It stops at the first damaged
-// record: damage says why, and the returned segment's size is the position of that record. err is an I/O
-// error.
-func scanSegment(path string, base uint64, bufp *[]byte) (sg *segment, fileSize int64, damage, err error) {
-	f, err := os.Open(path)
+func (s *Store) relPath(path string) string {
+	if rel, err := filepath.Rel(s.dir, path); err == nil {
+		return rel
+	}
+	return path
+}
+
+// segScan is what scanSegment found in one segment file.
+type segScan struct {
+	sg          *segment
+	format      int
+	fileSize    int64
+	maxOff      uint64 // the highest offset seen in an intact record header, when hasMax
+	hasMax      bool
+	regions     []region
+	needsHeader bool  // the file is empty or holds only part of a version 2 file header
+	unreadable  error // the file cannot be used; it must be moved aside
+}
+
+// region is a damaged part of a file.
+type region struct {
+	at, end int64 // file positions [at, end)
+	tail    bool  // no valid record follows it
+	exact   bool  // exactly one record whose header is intact (hdr)
+	hdrOK   bool  // the record header at `at` is intact (hdr)
+	hdr     recHeader
+	prev    uint64 // offset of the last valid record before the region, when hasPrev
+	hasPrev bool
+	next    uint64 // offset of the first valid record after it, unless tail
+	reason  error
+}
+
+// report describes r. base is the lowest offset the file may hold.
+func (r region) report(base uint64, format int) RecoveryReport {
+	rep := RecoveryReport{Action: ActionSkipped, Position: r.at, Bytes: r.end - r.at, Records: -1}
+	lo := base
+	if r.hasPrev {
+		lo = r.prev + 1
+	}
+	switch {
+	case r.exact || (r.tail && r.hdrOK):
+		rep.Records, rep.FirstOffset, rep.LastOffset = 1, r.hdr.off, r.hdr.off
+	case !r.tail:
+		if r.next > lo {
+			rep.Records, rep.FirstOffset, rep.LastOffset = int64(r.next-lo), lo, r.next-1
+		} else {
+			rep.Records, rep.FirstOffset = 0, lo
+		}
+	default:
+		rep.FirstOffset = lo // the first offset that may have been lost
+	}
+	what := "record"
+	if format == formatV1 {
+		what = "record (format version 1: the rest of the file is not read)"
+	}
+	rep.Reason = fmt.Sprintf("damaged %s at file position %d: %v", what, r.at, r.reason)
+	return rep
+}
+
+// openForScan opens a segment file for recovery to read. It is a variable so that tests can make reads fail.
+var openForScan = os.Open
+
+// scanSegment reads a segment file and indexes its valid records. limit is the base of the next segment file
+// (offsets at or above it do not belong here). err is an error opening the file; read errors make the file
+// unreadable.
+func scanSegment(path string, base, limit uint64, bufp *[]byte) (*segScan, error) {
+	f, err := openForScan(path)
 	if err != nil {
-		return nil, 0, nil, fmt.Errorf("disk: %w", err)
+		return nil, fmt.Errorf("disk: %w", err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, 0, nil, fmt.Errorf("disk: %w", err)
+		return nil, fmt.Errorf("disk: %w", err)
 	}
-	fileSize = st.Size()
-	sg = &segment{base: base, path: path, lastWrite: st.ModTime()}
-	if want := int(min(fileSize, recoveryReadBufferSize)); len(*bufp) < want {
-		*bufp = make([]byte, max(want, 4<<10))
+	sc := &segScan{fileSize: st.Size(), format: formatV2}
+	sc.sg = &segment{base: base, path: path, lastWrite: st.ModTime(), format: formatV2}
+	w := newWindow(f, sc.fileSize, bufp)
+	defer w.release(bufp)
+
+	head, err := w.peek(0, fileHeaderSize)
+	if err != nil {
+		sc.unreadable = err
+		return sc, nil
 	}
-	sc := scanner{r: f, buf: *bufp}
-	defer func() { *bufp = sc.buf }()
-	var pos int64 // file position of the next record
-	for pos < fileSize {
-		body, n, derr := sc.next(fileSize - pos)
-		if derr == nil {
-			if pos > math.MaxUint32 {
-				derr = errors.New("segment larger than 4 GiB")
-			} else {
-				derr = checkBody(body, base+uint64(len(sg.pos)))
-			}
+	if v, ok := parseFileHeader(head, segMagic); ok {
+		if v != formatV2 {
+			sc.unreadable = fmt.Errorf("unsupported format version %d", v)
+			return sc, nil
 		}
-		if derr != nil {
+		sc.sg.size = fileHeaderSize
+		err = sc.scanV2(w, fileHeaderSize, base, limit)
+	} else if len(head) < fileHeaderSize && bytes.HasPrefix(fileHeader(segMagic), head) {
+		sc.needsHeader = true // created, its header not (fully) written: nothing was stored
+		return sc, nil
+	} else if _, _, err := tryV1(w, 0, base, limit); err == nil {
+		sc.format, sc.sg.format = formatV1, formatV1
+		err = sc.scanV1(w, base, limit)
+	} else {
+		// Neither format's header: a version 2 file whose header is damaged, or garbage.
+		err = sc.scanV2(w, 0, base, limit)
+		if err == nil && len(sc.sg.pos) == 0 {
+			sc.regions, sc.hasMax = nil, false
+			sc.unreadable = errors.New("no file header and no valid record")
+		}
+	}
+	if err != nil {
+		var ioErr *ioError
+		if errors.As(err, &ioErr) {
+			sc.regions, sc.sg.pos, sc.sg.offs = nil, nil, nil
+			sc.unreadable = ioErr.err
+			return sc, nil
+		}
+		return nil, err
+	}
+	return sc, nil
+}
+
+// scanV2 indexes the version 2 records of a segment from pos on.
+func (sc *segScan) scanV2(w *window, pos int64, base, limit uint64) error {
+	sg := sc.sg
+	lo := base
+	check := func(pos int64, off uint64, body []byte) error {
+		if pos > math.MaxUint32 {
+			return errors.New("segment larger than 4 GiB")
+		}
+		if off < lo || off >= limit {
+			return fmt.Errorf("record carries offset %d, outside this segment's remaining range %d to %d", off, lo, limit-1)
+		}
+		return checkBody(body, off)
+	}
+	accept := func(pos int64, off uint64, _ int, _ []byte) {
+		sg.add(uint32(pos), off)
+		lo = off + 1
+	}
+	regions, err := scanV2(w, pos, check, accept)
+	if err != nil {
+		return err
+	}
+	sg.size = w.size
+	for _, r := range regions {
+		rlo := base
+		if r.hasPrev {
+			rlo = r.prev + 1
+		}
+		if r.hdrOK && r.hdr.off >= rlo && r.hdr.off < limit {
+			sc.maxOff, sc.hasMax = max(sc.maxOff, r.hdr.off), true
+		}
+		if r.tail {
+			sg.size = r.at
+		}
+	}
+	sc.regions = regions
+	return nil
+}
+
+// scanV1 indexes the records of a version 1 segment, stopping at the first damaged one.
+func (sc *segScan) scanV1(w *window, base, limit uint64) error {
+	sg := sc.sg
+	var pos int64
+	for pos < w.size {
+		off := base + uint64(len(sg.pos))
+		n, _, err := tryV1(w, pos, off, limit)
+		if err != nil {
 			var ioErr *ioError
-			if errors.As(derr, &ioErr) {
-				return nil, 0, nil, fmt.Errorf("disk: reading %s: %w", path, ioErr.err)
+			if errors.As(err, &ioErr) {
+				return err
 			}
-			damage = derr
+			r := region{at: pos, end: w.size, tail: true, reason: err}
+			if len(sg.pos) > 0 {
+				r.prev, r.hasPrev = off-1, true
+			}
+			sc.regions = []region{r}
 			break
 		}
 		sg.pos = append(sg.pos, uint32(pos))
 		pos += int64(n)
 	}
 	sg.size = pos
-	return sg, fileSize, damage, nil
+	return nil
 }
 
-// scanner reads framed records sequentially from r through a buffer.
-type scanner struct {
-	r    io.Reader
-	buf  []byte
-	lo   int // buf[lo:hi] holds unread bytes
-	hi   int
-	done bool
+// tryV1 checks the version 1 record at pos, which must carry offset off.
+func tryV1(w *window, pos int64, off, limit uint64) (int, []byte, error) {
+	b, err := w.peek(pos, v1HeaderSize)
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(b) < v1HeaderSize {
+		return 0, nil, errShortHeader
+	}
+	size := binary.LittleEndian.Uint32(b)
+	if size > maxBody {
+		return 0, nil, errTooLarge
+	}
+	need := v1HeaderSize + int64(size)
+	if pos+need > w.size {
+		return 0, nil, errShortBody
+	}
+	if b, err = w.peek(pos, int(need)); err != nil {
+		return 0, nil, err
+	}
+	body, n, err := decodeFrameV1(b)
+	if err != nil {
+		return 0, nil, err
+	}
+	if pos > math.MaxUint32 {
+		return 0, nil, errors.New("segment larger than 4 GiB")
+	}
+	if off >= limit {
+		return 0, nil, fmt.Errorf("record at offset %d reaches into the next segment, which starts at %d", off, limit)
+	}
+	if err := checkBody(body, off); err != nil {
+		return 0, nil, err
+	}
+	return n, body, nil
+}
+
+// scanV2 walks the version 2 records of w from pos on. check says whether an intact frame holds a valid
+// record (pos is its file position); accept receives each valid record, in file order. It returns the
+// damaged regions; err is an *ioError.
+func scanV2(w *window, pos int64, check func(pos int64, off uint64, body []byte) error, accept func(pos int64, off uint64, n int, body []byte)) ([]region, error) {
+	var regions []region
+	var prev uint64
+	hasPrev := false
+	for pos < w.size {
+		h, n, hdrOK, body, err := tryV2(w, pos, check)
+		if err == nil {
+			accept(pos, h.off, n, body)
+			prev, hasPrev = h.off, true
+			pos += int64(n)
+			continue
+		}
+		var ioErr *ioError
+		if errors.As(err, &ioErr) {
+			return nil, err
+		}
+		r := region{at: pos, hdr: h, hdrOK: hdrOK, prev: prev, hasPrev: hasPrev, reason: err}
+		if end := pos + recHeaderSize + int64(h.size); hdrOK && end <= w.size {
+			// The header is intact and the body is all there: skip exactly this record.
+			r.exact, r.end = true, end
+			regions = append(regions, r)
+			pos = end
+			continue
+		}
+		at, nh, err := resyncV2(w, pos+1, check)
+		if err != nil {
+			return nil, err
+		}
+		if at < 0 {
+			r.end, r.tail = w.size, true
+			regions = append(regions, r)
+			break
+		}
+		r.end, r.next = at, nh.off
+		regions = append(regions, r)
+		pos = at
+	}
+	return regions, nil
+}
+
+// tryV2 checks the version 2 record at pos. hdrOK reports that its header is intact, h then says what it
+// claims; n is the record's length when err is nil.
+func tryV2(w *window, pos int64, check func(pos int64, off uint64, body []byte) error) (h recHeader, n int, hdrOK bool, body []byte, err error) {
+	b, err := w.peek(pos, recHeaderSize)
+	if err != nil {
+		return h, 0, false, nil, err
+	}
+	if len(b) < recHeaderSize {
+		return h, 0, false, nil, errShortHeader
+	}
+	h, ok := parseRecHeader(b)
+	if !ok {
+		return recHeader{}, 0, false, nil, errBadHeader
+	}
+	need := recHeaderSize + int64(h.size)
+	if pos+need > w.size {
+		return h, 0, true, nil, errShortBody
+	}
+	if w.budget -= int64(h.size); w.budget < 0 && w.resyncing {
+		return h, 0, true, nil, errors.New("resynchronisation budget exhausted")
+	}
+	if b, err = w.peek(pos, int(need)); err != nil {
+		return h, 0, true, nil, err
+	}
+	if int64(len(b)) < need {
+		return h, 0, true, nil, errShortBody // the file shrank under us
+	}
+	body = b[recHeaderSize:need]
+	if checksum(body) != h.bodyCRC {
+		return h, 0, true, nil, errChecksum
+	}
+	if err := check(pos, h.off, body); err != nil {
+		return h, 0, true, nil, err
+	}
+	return h, int(need), true, body, nil
+}
+
+// resyncV2 finds the first valid record at or after pos. at is -1 when there is none.
+func resyncV2(w *window, pos int64, check func(pos int64, off uint64, body []byte) error) (at int64, h recHeader, err error) {
+	w.resyncing = true
+	defer func() { w.resyncing = false }()
+	for pos+recHeaderSize <= w.size && w.budget >= 0 {
+		b, err := w.peek(pos, recHeaderSize)
+		if err != nil {
+			return -1, h, err
+		}
+		if len(b) < recHeaderSize {
+			break
+		}
+		i := bytes.Index(b, markerBytes)
+		if i < 0 {
+			pos += int64(len(b) - len(markerBytes) + 1)
+			continue
+		}
+		cand := pos + int64(i)
+		h, _, _, _, err := tryV2(w, cand, check)
+		if err == nil {
+			return cand, h, nil
+		}
+		var ioErr *ioError
+		if errors.As(err, &ioErr) {
+			return -1, h, err
+		}
+		pos = cand + 1
+	}
+	return -1, h, nil
+}
+
+// window reads a file through a buffer, forwards and at any position.
+type window struct {
+	r     io.ReaderAt
+	size  int64
+	buf   []byte
+	start int64 // file position of buf[0]
+	n     int   // valid bytes in buf
+
+	budget    int64 // what resynchronisation may still checksum
+	resyncing bool
 }
 
 type ioError struct{ err error }
 
 func (e *ioError) Error() string { return e.err.Error() }
 
-// next returns the next record's body (valid until the following call) and its framed length. remaining is
-// the number of bytes left in the file from the record on; a record that claims more is torn.
-func (sc *scanner) next(remaining int64) ([]byte, int, error) {
-	if remaining < headerSize {
-		return nil, 0, errShortHeader
+func newWindow(r io.ReaderAt, size int64, bufp *[]byte) *window {
+	w := &window{r: r, size: size, budget: resyncBudgetFactor*size + 1<<20}
+	if bufp != nil {
+		w.buf = *bufp
 	}
-	if err := sc.fill(headerSize); err != nil {
-		return nil, 0, err
+	if want := int(min(size, recoveryReadBufferSize)); len(w.buf) < want {
+		w.buf = make([]byte, max(want, 4<<10))
 	}
-	size := binary.LittleEndian.Uint32(sc.buf[sc.lo:])
-	if size > maxBody {
-		return nil, 0, errTooLarge
-	}
-	need := headerSize + int(size)
-	if int64(need) > remaining {
-		return nil, 0, errShortBody
-	}
-	if err := sc.fill(need); err != nil {
-		return nil, 0, err
-	}
-	body, n, err := decodeFrame(sc.buf[sc.lo:sc.hi])
-	if err != nil {
-		return nil, 0, err
-	}
-	sc.lo += n
-	return body, n, nil
+	return w
 }
 
-// fill makes sure at least need unread bytes are buffered.
-func (sc *scanner) fill(need int) error {
-	if sc.hi-sc.lo >= need {
-		return nil
+func (w *window) release(bufp *[]byte) {
+	if bufp != nil && len(w.buf) <= 4*recoveryReadBufferSize {
+		*bufp = w.buf
 	}
-	if need > len(sc.buf) {
-		nb := make([]byte, max(need, 2*len(sc.buf)))
-		sc.hi = copy(nb, sc.buf[sc.lo:sc.hi])
-		sc.lo, sc.buf = 0, nb
-	} else if sc.lo > 0 {
-		sc.hi = copy(sc.buf, sc.buf[sc.lo:sc.hi])
-		sc.lo = 0
+}
+
+// peek returns the buffered bytes from pos on: at least want of them, or all that is left of the file. Read
+// errors are *ioError.
+func (w *window) peek(pos int64, want int) ([]byte, error) {
+	if rest := w.size - pos; rest < int64(want) {
+		want = int(max(rest, 0))
 	}
-	n, err := io.ReadAtLeast(sc.r, sc.buf[sc.hi:], need-sc.hi)
-	sc.hi += n
-	if err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return errShortBody // the file shrank under us
+	if pos >= w.start && pos+int64(want) <= w.start+int64(w.n) {
+		return w.buf[pos-w.start : w.n], nil
+	}
+	keep := 0
+	if want > len(w.buf) {
+		nb := make([]byte, max(want, 2*len(w.buf)))
+		if pos >= w.start && pos < w.start+int64(w.n) {
+			keep = copy(nb, w.buf[pos-w.start:w.n])
 		}
-		return &ioError{err}
+		w.buf = nb
+	} else if pos >= w.start && pos < w.start+int64(w.n) {
+		keep = copy(w.buf, w.buf[pos-w.start:w.n])
+	}
+	w.start, w.n = pos, keep
+	if toRead := min(int64(len(w.buf)-w.n), w.size-pos-int64(w.n)); toRead > 0 {
+		m, err := w.r.ReadAt(w.buf[w.n:w.n+int(toRead)], pos+int64(w.n))
+		w.n += m
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, &ioError{err}
+		}
+	}
+	return w.buf[:w.n], nil
+}
+
+// moveAside renames path to path+".corrupt" (or path+".N.corrupt" when that is taken).
+func moveAside(path string) (string, error) {
+	for i := 0; ; i++ {
+		name := asideName(path, i)
+		if _, err := os.Lstat(name); err == nil {
+			continue
+		} else if !errors.Is(err, fs.ErrNotExist) || i > 1000 {
+			return "", err
+		}
+		if err := os.Rename(path, name); err != nil {
+			return "", err
+		}
+		return name, nil
+	}
+}
+
+func asideName(prefix string, i int) string {
+	if i == 0 {
+		return prefix + ".corrupt"
+	}
+	return fmt.Sprintf("%s.%d.corrupt", prefix, i)
+}
+
+// createAside creates a new file named after prefix with the ".corrupt" suffix.
+func createAside(prefix string) (*os.File, error) {
+	for i := 0; ; i++ {
+		f, err := os.OpenFile(asideName(prefix, i), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if errors.Is(err, fs.ErrExist) && i < 1000 {
+			continue
+		}
+		return f, err
+	}
+}
+
+// copyAside copies bytes [from, to) of path into a new ".corrupt" file named after prefix, fsynced, and
+// returns its name.
+func copyAside(path, prefix string, from, to int64) (string, error) {
+	src, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer src.Close()
+	dst, err := createAside(prefix)
+	if err != nil {
+		return "", err
+	}
+	_, err = io.Copy(dst, io.NewSectionReader(src, from, to-from))
+	if err == nil {
+		err = fsync(dst)
+	}
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = syncDir(filepath.Dir(path))
+	}
+	if err != nil {
+		os.Remove(dst.Name()) // our own incomplete copy
+		return "", err
+	}
+	return dst.Name(), nil
+}
+
+// moveTail copies bytes [from, size) of path aside and then cuts path to from.
+func moveTail(path string, from, size int64) (string, error) {
+	moved, err := copyAside(path, fmt.Sprintf("%s.at-%d", path, from), from, size)
+	if err != nil {
+		return "", err
+	}
+	if err := truncateFile(path, from); err != nil {
+		return moved, err
+	}
+	return moved, nil
+}
+
+// writeHeader replaces the contents of a segment file that holds no record (at most a torn file header) with
+// a version 2 file header.
+func writeHeader(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("disk: %w", err)
+	}
+	_, err = f.WriteAt(fileHeader(segMagic), 0)
+	if err == nil {
+		err = fsync(f)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("disk: writing the header of %s: %w", path, err)
 	}
 	return nil
 }
