@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/danube-console/danube-console/broker"
@@ -62,6 +63,9 @@ func TestDiskRecoverySkipsDamagedRecords(t *testing.T) {
 	}
 	opts.Store = st2
 	w2 := newWire(t, opts)
+	if got := w2.srv.Recovery(); !slices.Equal(got, st2.Recovery()) {
+		t.Fatalf("the broker reports %+v, want the store's reports", got)
+	}
 	s := w2.receive(cid)
 	for i := range 100 {
 		if i == 50 || i == 70 || i == 99 {

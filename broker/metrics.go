@@ -50,8 +50,8 @@ var (
 	descDLQ          = prometheus.NewDesc("danube_subscription_dlq_total", "Messages republished to the dead-letter topic.", []string{"topic", "subscription"}, nil)
 	descDropped      = prometheus.NewDesc("danube_subscription_dropped_total", "Non-reliable messages no consumer could take.", []string{"topic", "subscription"}, nil)
 	descSends        = prometheus.NewDesc("danube_producer_send_total", "SendMessage results.", []string{"topic", "result", "error_code"}, nil)
-	descRecovery     = prometheus.NewDesc("danube_store_recovery_reports", "What the broker found damaged or incomplete in its data directory at start, by what it did (skipped, truncated, moved, adopted).", []string{"action"}, nil)
-	descRecoveryLost = prometheus.NewDesc("danube_store_recovery_lost_messages", "Stored messages that recovery at start could not keep (damaged records skipped, torn tails cut, unreadable segments moved aside).", nil, nil)
+	descRecovery     = prometheus.NewDesc("danube_store_recovery_reports", "What the broker found damaged or incomplete in its data directory at start, by what it did (skipped, truncated, moved, missing, adopted).", []string{"action"}, nil)
+	descRecoveryLost = prometheus.NewDesc("danube_store_recovery_lost_messages", "Stored messages that recovery at start could not keep, as far as it could count them (damaged records skipped, torn tails cut, segments missing; not the contents of files moved aside whole).", nil, nil)
 )
 
 // collector exposes a Server's counters to Prometheus.
@@ -72,12 +72,13 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
-	byAction := map[string]int{store.RecoverySkipped: 0, store.RecoveryTruncated: 0, store.RecoveryMoved: 0, store.RecoveryAdopted: 0}
-	var lost uint64
+	byAction := map[string]int{store.RecoverySkipped: 0, store.RecoveryTruncated: 0, store.RecoveryMoved: 0,
+		store.RecoveryMissing: 0, store.RecoveryAdopted: 0}
+	var lost int64
 	for _, r := range c.s.recovery {
 		byAction[r.Action]++
 		if r.Action != store.RecoveryAdopted {
-			lost += r.Records
+			lost += max(r.Records, 0) // -1: a count recovery could not tell
 		}
 	}
 	for action, n := range byAction {

@@ -68,7 +68,7 @@ func (s *Server) restoreOrphanLogs() error {
 		s.recovery = append(s.recovery, store.RecoveryReport{
 			Topic:       name,
 			Action:      store.RecoveryAdopted,
-			Records:     log.NextOffset() - log.StartOffset(),
+			Records:     int64(log.NextOffset() - log.StartOffset()),
 			FirstOffset: log.StartOffset(),
 			LastOffset:  max(log.NextOffset(), 1) - 1,
 			Reason: "the metadata does not know this topic log; restored it as a reliable topic with its messages. " +
@@ -83,11 +83,11 @@ func (s *Server) restoreOrphanLogs() error {
 func (s *Server) logRecovery() {
 	for _, r := range s.recovery {
 		args := []any{"action", r.Action, "topic", r.Topic, "file", r.File, "reason", r.Reason}
-		if r.Records > 0 {
+		if r.Records != 0 {
 			args = append(args, "records", r.Records, "first_offset", r.FirstOffset, "last_offset", r.LastOffset)
 		}
 		if r.Bytes > 0 {
-			args = append(args, "bytes", r.Bytes)
+			args = append(args, "position", r.Position, "bytes", r.Bytes)
 		}
 		if r.MovedTo != "" {
 			args = append(args, "moved_to", r.MovedTo)
@@ -113,7 +113,7 @@ func (d diagnostics) StoreRecovery(context.Context, *consolepb.StoreRecoveryRequ
 		StartedAtMs: d.s.startedAt.UnixMilli()}
 	for _, r := range d.s.recovery {
 		resp.Reports = append(resp.Reports, &consolepb.RecoveryReport{Topic: r.Topic, File: r.File, Action: r.Action,
-			Records: r.Records, FirstOffset: r.FirstOffset, LastOffset: r.LastOffset, Bytes: r.Bytes,
+			Records: r.Records, FirstOffset: r.FirstOffset, LastOffset: r.LastOffset, Position: r.Position, Bytes: r.Bytes,
 			MovedTo: r.MovedTo, Reason: r.Reason})
 	}
 	return resp, nil

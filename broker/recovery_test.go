@@ -57,7 +57,7 @@ func TestLostMetadataKeepsTopicLogs(t *testing.T) {
 			t.Errorf("danube_store_recovery_reports{action=%q} = %v, want %v", m.GetLabel()[0].GetValue(), got, want)
 		}
 	}
-	if n := len(fams["danube_store_recovery_reports"].GetMetric()); n != 4 {
+	if n := len(fams["danube_store_recovery_reports"].GetMetric()); n != 5 {
 		t.Errorf("%d danube_store_recovery_reports series, want one per action", n)
 	}
 	var adopted []store.RecoveryReport

@@ -539,15 +539,17 @@ func (a *Admin) SetDispatchWindow(ctx context.Context, topic, sub string, n uint
 
 // RecoveryReport is one thing a broker found damaged or incomplete in its data directory when it started,
 // and what it did: Action is "skipped" (damaged records skipped, the ones after kept), "truncated" (a torn
-// tail cut off), "moved" (an unreadable file moved aside to MovedTo) or "adopted" (a topic log without
-// metadata served again). Records, FirstOffset and LastOffset say which messages, when known.
+// tail cut off), "moved" (an unreadable file moved aside to MovedTo), "missing" (offsets no file holds) or
+// "adopted" (a topic log without metadata served again). Records (-1: unknown), FirstOffset and LastOffset
+// say which messages.
 type RecoveryReport struct {
 	Topic       string // "" for the broker's metadata
 	File        string
 	Action      string
-	Records     uint64
+	Records     int64
 	FirstOffset uint64
 	LastOffset  uint64
+	Position    int64
 	Bytes       int64
 	MovedTo     string
 	Reason      string
@@ -573,7 +575,7 @@ func (a *Admin) StoreRecovery(ctx context.Context) (StoreRecovery, error) {
 		out = StoreRecovery{BrokerID: resp.GetBrokerId(), StartedAt: time.UnixMilli(resp.GetStartedAtMs())}
 		for _, r := range resp.GetReports() {
 			out.Reports = append(out.Reports, RecoveryReport{Topic: r.GetTopic(), File: r.GetFile(), Action: r.GetAction(),
-				Records: r.GetRecords(), FirstOffset: r.GetFirstOffset(), LastOffset: r.GetLastOffset(), Bytes: r.GetBytes(),
+				Records: r.GetRecords(), FirstOffset: r.GetFirstOffset(), LastOffset: r.GetLastOffset(), Position: r.GetPosition(), Bytes: r.GetBytes(),
 				MovedTo: r.GetMovedTo(), Reason: r.GetReason()})
 		}
 		return nil

@@ -177,8 +177,13 @@ func (p *healthPane) repairsTable(m *Model) table {
 			c[0] = txt(pick(r.Action == "adopted", st.warn, st.err), r.Action)
 			c[1] = txt(st.text, clean(pick(r.Topic == "", "(metadata)", r.Topic)))
 			msgs := "-"
-			if r.Records > 0 {
-				msgs = fmtCount(r.Records) + " @ " + strconv.FormatUint(r.FirstOffset, 10) + "-" + strconv.FormatUint(r.LastOffset, 10)
+			switch {
+			case r.Records > 0:
+				msgs = fmtCount(uint64(r.Records)) + " @ " + strconv.FormatUint(r.FirstOffset, 10) + "-" + strconv.FormatUint(r.LastOffset, 10)
+			case r.Records < 0 && r.LastOffset > 0:
+				msgs = "? @ " + strconv.FormatUint(r.FirstOffset, 10) + "-" + strconv.FormatUint(r.LastOffset, 10)
+			case r.Records < 0:
+				msgs = "? from " + strconv.FormatUint(r.FirstOffset, 10)
 			}
 			c[2] = txt(st.text, msgs)
 			c[3] = txt(st.muted, clean(pick(r.MovedTo != "", r.File+" → "+r.MovedTo, r.File)))

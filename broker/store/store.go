@@ -82,29 +82,48 @@ type Log interface {
 
 // Recovery actions in RecoveryReport.Action.
 const (
-	// RecoverySkipped: damaged records were skipped; the records after them were kept.
+	// RecoverySkipped: the damaged region stays in the file and readers skip it; the records after it are
+	// served. It is reported again at every start.
 	RecoverySkipped = "skipped"
-	// RecoveryTruncated: a torn or damaged tail was cut off.
+	// RecoveryTruncated: the damaged tail of a file was copied to MovedTo and the file cut back to its last
+	// good record (for the metadata file: the file was copied to MovedTo and rewritten without the damage).
 	RecoveryTruncated = "truncated"
-	// RecoveryMoved: a file that could not be read was moved aside (its new name is MovedTo), not removed.
+	// RecoveryMoved: a whole file could not be read and was renamed to MovedTo, never removed.
 	RecoveryMoved = "moved"
-	// RecoveryAdopted: a topic log the metadata did not know was restored as a reliable topic.
+	// RecoveryMissing: no segment file holds the offsets FirstOffset to LastOffset, between two that exist.
+	RecoveryMissing = "missing"
+	// RecoveryAdopted: a topic log the metadata did not know was restored as a reliable topic (reported by
+	// the broker, not the store); Records are the messages it holds.
 	RecoveryAdopted = "adopted"
 )
 
-// RecoveryReport describes one thing a store (or the broker on top of it) found damaged when it opened, and
-// what it did about it. Records, FirstOffset and LastOffset say which messages were lost, when that is known
-// (Records is 0 when nothing was lost or the count cannot be told).
+// RecoveryReport describes one damaged region or file that a store (or the broker on top of it) found when
+// it opened, and what it did about it.
 type RecoveryReport struct {
-	Topic       string // "" for the metadata
-	File        string // relative to the store's directory
-	Action      string // one of the Recovery* constants
-	Records     uint64
+	// Topic is the topic whose log is concerned; empty for the metadata file.
+	Topic string
+	// File is the damaged file, relative to the store directory ("meta.log" for the metadata).
+	File string
+	// Action says what recovery did: one of the Recovery* constants.
+	Action string
+	// Records is the number of records lost or skipped in the region, or -1 when it cannot be told (for
+	// example a damaged tail with no intact record header). It can be 0 when bytes were damaged or added
+	// between two records that are both intact.
+	Records int64
+	// FirstOffset and LastOffset are the offsets lost, inclusive, when Records > 0 (for the metadata file,
+	// record sequence numbers within the file). When Records is -1, FirstOffset is the first offset that may
+	// have been lost and LastOffset the last one that may have been (0 when unknown).
 	FirstOffset uint64
 	LastOffset  uint64
-	Bytes       int64 // bytes skipped, cut off or moved aside
-	MovedTo     string
-	Reason      string
+	// Position is the file position where the damaged region starts, and Bytes its length (for
+	// RecoveryMoved, the size of the moved file).
+	Position int64
+	Bytes    int64
+	// MovedTo is where the damaged bytes were moved or copied, relative to the store directory; empty when
+	// they stayed in place.
+	MovedTo string
+	// Reason says what was wrong.
+	Reason string
 }
 
 // Recoverer is implemented by stores that repair damage when they open: Recovery returns what they found,

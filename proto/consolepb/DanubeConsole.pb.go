@@ -129,12 +129,15 @@ type RecoveryReport struct {
 	Topic string `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
 	// file is relative to the broker's data directory.
 	File string `protobuf:"bytes,2,opt,name=file,proto3" json:"file,omitempty"`
-	// action: "skipped", "truncated", "moved" or "adopted".
+	// action: "skipped", "truncated", "moved", "missing" or "adopted".
 	Action string `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`
-	// records lost (or, for "adopted", restored), when known; first_offset and last_offset bound them.
-	Records       uint64 `protobuf:"varint,4,opt,name=records,proto3" json:"records,omitempty"`
-	FirstOffset   uint64 `protobuf:"varint,5,opt,name=first_offset,json=firstOffset,proto3" json:"first_offset,omitempty"`
-	LastOffset    uint64 `protobuf:"varint,6,opt,name=last_offset,json=lastOffset,proto3" json:"last_offset,omitempty"`
+	// records lost (or, for "adopted", restored); -1 when recovery could not tell. first_offset and
+	// last_offset bound them.
+	Records     int64  `protobuf:"varint,4,opt,name=records,proto3" json:"records,omitempty"`
+	FirstOffset uint64 `protobuf:"varint,5,opt,name=first_offset,json=firstOffset,proto3" json:"first_offset,omitempty"`
+	LastOffset  uint64 `protobuf:"varint,6,opt,name=last_offset,json=lastOffset,proto3" json:"last_offset,omitempty"`
+	// position in the file where the damage starts, and its length in bytes.
+	Position      int64  `protobuf:"varint,10,opt,name=position,proto3" json:"position,omitempty"`
 	Bytes         int64  `protobuf:"varint,7,opt,name=bytes,proto3" json:"bytes,omitempty"`
 	MovedTo       string `protobuf:"bytes,8,opt,name=moved_to,json=movedTo,proto3" json:"moved_to,omitempty"`
 	Reason        string `protobuf:"bytes,9,opt,name=reason,proto3" json:"reason,omitempty"`
@@ -193,7 +196,7 @@ func (x *RecoveryReport) GetAction() string {
 	return ""
 }
 
-func (x *RecoveryReport) GetRecords() uint64 {
+func (x *RecoveryReport) GetRecords() int64 {
 	if x != nil {
 		return x.Records
 	}
@@ -210,6 +213,13 @@ func (x *RecoveryReport) GetFirstOffset() uint64 {
 func (x *RecoveryReport) GetLastOffset() uint64 {
 	if x != nil {
 		return x.LastOffset
+	}
+	return 0
+}
+
+func (x *RecoveryReport) GetPosition() int64 {
+	if x != nil {
+		return x.Position
 	}
 	return 0
 }
@@ -244,15 +254,17 @@ const file_DanubeConsole_proto_rawDesc = "" +
 	"\x15StoreRecoveryResponse\x128\n" +
 	"\areports\x18\x01 \x03(\v2\x1e.danube_console.RecoveryReportR\areports\x12\x1b\n" +
 	"\tbroker_id\x18\x02 \x01(\tR\bbrokerId\x12\"\n" +
-	"\rstarted_at_ms\x18\x03 \x01(\x03R\vstartedAtMs\"\xf9\x01\n" +
+	"\rstarted_at_ms\x18\x03 \x01(\x03R\vstartedAtMs\"\x95\x02\n" +
 	"\x0eRecoveryReport\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x12\n" +
 	"\x04file\x18\x02 \x01(\tR\x04file\x12\x16\n" +
 	"\x06action\x18\x03 \x01(\tR\x06action\x12\x18\n" +
-	"\arecords\x18\x04 \x01(\x04R\arecords\x12!\n" +
+	"\arecords\x18\x04 \x01(\x03R\arecords\x12!\n" +
 	"\ffirst_offset\x18\x05 \x01(\x04R\vfirstOffset\x12\x1f\n" +
 	"\vlast_offset\x18\x06 \x01(\x04R\n" +
-	"lastOffset\x12\x14\n" +
+	"lastOffset\x12\x1a\n" +
+	"\bposition\x18\n" +
+	" \x01(\x03R\bposition\x12\x14\n" +
 	"\x05bytes\x18\a \x01(\x03R\x05bytes\x12\x19\n" +
 	"\bmoved_to\x18\b \x01(\tR\amovedTo\x12\x16\n" +
 	"\x06reason\x18\t \x01(\tR\x06reason2q\n" +

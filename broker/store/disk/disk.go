@@ -138,49 +138,8 @@ const (
 	ReasonAge          = "age"
 )
 
-// RecoveryReport describes one damaged part of a file that Open found: a damaged region of a segment or of
-// the metadata file, a segment moved aside, or offsets no segment holds. Recovery never deletes data: what it
-// cannot use is left in place or moved aside into a file ending in ".corrupt".
-type RecoveryReport struct {
-	// Topic is the topic whose log is damaged; empty for the metadata file.
-	Topic string
-	// Segment is the damaged file, relative to the store directory ("meta.log" for the metadata).
-	Segment string
-	// Action says what recovery did: ActionSkipped, ActionTruncated, ActionMoved or ActionMissing.
-	Action string
-	// Records is the number of records lost or skipped in the region, or -1 when it cannot be told (for
-	// example a damaged tail with no intact record header). It can be 0 when bytes were damaged or added
-	// between two records that are both intact.
-	Records int64
-	// FirstOffset and LastOffset are the offsets lost, inclusive, when Records > 0 (for the metadata file,
-	// record sequence numbers within the file). When Records is -1, FirstOffset is the first offset that may
-	// have been lost and LastOffset the last one that may have been (0 when unknown).
-	FirstOffset uint64
-	LastOffset  uint64
-	// Position is the file position where the damaged region starts, and Bytes its length (for ActionMoved,
-	// the size of the moved file).
-	Position int64
-	Bytes    int64
-	// MovedTo is where the damaged bytes were moved or copied, relative to the store directory; empty when
-	// they stayed in place.
-	MovedTo string
-	// Reason says what was wrong.
-	Reason string
-}
-
-// Actions in RecoveryReport.Action.
-const (
-	// ActionSkipped: the damaged region stays in the file and readers skip it; later records are served. Every
-	// Open reports it again.
-	ActionSkipped = "skipped"
-	// ActionTruncated: the damaged tail of the file was copied to MovedTo and the file cut back to its last
-	// good record (for the metadata file: the file was copied to MovedTo and rewritten without the damage).
-	ActionTruncated = "truncated"
-	// ActionMoved: the whole file could not be read and was renamed to MovedTo.
-	ActionMoved = "moved"
-	// ActionMissing: no segment file holds the offsets FirstOffset to LastOffset, between two that exist.
-	ActionMissing = "missing"
-)
+// RecoveryReport is store.RecoveryReport: what Open found damaged and what it did about it.
+type RecoveryReport = store.RecoveryReport
 
 // Store is a store.Store kept in a directory. It is safe for concurrent use.
 type Store struct {
@@ -245,11 +204,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.closeFiles()
 		return nil, err
 	}
-	for _, r := range s.recovery {
-		s.log.Error("disk: recovery found damaged data", "topic", r.Topic, "file", r.Segment, "action", r.Action,
-			"records", r.Records, "first_offset", r.FirstOffset, "last_offset", r.LastOffset, "position", r.Position,
-			"bytes", r.Bytes, "moved_to", r.MovedTo, "reason", r.Reason)
-	}
+	// The reports are not logged here: the broker reports them once, with what it restored on top (Recovery).
 	if s.commit != nil {
 		s.wg.Go(func() { s.commit.run(s.quit) })
 	}

@@ -282,7 +282,7 @@ func FuzzSegmentRecovery(f *testing.F) {
 			t.Fatal(err)
 		}
 		for _, r := range s.Recovery() {
-			if r.Action != ActionSkipped && r.Action != ActionMissing {
+			if r.Action != store.RecoverySkipped && r.Action != store.RecoveryMissing {
 				t.Fatalf("second open reported %+v", r)
 			}
 		}
@@ -298,7 +298,7 @@ func FuzzSegmentRecovery(f *testing.F) {
 
 func movedAside(reports []RecoveryReport, seg int) bool {
 	for _, r := range reports {
-		if r.Action == ActionMoved && filepath.Base(r.Segment) == segmentName(uint64(seg*10)) {
+		if r.Action == store.RecoveryMoved && filepath.Base(r.File) == segmentName(uint64(seg*10)) {
 			return true
 		}
 	}

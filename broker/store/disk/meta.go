@@ -154,13 +154,13 @@ func openMeta(s *Store, path string) (*metaStore, []RecoveryReport, error) {
 		}
 		for _, r := range regions {
 			rep := r.report(0, format)
-			rep.Segment = metaFile
+			rep.File = metaFile
 			switch {
 			case cerr != nil:
 				// The file stays as it is: appends go after the damaged bytes, which every Open skips.
 				rep.Reason += fmt.Sprintf("; could not copy the file aside, so the damage stays in it: %v", cerr)
 			case r.tail:
-				rep.Action, rep.MovedTo = ActionTruncated, s.relPath(moved)
+				rep.Action, rep.MovedTo = store.RecoveryTruncated, s.relPath(moved)
 			default:
 				rep.MovedTo = s.relPath(moved)
 			}

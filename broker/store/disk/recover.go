@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/danube-console/danube-console/broker/store"
 )
 
 // Recovery never deletes data. What it cannot use stays where it is or is moved aside into a file whose name
@@ -80,7 +82,7 @@ func (s *Store) openLog(topic, dir string, buf *[]byte) (*diskLog, []RecoveryRep
 	var reports []RecoveryReport
 	add := func(r RecoveryReport) {
 		r.Topic = topic
-		r.Segment = s.relPath(r.Segment)
+		r.File = s.relPath(r.File)
 		if r.MovedTo != "" {
 			r.MovedTo = s.relPath(r.MovedTo)
 		}
@@ -101,7 +103,7 @@ func (s *Store) openLog(topic, dir string, buf *[]byte) (*diskLog, []RecoveryRep
 		// from the one before the hole on.
 		if len(segs) > 0 && next < fl.base && !movedPrev &&
 			!slices.ContainsFunc(aside, func(b uint64) bool { return b >= segs[len(segs)-1].base && b < fl.base }) {
-			add(RecoveryReport{Segment: fl.path, Action: ActionMissing, Records: int64(fl.base - next),
+			add(RecoveryReport{File: fl.path, Action: store.RecoveryMissing, Records: int64(fl.base - next),
 				FirstOffset: next, LastOffset: fl.base - 1,
 				Reason: fmt.Sprintf("no segment file holds offsets %d to %d: a file is missing; the log goes on after the hole", next, fl.base-1)})
 		}
@@ -120,7 +122,7 @@ func (s *Store) openLog(topic, dir string, buf *[]byte) (*diskLog, []RecoveryRep
 			// It may have held offsets up to what its size allows (and below the next segment's base).
 			bound := min(fl.base+uint64(sc.fileSize/minRecordSize), limit-1)
 			next = max(next, bound+1)
-			add(RecoveryReport{Segment: fl.path, Action: ActionMoved, Records: -1, FirstOffset: fl.base,
+			add(RecoveryReport{File: fl.path, Action: store.RecoveryMoved, Records: -1, FirstOffset: fl.base,
 				LastOffset: bound, Bytes: sc.fileSize, MovedTo: moved,
 				Reason: fmt.Sprintf("unreadable segment: %v", sc.unreadable)})
 			movedPrev = true
@@ -136,18 +138,18 @@ func (s *Store) openLog(topic, dir string, buf *[]byte) (*diskLog, []RecoveryRep
 		lastEnd = next
 		for _, r := range sc.regions {
 			rep := r.report(fl.base, sc.format)
-			rep.Segment = fl.path
+			rep.File = fl.path
 			if r.tail {
 				aside = append(aside, fl.base) // explains a hole after this segment
 				moved, err := moveTail(fl.path, r.at, sc.fileSize)
 				if err == nil {
-					rep.Action, rep.MovedTo = ActionTruncated, moved
+					rep.Action, rep.MovedTo = store.RecoveryTruncated, moved
 					sg.size = r.at
 					changed = true
 				} else {
 					// The damaged bytes stay; appends to a current-format segment go after them (a version 1
 					// segment takes no more appends).
-					rep.Action = ActionSkipped
+					rep.Action = store.RecoverySkipped
 					rep.Reason += fmt.Sprintf("; could not move it aside, so it stays in the file: %v", err)
 					if sc.format == formatV2 {
 						sg.size = sc.fileSize
@@ -246,7 +248,7 @@ type region struct {
 
 // report describes r. base is the lowest offset the file may hold.
 func (r region) report(base uint64, format int) RecoveryReport {
-	rep := RecoveryReport{Action: ActionSkipped, Position: r.at, Bytes: r.end - r.at, Records: -1}
+	rep := RecoveryReport{Action: store.RecoverySkipped, Position: r.at, Bytes: r.end - r.at, Records: -1}
 	lo := base
 	if r.hasPrev {
 		lo = r.prev + 1

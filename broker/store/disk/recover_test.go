@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/danube-console/danube-console/broker/store"
 )
 
 const tornTopic = "/default/t"
@@ -68,71 +70,71 @@ func TestDamagedSegments(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Its header is intact: offset 24 is known and never given again.
-			return damageWant{missing: offsetRange(24, 25), next: 25, action: ActionTruncated, records: 1, first: 24, reason: "torn record body"}
+			return damageWant{missing: offsetRange(24, 25), next: 25, action: store.RecoveryTruncated, records: 1, first: 24, reason: "torn record body"}
 		}},
 		{"TornLastRecordHeader", func(t *testing.T, segs []string, _ []uint64) damageWant {
 			if err := os.Truncate(last(segs), lastStart(t, segs)+5); err != nil {
 				t.Fatal(err)
 			}
-			return damageWant{next: 24, action: ActionTruncated, records: -1, first: 24, reason: "torn record header"}
+			return damageWant{next: 24, action: store.RecoveryTruncated, records: -1, first: 24, reason: "torn record header"}
 		}},
 		{"DamagedHeaderOfLastRecord", func(t *testing.T, segs []string, _ []uint64) damageWant {
 			flipByte(t, last(segs), lastStart(t, segs)+5)
-			return damageWant{next: 24, action: ActionTruncated, records: -1, first: 24, reason: "damaged record header"}
+			return damageWant{next: 24, action: store.RecoveryTruncated, records: -1, first: 24, reason: "damaged record header"}
 		}},
 		{"DamagedHeaderInTheMiddle", func(t *testing.T, segs []string, _ []uint64) damageWant {
 			flipByte(t, segs[0], recordStarts(t, segs[0])[3]+13) // the length field
-			return damageWant{missing: offsetRange(3, 4), next: 25, action: ActionSkipped, records: 1, first: 3,
-				reason: "damaged record header", reopen: ActionSkipped}
+			return damageWant{missing: offsetRange(3, 4), next: 25, action: store.RecoverySkipped, records: 1, first: 3,
+				reason: "damaged record header", reopen: store.RecoverySkipped}
 		}},
 		{"CorruptBodyInTheMiddle", func(t *testing.T, segs []string, _ []uint64) damageWant {
 			flipByte(t, segs[0], recordStarts(t, segs[0])[2]+recHeaderSize+3)
-			return damageWant{missing: offsetRange(2, 3), next: 25, action: ActionSkipped, records: 1, first: 2,
-				reason: "checksum mismatch", reopen: ActionSkipped}
+			return damageWant{missing: offsetRange(2, 3), next: 25, action: store.RecoverySkipped, records: 1, first: 2,
+				reason: "checksum mismatch", reopen: store.RecoverySkipped}
 		}},
 		{"CorruptBodyOfLastRecord", func(t *testing.T, segs []string, _ []uint64) damageWant {
 			p := last(segs)
 			flipByte(t, p, fileSize(t, p)-2)
-			return damageWant{missing: offsetRange(24, 25), next: 25, action: ActionSkipped, records: 1, first: 24,
-				reason: "checksum mismatch", reopen: ActionSkipped}
+			return damageWant{missing: offsetRange(24, 25), next: 25, action: store.RecoverySkipped, records: 1, first: 24,
+				reason: "checksum mismatch", reopen: store.RecoverySkipped}
 		}},
 		{"ZeroFilledRegion", func(t *testing.T, segs []string, _ []uint64) damageWant {
 			st := recordStarts(t, segs[0])
 			zeroBytes(t, segs[0], st[2]+10, st[5]+3)
-			return damageWant{missing: offsetRange(2, 6), next: 25, action: ActionSkipped, records: 4, first: 2,
-				reason: "damaged record header", reopen: ActionSkipped}
+			return damageWant{missing: offsetRange(2, 6), next: 25, action: store.RecoverySkipped, records: 4, first: 2,
+				reason: "damaged record header", reopen: store.RecoverySkipped}
 		}},
 		{"AppendGarbage", func(t *testing.T, segs []string, _ []uint64) damageWant {
 			appendBytes(t, last(segs), []byte("\x05\x00\x00\x00garbage that is not a record"))
-			return damageWant{next: 25, action: ActionTruncated, records: -1, first: 25, reason: "damaged record header"}
+			return damageWant{next: 25, action: store.RecoveryTruncated, records: -1, first: 25, reason: "damaged record header"}
 		}},
 		{"AppendZeros", func(t *testing.T, segs []string, _ []uint64) damageWant {
 			appendBytes(t, last(segs), make([]byte, 100))
-			return damageWant{next: 25, action: ActionTruncated, records: -1, first: 25, reason: "damaged record header"}
+			return damageWant{next: 25, action: store.RecoveryTruncated, records: -1, first: 25, reason: "damaged record header"}
 		}},
 		{"AppendTornHugeRecord", func(t *testing.T, segs []string, _ []uint64) damageWant {
 			hdr := make([]byte, recHeaderSize)
 			putRecHeader(hdr, 25, make([]byte, 1<<20))
 			appendBytes(t, last(segs), append(hdr, 1, 2, 3))
-			return damageWant{missing: offsetRange(25, 26), next: 26, action: ActionTruncated, records: 1, first: 25, reason: "torn record body"}
+			return damageWant{missing: offsetRange(25, 26), next: 26, action: store.RecoveryTruncated, records: 1, first: 25, reason: "torn record body"}
 		}},
 		{"ValidRecordWithWrongOffset", func(t *testing.T, segs []string, _ []uint64) damageWant {
 			// A well-formed record that claims another offset (a copy of the first record).
 			b, _ := os.ReadFile(segs[0])
 			st := recordStarts(t, segs[0])
 			appendBytes(t, last(segs), b[st[0]:st[1]])
-			return damageWant{next: 25, action: ActionSkipped, records: 1, first: 0, reason: "carries offset 0", reopen: ActionSkipped}
+			return damageWant{next: 25, action: store.RecoverySkipped, records: 1, first: 0, reason: "carries offset 0", reopen: store.RecoverySkipped}
 		}},
 		{"MissingMiddleSegment", func(t *testing.T, segs []string, bases []uint64) damageWant {
 			if err := os.Remove(segs[1]); err != nil {
 				t.Fatal(err)
 			}
-			return damageWant{missing: offsetRange(bases[1], bases[2]), next: 25, action: ActionMissing,
-				records: int64(bases[2] - bases[1]), first: bases[1], reason: "missing", reopen: ActionMissing}
+			return damageWant{missing: offsetRange(bases[1], bases[2]), next: 25, action: store.RecoveryMissing,
+				records: int64(bases[2] - bases[1]), first: bases[1], reason: "missing", reopen: store.RecoveryMissing}
 		}},
 		{"UnreadableMiddleSegment", func(t *testing.T, segs []string, bases []uint64) damageWant {
 			overwrite(t, segs[1], 6, []byte{9, 0}) // format version 9
-			return damageWant{missing: offsetRange(bases[1], bases[2]), next: 25, action: ActionMoved,
+			return damageWant{missing: offsetRange(bases[1], bases[2]), next: 25, action: store.RecoveryMoved,
 				records: -1, first: bases[1], reason: "unsupported format version 9"}
 		}},
 		{"UnreadableLastSegment", func(t *testing.T, segs []string, bases []uint64) damageWant {
@@ -140,18 +142,18 @@ func TestDamagedSegments(t *testing.T) {
 			overwrite(t, p, 6, []byte{9, 0})
 			// Offsets go on past anything the moved file could have held.
 			next := bases[len(bases)-1] + uint64(fileSize(t, p)/minRecordSize) + 1
-			return damageWant{missing: offsetRange(bases[len(bases)-1], next), next: next, action: ActionMoved,
+			return damageWant{missing: offsetRange(bases[len(bases)-1], next), next: next, action: store.RecoveryMoved,
 				records: -1, first: bases[len(bases)-1], reason: "unsupported format version 9"}
 		}},
 		{"UnreadableFirstSegment", func(t *testing.T, segs []string, bases []uint64) damageWant {
 			overwrite(t, segs[0], 6, []byte{9, 0})
-			return damageWant{start: bases[1], next: 25, action: ActionMoved, records: -1, first: 0,
+			return damageWant{start: bases[1], next: 25, action: store.RecoveryMoved, records: -1, first: 0,
 				reason: "unsupported format version 9"}
 		}},
 		{"DamagedFileHeader", func(t *testing.T, segs []string, _ []uint64) damageWant {
 			overwrite(t, segs[0], 0, []byte("garbage!"))
-			return damageWant{next: 25, action: ActionSkipped, records: 0, first: 0, reason: "damaged record header",
-				reopen: ActionSkipped}
+			return damageWant{next: 25, action: store.RecoverySkipped, records: 0, first: 0, reason: "damaged record header",
+				reopen: store.RecoverySkipped}
 		}},
 	}
 	for _, c := range cases {
@@ -179,7 +181,7 @@ func TestDamagedSegments(t *testing.T) {
 				if _, err := os.Stat(filepath.Join(dir, r.MovedTo)); err != nil {
 					t.Fatalf("moved to: %v", err)
 				}
-			} else if r.Action == ActionTruncated || r.Action == ActionMoved {
+			} else if r.Action == store.RecoveryTruncated || r.Action == store.RecoveryMoved {
 				t.Fatalf("report %+v has no MovedTo", r)
 			}
 			l := logT(t, s, tornTopic)
@@ -215,7 +217,7 @@ func TestReadErrorMovesSegmentAside(t *testing.T) {
 	s := openT(t, dir, opts)
 	defer s.Close()
 	r := s.Recovery()
-	if len(r) != 1 || r[0].Action != ActionMoved || r[0].FirstOffset != bases[1] || r[0].LastOffset != bases[2]-1 ||
+	if len(r) != 1 || r[0].Action != store.RecoveryMoved || r[0].FirstOffset != bases[1] || r[0].LastOffset != bases[2]-1 ||
 		r[0].MovedTo != s.relPath(segs[1])+".corrupt" || !strings.Contains(r[0].Reason, "bad file descriptor") {
 		t.Fatalf("reports %+v", r)
 	}
@@ -245,7 +247,7 @@ func TestFlippedByteInLargeSegment(t *testing.T) {
 	s = openT(t, dir, opts)
 	defer s.Close()
 	r := s.Recovery()
-	if len(r) != 1 || r[0].Action != ActionSkipped || r[0].Records != 1 || r[0].FirstOffset != 500 || r[0].LastOffset != 500 ||
+	if len(r) != 1 || r[0].Action != store.RecoverySkipped || r[0].Records != 1 || r[0].FirstOffset != 500 || r[0].LastOffset != 500 ||
 		r[0].Position != st[500] || r[0].Bytes != st[501]-st[500] {
 		t.Fatalf("reports %+v", r)
 	}
@@ -309,7 +311,7 @@ func TestOldFormatDamage(t *testing.T) {
 	flipByte(t, paths[0], st[3]+v1HeaderSize+2)
 	s := openT(t, dir, Options{Fsync: FsyncNever})
 	r := s.Recovery()
-	if len(r) != 1 || r[0].Action != ActionTruncated || r[0].FirstOffset != 3 || r[0].Position != st[3] || r[0].Bytes != size-st[3] {
+	if len(r) != 1 || r[0].Action != store.RecoveryTruncated || r[0].FirstOffset != 3 || r[0].Position != st[3] || r[0].Bytes != size-st[3] {
 		t.Fatalf("reports %+v", r)
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, r[0].MovedTo)); err != nil || int64(len(b)) != size-st[3] {
@@ -339,7 +341,7 @@ func TestTornMetadata(t *testing.T) {
 			path := filepath.Join(dir, metaFile)
 			st := recordStarts(t, path)
 			want := []string{"/a", "/b", "/c", "/d"}
-			action, records := ActionTruncated, int64(-1)
+			action, records := store.RecoveryTruncated, int64(-1)
 			switch damage {
 			case "truncate":
 				os.Truncate(path, fileSize(t, path)-1)
@@ -349,19 +351,19 @@ func TestTornMetadata(t *testing.T) {
 				want = append(want, "/e")
 			case "crc":
 				flipByte(t, path, fileSize(t, path)-1)
-				action, records = ActionSkipped, 1
+				action, records = store.RecoverySkipped, 1
 			case "middle":
 				flipByte(t, path, st[2]+recHeaderSize+1)
-				want, action, records = []string{"/a", "/b", "/d", "/e"}, ActionSkipped, 1
+				want, action, records = []string{"/a", "/b", "/d", "/e"}, store.RecoverySkipped, 1
 			case "middle-header":
 				flipByte(t, path, st[1]+2)
-				want, action, records = []string{"/a", "/c", "/d", "/e"}, ActionSkipped, 1
+				want, action, records = []string{"/a", "/c", "/d", "/e"}, store.RecoverySkipped, 1
 			}
 			damagedSize := fileSize(t, path)
 			s = openT(t, dir, Options{})
 			defer func() { s.Close() }()
 			r := s.Recovery()
-			if len(r) != 1 || r[0].Segment != metaFile || r[0].Topic != "" || r[0].Action != action || r[0].Records != records ||
+			if len(r) != 1 || r[0].File != metaFile || r[0].Topic != "" || r[0].Action != action || r[0].Records != records ||
 				r[0].MovedTo != metaFile+".corrupt" {
 				t.Fatalf("reports %+v", r)
 			}
@@ -431,7 +433,7 @@ func TestOldFormatMetadataDamage(t *testing.T) {
 	}
 	s := openT(t, dir, Options{})
 	r := s.Recovery()
-	if len(r) != 1 || r[0].Action != ActionTruncated || r[0].Position != int64(cut) || r[0].FirstOffset != 2 ||
+	if len(r) != 1 || r[0].Action != store.RecoveryTruncated || r[0].Position != int64(cut) || r[0].FirstOffset != 2 ||
 		r[0].MovedTo != metaFile+".corrupt" {
 		t.Fatalf("reports %+v", r)
 	}
