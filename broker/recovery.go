@@ -65,10 +65,16 @@ func (s *Server) restoreOrphanLogs() error {
 			return fmt.Errorf("topic %s: %w", name, err)
 		}
 		s.topics[name] = newTopic(s, m, log)
+		held := int64(log.NextOffset() - log.StartOffset())
+		for _, r := range s.recovery { // the store's reports come first: the holes it left in this log
+			if r.Topic == name && r.Records > 0 && (r.Action == store.RecoverySkipped || r.Action == store.RecoveryMissing) {
+				held -= r.Records
+			}
+		}
 		s.recovery = append(s.recovery, store.RecoveryReport{
 			Topic:       name,
 			Action:      store.RecoveryAdopted,
-			Records:     int64(log.NextOffset() - log.StartOffset()),
+			Records:     max(held, 0),
 			FirstOffset: log.StartOffset(),
 			LastOffset:  max(log.NextOffset(), 1) - 1,
 			Reason: "the metadata does not know this topic log; restored it as a reliable topic with its messages. " +

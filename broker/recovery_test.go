@@ -1,6 +1,7 @@
 package broker_test
 
 import (
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"testing"
@@ -29,7 +30,8 @@ func restartOn(t *testing.T, w *wire, st interface{ Close() error }, dir string,
 	return w2, a2, w2.srv
 }
 
-// TestLostMetadataKeepsTopicLogs loses meta.log while a reliable topic's log holds messages: the broker
+// TestLostMetadataKeepsTopicLogs loses meta.log and damages one record while a reliable topic's log holds
+// messages: the broker
 // restores the topic from its log, says so, delivers every stored message to a new subscription, and a
 // producer that comes back appends after them instead of deleting them.
 func TestLostMetadataKeepsTopicLogs(t *testing.T) {
@@ -46,16 +48,21 @@ func TestLostMetadataKeepsTopicLogs(t *testing.T) {
 		if err := os.Remove(filepath.Join(dir, "meta.log")); err != nil {
 			t.Fatal(err)
 		}
+		// And one record damaged: the adopted log holds the other nine.
+		damageRecord(t, filepath.Join(dir, "topics", "t-"+hex.EncodeToString([]byte("/orders/new")), "00000000000000000000.seg"), 4, 24+3)
 	})
 	fams := scrape(t, srv.MetricsAddr())
 	for _, m := range fams["danube_store_recovery_reports"].GetMetric() {
 		want := 0.0
-		if m.GetLabel()[0].GetValue() == store.RecoveryAdopted {
+		if a := m.GetLabel()[0].GetValue(); a == store.RecoveryAdopted || a == store.RecoverySkipped {
 			want = 1
 		}
 		if got := m.GetGauge().GetValue(); got != want {
 			t.Errorf("danube_store_recovery_reports{action=%q} = %v, want %v", m.GetLabel()[0].GetValue(), got, want)
 		}
+	}
+	if lost := fams["danube_store_recovery_lost_messages"].GetMetric(); len(lost) != 1 || lost[0].GetGauge().GetValue() != 1 {
+		t.Errorf("danube_store_recovery_lost_messages = %v, want 1", lost)
 	}
 	if n := len(fams["danube_store_recovery_reports"].GetMetric()); n != 5 {
 		t.Errorf("%d danube_store_recovery_reports series, want one per action", n)
@@ -66,7 +73,7 @@ func TestLostMetadataKeepsTopicLogs(t *testing.T) {
 			adopted = append(adopted, r)
 		}
 	}
-	if len(adopted) != 1 || adopted[0].Topic != "/orders/new" || adopted[0].Records != 10 || adopted[0].LastOffset != 9 {
+	if len(adopted) != 1 || adopted[0].Topic != "/orders/new" || adopted[0].Records != 9 || adopted[0].LastOffset != 9 {
 		t.Fatalf("recovery reports %+v, want the adopted log of /orders/new with offsets 0-9", srv.Recovery())
 	}
 	info, ok := srv.Topic("/orders/new")
@@ -77,6 +84,9 @@ func TestLostMetadataKeepsTopicLogs(t *testing.T) {
 	p2 := w2.mustProducer("/orders/new", "p", true)
 	p2.mustSend("after")
 	for i, want := range append(seq("m", 10), "after") {
+		if i == 4 {
+			continue // the damaged one
+		}
 		m := s.next(t)
 		if string(m.Payload) != want || m.MsgId.TopicOffset != uint64(i) {
 			t.Fatalf("got %q at offset %d, want %q at %d", m.Payload, m.MsgId.TopicOffset, want, i)
