@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"os/exec"
 	"strconv"
@@ -12,7 +13,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	"github.com/danube-console/danube-console/proto/adminpb"
 	"github.com/danube-console/danube-console/proto/danubepb"
@@ -35,11 +38,7 @@ func TestCrashKeepsEveryAcknowledgedMessage(t *testing.T) {
 		acked     = map[string]bool{}   // payloads the broker acknowledged to the producer
 		delivered = map[uint64]string{} // offset → payload seen by the consumer
 		next      int                   // next payload number
-		// Topics made to grow the metadata: those that exist with their producer, those whose deletion the
-		// broker confirmed, and those whose deletion a kill interrupted.
-		metaTopics         = map[string]metaProducer{}
-		deleted, deleting  = map[string]bool{}, map[string]bool{}
-		metaSeq, metaBytes int // the next topic's number; bytes of names put in the metadata
+		meta      = newMetaChurn()
 	)
 	rounds := 5
 	for round := range rounds {
@@ -112,53 +111,9 @@ func TestCrashKeepsEveryAcknowledgedMessage(t *testing.T) {
 		})
 		aconn := dialBroker(t, adminURLOf(t, b))
 		var churn sync.WaitGroup
-		churn.Go(func() { // the metadata grows and shrinks: topics with long-named producers and subscriptions are
-			// created and deleted again, so that meta.log goes through compactions
-			ta := adminpb.NewTopicAdminClient(aconn)
-			for {
-				select {
-				case <-stopProducing:
-					return
-				default:
-				}
-				mu.Lock()
-				k := metaSeq
-				metaSeq++
-				mu.Unlock()
-				topic := "/default/crash-meta-" + strconv.Itoa(k)
-				name := "meta-p-" + strconv.Itoa(k) + "-" + strings.Repeat("x", 800)
-				p, err := pc.CreateProducer(ctx, &danubepb.ProducerRequest{ProducerName: name, TopicName: topic})
-				if err != nil {
-					return
-				}
-				mu.Lock()
-				metaTopics[topic] = metaProducer{name: name, id: p.ProducerId}
-				mu.Unlock()
-				subName := "meta-s-" + strconv.Itoa(k) + "-" + strings.Repeat("y", 800)
-				if _, err = cc.Subscribe(ctx, &danubepb.ConsumerRequest{TopicName: topic, Subscription: subName,
-					ConsumerName: "meta-c", SubscriptionType: danubepb.ConsumerRequest_Shared}); err != nil {
-					return
-				}
-				mu.Lock()
-				metaBytes += len(name) + len(subName)
-				mu.Unlock()
-				if k < 20 {
-					continue
-				}
-				old := "/default/crash-meta-" + strconv.Itoa(k-20)
-				mu.Lock()
-				delete(metaTopics, old)
-				deleting[old] = true // until the broker answers, it may or may not be deleted
-				mu.Unlock()
-				if _, err := ta.DeleteTopic(ctx, &adminpb.TopicRequest{Name: old}); err != nil {
-					return
-				}
-				mu.Lock()
-				delete(deleting, old)
-				deleted[old] = true
-				mu.Unlock()
-			}
-		})
+		grown := make(chan struct{})    // closed once this round has put its share into the metadata
+		churnEnd := make(chan error, 1) // why the churn stopped
+		churn.Go(func() { churnEnd <- meta.run(ctx, pc, cc, adminpb.NewTopicAdminClient(aconn), stopProducing, grown) })
 		if round > 0 {
 			select {
 			case off := <-firstOffset:
@@ -169,9 +124,14 @@ func TestCrashKeepsEveryAcknowledgedMessage(t *testing.T) {
 				t.Fatalf("round %d: nothing delivered after the restart", round)
 			}
 		}
+		// Long enough for cursors to be written and for the metadata to grow, then a kill at a random moment.
+		time.Sleep(1200*time.Millisecond + time.Duration(rand.IntN(800))*time.Millisecond)
+		select {
+		case <-grown:
+		case err := <-churnEnd:
+			t.Fatalf("round %d: the metadata churn stopped before %d topics: %v", round, metaPerRound, err)
+		}
 		if !last {
-			// Long enough for cursors to be written, then a kill at a random moment.
-			time.Sleep(1200*time.Millisecond + time.Duration(rand.IntN(800))*time.Millisecond)
 			b.kill(t)
 		} else {
 			// Stop producing, then wait until everything acknowledged has been delivered.
@@ -190,7 +150,7 @@ func TestCrashKeepsEveryAcknowledgedMessage(t *testing.T) {
 				time.Sleep(20 * time.Millisecond)
 			}
 			churn.Wait()
-			checkMetaTopics(t, ctx, aconn, pc, metaTopics, deleted)
+			meta.check(t, ctx, aconn, pc)
 			b.stop(t)
 		}
 		cancel()
@@ -215,12 +175,16 @@ func TestCrashKeepsEveryAcknowledgedMessage(t *testing.T) {
 			t.Fatalf("offset %d missing below the highest delivered offset %d", off, maxOff)
 		}
 	}
-	if metaBytes < 3*256<<10 { // the metadata is compacted each time it passes 256 KiB (4× its live size)
-		t.Fatalf("only %d bytes of names went into the metadata: the test did not grow it through compactions", metaBytes)
+	if meta.bytes < 3*256<<10 { // the metadata is compacted each time it passes 256 KiB (4× its live size)
+		t.Fatalf("only %d bytes of names went into the metadata: the test did not grow it through compactions", meta.bytes)
 	}
 	t.Logf("%d messages acknowledged over %d kills, %d offsets delivered; %d topics made and %d deleted again (%d bytes of names) to grow the metadata",
-		len(acked), rounds-1, len(delivered), metaSeq, len(deleted), metaBytes)
+		len(acked), rounds-1, len(delivered), meta.seq, len(meta.deleted), meta.bytes)
 }
+
+// metaPerRound is how many topics each round of the crash test makes (and deletes again) at least, each
+// with about 1.6 KB of names: five rounds put three times the compaction threshold into the metadata.
+const metaPerRound = 120
 
 // metaProducer is the producer of a topic the crash test makes only to grow the metadata.
 type metaProducer struct {
@@ -228,11 +192,80 @@ type metaProducer struct {
 	id   uint64
 }
 
-// checkMetaTopics checks that a restarted broker holds exactly the topics made to grow the metadata: every
-// topic still there with its producer's id, none of those deleted.
-func checkMetaTopics(t *testing.T, ctx context.Context, aconn *grpc.ClientConn, pc danubepb.ProducerServiceClient,
-	live map[string]metaProducer, deleted map[string]bool) {
+// metaChurn makes the crash test's metadata grow and shrink: topics with long-named producers and
+// subscriptions are created and deleted again, so that meta.log goes through compactions while the broker is
+// killed. It remembers what the broker confirmed.
+type metaChurn struct {
+	mu      sync.Mutex
+	live    map[string]metaProducer // topics that exist, with their producer
+	deleted map[string]bool         // topics whose deletion the broker confirmed
+	seq     int                     // the next topic's number
+	bytes   int                     // bytes of names put in the metadata
+}
+
+func newMetaChurn() *metaChurn {
+	return &metaChurn{live: map[string]metaProducer{}, deleted: map[string]bool{}}
+}
+
+// run makes topics until stop is closed or a call fails (the broker was killed), closing grown after
+// metaPerRound of them. Each new topic deletes the one made 20 before it.
+func (mc *metaChurn) run(ctx context.Context, pc danubepb.ProducerServiceClient, cc danubepb.ConsumerServiceClient,
+	ta adminpb.TopicAdminClient, stop <-chan struct{}, grown chan<- struct{}) error {
+	for i := 0; ; i++ {
+		if i == metaPerRound {
+			close(grown)
+		}
+		select {
+		case <-stop:
+			return nil
+		default:
+		}
+		mc.mu.Lock()
+		k := mc.seq
+		mc.seq++
+		mc.mu.Unlock()
+		topic := "/default/crash-meta-" + strconv.Itoa(k)
+		name := "meta-p-" + strconv.Itoa(k) + "-" + strings.Repeat("x", 800)
+		p, err := pc.CreateProducer(ctx, &danubepb.ProducerRequest{ProducerName: name, TopicName: topic})
+		if err != nil {
+			return fmt.Errorf("creating a producer on %s: %w", topic, err)
+		}
+		mc.mu.Lock()
+		mc.live[topic] = metaProducer{name: name, id: p.ProducerId}
+		mc.mu.Unlock()
+		subName := "meta-s-" + strconv.Itoa(k) + "-" + strings.Repeat("y", 800)
+		if _, err = cc.Subscribe(ctx, &danubepb.ConsumerRequest{TopicName: topic, Subscription: subName,
+			ConsumerName: "meta-c", SubscriptionType: danubepb.ConsumerRequest_Shared}); err != nil {
+			return fmt.Errorf("subscribing to %s: %w", topic, err)
+		}
+		mc.mu.Lock()
+		mc.bytes += len(name) + len(subName)
+		mc.mu.Unlock()
+		if k < 20 {
+			continue
+		}
+		old := "/default/crash-meta-" + strconv.Itoa(k-20)
+		mc.mu.Lock()
+		_, known := mc.live[old] // else a kill interrupted its creation: it may not exist
+		delete(mc.live, old)     // until the broker answers, it may or may not be deleted
+		mc.mu.Unlock()
+		if _, err := ta.DeleteTopic(ctx, &adminpb.TopicRequest{Name: old}); err != nil && (known || status.Code(err) != codes.NotFound) {
+			return fmt.Errorf("deleting %s: %w", old, err)
+		}
+		if known {
+			mc.mu.Lock()
+			mc.deleted[old] = true
+			mc.mu.Unlock()
+		}
+	}
+}
+
+// check checks that a restarted broker holds exactly the topics made to grow the metadata: every topic still
+// there with its producer's id, none of those deleted. The churn has stopped.
+func (mc *metaChurn) check(t *testing.T, ctx context.Context, aconn *grpc.ClientConn, pc danubepb.ProducerServiceClient) {
 	t.Helper()
+	mc.mu.Lock()
+	defer mc.mu.Unlock()
 	list, err := adminpb.NewNamespaceAdminClient(aconn).GetNamespaceTopics(ctx, &adminpb.NamespaceRequest{Name: "default"})
 	if err != nil {
 		t.Fatal(err)
@@ -241,12 +274,12 @@ func checkMetaTopics(t *testing.T, ctx context.Context, aconn *grpc.ClientConn, 
 	for _, name := range list.GetTopics() {
 		listed["/"+name] = true
 	}
-	for topic := range deleted {
+	for topic := range mc.deleted {
 		if listed[topic] {
 			t.Errorf("%s was deleted before a kill and came back", topic)
 		}
 	}
-	for topic, mp := range live {
+	for topic, mp := range mc.live {
 		if !listed[topic] {
 			t.Errorf("%s is missing after the kills", topic)
 			continue

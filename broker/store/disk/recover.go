@@ -684,30 +684,24 @@ func moveTail(path string, from, size int64) (string, error) {
 // writeHeader replaces the contents of a segment file that holds no record (at most a torn file header) with
 // a version 2 file header.
 func writeHeader(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return fmt.Errorf("disk: %w", err)
-	}
-	_, err = f.WriteAt(fileHeader(segMagic), 0)
-	if err == nil {
-		err = fsync(f)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("disk: writing the header of %s: %w", path, err)
-	}
-	return nil
+	return changeFile(path, "writing the header of", func(f *os.File) error {
+		_, err := f.WriteAt(fileHeader(segMagic), 0)
+		return err
+	})
 }
 
 // truncateFile cuts a file to size and fsyncs it.
 func truncateFile(path string, size int64) error {
+	return changeFile(path, "truncating", func(f *os.File) error { return f.Truncate(size) })
+}
+
+// changeFile opens an existing file, changes it, fsyncs and closes it; a failure says what was being done.
+func changeFile(path, doing string, change func(*os.File) error) error {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return fmt.Errorf("disk: %w", err)
 	}
-	err = f.Truncate(size)
+	err = change(f)
 	if err == nil {
 		err = fsync(f)
 	}
@@ -715,7 +709,7 @@ func truncateFile(path string, size int64) error {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("disk: truncating %s: %w", path, err)
+		return fmt.Errorf("disk: %s %s: %w", doing, path, err)
 	}
 	return nil
 }
