@@ -5,11 +5,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
-	"hash/crc32"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -21,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/danube-console/danube-console/broker/store"
+	"github.com/danube-console/danube-console/broker/store/disk"
 	"github.com/danube-console/danube-console/client"
 	"github.com/danube-console/danube-console/internal/testenv"
 )
@@ -165,47 +165,70 @@ func (m metaStats) count(prefix string) int {
 	return n
 }
 
-// readMeta replays DIR/meta.log (frames of [u32 length][u32 CRC-32C][body], body [op][uvarint key length][key]
-// [value], ops put 1, delete 2, delete-prefix 3; see broker/store/disk/meta.go), stopping at a torn tail.
+// readMeta reads a copy of a live broker's meta.log with the store's own reader (a torn tail is cut, as the
+// broker would at a restart), and measures the live records by writing them to a fresh store: its meta.log
+// is what a compaction of the live records takes. Each key's share is its key and value plus the average
+// framing.
 func readMeta(path string) (metaStats, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return metaStats{}, fmt.Errorf("reading %s: %w", path, err)
 	}
 	st := metaStats{fileSize: int64(len(b)), live: map[string]int64{}}
-	table := crc32.MakeTable(crc32.Castagnoli)
-	for len(b) >= 8 {
-		size := binary.LittleEndian.Uint32(b[0:4])
-		if uint64(len(b)-8) < uint64(size) || crc32.Checksum(b[8:8+size], table) != binary.LittleEndian.Uint32(b[4:8]) {
-			break
-		}
-		body := b[8 : 8+size]
-		b = b[8+size:]
-		if len(body) == 0 {
-			break
-		}
-		n, w := binary.Uvarint(body[1:])
-		if w <= 0 || n > uint64(len(body)-1-w) {
-			break
-		}
-		key := string(body[1+w : 1+w+int(n)])
-		switch body[0] {
-		case 1:
-			st.live[key] = int64(8 + len(body))
-		case 2:
-			delete(st.live, key)
-		case 3:
-			for k := range st.live {
-				if strings.HasPrefix(k, key) {
-					delete(st.live, k)
-				}
-			}
-		}
+	tmp, err := os.MkdirTemp("", "soak-meta-")
+	if err != nil {
+		return st, err
 	}
-	for _, n := range st.live {
-		st.liveBytes += n
+	defer os.RemoveAll(tmp)
+	copyDir, freshDir := filepath.Join(tmp, "copy"), filepath.Join(tmp, "fresh")
+	if err := os.MkdirAll(copyDir, 0o755); err != nil {
+		return st, err
+	}
+	if err := os.WriteFile(filepath.Join(copyDir, "meta.log"), b, 0o644); err != nil {
+		return st, err
+	}
+	kvs, err := listStore(copyDir)
+	if err != nil {
+		return st, err
+	}
+	fresh, err := disk.Open(freshDir, disk.Options{Fsync: disk.FsyncNever})
+	if err != nil {
+		return st, err
+	}
+	var payload int64
+	for _, kv := range kvs {
+		if err := fresh.Meta().Put(kv.Key, kv.Value); err != nil {
+			fresh.Close()
+			return st, err
+		}
+		payload += int64(len(kv.Key) + len(kv.Value))
+	}
+	if err := fresh.Close(); err != nil {
+		return st, err
+	}
+	fi, err := os.Stat(filepath.Join(freshDir, "meta.log"))
+	if err != nil {
+		return st, err
+	}
+	st.liveBytes = fi.Size()
+	framing := int64(0)
+	if len(kvs) > 0 {
+		framing = (fi.Size() - payload) / int64(len(kvs))
+	}
+	for _, kv := range kvs {
+		st.live[kv.Key] = int64(len(kv.Key)+len(kv.Value)) + framing
 	}
 	return st, nil
+}
+
+// listStore opens the store in dir and lists every metadata entry.
+func listStore(dir string) ([]store.KV, error) {
+	st, err := disk.Open(dir, disk.Options{Fsync: disk.FsyncNever})
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	return st.Meta().List("")
 }
 
 // vmRSS reads VmRSS of pid in bytes.
@@ -859,6 +882,12 @@ func TestSoak(t *testing.T) {
 	}
 	if soak >= 2*time.Minute && st.kills.Load() == 0 {
 		t.Errorf("no SIGKILL in %v", soak)
+	}
+	for topic := range liveTopics { // the checks of meta.log below see the records the broker keeps
+		if _, ok := meta.live["/topics/"+topic]; !ok {
+			t.Errorf("meta.log as read has no record of the live topic %s: the reader does not see the broker's metadata", topic)
+			break
+		}
 	}
 	if v.strayConsumers > 0 {
 		t.Errorf("meta.log keeps %d consumer records of %d closed consumers %v after the load (only %d consumers are open), e.g. %v",

@@ -76,6 +76,7 @@ func (hs healthService) HealthCheck(ctx context.Context, req *danubepb.HealthChe
 	switch req.GetClient() {
 	case danubepb.HealthCheckRequest_Producer:
 		if p := hs.s.producerByID(req.GetId()); p != nil && !p.closed.Load() {
+			p.touch(hs.s.clock.Load())
 			ok = hs.s.topic(p.topic.name) == p.topic
 		}
 	case danubepb.HealthCheckRequest_Consumer:

@@ -68,12 +68,14 @@ func (ps producerService) CreateProducer(ctx context.Context, req *danubepb.Prod
 		return nil, status.Errorf(codes.Unavailable, "The topic %s is being deleted, redo the Lookup request", name)
 	}
 	if p := t.producers[req.GetProducerName()]; p != nil {
+		p.touch(s.clock.Load())
 		return &danubepb.ProducerResponse{RequestId: req.GetRequestId(), ProducerId: p.id, ProducerName: p.name}, nil
 	}
 	if max := s.opts.Policies.MaxProducersPerTopic; max > 0 && len(t.producers) >= max {
 		return nil, status.Errorf(codes.ResourceExhausted, "Producer limit reached for topic %s", name)
 	}
 	p := &producer{name: req.GetProducerName(), topic: t, accessMode: int32(req.GetProducerAccessMode())}
+	p.touch(s.clock.Load())
 	id := s.newProducerID(p)
 	if err := s.putJSON(storeKey(keyProducers, name, p.name), producerMeta{Topic: name, Name: p.name, ID: id, AccessMode: p.accessMode}); err != nil {
 		s.idsMu.Lock()
@@ -144,6 +146,7 @@ func (ps producerService) SendMessage(ctx context.Context, m *danubepb.StreamMes
 	if p == nil {
 		return nil, errProducerNotFound(id.ProducerId)
 	}
+	p.touch(s.clock.Load())
 	t := p.topic
 	resp, err := ps.send(t, p, m)
 	t.counters.send(status.Code(err))

@@ -39,6 +39,9 @@ const (
 	// DefaultInactiveConsumerTimeout is how long a consumer may stay disconnected before it is removed from
 	// its subscription and from the store.
 	DefaultInactiveConsumerTimeout = 60 * time.Second
+	// DefaultInactiveProducerTimeout is how long a producer may go without a send, a health check or a
+	// CreateProducer before it is removed from its topic and from the store.
+	DefaultInactiveProducerTimeout = 30 * time.Minute
 	// DefaultCursorFlushInterval is how often a reliable subscription's advancing cursor is written to the store.
 	DefaultCursorFlushInterval = time.Second
 )
@@ -193,6 +196,12 @@ type Options struct {
 	// unknown (HealthCheck answers CLOSE as soon as it is disconnected, ReceiveMessages NotFound once it is
 	// removed) and a Subscribe with its name creates it again with a new id.
 	InactiveConsumerTimeout time.Duration
+	// InactiveProducerTimeout removes a producer once it has gone this long without a SendMessage, a
+	// HealthCheck or a CreateProducer with its name (default DefaultInactiveProducerTimeout; Danube clients
+	// check a live producer's health every 5 s). Its record goes from memory and from the store, so that
+	// producers with generated names (every run of a command-line producer) do not pile up; its id is then
+	// unknown, and a CreateProducer with its name creates it again with a new id.
+	InactiveProducerTimeout time.Duration
 	// CursorFlushInterval bounds how often cursors are written to the store (default DefaultCursorFlushInterval).
 	CursorFlushInterval time.Duration
 	// DisableAutoCreate stops CreateProducer from creating missing topics.
@@ -281,7 +290,7 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
 	}
 	if o.ConsumerQueue < 0 || o.IdleSubscriptionTimeout < 0 || o.KeySharedEviction < 0 || o.CursorFlushInterval < 0 ||
-		o.StreamWaitTimeout < 0 || o.InactiveConsumerTimeout < 0 {
+		o.StreamWaitTimeout < 0 || o.InactiveConsumerTimeout < 0 || o.InactiveProducerTimeout < 0 {
 		return o, fmt.Errorf("%w: sizes and durations must not be negative", ErrInvalidOptions)
 	}
 	if o.ConsumerQueue == 0 {
@@ -298,6 +307,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.InactiveConsumerTimeout == 0 {
 		o.InactiveConsumerTimeout = DefaultInactiveConsumerTimeout
+	}
+	if o.InactiveProducerTimeout == 0 {
+		o.InactiveProducerTimeout = DefaultInactiveProducerTimeout
 	}
 	if o.CursorFlushInterval == 0 {
 		o.CursorFlushInterval = DefaultCursorFlushInterval

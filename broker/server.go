@@ -137,6 +137,9 @@ type Server struct {
 	metricsAddr string
 
 	arrivals atomic.Uint64 // stamps Subscribe and ReceiveMessages calls in the order they arrive
+	// clock is a coarse Unix time in nanoseconds, set by Start and by every sweep of the janitor, for the
+	// data path's bookkeeping (producer.seen) without a clock read per message.
+	clock atomic.Int64
 
 	lifeMu   sync.Mutex // serialises Start with the beginning of Shutdown
 	started  atomic.Bool
@@ -532,7 +535,8 @@ func (s *Server) WaitForShutdown() {
 // janitor removes consumers disconnected for InactiveConsumerTimeout and idle non-reliable subscriptions, and
 // trims reliable logs behind their slowest cursor.
 func (s *Server) janitor() {
-	tick := max(min(time.Second, s.opts.IdleSubscriptionTimeout/2, s.opts.InactiveConsumerTimeout/2), time.Millisecond)
+	tick := max(min(time.Second, s.opts.IdleSubscriptionTimeout/2, s.opts.InactiveConsumerTimeout/2,
+		s.opts.InactiveProducerTimeout/2), time.Millisecond)
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
@@ -546,7 +550,9 @@ func (s *Server) janitor() {
 }
 
 func (s *Server) sweep(now time.Time) {
+	s.clock.Store(now.UnixNano())
 	for _, t := range s.topicList() {
+		s.removeInactiveProducers(t, now)
 		for _, sub := range *t.subsSnap.Load() {
 			sub.expireUnattached(now)
 			sub.removeInactive(now, s.opts.InactiveConsumerTimeout)
@@ -773,6 +779,7 @@ func (s *Server) restore() error {
 	s.idsMu.Lock()
 	defer s.idsMu.Unlock()
 	s.recovery, s.startedAt = nil, time.Now()
+	s.clock.Store(s.startedAt.UnixNano())
 	meta := s.store.Meta()
 	reg, err := schema.New(meta)
 	if err != nil {
@@ -843,6 +850,7 @@ func (s *Server) restore() error {
 			continue
 		}
 		p := &producer{id: m.ID, name: m.Name, topic: t, accessMode: m.AccessMode}
+		p.touch(s.clock.Load()) // its client has InactiveProducerTimeout from now to come back
 		t.producers[m.Name] = p
 		s.producers[m.ID] = p
 	}

@@ -59,6 +59,14 @@ type producer struct {
 	topic      *topic
 	accessMode int32
 	closed     atomic.Bool
+	seen       atomic.Int64 // Server.clock when the producer last sent, was checked or was created
+}
+
+// touch records that the producer's client is alive. The clock is coarse, so the store is rare.
+func (p *producer) touch(now int64) {
+	if p.seen.Load() != now {
+		p.seen.Store(now)
+	}
 }
 
 // producerMeta is what the store keeps about a producer.
