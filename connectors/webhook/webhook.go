@@ -18,7 +18,7 @@
 //	hmac_header = "X-Signature-256"           # default; "sha256=<hex>" or "<hex>"
 //	headers_to_attributes = ["X-Request-Id", "X-Shop-Event"]
 //	max_body_bytes = 1048576                  # default 1 MiB
-//	max_in_flight = 64                        # requests handled at once; beyond, 503 at once (default)
+//	max_in_flight = 16                        # requests handled at once; beyond, 503 at once (default)
 //	read_timeout = "30s"                      # to read a whole request, headers and body (default)
 //	read_header_timeout = "10s"               # to read a request's headers (default)
 //	idle_timeout = "2m"                       # a kept-alive connection waits this long for its next request
@@ -84,6 +84,10 @@ const (
 	AuthJWT    = "jwt"
 )
 
+// defaultMaxInFlight is max_in_flight's default: with the default 1 MiB body limit, callers can make a
+// source hold at most about 16 MiB of bodies, and a webhook's requests are settled within milliseconds.
+const defaultMaxInFlight = 16
+
 // Spec is the webhook source's settings.
 var Spec = connectors.Spec{
 	Summary: "Receives HTTP POSTs on configured routes and publishes each body to the route's topic, replying only after Danube acknowledged it.",
@@ -100,7 +104,7 @@ var Spec = connectors.Spec{
 		{Name: "jwt_secret", Type: connectors.TypeString, Secret: true, Doc: "HS256 secret bearer tokens are signed with (auth = \"jwt\"); tokens must carry exp."},
 		{Name: "headers_to_attributes", Type: connectors.TypeStrings, Doc: "Request headers copied into message attributes (named in lower case)."},
 		{Name: "max_body_bytes", Type: connectors.TypeInt, Default: int64(1 << 20), Min: 1, Max: 1 << 30, Doc: "Largest accepted body; larger ones get 413."},
-		{Name: "max_in_flight", Type: connectors.TypeInt, Default: int64(64), Min: 1, Max: 100_000, Doc: "Requests handled at once, from their headers until their record is settled; beyond, callers get 503 at once, without their body being read. Bodies take at most about max_in_flight × max_body_bytes of memory."},
+		{Name: "max_in_flight", Type: connectors.TypeInt, Default: int64(defaultMaxInFlight), Min: 1, Max: 100_000, Doc: "Requests handled at once, from their headers until their record is settled; beyond, callers get 503 at once, without their body being read. Bodies take at most about max_in_flight × max_body_bytes of memory."},
 		{Name: "read_timeout", Type: connectors.TypeDuration, Default: 30 * time.Second, Min: 0.001, Max: 3600, Doc: "Longest time to read a whole request, headers and body; a slower caller gets 408 and its connection is closed."},
 		{Name: "read_header_timeout", Type: connectors.TypeDuration, Default: 10 * time.Second, Min: 0.001, Max: 3600, Doc: "Longest time to read a request's headers (at most read_timeout); a slower caller's connection is closed."},
 		{Name: "idle_timeout", Type: connectors.TypeDuration, Default: 2 * time.Minute, Min: 0.001, Max: 3600, Doc: "How long a kept-alive connection may wait for its next request before it is closed."},
