@@ -33,6 +33,11 @@ type consumer struct {
 	inactiveSince time.Time
 	subscribedAt  time.Time // last Subscribe (or takeover) for this consumer
 	removed       bool
+
+	// recMu serialises writes of the consumer's record (persistState), so that the last one written
+	// describes the consumer's latest state; storedInactive says the record holds an inactive-since time.
+	recMu          sync.Mutex
+	storedInactive bool
 }
 
 func newConsumer(id uint64, name string, seq uint64, sub *subscription, filters []string) *consumer {
@@ -40,6 +45,32 @@ func newConsumer(id uint64, name string, seq uint64, sub *subscription, filters 
 	c.setFilters(filters)
 	c.active.Store(true)
 	return c
+}
+
+// persistState writes the consumer's record with its state now: when it became inactive, or nothing while it
+// is connected. A connected consumer whose record says so already is not written again.
+func (c *consumer) persistState() {
+	c.recMu.Lock()
+	defer c.recMu.Unlock()
+	c.mu.Lock()
+	removed, active, since := c.removed, c.active.Load(), c.inactiveSince
+	c.mu.Unlock()
+	if removed || (active && !c.storedInactive) {
+		return
+	}
+	m := consumerMeta{ID: c.id, Name: c.name}
+	for _, f := range *c.filters.Load() {
+		m.Filters = append(m.Filters, f.pattern)
+	}
+	if !active {
+		m.InactiveSinceMs = since.UnixMilli()
+	}
+	s := c.sub.srv
+	if err := s.putJSON(storeKey(keyConsumers, c.sub.topic.name, c.sub.name, c.name), m); err != nil {
+		s.log.Error("writing a consumer", "topic", c.sub.topic.name, "subscription", c.sub.name, "consumer", c.name, "err", err)
+		return
+	}
+	c.storedInactive = !active
 }
 
 func (c *consumer) setFilters(filters []string) {

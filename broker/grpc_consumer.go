@@ -89,9 +89,13 @@ func (cs consumerService) Subscribe(ctx context.Context, req *danubepb.ConsumerR
 	if !res.takeover {
 		s.registerConsumer(c)
 	}
+	c.recMu.Lock() // the record of a connected consumer: see persistState
 	if err := s.putJSON(storeKey(keyConsumers, name, sub.name, c.name), consumerMeta{ID: c.id, Name: c.name, Filters: req.GetKeyFilters()}); err != nil {
 		s.log.Error("writing a consumer", "topic", name, "subscription", sub.name, "consumer", c.name, "err", err)
+	} else {
+		c.storedInactive = false
 	}
+	c.recMu.Unlock()
 	s.log.Info("consumer subscribed", "topic", name, "subscription", sub.name, "consumer", c.name, "id", c.id, "takeover", res.takeover)
 	return &danubepb.ConsumerResponse{RequestId: req.GetRequestId(), ConsumerId: c.id, ConsumerName: c.name}, nil
 }

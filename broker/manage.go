@@ -186,6 +186,20 @@ func (s *Server) deleteTopic(name string) error {
 	if len(victims) == 0 {
 		return adminErr("Unable to delete the topic %s due to: it does not exist", name)
 	}
+	// Each log is marked before anything is removed: a log whose topic record is gone but which has no mark
+	// is restored at the next start, and one that keeps its mark is deleted at the latest when the name is
+	// created again. Without the mark nothing is deleted.
+	for _, t := range victims {
+		if !t.reliable {
+			continue
+		}
+		if err := s.store.Meta().Put(storeKey(keyDeletedLogs, t.name), nil); err != nil {
+			for _, v := range victims {
+				v.closed.Store(false)
+			}
+			return status.Errorf(codes.Internal, "Unable to delete the topic %s due to: %v", name, err)
+		}
+	}
 	for _, t := range victims {
 		s.dropTopic(t)
 		s.mu.Lock()
@@ -221,13 +235,7 @@ func (s *Server) dropTopic(t *topic) {
 			sub.d.stop()
 		}
 	}
-	meta := s.store.Meta()
-	if t.reliable {
-		// Marked first: a log whose topic record is gone but which has no mark is restored at the next start.
-		if err := meta.Put(storeKey(keyDeletedLogs, t.name), nil); err != nil {
-			s.log.Error("deleting a topic", "topic", t.name, "err", err)
-		}
-	}
+	meta := s.store.Meta() // a reliable topic's log is marked deleted already (deleteTopic)
 	if err := meta.Delete(storeKey(keyTopics, t.name)); err != nil {
 		s.log.Error("deleting a topic", "topic", t.name, "err", err)
 	}

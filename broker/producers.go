@@ -13,7 +13,7 @@ func (s *Server) removeInactiveProducers(t *topic, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for name, p := range t.producers {
-		if now.Sub(time.Unix(0, p.seen.Load())) < limit {
+		if now.Sub(s.startedAt)-time.Duration(p.seen.Load()) < limit {
 			continue
 		}
 		if err := s.store.Meta().Delete(storeKey(keyProducers, t.name, name)); err != nil {

@@ -97,7 +97,7 @@ const (
 // All methods are safe for concurrent use.
 //
 // Locks are taken in this order, never the other way: Server.lifeMu → Server.mu → topic.mu → topic.trimMu →
-// subscription.mu → consumer.mu. Server.idsMu, Server.lisMu and the store's locks are leaves: nothing else is
+// subscription.mu → consumer.recMu → consumer.mu. Server.idsMu, Server.lisMu and the store's locks are leaves: nothing else is
 // taken while one is held. Publishing takes only read locks (subscriptions and consumers are atomic
 // snapshots), and the dead-letter republish runs outside every subscription lock.
 type Server struct {
@@ -137,8 +137,9 @@ type Server struct {
 	metricsAddr string
 
 	arrivals atomic.Uint64 // stamps Subscribe and ReceiveMessages calls in the order they arrive
-	// clock is a coarse Unix time in nanoseconds, set by Start and by every sweep of the janitor, for the
-	// data path's bookkeeping (producer.seen) without a clock read per message.
+	// clock is a coarse monotonic time, nanoseconds since startedAt, set by every sweep of the janitor, for the
+	// data path's bookkeeping (producer.seen) without a clock read per message; a step of the wall clock
+	// does not move it.
 	clock atomic.Int64
 
 	lifeMu   sync.Mutex // serialises Start with the beginning of Shutdown
@@ -550,7 +551,7 @@ func (s *Server) janitor() {
 }
 
 func (s *Server) sweep(now time.Time) {
-	s.clock.Store(now.UnixNano())
+	s.clock.Store(int64(now.Sub(s.startedAt))) // both carry monotonic readings
 	for _, t := range s.topicList() {
 		s.removeInactiveProducers(t, now)
 		for _, sub := range *t.subsSnap.Load() {
@@ -769,6 +770,9 @@ type consumerMeta struct {
 	ID      uint64   `json:"id"`
 	Name    string   `json:"name"`
 	Filters []string `json:"filters,omitempty"`
+	// InactiveSinceMs is when the consumer's stream ended (Unix milliseconds), 0 while it is connected, so
+	// that a restart does not give a consumer gone long ago a new InactiveConsumerTimeout.
+	InactiveSinceMs int64 `json:"inactive_since_ms,omitempty"`
 }
 
 // restore loads namespaces, topics, subscriptions, consumers and producers from the store and makes sure the
@@ -779,7 +783,7 @@ func (s *Server) restore() error {
 	s.idsMu.Lock()
 	defer s.idsMu.Unlock()
 	s.recovery, s.startedAt = nil, time.Now()
-	s.clock.Store(s.startedAt.UnixNano())
+	s.clock.Store(0)
 	meta := s.store.Meta()
 	reg, err := schema.New(meta)
 	if err != nil {
@@ -894,7 +898,11 @@ func (s *Server) restore() error {
 			sub.nextSeq++
 			c := newConsumer(cm.ID, cm.Name, sub.nextSeq, sub, cm.Filters)
 			c.active.Store(false)
-			c.inactiveSince = now
+			c.inactiveSince = now // connected when the broker stopped: gone since about now
+			if since := time.UnixMilli(cm.InactiveSinceMs); cm.InactiveSinceMs > 0 && since.Before(now) {
+				c.inactiveSince = since
+				c.storedInactive = true
+			}
 			sub.consumers = append(sub.consumers, c)
 			sub.byName[c.name] = c
 			s.consumers[c.id] = c

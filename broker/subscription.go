@@ -197,9 +197,11 @@ func (s *subscription) forgetConsumerLocked(c *consumer) {
 		s.d.reclaim(c)
 	}
 	s.srv.forgetConsumer(c.id)
+	c.recMu.Lock() // after a persistState in progress, which the removal then outdates
 	if err := s.srv.store.Meta().Delete(storeKey(keyConsumers, s.topic.name, s.name, c.name)); err != nil {
 		s.srv.log.Error("deleting a consumer", "topic", s.topic.name, "subscription", s.name, "consumer", c.name, "err", err)
 	}
+	c.recMu.Unlock()
 	s.consumersChanged()
 }
 
@@ -318,6 +320,7 @@ func (s *subscription) serve(ctx context.Context, c *consumer, stream danubepb.C
 	if !ok {
 		return errStreamEnded("a newer stream or Subscribe for this consumer arrived first")
 	}
+	c.persistState() // back: a record that says since when it was gone no longer holds
 	if s.d != nil {
 		// Whatever was in flight to this consumer may have gone to a stream that is gone; send it again here.
 		s.mu.Lock()
@@ -370,9 +373,10 @@ func (s *subscription) expireUnattached(now time.Time) {
 // redelivers them elsewhere at once; Exclusive and Failover keep them for the next active consumer).
 func (s *subscription) consumerGone(c *consumer) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.d != nil {
 		s.d.reclaim(c)
 		s.d.wake()
 	}
+	s.mu.Unlock()
+	c.persistState()
 }

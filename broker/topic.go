@@ -59,7 +59,7 @@ type producer struct {
 	topic      *topic
 	accessMode int32
 	closed     atomic.Bool
-	seen       atomic.Int64 // Server.clock when the producer last sent, was checked or was created
+	seen       atomic.Int64 // Server.clock when the producer last sent, was checked or was created (or the broker started)
 }
 
 // touch records that the producer's client is alive. The clock is coarse, so the store is rare.
