@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/danube-console/danube-console/broker/store"
 	"github.com/danube-console/danube-console/proto/consolepb"
@@ -34,6 +35,19 @@ func (s *Server) restoreOrphanLogs() error {
 		return err
 	}
 	meta := s.store.Meta()
+	// A mark on a topic that still has its record is a deletion that stopped before it removed anything:
+	// the topic stays, and so must its log if the metadata is ever lost.
+	marks, err := meta.List(keyDeletedLogs)
+	if err != nil {
+		return err
+	}
+	for _, kv := range marks {
+		if s.topics[strings.TrimPrefix(kv.Key, keyDeletedLogs)] != nil {
+			if err := meta.Delete(kv.Key); err != nil {
+				return err
+			}
+		}
+	}
 	for _, name := range names {
 		if s.topics[name] != nil {
 			continue

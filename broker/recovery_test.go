@@ -12,7 +12,7 @@ import (
 )
 
 // restartOn stops w's broker, closes its store, runs between, and starts a broker on the directory again.
-func restartOn(t *testing.T, w *wire, st interface{ Close() error }, dir string, opts broker.Options, between func()) (*wire, adminClients, *broker.Server) {
+func restartOn(t *testing.T, w *wire, st interface{ Close() error }, dir string, opts broker.Options, between func()) (*wire, adminClients, *broker.Server, store.Store) {
 	t.Helper()
 	if err := w.srv.Shutdown(ctx(t)); err != nil {
 		t.Fatal(err)
@@ -27,7 +27,7 @@ func restartOn(t *testing.T, w *wire, st interface{ Close() error }, dir string,
 	t.Cleanup(func() { st2.Close() })
 	opts.Store = st2
 	w2, a2 := newAdminWire(t, opts)
-	return w2, a2, w2.srv
+	return w2, a2, w2.srv, st2
 }
 
 // TestLostMetadataKeepsTopicLogs loses meta.log and damages one record while a reliable topic's log holds
@@ -44,7 +44,7 @@ func TestLostMetadataKeepsTopicLogs(t *testing.T) {
 	p.mustSend(seq("m", 10)...)
 
 	opts.MetricsAddr = "127.0.0.1:0"
-	w2, _, srv := restartOn(t, w, st, dir, opts, func() {
+	w2, _, srv, _ := restartOn(t, w, st, dir, opts, func() {
 		if err := os.Remove(filepath.Join(dir, "meta.log")); err != nil {
 			t.Fatal(err)
 		}
@@ -96,8 +96,8 @@ func TestLostMetadataKeepsTopicLogs(t *testing.T) {
 }
 
 // TestDeletedTopicLogStaysDeleted: a topic deleted with the admin API does not come back at the next start,
-// and a deletion that stopped between the records and the log (the mark is still there) is finished at
-// start rather than restored.
+// a deletion that stopped between the records and the log (the mark is still there) is finished at start
+// rather than restored, and one that stopped right after its mark leaves the topic as it was.
 func TestDeletedTopicLogStaysDeleted(t *testing.T) {
 	dir := t.TempDir()
 	st := openDisk(t, dir)
@@ -105,10 +105,11 @@ func TestDeletedTopicLogStaysDeleted(t *testing.T) {
 	w, a := newAdminWire(t, opts)
 	w.mustProducer("/default/gone", "p", true).mustSend("x")
 	w.mustProducer("/default/half", "p", true).mustSend("y")
+	w.mustProducer("/default/stays", "p", true).mustSend("z")
 	if _, err := a.Topic.DeleteTopic(ctx(t), &adminpb.TopicRequest{Name: "/default/gone"}); err != nil {
 		t.Fatal(err)
 	}
-	_, _, srv := restartOn(t, w, st, dir, opts, func() {
+	_, _, srv, st2 := restartOn(t, w, st, dir, opts, func() {
 		// What a crash in the middle of deleting /default/half leaves: the mark, no records, the log.
 		st := openDisk(t, dir)
 		defer st.Close()
@@ -118,7 +119,14 @@ func TestDeletedTopicLogStaysDeleted(t *testing.T) {
 		if err := st.Meta().DeletePrefix("/topics//default/half"); err != nil {
 			t.Fatal(err)
 		}
+		// And what a crash right after the mark leaves: the mark, the records, the log.
+		if err := st.Meta().Put("/deleted-logs//default/stays", nil); err != nil {
+			t.Fatal(err)
+		}
 	})
+	if info, ok := srv.Topic("/default/stays"); !ok || info.NextOffset != 1 {
+		t.Fatalf("/default/stays, whose deletion stopped before it removed anything: %+v %v", info, ok)
+	}
 	for _, name := range []string{"/default/gone", "/default/half"} {
 		if _, ok := srv.Topic(name); ok {
 			t.Fatalf("%s came back after its deletion", name)
@@ -126,5 +134,11 @@ func TestDeletedTopicLogStaysDeleted(t *testing.T) {
 	}
 	if r := srv.Recovery(); len(r) != 0 {
 		t.Fatalf("recovery reports %+v, want none", r)
+	}
+	if err := srv.Shutdown(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if _, marked, err := st2.Meta().Get("/deleted-logs//default/stays"); err != nil || marked {
+		t.Fatalf("the mark of the topic that stays is still there (%v)", err)
 	}
 }
