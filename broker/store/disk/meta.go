@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -116,7 +117,6 @@ func openMeta(s *Store, path string) (*metaStore, []RecoveryReport, error) {
 		return fail(fmt.Errorf("disk: reading %s: %w", path, err))
 	}
 	format, rewrite := formatV2, false
-	preserve := false // damage that could not be copied aside stays in the file: no compaction now
 	var regions []region
 	if v, ok := parseFileHeader(head, metaMagic); ok {
 		if v != formatV2 {
@@ -148,37 +148,55 @@ func openMeta(s *Store, path string) (*metaStore, []RecoveryReport, error) {
 	}
 	var reports []RecoveryReport
 	if len(regions) > 0 {
-		moved, cerr := copyAside(path, path, 0, fileSize)
-		if cerr != nil && format == formatV1 {
-			return fail(fmt.Errorf("disk: %s is damaged and could not be copied aside before it is rewritten (free some space and open again): %w", path, cerr))
+		// The damaged file is kept aside and rewritten from its intact records: nothing is ever appended
+		// after damage, which a later Open could not tell from the records appended after it.
+		moved, err := keepAside(path, fileSize)
+		if err != nil {
+			return fail(fmt.Errorf("disk: %s is damaged and could not be copied aside before it is rewritten (free some space, or remove old %s.*corrupt files, and open again): %w", path, path, err))
 		}
+		var tail []RecoveryReport
 		for _, r := range regions {
 			rep := r.report(0, format)
-			rep.File = metaFile
-			switch {
-			case cerr != nil:
-				// The file stays as it is: appends go after the damaged bytes, which every Open skips.
-				rep.Reason += fmt.Sprintf("; could not copy the file aside, so the damage stays in it: %v", cerr)
-			case r.tail:
-				rep.Action, rep.MovedTo = store.RecoveryTruncated, s.relPath(moved)
-			default:
-				rep.MovedTo = s.relPath(moved)
+			rep.File, rep.MovedTo = metaFile, s.relPath(moved)
+			if r.tail {
+				rep.Action = store.RecoveryTruncated
+				tail = append(tail, rep)
+			} else {
+				reports = append(reports, rep)
 			}
-			reports = append(reports, rep)
 		}
-		if cerr != nil {
-			m.size = fileSize
-			preserve = true
-		} else {
-			rewrite = true
-		}
+		reports = append(reports, tail...)
+		rewrite = true
 	}
-	if rewrite || (m.needsCompaction() && !preserve) {
+	if rewrite || m.needsCompaction() {
 		if err := m.compactLocked(); err != nil {
 			return fail(err)
 		}
 	}
 	return m, reports, nil
+}
+
+// keepAside preserves the damaged file at path (size bytes) before it is rewritten: it copies it into a new
+// ".corrupt" file, or, when that fails (a full disk), links it under such a name, which needs no space.
+func keepAside(path string, size int64) (string, error) {
+	moved, cerr := copyAside(path, path, 0, size)
+	if cerr == nil {
+		return moved, nil
+	}
+	for i := 0; i <= 1000; i++ {
+		name := asideName(path, i)
+		err := os.Link(path, name)
+		if err == nil {
+			if err := syncDir(filepath.Dir(path)); err != nil {
+				return "", errors.Join(cerr, err)
+			}
+			return name, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", errors.Join(cerr, err)
+		}
+	}
+	return "", cerr
 }
 
 // scanV2 replays the version 2 records of the metadata file from pos on and returns the damaged regions after

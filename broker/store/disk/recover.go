@@ -92,6 +92,7 @@ func (s *Store) openLog(topic, dir string, buf *[]byte) (*diskLog, []RecoveryRep
 	var segs []*segment
 	var next uint64    // one past every offset known to have been stored
 	var lastEnd uint64 // next as it was after the last kept segment
+	stuck := false     // the last kept segment ends in damage that stays in it: it takes no appends
 	changed := false
 	movedPrev := false // the previous file was moved aside
 	for i, fl := range files {
@@ -136,29 +137,38 @@ func (s *Store) openLog(topic, dir string, buf *[]byte) (*diskLog, []RecoveryRep
 			next = max(next, sc.maxOff+1)
 		}
 		lastEnd = next
+		stuck = sc.format != formatV2
+		var skipped []RecoveryReport
+		var tail []RecoveryReport // the last region, when it is a damaged tail
 		for _, r := range sc.regions {
 			rep := r.report(fl.base, sc.format)
 			rep.File = fl.path
-			if r.tail {
-				aside = append(aside, fl.base) // explains a hole after this segment
-				moved, err := moveTail(fl.path, r.at, sc.fileSize)
-				if err == nil {
-					rep.Action, rep.MovedTo = store.RecoveryTruncated, moved
-					sg.size = r.at
-					changed = true
-				} else {
-					// The damaged bytes stay; appends to a current-format segment go after them (a version 1
-					// segment takes no more appends).
-					rep.Action = store.RecoverySkipped
-					rep.Reason += fmt.Sprintf("; could not move it aside, so it stays in the file: %v", err)
-					if sc.format == formatV2 {
-						sg.size = sc.fileSize
-					}
-					s.log.Error("disk: recovery could not move a damaged tail aside", "file", fl.path, "err", err)
-				}
+			if !r.tail {
+				skipped = append(skipped, rep)
+				continue
 			}
+			aside = append(aside, fl.base) // explains a hole after this segment
+			moved, err := moveTail(fl.path, r.at, sc.fileSize)
+			if err == nil {
+				rep.Action, rep.MovedTo = store.RecoveryTruncated, moved
+				sg.size = r.at
+				changed = true
+			} else {
+				// The damaged bytes stay, and nothing may be appended after them: a later Open could not tell
+				// where they end, and might skip good records along with them. The segment takes no more
+				// appends; a new one does (see below).
+				rep.Action = store.RecoverySkipped
+				rep.Reason += fmt.Sprintf("; could not move it aside, so it stays in the file, which takes no more appends: %v", err)
+				sg.size = sc.fileSize
+				stuck = true
+				s.log.Error("disk: recovery could not move a damaged tail aside", "file", fl.path, "err", err)
+			}
+			tail = append(tail, rep)
+		}
+		for _, rep := range append(skipped, tail...) {
 			add(rep)
 		}
+		sc.regions = nil
 		if sc.needsHeader {
 			if err := writeHeader(fl.path); err != nil {
 				return nil, nil, err
@@ -173,12 +183,12 @@ func (s *Store) openLog(topic, dir string, buf *[]byte) (*diskLog, []RecoveryRep
 	if n := len(segs); n > 0 {
 		last = segs[n-1]
 	}
-	if last == nil || last.format != formatV2 || lastEnd != next {
-		// A new segment takes the appends: the last one is in the old format, or offsets past it were seen
-		// (in a segment moved aside).
+	if last == nil || stuck || lastEnd != next {
+		// A new segment takes the appends: the last one is in the old format or ends in damage that stays in
+		// it, or offsets past it were seen (in a segment moved aside).
 		base := next
 		if last != nil && last.base == base {
-			base++ // the last segment (old format) holds no record; its name is taken
+			base++ // the last segment holds no record; its name is taken
 		}
 		sg, err := createSegment(dir, base, s.opts.now())
 		if err != nil {
@@ -452,14 +462,27 @@ func scanV2(w *window, pos int64, check func(pos int64, off uint64, body []byte)
 			return nil, err
 		}
 		r := region{at: pos, hdr: h, hdrOK: hdrOK, prev: prev, hasPrev: hasPrev, reason: err}
-		if end := pos + recHeaderSize + int64(h.size); hdrOK && end <= w.size {
-			// The header is intact and the body is all there: skip exactly this record.
-			r.exact, r.end = true, end
-			regions = append(regions, r)
-			pos = end
-			continue
+		end := pos + recHeaderSize + int64(h.size)
+		if hdrOK && end <= w.size {
+			// The header is intact and the body is all there: skip exactly this record, if what follows
+			// confirms its length (the end of the file or a valid record header). A torn record's header
+			// claims more bytes than were written, and whatever was written after it would be swallowed.
+			follows, err := headerAt(w, end)
+			if err != nil {
+				return nil, err
+			}
+			if follows {
+				r.exact, r.end = true, end
+				regions = append(regions, r)
+				pos = end
+				continue
+			}
 		}
-		at, nh, err := resyncV2(w, pos+1, check)
+		from := pos + 1
+		if hdrOK {
+			from = pos + recHeaderSize // an intact header holds no record
+		}
+		at, nh, err := resyncV2(w, from, check)
 		if err != nil {
 			return nil, err
 		}
@@ -473,6 +496,19 @@ func scanV2(w *window, pos int64, check func(pos int64, off uint64, body []byte)
 		pos = at
 	}
 	return regions, nil
+}
+
+// headerAt reports whether pos is the end of w or holds an intact version 2 record header.
+func headerAt(w *window, pos int64) (bool, error) {
+	if pos == w.size {
+		return true, nil
+	}
+	b, err := w.peek(pos, recHeaderSize)
+	if err != nil {
+		return false, err
+	}
+	_, ok := parseRecHeader(b)
+	return ok, nil
 }
 
 // tryV2 checks the version 2 record at pos. hdrOK reports that its header is intact, h then says what it
