@@ -168,9 +168,14 @@ func openMeta(s *Store, path string) (*metaStore, []RecoveryReport, error) {
 		reports = append(reports, tail...)
 		rewrite = true
 	}
-	if rewrite || m.needsCompaction() {
+	if rewrite {
 		if err := m.compactLocked(); err != nil {
-			return fail(err)
+			return fail(fmt.Errorf("disk: %s must be rewritten (it is damaged or in an old format) and could not be (free some space and open again): %w", path, err))
+		}
+	} else if m.needsCompaction() {
+		// Only due, not needed: the file is sound as it is, and the next write tries again.
+		if err := m.compactLocked(); err != nil {
+			s.log.Error("disk: compacting the metadata file at open", "err", err)
 		}
 	}
 	return m, reports, nil

@@ -120,8 +120,13 @@ func (s *Store) openLog(topic, dir string, buf *[]byte) (*diskLog, []RecoveryRep
 				return nil, nil, fmt.Errorf("disk: moving aside the unreadable segment %s: %w", fl.path, err)
 			}
 			changed = true
-			// It may have held offsets up to what its size allows (and below the next segment's base).
-			bound := min(fl.base+uint64(sc.fileSize/minRecordSize), limit-1)
+			// It may have held offsets up to what its size allows (and below the next segment's base); a
+			// segment whose size is unknown may have been as large as a segment can be.
+			size := sc.fileSize
+			if sc.sizeUnknown {
+				size = math.MaxUint32
+			}
+			bound := min(fl.base+uint64(size/minRecordSize), limit-1)
 			next = max(next, bound+1)
 			add(RecoveryReport{File: fl.path, Action: store.RecoveryMoved, Records: -1, FirstOffset: fl.base,
 				LastOffset: bound, Bytes: sc.fileSize, MovedTo: moved,
@@ -241,6 +246,7 @@ type segScan struct {
 	regions     []region
 	needsHeader bool  // the file is empty or holds only part of a version 2 file header
 	unreadable  error // the file cannot be used; it must be moved aside
+	sizeUnknown bool  // fileSize is 0 because the file could not be stat-ed
 }
 
 // region is a damaged part of a file.
@@ -287,17 +293,17 @@ func (r region) report(base uint64, format int) RecoveryReport {
 var openForScan = os.Open
 
 // scanSegment reads a segment file and indexes its valid records. limit is the base of the next segment file
-// (offsets at or above it do not belong here). err is an error opening the file; read errors make the file
-// unreadable.
+// (offsets at or above it do not belong here). A file that cannot be opened, stat-ed or read is unreadable;
+// err is an internal error.
 func scanSegment(path string, base, limit uint64, bufp *[]byte) (*segScan, error) {
 	f, err := openForScan(path)
 	if err != nil {
-		return nil, fmt.Errorf("disk: %w", err)
+		return unreadableSegment(path, err), nil
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("disk: %w", err)
+		return unreadableSegment(path, err), nil
 	}
 	sc := &segScan{fileSize: st.Size(), format: formatV2}
 	sc.sg = &segment{base: base, path: path, lastWrite: st.ModTime(), format: formatV2}
@@ -340,6 +346,18 @@ func scanSegment(path string, base, limit uint64, bufp *[]byte) (*segScan, error
 		return nil, err
 	}
 	return sc, nil
+}
+
+// unreadableSegment is the scan of a segment file that could not be opened or stat-ed: its size is what a
+// plain stat says, when it can (it bounds the offsets the file may have held).
+func unreadableSegment(path string, err error) *segScan {
+	sc := &segScan{format: formatV2, unreadable: err}
+	if st, serr := os.Stat(path); serr == nil {
+		sc.fileSize = st.Size()
+	} else {
+		sc.sizeUnknown = true
+	}
+	return sc
 }
 
 // scanV2 indexes the version 2 records of a segment from pos on.

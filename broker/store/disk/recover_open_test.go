@@ -1,0 +1,91 @@
+package disk
+
+import (
+	"bytes"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/danube-console/danube-console/broker/store"
+)
+
+// TestOpenErrorMovesSegmentAside: a segment file that cannot even be opened is moved aside like an unreadable
+// one, and Open goes on with the others.
+func TestOpenErrorMovesSegmentAside(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{Fsync: FsyncNever, SegmentBytes: 1 << 10}
+	segs, bases := writeTorn(t, dir, opts)
+	saved := openForScan
+	openForScan = func(path string) (*os.File, error) {
+		if path == segs[1] {
+			return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrPermission}
+		}
+		return saved(path)
+	}
+	t.Cleanup(func() { openForScan = saved })
+	s := openT(t, dir, opts)
+	defer s.Close()
+	r := s.Recovery()
+	if len(r) != 1 || r[0].Action != store.RecoveryMoved || r[0].FirstOffset != bases[1] || r[0].LastOffset != bases[2]-1 ||
+		!strings.Contains(r[0].Reason, "permission denied") {
+		t.Fatalf("reports %+v", r)
+	}
+	if _, err := os.Stat(segs[1] + ".corrupt"); err != nil {
+		t.Fatal(err)
+	}
+	l := logT(t, s, tornTopic)
+	checkOffsets(t, l, tornTopic, 0, 25, offsetRange(bases[1], bases[2]))
+	appendN(t, l, tornTopic, 2)
+}
+
+// TestDueCompactionFailsAtOpen: a metadata compaction that is only due (the file holds no damage) and fails
+// at Open is logged, and Open goes on with the file as it is.
+func TestDueCompactionFailsAtOpen(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir, Options{Fsync: FsyncNever, metaCompactMin: 1 << 30})
+	for i := range 500 {
+		if err := s.Meta().Put("/k", bytes.Repeat([]byte{byte(i)}, 100)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Meta().Put("/other", []byte("v"))
+	s.Close()
+	path := filepath.Join(dir, metaFile)
+	size := fileSize(t, path)
+	// A non-empty directory where compaction writes its temporary file makes it fail.
+	if err := os.MkdirAll(filepath.Join(path+".tmp", "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	opts := Options{Fsync: FsyncNever, metaCompactMin: 4 << 10, Logger: slog.New(slog.NewTextHandler(&logged, nil))}
+	s = openT(t, dir, opts)
+	if r := s.Recovery(); len(r) != 0 {
+		t.Fatalf("reports %+v", r)
+	}
+	if !strings.Contains(logged.String(), "compacting the metadata file at open") {
+		t.Fatalf("log: %s", logged.String())
+	}
+	if fileSize(t, path) != size {
+		t.Fatal("meta.log changed")
+	}
+	checkKeys(t, s, []string{"/k", "/other"})
+	if err := s.Meta().Put("/new", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if err := os.RemoveAll(path + ".tmp"); err != nil {
+		t.Fatal(err)
+	}
+	s = openT(t, dir, opts)
+	defer s.Close()
+	checkKeys(t, s, []string{"/k", "/new", "/other"})
+	if v, _, _ := s.Meta().Get("/k"); !bytes.Equal(v, bytes.Repeat([]byte{byte(499 % 256)}, 100)) {
+		t.Fatalf("/k = %v", v)
+	}
+	if fileSize(t, path) >= size {
+		t.Fatal("meta.log was not compacted once it could be")
+	}
+}
