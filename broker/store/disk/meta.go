@@ -165,7 +165,7 @@ func openMeta(s *Store, path string) (*metaStore, []RecoveryReport, error) {
 				reports = append(reports, rep)
 			}
 		}
-		reports = append(reports, tail...)
+		reports = append(foldReports(reports), tail...)
 		rewrite = true
 	}
 	if rewrite {

@@ -170,7 +170,7 @@ func (s *Store) openLog(topic, dir string, buf *[]byte) (*diskLog, []RecoveryRep
 			}
 			tail = append(tail, rep)
 		}
-		for _, rep := range append(skipped, tail...) {
+		for _, rep := range append(foldReports(skipped), tail...) {
 			add(rep)
 		}
 		sc.regions = nil
@@ -287,6 +287,65 @@ func (r region) report(base uint64, format int) RecoveryReport {
 	}
 	rep.Reason = fmt.Sprintf("damaged %s at file position %d: %v", what, r.at, r.reason)
 	return rep
+}
+
+// maxReportsPerFile bounds the reports of the damaged regions skipped in one file: a badly damaged or crafted
+// file may hold millions of them. The regions past the first maxReportsPerFile-1 are folded into one report.
+const maxReportsPerFile = 100
+
+// foldReports merges the reports of damaged regions skipped in one file, in file order (none a damaged tail):
+// regions that touch become one, and past maxReportsPerFile-1 reports the rest are summed up in one.
+func foldReports(reps []RecoveryReport) []RecoveryReport {
+	var out []RecoveryReport
+	merged := 0 // regions merged into out[len(out)-1]
+	note := func() {
+		if merged > 0 {
+			r := &out[len(out)-1]
+			r.Reason += fmt.Sprintf(" (merged with the %d damaged regions right after it, %d bytes in all)", merged, r.Bytes)
+		}
+		merged = 0
+	}
+	for _, rep := range reps {
+		if n := len(out); n > 0 && out[n-1].Position+out[n-1].Bytes == rep.Position {
+			addReport(&out[n-1], rep)
+			merged++
+			continue
+		}
+		note()
+		out = append(out, rep)
+	}
+	note()
+	if len(out) <= maxReportsPerFile {
+		return out
+	}
+	rest := out[maxReportsPerFile-1:]
+	sum := rest[0]
+	for _, rep := range rest[1:] {
+		addReport(&sum, rep)
+	}
+	last := rest[len(rest)-1]
+	sum.Bytes = 0
+	for _, rep := range rest {
+		sum.Bytes += rep.Bytes
+	}
+	sum.Reason = fmt.Sprintf("%d more damaged regions between file positions %d and %d, folded into this report "+
+		"(%d bytes in all); the first: %s", len(rest), sum.Position, last.Position+last.Bytes, sum.Bytes, rest[0].Reason)
+	return append(out[:maxReportsPerFile-1], sum)
+}
+
+// addReport adds the region of b, which comes after a's in the same file, to a: records and bytes are
+// summed (Bytes spans both, with what lies between) and the offsets span both.
+func addReport(a *RecoveryReport, b RecoveryReport) {
+	switch {
+	case a.Records < 0 || b.Records < 0:
+		a.Records = -1
+	case b.Records > 0 && a.Records == 0:
+		a.Records, a.FirstOffset, a.LastOffset = b.Records, b.FirstOffset, b.LastOffset
+	case b.Records > 0:
+		a.Records += b.Records
+		a.LastOffset = max(a.LastOffset, b.LastOffset)
+	}
+	a.Bytes = b.Position + b.Bytes - a.Position
 }
 
 // openForScan opens a segment file for recovery to read. It is a variable so that tests can make reads fail.

@@ -89,3 +89,53 @@ func TestDueCompactionFailsAtOpen(t *testing.T) {
 		t.Fatal("meta.log was not compacted once it could be")
 	}
 }
+
+// TestManyDamagedRegionsBounded: a segment in which every other record is damaged yields a bounded number of
+// reports whose totals are right, and the intact records are all served.
+func TestManyDamagedRegionsBounded(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{Fsync: FsyncNever}
+	s := openT(t, dir, opts)
+	const n = 6000
+	appendN(t, logT(t, s, tornTopic), tornTopic, n)
+	s.Close()
+	seg := segmentFiles(t, dir, tornTopic)[0]
+	st := recordStarts(t, seg)
+	missing := map[uint64]bool{}
+	var damagedBytes int64
+	for i := 1; i < n-1; i += 2 {
+		flipByte(t, seg, st[i]+recHeaderSize+3) // the body: each is skipped exactly
+		missing[uint64(i)] = true
+		damagedBytes += st[i+1] - st[i]
+	}
+	// Two damaged records in a row make one region.
+	flipByte(t, seg, st[2]+recHeaderSize+3)
+	missing[2] = true
+	damagedBytes += st[3] - st[2]
+
+	s = openT(t, dir, opts)
+	defer s.Close()
+	r := s.Recovery()
+	if len(r) > maxReportsPerFile {
+		t.Fatalf("%d reports", len(r))
+	}
+	var records, bytes int64
+	for _, rep := range r {
+		if rep.Action != store.RecoverySkipped || rep.Records < 1 || rep.LastOffset < rep.FirstOffset {
+			t.Fatalf("report %+v", rep)
+		}
+		records += rep.Records
+		bytes += rep.Bytes
+	}
+	if records != int64(len(missing)) || bytes != damagedBytes {
+		t.Fatalf("reports count %d records and %d bytes, want %d and %d", records, bytes, len(missing), damagedBytes)
+	}
+	if r[0].Records != 3 || r[0].FirstOffset != 1 || r[0].LastOffset != 3 || r[0].Position != st[1] || r[0].Bytes != st[4]-st[1] {
+		t.Fatalf("first report %+v: the three damaged records in a row are one region", r[0])
+	}
+	last := r[len(r)-1]
+	if last.LastOffset != n-3 || !strings.Contains(last.Reason, "folded") {
+		t.Fatalf("last report %+v", last)
+	}
+	checkOffsets(t, logT(t, s, tornTopic), tornTopic, 0, n, missing)
+}
