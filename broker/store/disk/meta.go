@@ -221,7 +221,7 @@ func (m *metaStore) scanV2(w *window, pos int64, regions []region) ([]region, er
 		m.apply(op, key, bytes.Clone(value)) // value aliases the reader's buffer, which the next read reuses
 		lo = seq + 1
 	}
-	found, err := scanV2(w, pos, check, accept)
+	found, err := scanV2(w, pos, 0, check, accept)
 	if err != nil {
 		return nil, err
 	}

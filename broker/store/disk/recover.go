@@ -34,6 +34,10 @@ import (
 // msg_id. It bounds the offsets a moved-aside segment may have held.
 const minRecordSize = v1HeaderSize + 2
 
+// minV2RecordSize is the smallest a version 2 record can be: its header and a body of two bytes (a segment
+// record's empty msg_id, or a metadata record's operation and empty key).
+const minV2RecordSize = recHeaderSize + 2
+
 // resyncBudgetFactor bounds the work of looking for the next valid record: the body checksums computed for
 // candidate records during resynchronisation may cover at most this many times the file's size (plus 1 MiB),
 // after which the rest of the file counts as damaged. Only crafted files come close.
@@ -436,7 +440,7 @@ func (sc *segScan) scanV2(w *window, pos int64, base, limit uint64) error {
 		sg.add(uint32(pos), off)
 		lo = off + 1
 	}
-	regions, err := scanV2(w, pos, check, accept)
+	regions, err := scanV2(w, pos, base, check, accept)
 	if err != nil {
 		return err
 	}
@@ -519,19 +523,33 @@ func tryV1(w *window, pos int64, off, limit uint64) (int, []byte, error) {
 	return n, body, nil
 }
 
-// scanV2 walks the version 2 records of w from pos on. check says whether an intact frame holds a valid
-// record (pos is its file position); accept receives each valid record, in file order. It returns the
-// damaged regions; err is an *ioError.
-func scanV2(w *window, pos int64, check func(pos int64, off uint64, body []byte) error, accept func(pos int64, off uint64, n int, body []byte)) ([]region, error) {
+// scanV2 walks the version 2 records of w from pos on. first is the lowest offset the first record may carry.
+// check says whether an intact frame holds a valid record (pos is its file position); accept receives each
+// valid record, in file order. It returns the damaged regions; err is an *ioError.
+//
+// Records carry consecutive offsets, so a record is valid only if its offset is plausible for the bytes
+// since the last valid record (each record lost in them takes at least minV2RecordSize): a frame embedded in
+// a message, which resynchronisation may come upon, cannot claim an offset far in the future and make every
+// later record look out of order.
+func scanV2(w *window, pos int64, first uint64, check func(pos int64, off uint64, body []byte) error, accept func(pos int64, off uint64, n int, body []byte)) ([]region, error) {
 	var regions []region
 	var prev uint64
 	hasPrev := false
+	lo, goodEnd := first, pos
+	plausible := func(p int64, off uint64, body []byte) error {
+		if most := uint64(p-goodEnd)/minV2RecordSize + 1; off >= lo && off-lo > most {
+			return fmt.Errorf("record carries offset %d, but the %d bytes before it can hold at most %d records after offset %d",
+				off, p-goodEnd, most-1, lo)
+		}
+		return check(p, off, body)
+	}
 	for pos < w.size {
-		h, n, hdrOK, body, err := tryV2(w, pos, check)
+		h, n, hdrOK, body, err := tryV2(w, pos, plausible)
 		if err == nil {
 			accept(pos, h.off, n, body)
 			prev, hasPrev = h.off, true
 			pos += int64(n)
+			lo, goodEnd = h.off+1, pos
 			continue
 		}
 		var ioErr *ioError
@@ -559,7 +577,7 @@ func scanV2(w *window, pos int64, check func(pos int64, off uint64, body []byte)
 		if hdrOK {
 			from = pos + recHeaderSize // an intact header holds no record
 		}
-		at, nh, err := resyncV2(w, from, check)
+		at, nh, err := resyncV2(w, from, plausible)
 		if err != nil {
 			return nil, err
 		}

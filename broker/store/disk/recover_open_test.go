@@ -139,3 +139,40 @@ func TestManyDamagedRegionsBounded(t *testing.T) {
 	}
 	checkOffsets(t, logT(t, s, tornTopic), tornTopic, 0, n, missing)
 }
+
+// TestResyncIgnoresEmbeddedFrame: a message whose payload holds a complete valid record with a far-future
+// offset does not derail recovery when the header of the record carrying it is damaged: resynchronisation
+// does not take the embedded frame for a record, every later record is served and offsets go on from them.
+func TestResyncIgnoresEmbeddedFrame(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{Fsync: FsyncNever}
+	s := openT(t, dir, opts)
+	l := logT(t, s, tornTopic)
+	appendN(t, l, tornTopic, 5)
+	inner := mkMsg(tornTopic, "embedded")
+	inner.MsgId.TopicOffset = 1 << 40
+	frame, err := appendRecord(nil, inner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	carrier := mkMsg(tornTopic, "")
+	carrier.Payload, carrier.Attributes = frame, nil
+	if _, err := l.Append(carrier); err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, l, tornTopic, 14)
+	s.Close()
+	seg := segmentFiles(t, dir, tornTopic)[0]
+	flipByte(t, seg, recordStarts(t, seg)[5]+5) // the offset field of the record carrying the frame
+
+	s = openT(t, dir, opts)
+	defer s.Close()
+	r := s.Recovery()
+	if len(r) != 1 || r[0].Action != store.RecoverySkipped || r[0].Records != 1 || r[0].FirstOffset != 5 {
+		t.Fatalf("reports %+v", r)
+	}
+	l = logT(t, s, tornTopic)
+	checkOffsets(t, l, tornTopic, 0, 20, offsetRange(5, 6))
+	appendN(t, l, tornTopic, 2)
+	checkOffsets(t, l, tornTopic, 0, 22, offsetRange(5, 6))
+}
