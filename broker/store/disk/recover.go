@@ -436,13 +436,21 @@ func (sc *segScan) scanV2(w *window, pos int64, base, limit uint64) error {
 		}
 		return checkBody(body, off)
 	}
-	accept := func(pos int64, off uint64, _ int, _ []byte) {
+	var end int64 // of the last record
+	accept := func(pos int64, off uint64, n int, _ []byte) {
+		if len(sg.pos) > 0 && pos != end {
+			sg.setEnd(len(sg.pos)-1, end)
+		}
 		sg.add(uint32(pos), off)
 		lo = off + 1
+		end = pos + int64(n)
 	}
 	regions, err := scanV2(w, pos, base, check, accept)
 	if err != nil {
 		return err
+	}
+	if len(sg.pos) > 0 && end != w.size {
+		sg.setEnd(len(sg.pos)-1, end)
 	}
 	sg.size = w.size
 	for _, r := range regions {

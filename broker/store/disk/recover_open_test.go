@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -175,4 +176,40 @@ func TestResyncIgnoresEmbeddedFrame(t *testing.T) {
 	checkOffsets(t, l, tornTopic, 0, 20, offsetRange(5, 6))
 	appendN(t, l, tornTopic, 2)
 	checkOffsets(t, l, tornTopic, 0, 22, offsetRange(5, 6))
+}
+
+// TestReadSkipsDamagedBytes: reading a record that a large skipped region follows reads the record, not the
+// region.
+func TestReadSkipsDamagedBytes(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{Fsync: FsyncNever, CacheBytes: -1}
+	s := openT(t, dir, opts)
+	l := logT(t, s, tornTopic)
+	appendN(t, l, tornTopic, 4)
+	big := mkMsg(tornTopic, "")
+	big.Payload, big.Attributes = make([]byte, 6<<20), nil
+	if _, err := l.Append(big); err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, l, tornTopic, 3)
+	s.Close()
+	seg := segmentFiles(t, dir, tornTopic)[0]
+	flipByte(t, seg, recordStarts(t, seg)[4]+recHeaderSize+100) // skipped exactly, 6 MiB
+
+	s = openT(t, dir, opts)
+	defer s.Close()
+	l = logT(t, s, tornTopic)
+	checkOffsets(t, l, tornTopic, 0, 8, offsetRange(4, 5))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range 10 {
+		msgs, err := l.Read(3, 1)
+		if err != nil || len(msgs) != 1 || string(msgs[0].Payload) != payloadOf(tornTopic, 3) {
+			t.Fatalf("Read(3) = %v, %v", msgs, err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+		t.Fatalf("10 reads of one small record allocated %d bytes", n)
+	}
 }
