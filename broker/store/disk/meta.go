@@ -25,7 +25,9 @@ import (
 // when the file grows past metaCompactFactor times the size of the live entries it is rewritten (to a
 // temporary file, fsynced, renamed over the old one, directory fsynced). A file of format version 1 (no file
 // header, version 1 frames) is replayed and at once rewritten in the current format; a damaged file is first
-// copied to "meta.log.corrupt" and then rewritten without the damage.
+// copied to "meta.log.corrupt" (or hard-linked under that name when the copy fails) and then rewritten
+// without the damage. Nothing is ever appended after damage: when the file can be neither kept aside nor
+// rewritten, Open fails with an error saying what to free.
 
 const metaFile = "meta.log"
 

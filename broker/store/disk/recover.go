@@ -20,11 +20,16 @@ import (
 // ends in ".corrupt", next to where it was:
 //
 //   - A damaged record in the middle of a version 2 segment is skipped: a record whose header is intact (its
-//     own checksum verifies) is skipped exactly; otherwise the reader looks for the next marker whose header
-//     and body verify and resumes there. The damaged bytes stay in the file, and each Open reports them.
+//     own checksum verifies) is skipped exactly when the end of the file or another valid record header
+//     follows the length it claims; otherwise the reader looks for the next marker whose header and body
+//     verify, and whose offset the bytes skipped can explain, and resumes there. The damaged bytes stay in
+//     the file, and each Open reports them (regions that touch as one, and at most maxReportsPerFile
+//     reports per file).
 //   - A damaged tail (no valid record after it) is copied to "<segment>.at-<position>.corrupt" and the
-//     segment cut back to its last good record, so that appends continue after good data. A version 1
-//     segment, whose framing has no marker, stops at its first bad record, which starts its tail.
+//     segment cut back to its last good record, so that appends continue after good data. When that fails,
+//     the tail stays and the segment takes no more appends: a new segment does, for nothing may be written
+//     after damage that a later Open would have to tell from it. A version 1 segment, whose framing has no
+//     marker, stops at its first bad record, which starts its tail.
 //   - A segment that cannot be read at all is renamed to "<segment>.corrupt" and the log goes on without it.
 //   - Segment files missing between others leave a hole in the log's offsets.
 //
