@@ -229,7 +229,7 @@ func (m *metaStore) scanV2(w *window, pos int64, regions []region) ([]region, er
 	}
 	m.seq = lo
 	for _, r := range found {
-		if r.hdrOK && r.hdr.off >= lo {
+		if r.known && r.hdr.off >= lo {
 			m.seq = max(m.seq, r.hdr.off+1)
 		}
 		if r.tail {

@@ -146,8 +146,8 @@ func (s *Store) openLog(topic, dir string, buf *[]byte) (*diskLog, []RecoveryRep
 		sg := sc.sg
 		next = max(next, sg.end())
 		if sc.hasMax {
-			// Records skipped, or moved aside in a damaged tail, whose headers are intact: their offsets
-			// may have been seen by consumers and are never given again.
+			// Records skipped, or moved aside in a damaged tail, whose headers are intact (with plausible
+			// offsets): their offsets may have been seen by consumers and are never given again.
 			next = max(next, sc.maxOff+1)
 		}
 		lastEnd = next
@@ -264,6 +264,7 @@ type region struct {
 	tail    bool  // no valid record follows it
 	exact   bool  // exactly one record whose header is intact (hdr)
 	hdrOK   bool  // the record header at `at` is intact (hdr)
+	known   bool  // ... and its offset is at or above the last valid record's and plausible (see scanV2)
 	hdr     recHeader
 	prev    uint64 // offset of the last valid record before the region, when hasPrev
 	hasPrev bool
@@ -463,7 +464,7 @@ func (sc *segScan) scanV2(w *window, pos int64, base, limit uint64) error {
 		if r.hasPrev {
 			rlo = r.prev + 1
 		}
-		if r.hdrOK && r.hdr.off >= rlo && r.hdr.off < limit {
+		if r.known && r.hdr.off >= rlo && r.hdr.off < limit {
 			sc.maxOff, sc.hasMax = max(sc.maxOff, r.hdr.off), true
 		}
 		if r.tail {
@@ -549,10 +550,11 @@ func scanV2(w *window, pos int64, first uint64, check func(pos int64, off uint64
 	var prev uint64
 	hasPrev := false
 	lo, goodEnd := first, pos
+	most := func(p int64) uint64 { return uint64(p-goodEnd)/minV2RecordSize + 1 }
 	plausible := func(p int64, off uint64, body []byte) error {
-		if most := uint64(p-goodEnd)/minV2RecordSize + 1; off >= lo && off-lo > most {
+		if off >= lo && off-lo > most(p) {
 			return fmt.Errorf("record carries offset %d, but the %d bytes before it can hold at most %d records after offset %d",
-				off, p-goodEnd, most-1, lo)
+				off, p-goodEnd, most(p)-1, lo)
 		}
 		return check(p, off, body)
 	}
@@ -570,6 +572,7 @@ func scanV2(w *window, pos int64, first uint64, check func(pos int64, off uint64
 			return nil, err
 		}
 		r := region{at: pos, hdr: h, hdrOK: hdrOK, prev: prev, hasPrev: hasPrev, reason: err}
+		r.known = hdrOK && h.off >= lo && h.off-lo <= most(pos)
 		end := pos + recHeaderSize + int64(h.size)
 		if hdrOK && end <= w.size {
 			// The header is intact and the body is all there: skip exactly this record, if what follows

@@ -213,3 +213,35 @@ func TestReadSkipsDamagedBytes(t *testing.T) {
 		t.Fatalf("10 reads of one small record allocated %d bytes", n)
 	}
 }
+
+// TestFarOffsetRecordSkipped: a valid record claiming an offset far past the last one, at the end of the last
+// segment, is skipped without moving the next offset there, and the records appended after it are served
+// after reopening.
+func TestFarOffsetRecordSkipped(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{Fsync: FsyncNever}
+	s := openT(t, dir, opts)
+	appendN(t, logT(t, s, tornTopic), tornTopic, 5)
+	s.Close()
+	far := mkMsg(tornTopic, "far")
+	far.MsgId.TopicOffset = 1 << 40
+	rec, err := appendRecord(nil, far)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendBytes(t, segmentFiles(t, dir, tornTopic)[0], rec)
+
+	s = openT(t, dir, opts)
+	if r := s.Recovery(); len(r) != 1 || r[0].Action != store.RecoverySkipped {
+		t.Fatalf("reports %+v", r)
+	}
+	l := logT(t, s, tornTopic)
+	checkOffsets(t, l, tornTopic, 0, 5, nil)
+	appendN(t, l, tornTopic, 3)
+	s.Close()
+	for range 2 {
+		s = openT(t, dir, opts)
+		checkOffsets(t, logT(t, s, tornTopic), tornTopic, 0, 8, nil)
+		s.Close()
+	}
+}
