@@ -152,15 +152,9 @@ func (s *Store) openLog(topic, dir string, buf *[]byte) (*diskLog, []RecoveryRep
 		}
 		lastEnd = next
 		stuck = sc.format != formatV2
-		var skipped []RecoveryReport
-		var tail []RecoveryReport // the last region, when it is a damaged tail
-		for _, r := range sc.regions {
+		reps := sc.damage.reports()
+		if r := sc.damage.tail; r != nil {
 			rep := r.report(fl.base, sc.format)
-			rep.File = fl.path
-			if !r.tail {
-				skipped = append(skipped, rep)
-				continue
-			}
 			aside = append(aside, fl.base) // explains a hole after this segment
 			moved, err := moveTail(fl.path, r.at, sc.fileSize)
 			if err == nil {
@@ -177,12 +171,13 @@ func (s *Store) openLog(topic, dir string, buf *[]byte) (*diskLog, []RecoveryRep
 				stuck = true
 				s.log.Error("disk: recovery could not move a damaged tail aside", "file", fl.path, "err", err)
 			}
-			tail = append(tail, rep)
+			reps = append(reps, rep)
 		}
-		for _, rep := range append(foldReports(skipped), tail...) {
+		for _, rep := range reps {
+			rep.File = fl.path
 			add(rep)
 		}
-		sc.regions = nil
+		sc.damage = damage{}
 		if sc.needsHeader {
 			if err := writeHeader(fl.path); err != nil {
 				return nil, nil, err
@@ -252,7 +247,7 @@ type segScan struct {
 	fileSize    int64
 	maxOff      uint64 // the highest offset seen in an intact record header, when hasMax
 	hasMax      bool
-	regions     []region
+	damage      damage
 	needsHeader bool  // the file is empty or holds only part of a version 2 file header
 	unreadable  error // the file cannot be used; it must be moved aside
 	sizeUnknown bool  // fileSize is 0 because the file could not be stat-ed
@@ -303,44 +298,71 @@ func (r region) report(base uint64, format int) RecoveryReport {
 // file may hold millions of them. The regions past the first maxReportsPerFile-1 are folded into one report.
 const maxReportsPerFile = 100
 
-// foldReports merges the reports of damaged regions skipped in one file, in file order (none a damaged tail):
-// regions that touch become one, and past maxReportsPerFile-1 reports the rest are summed up in one.
-func foldReports(reps []RecoveryReport) []RecoveryReport {
-	var out []RecoveryReport
-	merged := 0 // regions merged into out[len(out)-1]
-	note := func() {
-		if merged > 0 {
-			r := &out[len(out)-1]
-			r.Reason += fmt.Sprintf(" (merged with the %d damaged regions right after it, %d bytes in all)", merged, r.Bytes)
-		}
-		merged = 0
+// damage collects the damaged regions of one file as recovery finds them, in file order: the reports of the
+// regions skipped, merged and bounded as they come (so that a file damaged all over costs little memory), and
+// the damaged tail, which is always the last region.
+type damage struct {
+	base   uint64 // the lowest offset the file may hold
+	format int
+	tail   *region
+	found  bool // a region was added
+
+	reps    []RecoveryReport // of the regions skipped
+	merged  int              // regions merged into the last of reps besides its first
+	folding int              // regions summed up in the last of reps, once reps is full
+	endPos  int64            // where the last region summed up ends
+}
+
+func (d *damage) add(r region) {
+	d.found = true
+	if r.tail {
+		d.tail = &r
+		return
 	}
-	for _, rep := range reps {
-		if n := len(out); n > 0 && out[n-1].Position+out[n-1].Bytes == rep.Position {
-			addReport(&out[n-1], rep)
-			merged++
-			continue
-		}
-		note()
-		out = append(out, rep)
+	rep := r.report(d.base, d.format)
+	n := len(d.reps)
+	switch {
+	case d.folding > 0:
+		last := &d.reps[n-1]
+		bytes := last.Bytes + rep.Bytes
+		addReport(last, rep)
+		last.Bytes = bytes
+		d.folding++
+		d.endPos = rep.Position + rep.Bytes
+	case n > 0 && d.reps[n-1].Position+d.reps[n-1].Bytes == rep.Position:
+		// Regions that touch are one.
+		addReport(&d.reps[n-1], rep)
+		d.merged++
+	case n == maxReportsPerFile-1:
+		d.note()
+		d.reps = append(d.reps, rep)
+		d.folding, d.endPos = 1, rep.Position+rep.Bytes
+	default:
+		d.note()
+		d.reps = append(d.reps, rep)
 	}
-	note()
-	if len(out) <= maxReportsPerFile {
-		return out
+}
+
+// note finishes the last report of regions that touch.
+func (d *damage) note() {
+	if d.merged > 0 {
+		r := &d.reps[len(d.reps)-1]
+		r.Reason += fmt.Sprintf(" (merged with the %d damaged regions right after it, %d bytes in all)", d.merged, r.Bytes)
 	}
-	rest := out[maxReportsPerFile-1:]
-	sum := rest[0]
-	for _, rep := range rest[1:] {
-		addReport(&sum, rep)
+	d.merged = 0
+}
+
+// reports returns the reports of the regions skipped, without the tail's.
+func (d *damage) reports() []RecoveryReport {
+	if d.folding > 1 {
+		r := &d.reps[len(d.reps)-1]
+		r.Reason = fmt.Sprintf("%d more damaged regions between file positions %d and %d, folded into this report "+
+			"(%d bytes in all); the first: %s", d.folding, r.Position, d.endPos, r.Bytes, r.Reason)
+		d.folding = 1
+	} else {
+		d.note()
 	}
-	last := rest[len(rest)-1]
-	sum.Bytes = 0
-	for _, rep := range rest {
-		sum.Bytes += rep.Bytes
-	}
-	sum.Reason = fmt.Sprintf("%d more damaged regions between file positions %d and %d, folded into this report "+
-		"(%d bytes in all); the first: %s", len(rest), sum.Position, last.Position+last.Bytes, sum.Bytes, rest[0].Reason)
-	return append(out[:maxReportsPerFile-1], sum)
+	return d.reps
 }
 
 // addReport adds the region of b, which comes after a's in the same file, to a: records and bytes are
@@ -374,7 +396,7 @@ func scanSegment(path string, base, limit uint64, bufp *[]byte) (*segScan, error
 	if err != nil {
 		return unreadableSegment(path, err), nil
 	}
-	sc := &segScan{fileSize: st.Size(), format: formatV2}
+	sc := &segScan{fileSize: st.Size(), format: formatV2, damage: damage{base: base, format: formatV2}}
 	sc.sg = &segment{base: base, path: path, lastWrite: st.ModTime(), format: formatV2}
 	w := newWindow(f, sc.fileSize, bufp)
 	defer w.release(bufp)
@@ -395,20 +417,20 @@ func scanSegment(path string, base, limit uint64, bufp *[]byte) (*segScan, error
 		sc.needsHeader = true // created, its header not (fully) written: nothing was stored
 		return sc, nil
 	} else if _, _, err := tryV1(w, 0, base, limit); err == nil {
-		sc.format, sc.sg.format = formatV1, formatV1
+		sc.format, sc.sg.format, sc.damage.format = formatV1, formatV1, formatV1
 		err = sc.scanV1(w, base, limit)
 	} else {
 		// Neither format's header: a version 2 file whose header is damaged, or garbage.
 		err = sc.scanV2(w, 0, base, limit)
 		if err == nil && len(sc.sg.pos) == 0 {
-			sc.regions, sc.hasMax = nil, false
+			sc.damage, sc.hasMax = damage{}, false
 			sc.unreadable = errors.New("no file header and no valid record")
 		}
 	}
 	if err != nil {
 		var ioErr *ioError
 		if errors.As(err, &ioErr) {
-			sc.regions, sc.sg.pos, sc.sg.offs = nil, nil, nil
+			sc.damage, sc.sg.pos, sc.sg.offs = damage{}, nil, nil
 			sc.unreadable = ioErr.err
 			return sc, nil
 		}
@@ -451,27 +473,22 @@ func (sc *segScan) scanV2(w *window, pos int64, base, limit uint64) error {
 		lo = off + 1
 		end = pos + int64(n)
 	}
-	regions, err := scanV2(w, pos, base, check, accept)
-	if err != nil {
+	onRegion := func(r region) {
+		if r.known && r.hdr.off < limit {
+			sc.maxOff, sc.hasMax = max(sc.maxOff, r.hdr.off), true
+		}
+		sc.damage.add(r)
+	}
+	if err := scanV2(w, pos, base, check, accept, onRegion); err != nil {
 		return err
 	}
 	if len(sg.pos) > 0 && end != w.size {
 		sg.setEnd(len(sg.pos)-1, end)
 	}
 	sg.size = w.size
-	for _, r := range regions {
-		rlo := base
-		if r.hasPrev {
-			rlo = r.prev + 1
-		}
-		if r.known && r.hdr.off >= rlo && r.hdr.off < limit {
-			sc.maxOff, sc.hasMax = max(sc.maxOff, r.hdr.off), true
-		}
-		if r.tail {
-			sg.size = r.at
-		}
+	if r := sc.damage.tail; r != nil {
+		sg.size = r.at
 	}
-	sc.regions = regions
 	return nil
 }
 
@@ -491,7 +508,7 @@ func (sc *segScan) scanV1(w *window, base, limit uint64) error {
 			if len(sg.pos) > 0 {
 				r.prev, r.hasPrev = off-1, true
 			}
-			sc.regions = []region{r}
+			sc.damage.add(r)
 			break
 		}
 		sg.pos = append(sg.pos, uint32(pos))
@@ -539,14 +556,14 @@ func tryV1(w *window, pos int64, off, limit uint64) (int, []byte, error) {
 
 // scanV2 walks the version 2 records of w from pos on. first is the lowest offset the first record may carry.
 // check says whether an intact frame holds a valid record (pos is its file position); accept receives each
-// valid record, in file order. It returns the damaged regions; err is an *ioError.
+// valid record, in file order, and onRegion each damaged region. err is an *ioError.
 //
 // Records carry consecutive offsets, so a record is valid only if its offset is plausible for the bytes
 // since the last valid record (each record lost in them takes at least minV2RecordSize): a frame embedded in
 // a message, which resynchronisation may come upon, cannot claim an offset far in the future and make every
 // later record look out of order.
-func scanV2(w *window, pos int64, first uint64, check func(pos int64, off uint64, body []byte) error, accept func(pos int64, off uint64, n int, body []byte)) ([]region, error) {
-	var regions []region
+func scanV2(w *window, pos int64, first uint64, check func(pos int64, off uint64, body []byte) error,
+	accept func(pos int64, off uint64, n int, body []byte), onRegion func(region)) error {
 	var prev uint64
 	hasPrev := false
 	lo, goodEnd := first, pos
@@ -569,7 +586,7 @@ func scanV2(w *window, pos int64, first uint64, check func(pos int64, off uint64
 		}
 		var ioErr *ioError
 		if errors.As(err, &ioErr) {
-			return nil, err
+			return err
 		}
 		r := region{at: pos, hdr: h, hdrOK: hdrOK, prev: prev, hasPrev: hasPrev, reason: err}
 		r.known = hdrOK && h.off >= lo && h.off-lo <= most(pos)
@@ -580,11 +597,11 @@ func scanV2(w *window, pos int64, first uint64, check func(pos int64, off uint64
 			// claims more bytes than were written, and whatever was written after it would be swallowed.
 			follows, err := headerAt(w, end)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if follows {
 				r.exact, r.end = true, end
-				regions = append(regions, r)
+				onRegion(r)
 				pos = end
 				continue
 			}
@@ -595,18 +612,18 @@ func scanV2(w *window, pos int64, first uint64, check func(pos int64, off uint64
 		}
 		at, nh, err := resyncV2(w, from, plausible)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if at < 0 {
 			r.end, r.tail = w.size, true
-			regions = append(regions, r)
+			onRegion(r)
 			break
 		}
 		r.end, r.next = at, nh.off
-		regions = append(regions, r)
+		onRegion(r)
 		pos = at
 	}
-	return regions, nil
+	return nil
 }
 
 // headerAt reports whether pos is the end of w or holds an intact version 2 record header.

@@ -135,6 +135,7 @@ func TestManyDamagedRegionsBounded(t *testing.T) {
 		t.Fatalf("first report %+v: the three damaged records in a row are one region", r[0])
 	}
 	last := r[len(r)-1]
+	t.Logf("%d reports; first %+v; last %+v", len(r), r[0], last)
 	if last.LastOffset != n-3 || !strings.Contains(last.Reason, "folded") {
 		t.Fatalf("last report %+v", last)
 	}
