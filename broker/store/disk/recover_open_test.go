@@ -246,3 +246,30 @@ func TestFarOffsetRecordSkipped(t *testing.T) {
 		s.Close()
 	}
 }
+
+// TestMetaResyncIgnoresEmbeddedFrame: the metadata equivalent of TestResyncIgnoresEmbeddedFrame: a value
+// holding a complete metadata record with a far-future sequence number does not make the later records look
+// out of order when the header of the record carrying it is damaged.
+func TestMetaResyncIgnoresEmbeddedFrame(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir, Options{Fsync: FsyncNever})
+	s.Meta().Put("/a", []byte("1"))
+	s.Meta().Put("/carrier", appendMetaRecord(nil, 1<<40, opPut, "/far", []byte("x")))
+	for _, k := range []string{"/b", "/c", "/d"} {
+		s.Meta().Put(k, []byte(k))
+	}
+	s.Close()
+	path := filepath.Join(dir, metaFile)
+	flipByte(t, path, recordStarts(t, path)[1]+5) // the sequence number of the carrier's header
+
+	s = openT(t, dir, Options{Fsync: FsyncNever})
+	if r := s.Recovery(); len(r) != 1 || r[0].Records != 1 || r[0].FirstOffset != 1 {
+		t.Fatalf("reports %+v", r)
+	}
+	checkKeys(t, s, []string{"/a", "/b", "/c", "/d"})
+	s.Meta().Put("/e", nil)
+	s.Close()
+	s = openT(t, dir, Options{Fsync: FsyncNever})
+	defer s.Close()
+	checkKeys(t, s, []string{"/a", "/b", "/c", "/d", "/e"})
+}
