@@ -167,6 +167,13 @@ func FuzzSegmentRecovery(f *testing.F) {
 	f.Add([]byte{1, 2, 3}, uint32(1000), uint8(4))
 	f.Add(make([]byte, 300), uint32(200), uint8(2)) // zeros over several records of a sealed segment
 	f.Add([]byte{9}, uint32(6), uint8(2))           // an unknown format version
+	// A torn record whose intact header claims more than the file holds, then more than what follows it.
+	f.Add(tornHeader(20, 2000, 10), uint32(0), uint8(1))
+	f.Add(append(tornHeader(20, 40, 10), valid...), uint32(0), uint8(1))
+	far := mkMsg(fuzzTopic, "far")
+	far.MsgId.TopicOffset = 1 << 40
+	farRec, _ := appendRecord(nil, far)
+	f.Add(farRec, uint32(0), uint8(1)) // a valid record with an offset far past the last one
 	// Durability is not what this target checks; fsyncs would only slow it down.
 	saved := fsync
 	fsync = func(*os.File) error { return nil }
@@ -323,6 +330,8 @@ func FuzzMetaRecovery(f *testing.F) {
 	f.Add(v2[:len(v2)-3])
 	f.Add(append(bytes.Clone(v2[:40]), v2[50:]...))
 	f.Add(fileHeader(metaMagic)[:5])
+	f.Add(append(bytes.Clone(v2), tornHeader(4, 2000, 10)...))
+	f.Add(appendMetaRecord(bytes.Clone(v2), 1<<40, opPut, "/far", nil))
 	saved := fsync
 	fsync = func(*os.File) error { return nil }
 	f.Cleanup(func() { fsync = saved })

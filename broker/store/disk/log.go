@@ -85,10 +85,11 @@ const cacheOverhead = 96
 type segment struct {
 	base      uint64
 	path      string
-	format    int      // formatV1 or formatV2
-	pos       []uint32 // file position of each record, in offset order
-	offs      []uint64 // offset of each record; nil while they are base, base+1, ... (no holes)
-	size      int64    // where the next record goes (the end of the last complete record, or of skipped bytes)
+	format    int           // formatV1 or formatV2
+	pos       []uint32      // file position of each record, in offset order
+	offs      []uint64      // offset of each record; nil while they are base, base+1, ... (no holes)
+	ends      map[int]int64 // end of each record followed by skipped bytes, by index (nil when none is)
+	size      int64         // where the next record goes (the end of the last complete record, or of skipped bytes)
 	lastWrite time.Time
 	sealed    bool
 
@@ -119,6 +120,14 @@ func (sg *segment) add(pos uint32, off uint64) {
 	if sg.offs != nil {
 		sg.offs = append(sg.offs, off)
 	}
+}
+
+// setEnd records the end of the i-th record, which skipped bytes follow, so that reads do not read them.
+func (sg *segment) setEnd(i int, end int64) {
+	if sg.ends == nil {
+		sg.ends = map[int]int64{}
+	}
+	sg.ends[i] = end
 }
 
 // offset returns the offset of the i-th record.
@@ -618,6 +627,9 @@ func (l *diskLog) readFilesLocked(out []*danubepb.StreamMessage, from, to uint64
 			return nil, fmt.Errorf("disk: reading %q: %w", l.topic, err)
 		}
 		recEnd := func(x int) int64 {
+			if e, ok := sg.ends[x]; ok {
+				return e // damaged bytes that recovery skipped follow it: they are not read
+			}
 			if x+1 < len(sg.pos) {
 				return int64(sg.pos[x+1])
 			}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,7 +25,9 @@ import (
 // when the file grows past metaCompactFactor times the size of the live entries it is rewritten (to a
 // temporary file, fsynced, renamed over the old one, directory fsynced). A file of format version 1 (no file
 // header, version 1 frames) is replayed and at once rewritten in the current format; a damaged file is first
-// copied to "meta.log.corrupt" and then rewritten without the damage.
+// copied to "meta.log.corrupt" (or hard-linked under that name when the copy fails) and then rewritten
+// without the damage. Nothing is ever appended after damage: when the file can be neither kept aside nor
+// rewritten, Open fails with an error saying what to free.
 
 const metaFile = "meta.log"
 
@@ -116,13 +119,12 @@ func openMeta(s *Store, path string) (*metaStore, []RecoveryReport, error) {
 		return fail(fmt.Errorf("disk: reading %s: %w", path, err))
 	}
 	format, rewrite := formatV2, false
-	preserve := false // damage that could not be copied aside stays in the file: no compaction now
-	var regions []region
+	d := &damage{format: formatV2}
 	if v, ok := parseFileHeader(head, metaMagic); ok {
 		if v != formatV2 {
-			regions = append(regions, region{at: 0, end: fileHeaderSize, prev: 0, reason: fmt.Errorf("unsupported format version %d", v)})
+			d.add(region{at: 0, end: fileHeaderSize, prev: 0, reason: fmt.Errorf("unsupported format version %d", v)})
 		}
-		regions, err = m.scanV2(w, fileHeaderSize, regions)
+		err = m.scanV2(w, fileHeaderSize, d)
 	} else if len(head) < fileHeaderSize && bytes.HasPrefix(fileHeader(metaMagic), head) {
 		// A new file, or one whose header was never completely written: nothing was stored in it.
 		if _, err := f.WriteAt(fileHeader(metaMagic), 0); err != nil {
@@ -133,11 +135,11 @@ func openMeta(s *Store, path string) (*metaStore, []RecoveryReport, error) {
 		}
 		m.size = fileHeaderSize
 	} else if _, _, _, _, ok := firstMetaV1(w); ok {
-		format, rewrite = formatV1, true
-		regions, err = m.scanV1(w)
+		format, rewrite, d.format = formatV1, true, formatV1
+		err = m.scanV1(w, d)
 	} else {
 		// Neither format's file header: a damaged header, or garbage.
-		regions, err = m.scanV2(w, 0, nil)
+		err = m.scanV2(w, 0, d)
 	}
 	if err != nil {
 		var ioErr *ioError
@@ -147,43 +149,62 @@ func openMeta(s *Store, path string) (*metaStore, []RecoveryReport, error) {
 		return fail(fmt.Errorf("disk: reading %s: %w", path, err))
 	}
 	var reports []RecoveryReport
-	if len(regions) > 0 {
-		moved, cerr := copyAside(path, path, 0, fileSize)
-		if cerr != nil && format == formatV1 {
-			return fail(fmt.Errorf("disk: %s is damaged and could not be copied aside before it is rewritten (free some space and open again): %w", path, cerr))
+	if d.found {
+		// The damaged file is kept aside and rewritten from its intact records: nothing is ever appended
+		// after damage, which a later Open could not tell from the records appended after it.
+		moved, err := keepAside(path, fileSize)
+		if err != nil {
+			return fail(fmt.Errorf("disk: %s is damaged and could not be copied aside before it is rewritten (free some space, or remove old %s.*corrupt files, and open again): %w", path, path, err))
 		}
-		for _, r := range regions {
-			rep := r.report(0, format)
-			rep.File = metaFile
-			switch {
-			case cerr != nil:
-				// The file stays as it is: appends go after the damaged bytes, which every Open skips.
-				rep.Reason += fmt.Sprintf("; could not copy the file aside, so the damage stays in it: %v", cerr)
-			case r.tail:
-				rep.Action, rep.MovedTo = store.RecoveryTruncated, s.relPath(moved)
-			default:
-				rep.MovedTo = s.relPath(moved)
-			}
+		reports = d.reports()
+		if d.tail != nil {
+			rep := d.tail.report(0, format)
+			rep.Action = store.RecoveryTruncated
 			reports = append(reports, rep)
 		}
-		if cerr != nil {
-			m.size = fileSize
-			preserve = true
-		} else {
-			rewrite = true
+		for i := range reports {
+			reports[i].File, reports[i].MovedTo = metaFile, s.relPath(moved)
 		}
+		rewrite = true
 	}
-	if rewrite || (m.needsCompaction() && !preserve) {
+	if rewrite {
 		if err := m.compactLocked(); err != nil {
-			return fail(err)
+			return fail(fmt.Errorf("disk: %s must be rewritten (it is damaged or in an old format) and could not be (free some space and open again): %w", path, err))
+		}
+	} else if m.needsCompaction() {
+		// Only due, not needed: the file is sound as it is, and the next write tries again.
+		if err := m.compactLocked(); err != nil {
+			s.log.Error("disk: compacting the metadata file at open", "err", err)
 		}
 	}
 	return m, reports, nil
 }
 
-// scanV2 replays the version 2 records of the metadata file from pos on and returns the damaged regions after
-// those in regions.
-func (m *metaStore) scanV2(w *window, pos int64, regions []region) ([]region, error) {
+// keepAside preserves the damaged file at path (size bytes) before it is rewritten: it copies it into a new
+// ".corrupt" file, or, when that fails (a full disk), links it under such a name, which needs no space.
+func keepAside(path string, size int64) (string, error) {
+	moved, cerr := copyAside(path, path, 0, size)
+	if cerr == nil {
+		return moved, nil
+	}
+	for i := 0; i <= 1000; i++ {
+		name := asideName(path, i)
+		err := os.Link(path, name)
+		if err == nil {
+			if err := syncDir(filepath.Dir(path)); err != nil {
+				return "", errors.Join(cerr, err)
+			}
+			return name, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", errors.Join(cerr, err)
+		}
+	}
+	return "", cerr
+}
+
+// scanV2 replays the version 2 records of the metadata file from pos on and adds the damaged regions to d.
+func (m *metaStore) scanV2(w *window, pos int64, d *damage) error {
 	var lo uint64
 	check := func(_ int64, seq uint64, body []byte) error {
 		if seq < lo {
@@ -198,20 +219,21 @@ func (m *metaStore) scanV2(w *window, pos int64, regions []region) ([]region, er
 		m.apply(op, key, bytes.Clone(value)) // value aliases the reader's buffer, which the next read reuses
 		lo = seq + 1
 	}
-	found, err := scanV2(w, pos, check, accept)
-	if err != nil {
-		return nil, err
-	}
-	m.seq = lo
-	for _, r := range found {
-		if r.hdrOK && r.hdr.off >= lo {
-			m.seq = max(m.seq, r.hdr.off+1)
+	var seen uint64 // one past the highest sequence number of a skipped record with a plausible header
+	onRegion := func(r region) {
+		if r.known {
+			seen = max(seen, r.hdr.off+1)
 		}
 		if r.tail {
 			m.size = r.at
 		}
+		d.add(r)
 	}
-	return append(regions, found...), nil
+	if err := scanV2(w, pos, 0, check, accept, onRegion); err != nil {
+		return err
+	}
+	m.seq = max(lo, seen)
+	return nil
 }
 
 // firstMetaV1 decodes the first record of a version 1 metadata file.
@@ -236,18 +258,18 @@ func firstMetaV1(w *window) (op byte, key string, value []byte, n int, ok bool) 
 }
 
 // scanV1 replays a version 1 metadata file, stopping at its first damaged record.
-func (m *metaStore) scanV1(w *window) ([]region, error) {
+func (m *metaStore) scanV1(w *window, d *damage) error {
 	var pos int64
 	var count uint64
 	for pos < w.size {
 		b, err := w.peek(pos, v1HeaderSize)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if len(b) >= v1HeaderSize {
 			if size := binary.LittleEndian.Uint32(b); size <= maxBody && int64(size)+v1HeaderSize <= w.size-pos {
 				if b, err = w.peek(pos, v1HeaderSize+int(size)); err != nil {
-					return nil, err
+					return err
 				}
 			}
 		}
@@ -264,14 +286,15 @@ func (m *metaStore) scanV1(w *window) ([]region, error) {
 				r.prev, r.hasPrev = count-1, true
 			}
 			m.size = pos
-			return []region{r}, nil
+			d.add(r)
+			return nil
 		}
 		m.apply(op, key, bytes.Clone(value)) // value aliases the reader's buffer, which the next read reuses
 		pos += int64(n)
 		count++
 	}
 	m.size = pos
-	return nil, nil
+	return nil
 }
 
 // apply changes the in-memory map. The value is owned by the map afterwards. Caller holds mu (or is Open).

@@ -20,11 +20,16 @@ import (
 // ends in ".corrupt", next to where it was:
 //
 //   - A damaged record in the middle of a version 2 segment is skipped: a record whose header is intact (its
-//     own checksum verifies) is skipped exactly; otherwise the reader looks for the next marker whose header
-//     and body verify and resumes there. The damaged bytes stay in the file, and each Open reports them.
+//     own checksum verifies) is skipped exactly when the end of the file or another valid record header
+//     follows the length it claims; otherwise the reader looks for the next marker whose header and body
+//     verify, and whose offset the bytes skipped can explain, and resumes there. The damaged bytes stay in
+//     the file, and each Open reports them (regions that touch as one, and at most maxReportsPerFile
+//     reports per file).
 //   - A damaged tail (no valid record after it) is copied to "<segment>.at-<position>.corrupt" and the
-//     segment cut back to its last good record, so that appends continue after good data. A version 1
-//     segment, whose framing has no marker, stops at its first bad record, which starts its tail.
+//     segment cut back to its last good record, so that appends continue after good data. When that fails,
+//     the tail stays and the segment takes no more appends: a new segment does, for nothing may be written
+//     after damage that a later Open would have to tell from it. A version 1 segment, whose framing has no
+//     marker, stops at its first bad record, which starts its tail.
 //   - A segment that cannot be read at all is renamed to "<segment>.corrupt" and the log goes on without it.
 //   - Segment files missing between others leave a hole in the log's offsets.
 //
@@ -33,6 +38,10 @@ import (
 // minRecordSize is the smallest a record of any format can be: a version 1 header and a body holding an empty
 // msg_id. It bounds the offsets a moved-aside segment may have held.
 const minRecordSize = v1HeaderSize + 2
+
+// minV2RecordSize is the smallest a version 2 record can be: its header and a body of two bytes (a segment
+// record's empty msg_id, or a metadata record's operation and empty key).
+const minV2RecordSize = recHeaderSize + 2
 
 // resyncBudgetFactor bounds the work of looking for the next valid record: the body checksums computed for
 // candidate records during resynchronisation may cover at most this many times the file's size (plus 1 MiB),
@@ -92,6 +101,7 @@ func (s *Store) openLog(topic, dir string, buf *[]byte) (*diskLog, []RecoveryRep
 	var segs []*segment
 	var next uint64    // one past every offset known to have been stored
 	var lastEnd uint64 // next as it was after the last kept segment
+	stuck := false     // the last kept segment ends in damage that stays in it: it takes no appends
 	changed := false
 	movedPrev := false // the previous file was moved aside
 	for i, fl := range files {
@@ -119,8 +129,13 @@ func (s *Store) openLog(topic, dir string, buf *[]byte) (*diskLog, []RecoveryRep
 				return nil, nil, fmt.Errorf("disk: moving aside the unreadable segment %s: %w", fl.path, err)
 			}
 			changed = true
-			// It may have held offsets up to what its size allows (and below the next segment's base).
-			bound := min(fl.base+uint64(sc.fileSize/minRecordSize), limit-1)
+			// It may have held offsets up to what its size allows (and below the next segment's base); a
+			// segment whose size is unknown may have been as large as a segment can be.
+			size := sc.fileSize
+			if sc.sizeUnknown {
+				size = math.MaxUint32
+			}
+			bound := min(fl.base+uint64(size/minRecordSize), limit-1)
 			next = max(next, bound+1)
 			add(RecoveryReport{File: fl.path, Action: store.RecoveryMoved, Records: -1, FirstOffset: fl.base,
 				LastOffset: bound, Bytes: sc.fileSize, MovedTo: moved,
@@ -131,34 +146,38 @@ func (s *Store) openLog(topic, dir string, buf *[]byte) (*diskLog, []RecoveryRep
 		sg := sc.sg
 		next = max(next, sg.end())
 		if sc.hasMax {
-			// Records skipped, or moved aside in a damaged tail, whose headers are intact: their offsets
-			// may have been seen by consumers and are never given again.
+			// Records skipped, or moved aside in a damaged tail, whose headers are intact (with plausible
+			// offsets): their offsets may have been seen by consumers and are never given again.
 			next = max(next, sc.maxOff+1)
 		}
 		lastEnd = next
-		for _, r := range sc.regions {
+		stuck = sc.format != formatV2
+		reps := sc.damage.reports()
+		if r := sc.damage.tail; r != nil {
 			rep := r.report(fl.base, sc.format)
-			rep.File = fl.path
-			if r.tail {
-				aside = append(aside, fl.base) // explains a hole after this segment
-				moved, err := moveTail(fl.path, r.at, sc.fileSize)
-				if err == nil {
-					rep.Action, rep.MovedTo = store.RecoveryTruncated, moved
-					sg.size = r.at
-					changed = true
-				} else {
-					// The damaged bytes stay; appends to a current-format segment go after them (a version 1
-					// segment takes no more appends).
-					rep.Action = store.RecoverySkipped
-					rep.Reason += fmt.Sprintf("; could not move it aside, so it stays in the file: %v", err)
-					if sc.format == formatV2 {
-						sg.size = sc.fileSize
-					}
-					s.log.Error("disk: recovery could not move a damaged tail aside", "file", fl.path, "err", err)
-				}
+			aside = append(aside, fl.base) // explains a hole after this segment
+			moved, err := moveTail(fl.path, r.at, sc.fileSize)
+			if err == nil {
+				rep.Action, rep.MovedTo = store.RecoveryTruncated, moved
+				sg.size = r.at
+				changed = true
+			} else {
+				// The damaged bytes stay, and nothing may be appended after them: a later Open could not tell
+				// where they end, and might skip good records along with them. The segment takes no more
+				// appends; a new one does (see below).
+				rep.Action = store.RecoverySkipped
+				rep.Reason += fmt.Sprintf("; could not move it aside, so it stays in the file, which takes no more appends: %v", err)
+				sg.size = sc.fileSize
+				stuck = true
+				s.log.Error("disk: recovery could not move a damaged tail aside", "file", fl.path, "err", err)
 			}
+			reps = append(reps, rep)
+		}
+		for _, rep := range reps {
+			rep.File = fl.path
 			add(rep)
 		}
+		sc.damage = damage{}
 		if sc.needsHeader {
 			if err := writeHeader(fl.path); err != nil {
 				return nil, nil, err
@@ -173,12 +192,12 @@ func (s *Store) openLog(topic, dir string, buf *[]byte) (*diskLog, []RecoveryRep
 	if n := len(segs); n > 0 {
 		last = segs[n-1]
 	}
-	if last == nil || last.format != formatV2 || lastEnd != next {
-		// A new segment takes the appends: the last one is in the old format, or offsets past it were seen
-		// (in a segment moved aside).
+	if last == nil || stuck || lastEnd != next {
+		// A new segment takes the appends: the last one is in the old format or ends in damage that stays in
+		// it, or offsets past it were seen (in a segment moved aside).
 		base := next
 		if last != nil && last.base == base {
-			base++ // the last segment (old format) holds no record; its name is taken
+			base++ // the last segment holds no record; its name is taken
 		}
 		sg, err := createSegment(dir, base, s.opts.now())
 		if err != nil {
@@ -228,9 +247,10 @@ type segScan struct {
 	fileSize    int64
 	maxOff      uint64 // the highest offset seen in an intact record header, when hasMax
 	hasMax      bool
-	regions     []region
+	damage      damage
 	needsHeader bool  // the file is empty or holds only part of a version 2 file header
 	unreadable  error // the file cannot be used; it must be moved aside
+	sizeUnknown bool  // fileSize is 0 because the file could not be stat-ed
 }
 
 // region is a damaged part of a file.
@@ -239,6 +259,7 @@ type region struct {
 	tail    bool  // no valid record follows it
 	exact   bool  // exactly one record whose header is intact (hdr)
 	hdrOK   bool  // the record header at `at` is intact (hdr)
+	known   bool  // ... and its offset is at or above the last valid record's and plausible (see scanV2)
 	hdr     recHeader
 	prev    uint64 // offset of the last valid record before the region, when hasPrev
 	hasPrev bool
@@ -273,23 +294,109 @@ func (r region) report(base uint64, format int) RecoveryReport {
 	return rep
 }
 
+// maxReportsPerFile bounds the reports of the damaged regions skipped in one file: a badly damaged or crafted
+// file may hold millions of them. The regions past the first maxReportsPerFile-1 are folded into one report.
+const maxReportsPerFile = 100
+
+// damage collects the damaged regions of one file as recovery finds them, in file order: the reports of the
+// regions skipped, merged and bounded as they come (so that a file damaged all over costs little memory), and
+// the damaged tail, which is always the last region.
+type damage struct {
+	base   uint64 // the lowest offset the file may hold
+	format int
+	tail   *region
+	found  bool // a region was added
+
+	reps    []RecoveryReport // of the regions skipped
+	merged  int              // regions merged into the last of reps besides its first
+	folding int              // regions summed up in the last of reps, once reps is full
+	endPos  int64            // where the last region summed up ends
+}
+
+func (d *damage) add(r region) {
+	d.found = true
+	if r.tail {
+		d.tail = &r
+		return
+	}
+	rep := r.report(d.base, d.format)
+	n := len(d.reps)
+	switch {
+	case d.folding > 0:
+		last := &d.reps[n-1]
+		bytes := last.Bytes + rep.Bytes
+		addReport(last, rep)
+		last.Bytes = bytes
+		d.folding++
+		d.endPos = rep.Position + rep.Bytes
+	case n > 0 && d.reps[n-1].Position+d.reps[n-1].Bytes == rep.Position:
+		// Regions that touch are one.
+		addReport(&d.reps[n-1], rep)
+		d.merged++
+	case n == maxReportsPerFile-1:
+		d.note()
+		d.reps = append(d.reps, rep)
+		d.folding, d.endPos = 1, rep.Position+rep.Bytes
+	default:
+		d.note()
+		d.reps = append(d.reps, rep)
+	}
+}
+
+// note finishes the last report of regions that touch.
+func (d *damage) note() {
+	if d.merged > 0 {
+		r := &d.reps[len(d.reps)-1]
+		r.Reason += fmt.Sprintf(" (merged with the %d damaged regions right after it, %d bytes in all)", d.merged, r.Bytes)
+	}
+	d.merged = 0
+}
+
+// reports returns the reports of the regions skipped, without the tail's.
+func (d *damage) reports() []RecoveryReport {
+	if d.folding > 1 {
+		r := &d.reps[len(d.reps)-1]
+		r.Reason = fmt.Sprintf("%d more damaged regions between file positions %d and %d, folded into this report "+
+			"(%d bytes in all); the first: %s", d.folding, r.Position, d.endPos, r.Bytes, r.Reason)
+		d.folding = 1
+	} else {
+		d.note()
+	}
+	return d.reps
+}
+
+// addReport adds the region of b, which comes after a's in the same file, to a: records and bytes are
+// summed (Bytes spans both, with what lies between) and the offsets span both.
+func addReport(a *RecoveryReport, b RecoveryReport) {
+	switch {
+	case a.Records < 0 || b.Records < 0:
+		a.Records = -1
+	case b.Records > 0 && a.Records == 0:
+		a.Records, a.FirstOffset, a.LastOffset = b.Records, b.FirstOffset, b.LastOffset
+	case b.Records > 0:
+		a.Records += b.Records
+		a.LastOffset = max(a.LastOffset, b.LastOffset)
+	}
+	a.Bytes = b.Position + b.Bytes - a.Position
+}
+
 // openForScan opens a segment file for recovery to read. It is a variable so that tests can make reads fail.
 var openForScan = os.Open
 
 // scanSegment reads a segment file and indexes its valid records. limit is the base of the next segment file
-// (offsets at or above it do not belong here). err is an error opening the file; read errors make the file
-// unreadable.
+// (offsets at or above it do not belong here). A file that cannot be opened, stat-ed or read is unreadable;
+// err is an internal error.
 func scanSegment(path string, base, limit uint64, bufp *[]byte) (*segScan, error) {
 	f, err := openForScan(path)
 	if err != nil {
-		return nil, fmt.Errorf("disk: %w", err)
+		return unreadableSegment(path, err), nil
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("disk: %w", err)
+		return unreadableSegment(path, err), nil
 	}
-	sc := &segScan{fileSize: st.Size(), format: formatV2}
+	sc := &segScan{fileSize: st.Size(), format: formatV2, damage: damage{base: base, format: formatV2}}
 	sc.sg = &segment{base: base, path: path, lastWrite: st.ModTime(), format: formatV2}
 	w := newWindow(f, sc.fileSize, bufp)
 	defer w.release(bufp)
@@ -310,26 +417,38 @@ func scanSegment(path string, base, limit uint64, bufp *[]byte) (*segScan, error
 		sc.needsHeader = true // created, its header not (fully) written: nothing was stored
 		return sc, nil
 	} else if _, _, err := tryV1(w, 0, base, limit); err == nil {
-		sc.format, sc.sg.format = formatV1, formatV1
+		sc.format, sc.sg.format, sc.damage.format = formatV1, formatV1, formatV1
 		err = sc.scanV1(w, base, limit)
 	} else {
 		// Neither format's header: a version 2 file whose header is damaged, or garbage.
 		err = sc.scanV2(w, 0, base, limit)
 		if err == nil && len(sc.sg.pos) == 0 {
-			sc.regions, sc.hasMax = nil, false
+			sc.damage, sc.hasMax = damage{}, false
 			sc.unreadable = errors.New("no file header and no valid record")
 		}
 	}
 	if err != nil {
 		var ioErr *ioError
 		if errors.As(err, &ioErr) {
-			sc.regions, sc.sg.pos, sc.sg.offs = nil, nil, nil
+			sc.damage, sc.sg.pos, sc.sg.offs = damage{}, nil, nil
 			sc.unreadable = ioErr.err
 			return sc, nil
 		}
 		return nil, err
 	}
 	return sc, nil
+}
+
+// unreadableSegment is the scan of a segment file that could not be opened or stat-ed: its size is what a
+// plain stat says, when it can (it bounds the offsets the file may have held).
+func unreadableSegment(path string, err error) *segScan {
+	sc := &segScan{format: formatV2, unreadable: err}
+	if st, serr := os.Stat(path); serr == nil {
+		sc.fileSize = st.Size()
+	} else {
+		sc.sizeUnknown = true
+	}
+	return sc
 }
 
 // scanV2 indexes the version 2 records of a segment from pos on.
@@ -345,28 +464,31 @@ func (sc *segScan) scanV2(w *window, pos int64, base, limit uint64) error {
 		}
 		return checkBody(body, off)
 	}
-	accept := func(pos int64, off uint64, _ int, _ []byte) {
+	var end int64 // of the last record
+	accept := func(pos int64, off uint64, n int, _ []byte) {
+		if len(sg.pos) > 0 && pos != end {
+			sg.setEnd(len(sg.pos)-1, end)
+		}
 		sg.add(uint32(pos), off)
 		lo = off + 1
+		end = pos + int64(n)
 	}
-	regions, err := scanV2(w, pos, check, accept)
-	if err != nil {
-		return err
-	}
-	sg.size = w.size
-	for _, r := range regions {
-		rlo := base
-		if r.hasPrev {
-			rlo = r.prev + 1
-		}
-		if r.hdrOK && r.hdr.off >= rlo && r.hdr.off < limit {
+	onRegion := func(r region) {
+		if r.known && r.hdr.off < limit {
 			sc.maxOff, sc.hasMax = max(sc.maxOff, r.hdr.off), true
 		}
-		if r.tail {
-			sg.size = r.at
-		}
+		sc.damage.add(r)
 	}
-	sc.regions = regions
+	if err := scanV2(w, pos, base, check, accept, onRegion); err != nil {
+		return err
+	}
+	if len(sg.pos) > 0 && end != w.size {
+		sg.setEnd(len(sg.pos)-1, end)
+	}
+	sg.size = w.size
+	if r := sc.damage.tail; r != nil {
+		sg.size = r.at
+	}
 	return nil
 }
 
@@ -386,7 +508,7 @@ func (sc *segScan) scanV1(w *window, base, limit uint64) error {
 			if len(sg.pos) > 0 {
 				r.prev, r.hasPrev = off-1, true
 			}
-			sc.regions = []region{r}
+			sc.damage.add(r)
 			break
 		}
 		sg.pos = append(sg.pos, uint32(pos))
@@ -432,47 +554,89 @@ func tryV1(w *window, pos int64, off, limit uint64) (int, []byte, error) {
 	return n, body, nil
 }
 
-// scanV2 walks the version 2 records of w from pos on. check says whether an intact frame holds a valid
-// record (pos is its file position); accept receives each valid record, in file order. It returns the
-// damaged regions; err is an *ioError.
-func scanV2(w *window, pos int64, check func(pos int64, off uint64, body []byte) error, accept func(pos int64, off uint64, n int, body []byte)) ([]region, error) {
-	var regions []region
+// scanV2 walks the version 2 records of w from pos on. first is the lowest offset the first record may carry.
+// check says whether an intact frame holds a valid record (pos is its file position); accept receives each
+// valid record, in file order, and onRegion each damaged region. err is an *ioError.
+//
+// Records carry consecutive offsets, so a record is valid only if its offset is plausible for the bytes
+// since the last valid record (each record lost in them takes at least minV2RecordSize): a frame embedded in
+// a message, which resynchronisation may come upon, cannot claim an offset far in the future and make every
+// later record look out of order.
+func scanV2(w *window, pos int64, first uint64, check func(pos int64, off uint64, body []byte) error,
+	accept func(pos int64, off uint64, n int, body []byte), onRegion func(region)) error {
 	var prev uint64
 	hasPrev := false
+	lo, goodEnd := first, pos
+	most := func(p int64) uint64 { return uint64(p-goodEnd)/minV2RecordSize + 1 }
+	plausible := func(p int64, off uint64, body []byte) error {
+		if off >= lo && off-lo > most(p) {
+			return fmt.Errorf("record carries offset %d, but the %d bytes before it can hold at most %d records after offset %d",
+				off, p-goodEnd, most(p)-1, lo)
+		}
+		return check(p, off, body)
+	}
 	for pos < w.size {
-		h, n, hdrOK, body, err := tryV2(w, pos, check)
+		h, n, hdrOK, body, err := tryV2(w, pos, plausible)
 		if err == nil {
 			accept(pos, h.off, n, body)
 			prev, hasPrev = h.off, true
 			pos += int64(n)
+			lo, goodEnd = h.off+1, pos
 			continue
 		}
 		var ioErr *ioError
 		if errors.As(err, &ioErr) {
-			return nil, err
+			return err
 		}
 		r := region{at: pos, hdr: h, hdrOK: hdrOK, prev: prev, hasPrev: hasPrev, reason: err}
-		if end := pos + recHeaderSize + int64(h.size); hdrOK && end <= w.size {
-			// The header is intact and the body is all there: skip exactly this record.
-			r.exact, r.end = true, end
-			regions = append(regions, r)
-			pos = end
-			continue
+		r.known = hdrOK && h.off >= lo && h.off-lo <= most(pos)
+		end := pos + recHeaderSize + int64(h.size)
+		if hdrOK && end <= w.size {
+			// The header is intact and the body is all there: skip exactly this record, if what follows
+			// confirms its length (the end of the file or a valid record header). A torn record's header
+			// claims more bytes than were written, and whatever was written after it would be swallowed.
+			follows, err := headerAt(w, end)
+			if err != nil {
+				return err
+			}
+			if follows {
+				r.exact, r.end = true, end
+				onRegion(r)
+				pos = end
+				continue
+			}
 		}
-		at, nh, err := resyncV2(w, pos+1, check)
+		from := pos + 1
+		if hdrOK {
+			from = pos + recHeaderSize // an intact header holds no record
+		}
+		at, nh, err := resyncV2(w, from, plausible)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if at < 0 {
 			r.end, r.tail = w.size, true
-			regions = append(regions, r)
+			onRegion(r)
 			break
 		}
 		r.end, r.next = at, nh.off
-		regions = append(regions, r)
+		onRegion(r)
 		pos = at
 	}
-	return regions, nil
+	return nil
+}
+
+// headerAt reports whether pos is the end of w or holds an intact version 2 record header.
+func headerAt(w *window, pos int64) (bool, error) {
+	if pos == w.size {
+		return true, nil
+	}
+	b, err := w.peek(pos, recHeaderSize)
+	if err != nil {
+		return false, err
+	}
+	_, ok := parseRecHeader(b)
+	return ok, nil
 }
 
 // tryV2 checks the version 2 record at pos. hdrOK reports that its header is intact, h then says what it
