@@ -127,7 +127,8 @@ type RecoveryReport struct {
 }
 
 // Recoverer is implemented by stores that repair damage when they open: Recovery returns what they found,
-// one report per damaged region or file, the same every time it is called.
+// the same every time it is called: one report per damaged region or file, adjacent regions merged, and the
+// regions of a file beyond a cap folded into one summary report (whose offsets span what it folds).
 type Recoverer interface {
 	Recovery() []RecoveryReport
 }
