@@ -13,33 +13,47 @@ import (
 	"github.com/danube-console/danube-console/broker/store"
 )
 
-// TestOpenErrorMovesSegmentAside: a segment file that cannot even be opened is moved aside like an unreadable
-// one, and Open goes on with the others.
-func TestOpenErrorMovesSegmentAside(t *testing.T) {
-	dir := t.TempDir()
-	opts := Options{Fsync: FsyncNever, SegmentBytes: 1 << 10}
-	segs, bases := writeTorn(t, dir, opts)
-	saved := openForScan
-	openForScan = func(path string) (*os.File, error) {
-		if path == segs[1] {
+// TestUnreadableSegmentMovedAside: a segment file that cannot be opened, or whose reads fail, is moved aside
+// like one that holds no valid record, and Open goes on with the others.
+func TestUnreadableSegmentMovedAside(t *testing.T) {
+	for _, tc := range []struct {
+		name, reason string
+		open         func(path string) (*os.File, error)
+	}{
+		{"open error", "permission denied", func(path string) (*os.File, error) {
 			return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrPermission}
-		}
-		return saved(path)
+		}},
+		{"read error", "bad file descriptor", func(path string) (*os.File, error) {
+			return os.OpenFile(path, os.O_WRONLY, 0) // reads fail
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			opts := Options{Fsync: FsyncNever, SegmentBytes: 1 << 10}
+			segs, bases := writeTorn(t, dir, opts)
+			saved := openForScan
+			openForScan = func(path string) (*os.File, error) {
+				if path == segs[1] {
+					return tc.open(path)
+				}
+				return saved(path)
+			}
+			t.Cleanup(func() { openForScan = saved })
+			s := openT(t, dir, opts)
+			defer s.Close()
+			r := s.Recovery()
+			if len(r) != 1 || r[0].Action != store.RecoveryMoved || r[0].FirstOffset != bases[1] || r[0].LastOffset != bases[2]-1 ||
+				r[0].MovedTo != s.relPath(segs[1])+".corrupt" || !strings.Contains(r[0].Reason, tc.reason) {
+				t.Fatalf("reports %+v", r)
+			}
+			if _, err := os.Stat(segs[1] + ".corrupt"); err != nil {
+				t.Fatal(err)
+			}
+			l := logT(t, s, tornTopic)
+			checkOffsets(t, l, tornTopic, 0, 25, offsetRange(bases[1], bases[2]))
+			appendN(t, l, tornTopic, 2)
+		})
 	}
-	t.Cleanup(func() { openForScan = saved })
-	s := openT(t, dir, opts)
-	defer s.Close()
-	r := s.Recovery()
-	if len(r) != 1 || r[0].Action != store.RecoveryMoved || r[0].FirstOffset != bases[1] || r[0].LastOffset != bases[2]-1 ||
-		!strings.Contains(r[0].Reason, "permission denied") {
-		t.Fatalf("reports %+v", r)
-	}
-	if _, err := os.Stat(segs[1] + ".corrupt"); err != nil {
-		t.Fatal(err)
-	}
-	l := logT(t, s, tornTopic)
-	checkOffsets(t, l, tornTopic, 0, 25, offsetRange(bases[1], bases[2]))
-	appendN(t, l, tornTopic, 2)
 }
 
 // TestDueCompactionFailsAtOpen: a metadata compaction that is only due (the file holds no damage) and fails

@@ -200,35 +200,6 @@ func TestDamagedSegments(t *testing.T) {
 	}
 }
 
-// TestReadErrorMovesSegmentAside: a segment that cannot be read (here: opened write-only, so that every read
-// fails with EBADF) is moved aside, and the log goes on with the others.
-func TestReadErrorMovesSegmentAside(t *testing.T) {
-	dir := t.TempDir()
-	opts := Options{Fsync: FsyncNever, SegmentBytes: 1 << 10}
-	segs, bases := writeTorn(t, dir, opts)
-	saved := openForScan
-	openForScan = func(path string) (*os.File, error) {
-		if path == segs[1] {
-			return os.OpenFile(path, os.O_WRONLY, 0)
-		}
-		return saved(path)
-	}
-	t.Cleanup(func() { openForScan = saved })
-	s := openT(t, dir, opts)
-	defer s.Close()
-	r := s.Recovery()
-	if len(r) != 1 || r[0].Action != store.RecoveryMoved || r[0].FirstOffset != bases[1] || r[0].LastOffset != bases[2]-1 ||
-		r[0].MovedTo != s.relPath(segs[1])+".corrupt" || !strings.Contains(r[0].Reason, "bad file descriptor") {
-		t.Fatalf("reports %+v", r)
-	}
-	if _, err := os.Stat(segs[1] + ".corrupt"); err != nil {
-		t.Fatal(err)
-	}
-	l := logT(t, s, tornTopic)
-	checkOffsets(t, l, tornTopic, 0, 25, offsetRange(bases[1], bases[2]))
-	appendN(t, l, tornTopic, 2)
-}
-
 // TestFlippedByteInLargeSegment: one flipped byte in the middle of a segment of 1,000 messages loses one
 // message; the report names it, and new messages get offsets past the old highest.
 func TestFlippedByteInLargeSegment(t *testing.T) {
