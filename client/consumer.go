@@ -78,6 +78,53 @@ func (t SubscriptionType) String() string {
 	return fmt.Sprintf("SubscriptionType(%d)", int(t))
 }
 
+// subscriptionTypeNames are the names ParseSubscriptionType accepts and MarshalText writes, in the
+// SubscriptionType's order.
+var subscriptionTypeNames = [...]string{Shared: "shared", Exclusive: "exclusive", Failover: "failover", KeyShared: "key-shared"}
+
+// SubscriptionTypeNames returns the names of the subscription types, as MarshalText writes them: "shared",
+// "exclusive", "failover", "key-shared". The slice is a copy.
+func SubscriptionTypeNames() []string { return append([]string(nil), subscriptionTypeNames[:]...) }
+
+// ErrUnknownSubscriptionType is wrapped by ParseSubscriptionType's error for a name it does not know.
+var ErrUnknownSubscriptionType = errors.New("unknown subscription type")
+
+// ParseSubscriptionType reads a subscription type name: "shared", "exclusive", "failover" or "key-shared",
+// in any case, with "key_shared", "keyshared" and the String forms ("KeyShared") accepted too. Any other
+// name gives an error that wraps ErrUnknownSubscriptionType and lists the valid names.
+func ParseSubscriptionType(s string) (SubscriptionType, error) {
+	n := strings.ToLower(strings.TrimSpace(s))
+	n = strings.ReplaceAll(n, "_", "-")
+	if n == "keyshared" {
+		n = "key-shared"
+	}
+	for t, name := range subscriptionTypeNames {
+		if n == name {
+			return SubscriptionType(t), nil
+		}
+	}
+	return 0, fmt.Errorf("%w %q: use one of %s", ErrUnknownSubscriptionType, s, strings.Join(subscriptionTypeNames[:], ", "))
+}
+
+// MarshalText writes the type's name as ParseSubscriptionType reads it ("key-shared", …); an unknown value
+// is an error.
+func (t SubscriptionType) MarshalText() ([]byte, error) {
+	if t < 0 || int(t) >= len(subscriptionTypeNames) {
+		return nil, fmt.Errorf("%w: %d", ErrUnknownSubscriptionType, int(t))
+	}
+	return []byte(subscriptionTypeNames[t]), nil
+}
+
+// UnmarshalText reads a name as ParseSubscriptionType does.
+func (t *SubscriptionType) UnmarshalText(b []byte) error {
+	v, err := ParseSubscriptionType(string(b))
+	if err != nil {
+		return err
+	}
+	*t = v
+	return nil
+}
+
 // ConsumerConfig describes a consumer.
 type ConsumerConfig struct {
 	// Topic is the topic to consume ("/namespace/topic"); for a partitioned topic, every partition is
