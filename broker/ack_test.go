@@ -7,7 +7,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/danube-console/danube-console/broker"
-	"github.com/danube-console/danube-console/broker/brokertest"
+	"github.com/danube-console/danube-console/internal/testenv"
 	"github.com/danube-console/danube-console/proto/danubepb"
 )
 
@@ -124,7 +124,7 @@ func TestAckUnknownOffsetsIgnored(t *testing.T) {
 	}
 	// A second ack of an acked offset is ignored too.
 	w.ack("s", m0)
-	brokertest.Eventually(t, 5*time.Second, func() bool {
+	testenv.Eventually(t, 5*time.Second, func() bool {
 		return subInfo(t, w, topic, "s").Cursor == 3
 	}, "cursor did not reach 3")
 	s.none(t, 50*time.Millisecond)
@@ -143,7 +143,7 @@ func TestAckOfUndeliveredMessageIgnored(t *testing.T) {
 	s.close()
 	waitHealth(t, w, id, healthClose)
 	p.mustSend("held") // offset 1
-	brokertest.Eventually(t, 5*time.Second, func() bool {
+	testenv.Eventually(t, 5*time.Second, func() bool {
 		si := subInfo(t, w, topic, "s")
 		return si.Waiting == 1 && si.Cursor == 1
 	}, "message not waiting for the consumer")
@@ -167,7 +167,7 @@ func TestAckIsPerSubscription(t *testing.T) {
 	p.mustSend("m")
 	ma, mb := a.next(t), b.next(t)
 	w.ack("sa", ma)
-	brokertest.Eventually(t, 5*time.Second, func() bool {
+	testenv.Eventually(t, 5*time.Second, func() bool {
 		return subInfo(t, w, topic, "sa").Cursor == 1
 	}, "sa did not advance")
 	if si := subInfo(t, w, topic, "sb"); si.Cursor != 0 || si.InFlight != 1 {
@@ -195,7 +195,7 @@ func TestAckBeforeStreamIgnored(t *testing.T) {
 		if typ == keyShared {
 			inFlight = 1 // one message per key: every message has the producer's name as its key
 		}
-		brokertest.Eventually(t, 5*time.Second, func() bool {
+		testenv.Eventually(t, 5*time.Second, func() bool {
 			return subInfo(t, w, topic, "s").InFlight == inFlight
 		}, "%v: the window was not handed to the consumer", typ)
 		for off := range uint64(30) {
@@ -218,7 +218,7 @@ func TestAckBeforeStreamIgnored(t *testing.T) {
 			}
 			w.ack("s", m)
 		}
-		brokertest.Eventually(t, 5*time.Second, func() bool {
+		testenv.Eventually(t, 5*time.Second, func() bool {
 			return subInfo(t, w, topic, "s").Cursor == 30
 		}, "%v: the cursor did not reach 30", typ)
 		s.none(t, 20*time.Millisecond)

@@ -15,7 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/danube-console/danube-console/broker"
-	"github.com/danube-console/danube-console/broker/brokertest"
+	"github.com/danube-console/danube-console/internal/testenv"
 	"github.com/danube-console/danube-console/proto/adminpb"
 	"github.com/danube-console/danube-console/proto/danubepb"
 	"github.com/danube-console/danube-console/proto/schemapb"
@@ -768,7 +768,7 @@ func TestAdminUnsubscribe(t *testing.T) {
 			}
 
 			s.close()
-			brokertest.Eventually(t, 5*time.Second, func() bool {
+			testenv.Eventually(t, 5*time.Second, func() bool {
 				return subInfo(t, w, topic, "s").ActiveConsumers == 0
 			}, "consumer still active after its stream closed")
 			resp, err := a.Topic.Unsubscribe(ctx(t), &adminpb.SubscriptionRequest{Topic: topic, Subscription: "s"})
@@ -875,7 +875,7 @@ func TestAdminFailurePolicy(t *testing.T) {
 	}
 	w.nack("s", m0, 0, "bad")
 	w.ack("s", m1)
-	brokertest.Eventually(t, 5*time.Second, func() bool {
+	testenv.Eventually(t, 5*time.Second, func() bool {
 		return subInfo(t, w, topic, "s").Cursor == 2
 	}, "cursor did not pass the dropped message")
 	s.none(t, 300*time.Millisecond)
@@ -1070,7 +1070,7 @@ func TestAdminDeletionsSurviveRestart(t *testing.T) {
 	stays.mustSend("y")
 	dropped.next(t)
 	dropped.close()
-	brokertest.Eventually(t, 5*time.Second, func() bool {
+	testenv.Eventually(t, 5*time.Second, func() bool {
 		return subInfo(t, w, "/default/stays", "dropped").ActiveConsumers == 0
 	}, "consumer still active")
 

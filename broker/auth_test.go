@@ -26,6 +26,7 @@ import (
 
 	"github.com/danube-console/danube-console/broker"
 	"github.com/danube-console/danube-console/broker/brokertest"
+	"github.com/danube-console/danube-console/internal/testenv"
 	"github.com/danube-console/danube-console/proto/adminpb"
 	"github.com/danube-console/danube-console/proto/danubepb"
 	"github.com/danube-console/danube-console/proto/schemapb"
@@ -241,7 +242,7 @@ func TestAuthTokenExpiresWhileRemembered(t *testing.T) {
 	if err := call(); err != nil {
 		t.Fatalf("second call with a remembered token: %v", err)
 	}
-	brokertest.Eventually(t, 5*time.Second, func() bool { return call() != nil }, "an expired token is still accepted")
+	testenv.Eventually(t, 5*time.Second, func() bool { return call() != nil }, "an expired token is still accepted")
 	if time.Now().Before(exp) {
 		t.Fatalf("token refused before it expired at %v", exp)
 	}

@@ -8,8 +8,8 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/danube-console/danube-console/broker"
-	"github.com/danube-console/danube-console/broker/brokertest"
 	"github.com/danube-console/danube-console/broker/store"
+	"github.com/danube-console/danube-console/internal/testenv"
 	"github.com/danube-console/danube-console/proto/danubepb"
 )
 
@@ -56,7 +56,7 @@ func TestSharedInactiveConsumersRemoved(t *testing.T) {
 			} else {
 				w.mustSubscribe(topic, "s", "never-streamed", typ)
 			}
-			brokertest.Eventually(t, 10*time.Second, func() bool {
+			testenv.Eventually(t, 10*time.Second, func() bool {
 				return subInfo(t, w, topic, "s").Consumers == 1 && storedConsumers(t, st) == 1
 			}, "%s: %d consumers, %d stored, want 1", name, subInfo(t, w, topic, "s").Consumers, storedConsumers(t, st))
 			if got := w.health(danubepb.HealthCheckRequest_Consumer, liveID); got != healthOK {
@@ -82,7 +82,7 @@ func TestSharedInactiveConsumersRemoved(t *testing.T) {
 			live = w.receive(liveID)
 			live.close()
 			waitHealth(t, w, liveID, healthClose)
-			brokertest.Eventually(t, 10*time.Second, func() bool {
+			testenv.Eventually(t, 10*time.Second, func() bool {
 				return subInfo(t, w, topic, "s").Consumers == 0 && storedConsumers(t, st) == 0
 			}, "%s: the last consumer was not removed", name)
 			rs, err := w.Consumer.ReceiveMessages(ctx(t), &danubepb.ReceiveRequest{ConsumerId: liveID})
@@ -126,7 +126,7 @@ func TestSharedInactiveConsumersRemovedAfterRestart(t *testing.T) {
 	w = newWire(t, broker.Options{Store: st, InactiveConsumerTimeout: 200 * time.Millisecond})
 	back := w.mustSubscribe(topic, "s", "c0", shared) // comes back in time
 	s := w.receive(back)
-	brokertest.Eventually(t, 10*time.Second, func() bool {
+	testenv.Eventually(t, 10*time.Second, func() bool {
 		return subInfo(t, w, topic, "s").Consumers == 1 && storedConsumers(t, st) == 1
 	}, "restored consumers were not removed: %d left, %d stored", subInfo(t, w, topic, "s").Consumers, storedConsumers(t, st))
 	s.close()

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/danube-console/danube-console/broker"
-	"github.com/danube-console/danube-console/broker/brokertest"
+	"github.com/danube-console/danube-console/internal/testenv"
 	"github.com/danube-console/danube-console/proto/danubepb"
 )
 
@@ -222,7 +222,7 @@ func TestKeySharedGlobFiltersReliable(t *testing.T) {
 		}
 	}
 	var si broker.SubscriptionInfo
-	brokertest.Eventually(t, 5*time.Second, func() bool {
+	testenv.Eventually(t, 5*time.Second, func() bool {
 		si = subInfo(t, w, topic, "s")
 		return si.InFlight == 0 && si.Waiting == unmatched && si.Cursor == uint64(firstUnmatched)
 	}, "want %d parked messages and the cursor held at %d: %+v", unmatched, firstUnmatched, &si)
@@ -317,7 +317,7 @@ func TestKeySharedReliableOneInFlightPerKey(t *testing.T) {
 	w.ack("s", got["k1/0"])
 	w.ack("s", expect("k1/1", 1))
 	s.none(t, 50*time.Millisecond)
-	brokertest.Eventually(t, 5*time.Second, func() bool {
+	testenv.Eventually(t, 5*time.Second, func() bool {
 		return subInfo(t, w, topic, "s").Cursor == 6
 	}, "cursor did not reach 6")
 }
@@ -340,7 +340,7 @@ func TestKeySharedReliableParkedUntilAcceptingConsumer(t *testing.T) {
 	w.ack("s", m)
 	a.none(t, 50*time.Millisecond)
 	var si broker.SubscriptionInfo
-	brokertest.Eventually(t, 5*time.Second, func() bool {
+	testenv.Eventually(t, 5*time.Second, func() bool {
 		si = subInfo(t, w, topic, "s")
 		return si.Cursor == 0 && si.Waiting == 2 && si.InFlight == 0
 	}, "b-1 is not held with the cursor at 0: %+v", &si)
@@ -358,7 +358,7 @@ func TestKeySharedReliableParkedUntilAcceptingConsumer(t *testing.T) {
 		b.none(t, 30*time.Millisecond)
 		w.ack("s", m)
 	}
-	brokertest.Eventually(t, 5*time.Second, func() bool {
+	testenv.Eventually(t, 5*time.Second, func() bool {
 		si = subInfo(t, w, topic, "s")
 		return si.Cursor == 3 && si.Waiting == 0
 	}, "cursor did not pass the delivered held messages: %+v", &si)
@@ -417,7 +417,7 @@ func TestKeySharedReliablePoisonHoldsOnlyItsKey(t *testing.T) {
 	} else {
 		w.ack("s", n)
 	}
-	brokertest.Eventually(t, 5*time.Second, func() bool {
+	testenv.Eventually(t, 5*time.Second, func() bool {
 		return subInfo(t, w, topic, "s").Cursor == 3
 	}, "cursor did not reach 3")
 }
@@ -449,7 +449,7 @@ func TestKeySharedReliableParkedKeyDoesNotFillWindow(t *testing.T) {
 		b.none(t, 20*time.Millisecond) // one in flight per key
 		w.ack("s", m)
 	}
-	brokertest.Eventually(t, 5*time.Second, func() bool {
+	testenv.Eventually(t, 5*time.Second, func() bool {
 		return subInfo(t, w, topic, "s").Cursor == 7
 	}, "cursor did not reach 7")
 }

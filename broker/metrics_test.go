@@ -16,6 +16,7 @@ import (
 
 	"github.com/danube-console/danube-console/broker"
 	"github.com/danube-console/danube-console/broker/brokertest"
+	"github.com/danube-console/danube-console/internal/testenv"
 	"github.com/danube-console/danube-console/proto/adminpb"
 	"github.com/danube-console/danube-console/proto/danubepb"
 )
@@ -148,7 +149,7 @@ type expect map[series]float64
 func waitMetrics(t *testing.T, addr string, want expect) {
 	t.Helper()
 	var last []string
-	brokertest.Eventually(t, 5*time.Second, func() bool {
+	testenv.Eventually(t, 5*time.Second, func() bool {
 		last = mismatches(scrape(t, addr), want)
 		return len(last) == 0
 	}, "metrics differ:\n%v", lazy(func() string { return strings.Join(last, "\n") }))

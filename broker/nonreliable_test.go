@@ -7,7 +7,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/danube-console/danube-console/broker"
-	"github.com/danube-console/danube-console/broker/brokertest"
+	"github.com/danube-console/danube-console/internal/testenv"
 	"github.com/danube-console/danube-console/proto/danubepb"
 )
 
@@ -178,7 +178,7 @@ func TestIdleNonReliableSubscriptionReaped(t *testing.T) {
 		t.Fatalf("connected consumer reaped: %v", st)
 	}
 	s.close()
-	brokertest.Eventually(t, 5*time.Second, func() bool {
+	testenv.Eventually(t, 5*time.Second, func() bool {
 		info, _ := w.srv.Topic("/default/idle")
 		return len(info.Subscriptions) == 0
 	}, "idle subscription was not reaped")

@@ -8,8 +8,8 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/danube-console/danube-console/broker"
-	"github.com/danube-console/danube-console/broker/brokertest"
 	"github.com/danube-console/danube-console/broker/store"
+	"github.com/danube-console/danube-console/internal/testenv"
 	"github.com/danube-console/danube-console/proto/danubepb"
 )
 
@@ -42,7 +42,7 @@ func TestInactiveProducersRemoved(t *testing.T) {
 			t.Fatal("the live producer was closed")
 		}
 	}
-	brokertest.Eventually(t, 10*time.Second, func() bool {
+	testenv.Eventually(t, 10*time.Second, func() bool {
 		if w.health(danubepb.HealthCheckRequest_Producer, live.id) != danubepb.HealthCheckResponse_OK {
 			t.Fatal("the live producer was closed")
 		}

@@ -11,8 +11,8 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/danube-console/danube-console/broker"
-	"github.com/danube-console/danube-console/broker/brokertest"
 	"github.com/danube-console/danube-console/broker/store"
+	"github.com/danube-console/danube-console/internal/testenv"
 	"github.com/danube-console/danube-console/proto/danubepb"
 )
 
@@ -203,7 +203,7 @@ func TestSharedRoundRobinSkipsEvenly(t *testing.T) {
 	b.close()
 	brokerWaitInactive(t, w, bID)
 	p.mustSend(seq("m", 300)...)
-	brokertest.Eventually(t, 5*time.Second, func() bool { return len(a.C)+len(c.C) == 300 }, "delivered %d", len(a.C)+len(c.C))
+	testenv.Eventually(t, 5*time.Second, func() bool { return len(a.C)+len(c.C) == 300 }, "delivered %d", len(a.C)+len(c.C))
 	if len(a.C) != 150 || len(c.C) != 150 {
 		t.Fatalf("a got %d, c got %d; want 150 each", len(a.C), len(c.C))
 	}

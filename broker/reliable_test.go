@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/danube-console/danube-console/broker"
-	"github.com/danube-console/danube-console/broker/brokertest"
+	"github.com/danube-console/danube-console/internal/testenv"
 	"github.com/danube-console/danube-console/proto/danubepb"
 )
 
@@ -61,7 +61,7 @@ func TestReliablePipelinedWindow(t *testing.T) {
 		t.Fatalf("cursor %d: offset 0 is not acked yet", c)
 	}
 	w.ack("s", got[0])
-	brokertest.Eventually(t, 5*time.Second, func() bool {
+	testenv.Eventually(t, 5*time.Second, func() bool {
 		info, _ := w.srv.Topic("/default/win")
 		return info.Subscriptions[0].Cursor == 2
 	}, "cursor did not advance over the contiguous acks 0 and 1")
@@ -166,7 +166,7 @@ func TestReliablePoisonDrop(t *testing.T) {
 	if seen["poison"] != 2 {
 		t.Fatalf("poison delivered %d times, want 2", seen["poison"])
 	}
-	brokertest.Eventually(t, 5*time.Second, func() bool {
+	testenv.Eventually(t, 5*time.Second, func() bool {
 		info, _ := w.srv.Topic("/default/drop")
 		return info.Subscriptions[0].Cursor == 2
 	}, "cursor did not skip the dropped message")

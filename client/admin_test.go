@@ -17,6 +17,7 @@ import (
 
 	"github.com/danube-console/danube-console/broker"
 	"github.com/danube-console/danube-console/broker/brokertest"
+	"github.com/danube-console/danube-console/internal/testenv"
 	"github.com/danube-console/danube-console/proto/adminpb"
 	"github.com/danube-console/danube-console/proto/danubepb"
 	"github.com/danube-console/danube-console/proto/schemapb"
@@ -451,7 +452,7 @@ func TestAdminSubscriptions(t *testing.T) {
 
 	// Unsubscribe is refused while the consumer counts as connected, then allowed.
 	wantAPICode(t, a.Unsubscribe(ctx, topic, "workers"), codes.NotFound)
-	brokertest.Eventually(t, 10*time.Second, func() bool { return a.Unsubscribe(ctx, topic, "workers") == nil },
+	testenv.Eventually(t, 10*time.Second, func() bool { return a.Unsubscribe(ctx, topic, "workers") == nil },
 		"Unsubscribe never succeeded")
 	subs, err = a.Subscriptions(ctx, topic)
 	if err != nil || !slices.Equal(subs, []string{"audit"}) {

@@ -103,13 +103,13 @@ func TestConsumerPartialSubscribeReleasesPartitions(t *testing.T) {
 		t.Fatalf("Subscribe with part-1 taken: %v, want ErrSubscriptionTaken", err)
 	}
 	// part-0 subscribed "first" before part-1 failed; it was released: the broker counts it as gone.
-	brokertest.Eventually(t, 2*time.Second, func() bool {
+	testenv.Eventually(t, 2*time.Second, func() bool {
 		s := ctSubscription(t, srv, base+"-part-0", "s")
 		return s.Consumers == 1 && s.ActiveConsumers == 0
 	}, "part-0 after the failed Subscribe: %+v, want one inactive consumer", ctSubscription(t, srv, base+"-part-0", "s"))
 
 	scancel() // the other process leaves
-	brokertest.Eventually(t, 5*time.Second, func() bool { return ctSubscription(t, srv, base+"-part-1", "s").ActiveConsumers == 0 },
+	testenv.Eventually(t, 5*time.Second, func() bool { return ctSubscription(t, srv, base+"-part-1", "s").ActiveConsumers == 0 },
 		"the other consumer never left")
 	cons, err := c.Subscribe(ctCtx(t), ConsumerConfig{Topic: base, Subscription: "s", Name: "second", Type: Exclusive})
 	if err != nil {
@@ -146,7 +146,7 @@ func TestConsumerAckOfAnotherConsumersMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctAck(t, m2)
-	brokertest.Eventually(t, 5*time.Second, func() bool {
+	testenv.Eventually(t, 5*time.Second, func() bool {
 		return ctSubscription(t, srv, topic, "s1").InFlight == 0 && ctSubscription(t, srv, topic, "s2").InFlight == 0
 	}, "acks not applied")
 }
@@ -177,7 +177,7 @@ func TestConsumerSurvivesTokenProviderOutage(t *testing.T) {
 	if _, err := raw.Consumer.Subscribe(ctCtx(t), &danubepb.ConsumerRequest{RequestId: 1, TopicName: topic, ConsumerName: "tk", Subscription: "s"}); err != nil {
 		t.Fatal(err)
 	}
-	brokertest.Eventually(t, 5*time.Second, func() bool {
+	testenv.Eventually(t, 5*time.Second, func() bool {
 		for _, e := range obs.consumerEvents(ConsumerStreamEnded) {
 			if errors.Is(e.Err, ErrUnavailable) { // the token provider's failure, retryable
 				return true
@@ -223,13 +223,13 @@ func TestConsumerWaitsForTopicToComeBack(t *testing.T) {
 		}
 		return n
 	}
-	brokertest.Eventually(t, 10*time.Second, func() bool { return notFound() >= 3 }, "no re-subscribe attempts reported")
+	testenv.Eventually(t, 10*time.Second, func() bool { return notFound() >= 3 }, "no re-subscribe attempts reported")
 	if err := cons.Err(); err != nil || obs.countConsumer(ConsumerFailed) != 0 {
 		t.Fatalf("the consumer failed within the grace period: %v", err)
 	}
 
 	p2 := ctNewProducer(t, b2, topic, "p", true) // the producer re-creates the topic
-	brokertest.Eventually(t, 10*time.Second, func() bool { return obs.countConsumer(ConsumerResubscribed) > 0 }, "never subscribed again")
+	testenv.Eventually(t, 10*time.Second, func() bool { return obs.countConsumer(ConsumerResubscribed) > 0 }, "never subscribed again")
 	p2.send("after")
 	if m := ctNext(t, cons); string(m.Payload) != "after" {
 		t.Fatalf("after the topic came back got %q", m.Payload)

@@ -87,7 +87,7 @@ func TestConsumerSurvivesBrokerRestart(t *testing.T) {
 	}
 
 	ctShutdown(t, b1)
-	brokertest.Eventually(t, 5*time.Second, func() bool { return obs.countConsumer(ConsumerStreamEnded) > 0 },
+	testenv.Eventually(t, 5*time.Second, func() bool { return obs.countConsumer(ConsumerStreamEnded) > 0 },
 		"the consumer never saw its stream end")
 	b2 := brokertest.Run(t, broker.Options{Port: port, Store: st})
 	p2 := ctNewProducer(t, b2, topic, "p", true)
@@ -130,7 +130,7 @@ func TestConsumerResubscribesAfterStatelessRestart(t *testing.T) {
 
 	ctShutdown(t, b1)
 	b2 := brokertest.Run(t, broker.Options{Port: port, Store: fresh})
-	brokertest.Eventually(t, 10*time.Second, func() bool { return obs.countConsumer(ConsumerResubscribed) > 0 },
+	testenv.Eventually(t, 10*time.Second, func() bool { return obs.countConsumer(ConsumerResubscribed) > 0 },
 		"the consumer never subscribed again")
 	ev := obs.consumerEvents(ConsumerResubscribed)[0]
 	if ev.ID == 0 || ev.ID != cons.parts[0].consumerID() || ev.Topic != topic || ev.Name != "amnesia" {
@@ -171,7 +171,7 @@ func TestConsumerHealthCloseResubscribes(t *testing.T) {
 	ctAck(t, ctNext(t, cons))
 
 	forceClose.Store(true)
-	brokertest.Eventually(t, 10*time.Second, func() bool { return obs.countConsumer(ConsumerResubscribed) >= 3 },
+	testenv.Eventually(t, 10*time.Second, func() bool { return obs.countConsumer(ConsumerResubscribed) >= 3 },
 		"CLOSE did not make the consumer subscribe again")
 	forceClose.Store(false)
 	if len(obs.healthEvents(HealthClose)) == 0 {
@@ -210,7 +210,7 @@ func TestConsumerTakeoverReconnects(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	brokertest.Eventually(t, 5*time.Second, func() bool { return obs.countConsumer(ConsumerStreamEnded) > 0 }, "stream not ended")
+	testenv.Eventually(t, 5*time.Second, func() bool { return obs.countConsumer(ConsumerStreamEnded) > 0 }, "stream not ended")
 	p.send("still here")
 	if m := ctNext(t, cons); string(m.Payload) != "still here" {
 		t.Fatalf("got %q", m.Payload)

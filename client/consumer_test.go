@@ -11,6 +11,7 @@ import (
 
 	"github.com/danube-console/danube-console/broker"
 	"github.com/danube-console/danube-console/broker/brokertest"
+	"github.com/danube-console/danube-console/internal/testenv"
 	"github.com/danube-console/danube-console/proto/danubepb"
 )
 
@@ -86,7 +87,7 @@ func TestConsumerExclusive(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b *Consumer
-	brokertest.Eventually(t, 5*time.Second, func() bool {
+	testenv.Eventually(t, 5*time.Second, func() bool {
 		b, err = c.Subscribe(ctCtx(t), ConsumerConfig{Topic: topic, Subscription: "s", Name: "b"})
 		return err == nil
 	}, "b never got the subscription: %v", err)
@@ -394,7 +395,7 @@ func TestConsumerObserver(t *testing.T) {
 	m := ctNext(t, cons)
 	ctAck(t, m)
 
-	brokertest.Eventually(t, 5*time.Second, func() bool { return len(obs.healthEvents(HealthOK)) >= 2 }, "no health checks")
+	testenv.Eventually(t, 5*time.Second, func() bool { return len(obs.healthEvents(HealthOK)) >= 2 }, "no health checks")
 	h := obs.healthEvents(HealthOK)[0]
 	id := cons.parts[0].consumerID()
 	if !h.Consumer || h.Topic != topic || h.Name != "watched" || h.ID != id || h.Err != nil {
@@ -440,7 +441,7 @@ func TestConsumerCloseWhileDeliveryBlocked(t *testing.T) {
 		p.send(fmt.Sprint("m", i))
 	}
 	// One message fills the channel; the next one waits in the receive loop.
-	brokertest.Eventually(t, 5*time.Second, func() bool {
+	testenv.Eventually(t, 5*time.Second, func() bool {
 		obs.mu.Lock()
 		defer obs.mu.Unlock()
 		return len(cons.Messages()) == 1 && len(obs.receive) >= 2

@@ -149,7 +149,7 @@ func TestProducerFlushWaitsForCompletions(t *testing.T) {
 		t.Fatalf("Flush with done callbacks blocked: %v, want DeadlineExceeded", err)
 	}
 	// The sends themselves completed, and their window places are free: the senders are not held by done.
-	brokertest.Eventually(t, 5*time.Second, func() bool { return len(p.slots) == 0 }, "window places not released")
+	testenv.Eventually(t, 5*time.Second, func() bool { return len(p.slots) == 0 }, "window places not released")
 	if _, err := p.Send(prodTestCtx(t), []byte("sync")); err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func TestProducerRecreateWaitersHonourContext(t *testing.T) {
 		_, err := p.Send(context.Background(), []byte("first")) // re-creates, retrying for seconds
 		first <- err
 	}()
-	brokertest.Eventually(t, 5*time.Second, func() bool {
+	testenv.Eventually(t, 5*time.Second, func() bool {
 		pp.mu.Lock()
 		defer pp.mu.Unlock()
 		return pp.inflight != nil
@@ -296,7 +296,7 @@ func TestProducerRecreateSharedBySends(t *testing.T) {
 			errs <- err
 		}()
 	}
-	brokertest.Eventually(t, 5*time.Second, func() bool { return calls.cur.Load() == 1 }, "the re-creation did not start")
+	testenv.Eventually(t, 5*time.Second, func() bool { return calls.cur.Load() == 1 }, "the re-creation did not start")
 	time.Sleep(50 * time.Millisecond) // the other sends now wait for it
 	calls.mu.Lock()
 	close(calls.gate)
@@ -341,7 +341,7 @@ func TestCloseDuringNewProducerAndSubscribe(t *testing.T) {
 		_, err := c.Subscribe(context.Background(), ConsumerConfig{Topic: "/default/close-sub", Subscription: "s"})
 		res <- err
 	}()
-	brokertest.Eventually(t, 5*time.Second, func() bool { return held.Load() == 5 }, "calls not in flight")
+	testenv.Eventually(t, 5*time.Second, func() bool { return held.Load() == 5 }, "calls not in flight")
 	start := time.Now()
 	if err := c.Close(); err != nil {
 		t.Fatal(err)

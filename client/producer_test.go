@@ -21,6 +21,7 @@ import (
 	"github.com/danube-console/danube-console/broker"
 	"github.com/danube-console/danube-console/broker/brokertest"
 	"github.com/danube-console/danube-console/broker/store"
+	"github.com/danube-console/danube-console/internal/testenv"
 	"github.com/danube-console/danube-console/proto/adminpb"
 	"github.com/danube-console/danube-console/proto/danubepb"
 )
@@ -680,7 +681,7 @@ func TestProducerAsyncBackpressure(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	brokertest.Eventually(t, 5*time.Second, func() bool { return calls.cur.Load() == 4 }, "4 sends in flight")
+	testenv.Eventually(t, 5*time.Second, func() bool { return calls.cur.Load() == 4 }, "4 sends in flight")
 	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	err := p.SendAsync(short, []byte("5th"), cb)
 	cancel()
@@ -732,7 +733,7 @@ func TestProducerClose(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	brokertest.Eventually(t, 5*time.Second, func() bool { return obs.sawHealth(HealthOK) }, "a health check")
+	testenv.Eventually(t, 5*time.Second, func() bool { return obs.sawHealth(HealthOK) }, "a health check")
 	closed := make(chan error, 1)
 	go func() { closed <- p.Close(ctx) }()
 	select {
@@ -1016,7 +1017,7 @@ func TestProducerBrokerRestart(t *testing.T) {
 		})
 	}
 	count := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
-	brokertest.Eventually(t, 5*time.Second, func() bool { return count() >= 50 }, "50 acknowledged sends")
+	testenv.Eventually(t, 5*time.Second, func() bool { return count() >= 50 }, "50 acknowledged sends")
 
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	if err := srv.Shutdown(sctx); err != nil {
@@ -1033,7 +1034,7 @@ func TestProducerBrokerRestart(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 
 	srv2 := brokertest.Run(t, broker.Options{Store: st, Port: port, AdminPort: -1})
-	brokertest.Eventually(t, 20*time.Second, func() bool { return count() >= atDown+50 }, "50 sends after the restart")
+	testenv.Eventually(t, 20*time.Second, func() bool { return count() >= atDown+50 }, "50 sends after the restart")
 	close(stop)
 	wg.Wait()
 	if _, err := p.Send(ctx, []byte("after")); err != nil {
@@ -1115,7 +1116,7 @@ func TestProducerHealthCloseRecreates(t *testing.T) {
 	calls := &prodTestCalls{method: "SendMessage"}
 	c := prodTestClient(t, srv, WithObserver(obs), WithHealthInterval(10*time.Millisecond), calls.option())
 	p := prodTestProducer(t, c, ProducerConfig{Topic: topic, Name: "phoenix"})
-	brokertest.Eventually(t, 5*time.Second, func() bool { return obs.sawHealth(HealthOK) }, "a healthy health check")
+	testenv.Eventually(t, 5*time.Second, func() bool { return obs.sawHealth(HealthOK) }, "a healthy health check")
 
 	conn, err := grpc.NewClient(srv.AdminAddr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -1125,7 +1126,7 @@ func TestProducerHealthCloseRecreates(t *testing.T) {
 	if _, err := adminpb.NewTopicAdminClient(conn).DeleteTopic(ctx, &adminpb.TopicRequest{Name: topic}); err != nil {
 		t.Fatal(err)
 	}
-	brokertest.Eventually(t, 5*time.Second, func() bool { return obs.sawHealth(HealthClose) }, "a CLOSE health check")
+	testenv.Eventually(t, 5*time.Second, func() bool { return obs.sawHealth(HealthClose) }, "a CLOSE health check")
 	if _, err := p.Send(ctx, []byte("reborn")); err != nil {
 		t.Fatal(err)
 	}

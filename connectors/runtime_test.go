@@ -33,10 +33,11 @@ func TestSinkErrorsThenRecovery(t *testing.T) {
 	startRunning(t, rt, "sink") // a new subscription starts at the latest offset
 	want := seq("m", 200)
 	publish(t, p, want...)
-	waitFor(t, 20*time.Second, "every message written", func() (bool, string) {
+	var why reason
+	testenv.Eventually(t, 20*time.Second, why.of(func() (bool, string) {
 		m := missing(want, d.payloads())
 		return len(m) == 0, fmt.Sprintf("%d missing", len(m))
-	})
+	}), "every message written: %v", &why)
 	st, _ := rt.Status("sink")
 	if st.Retried == 0 {
 		t.Errorf("retried = 0 after 3 failed writes")
@@ -67,18 +68,19 @@ func TestRetriesRunOutThenNack(t *testing.T) {
 	startRunning(t, rt, "sink") // a new subscription starts at the latest offset
 	want := seq("m", 20)
 	publish(t, p, want...)
-	waitFor(t, 10*time.Second, "retries to run out", func() (bool, string) {
+	var why reason
+	testenv.Eventually(t, 10*time.Second, why.of(func() (bool, string) {
 		st, _ := rt.Status("sink")
 		return st.Failed[connectors.KindRetryable] >= 20, fmt.Sprintf("failed %v, state %v", st.Failed, st.State)
-	})
+	}), "retries to run out: %v", &why)
 	if st, _ := rt.Status("sink"); st.State != connectors.StateDegraded {
 		t.Errorf("state %v while writes fail, want degraded", st.State)
 	}
 	d.set(func(d *downstream) { d.broken = false })
-	waitFor(t, 20*time.Second, "every message written after the nacks", func() (bool, string) {
+	testenv.Eventually(t, 20*time.Second, why.of(func() (bool, string) {
 		m := missing(want, d.payloads())
 		return len(m) == 0, fmt.Sprintf("%d missing", len(m))
-	})
+	}), "every message written after the nacks: %v", &why)
 	waitState(t, rt, "sink", connectors.StateRunning)
 }
 
@@ -107,9 +109,9 @@ func TestPoisonMessageDeadLetter(t *testing.T) {
 	add(t, rt, env, map[string]any{"name": "sink", "kind": "memsink", "topic": topic, "store": d.name})
 	startRunning(t, rt, "sink") // a new subscription starts at the latest offset
 	publish(t, p, "ok-1", "poison", "ok-2")
-	waitFor(t, 10*time.Second, "the poison message on the dead-letter topic", func() (bool, string) {
-		return len(dead.all()) > 0, "nothing yet"
-	})
+	testenv.Eventually(t, 10*time.Second, func() bool {
+		return len(dead.all()) > 0
+	}, "the poison message on the dead-letter topic")
 	m := dead.all()[0]
 	if string(m.Payload) != "poison" {
 		t.Fatalf("dead letter %q, want poison", m.Payload)
@@ -170,9 +172,10 @@ func TestPerRecordBatchErrors(t *testing.T) {
 	if err := rt.Start("sink"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "retry-me written", func() (bool, string) {
+	var why reason
+	testenv.Eventually(t, 10*time.Second, why.of(func() (bool, string) {
 		return d.count()["retry-me"] == 1, fmt.Sprint(d.count())
-	})
+	}), "retry-me written: %v", &why)
 	if n, _ := batches.Load("first"); n != len(payloads) {
 		t.Fatalf("first batch had %v messages, want %d", n, len(payloads))
 	}
@@ -212,10 +215,11 @@ func TestBrokerRestartMidFlow(t *testing.T) {
 	waitState(t, rt, "sink", connectors.StateRunning)
 	first, second := seq("a", 100), seq("b", 100)
 	u.emit(first...)
-	waitFor(t, 10*time.Second, "the first half written", func() (bool, string) {
+	var why reason
+	testenv.Eventually(t, 10*time.Second, why.of(func() (bool, string) {
 		m := missing(first, d.payloads())
 		return len(m) == 0, fmt.Sprintf("%d missing", len(m))
-	})
+	}), "the first half written: %v", &why)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -228,19 +232,19 @@ func TestBrokerRestartMidFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the broker to restart on its port", func() (bool, string) {
+	testenv.Eventually(t, 10*time.Second, why.of(func() (bool, string) {
 		err := srv2.Start()
 		return err == nil, fmt.Sprint(err)
-	})
+	}), "the broker to restart on its port: %v", &why)
 	t.Cleanup(func() { srv2.Shutdown(context.Background()) })
 
 	all := append(first, second...)
-	waitFor(t, 60*time.Second, "everything written after the restart", func() (bool, string) {
+	testenv.Eventually(t, 60*time.Second, why.of(func() (bool, string) {
 		m := missing(all, d.payloads())
 		ss, _ := rt.Status("src")
 		ks, _ := rt.Status("sink")
 		return len(m) == 0, fmt.Sprintf("%d missing; source %v (%q), sink %v (%q)", len(m), ss.State, ss.LastError, ks.State, ks.LastError)
-	})
+	}), "everything written after the restart: %v", &why)
 	if got := u.committedOffset(); got != len(all) {
 		t.Errorf("source committed %d, want %d", got, len(all))
 	}
@@ -342,9 +346,10 @@ func TestStopDrainTimeout(t *testing.T) {
 	if err := rt.Start("sink"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "x written after the restart", func() (bool, string) {
+	var why reason
+	testenv.Eventually(t, 10*time.Second, why.of(func() (bool, string) {
 		return d.count()["x"] == 1, fmt.Sprint(d.count())
-	})
+	}), "x written after the restart: %v", &why)
 }
 
 // TestSourceStopMidFlow: stopping a source settles what it published; the upstream commits exactly what
@@ -360,10 +365,11 @@ func TestSourceStopMidFlow(t *testing.T) {
 	if err := rt.Start("src"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "some records published", func() (bool, string) {
+	var why reason
+	testenv.Eventually(t, 10*time.Second, why.of(func() (bool, string) {
 		st, _ := rt.Status("src")
 		return st.Processed > 100, fmt.Sprint(st.Processed)
-	})
+	}), "some records published: %v", &why)
 	if err := stopCtx(t, rt, "src", 10*time.Second); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
@@ -377,20 +383,20 @@ func TestSourceStopMidFlow(t *testing.T) {
 			t.Errorf("a batch was settled with %v during a graceful stop", err)
 		}
 	}
-	waitFor(t, 10*time.Second, "the committed records on the topic", func() (bool, string) {
+	testenv.Eventually(t, 10*time.Second, why.of(func() (bool, string) {
 		m := missing(all[:committed], got.payloads())
 		return len(m) == 0, fmt.Sprintf("%d of %d committed records missing", len(m), committed)
-	})
+	}), "the committed records on the topic: %v", &why)
 	if committed == len(all) {
 		t.Logf("the source published everything before Stop; the mid-flow part of the test did not happen")
 	}
 	if err := rt.Start("src"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 20*time.Second, "everything published after the restart", func() (bool, string) {
+	testenv.Eventually(t, 20*time.Second, why.of(func() (bool, string) {
 		m := missing(all, got.payloads())
 		return len(m) == 0, fmt.Sprintf("%d missing", len(m))
-	})
+	}), "everything published after the restart: %v", &why)
 }
 
 // TestSourceInvalidRecord: a record Danube refuses for good (too large) settles its batch with an
@@ -405,13 +411,14 @@ func TestSourceInvalidRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	u.emit("small-1", strings.Repeat("x", 4096), "small-2")
-	waitFor(t, 10*time.Second, "the small records", func() (bool, string) {
+	var why reason
+	testenv.Eventually(t, 10*time.Second, why.of(func() (bool, string) {
 		m := missing([]string{"small-1", "small-2"}, got.payloads())
 		return len(m) == 0, fmt.Sprint(m)
-	})
-	waitFor(t, 5*time.Second, "three settlements", func() (bool, string) {
+	}), "the small records: %v", &why)
+	testenv.Eventually(t, 5*time.Second, why.of(func() (bool, string) {
 		return len(u.settlements()) == 3, fmt.Sprint(u.settlements())
-	})
+	}), "three settlements: %v", &why)
 	s := u.settlements()
 	if s[0] != nil || s[2] != nil || connectors.KindOf(s[1]) != connectors.KindInvalidData || !errors.Is(s[1], client.ErrMessageTooLarge) {
 		t.Errorf("settlements %v, want nil, an InvalidData ErrMessageTooLarge, nil", s)
@@ -446,9 +453,9 @@ func TestFatalRestartsWithBackoff(t *testing.T) {
 		t.Fatal(err)
 	}
 	u.emit("after")
-	waitFor(t, 10*time.Second, "the record after the restarts", func() (bool, string) {
-		return slices.Contains(got.payloads(), "after"), ""
-	})
+	testenv.Eventually(t, 10*time.Second, func() bool {
+		return slices.Contains(got.payloads(), "after")
+	}, "the record after the restarts")
 	st, _ := rt.Status("src")
 	if st.Restarts != 3 {
 		t.Errorf("restarts = %d, want 3", st.Restarts)
@@ -499,10 +506,11 @@ func TestIsolation(t *testing.T) {
 	waitState(t, rt, "good", connectors.StateRunning)
 	want := seq("m", 300)
 	publish(t, p, want...)
-	waitFor(t, 10*time.Second, "the good sink to write everything", func() (bool, string) {
+	var why reason
+	testenv.Eventually(t, 10*time.Second, why.of(func() (bool, string) {
 		m := missing(want, good.payloads())
 		return len(m) == 0, fmt.Sprintf("%d missing", len(m))
-	})
+	}), "the good sink to write everything: %v", &why)
 	st, _ := rt.Status("bad")
 	if st.Restarts < 3 {
 		t.Errorf("the bad instance restarted %d times, want several", st.Restarts)
@@ -565,10 +573,11 @@ func TestCompleted(t *testing.T) {
 	if got := u.committedOffset(); got != len(want) {
 		t.Errorf("committed %d at completion, want %d", got, len(want))
 	}
-	waitFor(t, 5*time.Second, "every record on the topic", func() (bool, string) {
+	var why reason
+	testenv.Eventually(t, 5*time.Second, why.of(func() (bool, string) {
 		m := missing(want, got.payloads())
 		return len(m) == 0, fmt.Sprint(len(m))
-	})
+	}), "every record on the topic: %v", &why)
 	st, _ := rt.Status("src")
 	if st.Batches != 10 || st.Processed != 95 || st.LastBatchSize != 5 {
 		t.Errorf("batches %d, processed %d, last batch %d; want 10, 95, 5", st.Batches, st.Processed, st.LastBatchSize)
@@ -589,11 +598,12 @@ func TestRecordRouting(t *testing.T) {
 	}
 	u.emitRecords(connectors.Record{Payload: []byte("plain")},
 		connectors.Record{Payload: []byte("routed"), Topic: "/default/other", Key: "k1", HasKey: true, Attributes: map[string]string{"a": "1"}})
-	waitFor(t, 10*time.Second, "both records, received and counted", func() (bool, string) {
+	var why reason
+	testenv.Eventually(t, 10*time.Second, why.of(func() (bool, string) {
 		// The consumer may see a record before the publish's completion was counted.
 		st, _ := rt.Status("src")
 		return len(main.all()) == 1 && len(other.all()) == 1 && st.Processed == 2, fmt.Sprintf("processed %d", st.Processed)
-	})
+	}), "both records, received and counted: %v", &why)
 	m := other.all()[0]
 	if !m.HasRoutingKey || m.RoutingKey != "k1" || m.Attributes["a"] != "1" {
 		t.Errorf("routed message: key %q (%v), attributes %v", m.RoutingKey, m.HasRoutingKey, m.Attributes)
@@ -620,10 +630,11 @@ func TestRateLimit(t *testing.T) {
 	if err := rt.Start("src"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "40 records", func() (bool, string) {
+	var why reason
+	testenv.Eventually(t, 10*time.Second, why.of(func() (bool, string) {
 		st, _ := rt.Status("src")
 		return st.Processed == 40, fmt.Sprint(st.Processed)
-	})
+	}), "40 records: %v", &why)
 	// 40 records at 50/s with a burst of 5: at least (40-5)/50 s.
 	if d := time.Since(start); d < 600*time.Millisecond {
 		t.Errorf("40 records at 50/s took %v", d)
@@ -644,12 +655,13 @@ func TestSlowSinkBackpressure(t *testing.T) {
 	want := seq("m", 500)
 	publish(t, p, want...)
 	var peak int64
-	waitFor(t, 20*time.Second, "everything written", func() (bool, string) {
+	var why reason
+	testenv.Eventually(t, 20*time.Second, why.of(func() (bool, string) {
 		st, _ := rt.Status("sink")
 		peak = max(peak, st.InFlight)
 		m := missing(want, d.payloads())
 		return len(m) == 0, fmt.Sprintf("%d missing", len(m))
-	})
+	}), "everything written: %v", &why)
 	// In flight: the batch being written plus the acks queued (2 × max_messages).
 	if peak > 30 {
 		t.Errorf("peak in flight %d, want ≤ 30", peak)
@@ -693,7 +705,7 @@ func TestSinkWaitsForTopic(t *testing.T) {
 	p := createTopic(t, c, topic)
 	waitState(t, rt, "sink", connectors.StateRunning)
 	publish(t, p, "x")
-	waitFor(t, 5*time.Second, "x written", func() (bool, string) { return d.count()["x"] == 1, "" })
+	testenv.Eventually(t, 5*time.Second, func() bool { return d.count()["x"] == 1 }, "x written")
 }
 
 // TestRuntimeAPI: names, duplicates, unknown instances, idempotent Start and Stop, Close.
@@ -775,7 +787,7 @@ func TestPrometheus(t *testing.T) {
 	add(t, rt, env, map[string]any{"name": "sink", "kind": "memsink", "topic": topic, "store": d.name})
 	startRunning(t, rt, "sink") // a new subscription starts at the latest offset
 	publish(t, p, seq("m", 10)...)
-	waitFor(t, 10*time.Second, "10 written", func() (bool, string) { return len(d.payloads()) == 10, "" })
+	testenv.Eventually(t, 10*time.Second, func() bool { return len(d.payloads()) == 10 }, "10 written")
 	reg := prometheus.NewRegistry()
 	if err := reg.Register(rt.Collector()); err != nil {
 		t.Fatal(err)
@@ -847,7 +859,8 @@ func TestSinkCreatesTopic(t *testing.T) {
 	}
 	p := createTopic(t, c, topic)
 	publish(t, p, "first")
-	waitFor(t, 5*time.Second, "first written", func() (bool, string) { return d.count()["first"] == 1, fmt.Sprint(d.count()) })
+	var why reason
+	testenv.Eventually(t, 5*time.Second, why.of(func() (bool, string) { return d.count()["first"] == 1, fmt.Sprint(d.count()) }), "first written: %v", &why)
 }
 
 // TestSourceKeepsOrder: by default a source's records reach the topic in the order they were read.
@@ -860,9 +873,10 @@ func TestSourceKeepsOrder(t *testing.T) {
 	startRunning(t, rt, "src")
 	want := seq("m", 300)
 	u.emit(want...)
-	waitFor(t, 10*time.Second, "every record", func() (bool, string) {
+	var why reason
+	testenv.Eventually(t, 10*time.Second, why.of(func() (bool, string) {
 		return len(got.payloads()) >= len(want), fmt.Sprintf("%d of %d", len(got.payloads()), len(want))
-	})
+	}), "every record: %v", &why)
 	if p := got.payloads(); !slices.Equal(p, want) {
 		t.Errorf("records arrived out of order: %v", p[:min(len(p), 20)])
 	}
@@ -904,8 +918,9 @@ func TestStartSetStartsSinksFirst(t *testing.T) {
 	}
 	want1 := seq("s", 50)
 	u.emit(want1...)
-	waitFor(t, 10*time.Second, "every record written", func() (bool, string) {
+	var why reason
+	testenv.Eventually(t, 10*time.Second, why.of(func() (bool, string) {
 		m := missing(want1, d.payloads())
 		return len(m) == 0, fmt.Sprintf("%d missing", len(m))
-	})
+	}), "every record written: %v", &why)
 }

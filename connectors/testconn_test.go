@@ -16,6 +16,7 @@ import (
 	"github.com/danube-console/danube-console/broker/brokertest"
 	"github.com/danube-console/danube-console/client"
 	"github.com/danube-console/danube-console/connectors"
+	"github.com/danube-console/danube-console/internal/testenv"
 )
 
 // TestMain fails the package when a goroutine outlives its tests.
@@ -506,22 +507,6 @@ func subscribe(t testing.TB, c *client.Client, topic, sub string) *received {
 	return r
 }
 
-// waitFor polls cond every 10 ms until it holds, failing after timeout with what it last said.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, why := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s: %s", timeout, what, why)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // startRunning starts an instance and waits until it runs (a sink then has its subscription, which starts
 // at the latest offset: only what is published after it is delivered).
 func startRunning(t testing.TB, rt *connectors.Runtime, name string) {
@@ -535,10 +520,10 @@ func startRunning(t testing.TB, rt *connectors.Runtime, name string) {
 func waitState(t testing.TB, rt *connectors.Runtime, name string, want connectors.State) connectors.InstanceStatus {
 	t.Helper()
 	var st connectors.InstanceStatus
-	waitFor(t, 10*time.Second, name+" "+want.String(), func() (bool, string) {
+	testenv.Eventually(t, 10*time.Second, func() bool {
 		st, _ = rt.Status(name)
-		return st.State == want, fmt.Sprintf("state %v, last error %q", st.State, st.LastError)
-	})
+		return st.State == want
+	}, "%s %v: last status %+v", name, want, &st)
 	return st
 }
 
@@ -572,3 +557,17 @@ func stopCtx(t testing.TB, rt *connectors.Runtime, name string, d time.Duration)
 	defer cancel()
 	return rt.Stop(ctx, name)
 }
+
+// reason adapts a condition that also says why it does not hold yet to testenv.Eventually: pass why.of(cond)
+// as the condition and &why as the message's argument, and a wait that times out prints the last reason.
+type reason struct{ last string }
+
+func (r *reason) of(cond func() (bool, string)) func() bool {
+	return func() bool {
+		ok, why := cond()
+		r.last = why
+		return ok
+	}
+}
+
+func (r *reason) String() string { return r.last }

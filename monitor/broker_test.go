@@ -14,6 +14,7 @@ import (
 	"github.com/danube-console/danube-console/client"
 	"github.com/danube-console/danube-console/connectors"
 	_ "github.com/danube-console/danube-console/connectors/generator"
+	"github.com/danube-console/danube-console/internal/testenv"
 )
 
 // fixture is an embedded broker with a client and an admin client reporting to a monitor.
@@ -67,7 +68,7 @@ func ctxT(t *testing.T) context.Context {
 func eventually(t *testing.T, m *Monitor, what string, cond func(Snapshot) bool) Snapshot {
 	t.Helper()
 	var s Snapshot
-	brokertest.Eventually(t, 15*time.Second, func() bool { s = m.Snapshot(); return cond(s) }, "%s", what)
+	testenv.Eventually(t, 15*time.Second, func() bool { s = m.Snapshot(); return cond(s) }, "%s", what)
 	return s
 }
 

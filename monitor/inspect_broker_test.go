@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/danube-console/danube-console/broker"
-	"github.com/danube-console/danube-console/broker/brokertest"
 	"github.com/danube-console/danube-console/client"
 	"github.com/danube-console/danube-console/internal/testenv"
 	"github.com/danube-console/danube-console/monitor/filter"
@@ -230,7 +229,7 @@ func TestManualAckBackpressureAgainstBroker(t *testing.T) {
 		t.Fatalf("%d pending with a maximum of 5", c.Pending)
 	}
 	acked := map[string]bool{}
-	brokertest.Eventually(t, 15*time.Second, func() bool {
+	testenv.Eventually(t, 15*time.Second, func() bool {
 		var seqs []uint64
 		for _, g := range messagesOf(f.m, stream) {
 			if g.State == StatePending {

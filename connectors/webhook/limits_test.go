@@ -17,8 +17,8 @@ import (
 	"testing/iotest"
 	"time"
 
-	"github.com/danube-console/danube-console/broker/brokertest"
 	"github.com/danube-console/danube-console/connectors"
+	"github.com/danube-console/danube-console/internal/testenv"
 )
 
 // hangGuard is how long a raw test connection may stay silent before the test gives up on it. It only
@@ -89,7 +89,7 @@ func TestInFlightLimit(t *testing.T) {
 		_, err := do(ctx, httpClient, http.MethodPost, base+"/orders", []byte("2"), nil)
 		left <- err
 	}()
-	brokertest.Eventually(t, 10*time.Second, func() bool { return queued(s) == 2 }, "two requests queued")
+	testenv.Eventually(t, 10*time.Second, func() bool { return queued(s) == 2 }, "two requests queued")
 
 	// The third announces a large body and sends none of it: the reply comes all the same.
 	c := dialRaw(t, s)
@@ -117,7 +117,7 @@ func TestInFlightLimit(t *testing.T) {
 	if r := waitReply(t, "first", first); r.status != http.StatusAccepted {
 		t.Errorf("first: %v, want 202", r)
 	}
-	brokertest.Eventually(t, 10*time.Second, func() bool { return inFlight(s) == 0 }, "the slots freed")
+	testenv.Eventually(t, 10*time.Second, func() bool { return inFlight(s) == 0 }, "the slots freed")
 	expect(t, "after the acks", post(t, http.MethodPost, base+"/orders", []byte("4"), nil), http.StatusAccepted, "")
 	if n := len(got.records()); n != 3 {
 		t.Errorf("%d records, want 3 (1, 2 and 4)", n)
@@ -388,7 +388,7 @@ func TestMemoryUnderBadSignatures(t *testing.T) {
 	if growth > bound {
 		t.Errorf("the heap grew by %d MiB under the load, want under %d MiB", growth>>20, bound>>20)
 	}
-	brokertest.Eventually(t, 10*time.Second, func() bool { return inFlight(s) == 0 }, "every slot freed")
+	testenv.Eventually(t, 10*time.Second, func() bool { return inFlight(s) == 0 }, "every slot freed")
 }
 
 // TestReadChecked checks readChecked on its own: bodies across chunk boundaries come back whole when the

@@ -100,10 +100,10 @@ auth_token = "t"
 		if err := rt.Start(name); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, name+" running", func() bool {
+		testenv.Eventually(t, 20*time.Second, func() bool {
 			st, _ := rt.Status(name)
 			return st.State == connectors.StateRunning
-		})
+		}, "%s running", name)
 	}
 
 	base := fmt.Sprintf("http://127.0.0.1:%d/hooks/shop", port)
@@ -134,7 +134,7 @@ auth_token = "t"
 	if code := send([]byte("forged"), mac([]byte("other"))); code != http.StatusUnauthorized {
 		t.Errorf("forged event: %d, want 401", code)
 	}
-	waitFor(t, "5 deliveries", func() bool { mu.Lock(); defer mu.Unlock(); return len(received) >= 5 })
+	testenv.Eventually(t, 20*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(received) >= 5 }, "5 deliveries")
 	time.Sleep(100 * time.Millisecond) // nothing else should arrive
 	http.DefaultClient.CloseIdleConnections()
 
@@ -158,16 +158,5 @@ auth_token = "t"
 		if !seen[fmt.Sprint(i)] {
 			t.Errorf("event %d never delivered", i)
 		}
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -32,6 +32,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/danube-console/danube-console/connectors"
+	"github.com/danube-console/danube-console/internal/testenv"
 )
 
 // TestMain fails the package's tests when a goroutine outlives them: the server, its connections and the
@@ -553,7 +554,7 @@ func TestBatchAck(t *testing.T) {
 		replies = append(replies, pending(base+"/orders", fmt.Appendf(nil, "m%d", i), nil))
 	}
 	// Let all five wait in the queue before reading.
-	waitFor(t, "5 queued", func() bool { return queued(s) == 5 })
+	testenv.Eventually(t, 10*time.Second, func() bool { return queued(s) == 5 }, "5 queued")
 	batches := reader(t, s)
 	b1 := nextBatch(t, batches)
 	b2 := nextBatch(t, batches)
@@ -589,17 +590,6 @@ func queued(s *Source) int {
 		return 0
 	}
 	return len(s.st.queue)
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func TestRecord(t *testing.T) {
@@ -648,7 +638,7 @@ func TestRecord(t *testing.T) {
 func TestQueueFull(t *testing.T) {
 	s, base := start(t, map[string]any{"queue_size": int64(1)}, options{})
 	first := pending(base+"/orders", []byte("1"), nil)
-	waitFor(t, "the first request queued", func() bool { return queued(s) == 1 })
+	testenv.Eventually(t, 10*time.Second, func() bool { return queued(s) == 1 }, "the first request queued")
 	rep := post(t, http.MethodPost, base+"/orders", []byte("2"), nil)
 	expect(t, "second request", rep, 503, "queue full")
 	if rep.header.Get("Retry-After") != "1" {
@@ -716,13 +706,13 @@ func TestCloseAnswersWaitingRequests(t *testing.T) {
 	s, base := start(t, map[string]any{"batch_size": int64(1)}, options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	inBatch := pending(base+"/orders", []byte("held"), nil)
-	waitFor(t, "queued", func() bool { return queued(s) == 1 })
+	testenv.Eventually(t, 10*time.Second, func() bool { return queued(s) == 1 }, "queued")
 	recs, ack, err := s.Read(ctx)
 	if err != nil || len(recs) != 1 {
 		t.Fatalf("Read: %v %v", recs, err)
 	}
 	inQueue := pending(base+"/orders", []byte("queued"), nil)
-	waitFor(t, "queued", func() bool { return queued(s) == 1 })
+	testenv.Eventually(t, 10*time.Second, func() bool { return queued(s) == 1 }, "queued")
 	cancel()
 
 	closeCtx, cancelClose := context.WithTimeout(context.Background(), 5*time.Second)
