@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/danube-console/danube-console/broker"
+	"github.com/danube-console/danube-console/internal/testenv"
 	"github.com/danube-console/danube-console/proto/danubepb"
 )
 
@@ -123,17 +124,11 @@ func trySubInfo(w *wire, topic, sub string) (broker.SubscriptionInfo, bool) {
 // waitHealth polls the health of a consumer until it is want.
 func waitHealth(t *testing.T, w *wire, id uint64, want danubepb.HealthCheckResponse_ClientStatus) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		got := w.health(danubepb.HealthCheckRequest_Consumer, id)
-		if got == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("consumer %d health %v, want %v", id, got, want)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	var got danubepb.HealthCheckResponse_ClientStatus
+	testenv.Eventually(t, 5*time.Second, func() bool {
+		got = w.health(danubepb.HealthCheckRequest_Consumer, id)
+		return got == want
+	}, "consumer %d health %v, want %v", id, &got, want)
 }
 
 // wantStatusPrefix fails unless err is a gRPC status with code and a message starting with prefix.

@@ -56,8 +56,11 @@ func TestHealthConsumerLifecycle(t *testing.T) {
 	for _, reliable := range []bool{false, true} {
 		w := newWire(t, broker.Options{FailurePolicy: fastPolicy()})
 		topic := "/default/hc"
-		w.mustProducer(topic, "p", reliable)
+		p := w.mustProducer(topic, "p", reliable)
 		id := w.mustSubscribe(topic, "s", "c", shared)
+		// A stream cancelled before the broker saw it leaves the consumer connected until the stream wait
+		// timeout: a message through the stream says it is attached before the test closes it.
+		attached := func(s *stream) { p.mustSend("attached"); s.next(t) }
 		// Active right after Subscribe, before any ReceiveMessages.
 		if st := w.health(hcConsumer, id); st != healthOK {
 			t.Fatalf("reliable=%v: health after Subscribe %v, want OK", reliable, st)
@@ -66,6 +69,7 @@ func TestHealthConsumerLifecycle(t *testing.T) {
 		if st := w.health(hcConsumer, id); st != healthOK {
 			t.Fatalf("reliable=%v: health while streaming %v, want OK", reliable, st)
 		}
+		attached(s)
 		s.close()
 		waitHealth(t, w, id, healthClose)
 
@@ -86,6 +90,7 @@ func TestHealthConsumerLifecycle(t *testing.T) {
 		if st := w.health(hcConsumer, id); st != healthOK {
 			t.Fatalf("reliable=%v: health after reconnect %v, want OK", reliable, st)
 		}
+		attached(s)
 		s.close()
 		waitHealth(t, w, id, healthClose)
 	}

@@ -95,13 +95,9 @@ func TestNonReliableExclusive(t *testing.T) {
 
 func brokerWaitInactive(t *testing.T, w *wire, consumerID uint64) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for w.health(danubepb.HealthCheckRequest_Consumer, consumerID) == danubepb.HealthCheckResponse_OK {
-		if time.Now().After(deadline) {
-			t.Fatal("consumer still active after its stream closed")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.Eventually(t, 5*time.Second, func() bool {
+		return w.health(danubepb.HealthCheckRequest_Consumer, consumerID) != danubepb.HealthCheckResponse_OK
+	}, "consumer still active after its stream closed")
 }
 
 func TestNonReliableFailoverPromotes(t *testing.T) {
@@ -170,10 +166,20 @@ func TestShutdownEndsStreamsWithUnavailable(t *testing.T) {
 
 func TestIdleNonReliableSubscriptionReaped(t *testing.T) {
 	w := newWire(t, broker.Options{IdleSubscriptionTimeout: 100 * time.Millisecond})
-	w.mustProducer("/default/idle", "p", false)
+	p := w.mustProducer("/default/idle", "p", false)
 	id := w.mustSubscribe("/default/idle", "s", "c", shared)
 	s := w.receive(id)
-	time.Sleep(250 * time.Millisecond)
+	// A second subscription whose consumer leaves once its stream is attached: its removal proves the
+	// janitor swept after more than the idle timeout while the first consumer stayed connected.
+	gone := w.receive(w.mustSubscribe("/default/idle", "gone", "c", shared))
+	p.mustSend("attached")
+	s.next(t)
+	gone.next(t)
+	gone.close()
+	testenv.Eventually(t, 5*time.Second, func() bool {
+		info, _ := w.srv.Topic("/default/idle")
+		return len(info.Subscriptions) == 1 && info.Subscriptions[0].Name == "s"
+	}, "the subscription without a consumer was not reaped")
 	if st := w.health(danubepb.HealthCheckRequest_Consumer, id); st != danubepb.HealthCheckResponse_OK {
 		t.Fatalf("connected consumer reaped: %v", st)
 	}

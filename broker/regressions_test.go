@@ -164,9 +164,12 @@ func TestDeadLetterNeverLosesOrLoops(t *testing.T) {
 			s := w.receive(w.mustSubscribe(topic, "s", "c", exclusive))
 			p.mustSend("poison")
 			w.nack("s", s.next(t), 0, "bad")
-			time.Sleep(100 * time.Millisecond)
-			info, _ := w.srv.Topic(topic)
-			if si := info.Subscriptions[0]; si.Cursor != 0 || si.Waiting != 1 {
+			var info broker.TopicInfo
+			testenv.Eventually(t, 5*time.Second, func() bool {
+				info, _ = w.srv.Topic(topic)
+				return info.Subscriptions[0].Waiting == 1
+			}, "the poisoned message was not held: %+v", &info)
+			if si := info.Subscriptions[0]; si.Cursor != 0 {
 				t.Fatalf("the poisoned message was not held: %+v", si)
 			}
 			if info.NextOffset != 1 {
@@ -211,6 +214,16 @@ func TestSharedRoundRobinSkipsEvenly(t *testing.T) {
 
 func TestTinyIdleTimeout(t *testing.T) {
 	w := newWire(t, broker.Options{IdleSubscriptionTimeout: time.Nanosecond})
-	w.mustProducer("/default/tiny", "p", false)
-	time.Sleep(20 * time.Millisecond) // the janitor runs without panicking
+	p := w.mustProducer("/default/tiny", "p", false)
+	// The janitor sweeps every millisecond without panicking, and reaps a subscription the moment its consumer
+	// leaves (once its stream was attached: a message went through it).
+	s := w.receive(w.mustSubscribe("/default/tiny", "s", "c", shared))
+	p.mustSend("attached")
+	s.next(t)
+	s.close()
+	var info broker.TopicInfo
+	testenv.Eventually(t, 5*time.Second, func() bool {
+		info, _ = w.srv.Topic("/default/tiny")
+		return len(info.Subscriptions) == 0
+	}, "the idle subscription was not reaped: %+v", &info)
 }

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/danube-console/danube-console/internal/testenv"
 )
 
 var errInjected = errors.New("injected fsync failure")
@@ -60,18 +62,12 @@ func TestFsyncFailure(t *testing.T) {
 				if err := s.Meta().Put("/k2", []byte("v")); err != nil {
 					t.Fatalf("Put under FsyncInterval waited for the fsync: %v", err)
 				}
-				deadline := time.Now().Add(5 * time.Second)
-				for {
-					_, aerr := l.Append(mkMsg(tornTopic, "probe"))
-					perr := s.Meta().Put("/probe", []byte("v"))
-					if errors.Is(aerr, errInjected) && errors.Is(perr, errInjected) {
-						break
-					}
-					if time.Now().After(deadline) {
-						t.Fatalf("the failed fsync never failed the store: append %v, put %v", aerr, perr)
-					}
-					time.Sleep(time.Millisecond)
-				}
+				var last [2]error // the probes' append and put errors
+				testenv.Eventually(t, 5*time.Second, func() bool {
+					_, last[0] = l.Append(mkMsg(tornTopic, "probe"))
+					last[1] = s.Meta().Put("/probe", []byte("v"))
+					return errors.Is(last[0], errInjected) && errors.Is(last[1], errInjected)
+				}, "the failed fsync never failed the store: append and put %v", &last)
 			}
 			failing.Store(false)
 			if _, err := l.Append(mkMsg(tornTopic, "after")); !errors.Is(err, errInjected) {

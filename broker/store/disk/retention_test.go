@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/danube-console/danube-console/internal/testenv"
 )
 
 type eventLog struct {
@@ -88,21 +90,15 @@ func TestRetentionBytes(t *testing.T) {
 	appendN(t, l, tornTopic, 200)
 	// Rolls kick the retention goroutine; wait for it to catch up.
 	dl := l.(*diskLog)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	var held struct{ Bytes int64 }
+	testenv.Eventually(t, 5*time.Second, func() bool {
 		dl.mu.RLock()
-		total := dl.totalBytes
-		dl.mu.RUnlock()
-		if total <= opts.RetentionBytes {
-			dl.delMu.Lock() // the last deletion has removed its files and reported them
-			dl.delMu.Unlock()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the log still holds %d bytes", total)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		defer dl.mu.RUnlock()
+		held.Bytes = dl.totalBytes
+		return held.Bytes <= opts.RetentionBytes
+	}, "the log still holds %+v", &held)
+	dl.delMu.Lock() // the last deletion has removed its files and reported them
+	dl.delMu.Unlock()
 	var files int64
 	for _, p := range segmentFiles(t, dir, tornTopic) {
 		files += fileSize(t, p)
@@ -170,14 +166,11 @@ func TestRetentionAgeRealClock(t *testing.T) {
 	defer s.Close()
 	l := logT(t, s, tornTopic)
 	appendN(t, l, tornTopic, 40)
-	deadline := time.Now().Add(5 * time.Second)
-	for len(evs.get()) == 0 || l.StartOffset() != evs.get()[len(evs.get())-1].LastOffset+1 ||
-		len(l.(*diskLog).segsSnapshot()) != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("events %+v", evs.get())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	var got []RetentionEvent
+	testenv.Eventually(t, 5*time.Second, func() bool {
+		got = evs.get()
+		return len(got) > 0 && l.StartOffset() == got[len(got)-1].LastOffset+1 && len(l.(*diskLog).segsSnapshot()) == 1
+	}, "events %+v", &got)
 	checkEvents(t, evs.get(), tornTopic, l.StartOffset(), ReasonAge)
 }
 
