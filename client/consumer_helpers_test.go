@@ -2,6 +2,8 @@ package client
 
 import (
 	"context"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -261,4 +263,17 @@ func (o *ctObserver) healthEvents(st HealthStatus) []HealthEvent {
 		}
 	}
 	return out
+}
+
+// goroutinesIn counts the goroutines whose stack has a frame of fn (e.g. "client.(*partProducer).recreate("):
+// a test waits with it for goroutines to reach a point that has no other observable sign.
+func goroutinesIn(fn string) int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Count(string(buf[:n]), fn)
+		}
+		buf = make([]byte, 2*len(buf))
+	}
 }

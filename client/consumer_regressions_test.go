@@ -185,7 +185,16 @@ func TestConsumerSurvivesTokenProviderOutage(t *testing.T) {
 		}
 		return false
 	}, "the consumer never tried to reopen its stream during the outage")
-	time.Sleep(300 * time.Millisecond)
+	// The outage outlasts more reopen attempts, each refused as retryable.
+	testenv.Eventually(t, 5*time.Second, func() bool {
+		n := 0
+		for _, e := range obs.consumerEvents(ConsumerStreamEnded) {
+			if errors.Is(e.Err, ErrUnavailable) {
+				n++
+			}
+		}
+		return n >= 3
+	}, "the consumer stopped trying to reopen its stream during the outage")
 	failing.Store(false)
 	p.send("two")
 	if m := ctNext(t, cons); string(m.Payload) != "two" {
@@ -290,6 +299,7 @@ func TestConsumerChaosClientClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
+	var subscribed atomic.Int64
 	stop := make(chan struct{})
 	wg.Go(func() {
 		for i := 0; ; i++ {
@@ -299,7 +309,7 @@ func TestConsumerChaosClientClose(t *testing.T) {
 			default:
 			}
 			prods[i%3].send("m")
-			time.Sleep(time.Millisecond)
+			time.Sleep(time.Millisecond) // pacing the load, not a wait
 		}
 	})
 	for k := range 4 {
@@ -314,6 +324,7 @@ func TestConsumerChaosClientClose(t *testing.T) {
 				if err != nil {
 					continue
 				}
+				subscribed.Add(1)
 				for range 5 {
 					ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 					m, err := cons.Receive(ctx)
@@ -328,7 +339,8 @@ func TestConsumerChaosClientClose(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(time.Second)
+	// Let the chaos run for a while: enough consumers subscribed, received and closed.
+	testenv.Eventually(t, 30*time.Second, func() bool { return subscribed.Load() >= 16 }, "16 subscriptions")
 	ctCloseWithin(t, c)
 	close(stop)
 	wg.Wait()

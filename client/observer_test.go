@@ -14,6 +14,7 @@ import (
 
 	"github.com/danube-console/danube-console/broker"
 	"github.com/danube-console/danube-console/broker/brokertest"
+	"github.com/danube-console/danube-console/internal/testenv"
 )
 
 // blockingObserver blocks every event until release is closed, and counts the send events.
@@ -141,9 +142,9 @@ func TestAsyncObserverCloseWhileQueueing(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(20 * time.Millisecond)
+	testenv.Eventually(t, 5*time.Second, func() bool { return delivered.Load() > 100 }, "events delivered before Close")
 	a.Close()
-	time.Sleep(20 * time.Millisecond)
+	testenv.Eventually(t, 5*time.Second, func() bool { return a.Dropped() > 0 }, "no event dropped after Close")
 	close(stop)
 	wg.Wait()
 	a.Close() // idempotent

@@ -224,7 +224,8 @@ func TestProducerAsyncExactlyOnceUnderChaos(t *testing.T) {
 			cancel()
 		}
 	})
-	time.Sleep(time.Second)
+	// Let the chaos run for a while: enough async sends accepted by a producer being re-created.
+	testenv.Eventually(t, 30*time.Second, func() bool { return accepted.Load() >= 200 }, "200 async sends accepted")
 	ctCloseWithin(t, c)
 	close(stop)
 	wg.Wait()
@@ -263,10 +264,10 @@ func TestProducerRecreateWaitersHonourContext(t *testing.T) {
 	}, "no re-creation in flight")
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	start := time.Now()
-	_, err := p.Send(ctx, []byte("second"))
-	if waited := time.Since(start); waited > time.Second || !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Send with a 200 ms deadline returned after %v: %v; want DeadlineExceeded at once", waited, err)
+	// The re-creation keeps failing until the send returns: a send that waited for it would not end with
+	// its own deadline.
+	if _, err := p.Send(ctx, []byte("second")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Send with a 200 ms deadline: %v; want DeadlineExceeded", err)
 	}
 	failCreate.Store(false)
 	if err := <-first; err != nil {
@@ -297,7 +298,9 @@ func TestProducerRecreateSharedBySends(t *testing.T) {
 		}()
 	}
 	testenv.Eventually(t, 5*time.Second, func() bool { return calls.cur.Load() == 1 }, "the re-creation did not start")
-	time.Sleep(50 * time.Millisecond) // the other sends now wait for it
+	// Every send is inside recreate: one runs the re-creation, the others wait for it.
+	testenv.Eventually(t, 5*time.Second, func() bool { return goroutinesIn("client.(*partProducer).recreate(") == n },
+		"%d sends waiting for the re-creation", n)
 	calls.mu.Lock()
 	close(calls.gate)
 	calls.gate = nil
@@ -342,7 +345,6 @@ func TestCloseDuringNewProducerAndSubscribe(t *testing.T) {
 		res <- err
 	}()
 	testenv.Eventually(t, 5*time.Second, func() bool { return held.Load() == 5 }, "calls not in flight")
-	start := time.Now()
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -356,9 +358,6 @@ func TestCloseDuringNewProducerAndSubscribe(t *testing.T) {
 			t.Fatal("NewProducer or Subscribe still running after Close")
 		}
 	}
-	if d := time.Since(start); d > 3*time.Second {
-		t.Fatalf("took %v", d)
-	}
 }
 
 // A size limit answered by gRPC itself (ResourceExhausted) is final for every call, not only for Send.
@@ -369,13 +368,12 @@ func TestSizeLimitNotRetried(t *testing.T) {
 	c := prodTestClient(t, srv, small, calls.option(),
 		WithRetry(RetryPolicy{MaxRetries: 5, BaseBackoff: 100 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}))
 	def := []byte(`{"type":"object","description":"` + strings.Repeat("x", 10000) + `"}`)
-	start := time.Now()
 	_, _, _, err := c.Schemas().Register(prodTestCtx(t), "big", "json_schema", def)
 	if !errors.Is(err, ErrMessageTooLarge) || errors.Is(err, ErrUnavailable) || status.Code(err) != codes.ResourceExhausted {
 		t.Fatalf("Register of an oversized schema: %v", err)
 	}
-	if calls.count() != 1 || time.Since(start) > time.Second {
-		t.Fatalf("%d RegisterSchema calls in %v, want 1", calls.count(), time.Since(start))
+	if calls.count() != 1 {
+		t.Fatalf("%d RegisterSchema calls, want 1", calls.count())
 	}
 	p := prodTestProducer(t, c, ProducerConfig{Topic: "/default/size"})
 	if _, err := p.Send(prodTestCtx(t), make([]byte, 10000)); !errors.Is(err, ErrMessageTooLarge) || errors.Is(err, ErrUnavailable) {

@@ -777,7 +777,7 @@ func TestProducerClose(t *testing.T) {
 	obs.mu.Lock()
 	nh := len(obs.health)
 	obs.mu.Unlock()
-	time.Sleep(50 * time.Millisecond)
+	time.Sleep(50 * time.Millisecond) // a quiet period of several health intervals: nothing to wait for
 	obs.mu.Lock()
 	defer obs.mu.Unlock()
 	if len(obs.health) != nh {
@@ -1006,13 +1006,13 @@ func TestProducerBrokerRestart(t *testing.T) {
 				cancel()
 				if err != nil {
 					failures.Add(1)
-					time.Sleep(10 * time.Millisecond)
+					time.Sleep(10 * time.Millisecond) // pacing the load, not a wait
 					continue
 				}
 				mu.Lock()
 				acked[payload] = true
 				mu.Unlock()
-				time.Sleep(2 * time.Millisecond)
+				time.Sleep(2 * time.Millisecond) // pacing the load, not a wait
 			}
 		})
 	}
@@ -1031,7 +1031,7 @@ func TestProducerBrokerRestart(t *testing.T) {
 	}
 	cancel()
 	atDown := count()
-	time.Sleep(200 * time.Millisecond)
+	time.Sleep(200 * time.Millisecond) // the broker stays down a while, with sends waiting: the scenario, not a wait
 
 	srv2 := brokertest.Run(t, broker.Options{Store: st, Port: port, AdminPort: -1})
 	testenv.Eventually(t, 20*time.Second, func() bool { return count() >= atDown+50 }, "50 sends after the restart")
