@@ -137,7 +137,7 @@ func TestPoisonMessageDeadLetter(t *testing.T) {
 // TestPerRecordBatchErrors: a *BatchError acks only the successes; the retryable failure is written again
 // alone; the invalid one is nacked; nothing written is delivered twice.
 func TestPerRecordBatchErrors(t *testing.T) {
-	_, c := startBroker(t, broker.Options{FailurePolicy: broker.FailurePolicy{MaxRedeliveryCount: 1000, AckTimeout: 500 * time.Millisecond,
+	srv, c := startBroker(t, broker.Options{FailurePolicy: broker.FailurePolicy{MaxRedeliveryCount: 1000, AckTimeout: 500 * time.Millisecond,
 		BaseRedeliveryDelay: 10 * time.Millisecond, MaxRedeliveryDelay: 20 * time.Millisecond, Poison: broker.PoisonDrop}})
 	env := testEnv(t)
 	rt := newRuntime(t, c, env, connectors.RuntimeOptions{})
@@ -179,7 +179,8 @@ func TestPerRecordBatchErrors(t *testing.T) {
 	if n, _ := batches.Load("first"); n != len(payloads) {
 		t.Fatalf("first batch had %v messages, want %d", n, len(payloads))
 	}
-	time.Sleep(time.Second) // two ack timeouts: anything not acked would come back
+	// Every message but the invalid one acknowledged: nothing else can come back.
+	waitDelivery(t, srv, topic, "all acknowledged but one", func(inFlight, waiting int) bool { return inFlight+waiting == 1 })
 	got := d.count()
 	for _, s := range []string{"a", "b", "c", "retry-me"} {
 		if got[s] != 1 {
@@ -253,7 +254,7 @@ func TestBrokerRestartMidFlow(t *testing.T) {
 // TestStopMidBatch: Stop while a batch is being collected writes and acks it before returning; Stop while
 // a Write is in progress waits for it.
 func TestStopMidBatch(t *testing.T) {
-	_, c, env, rt := setup(t, broker.Options{}, connectors.RuntimeOptions{})
+	srv, c, env, rt := setup(t, broker.Options{}, connectors.RuntimeOptions{})
 	d := newDownstream(t)
 	p := createTopic(t, c, topic)
 	add(t, rt, env, map[string]any{"name": "sink", "kind": "memsink", "topic": topic, "store": d.name,
@@ -264,8 +265,10 @@ func TestStopMidBatch(t *testing.T) {
 	waitState(t, rt, "sink", connectors.StateRunning)
 	want := seq("m", 10) // within the reliable window: all delivered to the pending batch
 	publish(t, p, want...)
-	// Nothing is written until the batch is full or an hour passed: give the consumer time to collect them.
-	time.Sleep(200 * time.Millisecond)
+	// Nothing is written until the batch is full or an hour passed: wait until the consumer holds them all.
+	waitDelivery(t, srv, topic, "10 delivered", func(inFlight, _ int) bool { return inFlight == 10 })
+	// From the client's buffer to the pending batch is the one hop with no sign to wait for.
+	time.Sleep(50 * time.Millisecond)
 	if n := len(d.payloads()); n != 0 {
 		t.Fatalf("%d written before Stop, want 0 (the batch waits)", n)
 	}
@@ -288,12 +291,11 @@ func TestStopMidBatch(t *testing.T) {
 	}
 	more := seq("n", 5)
 	publish(t, p, more...)
+	// Stop as soon as the batch (an hour long) is there: it is flushed, and its Write blocks on the gate.
+	waitDelivery(t, srv, topic, "5 delivered", func(inFlight, _ int) bool { return inFlight == 5 })
+	time.Sleep(50 * time.Millisecond) // from the client's buffer to the pending batch: no sign to wait for
 	stopped := make(chan error, 1)
-	go func() {
-		// Stop as soon as the batch (an hour long) is there: it is flushed, and its Write blocks on the gate.
-		time.Sleep(200 * time.Millisecond)
-		stopped <- stopCtx(t, rt, "sink", 10*time.Second)
-	}()
+	go func() { stopped <- stopCtx(t, rt, "sink", 10*time.Second) }()
 	select {
 	case <-d.inWrite:
 	case <-time.After(5 * time.Second):
@@ -316,7 +318,8 @@ func TestStopMidBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitState(t, rt, "sink", connectors.StateRunning)
-	time.Sleep(300 * time.Millisecond)
+	// Every message acknowledged: nothing can come back.
+	waitDelivery(t, srv, topic, "all acknowledged", func(inFlight, waiting int) bool { return inFlight+waiting == 0 })
 	if got := d.count(); got["n-0"] != 1 || got["m-0"] != 1 {
 		t.Errorf("messages written before Stop came back: %v", got)
 	}
@@ -536,7 +539,7 @@ func TestConfigErrorFailsWithoutRestart(t *testing.T) {
 	}
 	for name, reason := range map[string]string{"src": "path is a directory", "sink": "table does not exist"} {
 		st := waitState(t, rt, name, connectors.StateFailed)
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond) // a quiet period of 50 restart backoffs: nothing to wait for
 		st, _ = rt.Status(name)
 		if st.State != connectors.StateFailed || st.Restarts != 0 || !st.NextRestart.IsZero() {
 			t.Errorf("%s: state %v, restarts %d, next restart %v; want failed for good", name, st.State, st.Restarts, st.NextRestart)
@@ -646,7 +649,7 @@ func TestSlowSinkBackpressure(t *testing.T) {
 	_, c, env, rt := setup(t, broker.Options{MaxUnackedMessages: 1000}, connectors.RuntimeOptions{})
 	d := newDownstream(t)
 	d.set(func(d *downstream) {
-		d.writeHook = func([]*client.Message) error { time.Sleep(20 * time.Millisecond); return nil }
+		d.writeHook = func([]*client.Message) error { time.Sleep(20 * time.Millisecond); return nil } // a slow sink
 	})
 	p := createTopic(t, c, topic)
 	add(t, rt, env, map[string]any{"name": "sink", "kind": "memsink", "topic": topic, "store": d.name,
@@ -698,7 +701,10 @@ func TestSinkWaitsForTopic(t *testing.T) {
 	if err := rt.Start("sink"); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond)
+	testenv.Eventually(t, 5*time.Second, func() bool {
+		st, _ := rt.Status("sink")
+		return st.LastError != ""
+	}, "the sink never tried to subscribe")
 	if st, _ := rt.Status("sink"); st.State != connectors.StateStarting || !strings.Contains(st.LastError, "not found") {
 		t.Errorf("before the topic exists: state %v, last error %q", st.State, st.LastError)
 	}
@@ -890,7 +896,7 @@ func TestStartSetStartsSinksFirst(t *testing.T) {
 	u, d := newUpstream(t), newDownstream(t)
 	createTopic(t, c, topic)
 	d.set(func(d *downstream) {
-		d.connectErr = func(int) error { time.Sleep(300 * time.Millisecond); return nil } // a slow subscription
+		d.connectErr = func(int) error { time.Sleep(300 * time.Millisecond); return nil } // a slow subscription: the scenario
 	})
 	add(t, rt, env, map[string]any{"name": "src", "kind": "memsource", "topic": topic, "reliable": true, "store": u.name, "autostart": false})
 	add(t, rt, env, map[string]any{"name": "sink", "kind": "memsink", "topic": topic, "store": d.name, "autostart": false})

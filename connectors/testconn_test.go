@@ -571,3 +571,19 @@ func (r *reason) of(cond func() (bool, string)) func() bool {
 }
 
 func (r *reason) String() string { return r.last }
+
+// waitDelivery waits until cond holds for the messages of a reliable topic that its subscriptions have
+// delivered and not yet seen acknowledged (inFlight) and those waiting for a consumer or a redelivery.
+func waitDelivery(t testing.TB, srv *broker.Server, topic, what string, cond func(inFlight, waiting int) bool) {
+	t.Helper()
+	var info broker.TopicInfo
+	testenv.Eventually(t, 10*time.Second, func() bool {
+		info, _ = srv.Topic(topic)
+		inFlight, waiting := 0, 0
+		for _, s := range info.Subscriptions {
+			inFlight += s.InFlight
+			waiting += s.Waiting
+		}
+		return cond(inFlight, waiting)
+	}, "%s on %s: %+v", what, topic, &info)
+}
