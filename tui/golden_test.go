@@ -6,42 +6,96 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/danube-console/danube-console/client"
 	"github.com/danube-console/danube-console/monitor"
+	"github.com/danube-console/danube-console/themes"
 	"github.com/danube-console/danube-console/tui/tuitest"
 )
 
 // Run with -update to regenerate the golden files under testdata/.
+//
+// The goldens come in two kinds, as crush keeps them: the layout matrix (every pane and view at two sizes)
+// in the default theme with the escape sequences stripped, and one golden per theme with them kept
+// (TestGoldenThemes), so that a change of a palette or of a colour role shows up in a diff.
 
 var goldenSizes = []struct{ w, h int }{{80, 24}, {160, 48}}
 
-var goldenThemes = []string{"dark", "light"}
+// goldenTheme is the theme of the layout goldens (their escape sequences are stripped).
+const goldenTheme = "dark"
 
-// TestGoldenPanes renders every pane at two sizes in the dark and light themes, ANSI stripped.
+// TestGoldenPanes renders every pane at two sizes, ANSI stripped.
 func TestGoldenPanes(t *testing.T) {
 	for i, name := range paneNames {
 		t.Run(name, func(t *testing.T) {
 			for _, sz := range goldenSizes {
 				t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
-					for _, th := range goldenThemes {
-						t.Run(th, func(t *testing.T) {
-							m := newTest(t, tuitest.Scripted(), sz.w, sz.h, th)
-							press(m, string(rune('1'+i)))
-							// Select a row below the first so the goldens show a selection that moved.
-							if i != int(paneDashboard) {
-								press(m, "down")
-							}
-							v := m.View().Content
-							checkFrame(t, v, sz.w, sz.h)
-							golden.RequireEqual(t, screen(m))
-						})
+					m := newTest(t, tuitest.Scripted(), sz.w, sz.h, goldenTheme)
+					press(m, string(rune('1'+i)))
+					// Select a row below the first so the goldens show a selection that moved.
+					if i != int(paneDashboard) {
+						press(m, "down")
 					}
+					v := m.View().Content
+					checkFrame(t, v, sz.w, sz.h)
+					golden.RequireEqual(t, screen(m))
 				})
 			}
 		})
 	}
+}
+
+// themeViews are the views every theme's golden shows: the dashboard, a consumer's stream with a
+// selection, and a JSON message in the inspector, which between them use every colour role.
+var themeViews = []struct {
+	name  string
+	setup func(t *testing.T, m *Model)
+}{
+	{"dashboard", func(*testing.T, *Model) {}},
+	{"stream", func(t *testing.T, m *Model) {
+		selectConsumer(t, m, "billing-1")
+		press(m, "enter", "up")
+	}},
+	{"inspector", func(t *testing.T, m *Model) {
+		selectConsumer(t, m, "billing-1")
+		run(t, m, press(m, "enter", "up", "enter"))
+	}},
+}
+
+// TestGoldenThemes renders the same views in every theme with the escape sequences kept, at one size. The
+// colour output is made in the true-colour profile whatever the terminal the test runs in: NO_COLOR and
+// TERM are set here to values that would strip or reduce colours if anything read them.
+func TestGoldenThemes(t *testing.T) {
+	t.Setenv("NO_COLOR", "1")
+	t.Setenv("TERM", "dumb")
+	t.Setenv("COLORTERM", "")
+	for _, th := range themes.Names() {
+		t.Run(th, func(t *testing.T) {
+			for _, v := range themeViews {
+				t.Run(v.name, func(t *testing.T) {
+					m := newTest(t, tuitest.Scripted(), 120, 30, th)
+					v.setup(t, m)
+					content := m.View().Content
+					checkFrame(t, content, 120, 30)
+					golden.RequireEqual(t, trueColor(t, content))
+				})
+			}
+		})
+	}
+}
+
+// trueColor returns the view as a true-colour terminal receives it (a view holds colours as the theme
+// defines them; the program's renderer reduces them to the terminal's profile, which here is forced).
+func trueColor(t *testing.T, view string) string {
+	t.Helper()
+	var b strings.Builder
+	w := &colorprofile.Writer{Forward: &b, Profile: colorprofile.TrueColor}
+	if _, err := w.WriteString(view); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }
 
 // TestGoldenOverlays renders the help overlay, the connector details, the lookup input and the paused
@@ -63,7 +117,7 @@ func TestGoldenOverlays(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			m := newTest(t, tuitest.Scripted(), c.w, c.h, "dark")
+			m := newTest(t, tuitest.Scripted(), c.w, c.h, goldenTheme)
 			for _, k := range c.keys {
 				if len(k) > 1 && k[0] == '/' {
 					typeText(m, k)
@@ -77,50 +131,43 @@ func TestGoldenOverlays(t *testing.T) {
 	}
 }
 
-// TestGoldenANSI keeps one golden with the escape sequences: the dashboard in the dark theme.
-func TestGoldenANSI(t *testing.T) {
-	m := newTest(t, tuitest.Scripted(), 80, 24, "dark")
-	golden.RequireEqual(t, m.View().Content)
-}
-
 // messageCases are the views of issue 7: the inspector, manual acks, the nack prompt, the replay review
 // and progress, filters, the command line, the tap form and the help in read-only mode. Each sets up a
 // model (sized and themed by the caller).
 var messageCases = []struct {
-	name   string
-	sizes  []struct{ w, h int }
-	themes []string
-	fake   func() *tuitest.Fake
-	opts   func(*Options)
-	setup  func(t *testing.T, m *Model, f *tuitest.Fake)
+	name  string
+	sizes []struct{ w, h int }
+	fake  func() *tuitest.Fake
+	opts  func(*Options)
+	setup func(t *testing.T, m *Model, f *tuitest.Fake)
 }{
-	{name: "inspector-json", sizes: goldenSizes, themes: goldenThemes, fake: tuitest.Scripted,
+	{name: "inspector-json", sizes: goldenSizes, fake: tuitest.Scripted,
 		setup: func(t *testing.T, m *Model, _ *tuitest.Fake) {
 			selectConsumer(t, m, "billing-1")
 			run(t, m, press(m, "enter", "up", "enter")) // seq 199, an order, with its schema subject
 		}},
-	{name: "inspector-text", sizes: goldenSizes, themes: goldenThemes, fake: tuitest.Scripted,
+	{name: "inspector-text", sizes: goldenSizes, fake: tuitest.Scripted,
 		setup: func(t *testing.T, m *Model, _ *tuitest.Fake) {
 			selectConsumer(t, m, "billing-1")
 			press(m, "enter", "enter") // seq 200: two lines with a tab
 		}},
-	{name: "inspector-hex", sizes: goldenSizes, themes: goldenThemes, fake: tuitest.Scripted,
+	{name: "inspector-hex", sizes: goldenSizes, fake: tuitest.Scripted,
 		setup: func(t *testing.T, m *Model, _ *tuitest.Fake) {
 			selectConsumer(t, m, "billing-1")
 			press(m, "enter", "up", "up", "up", "up", "up", "enter") // seq 195: binary
 		}},
-	{name: "inspector-manual", sizes: goldenSizes[:1], themes: goldenThemes[:1], fake: tuitest.Manual,
+	{name: "inspector-manual", sizes: goldenSizes[:1], fake: tuitest.Manual,
 		setup: func(t *testing.T, m *Model, _ *tuitest.Fake) {
 			selectConsumer(t, m, "tap-1")
 			run(t, m, press(m, "enter", "up", "up", "up", "up", "enter")) // seq 36, pending, JSON
 		}},
-	{name: "manual-stream", sizes: goldenSizes, themes: goldenThemes, fake: tuitest.Manual,
+	{name: "manual-stream", sizes: goldenSizes, fake: tuitest.Manual,
 		setup: func(t *testing.T, m *Model, _ *tuitest.Fake) {
 			selectConsumer(t, m, "tap-1")
 			// The oldest messages (close to their deadline), two of them marked.
 			press(m, "enter", "g", "space", "down", "down", "space", "down")
 		}},
-	{name: "nack-prompt", sizes: goldenSizes[:1], themes: goldenThemes[:1], fake: tuitest.Manual,
+	{name: "nack-prompt", sizes: goldenSizes[:1], fake: tuitest.Manual,
 		setup: func(t *testing.T, m *Model, _ *tuitest.Fake) {
 			selectConsumer(t, m, "tap-1")
 			press(m, "enter", "space", "up", "up", "space", "n")
@@ -128,12 +175,12 @@ var messageCases = []struct {
 			press(m, "tab")
 			typeText(m, "downstream is down")
 		}},
-	{name: "replay-review", sizes: goldenSizes, themes: goldenThemes[:1], fake: tuitest.Scripted,
+	{name: "replay-review", sizes: goldenSizes, fake: tuitest.Scripted,
 		setup: func(t *testing.T, m *Model, _ *tuitest.Fake) {
 			selectConsumer(t, m, "billing-1")
 			press(m, "enter", "space", "up", "space", "up", "up", "up", "space", "P")
 		}},
-	{name: "replay-progress", sizes: goldenSizes[:1], themes: goldenThemes[:1], fake: tuitest.Scripted,
+	{name: "replay-progress", sizes: goldenSizes[:1], fake: tuitest.Scripted,
 		setup: func(t *testing.T, m *Model, f *tuitest.Fake) {
 			f.ReplayGate = make(chan struct{})
 			selectConsumer(t, m, "billing-1")
@@ -157,35 +204,35 @@ var messageCases = []struct {
 			}
 			t.Cleanup(func() { m.replaying.cancel() })
 		}},
-	{name: "filter-error", sizes: goldenSizes[:1], themes: goldenThemes[:1], fake: tuitest.Scripted,
+	{name: "filter-error", sizes: goldenSizes[:1], fake: tuitest.Scripted,
 		setup: func(t *testing.T, m *Model, _ *tuitest.Fake) {
 			selectConsumer(t, m, "billing-1")
 			press(m, "/")
 			typeText(m, `$.total >= "x`)
 			press(m, "enter")
 		}},
-	{name: "filtered", sizes: goldenSizes, themes: goldenThemes, fake: tuitest.Scripted,
+	{name: "filtered", sizes: goldenSizes, fake: tuitest.Scripted,
 		setup: func(t *testing.T, m *Model, _ *tuitest.Fake) {
 			selectConsumer(t, m, "billing-1")
 			run(t, m, runLine(m, "filter ada -key:key-1*"))
 		}},
-	{name: "cmdline-completion", sizes: goldenSizes[:1], themes: goldenThemes[:1], fake: tuitest.Scripted,
+	{name: "cmdline-completion", sizes: goldenSizes[:1], fake: tuitest.Scripted,
 		setup: func(t *testing.T, m *Model, _ *tuitest.Fake) {
 			press(m, "4", ":")
 			typeText(m, "consume /default/")
 			press(m, "tab", "tab")
 		}},
-	{name: "cmdline-error", sizes: goldenSizes[:1], themes: goldenThemes[:1], fake: tuitest.Scripted,
+	{name: "cmdline-error", sizes: goldenSizes[:1], fake: tuitest.Scripted,
 		setup: func(t *testing.T, m *Model, _ *tuitest.Fake) {
 			press(m, ":")
 			typeText(m, "replya --filtered")
 			press(m, "enter")
 		}},
-	{name: "tap-form", sizes: goldenSizes[:1], themes: goldenThemes[:1], fake: tuitest.Scripted,
+	{name: "tap-form", sizes: goldenSizes[:1], fake: tuitest.Scripted,
 		setup: func(t *testing.T, m *Model, _ *tuitest.Fake) {
 			press(m, "2", "down", "enter", "tab", "right", "right")
 		}},
-	{name: "help-readonly", sizes: goldenSizes, themes: goldenThemes[:1], fake: tuitest.Scripted,
+	{name: "help-readonly", sizes: goldenSizes, fake: tuitest.Scripted,
 		opts: func(o *Options) { o.ReadOnly = true },
 		setup: func(t *testing.T, m *Model, _ *tuitest.Fake) {
 			press(m, "?", "pgdown")
@@ -199,19 +246,15 @@ func TestGoldenMessages(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			for _, sz := range c.sizes {
 				t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
-					for _, th := range c.themes {
-						t.Run(th, func(t *testing.T) {
-							f := c.fake()
-							var mods []func(*Options)
-							if c.opts != nil {
-								mods = append(mods, c.opts)
-							}
-							m := newTest(t, f, sz.w, sz.h, th, mods...)
-							c.setup(t, m, f)
-							checkFrame(t, m.View().Content, sz.w, sz.h)
-							golden.RequireEqual(t, screen(m))
-						})
+					f := c.fake()
+					var mods []func(*Options)
+					if c.opts != nil {
+						mods = append(mods, c.opts)
 					}
+					m := newTest(t, f, sz.w, sz.h, goldenTheme, mods...)
+					c.setup(t, m, f)
+					checkFrame(t, m.View().Content, sz.w, sz.h)
+					golden.RequireEqual(t, screen(m))
 				})
 			}
 		})
@@ -221,7 +264,7 @@ func TestGoldenMessages(t *testing.T) {
 // TestGoldenANSIHighlights keeps the filtered stream with its escape sequences: the matches of the filter
 // are highlighted in the payload previews.
 func TestGoldenANSIHighlights(t *testing.T) {
-	m := newTest(t, tuitest.Scripted(), 120, 30, "dark")
+	m := newTest(t, tuitest.Scripted(), 120, 30, goldenTheme)
 	selectConsumer(t, m, "billing-1")
 	run(t, m, runLine(m, "filter ada"))
 	v := m.View().Content
@@ -249,7 +292,7 @@ func TestGoldenStoreRecovery(t *testing.T) {
 					}}
 			})
 			for _, pane := range []string{"1", "6"} {
-				m := newTest(t, f, sz.w, sz.h, "dark")
+				m := newTest(t, f, sz.w, sz.h, goldenTheme)
 				press(m, pane)
 				checkFrame(t, m.View().Content, sz.w, sz.h)
 				t.Run(paneNames[pane[0]-'1'], func(t *testing.T) { golden.RequireEqual(t, screen(m)) })
