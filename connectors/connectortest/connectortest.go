@@ -19,13 +19,13 @@ package connectortest
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 
 	"github.com/danube-console/danube-console/broker"
 	"github.com/danube-console/danube-console/broker/brokertest"
@@ -85,8 +85,9 @@ type Harness struct {
 	// Break makes the outside system fail until the returned heal function is called (at most a few
 	// seconds later). Without it, the failure sub-test is skipped, saying so.
 	Break func(f *Fixture) (heal func(), err error)
-	// IgnoreGoroutines lists substrings of goroutine stacks the leak check ignores (goroutines of the
-	// outside system the harness runs in-process, such as an embedded server).
+	// IgnoreGoroutines lists functions whose goroutines the leak check ignores (goroutines of the outside
+	// system the harness runs in-process, such as an embedded server), fully qualified as
+	// goleak.IgnoreAnyFunction takes them: a goroutine with one of them anywhere on its stack is ignored.
 	IgnoreGoroutines []string
 	// Records is how many records each step feeds (default 40); Timeout bounds each wait (default 30 s).
 	Records int
@@ -139,7 +140,7 @@ func Conformance(t *testing.T, h Harness) {
 // after a new Start, everything fed arrives.
 func testStartStop(t *testing.T, h *Harness, role connectors.Role) {
 	e := newEnv(t, h, role, false)
-	before := goroutines()
+	before := goleak.IgnoreCurrent()
 	e.start()
 	first := ids("a", h.Records)
 	e.feed(first)
@@ -155,7 +156,7 @@ func testStartStop(t *testing.T, h *Harness, role connectors.Role) {
 	if st.InFlight != 0 {
 		t.Errorf("in flight after Stop = %d, want 0 (the drain settles everything)", st.InFlight)
 	}
-	checkNoLeak(t, before, h.IgnoreGoroutines)
+	leakCheck(t, before, h.IgnoreGoroutines)
 
 	e.start()
 	e.waitAll(append(first, second...))
@@ -166,7 +167,7 @@ func testStartStop(t *testing.T, h *Harness, role connectors.Role) {
 // testRestart: Restart drains and starts again; data flows before and after; it is not counted as a crash.
 func testRestart(t *testing.T, h *Harness, role connectors.Role) {
 	e := newEnv(t, h, role, false)
-	before := goroutines()
+	before := goleak.IgnoreCurrent()
 	e.start()
 	first := ids("a", h.Records)
 	e.feed(first)
@@ -184,7 +185,7 @@ func testRestart(t *testing.T, h *Harness, role connectors.Role) {
 		t.Errorf("restarts = %d after Restart, want 0 (only failures count)", st.Restarts)
 	}
 	e.stop()
-	checkNoLeak(t, before, h.IgnoreGoroutines)
+	leakCheck(t, before, h.IgnoreGoroutines)
 }
 
 // testFailure: the outside system fails for a while; the instance reports it and retries; once healed,
@@ -546,78 +547,43 @@ func ids(prefix string, n int) []string {
 	return out
 }
 
-// goroutine is one goroutine of a runtime.Stack dump.
-type goroutine struct {
-	id    string
-	stack string
-}
-
-func goroutines() map[string]bool {
-	out := map[string]bool{}
-	for _, g := range dump() {
-		out[g.id] = true
-	}
-	return out
-}
-
-func dump() []goroutine {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	var out []goroutine
-	for _, block := range strings.Split(string(buf), "\n\n") {
-		head, _, _ := strings.Cut(block, "\n")
-		f := strings.Fields(head) // goroutine N [state]:
-		if len(f) < 2 || f[0] != "goroutine" {
-			continue
-		}
-		out = append(out, goroutine{id: f[1], stack: block})
-	}
-	return out
-}
-
-// benign are goroutines that are not the instance's: the embedded broker's, gRPC's server side, the suite's
-// own, and HTTP servers and idle client connections a harness may run.
+// benign are the goroutines that are not the instance's, named by a function on their stack (as
+// goleak.IgnoreAnyFunction takes it): the embedded broker's and gRPC's server side, the suite's own feeder,
+// and the HTTP servers and client connections a harness may run.
 var benign = []string{
-	"danube-console/broker.", "danube-console/broker/", "(*http2Server)", "grpc.(*Server)", "connectortest.",
-	"net/http.(*persistConn)", "net/http.(*conn).serve", "net/http.(*Server)",
+	"github.com/danube-console/danube-console/broker.(*dispatcher).run",
+	"github.com/danube-console/danube-console/broker.(*subscription).serve",
+	"google.golang.org/grpc.(*Server).serveStreams",
+	"google.golang.org/grpc.(*Server).handleStream",
+	"google.golang.org/grpc/internal/transport.(*http2Server).keepalive",
+	"github.com/danube-console/danube-console/connectors/connectortest.(*env).feedAsync.func1",
+	"net/http.(*persistConn).readLoop",
+	"net/http.(*persistConn).writeLoop",
+	"net/http.(*conn).serve",
+	"net/http.(*Server).Serve",
 }
 
-// checkNoLeak fails t when goroutines started since before are still running after a few seconds, except
-// benign ones and those matching ignore.
-func checkNoLeak(t *testing.T, before map[string]bool, ignore []string) {
+// leakCheck fails t when goroutines started after before was taken (goleak.IgnoreCurrent) are still running
+// a few seconds after the instance stopped, except benign ones and those of the harness's ignore list.
+func leakCheck(t *testing.T, before goleak.Option, ignore []string) {
 	t.Helper()
-	skip := append(slices.Clone(benign), ignore...)
-	var leaked []goroutine
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		leaked = leaked[:0]
-		for _, g := range dump() {
-			if before[g.id] || strings.Contains(g.stack, "connectortest.dump") {
-				continue
-			}
-			if slices.ContainsFunc(skip, func(s string) bool { return strings.Contains(g.stack, s) }) {
-				continue
-			}
-			leaked = append(leaked, g)
-		}
-		if len(leaked) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
+	opts := []goleak.Option{before}
+	for _, f := range slices.Concat(benign, ignore) {
+		opts = append(opts, goleak.IgnoreAnyFunction(f))
 	}
-	var b strings.Builder
-	for _, g := range leaked {
-		b.WriteString(g.stack + "\n\n")
+	var leaks findResult
+	testenv.Eventually(t, 5*time.Second, func() bool {
+		leaks.err = goleak.Find(opts...)
+		return leaks.err == nil
+	}, "goroutines left after Stop (Harness.IgnoreGoroutines names the outside system's): %v", &leaks)
+}
+
+// findResult shows what goleak.Find last found.
+type findResult struct{ err error }
+
+func (r *findResult) String() string {
+	if r.err == nil {
+		return "none"
 	}
-	t.Errorf("%d goroutines left after Stop:\n%s", len(leaked), b.String())
+	return r.err.Error()
 }

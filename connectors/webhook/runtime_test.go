@@ -135,7 +135,7 @@ auth_token = "t"
 		t.Errorf("forged event: %d, want 401", code)
 	}
 	testenv.Eventually(t, 20*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(received) >= 5 }, "5 deliveries")
-	time.Sleep(100 * time.Millisecond) // nothing else should arrive
+	time.Sleep(100 * time.Millisecond) // a quiet period in which nothing else may arrive: nothing to wait for
 	http.DefaultClient.CloseIdleConnections()
 
 	mu.Lock()
