@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/danube-console/danube-console/connectors"
 	"github.com/danube-console/danube-console/connectors/filetail"
+	"github.com/danube-console/danube-console/internal/testenv"
 )
 
 // TestMain fails the package when a goroutine outlives its tests.
@@ -398,7 +400,8 @@ func TestCloseWakesARead(t *testing.T) {
 		_, _, err := s.Read(context.Background())
 		errc <- err
 	}()
-	time.Sleep(20 * time.Millisecond)
+	testenv.Eventually(t, 5*time.Second, func() bool { return goroutinesIn("filetail.(*Source).Read(") == 1 },
+		"the Read did not start")
 	s.Close(context.Background())
 	select {
 	case err := <-errc:
@@ -422,7 +425,8 @@ func TestConcurrentRotationsAndAcks(t *testing.T) {
 	appendTo(t, path, "")
 	s := newSource(t, path, map[string]any{"batch_size": int64(7), "poll_interval": "1ms"})
 	const total = 3000
-	var read atomic.Int64 // lines the reader got
+	var read atomic.Int64              // lines the reader got
+	progress := make(chan struct{}, 1) // signalled when read grows
 
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -435,7 +439,7 @@ func TestConcurrentRotationsAndAcks(t *testing.T) {
 				// Rotate only once the reader follows the current file: a file rotated twice within one
 				// poll interval is skipped (see the package doc).
 				for read.Load() <= int64(i-299) {
-					time.Sleep(time.Millisecond)
+					<-progress
 				}
 				f.Close()
 				os.Rename(path+".2", path+".3")
@@ -444,7 +448,7 @@ func TestConcurrentRotationsAndAcks(t *testing.T) {
 				f, _ = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 			}
 			if i%50 == 0 {
-				time.Sleep(time.Millisecond)
+				time.Sleep(time.Millisecond) // pacing the writer, not a wait
 			}
 		}
 		f.Close()
@@ -462,10 +466,14 @@ func TestConcurrentRotationsAndAcks(t *testing.T) {
 			got = append(got, string(r.Payload))
 		}
 		read.Store(int64(len(got)))
+		select {
+		case progress <- struct{}{}:
+		default:
+		}
 		wg.Add(1)
 		go func() { // acks complete in any order
 			defer wg.Done()
-			time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)
+			time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond) // acks in a random order: the scenario
 			if err := ack(context.Background(), nil); err != nil {
 				t.Errorf("ack: %v", err)
 			}
@@ -545,4 +553,17 @@ func TestUnreadablePathRecovers(t *testing.T) {
 	os.Remove(path)
 	appendTo(t, path, lines("l", 2, 2))
 	equal(t, payloads(readLines(t, s, 2)), names("l", 2, 2))
+}
+
+// goroutinesIn counts the goroutines whose stack has a frame of fn: a test waits with it for a goroutine to
+// reach a call that has no other observable sign (a Read blocked on an empty file).
+func goroutinesIn(fn string) int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Count(string(buf[:n]), fn)
+		}
+		buf = make([]byte, 2*len(buf))
+	}
 }

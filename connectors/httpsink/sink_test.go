@@ -388,11 +388,8 @@ func TestTimeoutAndConnectionErrors(t *testing.T) {
 	defer close(release)
 	for _, mode := range []string{ModeMessage, ModeBatch} {
 		s := newSink(t, map[string]any{"url": e.srv.URL, "mode": mode, "timeout": "100ms"}, nil)
-		start := time.Now()
+		// The endpoint never answers before the test ends: Write returns only through its timeout.
 		err := s.Write(context.Background(), numbered(2))
-		if d := time.Since(start); d > 5*time.Second {
-			t.Errorf("%s: Write took %v with a 100ms timeout", mode, d)
-		}
 		checkAll(t, mode, err, 2, connectors.KindRetryable, "no answer within 100ms")
 	}
 
@@ -480,7 +477,8 @@ func TestMaxInFlight(t *testing.T) {
 				break
 			}
 		}
-		// Hold the request until the limit is reached (or a while), so that any excess would show.
+		// Hold the request until the limit is reached (or a while), so that any excess would show: the
+		// endpoint's behaviour, not a wait of the test.
 		deadline := time.Now().Add(300 * time.Millisecond)
 		for cur.Load() < limit && time.Now().Before(deadline) {
 			time.Sleep(2 * time.Millisecond)

@@ -47,7 +47,7 @@ func emit(ctx context.Context, broker, topic string, ids []string) error {
 				if ctx.Err() != nil {
 					return err
 				}
-				time.Sleep(50 * time.Millisecond)
+				time.Sleep(50 * time.Millisecond) // a reconnect backoff, not a wait
 				continue
 			}
 			cl = c
@@ -90,14 +90,23 @@ func TestConformanceSource(t *testing.T) {
 
 // collector is a durable MQTT subscriber that outlives broker restarts.
 type collector struct {
-	cl  paho.Client
-	mu  sync.Mutex
-	got []string
+	cl     paho.Client
+	mu     sync.Mutex
+	got    []string
+	probed atomic.Bool // a probe came back: the collector is subscribed
 }
+
+// probePayload is the payload of the messages that check the collector's subscription; they are not
+// collected.
+const probePayload = "collector-probe"
 
 func collect(t testing.TB, broker, filter string) *collector {
 	c := &collector{}
 	handler := func(_ paho.Client, m paho.Message) {
+		if string(m.Payload()) == probePayload {
+			c.probed.Store(true)
+			return
+		}
 		c.mu.Lock()
 		c.got = append(c.got, string(m.Payload()))
 		c.mu.Unlock()
@@ -110,25 +119,16 @@ func collect(t testing.TB, broker, filter string) *collector {
 	if tok := c.cl.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("collector: %v", tok.Error())
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for { // subscribed once a probe comes back
-		p := paho.NewClient(paho.NewClientOptions().AddBroker(broker).SetClientID("probe"))
-		if tok := p.Connect(); tok.WaitTimeout(5*time.Second) && tok.Error() == nil {
-			p.Publish(filter[:len(filter)-1]+"probe", 1, false, "probe").WaitTimeout(5 * time.Second)
-		}
-		p.Disconnect(50)
-		time.Sleep(50 * time.Millisecond)
-		c.mu.Lock()
-		n := len(c.got)
-		c.got = nil
-		c.mu.Unlock()
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("collector: not subscribed")
-		}
+	// Subscribed once a probe comes back.
+	probe := paho.NewClient(paho.NewClientOptions().AddBroker(broker).SetClientID("probe"))
+	if tok := probe.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("probe: %v", tok.Error())
 	}
+	defer probe.Disconnect(50)
+	testenv.Eventually(t, 10*time.Second, func() bool {
+		probe.Publish(filter[:len(filter)-1]+"probe", 1, false, probePayload).WaitTimeout(5 * time.Second)
+		return c.probed.Load()
+	}, "collector: not subscribed")
 	t.Cleanup(func() { c.cl.Disconnect(100) })
 	return c
 }

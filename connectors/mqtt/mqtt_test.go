@@ -105,23 +105,17 @@ func subscribe(t *testing.T, cl paho.Client, filter string, qos byte) *subscribe
 // wait waits until the subscriber has n messages and returns them as "topic payload" strings.
 func (s *subscriber) wait(t *testing.T, n int) []string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var out []string
+	testenv.Eventually(t, 10*time.Second, func() bool {
 		s.mu.Lock()
-		got := len(s.msgs)
-		var out []string
+		defer s.mu.Unlock()
+		out = out[:0]
 		for _, m := range s.msgs {
 			out = append(out, m.Topic()+" "+string(m.Payload()))
 		}
-		s.mu.Unlock()
-		if got >= n {
-			return out
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("subscriber got %d messages, want %d: %q", got, n, out)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return len(out) >= n
+	}, "subscriber got fewer than %d messages: %q", n, &out)
+	return out
 }
 
 // readN reads until it has n records, and returns them with their ack functions.
@@ -277,13 +271,8 @@ func closeSession(t *testing.T, mosq *testenv.Mosquitto, src *Source, clientID s
 		t.Fatal(err)
 	}
 	line := "Client " + clientID + " disconnected."
-	deadline := time.Now().Add(10 * time.Second)
-	for strings.Count(mosq.Log(), line) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("the broker did not log %q %d times: the source closed without a DISCONNECT", line, n)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.Eventually(t, 10*time.Second, func() bool { return strings.Count(mosq.Log(), line) >= n },
+		"the broker did not log %q %d times: the source closed without a DISCONNECT", line, n)
 }
 
 // TestSourceAttributes: retained messages, the delivered QoS, and key_from_topic = false.
@@ -330,10 +319,7 @@ func TestSourceBrokerDown(t *testing.T) {
 	src := newSource(t, map[string]any{"broker": mosq.URL(), "topics": []any{"t"}, "keep_alive": "2s"})
 	pub := testClient(t, mosq.URL(), "publisher")
 	publish(t, pub, "t", 1, false, "before")
-	deadline := time.Now().Add(10 * time.Second)
-	for len(src.msgs) == 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.Eventually(t, 10*time.Second, func() bool { return len(src.msgs) > 0 }, "the source received nothing")
 	mosq.Stop(t)
 	recs, _ := readN(t, src, 1) // received before the loss: still handed out
 	if string(recs[0].Payload) != "before" {
@@ -482,26 +468,21 @@ func TestSinkRetainQoS0(t *testing.T) {
 	if err := sink.Write(testCtx(t), []*client.Message{{Payload: []byte("v1")}, {Payload: []byte("v2")}}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var got []string
+	testenv.Eventually(t, 10*time.Second, func() bool {
 		sub := subscribe(t, testClient(t, mosq.URL(), "late-"+time.Now().Format("150405.000000")), "status/#", 1)
-		time.Sleep(50 * time.Millisecond)
+		sub.wait(t, 1) // a retained message comes right after the subscription
 		sub.mu.Lock()
-		var got []string
+		defer sub.mu.Unlock()
+		got = got[:0]
 		for _, m := range sub.msgs {
 			got = append(got, string(m.Payload()))
 			if !m.Retained() {
 				t.Fatalf("message %q not retained", m.Payload())
 			}
 		}
-		sub.mu.Unlock()
-		if slices.Equal(got, []string{"v2"}) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("retained %q", got)
-		}
-	}
+		return slices.Equal(got, []string{"v2"})
+	}, "retained %q", &got)
 }
 
 // TestSinkBrokerDown: Write and Connect fail Retryable while the broker is down; the sink recovers.
