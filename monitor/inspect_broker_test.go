@@ -78,7 +78,7 @@ func TestManualAckAgainstBroker(t *testing.T) {
 			t.Fatalf("message %d: %+v", i, g)
 		}
 	}
-	// Nothing was acked behind our back.
+	// Nothing was acked behind our back (a quiet period in which an ack could happen: nothing to wait for).
 	time.Sleep(100 * time.Millisecond)
 	if sub := findSub(t, f.m.Snapshot(), topic, "s"); sub.Acked != 0 || sub.Pending != 3 {
 		t.Fatalf("subscription %+v before any Ack", sub)
@@ -198,8 +198,12 @@ func TestManualAckExpiryAgainstBroker(t *testing.T) {
 	if err := f.m.Ack(ctx, stream, []uint64{2}); err != nil {
 		t.Fatal(err)
 	}
-	// Settled: no more redeliveries.
-	time.Sleep(3 * policy.AckTimeout)
+	// Settled: the broker holds nothing unacknowledged, so no more redeliveries.
+	var info broker.TopicInfo
+	testenv.Eventually(t, 10*time.Second, func() bool {
+		info, _ = f.srv.Topic(topic)
+		return len(info.Subscriptions) == 1 && info.Subscriptions[0].InFlight == 0 && info.Subscriptions[0].Waiting == 0
+	}, "the subscription still holds messages: %+v", &info)
 	if c, _ := consumerOf(f.m.Snapshot(), stream); c.Received != 2 || c.Pending != 0 {
 		t.Fatalf("after the ack: %+v", c)
 	}
@@ -223,7 +227,7 @@ func TestManualAckBackpressureAgainstBroker(t *testing.T) {
 		}
 	}
 	eventually(t, f.m, "the tap's first messages", func(s Snapshot) bool { c, _ := consumerOf(s, stream); return c.Pending >= 5 })
-	time.Sleep(200 * time.Millisecond)
+	time.Sleep(200 * time.Millisecond) // a quiet period in which more could be taken: nothing to wait for
 	// maxPending taken, one in the client's buffer, one waiting to be buffered.
 	if c, _ := consumerOf(f.m.Snapshot(), stream); c.Pending > 5+2 {
 		t.Fatalf("%d pending with a maximum of 5", c.Pending)
