@@ -228,7 +228,11 @@ func TestBrokerRestartMidFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	u.emit(second...) // read while the broker is down: published once it is back
-	time.Sleep(300 * time.Millisecond)
+	var srcSt connectors.InstanceStatus
+	testenv.Eventually(t, 10*time.Second, func() bool {
+		srcSt, _ = rt.Status("src")
+		return srcSt.LastError != ""
+	}, "the source did not notice the broker is down: %+v", &srcSt)
 	srv2, err := broker.New(opts)
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"github.com/danube-console/danube-console/client"
 	"github.com/danube-console/danube-console/connectors"
 	"github.com/danube-console/danube-console/internal/jsonl"
+	"github.com/danube-console/danube-console/internal/testenv"
 )
 
 // pipelineMessages is how many messages one flow of the pipeline benchmark moves.
@@ -89,9 +90,10 @@ func runtimeFlow(b *testing.B, c *client.Client, dir, topic string) time.Duratio
 	if err := rt.Start("sink"); err != nil {
 		b.Fatal(err)
 	}
-	for st, _ := rt.Status("sink"); st.State != connectors.StateRunning; st, _ = rt.Status("sink") {
-		time.Sleep(time.Millisecond)
-	}
+	testenv.Eventually(b, time.Minute, func() bool {
+		st, _ := rt.Status("sink")
+		return st.State == connectors.StateRunning
+	}, "the sink is not running")
 	start := time.Now()
 	if err := rt.Start("gen"); err != nil {
 		b.Fatal(err)
@@ -101,7 +103,7 @@ func runtimeFlow(b *testing.B, c *client.Client, dir, topic string) time.Duratio
 		if time.Now().After(deadline) {
 			b.Fatalf("the runtime flow wrote %d of %d in 2 min", st.Processed, pipelineMessages)
 		}
-		time.Sleep(200 * time.Microsecond)
+		time.Sleep(200 * time.Microsecond) // polls inside the measurement: finer than testenv.Eventually's
 	}
 	return time.Since(start)
 }
