@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
@@ -32,9 +31,15 @@ type command struct {
 	aliases []string
 	usage   string // the arguments, e.g. "TOPIC [SUB] [TYPE] [--manual]"
 	help    string
-	danger  bool     // changes state: disabled in read-only mode
-	flags   []string // the flags it takes
-	rest    int      // from this positional argument on, the rest of the line is one raw argument (-1: none)
+	doc     string // the longer description of the README's command table; empty means help
+	// changes names the state-changing action the command starts, as read-only mode refuses it; empty for
+	// a command that only reads (or only with changingFlags).
+	changes string
+	// changingFlags are the flags that make the command change state ("--unsubscribe" deletes a
+	// subscription): read-only mode refuses the command with one of them.
+	changingFlags []string
+	flags         []string // the flags it takes
+	rest          int      // from this positional argument on, the rest of the line is one raw argument (-1: none)
 	// complete returns the candidates for positional argument i, given the arguments before it.
 	complete func(m *Model, i int, prev []string) []string
 	run      func(m *Model, a cmdArgs) (tea.Cmd, error)
@@ -61,28 +66,51 @@ func commands() []*command {
 	return []*command{
 		{name: "lookup", usage: "TOPIC", help: "look a topic up", rest: -1,
 			complete: argTopics(0), run: runLookup},
-		{name: "consume", aliases: []string{"tap"}, usage: "TOPIC [SUB] [TYPE] [--manual]", help: "start a tap", danger: true,
+		{name: "consume", aliases: []string{"tap"}, usage: "TOPIC [SUB] [TYPE] [--manual]", help: "start a tap", changes: changesTaps,
 			flags: []string{"--manual"}, rest: -1, complete: completeConsume, run: runConsume},
 		{name: "stop", usage: "[TAP|PRODUCER] [--unsubscribe]", help: "stop a tap or a console producer", rest: -1,
-			flags: []string{"--unsubscribe"}, complete: completeTaps, run: runStop},
-		{name: "unsubscribe", usage: "TOPIC SUB", help: "delete a subscription and its kept messages", danger: true, rest: -1,
+			doc:   "stop a tap or a console producer; `--unsubscribe` also deletes the tap's subscription",
+			flags: []string{"--unsubscribe"}, changingFlags: []string{"--unsubscribe"}, complete: completeTaps, run: runStop},
+		{name: "unsubscribe", usage: "TOPIC SUB", help: "delete a subscription and its kept messages", changes: "deleting subscriptions", rest: -1,
+			doc:      "delete a subscription and its kept messages (a tap's subscription outlives the tap and keeps its messages)",
 			complete: completeUnsubscribe, run: runUnsubscribe},
-		{name: "producer", usage: "TOPIC [RATE] [KEY] [--reliable]", help: "start a producer of test messages", danger: true,
+		{name: "producer", usage: "TOPIC [RATE] [KEY] [--reliable]", help: "start a producer of test messages", changes: "starting producers",
+			doc:   "start a producer of test messages, until `x` on the producers pane or `:stop`",
 			flags: []string{"--reliable"}, rest: -1, complete: argTopics(0), run: runProducer},
-		{name: "produce", usage: "TOPIC TEXT...", help: "publish one message", danger: true, rest: 1,
+		{name: "produce", usage: "TOPIC TEXT...", help: "publish one message", changes: "producing messages", rest: 1,
 			complete: argTopics(0), run: runProduce},
 		{name: "filter", usage: "[EXPR]", help: "filter the stream (empty: clear)", rest: 0, run: runFilter},
 		{name: "export", usage: "PATH [--filtered|--marked]", help: "write messages as JSON lines",
 			flags: []string{"--filtered", "--marked"}, rest: -1, run: runExport},
-		{name: "replay", usage: "[TOPIC] [--filtered]", help: "re-publish messages (review first)", danger: true,
+		{name: "replay", usage: "[TOPIC] [--filtered]", help: "re-publish messages (review first)", changes: changesReplay,
 			flags: []string{"--filtered"}, rest: -1, complete: argTopics(0), run: runReplay},
-		{name: "connector", usage: "start|stop|restart NAME", help: "act on a connector", danger: true, rest: -1,
+		{name: "connector", usage: "start|stop|restart NAME", help: "act on a connector", changes: changesConnectors, rest: -1,
 			complete: completeConnector, run: runConnector},
 		{name: "theme", usage: "NAME", help: "switch theme", rest: -1, complete: completeThemes, run: runTheme},
 		{name: "readonly", help: "read-only for the session", rest: -1, run: runReadOnly},
 		{name: "help", help: "show the keys", rest: -1, run: runHelp},
 		{name: "quit", aliases: []string{"q"}, help: "quit", rest: -1, run: runQuit},
 	}
+}
+
+// binding is the command as a key binding, for the help overlay and the README: ":name" and its help.
+func (c *command) binding() Binding {
+	b := bind([]string{":" + c.name}, ":"+c.name, c.help)
+	b.Changes = c.changes
+	return b
+}
+
+// refusal returns why read-only mode refuses the command with these arguments, or "".
+func (c *command) refusal(a cmdArgs) string {
+	if c.changes != "" {
+		return "read-only: :" + c.name + " is disabled"
+	}
+	for _, f := range c.changingFlags {
+		if a.flags[f] {
+			return "read-only: :" + c.name + " " + f + " is disabled"
+		}
+	}
+	return ""
 }
 
 // findCommand returns the command called name (or one of its aliases).
@@ -174,15 +202,15 @@ func (c *cmdLine) key(msg tea.KeyPressMsg) tea.Cmd {
 	m := c.m
 	k := m.keys.Prompt
 	switch s := msg.String(); {
-	case key.Matches(msg, k.Cancel):
+	case matches(msg, k.Cancel):
 		c.close()
 		return nil
-	case key.Matches(msg, k.Submit):
+	case matches(msg, k.Submit):
 		return c.execute()
-	case key.Matches(msg, k.Complete):
+	case matches(msg, k.Complete):
 		c.complete(s == "shift+tab")
 		return nil
-	case key.Matches(msg, k.History):
+	case matches(msg, k.History):
 		c.browse(pick(s == "up", -1, 1))
 		return nil
 	}
@@ -345,9 +373,12 @@ func (c *cmdLine) execute() tea.Cmd {
 		return nil
 	}
 	cmd, args, err := c.parse(line)
-	if err == nil && cmd.danger && c.m.readOnly() {
-		err = errors.New("read-only: :" + cmd.name + " is disabled")
-		c.m.setStatus(levelWarn, err.Error())
+	if err == nil && c.m.readOnly() {
+		// Read-only mode refuses the commands that change state here, and only here.
+		if r := cmd.refusal(args); r != "" {
+			err = errors.New(r)
+			c.m.setStatus(levelWarn, r)
+		}
 	}
 	var tc tea.Cmd
 	if err == nil {
@@ -460,7 +491,7 @@ func (c *cmdLine) strip(body string, w, h int) string {
 				if i > 0 {
 					l.add(st.muted, " ")
 				}
-				l.add(pick(cmd.danger && c.m.readOnly(), st.muted, st.text), cmd.name)
+				l.add(pick(cmd.changes != "" && c.m.readOnly(), st.muted, st.text), cmd.name)
 			}
 			break
 		}
@@ -470,7 +501,7 @@ func (c *cmdLine) strip(body string, w, h int) string {
 			break
 		}
 		l.add(st.key, ":"+cmd.name).add(st.text, pick(cmd.usage != "", " "+cmd.usage, "")).add(st.muted, " — "+cmd.help)
-		if cmd.danger && c.m.readOnly() {
+		if cmd.changes != "" && c.m.readOnly() {
 			l.add(st.warn, " (read-only)")
 		}
 	}
@@ -644,9 +675,6 @@ func runStop(m *Model, a cmdArgs) (tea.Cmd, error) {
 		return m.stopAdHoc(name, true), nil
 	}
 	if unsub {
-		if m.refuse("deleting subscriptions") {
-			return nil, nil
-		}
 		// A tap on a partitioned topic has a row per partition: each partition's subscription goes.
 		var topics []string
 		sub := ""

@@ -19,6 +19,7 @@ import (
 
 	"github.com/danube-console/danube-console/client"
 	"github.com/danube-console/danube-console/connectors"
+	"github.com/danube-console/danube-console/internal/testenv"
 	"github.com/danube-console/danube-console/monitor"
 	"github.com/danube-console/danube-console/themes"
 	"github.com/danube-console/danube-console/tui/tuitest"
@@ -544,11 +545,7 @@ func TestProgram(t *testing.T) {
 		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii), tea.WithFilter(filter)))
 	tm.Send(keyMsg("7"))
 	tm.Send(keyMsg("s"))
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the stop did not complete")
-	}
+	<-done // the stop completed (go test's -timeout catches a hang)
 	tm.Send(keyMsg("q"))
 	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
 	if got := f.Calls(); !slices.Contains(got, "StopConnector mqtt-in") {
@@ -557,7 +554,7 @@ func TestProgram(t *testing.T) {
 	if l := lineWith(screen(final), "mqtt-in"); !strings.Contains(l, "stopped") {
 		t.Errorf("final row %q, want stopped", l)
 	}
-	waitFor(t, 5*time.Second, "the first refresh", func() bool { return slices.Contains(f.Calls(), "Refresh") })
+	testenv.Eventually(t, 5*time.Second, func() bool { return slices.Contains(f.Calls(), "Refresh") }, "the first refresh")
 }
 
 // TestRunContext checks that cancelling the context ends Run without an error.
@@ -566,17 +563,24 @@ func TestRunContext(t *testing.T) {
 	defer pw.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() { errc <- Run(ctx, tuitest.Scripted(), Options{Input: pr, Output: io.Discard}) }()
-	time.Sleep(100 * time.Millisecond)
+	out := &firstWrite{started: make(chan struct{})}
+	go func() { errc <- Run(ctx, tuitest.Scripted(), Options{Input: pr, Output: out}) }()
+	<-out.started // the program runs: it drew its first frame
 	cancel()
-	select {
-	case err := <-errc:
-		if err != nil {
-			t.Errorf("Run after cancel: %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return after cancel")
+	if err := <-errc; err != nil {
+		t.Errorf("Run after cancel: %v", err)
 	}
+}
+
+// firstWrite is an output that closes started on its first write.
+type firstWrite struct {
+	once    sync.Once
+	started chan struct{}
+}
+
+func (w *firstWrite) Write(p []byte) (int, error) {
+	w.once.Do(func() { close(w.started) })
+	return len(p), nil
 }
 
 // TestEveryTheme renders every pane in every built-in theme and in the colourless one.

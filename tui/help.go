@@ -1,16 +1,14 @@
 package tui
 
-import "charm.land/bubbles/v2/key"
-
 // renderHelp draws the help overlay, generated from the key map and the command table, centred in a w×h
 // area and scrolled by Model.helpOff. In read-only mode the keys and commands that change state are dimmed
 // and marked "(read-only)".
 func (m *Model) renderHelp(w, h int) string {
 	st := m.st
-	secs := m.keys.sections()
+	secs := m.keys.helpSections()
 	cmds := helpSection{title: "Commands (:)"}
 	for _, c := range m.cmd.cmds {
-		cmds.entries = append(cmds.entries, helpEntry{b: key.NewBinding(key.WithKeys(":"+c.name), key.WithHelp(":"+c.name, c.help)), danger: c.danger})
+		cmds.bindings = append(cmds.bindings, c.binding())
 	}
 	secs = append(secs, cmds)
 	ro := m.readOnly()
@@ -23,15 +21,15 @@ func (m *Model) renderHelp(w, h int) string {
 	var cols []col
 	for _, s := range secs {
 		kw := 0
-		for _, e := range s.entries {
-			kw = max(kw, textWidth(e.b.Help().Key))
+		for _, b := range s.bindings {
+			kw = max(kw, textWidth(b.Help().Key))
 		}
 		c := col{lines: []seg2{{a: seg{s.title, st.title}}}}
 		c.width = textWidth(s.title)
-		for _, e := range s.entries {
-			hk := e.b.Help()
+		for _, b := range s.bindings {
+			hk := b.Help()
 			desc, kp, dp := hk.Desc, st.key, st.text
-			if e.danger && ro {
+			if b.Mutates() && ro {
 				desc, kp, dp = desc+" (read-only)", st.muted, st.muted
 			}
 			c.lines = append(c.lines, seg2{a: seg{fit(hk.Key, kw, false), kp}, b: seg{"  " + desc, dp}})

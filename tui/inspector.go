@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 
@@ -102,31 +101,31 @@ func (in *inspector) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 	k, n := m.keys.Inspector, m.keys.Nav
 	p := m.consumers
 	switch {
-	case key.Matches(msg, k.View):
+	case matches(msg, k.View):
 		i := slices.Index(in.views, in.pv)
 		in.pv = in.views[(i+1)%len(in.views)]
 		in.content = ""
-	case key.Matches(msg, k.Next):
+	case matches(msg, k.Next):
 		return in.step(m, 1)
-	case key.Matches(msg, k.Prev):
+	case matches(msg, k.Prev):
 		return in.step(m, -1)
-	case key.Matches(msg, k.Ack):
+	case matches(msg, k.Ack):
 		msg := *in.cur()
 		return p.ack(m, p.selected(m), &msg)
-	case key.Matches(msg, k.Nack):
+	case matches(msg, k.Nack):
 		msg := *in.cur()
 		return p.nack(m, p.selected(m), &msg)
-	case key.Matches(msg, n.Up):
+	case matches(msg, n.Up):
 		in.vp.ScrollUp(1)
-	case key.Matches(msg, n.Down):
+	case matches(msg, n.Down):
 		in.vp.ScrollDown(1)
-	case key.Matches(msg, n.PageUp):
+	case matches(msg, n.PageUp):
 		in.vp.PageUp()
-	case key.Matches(msg, n.PageDown):
+	case matches(msg, n.PageDown):
 		in.vp.PageDown()
-	case key.Matches(msg, n.Top):
+	case matches(msg, n.Top):
 		in.vp.GotoTop()
-	case key.Matches(msg, n.Bottom):
+	case matches(msg, n.Bottom):
 		in.vp.GotoBottom()
 	}
 	return nil

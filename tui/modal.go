@@ -5,7 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -31,6 +30,10 @@ type modal interface {
 	view(m *Model, w, h int) string
 	// restyle applies a new theme to the text inputs.
 	restyle(m *Model)
+	// confirming returns the state-changing action a key press would carry out (the read-only refusal's
+	// words, as Binding.Changes), or "": the router refuses it in read-only mode, which can turn on while
+	// the modal is open (the backend's snapshot says so).
+	confirming(k *KeyMap, msg tea.KeyPressMsg) string
 }
 
 // newInput returns a text input in the console's style.
@@ -143,9 +146,6 @@ const tapFields = 4
 
 // openTapForm opens the tap form on a topic (may be empty).
 func (m *Model) openTapForm(topic string) tea.Cmd {
-	if m.refuse("starting taps") {
-		return nil
-	}
 	n := m.nextTap()
 	f := &tapForm{typ: 1, name: "tap-" + itoa(n)}
 	f.topic = newInput(m, "", "/namespace/topic")
@@ -159,6 +159,10 @@ func (m *Model) openTapForm(topic string) tea.Cmd {
 	}
 	m.modal = f
 	return f.focusField()
+}
+
+func (f *tapForm) confirming(k *KeyMap, msg tea.KeyPressMsg) string {
+	return pick(matches(msg, k.Prompt.Submit), changesTaps, "")
 }
 
 func (f *tapForm) focusField() tea.Cmd {
@@ -192,15 +196,15 @@ func (f *tapForm) input(_ *Model, msg tea.Msg) tea.Cmd {
 func (f *tapForm) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 	k := m.keys.Prompt
 	switch {
-	case key.Matches(msg, k.Cancel):
+	case matches(msg, k.Cancel):
 		m.modal = nil
 		return nil
-	case key.Matches(msg, k.Submit):
+	case matches(msg, k.Submit):
 		return f.submit(m)
-	case key.Matches(msg, k.NextItem):
+	case matches(msg, k.NextItem):
 		f.focus = (f.focus + 1) % tapFields
 		return f.focusField()
-	case key.Matches(msg, k.PrevItem):
+	case matches(msg, k.PrevItem):
 		f.focus = (f.focus + tapFields - 1) % tapFields
 		return f.focusField()
 	}
@@ -323,6 +327,10 @@ func (m *Model) openNack(stream string, seqs []uint64) tea.Cmd {
 	return p.focusField()
 }
 
+func (p *nackPrompt) confirming(k *KeyMap, msg tea.KeyPressMsg) string {
+	return pick(matches(msg, k.Prompt.Submit), changesNack, "")
+}
+
 func (p *nackPrompt) focusField() tea.Cmd {
 	p.delay.Blur()
 	p.reason.Blur()
@@ -350,21 +358,17 @@ func (p *nackPrompt) input(_ *Model, msg tea.Msg) tea.Cmd {
 func (p *nackPrompt) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 	k := m.keys.Prompt
 	switch {
-	case key.Matches(msg, k.Cancel):
+	case matches(msg, k.Cancel):
 		m.modal = nil
 		return nil
-	case key.Matches(msg, k.NextItem, k.PrevItem):
+	case matches(msg, k.NextItem, k.PrevItem):
 		p.focus = 1 - p.focus
 		return p.focusField()
-	case key.Matches(msg, k.Submit):
+	case matches(msg, k.Submit):
 		d, err := parseDelay(p.delay.Value())
 		if err != "" {
 			p.err, p.focus = err, 0
 			return p.focusField()
-		}
-		if m.refuse("nacking messages") {
-			m.modal = nil
-			return nil
 		}
 		m.modal = nil
 		m.setStatus(levelInfo, "nacking "+plural(len(p.seqs), "message")+"…")

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/danube-console/danube-console/monitor"
@@ -90,6 +89,10 @@ type pane interface {
 	capturing() bool
 	// esc closes the pane's overlay, if any, and reports whether there was one.
 	esc() bool
+	// bindings returns the pane's key bindings in effect (they depend on what the pane shows: the
+	// consumers pane's inspector has its own); the router refuses those that change state in read-only
+	// mode before the pane sees them.
+	bindings(k *KeyMap) []Binding
 }
 
 // Messages of the root model.
@@ -237,9 +240,10 @@ func (m *Model) now() time.Time { return m.opts.Clock() }
 func (m *Model) readOnly() bool { return m.opts.ReadOnly || m.snap.ReadOnly || m.roSession }
 
 // refuse reports whether read-only mode disables an action, saying so in the status bar; what names the
-// action ("acking messages").
+// action ("acking messages"). Only the router calls it: keys and commands that change state are refused
+// in one place each, from the keymap's and the command table's flags.
 func (m *Model) refuse(what string) bool {
-	if !m.readOnly() {
+	if what == "" || !m.readOnly() {
 		return false
 	}
 	m.setStatus(levelWarn, "read-only: "+what+" is disabled")
@@ -385,6 +389,10 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.cmd.key(msg)
 	}
 	if m.modal != nil {
+		if m.refuse(m.modal.confirming(&m.keys, msg)) {
+			m.modal = nil
+			return nil
+		}
 		return m.modal.key(m, msg)
 	}
 	if p.capturing() {
@@ -393,63 +401,68 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	if m.showHelp {
 		n := m.keys.Nav
 		switch {
-		case key.Matches(msg, g.Quit):
+		case matches(msg, g.Quit):
 			return tea.Quit
-		case key.Matches(msg, g.Help, g.Close):
+		case matches(msg, g.Help, g.Close):
 			m.showHelp = false
-		case key.Matches(msg, g.Theme):
+		case matches(msg, g.Theme):
 			m.cycleTheme()
-		case key.Matches(msg, n.Down):
+		case matches(msg, n.Down):
 			m.helpOff++
-		case key.Matches(msg, n.Up):
+		case matches(msg, n.Up):
 			m.helpOff--
-		case key.Matches(msg, n.PageDown):
+		case matches(msg, n.PageDown):
 			m.helpOff += max(1, m.bodyHeight()-3)
-		case key.Matches(msg, n.PageUp):
+		case matches(msg, n.PageUp):
 			m.helpOff -= max(1, m.bodyHeight()-3)
-		case key.Matches(msg, n.Top):
+		case matches(msg, n.Top):
 			m.helpOff = 0
-		case key.Matches(msg, n.Bottom):
+		case matches(msg, n.Bottom):
 			m.helpOff = 1 << 20
 		}
 		m.helpOff = max(0, m.helpOff) // the upper bound is applied when drawing
 		return nil
 	}
 	switch {
-	case key.Matches(msg, g.Quit):
+	case matches(msg, g.Quit):
 		return tea.Quit
-	case key.Matches(msg, g.Help):
+	case matches(msg, g.Help):
 		m.showHelp, m.helpOff = true, 0
 		return nil
-	case key.Matches(msg, g.Command):
+	case matches(msg, g.Command):
 		return m.cmd.openLine("")
-	case key.Matches(msg, g.ReadOnly):
+	case matches(msg, g.ReadOnly):
 		m.setReadOnly()
 		return nil
-	case key.Matches(msg, g.Close):
+	case matches(msg, g.Close):
 		if !p.esc() && m.active != paneDashboard {
 			// Nothing to close: esc goes back to the dashboard, as in k9s.
 			m.setPane(paneDashboard)
 		}
 		return nil
-	case key.Matches(msg, g.Theme):
+	case matches(msg, g.Theme):
 		m.cycleTheme()
 		return nil
-	case key.Matches(msg, g.NextPane):
+	case matches(msg, g.NextPane):
 		p.esc()
 		m.setPane((m.active + 1) % numPanes)
 		return nil
-	case key.Matches(msg, g.PrevPane):
+	case matches(msg, g.PrevPane):
 		p.esc()
 		m.setPane((m.active + numPanes - 1) % numPanes)
 		return nil
 	}
 	for i, b := range g.Panes {
-		if key.Matches(msg, b) {
+		if matches(msg, b) {
 			p.esc()
 			m.setPane(paneID(i))
 			return nil
 		}
+	}
+	// Read-only mode is enforced here, from the keymap: a key whose action changes state never reaches
+	// the pane.
+	if b, ok := refused(msg, p.bindings(&m.keys)); ok && m.refuse(b.Changes) {
+		return nil
 	}
 	return p.key(m, msg)
 }

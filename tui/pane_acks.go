@@ -120,3 +120,4 @@ func (p *acksPane) esc() bool       { return false }
 func (p *acksPane) click(m *Model, _, y int) {
 	clickTable(&p.cur, len(m.snap.Subscriptions), subscriptionID(m), m.bodyHeight()-4, 2, y)
 }
+func (p *acksPane) bindings(*KeyMap) []Binding { return nil }

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
@@ -49,17 +48,13 @@ func (p *connectorsPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 	k := m.keys.Connectors
 	c := p.selected(m)
 	switch {
-	case key.Matches(msg, k.Details):
+	case matches(msg, k.Details):
 		if c != nil {
 			p.details, p.scroll = !p.details, 0
 		}
 		return nil
-	case key.Matches(msg, k.StartStop, k.Restart):
+	case matches(msg, k.StartStop, k.Restart):
 		if c == nil {
-			return nil
-		}
-		if m.readOnly() {
-			m.setStatus(levelWarn, "read-only: starting, stopping and restarting connectors is disabled")
 			return nil
 		}
 		name := c.Name
@@ -68,7 +63,7 @@ func (p *connectorsPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 			return nil
 		}
 		verb := "restart"
-		if key.Matches(msg, k.StartStop) {
+		if matches(msg, k.StartStop) {
 			verb = pick(startable(c.State), "start", "stop")
 		}
 		p.pending[name] = verb + "ing"
@@ -82,17 +77,17 @@ func (p *connectorsPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 		n := m.keys.Nav
 		page := max(1, m.bodyHeight()-4)
 		switch {
-		case key.Matches(msg, n.Up):
+		case matches(msg, n.Up):
 			p.scroll--
-		case key.Matches(msg, n.Down):
+		case matches(msg, n.Down):
 			p.scroll++
-		case key.Matches(msg, n.PageUp):
+		case matches(msg, n.PageUp):
 			p.scroll -= page
-		case key.Matches(msg, n.PageDown):
+		case matches(msg, n.PageDown):
 			p.scroll += page
-		case key.Matches(msg, n.Top):
+		case matches(msg, n.Top):
 			p.scroll = 0
-		case key.Matches(msg, n.Bottom):
+		case matches(msg, n.Bottom):
 			p.scroll = 1 << 30
 		}
 		most := 0
@@ -402,4 +397,9 @@ func (p *connectorsPane) click(m *Model, _, y int) {
 		return
 	}
 	clickTable(&p.cur, len(m.snap.Connectors), connectorID(m), m.bodyHeight()-5, 2, y)
+}
+
+func (p *connectorsPane) bindings(k *KeyMap) []Binding {
+	c := k.Connectors
+	return []Binding{c.StartStop, c.Restart, c.Details}
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
@@ -381,10 +380,10 @@ func (p *consumersPane) input(msg tea.Msg) tea.Cmd {
 func (p *consumersPane) filterKey(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 	k := m.keys.Prompt
 	switch {
-	case key.Matches(msg, k.Cancel):
+	case matches(msg, k.Cancel):
 		p.closeFilter(m)
 		return nil
-	case key.Matches(msg, k.Submit):
+	case matches(msg, k.Submit):
 		if err := p.setFilter(m, p.fin.Value()); err != nil {
 			p.finErr = err.Error()
 			return nil
@@ -422,18 +421,18 @@ func (p *consumersPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 	rows := p.streamRows(m)
 	c := p.selected(m)
 	switch {
-	case key.Matches(msg, k.Filter):
+	case matches(msg, k.Filter):
 		if c == nil {
 			return nil
 		}
 		return p.openFilter()
-	case key.Matches(msg, k.NewTap):
+	case matches(msg, k.NewTap):
 		topic := ""
 		if c != nil {
 			topic = c.Topic
 		}
 		return m.openTapForm(topic)
-	case key.Matches(msg, k.StopTap):
+	case matches(msg, k.StopTap):
 		if c == nil {
 			return nil
 		}
@@ -442,7 +441,7 @@ func (p *consumersPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 			return nil
 		}
 		return m.stopTap(c.Name)
-	case key.Matches(msg, k.Open):
+	case matches(msg, k.Open):
 		if c == nil {
 			return nil
 		}
@@ -454,7 +453,7 @@ func (p *consumersPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 			return nil
 		}
 		return p.inspect(m)
-	case key.Matches(msg, k.Follow):
+	case matches(msg, k.Follow):
 		if p.follow {
 			p.pause(m)
 			m.setStatus(levelInfo, "stream paused")
@@ -463,7 +462,7 @@ func (p *consumersPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 			m.setStatus(levelInfo, "following stream")
 		}
 		return nil
-	case key.Matches(msg, k.ScrollUp):
+	case matches(msg, k.ScrollUp):
 		if p.focus {
 			p.moveSel(m, -max(1, rows-1), false)
 			return nil
@@ -471,7 +470,7 @@ func (p *consumersPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 		p.pause(m)
 		p.off = max(0, min(p.off+max(1, rows-1), len(p.held)-rows))
 		return nil
-	case key.Matches(msg, k.ScrollDown):
+	case matches(msg, k.ScrollDown):
 		if p.focus {
 			p.moveSel(m, max(1, rows-1), false)
 			return nil
@@ -480,7 +479,7 @@ func (p *consumersPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 			p.off = max(0, p.off-max(1, rows-1))
 		}
 		return nil
-	case key.Matches(msg, k.Mark):
+	case matches(msg, k.Mark):
 		if !p.focus || p.sel == 0 {
 			m.setStatus(levelInfo, "enter focuses the stream; space then marks the selected message")
 			return nil
@@ -491,14 +490,11 @@ func (p *consumersPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 			p.marks[p.sel] = true
 		}
 		return nil
-	case key.Matches(msg, k.Ack):
+	case matches(msg, k.Ack):
 		return p.ack(m, c, nil)
-	case key.Matches(msg, k.Nack):
+	case matches(msg, k.Nack):
 		return p.nack(m, c, nil)
-	case key.Matches(msg, k.Replay):
-		if m.refuse("replaying messages") {
-			return nil
-		}
+	case matches(msg, k.Replay):
 		msgs, what := p.targets(m)
 		if len(msgs) == 0 {
 			m.setStatus(levelWarn, "nothing to replay: select a message (enter focuses the stream), mark some with space, or use :replay --filtered")
@@ -509,16 +505,16 @@ func (p *consumersPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 	if p.focus {
 		n := m.keys.Nav
 		switch {
-		case key.Matches(msg, n.Up):
+		case matches(msg, n.Up):
 			p.moveSel(m, -1, false)
-		case key.Matches(msg, n.Down):
+		case matches(msg, n.Down):
 			if !p.follow && p.heldIndex(p.sel) == len(p.held)-1 {
 				return nil
 			}
 			p.moveSel(m, 1, false)
-		case key.Matches(msg, n.Top):
+		case matches(msg, n.Top):
 			p.moveSel(m, 0, true)
-		case key.Matches(msg, n.Bottom):
+		case matches(msg, n.Bottom):
 			p.resume(m)
 		}
 		return nil
@@ -534,9 +530,6 @@ func (p *consumersPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 // the status bar why there are none. only, when set, is the one message to settle (from the inspector).
 func (p *consumersPane) settleTargets(m *Model, c *monitor.ConsumerStats, verb string, only *monitor.Message) []uint64 {
 	if c == nil {
-		return nil
-	}
-	if m.refuse(verb + "ing messages") {
 		return nil
 	}
 	if !c.ManualAck {
@@ -913,4 +906,14 @@ func plural(n int, what string) string {
 		return "1 " + what
 	}
 	return itoa(n) + " " + what + "s"
+}
+
+// bindings are the stream's keys, or the inspector's while it is open.
+func (p *consumersPane) bindings(k *KeyMap) []Binding {
+	if p.insp != nil {
+		i := k.Inspector
+		return []Binding{i.View, i.Next, i.Prev, i.Ack, i.Nack, i.Close}
+	}
+	c := k.Consumers
+	return []Binding{c.Open, c.Follow, c.ScrollUp, c.ScrollDown, c.Filter, c.Mark, c.Ack, c.Nack, c.Replay, c.NewTap, c.StopTap}
 }

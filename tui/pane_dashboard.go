@@ -3,7 +3,6 @@ package tui
 import (
 	"strings"
 
-	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 )
 
@@ -38,19 +37,19 @@ func (d *dashboardPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 	cols, _ := dashGrid(m.w)
 	k := m.keys
 	switch {
-	case key.Matches(msg, k.Dashboard.Left):
+	case matches(msg, k.Dashboard.Left):
 		d.sel = (d.sel + numTiles - 1) % numTiles
-	case key.Matches(msg, k.Dashboard.Right):
+	case matches(msg, k.Dashboard.Right):
 		d.sel = (d.sel + 1) % numTiles
-	case key.Matches(msg, k.Nav.Up):
+	case matches(msg, k.Nav.Up):
 		if d.sel >= cols {
 			d.sel -= cols
 		}
-	case key.Matches(msg, k.Nav.Down):
+	case matches(msg, k.Nav.Down):
 		if d.sel+cols < numTiles {
 			d.sel += cols
 		}
-	case key.Matches(msg, k.Dashboard.Open):
+	case matches(msg, k.Dashboard.Open):
 		m.setPane(paneID(d.sel + 1))
 	}
 	return nil
@@ -111,3 +110,7 @@ func (d *dashboardPane) view(m *Model, w, h int) string {
 func (d *dashboardPane) tile(m *Model, w, h int, _ bool) string { return d.view(m, w, h) }
 func (d *dashboardPane) capturing() bool                        { return false }
 func (d *dashboardPane) esc() bool                              { return false }
+
+func (d *dashboardPane) bindings(k *KeyMap) []Binding {
+	return []Binding{k.Dashboard.Left, k.Dashboard.Right, k.Dashboard.Open}
+}

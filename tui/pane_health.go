@@ -251,3 +251,4 @@ func (p *healthPane) click(m *Model, _, y int) {
 	ch, _, _ := healthLayout(m.bodyHeight(), len(m.snap.Conns), repairCount(m))
 	clickTable(&p.cur, len(m.snap.Health), healthID(m), ch-3, 2, y)
 }
+func (p *healthPane) bindings(*KeyMap) []Binding { return nil }

@@ -3,7 +3,6 @@ package tui
 import (
 	"strconv"
 
-	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 )
 
@@ -21,7 +20,7 @@ func producerID(m *Model) func(i int) string {
 }
 
 func (p *producersPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
-	if key.Matches(msg, m.keys.Producers.Stop) {
+	if matches(msg, m.keys.Producers.Stop) {
 		pr := selectedIn(&p.cur, m.snap.Producers, producerID(m))
 		switch {
 		case pr == nil:
@@ -167,3 +166,5 @@ func (p *producersPane) esc() bool       { return false }
 func (p *producersPane) click(m *Model, _, y int) {
 	clickTable(&p.cur, len(m.snap.Producers), producerID(m), m.bodyHeight()-5, 2, y)
 }
+
+func (p *producersPane) bindings(k *KeyMap) []Binding { return []Binding{k.Producers.Stop} }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 
-	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
@@ -88,20 +87,20 @@ func (p *topicsPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 		return p.input(m, msg)
 	}
 	switch {
-	case key.Matches(msg, k.LookupInput):
+	case matches(msg, k.LookupInput):
 		p.inOpen = true
 		return p.in.Focus()
-	case key.Matches(msg, k.Lookup):
+	case matches(msg, k.Lookup):
 		if t := selectedIn(&p.cur, m.snap.Topics, topicID(m)); t != nil {
 			return p.lookup(m, t.Name)
 		}
 		return nil
-	case key.Matches(msg, k.Tap):
+	case matches(msg, k.Tap):
 		if t := selectedIn(&p.cur, m.snap.Topics, topicID(m)); t != nil {
 			return m.openTapForm(t.Name)
 		}
 		return m.openTapForm("")
-	case key.Matches(msg, k.Refresh):
+	case matches(msg, k.Refresh):
 		m.setStatus(levelInfo, "refreshing topics…")
 		return m.refreshCmd(true)
 	}
@@ -346,4 +345,9 @@ func joinColumns(a, b string) string {
 		}
 	}
 	return sb.String()
+}
+
+func (p *topicsPane) bindings(k *KeyMap) []Binding {
+	t := k.Topics
+	return []Binding{t.Lookup, t.LookupInput, t.Refresh, t.Tap}
 }

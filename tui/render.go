@@ -3,7 +3,6 @@ package tui
 import (
 	"strings"
 
-	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 )
@@ -443,17 +442,17 @@ func (c *cursor) move(m *Model, msg tea.KeyPressMsg, n, page int, id func(i int)
 	k := m.keys.Nav
 	i := c.index(n, id)
 	switch {
-	case key.Matches(msg, k.Up):
+	case matches(msg, k.Up):
 		i--
-	case key.Matches(msg, k.Down):
+	case matches(msg, k.Down):
 		i++
-	case key.Matches(msg, k.PageUp):
+	case matches(msg, k.PageUp):
 		i -= max(1, page)
-	case key.Matches(msg, k.PageDown):
+	case matches(msg, k.PageDown):
 		i += max(1, page)
-	case key.Matches(msg, k.Top):
+	case matches(msg, k.Top):
 		i = 0
-	case key.Matches(msg, k.Bottom):
+	case matches(msg, k.Bottom):
 		i = n - 1
 	default:
 		return false

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 
-	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
@@ -50,9 +49,6 @@ type (
 
 // openReplay opens the review of a replay of msgs (what says which they are); topic pre-fills the target.
 func (m *Model) openReplay(msgs []monitor.Message, what, topic string) tea.Cmd {
-	if m.refuse("replaying messages") {
-		return nil
-	}
 	if m.replaying != nil {
 		m.setStatus(levelWarn, "a replay is running already")
 		return nil
@@ -92,6 +88,16 @@ func containsStr(ss []string, s string) bool {
 	return false
 }
 
+func (r *replayModal) confirming(k *KeyMap, msg tea.KeyPressMsg) string {
+	if r.running {
+		return ""
+	}
+	if matches(msg, k.Prompt.Submit) || !r.editing && msg.String() == "y" {
+		return changesReplay
+	}
+	return ""
+}
+
 func (r *replayModal) restyle(m *Model) { styleInput(&r.topic, m.theme) }
 
 func (r *replayModal) input(_ *Model, msg tea.Msg) tea.Cmd {
@@ -106,16 +112,16 @@ func (r *replayModal) input(_ *Model, msg tea.Msg) tea.Cmd {
 func (r *replayModal) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 	k := m.keys.Prompt
 	if r.running {
-		if key.Matches(msg, k.Cancel) && r.cancel != nil {
+		if matches(msg, k.Cancel) && r.cancel != nil {
 			r.cancel()
 		}
 		return nil
 	}
 	if r.editing {
 		switch {
-		case key.Matches(msg, k.Submit):
+		case matches(msg, k.Submit):
 			return r.confirm(m)
-		case key.Matches(msg, k.Cancel), msg.String() == "tab":
+		case matches(msg, k.Cancel), msg.String() == "tab":
 			r.editing = false
 			r.topic.Blur()
 			return nil
@@ -124,9 +130,9 @@ func (r *replayModal) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 		return r.input(m, msg)
 	}
 	switch s := msg.String(); {
-	case key.Matches(msg, k.Submit), s == "y":
+	case matches(msg, k.Submit), s == "y":
 		return r.confirm(m)
-	case key.Matches(msg, k.Cancel), s == "n":
+	case matches(msg, k.Cancel), s == "n":
 		m.modal = nil
 		m.setStatus(levelInfo, "replay cancelled: nothing sent")
 		return nil
@@ -145,10 +151,6 @@ func (r *replayModal) confirm(m *Model) tea.Cmd {
 			r.err = e
 			return nil
 		}
-	}
-	if m.refuse("replaying messages") {
-		m.modal = nil
-		return nil
 	}
 	r.editing = false
 	r.topic.Blur()
