@@ -12,28 +12,28 @@ type producersPane struct {
 	cur cursor
 }
 
-func producerID(m *Model) func(i int) string {
-	ps := m.snap.Producers
+func producerID(e *env) func(i int) string {
+	ps := e.snap.Producers
 	return func(i int) string {
 		return ps[i].Topic + "\x00" + ps[i].Name + "\x00" + strconv.FormatUint(ps[i].ID, 10)
 	}
 }
 
-func (p *producersPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
-	if matches(msg, m.keys.Producers.Stop) {
-		pr := selectedIn(&p.cur, m.snap.Producers, producerID(m))
+func (p *producersPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
+	if matches(msg, e.keys.Producers.Stop) {
+		pr := selectedIn(&p.cur, e.snap.Producers, producerID(e))
 		switch {
 		case pr == nil:
 		case !pr.AdHoc:
-			m.setStatus(levelWarn, clean(pr.Name)+" was not started from the console: only those (:producer) stop here")
+			e.setStatus(levelWarn, clean(pr.Name)+" was not started from the console: only those (:producer) stop here")
 		case pr.State == "closed":
-			m.setStatus(levelInfo, clean(pr.Name)+" is stopped already")
+			e.setStatus(levelInfo, clean(pr.Name)+" is stopped already")
 		default:
-			return m.stopAdHoc(pr.Name, true)
+			return stopAdHocCmd(e, pr.Name, true)
 		}
 		return nil
 	}
-	p.cur.move(m, msg, len(m.snap.Producers), m.bodyHeight()-5, producerID(m))
+	p.cur.move(e, msg, len(e.snap.Producers), e.bodyHeight()-5, producerID(e))
 	return nil
 }
 
@@ -51,9 +51,9 @@ func stateColor(st *styles, s string) paint {
 	return st.info
 }
 
-func (p *producersPane) table(m *Model, full bool) table {
-	st := m.st
-	ps := m.snap.Producers
+func (p *producersPane) table(e *env, full bool) table {
+	st := e.st
+	ps := e.snap.Producers
 	var cols []column
 	if full {
 		cols = []column{
@@ -81,7 +81,7 @@ func (p *producersPane) table(m *Model, full bool) table {
 	return table{
 		cols:  cols,
 		n:     len(ps),
-		sel:   p.cur.index(len(ps), producerID(m)),
+		sel:   p.cur.index(len(ps), producerID(e)),
 		focus: full,
 		empty: "no producers",
 		row: func(i int, c []cell) {
@@ -113,9 +113,9 @@ func (p *producersPane) table(m *Model, full bool) table {
 	}
 }
 
-func (p *producersPane) view(m *Model, w, h int) string {
-	st := m.st
-	ps := m.snap.Producers
+func (p *producersPane) view(e *env, w, h int) string {
+	st := e.st
+	ps := e.snap.Producers
 	var rate, brate float64
 	var msgs, errs uint64
 	for i := range ps {
@@ -124,7 +124,7 @@ func (p *producersPane) view(m *Model, w, h int) string {
 		msgs += ps[i].Msgs
 		errs += ps[i].Errors
 	}
-	body := m.renderTable(p.table(m, true), w-2, h-4)
+	body := e.st.renderTable(p.table(e, true), w-2, h-4)
 	for len(body) < h-4 {
 		body = append(body, blank(w-2))
 	}
@@ -135,36 +135,47 @@ func (p *producersPane) view(m *Model, w, h int) string {
 	body = append(body, foot.String())
 	// The selected producer's last error, if any, else what can be done.
 	el := newLine(w - 2).space(1)
-	pr := selectedIn(&p.cur, ps, producerID(m))
+	pr := selectedIn(&p.cur, ps, producerID(e))
 	switch {
 	case pr != nil && pr.LastError != "":
 		el.add(st.muted, clean(pr.Name)+": ").add(st.err, clean(pr.LastError))
 	case pr != nil && pr.AdHoc && pr.State != "closed":
 		el.add(st.key, "x").add(st.muted, " stops "+clean(pr.Name))
-	case !m.readOnly():
+	case !e.readOnly():
 		el.add(st.key, ":producer TOPIC RATE").add(st.muted, " starts a producer of test messages")
 	}
 	body = append(body, el.String())
 	title := []seg{{"Producers", st.title}, {" (" + itoa(len(ps)) + ")", st.muted}}
-	return m.box(title, w, h, true, body)
+	return e.st.box(title, w, h, true, body)
 }
 
-func (p *producersPane) tile(m *Model, w, h int, focused bool) string {
-	st := m.st
+func (p *producersPane) tile(e *env, w, h int, focused bool) string {
+	st := e.st
 	var rate float64
-	for i := range m.snap.Producers {
-		rate += m.snap.Producers[i].MsgRate
+	for i := range e.snap.Producers {
+		rate += e.snap.Producers[i].MsgRate
 	}
-	title := []seg{{"Producers", st.title}, {" (" + itoa(len(m.snap.Producers)) + ") ", st.muted}, {fmtRate(rate), st.text}}
-	return m.box(title, w, h, focused, m.renderTable(p.table(m, false), w-2, h-2))
+	title := []seg{{"Producers", st.title}, {" (" + itoa(len(e.snap.Producers)) + ") ", st.muted}, {fmtRate(rate), st.text}}
+	return e.st.box(title, w, h, focused, e.st.renderTable(p.table(e, false), w-2, h-2))
 }
 
+// selectName selects the producer called name, once the snapshot lists it.
+func (p *producersPane) selectName(e *env, name string) {
+	ps := e.snap.Producers
+	for i := range ps {
+		if ps[i].Name == name {
+			p.cur.id = producerID(e)(i)
+		}
+	}
+}
+
+func (p *producersPane) sync(*env)       {}
 func (p *producersPane) capturing() bool { return false }
 func (p *producersPane) esc() bool       { return false }
 
 // click selects the producer under the mouse.
-func (p *producersPane) click(m *Model, _, y int) {
-	clickTable(&p.cur, len(m.snap.Producers), producerID(m), m.bodyHeight()-5, 2, y)
+func (p *producersPane) click(e *env, _, y int) {
+	clickTable(&p.cur, len(e.snap.Producers), producerID(e), e.bodyHeight()-5, 2, y)
 }
 
 func (p *producersPane) bindings(k *KeyMap) []Binding { return []Binding{k.Producers.Stop} }
