@@ -605,11 +605,3 @@ func partition(topic, msgTopic string) string {
 	}
 	return clean(msgTopic)
 }
-
-// plural formats a count of things: "1 message", "3 messages".
-func plural(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return itoa(n) + " " + what + "s"
-}

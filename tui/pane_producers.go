@@ -37,20 +37,6 @@ func (p *producersPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
-func stateColor(st *styles, s string) paint {
-	switch s {
-	case "created", "recreated", "subscribed", "resubscribed", "ready", "running", "OK":
-		return st.ok
-	case "failed", "error", "transient-failure":
-		return st.err
-	case "closed", "stream-ended", "stopped", "completed", "shutdown", "idle":
-		return st.muted
-	case "degraded", "CLOSE":
-		return st.warn
-	}
-	return st.info
-}
-
 func (p *producersPane) table(e *env, full bool) table {
 	st := e.st
 	ps := e.snap.Producers

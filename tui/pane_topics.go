@@ -297,13 +297,6 @@ func (p *topicsPane) lookupLines(e *env, w, h int) []string {
 	return out
 }
 
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
 func (p *topicsPane) view(e *env, w, h int) string {
 	st := e.st
 	ts := e.snap.Topics
@@ -344,22 +337,6 @@ func (p *topicsPane) tile(e *env, w, h int, focused bool) string {
 	title := []seg{{"Topics", st.title}, {" (" + itoa(len(e.snap.Topics)) + ")", st.muted},
 		{" · " + itoa(len(e.snap.Namespaces)) + " namespaces", st.muted}}
 	return e.st.box(title, w, h, focused, e.st.renderTable(p.table(e, false), w-2, h-2))
-}
-
-// joinColumns puts two blocks of equal height side by side.
-func joinColumns(a, b string) string {
-	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
-	var sb strings.Builder
-	for i := range al {
-		if i > 0 {
-			sb.WriteByte('\n')
-		}
-		sb.WriteString(al[i])
-		if i < len(bl) {
-			sb.WriteString(bl[i])
-		}
-	}
-	return sb.String()
 }
 
 func (p *topicsPane) bindings(k *KeyMap) []Binding {

@@ -462,3 +462,19 @@ func (c *cursor) move(e *env, msg tea.KeyPressMsg, n, page int, id func(i int) s
 	c.idx, c.id = i, id(i)
 	return true
 }
+
+// joinColumns puts two blocks of equal height side by side.
+func joinColumns(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	var sb strings.Builder
+	for i := range al {
+		if i > 0 {
+			sb.WriteByte('\n')
+		}
+		sb.WriteString(al[i])
+		if i < len(bl) {
+			sb.WriteString(bl[i])
+		}
+	}
+	return sb.String()
+}

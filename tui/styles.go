@@ -111,3 +111,17 @@ func newStyles(t *themes.Theme) *styles {
 	}
 	return s
 }
+
+func stateColor(st *styles, s string) paint {
+	switch s {
+	case "created", "recreated", "subscribed", "resubscribed", "ready", "running", "OK":
+		return st.ok
+	case "failed", "error", "transient-failure":
+		return st.err
+	case "closed", "stream-ended", "stopped", "completed", "shutdown", "idle":
+		return st.muted
+	case "degraded", "CLOSE":
+		return st.warn
+	}
+	return st.info
+}
