@@ -353,7 +353,7 @@ func (s *msgStream) view(e *env, c *monitor.ConsumerStats, input string, w, h in
 			}
 			j := 4
 			if manual {
-				cl[4] = txt(settlePaint(st, ms.State), orDash(ms.State))
+				cl[4] = txt(settlePaint(st, ms.State), orDash(ms.State.String()))
 				cl[5] = deadlineCell(st, ms, now)
 				j = 6
 			}
@@ -383,7 +383,7 @@ func previewPrefix(b []byte, w int) []byte {
 }
 
 // settlePaint colours a manual-ack state.
-func settlePaint(st *styles, s string) paint {
+func settlePaint(st *styles, s monitor.MessageState) paint {
 	switch s {
 	case monitor.StatePending:
 		return st.warn

@@ -10,7 +10,6 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/danube-console/danube-console/client"
 	"github.com/danube-console/danube-console/monitor"
 	"github.com/danube-console/danube-console/themes"
 )
@@ -120,12 +119,15 @@ func (st *styles) hintLine(w int, pairs ...string) string {
 
 // ---- the tap form ----
 
-// subTypes are the subscription types a tap can use, in the form's order.
-var subTypes = []string{"exclusive", "shared", "failover", "key-shared"}
+// subTypes are the names of the subscription types a tap can use, in the form's order.
+var subTypes = []string{
+	monitor.SubscriptionExclusive.String(), monitor.SubscriptionShared.String(),
+	monitor.SubscriptionFailover.String(), monitor.SubscriptionKeyShared.String(),
+}
 
-// parseSubType parses a subscription type name (client.ParseSubscriptionType).
-func parseSubType(s string) (client.SubscriptionType, bool) {
-	t, err := client.ParseSubscriptionType(s)
+// parseSubType parses a subscription type name (monitor.ParseSubscriptionType); false when unknown.
+func parseSubType(s string) (monitor.SubscriptionType, bool) {
+	t, err := monitor.ParseSubscriptionType(s)
 	return t, err == nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"strconv"
 
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/danube-console/danube-console/monitor"
 )
 
 // producersPane lists every producer (per partition) with its rates, sparkline, totals, errors and publish
@@ -26,7 +28,7 @@ func (p *producersPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 		case pr == nil:
 		case !pr.AdHoc:
 			e.setStatus(levelWarn, clean(pr.Name)+" was not started from the console: only those (:producer) stop here")
-		case pr.State == "closed":
+		case pr.State == monitor.ProducerClosed:
 			e.setStatus(levelInfo, clean(pr.Name)+" is stopped already")
 		default:
 			return stopAdHocCmd(e, pr.Name, true)
@@ -79,7 +81,7 @@ func (p *producersPane) table(e *env, full bool) table {
 			if full {
 				c[0] = txt(st.text, clean(pr.Topic))
 				c[1] = txt(st.accent, clean(pr.Name))
-				c[2] = txt(stateColor(st, pr.State), pr.State)
+				c[2] = txt(producerPaint(st, pr.State), pr.State.String())
 				c[3] = txt(st.text, fmtSI(pr.MsgRate))
 				c[4] = txt(st.text, fmtByteRate(pr.ByteRate))
 				c[5] = spk(pr.Series)
@@ -125,7 +127,7 @@ func (p *producersPane) view(e *env, w, h int) string {
 	switch {
 	case pr != nil && pr.LastError != "":
 		el.add(st.muted, clean(pr.Name)+": ").add(st.err, clean(pr.LastError))
-	case pr != nil && pr.AdHoc && pr.State != "closed":
+	case pr != nil && pr.AdHoc && pr.State != monitor.ProducerClosed:
 		el.add(st.key, "x").add(st.muted, " stops "+clean(pr.Name))
 	case !e.readOnly():
 		el.add(st.key, ":producer TOPIC RATE").add(st.muted, " starts a producer of test messages")

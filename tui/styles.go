@@ -5,6 +5,7 @@ import (
 
 	"charm.land/lipgloss/v2"
 
+	"github.com/danube-console/danube-console/monitor"
 	"github.com/danube-console/danube-console/themes"
 )
 
@@ -112,16 +113,28 @@ func newStyles(t *themes.Theme) *styles {
 	return s
 }
 
-func stateColor(st *styles, s string) paint {
+// producerPaint colours a producer's state.
+func producerPaint(st *styles, s monitor.ProducerState) paint {
 	switch s {
-	case "created", "recreated", "subscribed", "resubscribed", "ready", "running", "OK":
+	case monitor.ProducerCreated, monitor.ProducerRecreated:
 		return st.ok
-	case "failed", "error", "transient-failure":
+	case monitor.ProducerFailed:
 		return st.err
-	case "closed", "stream-ended", "stopped", "completed", "shutdown", "idle":
+	case monitor.ProducerClosed:
 		return st.muted
-	case "degraded", "CLOSE":
-		return st.warn
+	}
+	return st.info
+}
+
+// consumerPaint colours a consumer's state.
+func consumerPaint(st *styles, s monitor.ConsumerState) paint {
+	switch s {
+	case monitor.ConsumerSubscribed, monitor.ConsumerResubscribed:
+		return st.ok
+	case monitor.ConsumerFailed:
+		return st.err
+	case monitor.ConsumerClosed, monitor.ConsumerStreamEnded:
+		return st.muted
 	}
 	return st.info
 }
