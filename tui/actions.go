@@ -187,14 +187,14 @@ func stopAdHocCmd(e *env, name string, producer bool) tea.Cmd {
 	if i := slices.IndexFunc(e.snap.Consumers, func(c monitor.ConsumerStats) bool { return c.AdHoc && c.Name == name }); i >= 0 && !producer {
 		topic, sub = e.snap.Consumers[i].Topic, e.snap.Consumers[i].Subscription
 	}
-	b, ctx := e.b, e.ctx
+	taps, producers, ctx := e.taps, e.producers, e.ctx
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
 		defer cancel()
 		if producer {
-			return stopTapDoneMsg{name: name, err: b.StopProducer(ctx, name)}
+			return stopTapDoneMsg{name: name, err: producers.StopProducer(ctx, name)}
 		}
-		return stopTapDoneMsg{name: name, topic: topic, sub: sub, err: b.StopConsumer(ctx, name)}
+		return stopTapDoneMsg{name: name, topic: topic, sub: sub, err: taps.StopConsumer(ctx, name)}
 	}
 }
 
@@ -249,7 +249,7 @@ func (m *Model) producerDone(msg producerDoneMsg) {
 
 // settleCmd acks or nacks messages of a stream in a command.
 func settleCmd(e *env, verb, stream string, seqs []uint64, delay time.Duration, reason string) tea.Cmd {
-	b, ctx := e.b, e.ctx
+	b, ctx := e.taps, e.ctx
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
 		defer cancel()

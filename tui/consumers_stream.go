@@ -49,9 +49,9 @@ func (s *msgStream) reset(stream string) {
 // filter it keeps the Query's counts for the title.
 func (s *msgStream) fetch(e *env, n int) ([]monitor.Message, uint64) {
 	if s.filter == nil {
-		return e.b.Messages(s.stream, n)
+		return e.taps.Messages(s.stream, n)
 	}
-	s.res = e.b.Query(s.stream, s.filter, n)
+	s.res = e.taps.Query(s.stream, s.filter, n)
 	return s.res.Messages, s.res.Total
 }
 
@@ -74,10 +74,10 @@ func (s *msgStream) pull(e *env, c *monitor.ConsumerStats, rows int) {
 // when acked, nacked or redelivered) and, when filtered, the match counts.
 func (s *msgStream) refreshHeld(e *env, c *monitor.ConsumerStats, rows int) {
 	if s.filter != nil {
-		s.res = e.b.Query(s.stream, s.filter, 0)
+		s.res = e.taps.Query(s.stream, s.filter, 0)
 		s.total = s.res.Total
 	} else {
-		_, s.total = e.b.Messages(s.stream, 0)
+		_, s.total = e.taps.Messages(s.stream, 0)
 	}
 	// Pausing stops the scrolling, not the stream: while the held rows leave room on screen, the messages
 	// that arrive since fill it below them, and nothing moves (what does not fit waits below the fold).
@@ -105,7 +105,7 @@ func (s *msgStream) refreshHeld(e *env, c *monitor.ConsumerStats, rows int) {
 	}
 	end := max(0, len(s.held)-s.off)
 	for i := max(0, end-rows); i < end; i++ {
-		if msg, ok := e.b.Message(s.stream, s.held[i].Seq); ok {
+		if msg, ok := e.taps.Message(s.stream, s.held[i].Seq); ok {
 			s.held[i].State, s.held[i].AckDeadline = msg.State, msg.AckDeadline
 		}
 	}
@@ -240,7 +240,7 @@ func (s *msgStream) toggleMark() {
 func (s *msgStream) targets(e *env) (msgs []monitor.Message, what string) {
 	if len(s.marks) > 0 {
 		for _, q := range s.markedSeqs() {
-			if msg, ok := e.b.Message(s.stream, q); ok {
+			if msg, ok := e.taps.Message(s.stream, q); ok {
 				msgs = append(msgs, msg)
 			}
 		}
@@ -257,20 +257,20 @@ func (s *msgStream) filtered(e *env) []monitor.Message {
 	if s.stream == "" {
 		return nil
 	}
-	r := e.b.Query(s.stream, s.filter, 0)
+	r := e.taps.Query(s.stream, s.filter, 0)
 	if r.Kept == 0 {
 		return nil
 	}
-	return e.b.Query(s.stream, s.filter, r.Kept).Messages
+	return e.taps.Query(s.stream, s.filter, r.Kept).Messages
 }
 
 // window returns the messages of the stream the inspector walks through: the kept ones that pass the filter.
 func (s *msgStream) window(e *env) []monitor.Message {
 	if s.filter == nil {
-		list, _ := e.b.Messages(s.stream, holdMax)
+		list, _ := e.taps.Messages(s.stream, holdMax)
 		return list
 	}
-	return e.b.Query(s.stream, s.filter, holdMax).Messages
+	return e.taps.Query(s.stream, s.filter, holdMax).Messages
 }
 
 // title builds the stream box's title: follow state, counts (or matches), marks, the manual-ack pending

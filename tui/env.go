@@ -11,7 +11,8 @@ import (
 )
 
 // env is what the root model gives a component for one update or one draw, explicitly: the snapshot, the
-// styles and theme, the clock, the terminal's size, the read-only flag, the keymap and the backend. It is
+// styles and theme, the clock, the terminal's size, the read-only flag, the keymap and the backend's
+// domains (a component uses only the ones it names: the stream reads taps, the topics pane asks admin). It is
 // read-only for the component; anything that must reach the root (a status message, showing another pane,
 // opening a modal, starting an action the root tracks) is a request message posted with post, which the
 // root handles as soon as the component returns. No component holds or receives the root Model.
@@ -24,7 +25,12 @@ type env struct {
 	w, h  int // the terminal's size
 	ro    bool
 	ctx   context.Context
-	b     monitor.Backend
+
+	snaps     monitor.Snapshots
+	taps      monitor.Taps
+	producers monitor.Producers
+	conns     monitor.Connectors
+	admin     monitor.Admin
 
 	out []tea.Msg // the requests posted for the root
 }

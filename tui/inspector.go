@@ -53,7 +53,7 @@ func (in *inspector) choose() {
 
 // refresh re-reads the current message's state (acks change it) from the backend.
 func (in *inspector) refresh(e *env) {
-	if msg, ok := e.b.Message(in.stream, in.cur().Seq); ok {
+	if msg, ok := e.taps.Message(in.stream, in.cur().Seq); ok {
 		c := in.cur()
 		c.State, c.AckDeadline, c.Redelivered = msg.State, msg.AckDeadline, msg.Redelivered
 	}

@@ -143,23 +143,6 @@ type tapForm struct {
 
 const tapFields = 4
 
-// openTapForm opens the tap form on a topic (may be empty).
-func (m *Model) openTapForm(topic string) tea.Cmd {
-	n := m.nextTap()
-	f := &tapForm{typ: 1, name: "tap-" + itoa(n)}
-	f.topic = newInput(m.theme, "", "/namespace/topic")
-	f.topic.SetValue(topic)
-	f.topic.CursorEnd()
-	f.sub = newInput(m.theme, "", "console-"+itoa(n))
-	f.sub.SetValue("console-" + itoa(n))
-	f.sub.CursorEnd()
-	if topic != "" {
-		f.focus = 1
-	}
-	m.modal = f
-	return f.focusField()
-}
-
 func (f *tapForm) confirming(k *KeyMap, msg tea.KeyPressMsg) string {
 	return pick(matches(msg, k.Prompt.Submit), changesTaps, "")
 }
@@ -325,17 +308,6 @@ type nackPrompt struct {
 	delay, reason textinput.Model
 	focus         int // 0 delay, 1 reason
 	err           string
-}
-
-// openNack opens the nack prompt for messages of a stream.
-func (m *Model) openNack(stream string, seqs []uint64) tea.Cmd {
-	p := &nackPrompt{stream: stream, seqs: seqs}
-	p.delay = newInput(m.theme, "", "0s")
-	p.delay.CharLimit = 16
-	p.reason = newInput(m.theme, "", "optional")
-	p.reason.CharLimit = 256
-	m.modal = p
-	return p.focusField()
 }
 
 func (p *nackPrompt) confirming(k *KeyMap, msg tea.KeyPressMsg) string {

@@ -1,11 +1,18 @@
 // Package tui is the danube console's terminal user interface, built on Bubble Tea v2.
 //
-// One root Model owns the layout, the focus and the key routing; each pane (dashboard, topics & lookup,
-// producers, consumers, acks, health, connectors) lives in its own file and draws itself from the latest
-// monitor.Snapshot. The model pulls that snapshot from a monitor.Backend on a tick (10 Hz by default), so
-// the screen costs the same whatever the message rate: there is never one Bubble Tea message per Danube
-// message. Every action (lookups, refreshes, connector start/stop) runs in a tea.Cmd, off the update loop,
-// and reports back to the status bar. Colours come only from the themes package.
+// One root Model owns the layout, the focus, the routing of messages, the status bar and the modal stack.
+// Each pane (dashboard, topics & lookup, producers, consumers, acks, health, connectors) is a component that
+// owns its state, handles the keys routed to it and the messages it owns, and renders a string from the
+// latest monitor.Snapshot; it never sees the root Model: every call gets an env (snapshot, styles, clock,
+// size, read-only flag, keymap and the backend's domains), and what must reach the root is a request
+// message. Views are pure: what drawing depends on is settled after every Update.
+//
+// The model pulls the snapshot from a monitor.Backend on a tick (10 Hz by default), so the screen costs the
+// same whatever the message rate: there is never one Bubble Tea message per Danube message. Every action
+// (lookups, refreshes, connector start/stop) runs in a tea.Cmd, off the update loop, and reports back to the
+// status bar. The keymap is the one source of truth for keys: it marks those that change state, which the
+// router refuses in read-only mode, and the help overlay and the README's key tables are generated from it.
+// Colours come only from the themes package.
 package tui
 
 import (
@@ -264,7 +271,7 @@ func (m *Model) setReadOnly() {
 // env returns what a component is given for one call: the root's state, read-only, and an outbox.
 func (m *Model) env() *env {
 	return &env{snap: &m.snap, st: m.st, theme: m.theme, keys: &m.keys, now: m.now(), w: m.w, h: m.h,
-		ro: m.readOnly(), ctx: m.ctx, b: m.b}
+		ro: m.readOnly(), ctx: m.ctx, snaps: m.b, taps: m.b, producers: m.b, conns: m.b, admin: m.b}
 }
 
 // with calls f with a fresh env, then handles the requests f posted, in order; it returns f's command
@@ -311,7 +318,7 @@ func (m *Model) sync() {
 func (m *Model) refreshCmd(manual bool) tea.Cmd { return refreshCmd(m.ctx, m.b, manual) }
 
 // refreshCmd reloads topics from the admin API in a command.
-func refreshCmd(ctx context.Context, b monitor.Backend, manual bool) tea.Cmd {
+func refreshCmd(ctx context.Context, b monitor.Snapshots, manual bool) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
 		defer cancel()

@@ -100,11 +100,11 @@ func (p *connectorsPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 func (p *connectorsPane) act(e *env, name, verb string) tea.Cmd {
 	p.pending[name] = pick(verb == "stop", "stopping", verb+"ing")
 	e.setStatus(levelInfo, p.pending[name]+" "+name+"…")
-	return connectorAction(e.ctx, e.b, name, verb)
+	return connectorAction(e.ctx, e.conns, name, verb)
 }
 
 // connectorAction runs a connector action off the update loop.
-func connectorAction(ctx context.Context, b monitor.Backend, name, verb string) tea.Cmd {
+func connectorAction(ctx context.Context, b monitor.Connectors, name, verb string) tea.Cmd {
 	return func() tea.Msg {
 		var err error
 		switch verb {

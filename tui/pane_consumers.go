@@ -408,7 +408,7 @@ func (p *consumersPane) schemaCmd(e *env, id uint64) tea.Cmd {
 		return nil
 	}
 	p.schemaReq[id] = true
-	b, ctx := e.b, e.ctx
+	b, ctx := e.admin, e.ctx
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
 		defer cancel()

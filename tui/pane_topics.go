@@ -116,7 +116,7 @@ func (p *topicsPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 		return nil
 	case matches(msg, k.Refresh):
 		e.setStatus(levelInfo, "refreshing topics…")
-		return refreshCmd(e.ctx, e.b, true)
+		return refreshCmd(e.ctx, e.snaps, true)
 	}
 	p.cur.move(e, msg, len(e.snap.Topics), e.bodyHeight()-4, topicID(e))
 	return nil
@@ -125,7 +125,7 @@ func (p *topicsPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 // lookup starts a lookup in a command.
 func (p *topicsPane) lookup(e *env, topic string) tea.Cmd {
 	p.pending = topic
-	b, ctx := e.b, e.ctx
+	b, ctx := e.admin, e.ctx
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
 		defer cancel()

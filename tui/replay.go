@@ -2,7 +2,6 @@ package tui
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"charm.land/bubbles/v2/textinput"
@@ -47,47 +46,6 @@ type (
 		err    error
 	}
 )
-
-// openReplay opens the review of a replay of msgs (what says which they are); topic pre-fills the target.
-func (m *Model) openReplay(msgs []monitor.Message, what, topic string) tea.Cmd {
-	if m.replaying != nil {
-		m.setStatus(levelWarn, "a replay is running already")
-		return nil
-	}
-	m.replays++
-	r := &replayModal{id: m.replays, msgs: msgs, what: what}
-	keys := map[string]bool{}
-	for i := range msgs {
-		r.bytes += int64(len(msgs[i].Payload))
-		if msgs[i].HasKey {
-			keys[msgs[i].Key] = true
-		} else {
-			r.nokey++
-		}
-		if t := msgs[i].Topic; !containsStr(r.from, t) {
-			r.from = append(r.from, t)
-		}
-	}
-	r.keys = len(keys)
-	if len(r.from) == 1 {
-		r.own = r.from[0]
-	}
-	r.topic = newInput(m.theme, "", "each message's own topic")
-	r.topic.CharLimit = 256
-	r.topic.SetValue(pick(topic != "", topic, r.own))
-	r.topic.CursorEnd()
-	m.modal = r
-	return nil
-}
-
-func containsStr(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
 
 func (r *replayModal) confirming(k *KeyMap, msg tea.KeyPressMsg) string {
 	if r.running {
@@ -176,7 +134,7 @@ func (r *replayModal) start(e *env, topic string) tea.Cmd {
 	r.prog, r.fin = make(chan replayProgressMsg, 1), make(chan replayDoneMsg, 1)
 	e.post(replayStartedMsg{r: r})
 	e.setStatus(levelInfo, "replaying "+plural(len(r.msgs), "message")+"…")
-	b, msgs, id, prog, fin := e.b, r.msgs, r.id, r.prog, r.fin
+	b, msgs, id, prog, fin := e.taps, r.msgs, r.id, r.prog, r.fin
 	return func() tea.Msg {
 		go func() {
 			res, err := b.Replay(ctx, msgs, topic, func(done, total int) {
@@ -205,45 +163,6 @@ func waitReplay(prog chan replayProgressMsg, fin chan replayDoneMsg) tea.Cmd {
 		case d := <-fin:
 			return d
 		}
-	}
-}
-
-// replayProgress shows a replay's progress and waits for the next.
-func (m *Model) replayProgress(msg replayProgressMsg) tea.Cmd {
-	r := m.replaying
-	if r == nil || r.id != msg.id {
-		return nil
-	}
-	r.done, r.total = msg.done, msg.total
-	return waitReplay(r.prog, r.fin)
-}
-
-// replayDone closes the replay's modal and reports in the status bar.
-func (m *Model) replayDone(msg replayDoneMsg) {
-	if r := m.replaying; r != nil && r.id == msg.id {
-		m.replaying = nil
-		if m.modal == modal(r) {
-			m.modal = nil
-		}
-	}
-	res := msg.res
-	dest := msg.target
-	switch {
-	case len(res.Topics) == 1:
-		dest = res.Topics[0]
-	case len(res.Topics) > 1:
-		dest = itoa(len(res.Topics)) + " topics"
-	case dest == "":
-		dest = "their own topics"
-	}
-	sent := "replayed " + plural(res.Sent, "message") + " (" + fmtBytes(float64(res.Bytes)) + ") to " + dest
-	switch {
-	case msg.err == nil:
-		m.setStatus(levelInfo, sent)
-	case errors.Is(msg.err, context.Canceled):
-		m.setStatus(levelWarn, "replay cancelled: "+sent+", "+itoa(msg.total-res.Sent)+" not sent")
-	default:
-		m.setStatus(levelError, "replay: "+sent+", then: "+msg.err.Error())
 	}
 }
 
