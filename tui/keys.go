@@ -44,7 +44,8 @@ func matches(msg tea.KeyPressMsg, bs ...Binding) bool {
 }
 
 // KeyMap holds every key binding of the console, with the help text the help overlay (?) shows. Build it
-// with DefaultKeyMap; bindings are matched with key.Matches only.
+// with DefaultKeyMap; bindings are matched with matches (key.Matches) only, and each says whether its
+// action changes state.
 type KeyMap struct {
 	Global     GlobalKeys
 	Nav        NavKeys
