@@ -62,21 +62,30 @@ func command[C any](name, summary string, parse func(args []string, stderr io.Wr
 // the console when args is empty or starts with a flag, else the command args[0] names, or the help.
 func Main(ctx context.Context, args []string, s Streams) int {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") && args[0] != "-h" && args[0] != "--help" {
-		return Commands()[0].Main(ctx, args, s)
+		c, _ := lookup("console")
+		return c.Main(ctx, args, s)
 	}
 	switch args[0] {
 	case "help", "-h", "--help":
 		usage(s.Out)
 		return 0
 	}
-	for _, c := range Commands() {
-		if c.Name == args[0] {
-			return c.Main(ctx, args[1:], s)
-		}
+	if c, ok := lookup(args[0]); ok {
+		return c.Main(ctx, args[1:], s)
 	}
 	fmt.Fprintf(s.Err, "danube-console: unknown command %q\n\n", args[0])
 	usage(s.Err)
 	return 2
+}
+
+// lookup returns the command called name.
+func lookup(name string) (Command, bool) {
+	for _, c := range Commands() {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Command{}, false
 }
 
 func usage(w io.Writer) {
