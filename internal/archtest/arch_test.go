@@ -93,6 +93,7 @@ var rules = []rule{
 		"connectors/httpsink", "connectors/jsonlsink", "connectors/mqtt", "connectors/postgres", "connectors/webhook", "connectors/all"}, charm...),
 		why: "{client, connectors, filter} ← monitor, and no connector kind"},
 	{pkg: "tui", forbid: []string{"client", "connectors", "broker", "internal/cli"}, why: "monitor ← tui: the console reads everything through monitor"},
+	{pkg: "internal/bench", forbid: append([]string{"tui", "themes", "internal/cli"}, charm...), why: "the bench engine is headless: cli ← bench"},
 	{pkg: "themes", forbid: []string{"client", "connectors", "broker", "monitor", "tui", "internal/cli"}, why: "themes are colours only"},
 }
 
