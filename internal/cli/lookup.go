@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"cmp"
@@ -10,45 +10,45 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/spf13/pflag"
-
 	"github.com/danube-console/danube-console/client"
 )
 
-// runLookup shows where a topic is served and its partitions.
-func runLookup(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	const name = "lookup"
-	var (
-		conn  clientFlags
-		topic string
-	)
-	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	conn.register(fs)
-	fs.StringVarP(&topic, "topic", "t", "", "topic to look up, /namespace/topic (required)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: danube-console lookup -t TOPIC [flags]")
-		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "Shows the broker that serves a topic, its partitions and the lookup latency. Flags:")
-		fs.PrintDefaults()
-	}
-	if ok, code := parseFlags(fs, args, stderr, name, &conn); !ok {
-		return code
+// LookupConfig is the topic "lookup" looks up.
+type LookupConfig struct {
+	Conn  ConnConfig
+	Topic string
+}
+
+// ParseLookup parses the flags of "lookup" and checks them. The help goes to stderr.
+func ParseLookup(args []string, stderr io.Writer) (LookupConfig, error) {
+	var cfg LookupConfig
+	fs := newFlagSet("lookup", stderr, []string{"Usage: danube-console lookup -t TOPIC [flags]"},
+		"Shows the broker that serves a topic, its partitions and the lookup latency. Flags:")
+	cfg.Conn.register(fs)
+	fs.StringVarP(&cfg.Topic, "topic", "t", "", "topic to look up, /namespace/topic (required)")
+	if err := parseFlags(fs, args, &cfg.Conn); err != nil {
+		return cfg, err
 	}
 	if fs.NArg() > 0 {
-		return usageError(stderr, name, "unexpected argument %q", fs.Arg(0))
+		return cfg, usagef("unexpected argument %q", fs.Arg(0))
 	}
-	if topic == "" {
-		return usageError(stderr, name, "-t TOPIC is required")
+	if cfg.Topic == "" {
+		return cfg, usagef("-t TOPIC is required")
 	}
-	c, err := conn.connect(ctx)
+	return cfg, nil
+}
+
+// RunLookup prints on s.Out where the topic is served, its partitions and the lookup's latency.
+func RunLookup(ctx context.Context, cfg LookupConfig, s Streams) error {
+	topic := cfg.Topic
+	c, err := cfg.Conn.connect(ctx)
 	if err != nil {
-		return fail(stderr, name, err)
+		return err
 	}
 	defer c.Close()
 	all, err := c.Partitions(ctx, topic)
 	if err != nil {
-		return fail(stderr, name, err)
+		return err
 	}
 	// The broker answers a name it does not know with every topic that starts with it: keep the topic and its
 	// own partitions only, in partition order.
@@ -64,34 +64,34 @@ func runLookup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		// In a cluster, a broker lists only its own topics: a partitioned topic served by another broker is
 		// found through the lookup of its first partition, and listed by the broker that serves it.
 		if pres, perr := c.Lookup(ctx, topic+"-part-0"); perr == nil {
-			if remote := remotePartitions(ctx, &conn, pres.ConnectURL, topic); len(remote) > 0 && remote[0] != topic {
+			if remote := remotePartitions(ctx, cfg.Conn, pres.ConnectURL, topic); len(remote) > 0 && remote[0] != topic {
 				res, err, parts = pres, nil, remote
 			}
 		}
 	}
 	if err != nil {
-		return fail(stderr, name, err)
+		return err
 	}
-	fmt.Fprintf(stdout, "topic:        %s\n", topic)
-	fmt.Fprintf(stdout, "response:     %s\n", res.Type)
-	fmt.Fprintf(stdout, "broker url:   %s\n", res.BrokerURL)
-	fmt.Fprintf(stdout, "connect url:  %s\n", res.ConnectURL)
-	fmt.Fprintf(stdout, "proxy:        %v\n", res.Proxy)
+	w := s.Out
+	fmt.Fprintf(w, "topic:        %s\n", topic)
+	fmt.Fprintf(w, "response:     %s\n", res.Type)
+	fmt.Fprintf(w, "broker url:   %s\n", res.BrokerURL)
+	fmt.Fprintf(w, "connect url:  %s\n", res.ConnectURL)
+	fmt.Fprintf(w, "proxy:        %v\n", res.Proxy)
 	if len(parts) == 0 || parts[0] == topic {
-		fmt.Fprintf(stdout, "partitions:   none (not partitioned)\n")
+		fmt.Fprintf(w, "partitions:   none (not partitioned)\n")
 	} else {
-		fmt.Fprintf(stdout, "partitions:   %d (%s)\n", len(parts), strings.Join(parts, ", "))
+		fmt.Fprintf(w, "partitions:   %d (%s)\n", len(parts), strings.Join(parts, ", "))
 	}
-	fmt.Fprintf(stdout, "latency:      %v\n", res.Latency)
-	return 0
+	fmt.Fprintf(w, "latency:      %v\n", res.Latency)
+	return nil
 }
 
 // remotePartitions asks the broker at url for the partitions of topic, with the same connection options;
 // nil when it cannot tell.
-func remotePartitions(ctx context.Context, conn *clientFlags, url, topic string) []string {
-	other := *conn
-	other.serviceURL = url
-	c, err := other.connect(ctx)
+func remotePartitions(ctx context.Context, conn ConnConfig, url, topic string) []string {
+	conn.ServiceURL = url
+	c, err := conn.connect(ctx)
 	if err != nil {
 		return nil
 	}

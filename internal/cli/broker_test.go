@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -10,7 +10,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"github.com/danube-console/danube-console/broker/store/disk"
 	"io"
 	"math/big"
 	"net"
@@ -32,6 +31,8 @@ import (
 
 	"github.com/danube-console/danube-console/broker"
 	"github.com/danube-console/danube-console/broker/brokertest"
+	"github.com/danube-console/danube-console/broker/store/disk"
+	"github.com/danube-console/danube-console/internal/testenv"
 	"github.com/danube-console/danube-console/proto/adminpb"
 	"github.com/danube-console/danube-console/proto/danubepb"
 )
@@ -73,18 +74,17 @@ func startCLI(t *testing.T, args ...string) *cliBroker {
 	b := &cliBroker{out: &syncBuffer{}, errb: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
 	go func() { b.done <- run(ctx, inMemory(append([]string{"broker"}, args...)), b.out, b.errb) }()
 	t.Cleanup(func() { b.stop(t) })
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(b.out.String(), "danube broker serving ") {
+	testenv.Eventually(t, 10*time.Second, func() bool {
 		select {
 		case code := <-b.done:
 			b.exited, b.code = true, code
-			t.Fatalf("broker %v exited with %d; stdout %q stderr %q", args, code, b.out.String(), b.errb.String())
+			return true
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("broker %v printed no URL; stdout %q stderr %q", args, b.out.String(), b.errb.String())
-		}
-		time.Sleep(5 * time.Millisecond)
+		return strings.Contains(b.out.String(), "danube broker serving ")
+	}, "broker %v printed no URL; stdout %q stderr %q", args, b.out, b.errb)
+	if b.exited {
+		t.Fatalf("broker %v exited with %d; stdout %q stderr %q", args, b.code, b.out.String(), b.errb.String())
 	}
 	return b
 }

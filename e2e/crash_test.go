@@ -1,9 +1,10 @@
-package main
+package e2e
 
 import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -17,18 +18,43 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/danube-console/danube-console/internal/testenv"
 	"github.com/danube-console/danube-console/proto/adminpb"
 	"github.com/danube-console/danube-console/proto/danubepb"
 )
+
+// crashSeedEnv names the environment variable that replays a run of the crash test: the test logs the seed
+// of its random kill moments, and DANUBE_CRASH_SEED=<seed> go test -run TestCrashKeepsEveryAcknowledgedMessage
+// ./e2e/ kills at the same moments of each round again.
+const crashSeedEnv = "DANUBE_CRASH_SEED"
+
+// crashRand returns the crash test's random source, seeded from $DANUBE_CRASH_SEED or else at random, and
+// logs the seed.
+func crashRand(t *testing.T) *rand.Rand {
+	t.Helper()
+	seed := rand.Uint64()
+	if v := os.Getenv(crashSeedEnv); v != "" {
+		var err error
+		if seed, err = strconv.ParseUint(v, 10, 64); err != nil {
+			t.Fatalf("$%s=%q: %v", crashSeedEnv, v, err)
+		}
+	}
+	t.Logf("random seed %d (replay with %s=%d)", seed, crashSeedEnv, seed)
+	return rand.New(rand.NewPCG(seed, seed))
+}
 
 // TestCrashKeepsEveryAcknowledgedMessage runs the broker as its own process on a data directory, publishes
 // reliable messages while a consumer acknowledges them, kills the process with SIGKILL at random moments and
 // restarts it, then checks that every message the producer saw acknowledged was delivered at least once, that
 // offsets are contiguous, and that the subscription resumed from its cursor rather than from the start.
+//
+// The kill moments come from a random seed the test logs; set DANUBE_CRASH_SEED to that seed to replay a
+// failure with the same moments.
 func TestCrashKeepsEveryAcknowledgedMessage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs broker processes")
 	}
+	rng := crashRand(t)
 	bin := buildBinary(t)
 	dataDir := t.TempDir()
 	const topic, sub = "/default/crash", "crash-sub"
@@ -124,31 +150,34 @@ func TestCrashKeepsEveryAcknowledgedMessage(t *testing.T) {
 				t.Fatalf("round %d: nothing delivered after the restart", round)
 			}
 		}
-		// Long enough for cursors to be written and for the metadata to grow, then a kill at a random moment.
-		time.Sleep(1200*time.Millisecond + time.Duration(rand.IntN(800))*time.Millisecond)
+		// Once the metadata grew by this round's share and cursors were acknowledged in this round, a kill at
+		// a random moment of the next 800 ms.
 		select {
 		case <-grown:
 		case err := <-churnEnd:
 			t.Fatalf("round %d: the metadata churn stopped before %d topics: %v", round, metaPerRound, err)
 		}
+		mu.Lock()
+		base := len(delivered)
+		mu.Unlock()
+		testenv.Eventually(t, 20*time.Second, func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return len(delivered) >= base+50
+		}, "round %d: fewer than 50 messages delivered and acknowledged", round)
+		<-time.After(time.Duration(rng.IntN(800)) * time.Millisecond) // the random kill moment, not a wait for an event
 		if !last {
 			b.kill(t)
 		} else {
 			// Stop producing, then wait until everything acknowledged has been delivered.
 			close(stopProducing)
-			deadline := time.Now().Add(20 * time.Second)
-			for {
+			var missing []string
+			testenv.Eventually(t, 20*time.Second, func() bool {
 				mu.Lock()
-				missing := missingPayloads(acked, delivered)
-				mu.Unlock()
-				if len(missing) == 0 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("%d acknowledged messages never delivered, e.g. %v", len(missing), missing[:min(5, len(missing))])
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+				defer mu.Unlock()
+				missing = missingPayloads(acked, delivered)
+				return len(missing) == 0
+			}, "acknowledged messages never delivered: %v", examples{&missing})
 			churn.Wait()
 			meta.check(t, ctx, aconn, pc)
 			b.stop(t)
@@ -324,17 +353,17 @@ func startBrokerProcess(t *testing.T, bin string, args ...string) *brokerProcess
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.cmd.Process.Kill(); b.cmd.Wait() })
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if s := b.out.String(); strings.HasPrefix(s, "danube broker serving ") {
-			b.url = strings.Fields(s)[3]
-			return b
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("broker did not start; stdout %q stderr %q", b.out.String(), b.err.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.Eventually(t, 20*time.Second, func() bool { return strings.HasPrefix(b.out.String(), "danube broker serving ") },
+		"broker did not start; stdout %q stderr %q", b.out, b.err)
+	b.url = strings.Fields(b.out.String())[3]
+	return b
+}
+
+// examples prints how many payloads *p holds, and the first five.
+type examples struct{ p *[]string }
+
+func (e examples) String() string {
+	return fmt.Sprintf("%d, e.g. %v", len(*e.p), (*e.p)[:min(5, len(*e.p))])
 }
 
 func (b *brokerProcess) kill(t *testing.T) {

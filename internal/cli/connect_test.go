@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/danube-console/danube-console/internal/testenv"
 )
 
 func TestConnectExampleAndCheck(t *testing.T) {
@@ -135,22 +137,22 @@ reliable = true
 func runConnectUntilLines(t *testing.T, path string, n int, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, args, &stdout, &stderr) }()
-	deadline := time.Now().Add(30 * time.Second)
-	for countLines(path) < n {
-		if time.Now().After(deadline) {
-			cancel()
+	stopped := false
+	t.Cleanup(func() { // the command ends with the test, even when it fails
+		cancel()
+		if !stopped {
 			<-done
-			t.Fatalf("%d lines in %s after 30 s, want %d\nstdout:\n%s\nstderr:\n%s", countLines(path), path, n, stdout.String(), stderr.String())
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	})
+	testenv.Eventually(t, 30*time.Second, func() bool { return countLines(path) >= n },
+		"%d lines in %s, want %d\nstdout:\n%s\nstderr:\n%s", lineCount(path), path, n, &stdout, &stderr)
 	cancel()
 	select {
 	case code := <-done:
+		stopped = true
 		if code != 0 {
 			t.Fatalf("exit %d\n%s", code, stderr.String())
 		}
@@ -159,6 +161,11 @@ func runConnectUntilLines(t *testing.T, path string, n int, args ...string) stri
 	}
 	return stdout.String()
 }
+
+// lineCount is the number of lines of the file at path when it is printed.
+type lineCount string
+
+func (p lineCount) String() string { return strconv.Itoa(countLines(string(p))) }
 
 func countLines(path string) int {
 	f, err := os.Open(path)
@@ -217,19 +224,15 @@ func TestConnectServesMetrics(t *testing.T) {
 		done <- run(ctx, []string{"connect", "--embedded", "--config", cfg, "--metrics-addr", addr, "--status-interval", "0"}, &stdout, &stderr)
 	}()
 	want := `danube_connector_messages_processed_total{connector="sink",kind="jsonl",topic="/default/m"} 50`
-	deadline := time.Now().Add(20 * time.Second)
 	var body string
-	for !strings.Contains(body, want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q in the metrics after 20 s:\n%s\nstderr: %s", want, body, stderr.String())
-		}
-		time.Sleep(100 * time.Millisecond)
+	testenv.Eventually(t, 20*time.Second, func() bool {
 		if resp, err := http.Get("http://" + addr + "/metrics"); err == nil {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			body = string(b)
 		}
-	}
+		return strings.Contains(body, want)
+	}, "no %q in the metrics; stderr: %s", want, &stderr)
 	if !strings.Contains(body, `danube_connector_state{connector="gen",kind="generator",state="completed",topic="/default/m"} 1`) {
 		t.Errorf("the generator's state is not completed in the metrics:\n%s", body)
 	}

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/danube-console/danube-console/internal/testenv"
 )
 
 // tmuxSeq numbers the tmux sessions of a test run.
@@ -79,13 +81,8 @@ func (term *terminal) resize(w, h int) {
 func (term *terminal) quit() {
 	term.t.Helper()
 	term.keys("q")
-	deadline := time.Now().Add(30 * time.Second)
-	for term.alive() {
-		if time.Now().After(deadline) {
-			term.t.Fatalf("the console did not quit; the screen:\n%s", term.screen())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testenv.Eventually(term.t, 30*time.Second, throttled(func() bool { return !term.alive() }),
+		"the console did not quit; the screen:\n%s", screenOf{term})
 }
 
 // alive reports whether the session still runs.
@@ -93,21 +90,41 @@ func (term *terminal) alive() bool {
 	return exec.Command("tmux", "has-session", "-t", term.name).Run() == nil
 }
 
-// waitFor waits until cond holds for the screen, failing with the last screen after timeout.
+// waitFor waits until cond holds for the screen and returns that screen, failing with the last screen
+// after timeout.
 func (term *terminal) waitFor(what string, timeout time.Duration, cond func(screen string) bool) string {
 	term.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		s := term.screen()
-		if cond(s) {
-			return s
+	var s string
+	testenv.Eventually(term.t, timeout, throttled(func() bool {
+		s = term.screen()
+		return cond(s)
+	}), "waiting for %s; the screen:\n%s", what, lastScreen{&s})
+	return s
+}
+
+// throttled calls cond at most every 50 ms, and otherwise reports false: each call runs a tmux process,
+// too many for a loaded machine at testenv.Eventually's polling rate.
+func throttled(cond func() bool) func() bool {
+	var next time.Time
+	return func() bool {
+		now := time.Now()
+		if now.Before(next) {
+			return false
 		}
-		if time.Now().After(deadline) {
-			term.t.Fatalf("timed out after %v waiting for %s; the screen:\n%s", timeout, what, s)
-		}
-		time.Sleep(100 * time.Millisecond)
+		next = now.Add(50 * time.Millisecond)
+		return cond()
 	}
 }
+
+// screenOf prints what the terminal shows when it is printed.
+type screenOf struct{ term *terminal }
+
+func (s screenOf) String() string { return s.term.screen() }
+
+// lastScreen prints the screen *s holds when it is printed.
+type lastScreen struct{ s *string }
+
+func (l lastScreen) String() string { return *l.s }
 
 // line returns the first line of screen that contains all of subs ("" when none).
 func line(screen string, subs ...string) string {

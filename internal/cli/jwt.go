@@ -1,15 +1,19 @@
-package main
+package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/spf13/pflag"
+
+	"github.com/danube-console/danube-console/broker"
 )
 
 // jwtSecretEnv names the environment variable that can hold the JWT secret instead of --jwt-secret.
@@ -78,4 +82,50 @@ func readSecretFile(path string) (string, error) {
 		return fail(errors.New("the file is empty"))
 	}
 	return secret, nil
+}
+
+// TokenConfig is what "broker token" mints a token with.
+type TokenConfig struct {
+	Subject string
+	TTL     time.Duration
+	Secret  string
+}
+
+// ParseToken parses the flags of "broker token"; the secret is read from its file or the environment here.
+// The help goes to stderr.
+func ParseToken(args []string, stderr io.Writer) (TokenConfig, error) {
+	var cfg TokenConfig
+	var jwtFlags jwtSecretFlags
+	fs := newFlagSet("broker token", stderr,
+		[]string{"Usage: danube-console broker token --subject NAME [--ttl 1h] [--jwt-secret-file PATH]"},
+		"Prints a bearer token that a broker started with the same JWT secret accepts. The secret is read",
+		fmt.Sprintf("from --jwt-secret-file, --jwt-secret or $%s. Flags:", jwtSecretEnv))
+	fs.StringVar(&cfg.Subject, "subject", "", "who the token is for (required)")
+	fs.DurationVar(&cfg.TTL, "ttl", time.Hour, "how long the token is valid")
+	jwtFlags.register(fs, "the broker's JWT secret")
+	if err := parseFlags(fs, args, nil); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, usagef("unexpected argument %q", fs.Arg(0))
+	}
+	secret, err := jwtFlags.secret(fs, os.Getenv)
+	if err != nil {
+		return cfg, asUsage(err)
+	}
+	if cfg.Subject == "" || secret == "" {
+		return cfg, usagef("--subject and a secret (--jwt-secret-file, $%s or --jwt-secret) are required", jwtSecretEnv)
+	}
+	cfg.Secret = secret
+	return cfg, nil
+}
+
+// RunToken prints a JWT for the configuration's secret and subject on s.Out.
+func RunToken(_ context.Context, cfg TokenConfig, s Streams) error {
+	tok, err := broker.NewToken([]byte(cfg.Secret), cfg.Subject, cfg.TTL)
+	if err != nil {
+		return asUsage(err)
+	}
+	fmt.Fprintln(s.Out, tok)
+	return nil
 }

@@ -1,17 +1,12 @@
-package main
+package cli
 
 import (
 	"bytes"
 	"context"
-	"fmt"
+	"io"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,8 +17,21 @@ import (
 	"github.com/danube-console/danube-console/proto/danubepb"
 )
 
+// Tests of the commands run in process through Main, as the binary runs them; the tests of the built
+// binary are in e2e.
+
 // syncBuffer is a buffer a command writes while the test reads it.
 type syncBuffer = testenv.SyncBuffer
+
+// run runs a command line in process, as main does, with an empty stdin.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return runWithInput(ctx, args, strings.NewReader(""), stdout, stderr)
+}
+
+// runWithInput runs a command line in process, as main does.
+func runWithInput(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return Main(ctx, args, Streams{In: stdin, Out: stdout, Err: stderr})
+}
 
 func TestUsage(t *testing.T) {
 	var out, errb bytes.Buffer
@@ -85,17 +93,9 @@ func TestBrokerServesUntilCancelled(t *testing.T) {
 		done <- run(ctx, []string{"broker", "--ephemeral", "--port", "0", "--admin-port", "0", "--log-level", "warn"}, &out, &errb)
 	}()
 
-	var url string
-	deadline := time.Now().Add(5 * time.Second)
-	for url == "" {
-		if s := out.String(); strings.HasPrefix(s, "danube broker serving ") {
-			url = strings.Fields(s)[3]
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no URL printed; stdout %q stderr %q", out.String(), errb.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.Eventually(t, 5*time.Second, func() bool { return strings.HasPrefix(out.String(), "danube broker serving ") },
+		"no URL printed; stdout %q stderr %q", &out, &errb)
+	url := strings.Fields(out.String())[3]
 	conn, err := grpc.NewClient(strings.TrimPrefix(url, "http://"), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
@@ -114,72 +114,4 @@ func TestBrokerServesUntilCancelled(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("broker did not stop")
 	}
-}
-
-// TestBrokerBinaryStopsOnSignals builds the binary and checks that SIGINT and SIGTERM stop the broker cleanly.
-func TestBrokerBinaryStopsOnSignals(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := buildBinary(t)
-	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
-		t.Run(sig.String(), func(t *testing.T) {
-			cmd := exec.Command(bin, "broker", "--ephemeral", "--port", "0", "--admin-port", "0")
-			var out, errb syncBuffer
-			cmd.Stdout, cmd.Stderr = &out, &errb
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			deadline := time.Now().Add(10 * time.Second)
-			for !strings.Contains(out.String(), "danube broker serving http://127.0.0.1:") {
-				if time.Now().After(deadline) {
-					cmd.Process.Kill()
-					t.Fatalf("no URL printed; stdout %q stderr %q", out.String(), errb.String())
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-			if err := cmd.Process.Signal(sig); err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Wait(); err != nil {
-				t.Fatalf("exit: %v; stderr %q", err, errb.String())
-			}
-			if !strings.Contains(out.String(), "danube broker stopped") {
-				t.Fatalf("stdout %q", out.String())
-			}
-		})
-	}
-}
-
-var (
-	binOnce sync.Once
-	binDir  string
-	binPath string
-	binErr  error
-)
-
-// buildBinary builds danube-console once per test run and returns its path.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		if binDir, binErr = os.MkdirTemp("", "danube-console-test"); binErr != nil {
-			return
-		}
-		binPath = filepath.Join(binDir, "danube-console")
-		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go build: %w\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
-	os.Exit(code)
 }

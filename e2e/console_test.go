@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/danube-console/danube-console/client"
+	"github.com/danube-console/danube-console/internal/testenv"
 )
 
 // rateOf returns the number in column col (0-based, split on blanks, box borders removed) of the first
@@ -185,10 +186,7 @@ func TestConsoleUserConfig(t *testing.T) {
 func TestConsoleManualAckAndReplay(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
-	adminPort, err := freePort(0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	adminPort := freePort(t)
 	term := startTerminal(t, 160, 48, []string{"TERM=xterm-256color", "XDG_CONFIG_HOME=" + dir},
 		bin, "--ephemeral", "--port", "0", "--admin-port", strconv.Itoa(adminPort),
 		"--log-file", filepath.Join(dir, "console.log"), "--audit-log", filepath.Join(dir, "audit.log"))
@@ -234,9 +232,8 @@ func TestConsoleManualAckAndReplay(t *testing.T) {
 	}
 
 	// Replay the selected message to another topic, read by a headless consume subscribed beforehand.
-	var out syncBuffer
-	if code := run(context.Background(), []string{"produce", "--service-url", serviceURL, "-t", "/default/replayed", "--reliable", "-m", "seed"}, &out, &out); code != 0 {
-		t.Fatalf("creating /default/replayed: %s", out.String())
+	if out, err := exec.Command(bin, "produce", "--service-url", serviceURL, "-t", "/default/replayed", "--reliable", "-m", "seed").CombinedOutput(); err != nil {
+		t.Fatalf("creating /default/replayed: %v: %s", err, out)
 	}
 	consume := exec.Command(bin, "consume", "--service-url", serviceURL, "-t", "/default/replayed", "-s", "check", "-c", "1", "--jsonl")
 	var got, errs syncBuffer
@@ -286,10 +283,9 @@ func TestConsoleManualAckAndReplay(t *testing.T) {
 	if n == 0 || !strings.Contains(s, fmt.Sprintf("exported %d message", n)) {
 		t.Fatalf("%d lines in the export; the screen:\n%s", n, s)
 	}
-	var reimport syncBuffer
-	if code := run(context.Background(), []string{"produce", "--service-url", serviceURL, "-t", "/default/reimported", "--from-jsonl", export}, &reimport, &reimport); code != 0 ||
-		!strings.Contains(reimport.String(), fmt.Sprintf("sent %d messages", n)) {
-		t.Errorf("produce --from-jsonl of the export: exit %d: %s", code, reimport.String())
+	reimport, err := exec.Command(bin, "produce", "--service-url", serviceURL, "-t", "/default/reimported", "--from-jsonl", export).CombinedOutput()
+	if err != nil || !strings.Contains(string(reimport), fmt.Sprintf("sent %d messages", n)) {
+		t.Errorf("produce --from-jsonl of the export: %v: %s", err, reimport)
 	}
 }
 
@@ -334,21 +330,21 @@ func rowWith(screen, offset, state string) bool {
 // waitSubscribed waits until the admin API lists sub on topic.
 func waitSubscribed(t *testing.T, adminURL, topic, sub string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	admin, err := client.ConnectAdmin(ctx, adminURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer admin.Close()
-	for {
-		subs, err := admin.Subscriptions(ctx, topic)
-		if err == nil && slices.Contains(subs, sub) {
-			return
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("%s never subscribed to %s: %v", sub, topic, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testenv.Eventually(t, 15*time.Second, func() bool {
+		var subs []string
+		subs, err = admin.Subscriptions(ctx, topic)
+		return err == nil && slices.Contains(subs, sub)
+	}, "%s never subscribed to %s: %v", sub, topic, lazyErr{&err})
 }
+
+// lazyErr prints the error *e holds when it is printed.
+type lazyErr struct{ e *error }
+
+func (l lazyErr) String() string { return fmt.Sprint(*l.e) }
