@@ -18,7 +18,7 @@ import (
 // key until it closes) and the two small ones: the tap form and the nack prompt. The replay review is in
 // replay.go.
 
-// modal is a dialog over the panes. Only one is open at a time (Model.modal); it closes itself by posting
+// modal is a dialog over the panes. Only one is open at a time (the root keeps it); it closes itself by posting
 // closeModalMsg, and starts what it confirms with a request to the root or a command.
 type modal interface {
 	// key handles a key press.
