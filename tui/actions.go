@@ -2,7 +2,6 @@ package tui
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -99,26 +98,6 @@ func (m *Model) startTap(spec monitor.ConsumerSpec) tea.Cmd {
 		err := b.StartConsumer(ctx, spec)
 		return tapDoneMsg{spec: spec, stream: monitor.StreamID(spec.Topic, spec.Subscription, spec.Name), err: err}
 	}
-}
-
-func (m *Model) tapDone(msg tapDoneMsg) {
-	s := msg.spec
-	if errors.Is(msg.err, monitor.ErrTopicNotFound) {
-		// Consumers never create topics (producers do): say what to do instead of the client's chain.
-		m.setStatus(levelError, "tap "+s.Topic+": no such topic; publish to it first (consumers never create topics)")
-		return
-	}
-	if msg.err != nil {
-		m.setStatus(levelError, "tap "+s.Topic+": "+msg.err.Error())
-		return
-	}
-	mode := pick(s.ManualAck, "manual ack", "auto-ack")
-	m.setStatus(levelInfo, "tapping "+s.Topic+" as "+s.Name+" ("+s.Subscription+", "+typeString(s)+", "+mode+")")
-	m.consumers.want(msg.stream, s.Name)
-	m.showHelp = false
-	m.panes[m.active].esc()
-	m.active = paneConsumers
-	m.pull()
 }
 
 // stopTap stops an ad-hoc consumer in a command (allowed in read-only mode: it only releases the console's
@@ -233,18 +212,6 @@ func (m *Model) startProducer(spec monitor.ProducerSpec) tea.Cmd {
 		defer cancel()
 		return producerDoneMsg{spec: spec, err: b.StartProducer(ctx, spec)}
 	}
-}
-
-func (m *Model) producerDone(msg producerDoneMsg) {
-	s := msg.spec
-	if msg.err != nil {
-		m.setStatus(levelError, "producer "+s.Name+" on "+s.Topic+": "+msg.err.Error())
-		return
-	}
-	m.setStatus(levelInfo, "producing to "+s.Topic+" as "+s.Name+" at "+fmtRate(s.Rate)+pick(s.Reliable, " (reliable)", "")+"; x on the producers pane stops it")
-	m.showPane(paneProducers)
-	m.pull()
-	m.producers.selectName(m.env(), s.Name)
 }
 
 // settleCmd acks or nacks messages of a stream in a command.

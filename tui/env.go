@@ -52,8 +52,12 @@ func (e *env) setStatus(l level, text string) { e.post(statusMsg{text: text, lev
 
 // Requests a component posts to the root (see env.post).
 type (
-	// showPaneMsg shows a pane, closing the help and the current pane's overlay.
-	showPaneMsg struct{ id paneID }
+	// showPaneMsg shows a pane, closing the help and the current pane's overlay; fresh takes a new
+	// snapshot as it switches (what the pane waits for is in it).
+	showPaneMsg struct {
+		id    paneID
+		fresh bool
+	}
 	// openTapFormMsg opens the tap form on a topic (may be empty).
 	openTapFormMsg struct{ topic string }
 	// openNackMsg opens the nack prompt for messages of a stream.

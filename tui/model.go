@@ -390,14 +390,12 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case actionDoneMsg:
 		return m.with(func(e *env) tea.Cmd { m.connectors.actionDone(e, msg); return nil })
 	case tapDoneMsg:
-		m.tapDone(msg)
-		return nil
+		return m.with(func(e *env) tea.Cmd { m.consumers.tapStarted(e, msg); return nil })
 	case unsubscribeDoneMsg:
 		m.unsubscribeDone(msg)
 		return nil
 	case producerDoneMsg:
-		m.producerDone(msg)
-		return nil
+		return m.with(func(e *env) tea.Cmd { m.producers.started(e, msg); return nil })
 	case stopTapDoneMsg:
 		m.stopTapDone(msg)
 		return nil
@@ -418,6 +416,13 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case schemaMsg:
 		return m.with(func(e *env) tea.Cmd { m.consumers.schemaDone(e, msg); return nil })
 	case showPaneMsg:
+		if msg.fresh {
+			m.showHelp = false
+			m.panes[m.active].esc()
+			m.active = msg.id
+			m.pull()
+			return nil
+		}
 		m.showPane(msg.id)
 		return nil
 	case openTapFormMsg:

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 
@@ -69,6 +70,24 @@ func (p *consumersPane) inputLines() int { return pick(p.fin.open, 1, 0) }
 // selected returns the selected consumer, or nil.
 func (p *consumersPane) selected(e *env) *monitor.ConsumerStats {
 	return selectedIn(&p.cur, e.snap.Consumers, consumerID(e))
+}
+
+// tapStarted reports the start of a tap the console asked for and, once up, shows it in the stream.
+func (p *consumersPane) tapStarted(e *env, msg tapDoneMsg) {
+	s := msg.spec
+	if errors.Is(msg.err, monitor.ErrTopicNotFound) {
+		// Consumers never create topics (producers do): say what to do instead of the client's chain.
+		e.setStatus(levelError, "tap "+s.Topic+": no such topic; publish to it first (consumers never create topics)")
+		return
+	}
+	if msg.err != nil {
+		e.setStatus(levelError, "tap "+s.Topic+": "+msg.err.Error())
+		return
+	}
+	mode := pick(s.ManualAck, "manual ack", "auto-ack")
+	e.setStatus(levelInfo, "tapping "+s.Topic+" as "+s.Name+" ("+s.Subscription+", "+typeString(s)+", "+mode+")")
+	p.want(msg.stream, s.Name)
+	e.post(showPaneMsg{id: paneConsumers, fresh: true})
 }
 
 // want asks the pane to select the tap the console started (stream, name), once the snapshot lists it.

@@ -11,7 +11,8 @@ import (
 // producersPane lists every producer (per partition) with its rates, sparkline, totals, errors and publish
 // latency.
 type producersPane struct {
-	cur cursor
+	cur  cursor
+	want string // a producer to select as soon as the snapshot has it
 }
 
 func producerID(e *env) func(i int) string {
@@ -147,17 +148,33 @@ func (p *producersPane) tile(e *env, w, h int, focused bool) string {
 	return e.st.box(title, w, h, focused, e.st.renderTable(p.table(e, false), w-2, h-2))
 }
 
-// selectName selects the producer called name, once the snapshot lists it.
-func (p *producersPane) selectName(e *env, name string) {
+// started reports the start of a producer the console asked for and, once up, selects it.
+func (p *producersPane) started(e *env, msg producerDoneMsg) {
+	s := msg.spec
+	if msg.err != nil {
+		e.setStatus(levelError, "producer "+s.Name+" on "+s.Topic+": "+msg.err.Error())
+		return
+	}
+	e.setStatus(levelInfo, "producing to "+s.Topic+" as "+s.Name+" at "+fmtRate(s.Rate)+pick(s.Reliable, " (reliable)", "")+
+		"; x on the producers pane stops it")
+	p.want = s.Name
+	e.post(showPaneMsg{id: paneProducers})
+	e.post(pullMsg{})
+}
+
+// sync selects the producer the console started, once the snapshot lists it.
+func (p *producersPane) sync(e *env) {
+	if p.want == "" {
+		return
+	}
 	ps := e.snap.Producers
-	for i := range ps {
-		if ps[i].Name == name {
-			p.cur.id = producerID(e)(i)
+	for i := len(ps) - 1; i >= 0; i-- {
+		if ps[i].Name == p.want {
+			p.cur.id, p.want = producerID(e)(i), ""
+			return
 		}
 	}
 }
-
-func (p *producersPane) sync(*env)       {}
 func (p *producersPane) capturing() bool { return false }
 func (p *producersPane) esc() bool       { return false }
 
