@@ -9,7 +9,6 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/danube-console/danube-console/client"
 	"github.com/danube-console/danube-console/monitor"
 )
 
@@ -76,12 +75,10 @@ func (m *Model) nextTap() int {
 
 // typeString names a tap's subscription type.
 func typeString(spec monitor.ConsumerSpec) string {
-	for _, t := range subTypes {
-		if v, _ := parseSubType(t); v == spec.Type {
-			return t
-		}
+	if spec.Type == monitor.SubscriptionUnknown {
+		return monitor.SubscriptionShared.String()
 	}
-	return "shared"
+	return spec.Type.String()
 }
 
 // startTap starts a tap in a command; when it is up, the consumers pane selects its stream.
@@ -109,7 +106,7 @@ func (m *Model) startTap(spec monitor.ConsumerSpec) tea.Cmd {
 
 func (m *Model) tapDone(msg tapDoneMsg) {
 	s := msg.spec
-	if errors.Is(msg.err, client.ErrTopicNotFound) {
+	if errors.Is(msg.err, monitor.ErrTopicNotFound) {
 		// Consumers never create topics (producers do): say what to do instead of the client's chain.
 		m.setStatus(levelError, "tap "+s.Topic+": no such topic; publish to it first (consumers never create topics)")
 		return

@@ -542,7 +542,7 @@ func completeUnsubscribe(m *Model, i int, prev []string) []string {
 func liveTaps(m *Model) []string {
 	var out []string
 	for _, c := range m.snap.Consumers {
-		if c.AdHoc && c.State != "closed" && !slices.Contains(out, c.Name) {
+		if c.AdHoc && c.State != monitor.ConsumerClosed && !slices.Contains(out, c.Name) {
 			out = append(out, c.Name)
 		}
 	}
@@ -553,7 +553,7 @@ func liveTaps(m *Model) []string {
 func liveProducers(m *Model) []string {
 	var out []string
 	for _, p := range m.snap.Producers {
-		if p.AdHoc && p.State != "closed" && !slices.Contains(out, p.Name) {
+		if p.AdHoc && p.State != monitor.ProducerClosed && !slices.Contains(out, p.Name) {
 			out = append(out, p.Name)
 		}
 	}

@@ -18,7 +18,6 @@ import (
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/danube-console/danube-console/client"
-	"github.com/danube-console/danube-console/connectors"
 	"github.com/danube-console/danube-console/monitor"
 	"github.com/danube-console/danube-console/themes"
 	"github.com/danube-console/danube-console/tui/tuitest"
@@ -95,7 +94,7 @@ func TestSelectionKeptByIdentity(t *testing.T) {
 	press(m, "7", "down") // orders-pg
 	f.Update(func(s *monitor.Snapshot) {
 		// A new connector sorts first: the selection must stay on orders-pg.
-		s.Connectors = append([]monitor.ConnectorStats{{InstanceStatus: connectors.InstanceStatus{Name: "aaa"}}}, s.Connectors...)
+		s.Connectors = append([]monitor.ConnectorStats{{ConnectorStatus: monitor.ConnectorStatus{Name: "aaa"}}}, s.Connectors...)
 	})
 	m.Update(tickMsg{})
 	if c := m.connectors.selected(m); c == nil || c.Name != "orders-pg" {
@@ -1563,7 +1562,7 @@ func TestUnsubscribe(t *testing.T) {
 	f.Update(func(s *monitor.Snapshot) {
 		for _, part := range []string{"/default/p-part-0", "/default/p-part-1"} {
 			s.Consumers = append(s.Consumers, monitor.ConsumerStats{Stream: monitor.StreamID(part, "ps", "tap-9"), Name: "tap-9",
-				Topic: part, Subscription: "ps", Type: "shared", State: "subscribed", AdHoc: true})
+				Topic: part, Subscription: "ps", Type: monitor.SubscriptionShared, State: monitor.ConsumerSubscribed, AdHoc: true})
 		}
 	})
 	m.Update(tickMsg{})

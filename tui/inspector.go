@@ -163,8 +163,8 @@ func (in *inspector) metaLines(m *Model, c *monitor.ConsumerStats, w int) []stri
 		}
 	}
 	state, stateP := "", st.text
-	if c != nil && c.ManualAck || ms.State != "" {
-		state, stateP = orDash(ms.State), settlePaint(st, ms.State)
+	if c != nil && c.ManualAck || ms.State != monitor.StateNone {
+		state, stateP = orDash(ms.State.String()), settlePaint(st, ms.State)
 		if ms.State == monitor.StatePending && !ms.AckDeadline.IsZero() {
 			left := ms.AckDeadline.Sub(now)
 			state += " · redelivered in " + fmtAge(left) + " (ack deadline " + ms.AckDeadline.Format("15:04:05") + ")"

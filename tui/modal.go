@@ -11,7 +11,6 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/danube-console/danube-console/client"
 	"github.com/danube-console/danube-console/monitor"
 	"github.com/danube-console/danube-console/themes"
 )
@@ -111,22 +110,16 @@ func (m *Model) hintLine(w int, pairs ...string) string {
 
 // ---- the tap form ----
 
-// subTypes are the subscription types a tap can use, in the form's order.
-var subTypes = []string{"exclusive", "shared", "failover", "key-shared"}
+// subTypes are the names of the subscription types a tap can use, in the form's order.
+var subTypes = []string{
+	monitor.SubscriptionExclusive.String(), monitor.SubscriptionShared.String(),
+	monitor.SubscriptionFailover.String(), monitor.SubscriptionKeyShared.String(),
+}
 
-// parseSubType parses a subscription type name.
-func parseSubType(s string) (client.SubscriptionType, bool) {
-	switch strings.ToLower(strings.ReplaceAll(s, "_", "-")) {
-	case "exclusive":
-		return client.Exclusive, true
-	case "shared":
-		return client.Shared, true
-	case "failover":
-		return client.Failover, true
-	case "key-shared", "keyshared":
-		return client.KeyShared, true
-	}
-	return client.Shared, false
+// parseSubType parses a subscription type name (monitor.ParseSubscriptionType); false when unknown.
+func parseSubType(s string) (monitor.SubscriptionType, bool) {
+	t, err := monitor.ParseSubscriptionType(s)
+	return t, err == nil
 }
 
 // tapForm asks for a tap's topic, subscription, type and ack mode.

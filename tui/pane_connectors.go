@@ -10,7 +10,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/danube-console/danube-console/connectors"
 	"github.com/danube-console/danube-console/monitor"
 )
 
@@ -41,8 +40,8 @@ func (p *connectorsPane) selected(m *Model) *monitor.ConnectorStats {
 }
 
 // startable reports whether s starts (rather than stops) a connector in state s.
-func startable(s connectors.State) bool {
-	return s == connectors.StateStopped || s == connectors.StateFailed || s == connectors.StateCompleted
+func startable(s monitor.ConnectorState) bool {
+	return s == monitor.ConnectorStopped || s == monitor.ConnectorFailed || s == monitor.ConnectorCompleted
 }
 
 func (p *connectorsPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
@@ -137,21 +136,21 @@ func (p *connectorsPane) actionDone(m *Model, msg actionDoneMsg) {
 	m.pull()
 }
 
-func connectorStatePaint(st *styles, s connectors.State) paint {
+func connectorStatePaint(st *styles, s monitor.ConnectorState) paint {
 	switch s {
-	case connectors.StateRunning:
+	case monitor.ConnectorRunning:
 		return st.ok
-	case connectors.StateDegraded:
+	case monitor.ConnectorDegraded:
 		return st.warn
-	case connectors.StateFailed:
+	case monitor.ConnectorFailed:
 		return st.err
-	case connectors.StateStarting, connectors.StateStopping:
+	case monitor.ConnectorStarting, monitor.ConnectorStopping:
 		return st.info
 	}
 	return st.muted
 }
 
-func failedTotal(f map[connectors.Kind]uint64) uint64 {
+func failedTotal(f map[monitor.ErrorKind]uint64) uint64 {
 	var n uint64
 	for _, v := range f {
 		n += v
@@ -232,7 +231,7 @@ func (p *connectorsPane) view(m *Model, w, h int) string {
 	cs := m.snap.Connectors
 	running := 0
 	for i := range cs {
-		if cs[i].State == connectors.StateRunning || cs[i].State == connectors.StateDegraded {
+		if cs[i].State == monitor.ConnectorRunning || cs[i].State == monitor.ConnectorDegraded {
 			running++
 		}
 	}
@@ -316,7 +315,7 @@ func (p *connectorsPane) detailsLines(m *Model, c *monitor.ConnectorStats, iw in
 		kv("received", strconv.FormatUint(c.Received, 10), st.text),
 		kv("processed", strconv.FormatUint(c.Processed, 10), st.text),
 	}
-	kinds := make([]connectors.Kind, 0, len(c.Failed))
+	kinds := make([]monitor.ErrorKind, 0, len(c.Failed))
 	for k, n := range c.Failed {
 		if n > 0 {
 			kinds = append(kinds, k)
@@ -375,7 +374,7 @@ func (p *connectorsPane) tile(m *Model, w, h int, focused bool) string {
 	cs := m.snap.Connectors
 	bad := 0
 	for i := range cs {
-		if cs[i].State == connectors.StateFailed || cs[i].State == connectors.StateDegraded {
+		if cs[i].State == monitor.ConnectorFailed || cs[i].State == monitor.ConnectorDegraded {
 			bad++
 		}
 	}

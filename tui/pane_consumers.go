@@ -630,8 +630,8 @@ func (p *consumersPane) table(m *Model, full bool) table {
 				c[0] = txt(st.text, clean(cn.Topic))
 				c[1] = txt(st.accent, clean(cn.Subscription))
 				c[2] = txt(pick(cn.AdHoc, st.accent, st.text), clean(cn.Name))
-				c[3] = txt(st.muted, cn.Type)
-				c[4] = txt(stateColor(st, cn.State), cn.State)
+				c[3] = txt(st.muted, cn.Type.String())
+				c[4] = txt(consumerPaint(st, cn.State), cn.State.String())
 				c[5] = txt(st.text, fmtSI(cn.Rate))
 				c[6] = spk(cn.Series)
 				c[7] = txt(st.text, fmtCount(cn.Received))
@@ -744,7 +744,7 @@ func (p *consumersPane) streamView(m *Model, w, h int) string {
 			}
 			j := 4
 			if manual {
-				cl[4] = txt(settlePaint(st, ms.State), orDash(ms.State))
+				cl[4] = txt(settlePaint(st, ms.State), orDash(ms.State.String()))
 				cl[5] = deadlineCell(st, ms, now)
 				j = 6
 			}
@@ -792,7 +792,7 @@ func previewPrefix(b []byte, w int) []byte {
 }
 
 // settlePaint colours a manual-ack state.
-func settlePaint(st *styles, s string) paint {
+func settlePaint(st *styles, s monitor.MessageState) paint {
 	switch s {
 	case monitor.StatePending:
 		return st.warn

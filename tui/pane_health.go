@@ -5,7 +5,6 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/danube-console/danube-console/client"
 	"github.com/danube-console/danube-console/monitor"
 )
 
@@ -52,23 +51,23 @@ func (p *healthPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 
 func healthStatusPaint(st *styles, h *monitor.HealthStats) paint {
 	switch h.Status {
-	case "OK":
+	case monitor.HealthOK:
 		return st.ok
-	case "CLOSE":
+	case monitor.HealthClose:
 		return st.warn
-	case "":
+	case monitor.HealthUnknown:
 		return st.muted
 	}
 	return st.err
 }
 
-func connStatePaint(st *styles, s string) paint {
+func connStatePaint(st *styles, s monitor.ConnState) paint {
 	switch s {
-	case "ready":
+	case monitor.ConnReady:
 		return st.ok
-	case "connecting":
+	case monitor.ConnConnecting:
 		return st.warn
-	case "transient-failure":
+	case monitor.ConnTransientFailure:
 		return st.err
 	}
 	return st.muted
@@ -106,7 +105,7 @@ func (p *healthPane) table(m *Model, full bool) table {
 		empty: "no health checks yet",
 		row: func(i int, c []cell) {
 			h := &hs[i]
-			status := h.Status
+			status := h.Status.String()
 			if status == "" {
 				status = "-"
 			}
@@ -147,7 +146,7 @@ func (p *healthPane) connsTable(m *Model) table {
 		row: func(i int, c []cell) {
 			cn := &cs[i]
 			c[0] = txt(st.text, clean(cn.Addr))
-			c[1] = txt(connStatePaint(st, cn.State), cn.State)
+			c[1] = txt(connStatePaint(st, cn.State), cn.State.String())
 			c[2] = txt(st.text, ago(now, cn.Since))
 			c[3] = txt(st.text, fmtCount(cn.Transitions))
 		},
@@ -157,7 +156,7 @@ func (p *healthPane) connsTable(m *Model) table {
 // repairsTable lists what the broker repaired in its data directory at start.
 func (p *healthPane) repairsTable(m *Model) table {
 	st := m.st
-	var rs []client.RecoveryReport
+	var rs []monitor.RecoveryReport
 	if r := m.snap.StoreRecovery; r != nil {
 		rs = r.Reports
 	}
@@ -195,9 +194,9 @@ func (p *healthPane) repairsTable(m *Model) table {
 // counts returns how many checks are OK and how many are not.
 func healthCounts(hs []monitor.HealthStats) (ok, bad int) {
 	for i := range hs {
-		if hs[i].Status == "OK" {
+		if hs[i].Status == monitor.HealthOK {
 			ok++
-		} else if hs[i].Status != "" {
+		} else if hs[i].Status != monitor.HealthUnknown {
 			bad++
 		}
 	}
@@ -229,7 +228,7 @@ func (p *healthPane) tile(m *Model, w, h int, focused bool) string {
 	ok, bad := healthCounts(m.snap.Health)
 	ready := 0
 	for i := range m.snap.Conns {
-		if m.snap.Conns[i].State == "ready" {
+		if m.snap.Conns[i].State == monitor.ConnReady {
 			ready++
 		}
 	}

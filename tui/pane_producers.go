@@ -3,6 +3,8 @@ package tui
 import (
 	"strconv"
 
+	"github.com/danube-console/danube-console/monitor"
+
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 )
@@ -27,7 +29,7 @@ func (p *producersPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 		case pr == nil:
 		case !pr.AdHoc:
 			m.setStatus(levelWarn, clean(pr.Name)+" was not started from the console: only those (:producer) stop here")
-		case pr.State == "closed":
+		case pr.State == monitor.ProducerClosed:
 			m.setStatus(levelInfo, clean(pr.Name)+" is stopped already")
 		default:
 			return m.stopAdHoc(pr.Name, true)
@@ -38,16 +40,28 @@ func (p *producersPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
-func stateColor(st *styles, s string) paint {
+// producerPaint colours a producer's state.
+func producerPaint(st *styles, s monitor.ProducerState) paint {
 	switch s {
-	case "created", "recreated", "subscribed", "resubscribed", "ready", "running", "OK":
+	case monitor.ProducerCreated, monitor.ProducerRecreated:
 		return st.ok
-	case "failed", "error", "transient-failure":
+	case monitor.ProducerFailed:
 		return st.err
-	case "closed", "stream-ended", "stopped", "completed", "shutdown", "idle":
+	case monitor.ProducerClosed:
 		return st.muted
-	case "degraded", "CLOSE":
-		return st.warn
+	}
+	return st.info
+}
+
+// consumerPaint colours a consumer's state.
+func consumerPaint(st *styles, s monitor.ConsumerState) paint {
+	switch s {
+	case monitor.ConsumerSubscribed, monitor.ConsumerResubscribed:
+		return st.ok
+	case monitor.ConsumerFailed:
+		return st.err
+	case monitor.ConsumerClosed, monitor.ConsumerStreamEnded:
+		return st.muted
 	}
 	return st.info
 }
@@ -94,7 +108,7 @@ func (p *producersPane) table(m *Model, full bool) table {
 			if full {
 				c[0] = txt(st.text, clean(pr.Topic))
 				c[1] = txt(st.accent, clean(pr.Name))
-				c[2] = txt(stateColor(st, pr.State), pr.State)
+				c[2] = txt(producerPaint(st, pr.State), pr.State.String())
 				c[3] = txt(st.text, fmtSI(pr.MsgRate))
 				c[4] = txt(st.text, fmtByteRate(pr.ByteRate))
 				c[5] = spk(pr.Series)
@@ -140,7 +154,7 @@ func (p *producersPane) view(m *Model, w, h int) string {
 	switch {
 	case pr != nil && pr.LastError != "":
 		el.add(st.muted, clean(pr.Name)+": ").add(st.err, clean(pr.LastError))
-	case pr != nil && pr.AdHoc && pr.State != "closed":
+	case pr != nil && pr.AdHoc && pr.State != monitor.ProducerClosed:
 		el.add(st.key, "x").add(st.muted, " stops "+clean(pr.Name))
 	case !m.readOnly():
 		el.add(st.key, ":producer TOPIC RATE").add(st.muted, " starts a producer of test messages")
