@@ -11,19 +11,7 @@ type Histogram struct {
 }
 
 // Add records one sample; a negative duration counts as zero.
-func (h *Histogram) Add(d time.Duration) {
-	v := max(int64(d), 0)
-	i := bucketOf(uint64(v))
-	w := &h.w
-	if w.n == 0 {
-		w.lo, w.hi = i, i
-	} else {
-		w.lo, w.hi = min(w.lo, i), max(w.hi, i)
-	}
-	w.n++
-	w.max = max(w.max, v)
-	w.b[i]++
-}
+func (h *Histogram) Add(d time.Duration) { h.w.add(d) }
 
 // Merge adds the samples of o to h.
 func (h *Histogram) Merge(o *Histogram) {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/danube-console/danube-console/connectors"
 	"github.com/danube-console/danube-console/connectors/payload"
+	"github.com/danube-console/danube-console/internal/xtime"
 )
 
 // ErrClosed is returned by Connect and Read after Close.
@@ -194,17 +195,11 @@ func (s *Source) pace(ctx context.Context, limiter *rate.Limiter, end time.Time,
 		r.CancelAt(now)
 		wait, endOfInput = end.Sub(now), true
 	}
-	if wait > 0 {
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			if !endOfInput {
-				r.Cancel()
-			}
-			return ctx.Err()
-		case <-t.C:
+	if err := xtime.Sleep(ctx, wait); err != nil {
+		if !endOfInput {
+			r.Cancel()
 		}
+		return err
 	}
 	if endOfInput {
 		return connectors.ErrEndOfInput
