@@ -14,6 +14,7 @@ import (
 	"github.com/danube-console/danube-console/client"
 	"github.com/danube-console/danube-console/connectors"
 	"github.com/danube-console/danube-console/connectors/payload"
+	"github.com/danube-console/danube-console/internal/xtime"
 )
 
 // closeTimeout bounds the closing of an ad-hoc producer or consumer.
@@ -412,23 +413,10 @@ func (m *Monitor) runConsumer(ctx context.Context, cons *client.Consumer) {
 // runTap takes the messages of a manual-ack consumer (the observer made them pending) until ctx ends or the
 // consumer's channel closes, pausing while MaxPending of them are pending.
 func (m *Monitor) runTap(ctx context.Context, cons *client.Consumer, streams []*stream) {
-	var wait *time.Timer
-	defer func() {
-		if wait != nil {
-			wait.Stop()
-		}
-	}()
 	for {
 		for pendingOf(streams) >= m.maxPending {
-			if wait == nil {
-				wait = time.NewTimer(tapPoll)
-			} else {
-				wait.Reset(tapPoll)
-			}
-			select {
-			case <-ctx.Done():
+			if xtime.Sleep(ctx, tapPoll) != nil {
 				return
-			case <-wait.C:
 			}
 		}
 		select {
@@ -550,10 +538,8 @@ func unsubscribeSettled(ctx context.Context, admin *client.Admin, topic, sub str
 		if err == nil || errors.Is(err, client.ErrTopicNotFound) || time.Now().After(deadline) {
 			return err
 		}
-		select {
-		case <-ctx.Done():
+		if xtime.Sleep(ctx, 100*time.Millisecond) != nil {
 			return err
-		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }
