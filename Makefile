@@ -72,7 +72,7 @@ fuzz:
 SOAK_TIME ?= 10m
 SOAK_TIMEOUT ?= 3h
 soak:
-	SOAK_TIME=$(SOAK_TIME) $(GO) test -tags soak -run '^TestSoak$$' -count=1 -v -timeout $(SOAK_TIMEOUT) .
+	SOAK_TIME=$(SOAK_TIME) $(GO) test -tags soak -run '^TestSoak$$' -count=1 -v -timeout $(SOAK_TIMEOUT) ./e2e/
 
 ## lint: gofmt and go vet
 lint:

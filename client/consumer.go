@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/danube-console/danube-console/internal/xtime"
 	"github.com/danube-console/danube-console/proto/danubepb"
 )
 
@@ -628,7 +629,7 @@ func (tc *topicConsumer) receiveLoop() {
 					if c.obs != nil {
 						c.obs.OnConsumer(tc.event(ConsumerStreamEnded, err))
 					}
-					if sleep(ctx, c.opts.Retry.Backoff(failures)) != nil {
+					if xtime.Sleep(ctx, c.opts.Retry.Backoff(failures)) != nil {
 						return
 					}
 					failures++
@@ -641,7 +642,7 @@ func (tc *topicConsumer) receiveLoop() {
 					return
 				}
 				c.log.Warn("consumer could not subscribe again; retrying", "topic", tc.topic, "subscription", cons.sub, "consumer", cons.name, "err", err)
-				if sleep(ctx, c.opts.Retry.Backoff(failures)) != nil {
+				if xtime.Sleep(ctx, c.opts.Retry.Backoff(failures)) != nil {
 					return
 				}
 				failures++
@@ -680,7 +681,7 @@ func (tc *topicConsumer) receiveLoop() {
 		case failures >= c.opts.Retry.MaxRetries:
 			resub = true // as the official clients do: the consumer may have moved
 		}
-		if sleep(ctx, c.opts.Retry.Backoff(failures)) != nil {
+		if xtime.Sleep(ctx, c.opts.Retry.Backoff(failures)) != nil {
 			return
 		}
 		failures++

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/danube-console/danube-console/internal/xtime"
 	"github.com/danube-console/danube-console/proto/danubepb"
 )
 
@@ -955,16 +956,16 @@ func containsAny(s string, subs ...string) bool {
 	return false
 }
 
-// sleep2 waits d, or until ctx or life is done.
+// sleep2 waits d, or until ctx (its error) or life (ErrClosed) is done.
 func sleep2(ctx, life context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-life.Done():
-		return ErrClosed
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(life, cancel)()
+	if err := xtime.Sleep(ctx, d); err != nil {
+		if life.Err() != nil {
+			return ErrClosed
+		}
+		return err
 	}
+	return nil
 }

@@ -9,6 +9,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/danube-console/danube-console/internal/xtime"
 )
 
 // RetryPolicy bounds how calls are retried. Only Unavailable, DeadlineExceeded (when the caller's context is
@@ -95,18 +97,6 @@ func isSizeLimit(err error) bool {
 	return (&APIError{Code: st.Code(), Message: st.Message()}).Is(ErrMessageTooLarge)
 }
 
-// sleep waits d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // retry runs attempt until it succeeds, fails with a final error, or the policy's retries are used up.
 // before, when set, runs before each retry (e.g. a new lookup). The last error is returned; when the retries
 // ran out on a retryable error, it also matches ErrUnavailable, and when ctx ended, ctx's error.
@@ -119,7 +109,7 @@ func (p RetryPolicy) retry(ctx context.Context, attempt func(ctx context.Context
 		if i >= p.MaxRetries {
 			break
 		}
-		if serr := sleep(ctx, p.Backoff(i)); serr != nil {
+		if serr := xtime.Sleep(ctx, p.Backoff(i)); serr != nil {
 			return errors.Join(err, serr)
 		}
 		if before != nil {

@@ -14,9 +14,9 @@ import (
 	"unicode"
 
 	"github.com/pelletier/go-toml/v2"
-	"github.com/pelletier/go-toml/v2/unstable"
 
 	"github.com/danube-console/danube-console/client"
+	"github.com/danube-console/danube-console/internal/tomlpos"
 )
 
 // InstanceConfig is one connector instance: the common settings of its [[connector]] table and the kind's
@@ -178,10 +178,9 @@ func ParseConfig(name string, data []byte, env *Env, getenv func(string) (string
 	if getenv == nil {
 		getenv = os.LookupEnv
 	}
-	pos, syntax := indexPositions(data)
-	if syntax != nil {
-		syntax.File = name
-		return nil, &ConfigErrors{Problems: []Problem{*syntax}}
+	pos, err := tomlpos.New(data)
+	if se, ok := errors.AsType[*tomlpos.SyntaxError](err); ok {
+		return nil, &ConfigErrors{Problems: []Problem{{File: name, Line: se.Line, Msg: "TOML syntax: " + se.Error()}}}
 	}
 	var doc map[string]any
 	if err := toml.Unmarshal(data, &doc); err != nil {
@@ -200,7 +199,7 @@ func ParseConfig(name string, data []byte, env *Env, getenv func(string) (string
 	var problems []Problem
 	for _, k := range slices.Sorted(maps.Keys(doc)) {
 		if k != "connector" {
-			problems = append(problems, Problem{File: name, Line: pos.line([]string{k}), Key: k,
+			problems = append(problems, Problem{File: name, Line: pos.Line(k), Key: k,
 				Msg: "unknown top-level key or table (the file holds [[connector]] tables)"})
 		}
 	}
@@ -208,14 +207,14 @@ func ParseConfig(name string, data []byte, env *Env, getenv func(string) (string
 	if raw, ok := doc["connector"]; ok {
 		tables, ok := raw.([]any)
 		if !ok {
-			problems = append(problems, Problem{File: name, Line: pos.line([]string{"connector"}), Key: "connector",
+			problems = append(problems, Problem{File: name, Line: pos.Line("connector"), Key: "connector",
 				Msg: "must be an array of tables, written [[connector]]"})
 		}
 		seen := map[string]int{} // name → line of its first definition
 		for i, t := range tables {
 			tbl, ok := t.(map[string]any)
 			if !ok {
-				problems = append(problems, Problem{File: name, Line: pos.line([]string{"connector", strconv.Itoa(i)}),
+				problems = append(problems, Problem{File: name, Line: pos.Line("connector", strconv.Itoa(i)),
 					Connector: "#" + strconv.Itoa(i+1), Msg: "must be a table"})
 				continue
 			}
@@ -317,15 +316,12 @@ var (
 	sourceOnly = map[string]bool{"reliable": true, "partitions": true, "ordered": true}
 	sinkOnly   = map[string]bool{"subscription": true, "subscription_type": true, "batch": true, "create_topic": true,
 		"retry.max_retries": true, "retry.nack_delay": true}
-	subscriptionTypes = map[string]client.SubscriptionType{
-		"exclusive": client.Exclusive, "shared": client.Shared, "failover": client.Failover, "key-shared": client.KeyShared,
-	}
 )
 
 // tableCheck collects the problems of one connector table.
 type tableCheck struct {
 	file      string
-	pos       posIndex
+	pos       tomlpos.Index
 	path      []string // the table's key path in pos
 	index     int      // the table's index in the file (-1: not from a file)
 	connector string
@@ -334,12 +330,7 @@ type tableCheck struct {
 
 // line returns the line of the key path under the table, or of the closest table that holds it.
 func (tc *tableCheck) line(keys ...string) int {
-	for n := len(keys); n >= 0; n-- {
-		if l := tc.pos.line(append(slices.Clone(tc.path), keys[:n]...)); l > 0 {
-			return l
-		}
-	}
-	return 0
+	return tc.pos.Nearest(append(slices.Clone(tc.path), keys...)...)
 }
 
 // add records a problem with key (dotted for sub-tables).
@@ -398,7 +389,8 @@ func parseTable(env *Env, tbl map[string]any, getenv func(string) (string, bool)
 			tc.add("topic", err.Error())
 		}
 	}
-	ic.SubscriptionType = subscriptionTypes[cc.String("subscription_type")]
+	// The Enum above has checked the name; an error here leaves a table that has problems already.
+	ic.SubscriptionType, _ = client.ParseSubscriptionType(cc.String("subscription_type"))
 	if ct := cc.String("create_topic"); ct != CreateNo {
 		ic.CreateTopic = ct
 	}
@@ -524,130 +516,4 @@ func checkTopic(t string) error {
 		}
 	}
 	return nil
-}
-
-// posIndex maps key paths (table keys, with array-of-tables indices as decimal segments) to the line where
-// they are defined.
-type posIndex map[string]int
-
-const pathSep = "\x1f"
-
-func (p posIndex) line(path []string) int { return p[strings.Join(path, pathSep)] }
-
-func (p posIndex) set(path []string, line int) {
-	k := strings.Join(path, pathSep)
-	if _, ok := p[k]; !ok {
-		p[k] = line
-	}
-}
-
-// indexPositions walks the document with go-toml's unstable parser and records the line of every key and
-// table header, or returns the syntax error as a Problem.
-func indexPositions(data []byte) (pos posIndex, syntax *Problem) {
-	pos = posIndex{}
-	var p unstable.Parser
-	p.Reset(data)
-	lineOf := func(r unstable.Range) int { return p.Shape(r).Start.Line }
-	arrays := map[string]int{} // array-of-tables path → tables seen
-	resolve := func(keys []string) []string {
-		var cur []string
-		for _, k := range keys {
-			cur = append(cur, k)
-			if n, ok := arrays[strings.Join(cur, pathSep)]; ok && n > 0 {
-				cur = append(cur, strconv.Itoa(n-1))
-			}
-		}
-		return cur
-	}
-	var table []string
-	var walkValue func(path []string, v *unstable.Node)
-	walkValue = func(path []string, v *unstable.Node) {
-		switch v.Kind {
-		case unstable.InlineTable:
-			it := v.Children()
-			for it.Next() {
-				kv := it.Node()
-				keys, first := keyOf(kv)
-				sub := append(slices.Clone(path), keys...)
-				if first != nil {
-					pos.set(sub, lineOf(first.Raw))
-				}
-				walkValue(sub, kv.Value())
-			}
-		case unstable.Array:
-			it := v.Children()
-			for i := 0; it.Next(); i++ {
-				el := it.Node()
-				sub := append(slices.Clone(path), strconv.Itoa(i))
-				pos.set(sub, lineOf(el.Raw))
-				walkValue(sub, el)
-			}
-		}
-	}
-	for p.NextExpression() {
-		e := p.Expression()
-		switch e.Kind {
-		case unstable.Table, unstable.ArrayTable:
-			keys, first := keyOf(e)
-			if len(keys) == 0 || first == nil {
-				continue
-			}
-			path := append(resolve(keys[:len(keys)-1]), keys[len(keys)-1])
-			if e.Kind == unstable.ArrayTable {
-				k := strings.Join(path, pathSep)
-				n := arrays[k]
-				arrays[k] = n + 1
-				pos.set(path, lineOf(first.Raw))
-				path = append(path, strconv.Itoa(n))
-			}
-			pos.set(path, lineOf(first.Raw))
-			table = path
-		case unstable.KeyValue:
-			keys, first := keyOf(e)
-			path := append(slices.Clone(table), keys...)
-			if first != nil {
-				// Every prefix of a dotted key is defined here too (a.b = 1 defines the table a).
-				for n := len(table) + 1; n <= len(path); n++ {
-					pos.set(path[:n], lineOf(first.Raw))
-				}
-			}
-			walkValue(path, e.Value())
-		}
-	}
-	if err := p.Error(); err != nil {
-		prob := &Problem{Msg: "TOML syntax: " + err.Error()}
-		var perr *unstable.ParserError
-		if errors.As(err, &perr) {
-			prob.Line = highlightLine(data, perr.Highlight)
-		}
-		return nil, prob
-	}
-	return pos, nil
-}
-
-// keyOf returns the parts of a key-value's or table header's key and its first key node.
-func keyOf(n *unstable.Node) ([]string, *unstable.Node) {
-	var keys []string
-	var first *unstable.Node
-	it := n.Key()
-	for it.Next() {
-		k := it.Node()
-		if first == nil {
-			first = k
-		}
-		keys = append(keys, string(k.Data))
-	}
-	return keys, first
-}
-
-// highlightLine returns the line at which highlight, a sub-slice of data, starts (0 when it is not one).
-func highlightLine(data, highlight []byte) int {
-	if highlight == nil || cap(highlight) > cap(data) {
-		return 0
-	}
-	off := cap(data) - cap(highlight)
-	if off < 0 || off > len(data) {
-		return 0
-	}
-	return 1 + strings.Count(string(data[:off]), "\n")
 }

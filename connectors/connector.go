@@ -19,6 +19,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -168,11 +171,33 @@ type BatchError struct {
 	Failed map[int]error
 }
 
+// batchErrorIndices is how many indices of failed messages BatchError.Error names.
+const batchErrorIndices = 5
+
+// Error says how many messages failed, names the first few by index (in order) and quotes the error of the
+// first: "3 of the batch failed (#0, #4, #7), e.g. #0: …". The same failures always give the same message.
 func (e *BatchError) Error() string {
-	for i, err := range e.Failed {
-		return fmt.Sprintf("%d of the batch failed, e.g. #%d: %v", len(e.Failed), i, err)
+	if len(e.Failed) == 0 {
+		return "batch failed"
 	}
-	return "batch failed"
+	idx := slices.Sorted(maps.Keys(e.Failed))
+	first := idx[0]
+	if len(idx) == 1 {
+		return fmt.Sprintf("1 of the batch failed: #%d: %v", first, e.Failed[first])
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d of the batch failed (", len(idx))
+	for n, i := range idx[:min(len(idx), batchErrorIndices)] {
+		if n > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "#%d", i)
+	}
+	if more := len(idx) - batchErrorIndices; more > 0 {
+		fmt.Fprintf(&b, " and %d more", more)
+	}
+	fmt.Fprintf(&b, "), e.g. #%d: %v", first, e.Failed[first])
+	return b.String()
 }
 
 // Fail records that message i of the batch failed with err.

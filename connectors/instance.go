@@ -13,6 +13,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/danube-console/danube-console/client"
+	"github.com/danube-console/danube-console/internal/xtime"
 )
 
 // Reasons an instance is Degraded (bits of instance.degraded).
@@ -159,7 +160,7 @@ func (i *instance) supervise(r *run) {
 		i.nextRestart = i.rt.opts.Clock().Add(d)
 		i.setStateLocked(StateFailed, err)
 		i.mu.Unlock()
-		if sleepCtx(r.soft, d) != nil {
+		if xtime.Sleep(r.soft, d) != nil {
 			i.setState(StateStopped, nil)
 			return
 		}
@@ -357,7 +358,7 @@ func (i *instance) connect(ctx context.Context, connect func(context.Context) er
 		}
 		i.noteErr(fmt.Errorf("connect: %w", err))
 		i.setDegraded(degradedDelivery, err)
-		if sleepCtx(ctx, pol.Backoff(attempt)) != nil {
+		if xtime.Sleep(ctx, pol.Backoff(attempt)) != nil {
 			return errStopped
 		}
 	}
@@ -398,21 +399,6 @@ func (i *instance) limiter(burst int) *rate.Limiter {
 		return nil
 	}
 	return rate.NewLimiter(rate.Limit(i.cfg.RateLimit), max(burst, int(math.Ceil(i.cfg.RateLimit/10)), 1))
-}
-
-// sleepCtx waits d or until ctx ends (its error).
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // classifySend gives the kind of a Danube publish failure: size and schema refusals are InvalidData (no

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/danube-console/danube-console/client"
+	"github.com/danube-console/danube-console/internal/xtime"
 )
 
 // sinkRun is one run of a sink: a consumer on the instance's subscription, batches of its messages given
@@ -132,7 +133,7 @@ func (k *sinkRun) subscribe() (*client.Consumer, error) {
 		if missing {
 			wait = min(wait, topicWaitBackoff)
 		}
-		if sleepCtx(k.r.soft, wait) != nil {
+		if xtime.Sleep(k.r.soft, wait) != nil {
 			return nil, errStopped
 		}
 	}
@@ -325,7 +326,7 @@ func (k *sinkRun) flush(batch []*client.Message) error {
 		}
 		main.retried.Add(uint64(len(retry)))
 		i.setDegraded(degradedDelivery, err)
-		if sleepCtx(k.hard, k.pol.Backoff(attempt)) != nil {
+		if xtime.Sleep(k.hard, k.pol.Backoff(attempt)) != nil {
 			return nil
 		}
 		if errors.Is(err, ErrNotConnected) {

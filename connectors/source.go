@@ -11,6 +11,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/danube-console/danube-console/client"
+	"github.com/danube-console/danube-console/internal/xtime"
 )
 
 // errAbandoned settles the batches a source had in flight when its drain timed out.
@@ -184,7 +185,7 @@ func (s *sourceRun) readLoop() error {
 		}
 		i.noteErr(fmt.Errorf("read: %w", err))
 		i.setDegraded(degradedDelivery, err)
-		if sleepCtx(s.readCtx, s.pol.Backoff(attempt)) != nil {
+		if xtime.Sleep(s.readCtx, s.pol.Backoff(attempt)) != nil {
 			return nil
 		}
 		attempt++
@@ -381,7 +382,7 @@ func (s *sourceRun) setupProducer(topic string) (*client.Producer, error) {
 		}
 		s.i.noteErr(err)
 		s.i.setDegraded(degradedDelivery, err)
-		if sleepCtx(s.r.soft, s.pol.Backoff(attempt)) != nil {
+		if xtime.Sleep(s.r.soft, s.pol.Backoff(attempt)) != nil {
 			return nil, errStopped
 		}
 	}

@@ -5,24 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
 
 	"github.com/danube-console/danube-console/client"
 	"github.com/danube-console/danube-console/connectors"
-	"github.com/danube-console/danube-console/connectors/generator"
+	"github.com/danube-console/danube-console/connectors/payload"
+	"github.com/danube-console/danube-console/internal/xtime"
 )
 
 // closeTimeout bounds the closing of an ad-hoc producer or consumer.
 const closeTimeout = 5 * time.Second
-
-// refreshWorkers is how many topics Refresh describes at once.
-const refreshWorkers = 8
 
 // adhoc is an ad-hoc producer or consumer: the goroutine that runs it, and how to stop it.
 type adhoc struct {
@@ -163,26 +159,18 @@ func withCancel(ctx context.Context, a *adhoc) (context.Context, func()) {
 	return ctx, func() { stop(); cancel() }
 }
 
-// payloads returns a generator source that renders spec.Payload as the generator connector's template
-// (verbatim when it has no {{...}} actions), or the generator's default {"seq":N,"time":"..."} when empty.
-func (m *Monitor) payloads(tmpl string) (*generator.Source, error) {
-	raw := map[string]any{}
-	if tmpl != "" {
-		raw["template"] = tmpl
+// payloads parses spec.Payload as a payload template (the generator connector's templates; verbatim when
+// it has no {{...}} actions), or the default {"seq":N,"time":"..."} when empty.
+func (m *Monitor) payloads(tmpl string) (*payload.Template, error) {
+	if tmpl == "" {
+		tmpl = payload.Default
 	}
-	cfg, ferrs := generator.Spec().Parse(raw, func(string) (string, bool) { return "", false })
-	if len(ferrs) > 0 {
-		errs := make([]error, len(ferrs))
-		for i, fe := range ferrs {
-			errs[i] = fmt.Errorf("payload: %v", fe.Err)
-		}
-		return nil, fmt.Errorf("%w: %w", ErrInvalidSpec, errors.Join(errs...))
-	}
-	src, err := generator.New(cfg, connectors.Resources{Name: "console", Now: m.now})
+	t, err := payload.Parse(tmpl, m.now)
 	if err != nil {
-		return nil, fmt.Errorf("%w: payload: %w", ErrInvalidSpec, err)
+		// text/template's errors start with "template: ", which "payload template" already says.
+		return nil, fmt.Errorf("%w: payload template: %s", ErrInvalidSpec, strings.TrimPrefix(err.Error(), "template: "))
 	}
-	return src, nil
+	return t, nil
 }
 
 // StartProducer creates an ad-hoc producer (named spec.Name, or "console-producer-N") on spec.Topic and
@@ -235,7 +223,7 @@ func (m *Monitor) startProducer(ctx context.Context, spec ProducerSpec) error {
 
 	if spec.Rate == 0 {
 		cctx, stop := withCancel(ctx, a)
-		err := m.publish(cctx, p, gen, spec.Key)
+		err := m.publish(cctx, p, gen, 0, spec.Key)
 		stop()
 		m.closeProducer(p)
 		m.release(m.producers, name, a)
@@ -261,37 +249,27 @@ func (m *Monitor) startProducer(ctx context.Context, spec ProducerSpec) error {
 }
 
 // runProducer publishes at r messages per second until ctx ends or the producer is closed.
-func (m *Monitor) runProducer(ctx context.Context, p *client.Producer, gen *generator.Source, r float64, key string) {
+func (m *Monitor) runProducer(ctx context.Context, p *client.Producer, gen *payload.Template, r float64, key string) {
 	lim := rate.NewLimiter(rate.Limit(r), max(1, int(r/10)))
-	for lim.Wait(ctx) == nil {
-		if err := m.publish(ctx, p, gen, key); err != nil && (ctx.Err() != nil || errors.Is(err, client.ErrClosed)) {
+	for seq := int64(0); lim.Wait(ctx) == nil; seq++ {
+		if err := m.publish(ctx, p, gen, seq, key); err != nil && (ctx.Err() != nil || errors.Is(err, client.ErrClosed)) {
 			return
 		}
 	}
 }
 
-// publish renders one payload and sends it. Send errors are recorded by the observer.
-func (m *Monitor) publish(ctx context.Context, p *client.Producer, gen *generator.Source, key string) error {
-	recs, ack, err := gen.Read(ctx)
+// publish renders payload seq and sends it. Send errors are recorded by the observer.
+func (m *Monitor) publish(ctx context.Context, p *client.Producer, gen *payload.Template, seq int64, key string) error {
+	b, err := gen.Render(seq)
 	if err != nil {
 		m.setErr(fmt.Errorf("producer %s: payload: %w", p.Name(), err))
 		return err
 	}
-	for _, r := range recs {
-		var opts []client.SendOption
-		if len(r.Attributes) > 0 {
-			opts = append(opts, client.WithAttributes(r.Attributes))
-		}
-		if key != "" {
-			_, err = p.SendWithKey(ctx, key, r.Payload, opts...)
-		} else {
-			_, err = p.Send(ctx, r.Payload, opts...)
-		}
-		if err != nil {
-			break
-		}
+	if key != "" {
+		_, err = p.SendWithKey(ctx, key, b)
+	} else {
+		_, err = p.Send(ctx, b)
 	}
-	_ = ack(ctx, err)
 	return err
 }
 
@@ -349,8 +327,9 @@ func (m *Monitor) startConsumer(ctx context.Context, spec ConsumerSpec) error {
 		m.taps[tapKey{sub, name}] = t
 		m.regMu.Unlock()
 	}
+	typ, _ := spec.Type.Client() // SubscriptionUnknown: Shared
 	cctx, stop := withCancel(ctx, a)
-	cons, err := c.Subscribe(cctx, client.ConsumerConfig{Topic: spec.Topic, Subscription: sub, Name: name, Type: spec.Type})
+	cons, err := c.Subscribe(cctx, client.ConsumerConfig{Topic: spec.Topic, Subscription: sub, Name: name, Type: typ})
 	stop()
 	if err == nil && a.ctx.Err() != nil {
 		m.closeConsumer(cons)
@@ -361,7 +340,7 @@ func (m *Monitor) startConsumer(ctx context.Context, spec ConsumerSpec) error {
 		m.release(m.consumers, name, a)
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	streams := m.markConsumer(cons, typeName(spec.Type), true)
+	streams := m.markConsumer(cons, SubscriptionTypeOf(typ), true)
 	if t != nil && admin != nil {
 		cctx, stop := withCancel(ctx, a)
 		pol, _, err := admin.FailurePolicy(cctx, cons.Partitions()[0], sub)
@@ -401,7 +380,7 @@ func (m *Monitor) startConsumer(ctx context.Context, spec ConsumerSpec) error {
 }
 
 // markConsumer sets the type and ad-hoc flag of a consumer's streams (one per partition) and returns them.
-func (m *Monitor) markConsumer(cons *client.Consumer, typ string, adHoc bool) []*stream {
+func (m *Monitor) markConsumer(cons *client.Consumer, typ SubscriptionType, adHoc bool) []*stream {
 	var out []*stream
 	m.regMu.Lock()
 	defer m.regMu.Unlock()
@@ -434,23 +413,10 @@ func (m *Monitor) runConsumer(ctx context.Context, cons *client.Consumer) {
 // runTap takes the messages of a manual-ack consumer (the observer made them pending) until ctx ends or the
 // consumer's channel closes, pausing while MaxPending of them are pending.
 func (m *Monitor) runTap(ctx context.Context, cons *client.Consumer, streams []*stream) {
-	var wait *time.Timer
-	defer func() {
-		if wait != nil {
-			wait.Stop()
-		}
-	}()
 	for {
 		for pendingOf(streams) >= m.maxPending {
-			if wait == nil {
-				wait = time.NewTimer(tapPoll)
-			} else {
-				wait.Reset(tapPoll)
-			}
-			select {
-			case <-ctx.Done():
+			if xtime.Sleep(ctx, tapPoll) != nil {
 				return
-			case <-wait.C:
 			}
 		}
 		select {
@@ -572,226 +538,8 @@ func unsubscribeSettled(ctx context.Context, admin *client.Admin, topic, sub str
 		if err == nil || errors.Is(err, client.ErrTopicNotFound) || time.Now().After(deadline) {
 			return err
 		}
-		select {
-		case <-ctx.Done():
+		if xtime.Sleep(ctx, 100*time.Millisecond) != nil {
 			return err
-		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-// typeName returns the console's name of a subscription type.
-func typeName(t client.SubscriptionType) string {
-	switch t {
-	case client.Exclusive:
-		return "exclusive"
-	case client.Shared:
-		return "shared"
-	case client.Failover:
-		return "failover"
-	case client.KeyShared:
-		return "key-shared"
-	}
-	return ""
-}
-
-// ---- lookup and the admin API ----
-
-// Lookup looks topic up through the attached client, with its partitions, and remembers the result in
-// Snapshot.Lookups (most recent first, at most 20) whether it succeeded or not (ResponseType "failed" and
-// Err). A partitioned topic's base name, which brokers do not serve, is answered with its first partition's
-// lookup and Partitions listing them all. It fails with ErrNoClient or the client's error
-// (client.ErrTopicNotFound...), wrapped.
-func (m *Monitor) Lookup(ctx context.Context, topic string) (LookupResult, error) {
-	c, _, _ := m.attached()
-	if c == nil {
-		return LookupResult{Topic: topic, ResponseType: "failed", Err: ErrNoClient.Error()},
-			m.failed(fmt.Errorf("lookup %s: %w", topic, ErrNoClient))
-	}
-	start := time.Now()
-	lr := LookupResult{Topic: topic, At: m.now()}
-	res, err := c.Lookup(ctx, topic)
-	if err == nil || errors.Is(err, client.ErrTopicNotFound) {
-		if all, perr := c.Partitions(ctx, topic); perr == nil {
-			lr.Partitions = partitionsOf(topic, all)
-		}
-		if err != nil && len(lr.Partitions) > 0 {
-			res, err = c.Lookup(ctx, lr.Partitions[0])
-		}
-	}
-	lr.Latency = res.Latency
-	if lr.Latency == 0 {
-		lr.Latency = time.Since(start)
-	}
-	if err != nil {
-		lr.ResponseType, lr.Err = "failed", err.Error()
-		err = fmt.Errorf("lookup %s: %w", topic, err)
-	} else {
-		lr.ResponseType = strings.ToLower(res.Type.String())
-		lr.BrokerURL, lr.ConnectURL, lr.Proxy = res.BrokerURL, res.ConnectURL, res.Proxy
-	}
-	m.mu.Lock()
-	m.lookups = slices.Insert(m.lookups, 0, lr)
-	if len(m.lookups) > maxLookups {
-		clear(m.lookups[maxLookups:])
-		m.lookups = m.lookups[:maxLookups]
-	}
-	m.mu.Unlock()
-	return lr, m.failed(err)
-}
-
-// partitionsOf returns the partitions "<topic>-part-N" listed in all, in order; none when topic is not
-// partitioned.
-func partitionsOf(topic string, all []string) []string {
-	var out []string
-	for _, p := range all {
-		if n, ok := strings.CutPrefix(p, topic+"-part-"); ok && n != "" && strings.Trim(n, "0123456789") == "" {
-			out = append(out, p)
-		}
-	}
-	slices.SortFunc(out, func(a, b string) int { return partitionIndex(a) - partitionIndex(b) })
-	return out
-}
-
-// partitionIndex returns N of a partition name "...-part-N" (-1 when it is not one).
-func partitionIndex(name string) int {
-	i := strings.LastIndex(name, "-part-")
-	if i < 0 {
-		return -1
-	}
-	n, err := strconv.Atoi(name[i+len("-part-"):])
-	if err != nil {
-		return -1
-	}
-	return n
-}
-
-// pingTimeout bounds Refresh's ping of the broker.
-const pingTimeout = 3 * time.Second
-
-// Refresh pings the broker (Snapshot.Reachable; a failed ping makes it unreachable until it answers again)
-// and lists the namespaces, their topics and each topic's subscriptions through the attached admin client
-// into Snapshot.Topics and Snapshot.Namespaces (a failure to list them is also Snapshot.AdminErr). A topic
-// that disappears meanwhile is left out; one that cannot be described is listed without its subscriptions
-// and the error returned (joined with the others). When the namespaces cannot be listed, the previous lists
-// are kept. Partitions are listed as the topics they are ("<topic>-part-N"), each with
-// TopicStats.Partitions set to its topic's partition count. Errors become LastError. It fails with
-// ErrNoAdmin or the admin client's errors, wrapped.
-func (m *Monitor) Refresh(ctx context.Context) error {
-	c, admin, _ := m.attached()
-	if c != nil {
-		// The broker may have nothing open by the console to vouch for it: ask it, within a few seconds of
-		// ctx's time so that the admin API keeps the rest.
-		pctx, cancel := context.WithTimeout(ctx, pingTimeout)
-		_, err := c.Ping(pctx)
-		cancel()
-		switch {
-		case err == nil:
-			m.markOK()
-		case ctx.Err() == nil:
-			m.markFail()
-		}
-	}
-	if admin == nil {
-		return m.failed(fmt.Errorf("refresh: %w", ErrNoAdmin))
-	}
-	nss, err := admin.Namespaces(ctx)
-	if err != nil {
-		if errors.Is(err, client.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
-			err = fmt.Errorf("the admin API at %s does not answer: %w", admin.URL(), err)
-		}
-		msg := err.Error()
-		m.adminErr.Store(&msg)
-		return m.failed(fmt.Errorf("refresh: %w", err))
-	}
-	m.adminErr.Store(nil)
-	if c == nil {
-		m.markOK() // else the ping speaks for the broker: the admin API may be served elsewhere
-	}
-	var errs []error
-	switch rec, err := admin.StoreRecovery(ctx); {
-	case err == nil && len(rec.Reports) > 0:
-		m.recovery.Store(&rec)
-	case err == nil:
-		m.recovery.Store(nil)
-	case !errors.Is(err, errors.ErrUnsupported): // a real Danube broker does not tell
-		errs = append(errs, err)
-	}
-	var topics []TopicStats
-	for _, ns := range nss {
-		ts, err := admin.Topics(ctx, ns)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		for _, t := range ts {
-			topics = append(topics, TopicStats{Name: t.Name, Namespace: ns, Reliable: t.Reliable, BrokerID: t.BrokerID})
-		}
-	}
-
-	// Describe the topics, refreshWorkers at a time.
-	gone := make([]bool, len(topics))
-	derrs := make([]error, len(topics))
-	sem := make(chan struct{}, refreshWorkers)
-	var wg sync.WaitGroup
-	for i := range topics {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			t := &topics[i]
-			d, err := admin.DescribeTopic(ctx, t.Name)
-			switch {
-			case errors.Is(err, client.ErrTopicNotFound):
-				gone[i] = true
-			case err != nil:
-				derrs[i] = err
-			default:
-				t.Subscriptions = slices.Sorted(slices.Values(d.Subscriptions))
-				t.SchemaSubject = d.SchemaSubject
-				t.Reliable = d.Reliable
-				if d.BrokerID != "" {
-					t.BrokerID = d.BrokerID
-				}
-			}
-		})
-	}
-	wg.Wait()
-	kept := topics[:0]
-	for i, t := range topics {
-		if derrs[i] != nil {
-			errs = append(errs, derrs[i])
-		}
-		if !gone[i] {
-			if t.Subscriptions == nil {
-				t.Subscriptions = []string{}
-			}
-			kept = append(kept, t)
-		}
-	}
-	topics = kept
-	slices.SortFunc(topics, func(a, b TopicStats) int { return strings.Compare(a.Name, b.Name) })
-	// Partition topics carry their partitioned topic's partition count.
-	parts := map[string]int{}
-	for _, t := range topics {
-		if i := partitionIndex(t.Name); i >= 0 {
-			parts[t.Name[:strings.LastIndex(t.Name, "-part-")]]++
-		}
-	}
-	reliable := make(map[string]bool, len(topics))
-	for i := range topics {
-		t := &topics[i]
-		if partitionIndex(t.Name) >= 0 {
-			t.Partitions = parts[t.Name[:strings.LastIndex(t.Name, "-part-")]]
-		}
-		reliable[t.Name] = t.Reliable
-	}
-	m.mu.Lock()
-	m.topics = topics
-	m.namespaces = slices.Clone(nss)
-	m.mu.Unlock()
-	m.reliable.Store(&reliable)
-	if err := errors.Join(errs...); err != nil {
-		return m.failed(fmt.Errorf("refresh: %w", err))
-	}
-	return nil
 }

@@ -144,7 +144,7 @@ func TestProducerCountersAgainstBroker(t *testing.T) {
 	clk.Advance(time.Second)
 	s := f.m.Snapshot()
 	ps := findProducer(t, s, "/default/prod", "p1")
-	if ps.Msgs != 40 || ps.Bytes != uint64(bytes) || ps.Errors != 0 || ps.State != "created" || ps.ID == 0 || ps.AdHoc {
+	if ps.Msgs != 40 || ps.Bytes != uint64(bytes) || ps.Errors != 0 || ps.State != ProducerCreated || ps.ID == 0 || ps.AdHoc {
 		t.Fatalf("producer %+v", ps)
 	}
 	if ps.MsgRate != 40 || ps.ByteRate != float64(bytes) || !slices.Equal(ps.Series, []float64{40}) {
@@ -165,7 +165,7 @@ func TestProducerCountersAgainstBroker(t *testing.T) {
 		t.Fatalf("after a failed send: %+v, last error %q", ps, s.LastError)
 	}
 	p.Close(ctxT(t))
-	if ps := findProducer(t, f.m.Snapshot(), "/default/prod", "p1"); ps.State != "closed" {
+	if ps := findProducer(t, f.m.Snapshot(), "/default/prod", "p1"); ps.State != ProducerClosed {
 		t.Fatalf("state %q after Close", ps.State)
 	}
 }
@@ -188,7 +188,7 @@ func TestConsumerRingAgainstBroker(t *testing.T) {
 	send(0, 25)
 	s := f.m.Snapshot()
 	cs, ok := consumerOf(s, stream)
-	if !ok || cs.Received != 25 || cs.State != "subscribed" || cs.ID == 0 || cs.Name != "c" {
+	if !ok || cs.Received != 25 || cs.State != ConsumerSubscribed || cs.ID == 0 || cs.Name != "c" {
 		t.Fatalf("consumer %+v", cs)
 	}
 	if l := cs.EndToEnd; l.Count != 25 || l.Max <= 0 || l.P50 <= 0 {
@@ -271,25 +271,25 @@ func TestHealthAndConnectionsAgainstBroker(t *testing.T) {
 	p := f.producer(t, "/default/health", "hp", false)
 	f.consumer(t, "/default/health", "s", "hc")
 	s := eventually(t, f.m, "health checks of both", func(s Snapshot) bool {
-		return len(s.Health) == 2 && s.Health[0].Status == "OK" && s.Health[1].Status == "OK"
+		return len(s.Health) == 2 && s.Health[0].Status == HealthOK && s.Health[1].Status == HealthOK
 	})
 	if s.Health[0].Consumer || s.Health[0].Name != "hp" || !s.Health[1].Consumer || s.Health[1].Name != "hc" ||
 		s.Health[0].ID == 0 || s.Health[0].At.IsZero() || s.Health[0].RTT <= 0 {
 		t.Fatalf("health %+v", s.Health)
 	}
-	if len(s.Conns) != 1 || s.Conns[0].State != "ready" || s.Conns[0].Addr == "" || !s.Reachable {
+	if len(s.Conns) != 1 || s.Conns[0].State != ConnReady || s.Conns[0].Addr == "" || !s.Reachable {
 		t.Fatalf("conns %+v reachable %v", s.Conns, s.Reachable)
 	}
 	// Deleting the topic makes the broker answer CLOSE: the producer is re-created before its next send.
 	if err := f.admin.DeleteTopic(ctxT(t), "/default/health"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, f.m, "a CLOSE answer", func(s Snapshot) bool { return !s.Health[0].Consumer && s.Health[0].Status == "CLOSE" })
+	eventually(t, f.m, "a CLOSE answer", func(s Snapshot) bool { return !s.Health[0].Consumer && s.Health[0].Status == HealthClose })
 	if _, err := p.Send(ctxT(t), []byte("x")); err != nil {
 		t.Fatal(err)
 	}
 	s = eventually(t, f.m, "the producer's re-creation", func(s Snapshot) bool { return s.Health[0].Reconnects == 1 })
-	if ps := findProducer(t, s, "/default/health", "hp"); ps.State != "recreated" {
+	if ps := findProducer(t, s, "/default/health", "hp"); ps.State != ProducerRecreated {
 		t.Fatalf("producer %+v", ps)
 	}
 }
@@ -372,7 +372,7 @@ func TestAdHocProducerAndConsumer(t *testing.T) {
 		p, ok := producerOf(s, "/default/adhoc", "ap")
 		return ok && p.Msgs > 0
 	})
-	if err := f.m.StartConsumer(ctx, ConsumerSpec{Name: "ac", Topic: "/default/adhoc", Subscription: "s", Type: client.Exclusive}); err != nil {
+	if err := f.m.StartConsumer(ctx, ConsumerSpec{Name: "ac", Topic: "/default/adhoc", Subscription: "s", Type: SubscriptionExclusive}); err != nil {
 		t.Fatal(err)
 	}
 	stream := StreamID("/default/adhoc", "s", "ac")
@@ -384,7 +384,7 @@ func TestAdHocProducerAndConsumer(t *testing.T) {
 	elapsed := time.Since(began)
 	c, _ := consumerOf(s, stream)
 	p, _ := producerOf(s, "/default/adhoc", "ap")
-	if !p.AdHoc || !c.AdHoc || c.Type != "exclusive" || c.State != "subscribed" {
+	if !p.AdHoc || !c.AdHoc || c.Type != SubscriptionExclusive || c.State != ConsumerSubscribed {
 		t.Fatalf("producer %+v consumer %+v", p, c)
 	}
 	if elapsed < 500*time.Millisecond { // 50 at 50/s (with a burst of 5) take about a second
@@ -402,7 +402,7 @@ func TestAdHocProducerAndConsumer(t *testing.T) {
 	if err := f.m.StopProducer(ctx, "ap"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("stopping ap again: %v", err)
 	}
-	if p, _ := producerOf(f.m.Snapshot(), "/default/adhoc", "ap"); p.AdHoc || p.State != "closed" {
+	if p, _ := producerOf(f.m.Snapshot(), "/default/adhoc", "ap"); p.AdHoc || p.State != ProducerClosed {
 		t.Fatalf("stopped producer %+v", p)
 	}
 	// Rate 0: one message, rendered from the template, and the name is free again.
@@ -431,7 +431,7 @@ func TestAdHocProducerAndConsumer(t *testing.T) {
 	if err := f.m.StopConsumer(ctx, "ac"); err != nil {
 		t.Fatal(err)
 	}
-	if c, _ := consumerOf(f.m.Snapshot(), stream); c.AdHoc || c.State != "closed" {
+	if c, _ := consumerOf(f.m.Snapshot(), stream); c.AdHoc || c.State != ConsumerClosed {
 		t.Fatalf("stopped consumer %+v", c)
 	}
 	// Generated names; Close stops what is left.

@@ -71,17 +71,21 @@ func (h *hist) add(sec int64, d time.Duration) {
 		h.cur = histWin{}
 		h.win = w
 	}
+	h.cur.add(d)
+}
+
+// add records one sample; a negative duration counts as zero.
+func (w *histWin) add(d time.Duration) {
 	v := max(int64(d), 0)
 	i := bucketOf(uint64(v))
-	c := &h.cur
-	if c.n == 0 {
-		c.lo, c.hi = i, i
+	if w.n == 0 {
+		w.lo, w.hi = i, i
 	} else {
-		c.lo, c.hi = min(c.lo, i), max(c.hi, i)
+		w.lo, w.hi = min(w.lo, i), max(w.hi, i)
 	}
-	c.n++
-	c.max = max(c.max, v)
-	c.b[i]++
+	w.n++
+	w.max = max(w.max, v)
+	w.b[i]++
 }
 
 // summary returns the count, median, 99th percentile and maximum of the samples of the last one to two

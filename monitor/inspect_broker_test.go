@@ -161,7 +161,7 @@ func TestManualAckAgainstBroker(t *testing.T) {
 	if err := f.m.StopConsumer(ctx, "tap"); err != nil {
 		t.Fatal(err)
 	}
-	if c, _ := consumerOf(f.m.Snapshot(), stream); !c.ManualAck || c.State != "closed" {
+	if c, _ := consumerOf(f.m.Snapshot(), stream); !c.ManualAck || c.State != ConsumerClosed {
 		t.Fatalf("stopped tap %+v", c)
 	}
 }

@@ -203,7 +203,7 @@ type prodState struct {
 
 	mu       sync.Mutex
 	id       uint64
-	state    string
+	state    ProducerState
 	adHoc    bool
 	msgs     uint64
 	bytes    uint64
@@ -239,8 +239,8 @@ type stream struct {
 	sub      *subState
 	id, name string
 
-	typ      string
-	state    string
+	typ      SubscriptionType
+	state    ConsumerState
 	cid      uint64
 	adHoc    bool
 	received uint64
@@ -511,11 +511,6 @@ func StreamID(topic, subscription, consumer string) string {
 	return topic + "|" + subscription + "|" + consumer
 }
 
-// live reports whether a consumer stream's state is one of a subscribed consumer.
-func live(state string) bool {
-	return state == "subscribed" || state == "resubscribed" || state == "stream-ended"
-}
-
 // retargetLocked chooses the stream s's messages are counted for: its only live consumer, SharedConsumers
 // when there are several, else the one it was (or UnknownConsumer). regMu is held, s.mu is not.
 func (m *Monitor) retargetLocked(s *subState) {
@@ -523,7 +518,7 @@ func (m *Monitor) retargetLocked(s *subState) {
 	var one *stream
 	n := 0
 	for _, st := range s.streams {
-		if st.name != UnknownConsumer && st.name != SharedConsumers && live(st.state) {
+		if st.name != UnknownConsumer && st.name != SharedConsumers && st.state.Live() {
 			one = st
 			n++
 		}

@@ -30,7 +30,7 @@ func (m *Monitor) OnProducer(e client.ProducerEvent) {
 	p := m.producer(e.Topic, e.Name)
 	now := m.now()
 	p.mu.Lock()
-	p.state = e.Kind.String()
+	p.state = producerStateOf(e.Kind)
 	if e.ID != 0 {
 		p.id = e.ID
 	}
@@ -86,9 +86,9 @@ func (m *Monitor) OnConsumer(e client.ConsumerEvent) {
 	s := m.subLocked(e.Topic, e.Subscription)
 	st := m.streamLocked(s, e.Name)
 	s.mu.Lock()
-	st.state = e.Kind.String()
-	if st.typ == "" {
-		st.typ = typeName(e.Type)
+	st.state = consumerStateOf(e.Kind)
+	if st.typ == SubscriptionUnknown {
+		st.typ = SubscriptionTypeOf(e.Type)
 	}
 	if e.ID != 0 {
 		st.cid = e.ID
@@ -96,7 +96,7 @@ func (m *Monitor) OnConsumer(e client.ConsumerEvent) {
 	if e.Err != nil {
 		st.lastErr = e.Err
 	}
-	if live(st.state) {
+	if st.state.Live() {
 		st.closedAt = time.Time{}
 	} else {
 		st.closedAt = now
@@ -115,7 +115,7 @@ func (m *Monitor) OnConsumer(e client.ConsumerEvent) {
 	}
 	s.mu.Unlock()
 	m.retargetLocked(s)
-	if !live(st.state) {
+	if !st.state.Live() {
 		m.pruneLocked()
 	}
 	m.regMu.Unlock()
@@ -250,7 +250,7 @@ func (m *Monitor) OnHealth(e client.HealthEvent) {
 	now := m.now()
 	m.mu.Lock()
 	h := m.healthLocked(e.Consumer, e.Topic, e.Name)
-	h.ID, h.Status, h.At, h.RTT = e.ID, e.Status.String(), now, e.RTT
+	h.ID, h.Status, h.At, h.RTT = e.ID, healthStatusOf(e.Status), now, e.RTT
 	h.Err = ""
 	if e.Err != nil {
 		h.Err = e.Err.Error()
@@ -267,7 +267,7 @@ func (m *Monitor) OnHealth(e client.HealthEvent) {
 // OnConnState records a connection's new state.
 func (m *Monitor) OnConnState(e client.ConnStateEvent) {
 	now := m.now()
-	state := e.State.String()
+	state := connStateOf(e.State)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c := m.conns[e.Addr]
@@ -276,7 +276,7 @@ func (m *Monitor) OnConnState(e client.ConnStateEvent) {
 		m.conns[e.Addr] = c
 	}
 	if c.State != state {
-		if c.State != "" {
+		if c.State != ConnUnknown {
 			c.Transitions++
 		}
 		c.State, c.Since = state, now

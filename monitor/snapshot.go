@@ -5,8 +5,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-
-	"github.com/danube-console/danube-console/client"
 )
 
 // Snapshot returns the current state of everything the console shows (see Backend.Snapshot). Every slice
@@ -46,7 +44,7 @@ func (m *Monitor) Snapshot() Snapshot {
 		if lastErr != nil {
 			ps.LastError = lastErr.Error()
 		}
-		if ps.State == "closed" && ps.Msgs == 0 && ps.Errors == 0 {
+		if ps.State == ProducerClosed && ps.Msgs == 0 && ps.Errors == 0 {
 			continue // opened and closed without sending (e.g. to create a topic): nothing to show
 		}
 		snap.Producers = append(snap.Producers, ps)
@@ -110,7 +108,7 @@ func (m *Monitor) Snapshot() Snapshot {
 	ready := false
 	for _, c := range m.conns {
 		snap.Conns = append(snap.Conns, *c)
-		ready = ready || c.State == client.ConnReady.String()
+		ready = ready || c.State == ConnReady
 	}
 	snap.Lookups = cloneLookups(m.lookups)
 	snap.Topics = cloneTopics(m.topics)
@@ -150,7 +148,7 @@ func (m *Monitor) Snapshot() Snapshot {
 			if s == nil {
 				s = []float64{}
 			}
-			snap.Connectors = append(snap.Connectors, ConnectorStats{InstanceStatus: st, Series: s})
+			snap.Connectors = append(snap.Connectors, ConnectorStats{ConnectorStatus: st, Series: s})
 		}
 	}
 

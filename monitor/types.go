@@ -3,56 +3,62 @@
 // connector, counters, per-second series for sparklines, latency histograms, health results and a bounded
 // ring of recent messages per consumer stream. The console pulls a cheap Snapshot on its tick and calls the
 // actions of Backend; nothing here imports Bubble Tea, and nothing on the data path waits for the screen.
+//
+// The states that cross to the screen (ProducerState, ConsumerState, ConnState, HealthStatus,
+// MessageState, SubscriptionType) are the monitor's own typed values, and the connector runtime's and the
+// client's types the console shows are re-exported here as aliases, so that the console depends on this
+// package alone for what it draws.
+//
+// The package is public, not internal, because tui is: tui.New takes a Backend and draws a Snapshot, so a
+// program that embeds the console, or feeds it from another data source, must be able to name, implement
+// and wrap these types. Backend is split by domain (Snapshots, Taps, Producers, Connectors, Admin) for
+// exactly that: such a source implements the parts it serves.
 package monitor
 
 import (
 	"context"
 	"time"
 
-	"github.com/danube-console/danube-console/client"
-	"github.com/danube-console/danube-console/connectors"
 	"github.com/danube-console/danube-console/monitor/filter"
 )
 
 // SeriesLen is how many one-second buckets a Series keeps (the last five minutes).
 const SeriesLen = 300
 
-// Backend is what the console needs from the monitor: snapshots to draw and actions to take. *Monitor
-// implements it; the console's tests use a scripted fake. Snapshot and Messages never block on the
-// network; the other methods may (the console calls them off its update loop) and honour ctx.
+// Backend is everything the console asks of its data: the union of the small interfaces below, one per
+// domain, so that a fake or a future data source implements only what it serves. *Monitor implements all of
+// them. Snapshot, Messages, Query and Message never block on the network; the other methods may (the console
+// calls them off its update loop) and honour ctx.
 type Backend interface {
+	Snapshots
+	Taps
+	Producers
+	Connectors
+	Admin
+}
+
+// Snapshots reads the state the console draws.
+type Snapshots interface {
 	// Snapshot returns the current state of everything the console shows. It is cheap (called 10-20 times
 	// a second) and the result is the caller's: later events never change it.
 	Snapshot() Snapshot
-	// Messages returns up to max of the most recent messages of a consumer stream (StreamID from
-	// ConsumerStats.Stream), oldest first, and the total ever received on it (so that the caller can tell how
-	// many it did not get). Unknown streams give nil, 0.
-	Messages(stream string, max int) ([]Message, uint64)
+	// Refresh pings the broker (Snapshot.Reachable) and reloads namespaces, topics and their subscriptions
+	// from the admin API into Snapshot.Topics (a failure is Snapshot.AdminErr).
+	Refresh(ctx context.Context) error
+}
 
-	// StartConnector, StopConnector and RestartConnector act on a connector instance by name (Stop and
-	// Restart drain within ctx).
-	StartConnector(name string) error
-	StopConnector(ctx context.Context, name string) error
-	RestartConnector(ctx context.Context, name string) error
-
-	// StartProducer starts an ad-hoc producer that publishes at spec.Rate until stopped; StopProducer stops
-	// it. Names are unique among ad-hoc producers.
-	StartProducer(ctx context.Context, spec ProducerSpec) error
-	StopProducer(ctx context.Context, name string) error
+// Taps are the console's own consumers and what it does with their messages: read, filter, settle,
+// replay and export them.
+type Taps interface {
 	// StartConsumer starts an ad-hoc consumer (auto-ack; with spec.ManualAck its messages stay pending until
 	// Ack or Nack) whose messages fill a stream ring; StopConsumer stops it.
 	StartConsumer(ctx context.Context, spec ConsumerSpec) error
 	StopConsumer(ctx context.Context, name string) error
-	// Unsubscribe deletes a subscription (of every partition of a partitioned topic) with the messages the
-	// broker kept for it; brokers refuse while a consumer of it is connected. ReadOnly refuses it.
-	Unsubscribe(ctx context.Context, topic, subscription string) error
 
-	// Lookup looks a topic up (with its partitions) and remembers the result for Snapshot.Lookups.
-	Lookup(ctx context.Context, topic string) (LookupResult, error)
-	// Refresh pings the broker (Snapshot.Reachable) and reloads namespaces, topics and their subscriptions
-	// from the admin API into Snapshot.Topics (a failure is Snapshot.AdminErr).
-	Refresh(ctx context.Context) error
-
+	// Messages returns up to max of the most recent messages of a consumer stream (StreamID from
+	// ConsumerStats.Stream), oldest first, and the total ever received on it (so that the caller can tell how
+	// many it did not get). Unknown streams give nil, 0.
+	Messages(stream string, max int) ([]Message, uint64)
 	// Query returns up to max of the most recent messages of a stream that match f (nil: all), oldest first,
 	// with how many of the stream's kept messages match. A filter only hides messages: the ring is not
 	// changed. It never blocks on the network and stays within the frame budget with 50k kept messages.
@@ -74,8 +80,34 @@ type Backend interface {
 	// Export writes msgs to path as JSON lines in the format of `consume --jsonl` (so `produce --from-jsonl`
 	// replays them), creating or truncating the file; it returns how many it wrote.
 	Export(path string, msgs []Message) (int, error)
+}
+
+// Producers are the console's own producers.
+type Producers interface {
+	// StartProducer starts an ad-hoc producer that publishes at spec.Rate until stopped; StopProducer stops
+	// it. Names are unique among ad-hoc producers.
+	StartProducer(ctx context.Context, spec ProducerSpec) error
+	StopProducer(ctx context.Context, name string) error
 	// Produce publishes one message (the console's :produce); ReadOnly refuses it.
 	Produce(ctx context.Context, topic string, payload []byte) error
+}
+
+// Connectors control the connector instances the console hosts.
+type Connectors interface {
+	// StartConnector, StopConnector and RestartConnector act on a connector instance by name (Stop and
+	// Restart drain within ctx).
+	StartConnector(name string) error
+	StopConnector(ctx context.Context, name string) error
+	RestartConnector(ctx context.Context, name string) error
+}
+
+// Admin asks the cluster about and acts on what no client of the console owns.
+type Admin interface {
+	// Lookup looks a topic up (with its partitions) and remembers the result for Snapshot.Lookups.
+	Lookup(ctx context.Context, topic string) (LookupResult, error)
+	// Unsubscribe deletes a subscription (of every partition of a partitioned topic) with the messages the
+	// broker kept for it; brokers refuse while a consumer of it is connected. ReadOnly refuses it.
+	Unsubscribe(ctx context.Context, topic, subscription string) error
 	// SchemaSubject returns the subject of a schema id ("" when unknown or no registry is reachable); it
 	// caches answers.
 	SchemaSubject(ctx context.Context, id uint64) (string, error)
@@ -114,7 +146,7 @@ type ConsumerSpec struct {
 	Name         string // unique; empty: generated
 	Topic        string
 	Subscription string
-	Type         client.SubscriptionType
+	Type         SubscriptionType // SubscriptionUnknown: shared
 	// ManualAck keeps every message pending until Ack or Nack (else each is acked when received).
 	ManualAck bool
 }
@@ -135,7 +167,7 @@ type Snapshot struct {
 	AdminErr string
 	// StoreRecovery is what the broker repaired in its data directory when it started, as its admin API
 	// told Refresh: nil when it had nothing to report or does not tell (a real Danube broker).
-	StoreRecovery *client.StoreRecovery
+	StoreRecovery *StoreRecovery
 
 	Producers     []ProducerStats     // sorted by topic, then name; closed ones that sent nothing are left out
 	Consumers     []ConsumerStats     // sorted by topic, subscription, name
@@ -173,8 +205,8 @@ type Latency struct {
 type ProducerStats struct {
 	Name, Topic string
 	ID          uint64
-	State       string // created, recreated, closed, failed
-	AdHoc       bool   // started from the console (StopProducer applies)
+	State       ProducerState
+	AdHoc       bool // started from the console (StopProducer applies)
 	Msgs, Bytes uint64
 	Errors      uint64
 	MsgRate     float64   // messages per second over the last second
@@ -188,9 +220,9 @@ type ProducerStats struct {
 type ConsumerStats struct {
 	Stream                    string
 	Name, Topic, Subscription string
-	Type                      string // exclusive, shared, failover, key-shared ("" when unknown)
+	Type                      SubscriptionType
 	ID                        uint64
-	State                     string // subscribed, resubscribed, stream-ended, closed, failed
+	State                     ConsumerState
 	AdHoc                     bool
 	Received, Bytes           uint64
 	Rate                      float64 // messages per second over the last second
@@ -228,7 +260,7 @@ type TopicStats struct {
 
 // ConnectorStats are a connector instance's status with its throughput series.
 type ConnectorStats struct {
-	connectors.InstanceStatus
+	ConnectorStatus
 	Series []float64 // processed per second, oldest first
 }
 
@@ -238,7 +270,7 @@ type HealthStats struct {
 	Name       string
 	Topic      string
 	ID         uint64
-	Status     string // OK, CLOSE, error
+	Status     HealthStatus
 	At         time.Time
 	RTT        time.Duration
 	Err        string
@@ -248,7 +280,7 @@ type HealthStats struct {
 // ConnStats is the state of the connection to one broker address.
 type ConnStats struct {
 	Addr        string
-	State       string // idle, connecting, ready, transient-failure, shutdown
+	State       ConnState
 	Since       time.Time
 	Transitions uint64
 }
@@ -287,19 +319,12 @@ type Message struct {
 	Payload       []byte
 	// Redelivered says the stream had received this offset before.
 	Redelivered bool
-	// State is, for a manual-ack consumer, "pending", "acked", "nacked" or "expired" ("" otherwise);
+	// State is, for a manual-ack consumer, StatePending, StateAcked, StateNacked or StateExpired (StateNone
+	// otherwise);
 	// AckDeadline is when the broker redelivers a pending message (ReceivedAt + the subscription's ack
 	// timeout; zero: unknown).
-	State       string
+	State       MessageState
 	AckDeadline time.Time
 }
 
-// Message states of manual-ack consumers.
-const (
-	StatePending = "pending"
-	StateAcked   = "acked"
-	StateNacked  = "nacked"
-	// StateExpired: the broker delivered the message again (its ack timeout passed) before it was settled;
-	// the newer delivery, a later entry with the same Offset, is the one pending.
-	StateExpired = "expired"
-)
+var _ Backend = (*Monitor)(nil)

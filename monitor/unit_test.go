@@ -318,7 +318,7 @@ func TestConsumerAttribution(t *testing.T) {
 	m.OnConsumer(client.ConsumerEvent{Kind: client.ConsumerFailed, Topic: "/default/x", Subscription: "s", Name: "b", ID: 3, Err: errors.New("gone")})
 	s = m.Snapshot()
 	b := findConsumer(t, s, StreamID("/default/x", "s", "b"))
-	if b.State != "failed" || b.ID != 3 || b.LastError != "gone" || s.LastError != "gone" {
+	if b.State != ConsumerFailed || b.ID != 3 || b.LastError != "gone" || s.LastError != "gone" {
 		t.Fatalf("consumer b %+v, last error %q", b, s.LastError)
 	}
 	if len(s.Health) != 1 || !s.Health[0].Consumer || s.Health[0].Reconnects != 1 {
@@ -385,7 +385,7 @@ func TestConnStatesAndReachable(t *testing.T) {
 		m.OnConnState(client.ConnStateEvent{Addr: "b:6650", State: st})
 	}
 	s := m.Snapshot()
-	if !s.Reachable || len(s.Conns) != 1 || s.Conns[0].State != "ready" || s.Conns[0].Transitions != 2 {
+	if !s.Reachable || len(s.Conns) != 1 || s.Conns[0].State != ConnReady || s.Conns[0].Transitions != 2 {
 		t.Fatalf("conns %+v reachable %v", s.Conns, s.Reachable)
 	}
 	m.OnConnState(client.ConnStateEvent{Addr: "b:6650", State: client.ConnTransientFailure})
@@ -394,7 +394,7 @@ func TestConnStatesAndReachable(t *testing.T) {
 	}
 	m.OnHealth(client.HealthEvent{Topic: "/default/t", Name: "p", ID: 4, Status: client.HealthOK, RTT: time.Millisecond})
 	s = m.Snapshot()
-	if !s.Reachable || len(s.Health) != 1 || s.Health[0].Status != "OK" || s.Health[0].RTT != time.Millisecond || s.Health[0].ID != 4 {
+	if !s.Reachable || len(s.Health) != 1 || s.Health[0].Status != HealthOK || s.Health[0].RTT != time.Millisecond || s.Health[0].ID != 4 {
 		t.Fatalf("health %+v reachable %v", s.Health, s.Reachable)
 	}
 	clk.Advance(reachableFor + time.Second)
@@ -425,8 +425,8 @@ func TestSnapshotIsACopy(t *testing.T) {
 	a.Producers[0].Name = "changed"
 	a.Consumers[0].Series[0] = 99
 	a.Subscriptions[0].Received = 99
-	a.Health[0].Status = "changed"
-	a.Conns[0].State = "changed"
+	a.Health[0].Status = HealthError
+	a.Conns[0].State = ConnShutdown
 	a.Lookups[0].Partitions[0] = "changed"
 	a.Topics[0].Subscriptions[0] = "changed"
 	a.Namespaces[0] = "changed"
@@ -436,7 +436,7 @@ func TestSnapshotIsACopy(t *testing.T) {
 
 	b := m.Snapshot()
 	if b.Producers[0].Series[0] != 1 || b.Producers[0].Name != "p" || b.Consumers[0].Series[0] != 1 ||
-		b.Subscriptions[0].Received != 1 || b.Health[0].Status != "OK" || b.Conns[0].State != "ready" ||
+		b.Subscriptions[0].Received != 1 || b.Health[0].Status != HealthOK || b.Conns[0].State != ConnReady ||
 		b.Lookups[0].Partitions[0] != "x" || b.Topics[0].Subscriptions[0] != "s" || b.Namespaces[0] != "default" {
 		t.Fatalf("a snapshot changed the next one: %+v", b)
 	}

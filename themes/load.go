@@ -12,7 +12,8 @@ import (
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
-	"github.com/pelletier/go-toml/v2/unstable"
+
+	"github.com/danube-console/danube-console/internal/tomlpos"
 )
 
 // ErrInvalidTheme is matched (errors.Is) by every error that reports a
@@ -122,10 +123,13 @@ func Parse(path string, data []byte) (*Theme, error) {
 		return nil, tomlError(path, err)
 	}
 
-	lines := keyLines(data)
+	lines, _ := tomlpos.New(data) // the decoder has accepted data
 	var errs []*FileError
-	fail := func(key, format string, args ...any) {
-		errs = append(errs, &FileError{Path: path, Line: lines.of(key), Key: key, Msg: fmt.Sprintf(format, args...)})
+	// fail records a problem with the key at keyPath (a top-level key, or
+	// "colors" and a role).
+	fail := func(keyPath []string, format string, args ...any) {
+		errs = append(errs, &FileError{Path: path, Line: lines.Nearest(keyPath...), Key: strings.Join(keyPath, "."),
+			Msg: fmt.Sprintf(format, args...)})
 	}
 
 	t := &Theme{Colors: map[Role]string{}}
@@ -133,7 +137,7 @@ func Parse(path string, data []byte) (*Theme, error) {
 	case doc.Name == nil:
 		t.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	case strings.TrimSpace(*doc.Name) == "":
-		fail("name", "must not be empty")
+		fail([]string{"name"}, "must not be empty")
 	default:
 		t.Name = strings.TrimSpace(*doc.Name)
 	}
@@ -145,7 +149,7 @@ func Parse(path string, data []byte) (*Theme, error) {
 			for _, b := range builtins {
 				names = append(names, b.Name)
 			}
-			fail("base", "unknown built-in theme %q (available: %s)", *doc.Base, strings.Join(names, ", "))
+			fail([]string{"base"}, "unknown built-in theme %q (available: %s)", *doc.Base, strings.Join(names, ", "))
 		} else {
 			for r, v := range base.Colors {
 				t.Colors[r] = v
@@ -158,11 +162,11 @@ func Parse(path string, data []byte) (*Theme, error) {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(a, b string) int {
-		return cmp.Or(cmp.Compare(lines.of("colors."+a), lines.of("colors."+b)), cmp.Compare(a, b))
+		return cmp.Or(cmp.Compare(lines.Nearest("colors", a), lines.Nearest("colors", b)), cmp.Compare(a, b))
 	})
 	given := map[Role]bool{} // roles in [colors], valid or not
 	for _, k := range keys {
-		key := "colors." + k
+		key := []string{"colors", k}
 		r, ok := ParseRole(k)
 		if !ok {
 			fail(key, "unknown role %q%s", k, roleHint(k))
@@ -200,9 +204,9 @@ func Parse(path string, data []byte) (*Theme, error) {
 		}
 		switch {
 		case len(missing) == int(numRoles):
-			fail("colors", "no colours given; set base = %q to inherit them, or define all %d roles (see example-theme.toml)", DefaultName, numRoles)
+			fail([]string{"colors"}, "no colours given; set base = %q to inherit them, or define all %d roles (see example-theme.toml)", DefaultName, numRoles)
 		case len(missing) > 0:
-			fail("colors", "missing %s; without base every role needs a colour (or set base = %q)", strings.Join(missing, ", "), DefaultName)
+			fail([]string{"colors"}, "missing %s; without base every role needs a colour (or set base = %q)", strings.Join(missing, ", "), DefaultName)
 		}
 	}
 
@@ -286,69 +290,4 @@ func tomlError(path string, err error) error {
 		return &FileError{Path: path, Line: line, Key: key, Msg: msg}
 	}
 	return &FileError{Path: path, Msg: err.Error()}
-}
-
-// lineIndex maps dotted keys to the 1-based line where they are defined.
-type lineIndex map[string]int
-
-// of returns the line of key, or of its nearest defined parent (keys inside
-// inline tables are not indexed), or 0.
-func (li lineIndex) of(key string) int {
-	for {
-		if l, ok := li[key]; ok {
-			return l
-		}
-		i := strings.LastIndexByte(key, '.')
-		if i < 0 {
-			return 0
-		}
-		key = key[:i]
-	}
-}
-
-// keyLines indexes the lines of the table headers and keys of a TOML document
-// that go-toml has already accepted. It uses go-toml's unstable parser API,
-// which is pinned by go.mod.
-func keyLines(data []byte) lineIndex {
-	li := lineIndex{}
-	var p unstable.Parser
-	p.Reset(data)
-	var table []string
-	for p.NextExpression() {
-		e := p.Expression()
-		switch e.Kind {
-		case unstable.Table, unstable.ArrayTable:
-			table = keyParts(e)
-			li.add(table, line(&p, e))
-		case unstable.KeyValue:
-			li.add(append(slices.Clip(table), keyParts(e)...), line(&p, e))
-		}
-	}
-	return li
-}
-
-func (li lineIndex) add(parts []string, line int) {
-	k := strings.Join(parts, ".")
-	if _, ok := li[k]; !ok && line > 0 {
-		li[k] = line
-	}
-}
-
-// keyParts returns the parts of the key of a table header or key-value.
-func keyParts(e *unstable.Node) []string {
-	var parts []string
-	it := e.Key()
-	for it.Next() {
-		parts = append(parts, string(it.Node().Data))
-	}
-	return parts
-}
-
-// line returns the line of the first key part of e.
-func line(p *unstable.Parser, e *unstable.Node) int {
-	it := e.Key()
-	if !it.Next() {
-		return 0
-	}
-	return p.Shape(it.Node().Raw).Start.Line
 }

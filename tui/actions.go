@@ -2,14 +2,12 @@ package tui
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/danube-console/danube-console/client"
 	"github.com/danube-console/danube-console/monitor"
 )
 
@@ -74,21 +72,16 @@ func (m *Model) nextTap() int {
 	}
 }
 
-// typeString names a tap's subscription type.
+// typeString names a tap's subscription type, as MarshalText writes it.
 func typeString(spec monitor.ConsumerSpec) string {
-	for _, t := range subTypes {
-		if v, _ := parseSubType(t); v == spec.Type {
-			return t
-		}
+	if spec.Type == monitor.SubscriptionUnknown {
+		return monitor.SubscriptionShared.String()
 	}
-	return "shared"
+	return spec.Type.String()
 }
 
 // startTap starts a tap in a command; when it is up, the consumers pane selects its stream.
 func (m *Model) startTap(spec monitor.ConsumerSpec) tea.Cmd {
-	if m.refuse("starting taps") {
-		return nil
-	}
 	if spec.Name == "" {
 		spec.Name = "tap-" + itoa(m.nextTap())
 	}
@@ -107,30 +100,11 @@ func (m *Model) startTap(spec monitor.ConsumerSpec) tea.Cmd {
 	}
 }
 
-func (m *Model) tapDone(msg tapDoneMsg) {
-	s := msg.spec
-	if errors.Is(msg.err, client.ErrTopicNotFound) {
-		// Consumers never create topics (producers do): say what to do instead of the client's chain.
-		m.setStatus(levelError, "tap "+s.Topic+": no such topic; publish to it first (consumers never create topics)")
-		return
-	}
-	if msg.err != nil {
-		m.setStatus(levelError, "tap "+s.Topic+": "+msg.err.Error())
-		return
-	}
-	mode := pick(s.ManualAck, "manual ack", "auto-ack")
-	m.setStatus(levelInfo, "tapping "+s.Topic+" as "+s.Name+" ("+s.Subscription+", "+typeString(s)+", "+mode+")")
-	p := m.consumers
-	p.wantStream, p.wantName = msg.stream, s.Name
-	m.showHelp = false
-	m.panes[m.active].esc()
-	m.active = paneConsumers
-	m.pull()
-}
-
 // stopTap stops an ad-hoc consumer in a command (allowed in read-only mode: it only releases the console's
 // own consumer).
-func (m *Model) stopTap(name string) tea.Cmd { return m.stopAdHoc(name, false) }
+func (m *Model) stopTap(name string) tea.Cmd {
+	return m.with(func(e *env) tea.Cmd { return stopAdHocCmd(e, name, false) })
+}
 
 // stopTapAndUnsubscribe stops a tap, then deletes its subscription (the broker refuses while the tap is
 // connected), in a command.
@@ -166,9 +140,6 @@ func baseTopic(topic string) string {
 
 // unsubscribeCmd deletes a subscription in a command.
 func (m *Model) unsubscribeCmd(topic, sub string) tea.Cmd {
-	if m.refuse("deleting subscriptions") {
-		return nil
-	}
 	m.setStatus(levelInfo, "deleting "+clean(sub)+" of "+clean(topic)+"…")
 	b, ctx := m.b, m.ctx
 	return func() tea.Msg {
@@ -187,22 +158,22 @@ func (m *Model) unsubscribeDone(msg unsubscribeDoneMsg) {
 	m.pull()
 }
 
-// stopAdHoc stops an ad-hoc consumer or producer in a command (allowed in read-only mode: it only releases
-// what the console itself started).
-func (m *Model) stopAdHoc(name string, producer bool) tea.Cmd {
-	m.setStatus(levelInfo, "stopping "+name+"…")
+// stopAdHocCmd stops an ad-hoc consumer or producer in a command (allowed in read-only mode: it only
+// releases what the console itself started).
+func stopAdHocCmd(e *env, name string, producer bool) tea.Cmd {
+	e.setStatus(levelInfo, "stopping "+name+"…")
 	var topic, sub string
-	if i := slices.IndexFunc(m.snap.Consumers, func(c monitor.ConsumerStats) bool { return c.AdHoc && c.Name == name }); i >= 0 && !producer {
-		topic, sub = m.snap.Consumers[i].Topic, m.snap.Consumers[i].Subscription
+	if i := slices.IndexFunc(e.snap.Consumers, func(c monitor.ConsumerStats) bool { return c.AdHoc && c.Name == name }); i >= 0 && !producer {
+		topic, sub = e.snap.Consumers[i].Topic, e.snap.Consumers[i].Subscription
 	}
-	b, ctx := m.b, m.ctx
+	taps, producers, ctx := e.taps, e.producers, e.ctx
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
 		defer cancel()
 		if producer {
-			return stopTapDoneMsg{name: name, err: b.StopProducer(ctx, name)}
+			return stopTapDoneMsg{name: name, err: producers.StopProducer(ctx, name)}
 		}
-		return stopTapDoneMsg{name: name, topic: topic, sub: sub, err: b.StopConsumer(ctx, name)}
+		return stopTapDoneMsg{name: name, topic: topic, sub: sub, err: taps.StopConsumer(ctx, name)}
 	}
 }
 
@@ -234,9 +205,6 @@ func (m *Model) nextProducer() string {
 
 // startProducer starts an ad-hoc producer in a command; when it is up, the producers pane shows it.
 func (m *Model) startProducer(spec monitor.ProducerSpec) tea.Cmd {
-	if m.refuse("starting producers") {
-		return nil
-	}
 	m.setStatus(levelInfo, "starting "+spec.Name+" on "+spec.Topic+"…")
 	b, ctx := m.b, m.ctx
 	return func() tea.Msg {
@@ -246,28 +214,9 @@ func (m *Model) startProducer(spec monitor.ProducerSpec) tea.Cmd {
 	}
 }
 
-func (m *Model) producerDone(msg producerDoneMsg) {
-	s := msg.spec
-	if msg.err != nil {
-		m.setStatus(levelError, "producer "+s.Name+" on "+s.Topic+": "+msg.err.Error())
-		return
-	}
-	m.setStatus(levelInfo, "producing to "+s.Topic+" as "+s.Name+" at "+fmtRate(s.Rate)+pick(s.Reliable, " (reliable)", "")+"; x on the producers pane stops it")
-	m.showHelp = false
-	m.panes[m.active].esc()
-	m.setPane(paneProducers)
-	m.pull()
-	ps := m.snap.Producers
-	for i := range ps {
-		if ps[i].Name == s.Name {
-			m.producers.cur.id = producerID(m)(i)
-		}
-	}
-}
-
 // settleCmd acks or nacks messages of a stream in a command.
-func (m *Model) settleCmd(verb, stream string, seqs []uint64, delay time.Duration, reason string) tea.Cmd {
-	b, ctx := m.b, m.ctx
+func settleCmd(e *env, verb, stream string, seqs []uint64, delay time.Duration, reason string) tea.Cmd {
+	b, ctx := e.taps, e.ctx
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
 		defer cancel()
@@ -282,30 +231,9 @@ func (m *Model) settleCmd(verb, stream string, seqs []uint64, delay time.Duratio
 }
 
 func (m *Model) settleDone(msg settleDoneMsg) {
-	p := m.consumers
-	if msg.err != nil {
-		m.setStatus(levelError, msg.verb+": "+msg.err.Error())
-	} else {
-		text := msg.verb + "ed " + plural(len(msg.seqs), "message")
-		if msg.verb == "nack" {
-			text += " (redelivery after " + pick(msg.delay > 0, fmtDur(msg.delay), "0s") + ")"
-			if msg.reason != "" {
-				text += ": " + msg.reason
-			}
-		}
-		m.setStatus(levelInfo, text)
-		if p.stream == msg.stream {
-			for _, s := range msg.seqs {
-				delete(p.marks, s)
-			}
-		}
-	}
+	m.with(func(e *env) tea.Cmd { m.consumers.settled(e, msg); return nil })
 	m.pull()
-	if !p.follow && p.stream == msg.stream {
-		if c := p.selected(m); c != nil {
-			p.refreshHeld(m, c)
-		}
-	}
+	m.consumers.resettled(m.env(), msg)
 }
 
 // exportCmd writes messages to a file in a command.
@@ -343,30 +271,6 @@ func (m *Model) produceDone(msg produceDoneMsg) {
 		return
 	}
 	m.setStatus(levelInfo, "produced 1 message ("+fmtBytes(float64(msg.n))+") to "+msg.topic)
-}
-
-// schemaCmd asks the backend for a schema's subject once per id (0: no schema).
-func (m *Model) schemaCmd(id uint64) tea.Cmd {
-	if id == 0 || m.schemaReq[id] {
-		return nil
-	}
-	m.schemaReq[id] = true
-	b, ctx := m.b, m.ctx
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
-		defer cancel()
-		s, err := b.SchemaSubject(ctx, id)
-		return schemaMsg{id: id, subject: s, err: err}
-	}
-}
-
-func (m *Model) schemaDone(msg schemaMsg) {
-	if msg.err != nil {
-		m.schemas[msg.id] = ""
-		m.setStatus(levelWarn, "schema "+itoa(int(msg.id))+": "+msg.err.Error())
-		return
-	}
-	m.schemas[msg.id] = msg.subject
 }
 
 // atoiOr parses a decimal number, or returns def.

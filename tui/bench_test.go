@@ -46,7 +46,7 @@ func BenchmarkFilteredStream50k(b *testing.B) {
 	f.SetStream("s00", tuitest.Messages("/bench/topic-00", "sub", "c00", 50_000, tuitest.Epoch), 50_000)
 	m := newTest(b, f, 200, 60, "dark")
 	press(m, "4")
-	if err := m.consumers.setFilter(m, "ada"); err != nil {
+	if err := m.consumers.setFilter(m.env(), "ada"); err != nil {
 		b.Fatal(err)
 	}
 	m.Update(tickMsg{})
@@ -81,7 +81,7 @@ func BenchmarkFilteredStream50kMonitor(b *testing.B) {
 	m := New(mon, Options{Theme: themes.Default(), Clock: tuitest.Clock})
 	m.Update(tea.WindowSizeMsg{Width: 200, Height: 60})
 	press(m, "4")
-	if err := m.consumers.setFilter(m, "ada"); err != nil {
+	if err := m.consumers.setFilter(m.env(), "ada"); err != nil {
 		b.Fatal(err)
 	}
 	m.Update(tickMsg{})

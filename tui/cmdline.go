@@ -3,102 +3,29 @@ package tui
 import (
 	"bufio"
 	"errors"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
-	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/danube-console/danube-console/monitor"
 	"github.com/danube-console/danube-console/themes"
 )
 
 // This file holds the command line (:), k9s style: a line at the bottom with completion (tab cycles the
 // names of commands, then of their arguments: topics, subscriptions, types, taps, connectors, themes,
 // flags) and a history (up/down), kept in memory and, with Options.HistoryFile, in a file. Every command
-// is in the commands table, which also feeds the help overlay.
+// is in the commands table (commands.go), which also feeds the help overlay.
 
 // historyMax is how many commands the history keeps.
 const historyMax = 500
 
-// command is a command of the command line.
-type command struct {
-	name    string
-	aliases []string
-	usage   string // the arguments, e.g. "TOPIC [SUB] [TYPE] [--manual]"
-	help    string
-	danger  bool     // changes state: disabled in read-only mode
-	flags   []string // the flags it takes
-	rest    int      // from this positional argument on, the rest of the line is one raw argument (-1: none)
-	// complete returns the candidates for positional argument i, given the arguments before it.
-	complete func(m *Model, i int, prev []string) []string
-	run      func(m *Model, a cmdArgs) (tea.Cmd, error)
-}
-
-// cmdArgs are a command's parsed arguments.
-type cmdArgs struct {
-	pos   []string
-	flags map[string]bool
-}
-
-func (a cmdArgs) arg(i int) string {
-	if i < len(a.pos) {
-		return a.pos[i]
-	}
-	return ""
-}
-
-// errUsage is a command's usage error.
-func errUsage(c *command) error { return errors.New("usage: :" + c.name + " " + c.usage) }
-
-// commands returns the command table, in the help overlay's order.
-func commands() []*command {
-	return []*command{
-		{name: "lookup", usage: "TOPIC", help: "look a topic up", rest: -1,
-			complete: argTopics(0), run: runLookup},
-		{name: "consume", aliases: []string{"tap"}, usage: "TOPIC [SUB] [TYPE] [--manual]", help: "start a tap", danger: true,
-			flags: []string{"--manual"}, rest: -1, complete: completeConsume, run: runConsume},
-		{name: "stop", usage: "[TAP|PRODUCER] [--unsubscribe]", help: "stop a tap or a console producer", rest: -1,
-			flags: []string{"--unsubscribe"}, complete: completeTaps, run: runStop},
-		{name: "unsubscribe", usage: "TOPIC SUB", help: "delete a subscription and its kept messages", danger: true, rest: -1,
-			complete: completeUnsubscribe, run: runUnsubscribe},
-		{name: "producer", usage: "TOPIC [RATE] [KEY] [--reliable]", help: "start a producer of test messages", danger: true,
-			flags: []string{"--reliable"}, rest: -1, complete: argTopics(0), run: runProducer},
-		{name: "produce", usage: "TOPIC TEXT...", help: "publish one message", danger: true, rest: 1,
-			complete: argTopics(0), run: runProduce},
-		{name: "filter", usage: "[EXPR]", help: "filter the stream (empty: clear)", rest: 0, run: runFilter},
-		{name: "export", usage: "PATH [--filtered|--marked]", help: "write messages as JSON lines",
-			flags: []string{"--filtered", "--marked"}, rest: -1, run: runExport},
-		{name: "replay", usage: "[TOPIC] [--filtered]", help: "re-publish messages (review first)", danger: true,
-			flags: []string{"--filtered"}, rest: -1, complete: argTopics(0), run: runReplay},
-		{name: "connector", usage: "start|stop|restart NAME", help: "act on a connector", danger: true, rest: -1,
-			complete: completeConnector, run: runConnector},
-		{name: "theme", usage: "NAME", help: "switch theme", rest: -1, complete: completeThemes, run: runTheme},
-		{name: "readonly", help: "read-only for the session", rest: -1, run: runReadOnly},
-		{name: "help", help: "show the keys", rest: -1, run: runHelp},
-		{name: "quit", aliases: []string{"q"}, help: "quit", rest: -1, run: runQuit},
-	}
-}
-
-// findCommand returns the command called name (or one of its aliases).
-func findCommand(cmds []*command, name string) *command {
-	for _, c := range cmds {
-		if c.name == name || slices.Contains(c.aliases, name) {
-			return c
-		}
-	}
-	return nil
-}
-
 // cmdLine is the command line's state.
 type cmdLine struct {
-	m    *Model
 	cmds []*command
+	path string // the history file, if any
 	open bool
 	in   textinput.Model
 	err  string
@@ -121,11 +48,11 @@ type completion struct {
 }
 
 // newCmdLine returns the command line, with the history of Options.HistoryFile.
-func newCmdLine(m *Model) *cmdLine {
-	c := &cmdLine{m: m, cmds: commands()}
-	c.in = newInput(m, ":", "command (tab completes, ↑ history)")
+func newCmdLine(t *themes.Theme, historyFile string) *cmdLine {
+	c := &cmdLine{cmds: commands(), path: historyFile}
+	c.in = newInput(t, ":", "command (tab completes, ↑ history)")
 	c.in.CharLimit = 4096
-	if path := m.opts.HistoryFile; path != "" {
+	if path := historyFile; path != "" {
 		if f, err := os.Open(path); err == nil {
 			sc := bufio.NewScanner(f)
 			for sc.Scan() {
@@ -147,7 +74,7 @@ func newCmdLine(m *Model) *cmdLine {
 	return c
 }
 
-func (c *cmdLine) restyle() { styleInput(&c.in, c.m.theme) }
+func (c *cmdLine) restyle(t *themes.Theme) { styleInput(&c.in, t) }
 
 // openLine opens the command line with text in it.
 func (c *cmdLine) openLine(text string) tea.Cmd {
@@ -170,19 +97,21 @@ func (c *cmdLine) input(msg tea.Msg) tea.Cmd {
 	return cmd
 }
 
-func (c *cmdLine) key(msg tea.KeyPressMsg) tea.Cmd {
-	m := c.m
-	k := m.keys.Prompt
+// completer returns the completion candidates of a command's positional argument i, given the arguments
+// before it.
+type completer func(cmd *command, i int, prev []string) []string
+
+// key edits the line: esc closes it, tab completes (with cands), up and down browse the history. Enter is
+// the root's: it runs the command (Model.execute).
+func (c *cmdLine) key(k *KeyMap, msg tea.KeyPressMsg, cands completer) tea.Cmd {
 	switch s := msg.String(); {
-	case key.Matches(msg, k.Cancel):
+	case matches(msg, k.Prompt.Cancel):
 		c.close()
 		return nil
-	case key.Matches(msg, k.Submit):
-		return c.execute()
-	case key.Matches(msg, k.Complete):
-		c.complete(s == "shift+tab")
+	case matches(msg, k.Prompt.Complete):
+		c.complete(s == "shift+tab", cands)
 		return nil
-	case key.Matches(msg, k.History):
+	case matches(msg, k.Prompt.History):
 		c.browse(pick(s == "up", -1, 1))
 		return nil
 	}
@@ -209,14 +138,14 @@ func (c *cmdLine) browse(d int) {
 }
 
 // remember adds a command to the history (and its file).
-func (c *cmdLine) remember(line string) {
+func (c *cmdLine) remember(line string) (err error) {
 	if n := len(c.hist); n == 0 || c.hist[n-1] != line {
 		c.hist = append(c.hist, line)
 		if len(c.hist) > historyMax {
 			c.hist = c.hist[len(c.hist)-historyMax:]
 		}
-		if path := c.m.opts.HistoryFile; path != "" {
-			err := os.MkdirAll(filepath.Dir(path), 0o700)
+		if path := c.path; path != "" {
+			err = os.MkdirAll(filepath.Dir(path), 0o700)
 			var f *os.File
 			if err == nil {
 				f, err = os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
@@ -227,12 +156,10 @@ func (c *cmdLine) remember(line string) {
 					err = cerr
 				}
 			}
-			if err != nil {
-				c.m.setStatus(levelWarn, "history: "+err.Error())
-			}
 		}
 	}
 	c.hi = len(c.hist)
+	return err
 }
 
 // token is a word of the command line and where it starts.
@@ -337,33 +264,16 @@ func editDistance(a, b string) int {
 	return prev[len(rb)]
 }
 
-// execute runs the line: errors stay in the command line, which then stays open.
-func (c *cmdLine) execute() tea.Cmd {
-	line := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(c.in.Value()), ":"))
-	if line == "" {
-		c.close()
-		return nil
-	}
-	cmd, args, err := c.parse(line)
-	if err == nil && cmd.danger && c.m.readOnly() {
-		err = errors.New("read-only: :" + cmd.name + " is disabled")
-		c.m.setStatus(levelWarn, err.Error())
-	}
-	var tc tea.Cmd
-	if err == nil {
-		tc, err = cmd.run(c.m, args)
-	}
-	if err != nil {
-		c.err, c.comp = err.Error(), completion{}
-		return nil
-	}
-	c.remember(line)
-	c.close()
-	return tc
+// line returns the command typed, without its colon.
+func (c *cmdLine) line() string {
+	return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(c.in.Value()), ":"))
 }
 
+// fail shows a command's error on the line, which stays open.
+func (c *cmdLine) fail(err error) { c.err, c.comp = err.Error(), completion{} }
+
 // complete replaces the word before the cursor by the next (or previous) candidate.
-func (c *cmdLine) complete(back bool) {
+func (c *cmdLine) complete(back bool, source completer) {
 	line := c.in.Value()
 	if c.comp.active && len(c.comp.cands) > 0 && line == c.comp.base+c.comp.cands[c.comp.i] {
 		n := len(c.comp.cands)
@@ -394,7 +304,7 @@ func (c *cmdLine) complete(back bool) {
 		if strings.HasPrefix(word, "-") {
 			all = cmd.flags
 		} else if cmd.complete != nil && (cmd.rest < 0 || len(prev) < cmd.rest) {
-			all = cmd.complete(c.m, len(prev), prev)
+			all = source(cmd, len(prev), prev)
 		}
 		if word == "" && len(all) == 0 {
 			all = cmd.flags
@@ -422,20 +332,31 @@ func (c *cmdLine) complete(back bool) {
 	c.in.CursorEnd()
 }
 
-// view draws the command line in place of the status bar.
-func (c *cmdLine) view(w int) string {
-	st := c.m.st
+// inputWidth is the width of the input on a line of w cells: the error, when there is one, takes its part.
+func (c *cmdLine) inputWidth(w int) int {
 	if c.err == "" {
-		return inputLine(&c.in, w)
+		return w
 	}
-	ew := min(textWidth(c.err)+4, w/2+w/4)
-	return padANSI(inputLine(&c.in, w-ew)+st.err.r(fit("  ✗ "+clean(c.err), ew, false)), w)
+	return w - min(textWidth(c.err)+4, w/2+w/4)
+}
+
+// sync gives the input the width it is drawn at, for its scrolling.
+func (c *cmdLine) sync(e *env) { setInputWidth(&c.in, c.inputWidth(e.w)) }
+
+// view draws the command line in place of the status bar.
+func (c *cmdLine) view(e *env, w int) string {
+	st := e.st
+	iw := c.inputWidth(w)
+	if c.err == "" {
+		return inputLine(c.in, iw)
+	}
+	return padANSI(inputLine(c.in, iw)+st.err.r(fit("  ✗ "+clean(c.err), w-iw, false)), w)
 }
 
 // strip draws, over the last line of the body, the completion candidates (the current one selected) or
 // the usage of the command being typed.
-func (c *cmdLine) strip(body string, w, h int) string {
-	st := c.m.st
+func (c *cmdLine) strip(e *env, body string, w, h int) string {
+	st := e.st
 	l := newLine(w).space(1)
 	switch {
 	case c.comp.active:
@@ -460,7 +381,7 @@ func (c *cmdLine) strip(body string, w, h int) string {
 				if i > 0 {
 					l.add(st.muted, " ")
 				}
-				l.add(pick(cmd.danger && c.m.readOnly(), st.muted, st.text), cmd.name)
+				l.add(pick(cmd.changes != "" && e.readOnly(), st.muted, st.text), cmd.name)
 			}
 			break
 		}
@@ -470,7 +391,7 @@ func (c *cmdLine) strip(body string, w, h int) string {
 			break
 		}
 		l.add(st.key, ":"+cmd.name).add(st.text, pick(cmd.usage != "", " "+cmd.usage, "")).add(st.muted, " — "+cmd.help)
-		if cmd.danger && c.m.readOnly() {
+		if cmd.changes != "" && e.readOnly() {
 			l.add(st.warn, " (read-only)")
 		}
 	}
@@ -480,347 +401,3 @@ func (c *cmdLine) strip(body string, w, h int) string {
 	}
 	return strings.Join(lines, "\n")
 }
-
-// ---- completion sources ----
-
-// topicNames returns the topics the console knows, sorted.
-func topicNames(m *Model) []string {
-	var out []string
-	for _, t := range m.snap.Topics {
-		out = append(out, t.Name)
-	}
-	for _, c := range m.snap.Consumers {
-		out = append(out, c.Topic)
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
-}
-
-// argTopics completes argument i with topic names.
-func argTopics(i int) func(*Model, int, []string) []string {
-	return func(m *Model, j int, _ []string) []string {
-		if j == i {
-			return topicNames(m)
-		}
-		return nil
-	}
-}
-
-func completeConsume(m *Model, i int, prev []string) []string {
-	switch i {
-	case 0:
-		return topicNames(m)
-	case 1:
-		out := []string{"console-" + itoa(m.nextTap())}
-		for _, t := range m.snap.Topics {
-			if t.Name == prev[0] {
-				out = append(out, t.Subscriptions...)
-			}
-		}
-		return out
-	case 2:
-		return subTypes
-	}
-	return []string{"--manual"}
-}
-
-func completeUnsubscribe(m *Model, i int, prev []string) []string {
-	switch i {
-	case 0:
-		return topicNames(m)
-	case 1:
-		for _, t := range m.snap.Topics {
-			if t.Name == prev[0] {
-				return t.Subscriptions
-			}
-		}
-	}
-	return nil
-}
-
-// liveTaps returns the names of the running taps.
-func liveTaps(m *Model) []string {
-	var out []string
-	for _, c := range m.snap.Consumers {
-		if c.AdHoc && c.State != "closed" && !slices.Contains(out, c.Name) {
-			out = append(out, c.Name)
-		}
-	}
-	return out
-}
-
-// liveProducers returns the names of the running ad-hoc producers.
-func liveProducers(m *Model) []string {
-	var out []string
-	for _, p := range m.snap.Producers {
-		if p.AdHoc && p.State != "closed" && !slices.Contains(out, p.Name) {
-			out = append(out, p.Name)
-		}
-	}
-	return out
-}
-
-func completeTaps(m *Model, i int, _ []string) []string {
-	if i == 0 {
-		return append(liveTaps(m), liveProducers(m)...)
-	}
-	return nil
-}
-
-func completeConnector(m *Model, i int, _ []string) []string {
-	switch i {
-	case 0:
-		return []string{"start", "stop", "restart"}
-	case 1:
-		var out []string
-		for _, c := range m.snap.Connectors {
-			out = append(out, c.Name)
-		}
-		return out
-	}
-	return nil
-}
-
-func completeThemes(_ *Model, i int, _ []string) []string {
-	if i == 0 {
-		return themes.Names()
-	}
-	return nil
-}
-
-// ---- the commands ----
-
-func runLookup(m *Model, a cmdArgs) (tea.Cmd, error) {
-	topic := a.arg(0)
-	if topic == "" || len(a.pos) > 1 {
-		return nil, errors.New("usage: :lookup TOPIC")
-	}
-	m.showHelp = false
-	m.panes[m.active].esc()
-	m.setPane(paneTopics)
-	return m.topics.lookup(m, topic), nil
-}
-
-func runConsume(m *Model, a cmdArgs) (tea.Cmd, error) {
-	c := findCommand(m.cmd.cmds, "consume")
-	if len(a.pos) < 1 || len(a.pos) > 3 {
-		return nil, errUsage(c)
-	}
-	topic := a.arg(0)
-	if e := checkTopic(topic); e != "" {
-		return nil, errors.New(e)
-	}
-	n := m.nextTap()
-	spec := monitor.ConsumerSpec{Name: "tap-" + itoa(n), Topic: topic, Subscription: a.arg(1), ManualAck: a.flags["--manual"]}
-	if spec.Subscription == "" {
-		spec.Subscription = "console-" + itoa(n)
-	}
-	spec.Type, _ = parseSubType("shared")
-	if t := a.arg(2); t != "" {
-		typ, ok := parseSubType(t)
-		if !ok {
-			return nil, errors.New("unknown type " + t + " (" + strings.Join(subTypes, ", ") + ")")
-		}
-		spec.Type = typ
-	}
-	return m.startTap(spec), nil
-}
-
-func runStop(m *Model, a cmdArgs) (tea.Cmd, error) {
-	name := a.arg(0)
-	if name == "" {
-		c := m.consumers.selected(m)
-		if c == nil || !c.AdHoc {
-			running := append(liveTaps(m), liveProducers(m)...)
-			return nil, errors.New("usage: :stop TAP|PRODUCER [--unsubscribe] (" + pick(len(running) > 0, "running: "+strings.Join(running, ", "), "none running") + ")")
-		}
-		name = c.Name
-	}
-	unsub := a.flags["--unsubscribe"]
-	if slices.Contains(liveProducers(m), name) {
-		if unsub {
-			return nil, errors.New("--unsubscribe goes with a tap; " + name + " is a producer")
-		}
-		return m.stopAdHoc(name, true), nil
-	}
-	if unsub {
-		if m.refuse("deleting subscriptions") {
-			return nil, nil
-		}
-		// A tap on a partitioned topic has a row per partition: each partition's subscription goes.
-		var topics []string
-		sub := ""
-		for _, c := range m.snap.Consumers {
-			if c.AdHoc && c.Name == name && !slices.Contains(topics, c.Topic) {
-				topics, sub = append(topics, c.Topic), c.Subscription
-			}
-		}
-		if len(topics) == 0 {
-			return nil, errors.New("no tap " + name)
-		}
-		return m.stopTapAndUnsubscribe(name, topics, sub), nil
-	}
-	return m.stopTap(name), nil
-}
-
-func runUnsubscribe(m *Model, a cmdArgs) (tea.Cmd, error) {
-	topic, sub := a.arg(0), a.arg(1)
-	if topic == "" || sub == "" || len(a.pos) > 2 {
-		return nil, errUsage(findCommand(m.cmd.cmds, "unsubscribe"))
-	}
-	if e := checkTopic(topic); e != "" {
-		return nil, errors.New(e)
-	}
-	return m.unsubscribeCmd(topic, sub), nil
-}
-
-// defaultProducerRate is the rate of :producer without RATE, in messages per second.
-const defaultProducerRate = 10
-
-func runProducer(m *Model, a cmdArgs) (tea.Cmd, error) {
-	if len(a.pos) < 1 || len(a.pos) > 3 {
-		return nil, errUsage(findCommand(m.cmd.cmds, "producer"))
-	}
-	topic := a.arg(0)
-	if e := checkTopic(topic); e != "" {
-		return nil, errors.New(e)
-	}
-	spec := monitor.ProducerSpec{Name: m.nextProducer(), Topic: topic, Rate: defaultProducerRate, Key: a.arg(2),
-		Reliable: a.flags["--reliable"]}
-	if r := a.arg(1); r != "" {
-		v, err := strconv.ParseFloat(r, 64)
-		if err != nil || !(v > 0) || math.IsInf(v, 0) {
-			return nil, errors.New("RATE " + r + ": give the messages per second, a number above 0 (:produce sends one message)")
-		}
-		spec.Rate = v
-	}
-	return m.startProducer(spec), nil
-}
-
-func runProduce(m *Model, a cmdArgs) (tea.Cmd, error) {
-	topic, text := a.arg(0), a.arg(1)
-	if topic == "" || text == "" {
-		return nil, errors.New("usage: :produce TOPIC TEXT...")
-	}
-	if e := checkTopic(topic); e != "" {
-		return nil, errors.New(e)
-	}
-	return m.produceCmd(topic, []byte(text)), nil
-}
-
-func runFilter(m *Model, a cmdArgs) (tea.Cmd, error) {
-	if err := m.consumers.setFilter(m, a.arg(0)); err != nil {
-		return nil, err
-	}
-	m.showHelp = false
-	if m.active != paneConsumers {
-		m.panes[m.active].esc()
-		m.setPane(paneConsumers)
-	}
-	return nil, nil
-}
-
-func runExport(m *Model, a cmdArgs) (tea.Cmd, error) {
-	path := a.arg(0)
-	if path == "" || len(a.pos) > 1 || a.flags["--filtered"] && a.flags["--marked"] {
-		return nil, errors.New("usage: :export PATH [--filtered|--marked]")
-	}
-	p := m.consumers
-	if p.stream == "" {
-		p.pull(m)
-	}
-	if p.stream == "" {
-		return nil, errors.New("no stream: select a consumer on the consumers pane (4)")
-	}
-	var msgs []monitor.Message
-	switch {
-	case a.flags["--filtered"]:
-		msgs = p.filtered(m)
-	case a.flags["--marked"]:
-		if len(p.marks) == 0 {
-			return nil, errors.New("no marked messages (space marks them in the stream)")
-		}
-		msgs, _ = p.targets(m)
-	default:
-		if msgs, _ = p.targets(m); len(msgs) == 0 {
-			msgs = p.filtered(m)
-		}
-	}
-	if len(msgs) == 0 {
-		return nil, errors.New("nothing to export")
-	}
-	return m.exportCmd(path, msgs), nil
-}
-
-func runReplay(m *Model, a cmdArgs) (tea.Cmd, error) {
-	if len(a.pos) > 1 {
-		return nil, errors.New("usage: :replay [TOPIC] [--filtered]")
-	}
-	topic := a.arg(0)
-	if topic != "" {
-		if e := checkTopic(topic); e != "" {
-			return nil, errors.New(e)
-		}
-	}
-	p := m.consumers
-	if p.stream == "" {
-		p.pull(m)
-	}
-	if p.stream == "" {
-		return nil, errors.New("no stream: select a consumer on the consumers pane (4)")
-	}
-	var msgs []monitor.Message
-	what := "filtered"
-	if a.flags["--filtered"] {
-		msgs = p.filtered(m)
-	} else {
-		msgs, what = p.targets(m)
-	}
-	if len(msgs) == 0 {
-		return nil, errors.New("nothing to replay: select or mark messages, or use --filtered")
-	}
-	if m.active != paneConsumers {
-		m.showHelp = false
-		m.panes[m.active].esc()
-		m.setPane(paneConsumers)
-	}
-	return m.openReplay(msgs, what, topic), nil
-}
-
-func runConnector(m *Model, a cmdArgs) (tea.Cmd, error) {
-	verb, name := a.arg(0), a.arg(1)
-	if verb != "start" && verb != "stop" && verb != "restart" || name == "" || len(a.pos) > 2 {
-		return nil, errors.New("usage: :connector start|stop|restart NAME")
-	}
-	if !slices.ContainsFunc(m.snap.Connectors, func(c monitor.ConnectorStats) bool { return c.Name == name }) {
-		return nil, errors.New("no connector " + name)
-	}
-	p := m.connectors
-	if v, busy := p.pending[name]; busy {
-		return nil, errors.New(name + ": already " + v)
-	}
-	p.pending[name] = pick(verb == "stop", "stopping", verb+"ing")
-	m.setStatus(levelInfo, p.pending[name]+" "+name+"…")
-	return connectorAction(m.ctx, m.b, name, verb), nil
-}
-
-func runTheme(m *Model, a cmdArgs) (tea.Cmd, error) {
-	t, err := themes.Lookup(a.arg(0))
-	if err != nil || len(a.pos) != 1 {
-		return nil, errors.New("themes: " + strings.Join(themes.Names(), ", "))
-	}
-	m.setTheme(t)
-	return nil, nil
-}
-
-func runReadOnly(m *Model, _ cmdArgs) (tea.Cmd, error) {
-	m.setReadOnly()
-	return nil, nil
-}
-
-func runHelp(m *Model, _ cmdArgs) (tea.Cmd, error) {
-	m.showHelp, m.helpOff = true, 0
-	return nil, nil
-}
-
-func runQuit(*Model, cmdArgs) (tea.Cmd, error) { return tea.Quit, nil }

@@ -18,7 +18,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/danube-console/danube-console/client"
-	"github.com/danube-console/danube-console/connectors"
+	"github.com/danube-console/danube-console/internal/testenv"
 	"github.com/danube-console/danube-console/monitor"
 	"github.com/danube-console/danube-console/themes"
 	"github.com/danube-console/danube-console/tui/tuitest"
@@ -95,10 +95,10 @@ func TestSelectionKeptByIdentity(t *testing.T) {
 	press(m, "7", "down") // orders-pg
 	f.Update(func(s *monitor.Snapshot) {
 		// A new connector sorts first: the selection must stay on orders-pg.
-		s.Connectors = append([]monitor.ConnectorStats{{InstanceStatus: connectors.InstanceStatus{Name: "aaa"}}}, s.Connectors...)
+		s.Connectors = append([]monitor.ConnectorStats{{ConnectorStatus: monitor.ConnectorStatus{Name: "aaa"}}}, s.Connectors...)
 	})
 	m.Update(tickMsg{})
-	if c := m.connectors.selected(m); c == nil || c.Name != "orders-pg" {
+	if c := m.connectors.selected(m.env()); c == nil || c.Name != "orders-pg" {
 		t.Fatalf("selected %v after a refresh, want orders-pg", c)
 	}
 }
@@ -365,7 +365,7 @@ func TestStreamFollowPause(t *testing.T) {
 		t.Fatalf("stream does not follow by default")
 	}
 	last := func() string {
-		rows := m.consumers.visible(m.consumers.streamRows(m))
+		rows := m.consumers.visible(m.consumers.streamRows(m.env()))
 		return rows[len(rows)-1].ReceivedAt.Format("15:04:05.000")
 	}
 	before := last()
@@ -398,7 +398,7 @@ func TestStreamFollowPause(t *testing.T) {
 		t.Errorf("after resuming the last row is %s, want the new message at 15:04:05.000", got)
 	}
 	// Following asks only for the visible rows.
-	if got, want := len(m.consumers.rows), m.consumers.streamRows(m); got != want {
+	if got, want := len(m.consumers.rows), m.consumers.streamRows(m.env()); got != want {
 		t.Errorf("fetched %d rows, want the %d visible", got, want)
 	}
 }
@@ -419,7 +419,7 @@ func TestPausedStreamFillsItsRoom(t *testing.T) {
 	press(m, "4", "down", "enter", "up") // the stream: select the first message, which pauses it
 	seqs := func() []uint64 {
 		var out []uint64
-		for _, r := range m.consumers.visible(m.consumers.streamRows(m)) {
+		for _, r := range m.consumers.visible(m.consumers.streamRows(m.env())) {
 			out = append(out, r.Seq)
 		}
 		return out
@@ -432,7 +432,7 @@ func TestPausedStreamFillsItsRoom(t *testing.T) {
 	if got := seqs(); !slices.Equal(got, []uint64{1, 2, 3, 4}) || m.consumers.sel != 1 || !strings.Contains(screen(m), "PAUSED") {
 		t.Errorf("after two arrivals: rows %v, selected %d; want 1..4 with 1 selected, still paused", got, m.consumers.sel)
 	}
-	rows := m.consumers.streamRows(m)
+	rows := m.consumers.streamRows(m.env())
 	f.Append("s-billing", 1000, msgs(5, rows)...)
 	m.Update(tickMsg{})
 	full := seqs()
@@ -544,11 +544,7 @@ func TestProgram(t *testing.T) {
 		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii), tea.WithFilter(filter)))
 	tm.Send(keyMsg("7"))
 	tm.Send(keyMsg("s"))
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the stop did not complete")
-	}
+	<-done // the stop completed (go test's -timeout catches a hang)
 	tm.Send(keyMsg("q"))
 	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
 	if got := f.Calls(); !slices.Contains(got, "StopConnector mqtt-in") {
@@ -557,7 +553,7 @@ func TestProgram(t *testing.T) {
 	if l := lineWith(screen(final), "mqtt-in"); !strings.Contains(l, "stopped") {
 		t.Errorf("final row %q, want stopped", l)
 	}
-	waitFor(t, 5*time.Second, "the first refresh", func() bool { return slices.Contains(f.Calls(), "Refresh") })
+	testenv.Eventually(t, 5*time.Second, func() bool { return slices.Contains(f.Calls(), "Refresh") }, "the first refresh")
 }
 
 // TestRunContext checks that cancelling the context ends Run without an error.
@@ -566,17 +562,24 @@ func TestRunContext(t *testing.T) {
 	defer pw.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() { errc <- Run(ctx, tuitest.Scripted(), Options{Input: pr, Output: io.Discard}) }()
-	time.Sleep(100 * time.Millisecond)
+	out := &firstWrite{started: make(chan struct{})}
+	go func() { errc <- Run(ctx, tuitest.Scripted(), Options{Input: pr, Output: out}) }()
+	<-out.started // the program runs: it drew its first frame
 	cancel()
-	select {
-	case err := <-errc:
-		if err != nil {
-			t.Errorf("Run after cancel: %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return after cancel")
+	if err := <-errc; err != nil {
+		t.Errorf("Run after cancel: %v", err)
 	}
+}
+
+// firstWrite is an output that closes started on its first write.
+type firstWrite struct {
+	once    sync.Once
+	started chan struct{}
+}
+
+func (w *firstWrite) Write(p []byte) (int, error) {
+	w.once.Do(func() { close(w.started) })
+	return len(p), nil
 }
 
 // TestEveryTheme renders every pane in every built-in theme and in the colourless one.
@@ -603,7 +606,7 @@ func selectConsumer(t *testing.T, m *Model, name string) {
 	t.Helper()
 	press(m, "4", "g")
 	for range len(m.snap.Consumers) {
-		if c := m.consumers.selected(m); c != nil && c.Name == name {
+		if c := m.consumers.selected(m.env()); c != nil && c.Name == name {
 			return
 		}
 		press(m, "down")
@@ -614,7 +617,7 @@ func selectConsumer(t *testing.T, m *Model, name string) {
 // streamSeqs returns the seqs of the stream rows on screen.
 func streamSeqs(m *Model) []uint64 {
 	var out []uint64
-	for _, r := range m.consumers.visible(m.consumers.streamRows(m)) {
+	for _, r := range m.consumers.visible(m.consumers.streamRows(m.env())) {
 		out = append(out, r.Seq)
 	}
 	return out
@@ -630,7 +633,7 @@ func TestTapCommand(t *testing.T) {
 	if m.active != paneConsumers {
 		t.Fatalf("the tap did not switch to the consumers pane (%d)", m.active)
 	}
-	c := m.consumers.selected(m)
+	c := m.consumers.selected(m.env())
 	if want := monitor.StreamID("/default/orders", "audit-x", "tap-1"); c == nil || c.Stream != want {
 		t.Fatalf("selected %+v, want the tap's stream %s", c, want)
 	}
@@ -647,7 +650,7 @@ func TestTapCommand(t *testing.T) {
 	if got := f.Calls(); got[len(got)-1] != "StartConsumer /default/audit console-2 shared tap-2" {
 		t.Fatalf("calls %q", got)
 	}
-	if c := m.consumers.selected(m); c == nil || c.Name != "tap-2" {
+	if c := m.consumers.selected(m.env()); c == nil || c.Name != "tap-2" {
 		t.Fatalf("selected %+v, want tap-2", c)
 	}
 	if n := len(liveTaps(m)); n != 2 {
@@ -938,10 +941,10 @@ func TestFilterStream(t *testing.T) {
 	press(m, "/")
 	typeText(m, "ada")
 	press(m, "enter")
-	if m.consumers.finOpen {
+	if m.consumers.fin.open {
 		t.Fatal("enter did not close the filter input")
 	}
-	rows := m.consumers.visible(m.consumers.streamRows(m))
+	rows := m.consumers.visible(m.consumers.streamRows(m.env()))
 	if len(rows) == 0 || len(rows) > before {
 		t.Fatalf("%d rows with the filter (%d without)", len(rows), before)
 	}
@@ -958,22 +961,22 @@ func TestFilterStream(t *testing.T) {
 	press(m, "/", "ctrl+u")
 	typeText(m, "$.total >")
 	press(m, "enter")
-	if !m.consumers.finOpen || m.consumers.filter.String() != "ada" {
-		t.Fatalf("after a syntax error: open %v, filter %q", m.consumers.finOpen, m.consumers.filter)
+	if !m.consumers.fin.open || m.consumers.filter.String() != "ada" {
+		t.Fatalf("after a syntax error: open %v, filter %q", m.consumers.fin.open, m.consumers.filter)
 	}
 	if l := lineWith(screen(m), "filter›"); !strings.Contains(l, "✗ filter: syntax error") {
 		t.Errorf("the input line lacks the error: %q", l)
 	}
 	// esc cancels the edit.
 	press(m, "esc")
-	if m.consumers.finOpen || m.consumers.filter.String() != "ada" {
-		t.Errorf("esc: open %v, filter %q", m.consumers.finOpen, m.consumers.filter)
+	if m.consumers.fin.open || m.consumers.filter.String() != "ada" {
+		t.Errorf("esc: open %v, filter %q", m.consumers.fin.open, m.consumers.filter)
 	}
 	// Terms combine: key glob, negation, JSON paths.
 	press(m, "/", "ctrl+u")
 	typeText(m, "$.total > 40 -key:key-1*")
 	press(m, "enter")
-	for _, r := range m.consumers.visible(m.consumers.streamRows(m)) {
+	for _, r := range m.consumers.visible(m.consumers.streamRows(m.env())) {
 		if !strings.Contains(string(r.Payload), `"total":42.5`) || strings.HasPrefix(r.Key, "key-1") && r.HasKey {
 			t.Errorf("row %d (key %q) should not match", r.Seq, r.Key)
 		}
@@ -1309,7 +1312,7 @@ func TestMouseSelectsRows(t *testing.T) {
 	press(m, "4")
 	// The list's rows start on line 4 of the screen (header 2, border, column titles).
 	m.Update(tea.MouseClickMsg{X: 10, Y: 4 + 2, Button: tea.MouseLeft})
-	if c := m.consumers.selected(m); c == nil || c.Name != "shipping-1" {
+	if c := m.consumers.selected(m.env()); c == nil || c.Name != "shipping-1" {
 		t.Fatalf("click on the third consumer selected %+v", c)
 	}
 	listH, _ := consumersLayout(m.bodyHeight(), len(m.snap.Consumers))
@@ -1325,13 +1328,13 @@ func TestMouseSelectsRows(t *testing.T) {
 		t.Errorf("wheel up over the stream: off %d, want 3", m.consumers.off)
 	}
 	m.Update(tea.MouseWheelMsg{Button: tea.MouseWheelUp, X: 30, Y: 5})
-	if c := m.consumers.selected(m); c == nil || c.Name != "billing-1" || m.consumers.focus {
+	if c := m.consumers.selected(m.env()); c == nil || c.Name != "billing-1" || m.consumers.focus {
 		t.Errorf("wheel up over the list selected %+v (focus %v)", c, m.consumers.focus)
 	}
 	// Other panes: a click selects the row.
 	press(m, "7")
 	m.Update(tea.MouseClickMsg{X: 10, Y: 4 + 2, Button: tea.MouseLeft})
-	if c := m.connectors.selected(m); c == nil || c.Name != "audit-jsonl" {
+	if c := m.connectors.selected(m.env()); c == nil || c.Name != "audit-jsonl" {
 		t.Errorf("click on the third connector selected %+v", c)
 	}
 	press(m, "2")
@@ -1359,7 +1362,7 @@ func TestPayloadViews(t *testing.T) {
 	}
 	m := newTest(t, tuitest.Scripted(), 80, 24, "dark")
 	doc := `{"a":[1,2,{"b":null,"c":"x\"y"}],"d":{},"e":[],"f":true,"g":-1.5e3}`
-	got := ansi.Strip(strings.Join(m.jsonLines([]byte(doc), 40), "\n"))
+	got := ansi.Strip(strings.Join(m.st.jsonLines([]byte(doc), 40), "\n"))
 	want := `{
   "a": [
     1,
@@ -1379,18 +1382,18 @@ func TestPayloadViews(t *testing.T) {
 	}
 	// Long strings wrap, indented like their line; nothing is wider than the width.
 	long := `{"k":"` + strings.Repeat("abcdefghij", 5) + `"}`
-	for _, l := range m.jsonLines([]byte(long), 20) {
+	for _, l := range m.st.jsonLines([]byte(long), 20) {
 		if w := ansi.StringWidth(l); w > 20 {
 			t.Errorf("json line %q is %d wide", ansi.Strip(l), w)
 		}
 	}
-	hex := ansi.Strip(strings.Join(m.hexLines([]byte("0123456789abcdefXYZ\x00"), 78), "\n"))
+	hex := ansi.Strip(strings.Join(m.st.hexLines([]byte("0123456789abcdefXYZ\x00"), 78), "\n"))
 	wantHex := "00000000  30 31 32 33 34 35 36 37  38 39 61 62 63 64 65 66 |0123456789abcdef|\n" +
 		"00000010  58 59 5a 00                                      |XYZ.|"
 	if hex != wantHex {
 		t.Errorf("hexLines:\n%s\nwant:\n%s", hex, wantHex)
 	}
-	if got := ansi.Strip(strings.Join(m.textLines([]byte("a\tb\r\nc\x1bd"), 10), "|")); got != `a   b|c\x1bd` {
+	if got := ansi.Strip(strings.Join(m.st.textLines([]byte("a\tb\r\nc\x1bd"), 10), "|")); got != `a   b|c\x1bd` {
 		t.Errorf("textLines: %q", got)
 	}
 }
@@ -1563,7 +1566,7 @@ func TestUnsubscribe(t *testing.T) {
 	f.Update(func(s *monitor.Snapshot) {
 		for _, part := range []string{"/default/p-part-0", "/default/p-part-1"} {
 			s.Consumers = append(s.Consumers, monitor.ConsumerStats{Stream: monitor.StreamID(part, "ps", "tap-9"), Name: "tap-9",
-				Topic: part, Subscription: "ps", Type: "shared", State: "subscribed", AdHoc: true})
+				Topic: part, Subscription: "ps", Type: monitor.SubscriptionShared, State: monitor.ConsumerSubscribed, AdHoc: true})
 		}
 	})
 	m.Update(tickMsg{})

@@ -329,3 +329,18 @@ func ellipsize(sb *strings.Builder, w, limit int) string {
 
 // itoa formats an int.
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// plural formats a count of things: "1 message", "3 messages".
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return itoa(n) + " " + what + "s"
+}

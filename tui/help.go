@@ -1,16 +1,37 @@
 package tui
 
-import "charm.land/bubbles/v2/key"
-
 // renderHelp draws the help overlay, generated from the key map and the command table, centred in a w×h
-// area and scrolled by Model.helpOff. In read-only mode the keys and commands that change state are dimmed
-// and marked "(read-only)".
+// area and scrolled by Model.helpOff (which sync keeps in range). In read-only mode the keys and commands
+// that change state are dimmed and marked "(read-only)". It is pure.
 func (m *Model) renderHelp(w, h int) string {
 	st := m.st
-	secs := m.keys.sections()
+	body, bw := m.helpBody(w)
+	bh := min(len(body)+2, h)
+	title := []seg{{"Help", st.title}, {" · keys", st.muted}}
+	if rows := bh - 2; len(body) > rows {
+		// Scroll: the last lines stay reachable with ↓/pgdn.
+		total := len(body)
+		off := max(0, min(m.helpOff, total-rows))
+		body = body[off : off+rows]
+		title = append(title, seg{" · ↑↓ lines " + itoa(off+1) + "-" + itoa(off+rows) + " of " + itoa(total), st.muted})
+	}
+	box := st.box(title, bw+2, bh, true, body)
+	return center(box, w, h)
+}
+
+// helpMaxOff is how far the help overlay scrolls in a w×h area.
+func (m *Model) helpMaxOff(w, h int) int {
+	body, _ := m.helpBody(w)
+	return max(0, len(body)-(min(len(body)+2, h)-2))
+}
+
+// helpBody returns the help overlay's lines for a w-wide area and their width.
+func (m *Model) helpBody(w int) (body []string, bw int) {
+	st := m.st
+	secs := m.keys.helpSections()
 	cmds := helpSection{title: "Commands (:)"}
 	for _, c := range m.cmd.cmds {
-		cmds.entries = append(cmds.entries, helpEntry{b: key.NewBinding(key.WithKeys(":"+c.name), key.WithHelp(":"+c.name, c.help)), danger: c.danger})
+		cmds.bindings = append(cmds.bindings, c.binding())
 	}
 	secs = append(secs, cmds)
 	ro := m.readOnly()
@@ -23,15 +44,15 @@ func (m *Model) renderHelp(w, h int) string {
 	var cols []col
 	for _, s := range secs {
 		kw := 0
-		for _, e := range s.entries {
-			kw = max(kw, textWidth(e.b.Help().Key))
+		for _, b := range s.bindings {
+			kw = max(kw, textWidth(b.Help().Key))
 		}
 		c := col{lines: []seg2{{a: seg{s.title, st.title}}}}
 		c.width = textWidth(s.title)
-		for _, e := range s.entries {
-			hk := e.b.Help()
+		for _, b := range s.bindings {
+			hk := b.Help()
 			desc, kp, dp := hk.Desc, st.key, st.text
-			if e.danger && ro {
+			if b.Mutates() && ro {
 				desc, kp, dp = desc+" (read-only)", st.muted, st.muted
 			}
 			c.lines = append(c.lines, seg2{a: seg{fit(hk.Key, kw, false), kp}, b: seg{"  " + desc, dp}})
@@ -59,7 +80,6 @@ func (m *Model) renderHelp(w, h int) string {
 	}
 	rows = append(rows, cur)
 
-	bw := 0
 	for _, r := range rows {
 		rw := 0
 		for i, c := range r {
@@ -71,7 +91,6 @@ func (m *Model) renderHelp(w, h int) string {
 		bw = max(bw, rw)
 	}
 	bw = min(bw+2, inner) // one blank each side
-	var body []string
 	for ri, r := range rows {
 		if ri > 0 {
 			body = append(body, blank(bw))
@@ -102,20 +121,7 @@ func (m *Model) renderHelp(w, h int) string {
 		note = "read-only: actions that change state are disabled · " + note
 	}
 	body = append(body, newLine(bw).space(1).add(st.muted, note).String())
-
-	bh := min(len(body)+2, h)
-	title := []seg{{"Help", st.title}, {" · keys", st.muted}}
-	if rows := bh - 2; len(body) > rows {
-		// Scroll: the last lines stay reachable with ↓/pgdn.
-		total := len(body)
-		m.helpOff = min(m.helpOff, total-rows)
-		body = body[m.helpOff : m.helpOff+rows]
-		title = append(title, seg{" · ↑↓ lines " + itoa(m.helpOff+1) + "-" + itoa(m.helpOff+rows) + " of " + itoa(total), st.muted})
-	} else {
-		m.helpOff = 0
-	}
-	box := m.box(title, bw+2, bh, true, body)
-	return center(box, w, h)
+	return body, bw
 }
 
 // seg2 is a pair of segments drawn one after the other.

@@ -3,7 +3,6 @@ package tui
 import (
 	"strings"
 	"testing"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -119,18 +118,6 @@ func run(t testing.TB, m *Model, cmd tea.Cmd) {
 
 // screen returns the model's view with the ANSI sequences stripped.
 func screen(m *Model) string { return ansi.Strip(m.View().Content) }
-
-// waitFor polls cond until it holds or d passes.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 // checkFrame verifies the frame has exactly h lines of w cells.
 func checkFrame(t testing.TB, view string, w, h int) {

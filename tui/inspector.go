@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 
@@ -52,41 +51,33 @@ func (in *inspector) choose() {
 	in.content = ""
 }
 
-// opened returns the command that completes what the inspector shows (the schema subject).
-func (in *inspector) opened(m *Model) tea.Cmd { return m.schemaCmd(in.cur().SchemaID) }
-
 // refresh re-reads the current message's state (acks change it) from the backend.
-func (in *inspector) refresh(m *Model) {
-	if msg, ok := m.b.Message(in.stream, in.cur().Seq); ok {
+func (in *inspector) refresh(e *env) {
+	if msg, ok := e.taps.Message(in.stream, in.cur().Seq); ok {
 		c := in.cur()
 		c.State, c.AckDeadline, c.Redelivered = msg.State, msg.AckDeadline, msg.Redelivered
 	}
 }
 
-// step moves to the next (+1) or previous (-1) message, re-reading the stream at the ends.
-func (in *inspector) step(m *Model, d int) tea.Cmd {
+// step moves to the next (+1) or previous (-1) message it holds; false at an end.
+func (in *inspector) step(d int) bool {
 	j := in.i + d
 	if j < 0 || j >= len(in.msgs) {
-		seq := in.cur().Seq
-		var list []monitor.Message
-		if f := m.consumers.filter; f != nil {
-			list = m.b.Query(in.stream, f, holdMax).Messages
-		} else {
-			list, _ = m.b.Messages(in.stream, holdMax)
-		}
-		k := slices.IndexFunc(list, func(x monitor.Message) bool { return x.Seq == seq })
-		if k >= 0 {
-			in.msgs, in.i, j = list, k, k+d
-		}
-		if j < 0 || j >= len(in.msgs) {
-			m.setStatus(levelInfo, pick(d > 0, "this is the newest message", "this is the oldest message kept"))
-			return nil
-		}
+		return false
 	}
 	in.i = j
 	in.choose()
-	m.consumers.sel = in.cur().Seq
-	return m.schemaCmd(in.cur().SchemaID)
+	return true
+}
+
+// rewindow takes a fresh window of the stream (at an end of the one it holds) and steps in it; false when
+// the current message is still at that end.
+func (in *inspector) rewindow(list []monitor.Message, d int) bool {
+	seq := in.cur().Seq
+	if k := slices.IndexFunc(list, func(x monitor.Message) bool { return x.Seq == seq }); k >= 0 {
+		in.msgs, in.i = list, k
+	}
+	return in.step(d)
 }
 
 // scroll moves the payload by n lines.
@@ -98,45 +89,34 @@ func (in *inspector) scroll(n int) {
 	}
 }
 
-func (in *inspector) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
-	k, n := m.keys.Inspector, m.keys.Nav
-	p := m.consumers
+// key scrolls the payload and cycles its views; the pane handles the other inspector keys.
+func (in *inspector) key(k *KeyMap, msg tea.KeyPressMsg) {
+	n := k.Nav
 	switch {
-	case key.Matches(msg, k.View):
+	case matches(msg, k.Inspector.View):
 		i := slices.Index(in.views, in.pv)
 		in.pv = in.views[(i+1)%len(in.views)]
 		in.content = ""
-	case key.Matches(msg, k.Next):
-		return in.step(m, 1)
-	case key.Matches(msg, k.Prev):
-		return in.step(m, -1)
-	case key.Matches(msg, k.Ack):
-		msg := *in.cur()
-		return p.ack(m, p.selected(m), &msg)
-	case key.Matches(msg, k.Nack):
-		msg := *in.cur()
-		return p.nack(m, p.selected(m), &msg)
-	case key.Matches(msg, n.Up):
+	case matches(msg, n.Up):
 		in.vp.ScrollUp(1)
-	case key.Matches(msg, n.Down):
+	case matches(msg, n.Down):
 		in.vp.ScrollDown(1)
-	case key.Matches(msg, n.PageUp):
+	case matches(msg, n.PageUp):
 		in.vp.PageUp()
-	case key.Matches(msg, n.PageDown):
+	case matches(msg, n.PageDown):
 		in.vp.PageDown()
-	case key.Matches(msg, n.Top):
+	case matches(msg, n.Top):
 		in.vp.GotoTop()
-	case key.Matches(msg, n.Bottom):
+	case matches(msg, n.Bottom):
 		in.vp.GotoBottom()
 	}
-	return nil
 }
 
 // metaLines describes the message in w cells: two columns when wide, compact lines when narrow.
-func (in *inspector) metaLines(m *Model, c *monitor.ConsumerStats, w int) []string {
-	st := m.st
+func (in *inspector) metaLines(e *env, c *monitor.ConsumerStats, schemas map[uint64]string, w int) []string {
+	st := e.st
 	ms := in.cur()
-	now := m.now()
+	now := e.now
 	const lw = 11
 	published := "-"
 	if !ms.PublishTime.IsZero() {
@@ -156,15 +136,15 @@ func (in *inspector) metaLines(m *Model, c *monitor.ConsumerStats, w int) []stri
 	schema := "-"
 	if ms.SchemaID != 0 {
 		schema = "id " + strconv.FormatUint(ms.SchemaID, 10) + " v" + strconv.FormatUint(uint64(ms.SchemaVersion), 10)
-		if subj, ok := m.schemas[ms.SchemaID]; ok {
+		if subj, ok := schemas[ms.SchemaID]; ok {
 			schema += " · " + pick(subj != "", clean(subj), "subject unknown")
 		} else {
 			schema += " · …"
 		}
 	}
 	state, stateP := "", st.text
-	if c != nil && c.ManualAck || ms.State != "" {
-		state, stateP = orDash(ms.State), settlePaint(st, ms.State)
+	if c != nil && c.ManualAck || ms.State != monitor.StateNone {
+		state, stateP = orDash(ms.State.String()), settlePaint(st, ms.State)
 		if ms.State == monitor.StatePending && !ms.AckDeadline.IsZero() {
 			left := ms.AckDeadline.Sub(now)
 			state += " · redelivered in " + fmtAge(left) + " (ack deadline " + ms.AckDeadline.Format("15:04:05") + ")"
@@ -181,10 +161,10 @@ func (in *inspector) metaLines(m *Model, c *monitor.ConsumerStats, w int) []stri
 	if w >= 100 {
 		cw := (w - 1) / 2
 		row := func(l1, v1 string, p1 paint, l2, v2 string, p2 paint) {
-			a := m.kv(cw, lw, l1, v1, p1)
+			a := e.st.kv(cw, lw, l1, v1, p1)
 			b := ""
 			if l2 != "" {
-				b = m.kv(w-cw, lw+1, l2, v2, p2)
+				b = e.st.kv(w-cw, lw+1, l2, v2, p2)
 			}
 			out = append(out, padANSI(a+b, w))
 		}
@@ -199,7 +179,7 @@ func (in *inspector) metaLines(m *Model, c *monitor.ConsumerStats, w int) []stri
 			row("received", received, st.text, "", "", st.text)
 		}
 	} else {
-		kv := func(l, v string, p paint) { out = append(out, m.kv(w, lw, l, v, p)) }
+		kv := func(l, v string, p paint) { out = append(out, e.st.kv(w, lw, l, v, p)) }
 		kv("topic", where+" · seq "+strconv.FormatUint(ms.Seq, 10), st.accent)
 		kv("producer", producer+" via "+clean(orDash(ms.BrokerAddr)), st.text)
 		kv("published", published, st.text)
@@ -218,7 +198,7 @@ func (in *inspector) metaLines(m *Model, c *monitor.ConsumerStats, w int) []stri
 	}
 	slices.Sort(names)
 	if len(names) == 0 {
-		out = append(out, m.kv(w, lw, "attributes", "-", st.muted))
+		out = append(out, e.st.kv(w, lw, "attributes", "-", st.muted))
 		return out
 	}
 	l := newLine(w).space(1).addFit(st.muted, "attributes", lw, false).space(1)
@@ -239,29 +219,44 @@ func (in *inspector) metaLines(m *Model, c *monitor.ConsumerStats, w int) []stri
 	return append(out, l.String())
 }
 
-func (in *inspector) view(m *Model, w, h int) string {
-	st := m.st
-	ms := in.cur()
-	c := m.consumers.selected(m)
-	iw := w - 2
-	meta := in.metaLines(m, c, iw)
-	ph := max(1, h-2-len(meta)-2)
+// layout returns the message's lines above the payload and the payload's height, in a w×h box.
+func (in *inspector) layout(e *env, c *monitor.ConsumerStats, schemas map[uint64]string, w, h int) (meta []string, ph int) {
+	meta = in.metaLines(e, c, schemas, w-2)
+	ph = max(1, h-2-len(meta)-2)
 	if h-2 < len(meta)+3 {
 		// Too short for everything: the payload keeps at least a few lines.
 		meta = meta[:max(0, min(len(meta), h-2-5))]
 		ph = max(1, h-2-len(meta)-2)
 	}
-	key := strconv.FormatUint(ms.Seq, 10) + "|" + in.pv.String() + "|" + itoa(iw) + "|" + m.theme.Name
+	return meta, ph
+}
+
+// sync sizes the payload's viewport for a w×h box and fills it when the message, its view, the width or
+// the theme changed (a new message or view scrolls back to the top).
+func (in *inspector) sync(e *env, c *monitor.ConsumerStats, schemas map[uint64]string, w, h int) {
+	ms := in.cur()
+	iw := w - 2
+	_, ph := in.layout(e, c, schemas, w, h)
+	key := strconv.FormatUint(ms.Seq, 10) + "|" + in.pv.String() + "|" + itoa(iw) + "|" + e.theme.Name
 	in.vp.SetWidth(iw)
 	in.vp.SetHeight(ph)
 	if key != in.content {
 		reset := !strings.HasPrefix(in.content, strconv.FormatUint(ms.Seq, 10)+"|"+in.pv.String()+"|")
 		in.content = key
-		in.vp.SetContentLines(m.payloadLines(ms.Payload, in.pv, iw-1))
+		in.vp.SetContentLines(e.st.payloadLines(ms.Payload, in.pv, iw-1))
 		if reset {
 			in.vp.GotoTop()
 		}
 	}
+}
+
+// view draws the inspector of consumer c's message in a w×h box. It is pure: sync sized and filled the
+// viewport.
+func (in *inspector) view(e *env, c *monitor.ConsumerStats, schemas map[uint64]string, w, h int) string {
+	st := e.st
+	ms := in.cur()
+	iw := w - 2
+	meta, ph := in.layout(e, c, schemas, w, h)
 
 	// The payload's header: view, size, other views, scroll position.
 	hl := newLine(iw).add(st.border, "─ ").add(st.title, "payload").add(st.muted, " · ").add(st.accent, in.pv.String()).
@@ -293,12 +288,12 @@ func (in *inspector) view(m *Model, w, h int) string {
 	if c != nil && c.ManualAck {
 		hints = append(hints, "a", "ack", "N", "nack")
 	}
-	body = append(body, m.hintLine(iw, append(hints, "esc", "close")...))
+	body = append(body, e.st.hintLine(iw, append(hints, "esc", "close")...))
 
 	title := []seg{{"Message", st.title}, {" #" + strconv.FormatUint(ms.Seq, 10), st.accent},
 		{"  " + itoa(in.i+1) + " of " + itoa(len(in.msgs)), st.muted}}
 	if c != nil {
 		title = append(title, seg{"  " + clean(c.Topic) + " · " + clean(c.Subscription) + " · " + clean(c.Name), st.text})
 	}
-	return m.box(title, w, h, true, body)
+	return e.st.box(title, w, h, true, body)
 }

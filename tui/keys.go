@@ -1,13 +1,51 @@
 package tui
 
 import (
-	"slices"
-
 	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 )
 
+// Binding is one key binding of the console: the keys and help text of a key.Binding, and whether the
+// action it starts changes state. The keymap is the single source of truth for the keys: the router
+// matches key presses against it, refuses the state-changing ones in read-only mode, and the help overlay
+// and the README's key tables are generated from it.
+type Binding struct {
+	key.Binding
+	// Changes names the state-changing action the key starts as the read-only refusal says it ("acking
+	// messages"): an action on the cluster or the connectors (start, stop, ack, nack, replay, produce,
+	// unsubscribe…). Empty for a key that only reads, moves or releases what the console itself started.
+	Changes string
+	// Doc is the longer description of the README's key tables; empty means the help text.
+	Doc string
+}
+
+// Mutates reports whether the binding's action changes state, and is therefore disabled in read-only mode.
+func (b Binding) Mutates() bool { return b.Changes != "" }
+
+// bind builds a binding from its keys, help key and help text.
+func bind(keys []string, helpKey, desc string) Binding {
+	return Binding{Binding: key.NewBinding(key.WithKeys(keys...), key.WithHelp(helpKey, desc))}
+}
+
+// changes returns b marked as starting the state-changing action what.
+func (b Binding) changes(what string) Binding { b.Changes = what; return b }
+
+// doc returns b with its README description.
+func (b Binding) doc(d string) Binding { b.Doc = d; return b }
+
+// matches reports whether a key press matches one of the bindings.
+func matches(msg tea.KeyPressMsg, bs ...Binding) bool {
+	for _, b := range bs {
+		if key.Matches(msg, b.Binding) {
+			return true
+		}
+	}
+	return false
+}
+
 // KeyMap holds every key binding of the console, with the help text the help overlay (?) shows. Build it
-// with DefaultKeyMap; bindings are matched with key.Matches only.
+// with DefaultKeyMap; bindings are matched with matches (key.Matches) only, and each says whether its
+// action changes state.
 type KeyMap struct {
 	Global     GlobalKeys
 	Nav        NavKeys
@@ -22,231 +60,250 @@ type KeyMap struct {
 
 // GlobalKeys work in every pane.
 type GlobalKeys struct {
-	Quit      key.Binding
-	Help      key.Binding
-	Close     key.Binding
-	Theme     key.Binding
-	NextPane  key.Binding
-	PrevPane  key.Binding
-	Panes     [7]key.Binding // the number keys 1..7, one per pane
-	PaneGroup key.Binding    // help-only summary of Panes
-	Command   key.Binding    // opens the command line
-	ReadOnly  key.Binding    // turns read-only mode on for the rest of the session
+	Quit      Binding
+	Help      Binding
+	Close     Binding
+	Theme     Binding
+	NextPane  Binding
+	PrevPane  Binding
+	Panes     [7]Binding // the number keys 1..7, one per pane
+	PaneGroup Binding    // help-only summary of Panes
+	Command   Binding    // opens the command line
+	ReadOnly  Binding    // turns read-only mode on for the rest of the session
 }
 
 // NavKeys move the selection and scroll the focused list.
 type NavKeys struct {
-	Up       key.Binding
-	Down     key.Binding
-	PageUp   key.Binding
-	PageDown key.Binding
-	Top      key.Binding
-	Bottom   key.Binding
+	Up       Binding
+	Down     Binding
+	PageUp   Binding
+	PageDown Binding
+	Top      Binding
+	Bottom   Binding
 }
 
 // DashboardKeys act on the dashboard's tiles.
 type DashboardKeys struct {
-	Left  key.Binding
-	Right key.Binding
-	Open  key.Binding
+	Left  Binding
+	Right Binding
+	Open  Binding
 }
 
 // TopicKeys act on the topics pane.
 type TopicKeys struct {
-	Lookup      key.Binding
-	LookupInput key.Binding
-	Refresh     key.Binding
-	Tap         key.Binding // opens the tap form on the selected topic
+	Lookup      Binding
+	LookupInput Binding
+	Refresh     Binding
+	Tap         Binding // opens the tap form on the selected topic
 }
 
 // ProducerKeys act on the producers pane.
 type ProducerKeys struct {
-	Stop key.Binding // stops the selected producer started from the console (:producer)
+	Stop Binding // stops the selected producer started from the console (:producer)
 }
 
 // ConsumerKeys act on the consumers pane and its message stream.
 type ConsumerKeys struct {
-	Open       key.Binding // focuses the stream, then inspects the selected message
-	Follow     key.Binding
-	ScrollUp   key.Binding
-	ScrollDown key.Binding
-	Filter     key.Binding
-	Mark       key.Binding
-	Ack        key.Binding
-	Nack       key.Binding
-	Replay     key.Binding
-	NewTap     key.Binding
-	StopTap    key.Binding
+	Open       Binding // focuses the stream, then inspects the selected message
+	Follow     Binding
+	ScrollUp   Binding
+	ScrollDown Binding
+	Filter     Binding
+	Mark       Binding
+	Ack        Binding
+	Nack       Binding
+	Replay     Binding
+	NewTap     Binding
+	StopTap    Binding
 }
 
 // InspectorKeys act on the message inspector (the list navigation keys scroll its payload).
 type InspectorKeys struct {
-	View  key.Binding
-	Next  key.Binding
-	Prev  key.Binding
-	Ack   key.Binding
-	Nack  key.Binding
-	Close key.Binding
+	View  Binding
+	Next  Binding
+	Prev  Binding
+	Ack   Binding
+	Nack  Binding
+	Close Binding
 }
 
 // PromptKeys work in forms, prompts and the command line.
 type PromptKeys struct {
-	Submit   key.Binding
-	Cancel   key.Binding
-	NextItem key.Binding
-	PrevItem key.Binding
-	Complete key.Binding
-	History  key.Binding
+	Submit   Binding
+	Cancel   Binding
+	NextItem Binding
+	PrevItem Binding
+	Complete Binding
+	History  Binding
 }
 
 // ConnectorKeys act on the selected connector.
 type ConnectorKeys struct {
-	StartStop key.Binding
-	Restart   key.Binding
-	Details   key.Binding
+	StartStop Binding
+	Restart   Binding
+	Details   Binding
 }
+
+// The state-changing actions, as read-only mode names them.
+const (
+	changesTaps       = "starting taps"
+	changesAck        = "acking messages"
+	changesNack       = "nacking messages"
+	changesReplay     = "replaying messages"
+	changesConnectors = "starting, stopping and restarting connectors"
+)
 
 // DefaultKeyMap returns a fresh copy of the console's default key bindings.
 func DefaultKeyMap() KeyMap {
 	var km KeyMap
 	km.Global = GlobalKeys{
-		Quit:      key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
-		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "toggle help")),
-		Close:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close overlay")),
-		Theme:     key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "next theme")),
-		NextPane:  key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
-		PrevPane:  key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous pane")),
-		PaneGroup: key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6", "7"), key.WithHelp("1-7", "go to pane")),
-		Command:   key.NewBinding(key.WithKeys(":"), key.WithHelp(":", "command line")),
-		ReadOnly:  key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "read-only for the session")),
+		Quit:      bind([]string{"q", "ctrl+c"}, "q", "quit"),
+		Help:      bind([]string{"?"}, "?", "toggle help"),
+		Close:     bind([]string{"esc"}, "esc", "close overlay").doc("close the overlay, input or inspector; else back to the dashboard"),
+		Theme:     bind([]string{"t"}, "t", "next theme"),
+		NextPane:  bind([]string{"tab"}, "tab", "next pane"),
+		PrevPane:  bind([]string{"shift+tab"}, "shift+tab", "previous pane"),
+		PaneGroup: bind([]string{"1", "2", "3", "4", "5", "6", "7"}, "1-7", "go to pane").doc("dashboard, topics & lookup, producers, consumers, acks, health, connectors"),
+		Command:   bind([]string{":"}, ":", "command line").doc("the command line, with completion (tab) and history (↑↓); the commands are below"),
+		ReadOnly:  bind([]string{"ctrl+r"}, "ctrl+r", "read-only for the session").doc("read-only for the rest of the session (`--read-only` from the start); help shows what it disables"),
 	}
 	for i := range numPanes {
 		k := string(rune('1' + i))
-		km.Global.Panes[i] = key.NewBinding(key.WithKeys(k), key.WithHelp(k, paneNames[i]))
+		km.Global.Panes[i] = bind([]string{k}, k, paneNames[i])
 	}
 	km.Nav = NavKeys{
-		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
-		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
-		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+b"), key.WithHelp("pgup", "page up")),
-		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+f"), key.WithHelp("pgdn", "page down")),
-		Top:      key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("home/g", "first")),
-		Bottom:   key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("end/G", "last")),
+		Up:       bind([]string{"up", "k"}, "↑/k", "up"),
+		Down:     bind([]string{"down", "j"}, "↓/j", "down"),
+		PageUp:   bind([]string{"pgup", "ctrl+b"}, "pgup", "page up"),
+		PageDown: bind([]string{"pgdown", "ctrl+f"}, "pgdn", "page down"),
+		Top:      bind([]string{"home", "g"}, "home/g", "first"),
+		Bottom:   bind([]string{"end", "G"}, "end/G", "last"),
 	}
 	km.Dashboard = DashboardKeys{
-		Left:  key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←/h", "previous tile")),
-		Right: key.NewBinding(key.WithKeys("right", "l"), key.WithHelp("→/l", "next tile")),
-		Open:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open tile")),
+		Left:  bind([]string{"left", "h"}, "←/h", "previous tile"),
+		Right: bind([]string{"right", "l"}, "→/l", "next tile"),
+		Open:  bind([]string{"enter"}, "enter", "open tile"),
 	}
 	km.Topics = TopicKeys{
-		Lookup:      key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "look topic up")),
-		LookupInput: key.NewBinding(key.WithKeys("L"), key.WithHelp("L", "look any topic up")),
-		Refresh:     key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "refresh topics")),
-		Tap:         key.NewBinding(key.WithKeys("enter", "c"), key.WithHelp("enter/c", "tap topic")),
+		Lookup:      bind([]string{"l"}, "l", "look topic up").doc("look the selected topic up"),
+		LookupInput: bind([]string{"L"}, "L", "look any topic up"),
+		Refresh:     bind([]string{"R"}, "R", "refresh topics"),
+		Tap:         bind([]string{"enter", "c"}, "enter/c", "tap topic").changes(changesTaps).doc("tap the topic: a form for an ad-hoc consumer"),
 	}
 	km.Producers = ProducerKeys{
-		Stop: key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "stop console producer")),
+		Stop: bind([]string{"x"}, "x", "stop console producer").doc("stop the selected producer started from the console (`:producer`)"),
 	}
 	km.Consumers = ConsumerKeys{
-		Open:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "stream / inspect")),
-		Follow:     key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "follow / pause stream")),
-		ScrollUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+b"), key.WithHelp("pgup", "scroll stream back")),
-		ScrollDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+f"), key.WithHelp("pgdn", "scroll stream on")),
-		Filter:     key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter stream")),
-		Mark:       key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "mark / unmark")),
-		Ack:        key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "ack")),
-		Nack:       key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "nack…")),
-		Replay:     key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "replay…")),
-		NewTap:     key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "new tap…")),
-		StopTap:    key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "stop tap")),
+		Open: bind([]string{"enter"}, "enter", "stream / inspect").doc("into the stream; again: the inspector (ids, times, producer, key, schema and subject, " +
+			"attributes; payload as coloured JSON, text or hex)"),
+		Follow:     bind([]string{"f"}, "f", "follow / pause stream").doc("follow or pause the live message stream"),
+		ScrollUp:   bind([]string{"pgup", "ctrl+b"}, "pgup", "scroll stream back"),
+		ScrollDown: bind([]string{"pgdown", "ctrl+f"}, "pgdn", "scroll stream on"),
+		Filter:     bind([]string{"/"}, "/", "filter stream").doc("filter the stream: text, `key:GLOB`, `attr:NAME=VALUE`, `$.path OP value`, `-negation`"),
+		Mark:       bind([]string{"space"}, "space", "mark / unmark"),
+		Ack:        bind([]string{"a"}, "a", "ack").changes(changesAck).doc("ack the marked or selected messages (manual-ack taps)"),
+		Nack:       bind([]string{"n"}, "n", "nack…").changes(changesNack).doc("nack them with a delay and a reason"),
+		Replay:     bind([]string{"P"}, "P", "replay…").changes(changesReplay).doc("replay the marked or selected messages, after a review"),
+		NewTap:     bind([]string{"c"}, "c", "new tap…").changes(changesTaps).doc("start a tap: a form for an ad-hoc consumer"),
+		StopTap:    bind([]string{"x"}, "x", "stop tap").doc("stop the selected tap (its subscription keeps its messages)"),
 	}
 	km.Inspector = InspectorKeys{
-		View:  key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "json / text / hex")),
-		Next:  key.NewBinding(key.WithKeys("n", "]"), key.WithHelp("n/]", "next message")),
-		Prev:  key.NewBinding(key.WithKeys("p", "["), key.WithHelp("p/[", "previous message")),
-		Ack:   key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "ack")),
-		Nack:  key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "nack…")),
-		Close: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close")),
+		View:  bind([]string{"v"}, "v", "json / text / hex"),
+		Next:  bind([]string{"n", "]"}, "n/]", "next message"),
+		Prev:  bind([]string{"p", "["}, "p/[", "previous message"),
+		Ack:   bind([]string{"a"}, "a", "ack").changes(changesAck).doc("ack the message"),
+		Nack:  bind([]string{"N"}, "N", "nack…").changes(changesNack).doc("nack the message with a delay and a reason"),
+		Close: bind([]string{"esc"}, "esc", "close"),
 	}
 	km.Prompt = PromptKeys{
-		Submit:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "submit")),
-		Cancel:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
-		NextItem: key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab", "next field")),
-		PrevItem: key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab", "previous field")),
-		Complete: key.NewBinding(key.WithKeys("tab", "shift+tab"), key.WithHelp("tab", "complete")),
-		History:  key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "history")),
+		Submit:   bind([]string{"enter"}, "enter", "submit"),
+		Cancel:   bind([]string{"esc"}, "esc", "cancel"),
+		NextItem: bind([]string{"tab", "down"}, "tab", "next field"),
+		PrevItem: bind([]string{"shift+tab", "up"}, "shift+tab", "previous field"),
+		Complete: bind([]string{"tab", "shift+tab"}, "tab", "complete"),
+		History:  bind([]string{"up", "down"}, "↑/↓", "history"),
 	}
 	km.Connectors = ConnectorKeys{
-		StartStop: key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "start / stop")),
-		Restart:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "restart")),
-		Details:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "details")),
+		StartStop: bind([]string{"s"}, "s", "start / stop").changes(changesConnectors),
+		Restart:   bind([]string{"r"}, "r", "restart").changes(changesConnectors),
+		Details:   bind([]string{"enter"}, "enter", "details").doc("details: counters, last error, and the configuration with secrets masked"),
 	}
 	return km
 }
 
 // ShortHelp returns the bindings of the one-line help.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Global.Help, k.Global.PaneGroup, k.Global.NextPane, k.Global.Theme, k.Global.Quit}
+	return plain(k.Global.Help, k.Global.PaneGroup, k.Global.NextPane, k.Global.Theme, k.Global.Quit)
 }
 
-// helpEntry is one line of the help overlay: a binding, and whether it changes state (then read-only mode
-// disables it and the help shows it dimmed).
-type helpEntry struct {
-	b      key.Binding
-	danger bool
-}
-
-// helpSection is a titled group of bindings in the help overlay.
-type helpSection struct {
-	title   string
-	entries []helpEntry
-}
-
-// safe and danger build help entries.
-func safe(bs ...key.Binding) []helpEntry {
-	out := make([]helpEntry, len(bs))
+// plain returns the key.Bindings of bs.
+func plain(bs ...Binding) []key.Binding {
+	out := make([]key.Binding, len(bs))
 	for i, b := range bs {
-		out[i] = helpEntry{b: b}
+		out[i] = b.Binding
 	}
 	return out
 }
 
-func danger(bs ...key.Binding) []helpEntry {
-	out := safe(bs...)
-	for i := range out {
-		out[i].danger = true
-	}
-	return out
+// helpSection is a titled group of bindings in the help overlay and the README.
+type helpSection struct {
+	title    string
+	bindings []Binding
+	// readmeOnly keeps the section out of the help overlay, which has no room for it at 80×24: keys
+	// every screen shows in its own hints.
+	readmeOnly bool
 }
 
-// sections returns the help overlay's groups of keys; FullHelp is derived from it.
+// sections returns the help overlay's groups of keys; FullHelp and the README's key table are derived
+// from it.
 func (k KeyMap) sections() []helpSection {
 	return []helpSection{
-		{"Global", safe(k.Global.PaneGroup, k.Global.NextPane, k.Global.PrevPane, k.Global.Command, k.Global.Theme,
-			k.Global.ReadOnly, k.Global.Help, k.Global.Close, k.Global.Quit)},
-		{"Lists", safe(k.Nav.Up, k.Nav.Down, k.Nav.PageUp, k.Nav.PageDown, k.Nav.Top, k.Nav.Bottom, k.Dashboard.Open)},
-		{"Topics", append(safe(k.Topics.Lookup, k.Topics.LookupInput, k.Topics.Refresh), danger(k.Topics.Tap)...)},
-		{"Producers", safe(k.Producers.Stop)},
-		{"Consumers & stream", slices.Concat(
-			safe(k.Consumers.Open, k.Consumers.Follow, k.Consumers.ScrollUp, k.Consumers.ScrollDown, k.Consumers.Filter, k.Consumers.Mark),
-			danger(k.Consumers.Ack, k.Consumers.Nack, k.Consumers.Replay, k.Consumers.NewTap),
-			safe(k.Consumers.StopTap))},
-		{"Inspector", slices.Concat(safe(k.Inspector.View, k.Inspector.Next, k.Inspector.Prev),
-			danger(k.Inspector.Ack, k.Inspector.Nack), safe(k.Inspector.Close))},
-		{"Connectors", append(danger(k.Connectors.StartStop, k.Connectors.Restart), safe(k.Connectors.Details)...)},
+		{title: "Global", bindings: []Binding{k.Global.PaneGroup, k.Global.NextPane, k.Global.PrevPane, k.Global.Command, k.Global.Theme,
+			k.Global.ReadOnly, k.Global.Help, k.Global.Close, k.Global.Quit}},
+		{title: "Lists", bindings: []Binding{k.Nav.Up, k.Nav.Down, k.Nav.PageUp, k.Nav.PageDown, k.Nav.Top, k.Nav.Bottom, k.Dashboard.Open}},
+		{title: "Dashboard", bindings: []Binding{k.Dashboard.Left, k.Dashboard.Right}, readmeOnly: true},
+		{title: "Topics", bindings: []Binding{k.Topics.Lookup, k.Topics.LookupInput, k.Topics.Refresh, k.Topics.Tap}},
+		{title: "Producers", bindings: []Binding{k.Producers.Stop}},
+		{title: "Consumers & stream", bindings: []Binding{k.Consumers.Open, k.Consumers.Follow, k.Consumers.ScrollUp, k.Consumers.ScrollDown,
+			k.Consumers.Filter, k.Consumers.Mark, k.Consumers.Ack, k.Consumers.Nack, k.Consumers.Replay, k.Consumers.NewTap,
+			k.Consumers.StopTap}},
+		{title: "Inspector", bindings: []Binding{k.Inspector.View, k.Inspector.Next, k.Inspector.Prev, k.Inspector.Ack, k.Inspector.Nack,
+			k.Inspector.Close}},
+		{title: "Connectors", bindings: []Binding{k.Connectors.StartStop, k.Connectors.Restart, k.Connectors.Details}},
+		{title: "Forms, prompts and the command line", bindings: []Binding{k.Prompt.Submit, k.Prompt.Cancel,
+			k.Prompt.NextItem, k.Prompt.PrevItem, k.Prompt.Complete, k.Prompt.History}, readmeOnly: true},
 	}
+}
+
+// helpSections returns the sections the help overlay shows.
+func (k KeyMap) helpSections() []helpSection {
+	var out []helpSection
+	for _, s := range k.sections() {
+		if !s.readmeOnly {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // FullHelp returns the bindings of the help overlay in columns: global keys, list navigation, the keys of
-// the topics pane, of the producers pane, of the consumers pane and its stream, of the message inspector, then those of the
-// connectors pane.
+// the dashboard, of the topics pane, of the producers pane, of the consumers pane and its stream, of the
+// message inspector, then those of the connectors pane.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	var out [][]key.Binding
-	for _, s := range k.sections() {
-		var col []key.Binding
-		for _, e := range s.entries {
-			col = append(col, e.b)
-		}
-		out = append(out, col)
+	for _, s := range k.helpSections() {
+		out = append(out, plain(s.bindings...))
 	}
 	return out
+}
+
+// refused returns the first binding among bs that msg matches and that changes state, if any: the router
+// refuses it in read-only mode.
+func refused(msg tea.KeyPressMsg, bs []Binding) (Binding, bool) {
+	for _, b := range bs {
+		if b.Mutates() && matches(msg, b) {
+			return b, true
+		}
+	}
+	return Binding{}, false
 }

@@ -5,13 +5,11 @@ import (
 	"strings"
 	"time"
 
-	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/danube-console/danube-console/client"
 	"github.com/danube-console/danube-console/monitor"
 	"github.com/danube-console/danube-console/themes"
 )
@@ -20,26 +18,32 @@ import (
 // key until it closes) and the two small ones: the tap form and the nack prompt. The replay review is in
 // replay.go.
 
-// modal is a dialog over the panes. Only one is open at a time (Model.modal); it closes itself by setting
-// Model.modal to nil.
+// modal is a dialog over the panes. Only one is open at a time (the root keeps it); it closes itself by posting
+// closeModalMsg, and starts what it confirms with a request to the root or a command.
 type modal interface {
 	// key handles a key press.
-	key(m *Model, msg tea.KeyPressMsg) tea.Cmd
+	key(e *env, msg tea.KeyPressMsg) tea.Cmd
 	// input passes any other message to the modal's text inputs.
-	input(m *Model, msg tea.Msg) tea.Cmd
-	// view draws the dialog box, at most w×h cells (it is centred over the pane).
-	view(m *Model, w, h int) string
+	input(msg tea.Msg) tea.Cmd
+	// sync gives the text inputs the widths they are drawn at, for their scrolling.
+	sync(e *env)
+	// view draws the dialog box, at most w×h cells (it is centred over the pane). It is pure.
+	view(e *env, w, h int) string
 	// restyle applies a new theme to the text inputs.
-	restyle(m *Model)
+	restyle(t *themes.Theme)
+	// confirming returns the state-changing action a key press would carry out (the read-only refusal's
+	// words, as Binding.Changes), or "": the router refuses it in read-only mode, which can turn on while
+	// the modal is open (the backend's snapshot says so).
+	confirming(k *KeyMap, msg tea.KeyPressMsg) string
 }
 
 // newInput returns a text input in the console's style.
-func newInput(m *Model, prompt, placeholder string) textinput.Model {
+func newInput(t *themes.Theme, prompt, placeholder string) textinput.Model {
 	in := textinput.New()
 	in.Prompt = prompt
 	in.Placeholder = placeholder
 	in.CharLimit = 1024
-	styleInput(&in, m.theme)
+	styleInput(&in, t)
 	return in
 }
 
@@ -57,9 +61,13 @@ func styleInput(in *textinput.Model, t *themes.Theme) {
 	in.SetStyles(s)
 }
 
-// inputLine draws a text input in exactly w cells.
-func inputLine(in *textinput.Model, w int) string {
-	in.SetWidth(max(1, w-textWidth(in.Prompt)-1))
+// setInputWidth gives a text input the width it has on a line of w cells.
+func setInputWidth(in *textinput.Model, w int) { in.SetWidth(max(1, w-textWidth(in.Prompt)-1)) }
+
+// inputLine draws a text input in exactly w cells. It draws a copy: the input's own width is set by the
+// owner's sync (setInputWidth), for its scrolling.
+func inputLine(in textinput.Model, w int) string {
+	setInputWidth(&in, w)
 	return padANSI(in.View(), w)
 }
 
@@ -89,44 +97,38 @@ func overlay(base, box string, w, h int) string {
 
 // dialog draws a modal's box: body lines fitted to the box, which is bw wide (capped to w) and as high
 // as its body (capped to h).
-func (m *Model) dialog(title []seg, bw, w, h int, body []string) string {
+func (st *styles) dialog(title []seg, bw, w, h int, body []string) string {
 	bw = max(10, min(bw, w))
 	for i := range body {
 		body[i] = padANSI(body[i], bw-2)
 	}
-	return m.box(title, bw, min(len(body)+2, h), true, body)
+	return st.box(title, bw, min(len(body)+2, h), true, body)
 }
 
 // hintLine draws "key desc  key desc" pairs, muted, with one leading blank.
-func (m *Model) hintLine(w int, pairs ...string) string {
+func (st *styles) hintLine(w int, pairs ...string) string {
 	l := newLine(w).space(1)
 	for i := 0; i+1 < len(pairs); i += 2 {
 		if i > 0 {
 			l.space(2)
 		}
-		l.add(m.st.key, pairs[i]).add(m.st.muted, " "+pairs[i+1])
+		l.add(st.key, pairs[i]).add(st.muted, " "+pairs[i+1])
 	}
 	return l.String()
 }
 
 // ---- the tap form ----
 
-// subTypes are the subscription types a tap can use, in the form's order.
-var subTypes = []string{"exclusive", "shared", "failover", "key-shared"}
+// subTypes are the names of the subscription types a tap can use, in the form's order.
+var subTypes = []string{
+	monitor.SubscriptionExclusive.String(), monitor.SubscriptionShared.String(),
+	monitor.SubscriptionFailover.String(), monitor.SubscriptionKeyShared.String(),
+}
 
-// parseSubType parses a subscription type name.
-func parseSubType(s string) (client.SubscriptionType, bool) {
-	switch strings.ToLower(strings.ReplaceAll(s, "_", "-")) {
-	case "exclusive":
-		return client.Exclusive, true
-	case "shared":
-		return client.Shared, true
-	case "failover":
-		return client.Failover, true
-	case "key-shared", "keyshared":
-		return client.KeyShared, true
-	}
-	return client.Shared, false
+// parseSubType parses a subscription type name (monitor.ParseSubscriptionType); false when unknown.
+func parseSubType(s string) (monitor.SubscriptionType, bool) {
+	t, err := monitor.ParseSubscriptionType(s)
+	return t, err == nil
 }
 
 // tapForm asks for a tap's topic, subscription, type and ack mode.
@@ -141,24 +143,19 @@ type tapForm struct {
 
 const tapFields = 4
 
-// openTapForm opens the tap form on a topic (may be empty).
-func (m *Model) openTapForm(topic string) tea.Cmd {
-	if m.refuse("starting taps") {
-		return nil
-	}
-	n := m.nextTap()
-	f := &tapForm{typ: 1, name: "tap-" + itoa(n)}
-	f.topic = newInput(m, "", "/namespace/topic")
-	f.topic.SetValue(topic)
-	f.topic.CursorEnd()
-	f.sub = newInput(m, "", "console-"+itoa(n))
-	f.sub.SetValue("console-" + itoa(n))
-	f.sub.CursorEnd()
-	if topic != "" {
-		f.focus = 1
-	}
-	m.modal = f
-	return f.focusField()
+func (f *tapForm) confirming(k *KeyMap, msg tea.KeyPressMsg) string {
+	return pick(matches(msg, k.Prompt.Submit), changesTaps, "")
+}
+
+// inputWidth is the width of the form's text inputs in a dialog over a body w cells wide.
+func tapInputWidth(w int) int {
+	iw := min(w-4, 72) - 2
+	return iw - min(17, max(0, iw)) // the labels take 17 cells
+}
+
+func (f *tapForm) sync(e *env) {
+	setInputWidth(&f.topic, tapInputWidth(e.w))
+	setInputWidth(&f.sub, tapInputWidth(e.w))
 }
 
 func (f *tapForm) focusField() tea.Cmd {
@@ -173,12 +170,12 @@ func (f *tapForm) focusField() tea.Cmd {
 	return nil
 }
 
-func (f *tapForm) restyle(m *Model) {
-	styleInput(&f.topic, m.theme)
-	styleInput(&f.sub, m.theme)
+func (f *tapForm) restyle(t *themes.Theme) {
+	styleInput(&f.topic, t)
+	styleInput(&f.sub, t)
 }
 
-func (f *tapForm) input(_ *Model, msg tea.Msg) tea.Cmd {
+func (f *tapForm) input(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
 	switch f.focus {
 	case 0:
@@ -189,18 +186,18 @@ func (f *tapForm) input(_ *Model, msg tea.Msg) tea.Cmd {
 	return cmd
 }
 
-func (f *tapForm) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
-	k := m.keys.Prompt
+func (f *tapForm) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
+	k := e.keys.Prompt
 	switch {
-	case key.Matches(msg, k.Cancel):
-		m.modal = nil
+	case matches(msg, k.Cancel):
+		e.post(closeModalMsg{})
 		return nil
-	case key.Matches(msg, k.Submit):
-		return f.submit(m)
-	case key.Matches(msg, k.NextItem):
+	case matches(msg, k.Submit):
+		return f.submit(e)
+	case matches(msg, k.NextItem):
 		f.focus = (f.focus + 1) % tapFields
 		return f.focusField()
-	case key.Matches(msg, k.PrevItem):
+	case matches(msg, k.PrevItem):
 		f.focus = (f.focus + tapFields - 1) % tapFields
 		return f.focusField()
 	}
@@ -226,10 +223,10 @@ func (f *tapForm) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 		return nil
 	}
 	f.err = ""
-	return f.input(m, msg)
+	return f.input(msg)
 }
 
-func (f *tapForm) submit(m *Model) tea.Cmd {
+func (f *tapForm) submit(e *env) tea.Cmd {
 	topic := strings.TrimSpace(f.topic.Value())
 	sub := strings.TrimSpace(f.sub.Value())
 	if sub == "" {
@@ -240,8 +237,9 @@ func (f *tapForm) submit(m *Model) tea.Cmd {
 		return f.focusField()
 	}
 	typ, _ := parseSubType(subTypes[f.typ])
-	m.modal = nil
-	return m.startTap(monitor.ConsumerSpec{Name: f.name, Topic: topic, Subscription: sub, Type: typ, ManualAck: f.manual})
+	e.post(closeModalMsg{})
+	e.post(startTapMsg{spec: monitor.ConsumerSpec{Name: f.name, Topic: topic, Subscription: sub, Type: typ, ManualAck: f.manual}})
+	return nil
 }
 
 // checkTopic returns what is wrong with a topic name, or "".
@@ -255,8 +253,8 @@ func checkTopic(topic string) string {
 	return ""
 }
 
-func (f *tapForm) view(m *Model, w, h int) string {
-	st := m.st
+func (f *tapForm) view(e *env, w, h int) string {
+	st := e.st
 	bw := min(w-4, 72)
 	iw := bw - 2
 	const lw = 14
@@ -270,9 +268,9 @@ func (f *tapForm) view(m *Model, w, h int) string {
 	var body []string
 	body = append(body, blank(iw))
 	l := label(0, "topic")
-	body = append(body, padANSI(l.sb.String()+inputLine(&f.topic, iw-l.w), iw))
+	body = append(body, padANSI(l.sb.String()+inputLine(f.topic, iw-l.w), iw))
 	l = label(1, "subscription")
-	body = append(body, padANSI(l.sb.String()+inputLine(&f.sub, iw-l.w), iw))
+	body = append(body, padANSI(l.sb.String()+inputLine(f.sub, iw-l.w), iw))
 	l = label(2, "type")
 	for i, t := range subTypes {
 		if i > 0 {
@@ -295,10 +293,10 @@ func (f *tapForm) view(m *Model, w, h int) string {
 	body = append(body, newLine(iw).space(3).addFit(st.muted, "name", lw, false).add(st.text, f.name).String())
 	body = append(body, blank(iw))
 	if f.err != "" {
-		body = append(body, m.textLine(iw, st.err, "✗ "+f.err))
+		body = append(body, st.textLine(iw, st.err, "✗ "+f.err))
 	}
-	body = append(body, m.hintLine(iw, "enter", "start", "tab", "next field", "←/→", "change", "esc", "cancel"))
-	return m.dialog([]seg{{"Tap a topic", st.title}, {" · ad-hoc consumer", st.muted}}, bw, w, h, body)
+	body = append(body, st.hintLine(iw, "enter", "start", "tab", "next field", "←/→", "change", "esc", "cancel"))
+	return st.dialog([]seg{{"Tap a topic", st.title}, {" · ad-hoc consumer", st.muted}}, bw, w, h, body)
 }
 
 // ---- the nack prompt ----
@@ -312,15 +310,25 @@ type nackPrompt struct {
 	err           string
 }
 
-// openNack opens the nack prompt for messages of a stream.
-func (m *Model) openNack(stream string, seqs []uint64) tea.Cmd {
-	p := &nackPrompt{stream: stream, seqs: seqs}
-	p.delay = newInput(m, "", "0s")
-	p.delay.CharLimit = 16
-	p.reason = newInput(m, "", "optional")
-	p.reason.CharLimit = 256
-	m.modal = p
-	return p.focusField()
+func (p *nackPrompt) confirming(k *KeyMap, msg tea.KeyPressMsg) string {
+	return pick(matches(msg, k.Prompt.Submit), changesNack, "")
+}
+
+// nackHints are the hints after the prompt's fields.
+var nackHints = [2]string{"e.g. 5s, 1m (empty: 0)", "optional, audited"}
+
+// nackInputWidth is the width of field i's input in a prompt over a body w cells wide: the label takes 11
+// cells, the hint what is left beyond 12.
+func nackInputWidth(w, i int) int {
+	iw := min(w-4, 64) - 2
+	lw := min(11, max(0, iw))
+	hw := min(textWidth(nackHints[i])+2, max(0, iw-lw-12))
+	return iw - lw - hw
+}
+
+func (p *nackPrompt) sync(e *env) {
+	setInputWidth(&p.delay, nackInputWidth(e.w, 0))
+	setInputWidth(&p.reason, nackInputWidth(e.w, 1))
 }
 
 func (p *nackPrompt) focusField() tea.Cmd {
@@ -332,12 +340,12 @@ func (p *nackPrompt) focusField() tea.Cmd {
 	return p.reason.Focus()
 }
 
-func (p *nackPrompt) restyle(m *Model) {
-	styleInput(&p.delay, m.theme)
-	styleInput(&p.reason, m.theme)
+func (p *nackPrompt) restyle(t *themes.Theme) {
+	styleInput(&p.delay, t)
+	styleInput(&p.reason, t)
 }
 
-func (p *nackPrompt) input(_ *Model, msg tea.Msg) tea.Cmd {
+func (p *nackPrompt) input(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
 	if p.focus == 0 {
 		p.delay, cmd = p.delay.Update(msg)
@@ -347,31 +355,27 @@ func (p *nackPrompt) input(_ *Model, msg tea.Msg) tea.Cmd {
 	return cmd
 }
 
-func (p *nackPrompt) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
-	k := m.keys.Prompt
+func (p *nackPrompt) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
+	k := e.keys.Prompt
 	switch {
-	case key.Matches(msg, k.Cancel):
-		m.modal = nil
+	case matches(msg, k.Cancel):
+		e.post(closeModalMsg{})
 		return nil
-	case key.Matches(msg, k.NextItem, k.PrevItem):
+	case matches(msg, k.NextItem, k.PrevItem):
 		p.focus = 1 - p.focus
 		return p.focusField()
-	case key.Matches(msg, k.Submit):
+	case matches(msg, k.Submit):
 		d, err := parseDelay(p.delay.Value())
 		if err != "" {
 			p.err, p.focus = err, 0
 			return p.focusField()
 		}
-		if m.refuse("nacking messages") {
-			m.modal = nil
-			return nil
-		}
-		m.modal = nil
-		m.setStatus(levelInfo, "nacking "+plural(len(p.seqs), "message")+"…")
-		return m.settleCmd("nack", p.stream, p.seqs, d, strings.TrimSpace(p.reason.Value()))
+		e.post(closeModalMsg{})
+		e.setStatus(levelInfo, "nacking "+plural(len(p.seqs), "message")+"…")
+		return settleCmd(e, "nack", p.stream, p.seqs, d, strings.TrimSpace(p.reason.Value()))
 	}
 	p.err = ""
-	return p.input(m, msg)
+	return p.input(msg)
 }
 
 // parseDelay parses a nack delay: empty is 0, a bare number is seconds, else a Go duration ("1m30s").
@@ -390,12 +394,12 @@ func parseDelay(s string) (time.Duration, string) {
 	return d, ""
 }
 
-func (p *nackPrompt) view(m *Model, w, h int) string {
-	st := m.st
+func (p *nackPrompt) view(e *env, w, h int) string {
+	st := e.st
 	bw := min(w-4, 64)
 	iw := bw - 2
 	const lw = 8
-	field := func(i int, label string, in *textinput.Model, hint string) string {
+	field := func(i int, label string, in textinput.Model, hint string) string {
 		l := newLine(iw).space(1)
 		if i == p.focus {
 			l.add(st.key, "› ").addFit(st.key, label, lw, false)
@@ -411,15 +415,15 @@ func (p *nackPrompt) view(m *Model, w, h int) string {
 	}
 	body := []string{
 		blank(iw),
-		m.textLine(iw, st.text, "The broker delivers "+pick(len(p.seqs) == 1, "it", "them")+" again after the delay."),
+		st.textLine(iw, st.text, "The broker delivers "+pick(len(p.seqs) == 1, "it", "them")+" again after the delay."),
 		blank(iw),
-		field(0, "delay", &p.delay, "e.g. 5s, 1m (empty: 0)"),
-		field(1, "reason", &p.reason, "optional, audited"),
+		field(0, "delay", p.delay, nackHints[0]),
+		field(1, "reason", p.reason, nackHints[1]),
 		blank(iw),
 	}
 	if p.err != "" {
-		body = append(body, m.textLine(iw, st.err, "✗ "+p.err))
+		body = append(body, st.textLine(iw, st.err, "✗ "+p.err))
 	}
-	body = append(body, m.hintLine(iw, "enter", "nack", "tab", "next field", "esc", "cancel"))
-	return m.dialog([]seg{{"Nack", st.title}, {" · " + plural(len(p.seqs), "message"), st.muted}}, bw, w, h, body)
+	body = append(body, st.hintLine(iw, "enter", "nack", "tab", "next field", "esc", "cancel"))
+	return st.dialog([]seg{{"Nack", st.title}, {" · " + plural(len(p.seqs), "message"), st.muted}}, bw, w, h, body)
 }

@@ -1,11 +1,18 @@
 // Package tui is the danube console's terminal user interface, built on Bubble Tea v2.
 //
-// One root Model owns the layout, the focus and the key routing; each pane (dashboard, topics & lookup,
-// producers, consumers, acks, health, connectors) lives in its own file and draws itself from the latest
-// monitor.Snapshot. The model pulls that snapshot from a monitor.Backend on a tick (10 Hz by default), so
-// the screen costs the same whatever the message rate: there is never one Bubble Tea message per Danube
-// message. Every action (lookups, refreshes, connector start/stop) runs in a tea.Cmd, off the update loop,
-// and reports back to the status bar. Colours come only from the themes package.
+// One root Model owns the layout, the focus, the routing of messages, the status bar and the modal stack.
+// Each pane (dashboard, topics & lookup, producers, consumers, acks, health, connectors) is a component that
+// owns its state, handles the keys routed to it and the messages it owns, and renders a string from the
+// latest monitor.Snapshot; it never sees the root Model: every call gets an env (snapshot, styles, clock,
+// size, read-only flag, keymap and the backend's domains), and what must reach the root is a request
+// message. Views are pure: what drawing depends on is settled after every Update.
+//
+// The model pulls the snapshot from a monitor.Backend on a tick (10 Hz by default), so the screen costs the
+// same whatever the message rate: there is never one Bubble Tea message per Danube message. Every action
+// (lookups, refreshes, connector start/stop) runs in a tea.Cmd, off the update loop, and reports back to the
+// status bar. The keymap is the one source of truth for keys: it marks those that change state, which the
+// router refuses in read-only mode, and the help overlay and the README's key tables are generated from it.
+// Colours come only from the themes package.
 package tui
 
 import (
@@ -15,7 +22,6 @@ import (
 	"strings"
 	"time"
 
-	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/danube-console/danube-console/monitor"
@@ -77,19 +83,27 @@ var paneNames = [numPanes]string{"Dashboard", "Topics", "Producers", "Consumers"
 
 var paneShort = [numPanes]string{"Dash", "Topics", "Prod", "Cons", "Acks", "Health", "Conn"}
 
-// pane is what the root model needs from a pane. Panes never implement tea.Model: the root routes keys to
-// the focused pane and asks it to draw into a rectangle.
+// pane is what the root model needs from a pane: a component that owns its state, handles the keys the
+// root routes to it and the messages it owns, and renders a string. Panes never implement tea.Model and
+// never see the root Model: every call gets an env, and what must reach the root goes through env.post.
 type pane interface {
 	// key handles a key press while the pane is focused.
-	key(m *Model, msg tea.KeyPressMsg) tea.Cmd
-	// view draws the pane in exactly w×h cells.
-	view(m *Model, w, h int) string
-	// tile draws the pane's condensed dashboard tile in exactly w×h cells.
-	tile(m *Model, w, h int, focused bool) string
+	key(e *env, msg tea.KeyPressMsg) tea.Cmd
+	// sync settles what the pane's drawing depends on (input widths, viewports, the stream's rows) after
+	// every message the root handled, so that view changes nothing.
+	sync(e *env)
+	// view draws the pane in exactly w×h cells. It is pure: it changes no state.
+	view(e *env, w, h int) string
+	// tile draws the pane's condensed dashboard tile in exactly w×h cells. It is pure.
+	tile(e *env, w, h int, focused bool) string
 	// capturing reports that the pane has a text input open that takes every key.
 	capturing() bool
 	// esc closes the pane's overlay, if any, and reports whether there was one.
 	esc() bool
+	// bindings returns the pane's key bindings in effect (they depend on what the pane shows: the
+	// consumers pane's inspector has its own); the router refuses those that change state in read-only
+	// mode before the pane sees them.
+	bindings(k *KeyMap) []Binding
 }
 
 // Messages of the root model.
@@ -156,12 +170,10 @@ type Model struct {
 	roSession        bool  // read-only turned on at runtime
 	modal            modal // the open form, prompt or review, if any
 	cmd              *cmdLine
-	taps             int               // taps started (for their generated names)
-	producersStarted int               // the highest n of the "producer-<n>" names given
-	replays          int               // replays reviewed (their ids tell stale progress apart)
-	replaying        *replayModal      // the running replay, if any
-	schemas          map[uint64]string // schema subjects by id, as answered by the backend
-	schemaReq        map[uint64]bool   // schema ids asked for
+	taps             int          // taps started (for their generated names)
+	producersStarted int          // the highest n of the "producer-<n>" names given
+	replays          int          // replays reviewed (their ids tell stale progress apart)
+	replaying        *replayModal // the running replay, if any
 }
 
 var _ tea.Model = (*Model)(nil)
@@ -187,18 +199,17 @@ func New(b monitor.Backend, o Options) *Model {
 		theme: th,
 		st:    newStyles(th),
 	}
-	m.dash = &dashboardPane{}
-	m.topics = newTopicsPane(m)
+	m.topics = newTopicsPane(th)
 	m.producers = &producersPane{}
-	m.consumers = &consumersPane{follow: true, marks: map[uint64]bool{}}
+	m.consumers = newConsumersPane(th)
 	m.acks = &acksPane{}
 	m.health = &healthPane{}
 	m.connectors = &connectorsPane{pending: map[string]string{}}
+	m.dash = &dashboardPane{tiles: [numTiles]tiler{m.topics, m.producers, m.consumers, m.acks, m.health, m.connectors}}
 	m.panes = [numPanes]pane{m.dash, m.topics, m.producers, m.consumers, m.acks, m.health, m.connectors}
-	m.schemas, m.schemaReq = map[uint64]string{}, map[uint64]bool{}
-	m.consumers.init(m)
-	m.cmd = newCmdLine(m)
+	m.cmd = newCmdLine(th, o.HistoryFile)
 	m.pull()
+	m.sync()
 	return m
 }
 
@@ -237,9 +248,10 @@ func (m *Model) now() time.Time { return m.opts.Clock() }
 func (m *Model) readOnly() bool { return m.opts.ReadOnly || m.snap.ReadOnly || m.roSession }
 
 // refuse reports whether read-only mode disables an action, saying so in the status bar; what names the
-// action ("acking messages").
+// action ("acking messages"). Only the router calls it: keys and commands that change state are refused
+// in one place each, from the keymap's and the command table's flags.
 func (m *Model) refuse(what string) bool {
-	if !m.readOnly() {
+	if what == "" || !m.readOnly() {
 		return false
 	}
 	m.setStatus(levelWarn, "read-only: "+what+" is disabled")
@@ -256,18 +268,57 @@ func (m *Model) setReadOnly() {
 	m.setStatus(levelWarn, "read-only: actions that change state are disabled for the rest of the session")
 }
 
+// env returns what a component is given for one call: the root's state, read-only, and an outbox.
+func (m *Model) env() *env {
+	return &env{snap: &m.snap, st: m.st, theme: m.theme, keys: &m.keys, now: m.now(), w: m.w, h: m.h,
+		ro: m.readOnly(), ctx: m.ctx, snaps: m.b, taps: m.b, producers: m.b, conns: m.b, admin: m.b}
+}
+
+// with calls f with a fresh env, then handles the requests f posted, in order; it returns f's command
+// batched with theirs.
+func (m *Model) with(f func(e *env) tea.Cmd) tea.Cmd {
+	e := m.env()
+	cmds := []tea.Cmd{f(e)}
+	for len(e.out) > 0 {
+		msg := e.out[0]
+		e.out = e.out[1:]
+		cmds = append(cmds, m.update(msg))
+	}
+	return tea.Batch(cmds...)
+}
+
 // pull takes a fresh snapshot and the visible rows of the consumer stream.
 func (m *Model) pull() {
 	m.snap = m.b.Snapshot()
-	m.consumers.selectTap(m)
+	e := m.env()
+	m.consumers.selectTap(e)
 	if m.active == paneConsumers {
-		m.consumers.pull(m)
+		m.consumers.pull(e)
+	}
+}
+
+// sync lets the components settle what their drawing depends on, after every message: View changes
+// nothing.
+func (m *Model) sync() {
+	if m.tooSmall() {
+		return // nothing but a message is drawn
+	}
+	e := m.env()
+	m.panes[m.active].sync(e)
+	if m.modal != nil {
+		m.modal.sync(e)
+	}
+	m.cmd.sync(e)
+	if m.showHelp {
+		m.helpOff = max(0, min(m.helpOff, m.helpMaxOff(m.w, m.bodyHeight())))
 	}
 }
 
 // refreshCmd reloads topics from the admin API.
-func (m *Model) refreshCmd(manual bool) tea.Cmd {
-	b, ctx := m.b, m.ctx
+func (m *Model) refreshCmd(manual bool) tea.Cmd { return refreshCmd(m.ctx, m.b, manual) }
+
+// refreshCmd reloads topics from the admin API in a command.
+func refreshCmd(ctx context.Context, b monitor.Snapshots, manual bool) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
 		defer cancel()
@@ -287,24 +338,39 @@ func (m *Model) setPane(p paneID) {
 	}
 	m.active = p
 	if p == paneConsumers {
-		m.consumers.pull(m)
+		m.consumers.pull(m.env())
 	}
 }
 
-// Update handles a message.
+// showPane shows a pane from an action or a command: the help closes, and the focused pane's overlay.
+func (m *Model) showPane(p paneID) {
+	m.showHelp = false
+	m.panes[m.active].esc()
+	m.setPane(p)
+}
+
+// Update handles a message, then lets the components settle what their drawing depends on.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmd := m.update(msg)
+	m.sync()
+	return m, cmd
+}
+
+// update routes a message: the root's own, the requests components post, data messages to the component
+// that owns them, keys and the mouse to the focus.
+func (m *Model) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.w, m.h = msg.Width, msg.Height
 		if m.active == paneConsumers {
-			m.consumers.pull(m)
+			m.consumers.pull(m.env())
 		}
-		return m, nil
+		return nil
 	case tickMsg:
 		m.pull()
-		return m, m.tick()
+		return m.tick()
 	case refreshTickMsg:
-		return m, m.refreshCmd(false)
+		return m.refreshCmd(false)
 	case refreshDoneMsg:
 		if msg.err != nil {
 			m.setStatus(levelError, msg.err.Error()) // "refresh: ..."
@@ -313,145 +379,88 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.pull()
 		if msg.manual {
-			return m, nil
+			return nil
 		}
-		return m, tea.Tick(refreshInterval, func(time.Time) tea.Msg { return refreshTickMsg{} })
+		return tea.Tick(refreshInterval, func(time.Time) tea.Msg { return refreshTickMsg{} })
 	case statusMsg:
 		m.setStatus(msg.level, msg.text)
-		return m, nil
+		return nil
 	case lookupDoneMsg:
-		m.topics.lookupDone(m, msg)
-		return m, nil
+		return m.with(func(e *env) tea.Cmd { m.topics.lookupDone(e, msg); return nil })
 	case actionDoneMsg:
-		m.connectors.actionDone(m, msg)
-		return m, nil
+		return m.with(func(e *env) tea.Cmd { m.connectors.actionDone(e, msg); return nil })
 	case tapDoneMsg:
-		m.tapDone(msg)
-		return m, nil
+		return m.with(func(e *env) tea.Cmd { m.consumers.tapStarted(e, msg); return nil })
 	case unsubscribeDoneMsg:
 		m.unsubscribeDone(msg)
-		return m, nil
+		return nil
 	case producerDoneMsg:
-		m.producerDone(msg)
-		return m, nil
+		return m.with(func(e *env) tea.Cmd { m.producers.started(e, msg); return nil })
 	case stopTapDoneMsg:
 		m.stopTapDone(msg)
-		return m, nil
+		return nil
 	case settleDoneMsg:
 		m.settleDone(msg)
-		return m, nil
+		return nil
 	case replayProgressMsg:
-		return m, m.replayProgress(msg)
+		return m.replayProgress(msg)
 	case replayDoneMsg:
 		m.replayDone(msg)
-		return m, nil
+		return nil
 	case exportDoneMsg:
 		m.exportDone(msg)
-		return m, nil
+		return nil
 	case produceDoneMsg:
 		m.produceDone(msg)
-		return m, nil
+		return nil
 	case schemaMsg:
-		m.schemaDone(msg)
-		return m, nil
+		return m.with(func(e *env) tea.Cmd { m.consumers.schemaDone(e, msg); return nil })
+	case showPaneMsg:
+		if msg.fresh {
+			m.showHelp = false
+			m.panes[m.active].esc()
+			m.active = msg.id
+			m.pull()
+			return nil
+		}
+		m.showPane(msg.id)
+		return nil
+	case openTapFormMsg:
+		return m.openTapForm(msg.topic)
+	case openNackMsg:
+		return m.openNack(msg.stream, msg.seqs)
+	case openReplayMsg:
+		return m.openReplay(msg.msgs, msg.what, msg.topic)
+	case closeModalMsg:
+		m.modal = nil
+		return nil
+	case startTapMsg:
+		return m.startTap(msg.spec)
+	case replayStartedMsg:
+		m.replaying = msg.r
+		return nil
+	case pullMsg:
+		m.pull()
+		return nil
 	case tea.KeyPressMsg:
-		return m, m.handleKey(msg)
+		return m.handleKey(msg)
 	case tea.MouseClickMsg:
-		return m, m.handleClick(msg.Mouse())
+		return m.handleClick(msg.Mouse())
 	case tea.MouseWheelMsg:
-		return m, m.handleWheel(msg.Mouse())
+		return m.handleWheel(msg.Mouse())
 	}
 	// Anything else (e.g. the text inputs' internal messages, pastes) goes to the open text input.
 	switch {
 	case m.cmd.open:
-		return m, m.cmd.input(msg)
+		return m.cmd.input(msg)
 	case m.modal != nil:
-		return m, m.modal.input(m, msg)
+		return m.modal.input(msg)
 	case m.topics.capturing():
-		return m, m.topics.input(m, msg)
+		return m.topics.input(msg)
 	case m.consumers.capturing():
-		return m, m.consumers.input(msg)
+		return m.consumers.input(msg)
 	}
-	return m, nil
-}
-
-func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
-	g := m.keys.Global
-	p := m.panes[m.active]
-	if msg.String() == "ctrl+c" {
-		return tea.Quit
-	}
-	if m.cmd.open {
-		return m.cmd.key(msg)
-	}
-	if m.modal != nil {
-		return m.modal.key(m, msg)
-	}
-	if p.capturing() {
-		return p.key(m, msg)
-	}
-	if m.showHelp {
-		n := m.keys.Nav
-		switch {
-		case key.Matches(msg, g.Quit):
-			return tea.Quit
-		case key.Matches(msg, g.Help, g.Close):
-			m.showHelp = false
-		case key.Matches(msg, g.Theme):
-			m.cycleTheme()
-		case key.Matches(msg, n.Down):
-			m.helpOff++
-		case key.Matches(msg, n.Up):
-			m.helpOff--
-		case key.Matches(msg, n.PageDown):
-			m.helpOff += max(1, m.bodyHeight()-3)
-		case key.Matches(msg, n.PageUp):
-			m.helpOff -= max(1, m.bodyHeight()-3)
-		case key.Matches(msg, n.Top):
-			m.helpOff = 0
-		case key.Matches(msg, n.Bottom):
-			m.helpOff = 1 << 20
-		}
-		m.helpOff = max(0, m.helpOff) // the upper bound is applied when drawing
-		return nil
-	}
-	switch {
-	case key.Matches(msg, g.Quit):
-		return tea.Quit
-	case key.Matches(msg, g.Help):
-		m.showHelp, m.helpOff = true, 0
-		return nil
-	case key.Matches(msg, g.Command):
-		return m.cmd.openLine("")
-	case key.Matches(msg, g.ReadOnly):
-		m.setReadOnly()
-		return nil
-	case key.Matches(msg, g.Close):
-		if !p.esc() && m.active != paneDashboard {
-			// Nothing to close: esc goes back to the dashboard, as in k9s.
-			m.setPane(paneDashboard)
-		}
-		return nil
-	case key.Matches(msg, g.Theme):
-		m.cycleTheme()
-		return nil
-	case key.Matches(msg, g.NextPane):
-		p.esc()
-		m.setPane((m.active + 1) % numPanes)
-		return nil
-	case key.Matches(msg, g.PrevPane):
-		p.esc()
-		m.setPane((m.active + numPanes - 1) % numPanes)
-		return nil
-	}
-	for i, b := range g.Panes {
-		if key.Matches(msg, b) {
-			p.esc()
-			m.setPane(paneID(i))
-			return nil
-		}
-	}
-	return p.key(m, msg)
+	return nil
 }
 
 // cycleTheme switches to the next built-in theme.
@@ -461,83 +470,13 @@ func (m *Model) cycleTheme() { m.setTheme(themes.Next(m.theme.Name)) }
 func (m *Model) setTheme(t *themes.Theme) {
 	m.theme = t
 	m.st = newStyles(m.theme)
-	m.topics.restyle(m)
-	m.consumers.restyle(m)
-	m.cmd.restyle()
+	m.topics.restyle(t)
+	m.consumers.restyle(t)
+	m.cmd.restyle(t)
 	if m.modal != nil {
-		m.modal.restyle(m)
+		m.modal.restyle(t)
 	}
 	m.setStatus(levelInfo, "theme: "+m.theme.Name)
-}
-
-// handleClick switches panes when a tab of the header is clicked, focuses a dashboard tile, and focuses
-// and selects the row under the mouse in the other panes.
-func (m *Model) handleClick(mo tea.Mouse) tea.Cmd {
-	if m.tooSmall() || m.showHelp || m.modal != nil || m.cmd.open || mo.Button != tea.MouseLeft {
-		return nil
-	}
-	if mo.Y == 1 {
-		for _, t := range tabLayout(m.w) {
-			if mo.X >= t.x0 && mo.X < t.x1 {
-				m.panes[m.active].esc()
-				m.setPane(t.id)
-				return nil
-			}
-		}
-		return nil
-	}
-	y := mo.Y - headerHeight
-	if y < 0 || y >= m.bodyHeight() || m.panes[m.active].capturing() {
-		return nil
-	}
-	if m.active == paneDashboard {
-		m.dash.click(m, mo.X, y)
-		return nil
-	}
-	if c, ok := m.panes[m.active].(clicker); ok {
-		c.click(m, mo.X, y)
-	}
-	return nil
-}
-
-// clicker is a pane that selects the row under a click (x, y in the pane's area).
-type clicker interface {
-	click(m *Model, x, y int)
-}
-
-// wheeler is a pane that scrolls the list under the mouse (x, y in the pane's area; delta lines, negative
-// up).
-type wheeler interface {
-	wheel(m *Model, x, y, delta int)
-}
-
-// handleWheel scrolls the help overlay, or the list under the mouse.
-func (m *Model) handleWheel(mo tea.Mouse) tea.Cmd {
-	var delta int
-	switch mo.Button {
-	case tea.MouseWheelUp:
-		delta = -1
-	case tea.MouseWheelDown:
-		delta = 1
-	default:
-		return nil
-	}
-	if m.tooSmall() || m.modal != nil || m.cmd.open || m.panes[m.active].capturing() {
-		return nil
-	}
-	if m.showHelp {
-		m.helpOff = max(0, m.helpOff+delta)
-		return nil
-	}
-	if w, ok := m.panes[m.active].(wheeler); ok {
-		w.wheel(m, mo.X, mo.Y-headerHeight, delta)
-		return nil
-	}
-	k := tea.KeyPressMsg{Code: tea.KeyDown}
-	if delta < 0 {
-		k = tea.KeyPressMsg{Code: tea.KeyUp}
-	}
-	return m.panes[m.active].key(m, k)
 }
 
 const (
@@ -582,21 +521,22 @@ func (m *Model) render() string {
 	b.WriteByte('\n')
 	bh := m.bodyHeight()
 	var body string
+	e := m.env()
 	if m.showHelp {
 		body = m.renderHelp(m.w, bh)
 	} else {
-		body = m.panes[m.active].view(m, m.w, bh)
+		body = m.panes[m.active].view(e, m.w, bh)
 		if m.modal != nil {
-			body = overlay(body, m.modal.view(m, m.w, bh), m.w, bh)
+			body = overlay(body, m.modal.view(e, m.w, bh), m.w, bh)
 		}
 	}
 	if m.cmd.open {
-		body = m.cmd.strip(body, m.w, bh)
+		body = m.cmd.strip(e, body, m.w, bh)
 	}
 	b.WriteString(body)
 	b.WriteByte('\n')
 	if m.cmd.open {
-		b.WriteString(m.cmd.view(m.w))
+		b.WriteString(m.cmd.view(e, m.w))
 	} else {
 		b.WriteString(m.renderStatus())
 	}

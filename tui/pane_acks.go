@@ -10,19 +10,19 @@ type acksPane struct {
 	cur cursor
 }
 
-func subscriptionID(m *Model) func(i int) string {
-	ss := m.snap.Subscriptions
+func subscriptionID(e *env) func(i int) string {
+	ss := e.snap.Subscriptions
 	return func(i int) string { return ss[i].Topic + "\x00" + ss[i].Subscription }
 }
 
-func (p *acksPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
-	p.cur.move(m, msg, len(m.snap.Subscriptions), m.bodyHeight()-5, subscriptionID(m))
+func (p *acksPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
+	p.cur.move(e, msg, len(e.snap.Subscriptions), e.bodyHeight()-5, subscriptionID(e))
 	return nil
 }
 
-func (p *acksPane) table(m *Model, full bool) table {
-	st := m.st
-	ss := m.snap.Subscriptions
+func (p *acksPane) table(e *env, full bool) table {
+	st := e.st
+	ss := e.snap.Subscriptions
 	var cols []column
 	if full {
 		cols = []column{
@@ -48,7 +48,7 @@ func (p *acksPane) table(m *Model, full bool) table {
 	return table{
 		cols:  cols,
 		n:     len(ss),
-		sel:   p.cur.index(len(ss), subscriptionID(m)),
+		sel:   p.cur.index(len(ss), subscriptionID(e)),
 		focus: full,
 		empty: "no subscriptions",
 		row: func(i int, c []cell) {
@@ -76,9 +76,9 @@ func (p *acksPane) table(m *Model, full bool) table {
 	}
 }
 
-func (p *acksPane) view(m *Model, w, h int) string {
-	st := m.st
-	ss := m.snap.Subscriptions
+func (p *acksPane) view(e *env, w, h int) string {
+	st := e.st
+	ss := e.snap.Subscriptions
 	var acked, nacked, redeliv, ackErr uint64
 	var pending int64
 	for i := range ss {
@@ -88,7 +88,7 @@ func (p *acksPane) view(m *Model, w, h int) string {
 		ackErr += ss[i].AckErrors
 		pending += ss[i].Pending
 	}
-	body := m.renderTable(p.table(m, true), w-2, h-3)
+	body := e.st.renderTable(p.table(e, true), w-2, h-3)
 	for len(body) < h-3 {
 		body = append(body, blank(w-2))
 	}
@@ -99,24 +99,27 @@ func (p *acksPane) view(m *Model, w, h int) string {
 		add(st.muted, " · ack errors ").add(pick(ackErr > 0, st.err, st.text), fmtCount(ackErr))
 	body = append(body, foot.String())
 	title := []seg{{"Acks", st.title}, {" (" + itoa(len(ss)) + " subscriptions)", st.muted}}
-	return m.box(title, w, h, true, body)
+	return e.st.box(title, w, h, true, body)
 }
 
-func (p *acksPane) tile(m *Model, w, h int, focused bool) string {
-	st := m.st
+func (p *acksPane) tile(e *env, w, h int, focused bool) string {
+	st := e.st
 	var pending int64
-	for i := range m.snap.Subscriptions {
-		pending += m.snap.Subscriptions[i].Pending
+	for i := range e.snap.Subscriptions {
+		pending += e.snap.Subscriptions[i].Pending
 	}
-	title := []seg{{"Acks", st.title}, {" (" + itoa(len(m.snap.Subscriptions)) + ") ", st.muted},
+	title := []seg{{"Acks", st.title}, {" (" + itoa(len(e.snap.Subscriptions)) + ") ", st.muted},
 		{fmtInt(pending) + " pending", pick(pending > 0, st.warn, st.text)}}
-	return m.box(title, w, h, focused, m.renderTable(p.table(m, false), w-2, h-2))
+	return e.st.box(title, w, h, focused, e.st.renderTable(p.table(e, false), w-2, h-2))
 }
 
 func (p *acksPane) capturing() bool { return false }
 func (p *acksPane) esc() bool       { return false }
 
 // click selects the subscription under the mouse.
-func (p *acksPane) click(m *Model, _, y int) {
-	clickTable(&p.cur, len(m.snap.Subscriptions), subscriptionID(m), m.bodyHeight()-4, 2, y)
+func (p *acksPane) click(e *env, _, y int) {
+	clickTable(&p.cur, len(e.snap.Subscriptions), subscriptionID(e), e.bodyHeight()-4, 2, y)
 }
+func (p *acksPane) sync(*env) {}
+
+func (p *acksPane) bindings(*KeyMap) []Binding { return nil }

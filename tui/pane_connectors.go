@@ -6,11 +6,9 @@ import (
 	"strconv"
 	"time"
 
-	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/danube-console/danube-console/connectors"
 	"github.com/danube-console/danube-console/monitor"
 )
 
@@ -31,83 +29,82 @@ type actionDoneMsg struct {
 	err  error
 }
 
-func connectorID(m *Model) func(i int) string {
-	cs := m.snap.Connectors
+func connectorID(e *env) func(i int) string {
+	cs := e.snap.Connectors
 	return func(i int) string { return cs[i].Name }
 }
 
-func (p *connectorsPane) selected(m *Model) *monitor.ConnectorStats {
-	return selectedIn(&p.cur, m.snap.Connectors, connectorID(m))
+func (p *connectorsPane) selected(e *env) *monitor.ConnectorStats {
+	return selectedIn(&p.cur, e.snap.Connectors, connectorID(e))
 }
 
 // startable reports whether s starts (rather than stops) a connector in state s.
-func startable(s connectors.State) bool {
-	return s == connectors.StateStopped || s == connectors.StateFailed || s == connectors.StateCompleted
+func startable(s monitor.ConnectorState) bool {
+	return s == monitor.ConnectorStopped || s == monitor.ConnectorFailed || s == monitor.ConnectorCompleted
 }
 
-func (p *connectorsPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
-	k := m.keys.Connectors
-	c := p.selected(m)
+func (p *connectorsPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
+	k := e.keys.Connectors
+	c := p.selected(e)
 	switch {
-	case key.Matches(msg, k.Details):
+	case matches(msg, k.Details):
 		if c != nil {
 			p.details, p.scroll = !p.details, 0
 		}
 		return nil
-	case key.Matches(msg, k.StartStop, k.Restart):
+	case matches(msg, k.StartStop, k.Restart):
 		if c == nil {
-			return nil
-		}
-		if m.readOnly() {
-			m.setStatus(levelWarn, "read-only: starting, stopping and restarting connectors is disabled")
 			return nil
 		}
 		name := c.Name
 		if v, busy := p.pending[name]; busy {
-			m.setStatus(levelWarn, name+": already "+v)
+			e.setStatus(levelWarn, name+": already "+v)
 			return nil
 		}
 		verb := "restart"
-		if key.Matches(msg, k.StartStop) {
+		if matches(msg, k.StartStop) {
 			verb = pick(startable(c.State), "start", "stop")
 		}
-		p.pending[name] = verb + "ing"
-		if verb == "stop" {
-			p.pending[name] = "stopping"
-		}
-		m.setStatus(levelInfo, p.pending[name]+" "+name+"…")
-		return connectorAction(m.ctx, m.b, name, verb)
+		return p.act(e, name, verb)
 	}
 	if p.details {
-		n := m.keys.Nav
-		page := max(1, m.bodyHeight()-4)
+		n := e.keys.Nav
+		page := max(1, e.bodyHeight()-4)
 		switch {
-		case key.Matches(msg, n.Up):
+		case matches(msg, n.Up):
 			p.scroll--
-		case key.Matches(msg, n.Down):
+		case matches(msg, n.Down):
 			p.scroll++
-		case key.Matches(msg, n.PageUp):
+		case matches(msg, n.PageUp):
 			p.scroll -= page
-		case key.Matches(msg, n.PageDown):
+		case matches(msg, n.PageDown):
 			p.scroll += page
-		case key.Matches(msg, n.Top):
+		case matches(msg, n.Top):
 			p.scroll = 0
-		case key.Matches(msg, n.Bottom):
+		case matches(msg, n.Bottom):
 			p.scroll = 1 << 30
 		}
 		most := 0
 		if c != nil {
-			most = max(0, len(p.detailsLines(m, c, m.w-2))-detailsRows(m.bodyHeight()))
+			most = max(0, len(p.detailsLines(e, c, e.w-2))-detailsRows(e.bodyHeight()))
 		}
 		p.scroll = max(0, min(p.scroll, most))
 		return nil
 	}
-	p.cur.move(m, msg, len(m.snap.Connectors), m.bodyHeight()-6, connectorID(m))
+	p.cur.move(e, msg, len(e.snap.Connectors), e.bodyHeight()-6, connectorID(e))
 	return nil
 }
 
+// act starts a connector action (start, stop, restart) in a command; the row shows it in flight until it
+// ends.
+func (p *connectorsPane) act(e *env, name, verb string) tea.Cmd {
+	p.pending[name] = pick(verb == "stop", "stopping", verb+"ing")
+	e.setStatus(levelInfo, p.pending[name]+" "+name+"…")
+	return connectorAction(e.ctx, e.conns, name, verb)
+}
+
 // connectorAction runs a connector action off the update loop.
-func connectorAction(ctx context.Context, b monitor.Backend, name, verb string) tea.Cmd {
+func connectorAction(ctx context.Context, b monitor.Connectors, name, verb string) tea.Cmd {
 	return func() tea.Msg {
 		var err error
 		switch verb {
@@ -126,32 +123,32 @@ func connectorAction(ctx context.Context, b monitor.Backend, name, verb string) 
 	}
 }
 
-func (p *connectorsPane) actionDone(m *Model, msg actionDoneMsg) {
+func (p *connectorsPane) actionDone(e *env, msg actionDoneMsg) {
 	delete(p.pending, msg.name)
 	if msg.err != nil {
-		m.setStatus(levelError, msg.verb+" "+msg.name+": "+msg.err.Error())
+		e.setStatus(levelError, msg.verb+" "+msg.name+": "+msg.err.Error())
 	} else {
 		past := map[string]string{"start": "started", "stop": "stopped", "restart": "restarted"}[msg.verb]
-		m.setStatus(levelInfo, past+" "+msg.name)
+		e.setStatus(levelInfo, past+" "+msg.name)
 	}
-	m.pull()
+	e.post(pullMsg{})
 }
 
-func connectorStatePaint(st *styles, s connectors.State) paint {
+func connectorStatePaint(st *styles, s monitor.ConnectorState) paint {
 	switch s {
-	case connectors.StateRunning:
+	case monitor.ConnectorRunning:
 		return st.ok
-	case connectors.StateDegraded:
+	case monitor.ConnectorDegraded:
 		return st.warn
-	case connectors.StateFailed:
+	case monitor.ConnectorFailed:
 		return st.err
-	case connectors.StateStarting, connectors.StateStopping:
+	case monitor.ConnectorStarting, monitor.ConnectorStopping:
 		return st.info
 	}
 	return st.muted
 }
 
-func failedTotal(f map[connectors.Kind]uint64) uint64 {
+func failedTotal(f map[monitor.ErrorKind]uint64) uint64 {
 	var n uint64
 	for _, v := range f {
 		n += v
@@ -159,10 +156,10 @@ func failedTotal(f map[connectors.Kind]uint64) uint64 {
 	return n
 }
 
-func (p *connectorsPane) table(m *Model, full bool) table {
-	st := m.st
-	cs := m.snap.Connectors
-	now := m.now()
+func (p *connectorsPane) table(e *env, full bool) table {
+	st := e.st
+	cs := e.snap.Connectors
+	now := e.now
 	var cols []column
 	if full {
 		cols = []column{
@@ -191,7 +188,7 @@ func (p *connectorsPane) table(m *Model, full bool) table {
 	return table{
 		cols:  cols,
 		n:     len(cs),
-		sel:   p.cur.index(len(cs), connectorID(m)),
+		sel:   p.cur.index(len(cs), connectorID(e)),
 		focus: full,
 		empty: "no connectors configured",
 		row: func(i int, c []cell) {
@@ -227,41 +224,40 @@ func (p *connectorsPane) table(m *Model, full bool) table {
 	}
 }
 
-func (p *connectorsPane) view(m *Model, w, h int) string {
-	st := m.st
-	cs := m.snap.Connectors
+func (p *connectorsPane) view(e *env, w, h int) string {
+	st := e.st
+	cs := e.snap.Connectors
 	running := 0
 	for i := range cs {
-		if cs[i].State == connectors.StateRunning || cs[i].State == connectors.StateDegraded {
+		if cs[i].State == monitor.ConnectorRunning || cs[i].State == monitor.ConnectorDegraded {
 			running++
 		}
 	}
 	title := []seg{{"Connectors", st.title}, {" (" + itoa(len(cs)) + ") ", st.muted}, {itoa(running) + " running", st.text}}
 	if p.details {
-		if c := p.selected(m); c != nil {
-			return p.detailsView(m, c, w, h)
+		if c := p.selected(e); c != nil {
+			return p.detailsView(e, c, w, h)
 		}
-		p.details = false
 	}
-	body := m.renderTable(p.table(m, true), w-2, h-4)
+	body := e.st.renderTable(p.table(e, true), w-2, h-4)
 	for len(body) < h-4 {
 		body = append(body, blank(w-2))
 	}
 	// The selected connector's last error in full, then the actions.
 	el := newLine(w - 2).space(1)
-	if c := p.selected(m); c != nil && c.LastError != "" {
-		el.add(st.muted, clean(c.Name)+" "+ago(m.now(), c.LastErrorAt)+" ago: ").add(st.err, clean(c.LastError))
+	if c := p.selected(e); c != nil && c.LastError != "" {
+		el.add(st.muted, clean(c.Name)+" "+ago(e.now, c.LastErrorAt)+" ago: ").add(st.err, clean(c.LastError))
 	}
 	body = append(body, el.String())
 	hint := newLine(w - 2).space(1)
-	if m.readOnly() {
+	if e.readOnly() {
 		hint.add(st.badge, " READ-ONLY ").add(st.muted, " connector actions are disabled · enter details")
 	} else {
 		hint.add(st.key, "s").add(st.muted, " start/stop  ").add(st.key, "r").add(st.muted, " restart  ").
 			add(st.key, "enter").add(st.muted, " details")
 	}
 	body = append(body, hint.String())
-	return m.box(title, w, h, true, body)
+	return e.st.box(title, w, h, true, body)
 }
 
 // detailsRows is how many lines of the details fit above the hint in a pane h rows high.
@@ -269,10 +265,10 @@ func detailsRows(h int) int { return h - 3 }
 
 // detailsView shows every field of a connector's status, scrolled by p.scroll, with the hint on the last
 // line.
-func (p *connectorsPane) detailsView(m *Model, c *monitor.ConnectorStats, w, h int) string {
-	st := m.st
+func (p *connectorsPane) detailsView(e *env, c *monitor.ConnectorStats, w, h int) string {
+	st := e.st
 	iw := w - 2
-	lines := p.detailsLines(m, c, iw)
+	lines := p.detailsLines(e, c, iw)
 	hint := newLine(iw).space(1).add(st.key, "esc").add(st.muted, " back  ").
 		add(st.key, "s").add(st.muted, " start/stop  ").add(st.key, "r").add(st.muted, " restart")
 	title := []seg{{"Connector", st.title}, {" " + clean(c.Name), st.accent}}
@@ -284,15 +280,15 @@ func (p *connectorsPane) detailsView(m *Model, c *monitor.ConnectorStats, w, h i
 	} else if len(lines) < rows {
 		lines = append(lines, blank(iw))
 	}
-	return m.box(title, w, h, true, append(lines, hint.String()))
+	return e.st.box(title, w, h, true, append(lines, hint.String()))
 }
 
 // detailsLines are the lines of the details view, w cells wide.
-func (p *connectorsPane) detailsLines(m *Model, c *monitor.ConnectorStats, iw int) []string {
-	st := m.st
-	now := m.now()
+func (p *connectorsPane) detailsLines(e *env, c *monitor.ConnectorStats, iw int) []string {
+	st := e.st
+	now := e.now
 	const lw = 16
-	kv := func(label, value string, vp paint) string { return m.kv(iw, lw, label, value, vp) }
+	kv := func(label, value string, vp paint) string { return e.st.kv(iw, lw, label, value, vp) }
 	tm := func(t time.Time) string {
 		if t.IsZero() {
 			return "-"
@@ -316,7 +312,7 @@ func (p *connectorsPane) detailsLines(m *Model, c *monitor.ConnectorStats, iw in
 		kv("received", strconv.FormatUint(c.Received, 10), st.text),
 		kv("processed", strconv.FormatUint(c.Processed, 10), st.text),
 	}
-	kinds := make([]connectors.Kind, 0, len(c.Failed))
+	kinds := make([]monitor.ErrorKind, 0, len(c.Failed))
 	for k, n := range c.Failed {
 		if n > 0 {
 			kinds = append(kinds, k)
@@ -361,21 +357,21 @@ func (p *connectorsPane) detailsLines(m *Model, c *monitor.ConnectorStats, iw in
 			slw = max(slw, min(28, ansi.StringWidth(s.Key)))
 		}
 		if c.Origin != "" {
-			lines = append(lines, m.kv(iw, slw, "from", clean(c.Origin), st.text))
+			lines = append(lines, e.st.kv(iw, slw, "from", clean(c.Origin), st.text))
 		}
 		for _, s := range c.Settings {
-			lines = append(lines, m.kv(iw, slw, clean(s.Key), clean(s.Value), st.text))
+			lines = append(lines, e.st.kv(iw, slw, clean(s.Key), clean(s.Value), st.text))
 		}
 	}
 	return lines
 }
 
-func (p *connectorsPane) tile(m *Model, w, h int, focused bool) string {
-	st := m.st
-	cs := m.snap.Connectors
+func (p *connectorsPane) tile(e *env, w, h int, focused bool) string {
+	st := e.st
+	cs := e.snap.Connectors
 	bad := 0
 	for i := range cs {
-		if cs[i].State == connectors.StateFailed || cs[i].State == connectors.StateDegraded {
+		if cs[i].State == monitor.ConnectorFailed || cs[i].State == monitor.ConnectorDegraded {
 			bad++
 		}
 	}
@@ -383,7 +379,14 @@ func (p *connectorsPane) tile(m *Model, w, h int, focused bool) string {
 	if bad > 0 {
 		title = append(title, seg{" " + itoa(bad) + " unhealthy", st.err})
 	}
-	return m.box(title, w, h, focused, m.renderTable(p.table(m, false), w-2, h-2))
+	return e.st.box(title, w, h, focused, e.st.renderTable(p.table(e, false), w-2, h-2))
+}
+
+// sync closes the details of a connector that went away.
+func (p *connectorsPane) sync(e *env) {
+	if p.details && p.selected(e) == nil {
+		p.details = false
+	}
 }
 
 func (p *connectorsPane) capturing() bool { return false }
@@ -397,9 +400,14 @@ func (p *connectorsPane) esc() bool {
 }
 
 // click selects the connector under the mouse (in the list, not the details).
-func (p *connectorsPane) click(m *Model, _, y int) {
+func (p *connectorsPane) click(e *env, _, y int) {
 	if p.details {
 		return
 	}
-	clickTable(&p.cur, len(m.snap.Connectors), connectorID(m), m.bodyHeight()-5, 2, y)
+	clickTable(&p.cur, len(e.snap.Connectors), connectorID(e), e.bodyHeight()-5, 2, y)
+}
+
+func (p *connectorsPane) bindings(k *KeyMap) []Binding {
+	c := k.Connectors
+	return []Binding{c.StartStop, c.Restart, c.Details}
 }

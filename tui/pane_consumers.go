@@ -1,69 +1,49 @@
 package tui
 
 import (
+	"context"
+	"errors"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
 
-	"charm.land/bubbles/v2/key"
-	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/danube-console/danube-console/monitor"
 	"github.com/danube-console/danube-console/monitor/filter"
+	"github.com/danube-console/danube-console/themes"
 )
 
-// holdMax is how many messages a paused stream keeps to scroll back through.
-const holdMax = 1000
-
-// deadlineWarn is how close to its ack deadline a pending message turns red.
-const deadlineWarn = 5 * time.Second
-
 // consumersPane lists the consumers (rate, end-to-end latency) and shows the live message stream of the
-// selected one. The stream follows the newest messages, asking the backend only for the rows that fit; when
-// paused (f, or scrolling back) it keeps the rows it had and lets the user scroll through them.
+// selected one. It is made of four components: the consumer list (a cursor over the snapshot's
+// consumers), the stream (msgStream), its filter input (filterInput) and the message inspector, which
+// takes the whole pane while open.
 //
 // enter moves the focus from the list to the stream, where the arrows select a message (which pauses the
 // stream), space marks messages, enter inspects the selected one, a and n ack and nack (manual-ack taps), P
 // replays; / filters the stream through Backend.Query (a filter only hides messages). c starts a tap
 // (an ad-hoc consumer) with a form, x stops the selected one.
 type consumersPane struct {
-	cur cursor
-
-	stream    string // the stream rows/held belong to
-	follow    bool
-	rows      []monitor.Message   // the newest messages, when following
-	total     uint64              // messages ever received on the stream
-	held      []monitor.Message   // messages kept while paused, oldest first
-	off       int                 // rows scrolled back from the end of held
-	heldTotal uint64              // the stream's total when held last took the new messages
-	res       monitor.QueryResult // the counts of the last Query (when filtered)
-
-	focus bool   // the stream, not the consumer list, has the focus
-	sel   uint64 // the selected message's Seq in the stream (0: none)
-	marks map[uint64]bool
-
-	filter  *filter.Filter
-	fin     textinput.Model
-	finOpen bool
-	finErr  string
-
+	cur cursor // the consumer list's selection
+	msgStream
+	fin  filterInput
 	insp *inspector // the open message inspector, if any
+
+	schemas   map[uint64]string // schema subjects by id, as answered by the backend (the inspector shows them)
+	schemaReq map[uint64]bool   // schema ids asked for
 
 	wantStream, wantName string // a tap to select as soon as the snapshot has it
 }
 
-// init prepares the filter input.
-func (p *consumersPane) init(m *Model) {
-	p.fin = newInput(m, "filter› ", `text  key:GLOB  attr:NAME=VALUE  $.path > 1  -negated`)
+func newConsumersPane(t *themes.Theme) *consumersPane {
+	return &consumersPane{msgStream: newMsgStream(), fin: newFilterInput(t),
+		schemas: map[uint64]string{}, schemaReq: map[uint64]bool{}}
 }
 
 // restyle applies the theme to the filter input.
-func (p *consumersPane) restyle(m *Model) { styleInput(&p.fin, m.theme) }
+func (p *consumersPane) restyle(t *themes.Theme) { p.fin.restyle(t) }
 
-func consumerID(m *Model) func(i int) string {
-	cs := m.snap.Consumers
+func consumerID(e *env) func(i int) string {
+	cs := e.snap.Consumers
 	return func(i int) string {
 		if cs[i].Stream != "" {
 			return cs[i].Stream
@@ -79,30 +59,46 @@ func consumersLayout(h, n int) (listH, streamH int) {
 }
 
 // streamRows is the number of message rows the stream box shows.
-func (p *consumersPane) streamRows(m *Model) int {
-	_, sh := consumersLayout(m.bodyHeight(), len(m.snap.Consumers))
+func (p *consumersPane) streamRows(e *env) int {
+	_, sh := consumersLayout(e.bodyHeight(), len(e.snap.Consumers))
 	return max(0, sh-3-p.inputLines())
 }
 
 // inputLines is the number of lines the filter input takes at the top of the stream box.
-func (p *consumersPane) inputLines() int {
-	if p.finOpen {
-		return 1
-	}
-	return 0
-}
+func (p *consumersPane) inputLines() int { return pick(p.fin.open, 1, 0) }
 
 // selected returns the selected consumer, or nil.
-func (p *consumersPane) selected(m *Model) *monitor.ConsumerStats {
-	return selectedIn(&p.cur, m.snap.Consumers, consumerID(m))
+func (p *consumersPane) selected(e *env) *monitor.ConsumerStats {
+	return selectedIn(&p.cur, e.snap.Consumers, consumerID(e))
 }
 
+// tapStarted reports the start of a tap the console asked for and, once up, shows it in the stream.
+func (p *consumersPane) tapStarted(e *env, msg tapDoneMsg) {
+	s := msg.spec
+	if errors.Is(msg.err, monitor.ErrTopicNotFound) {
+		// Consumers never create topics (producers do): say what to do instead of the client's chain.
+		e.setStatus(levelError, "tap "+s.Topic+": no such topic; publish to it first (consumers never create topics)")
+		return
+	}
+	if msg.err != nil {
+		e.setStatus(levelError, "tap "+s.Topic+": "+msg.err.Error())
+		return
+	}
+	mode := pick(s.ManualAck, "manual ack", "auto-ack")
+	e.setStatus(levelInfo, "tapping "+s.Topic+" as "+s.Name+" ("+s.Subscription+", "+typeString(s)+", "+mode+")")
+	p.want(msg.stream, s.Name)
+	e.post(showPaneMsg{id: paneConsumers, fresh: true})
+}
+
+// want asks the pane to select the tap the console started (stream, name), once the snapshot lists it.
+func (p *consumersPane) want(stream, name string) { p.wantStream, p.wantName = stream, name }
+
 // selectTap selects the tap the console started, once the snapshot lists it.
-func (p *consumersPane) selectTap(m *Model) {
+func (p *consumersPane) selectTap(e *env) {
 	if p.wantStream == "" && p.wantName == "" {
 		return
 	}
-	cs := m.snap.Consumers
+	cs := e.snap.Consumers
 	i := slices.IndexFunc(cs, func(c monitor.ConsumerStats) bool { return c.Stream == p.wantStream })
 	if i < 0 {
 		i = slices.IndexFunc(cs, func(c monitor.ConsumerStats) bool { return c.AdHoc && c.Name == p.wantName })
@@ -110,339 +106,129 @@ func (p *consumersPane) selectTap(m *Model) {
 	if i < 0 {
 		return
 	}
-	p.cur.idx, p.cur.id = i, consumerID(m)(i)
+	p.cur.idx, p.cur.id = i, consumerID(e)(i)
 	p.wantStream, p.wantName = "", ""
 }
 
-// reset empties the stream state for another stream.
-func (p *consumersPane) reset(stream string) {
-	p.stream, p.rows, p.held, p.total, p.off, p.follow, p.heldTotal = stream, nil, nil, 0, 0, true, 0
-	p.res, p.focus, p.sel, p.insp = monitor.QueryResult{}, false, 0, nil
-	clear(p.marks)
-}
-
-// fetch returns the newest n messages of the stream that pass the filter, and the total received; with a
-// filter it keeps the Query's counts for the title.
-func (p *consumersPane) fetch(m *Model, n int) ([]monitor.Message, uint64) {
-	if p.filter == nil {
-		return m.b.Messages(p.stream, n)
-	}
-	p.res = m.b.Query(p.stream, p.filter, n)
-	return p.res.Messages, p.res.Total
-}
-
-// pull fetches the visible rows of the selected stream (when following), or refreshes the states of the
-// held rows on screen (when paused).
-func (p *consumersPane) pull(m *Model) {
-	c := p.selected(m)
+// pull fetches the visible rows of the selected consumer's stream (when following), or refreshes the
+// states of the held rows on screen (when paused), and the inspected message's state.
+func (p *consumersPane) pull(e *env) {
+	c := p.selected(e)
 	if c == nil {
 		p.reset("")
+		p.insp = nil
 		return
 	}
 	if c.Stream != p.stream {
 		p.reset(c.Stream)
+		p.insp = nil
 	}
 	if p.insp != nil {
-		p.insp.refresh(m)
+		p.insp.refresh(e)
 	}
-	if !p.follow {
-		p.refreshHeld(m, c)
-		return
-	}
-	if n := p.streamRows(m); n > 0 && !m.tooSmall() {
-		p.rows, p.total = p.fetch(m, n)
-		if p.focus && len(p.rows) > 0 {
-			p.sel = p.rows[len(p.rows)-1].Seq
-		}
-	}
+	p.msgStream.pull(e, c, p.streamRows(e))
 }
 
-// refreshHeld updates the ack states of the held rows on screen (a manual-ack tap's messages change state
-// when acked, nacked or redelivered) and, when filtered, the match counts.
-func (p *consumersPane) refreshHeld(m *Model, c *monitor.ConsumerStats) {
-	if p.filter != nil {
-		p.res = m.b.Query(p.stream, p.filter, 0)
-		p.total = p.res.Total
-	} else {
-		_, p.total = m.b.Messages(p.stream, 0)
+// sync drops an inspector whose consumer went away and lays out the filter input and the inspector.
+func (p *consumersPane) sync(e *env) {
+	c := p.selected(e)
+	if c == nil {
+		p.insp = nil
 	}
-	// Pausing stops the scrolling, not the stream: while the held rows leave room on screen, the messages
-	// that arrive since fill it below them, and nothing moves (what does not fit waits below the fold).
-	if rows := p.streamRows(m); rows > 0 && p.off == 0 && len(p.held) < rows && p.total != p.heldTotal {
-		p.heldTotal = p.total
-		fresh, _ := p.fetch(m, holdMax)
-		if len(p.held) > 0 {
-			first := p.held[0].Seq
-			i := slices.IndexFunc(fresh, func(x monitor.Message) bool { return x.Seq >= first })
-			if i < 0 || fresh[0].Seq > first {
-				fresh = nil // the held rows left the ring: keep them as they are
-			} else {
-				fresh = fresh[i:]
-			}
-		}
-		if len(fresh) > len(p.held) {
-			p.held, p.off = fresh, max(0, len(fresh)-rows)
-			if p.focus && p.sel == 0 {
-				p.sel = p.held[0].Seq // the stream was focused before it had a message to select
-			}
-		}
+	p.fin.sync(e.w - 2)
+	if p.insp != nil {
+		p.insp.sync(e, c, p.schemas, e.w, e.bodyHeight())
 	}
-	if !c.ManualAck {
-		return
-	}
-	end := max(0, len(p.held)-p.off)
-	for i := max(0, end-p.streamRows(m)); i < end; i++ {
-		if msg, ok := m.b.Message(p.stream, p.held[i].Seq); ok {
-			p.held[i].State, p.held[i].AckDeadline = msg.State, msg.AckDeadline
-		}
-	}
-}
-
-// pause stops following, keeping exactly the rows on screen at the bottom of the held window.
-func (p *consumersPane) pause(m *Model) {
-	if !p.follow || p.stream == "" {
-		return
-	}
-	p.follow = false
-	if len(p.rows) == 0 {
-		p.held, p.off = nil, 0
-		return
-	}
-	last := p.rows[len(p.rows)-1].Seq
-	held, _ := p.fetch(m, holdMax)
-	p.held, p.off = held, 0
-	for i := len(held) - 1; i >= 0; i-- {
-		if held[i].Seq == last {
-			p.off = len(held) - 1 - i
-			return
-		}
-	}
-	// The rows on screen are gone from the ring already: keep them as they were.
-	p.held = append([]monitor.Message(nil), p.rows...)
-}
-
-// resume follows the newest messages again.
-func (p *consumersPane) resume(m *Model) {
-	p.follow, p.held, p.off = true, nil, 0
-	p.pull(m)
-}
-
-// rehold re-reads the held window after the filter changed, keeping the selection when it still matches.
-func (p *consumersPane) rehold(m *Model) {
-	if p.follow {
-		p.pull(m)
-		return
-	}
-	p.held, _ = p.fetch(m, holdMax)
-	p.off = 0
-	if i := p.heldIndex(p.sel); i >= 0 {
-		p.ensureVisible(m, i)
-	} else if p.focus && len(p.held) > 0 {
-		p.sel = p.held[len(p.held)-1].Seq
-	}
-}
-
-// visible returns the message rows to draw.
-func (p *consumersPane) visible(rows int) []monitor.Message {
-	if p.follow {
-		if len(p.rows) > rows {
-			return p.rows[len(p.rows)-rows:]
-		}
-		return p.rows
-	}
-	end := max(0, len(p.held)-p.off)
-	return p.held[max(0, end-rows):end]
-}
-
-// heldIndex returns the index of message seq in the held window, or -1.
-func (p *consumersPane) heldIndex(seq uint64) int {
-	for i := len(p.held) - 1; i >= 0; i-- {
-		if p.held[i].Seq == seq {
-			return i
-		}
-	}
-	return -1
-}
-
-// ensureVisible scrolls the held window so that held[i] is on screen.
-func (p *consumersPane) ensureVisible(m *Model, i int) {
-	rows := max(1, p.streamRows(m))
-	end := len(p.held) - p.off
-	switch {
-	case i >= end:
-		p.off = len(p.held) - 1 - i
-	case i < end-rows:
-		p.off = len(p.held) - (i + rows)
-	}
-	p.off = max(0, min(p.off, len(p.held)-1))
-}
-
-// moveSel moves the message selection by delta rows (pausing the stream), or to the first (top) row.
-func (p *consumersPane) moveSel(m *Model, delta int, top bool) {
-	p.pause(m)
-	if len(p.held) == 0 {
-		return
-	}
-	i := p.heldIndex(p.sel)
-	if i < 0 {
-		i = max(0, len(p.held)-1-p.off)
-	}
-	i = max(0, min(i+delta, len(p.held)-1))
-	if top {
-		i = 0
-	}
-	p.sel = p.held[i].Seq
-	p.ensureVisible(m, i)
-}
-
-// selectedMsg returns the selected message of the stream.
-func (p *consumersPane) selectedMsg() (monitor.Message, bool) {
-	if p.sel == 0 {
-		return monitor.Message{}, false
-	}
-	list := p.held
-	if p.follow {
-		list = p.rows
-	}
-	for i := len(list) - 1; i >= 0; i-- {
-		if list[i].Seq == p.sel {
-			return list[i], true
-		}
-	}
-	return monitor.Message{}, false
-}
-
-// markedSeqs returns the marked messages' seqs, in order.
-func (p *consumersPane) markedSeqs() []uint64 {
-	out := make([]uint64, 0, len(p.marks))
-	for s := range p.marks {
-		out = append(out, s)
-	}
-	slices.Sort(out)
-	return out
-}
-
-// targets returns what an action applies to: the marked messages still kept (in order), else the selected
-// one; what describes them for the status bar.
-func (p *consumersPane) targets(m *Model) (msgs []monitor.Message, what string) {
-	if len(p.marks) > 0 {
-		for _, s := range p.markedSeqs() {
-			if msg, ok := m.b.Message(p.stream, s); ok {
-				msgs = append(msgs, msg)
-			}
-		}
-		return msgs, "marked"
-	}
-	if msg, ok := p.selectedMsg(); ok && p.focus {
-		return []monitor.Message{msg}, "selected"
-	}
-	return nil, ""
-}
-
-// filtered returns every kept message the current filter matches (all of them without a filter).
-func (p *consumersPane) filtered(m *Model) []monitor.Message {
-	if p.stream == "" {
-		return nil
-	}
-	r := m.b.Query(p.stream, p.filter, 0)
-	if r.Kept == 0 {
-		return nil
-	}
-	return m.b.Query(p.stream, p.filter, r.Kept).Messages
 }
 
 // setFilter applies a filter line: a syntax error is returned and the previous filter kept.
-func (p *consumersPane) setFilter(m *Model, line string) error {
+func (p *consumersPane) setFilter(e *env, line string) error {
 	f, err := filter.Parse(strings.TrimSpace(line))
 	if err != nil {
 		return err
 	}
 	p.filter = f
 	p.res = monitor.QueryResult{}
-	p.rehold(m)
-	if f == nil {
-		m.setStatus(levelInfo, "filter cleared")
+	if p.follow {
+		p.pull(e)
 	} else {
-		m.setStatus(levelInfo, "filter: "+f.String())
+		p.rehold(e, p.streamRows(e))
+	}
+	if f == nil {
+		e.setStatus(levelInfo, "filter cleared")
+	} else {
+		e.setStatus(levelInfo, "filter: "+f.String())
 	}
 	return nil
 }
 
-func (p *consumersPane) capturing() bool { return p.finOpen }
+// resume follows the newest messages again.
+func (p *consumersPane) resume(e *env) {
+	p.follow, p.held, p.off = true, nil, 0
+	p.pull(e)
+}
+
+func (p *consumersPane) capturing() bool { return p.fin.open }
 
 // input passes a message to the filter input.
-func (p *consumersPane) input(msg tea.Msg) tea.Cmd {
-	var cmd tea.Cmd
-	p.fin, cmd = p.fin.Update(msg)
+func (p *consumersPane) input(msg tea.Msg) tea.Cmd { return p.fin.input(msg) }
+
+// filterKey handles a key while the filter input is open: enter applies, esc cancels.
+func (p *consumersPane) filterKey(e *env, msg tea.KeyPressMsg) tea.Cmd {
+	cmd, submit, cancel := p.fin.key(e.keys, msg)
+	switch {
+	case submit:
+		if err := p.setFilter(e, p.fin.in.Value()); err != nil {
+			p.fin.err = err.Error()
+			return nil
+		}
+		p.closeFilter(e)
+	case cancel:
+		p.closeFilter(e)
+	}
 	return cmd
 }
 
-// filterKey handles a key while the filter input is open: enter applies, esc cancels.
-func (p *consumersPane) filterKey(m *Model, msg tea.KeyPressMsg) tea.Cmd {
-	k := m.keys.Prompt
-	switch {
-	case key.Matches(msg, k.Cancel):
-		p.closeFilter(m)
-		return nil
-	case key.Matches(msg, k.Submit):
-		if err := p.setFilter(m, p.fin.Value()); err != nil {
-			p.finErr = err.Error()
-			return nil
-		}
-		p.closeFilter(m)
-		return nil
-	}
-	p.finErr = ""
-	return p.input(msg)
-}
-
-func (p *consumersPane) openFilter() tea.Cmd {
-	p.finOpen, p.finErr = true, ""
-	p.fin.SetValue(p.filter.String())
-	p.fin.CursorEnd()
-	return p.fin.Focus()
-}
-
-func (p *consumersPane) closeFilter(m *Model) {
-	p.finOpen, p.finErr = false, ""
-	p.fin.Blur()
+func (p *consumersPane) closeFilter(e *env) {
+	p.fin.close()
 	if p.follow {
-		p.pull(m)
+		p.pull(e)
 	}
 }
 
-func (p *consumersPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
-	if p.finOpen {
-		return p.filterKey(m, msg)
+func (p *consumersPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
+	if p.fin.open {
+		return p.filterKey(e, msg)
 	}
 	if p.insp != nil {
-		return p.insp.key(m, msg)
+		return p.inspectorKey(e, msg)
 	}
-	k := m.keys.Consumers
-	rows := p.streamRows(m)
-	c := p.selected(m)
+	k := e.keys.Consumers
+	rows := p.streamRows(e)
+	c := p.selected(e)
 	switch {
-	case key.Matches(msg, k.Filter):
+	case matches(msg, k.Filter):
 		if c == nil {
 			return nil
 		}
-		return p.openFilter()
-	case key.Matches(msg, k.NewTap):
+		return p.fin.openWith(p.filter)
+	case matches(msg, k.NewTap):
 		topic := ""
 		if c != nil {
 			topic = c.Topic
 		}
-		return m.openTapForm(topic)
-	case key.Matches(msg, k.StopTap):
+		e.post(openTapFormMsg{topic: topic})
+		return nil
+	case matches(msg, k.StopTap):
 		if c == nil {
 			return nil
 		}
 		if !c.AdHoc {
-			m.setStatus(levelWarn, clean(c.Name)+" is not a tap started from the console: x stops taps only")
+			e.setStatus(levelWarn, clean(c.Name)+" is not a tap started from the console: x stops taps only")
 			return nil
 		}
-		return m.stopTap(c.Name)
-	case key.Matches(msg, k.Open):
+		return stopAdHocCmd(e, c.Name, false)
+	case matches(msg, k.Open):
 		if c == nil {
 			return nil
 		}
@@ -453,94 +239,113 @@ func (p *consumersPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 			}
 			return nil
 		}
-		return p.inspect(m)
-	case key.Matches(msg, k.Follow):
+		return p.inspect(e)
+	case matches(msg, k.Follow):
 		if p.follow {
-			p.pause(m)
-			m.setStatus(levelInfo, "stream paused")
+			p.pause(e)
+			e.setStatus(levelInfo, "stream paused")
 		} else {
-			p.resume(m)
-			m.setStatus(levelInfo, "following stream")
+			p.resume(e)
+			e.setStatus(levelInfo, "following stream")
 		}
 		return nil
-	case key.Matches(msg, k.ScrollUp):
+	case matches(msg, k.ScrollUp):
 		if p.focus {
-			p.moveSel(m, -max(1, rows-1), false)
+			p.moveSel(e, rows, -max(1, rows-1), false)
 			return nil
 		}
-		p.pause(m)
+		p.pause(e)
 		p.off = max(0, min(p.off+max(1, rows-1), len(p.held)-rows))
 		return nil
-	case key.Matches(msg, k.ScrollDown):
+	case matches(msg, k.ScrollDown):
 		if p.focus {
-			p.moveSel(m, max(1, rows-1), false)
+			p.moveSel(e, rows, max(1, rows-1), false)
 			return nil
 		}
 		if !p.follow {
 			p.off = max(0, p.off-max(1, rows-1))
 		}
 		return nil
-	case key.Matches(msg, k.Mark):
+	case matches(msg, k.Mark):
 		if !p.focus || p.sel == 0 {
-			m.setStatus(levelInfo, "enter focuses the stream; space then marks the selected message")
+			e.setStatus(levelInfo, "enter focuses the stream; space then marks the selected message")
 			return nil
 		}
-		if p.marks[p.sel] {
-			delete(p.marks, p.sel)
-		} else {
-			p.marks[p.sel] = true
-		}
+		p.toggleMark()
 		return nil
-	case key.Matches(msg, k.Ack):
-		return p.ack(m, c, nil)
-	case key.Matches(msg, k.Nack):
-		return p.nack(m, c, nil)
-	case key.Matches(msg, k.Replay):
-		if m.refuse("replaying messages") {
-			return nil
-		}
-		msgs, what := p.targets(m)
+	case matches(msg, k.Ack):
+		return p.ack(e, c, nil)
+	case matches(msg, k.Nack):
+		return p.nack(e, c, nil)
+	case matches(msg, k.Replay):
+		msgs, what := p.targets(e)
 		if len(msgs) == 0 {
-			m.setStatus(levelWarn, "nothing to replay: select a message (enter focuses the stream), mark some with space, or use :replay --filtered")
+			e.setStatus(levelWarn, "nothing to replay: select a message (enter focuses the stream), mark some with space, or use :replay --filtered")
 			return nil
 		}
-		return m.openReplay(msgs, what, "")
+		e.post(openReplayMsg{msgs: msgs, what: what})
+		return nil
 	}
 	if p.focus {
-		n := m.keys.Nav
+		n := e.keys.Nav
 		switch {
-		case key.Matches(msg, n.Up):
-			p.moveSel(m, -1, false)
-		case key.Matches(msg, n.Down):
+		case matches(msg, n.Up):
+			p.moveSel(e, rows, -1, false)
+		case matches(msg, n.Down):
 			if !p.follow && p.heldIndex(p.sel) == len(p.held)-1 {
 				return nil
 			}
-			p.moveSel(m, 1, false)
-		case key.Matches(msg, n.Top):
-			p.moveSel(m, 0, true)
-		case key.Matches(msg, n.Bottom):
-			p.resume(m)
+			p.moveSel(e, rows, 1, false)
+		case matches(msg, n.Top):
+			p.moveSel(e, rows, 0, true)
+		case matches(msg, n.Bottom):
+			p.resume(e)
 		}
 		return nil
 	}
-	listH, _ := consumersLayout(m.bodyHeight(), len(m.snap.Consumers))
-	if p.cur.move(m, msg, len(m.snap.Consumers), listH-3, consumerID(m)) {
-		p.pull(m)
+	listH, _ := consumersLayout(e.bodyHeight(), len(e.snap.Consumers))
+	if p.cur.move(e, msg, len(e.snap.Consumers), listH-3, consumerID(e)) {
+		p.pull(e)
 	}
+	return nil
+}
+
+// inspectorKey handles a key while the inspector is open: the inspector moves and scrolls itself; acks,
+// nacks and the walk through the stream go through the pane.
+func (p *consumersPane) inspectorKey(e *env, msg tea.KeyPressMsg) tea.Cmd {
+	k := e.keys.Inspector
+	in := p.insp
+	switch {
+	case matches(msg, k.Next, k.Prev):
+		d := pick(matches(msg, k.Next), 1, -1)
+		if !in.step(d) {
+			// At an end of what the inspector holds: re-read the stream, which may have more.
+			if !in.rewindow(p.window(e), d) {
+				e.setStatus(levelInfo, pick(d > 0, "this is the newest message", "this is the oldest message kept"))
+				return nil
+			}
+		}
+		p.sel = in.cur().Seq
+		return p.schemaCmd(e, in.cur().SchemaID)
+	case matches(msg, k.Ack):
+		m := *in.cur()
+		return p.ack(e, p.selected(e), &m)
+	case matches(msg, k.Nack):
+		m := *in.cur()
+		return p.nack(e, p.selected(e), &m)
+	}
+	in.key(e.keys, msg)
 	return nil
 }
 
 // settleTargets returns the seqs a or n applies to (the marked ones, else the selected one), or explains in
 // the status bar why there are none. only, when set, is the one message to settle (from the inspector).
-func (p *consumersPane) settleTargets(m *Model, c *monitor.ConsumerStats, verb string, only *monitor.Message) []uint64 {
+func (p *consumersPane) settleTargets(e *env, c *monitor.ConsumerStats, verb string, only *monitor.Message) []uint64 {
 	if c == nil {
 		return nil
 	}
-	if m.refuse(verb + "ing messages") {
-		return nil
-	}
 	if !c.ManualAck {
-		m.setStatus(levelWarn, clean(c.Name)+" acks automatically: "+verb+" works on manual-ack taps (:consume TOPIC --manual)")
+		e.setStatus(levelWarn, clean(c.Name)+" acks automatically: "+verb+" works on manual-ack taps (:consume TOPIC --manual)")
 		return nil
 	}
 	if only != nil {
@@ -552,48 +357,98 @@ func (p *consumersPane) settleTargets(m *Model, c *monitor.ConsumerStats, verb s
 	if p.sel != 0 && p.focus {
 		return []uint64{p.sel}
 	}
-	m.setStatus(levelWarn, "nothing to "+verb+": select a message (enter focuses the stream) or mark some with space")
+	e.setStatus(levelWarn, "nothing to "+verb+": select a message (enter focuses the stream) or mark some with space")
 	return nil
 }
 
 // ack acks the marked messages, else the selected one (or only).
-func (p *consumersPane) ack(m *Model, c *monitor.ConsumerStats, only *monitor.Message) tea.Cmd {
-	seqs := p.settleTargets(m, c, "ack", only)
+func (p *consumersPane) ack(e *env, c *monitor.ConsumerStats, only *monitor.Message) tea.Cmd {
+	seqs := p.settleTargets(e, c, "ack", only)
 	if len(seqs) == 0 {
 		return nil
 	}
-	m.setStatus(levelInfo, "acking "+plural(len(seqs), "message")+"…")
-	return m.settleCmd("ack", p.stream, seqs, 0, "")
+	e.setStatus(levelInfo, "acking "+plural(len(seqs), "message")+"…")
+	return settleCmd(e, "ack", p.stream, seqs, 0, "")
 }
 
 // nack opens the nack prompt for the marked messages, else the selected one (or only).
-func (p *consumersPane) nack(m *Model, c *monitor.ConsumerStats, only *monitor.Message) tea.Cmd {
-	seqs := p.settleTargets(m, c, "nack", only)
+func (p *consumersPane) nack(e *env, c *monitor.ConsumerStats, only *monitor.Message) tea.Cmd {
+	seqs := p.settleTargets(e, c, "nack", only)
 	if len(seqs) == 0 {
 		return nil
 	}
-	return m.openNack(p.stream, seqs)
+	e.post(openNackMsg{stream: p.stream, seqs: seqs})
+	return nil
+}
+
+// settled reports an ack or nack in the status bar and unmarks what it settled.
+func (p *consumersPane) settled(e *env, msg settleDoneMsg) {
+	if msg.err != nil {
+		e.setStatus(levelError, msg.verb+": "+msg.err.Error())
+		return
+	}
+	text := msg.verb + "ed " + plural(len(msg.seqs), "message")
+	if msg.verb == "nack" {
+		text += " (redelivery after " + pick(msg.delay > 0, fmtDur(msg.delay), "0s") + ")"
+		if msg.reason != "" {
+			text += ": " + msg.reason
+		}
+	}
+	e.setStatus(levelInfo, text)
+	if p.stream == msg.stream {
+		for _, s := range msg.seqs {
+			delete(p.marks, s)
+		}
+	}
+}
+
+// resettled re-reads the states of the held rows after an ack or nack (once the snapshot is fresh).
+func (p *consumersPane) resettled(e *env, msg settleDoneMsg) {
+	if !p.follow && p.stream == msg.stream {
+		if c := p.selected(e); c != nil {
+			p.refreshHeld(e, c, p.streamRows(e))
+		}
+	}
 }
 
 // inspect opens the inspector on the selected message, with the filtered stream to walk through.
-func (p *consumersPane) inspect(m *Model) tea.Cmd {
+func (p *consumersPane) inspect(e *env) tea.Cmd {
 	msg, ok := p.selectedMsg()
 	if !ok {
 		return nil
 	}
-	var list []monitor.Message
-	if p.filter == nil {
-		list, _ = m.b.Messages(p.stream, holdMax)
-	} else {
-		list = m.b.Query(p.stream, p.filter, holdMax).Messages
-	}
-	p.insp = newInspector(p.stream, list, msg)
-	return p.insp.opened(m)
+	p.insp = newInspector(p.stream, p.window(e), msg)
+	return p.schemaCmd(e, msg.SchemaID)
 }
 
-func (p *consumersPane) table(m *Model, full bool) table {
-	st := m.st
-	cs := m.snap.Consumers
+// schemaCmd asks the backend for a schema's subject once per id (0: no schema).
+func (p *consumersPane) schemaCmd(e *env, id uint64) tea.Cmd {
+	if id == 0 || p.schemaReq[id] {
+		return nil
+	}
+	p.schemaReq[id] = true
+	b, ctx := e.admin, e.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+		defer cancel()
+		s, err := b.SchemaSubject(ctx, id)
+		return schemaMsg{id: id, subject: s, err: err}
+	}
+}
+
+// schemaDone keeps a schema's subject for the inspector.
+func (p *consumersPane) schemaDone(e *env, msg schemaMsg) {
+	if msg.err != nil {
+		p.schemas[msg.id] = ""
+		e.setStatus(levelWarn, "schema "+itoa(int(msg.id))+": "+msg.err.Error())
+		return
+	}
+	p.schemas[msg.id] = msg.subject
+}
+
+func (p *consumersPane) table(e *env, full bool) table {
+	st := e.st
+	cs := e.snap.Consumers
 	var cols []column
 	if full {
 		cols = []column{
@@ -621,7 +476,7 @@ func (p *consumersPane) table(m *Model, full bool) table {
 	return table{
 		cols:  cols,
 		n:     len(cs),
-		sel:   p.cur.index(len(cs), consumerID(m)),
+		sel:   p.cur.index(len(cs), consumerID(e)),
 		focus: full && !p.focus,
 		empty: "no consumers (c starts a tap)",
 		row: func(i int, c []cell) {
@@ -630,8 +485,8 @@ func (p *consumersPane) table(m *Model, full bool) table {
 				c[0] = txt(st.text, clean(cn.Topic))
 				c[1] = txt(st.accent, clean(cn.Subscription))
 				c[2] = txt(pick(cn.AdHoc, st.accent, st.text), clean(cn.Name))
-				c[3] = txt(st.muted, cn.Type)
-				c[4] = txt(stateColor(st, cn.State), cn.State)
+				c[3] = txt(st.muted, cn.Type.String())
+				c[4] = txt(consumerPaint(st, cn.State), cn.State.String())
 				c[5] = txt(st.text, fmtSI(cn.Rate))
 				c[6] = spk(cn.Series)
 				c[7] = txt(st.text, fmtCount(cn.Received))
@@ -649,178 +504,31 @@ func (p *consumersPane) table(m *Model, full bool) table {
 	}
 }
 
-func (p *consumersPane) view(m *Model, w, h int) string {
-	if p.insp != nil {
-		if p.selected(m) != nil {
-			return p.insp.view(m, w, h)
-		}
-		p.insp = nil
+func (p *consumersPane) view(e *env, w, h int) string {
+	c := p.selected(e)
+	if p.insp != nil && c != nil {
+		return p.insp.view(e, c, p.schemas, w, h)
 	}
-	st := m.st
-	cs := m.snap.Consumers
+	st := e.st
+	cs := e.snap.Consumers
 	listH, streamH := consumersLayout(h, len(cs))
 	title := []seg{{"Consumers", st.title}, {" (" + itoa(len(cs)) + ")", st.muted}}
-	top := m.box(title, w, listH, !p.focus, m.renderTable(p.table(m, true), w-2, listH-2))
-	return top + "\n" + p.streamView(m, w, streamH)
+	top := st.box(title, w, listH, !p.focus, st.renderTable(p.table(e, true), w-2, listH-2))
+	input := ""
+	if p.fin.open && c != nil {
+		input = p.fin.view(st, w-2)
+	}
+	return top + "\n" + p.msgStream.view(e, c, input, w, streamH)
 }
 
-// streamTitle builds the stream box's title: follow state, counts (or matches), marks, the manual-ack
-// pending count and ack timeout, then which consumer it is.
-func (p *consumersPane) streamTitle(m *Model, c *monitor.ConsumerStats, shown int) []seg {
-	st := m.st
-	title := []seg{{"Stream", st.title}}
-	if p.follow {
-		title = append(title, seg{"  FOLLOW", st.ok})
-	} else {
-		title = append(title, seg{"  PAUSED", st.warn})
-		if p.off > 0 {
-			title = append(title, seg{" ↑" + itoa(p.off), st.warn})
-		}
-	}
-	if p.filter != nil {
-		title = append(title, seg{"  " + itoa(p.res.Matches) + " of " + itoa(p.res.Kept) + " match", st.info},
-			seg{" /" + clean(p.filter.String()) + "/", st.muted})
-	} else {
-		title = append(title, seg{"  " + itoa(shown) + " of " + fmtCount(p.total), st.muted})
-	}
-	if n := len(p.marks); n > 0 {
-		title = append(title, seg{"  " + itoa(n) + " marked", st.accent})
-	}
-	if c.ManualAck {
-		title = append(title, seg{"  " + itoa(c.Pending) + " pending", pick(c.Pending > 0, st.warn, st.muted)})
-		if c.AckTimeout > 0 {
-			title = append(title, seg{" · ack timeout " + fmtDur(c.AckTimeout), st.muted})
-		}
-	}
-	return append(title, seg{"  " + clean(c.Topic) + " · " + clean(c.Subscription) + " · " + clean(c.Name), st.text})
-}
-
-func (p *consumersPane) streamView(m *Model, w, h int) string {
-	st := m.st
-	c := p.selected(m)
-	if c == nil {
-		return m.box([]seg{{"Stream", st.title}}, w, h, p.focus, []string{m.textLine(w-2, st.muted, "no consumer selected")})
-	}
-	rows := max(0, h-3-p.inputLines())
-	msgs := p.visible(rows)
-	now := m.now()
-	manual := c.ManualAck
-	cols := []column{
-		{title: "TIME", width: 12},
-		{title: "PART", width: 6, drop: 4},
-		{title: "OFFSET", width: 7, right: true},
-		{title: "KEY", width: 10, drop: 3},
-	}
-	if manual {
-		// The ack state and deadline matter more than the partition and the size.
-		cols[1].drop, cols[3].drop = 6, 4
-		cols = append(cols, column{title: "STATE", width: 7}, column{title: "ACK IN", width: 6, right: true})
-	}
-	cols = append(cols, column{title: "SIZE", width: 7, right: true, drop: pick(manual, 5, 2)}, column{title: "PAYLOAD", width: 12, flex: 4})
-	sel := -1
-	if p.focus {
-		for i := range msgs {
-			if msgs[i].Seq == p.sel {
-				sel = i
-			}
-		}
-	}
-	t := table{
-		cols:  cols,
-		n:     len(msgs),
-		sel:   sel,
-		focus: p.focus,
-		empty: pick(p.filter != nil, "no message matches the filter", "no messages yet"),
-		mark:  func(i int) bool { return p.marks[msgs[i].Seq] },
-		row: func(i int, cl []cell) {
-			ms := &msgs[i]
-			cl[0] = txt(st.muted, ms.ReceivedAt.Format("15:04:05.000"))
-			cl[1] = txt(st.muted, partition(c.Topic, ms.Topic))
-			cl[2] = txt(pick(ms.Redelivered, st.warn, st.text), strconv.FormatUint(ms.Offset, 10))
-			if ms.HasKey {
-				cl[3] = txt(st.accent, clean(ms.Key))
-			} else {
-				cl[3] = txt(st.muted, "-")
-			}
-			j := 4
-			if manual {
-				cl[4] = txt(settlePaint(st, ms.State), orDash(ms.State))
-				cl[5] = deadlineCell(st, ms, now)
-				j = 6
-			}
-			cl[j] = txt(st.text, fmtBytes(float64(len(ms.Payload))))
-			pc := cell{raw: ms.Payload, isRaw: true, p: st.text}
-			if p.filter != nil {
-				pc.hl, pc.hp = p.filter.Highlights(previewPrefix(ms.Payload, w)), st.highlight
-			}
-			cl[j+1] = pc
-		},
-	}
-	var body []string
-	if p.finOpen {
-		body = append(body, p.filterLine(m, w-2))
-	}
-	body = append(body, m.renderTable(t, w-2, h-2-len(body))...)
-	return m.box(p.streamTitle(m, c, len(msgs)), w, h, p.focus, body)
-}
-
-// filterLine draws the open filter input, with the last syntax error in red.
-func (p *consumersPane) filterLine(m *Model, w int) string {
-	st := m.st
-	errText := ""
-	if p.finErr != "" {
-		errText = "  ✗ " + clean(p.finErr)
-	}
-	// The input takes what its text needs (at least a third of the line), the error the rest.
-	iw := max(w/3, min(w-1, textWidth(p.fin.Value())+textWidth(p.fin.Prompt)+3))
-	ew := min(textWidth(errText), max(0, w-1-iw))
-	p.fin.SetWidth(max(1, w-ew-textWidth(p.fin.Prompt)-3))
-	l := " " + padANSI(p.fin.View(), w-1-ew)
-	if ew > 0 {
-		l += st.err.r(truncate(errText, ew))
-	}
-	return padANSI(l, w)
-}
-
-// previewPrefix is the part of a payload a preview of width w cells can show (escaped bytes take at least
-// one cell, a rune at most four bytes): highlights are looked for there only.
-func previewPrefix(b []byte, w int) []byte {
-	if n := 4*w + 64; len(b) > n {
-		return b[:n]
-	}
-	return b
-}
-
-// settlePaint colours a manual-ack state.
-func settlePaint(st *styles, s string) paint {
-	switch s {
-	case monitor.StatePending:
-		return st.warn
-	case monitor.StateAcked:
-		return st.ok
-	case monitor.StateNacked:
-		return st.err
-	}
-	return st.muted
-}
-
-// deadlineCell shows the time left before a pending message's ack deadline, red under deadlineWarn.
-func deadlineCell(st *styles, ms *monitor.Message, now time.Time) cell {
-	if ms.State != monitor.StatePending || ms.AckDeadline.IsZero() {
-		return txt(st.muted, "-")
-	}
-	left := ms.AckDeadline.Sub(now)
-	return txt(pick(left < deadlineWarn, st.err, st.text), fmtAge(left))
-}
-
-func (p *consumersPane) tile(m *Model, w, h int, focused bool) string {
-	st := m.st
+func (p *consumersPane) tile(e *env, w, h int, focused bool) string {
+	st := e.st
 	var rate float64
-	for i := range m.snap.Consumers {
-		rate += m.snap.Consumers[i].Rate
+	for i := range e.snap.Consumers {
+		rate += e.snap.Consumers[i].Rate
 	}
-	title := []seg{{"Consumers", st.title}, {" (" + itoa(len(m.snap.Consumers)) + ") ", st.muted}, {fmtRate(rate), st.text}}
-	return m.box(title, w, h, focused, m.renderTable(p.table(m, false), w-2, h-2))
+	title := []seg{{"Consumers", st.title}, {" (" + itoa(len(e.snap.Consumers)) + ") ", st.muted}, {fmtRate(rate), st.text}}
+	return st.box(title, w, h, focused, st.renderTable(p.table(e, false), w-2, h-2))
 }
 
 // esc closes the inspector, else moves the focus from the stream back to the list.
@@ -837,62 +545,72 @@ func (p *consumersPane) esc() bool {
 }
 
 // click selects the consumer or the message under the mouse (a message pauses the stream).
-func (p *consumersPane) click(m *Model, _, y int) {
+func (p *consumersPane) click(e *env, _, y int) {
 	if p.insp != nil {
 		return
 	}
-	cs := m.snap.Consumers
-	listH, _ := consumersLayout(m.bodyHeight(), len(cs))
+	cs := e.snap.Consumers
+	listH, _ := consumersLayout(e.bodyHeight(), len(cs))
 	if y < listH {
-		if i := clickRow(p.cur.index(len(cs), consumerID(m)), len(cs), listH-3, y-2); i >= 0 {
-			p.cur.idx, p.cur.id = i, consumerID(m)(i)
+		if i := clickRow(p.cur.index(len(cs), consumerID(e)), len(cs), listH-3, y-2); i >= 0 {
+			p.cur.idx, p.cur.id = i, consumerID(e)(i)
 			p.focus = false
-			p.pull(m)
+			p.pull(e)
 		}
 		return
 	}
-	if p.selected(m) == nil {
+	if p.selected(e) == nil {
 		return
 	}
-	rows := p.streamRows(m)
+	rows := p.streamRows(e)
 	msgs := p.visible(rows)
 	dy := y - listH - 2 - p.inputLines()
 	if dy < 0 || dy >= len(msgs) {
 		return
 	}
 	seq := msgs[dy].Seq
-	p.pause(m)
+	p.pause(e)
 	p.focus, p.sel = true, seq
 	if i := p.heldIndex(seq); i >= 0 {
-		p.ensureVisible(m, i)
+		p.ensureVisible(rows, i)
 	}
 }
 
 // wheel moves the consumer selection over the list, scrolls the stream over the stream, and the payload
 // in the inspector.
-func (p *consumersPane) wheel(m *Model, _, y, delta int) {
+func (p *consumersPane) wheel(e *env, _, y, delta int) {
 	if p.insp != nil {
 		p.insp.scroll(delta * 3)
 		return
 	}
-	listH, _ := consumersLayout(m.bodyHeight(), len(m.snap.Consumers))
+	listH, _ := consumersLayout(e.bodyHeight(), len(e.snap.Consumers))
 	if y < listH {
 		k := tea.KeyPressMsg{Code: tea.KeyDown}
 		if delta < 0 {
 			k = tea.KeyPressMsg{Code: tea.KeyUp}
 		}
-		if p.cur.move(m, k, len(m.snap.Consumers), listH-3, consumerID(m)) {
+		if p.cur.move(e, k, len(e.snap.Consumers), listH-3, consumerID(e)) {
 			p.focus = false
-			p.pull(m)
+			p.pull(e)
 		}
 		return
 	}
-	rows := p.streamRows(m)
+	rows := p.streamRows(e)
 	if delta > 0 && p.follow {
 		return
 	}
-	p.pause(m)
+	p.pause(e)
 	p.off = max(0, min(p.off-delta*3, len(p.held)-rows))
+}
+
+// bindings are the stream's keys, or the inspector's while it is open.
+func (p *consumersPane) bindings(k *KeyMap) []Binding {
+	if p.insp != nil {
+		i := k.Inspector
+		return []Binding{i.View, i.Next, i.Prev, i.Ack, i.Nack, i.Close}
+	}
+	c := k.Consumers
+	return []Binding{c.Open, c.Follow, c.ScrollUp, c.ScrollDown, c.Filter, c.Mark, c.Ack, c.Nack, c.Replay, c.NewTap, c.StopTap}
 }
 
 // partition names a message's partition relative to the consumer's topic: "part-1" for
@@ -905,12 +623,4 @@ func partition(topic, msgTopic string) string {
 		return clean(rest[1:])
 	}
 	return clean(msgTopic)
-}
-
-// plural formats a count of things: "1 message", "3 messages".
-func plural(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return itoa(n) + " " + what + "s"
 }

@@ -3,14 +3,20 @@ package tui
 import (
 	"strings"
 
-	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 )
 
 // dashboardPane tiles condensed versions of the other six panes in a grid (3×2 when wide, 2×3 otherwise).
-// The arrow keys move between tiles and enter opens the focused one.
+// The arrow keys move between tiles and enter opens the focused one. It lays the tiles out; each pane draws
+// its own (the root gives the dashboard the six tilers, in pane order).
 type dashboardPane struct {
-	sel int // focused tile, 0..5 (Topics..Connectors)
+	sel   int // focused tile, 0..5 (Topics..Connectors)
+	tiles [numTiles]tiler
+}
+
+// tiler draws a pane's condensed dashboard tile in exactly w×h cells. It is pure.
+type tiler interface {
+	tile(e *env, w, h int, focused bool) string
 }
 
 const numTiles = numPanes - 1
@@ -34,32 +40,32 @@ func cellSpan(total, n, i int) (start, size int) {
 	return start, size
 }
 
-func (d *dashboardPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
-	cols, _ := dashGrid(m.w)
-	k := m.keys
+func (d *dashboardPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
+	cols, _ := dashGrid(e.w)
+	k := e.keys
 	switch {
-	case key.Matches(msg, k.Dashboard.Left):
+	case matches(msg, k.Dashboard.Left):
 		d.sel = (d.sel + numTiles - 1) % numTiles
-	case key.Matches(msg, k.Dashboard.Right):
+	case matches(msg, k.Dashboard.Right):
 		d.sel = (d.sel + 1) % numTiles
-	case key.Matches(msg, k.Nav.Up):
+	case matches(msg, k.Nav.Up):
 		if d.sel >= cols {
 			d.sel -= cols
 		}
-	case key.Matches(msg, k.Nav.Down):
+	case matches(msg, k.Nav.Down):
 		if d.sel+cols < numTiles {
 			d.sel += cols
 		}
-	case key.Matches(msg, k.Dashboard.Open):
-		m.setPane(paneID(d.sel + 1))
+	case matches(msg, k.Dashboard.Open):
+		e.post(showPaneMsg{id: paneID(d.sel + 1)})
 	}
 	return nil
 }
 
 // click focuses the tile under (x, y) of the body; a click on the focused tile opens it.
-func (d *dashboardPane) click(m *Model, x, y int) {
-	cols, rows := dashGrid(m.w)
-	bh := m.bodyHeight()
+func (d *dashboardPane) click(e *env, x, y int) {
+	cols, rows := dashGrid(e.w)
+	bh := e.bodyHeight()
 	if y < 0 || y >= bh {
 		return
 	}
@@ -69,11 +75,11 @@ func (d *dashboardPane) click(m *Model, x, y int) {
 			continue
 		}
 		for c := range cols {
-			x0, ww := cellSpan(m.w, cols, c)
+			x0, ww := cellSpan(e.w, cols, c)
 			if x >= x0 && x < x0+ww {
 				i := r*cols + c
 				if i == d.sel {
-					m.setPane(paneID(i + 1))
+					e.post(showPaneMsg{id: paneID(i + 1)})
 				}
 				d.sel = i
 				return
@@ -82,7 +88,7 @@ func (d *dashboardPane) click(m *Model, x, y int) {
 	}
 }
 
-func (d *dashboardPane) view(m *Model, w, h int) string {
+func (d *dashboardPane) view(e *env, w, h int) string {
 	cols, rows := dashGrid(w)
 	var b strings.Builder
 	b.Grow(w * h * 4)
@@ -92,7 +98,7 @@ func (d *dashboardPane) view(m *Model, w, h int) string {
 		for c := range cols {
 			_, tw := cellSpan(w, cols, c)
 			i := r*cols + c
-			tiles[c] = strings.Split(m.panes[i+1].tile(m, tw, th, i == d.sel), "\n")
+			tiles[c] = strings.Split(d.tiles[i].tile(e, tw, th, i == d.sel), "\n")
 		}
 		for y := range th {
 			if r > 0 || y > 0 {
@@ -108,6 +114,11 @@ func (d *dashboardPane) view(m *Model, w, h int) string {
 	return b.String()
 }
 
-func (d *dashboardPane) tile(m *Model, w, h int, _ bool) string { return d.view(m, w, h) }
-func (d *dashboardPane) capturing() bool                        { return false }
-func (d *dashboardPane) esc() bool                              { return false }
+func (d *dashboardPane) tile(e *env, w, h int, _ bool) string { return d.view(e, w, h) }
+func (d *dashboardPane) sync(*env)                            {}
+func (d *dashboardPane) capturing() bool                      { return false }
+func (d *dashboardPane) esc() bool                            { return false }
+
+func (d *dashboardPane) bindings(k *KeyMap) []Binding {
+	return []Binding{k.Dashboard.Left, k.Dashboard.Right, k.Dashboard.Open}
+}

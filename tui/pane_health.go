@@ -5,7 +5,6 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/danube-console/danube-console/client"
 	"github.com/danube-console/danube-console/monitor"
 )
 
@@ -15,8 +14,8 @@ type healthPane struct {
 	cur cursor
 }
 
-func healthID(m *Model) func(i int) string {
-	hs := m.snap.Health
+func healthID(e *env) func(i int) string {
+	hs := e.snap.Health
 	return func(i int) string {
 		k := "p"
 		if hs[i].Consumer {
@@ -37,47 +36,47 @@ func healthLayout(h, conns, repairs int) (checksH, repairsH, connsH int) {
 }
 
 // repairCount is how many store repairs the broker reported.
-func repairCount(m *Model) int {
-	if r := m.snap.StoreRecovery; r != nil {
+func repairCount(e *env) int {
+	if r := e.snap.StoreRecovery; r != nil {
 		return len(r.Reports)
 	}
 	return 0
 }
 
-func (p *healthPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
-	ch, _, _ := healthLayout(m.bodyHeight(), len(m.snap.Conns), repairCount(m))
-	p.cur.move(m, msg, len(m.snap.Health), ch-3, healthID(m))
+func (p *healthPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
+	ch, _, _ := healthLayout(e.bodyHeight(), len(e.snap.Conns), repairCount(e))
+	p.cur.move(e, msg, len(e.snap.Health), ch-3, healthID(e))
 	return nil
 }
 
 func healthStatusPaint(st *styles, h *monitor.HealthStats) paint {
 	switch h.Status {
-	case "OK":
+	case monitor.HealthOK:
 		return st.ok
-	case "CLOSE":
+	case monitor.HealthClose:
 		return st.warn
-	case "":
+	case monitor.HealthUnknown:
 		return st.muted
 	}
 	return st.err
 }
 
-func connStatePaint(st *styles, s string) paint {
+func connStatePaint(st *styles, s monitor.ConnState) paint {
 	switch s {
-	case "ready":
+	case monitor.ConnReady:
 		return st.ok
-	case "connecting":
+	case monitor.ConnConnecting:
 		return st.warn
-	case "transient-failure":
+	case monitor.ConnTransientFailure:
 		return st.err
 	}
 	return st.muted
 }
 
-func (p *healthPane) table(m *Model, full bool) table {
-	st := m.st
-	hs := m.snap.Health
-	now := m.now()
+func (p *healthPane) table(e *env, full bool) table {
+	st := e.st
+	hs := e.snap.Health
+	now := e.now
 	var cols []column
 	if full {
 		cols = []column{
@@ -101,12 +100,12 @@ func (p *healthPane) table(m *Model, full bool) table {
 	return table{
 		cols:  cols,
 		n:     len(hs),
-		sel:   p.cur.index(len(hs), healthID(m)),
+		sel:   p.cur.index(len(hs), healthID(e)),
 		focus: full,
 		empty: "no health checks yet",
 		row: func(i int, c []cell) {
 			h := &hs[i]
-			status := h.Status
+			status := h.Status.String()
 			if status == "" {
 				status = "-"
 			}
@@ -130,10 +129,10 @@ func (p *healthPane) table(m *Model, full bool) table {
 	}
 }
 
-func (p *healthPane) connsTable(m *Model) table {
-	st := m.st
-	cs := m.snap.Conns
-	now := m.now()
+func (p *healthPane) connsTable(e *env) table {
+	st := e.st
+	cs := e.snap.Conns
+	now := e.now
 	return table{
 		cols: []column{
 			{title: "BROKER ADDRESS", width: 16, flex: 1},
@@ -147,7 +146,7 @@ func (p *healthPane) connsTable(m *Model) table {
 		row: func(i int, c []cell) {
 			cn := &cs[i]
 			c[0] = txt(st.text, clean(cn.Addr))
-			c[1] = txt(connStatePaint(st, cn.State), cn.State)
+			c[1] = txt(connStatePaint(st, cn.State), cn.State.String())
 			c[2] = txt(st.text, ago(now, cn.Since))
 			c[3] = txt(st.text, fmtCount(cn.Transitions))
 		},
@@ -155,10 +154,10 @@ func (p *healthPane) connsTable(m *Model) table {
 }
 
 // repairsTable lists what the broker repaired in its data directory at start.
-func (p *healthPane) repairsTable(m *Model) table {
-	st := m.st
-	var rs []client.RecoveryReport
-	if r := m.snap.StoreRecovery; r != nil {
+func (p *healthPane) repairsTable(e *env) table {
+	st := e.st
+	var rs []monitor.RecoveryReport
+	if r := e.snap.StoreRecovery; r != nil {
 		rs = r.Reports
 	}
 	return table{
@@ -195,59 +194,62 @@ func (p *healthPane) repairsTable(m *Model) table {
 // counts returns how many checks are OK and how many are not.
 func healthCounts(hs []monitor.HealthStats) (ok, bad int) {
 	for i := range hs {
-		if hs[i].Status == "OK" {
+		if hs[i].Status == monitor.HealthOK {
 			ok++
-		} else if hs[i].Status != "" {
+		} else if hs[i].Status != monitor.HealthUnknown {
 			bad++
 		}
 	}
 	return ok, bad
 }
 
-func (p *healthPane) view(m *Model, w, h int) string {
-	st := m.st
-	hs := m.snap.Health
-	repairs := repairCount(m)
-	checksH, repairsH, connsH := healthLayout(h, len(m.snap.Conns), repairs)
+func (p *healthPane) view(e *env, w, h int) string {
+	st := e.st
+	hs := e.snap.Health
+	repairs := repairCount(e)
+	checksH, repairsH, connsH := healthLayout(h, len(e.snap.Conns), repairs)
 	ok, bad := healthCounts(hs)
 	title := []seg{{"Health checks", st.title}, {" (" + itoa(len(hs)) + ") ", st.muted},
 		{itoa(ok) + " ok", st.ok}, {" · ", st.muted}, {itoa(bad) + " failing", pick(bad > 0, st.err, st.muted)}}
-	top := m.box(title, w, checksH, true, m.renderTable(p.table(m, true), w-2, checksH-2))
+	top := e.st.box(title, w, checksH, true, e.st.renderTable(p.table(e, true), w-2, checksH-2))
 	if repairs > 0 {
-		rec := m.snap.StoreRecovery
+		rec := e.snap.StoreRecovery
 		rtitle := []seg{{"Store recovery", st.title}, {" (" + itoa(repairs) + ") ", st.muted},
-			{"broker " + clean(rec.BrokerID) + " repaired its data directory when it started " + ago(m.now(), rec.StartedAt) + " ago", st.err}}
-		top += "\n" + m.box(rtitle, w, repairsH, false, m.renderTable(p.repairsTable(m), w-2, repairsH-2))
+			{"broker " + clean(rec.BrokerID) + " repaired its data directory when it started " + ago(e.now, rec.StartedAt) + " ago", st.err}}
+		top += "\n" + e.st.box(rtitle, w, repairsH, false, e.st.renderTable(p.repairsTable(e), w-2, repairsH-2))
 	}
-	ctitle := []seg{{"Connections", st.title}, {" (" + itoa(len(m.snap.Conns)) + ")", st.muted}}
-	bottom := m.box(ctitle, w, connsH, false, m.renderTable(p.connsTable(m), w-2, connsH-2))
+	ctitle := []seg{{"Connections", st.title}, {" (" + itoa(len(e.snap.Conns)) + ")", st.muted}}
+	bottom := e.st.box(ctitle, w, connsH, false, e.st.renderTable(p.connsTable(e), w-2, connsH-2))
 	return top + "\n" + bottom
 }
 
-func (p *healthPane) tile(m *Model, w, h int, focused bool) string {
-	st := m.st
-	ok, bad := healthCounts(m.snap.Health)
+func (p *healthPane) tile(e *env, w, h int, focused bool) string {
+	st := e.st
+	ok, bad := healthCounts(e.snap.Health)
 	ready := 0
-	for i := range m.snap.Conns {
-		if m.snap.Conns[i].State == "ready" {
+	for i := range e.snap.Conns {
+		if e.snap.Conns[i].State == monitor.ConnReady {
 			ready++
 		}
 	}
 	title := []seg{{"Health", st.title}, {" ", st.muted}}
-	if n := repairCount(m); n > 0 { // first: it says more than the rest, and a narrow tile cuts the end
+	if n := repairCount(e); n > 0 { // first: it says more than the rest, and a narrow tile cuts the end
 		title = append(title, seg{itoa(n) + " store repairs", st.err}, seg{" · ", st.muted})
 	}
 	title = append(title, seg{itoa(ok) + " ok", st.ok}, seg{" · ", st.muted},
 		seg{itoa(bad) + " failing", pick(bad > 0, st.err, st.muted)}, seg{" · ", st.muted},
-		seg{itoa(ready) + "/" + itoa(len(m.snap.Conns)) + " conns", pick(ready < len(m.snap.Conns), st.warn, st.text)})
-	return m.box(title, w, h, focused, m.renderTable(p.table(m, false), w-2, h-2))
+		seg{itoa(ready) + "/" + itoa(len(e.snap.Conns)) + " conns", pick(ready < len(e.snap.Conns), st.warn, st.text)})
+	return e.st.box(title, w, h, focused, e.st.renderTable(p.table(e, false), w-2, h-2))
 }
 
 func (p *healthPane) capturing() bool { return false }
 func (p *healthPane) esc() bool       { return false }
 
 // click selects the health check under the mouse.
-func (p *healthPane) click(m *Model, _, y int) {
-	ch, _, _ := healthLayout(m.bodyHeight(), len(m.snap.Conns), repairCount(m))
-	clickTable(&p.cur, len(m.snap.Health), healthID(m), ch-3, 2, y)
+func (p *healthPane) click(e *env, _, y int) {
+	ch, _, _ := healthLayout(e.bodyHeight(), len(e.snap.Conns), repairCount(e))
+	clickTable(&p.cur, len(e.snap.Health), healthID(e), ch-3, 2, y)
 }
+func (p *healthPane) sync(*env) {}
+
+func (p *healthPane) bindings(*KeyMap) []Binding { return nil }

@@ -3,58 +3,46 @@ package tui
 import (
 	"strconv"
 
-	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/danube-console/danube-console/monitor"
 )
 
 // producersPane lists every producer (per partition) with its rates, sparkline, totals, errors and publish
 // latency.
 type producersPane struct {
-	cur cursor
+	cur  cursor
+	want string // a producer to select as soon as the snapshot has it
 }
 
-func producerID(m *Model) func(i int) string {
-	ps := m.snap.Producers
+func producerID(e *env) func(i int) string {
+	ps := e.snap.Producers
 	return func(i int) string {
 		return ps[i].Topic + "\x00" + ps[i].Name + "\x00" + strconv.FormatUint(ps[i].ID, 10)
 	}
 }
 
-func (p *producersPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
-	if key.Matches(msg, m.keys.Producers.Stop) {
-		pr := selectedIn(&p.cur, m.snap.Producers, producerID(m))
+func (p *producersPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
+	if matches(msg, e.keys.Producers.Stop) {
+		pr := selectedIn(&p.cur, e.snap.Producers, producerID(e))
 		switch {
 		case pr == nil:
 		case !pr.AdHoc:
-			m.setStatus(levelWarn, clean(pr.Name)+" was not started from the console: only those (:producer) stop here")
-		case pr.State == "closed":
-			m.setStatus(levelInfo, clean(pr.Name)+" is stopped already")
+			e.setStatus(levelWarn, clean(pr.Name)+" was not started from the console: only those (:producer) stop here")
+		case pr.State == monitor.ProducerClosed:
+			e.setStatus(levelInfo, clean(pr.Name)+" is stopped already")
 		default:
-			return m.stopAdHoc(pr.Name, true)
+			return stopAdHocCmd(e, pr.Name, true)
 		}
 		return nil
 	}
-	p.cur.move(m, msg, len(m.snap.Producers), m.bodyHeight()-5, producerID(m))
+	p.cur.move(e, msg, len(e.snap.Producers), e.bodyHeight()-5, producerID(e))
 	return nil
 }
 
-func stateColor(st *styles, s string) paint {
-	switch s {
-	case "created", "recreated", "subscribed", "resubscribed", "ready", "running", "OK":
-		return st.ok
-	case "failed", "error", "transient-failure":
-		return st.err
-	case "closed", "stream-ended", "stopped", "completed", "shutdown", "idle":
-		return st.muted
-	case "degraded", "CLOSE":
-		return st.warn
-	}
-	return st.info
-}
-
-func (p *producersPane) table(m *Model, full bool) table {
-	st := m.st
-	ps := m.snap.Producers
+func (p *producersPane) table(e *env, full bool) table {
+	st := e.st
+	ps := e.snap.Producers
 	var cols []column
 	if full {
 		cols = []column{
@@ -82,7 +70,7 @@ func (p *producersPane) table(m *Model, full bool) table {
 	return table{
 		cols:  cols,
 		n:     len(ps),
-		sel:   p.cur.index(len(ps), producerID(m)),
+		sel:   p.cur.index(len(ps), producerID(e)),
 		focus: full,
 		empty: "no producers",
 		row: func(i int, c []cell) {
@@ -94,7 +82,7 @@ func (p *producersPane) table(m *Model, full bool) table {
 			if full {
 				c[0] = txt(st.text, clean(pr.Topic))
 				c[1] = txt(st.accent, clean(pr.Name))
-				c[2] = txt(stateColor(st, pr.State), pr.State)
+				c[2] = txt(producerPaint(st, pr.State), pr.State.String())
 				c[3] = txt(st.text, fmtSI(pr.MsgRate))
 				c[4] = txt(st.text, fmtByteRate(pr.ByteRate))
 				c[5] = spk(pr.Series)
@@ -114,9 +102,9 @@ func (p *producersPane) table(m *Model, full bool) table {
 	}
 }
 
-func (p *producersPane) view(m *Model, w, h int) string {
-	st := m.st
-	ps := m.snap.Producers
+func (p *producersPane) view(e *env, w, h int) string {
+	st := e.st
+	ps := e.snap.Producers
 	var rate, brate float64
 	var msgs, errs uint64
 	for i := range ps {
@@ -125,7 +113,7 @@ func (p *producersPane) view(m *Model, w, h int) string {
 		msgs += ps[i].Msgs
 		errs += ps[i].Errors
 	}
-	body := m.renderTable(p.table(m, true), w-2, h-4)
+	body := e.st.renderTable(p.table(e, true), w-2, h-4)
 	for len(body) < h-4 {
 		body = append(body, blank(w-2))
 	}
@@ -136,34 +124,63 @@ func (p *producersPane) view(m *Model, w, h int) string {
 	body = append(body, foot.String())
 	// The selected producer's last error, if any, else what can be done.
 	el := newLine(w - 2).space(1)
-	pr := selectedIn(&p.cur, ps, producerID(m))
+	pr := selectedIn(&p.cur, ps, producerID(e))
 	switch {
 	case pr != nil && pr.LastError != "":
 		el.add(st.muted, clean(pr.Name)+": ").add(st.err, clean(pr.LastError))
-	case pr != nil && pr.AdHoc && pr.State != "closed":
+	case pr != nil && pr.AdHoc && pr.State != monitor.ProducerClosed:
 		el.add(st.key, "x").add(st.muted, " stops "+clean(pr.Name))
-	case !m.readOnly():
+	case !e.readOnly():
 		el.add(st.key, ":producer TOPIC RATE").add(st.muted, " starts a producer of test messages")
 	}
 	body = append(body, el.String())
 	title := []seg{{"Producers", st.title}, {" (" + itoa(len(ps)) + ")", st.muted}}
-	return m.box(title, w, h, true, body)
+	return e.st.box(title, w, h, true, body)
 }
 
-func (p *producersPane) tile(m *Model, w, h int, focused bool) string {
-	st := m.st
+func (p *producersPane) tile(e *env, w, h int, focused bool) string {
+	st := e.st
 	var rate float64
-	for i := range m.snap.Producers {
-		rate += m.snap.Producers[i].MsgRate
+	for i := range e.snap.Producers {
+		rate += e.snap.Producers[i].MsgRate
 	}
-	title := []seg{{"Producers", st.title}, {" (" + itoa(len(m.snap.Producers)) + ") ", st.muted}, {fmtRate(rate), st.text}}
-	return m.box(title, w, h, focused, m.renderTable(p.table(m, false), w-2, h-2))
+	title := []seg{{"Producers", st.title}, {" (" + itoa(len(e.snap.Producers)) + ") ", st.muted}, {fmtRate(rate), st.text}}
+	return e.st.box(title, w, h, focused, e.st.renderTable(p.table(e, false), w-2, h-2))
 }
 
+// started reports the start of a producer the console asked for and, once up, selects it.
+func (p *producersPane) started(e *env, msg producerDoneMsg) {
+	s := msg.spec
+	if msg.err != nil {
+		e.setStatus(levelError, "producer "+s.Name+" on "+s.Topic+": "+msg.err.Error())
+		return
+	}
+	e.setStatus(levelInfo, "producing to "+s.Topic+" as "+s.Name+" at "+fmtRate(s.Rate)+pick(s.Reliable, " (reliable)", "")+
+		"; x on the producers pane stops it")
+	p.want = s.Name
+	e.post(showPaneMsg{id: paneProducers})
+	e.post(pullMsg{})
+}
+
+// sync selects the producer the console started, once the snapshot lists it.
+func (p *producersPane) sync(e *env) {
+	if p.want == "" {
+		return
+	}
+	ps := e.snap.Producers
+	for i := len(ps) - 1; i >= 0; i-- {
+		if ps[i].Name == p.want {
+			p.cur.id, p.want = producerID(e)(i), ""
+			return
+		}
+	}
+}
 func (p *producersPane) capturing() bool { return false }
 func (p *producersPane) esc() bool       { return false }
 
 // click selects the producer under the mouse.
-func (p *producersPane) click(m *Model, _, y int) {
-	clickTable(&p.cur, len(m.snap.Producers), producerID(m), m.bodyHeight()-5, 2, y)
+func (p *producersPane) click(e *env, _, y int) {
+	clickTable(&p.cur, len(e.snap.Producers), producerID(e), e.bodyHeight()-5, 2, y)
 }
+
+func (p *producersPane) bindings(k *KeyMap) []Binding { return []Binding{k.Producers.Stop} }

@@ -4,11 +4,11 @@ import (
 	"context"
 	"strings"
 
-	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/danube-console/danube-console/monitor"
+	"github.com/danube-console/danube-console/themes"
 )
 
 // topicsPane lists namespaces and topics from the admin API and looks topics up: enter or l on a topic, or
@@ -30,20 +30,31 @@ type lookupDoneMsg struct {
 	err   error
 }
 
-func newTopicsPane(m *Model) *topicsPane {
+func newTopicsPane(t *themes.Theme) *topicsPane {
 	p := &topicsPane{in: textinput.New()}
 	p.in.Prompt = "topic› "
 	p.in.Placeholder = "/default/my-topic"
 	p.in.CharLimit = 256
-	p.restyle(m)
+	p.restyle(t)
 	return p
 }
 
 // restyle applies the theme to the text input.
-func (p *topicsPane) restyle(m *Model) { styleInput(&p.in, m.theme) }
+func (p *topicsPane) restyle(t *themes.Theme) { styleInput(&p.in, t) }
 
-func topicID(m *Model) func(i int) string {
-	ts := m.snap.Topics
+// lookupWidth is the inner width of the lookup panel on a terminal w cells wide.
+func lookupWidth(w int) int {
+	if w >= 120 {
+		return min(60, w*2/5) - 2
+	}
+	return w - 2
+}
+
+// sync gives the lookup input the width it is drawn at, for its scrolling.
+func (p *topicsPane) sync(e *env) { p.in.SetWidth(max(1, lookupWidth(e.w)-10)) }
+
+func topicID(e *env) func(i int) string {
+	ts := e.snap.Topics
 	return func(i int) string { return ts[i].Name }
 }
 
@@ -64,14 +75,14 @@ func (p *topicsPane) closeInput() {
 }
 
 // input passes a message to the open text input.
-func (p *topicsPane) input(_ *Model, msg tea.Msg) tea.Cmd {
+func (p *topicsPane) input(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
 	p.in, cmd = p.in.Update(msg)
 	return cmd
 }
 
-func (p *topicsPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
-	k := m.keys.Topics
+func (p *topicsPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
+	k := e.keys.Topics
 	if p.inOpen {
 		switch msg.String() {
 		case "esc":
@@ -83,36 +94,38 @@ func (p *topicsPane) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 			if topic == "" {
 				return nil
 			}
-			return p.lookup(m, topic)
+			return p.lookup(e, topic)
 		}
-		return p.input(m, msg)
+		return p.input(msg)
 	}
 	switch {
-	case key.Matches(msg, k.LookupInput):
+	case matches(msg, k.LookupInput):
 		p.inOpen = true
 		return p.in.Focus()
-	case key.Matches(msg, k.Lookup):
-		if t := selectedIn(&p.cur, m.snap.Topics, topicID(m)); t != nil {
-			return p.lookup(m, t.Name)
+	case matches(msg, k.Lookup):
+		if t := selectedIn(&p.cur, e.snap.Topics, topicID(e)); t != nil {
+			return p.lookup(e, t.Name)
 		}
 		return nil
-	case key.Matches(msg, k.Tap):
-		if t := selectedIn(&p.cur, m.snap.Topics, topicID(m)); t != nil {
-			return m.openTapForm(t.Name)
+	case matches(msg, k.Tap):
+		if t := selectedIn(&p.cur, e.snap.Topics, topicID(e)); t != nil {
+			e.post(openTapFormMsg{topic: t.Name})
+			return nil
 		}
-		return m.openTapForm("")
-	case key.Matches(msg, k.Refresh):
-		m.setStatus(levelInfo, "refreshing topics…")
-		return m.refreshCmd(true)
+		e.post(openTapFormMsg{})
+		return nil
+	case matches(msg, k.Refresh):
+		e.setStatus(levelInfo, "refreshing topics…")
+		return refreshCmd(e.ctx, e.snaps, true)
 	}
-	p.cur.move(m, msg, len(m.snap.Topics), m.bodyHeight()-4, topicID(m))
+	p.cur.move(e, msg, len(e.snap.Topics), e.bodyHeight()-4, topicID(e))
 	return nil
 }
 
 // lookup starts a lookup in a command.
-func (p *topicsPane) lookup(m *Model, topic string) tea.Cmd {
+func (p *topicsPane) lookup(e *env, topic string) tea.Cmd {
 	p.pending = topic
-	b, ctx := m.b, m.ctx
+	b, ctx := e.admin, e.ctx
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
 		defer cancel()
@@ -121,20 +134,20 @@ func (p *topicsPane) lookup(m *Model, topic string) tea.Cmd {
 	}
 }
 
-func (p *topicsPane) lookupDone(m *Model, msg lookupDoneMsg) {
+func (p *topicsPane) lookupDone(e *env, msg lookupDoneMsg) {
 	if p.pending == msg.topic {
 		p.pending = ""
 	}
 	p.last = &msg
 	if msg.err != nil {
-		m.setStatus(levelError, "lookup "+msg.topic+": "+msg.err.Error())
+		e.setStatus(levelError, "lookup "+msg.topic+": "+msg.err.Error())
 	}
-	m.pull()
+	e.post(pullMsg{})
 }
 
-func (p *topicsPane) table(m *Model, full bool) table {
-	st := m.st
-	ts := m.snap.Topics
+func (p *topicsPane) table(e *env, full bool) table {
+	st := e.st
+	ts := e.snap.Topics
 	var cols []column
 	if full {
 		cols = []column{
@@ -153,13 +166,13 @@ func (p *topicsPane) table(m *Model, full bool) table {
 		}
 	}
 	empty := "no topics (R refreshes)"
-	if e := m.snap.AdminErr; e != "" {
+	if e := e.snap.AdminErr; e != "" {
 		empty = "no topics (--admin-url sets the admin API's address): " + clean(e)
 	}
 	return table{
 		cols:  cols,
 		n:     len(ts),
-		sel:   p.cur.index(len(ts), topicID(m)),
+		sel:   p.cur.index(len(ts), topicID(e)),
 		focus: full,
 		empty: empty,
 		row: func(i int, c []cell) {
@@ -191,7 +204,7 @@ func (p *topicsPane) table(m *Model, full bool) table {
 }
 
 // shown returns the lookup to show: the latest one this console ran, else the backend's most recent.
-func (p *topicsPane) shown(m *Model) (res monitor.LookupResult, err string, ok bool) {
+func (p *topicsPane) shown(e *env) (res monitor.LookupResult, err string, ok bool) {
 	if p.last != nil {
 		res = p.last.res
 		if res.Topic == "" {
@@ -202,34 +215,35 @@ func (p *topicsPane) shown(m *Model) (res monitor.LookupResult, err string, ok b
 		}
 		return res, err, true
 	}
-	if len(m.snap.Lookups) > 0 {
-		return m.snap.Lookups[0], "", true
+	if len(e.snap.Lookups) > 0 {
+		return e.snap.Lookups[0], "", true
 	}
 	return res, "", false
 }
 
 // lookupLines draws the lookup panel's content in w cells and at most h lines.
-func (p *topicsPane) lookupLines(m *Model, w, h int) []string {
-	st := m.st
-	now := m.now()
+func (p *topicsPane) lookupLines(e *env, w, h int) []string {
+	st := e.st
+	now := e.now
 	var out []string
 	if p.inOpen {
-		p.in.SetWidth(max(1, w-10))
-		out = append(out, " "+padANSI(p.in.View(), w-1))
+		in := p.in // drawn from a copy: sync sets the input's own width
+		in.SetWidth(max(1, w-10))
+		out = append(out, " "+padANSI(in.View(), w-1))
 	} else {
 		out = append(out, newLine(w).space(1).add(st.key, "l").add(st.muted, " look selected up  ").
 			add(st.key, "L").add(st.muted, " any topic  ").add(st.key, "R").add(st.muted, " refresh  ").
 			add(st.key, "enter").add(st.muted, " tap").String())
 	}
 	if p.pending != "" {
-		out = append(out, m.textLine(w, st.info, "looking up "+clean(p.pending)+" …"))
+		out = append(out, e.st.textLine(w, st.info, "looking up "+clean(p.pending)+" …"))
 	}
-	res, errText, ok := p.shown(m)
+	res, errText, ok := p.shown(e)
 	if !ok {
-		return append(out, m.textLine(w, st.muted, "no lookup yet"))
+		return append(out, e.st.textLine(w, st.muted, "no lookup yet"))
 	}
 	const lw = 11
-	kv := func(l, v string, vp paint) { out = append(out, m.kv(w, lw, l, v, vp)) }
+	kv := func(l, v string, vp paint) { out = append(out, e.st.kv(w, lw, l, v, vp)) }
 	kv("topic", clean(res.Topic), st.accent)
 	rt := res.ResponseType
 	if rt == "" {
@@ -264,9 +278,9 @@ func (p *topicsPane) lookupLines(m *Model, w, h int) []string {
 	kv("latency", fmtDur(res.Latency)+when, st.text)
 
 	// Earlier lookups, if there is room.
-	if len(m.snap.Lookups) > 1 && len(out)+2 < h {
-		out = append(out, m.textLine(w, st.header, "recent"))
-		for _, r := range m.snap.Lookups {
+	if len(e.snap.Lookups) > 1 && len(out)+2 < h {
+		out = append(out, e.st.textLine(w, st.header, "recent"))
+		for _, r := range e.snap.Lookups {
 			if len(out) >= h {
 				break
 			}
@@ -283,67 +297,49 @@ func (p *topicsPane) lookupLines(m *Model, w, h int) []string {
 	return out
 }
 
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-func (p *topicsPane) view(m *Model, w, h int) string {
-	st := m.st
-	ts := m.snap.Topics
+func (p *topicsPane) view(e *env, w, h int) string {
+	st := e.st
+	ts := e.snap.Topics
 	title := []seg{{"Topics", st.title}, {" (" + itoa(len(ts)) + ")", st.muted}}
-	if ns := m.snap.Namespaces; len(ns) > 0 {
+	if ns := e.snap.Namespaces; len(ns) > 0 {
 		title = append(title, seg{" · namespaces: " + clean(strings.Join(ns, ", ")), st.muted})
 	}
 	ltitle := []seg{{"Lookup", st.title}}
 	if w >= 120 {
 		lw := min(60, w*2/5)
 		tw := w - lw
-		left := m.box(title, tw, h, !p.inOpen, m.renderTable(p.table(m, true), tw-2, h-2))
-		right := m.box(ltitle, lw, h, p.inOpen, p.lookupLines(m, lw-2, h-2))
+		left := e.st.box(title, tw, h, !p.inOpen, e.st.renderTable(p.table(e, true), tw-2, h-2))
+		right := e.st.box(ltitle, lw, h, p.inOpen, p.lookupLines(e, lw-2, h-2))
 		return joinColumns(left, right)
 	}
 	lh := min(11, h/2)
-	top := m.box(title, w, h-lh, !p.inOpen, m.renderTable(p.table(m, true), w-2, h-lh-2))
-	return top + "\n" + m.box(ltitle, w, lh, p.inOpen, p.lookupLines(m, w-2, lh-2))
+	top := e.st.box(title, w, h-lh, !p.inOpen, e.st.renderTable(p.table(e, true), w-2, h-lh-2))
+	return top + "\n" + e.st.box(ltitle, w, lh, p.inOpen, p.lookupLines(e, w-2, lh-2))
 }
 
 // click selects the topic under the mouse.
-func (p *topicsPane) click(m *Model, x, y int) {
-	h := m.bodyHeight()
+func (p *topicsPane) click(e *env, x, y int) {
+	h := e.bodyHeight()
 	th := h - min(11, h/2)
-	if m.w >= 120 {
+	if e.w >= 120 {
 		th = h
-		if x >= m.w-min(60, m.w*2/5) {
+		if x >= e.w-min(60, e.w*2/5) {
 			return
 		}
 	}
 	if y < th {
-		clickTable(&p.cur, len(m.snap.Topics), topicID(m), th-3, 2, y)
+		clickTable(&p.cur, len(e.snap.Topics), topicID(e), th-3, 2, y)
 	}
 }
 
-func (p *topicsPane) tile(m *Model, w, h int, focused bool) string {
-	st := m.st
-	title := []seg{{"Topics", st.title}, {" (" + itoa(len(m.snap.Topics)) + ")", st.muted},
-		{" · " + itoa(len(m.snap.Namespaces)) + " namespaces", st.muted}}
-	return m.box(title, w, h, focused, m.renderTable(p.table(m, false), w-2, h-2))
+func (p *topicsPane) tile(e *env, w, h int, focused bool) string {
+	st := e.st
+	title := []seg{{"Topics", st.title}, {" (" + itoa(len(e.snap.Topics)) + ")", st.muted},
+		{" · " + itoa(len(e.snap.Namespaces)) + " namespaces", st.muted}}
+	return e.st.box(title, w, h, focused, e.st.renderTable(p.table(e, false), w-2, h-2))
 }
 
-// joinColumns puts two blocks of equal height side by side.
-func joinColumns(a, b string) string {
-	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
-	var sb strings.Builder
-	for i := range al {
-		if i > 0 {
-			sb.WriteByte('\n')
-		}
-		sb.WriteString(al[i])
-		if i < len(bl) {
-			sb.WriteString(bl[i])
-		}
-	}
-	return sb.String()
+func (p *topicsPane) bindings(k *KeyMap) []Binding {
+	t := k.Topics
+	return []Binding{t.Lookup, t.LookupInput, t.Refresh, t.Tap}
 }

@@ -173,8 +173,7 @@ func jsonTokens(b []byte) []jsonTok {
 }
 
 // jsonLines pretty-prints a valid JSON document with two-space indents, each token in its theme role.
-func (m *Model) jsonLines(b []byte, width int) []string {
-	st := m.st
+func (st *styles) jsonLines(b []byte, width int) []string {
 	toks := jsonTokens(b)
 	w := &wrapper{width: max(1, width)}
 	indent := 0
@@ -222,8 +221,7 @@ func (m *Model) jsonLines(b []byte, width int) []string {
 
 // textLines shows text: lines as they are, tabs expanded, other control characters escaped, long lines
 // wrapped.
-func (m *Model) textLines(b []byte, width int) []string {
-	st := m.st
+func (st *styles) textLines(b []byte, width int) []string {
 	w := &wrapper{width: max(1, width)}
 	for i, ln := range strings.Split(string(b), "\n") {
 		if i > 0 {
@@ -257,8 +255,7 @@ func expandTabs(s string) string {
 }
 
 // hexLines draws a hex dump: offset, 16 (or 8, or 4 when narrow) bytes in hex, and the same bytes as ASCII.
-func (m *Model) hexLines(b []byte, width int) []string {
-	st := m.st
+func (st *styles) hexLines(b []byte, width int) []string {
 	per := 16
 	for per > 4 && 10+per*3+per/8-1+2+per > width { // offset, hex with a gap every 8, |ascii|
 		per /= 2
@@ -303,7 +300,7 @@ func (m *Model) hexLines(b []byte, width int) []string {
 }
 
 // payloadLines renders a payload in a view, at most maxShown bytes of it.
-func (m *Model) payloadLines(b []byte, v payloadView, width int) []string {
+func (st *styles) payloadLines(b []byte, v payloadView, width int) []string {
 	rest := 0
 	if len(b) > maxShown && v != viewJSON {
 		rest = len(b) - maxShown
@@ -312,14 +309,14 @@ func (m *Model) payloadLines(b []byte, v payloadView, width int) []string {
 	var out []string
 	switch v {
 	case viewJSON:
-		out = m.jsonLines(b, width)
+		out = st.jsonLines(b, width)
 	case viewText:
-		out = m.textLines(b, width)
+		out = st.textLines(b, width)
 	default:
-		out = m.hexLines(b, width)
+		out = st.hexLines(b, width)
 	}
 	if rest > 0 {
-		out = append(out, m.st.muted.r(truncate("… "+fmtBytes(float64(rest))+" more not shown", width)))
+		out = append(out, st.muted.r(truncate("… "+fmtBytes(float64(rest))+" more not shown", width)))
 	}
 	return out
 }

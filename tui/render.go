@@ -3,7 +3,6 @@ package tui
 import (
 	"strings"
 
-	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 )
@@ -110,11 +109,10 @@ func blank(w int) string { return strings.Repeat(" ", max(0, w)) }
 
 // box draws a w×h rounded box whose top border carries the title segments. body holds the inner lines,
 // each exactly w-2 cells wide; missing lines are blank and extra ones are dropped.
-func (m *Model) box(title []seg, w, h int, focused bool, body []string) string {
+func (st *styles) box(title []seg, w, h int, focused bool, body []string) string {
 	if w < 2 || h < 2 {
 		return strings.Repeat(blank(w)+"\n", max(0, h-1)) + blank(w)
 	}
-	st := m.st
 	bp, g := st.border, st.glyphs
 	if focused {
 		bp, g = st.borderFocused, st.focusGlyphs
@@ -239,11 +237,10 @@ func layoutColumns(cols []column, width int) []int {
 
 // render draws the table in w×h cells: a header line and the rows that fit, scrolled so that the selection
 // stays visible. It returns the lines, each exactly w cells wide.
-func (m *Model) renderTable(t table, w, h int) []string {
+func (st *styles) renderTable(t table, w, h int) []string {
 	if h <= 0 || w <= 0 {
 		return nil
 	}
-	st := m.st
 	ws := layoutColumns(t.cols, w-1)
 	out := make([]string, 0, h)
 
@@ -365,12 +362,12 @@ func spk(series []float64) cell { return cell{spark: series, isSpk: true} }
 func txt(p paint, s string) cell { return cell{s: s, p: p} }
 
 // kv renders "label value" lines for detail views: the label muted and padded to lw cells.
-func (m *Model) kv(w, lw int, label, value string, vp paint) string {
-	return newLine(w).space(1).addFit(m.st.muted, label, lw, false).space(1).add(vp, value).String()
+func (st *styles) kv(w, lw int, label, value string, vp paint) string {
+	return newLine(w).space(1).addFit(st.muted, label, lw, false).space(1).add(vp, value).String()
 }
 
 // textLine renders a plain line in a paint, fitted to w cells with one leading blank.
-func (m *Model) textLine(w int, p paint, s string) string {
+func (st *styles) textLine(w int, p paint, s string) string {
 	return newLine(w).space(1).add(p, s).String()
 }
 
@@ -439,21 +436,21 @@ func (c *cursor) index(n int, id func(i int) string) int {
 
 // move handles the navigation keys for a list of n rows (page rows a page) and reports whether the key
 // was one of them.
-func (c *cursor) move(m *Model, msg tea.KeyPressMsg, n, page int, id func(i int) string) bool {
-	k := m.keys.Nav
+func (c *cursor) move(e *env, msg tea.KeyPressMsg, n, page int, id func(i int) string) bool {
+	k := e.keys.Nav
 	i := c.index(n, id)
 	switch {
-	case key.Matches(msg, k.Up):
+	case matches(msg, k.Up):
 		i--
-	case key.Matches(msg, k.Down):
+	case matches(msg, k.Down):
 		i++
-	case key.Matches(msg, k.PageUp):
+	case matches(msg, k.PageUp):
 		i -= max(1, page)
-	case key.Matches(msg, k.PageDown):
+	case matches(msg, k.PageDown):
 		i += max(1, page)
-	case key.Matches(msg, k.Top):
+	case matches(msg, k.Top):
 		i = 0
-	case key.Matches(msg, k.Bottom):
+	case matches(msg, k.Bottom):
 		i = n - 1
 	default:
 		return false
@@ -464,4 +461,20 @@ func (c *cursor) move(m *Model, msg tea.KeyPressMsg, n, page int, id func(i int)
 	i = max(0, min(i, n-1))
 	c.idx, c.id = i, id(i)
 	return true
+}
+
+// joinColumns puts two blocks of equal height side by side.
+func joinColumns(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	var sb strings.Builder
+	for i := range al {
+		if i > 0 {
+			sb.WriteByte('\n')
+		}
+		sb.WriteString(al[i])
+		if i < len(bl) {
+			sb.WriteString(bl[i])
+		}
+	}
+	return sb.String()
 }

@@ -2,14 +2,13 @@ package tui
 
 import (
 	"context"
-	"errors"
 	"strings"
 
-	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/danube-console/danube-console/monitor"
+	"github.com/danube-console/danube-console/themes"
 )
 
 // replayModal is the review step before a replay (what would be sent, where, editable target topic), then
@@ -48,53 +47,28 @@ type (
 	}
 )
 
-// openReplay opens the review of a replay of msgs (what says which they are); topic pre-fills the target.
-func (m *Model) openReplay(msgs []monitor.Message, what, topic string) tea.Cmd {
-	if m.refuse("replaying messages") {
-		return nil
+func (r *replayModal) confirming(k *KeyMap, msg tea.KeyPressMsg) string {
+	if r.running {
+		return ""
 	}
-	if m.replaying != nil {
-		m.setStatus(levelWarn, "a replay is running already")
-		return nil
+	if matches(msg, k.Prompt.Submit) || !r.editing && msg.String() == "y" {
+		return changesReplay
 	}
-	m.replays++
-	r := &replayModal{id: m.replays, msgs: msgs, what: what}
-	keys := map[string]bool{}
-	for i := range msgs {
-		r.bytes += int64(len(msgs[i].Payload))
-		if msgs[i].HasKey {
-			keys[msgs[i].Key] = true
-		} else {
-			r.nokey++
-		}
-		if t := msgs[i].Topic; !containsStr(r.from, t) {
-			r.from = append(r.from, t)
-		}
-	}
-	r.keys = len(keys)
-	if len(r.from) == 1 {
-		r.own = r.from[0]
-	}
-	r.topic = newInput(m, "", "each message's own topic")
-	r.topic.CharLimit = 256
-	r.topic.SetValue(pick(topic != "", topic, r.own))
-	r.topic.CursorEnd()
-	m.modal = r
-	return nil
+	return ""
 }
 
-func containsStr(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
+func (r *replayModal) restyle(t *themes.Theme) { styleInput(&r.topic, t) }
+
+// replayInputWidth is the width of the target's input in a review over a body w cells wide (its label
+// takes 13 cells).
+func replayInputWidth(w int) int {
+	iw := min(w-4, 76) - 2
+	return iw - min(13, max(0, iw))
 }
 
-func (r *replayModal) restyle(m *Model) { styleInput(&r.topic, m.theme) }
+func (r *replayModal) sync(e *env) { setInputWidth(&r.topic, replayInputWidth(e.w)) }
 
-func (r *replayModal) input(_ *Model, msg tea.Msg) tea.Cmd {
+func (r *replayModal) input(msg tea.Msg) tea.Cmd {
 	if !r.editing {
 		return nil
 	}
@@ -103,32 +77,32 @@ func (r *replayModal) input(_ *Model, msg tea.Msg) tea.Cmd {
 	return cmd
 }
 
-func (r *replayModal) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
-	k := m.keys.Prompt
+func (r *replayModal) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
+	k := e.keys.Prompt
 	if r.running {
-		if key.Matches(msg, k.Cancel) && r.cancel != nil {
+		if matches(msg, k.Cancel) && r.cancel != nil {
 			r.cancel()
 		}
 		return nil
 	}
 	if r.editing {
 		switch {
-		case key.Matches(msg, k.Submit):
-			return r.confirm(m)
-		case key.Matches(msg, k.Cancel), msg.String() == "tab":
+		case matches(msg, k.Submit):
+			return r.confirm(e)
+		case matches(msg, k.Cancel), msg.String() == "tab":
 			r.editing = false
 			r.topic.Blur()
 			return nil
 		}
 		r.err = ""
-		return r.input(m, msg)
+		return r.input(msg)
 	}
 	switch s := msg.String(); {
-	case key.Matches(msg, k.Submit), s == "y":
-		return r.confirm(m)
-	case key.Matches(msg, k.Cancel), s == "n":
-		m.modal = nil
-		m.setStatus(levelInfo, "replay cancelled: nothing sent")
+	case matches(msg, k.Submit), s == "y":
+		return r.confirm(e)
+	case matches(msg, k.Cancel), s == "n":
+		e.post(closeModalMsg{})
+		e.setStatus(levelInfo, "replay cancelled: nothing sent")
 		return nil
 	case s == "e", s == "tab":
 		r.editing = true
@@ -138,33 +112,29 @@ func (r *replayModal) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 }
 
 // confirm checks the target and starts the replay.
-func (r *replayModal) confirm(m *Model) tea.Cmd {
+func (r *replayModal) confirm(e *env) tea.Cmd {
 	topic := strings.TrimSpace(r.topic.Value())
 	if topic != "" {
-		if e := checkTopic(topic); e != "" {
-			r.err = e
+		if bad := checkTopic(topic); bad != "" {
+			r.err = bad
 			return nil
 		}
 	}
-	if m.refuse("replaying messages") {
-		m.modal = nil
-		return nil
-	}
 	r.editing = false
 	r.topic.Blur()
-	return r.start(m, topic)
+	return r.start(e, topic)
 }
 
 // start runs the replay in a goroutine: its progress callback keeps only the latest progress in a
 // one-slot channel, and a command waiting on it is re-issued after each progress message, so the screen
 // follows at its own pace however fast the messages go.
-func (r *replayModal) start(m *Model, topic string) tea.Cmd {
-	ctx, cancel := context.WithCancel(m.ctx)
+func (r *replayModal) start(e *env, topic string) tea.Cmd {
+	ctx, cancel := context.WithCancel(e.ctx)
 	r.cancel, r.running, r.target, r.total = cancel, true, topic, len(r.msgs)
 	r.prog, r.fin = make(chan replayProgressMsg, 1), make(chan replayDoneMsg, 1)
-	m.replaying = r
-	m.setStatus(levelInfo, "replaying "+plural(len(r.msgs), "message")+"…")
-	b, msgs, id, prog, fin := m.b, r.msgs, r.id, r.prog, r.fin
+	e.post(replayStartedMsg{r: r})
+	e.setStatus(levelInfo, "replaying "+plural(len(r.msgs), "message")+"…")
+	b, msgs, id, prog, fin := e.taps, r.msgs, r.id, r.prog, r.fin
 	return func() tea.Msg {
 		go func() {
 			res, err := b.Replay(ctx, msgs, topic, func(done, total int) {
@@ -196,51 +166,12 @@ func waitReplay(prog chan replayProgressMsg, fin chan replayDoneMsg) tea.Cmd {
 	}
 }
 
-// replayProgress shows a replay's progress and waits for the next.
-func (m *Model) replayProgress(msg replayProgressMsg) tea.Cmd {
-	r := m.replaying
-	if r == nil || r.id != msg.id {
-		return nil
-	}
-	r.done, r.total = msg.done, msg.total
-	return waitReplay(r.prog, r.fin)
-}
-
-// replayDone closes the replay's modal and reports in the status bar.
-func (m *Model) replayDone(msg replayDoneMsg) {
-	if r := m.replaying; r != nil && r.id == msg.id {
-		m.replaying = nil
-		if m.modal == modal(r) {
-			m.modal = nil
-		}
-	}
-	res := msg.res
-	dest := msg.target
-	switch {
-	case len(res.Topics) == 1:
-		dest = res.Topics[0]
-	case len(res.Topics) > 1:
-		dest = itoa(len(res.Topics)) + " topics"
-	case dest == "":
-		dest = "their own topics"
-	}
-	sent := "replayed " + plural(res.Sent, "message") + " (" + fmtBytes(float64(res.Bytes)) + ") to " + dest
-	switch {
-	case msg.err == nil:
-		m.setStatus(levelInfo, sent)
-	case errors.Is(msg.err, context.Canceled):
-		m.setStatus(levelWarn, "replay cancelled: "+sent+", "+itoa(msg.total-res.Sent)+" not sent")
-	default:
-		m.setStatus(levelError, "replay: "+sent+", then: "+msg.err.Error())
-	}
-}
-
-func (r *replayModal) view(m *Model, w, h int) string {
-	st := m.st
+func (r *replayModal) view(e *env, w, h int) string {
+	st := e.st
 	bw := min(w-4, 76)
 	iw := bw - 2
 	const lw = 11
-	kv := func(label, value string, p paint) string { return m.kv(iw, lw, label, value, p) }
+	kv := func(label, value string, p paint) string { return st.kv(iw, lw, label, value, p) }
 	body := []string{blank(iw)}
 	body = append(body, kv("messages", itoa(len(r.msgs))+" ("+r.what+")", st.text))
 	body = append(body, kv("bytes", fmtBytes(float64(r.bytes)), st.text))
@@ -274,7 +205,7 @@ func (r *replayModal) view(m *Model, w, h int) string {
 	if r.running {
 		body = append(body, padANSI(to.sb.String()+st.accent.r(clean(pick(r.target != "", r.target, "each message's own topic"))), iw))
 	} else {
-		body = append(body, padANSI(to.sb.String()+inputLine(&r.topic, iw-to.w), iw))
+		body = append(body, padANSI(to.sb.String()+inputLine(r.topic, iw-to.w), iw))
 	}
 	body = append(body, blank(iw))
 	if r.running {
@@ -287,20 +218,20 @@ func (r *replayModal) view(m *Model, w, h int) string {
 		body = append(body, newLine(iw).space(1).addFit(st.muted, "replaying", lw, false).space(1).
 			add(st.accent, strings.Repeat("█", full)).add(st.muted, strings.Repeat("░", bar-full)).
 			add(st.text, "  "+itoa(r.done)+" of "+itoa(r.total)).String())
-		body = append(body, blank(iw), m.hintLine(iw, "esc", "cancel the rest (what was sent stays sent)"))
-		return m.dialog([]seg{{"Replay", st.title}, {" · running", st.info}}, bw, w, h, body)
+		body = append(body, blank(iw), st.hintLine(iw, "esc", "cancel the rest (what was sent stays sent)"))
+		return st.dialog([]seg{{"Replay", st.title}, {" · running", st.info}}, bw, w, h, body)
 	}
 	body = append(body,
-		m.textLine(iw, st.muted, "Each message is published again with its key, schema and attributes,"),
-		m.textLine(iw, st.muted, "plus "+monitor.AttrReplayedFrom+"=<topic>@<offset>. Nothing is sent yet."))
+		st.textLine(iw, st.muted, "Each message is published again with its key, schema and attributes,"),
+		st.textLine(iw, st.muted, "plus "+monitor.AttrReplayedFrom+"=<topic>@<offset>. Nothing is sent yet."))
 	if r.err != "" {
-		body = append(body, m.textLine(iw, st.err, "✗ "+r.err))
+		body = append(body, st.textLine(iw, st.err, "✗ "+r.err))
 	}
 	body = append(body, blank(iw))
 	if r.editing {
-		body = append(body, m.hintLine(iw, "enter", "replay", "tab/esc", "done editing"))
+		body = append(body, st.hintLine(iw, "enter", "replay", "tab/esc", "done editing"))
 	} else {
-		body = append(body, m.hintLine(iw, "enter/y", "replay", "e/tab", "edit target", "esc/n", "cancel"))
+		body = append(body, st.hintLine(iw, "enter/y", "replay", "e/tab", "edit target", "esc/n", "cancel"))
 	}
-	return m.dialog([]seg{{"Replay", st.title}, {" · review", st.muted}}, bw, w, h, body)
+	return st.dialog([]seg{{"Replay", st.title}, {" · review", st.muted}}, bw, w, h, body)
 }

@@ -5,6 +5,7 @@ import (
 
 	"charm.land/lipgloss/v2"
 
+	"github.com/danube-console/danube-console/monitor"
 	"github.com/danube-console/danube-console/themes"
 )
 
@@ -110,4 +111,30 @@ func newStyles(t *themes.Theme) *styles {
 		s.barKey = s.barErr
 	}
 	return s
+}
+
+// producerPaint colours a producer's state.
+func producerPaint(st *styles, s monitor.ProducerState) paint {
+	switch s {
+	case monitor.ProducerCreated, monitor.ProducerRecreated:
+		return st.ok
+	case monitor.ProducerFailed:
+		return st.err
+	case monitor.ProducerClosed:
+		return st.muted
+	}
+	return st.info
+}
+
+// consumerPaint colours a consumer's state.
+func consumerPaint(st *styles, s monitor.ConsumerState) paint {
+	switch s {
+	case monitor.ConsumerSubscribed, monitor.ConsumerResubscribed:
+		return st.ok
+	case monitor.ConsumerFailed:
+		return st.err
+	case monitor.ConsumerClosed, monitor.ConsumerStreamEnded:
+		return st.muted
+	}
+	return st.info
 }

@@ -1,24 +1,23 @@
 package generator
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
-	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"text/template"
 	"time"
 
 	"golang.org/x/time/rate"
 
 	"github.com/danube-console/danube-console/connectors"
+	"github.com/danube-console/danube-console/connectors/payload"
+	"github.com/danube-console/danube-console/internal/xtime"
 )
 
 // ErrClosed is returned by Connect and Read after Close.
@@ -31,7 +30,7 @@ type Source struct {
 	count     int64
 	duration  time.Duration
 	size      int
-	tmpl      *template.Template
+	tmpl      *payload.Template
 	keys      int64
 	keyPrefix string
 	random    bool
@@ -46,19 +45,11 @@ type Source struct {
 	end     time.Time // zero: no duration limit
 	started bool
 	closed  bool
-	seq     int64     // next sequence number
-	cur     renderCtx // what the template functions of the record being rendered see
-	buf     bytes.Buffer
+	seq     int64 // next sequence number
 
 	generated atomic.Int64
 	acked     atomic.Int64
 	failed    atomic.Int64
-}
-
-// renderCtx is the state of the record being rendered.
-type renderCtx struct {
-	seq int64
-	at  time.Time
 }
 
 // New builds a generator from validated settings. Inconsistent settings (template and payload_size both
@@ -90,7 +81,7 @@ func New(cfg connectors.Config, res connectors.Resources) (*Source, error) {
 	case cfg.Has(keyTemplate) && cfg.Has(keyPayloadSize):
 		return nil, connectors.ConfigError(connectors.FieldError{Key: keyTemplate, Err: errors.New("give template or payload_size, not both")})
 	case cfg.Has(keyTemplate):
-		t, err := s.parse(cfg.String(keyTemplate))
+		t, err := payload.Parse(cfg.String(keyTemplate), s.now)
 		if err != nil {
 			// text/template's errors start with "template: ", which the key already says.
 			err = errors.New(strings.TrimPrefix(err.Error(), "template: "))
@@ -98,7 +89,7 @@ func New(cfg connectors.Config, res connectors.Resources) (*Source, error) {
 		}
 		s.tmpl = t
 	case s.size == 0:
-		t, err := s.parse(defaultTemplate)
+		t, err := payload.Parse(payload.Default, s.now)
 		if err != nil {
 			panic(err) // the built-in template parses
 		}
@@ -108,65 +99,6 @@ func New(cfg connectors.Config, res connectors.Resources) (*Source, error) {
 		return nil, connectors.ConfigError(connectors.FieldError{Key: keyDuration, Err: errors.New("must not be negative")})
 	}
 	return s, nil
-}
-
-// parse parses a payload template and renders it once, so that a template that can never render (a
-// function given the wrong arguments) is a configuration error rather than a failure of every read.
-func (s *Source) parse(text string) (*template.Template, error) {
-	if text == "" {
-		return nil, errors.New("is empty")
-	}
-	t, err := template.New("payload").Option("missingkey=error").Funcs(s.funcs()).Parse(text)
-	if err != nil {
-		return nil, err
-	}
-	s.cur = renderCtx{at: s.now()}
-	if err := t.Execute(&s.buf, nil); err != nil {
-		return nil, err
-	}
-	s.buf.Reset()
-	return t, nil
-}
-
-// funcs are the template functions; they read the record being rendered from s.cur, which Read sets under
-// s.mu before rendering.
-func (s *Source) funcs() template.FuncMap {
-	return template.FuncMap{
-		"seq":     func() int64 { return s.cur.seq },
-		"time":    func() string { return s.cur.at.UTC().Format(time.RFC3339Nano) },
-		"unix_ms": func() int64 { return s.cur.at.UnixMilli() },
-		"random_int": func(lo, hi int64) (int64, error) {
-			if hi < lo {
-				return 0, fmt.Errorf("random_int %d %d: the maximum is below the minimum", lo, hi)
-			}
-			span := uint64(hi) - uint64(lo) // exact even when hi-lo overflows int64
-			if span == math.MaxUint64 {
-				return int64(rand.Uint64()), nil
-			}
-			return lo + int64(rand.Uint64N(span+1)), nil
-		},
-		"random_float": func() float64 { return rand.Float64() },
-		"choice": func(options ...any) (any, error) {
-			if len(options) == 0 {
-				return nil, errors.New("choice needs at least one option")
-			}
-			return options[rand.IntN(len(options))], nil
-		},
-		"uuid": newUUID,
-	}
-}
-
-// newUUID returns a random (version 4) UUID.
-func newUUID() string {
-	var b [16]byte
-	hi, lo := rand.Uint64(), rand.Uint64()
-	for i := range 8 {
-		b[i] = byte(hi >> (8 * i))
-		b[8+i] = byte(lo >> (8 * i))
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // Connect starts the clock of duration and the rate limiter on the first call; later calls (after a failure)
@@ -263,17 +195,11 @@ func (s *Source) pace(ctx context.Context, limiter *rate.Limiter, end time.Time,
 		r.CancelAt(now)
 		wait, endOfInput = end.Sub(now), true
 	}
-	if wait > 0 {
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			if !endOfInput {
-				r.Cancel()
-			}
-			return ctx.Err()
-		case <-t.C:
+	if err := xtime.Sleep(ctx, wait); err != nil {
+		if !endOfInput {
+			r.Cancel()
 		}
+		return err
 	}
 	if endOfInput {
 		return connectors.ErrEndOfInput
@@ -286,12 +212,11 @@ func (s *Source) next() (connectors.Record, error) {
 	seq := s.seq
 	var r connectors.Record
 	if s.tmpl != nil {
-		s.cur = renderCtx{seq: seq, at: s.now()}
-		s.buf.Reset()
-		if err := s.tmpl.Execute(&s.buf, nil); err != nil {
+		b, err := s.tmpl.Render(seq)
+		if err != nil {
 			return r, connectors.InvalidData(fmt.Errorf("generator: rendering record %d: %w", seq, err))
 		}
-		r.Payload = bytes.Clone(s.buf.Bytes())
+		r.Payload = b
 	} else {
 		r.Payload = randomText(s.size)
 	}

@@ -58,9 +58,6 @@ const (
 	orderRandom = "random"
 )
 
-// defaultTemplate is the payload when neither template nor payload_size is set.
-const defaultTemplate = `{"seq":{{seq}},"time":"{{time}}"}`
-
 // Spec returns the generator's settings.
 func Spec() connectors.Spec {
 	return connectors.Spec{

@@ -7,15 +7,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/danube-console/danube-console/client"
-	"github.com/danube-console/danube-console/connectors"
 	"github.com/danube-console/danube-console/monitor"
 	"github.com/danube-console/danube-console/monitor/filter"
 )
@@ -138,7 +135,7 @@ func (f *Fake) record(format string, args ...any) {
 }
 
 // setConnector sets a connector's state; it reports whether the connector exists.
-func (f *Fake) setConnector(name string, s connectors.State) bool {
+func (f *Fake) setConnector(name string, s monitor.ConnectorState) bool {
 	for i := range f.snap.Connectors {
 		if f.snap.Connectors[i].Name == name {
 			f.snap.Connectors[i].State = s
@@ -149,7 +146,7 @@ func (f *Fake) setConnector(name string, s connectors.State) bool {
 	return false
 }
 
-func (f *Fake) act(call, name string, s connectors.State) error {
+func (f *Fake) act(call, name string, s monitor.ConnectorState) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.record("%s %s", call, name)
@@ -164,17 +161,17 @@ func (f *Fake) act(call, name string, s connectors.State) error {
 
 // StartConnector records the call and sets the connector running.
 func (f *Fake) StartConnector(name string) error {
-	return f.act("StartConnector", name, connectors.StateRunning)
+	return f.act("StartConnector", name, monitor.ConnectorRunning)
 }
 
 // StopConnector records the call and sets the connector stopped.
 func (f *Fake) StopConnector(_ context.Context, name string) error {
-	return f.act("StopConnector", name, connectors.StateStopped)
+	return f.act("StopConnector", name, monitor.ConnectorStopped)
 }
 
 // RestartConnector records the call and sets the connector running.
 func (f *Fake) RestartConnector(_ context.Context, name string) error {
-	return f.act("RestartConnector", name, connectors.StateRunning)
+	return f.act("RestartConnector", name, monitor.ConnectorRunning)
 }
 
 // Unsubscribe records the call as "Unsubscribe TOPIC SUB" and removes the subscription from the
@@ -211,7 +208,7 @@ func (f *Fake) StartProducer(_ context.Context, spec monitor.ProducerSpec) error
 		return f.ProduceErr
 	}
 	f.snap.Producers = append(f.snap.Producers, monitor.ProducerStats{Name: spec.Name, Topic: spec.Topic,
-		ID: uint64(200 + len(f.snap.Producers)), State: "created", AdHoc: true})
+		ID: uint64(200 + len(f.snap.Producers)), State: monitor.ProducerCreated, AdHoc: true})
 	return nil
 }
 
@@ -222,7 +219,7 @@ func (f *Fake) StopProducer(_ context.Context, name string) error {
 	f.record("StopProducer %s", name)
 	for i := range f.snap.Producers {
 		if p := &f.snap.Producers[i]; p.Name == name && p.AdHoc {
-			p.State = "closed"
+			p.State = monitor.ProducerClosed
 		}
 	}
 	return nil
@@ -234,7 +231,7 @@ func (f *Fake) StopProducer(_ context.Context, name string) error {
 func (f *Fake) StartConsumer(_ context.Context, spec monitor.ConsumerSpec) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	call := fmt.Sprintf("StartConsumer %s %s %s %s", spec.Topic, spec.Subscription, typeName(spec.Type), spec.Name)
+	call := fmt.Sprintf("StartConsumer %s %s %s %s", spec.Topic, spec.Subscription, typeOf(spec.Type), spec.Name)
 	if spec.ManualAck {
 		call += " ManualAck"
 	}
@@ -243,13 +240,13 @@ func (f *Fake) StartConsumer(_ context.Context, spec monitor.ConsumerSpec) error
 		return f.ProduceErr
 	}
 	for _, c := range f.snap.Consumers {
-		if c.AdHoc && c.Name == spec.Name && c.State != "closed" {
+		if c.AdHoc && c.Name == spec.Name && c.State != monitor.ConsumerClosed {
 			return fmt.Errorf("tuitest: consumer %q exists", spec.Name)
 		}
 	}
 	id := monitor.StreamID(spec.Topic, spec.Subscription, spec.Name)
 	c := monitor.ConsumerStats{Stream: id, Name: spec.Name, Topic: spec.Topic, Subscription: spec.Subscription,
-		Type: typeName(spec.Type), ID: uint64(100 + len(f.snap.Consumers)), State: "subscribed", AdHoc: true,
+		Type: typeOf(spec.Type), ID: uint64(100 + len(f.snap.Consumers)), State: monitor.ConsumerSubscribed, AdHoc: true,
 		ManualAck: spec.ManualAck}
 	if spec.ManualAck {
 		c.AckTimeout = 30 * time.Second
@@ -271,17 +268,12 @@ func (f *Fake) StartConsumer(_ context.Context, spec monitor.ConsumerSpec) error
 	return nil
 }
 
-// typeName is the console's name of a subscription type.
-func typeName(t client.SubscriptionType) string {
-	switch t {
-	case client.Exclusive:
-		return "exclusive"
-	case client.Failover:
-		return "failover"
-	case client.KeyShared:
-		return "key-shared"
+// typeOf is the type a tap gets: the spec's, shared when unknown.
+func typeOf(t monitor.SubscriptionType) monitor.SubscriptionType {
+	if t == monitor.SubscriptionUnknown {
+		return monitor.SubscriptionShared
 	}
-	return "shared"
+	return t
 }
 
 // StopConsumer records the call and closes the ad-hoc consumer's streams; an unknown name is ErrUnknown.
@@ -292,8 +284,8 @@ func (f *Fake) StopConsumer(_ context.Context, name string) error {
 	found := false
 	for i := range f.snap.Consumers {
 		c := &f.snap.Consumers[i]
-		if c.AdHoc && c.Name == name && c.State != "closed" {
-			c.State, c.AdHoc = "closed", false
+		if c.AdHoc && c.Name == name && c.State != monitor.ConsumerClosed {
+			c.State, c.AdHoc = monitor.ConsumerClosed, false
 			found = true
 		}
 	}
@@ -392,7 +384,7 @@ func (f *Fake) Message(stream string, seq uint64) (monitor.Message, bool) {
 
 // settle records an Ack or Nack and moves the pending messages among seqs to state; the others are an
 // error naming them (after the pending ones are settled).
-func (f *Fake) settle(call, stream string, seqs []uint64, state string) error {
+func (f *Fake) settle(call, stream string, seqs []uint64, state monitor.MessageState) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.record("%s", call)
@@ -527,230 +519,4 @@ func (f *Fake) SchemaSubject(_ context.Context, id uint64) (string, error) {
 	defer f.mu.Unlock()
 	f.record("SchemaSubject %d", id)
 	return f.SchemaSubjects[id], nil
-}
-
-// series returns n deterministic values around base, shaped by seed.
-func series(n int, base float64, seed int) []float64 {
-	s := make([]float64, n)
-	for i := range s {
-		x := float64(i+seed*7) / 9
-		s[i] = math.Round(base * (1 + 0.5*math.Sin(x) + 0.25*math.Sin(x*2.3+float64(seed))))
-		if s[i] < 0 {
-			s[i] = 0
-		}
-	}
-	return s
-}
-
-// payloads are the sample payloads of the scripted streams: JSON, text with control characters, binary,
-// non-ASCII text and a long line.
-var payloads = [][]byte{
-	[]byte(`{"order_id":1001,"customer":"ada","total":42.5,"items":["book","pen"]}`),
-	[]byte("line one\nline two\ttabbed\r\n"),
-	{0x00, 0x01, 0x02, 0xff, 0xfe, 'a', 'b', 0x1b, '[', '3', '1', 'm', 0x7f},
-	[]byte("température 21.5°C — capteur nº 7 ✓"),
-	[]byte(strings.Repeat("lorem ipsum dolor sit amet ", 40)),
-	[]byte(`{"sensor":"t-17","reading":19.25,"ok":true,"tags":null}`),
-}
-
-// Messages returns n deterministic messages of a stream, the last one received at end.
-func Messages(topic, sub, consumer string, n int, end time.Time) []monitor.Message {
-	msgs := make([]monitor.Message, n)
-	for i := range msgs {
-		at := end.Add(-time.Duration(n-1-i) * 137 * time.Millisecond)
-		part := i % 3
-		msgs[i] = monitor.Message{
-			Seq:          uint64(i + 1),
-			ReceivedAt:   at,
-			PublishTime:  at.Add(-3 * time.Millisecond),
-			Topic:        fmt.Sprintf("%s-part-%d", topic, part),
-			Offset:       uint64(5000 + i/3),
-			ProducerID:   7,
-			ProducerName: "p-" + consumer,
-			BrokerAddr:   "127.0.0.1:6650",
-			Subscription: sub,
-			Consumer:     consumer,
-			Key:          fmt.Sprintf("key-%d", i%17),
-			HasKey:       i%4 != 3,
-			Payload:      payloads[i%len(payloads)],
-			Redelivered:  i%11 == 10,
-		}
-		if i%2 == 0 {
-			msgs[i].Attributes = map[string]string{"trace-id": fmt.Sprintf("t-%04d", i), "content-type": "application/json"}
-		}
-		if p := i % len(payloads); p == 0 || p == 5 {
-			msgs[i].SchemaID, msgs[i].SchemaVersion = 3, 2
-		}
-	}
-	return msgs
-}
-
-// ManualStream is the stream of the manual-ack tap of Manual.
-var ManualStream = monitor.StreamID("/default/payments", "console-1", "tap-1")
-
-// ManualMessages returns n messages of a manual-ack tap received every 700ms up to end, each due for
-// redelivery timeout after it was received: every seventh (from the fourth) acked, every ninth (from the
-// sixth) nacked, the others pending.
-func ManualMessages(topic, sub, consumer string, n int, end time.Time, timeout time.Duration) []monitor.Message {
-	msgs := Messages(topic, sub, consumer, n, end)
-	for i := range msgs {
-		m := &msgs[i]
-		m.ReceivedAt = end.Add(-time.Duration(n-1-i) * 700 * time.Millisecond)
-		m.PublishTime = m.ReceivedAt.Add(-2 * time.Millisecond)
-		m.Topic = topic
-		m.Offset = uint64(700 + i)
-		m.Redelivered = false
-		m.State = monitor.StatePending
-		m.AckDeadline = m.ReceivedAt.Add(timeout)
-		switch {
-		case i%7 == 3:
-			m.State = monitor.StateAcked
-		case i%9 == 5:
-			m.State = monitor.StateNacked
-		}
-	}
-	return msgs
-}
-
-// Manual returns Scripted with a manual-ack tap: "tap-1" on /default/payments, subscription "console-1",
-// ack timeout 30s, 40 messages (ManualMessages, the newest received a second before Epoch).
-func Manual() *Fake {
-	f := Scripted()
-	msgs := ManualMessages("/default/payments", "console-1", "tap-1", 40, Epoch.Add(-time.Second), 30*time.Second)
-	pending := 0
-	for _, m := range msgs {
-		if m.State == monitor.StatePending {
-			pending++
-		}
-	}
-	f.Update(func(s *monitor.Snapshot) {
-		c := monitor.ConsumerStats{Stream: ManualStream, Name: "tap-1", Topic: "/default/payments", Subscription: "console-1",
-			Type: "shared", ID: 21, State: "subscribed", AdHoc: true, Received: 40, Rate: 1.4, Series: series(60, 1, 13),
-			ManualAck: true, Pending: pending, AckTimeout: 30 * time.Second}
-		i := slices.IndexFunc(s.Consumers, func(x monitor.ConsumerStats) bool { return x.Topic > c.Topic })
-		s.Consumers = slices.Insert(s.Consumers, i, c)
-	})
-	f.SetStream(ManualStream, msgs, 40)
-	return f
-}
-
-// Scripted returns a Fake with a small, representative data set at Epoch: two namespaces, six topics,
-// producers, consumers with message rings, subscriptions, health checks, connections, four connectors in
-// different states and a few lookups.
-func Scripted() *Fake {
-	now := Epoch
-	lat := func(p50, p99 time.Duration) monitor.Latency {
-		return monitor.Latency{Count: 1000, P50: p50, P99: p99, Max: p99 * 2}
-	}
-	s := monitor.Snapshot{
-		Time:       now,
-		ServiceURL: "http://127.0.0.1:6650",
-		AdminURL:   "http://127.0.0.1:50051",
-		Embedded:   true,
-		Reachable:  true,
-		Namespaces: []string{"default", "iot"},
-		Topics: []monitor.TopicStats{
-			{Name: "/default/audit", Namespace: "default", Reliable: true, BrokerID: "b1", Subscriptions: []string{"archiver"}},
-			{Name: "/default/orders", Namespace: "default", Reliable: true, BrokerID: "b1", Subscriptions: []string{"billing", "shipping"}, Partitions: 3, SchemaSubject: "orders-value"},
-			{Name: "/default/payments", Namespace: "default", BrokerID: "b1", Subscriptions: []string{"ledger"}},
-			{Name: "/iot/alerts", Namespace: "iot", BrokerID: "b1"},
-			{Name: "/iot/sensors", Namespace: "iot", BrokerID: "b1", Subscriptions: []string{"dashboard", "pg-sink"}, Partitions: 2},
-			{Name: "/iot/weird\x1b[31mname", Namespace: "iot", BrokerID: "b1"},
-		},
-		Producers: []monitor.ProducerStats{
-			{Name: "audit-writer", Topic: "/default/audit", ID: 1, State: "created", Msgs: 1204, Bytes: 240800, MsgRate: 2, ByteRate: 400, Series: series(120, 2, 1), Publish: lat(640*time.Microsecond, 2100*time.Microsecond)},
-			{Name: "order-gen", Topic: "/default/orders-part-0", ID: 2, State: "created", AdHoc: true, Msgs: 482113, Bytes: 91_600_000, MsgRate: 1250, ByteRate: 237_500, Series: series(300, 1250, 2), Publish: lat(850*time.Microsecond, 12*time.Millisecond)},
-			{Name: "order-gen", Topic: "/default/orders-part-1", ID: 3, State: "recreated", Msgs: 481990, Bytes: 91_500_000, MsgRate: 1190, ByteRate: 226_100, Series: series(300, 1190, 3), Publish: lat(910*time.Microsecond, 14*time.Millisecond), Errors: 3, LastError: "send: broker unavailable (retrying)"},
-			{Name: "pay-svc", Topic: "/default/payments", ID: 4, State: "failed", Msgs: 77, Bytes: 15400, Errors: 12, Series: series(60, 1, 4), LastError: "producer closed by broker: topic policy violation"},
-			{Name: "mqtt-bridge", Topic: "/iot/sensors-part-0", ID: 5, State: "created", Msgs: 9_876_543, Bytes: 1_234_000_000, MsgRate: 23456, ByteRate: 3_400_000, Series: series(300, 23456, 5), Publish: lat(420*time.Microsecond, 3*time.Millisecond)},
-		},
-		Consumers: []monitor.ConsumerStats{
-			{Stream: "s-archiver", Name: "archiver-1", Topic: "/default/audit", Subscription: "archiver", Type: "exclusive", ID: 11, State: "subscribed", Received: 1200, Bytes: 240000, Rate: 2, Series: series(120, 2, 6), EndToEnd: lat(1200*time.Microsecond, 4*time.Millisecond)},
-			{Stream: "s-billing", Name: "billing-1", Topic: "/default/orders", Subscription: "billing", Type: "shared", ID: 12, State: "subscribed", Received: 964000, Bytes: 183_000_000, Rate: 2440, Series: series(300, 2440, 7), EndToEnd: lat(2*time.Millisecond, 18*time.Millisecond)},
-			{Stream: "s-shipping", Name: "shipping-1", Topic: "/default/orders", Subscription: "shipping", Type: "key-shared", ID: 13, State: "resubscribed", Received: 963100, Bytes: 182_900_000, Rate: 2390, Series: series(300, 2390, 8), EndToEnd: lat(2100*time.Microsecond, 25*time.Millisecond), LastError: "stream reset; resubscribed"},
-			{Stream: "s-dashboard", Name: "dash", Topic: "/iot/sensors", Subscription: "dashboard", Type: "failover", ID: 14, State: "subscribed", Received: 9_870_000, Bytes: 1_233_000_000, Rate: 23400, Series: series(300, 23400, 9), EndToEnd: lat(700*time.Microsecond, 6*time.Millisecond)},
-		},
-		Subscriptions: []monitor.SubscriptionStats{
-			{Topic: "/default/audit", Subscription: "archiver", Received: 1200, Acked: 1200, AckLatency: lat(300*time.Microsecond, 900*time.Microsecond)},
-			{Topic: "/default/orders", Subscription: "billing", Received: 964000, Acked: 963950, Pending: 42, Nacked: 8, Redelivered: 8, AckLatency: lat(450*time.Microsecond, 3*time.Millisecond)},
-			{Topic: "/default/orders", Subscription: "shipping", Received: 963100, Acked: 962000, Pending: 1100, AckErrors: 2, AckLatency: lat(800*time.Microsecond, 9*time.Millisecond)},
-			{Topic: "/iot/sensors", Subscription: "dashboard", Received: 9_870_000, Acked: 9_870_000, AckLatency: lat(200*time.Microsecond, 1*time.Millisecond)},
-		},
-		Health: []monitor.HealthStats{
-			{Consumer: true, Name: "archiver-1", Topic: "/default/audit", ID: 11, Status: "OK", At: now.Add(-2 * time.Second), RTT: 900 * time.Microsecond},
-			{Consumer: true, Name: "billing-1", Topic: "/default/orders", ID: 12, Status: "OK", At: now.Add(-1 * time.Second), RTT: 1100 * time.Microsecond},
-			{Consumer: true, Name: "shipping-1", Topic: "/default/orders", ID: 13, Status: "CLOSE", At: now.Add(-4 * time.Second), RTT: 2 * time.Millisecond, Reconnects: 1},
-			{Name: "order-gen", Topic: "/default/orders-part-0", ID: 2, Status: "OK", At: now.Add(-3 * time.Second), RTT: 800 * time.Microsecond},
-			{Name: "pay-svc", Topic: "/default/payments", ID: 4, Status: "error", At: now.Add(-75 * time.Second), Err: "rpc error: code = Unavailable", Reconnects: 4},
-		},
-		Conns: []monitor.ConnStats{
-			{Addr: "127.0.0.1:6650", State: "ready", Since: now.Add(-3723 * time.Second), Transitions: 2},
-			{Addr: "127.0.0.1:6651", State: "transient-failure", Since: now.Add(-12 * time.Second), Transitions: 7},
-		},
-		Connectors: []monitor.ConnectorStats{
-			{InstanceStatus: connectors.InstanceStatus{Name: "mqtt-in", Kind: "mqtt", Role: connectors.RoleSource, Topic: "/iot/sensors", Autostart: true,
-				State: connectors.StateRunning, Since: now.Add(-3600 * time.Second), Received: 9_877_000, Processed: 9_876_543, Retried: 12, InFlight: 57,
-				Batches: 98765, LastBatchSize: 100, BatchLatencyP50: 3 * time.Millisecond, BatchLatencyP99: 11 * time.Millisecond, Throughput: 23456},
-				Series: series(300, 23456, 10)},
-			{InstanceStatus: connectors.InstanceStatus{Name: "orders-pg", Kind: "postgres", Role: connectors.RoleSink, Topic: "/default/orders",
-				State: connectors.StateFailed, Since: now.Add(-30 * time.Second), Received: 50210, Processed: 50000,
-				Failed: map[connectors.Kind]uint64{connectors.KindFatal: 1, connectors.KindInvalidData: 9}, Retried: 340, Restarts: 3,
-				LastError: "connect: dial tcp 127.0.0.1:5432: connection refused", LastErrorKind: connectors.KindFatal, LastErrorAt: now.Add(-30 * time.Second),
-				NextRestart: now.Add(8 * time.Second), Origin: "/etc/danube/connectors.toml:14",
-				Settings: []connectors.Setting{{Key: "subscription", Value: "orders-pg (Shared)"}, {Key: "dsn", Value: "••••••"},
-					{Key: "table", Value: "orders"}, {Key: "mode", Value: "upsert"}, {Key: "key_json_path", Value: "$.order_id"},
-					{Key: "create_table", Value: "true"}, {Key: "payload_format", Value: "jsonb"}}},
-				Series: series(300, 40, 11)},
-			{InstanceStatus: connectors.InstanceStatus{Name: "audit-jsonl", Kind: "jsonl", Role: connectors.RoleSink, Topic: "/default/audit",
-				State: connectors.StateStopped, Since: now.Add(-600 * time.Second), Received: 1200, Processed: 1200}},
-			{InstanceStatus: connectors.InstanceStatus{Name: "webhook-out", Kind: "webhook", Role: connectors.RoleSink, Topic: "/default/payments",
-				State: connectors.StateDegraded, Since: now.Add(-90 * time.Second), Received: 77, Processed: 70, Retried: 21, InFlight: 7,
-				LastError: "POST https://hooks.example/pay: 503 Service Unavailable", LastErrorKind: connectors.KindRetryable, LastErrorAt: now.Add(-5 * time.Second),
-				Throughput: 0.5},
-				Series: series(120, 1, 12)},
-		},
-		Lookups: []monitor.LookupResult{
-			{Topic: "/default/orders", At: now.Add(-20 * time.Second), ResponseType: "connect", BrokerURL: "http://127.0.0.1:6650", ConnectURL: "http://127.0.0.1:6650",
-				Partitions: []string{"/default/orders-part-0", "/default/orders-part-1", "/default/orders-part-2"}, Latency: 1800 * time.Microsecond},
-			{Topic: "/iot/missing", At: now.Add(-95 * time.Second), ResponseType: "failed", Latency: 900 * time.Microsecond, Err: "topic not found"},
-		},
-		Totals: monitor.Totals{ReceivedPerSec: 28232, Received: 11_798_300, Shown: 4000, DroppedFromView: 11_794_300, BufferFill: 1, ObserverDropped: 0},
-	}
-	f := New(s)
-	f.SchemaSubjects = map[uint64]string{3: "orders-value"}
-	for _, c := range s.Consumers {
-		f.SetStream(c.Stream, Messages(c.Topic, c.Subscription, c.Name, 200, now.Add(-time.Second)), c.Received)
-	}
-	return f
-}
-
-// Big returns a Fake with a large data set for benchmarks: 50 producers, 50 consumers with full
-// 1000-message rings, 20 connectors, with full series.
-func Big() *Fake {
-	f := Scripted()
-	now := Epoch
-	f.Update(func(s *monitor.Snapshot) {
-		s.Producers, s.Consumers, s.Subscriptions, s.Health, s.Connectors = nil, nil, nil, nil, nil
-		for i := range 50 {
-			topic := fmt.Sprintf("/bench/topic-%02d", i)
-			s.Topics = append(s.Topics, monitor.TopicStats{Name: topic, Namespace: "bench", Reliable: i%2 == 0, Subscriptions: []string{"sub"}})
-			s.Producers = append(s.Producers, monitor.ProducerStats{Name: fmt.Sprintf("p%02d", i), Topic: topic, ID: uint64(i), State: "created",
-				Msgs: uint64(i) * 100000, Bytes: uint64(i) * 1e7, MsgRate: float64(i * 100), ByteRate: float64(i * 20000),
-				Series: series(monitor.SeriesLen, float64(i*100), i), Publish: monitor.Latency{Count: 10, P50: time.Millisecond, P99: 9 * time.Millisecond}})
-			s.Consumers = append(s.Consumers, monitor.ConsumerStats{Stream: fmt.Sprintf("s%02d", i), Name: fmt.Sprintf("c%02d", i), Topic: topic,
-				Subscription: "sub", Type: "shared", State: "subscribed", Received: uint64(i) * 1e5, Rate: float64(i * 100),
-				Series: series(monitor.SeriesLen, float64(i*100), i+1), EndToEnd: monitor.Latency{Count: 10, P50: 2 * time.Millisecond, P99: 20 * time.Millisecond}})
-			s.Subscriptions = append(s.Subscriptions, monitor.SubscriptionStats{Topic: topic, Subscription: "sub", Received: uint64(i) * 1e5, Acked: uint64(i) * 1e5})
-			s.Health = append(s.Health, monitor.HealthStats{Name: fmt.Sprintf("p%02d", i), Topic: topic, Status: "OK", At: now.Add(-time.Second), RTT: time.Millisecond})
-		}
-		for i := range 20 {
-			s.Connectors = append(s.Connectors, monitor.ConnectorStats{InstanceStatus: connectors.InstanceStatus{Name: fmt.Sprintf("conn-%02d", i), Kind: "generator",
-				Role: connectors.RoleSource, State: connectors.State(i % 7), Throughput: float64(i * 10), Received: uint64(i) * 1000, Processed: uint64(i) * 990},
-				Series: series(monitor.SeriesLen, float64(i*10), i)})
-		}
-	})
-	for i := range 50 {
-		f.SetStream(fmt.Sprintf("s%02d", i), Messages(fmt.Sprintf("/bench/topic-%02d", i), "sub", fmt.Sprintf("c%02d", i), 1000, now), uint64(i)*1e5)
-	}
-	return f
 }

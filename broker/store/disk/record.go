@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/danube-console/danube-console/proto/danubepb"
 )
@@ -222,9 +220,14 @@ func decodeBody(body []byte, want uint64) (*danubepb.StreamMessage, error) {
 	return m, nil
 }
 
-// checkBody verifies, without allocating, that body unmarshals into a StreamMessage (scanBody accepts exactly
-// what proto.Unmarshal accepts, which FuzzRecordDecode checks) that has a msg_id whose topic_offset is want.
-// Recovery uses it so that it can scan millions of records quickly.
+// checkBody checks that body, a segment record body whose CRC has already matched, carries a msg_id whose
+// topic_offset is want. Recovery uses it so that it can scan millions of records quickly.
+//
+// The CRC proves that the body holds the bytes the store wrote, and the store writes only proto.Marshal of a
+// StreamMessage: a full validation would prove nothing more. What the CRC cannot prove is that the record
+// holds the offset expected at its place in the file (a version 1 record's offset is its position; a version
+// 2 record found by resynchronisation may be a frame embedded in a message), so checkBody reads the offset,
+// and the wire format on the way to it.
 func checkBody(body []byte, want uint64) error {
 	off, hasID, err := scanBody(body)
 	if err != nil {
@@ -239,269 +242,54 @@ func checkBody(body []byte, want uint64) error {
 	return nil
 }
 
-// scanBody validates an encoded StreamMessage and returns its msg_id.topic_offset (following protobuf's merge
-// rules: repeated msg_id fields merge, the last topic_offset wins) and whether msg_id is present.
-func scanBody(body []byte) (off uint64, hasID bool, err error) {
-	c := offsetCapture{}
-	if err := validateMessage(body, streamMessageSchema, 0, &c); err != nil {
-		return 0, false, err
-	}
-	return c.off, c.hasID, nil
-}
-
-var (
-	errWire = errors.New("invalid wire-format data")
-	errUTF8 = errors.New("string field contains invalid UTF-8")
+// Field numbers of StreamMessage.msg_id and MsgID.topic_offset (proto/DanubeApi.proto).
+const (
+	fieldMsgID       protowire.Number = 2
+	fieldTopicOffset protowire.Number = 5
 )
 
-// msgSchema is a message descriptor compiled for validation: what each field number expects.
-type msgSchema struct {
-	byNum []*fieldSchema // indexed by field number
-	more  map[protowire.Number]*fieldSchema
-}
+var errWire = errors.New("invalid wire-format data")
 
-type fieldSchema struct {
-	wire     protowire.Type // wire type of one element
-	packable bool           // a repeated scalar, which may also come packed
-	utf8     bool           // a string whose UTF-8 the runtime checks
-	msg      *msgSchema     // for message fields
-	mapKey   *fieldSchema   // for map fields
-	mapVal   *fieldSchema
-	// What scanBody captures.
-	isMsgID, isTopicOffset bool
-}
-
-func (ms *msgSchema) field(num protowire.Number) *fieldSchema {
-	if int(num) < len(ms.byNum) {
-		return ms.byNum[num]
-	}
-	return ms.more[num]
-}
-
-var streamMessageSchema = func() *msgSchema {
-	ms := compileSchema((*danubepb.StreamMessage)(nil).ProtoReflect().Descriptor(), map[protoreflect.FullName]*msgSchema{})
-	id := ms.field(2)
-	id.isMsgID = true
-	id.msg.field(5).isTopicOffset = true
-	return ms
-}()
-
-func compileSchema(md protoreflect.MessageDescriptor, seen map[protoreflect.FullName]*msgSchema) *msgSchema {
-	if ms, ok := seen[md.FullName()]; ok {
-		return ms
-	}
-	ms := &msgSchema{more: map[protowire.Number]*fieldSchema{}}
-	seen[md.FullName()] = ms
-	fields := md.Fields()
-	for i := range fields.Len() {
-		fd := fields.Get(i)
-		fs := compileField(fd, seen)
-		if fd.IsMap() {
-			fs = &fieldSchema{wire: protowire.BytesType, mapKey: compileField(fd.MapKey(), seen), mapVal: compileField(fd.MapValue(), seen)}
+// scanBody reads msg_id.topic_offset from an encoded StreamMessage, without allocating, the way
+// proto.Unmarshal would: msg_id fields merge and the last topic_offset wins; a field whose wire type does not
+// match its declaration is an unknown field. It checks the wire format of the message and of its msg_id (tags,
+// lengths, groups) and nothing else: for any body proto.Unmarshal accepts it finds the same offset, and it
+// may accept bodies that proto.Unmarshal rejects (a string that is not UTF-8, say).
+func scanBody(body []byte) (off uint64, hasID bool, err error) {
+	err = eachField(body, func(num protowire.Number, typ protowire.Type, v []byte) error {
+		if num != fieldMsgID || typ != protowire.BytesType {
+			return nil
 		}
-		if n := int(fd.Number()); n < 64 {
-			for len(ms.byNum) <= n {
-				ms.byNum = append(ms.byNum, nil)
+		id, _ := protowire.ConsumeBytes(v)
+		hasID = true
+		return eachField(id, func(num protowire.Number, typ protowire.Type, v []byte) error {
+			if num == fieldTopicOffset && typ == protowire.VarintType {
+				off, _ = protowire.ConsumeVarint(v)
 			}
-			ms.byNum[n] = fs
-		} else {
-			ms.more[fd.Number()] = fs
-		}
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, false, err
 	}
-	return ms
+	return off, hasID, nil
 }
 
-func compileField(fd protoreflect.FieldDescriptor, seen map[protoreflect.FullName]*msgSchema) *fieldSchema {
-	fs := &fieldSchema{wire: wireTypeOf(fd.Kind())}
-	fs.packable = fd.IsList() && fs.wire != protowire.BytesType && fs.wire != protowire.StartGroupType
-	fs.utf8 = fd.Kind() == protoreflect.StringKind && fd.Syntax() == protoreflect.Proto3
-	if fd.Kind() == protoreflect.MessageKind && !fd.IsMap() {
-		fs.msg = compileSchema(fd.Message(), seen)
-	}
-	return fs
-}
-
-// offsetCapture collects msg_id.topic_offset while validating.
-type offsetCapture struct {
-	off   uint64
-	hasID bool
-}
-
-// validateMessage reports whether proto.Unmarshal would accept b as a message of schema ms, without building
-// the message. It follows the Go protobuf runtime's rules: a known field whose wire type does not match is kept
-// as an unknown field, proto3 strings must be valid UTF-8, field numbers must be in range, groups must be
-// closed. c, when set, receives msg_id.topic_offset.
-func validateMessage(b []byte, ms *msgSchema, depth int, c *offsetCapture) error {
-	if depth > protowire.DefaultRecursionLimit {
-		return errWire
-	}
-	for len(b) > 0 {
-		var tag uint64
-		var n int
-		if b[0] < 0x80 {
-			tag, n = uint64(b[0]), 1
-		} else if tag, n = protowire.ConsumeVarint(b); n < 0 {
-			return errWire
-		}
-		b = b[n:]
-		num, typ := protowire.Number(tag>>3), protowire.Type(tag&7)
-		if tag>>3 < uint64(protowire.MinValidNumber) || tag>>3 > uint64(protowire.MaxValidNumber) {
-			return errWire
-		}
-		if typ == protowire.EndGroupType {
-			return errWire // no group is open at the top of a message
-		}
-		if fs := ms.field(num); fs != nil {
-			n, err := validateKnown(b, fs, typ, depth, c)
-			if err != nil {
-				return err
-			}
-			if n > 0 {
-				b = b[n:]
-				continue
-			}
-		}
-		if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
-			return errWire
-		}
-		b = b[n:]
-	}
-	return nil
-}
-
-// validateKnown checks the value of a known field at the front of b and returns its length, or 0 when the wire
-// type does not match the field (the runtime then keeps it as an unknown field).
-func validateKnown(b []byte, fs *fieldSchema, typ protowire.Type, depth int, c *offsetCapture) (int, error) {
-	switch {
-	case fs.mapKey != nil:
-		if typ != protowire.BytesType {
-			return 0, nil
-		}
-		v, n := protowire.ConsumeBytes(b)
-		if n < 0 || depth+1 > protowire.DefaultRecursionLimit {
-			return 0, errWire
-		}
-		return n, validateMapEntry(v, fs.mapKey, fs.mapVal, depth+1)
-	case typ == fs.wire:
-		return validateValue(b, fs, typ, depth, c)
-	case fs.packable && typ == protowire.BytesType:
-		return validatePacked(b, fs.wire)
-	}
-	return 0, nil
-}
-
-func validateMapEntry(b []byte, key, val *fieldSchema, depth int) error {
+// eachField calls f with each field of the encoded message b: its number, wire type and encoded value.
+func eachField(b []byte, f func(num protowire.Number, typ protowire.Type, v []byte) error) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 || num > protowire.MaxValidNumber {
+		if n < 0 || typ == protowire.EndGroupType {
 			return errWire
 		}
 		b = b[n:]
-		var fs *fieldSchema
-		switch num {
-		case 1:
-			fs = key
-		case 2:
-			fs = val
-		}
-		if fs != nil && typ == fs.wire {
-			n, err := validateValue(b, fs, typ, depth, nil)
-			if err != nil {
-				return err
-			}
-			if n > 0 {
-				b = b[n:]
-				continue
-			}
-		}
 		if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
 			return errWire
+		}
+		if err := f(num, typ, b[:n]); err != nil {
+			return err
 		}
 		b = b[n:]
 	}
 	return nil
-}
-
-// validateValue checks one value of a field whose wire type matches and returns its length (0 for a group,
-// which the caller skips like an unknown field; the danube schema has none).
-func validateValue(b []byte, fs *fieldSchema, typ protowire.Type, depth int, c *offsetCapture) (int, error) {
-	switch typ {
-	case protowire.VarintType:
-		v, n := protowire.ConsumeVarint(b)
-		if n < 0 {
-			return 0, errWire
-		}
-		if c != nil && fs.isTopicOffset {
-			c.off = v
-		}
-		return n, nil
-	case protowire.Fixed32Type:
-		if len(b) < 4 {
-			return 0, errWire
-		}
-		return 4, nil
-	case protowire.Fixed64Type:
-		if len(b) < 8 {
-			return 0, errWire
-		}
-		return 8, nil
-	case protowire.BytesType:
-		v, n := protowire.ConsumeBytes(b)
-		if n < 0 {
-			return 0, errWire
-		}
-		if fs.utf8 && !utf8.Valid(v) {
-			return 0, errUTF8
-		}
-		if fs.msg != nil {
-			var sub *offsetCapture
-			if c != nil && fs.isMsgID {
-				c.hasID, sub = true, c
-			}
-			if err := validateMessage(v, fs.msg, depth+1, sub); err != nil {
-				return 0, err
-			}
-		}
-		return n, nil
-	}
-	return 0, nil
-}
-
-// validatePacked checks a packed repeated scalar field.
-func validatePacked(b []byte, elem protowire.Type) (int, error) {
-	v, n := protowire.ConsumeBytes(b)
-	if n < 0 {
-		return 0, errWire
-	}
-	for len(v) > 0 {
-		var m int
-		switch elem {
-		case protowire.VarintType:
-			_, m = protowire.ConsumeVarint(v)
-		case protowire.Fixed32Type:
-			_, m = protowire.ConsumeFixed32(v)
-		case protowire.Fixed64Type:
-			_, m = protowire.ConsumeFixed64(v)
-		}
-		if m <= 0 {
-			return 0, errWire
-		}
-		v = v[m:]
-	}
-	return n, nil
-}
-
-func wireTypeOf(k protoreflect.Kind) protowire.Type {
-	switch k {
-	case protoreflect.BoolKind, protoreflect.EnumKind, protoreflect.Int32Kind, protoreflect.Sint32Kind,
-		protoreflect.Uint32Kind, protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Uint64Kind:
-		return protowire.VarintType
-	case protoreflect.Fixed32Kind, protoreflect.Sfixed32Kind, protoreflect.FloatKind:
-		return protowire.Fixed32Type
-	case protoreflect.Fixed64Kind, protoreflect.Sfixed64Kind, protoreflect.DoubleKind:
-		return protowire.Fixed64Type
-	case protoreflect.GroupKind:
-		return protowire.StartGroupType
-	}
-	return protowire.BytesType
 }

@@ -1,0 +1,316 @@
+// Package bench is the engine of "danube-console bench": producers publish as fast as they can (or as their
+// async window allows) while consumers on one shared subscription receive, and the run reports throughput
+// and publish and end-to-end latencies. Latencies go into monitor's histograms, so that a run of any length
+// takes the same memory; percentiles come from the histograms.
+package bench
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/danube-console/danube-console/client"
+	"github.com/danube-console/danube-console/monitor"
+)
+
+// MinSize is the smallest payload: a payload carries its send time in its first 8 bytes, for the
+// end-to-end latency.
+const MinSize = 8
+
+// catchUp bounds how long consumers are given, after the last publish, to receive what was published.
+const catchUp = 10 * time.Second
+
+// Config is what a run does. Topic must be set; Producers at least 1, Size at least MinSize, and Window at
+// least 1 with Async.
+type Config struct {
+	Topic string
+	// Producers publish concurrently; Consumers (0: none) receive on one shared subscription "bench".
+	Producers, Consumers int
+	// Size is the payload size in bytes.
+	Size int
+	// Count is how many messages are published in all; 0 publishes for Duration instead.
+	Count    int
+	Duration time.Duration
+	Reliable bool
+	// Async sends with up to Window messages in flight per producer.
+	Async  bool
+	Window int
+	// Partitions > 0 uses a partitioned topic.
+	Partitions int
+}
+
+// Report is what a run measured. Its JSON form is what "bench --json" prints.
+type Report struct {
+	Topic      string  `json:"topic"`
+	Reliable   bool    `json:"reliable"`
+	Async      bool    `json:"async"`
+	Producers  int     `json:"producers"`
+	Consumers  int     `json:"consumers"`
+	Size       int     `json:"size"`
+	Published  int64   `json:"published"`
+	Failed     int64   `json:"failed"`
+	Received   int64   `json:"received"`
+	Seconds    float64 `json:"seconds"`
+	MsgsPerSec float64 `json:"msgs_per_sec"`
+	MBPerSec   float64 `json:"mb_per_sec"`
+	Publish    Latency `json:"publish_latency_us"`
+	EndToEnd   Latency `json:"end_to_end_latency_us"`
+
+	// FirstError is the first failed send, when Failed > 0.
+	FirstError error `json:"-"`
+}
+
+// Latency summarises latencies in microseconds.
+type Latency struct {
+	Samples int     `json:"samples"`
+	P50     float64 `json:"p50"`
+	P95     float64 `json:"p95"`
+	P99     float64 `json:"p99"`
+	Max     float64 `json:"max"`
+}
+
+func summarize(h *monitor.Histogram) Latency {
+	if h.Count() == 0 {
+		return Latency{}
+	}
+	us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }
+	return Latency{Samples: int(h.Count()), P50: us(h.Quantile(0.50)), P95: us(h.Quantile(0.95)),
+		P99: us(h.Quantile(0.99)), Max: us(h.Max())}
+}
+
+// Run runs a bench with c: it creates the producers (which create the topic), subscribes the consumers,
+// publishes, gives the consumers up to 10 s to receive what was published, and reports. Sends that fail
+// are counted in the report, not returned; the error is for a producer or consumer that cannot be created.
+// Cancelling ctx ends the run early, with the report of what was done.
+func Run(ctx context.Context, c *client.Client, cfg Config) (Report, error) {
+	rep := Report{Topic: cfg.Topic, Reliable: cfg.Reliable, Async: cfg.Async, Producers: cfg.Producers,
+		Consumers: cfg.Consumers, Size: cfg.Size}
+	if cfg.Size < MinSize {
+		return rep, fmt.Errorf("bench: a payload of %d bytes cannot carry its send time (%d bytes)", cfg.Size, MinSize)
+	}
+	// Create the topic (producers create it), then subscribe, then publish: new subscriptions start at the
+	// latest message.
+	producers, err := newProducers(ctx, c, cfg)
+	defer closeAll(producers)
+	if err != nil {
+		return rep, err
+	}
+	cctx, stopConsumers := context.WithCancel(ctx)
+	defer stopConsumers()
+	recv, err := startConsumers(cctx, c, cfg)
+	if err != nil {
+		stopConsumers()
+		recv.wait()
+		return rep, err
+	}
+	pub := publish(ctx, producers, cfg)
+	if cfg.Consumers > 0 {
+		recv.catchUp(ctx, pub.published.Load())
+	}
+	stopConsumers()
+	e2e := recv.wait()
+
+	rep.Published, rep.Failed, rep.Received = pub.published.Load(), pub.failed.Load(), recv.received.Load()
+	rep.FirstError = pub.firstErr
+	rep.Seconds = pub.elapsed.Seconds()
+	rep.MsgsPerSec = float64(rep.Published) / rep.Seconds
+	rep.MBPerSec = rep.MsgsPerSec * float64(cfg.Size) / 1e6
+	rep.Publish = summarize(&pub.latency)
+	rep.EndToEnd = summarize(e2e)
+	return rep, nil
+}
+
+func newProducers(ctx context.Context, c *client.Client, cfg Config) ([]*client.Producer, error) {
+	dispatch := client.NonReliable
+	if cfg.Reliable {
+		dispatch = client.Reliable
+	}
+	producers := make([]*client.Producer, 0, cfg.Producers)
+	for i := range cfg.Producers {
+		p, err := c.NewProducer(ctx, client.ProducerConfig{Topic: cfg.Topic, Name: fmt.Sprintf("bench-%d", i),
+			Dispatch: dispatch, Partitions: cfg.Partitions, AsyncWindow: cfg.Window})
+		if err != nil {
+			return producers, err
+		}
+		producers = append(producers, p)
+	}
+	return producers, nil
+}
+
+func closeAll(producers []*client.Producer) {
+	for _, p := range producers {
+		p.Close(context.Background())
+	}
+}
+
+// receivers are the consumers of a run.
+type receivers struct {
+	received atomic.Int64
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	e2e      monitor.Histogram // merged from each consumer's when it ends
+	progress chan struct{}     // signalled (without blocking) after each message
+	closers  []func()
+}
+
+// startConsumers subscribes cfg.Consumers consumers and receives until ctx ends.
+func startConsumers(ctx context.Context, c *client.Client, cfg Config) (*receivers, error) {
+	r := &receivers{progress: make(chan struct{}, 1)}
+	for i := range cfg.Consumers {
+		cons, err := c.Subscribe(ctx, client.ConsumerConfig{Topic: cfg.Topic, Subscription: "bench",
+			Name: fmt.Sprintf("bench-%d", i), Type: client.Shared})
+		if err != nil {
+			return r, err
+		}
+		r.closers = append(r.closers, func() { cons.Close(context.Background()) })
+		r.wg.Go(func() { r.receive(ctx, cons, cfg.Reliable) })
+	}
+	return r, nil
+}
+
+func (r *receivers) receive(ctx context.Context, cons *client.Consumer, reliable bool) {
+	var local monitor.Histogram
+	defer func() {
+		r.mu.Lock()
+		r.e2e.Merge(&local)
+		r.mu.Unlock()
+	}()
+	for {
+		m, err := cons.Receive(ctx)
+		if err != nil {
+			return
+		}
+		if len(m.Payload) >= MinSize {
+			local.Add(time.Since(time.Unix(0, int64(binary.BigEndian.Uint64(m.Payload)))))
+		}
+		r.received.Add(1)
+		select {
+		case r.progress <- struct{}{}:
+		default:
+		}
+		if reliable {
+			m.Ack(ctx)
+		}
+	}
+}
+
+// catchUp waits until the consumers received published messages, for at most catchUp, or until ctx
+// ends.
+func (r *receivers) catchUp(ctx context.Context, published int64) {
+	limit := time.NewTimer(catchUp)
+	defer limit.Stop()
+	for r.received.Load() < published {
+		select {
+		case <-r.progress:
+		case <-limit.C:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// wait waits for the consumers to end (their context was cancelled), closes them and returns their
+// end-to-end latencies.
+func (r *receivers) wait() *monitor.Histogram {
+	r.wg.Wait()
+	for _, closeConsumer := range r.closers {
+		closeConsumer()
+	}
+	return &r.e2e
+}
+
+// publishing is what the producers of a run did.
+type publishing struct {
+	published, failed atomic.Int64
+	quota             atomic.Int64 // messages left with Count
+	elapsed           time.Duration
+
+	mu       sync.Mutex
+	latency  monitor.Histogram // merged from each producer's when it ends
+	firstErr error
+}
+
+// fail counts a failed send; an interrupted one is not a failure.
+func (p *publishing) fail(ctx context.Context, err error) {
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return
+	}
+	p.mu.Lock()
+	if p.firstErr == nil {
+		p.firstErr = err
+	}
+	p.mu.Unlock()
+	p.failed.Add(1)
+}
+
+// publish runs every producer until Count messages were sent or Duration passed, or ctx ends.
+func publish(ctx context.Context, producers []*client.Producer, cfg Config) *publishing {
+	pub := &publishing{}
+	pub.quota.Store(int64(cfg.Count))
+	deadline := time.Now().Add(cfg.Duration)
+	more := func() bool {
+		if cfg.Count > 0 {
+			return pub.quota.Add(-1) >= 0
+		}
+		return time.Now().Before(deadline)
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, p := range producers {
+		wg.Go(func() { pub.run(ctx, p, cfg, more) })
+	}
+	wg.Wait()
+	pub.elapsed = time.Since(start)
+	return pub
+}
+
+// run publishes with one producer while more says so.
+func (pub *publishing) run(ctx context.Context, p *client.Producer, cfg Config, more func() bool) {
+	var (
+		lmu   sync.Mutex // guards local: async callbacks run on the producer's goroutines
+		local monitor.Histogram
+	)
+	payload := func() []byte {
+		b := make([]byte, cfg.Size)
+		binary.BigEndian.PutUint64(b, uint64(time.Now().UnixNano()))
+		return b
+	}
+	for more() && ctx.Err() == nil {
+		sendStart := time.Now()
+		if !cfg.Async {
+			if _, err := p.Send(ctx, payload()); err != nil {
+				pub.fail(ctx, err)
+				continue
+			}
+			pub.published.Add(1)
+			local.Add(time.Since(sendStart))
+			continue
+		}
+		err := p.SendAsync(ctx, payload(), func(_ client.SendResult, err error) {
+			if err != nil {
+				pub.fail(ctx, err)
+				return
+			}
+			pub.published.Add(1)
+			lmu.Lock()
+			local.Add(time.Since(sendStart))
+			lmu.Unlock()
+		})
+		if err != nil {
+			pub.fail(ctx, err)
+		}
+	}
+	if cfg.Async {
+		p.Flush(ctx)
+	}
+	lmu.Lock()
+	pub.mu.Lock()
+	pub.latency.Merge(&local)
+	pub.mu.Unlock()
+	lmu.Unlock()
+}

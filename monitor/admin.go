@@ -1,0 +1,216 @@
+package monitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/danube-console/danube-console/client"
+)
+
+// refreshWorkers is how many topics Refresh describes at once.
+const refreshWorkers = 8
+
+// Lookup looks topic up through the attached client, with its partitions, and remembers the result in
+// Snapshot.Lookups (most recent first, at most 20) whether it succeeded or not (ResponseType "failed" and
+// Err). A partitioned topic's base name, which brokers do not serve, is answered with its first partition's
+// lookup and Partitions listing them all. It fails with ErrNoClient or the client's error
+// (client.ErrTopicNotFound...), wrapped.
+func (m *Monitor) Lookup(ctx context.Context, topic string) (LookupResult, error) {
+	c, _, _ := m.attached()
+	if c == nil {
+		return LookupResult{Topic: topic, ResponseType: "failed", Err: ErrNoClient.Error()},
+			m.failed(fmt.Errorf("lookup %s: %w", topic, ErrNoClient))
+	}
+	start := time.Now()
+	lr := LookupResult{Topic: topic, At: m.now()}
+	res, err := c.Lookup(ctx, topic)
+	if err == nil || errors.Is(err, client.ErrTopicNotFound) {
+		if all, perr := c.Partitions(ctx, topic); perr == nil {
+			lr.Partitions = partitionsOf(topic, all)
+		}
+		if err != nil && len(lr.Partitions) > 0 {
+			res, err = c.Lookup(ctx, lr.Partitions[0])
+		}
+	}
+	lr.Latency = res.Latency
+	if lr.Latency == 0 {
+		lr.Latency = time.Since(start)
+	}
+	if err != nil {
+		lr.ResponseType, lr.Err = "failed", err.Error()
+		err = fmt.Errorf("lookup %s: %w", topic, err)
+	} else {
+		lr.ResponseType = strings.ToLower(res.Type.String())
+		lr.BrokerURL, lr.ConnectURL, lr.Proxy = res.BrokerURL, res.ConnectURL, res.Proxy
+	}
+	m.mu.Lock()
+	m.lookups = slices.Insert(m.lookups, 0, lr)
+	if len(m.lookups) > maxLookups {
+		clear(m.lookups[maxLookups:])
+		m.lookups = m.lookups[:maxLookups]
+	}
+	m.mu.Unlock()
+	return lr, m.failed(err)
+}
+
+// partitionsOf returns the partitions "<topic>-part-N" listed in all, in order; none when topic is not
+// partitioned.
+func partitionsOf(topic string, all []string) []string {
+	var out []string
+	for _, p := range all {
+		if n, ok := strings.CutPrefix(p, topic+"-part-"); ok && n != "" && strings.Trim(n, "0123456789") == "" {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b string) int { return partitionIndex(a) - partitionIndex(b) })
+	return out
+}
+
+// partitionIndex returns N of a partition name "...-part-N" (-1 when it is not one).
+func partitionIndex(name string) int {
+	i := strings.LastIndex(name, "-part-")
+	if i < 0 {
+		return -1
+	}
+	n, err := strconv.Atoi(name[i+len("-part-"):])
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// pingTimeout bounds Refresh's ping of the broker.
+const pingTimeout = 3 * time.Second
+
+// Refresh pings the broker (Snapshot.Reachable; a failed ping makes it unreachable until it answers again)
+// and lists the namespaces, their topics and each topic's subscriptions through the attached admin client
+// into Snapshot.Topics and Snapshot.Namespaces (a failure to list them is also Snapshot.AdminErr). A topic
+// that disappears meanwhile is left out; one that cannot be described is listed without its subscriptions
+// and the error returned (joined with the others). When the namespaces cannot be listed, the previous lists
+// are kept. Partitions are listed as the topics they are ("<topic>-part-N"), each with
+// TopicStats.Partitions set to its topic's partition count. Errors become LastError. It fails with
+// ErrNoAdmin or the admin client's errors, wrapped.
+func (m *Monitor) Refresh(ctx context.Context) error {
+	c, admin, _ := m.attached()
+	if c != nil {
+		// The broker may have nothing open by the console to vouch for it: ask it, within a few seconds of
+		// ctx's time so that the admin API keeps the rest.
+		pctx, cancel := context.WithTimeout(ctx, pingTimeout)
+		_, err := c.Ping(pctx)
+		cancel()
+		switch {
+		case err == nil:
+			m.markOK()
+		case ctx.Err() == nil:
+			m.markFail()
+		}
+	}
+	if admin == nil {
+		return m.failed(fmt.Errorf("refresh: %w", ErrNoAdmin))
+	}
+	nss, err := admin.Namespaces(ctx)
+	if err != nil {
+		if errors.Is(err, client.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("the admin API at %s does not answer: %w", admin.URL(), err)
+		}
+		msg := err.Error()
+		m.adminErr.Store(&msg)
+		return m.failed(fmt.Errorf("refresh: %w", err))
+	}
+	m.adminErr.Store(nil)
+	if c == nil {
+		m.markOK() // else the ping speaks for the broker: the admin API may be served elsewhere
+	}
+	var errs []error
+	switch rec, err := admin.StoreRecovery(ctx); {
+	case err == nil && len(rec.Reports) > 0:
+		m.recovery.Store(&rec)
+	case err == nil:
+		m.recovery.Store(nil)
+	case !errors.Is(err, errors.ErrUnsupported): // a real Danube broker does not tell
+		errs = append(errs, err)
+	}
+	var topics []TopicStats
+	for _, ns := range nss {
+		ts, err := admin.Topics(ctx, ns)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, t := range ts {
+			topics = append(topics, TopicStats{Name: t.Name, Namespace: ns, Reliable: t.Reliable, BrokerID: t.BrokerID})
+		}
+	}
+
+	// Describe the topics, refreshWorkers at a time.
+	gone := make([]bool, len(topics))
+	derrs := make([]error, len(topics))
+	sem := make(chan struct{}, refreshWorkers)
+	var wg sync.WaitGroup
+	for i := range topics {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			t := &topics[i]
+			d, err := admin.DescribeTopic(ctx, t.Name)
+			switch {
+			case errors.Is(err, client.ErrTopicNotFound):
+				gone[i] = true
+			case err != nil:
+				derrs[i] = err
+			default:
+				t.Subscriptions = slices.Sorted(slices.Values(d.Subscriptions))
+				t.SchemaSubject = d.SchemaSubject
+				t.Reliable = d.Reliable
+				if d.BrokerID != "" {
+					t.BrokerID = d.BrokerID
+				}
+			}
+		})
+	}
+	wg.Wait()
+	kept := topics[:0]
+	for i, t := range topics {
+		if derrs[i] != nil {
+			errs = append(errs, derrs[i])
+		}
+		if !gone[i] {
+			if t.Subscriptions == nil {
+				t.Subscriptions = []string{}
+			}
+			kept = append(kept, t)
+		}
+	}
+	topics = kept
+	slices.SortFunc(topics, func(a, b TopicStats) int { return strings.Compare(a.Name, b.Name) })
+	// Partition topics carry their partitioned topic's partition count.
+	parts := map[string]int{}
+	for _, t := range topics {
+		if i := partitionIndex(t.Name); i >= 0 {
+			parts[t.Name[:strings.LastIndex(t.Name, "-part-")]]++
+		}
+	}
+	reliable := make(map[string]bool, len(topics))
+	for i := range topics {
+		t := &topics[i]
+		if partitionIndex(t.Name) >= 0 {
+			t.Partitions = parts[t.Name[:strings.LastIndex(t.Name, "-part-")]]
+		}
+		reliable[t.Name] = t.Reliable
+	}
+	m.mu.Lock()
+	m.topics = topics
+	m.namespaces = slices.Clone(nss)
+	m.mu.Unlock()
+	m.reliable.Store(&reliable)
+	if err := errors.Join(errs...); err != nil {
+		return m.failed(fmt.Errorf("refresh: %w", err))
+	}
+	return nil
+}
