@@ -9,8 +9,8 @@
 //
 // The model pulls the snapshot from a monitor.Backend on a tick (10 Hz by default), so the screen costs the
 // same whatever the message rate: there is never one Bubble Tea message per Danube message. Every action
-// (lookups, refreshes, connector start/stop) runs in a tea.Cmd, off the update loop, and reports back to the
-// status bar. The keymap is the one source of truth for keys: it marks those that change state, which the
+// (lookups, taps, acks, replays, connector start/stop, …) belongs to the component that owns its domain,
+// runs in a tea.Cmd, off the update loop, and reports back to that component and the status bar. The keymap is the one source of truth for keys: it marks those that change state, which the
 // router refuses in read-only mode, and the help overlay and the README's key tables are generated from it.
 // Colours come only from the themes package.
 package tui
@@ -140,7 +140,10 @@ type status struct {
 	at    time.Time
 }
 
-// Model is the console's root Bubble Tea model. Create it with New; it is used by pointer.
+// Model is the console's root Bubble Tea model. Create it with New; it is used by pointer. It keeps the
+// layout, the focus, the routing, the status bar, the modal stack, the command line and the help overlay,
+// and hands out the snapshot; every other state (taps, producers, replays, the actions' results) is a
+// component's.
 type Model struct {
 	b    monitor.Backend
 	opts Options
