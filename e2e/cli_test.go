@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/danube-console/danube-console/internal/clitest"
 
 	"github.com/danube-console/danube-console/broker"
 	"github.com/danube-console/danube-console/broker/brokertest"
@@ -197,7 +198,7 @@ func TestClientBinaryPipes(t *testing.T) {
 	}
 
 	check.wait(t, "the check consume")
-	objs, recs := parseJSONL(t, check.out.String())
+	objs, recs := clitest.ParseJSONL(t, check.out.String())
 	payloads := []string{"alpha", "beta", "", "gamma ✓", "delta"}
 	if len(recs) != len(payloads) {
 		t.Fatalf("%d records copied, want %d", len(recs), len(payloads))
@@ -249,30 +250,6 @@ func checkOneLineError(t *testing.T, cmd string, code int, stdout, stderr string
 		len(line) == len("danube-console "+cmd+": ") {
 		t.Errorf("%s: stderr %q is not one line \"danube-console %s: reason\"", cmd, stderr, cmd)
 	}
-}
-
-// parseJSONL parses consume --jsonl output twice: as generic objects, to check the field names, and as
-// records.
-func parseJSONL(t *testing.T, out string) ([]map[string]any, []jsonl.Record) {
-	t.Helper()
-	var objs []map[string]any
-	var recs []jsonl.Record
-	for i, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
-		if line == "" {
-			continue
-		}
-		var obj map[string]any
-		var rec jsonl.Record
-		if err := json.Unmarshal([]byte(line), &obj); err != nil {
-			t.Fatalf("line %d %q: %v", i+1, line, err)
-		}
-		if err := json.Unmarshal([]byte(line), &rec); err != nil {
-			t.Fatalf("line %d %q: %v", i+1, line, err)
-		}
-		objs = append(objs, obj)
-		recs = append(recs, rec)
-	}
-	return objs, recs
 }
 
 // checkRecord compares one record of consume --jsonl (obj and rec, the same line) with the text payload,

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/danube-console/danube-console/internal/clitest"
+
 	"github.com/danube-console/danube-console/client"
 	"github.com/danube-console/danube-console/internal/testenv"
 )
@@ -115,7 +117,7 @@ func TestConsoleEndToEnd(t *testing.T) {
 func TestConsoleUserConfig(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
-	cfg := writeFile(t, "mine.toml", pipelineTOML("/default/mine", "mine-archive", filepath.Join(dir, "mine.jsonl"), "mine-gen",
+	cfg := clitest.WriteFile(t, "mine.toml", clitest.PipelineTOML("/default/mine", "mine-archive", filepath.Join(dir, "mine.jsonl"), "mine-gen",
 		"rate = 50", `template = '{"n":{{seq}}}'`))
 	term := startTerminal(t, 160, 48, []string{"TERM=xterm-256color"},
 		bin, "--ephemeral", "--port", "0", "--admin-port", "0", "--log-file", filepath.Join(dir, "console.log"), "--config", cfg)
@@ -279,7 +281,7 @@ func TestConsoleManualAckAndReplay(t *testing.T) {
 	term.text("export " + export)
 	term.keys("Enter")
 	s = term.waitFor("the export's result", 10*time.Second, func(s string) bool { return strings.Contains(s, "exported ") })
-	n := countLines(export)
+	n := clitest.CountLines(export)
 	if n == 0 || !strings.Contains(s, fmt.Sprintf("exported %d message", n)) {
 		t.Fatalf("%d lines in the export; the screen:\n%s", n, s)
 	}

@@ -5,13 +5,11 @@
 package e2e
 
 import (
-	"bufio"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 
@@ -54,53 +52,6 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(binDir)
 	}
 	os.Exit(code)
-}
-
-// writeFile writes b to a file in the test's directory and returns its path.
-func writeFile(t *testing.T, name string, b []byte) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// pipelineTOML is a configuration of a jsonl sink named sink writing path, which creates the reliable topic
-// (so it subscribes before the generator publishes and misses nothing), and a generator named gen
-// publishing to it; genLines are added to the generator's table.
-func pipelineTOML(topic, sink, path, gen string, genLines ...string) []byte {
-	return []byte(fmt.Sprintf(`
-[[connector]]
-name = %q
-kind = "jsonl"
-topic = %q
-create_topic = "reliable"
-path = %q
-
-[[connector]]
-name = %q
-kind = "generator"
-topic = %q
-reliable = true
-%s
-`, sink, topic, path, gen, topic, strings.Join(genLines, "\n")))
-}
-
-// countLines returns the number of lines of the file at path (0 when it cannot be read).
-func countLines(path string) int {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	n := 0
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		n++
-	}
-	return n
 }
 
 // freePort returns a port nothing listens on at 127.0.0.1.

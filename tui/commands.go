@@ -14,9 +14,11 @@ import (
 )
 
 // This file holds the commands of the command line (:): the table (names, usage, help, flags, whether
-// they change state), their completion sources and what they run. They are the root's: a command routes
-// to the panes and actions like a key does, and read-only mode refuses those that change state in one
-// place (Model.execute).
+// they change state), their completion sources and what they run. A command is given an env, like a
+// component: it checks its arguments and posts a request to the component that owns the action (the
+// consumers pane starts taps, the producers pane producers, …) or to the root (theme, help); it never sees
+// the root Model. Read-only mode refuses the commands that change state in one place (Model.execute),
+// from the table.
 
 // command is a command of the command line.
 type command struct {
@@ -34,8 +36,10 @@ type command struct {
 	flags         []string // the flags it takes
 	rest          int      // from this positional argument on, the rest of the line is one raw argument (-1: none)
 	// complete returns the candidates for positional argument i, given the arguments before it.
-	complete func(m *Model, i int, prev []string) []string
-	run      func(m *Model, a cmdArgs) (tea.Cmd, error)
+	complete func(e *env, i int, prev []string) []string
+	// run checks the arguments and starts the command, mostly by posting requests: an error it returns,
+	// or a component reports with cmdFailMsg, stays on the line.
+	run func(e *env, a cmdArgs) (tea.Cmd, error)
 }
 
 // cmdArgs are a command's parsed arguments.
@@ -116,60 +120,15 @@ func findCommand(cmds []*command, name string) *command {
 	return nil
 }
 
-// cmdKey handles a key while the command line is open: the line edits itself (completing from the
-// commands' sources); enter runs the command.
-func (m *Model) cmdKey(msg tea.KeyPressMsg) tea.Cmd {
-	if !matches(msg, m.keys.Prompt.Submit) {
-		return m.cmd.key(&m.keys, msg, func(cmd *command, i int, prev []string) []string {
-			if cmd.complete == nil {
-				return nil
-			}
-			return cmd.complete(m, i, prev)
-		})
-	}
-	return m.execute()
-}
-
-// execute runs the command line: errors stay on the line, which then stays open. Read-only mode refuses
-// the commands that change state here, and only here, from the command table.
-func (m *Model) execute() tea.Cmd {
-	c := m.cmd
-	line := c.line()
-	if line == "" {
-		c.close()
-		return nil
-	}
-	cmd, args, err := c.parse(line)
-	if err == nil && m.readOnly() {
-		if r := cmd.refusal(args); r != "" {
-			err = errors.New(r)
-			m.setStatus(levelWarn, r)
-		}
-	}
-	var tc tea.Cmd
-	if err == nil {
-		tc, err = cmd.run(m, args)
-	}
-	if err != nil {
-		c.fail(err)
-		return nil
-	}
-	if err := c.remember(line); err != nil {
-		m.setStatus(levelWarn, "history: "+err.Error())
-	}
-	c.close()
-	return tc
-}
-
 // ---- completion sources ----
 
 // topicNames returns the topics the console knows, sorted.
-func topicNames(m *Model) []string {
+func topicNames(e *env) []string {
 	var out []string
-	for _, t := range m.snap.Topics {
+	for _, t := range e.snap.Topics {
 		out = append(out, t.Name)
 	}
-	for _, c := range m.snap.Consumers {
+	for _, c := range e.snap.Consumers {
 		out = append(out, c.Topic)
 	}
 	slices.Sort(out)
@@ -177,22 +136,22 @@ func topicNames(m *Model) []string {
 }
 
 // argTopics completes argument i with topic names.
-func argTopics(i int) func(*Model, int, []string) []string {
-	return func(m *Model, j int, _ []string) []string {
+func argTopics(i int) func(*env, int, []string) []string {
+	return func(e *env, j int, _ []string) []string {
 		if j == i {
-			return topicNames(m)
+			return topicNames(e)
 		}
 		return nil
 	}
 }
 
-func completeConsume(m *Model, i int, prev []string) []string {
+func completeConsume(e *env, i int, prev []string) []string {
 	switch i {
 	case 0:
-		return topicNames(m)
+		return topicNames(e)
 	case 1:
-		out := []string{"console-" + itoa(m.nextTap())}
-		for _, t := range m.snap.Topics {
+		out := []string{"console-" + itoa(e.nextTap)}
+		for _, t := range e.snap.Topics {
 			if t.Name == prev[0] {
 				out = append(out, t.Subscriptions...)
 			}
@@ -204,12 +163,12 @@ func completeConsume(m *Model, i int, prev []string) []string {
 	return []string{"--manual"}
 }
 
-func completeUnsubscribe(m *Model, i int, prev []string) []string {
+func completeUnsubscribe(e *env, i int, prev []string) []string {
 	switch i {
 	case 0:
-		return topicNames(m)
+		return topicNames(e)
 	case 1:
-		for _, t := range m.snap.Topics {
+		for _, t := range e.snap.Topics {
 			if t.Name == prev[0] {
 				return t.Subscriptions
 			}
@@ -219,9 +178,9 @@ func completeUnsubscribe(m *Model, i int, prev []string) []string {
 }
 
 // liveTaps returns the names of the running taps.
-func liveTaps(m *Model) []string {
+func liveTaps(e *env) []string {
 	var out []string
-	for _, c := range m.snap.Consumers {
+	for _, c := range e.snap.Consumers {
 		if c.AdHoc && c.State != monitor.ConsumerClosed && !slices.Contains(out, c.Name) {
 			out = append(out, c.Name)
 		}
@@ -230,9 +189,9 @@ func liveTaps(m *Model) []string {
 }
 
 // liveProducers returns the names of the running ad-hoc producers.
-func liveProducers(m *Model) []string {
+func liveProducers(e *env) []string {
 	var out []string
-	for _, p := range m.snap.Producers {
+	for _, p := range e.snap.Producers {
 		if p.AdHoc && p.State != monitor.ProducerClosed && !slices.Contains(out, p.Name) {
 			out = append(out, p.Name)
 		}
@@ -240,20 +199,20 @@ func liveProducers(m *Model) []string {
 	return out
 }
 
-func completeTaps(m *Model, i int, _ []string) []string {
+func completeTaps(e *env, i int, _ []string) []string {
 	if i == 0 {
-		return append(liveTaps(m), liveProducers(m)...)
+		return append(liveTaps(e), liveProducers(e)...)
 	}
 	return nil
 }
 
-func completeConnector(m *Model, i int, _ []string) []string {
+func completeConnector(e *env, i int, _ []string) []string {
 	switch i {
 	case 0:
 		return []string{"start", "stop", "restart"}
 	case 1:
 		var out []string
-		for _, c := range m.snap.Connectors {
+		for _, c := range e.snap.Connectors {
 			out = append(out, c.Name)
 		}
 		return out
@@ -261,7 +220,7 @@ func completeConnector(m *Model, i int, _ []string) []string {
 	return nil
 }
 
-func completeThemes(_ *Model, i int, _ []string) []string {
+func completeThemes(_ *env, i int, _ []string) []string {
 	if i == 0 {
 		return themes.Names()
 	}
@@ -270,29 +229,29 @@ func completeThemes(_ *Model, i int, _ []string) []string {
 
 // ---- the commands ----
 
-func runLookup(m *Model, a cmdArgs) (tea.Cmd, error) {
+// usage is the usage error of the command called name.
+func usage(name string) error { return errUsage(findCommand(commands(), name)) }
+
+func runLookup(e *env, a cmdArgs) (tea.Cmd, error) {
 	topic := a.arg(0)
 	if topic == "" || len(a.pos) > 1 {
 		return nil, errors.New("usage: :lookup TOPIC")
 	}
-	m.showPane(paneTopics)
-	return m.with(func(e *env) tea.Cmd { return m.topics.lookup(e, topic) }), nil
+	e.post(showPaneMsg{id: paneTopics})
+	e.post(lookupMsg{topic: topic})
+	return nil, nil
 }
 
-func runConsume(m *Model, a cmdArgs) (tea.Cmd, error) {
-	c := findCommand(m.cmd.cmds, "consume")
+func runConsume(e *env, a cmdArgs) (tea.Cmd, error) {
 	if len(a.pos) < 1 || len(a.pos) > 3 {
-		return nil, errUsage(c)
+		return nil, usage("consume")
 	}
 	topic := a.arg(0)
-	if e := checkTopic(topic); e != "" {
-		return nil, errors.New(e)
+	if bad := checkTopic(topic); bad != "" {
+		return nil, errors.New(bad)
 	}
-	n := m.nextTap()
-	spec := monitor.ConsumerSpec{Name: "tap-" + itoa(n), Topic: topic, Subscription: a.arg(1), ManualAck: a.flags["--manual"]}
-	if spec.Subscription == "" {
-		spec.Subscription = "console-" + itoa(n)
-	}
+	// The consumers pane names the tap (and its subscription when none is given).
+	spec := monitor.ConsumerSpec{Topic: topic, Subscription: a.arg(1), ManualAck: a.flags["--manual"]}
 	spec.Type, _ = parseSubType("shared")
 	if t := a.arg(2); t != "" {
 		typ, ok := parseSubType(t)
@@ -301,67 +260,50 @@ func runConsume(m *Model, a cmdArgs) (tea.Cmd, error) {
 		}
 		spec.Type = typ
 	}
-	return m.startTap(spec), nil
+	e.post(startTapMsg{spec: spec})
+	return nil, nil
 }
 
-func runStop(m *Model, a cmdArgs) (tea.Cmd, error) {
-	name := a.arg(0)
-	if name == "" {
-		c := m.consumers.selected(m.env())
-		if c == nil || !c.AdHoc {
-			running := append(liveTaps(m), liveProducers(m)...)
-			return nil, errors.New("usage: :stop TAP|PRODUCER [--unsubscribe] (" + pick(len(running) > 0, "running: "+strings.Join(running, ", "), "none running") + ")")
-		}
-		name = c.Name
-	}
-	unsub := a.flags["--unsubscribe"]
-	if slices.Contains(liveProducers(m), name) {
+func runStop(e *env, a cmdArgs) (tea.Cmd, error) {
+	name, unsub := a.arg(0), a.flags["--unsubscribe"]
+	if name != "" && slices.Contains(liveProducers(e), name) {
 		if unsub {
 			return nil, errors.New("--unsubscribe goes with a tap; " + name + " is a producer")
 		}
-		return m.with(func(e *env) tea.Cmd { return stopAdHocCmd(e, name, true) }), nil
+		e.post(stopProducerMsg{name: name})
+		return nil, nil
 	}
-	if unsub {
-		// A tap on a partitioned topic has a row per partition: each partition's subscription goes.
-		var topics []string
-		sub := ""
-		for _, c := range m.snap.Consumers {
-			if c.AdHoc && c.Name == name && !slices.Contains(topics, c.Topic) {
-				topics, sub = append(topics, c.Topic), c.Subscription
-			}
-		}
-		if len(topics) == 0 {
-			return nil, errors.New("no tap " + name)
-		}
-		return m.stopTapAndUnsubscribe(name, topics, sub), nil
-	}
-	return m.stopTap(name), nil
+	running := append(liveTaps(e), liveProducers(e)...)
+	e.post(stopTapMsg{name: name, unsubscribe: unsub,
+		usage: errors.New("usage: :stop TAP|PRODUCER [--unsubscribe] (" + pick(len(running) > 0, "running: "+strings.Join(running, ", "), "none running") + ")")})
+	return nil, nil
 }
 
-func runUnsubscribe(m *Model, a cmdArgs) (tea.Cmd, error) {
+func runUnsubscribe(e *env, a cmdArgs) (tea.Cmd, error) {
 	topic, sub := a.arg(0), a.arg(1)
 	if topic == "" || sub == "" || len(a.pos) > 2 {
-		return nil, errUsage(findCommand(m.cmd.cmds, "unsubscribe"))
+		return nil, usage("unsubscribe")
 	}
-	if e := checkTopic(topic); e != "" {
-		return nil, errors.New(e)
+	if bad := checkTopic(topic); bad != "" {
+		return nil, errors.New(bad)
 	}
-	return m.unsubscribeCmd(topic, sub), nil
+	e.post(unsubscribeMsg{topic: topic, sub: sub})
+	return nil, nil
 }
 
 // defaultProducerRate is the rate of :producer without RATE, in messages per second.
 const defaultProducerRate = 10
 
-func runProducer(m *Model, a cmdArgs) (tea.Cmd, error) {
+func runProducer(e *env, a cmdArgs) (tea.Cmd, error) {
 	if len(a.pos) < 1 || len(a.pos) > 3 {
-		return nil, errUsage(findCommand(m.cmd.cmds, "producer"))
+		return nil, usage("producer")
 	}
 	topic := a.arg(0)
-	if e := checkTopic(topic); e != "" {
-		return nil, errors.New(e)
+	if bad := checkTopic(topic); bad != "" {
+		return nil, errors.New(bad)
 	}
-	spec := monitor.ProducerSpec{Name: m.nextProducer(), Topic: topic, Rate: defaultProducerRate, Key: a.arg(2),
-		Reliable: a.flags["--reliable"]}
+	// The producers pane names the producer.
+	spec := monitor.ProducerSpec{Topic: topic, Rate: defaultProducerRate, Key: a.arg(2), Reliable: a.flags["--reliable"]}
 	if r := a.arg(1); r != "" {
 		v, err := strconv.ParseFloat(r, 64)
 		if err != nil || !(v > 0) || math.IsInf(v, 0) {
@@ -369,129 +311,79 @@ func runProducer(m *Model, a cmdArgs) (tea.Cmd, error) {
 		}
 		spec.Rate = v
 	}
-	return m.startProducer(spec), nil
+	e.post(startProducerMsg{spec: spec})
+	return nil, nil
 }
 
-func runProduce(m *Model, a cmdArgs) (tea.Cmd, error) {
+func runProduce(e *env, a cmdArgs) (tea.Cmd, error) {
 	topic, text := a.arg(0), a.arg(1)
 	if topic == "" || text == "" {
 		return nil, errors.New("usage: :produce TOPIC TEXT...")
 	}
-	if e := checkTopic(topic); e != "" {
-		return nil, errors.New(e)
+	if bad := checkTopic(topic); bad != "" {
+		return nil, errors.New(bad)
 	}
-	return m.produceCmd(topic, []byte(text)), nil
+	e.post(produceMsg{topic: topic, payload: []byte(text)})
+	return nil, nil
 }
 
-func runFilter(m *Model, a cmdArgs) (tea.Cmd, error) {
-	var err error
-	cmd := m.with(func(e *env) tea.Cmd { err = m.consumers.setFilter(e, a.arg(0)); return nil })
-	if err != nil {
-		return nil, err
-	}
-	m.showHelp = false
-	if m.active != paneConsumers {
-		m.showPane(paneConsumers)
-	}
-	return cmd, nil
+func runFilter(e *env, a cmdArgs) (tea.Cmd, error) {
+	e.post(filterMsg{line: a.arg(0)})
+	return nil, nil
 }
 
-func runExport(m *Model, a cmdArgs) (tea.Cmd, error) {
+func runExport(e *env, a cmdArgs) (tea.Cmd, error) {
 	path := a.arg(0)
 	if path == "" || len(a.pos) > 1 || a.flags["--filtered"] && a.flags["--marked"] {
 		return nil, errors.New("usage: :export PATH [--filtered|--marked]")
 	}
-	p, e := m.consumers, m.env()
-	if p.stream == "" {
-		p.pull(e)
-	}
-	if p.stream == "" {
-		return nil, errors.New("no stream: select a consumer on the consumers pane (4)")
-	}
-	var msgs []monitor.Message
-	switch {
-	case a.flags["--filtered"]:
-		msgs = p.filtered(e)
-	case a.flags["--marked"]:
-		if len(p.marks) == 0 {
-			return nil, errors.New("no marked messages (space marks them in the stream)")
-		}
-		msgs, _ = p.targets(e)
-	default:
-		if msgs, _ = p.targets(e); len(msgs) == 0 {
-			msgs = p.filtered(e)
-		}
-	}
-	if len(msgs) == 0 {
-		return nil, errors.New("nothing to export")
-	}
-	return m.exportCmd(path, msgs), nil
+	e.post(exportMsg{path: path, filtered: a.flags["--filtered"], marked: a.flags["--marked"]})
+	return nil, nil
 }
 
-func runReplay(m *Model, a cmdArgs) (tea.Cmd, error) {
+func runReplay(e *env, a cmdArgs) (tea.Cmd, error) {
 	if len(a.pos) > 1 {
 		return nil, errors.New("usage: :replay [TOPIC] [--filtered]")
 	}
 	topic := a.arg(0)
 	if topic != "" {
-		if e := checkTopic(topic); e != "" {
-			return nil, errors.New(e)
+		if bad := checkTopic(topic); bad != "" {
+			return nil, errors.New(bad)
 		}
 	}
-	p, e := m.consumers, m.env()
-	if p.stream == "" {
-		p.pull(e)
-	}
-	if p.stream == "" {
-		return nil, errors.New("no stream: select a consumer on the consumers pane (4)")
-	}
-	var msgs []monitor.Message
-	what := "filtered"
-	if a.flags["--filtered"] {
-		msgs = p.filtered(e)
-	} else {
-		msgs, what = p.targets(e)
-	}
-	if len(msgs) == 0 {
-		return nil, errors.New("nothing to replay: select or mark messages, or use --filtered")
-	}
-	if m.active != paneConsumers {
-		m.showPane(paneConsumers)
-	}
-	return m.openReplay(msgs, what, topic), nil
+	e.post(replayMsg{topic: topic, filtered: a.flags["--filtered"]})
+	return nil, nil
 }
 
-func runConnector(m *Model, a cmdArgs) (tea.Cmd, error) {
+func runConnector(e *env, a cmdArgs) (tea.Cmd, error) {
 	verb, name := a.arg(0), a.arg(1)
 	if verb != "start" && verb != "stop" && verb != "restart" || name == "" || len(a.pos) > 2 {
 		return nil, errors.New("usage: :connector start|stop|restart NAME")
 	}
-	if !slices.ContainsFunc(m.snap.Connectors, func(c monitor.ConnectorStats) bool { return c.Name == name }) {
+	if !slices.ContainsFunc(e.snap.Connectors, func(c monitor.ConnectorStats) bool { return c.Name == name }) {
 		return nil, errors.New("no connector " + name)
 	}
-	if v, busy := m.connectors.pending[name]; busy {
-		return nil, errors.New(name + ": already " + v)
-	}
-	return m.with(func(e *env) tea.Cmd { return m.connectors.act(e, name, verb) }), nil
+	e.post(connectorMsg{verb: verb, name: name})
+	return nil, nil
 }
 
-func runTheme(m *Model, a cmdArgs) (tea.Cmd, error) {
+func runTheme(e *env, a cmdArgs) (tea.Cmd, error) {
 	t, err := themes.Lookup(a.arg(0))
 	if err != nil || len(a.pos) != 1 {
 		return nil, errors.New("themes: " + strings.Join(themes.Names(), ", "))
 	}
-	m.setTheme(t)
+	e.post(themeMsg{t: t})
 	return nil, nil
 }
 
-func runReadOnly(m *Model, _ cmdArgs) (tea.Cmd, error) {
-	m.setReadOnly()
+func runReadOnly(e *env, _ cmdArgs) (tea.Cmd, error) {
+	e.post(readOnlyMsg{})
 	return nil, nil
 }
 
-func runHelp(m *Model, _ cmdArgs) (tea.Cmd, error) {
-	m.showHelp, m.helpOff = true, 0
+func runHelp(e *env, _ cmdArgs) (tea.Cmd, error) {
+	e.post(helpMsg{})
 	return nil, nil
 }
 
-func runQuit(*Model, cmdArgs) (tea.Cmd, error) { return tea.Quit, nil }
+func runQuit(*env, cmdArgs) (tea.Cmd, error) { return tea.Quit, nil }

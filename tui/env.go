@@ -25,6 +25,9 @@ type env struct {
 	w, h  int // the terminal's size
 	ro    bool
 	ctx   context.Context
+	// nextTap is the number of the next tap the consumers pane starts ("tap-<n>", subscription
+	// "console-<n>"), which the command line proposes.
+	nextTap int
 
 	snaps     monitor.Snapshots
 	taps      monitor.Taps
@@ -50,32 +53,29 @@ func (e *env) post(msg tea.Msg) { e.out = append(e.out, msg) }
 // setStatus asks the root to put a message in the status bar.
 func (e *env) setStatus(l level, text string) { e.post(statusMsg{text: text, level: l}) }
 
-// Requests a component posts to the root (see env.post).
+// Requests a component (or the command line's commands) posts to the root. The requests a component serves
+// are in its own file (startTapMsg in consumers_actions.go, produceMsg in pane_producers.go, …): the root
+// routes them to it.
 type (
 	// showPaneMsg shows a pane, closing the help and the current pane's overlay; fresh takes a new
-	// snapshot as it switches (what the pane waits for is in it).
+	// snapshot as it switches (what the pane waits for is in it); stay leaves the pane's overlay open when
+	// it is the focused pane already.
 	showPaneMsg struct {
-		id    paneID
-		fresh bool
+		id          paneID
+		fresh, stay bool
 	}
-	// openTapFormMsg opens the tap form on a topic (may be empty).
-	openTapFormMsg struct{ topic string }
-	// openNackMsg opens the nack prompt for messages of a stream.
-	openNackMsg struct {
-		stream string
-		seqs   []uint64
-	}
-	// openReplayMsg opens the review of a replay.
-	openReplayMsg struct {
-		msgs        []monitor.Message
-		what, topic string
-	}
-	// closeModalMsg closes the open modal.
-	closeModalMsg struct{}
-	// startTapMsg starts a tap (the root numbers taps and selects the new one when it is up).
-	startTapMsg struct{ spec monitor.ConsumerSpec }
-	// replayStartedMsg tells the root that replay r runs (the root tracks it: one at a time).
-	replayStartedMsg struct{ r *replayModal }
+	// openModalMsg opens a modal over the panes (replacing the open one, if any).
+	openModalMsg struct{ m modal }
+	// closeModalMsg closes the open modal; with only set, only if it is that one.
+	closeModalMsg struct{ only modal }
 	// pullMsg asks the root for a fresh snapshot now.
 	pullMsg struct{}
+	// cmdFailMsg reports that the command being run failed: the command line stays open with err.
+	cmdFailMsg struct{ err error }
+	// themeMsg switches to a theme.
+	themeMsg struct{ t *themes.Theme }
+	// helpMsg shows the help overlay.
+	helpMsg struct{}
+	// readOnlyMsg turns read-only mode on for the rest of the session.
+	readOnlyMsg struct{}
 )

@@ -653,7 +653,7 @@ func TestTapCommand(t *testing.T) {
 	if c := m.consumers.selected(m.env()); c == nil || c.Name != "tap-2" {
 		t.Fatalf("selected %+v, want tap-2", c)
 	}
-	if n := len(liveTaps(m)); n != 2 {
+	if n := len(liveTaps(m.env())); n != 2 {
 		t.Errorf("%d taps running, want 2", n)
 	}
 

@@ -202,7 +202,7 @@ var messageCases = []struct {
 					break
 				}
 			}
-			t.Cleanup(func() { m.replaying.cancel() })
+			t.Cleanup(func() { m.consumers.replay.running.cancel() })
 		}},
 	{name: "filter-error", sizes: goldenSizes[:1], fake: tuitest.Scripted,
 		setup: func(t *testing.T, m *Model, _ *tuitest.Fake) {

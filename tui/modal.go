@@ -18,8 +18,9 @@ import (
 // key until it closes) and the two small ones: the tap form and the nack prompt. The replay review is in
 // replay.go.
 
-// modal is a dialog over the panes. Only one is open at a time (the root keeps it); it closes itself by posting
-// closeModalMsg, and starts what it confirms with a request to the root or a command.
+// modal is a dialog over the panes. Only one is open at a time (the root keeps it): the component it serves
+// opens it by posting openModalMsg; it closes itself by posting closeModalMsg, and starts what it confirms
+// with a request to that component.
 type modal interface {
 	// key handles a key press.
 	key(e *env, msg tea.KeyPressMsg) tea.Cmd
@@ -142,6 +143,22 @@ type tapForm struct {
 }
 
 const tapFields = 4
+
+// newTapForm returns the tap form on a topic (may be empty) for tap number n ("tap-<n>", subscription
+// "console-<n>"), and the command that focuses its first field to fill.
+func newTapForm(t *themes.Theme, topic string, n int) (*tapForm, tea.Cmd) {
+	f := &tapForm{typ: 1, name: "tap-" + itoa(n)}
+	f.topic = newInput(t, "", "/namespace/topic")
+	f.topic.SetValue(topic)
+	f.topic.CursorEnd()
+	f.sub = newInput(t, "", "console-"+itoa(n))
+	f.sub.SetValue("console-" + itoa(n))
+	f.sub.CursorEnd()
+	if topic != "" {
+		f.focus = 1
+	}
+	return f, f.focusField()
+}
 
 func (f *tapForm) confirming(k *KeyMap, msg tea.KeyPressMsg) string {
 	return pick(matches(msg, k.Prompt.Submit), changesTaps, "")
@@ -310,6 +327,16 @@ type nackPrompt struct {
 	err           string
 }
 
+// newNackPrompt returns the nack prompt for messages of a stream, and the command that focuses it.
+func newNackPrompt(t *themes.Theme, stream string, seqs []uint64) (*nackPrompt, tea.Cmd) {
+	p := &nackPrompt{stream: stream, seqs: seqs}
+	p.delay = newInput(t, "", "0s")
+	p.delay.CharLimit = 16
+	p.reason = newInput(t, "", "optional")
+	p.reason.CharLimit = 256
+	return p, p.focusField()
+}
+
 func (p *nackPrompt) confirming(k *KeyMap, msg tea.KeyPressMsg) string {
 	return pick(matches(msg, k.Prompt.Submit), changesNack, "")
 }
@@ -372,7 +399,8 @@ func (p *nackPrompt) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 		}
 		e.post(closeModalMsg{})
 		e.setStatus(levelInfo, "nacking "+plural(len(p.seqs), "message")+"…")
-		return settleCmd(e, "nack", p.stream, p.seqs, d, strings.TrimSpace(p.reason.Value()))
+		e.post(settleMsg{verb: "nack", stream: p.stream, seqs: p.seqs, delay: d, reason: strings.TrimSpace(p.reason.Value())})
+		return nil
 	}
 	p.err = ""
 	return p.input(msg)

@@ -9,8 +9,8 @@
 //
 // The model pulls the snapshot from a monitor.Backend on a tick (10 Hz by default), so the screen costs the
 // same whatever the message rate: there is never one Bubble Tea message per Danube message. Every action
-// (lookups, refreshes, connector start/stop) runs in a tea.Cmd, off the update loop, and reports back to the
-// status bar. The keymap is the one source of truth for keys: it marks those that change state, which the
+// (lookups, taps, acks, replays, connector start/stop, …) belongs to the component that owns its domain,
+// runs in a tea.Cmd, off the update loop, and reports back to that component and the status bar. The keymap is the one source of truth for keys: it marks those that change state, which the
 // router refuses in read-only mode, and the help overlay and the README's key tables are generated from it.
 // Colours come only from the themes package.
 package tui
@@ -140,7 +140,10 @@ type status struct {
 	at    time.Time
 }
 
-// Model is the console's root Bubble Tea model. Create it with New; it is used by pointer.
+// Model is the console's root Bubble Tea model. Create it with New; it is used by pointer. It keeps the
+// layout, the focus, the routing, the status bar, the modal stack, the command line and the help overlay,
+// and hands out the snapshot; every other state (taps, producers, replays, the actions' results) is a
+// component's.
 type Model struct {
 	b    monitor.Backend
 	opts Options
@@ -167,13 +170,9 @@ type Model struct {
 	helpOff  int // lines the help overlay is scrolled down
 	status   status
 
-	roSession        bool  // read-only turned on at runtime
-	modal            modal // the open form, prompt or review, if any
-	cmd              *cmdLine
-	taps             int          // taps started (for their generated names)
-	producersStarted int          // the highest n of the "producer-<n>" names given
-	replays          int          // replays reviewed (their ids tell stale progress apart)
-	replaying        *replayModal // the running replay, if any
+	roSession bool  // read-only turned on at runtime
+	modal     modal // the open form, prompt or review, if any
+	cmd       *cmdLine
 }
 
 var _ tea.Model = (*Model)(nil)
@@ -271,7 +270,8 @@ func (m *Model) setReadOnly() {
 // env returns what a component is given for one call: the root's state, read-only, and an outbox.
 func (m *Model) env() *env {
 	return &env{snap: &m.snap, st: m.st, theme: m.theme, keys: &m.keys, now: m.now(), w: m.w, h: m.h,
-		ro: m.readOnly(), ctx: m.ctx, snaps: m.b, taps: m.b, producers: m.b, conns: m.b, admin: m.b}
+		ro: m.readOnly(), ctx: m.ctx, nextTap: m.consumers.nextTap(&m.snap),
+		snaps: m.b, taps: m.b, producers: m.b, conns: m.b, admin: m.b}
 }
 
 // with calls f with a fresh env, then handles the requests f posted, in order; it returns f's command
@@ -354,113 +354,6 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	cmd := m.update(msg)
 	m.sync()
 	return m, cmd
-}
-
-// update routes a message: the root's own, the requests components post, data messages to the component
-// that owns them, keys and the mouse to the focus.
-func (m *Model) update(msg tea.Msg) tea.Cmd {
-	switch msg := msg.(type) {
-	case tea.WindowSizeMsg:
-		m.w, m.h = msg.Width, msg.Height
-		if m.active == paneConsumers {
-			m.consumers.pull(m.env())
-		}
-		return nil
-	case tickMsg:
-		m.pull()
-		return m.tick()
-	case refreshTickMsg:
-		return m.refreshCmd(false)
-	case refreshDoneMsg:
-		if msg.err != nil {
-			m.setStatus(levelError, msg.err.Error()) // "refresh: ..."
-		} else if msg.manual {
-			m.setStatus(levelInfo, "topics refreshed")
-		}
-		m.pull()
-		if msg.manual {
-			return nil
-		}
-		return tea.Tick(refreshInterval, func(time.Time) tea.Msg { return refreshTickMsg{} })
-	case statusMsg:
-		m.setStatus(msg.level, msg.text)
-		return nil
-	case lookupDoneMsg:
-		return m.with(func(e *env) tea.Cmd { m.topics.lookupDone(e, msg); return nil })
-	case actionDoneMsg:
-		return m.with(func(e *env) tea.Cmd { m.connectors.actionDone(e, msg); return nil })
-	case tapDoneMsg:
-		return m.with(func(e *env) tea.Cmd { m.consumers.tapStarted(e, msg); return nil })
-	case unsubscribeDoneMsg:
-		m.unsubscribeDone(msg)
-		return nil
-	case producerDoneMsg:
-		return m.with(func(e *env) tea.Cmd { m.producers.started(e, msg); return nil })
-	case stopTapDoneMsg:
-		m.stopTapDone(msg)
-		return nil
-	case settleDoneMsg:
-		m.settleDone(msg)
-		return nil
-	case replayProgressMsg:
-		return m.replayProgress(msg)
-	case replayDoneMsg:
-		m.replayDone(msg)
-		return nil
-	case exportDoneMsg:
-		m.exportDone(msg)
-		return nil
-	case produceDoneMsg:
-		m.produceDone(msg)
-		return nil
-	case schemaMsg:
-		return m.with(func(e *env) tea.Cmd { m.consumers.schemaDone(e, msg); return nil })
-	case showPaneMsg:
-		if msg.fresh {
-			m.showHelp = false
-			m.panes[m.active].esc()
-			m.active = msg.id
-			m.pull()
-			return nil
-		}
-		m.showPane(msg.id)
-		return nil
-	case openTapFormMsg:
-		return m.openTapForm(msg.topic)
-	case openNackMsg:
-		return m.openNack(msg.stream, msg.seqs)
-	case openReplayMsg:
-		return m.openReplay(msg.msgs, msg.what, msg.topic)
-	case closeModalMsg:
-		m.modal = nil
-		return nil
-	case startTapMsg:
-		return m.startTap(msg.spec)
-	case replayStartedMsg:
-		m.replaying = msg.r
-		return nil
-	case pullMsg:
-		m.pull()
-		return nil
-	case tea.KeyPressMsg:
-		return m.handleKey(msg)
-	case tea.MouseClickMsg:
-		return m.handleClick(msg.Mouse())
-	case tea.MouseWheelMsg:
-		return m.handleWheel(msg.Mouse())
-	}
-	// Anything else (e.g. the text inputs' internal messages, pastes) goes to the open text input.
-	switch {
-	case m.cmd.open:
-		return m.cmd.input(msg)
-	case m.modal != nil:
-		return m.modal.input(msg)
-	case m.topics.capturing():
-		return m.topics.input(msg)
-	case m.consumers.capturing():
-		return m.consumers.input(msg)
-	}
-	return nil
 }
 
 // cycleTheme switches to the next built-in theme.

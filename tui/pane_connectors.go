@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strconv"
 	"time"
@@ -93,6 +94,19 @@ func (p *connectorsPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 	}
 	p.cur.move(e, msg, len(e.snap.Connectors), e.bodyHeight()-6, connectorID(e))
 	return nil
+}
+
+// connectorMsg is a request the connectors pane serves (from :connector): start, stop or restart (verb)
+// the connector called name.
+type connectorMsg struct{ verb, name string }
+
+// command serves :connector: a connector with an action in flight refuses another (the command fails).
+func (p *connectorsPane) command(e *env, msg connectorMsg) tea.Cmd {
+	if v, busy := p.pending[msg.name]; busy {
+		e.post(cmdFailMsg{err: errors.New(msg.name + ": already " + v)})
+		return nil
+	}
+	return p.act(e, msg.name, msg.verb)
 }
 
 // act starts a connector action (start, stop, restart) in a command; the row shows it in flight until it

@@ -2,7 +2,6 @@ package tui
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 
@@ -14,9 +13,11 @@ import (
 )
 
 // consumersPane lists the consumers (rate, end-to-end latency) and shows the live message stream of the
-// selected one. It is made of four components: the consumer list (a cursor over the snapshot's
-// consumers), the stream (msgStream), its filter input (filterInput) and the message inspector, which
-// takes the whole pane while open.
+// selected one. It is made of five components: the consumer list (a cursor over the snapshot's
+// consumers), the stream (msgStream), its filter input (filterInput), the message inspector, which takes
+// the whole pane while open, and the replayer, which reviews and runs replays of the stream's messages.
+// It owns the actions on taps and their messages (consumers_actions.go): it starts and numbers taps,
+// stops them, deletes subscriptions, acks, nacks and exports.
 //
 // enter moves the focus from the list to the stream, where the arrows select a message (which pauses the
 // stream), space marks messages, enter inspects the selected one, a and n ack and nack (manual-ack taps), P
@@ -32,6 +33,9 @@ type consumersPane struct {
 	schemaReq map[uint64]bool   // schema ids asked for
 
 	wantStream, wantName string // a tap to select as soon as the snapshot has it
+	lastTap              int    // the highest n of the "tap-<n>" names started (for the next tap's name)
+
+	replay replayer // the review and the one running replay
 }
 
 func newConsumersPane(t *themes.Theme) *consumersPane {
@@ -70,24 +74,6 @@ func (p *consumersPane) inputLines() int { return pick(p.fin.open, 1, 0) }
 // selected returns the selected consumer, or nil.
 func (p *consumersPane) selected(e *env) *monitor.ConsumerStats {
 	return selectedIn(&p.cur, e.snap.Consumers, consumerID(e))
-}
-
-// tapStarted reports the start of a tap the console asked for and, once up, shows it in the stream.
-func (p *consumersPane) tapStarted(e *env, msg tapDoneMsg) {
-	s := msg.spec
-	if errors.Is(msg.err, monitor.ErrTopicNotFound) {
-		// Consumers never create topics (producers do): say what to do instead of the client's chain.
-		e.setStatus(levelError, "tap "+s.Topic+": no such topic; publish to it first (consumers never create topics)")
-		return
-	}
-	if msg.err != nil {
-		e.setStatus(levelError, "tap "+s.Topic+": "+msg.err.Error())
-		return
-	}
-	mode := pick(s.ManualAck, "manual ack", "auto-ack")
-	e.setStatus(levelInfo, "tapping "+s.Topic+" as "+s.Name+" ("+s.Subscription+", "+typeString(s)+", "+mode+")")
-	p.want(msg.stream, s.Name)
-	e.post(showPaneMsg{id: paneConsumers, fresh: true})
 }
 
 // want asks the pane to select the tap the console started (stream, name), once the snapshot lists it.
@@ -217,8 +203,7 @@ func (p *consumersPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 		if c != nil {
 			topic = c.Topic
 		}
-		e.post(openTapFormMsg{topic: topic})
-		return nil
+		return p.openTapForm(e, topic)
 	case matches(msg, k.StopTap):
 		if c == nil {
 			return nil
@@ -227,7 +212,7 @@ func (p *consumersPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 			e.setStatus(levelWarn, clean(c.Name)+" is not a tap started from the console: x stops taps only")
 			return nil
 		}
-		return stopAdHocCmd(e, c.Name, false)
+		return p.stopTap(e, c.Name)
 	case matches(msg, k.Open):
 		if c == nil {
 			return nil
@@ -283,8 +268,7 @@ func (p *consumersPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 			e.setStatus(levelWarn, "nothing to replay: select a message (enter focuses the stream), mark some with space, or use :replay --filtered")
 			return nil
 		}
-		e.post(openReplayMsg{msgs: msgs, what: what})
-		return nil
+		return p.replay.open(e, msgs, what, "")
 	}
 	if p.focus {
 		n := e.keys.Nav
@@ -336,79 +320,6 @@ func (p *consumersPane) inspectorKey(e *env, msg tea.KeyPressMsg) tea.Cmd {
 	}
 	in.key(e.keys, msg)
 	return nil
-}
-
-// settleTargets returns the seqs a or n applies to (the marked ones, else the selected one), or explains in
-// the status bar why there are none. only, when set, is the one message to settle (from the inspector).
-func (p *consumersPane) settleTargets(e *env, c *monitor.ConsumerStats, verb string, only *monitor.Message) []uint64 {
-	if c == nil {
-		return nil
-	}
-	if !c.ManualAck {
-		e.setStatus(levelWarn, clean(c.Name)+" acks automatically: "+verb+" works on manual-ack taps (:consume TOPIC --manual)")
-		return nil
-	}
-	if only != nil {
-		return []uint64{only.Seq}
-	}
-	if len(p.marks) > 0 {
-		return p.markedSeqs()
-	}
-	if p.sel != 0 && p.focus {
-		return []uint64{p.sel}
-	}
-	e.setStatus(levelWarn, "nothing to "+verb+": select a message (enter focuses the stream) or mark some with space")
-	return nil
-}
-
-// ack acks the marked messages, else the selected one (or only).
-func (p *consumersPane) ack(e *env, c *monitor.ConsumerStats, only *monitor.Message) tea.Cmd {
-	seqs := p.settleTargets(e, c, "ack", only)
-	if len(seqs) == 0 {
-		return nil
-	}
-	e.setStatus(levelInfo, "acking "+plural(len(seqs), "message")+"…")
-	return settleCmd(e, "ack", p.stream, seqs, 0, "")
-}
-
-// nack opens the nack prompt for the marked messages, else the selected one (or only).
-func (p *consumersPane) nack(e *env, c *monitor.ConsumerStats, only *monitor.Message) tea.Cmd {
-	seqs := p.settleTargets(e, c, "nack", only)
-	if len(seqs) == 0 {
-		return nil
-	}
-	e.post(openNackMsg{stream: p.stream, seqs: seqs})
-	return nil
-}
-
-// settled reports an ack or nack in the status bar and unmarks what it settled.
-func (p *consumersPane) settled(e *env, msg settleDoneMsg) {
-	if msg.err != nil {
-		e.setStatus(levelError, msg.verb+": "+msg.err.Error())
-		return
-	}
-	text := msg.verb + "ed " + plural(len(msg.seqs), "message")
-	if msg.verb == "nack" {
-		text += " (redelivery after " + pick(msg.delay > 0, fmtDur(msg.delay), "0s") + ")"
-		if msg.reason != "" {
-			text += ": " + msg.reason
-		}
-	}
-	e.setStatus(levelInfo, text)
-	if p.stream == msg.stream {
-		for _, s := range msg.seqs {
-			delete(p.marks, s)
-		}
-	}
-}
-
-// resettled re-reads the states of the held rows after an ack or nack (once the snapshot is fresh).
-func (p *consumersPane) resettled(e *env, msg settleDoneMsg) {
-	if !p.follow && p.stream == msg.stream {
-		if c := p.selected(e); c != nil {
-			p.refreshHeld(e, c, p.streamRows(e))
-		}
-	}
 }
 
 // inspect opens the inspector on the selected message, with the filtered stream to walk through.

@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"context"
+	"slices"
 	"strconv"
 
 	tea "charm.land/bubbletea/v2"
@@ -9,10 +11,128 @@ import (
 )
 
 // producersPane lists every producer (per partition) with its rates, sparkline, totals, errors and publish
-// latency.
+// latency. It owns the console's own producers: it starts them (:producer), names them "producer-<n>",
+// stops them (x, :stop), and publishes single messages (:produce).
 type producersPane struct {
-	cur  cursor
-	want string // a producer to select as soon as the snapshot has it
+	cur   cursor
+	want  string // a producer to select as soon as the snapshot has it
+	named int    // the highest n of the "producer-<n>" names given
+}
+
+// Requests the producers pane serves: the command line posts them, the root routes them here.
+type (
+	// startProducerMsg starts an ad-hoc producer, named "producer-<n>" when Name is empty; once up, the
+	// pane shows it.
+	startProducerMsg struct{ spec monitor.ProducerSpec }
+	// stopProducerMsg stops an ad-hoc producer.
+	stopProducerMsg struct{ name string }
+	// produceMsg publishes one message.
+	produceMsg struct {
+		topic   string
+		payload []byte
+	}
+)
+
+// Messages reporting the end of the pane's actions.
+type (
+	producerDoneMsg struct {
+		spec monitor.ProducerSpec
+		err  error
+	}
+	producerStoppedMsg struct {
+		name string
+		err  error
+	}
+	produceDoneMsg struct {
+		topic string
+		n     int
+		err   error
+	}
+)
+
+// update handles the requests the pane serves and the results of its actions.
+func (p *producersPane) update(e *env, msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case startProducerMsg:
+		return p.start(e, msg.spec)
+	case producerDoneMsg:
+		p.started(e, msg)
+	case stopProducerMsg:
+		return p.stop(e, msg.name)
+	case producerStoppedMsg:
+		p.stopped(e, msg)
+	case produceMsg:
+		return p.produce(e, msg.topic, msg.payload)
+	case produceDoneMsg:
+		p.produced(e, msg)
+	}
+	return nil
+}
+
+// nextName returns the name of the next ad-hoc producer, "producer-<n>": above those the pane started
+// (one may not be in the snapshot yet) and not taken.
+func (p *producersPane) nextName(e *env) string {
+	for n := p.named + 1; ; n++ {
+		name := "producer-" + itoa(n)
+		if !slices.ContainsFunc(e.snap.Producers, func(pr monitor.ProducerStats) bool { return pr.Name == name }) {
+			p.named = n
+			return name
+		}
+	}
+}
+
+// start starts an ad-hoc producer in a command; when it is up, the pane shows it.
+func (p *producersPane) start(e *env, spec monitor.ProducerSpec) tea.Cmd {
+	if spec.Name == "" {
+		spec.Name = p.nextName(e)
+	}
+	e.setStatus(levelInfo, "starting "+spec.Name+" on "+spec.Topic+"…")
+	b, ctx := e.producers, e.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
+		defer cancel()
+		return producerDoneMsg{spec: spec, err: b.StartProducer(ctx, spec)}
+	}
+}
+
+// stop stops an ad-hoc producer in a command (allowed in read-only mode: it only releases what the
+// console itself started).
+func (p *producersPane) stop(e *env, name string) tea.Cmd {
+	e.setStatus(levelInfo, "stopping "+name+"…")
+	b, ctx := e.producers, e.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
+		defer cancel()
+		return producerStoppedMsg{name: name, err: b.StopProducer(ctx, name)}
+	}
+}
+
+func (p *producersPane) stopped(e *env, msg producerStoppedMsg) {
+	if msg.err != nil {
+		e.setStatus(levelError, "stop "+msg.name+": "+msg.err.Error())
+	} else {
+		e.setStatus(levelInfo, "stopped "+msg.name)
+	}
+	e.post(pullMsg{})
+}
+
+// produce publishes one message in a command.
+func (p *producersPane) produce(e *env, topic string, payload []byte) tea.Cmd {
+	e.setStatus(levelInfo, "producing to "+topic+"…")
+	b, ctx := e.producers, e.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
+		defer cancel()
+		return produceDoneMsg{topic: topic, n: len(payload), err: b.Produce(ctx, topic, payload)}
+	}
+}
+
+func (p *producersPane) produced(e *env, msg produceDoneMsg) {
+	if msg.err != nil {
+		e.setStatus(levelError, "produce "+msg.topic+": "+msg.err.Error())
+		return
+	}
+	e.setStatus(levelInfo, "produced 1 message ("+fmtBytes(float64(msg.n))+") to "+msg.topic)
 }
 
 func producerID(e *env) func(i int) string {
@@ -32,7 +152,7 @@ func (p *producersPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 		case pr.State == monitor.ProducerClosed:
 			e.setStatus(levelInfo, clean(pr.Name)+" is stopped already")
 		default:
-			return stopAdHocCmd(e, pr.Name, true)
+			return p.stop(e, pr.Name)
 		}
 		return nil
 	}

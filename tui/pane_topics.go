@@ -23,6 +23,9 @@ type topicsPane struct {
 	last    *lookupDoneMsg // the latest lookup this console ran
 }
 
+// lookupMsg is a request the topics pane serves (from :lookup): look a topic up.
+type lookupMsg struct{ topic string }
+
 // lookupDoneMsg reports the end of a lookup.
 type lookupDoneMsg struct {
 	topic string

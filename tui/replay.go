@@ -2,6 +2,8 @@ package tui
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"strings"
 
 	"charm.land/bubbles/v2/textinput"
@@ -10,6 +12,72 @@ import (
 	"github.com/danube-console/danube-console/monitor"
 	"github.com/danube-console/danube-console/themes"
 )
+
+// replayer runs the consumers pane's replays, one at a time: it opens the review of what would be sent (a
+// replayModal, on the root's modal stack), follows the running replay's progress and reports its end.
+type replayer struct {
+	n       int          // replays reviewed (their ids tell stale progress apart)
+	running *replayModal // the running replay, if any
+}
+
+// replayStartedMsg tells the replayer that the review r started its replay.
+type replayStartedMsg struct{ r *replayModal }
+
+// open opens the review of a replay of msgs (what says which they are); topic pre-fills the target.
+func (rp *replayer) open(e *env, msgs []monitor.Message, what, topic string) tea.Cmd {
+	if rp.running != nil {
+		e.setStatus(levelWarn, "a replay is running already")
+		return nil
+	}
+	rp.n++
+	e.post(openModalMsg{m: newReplayModal(e.theme, rp.n, msgs, what, topic)})
+	return nil
+}
+
+// update follows the replays: their start, progress and end.
+func (rp *replayer) update(e *env, msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case replayStartedMsg:
+		rp.running = msg.r
+	case replayProgressMsg:
+		r := rp.running
+		if r == nil || r.id != msg.id {
+			return nil
+		}
+		r.done, r.total = msg.done, msg.total
+		return waitReplay(r.prog, r.fin)
+	case replayDoneMsg:
+		rp.done(e, msg)
+	}
+	return nil
+}
+
+// done closes the replay's modal and reports in the status bar.
+func (rp *replayer) done(e *env, msg replayDoneMsg) {
+	if r := rp.running; r != nil && r.id == msg.id {
+		rp.running = nil
+		e.post(closeModalMsg{only: r})
+	}
+	res := msg.res
+	dest := msg.target
+	switch {
+	case len(res.Topics) == 1:
+		dest = res.Topics[0]
+	case len(res.Topics) > 1:
+		dest = itoa(len(res.Topics)) + " topics"
+	case dest == "":
+		dest = "their own topics"
+	}
+	sent := "replayed " + plural(res.Sent, "message") + " (" + fmtBytes(float64(res.Bytes)) + ") to " + dest
+	switch {
+	case msg.err == nil:
+		e.setStatus(levelInfo, sent)
+	case errors.Is(msg.err, context.Canceled):
+		e.setStatus(levelWarn, "replay cancelled: "+sent+", "+itoa(msg.total-res.Sent)+" not sent")
+	default:
+		e.setStatus(levelError, "replay: "+sent+", then: "+msg.err.Error())
+	}
+}
 
 // replayModal is the review step before a replay (what would be sent, where, editable target topic), then
 // its progress. Nothing is sent before the user confirms; esc while it runs cancels the rest.
@@ -46,6 +114,33 @@ type (
 		err    error
 	}
 )
+
+// newReplayModal returns the review (number id) of a replay of msgs; topic pre-fills the target, else the
+// messages' own topic when they share one.
+func newReplayModal(t *themes.Theme, id int, msgs []monitor.Message, what, topic string) *replayModal {
+	r := &replayModal{id: id, msgs: msgs, what: what}
+	keys := map[string]bool{}
+	for i := range msgs {
+		r.bytes += int64(len(msgs[i].Payload))
+		if msgs[i].HasKey {
+			keys[msgs[i].Key] = true
+		} else {
+			r.nokey++
+		}
+		if t := msgs[i].Topic; !slices.Contains(r.from, t) {
+			r.from = append(r.from, t)
+		}
+	}
+	r.keys = len(keys)
+	if len(r.from) == 1 {
+		r.own = r.from[0]
+	}
+	r.topic = newInput(t, "", "each message's own topic")
+	r.topic.CharLimit = 256
+	r.topic.SetValue(pick(topic != "", topic, r.own))
+	r.topic.CursorEnd()
+	return r
+}
 
 func (r *replayModal) confirming(k *KeyMap, msg tea.KeyPressMsg) string {
 	if r.running {

@@ -1,13 +1,181 @@
 package tui
 
 import (
+	"errors"
+	"time"
+
 	tea "charm.land/bubbletea/v2"
 )
 
-// This file holds the root's routing of input: keys go to the command line, the open modal, a pane's open
-// text input, the help overlay, the global keys, then the focused pane, in that order; read-only mode is
-// enforced here, from the keymap, before any pane sees a key that changes state. Clicks and the wheel go
-// to the header's tabs or to the pane under the mouse.
+// This file holds the root's routing: of messages, to the root itself (its ticks, the requests components
+// post) or to the component that owns them (a tap's result to the consumers pane, a lookup's to the
+// topics pane); of input: keys go to the command line, the open modal, a pane's open text input, the help
+// overlay, the global keys, then the focused pane, in that order; read-only mode is enforced here, from
+// the keymap and the command table, before any component sees a key or a command that changes state.
+// Clicks and the wheel go to the header's tabs or to the pane under the mouse.
+
+// update routes a message: the root's own, the requests components post, data messages to the component
+// that owns them, keys and the mouse to the focus.
+func (m *Model) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.w, m.h = msg.Width, msg.Height
+		if m.active == paneConsumers {
+			m.consumers.pull(m.env())
+		}
+		return nil
+	case tickMsg:
+		m.pull()
+		return m.tick()
+	case refreshTickMsg:
+		return m.refreshCmd(false)
+	case refreshDoneMsg:
+		if msg.err != nil {
+			m.setStatus(levelError, msg.err.Error()) // "refresh: ..."
+		} else if msg.manual {
+			m.setStatus(levelInfo, "topics refreshed")
+		}
+		m.pull()
+		if msg.manual {
+			return nil
+		}
+		return tea.Tick(refreshInterval, func(time.Time) tea.Msg { return refreshTickMsg{} })
+
+	// The requests to the root.
+	case statusMsg:
+		m.setStatus(msg.level, msg.text)
+		return nil
+	case showPaneMsg:
+		m.showPaneFor(msg)
+		return nil
+	case openModalMsg:
+		m.openModal(msg.m)
+		return nil
+	case closeModalMsg:
+		m.closeModal(msg.only)
+		return nil
+	case pullMsg:
+		m.pull()
+		return nil
+	case cmdFailMsg:
+		if msg.err != nil {
+			m.cmd.fail(msg.err)
+		}
+		return nil
+	case themeMsg:
+		m.setTheme(msg.t)
+		return nil
+	case helpMsg:
+		m.showHelp, m.helpOff = true, 0
+		return nil
+	case readOnlyMsg:
+		m.setReadOnly()
+		return nil
+
+	// The messages a component owns: requests it serves and the results of its actions.
+	case lookupMsg:
+		return m.with(func(e *env) tea.Cmd { return m.topics.lookup(e, msg.topic) })
+	case lookupDoneMsg:
+		return m.with(func(e *env) tea.Cmd { m.topics.lookupDone(e, msg); return nil })
+	case connectorMsg:
+		return m.with(func(e *env) tea.Cmd { return m.connectors.command(e, msg) })
+	case actionDoneMsg:
+		return m.with(func(e *env) tea.Cmd { m.connectors.actionDone(e, msg); return nil })
+	case openTapFormMsg, startTapMsg, tapDoneMsg, stopTapMsg, tapStoppedMsg, unsubscribeMsg, unsubscribeDoneMsg,
+		settleMsg, settleDoneMsg, resettleMsg, filterMsg, exportMsg, exportDoneMsg, schemaMsg,
+		replayMsg, replayStartedMsg, replayProgressMsg, replayDoneMsg:
+		return m.with(func(e *env) tea.Cmd { return m.consumers.update(e, msg) })
+	case startProducerMsg, producerDoneMsg, stopProducerMsg, producerStoppedMsg, produceMsg, produceDoneMsg:
+		return m.with(func(e *env) tea.Cmd { return m.producers.update(e, msg) })
+
+	case tea.KeyPressMsg:
+		return m.handleKey(msg)
+	case tea.MouseClickMsg:
+		return m.handleClick(msg.Mouse())
+	case tea.MouseWheelMsg:
+		return m.handleWheel(msg.Mouse())
+	}
+	// Anything else (e.g. the text inputs' internal messages, pastes) goes to the open text input.
+	switch {
+	case m.cmd.open:
+		return m.cmd.input(msg)
+	case m.modal != nil:
+		return m.modal.input(msg)
+	case m.topics.capturing():
+		return m.topics.input(msg)
+	case m.consumers.capturing():
+		return m.consumers.input(msg)
+	}
+	return nil
+}
+
+// showPaneFor shows the pane a component asked for.
+func (m *Model) showPaneFor(msg showPaneMsg) {
+	switch {
+	case msg.stay && msg.id == m.active:
+		m.showHelp = false
+	case msg.fresh:
+		m.showHelp = false
+		m.panes[m.active].esc()
+		m.active = msg.id
+		m.pull()
+	default:
+		m.showPane(msg.id)
+	}
+}
+
+// cmdKey handles a key while the command line is open: the line edits itself (completing from the
+// commands' sources); enter runs the command.
+func (m *Model) cmdKey(msg tea.KeyPressMsg) tea.Cmd {
+	if !matches(msg, m.keys.Prompt.Submit) {
+		e := m.env()
+		return m.cmd.key(&m.keys, msg, func(cmd *command, i int, prev []string) []string {
+			if cmd.complete == nil {
+				return nil
+			}
+			return cmd.complete(e, i, prev)
+		})
+	}
+	return m.execute()
+}
+
+// execute runs the command line: errors stay on the line, which then stays open. Read-only mode refuses
+// the commands that change state here, and only here, from the command table.
+func (m *Model) execute() tea.Cmd {
+	c := m.cmd
+	line := c.line()
+	if line == "" {
+		c.close()
+		return nil
+	}
+	cmd, args, err := c.parse(line)
+	if err == nil && m.readOnly() {
+		if r := cmd.refusal(args); r != "" {
+			err = errors.New(r)
+			m.setStatus(levelWarn, r)
+		}
+	}
+	if err != nil {
+		c.fail(err)
+		return nil
+	}
+	c.err = ""
+	tc := m.with(func(e *env) tea.Cmd {
+		tc, err := cmd.run(e, args)
+		if err != nil {
+			e.post(cmdFailMsg{err: err})
+		}
+		return tc
+	})
+	if c.err != "" {
+		return nil // the command failed, or the component it went to refused it (cmdFailMsg)
+	}
+	if err := c.remember(line); err != nil {
+		m.setStatus(levelWarn, "history: "+err.Error())
+	}
+	c.close()
+	return tc
+}
 
 func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	g := m.keys.Global
@@ -19,11 +187,7 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.cmdKey(msg)
 	}
 	if m.modal != nil {
-		if m.refuse(m.modal.confirming(&m.keys, msg)) {
-			m.modal = nil
-			return nil
-		}
-		return m.with(func(e *env) tea.Cmd { return m.modal.key(e, msg) })
+		return m.modalKey(msg)
 	}
 	if p.capturing() {
 		return m.with(func(e *env) tea.Cmd { return p.key(e, msg) })

@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/danube-console/danube-console/internal/clitest"
+
 	"github.com/danube-console/danube-console/broker"
 	"github.com/danube-console/danube-console/broker/brokertest"
 	"github.com/danube-console/danube-console/client"
@@ -268,30 +270,6 @@ func (c *bgCmd) stop(t *testing.T) cmdResult {
 	return c.wait(t)
 }
 
-// parseJSONL parses consume --jsonl output twice: as generic objects, to check the field names, and as
-// records.
-func parseJSONL(t *testing.T, out string) ([]map[string]any, []jsonl.Record) {
-	t.Helper()
-	var objs []map[string]any
-	var recs []jsonl.Record
-	for i, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
-		if line == "" {
-			continue
-		}
-		var obj map[string]any
-		var rec jsonl.Record
-		if err := json.Unmarshal([]byte(line), &obj); err != nil {
-			t.Fatalf("line %d %q: %v", i+1, line, err)
-		}
-		if err := json.Unmarshal([]byte(line), &rec); err != nil {
-			t.Fatalf("line %d %q: %v", i+1, line, err)
-		}
-		objs = append(objs, obj)
-		recs = append(recs, rec)
-	}
-	return objs, recs
-}
-
 // sent is a message given to produce.
 type sent struct {
 	payload []byte
@@ -346,16 +324,6 @@ func mapsEqual(a, b map[string]string) bool {
 	return true
 }
 
-// writeFile writes b to a file in the test's directory and returns its path.
-func writeFile(t *testing.T, name string, b []byte) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // TestProduceConsumeRoundTrip publishes text, binary, attributes, keys, repeated messages and stdin lines,
 // consumes them with --jsonl, checks every field, replays the export to another topic with --from-jsonl and
 // checks that a second consume sees the same messages.
@@ -373,7 +341,7 @@ func TestProduceConsumeRoundTrip(t *testing.T) {
 			for i := range binary {
 				binary[i] = byte(i)
 			}
-			textFile, binFile := writeFile(t, "text.txt", text), writeFile(t, "bin.dat", binary)
+			textFile, binFile := clitest.WriteFile(t, "text.txt", text), clitest.WriteFile(t, "bin.dat", binary)
 			want := []sent{
 				{payload: []byte("hello"), key: strp("k1"), attrs: map[string]string{"a": "1", "b": "x=y", "empty": ""}},
 				{payload: text}, {payload: text},
@@ -414,7 +382,7 @@ func TestProduceConsumeRoundTrip(t *testing.T) {
 				want[i].attrs = map[string]string{"ignored": "no"}
 			}
 			out := cons.mustSucceed(t)
-			objs, recs := parseJSONL(t, out.stdout)
+			objs, recs := clitest.ParseJSONL(t, out.stdout)
 			if len(recs) != len(want) {
 				t.Fatalf("consume printed %d records, want %d:\n%s", len(recs), len(want), out.stdout)
 			}
@@ -456,7 +424,7 @@ func TestProduceConsumeRoundTrip(t *testing.T) {
 			}
 
 			// Replay the export to another topic.
-			export := writeFile(t, "export.jsonl", []byte(out.stdout))
+			export := clitest.WriteFile(t, "export.jsonl", []byte(out.stdout))
 			other := topic + "-replay"
 			b.createTopic(t, other, reliable, 0)
 			cons2 := b.startConsume(t, other, "sub2", 1, "--jsonl", "-c", strconv.Itoa(len(want)))
@@ -464,7 +432,7 @@ func TestProduceConsumeRoundTrip(t *testing.T) {
 			if !strings.HasPrefix(r.stderr, fmt.Sprintf("sent %d messages", len(want))) {
 				t.Errorf("replay: %v", r)
 			}
-			objs2, recs2 := parseJSONL(t, cons2.mustSucceed(t).stdout)
+			objs2, recs2 := clitest.ParseJSONL(t, cons2.mustSucceed(t).stdout)
 			if len(recs2) != len(want) {
 				t.Fatalf("replayed %d records, want %d", len(recs2), len(want))
 			}
@@ -487,7 +455,7 @@ func TestConsumePlainOutput(t *testing.T) {
 	cons := b.startConsume(t, topic, "s", 1, "-c", "3")
 	b.mustRun(t, "", "produce", "-t", topic, "--reliable", "-m", "hello", "-a", "z=26", "-a", "a=1", "-a", "m=a b", "--key", "k 1")
 	b.mustRun(t, "", "produce", "-t", topic, "--reliable", "-m", "two\nlines")
-	b.mustRun(t, "", "produce", "-t", topic, "--reliable", "--file", writeFile(t, "bin", []byte{0xff, 0x00, 0xfe}))
+	b.mustRun(t, "", "produce", "-t", topic, "--reliable", "--file", clitest.WriteFile(t, "bin", []byte{0xff, 0x00, 0xfe}))
 	b.mustRun(t, "", "produce", "-t", topic, "--reliable", "-m", "more", "-c", "2")
 	r := cons.mustSucceed(t)
 	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
@@ -518,7 +486,7 @@ func TestProduceOrderOnOnePartition(t *testing.T) {
 		fmt.Fprintf(&in, "msg-%03d\n", i)
 	}
 	b.mustRun(t, in.String(), "produce", "-t", topic, "--reliable")
-	_, recs := parseJSONL(t, cons.mustSucceed(t).stdout)
+	_, recs := clitest.ParseJSONL(t, cons.mustSucceed(t).stdout)
 	if len(recs) != n {
 		t.Fatalf("%d records, want %d", len(recs), n)
 	}
@@ -557,7 +525,7 @@ func TestProducePartitions(t *testing.T) {
 	}
 	b.mustRun(t, in.String(), "produce", "-t", topic, "--partitions", "3", "--name", "pp")
 	b.mustRun(t, "", "produce", "-t", topic, "--partitions", "3", "--name", "pk", "--key", "the-key", "-m", "keyed", "-c", "3")
-	_, recs := parseJSONL(t, cons.mustSucceed(t).stdout)
+	_, recs := clitest.ParseJSONL(t, cons.mustSucceed(t).stdout)
 	if len(recs) != 12 {
 		t.Fatalf("%d records, want 12", len(recs))
 	}
@@ -620,7 +588,7 @@ func TestProduceSchemaSubject(t *testing.T) {
 	out := cons.mustSucceed(t).stdout
 	checkSchemas := func(what, out string) {
 		t.Helper()
-		objs, recs := parseJSONL(t, out)
+		objs, recs := clitest.ParseJSONL(t, out)
 		if len(recs) != 3 {
 			t.Fatalf("%s: %d records", what, len(recs))
 		}
@@ -661,14 +629,14 @@ func TestConsumeNoAck(t *testing.T) {
 	b.createTopic(t, topic, true, 0)
 	first := b.startConsume(t, topic, "s", 1, "--jsonl", "-c", "3", "--no-ack", "--name", "first")
 	b.mustRun(t, "a\nb\nc\n", "produce", "-t", topic, "--reliable")
-	_, got1 := parseJSONL(t, first.mustSucceed(t).stdout)
+	_, got1 := clitest.ParseJSONL(t, first.mustSucceed(t).stdout)
 	testenv.Eventually(t, 5*time.Second, func() bool { return b.activeConsumers(topic, "s") == 0 }, "first consumer still active")
 	if s := b.subscription(topic, "s"); s[0].Cursor != got1[0].Offset {
 		t.Fatalf("cursor %d after --no-ack, want %d (nothing acknowledged)", s[0].Cursor, got1[0].Offset)
 	}
 
 	second := b.startConsume(t, topic, "s", 1, "--jsonl", "-c", "3", "--name", "second")
-	_, got2 := parseJSONL(t, second.mustSucceed(t).stdout)
+	_, got2 := clitest.ParseJSONL(t, second.mustSucceed(t).stdout)
 	if len(got1) != 3 || len(got2) != 3 {
 		t.Fatalf("got %d then %d records", len(got1), len(got2))
 	}
@@ -726,7 +694,7 @@ func TestConsumeSubscriptionTypes(t *testing.T) {
 	}
 	check := func(c *bgCmd, want ...string) {
 		t.Helper()
-		_, recs := parseJSONL(t, c.mustSucceed(t).stdout)
+		_, recs := clitest.ParseJSONL(t, c.mustSucceed(t).stdout)
 		var keys []string
 		for _, r := range recs {
 			if p, _ := r.Bytes(); r.Key == nil || string(p) != "v-"+*r.Key {
@@ -967,9 +935,9 @@ func closedURL(t *testing.T) string {
 func TestClientRuntimeErrors(t *testing.T) {
 	t.Setenv(tokenEnv, "")
 	b := newTarget(t, broker.Options{Policies: broker.Policies{MaxMessageSize: 1000}})
-	big := writeFile(t, "big", bytes.Repeat([]byte("x"), 1001))
-	bad := writeFile(t, "bad.jsonl", []byte(`{"topic":"/default/x","offset":0,"publish_time":"2024-01-02T03:04:05Z","payload":"ok"}`+"\n\n"+`{"topic":`+"\n"))
-	noPayload := writeFile(t, "nopayload.jsonl", []byte(`{"topic":"/default/x","offset":0,"publish_time":"2024-01-02T03:04:05Z"}`+"\n"))
+	big := clitest.WriteFile(t, "big", bytes.Repeat([]byte("x"), 1001))
+	bad := clitest.WriteFile(t, "bad.jsonl", []byte(`{"topic":"/default/x","offset":0,"publish_time":"2024-01-02T03:04:05Z","payload":"ok"}`+"\n\n"+`{"topic":`+"\n"))
+	noPayload := clitest.WriteFile(t, "nopayload.jsonl", []byte(`{"topic":"/default/x","offset":0,"publish_time":"2024-01-02T03:04:05Z"}`+"\n"))
 	b.createTopic(t, "/default/reliable-one", true, 0)
 	for _, tc := range []struct {
 		args  []string
@@ -1037,7 +1005,7 @@ func TestClientTokens(t *testing.T) {
 	b.mustRun(t, "", "lookup", "-t", topic, "--token", tok)
 	// --token-file
 	t.Setenv(tokenEnv, "")
-	b.mustRun(t, "", "lookup", "-t", topic, "--token-file", writeFile(t, "token", []byte(tok+"\n")))
+	b.mustRun(t, "", "lookup", "-t", topic, "--token-file", clitest.WriteFile(t, "token", []byte(tok+"\n")))
 
 	for _, tc := range []struct {
 		name string
@@ -1048,7 +1016,7 @@ func TestClientTokens(t *testing.T) {
 		{"forged --token", "", []string{"--token", forged}, "unauthenticated"},
 		{"forged env", forged, nil, "unauthenticated"},
 		{"no token", "", nil, "unauthenticated"},
-		{"empty token file", "", []string{"--token-file", writeFile(t, "empty", []byte("\n"))}, "empty"},
+		{"empty token file", "", []string{"--token-file", clitest.WriteFile(t, "empty", []byte("\n"))}, "empty"},
 	} {
 		t.Setenv(tokenEnv, tc.env)
 		for _, args := range [][]string{
@@ -1088,7 +1056,7 @@ func TestClientTLS(t *testing.T) {
 	b.createTopic(t, topic, true, 0)
 	cons := b.startConsume(t, topic, "s", 1, "--jsonl", "-c", "2")
 	b.mustRun(t, "one\ntwo\n", "produce", "-t", topic, "--reliable")
-	if _, recs := parseJSONL(t, cons.mustSucceed(t).stdout); len(recs) != 2 || *recs[1].Payload != "two" {
+	if _, recs := clitest.ParseJSONL(t, cons.mustSucceed(t).stdout); len(recs) != 2 || *recs[1].Payload != "two" {
 		t.Errorf("consume over TLS: %+v", recs)
 	}
 	if r := b.mustRun(t, "", "lookup", "-t", topic); !strings.Contains(r.stdout, "connect url:  "+b.url+"\n") {
@@ -1250,26 +1218,26 @@ func TestProduceLargestMessage(t *testing.T) {
 	for i := range payload {
 		payload[i] = byte(i*7 + i>>8)
 	}
-	file := writeFile(t, "largest", payload)
+	file := clitest.WriteFile(t, "largest", payload)
 	b.createTopic(t, topic, true, 0)
 	cons := b.startConsume(t, topic, "s", 1, "--jsonl", "-c", "1")
 	b.mustRun(t, "", "produce", "-t", topic, "--reliable", "--file", file)
 	out := cons.mustSucceed(t).stdout
-	objs, recs := parseJSONL(t, out)
+	objs, recs := clitest.ParseJSONL(t, out)
 	if len(recs) != 1 {
 		t.Fatalf("%d records", len(recs))
 	}
 	checkRecord(t, 0, objs[0], recs[0], sent{payload: payload})
 
 	cons = b.startConsume(t, topic, "s2", 1, "--jsonl", "-c", "1")
-	b.mustRun(t, "", "produce", "-t", topic, "--reliable", "--from-jsonl", writeFile(t, "largest.jsonl", []byte(out)))
-	objs, recs = parseJSONL(t, cons.mustSucceed(t).stdout)
+	b.mustRun(t, "", "produce", "-t", topic, "--reliable", "--from-jsonl", clitest.WriteFile(t, "largest.jsonl", []byte(out)))
+	objs, recs = clitest.ParseJSONL(t, cons.mustSucceed(t).stdout)
 	if len(recs) != 1 {
 		t.Fatalf("%d records replayed", len(recs))
 	}
 	checkRecord(t, 0, objs[0], recs[0], sent{payload: payload})
 
-	r := b.run(t, "", "produce", "-t", topic, "--reliable", "--file", writeFile(t, "too-large", append(payload, 0)))
+	r := b.run(t, "", "produce", "-t", topic, "--reliable", "--file", clitest.WriteFile(t, "too-large", append(payload, 0)))
 	checkOneLineError(t, r, "produce", 1, "exceeds maximum allowed")
 }
 

@@ -1,18 +1,17 @@
 package cli
 
 import (
-	"bufio"
 	"context"
-	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/danube-console/danube-console/internal/clitest"
 
 	"github.com/danube-console/danube-console/internal/testenv"
 )
@@ -23,7 +22,7 @@ func TestConnectExampleAndCheck(t *testing.T) {
 	if code := run(context.Background(), []string{"connect", "--example"}, &out, &errb); code != 0 {
 		t.Fatalf("--example: exit %d: %s", code, errb.String())
 	}
-	example := writeFile(t, "example.toml", []byte(out.String()))
+	example := clitest.WriteFile(t, "example.toml", []byte(out.String()))
 	t.Setenv("POSTGRES_DSN", "postgres://u:p@127.0.0.1/db")
 
 	out, errb = syncBuffer{}, syncBuffer{}
@@ -34,7 +33,7 @@ func TestConnectExampleAndCheck(t *testing.T) {
 		t.Errorf("--check said %q", out.String())
 	}
 
-	bad := writeFile(t, "bad.toml", []byte("[[connector]]\nname = \"gen\"\nkind = \"generator\"\ntopic = \"/default/x\"\nrate = -5\nfrobnicate = true\n"))
+	bad := clitest.WriteFile(t, "bad.toml", []byte("[[connector]]\nname = \"gen\"\nkind = \"generator\"\ntopic = \"/default/x\"\nrate = -5\nfrobnicate = true\n"))
 	out, errb = syncBuffer{}, syncBuffer{}
 	if code := run(context.Background(), []string{"connect", "--check", "--config", bad}, &out, &errb); code != 2 {
 		t.Fatalf("--check of a bad file: exit %d, want 2", code)
@@ -69,7 +68,7 @@ func TestConnectExampleAndCheck(t *testing.T) {
 func TestConnectRunsAPipeline(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out.jsonl")
-	cfg := writeFile(t, "pipeline.toml", pipelineTOML("/default/orders", "sink", out, "gen",
+	cfg := clitest.WriteFile(t, "pipeline.toml", clitest.PipelineTOML("/default/orders", "sink", out, "gen",
 		"count = 300", "rate = 1000", `template = '{"seq":{{seq}}}'`, "key_cardinality = 4"))
 	s := runConnectUntilLines(t, out, 300, "connect", "--embedded", "--config", cfg, "--status-interval", "200ms")
 	for _, want := range []string{"embedded broker (in memory) serving http://127.0.0.1:", "running 2 connector(s)",
@@ -79,7 +78,7 @@ func TestConnectRunsAPipeline(t *testing.T) {
 			t.Errorf("stdout lacks %q:\n%s", want, s)
 		}
 	}
-	if n := countLines(out); n != 300 {
+	if n := clitest.CountLines(out); n != 300 {
 		t.Errorf("%d lines written, want 300 (each record once)", n)
 	}
 }
@@ -88,7 +87,7 @@ func TestConnectRunsAPipeline(t *testing.T) {
 // the order of the names, and leaves the others stopped.
 func TestConnectOnly(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "only.jsonl")
-	cfg := writeFile(t, "only.toml", append(pipelineTOML("/default/only", "sink", out, "gen",
+	cfg := clitest.WriteFile(t, "only.toml", append(clitest.PipelineTOML("/default/only", "sink", out, "gen",
 		"count = 200", "rate = 2000", "autostart = false"), `
 [[connector]]
 name = "other"
@@ -106,30 +105,9 @@ rate = 100
 	if !regexp.MustCompile(`(?m)^  other +generator +stopped +received 0,`).MatchString(s) {
 		t.Errorf("the connector not named ran:\n%s", s)
 	}
-	if n := countLines(out); n != 200 {
+	if n := clitest.CountLines(out); n != 200 {
 		t.Errorf("%d lines written, want 200: the sink started after the generator and missed some", n)
 	}
-}
-
-// pipelineTOML is a configuration of a jsonl sink named sink writing path, which creates the reliable topic
-// (so it subscribes before the generator publishes and misses nothing), and a generator named gen
-// publishing to it; genLines are added to the generator's table.
-func pipelineTOML(topic, sink, path, gen string, genLines ...string) []byte {
-	return []byte(fmt.Sprintf(`
-[[connector]]
-name = %q
-kind = "jsonl"
-topic = %q
-create_topic = "reliable"
-path = %q
-
-[[connector]]
-name = %q
-kind = "generator"
-topic = %q
-reliable = true
-%s
-`, sink, topic, path, gen, topic, strings.Join(genLines, "\n")))
 }
 
 // runConnectUntilLines runs the command until the file at path has n lines, interrupts it, checks that it
@@ -147,7 +125,7 @@ func runConnectUntilLines(t *testing.T, path string, n int, args ...string) stri
 			<-done
 		}
 	})
-	testenv.Eventually(t, 30*time.Second, func() bool { return countLines(path) >= n },
+	testenv.Eventually(t, 30*time.Second, func() bool { return clitest.CountLines(path) >= n },
 		"%d lines in %s, want %d\nstdout:\n%s\nstderr:\n%s", lineCount(path), path, n, &stdout, &stderr)
 	cancel()
 	select {
@@ -165,28 +143,13 @@ func runConnectUntilLines(t *testing.T, path string, n int, args ...string) stri
 // lineCount is the number of lines of the file at path when it is printed.
 type lineCount string
 
-func (p lineCount) String() string { return strconv.Itoa(countLines(string(p))) }
-
-func countLines(path string) int {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	n := 0
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		n++
-	}
-	return n
-}
+func (p lineCount) String() string { return strconv.Itoa(clitest.CountLines(string(p))) }
 
 // TestConsoleFlagErrors: the console refuses bad flags with one line that says what to change, before it
 // starts anything.
 func TestConsoleFlagErrors(t *testing.T) {
-	bad := writeFile(t, "bad.toml", []byte("[[connector]]\nname = \"g\"\nkind = \"generator\"\ntopic = \"/default/x\"\nrate = \"fast\"\n"))
-	theme := writeFile(t, "theme.toml", []byte("name = \"mine\"\nbase = \"dark\"\n[colors]\naccent = \"#12345\"\n"))
+	bad := clitest.WriteFile(t, "bad.toml", []byte("[[connector]]\nname = \"g\"\nkind = \"generator\"\ntopic = \"/default/x\"\nrate = \"fast\"\n"))
+	theme := clitest.WriteFile(t, "theme.toml", []byte("name = \"mine\"\nbase = \"dark\"\n[colors]\naccent = \"#12345\"\n"))
 	for _, c := range []struct {
 		args []string
 		want string
@@ -215,7 +178,7 @@ func TestConnectServesMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	cfg := writeFile(t, "m.toml", pipelineTOML("/default/m", "sink", filepath.Join(t.TempDir(), "m.jsonl"), "gen", "count = 50"))
+	cfg := clitest.WriteFile(t, "m.toml", clitest.PipelineTOML("/default/m", "sink", filepath.Join(t.TempDir(), "m.jsonl"), "gen", "count = 50"))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stdout, stderr syncBuffer

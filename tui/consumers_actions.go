@@ -1,0 +1,506 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/danube-console/danube-console/monitor"
+)
+
+// This file holds the consumers pane's actions: taps (ad-hoc consumers) started and stopped, subscriptions
+// deleted, acks and nacks, exports, and the requests of the command line that act on the stream (:consume,
+// :stop, :unsubscribe, :filter, :export, :replay). Each action runs in a tea.Cmd, off the update loop, and
+// reports back with a message the pane handles; the results land in the status bar. The pane numbers the
+// taps it starts.
+
+// Requests the consumers pane serves: other components and the command line post them, the root routes
+// them here.
+type (
+	// openTapFormMsg opens the tap form on a topic (may be empty).
+	openTapFormMsg struct{ topic string }
+	// startTapMsg starts a tap. An empty Name is "tap-<n>" (the next number free), an empty Subscription
+	// then "console-<n>"; once up, the pane selects its stream.
+	startTapMsg struct{ spec monitor.ConsumerSpec }
+	// stopTapMsg stops a tap, the selected one when name is empty (usage is the command's error when there
+	// is none), and with unsubscribe deletes its subscription too.
+	stopTapMsg struct {
+		name        string
+		unsubscribe bool
+		usage       error
+	}
+	// unsubscribeMsg deletes a subscription.
+	unsubscribeMsg struct{ topic, sub string }
+	// settleMsg acks (verb "ack") or nacks ("nack", after delay, with reason) messages of a stream.
+	settleMsg struct {
+		verb   string
+		stream string
+		seqs   []uint64
+		delay  time.Duration
+		reason string
+	}
+	// filterMsg applies a filter line to the stream (empty: clears it).
+	filterMsg struct{ line string }
+	// exportMsg writes the stream's messages to path as JSON lines: those the filter matches, the marked
+	// ones, or by default the marked or selected ones, else the filtered.
+	exportMsg struct {
+		path             string
+		filtered, marked bool
+	}
+	// replayMsg opens the review of a replay of the stream's messages (the filtered ones, else the marked
+	// or selected ones); topic pre-fills the target.
+	replayMsg struct {
+		topic    string
+		filtered bool
+	}
+)
+
+// Messages reporting the end of the pane's actions.
+type (
+	tapDoneMsg struct {
+		spec   monitor.ConsumerSpec
+		stream string
+		err    error
+	}
+	tapStoppedMsg struct {
+		name string
+		// the tap's topic and subscription (the hint on its kept messages)
+		topic, sub string
+		err        error
+	}
+	unsubscribeDoneMsg struct {
+		topic, sub string
+		err        error
+	}
+	settleDoneMsg struct {
+		settleMsg
+		err error
+	}
+	// resettleMsg re-reads the states of the held rows after an ack or nack, once the snapshot is fresh.
+	resettleMsg   struct{ settleDoneMsg }
+	exportDoneMsg struct {
+		path string
+		n    int
+		err  error
+	}
+	schemaMsg struct {
+		id      uint64
+		subject string
+		err     error
+	}
+)
+
+// update handles the requests the pane serves and the results of its actions.
+func (p *consumersPane) update(e *env, msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case openTapFormMsg:
+		return p.openTapForm(e, msg.topic)
+	case startTapMsg:
+		return p.startTap(e, msg.spec)
+	case tapDoneMsg:
+		p.tapStarted(e, msg)
+	case stopTapMsg:
+		return p.stopCommand(e, msg)
+	case tapStoppedMsg:
+		p.tapStopped(e, msg)
+	case unsubscribeMsg:
+		return p.unsubscribe(e, msg.topic, msg.sub)
+	case unsubscribeDoneMsg:
+		p.unsubscribed(e, msg)
+	case settleMsg:
+		return p.settle(e, msg)
+	case settleDoneMsg:
+		p.settled(e, msg)
+		e.post(pullMsg{})
+		e.post(resettleMsg{msg})
+	case resettleMsg:
+		p.resettled(e, msg.settleDoneMsg)
+	case filterMsg:
+		if err := p.setFilter(e, msg.line); err != nil {
+			e.post(cmdFailMsg{err: err})
+			return nil
+		}
+		e.post(showPaneMsg{id: paneConsumers, stay: true})
+	case exportMsg:
+		return p.export(e, msg)
+	case exportDoneMsg:
+		p.exported(e, msg)
+	case replayMsg:
+		return p.replayCommand(e, msg)
+	case replayStartedMsg, replayProgressMsg, replayDoneMsg:
+		return p.replay.update(e, msg)
+	case schemaMsg:
+		p.schemaDone(e, msg)
+	}
+	return nil
+}
+
+// ---- taps ----
+
+// nextTap returns the number of the next tap: "tap-<n>" is above those the pane started (one may not be in
+// the snapshot yet) and not taken.
+func (p *consumersPane) nextTap(snap *monitor.Snapshot) int {
+	for n := p.lastTap + 1; ; n++ {
+		name := "tap-" + itoa(n)
+		if !slices.ContainsFunc(snap.Consumers, func(c monitor.ConsumerStats) bool { return c.Name == name }) {
+			return n
+		}
+	}
+}
+
+// openTapForm opens the tap form on a topic (may be empty), with the next tap's name.
+func (p *consumersPane) openTapForm(e *env, topic string) tea.Cmd {
+	f, cmd := newTapForm(e.theme, topic, p.nextTap(e.snap))
+	e.post(openModalMsg{m: f})
+	return cmd
+}
+
+// typeString names a tap's subscription type, as MarshalText writes it.
+func typeString(spec monitor.ConsumerSpec) string {
+	if spec.Type == monitor.SubscriptionUnknown {
+		return monitor.SubscriptionShared.String()
+	}
+	return spec.Type.String()
+}
+
+// startTap starts a tap in a command; when it is up, the pane selects its stream.
+func (p *consumersPane) startTap(e *env, spec monitor.ConsumerSpec) tea.Cmd {
+	if spec.Name == "" {
+		n := p.nextTap(e.snap)
+		spec.Name = "tap-" + itoa(n)
+		if spec.Subscription == "" {
+			spec.Subscription = "console-" + itoa(n)
+		}
+	}
+	if n, ok := strings.CutPrefix(spec.Name, "tap-"); ok {
+		if v := atoiOr(n, 0); v > p.lastTap {
+			p.lastTap = v
+		}
+	}
+	e.setStatus(levelInfo, "starting "+spec.Name+" on "+spec.Topic+"…")
+	b, ctx := e.taps, e.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
+		defer cancel()
+		err := b.StartConsumer(ctx, spec)
+		return tapDoneMsg{spec: spec, stream: monitor.StreamID(spec.Topic, spec.Subscription, spec.Name), err: err}
+	}
+}
+
+// tapStarted reports the start of a tap the console asked for and, once up, shows it in the stream.
+func (p *consumersPane) tapStarted(e *env, msg tapDoneMsg) {
+	s := msg.spec
+	if errors.Is(msg.err, monitor.ErrTopicNotFound) {
+		// Consumers never create topics (producers do): say what to do instead of the client's chain.
+		e.setStatus(levelError, "tap "+s.Topic+": no such topic; publish to it first (consumers never create topics)")
+		return
+	}
+	if msg.err != nil {
+		e.setStatus(levelError, "tap "+s.Topic+": "+msg.err.Error())
+		return
+	}
+	mode := pick(s.ManualAck, "manual ack", "auto-ack")
+	e.setStatus(levelInfo, "tapping "+s.Topic+" as "+s.Name+" ("+s.Subscription+", "+typeString(s)+", "+mode+")")
+	p.want(msg.stream, s.Name)
+	e.post(showPaneMsg{id: paneConsumers, fresh: true})
+}
+
+// stopCommand serves :stop for a tap: the one named, else the selected one; with unsubscribe, each of its
+// partitions' subscriptions goes too.
+func (p *consumersPane) stopCommand(e *env, msg stopTapMsg) tea.Cmd {
+	name := msg.name
+	if name == "" {
+		c := p.selected(e)
+		if c == nil || !c.AdHoc {
+			if msg.usage != nil {
+				e.post(cmdFailMsg{err: msg.usage})
+			}
+			return nil
+		}
+		name = c.Name
+	}
+	if !msg.unsubscribe {
+		return p.stopTap(e, name)
+	}
+	// A tap on a partitioned topic has a row per partition: each partition's subscription goes.
+	var topics []string
+	sub := ""
+	for _, c := range e.snap.Consumers {
+		if c.AdHoc && c.Name == name && !slices.Contains(topics, c.Topic) {
+			topics, sub = append(topics, c.Topic), c.Subscription
+		}
+	}
+	if len(topics) == 0 {
+		e.post(cmdFailMsg{err: errors.New("no tap " + name)})
+		return nil
+	}
+	return p.stopTapAndUnsubscribe(e, name, topics, sub)
+}
+
+// stopTap stops a tap in a command (allowed in read-only mode: it only releases the console's own
+// consumer).
+func (p *consumersPane) stopTap(e *env, name string) tea.Cmd {
+	e.setStatus(levelInfo, "stopping "+name+"…")
+	var topic, sub string
+	if i := slices.IndexFunc(e.snap.Consumers, func(c monitor.ConsumerStats) bool { return c.AdHoc && c.Name == name }); i >= 0 {
+		topic, sub = e.snap.Consumers[i].Topic, e.snap.Consumers[i].Subscription
+	}
+	b, ctx := e.taps, e.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
+		defer cancel()
+		return tapStoppedMsg{name: name, topic: topic, sub: sub, err: b.StopConsumer(ctx, name)}
+	}
+}
+
+// tapStopped reports the end of a tap: its subscription outlives it.
+func (p *consumersPane) tapStopped(e *env, msg tapStoppedMsg) {
+	switch {
+	case msg.err != nil:
+		e.setStatus(levelError, "stop "+msg.name+": "+msg.err.Error())
+	case msg.sub != "":
+		// A subscription outlives its consumers: the broker keeps the messages for it.
+		e.setStatus(levelInfo, "stopped "+msg.name+"; subscription "+clean(msg.sub)+" keeps its messages (:unsubscribe "+
+			clean(baseTopic(msg.topic))+" "+clean(msg.sub)+" deletes it)")
+	default:
+		e.setStatus(levelInfo, "stopped "+msg.name)
+	}
+	e.post(pullMsg{})
+}
+
+// stopTapAndUnsubscribe stops a tap, then deletes its subscription on each of topics (the broker refuses
+// while the tap is connected), in a command.
+func (p *consumersPane) stopTapAndUnsubscribe(e *env, name string, topics []string, sub string) tea.Cmd {
+	e.setStatus(levelInfo, "stopping "+name+" and deleting "+clean(sub)+"…")
+	taps, admin, ctx := e.taps, e.admin, e.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
+		defer cancel()
+		if err := taps.StopConsumer(ctx, name); err != nil {
+			return tapStoppedMsg{name: name, err: err}
+		}
+		for _, t := range topics {
+			if err := admin.Unsubscribe(ctx, t, sub); err != nil {
+				return unsubscribeDoneMsg{topic: t, sub: sub, err: err}
+			}
+		}
+		return unsubscribeDoneMsg{topic: baseTopic(topics[0]), sub: sub}
+	}
+}
+
+// baseTopic is the partitioned topic of a partition ("/ns/t" for "/ns/t-part-2"), else topic itself.
+func baseTopic(topic string) string {
+	i := strings.LastIndex(topic, "-part-")
+	if i < 0 {
+		return topic
+	}
+	if n := topic[i+len("-part-"):]; n == "" || strings.Trim(n, "0123456789") != "" {
+		return topic
+	}
+	return topic[:i]
+}
+
+// unsubscribe deletes a subscription in a command.
+func (p *consumersPane) unsubscribe(e *env, topic, sub string) tea.Cmd {
+	e.setStatus(levelInfo, "deleting "+clean(sub)+" of "+clean(topic)+"…")
+	b, ctx := e.admin, e.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
+		defer cancel()
+		return unsubscribeDoneMsg{topic: topic, sub: sub, err: b.Unsubscribe(ctx, topic, sub)}
+	}
+}
+
+func (p *consumersPane) unsubscribed(e *env, msg unsubscribeDoneMsg) {
+	if msg.err != nil {
+		e.setStatus(levelError, msg.err.Error())
+	} else {
+		e.setStatus(levelInfo, "deleted subscription "+clean(msg.sub)+" of "+clean(msg.topic))
+	}
+	e.post(pullMsg{})
+}
+
+// ---- acks and nacks ----
+
+// settleTargets returns the seqs a or n applies to (the marked ones, else the selected one), or explains in
+// the status bar why there are none. only, when set, is the one message to settle (from the inspector).
+func (p *consumersPane) settleTargets(e *env, c *monitor.ConsumerStats, verb string, only *monitor.Message) []uint64 {
+	if c == nil {
+		return nil
+	}
+	if !c.ManualAck {
+		e.setStatus(levelWarn, clean(c.Name)+" acks automatically: "+verb+" works on manual-ack taps (:consume TOPIC --manual)")
+		return nil
+	}
+	if only != nil {
+		return []uint64{only.Seq}
+	}
+	if len(p.marks) > 0 {
+		return p.markedSeqs()
+	}
+	if p.sel != 0 && p.focus {
+		return []uint64{p.sel}
+	}
+	e.setStatus(levelWarn, "nothing to "+verb+": select a message (enter focuses the stream) or mark some with space")
+	return nil
+}
+
+// ack acks the marked messages, else the selected one (or only).
+func (p *consumersPane) ack(e *env, c *monitor.ConsumerStats, only *monitor.Message) tea.Cmd {
+	seqs := p.settleTargets(e, c, "ack", only)
+	if len(seqs) == 0 {
+		return nil
+	}
+	e.setStatus(levelInfo, "acking "+plural(len(seqs), "message")+"…")
+	return p.settle(e, settleMsg{verb: "ack", stream: p.stream, seqs: seqs})
+}
+
+// nack opens the nack prompt for the marked messages, else the selected one (or only).
+func (p *consumersPane) nack(e *env, c *monitor.ConsumerStats, only *monitor.Message) tea.Cmd {
+	seqs := p.settleTargets(e, c, "nack", only)
+	if len(seqs) == 0 {
+		return nil
+	}
+	np, cmd := newNackPrompt(e.theme, p.stream, seqs)
+	e.post(openModalMsg{m: np})
+	return cmd
+}
+
+// settle acks or nacks messages of a stream in a command.
+func (p *consumersPane) settle(e *env, r settleMsg) tea.Cmd {
+	b, ctx := e.taps, e.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
+		defer cancel()
+		var err error
+		if r.verb == "ack" {
+			err = b.Ack(ctx, r.stream, r.seqs)
+		} else {
+			err = b.Nack(ctx, r.stream, r.seqs, r.delay, r.reason)
+		}
+		return settleDoneMsg{settleMsg: r, err: err}
+	}
+}
+
+// settled reports an ack or nack in the status bar and unmarks what it settled.
+func (p *consumersPane) settled(e *env, msg settleDoneMsg) {
+	if msg.err != nil {
+		e.setStatus(levelError, msg.verb+": "+msg.err.Error())
+		return
+	}
+	text := msg.verb + "ed " + plural(len(msg.seqs), "message")
+	if msg.verb == "nack" {
+		text += " (redelivery after " + pick(msg.delay > 0, fmtDur(msg.delay), "0s") + ")"
+		if msg.reason != "" {
+			text += ": " + msg.reason
+		}
+	}
+	e.setStatus(levelInfo, text)
+	if p.stream == msg.stream {
+		for _, s := range msg.seqs {
+			delete(p.marks, s)
+		}
+	}
+}
+
+// resettled re-reads the states of the held rows after an ack or nack (once the snapshot is fresh).
+func (p *consumersPane) resettled(e *env, msg settleDoneMsg) {
+	if !p.follow && p.stream == msg.stream {
+		if c := p.selected(e); c != nil {
+			p.refreshHeld(e, c, p.streamRows(e))
+		}
+	}
+}
+
+// ---- exports and replays of the stream ----
+
+// streamOrFail makes sure a stream is selected (pulling it if need be), else fails the command.
+func (p *consumersPane) streamOrFail(e *env) bool {
+	if p.stream == "" {
+		p.pull(e)
+	}
+	if p.stream == "" {
+		e.post(cmdFailMsg{err: errors.New("no stream: select a consumer on the consumers pane (4)")})
+		return false
+	}
+	return true
+}
+
+// export writes the stream's messages to a file in a command.
+func (p *consumersPane) export(e *env, r exportMsg) tea.Cmd {
+	if !p.streamOrFail(e) {
+		return nil
+	}
+	var msgs []monitor.Message
+	switch {
+	case r.filtered:
+		msgs = p.filtered(e)
+	case r.marked:
+		if len(p.marks) == 0 {
+			e.post(cmdFailMsg{err: errors.New("no marked messages (space marks them in the stream)")})
+			return nil
+		}
+		msgs, _ = p.targets(e)
+	default:
+		if msgs, _ = p.targets(e); len(msgs) == 0 {
+			msgs = p.filtered(e)
+		}
+	}
+	if len(msgs) == 0 {
+		e.post(cmdFailMsg{err: errors.New("nothing to export")})
+		return nil
+	}
+	e.setStatus(levelInfo, "exporting "+plural(len(msgs), "message")+" to "+r.path+"…")
+	b, path := e.taps, r.path
+	return func() tea.Msg {
+		n, err := b.Export(path, msgs)
+		return exportDoneMsg{path: path, n: n, err: err}
+	}
+}
+
+func (p *consumersPane) exported(e *env, msg exportDoneMsg) {
+	if msg.err != nil {
+		e.setStatus(levelError, "export: "+msg.err.Error())
+		return
+	}
+	e.setStatus(levelInfo, "exported "+plural(msg.n, "message")+" to "+msg.path)
+}
+
+// replayCommand serves :replay: it shows the pane and opens the review.
+func (p *consumersPane) replayCommand(e *env, r replayMsg) tea.Cmd {
+	if !p.streamOrFail(e) {
+		return nil
+	}
+	var msgs []monitor.Message
+	what := "filtered"
+	if r.filtered {
+		msgs = p.filtered(e)
+	} else {
+		msgs, what = p.targets(e)
+	}
+	if len(msgs) == 0 {
+		e.post(cmdFailMsg{err: errors.New("nothing to replay: select or mark messages, or use --filtered")})
+		return nil
+	}
+	e.post(showPaneMsg{id: paneConsumers, stay: true})
+	return p.replay.open(e, msgs, what, r.topic)
+}
+
+// atoiOr parses a decimal number, or returns def.
+func atoiOr(s string, def int) int {
+	n := 0
+	if s == "" {
+		return def
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' || n > 1<<30 {
+			return def
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
