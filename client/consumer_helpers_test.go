@@ -2,8 +2,6 @@ package client
 
 import (
 	"context"
-	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -263,17 +261,4 @@ func (o *ctObserver) healthEvents(st HealthStatus) []HealthEvent {
 		}
 	}
 	return out
-}
-
-// goroutinesIn counts the goroutines whose stack has a frame of fn (e.g. "client.(*partProducer).recreate("):
-// a test waits with it for goroutines to reach a point that has no other observable sign.
-func goroutinesIn(fn string) int {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			return strings.Count(string(buf[:n]), fn)
-		}
-		buf = make([]byte, 2*len(buf))
-	}
 }

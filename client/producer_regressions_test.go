@@ -299,7 +299,7 @@ func TestProducerRecreateSharedBySends(t *testing.T) {
 	}
 	testenv.Eventually(t, 5*time.Second, func() bool { return calls.cur.Load() == 1 }, "the re-creation did not start")
 	// Every send is inside recreate: one runs the re-creation, the others wait for it.
-	testenv.Eventually(t, 5*time.Second, func() bool { return goroutinesIn("client.(*partProducer).recreate(") == n },
+	testenv.Eventually(t, 5*time.Second, func() bool { return testenv.GoroutinesIn("client.(*partProducer).recreate(") == n },
 		"%d sends waiting for the re-creation", n)
 	calls.mu.Lock()
 	close(calls.gate)

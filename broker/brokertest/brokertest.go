@@ -69,15 +69,3 @@ func Dial(t testing.TB, srv *broker.Server) Clients {
 		Schema:    schemapb.NewSchemaRegistryClient(conn),
 	}
 }
-
-// Eventually polls cond every 5 ms until it returns true, failing the test with msg after timeout.
-func Eventually(t testing.TB, timeout time.Duration, cond func() bool, msg string, args ...any) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v: "+msg, append([]any{timeout}, args...)...)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}

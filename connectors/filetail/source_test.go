@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -400,7 +399,7 @@ func TestCloseWakesARead(t *testing.T) {
 		_, _, err := s.Read(context.Background())
 		errc <- err
 	}()
-	testenv.Eventually(t, 5*time.Second, func() bool { return goroutinesIn("filetail.(*Source).Read(") == 1 },
+	testenv.Eventually(t, 5*time.Second, func() bool { return testenv.GoroutinesIn("filetail.(*Source).Read(") == 1 },
 		"the Read did not start")
 	s.Close(context.Background())
 	select {
@@ -553,17 +552,4 @@ func TestUnreadablePathRecovers(t *testing.T) {
 	os.Remove(path)
 	appendTo(t, path, lines("l", 2, 2))
 	equal(t, payloads(readLines(t, s, 2)), names("l", 2, 2))
-}
-
-// goroutinesIn counts the goroutines whose stack has a frame of fn: a test waits with it for a goroutine to
-// reach a call that has no other observable sign (a Read blocked on an empty file).
-func goroutinesIn(fn string) int {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			return strings.Count(string(buf[:n]), fn)
-		}
-		buf = make([]byte, 2*len(buf))
-	}
 }

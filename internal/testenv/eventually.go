@@ -1,6 +1,8 @@
 package testenv
 
 import (
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -17,5 +19,19 @@ func Eventually(t testing.TB, timeout time.Duration, cond func() bool, msg strin
 			t.Fatalf("timed out after %v: "+msg, append([]any{timeout}, args...)...)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// GoroutinesIn counts the frames of function fn (e.g. "client.(*partProducer).recreate(") in the stacks of
+// every goroutine: with Eventually, a test waits for goroutines to reach a call that has no other
+// observable sign, such as a Read blocked on an empty file.
+func GoroutinesIn(fn string) int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Count(string(buf[:n]), fn)
+		}
+		buf = make([]byte, 2*len(buf))
 	}
 }
