@@ -1,6 +1,5 @@
 // The Danube admin-port wire contract (package danube_admin, default port 50051): the BrokerAdmin,
-// NamespaceAdmin and TopicAdmin services. The real file also declares ClusterAdmin and SecurityAdmin, which
-// danube-console does not implement.
+// NamespaceAdmin, TopicAdmin, ClusterAdmin and SecurityAdmin services.
 //
 // Field numbers, names and types match the real Danube broker (v0.15.1) exactly.
 
@@ -2380,6 +2379,1246 @@ func (x *ProposedMove) GetReason() string {
 	return ""
 }
 
+type RoleDefinition struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Permissions   []string               `protobuf:"bytes,2,rep,name=permissions,proto3" json:"permissions,omitempty"`
+	System        bool                   `protobuf:"varint,3,opt,name=system,proto3" json:"system,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoleDefinition) Reset() {
+	*x = RoleDefinition{}
+	mi := &file_DanubeAdmin_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoleDefinition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoleDefinition) ProtoMessage() {}
+
+func (x *RoleDefinition) ProtoReflect() protoreflect.Message {
+	mi := &file_DanubeAdmin_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoleDefinition.ProtoReflect.Descriptor instead.
+func (*RoleDefinition) Descriptor() ([]byte, []int) {
+	return file_DanubeAdmin_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *RoleDefinition) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RoleDefinition) GetPermissions() []string {
+	if x != nil {
+		return x.Permissions
+	}
+	return nil
+}
+
+func (x *RoleDefinition) GetSystem() bool {
+	if x != nil {
+		return x.System
+	}
+	return false
+}
+
+type CreateRoleRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Role          *RoleDefinition        `protobuf:"bytes,1,opt,name=role,proto3" json:"role,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateRoleRequest) Reset() {
+	*x = CreateRoleRequest{}
+	mi := &file_DanubeAdmin_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateRoleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateRoleRequest) ProtoMessage() {}
+
+func (x *CreateRoleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_DanubeAdmin_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateRoleRequest.ProtoReflect.Descriptor instead.
+func (*CreateRoleRequest) Descriptor() ([]byte, []int) {
+	return file_DanubeAdmin_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *CreateRoleRequest) GetRole() *RoleDefinition {
+	if x != nil {
+		return x.Role
+	}
+	return nil
+}
+
+type CreateRoleResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Success       bool                   `protobuf:"varint,1,opt,name=success,proto3" json:"success,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateRoleResponse) Reset() {
+	*x = CreateRoleResponse{}
+	mi := &file_DanubeAdmin_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateRoleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateRoleResponse) ProtoMessage() {}
+
+func (x *CreateRoleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_DanubeAdmin_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateRoleResponse.ProtoReflect.Descriptor instead.
+func (*CreateRoleResponse) Descriptor() ([]byte, []int) {
+	return file_DanubeAdmin_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *CreateRoleResponse) GetSuccess() bool {
+	if x != nil {
+		return x.Success
+	}
+	return false
+}
+
+type GetRoleRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRoleRequest) Reset() {
+	*x = GetRoleRequest{}
+	mi := &file_DanubeAdmin_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRoleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRoleRequest) ProtoMessage() {}
+
+func (x *GetRoleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_DanubeAdmin_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRoleRequest.ProtoReflect.Descriptor instead.
+func (*GetRoleRequest) Descriptor() ([]byte, []int) {
+	return file_DanubeAdmin_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *GetRoleRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type GetRoleResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Role          *RoleDefinition        `protobuf:"bytes,1,opt,name=role,proto3" json:"role,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRoleResponse) Reset() {
+	*x = GetRoleResponse{}
+	mi := &file_DanubeAdmin_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRoleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRoleResponse) ProtoMessage() {}
+
+func (x *GetRoleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_DanubeAdmin_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRoleResponse.ProtoReflect.Descriptor instead.
+func (*GetRoleResponse) Descriptor() ([]byte, []int) {
+	return file_DanubeAdmin_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *GetRoleResponse) GetRole() *RoleDefinition {
+	if x != nil {
+		return x.Role
+	}
+	return nil
+}
+
+type ListRolesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Roles         []*RoleDefinition      `protobuf:"bytes,1,rep,name=roles,proto3" json:"roles,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRolesResponse) Reset() {
+	*x = ListRolesResponse{}
+	mi := &file_DanubeAdmin_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRolesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRolesResponse) ProtoMessage() {}
+
+func (x *ListRolesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_DanubeAdmin_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRolesResponse.ProtoReflect.Descriptor instead.
+func (*ListRolesResponse) Descriptor() ([]byte, []int) {
+	return file_DanubeAdmin_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *ListRolesResponse) GetRoles() []*RoleDefinition {
+	if x != nil {
+		return x.Roles
+	}
+	return nil
+}
+
+type DeleteRoleRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteRoleRequest) Reset() {
+	*x = DeleteRoleRequest{}
+	mi := &file_DanubeAdmin_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteRoleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteRoleRequest) ProtoMessage() {}
+
+func (x *DeleteRoleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_DanubeAdmin_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteRoleRequest.ProtoReflect.Descriptor instead.
+func (*DeleteRoleRequest) Descriptor() ([]byte, []int) {
+	return file_DanubeAdmin_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *DeleteRoleRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type DeleteRoleResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Success       bool                   `protobuf:"varint,1,opt,name=success,proto3" json:"success,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteRoleResponse) Reset() {
+	*x = DeleteRoleResponse{}
+	mi := &file_DanubeAdmin_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteRoleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteRoleResponse) ProtoMessage() {}
+
+func (x *DeleteRoleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_DanubeAdmin_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteRoleResponse.ProtoReflect.Descriptor instead.
+func (*DeleteRoleResponse) Descriptor() ([]byte, []int) {
+	return file_DanubeAdmin_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *DeleteRoleResponse) GetSuccess() bool {
+	if x != nil {
+		return x.Success
+	}
+	return false
+}
+
+type BindingDefinition struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	PrincipalType string                 `protobuf:"bytes,2,opt,name=principal_type,json=principalType,proto3" json:"principal_type,omitempty"`
+	PrincipalName string                 `protobuf:"bytes,3,opt,name=principal_name,json=principalName,proto3" json:"principal_name,omitempty"`
+	RoleNames     []string               `protobuf:"bytes,4,rep,name=role_names,json=roleNames,proto3" json:"role_names,omitempty"`
+	Scope         string                 `protobuf:"bytes,5,opt,name=scope,proto3" json:"scope,omitempty"`
+	ResourceName  string                 `protobuf:"bytes,6,opt,name=resource_name,json=resourceName,proto3" json:"resource_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BindingDefinition) Reset() {
+	*x = BindingDefinition{}
+	mi := &file_DanubeAdmin_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BindingDefinition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BindingDefinition) ProtoMessage() {}
+
+func (x *BindingDefinition) ProtoReflect() protoreflect.Message {
+	mi := &file_DanubeAdmin_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BindingDefinition.ProtoReflect.Descriptor instead.
+func (*BindingDefinition) Descriptor() ([]byte, []int) {
+	return file_DanubeAdmin_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *BindingDefinition) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *BindingDefinition) GetPrincipalType() string {
+	if x != nil {
+		return x.PrincipalType
+	}
+	return ""
+}
+
+func (x *BindingDefinition) GetPrincipalName() string {
+	if x != nil {
+		return x.PrincipalName
+	}
+	return ""
+}
+
+func (x *BindingDefinition) GetRoleNames() []string {
+	if x != nil {
+		return x.RoleNames
+	}
+	return nil
+}
+
+func (x *BindingDefinition) GetScope() string {
+	if x != nil {
+		return x.Scope
+	}
+	return ""
+}
+
+func (x *BindingDefinition) GetResourceName() string {
+	if x != nil {
+		return x.ResourceName
+	}
+	return ""
+}
+
+type CreateBindingRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Binding       *BindingDefinition     `protobuf:"bytes,1,opt,name=binding,proto3" json:"binding,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateBindingRequest) Reset() {
+	*x = CreateBindingRequest{}
+	mi := &file_DanubeAdmin_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateBindingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateBindingRequest) ProtoMessage() {}
+
+func (x *CreateBindingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_DanubeAdmin_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateBindingRequest.ProtoReflect.Descriptor instead.
+func (*CreateBindingRequest) Descriptor() ([]byte, []int) {
+	return file_DanubeAdmin_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *CreateBindingRequest) GetBinding() *BindingDefinition {
+	if x != nil {
+		return x.Binding
+	}
+	return nil
+}
+
+type CreateBindingResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Success       bool                   `protobuf:"varint,1,opt,name=success,proto3" json:"success,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateBindingResponse) Reset() {
+	*x = CreateBindingResponse{}
+	mi := &file_DanubeAdmin_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateBindingResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateBindingResponse) ProtoMessage() {}
+
+func (x *CreateBindingResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_DanubeAdmin_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateBindingResponse.ProtoReflect.Descriptor instead.
+func (*CreateBindingResponse) Descriptor() ([]byte, []int) {
+	return file_DanubeAdmin_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *CreateBindingResponse) GetSuccess() bool {
+	if x != nil {
+		return x.Success
+	}
+	return false
+}
+
+type GetBindingRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Scope         string                 `protobuf:"bytes,1,opt,name=scope,proto3" json:"scope,omitempty"`
+	ResourceName  string                 `protobuf:"bytes,2,opt,name=resource_name,json=resourceName,proto3" json:"resource_name,omitempty"`
+	BindingId     string                 `protobuf:"bytes,3,opt,name=binding_id,json=bindingId,proto3" json:"binding_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetBindingRequest) Reset() {
+	*x = GetBindingRequest{}
+	mi := &file_DanubeAdmin_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetBindingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetBindingRequest) ProtoMessage() {}
+
+func (x *GetBindingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_DanubeAdmin_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetBindingRequest.ProtoReflect.Descriptor instead.
+func (*GetBindingRequest) Descriptor() ([]byte, []int) {
+	return file_DanubeAdmin_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *GetBindingRequest) GetScope() string {
+	if x != nil {
+		return x.Scope
+	}
+	return ""
+}
+
+func (x *GetBindingRequest) GetResourceName() string {
+	if x != nil {
+		return x.ResourceName
+	}
+	return ""
+}
+
+func (x *GetBindingRequest) GetBindingId() string {
+	if x != nil {
+		return x.BindingId
+	}
+	return ""
+}
+
+type GetBindingResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Binding       *BindingDefinition     `protobuf:"bytes,1,opt,name=binding,proto3" json:"binding,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetBindingResponse) Reset() {
+	*x = GetBindingResponse{}
+	mi := &file_DanubeAdmin_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetBindingResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetBindingResponse) ProtoMessage() {}
+
+func (x *GetBindingResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_DanubeAdmin_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetBindingResponse.ProtoReflect.Descriptor instead.
+func (*GetBindingResponse) Descriptor() ([]byte, []int) {
+	return file_DanubeAdmin_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *GetBindingResponse) GetBinding() *BindingDefinition {
+	if x != nil {
+		return x.Binding
+	}
+	return nil
+}
+
+type ListBindingsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Scope         string                 `protobuf:"bytes,1,opt,name=scope,proto3" json:"scope,omitempty"`
+	ResourceName  string                 `protobuf:"bytes,2,opt,name=resource_name,json=resourceName,proto3" json:"resource_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListBindingsRequest) Reset() {
+	*x = ListBindingsRequest{}
+	mi := &file_DanubeAdmin_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListBindingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListBindingsRequest) ProtoMessage() {}
+
+func (x *ListBindingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_DanubeAdmin_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListBindingsRequest.ProtoReflect.Descriptor instead.
+func (*ListBindingsRequest) Descriptor() ([]byte, []int) {
+	return file_DanubeAdmin_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *ListBindingsRequest) GetScope() string {
+	if x != nil {
+		return x.Scope
+	}
+	return ""
+}
+
+func (x *ListBindingsRequest) GetResourceName() string {
+	if x != nil {
+		return x.ResourceName
+	}
+	return ""
+}
+
+type ListBindingsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Bindings      []*BindingDefinition   `protobuf:"bytes,1,rep,name=bindings,proto3" json:"bindings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListBindingsResponse) Reset() {
+	*x = ListBindingsResponse{}
+	mi := &file_DanubeAdmin_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListBindingsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListBindingsResponse) ProtoMessage() {}
+
+func (x *ListBindingsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_DanubeAdmin_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListBindingsResponse.ProtoReflect.Descriptor instead.
+func (*ListBindingsResponse) Descriptor() ([]byte, []int) {
+	return file_DanubeAdmin_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *ListBindingsResponse) GetBindings() []*BindingDefinition {
+	if x != nil {
+		return x.Bindings
+	}
+	return nil
+}
+
+type DeleteBindingRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Scope         string                 `protobuf:"bytes,1,opt,name=scope,proto3" json:"scope,omitempty"`
+	ResourceName  string                 `protobuf:"bytes,2,opt,name=resource_name,json=resourceName,proto3" json:"resource_name,omitempty"`
+	BindingId     string                 `protobuf:"bytes,3,opt,name=binding_id,json=bindingId,proto3" json:"binding_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteBindingRequest) Reset() {
+	*x = DeleteBindingRequest{}
+	mi := &file_DanubeAdmin_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteBindingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteBindingRequest) ProtoMessage() {}
+
+func (x *DeleteBindingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_DanubeAdmin_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteBindingRequest.ProtoReflect.Descriptor instead.
+func (*DeleteBindingRequest) Descriptor() ([]byte, []int) {
+	return file_DanubeAdmin_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *DeleteBindingRequest) GetScope() string {
+	if x != nil {
+		return x.Scope
+	}
+	return ""
+}
+
+func (x *DeleteBindingRequest) GetResourceName() string {
+	if x != nil {
+		return x.ResourceName
+	}
+	return ""
+}
+
+func (x *DeleteBindingRequest) GetBindingId() string {
+	if x != nil {
+		return x.BindingId
+	}
+	return ""
+}
+
+type DeleteBindingResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Success       bool                   `protobuf:"varint,1,opt,name=success,proto3" json:"success,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteBindingResponse) Reset() {
+	*x = DeleteBindingResponse{}
+	mi := &file_DanubeAdmin_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteBindingResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteBindingResponse) ProtoMessage() {}
+
+func (x *DeleteBindingResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_DanubeAdmin_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteBindingResponse.ProtoReflect.Descriptor instead.
+func (*DeleteBindingResponse) Descriptor() ([]byte, []int) {
+	return file_DanubeAdmin_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *DeleteBindingResponse) GetSuccess() bool {
+	if x != nil {
+		return x.Success
+	}
+	return false
+}
+
+type ClusterStatusResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LeaderId      uint64                 `protobuf:"varint,1,opt,name=leader_id,json=leaderId,proto3" json:"leader_id,omitempty"`
+	CurrentTerm   uint64                 `protobuf:"varint,2,opt,name=current_term,json=currentTerm,proto3" json:"current_term,omitempty"`
+	LastApplied   uint64                 `protobuf:"varint,3,opt,name=last_applied,json=lastApplied,proto3" json:"last_applied,omitempty"`
+	Voters        []uint64               `protobuf:"varint,4,rep,packed,name=voters,proto3" json:"voters,omitempty"`
+	Learners      []uint64               `protobuf:"varint,5,rep,packed,name=learners,proto3" json:"learners,omitempty"`
+	SelfNodeId    uint64                 `protobuf:"varint,6,opt,name=self_node_id,json=selfNodeId,proto3" json:"self_node_id,omitempty"`
+	RaftAddr      string                 `protobuf:"bytes,7,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClusterStatusResponse) Reset() {
+	*x = ClusterStatusResponse{}
+	mi := &file_DanubeAdmin_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClusterStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClusterStatusResponse) ProtoMessage() {}
+
+func (x *ClusterStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_DanubeAdmin_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClusterStatusResponse.ProtoReflect.Descriptor instead.
+func (*ClusterStatusResponse) Descriptor() ([]byte, []int) {
+	return file_DanubeAdmin_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *ClusterStatusResponse) GetLeaderId() uint64 {
+	if x != nil {
+		return x.LeaderId
+	}
+	return 0
+}
+
+func (x *ClusterStatusResponse) GetCurrentTerm() uint64 {
+	if x != nil {
+		return x.CurrentTerm
+	}
+	return 0
+}
+
+func (x *ClusterStatusResponse) GetLastApplied() uint64 {
+	if x != nil {
+		return x.LastApplied
+	}
+	return 0
+}
+
+func (x *ClusterStatusResponse) GetVoters() []uint64 {
+	if x != nil {
+		return x.Voters
+	}
+	return nil
+}
+
+func (x *ClusterStatusResponse) GetLearners() []uint64 {
+	if x != nil {
+		return x.Learners
+	}
+	return nil
+}
+
+func (x *ClusterStatusResponse) GetSelfNodeId() uint64 {
+	if x != nil {
+		return x.SelfNodeId
+	}
+	return 0
+}
+
+func (x *ClusterStatusResponse) GetRaftAddr() string {
+	if x != nil {
+		return x.RaftAddr
+	}
+	return ""
+}
+
+type AddNodeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Addr          string                 `protobuf:"bytes,1,opt,name=addr,proto3" json:"addr,omitempty"`
+	NodeId        uint64                 `protobuf:"varint,2,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddNodeRequest) Reset() {
+	*x = AddNodeRequest{}
+	mi := &file_DanubeAdmin_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddNodeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddNodeRequest) ProtoMessage() {}
+
+func (x *AddNodeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_DanubeAdmin_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddNodeRequest.ProtoReflect.Descriptor instead.
+func (*AddNodeRequest) Descriptor() ([]byte, []int) {
+	return file_DanubeAdmin_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *AddNodeRequest) GetAddr() string {
+	if x != nil {
+		return x.Addr
+	}
+	return ""
+}
+
+func (x *AddNodeRequest) GetNodeId() uint64 {
+	if x != nil {
+		return x.NodeId
+	}
+	return 0
+}
+
+type AddNodeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Success       bool                   `protobuf:"varint,1,opt,name=success,proto3" json:"success,omitempty"`
+	NodeId        uint64                 `protobuf:"varint,2,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	Message       string                 `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddNodeResponse) Reset() {
+	*x = AddNodeResponse{}
+	mi := &file_DanubeAdmin_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddNodeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddNodeResponse) ProtoMessage() {}
+
+func (x *AddNodeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_DanubeAdmin_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddNodeResponse.ProtoReflect.Descriptor instead.
+func (*AddNodeResponse) Descriptor() ([]byte, []int) {
+	return file_DanubeAdmin_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *AddNodeResponse) GetSuccess() bool {
+	if x != nil {
+		return x.Success
+	}
+	return false
+}
+
+func (x *AddNodeResponse) GetNodeId() uint64 {
+	if x != nil {
+		return x.NodeId
+	}
+	return 0
+}
+
+func (x *AddNodeResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+type PromoteNodeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NodeId        uint64                 `protobuf:"varint,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PromoteNodeRequest) Reset() {
+	*x = PromoteNodeRequest{}
+	mi := &file_DanubeAdmin_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PromoteNodeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PromoteNodeRequest) ProtoMessage() {}
+
+func (x *PromoteNodeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_DanubeAdmin_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PromoteNodeRequest.ProtoReflect.Descriptor instead.
+func (*PromoteNodeRequest) Descriptor() ([]byte, []int) {
+	return file_DanubeAdmin_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *PromoteNodeRequest) GetNodeId() uint64 {
+	if x != nil {
+		return x.NodeId
+	}
+	return 0
+}
+
+type PromoteNodeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Success       bool                   `protobuf:"varint,1,opt,name=success,proto3" json:"success,omitempty"`
+	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PromoteNodeResponse) Reset() {
+	*x = PromoteNodeResponse{}
+	mi := &file_DanubeAdmin_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PromoteNodeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PromoteNodeResponse) ProtoMessage() {}
+
+func (x *PromoteNodeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_DanubeAdmin_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PromoteNodeResponse.ProtoReflect.Descriptor instead.
+func (*PromoteNodeResponse) Descriptor() ([]byte, []int) {
+	return file_DanubeAdmin_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *PromoteNodeResponse) GetSuccess() bool {
+	if x != nil {
+		return x.Success
+	}
+	return false
+}
+
+func (x *PromoteNodeResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+type RemoveNodeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NodeId        uint64                 `protobuf:"varint,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveNodeRequest) Reset() {
+	*x = RemoveNodeRequest{}
+	mi := &file_DanubeAdmin_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveNodeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveNodeRequest) ProtoMessage() {}
+
+func (x *RemoveNodeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_DanubeAdmin_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveNodeRequest.ProtoReflect.Descriptor instead.
+func (*RemoveNodeRequest) Descriptor() ([]byte, []int) {
+	return file_DanubeAdmin_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *RemoveNodeRequest) GetNodeId() uint64 {
+	if x != nil {
+		return x.NodeId
+	}
+	return 0
+}
+
+type RemoveNodeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Success       bool                   `protobuf:"varint,1,opt,name=success,proto3" json:"success,omitempty"`
+	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveNodeResponse) Reset() {
+	*x = RemoveNodeResponse{}
+	mi := &file_DanubeAdmin_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveNodeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveNodeResponse) ProtoMessage() {}
+
+func (x *RemoveNodeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_DanubeAdmin_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveNodeResponse.ProtoReflect.Descriptor instead.
+func (*RemoveNodeResponse) Descriptor() ([]byte, []int) {
+	return file_DanubeAdmin_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *RemoveNodeResponse) GetSuccess() bool {
+	if x != nil {
+		return x.Success
+	}
+	return false
+}
+
+func (x *RemoveNodeResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 var File_DanubeAdmin_proto protoreflect.FileDescriptor
 
 const file_DanubeAdmin_proto_rawDesc = "" +
@@ -2549,7 +3788,82 @@ const file_DanubeAdmin_proto_rawDesc = "" +
 	"fromBroker\x12\x1b\n" +
 	"\tto_broker\x18\x03 \x01(\x04R\btoBroker\x12%\n" +
 	"\x0eestimated_load\x18\x04 \x01(\x01R\restimatedLoad\x12\x16\n" +
-	"\x06reason\x18\x05 \x01(\tR\x06reason*1\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"^\n" +
+	"\x0eRoleDefinition\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
+	"\vpermissions\x18\x02 \x03(\tR\vpermissions\x12\x16\n" +
+	"\x06system\x18\x03 \x01(\bR\x06system\"E\n" +
+	"\x11CreateRoleRequest\x120\n" +
+	"\x04role\x18\x01 \x01(\v2\x1c.danube_admin.RoleDefinitionR\x04role\".\n" +
+	"\x12CreateRoleResponse\x12\x18\n" +
+	"\asuccess\x18\x01 \x01(\bR\asuccess\"$\n" +
+	"\x0eGetRoleRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"C\n" +
+	"\x0fGetRoleResponse\x120\n" +
+	"\x04role\x18\x01 \x01(\v2\x1c.danube_admin.RoleDefinitionR\x04role\"G\n" +
+	"\x11ListRolesResponse\x122\n" +
+	"\x05roles\x18\x01 \x03(\v2\x1c.danube_admin.RoleDefinitionR\x05roles\"'\n" +
+	"\x11DeleteRoleRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\".\n" +
+	"\x12DeleteRoleResponse\x12\x18\n" +
+	"\asuccess\x18\x01 \x01(\bR\asuccess\"\xcb\x01\n" +
+	"\x11BindingDefinition\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12%\n" +
+	"\x0eprincipal_type\x18\x02 \x01(\tR\rprincipalType\x12%\n" +
+	"\x0eprincipal_name\x18\x03 \x01(\tR\rprincipalName\x12\x1d\n" +
+	"\n" +
+	"role_names\x18\x04 \x03(\tR\troleNames\x12\x14\n" +
+	"\x05scope\x18\x05 \x01(\tR\x05scope\x12#\n" +
+	"\rresource_name\x18\x06 \x01(\tR\fresourceName\"Q\n" +
+	"\x14CreateBindingRequest\x129\n" +
+	"\abinding\x18\x01 \x01(\v2\x1f.danube_admin.BindingDefinitionR\abinding\"1\n" +
+	"\x15CreateBindingResponse\x12\x18\n" +
+	"\asuccess\x18\x01 \x01(\bR\asuccess\"m\n" +
+	"\x11GetBindingRequest\x12\x14\n" +
+	"\x05scope\x18\x01 \x01(\tR\x05scope\x12#\n" +
+	"\rresource_name\x18\x02 \x01(\tR\fresourceName\x12\x1d\n" +
+	"\n" +
+	"binding_id\x18\x03 \x01(\tR\tbindingId\"O\n" +
+	"\x12GetBindingResponse\x129\n" +
+	"\abinding\x18\x01 \x01(\v2\x1f.danube_admin.BindingDefinitionR\abinding\"P\n" +
+	"\x13ListBindingsRequest\x12\x14\n" +
+	"\x05scope\x18\x01 \x01(\tR\x05scope\x12#\n" +
+	"\rresource_name\x18\x02 \x01(\tR\fresourceName\"S\n" +
+	"\x14ListBindingsResponse\x12;\n" +
+	"\bbindings\x18\x01 \x03(\v2\x1f.danube_admin.BindingDefinitionR\bbindings\"p\n" +
+	"\x14DeleteBindingRequest\x12\x14\n" +
+	"\x05scope\x18\x01 \x01(\tR\x05scope\x12#\n" +
+	"\rresource_name\x18\x02 \x01(\tR\fresourceName\x12\x1d\n" +
+	"\n" +
+	"binding_id\x18\x03 \x01(\tR\tbindingId\"1\n" +
+	"\x15DeleteBindingResponse\x12\x18\n" +
+	"\asuccess\x18\x01 \x01(\bR\asuccess\"\xed\x01\n" +
+	"\x15ClusterStatusResponse\x12\x1b\n" +
+	"\tleader_id\x18\x01 \x01(\x04R\bleaderId\x12!\n" +
+	"\fcurrent_term\x18\x02 \x01(\x04R\vcurrentTerm\x12!\n" +
+	"\flast_applied\x18\x03 \x01(\x04R\vlastApplied\x12\x16\n" +
+	"\x06voters\x18\x04 \x03(\x04R\x06voters\x12\x1a\n" +
+	"\blearners\x18\x05 \x03(\x04R\blearners\x12 \n" +
+	"\fself_node_id\x18\x06 \x01(\x04R\n" +
+	"selfNodeId\x12\x1b\n" +
+	"\traft_addr\x18\a \x01(\tR\braftAddr\"=\n" +
+	"\x0eAddNodeRequest\x12\x12\n" +
+	"\x04addr\x18\x01 \x01(\tR\x04addr\x12\x17\n" +
+	"\anode_id\x18\x02 \x01(\x04R\x06nodeId\"^\n" +
+	"\x0fAddNodeResponse\x12\x18\n" +
+	"\asuccess\x18\x01 \x01(\bR\asuccess\x12\x17\n" +
+	"\anode_id\x18\x02 \x01(\x04R\x06nodeId\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"-\n" +
+	"\x12PromoteNodeRequest\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\x04R\x06nodeId\"I\n" +
+	"\x13PromoteNodeResponse\x12\x18\n" +
+	"\asuccess\x18\x01 \x01(\bR\asuccess\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\",\n" +
+	"\x11RemoveNodeRequest\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\x04R\x06nodeId\"H\n" +
+	"\x12RemoveNodeResponse\x12\x18\n" +
+	"\asuccess\x18\x01 \x01(\bR\asuccess\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage*1\n" +
 	"\x10DispatchStrategy\x12\x0f\n" +
 	"\vNonReliable\x10\x00\x12\f\n" +
 	"\bReliable\x10\x01*9\n" +
@@ -2589,7 +3903,26 @@ const file_DanubeAdmin_proto_rawDesc = "" +
 	"\x1cGetSubscriptionFailurePolicy\x121.danube_admin.GetSubscriptionFailurePolicyRequest\x1a2.danube_admin.GetSubscriptionFailurePolicyResponse\x12X\n" +
 	"\rDescribeTopic\x12\".danube_admin.DescribeTopicRequest\x1a#.danube_admin.DescribeTopicResponse\x12w\n" +
 	"\x1dSetSubscriptionDispatchConfig\x122.danube_admin.SetSubscriptionDispatchConfigRequest\x1a\".danube_admin.SubscriptionResponse\x12\x88\x01\n" +
-	"\x1dGetSubscriptionDispatchConfig\x122.danube_admin.GetSubscriptionDispatchConfigRequest\x1a3.danube_admin.GetSubscriptionDispatchConfigResponseB8Z6github.com/danube-console/danube-console/proto/adminpbb\x06proto3"
+	"\x1dGetSubscriptionDispatchConfig\x122.danube_admin.GetSubscriptionDispatchConfigRequest\x1a3.danube_admin.GetSubscriptionDispatchConfigResponse2\xc6\x02\n" +
+	"\fClusterAdmin\x12I\n" +
+	"\rClusterStatus\x12\x13.danube_admin.Empty\x1a#.danube_admin.ClusterStatusResponse\x12F\n" +
+	"\aAddNode\x12\x1c.danube_admin.AddNodeRequest\x1a\x1d.danube_admin.AddNodeResponse\x12R\n" +
+	"\vPromoteNode\x12 .danube_admin.PromoteNodeRequest\x1a!.danube_admin.PromoteNodeResponse\x12O\n" +
+	"\n" +
+	"RemoveNode\x12\x1f.danube_admin.RemoveNodeRequest\x1a .danube_admin.RemoveNodeResponse2\xe4\x05\n" +
+	"\rSecurityAdmin\x12O\n" +
+	"\n" +
+	"CreateRole\x12\x1f.danube_admin.CreateRoleRequest\x1a .danube_admin.CreateRoleResponse\x12F\n" +
+	"\aGetRole\x12\x1c.danube_admin.GetRoleRequest\x1a\x1d.danube_admin.GetRoleResponse\x12A\n" +
+	"\tListRoles\x12\x13.danube_admin.Empty\x1a\x1f.danube_admin.ListRolesResponse\x12O\n" +
+	"\n" +
+	"DeleteRole\x12\x1f.danube_admin.DeleteRoleRequest\x1a .danube_admin.DeleteRoleResponse\x12X\n" +
+	"\rCreateBinding\x12\".danube_admin.CreateBindingRequest\x1a#.danube_admin.CreateBindingResponse\x12O\n" +
+	"\n" +
+	"GetBinding\x12\x1f.danube_admin.GetBindingRequest\x1a .danube_admin.GetBindingResponse\x12U\n" +
+	"\fListBindings\x12!.danube_admin.ListBindingsRequest\x1a\".danube_admin.ListBindingsResponse\x12J\n" +
+	"\x0fListAllBindings\x12\x13.danube_admin.Empty\x1a\".danube_admin.ListBindingsResponse\x12X\n" +
+	"\rDeleteBinding\x12\".danube_admin.DeleteBindingRequest\x1a#.danube_admin.DeleteBindingResponseB8Z6github.com/danube-console/danube-console/proto/adminpbb\x06proto3"
 
 var (
 	file_DanubeAdmin_proto_rawDescOnce sync.Once
@@ -2604,7 +3937,7 @@ func file_DanubeAdmin_proto_rawDescGZIP() []byte {
 }
 
 var file_DanubeAdmin_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_DanubeAdmin_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_DanubeAdmin_proto_msgTypes = make([]protoimpl.MessageInfo, 63)
 var file_DanubeAdmin_proto_goTypes = []any{
 	(DispatchStrategy)(0),                         // 0: danube_admin.DispatchStrategy
 	(SubscriptionBackoffStrategy)(0),              // 1: danube_admin.SubscriptionBackoffStrategy
@@ -2648,6 +3981,30 @@ var file_DanubeAdmin_proto_goTypes = []any{
 	(*RebalanceRequest)(nil),                      // 39: danube_admin.RebalanceRequest
 	(*RebalanceResponse)(nil),                     // 40: danube_admin.RebalanceResponse
 	(*ProposedMove)(nil),                          // 41: danube_admin.ProposedMove
+	(*RoleDefinition)(nil),                        // 42: danube_admin.RoleDefinition
+	(*CreateRoleRequest)(nil),                     // 43: danube_admin.CreateRoleRequest
+	(*CreateRoleResponse)(nil),                    // 44: danube_admin.CreateRoleResponse
+	(*GetRoleRequest)(nil),                        // 45: danube_admin.GetRoleRequest
+	(*GetRoleResponse)(nil),                       // 46: danube_admin.GetRoleResponse
+	(*ListRolesResponse)(nil),                     // 47: danube_admin.ListRolesResponse
+	(*DeleteRoleRequest)(nil),                     // 48: danube_admin.DeleteRoleRequest
+	(*DeleteRoleResponse)(nil),                    // 49: danube_admin.DeleteRoleResponse
+	(*BindingDefinition)(nil),                     // 50: danube_admin.BindingDefinition
+	(*CreateBindingRequest)(nil),                  // 51: danube_admin.CreateBindingRequest
+	(*CreateBindingResponse)(nil),                 // 52: danube_admin.CreateBindingResponse
+	(*GetBindingRequest)(nil),                     // 53: danube_admin.GetBindingRequest
+	(*GetBindingResponse)(nil),                    // 54: danube_admin.GetBindingResponse
+	(*ListBindingsRequest)(nil),                   // 55: danube_admin.ListBindingsRequest
+	(*ListBindingsResponse)(nil),                  // 56: danube_admin.ListBindingsResponse
+	(*DeleteBindingRequest)(nil),                  // 57: danube_admin.DeleteBindingRequest
+	(*DeleteBindingResponse)(nil),                 // 58: danube_admin.DeleteBindingResponse
+	(*ClusterStatusResponse)(nil),                 // 59: danube_admin.ClusterStatusResponse
+	(*AddNodeRequest)(nil),                        // 60: danube_admin.AddNodeRequest
+	(*AddNodeResponse)(nil),                       // 61: danube_admin.AddNodeResponse
+	(*PromoteNodeRequest)(nil),                    // 62: danube_admin.PromoteNodeRequest
+	(*PromoteNodeResponse)(nil),                   // 63: danube_admin.PromoteNodeResponse
+	(*RemoveNodeRequest)(nil),                     // 64: danube_admin.RemoveNodeRequest
+	(*RemoveNodeResponse)(nil),                    // 65: danube_admin.RemoveNodeResponse
 }
 var file_DanubeAdmin_proto_depIdxs = []int32{
 	0,  // 0: danube_admin.NewTopicRequest.dispatch_strategy:type_name -> danube_admin.DispatchStrategy
@@ -2662,59 +4019,91 @@ var file_DanubeAdmin_proto_depIdxs = []int32{
 	25, // 9: danube_admin.TopicInfoListResponse.topics:type_name -> danube_admin.TopicInfo
 	38, // 10: danube_admin.ClusterBalanceResponse.brokers:type_name -> danube_admin.BrokerLoadInfo
 	41, // 11: danube_admin.RebalanceResponse.proposed_moves:type_name -> danube_admin.ProposedMove
-	3,  // 12: danube_admin.BrokerAdmin.ListBrokers:input_type -> danube_admin.Empty
-	3,  // 13: danube_admin.BrokerAdmin.GetLeaderBroker:input_type -> danube_admin.Empty
-	3,  // 14: danube_admin.BrokerAdmin.ListNamespaces:input_type -> danube_admin.Empty
-	32, // 15: danube_admin.BrokerAdmin.UnloadBroker:input_type -> danube_admin.UnloadBrokerRequest
-	34, // 16: danube_admin.BrokerAdmin.ActivateBroker:input_type -> danube_admin.ActivateBrokerRequest
-	36, // 17: danube_admin.BrokerAdmin.GetClusterBalance:input_type -> danube_admin.ClusterBalanceRequest
-	39, // 18: danube_admin.BrokerAdmin.TriggerRebalance:input_type -> danube_admin.RebalanceRequest
-	4,  // 19: danube_admin.NamespaceAdmin.GetNamespaceTopics:input_type -> danube_admin.NamespaceRequest
-	4,  // 20: danube_admin.NamespaceAdmin.GetNamespacePolicies:input_type -> danube_admin.NamespaceRequest
-	4,  // 21: danube_admin.NamespaceAdmin.CreateNamespace:input_type -> danube_admin.NamespaceRequest
-	4,  // 22: danube_admin.NamespaceAdmin.DeleteNamespace:input_type -> danube_admin.NamespaceRequest
-	4,  // 23: danube_admin.TopicAdmin.ListNamespaceTopics:input_type -> danube_admin.NamespaceRequest
-	27, // 24: danube_admin.TopicAdmin.ListBrokerTopics:input_type -> danube_admin.BrokerRequest
-	6,  // 25: danube_admin.TopicAdmin.CreateTopic:input_type -> danube_admin.NewTopicRequest
-	9,  // 26: danube_admin.TopicAdmin.CreatePartitionedTopic:input_type -> danube_admin.PartitionedTopicRequest
-	7,  // 27: danube_admin.TopicAdmin.DeleteTopic:input_type -> danube_admin.TopicRequest
-	7,  // 28: danube_admin.TopicAdmin.UnloadTopic:input_type -> danube_admin.TopicRequest
-	7,  // 29: danube_admin.TopicAdmin.ListSubscriptions:input_type -> danube_admin.TopicRequest
-	10, // 30: danube_admin.TopicAdmin.Unsubscribe:input_type -> danube_admin.SubscriptionRequest
-	13, // 31: danube_admin.TopicAdmin.SetSubscriptionFailurePolicy:input_type -> danube_admin.SetSubscriptionFailurePolicyRequest
-	14, // 32: danube_admin.TopicAdmin.GetSubscriptionFailurePolicy:input_type -> danube_admin.GetSubscriptionFailurePolicyRequest
-	30, // 33: danube_admin.TopicAdmin.DescribeTopic:input_type -> danube_admin.DescribeTopicRequest
-	17, // 34: danube_admin.TopicAdmin.SetSubscriptionDispatchConfig:input_type -> danube_admin.SetSubscriptionDispatchConfigRequest
-	18, // 35: danube_admin.TopicAdmin.GetSubscriptionDispatchConfig:input_type -> danube_admin.GetSubscriptionDispatchConfigRequest
-	20, // 36: danube_admin.BrokerAdmin.ListBrokers:output_type -> danube_admin.BrokerListResponse
-	22, // 37: danube_admin.BrokerAdmin.GetLeaderBroker:output_type -> danube_admin.BrokerResponse
-	23, // 38: danube_admin.BrokerAdmin.ListNamespaces:output_type -> danube_admin.NamespaceListResponse
-	33, // 39: danube_admin.BrokerAdmin.UnloadBroker:output_type -> danube_admin.UnloadBrokerResponse
-	35, // 40: danube_admin.BrokerAdmin.ActivateBroker:output_type -> danube_admin.ActivateBrokerResponse
-	37, // 41: danube_admin.BrokerAdmin.GetClusterBalance:output_type -> danube_admin.ClusterBalanceResponse
-	40, // 42: danube_admin.BrokerAdmin.TriggerRebalance:output_type -> danube_admin.RebalanceResponse
-	24, // 43: danube_admin.NamespaceAdmin.GetNamespaceTopics:output_type -> danube_admin.TopicListResponse
-	28, // 44: danube_admin.NamespaceAdmin.GetNamespacePolicies:output_type -> danube_admin.PolicyResponse
-	5,  // 45: danube_admin.NamespaceAdmin.CreateNamespace:output_type -> danube_admin.NamespaceResponse
-	5,  // 46: danube_admin.NamespaceAdmin.DeleteNamespace:output_type -> danube_admin.NamespaceResponse
-	26, // 47: danube_admin.TopicAdmin.ListNamespaceTopics:output_type -> danube_admin.TopicInfoListResponse
-	26, // 48: danube_admin.TopicAdmin.ListBrokerTopics:output_type -> danube_admin.TopicInfoListResponse
-	8,  // 49: danube_admin.TopicAdmin.CreateTopic:output_type -> danube_admin.TopicResponse
-	8,  // 50: danube_admin.TopicAdmin.CreatePartitionedTopic:output_type -> danube_admin.TopicResponse
-	8,  // 51: danube_admin.TopicAdmin.DeleteTopic:output_type -> danube_admin.TopicResponse
-	8,  // 52: danube_admin.TopicAdmin.UnloadTopic:output_type -> danube_admin.TopicResponse
-	29, // 53: danube_admin.TopicAdmin.ListSubscriptions:output_type -> danube_admin.SubscriptionListResponse
-	11, // 54: danube_admin.TopicAdmin.Unsubscribe:output_type -> danube_admin.SubscriptionResponse
-	11, // 55: danube_admin.TopicAdmin.SetSubscriptionFailurePolicy:output_type -> danube_admin.SubscriptionResponse
-	15, // 56: danube_admin.TopicAdmin.GetSubscriptionFailurePolicy:output_type -> danube_admin.GetSubscriptionFailurePolicyResponse
-	31, // 57: danube_admin.TopicAdmin.DescribeTopic:output_type -> danube_admin.DescribeTopicResponse
-	11, // 58: danube_admin.TopicAdmin.SetSubscriptionDispatchConfig:output_type -> danube_admin.SubscriptionResponse
-	19, // 59: danube_admin.TopicAdmin.GetSubscriptionDispatchConfig:output_type -> danube_admin.GetSubscriptionDispatchConfigResponse
-	36, // [36:60] is the sub-list for method output_type
-	12, // [12:36] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	42, // 12: danube_admin.CreateRoleRequest.role:type_name -> danube_admin.RoleDefinition
+	42, // 13: danube_admin.GetRoleResponse.role:type_name -> danube_admin.RoleDefinition
+	42, // 14: danube_admin.ListRolesResponse.roles:type_name -> danube_admin.RoleDefinition
+	50, // 15: danube_admin.CreateBindingRequest.binding:type_name -> danube_admin.BindingDefinition
+	50, // 16: danube_admin.GetBindingResponse.binding:type_name -> danube_admin.BindingDefinition
+	50, // 17: danube_admin.ListBindingsResponse.bindings:type_name -> danube_admin.BindingDefinition
+	3,  // 18: danube_admin.BrokerAdmin.ListBrokers:input_type -> danube_admin.Empty
+	3,  // 19: danube_admin.BrokerAdmin.GetLeaderBroker:input_type -> danube_admin.Empty
+	3,  // 20: danube_admin.BrokerAdmin.ListNamespaces:input_type -> danube_admin.Empty
+	32, // 21: danube_admin.BrokerAdmin.UnloadBroker:input_type -> danube_admin.UnloadBrokerRequest
+	34, // 22: danube_admin.BrokerAdmin.ActivateBroker:input_type -> danube_admin.ActivateBrokerRequest
+	36, // 23: danube_admin.BrokerAdmin.GetClusterBalance:input_type -> danube_admin.ClusterBalanceRequest
+	39, // 24: danube_admin.BrokerAdmin.TriggerRebalance:input_type -> danube_admin.RebalanceRequest
+	4,  // 25: danube_admin.NamespaceAdmin.GetNamespaceTopics:input_type -> danube_admin.NamespaceRequest
+	4,  // 26: danube_admin.NamespaceAdmin.GetNamespacePolicies:input_type -> danube_admin.NamespaceRequest
+	4,  // 27: danube_admin.NamespaceAdmin.CreateNamespace:input_type -> danube_admin.NamespaceRequest
+	4,  // 28: danube_admin.NamespaceAdmin.DeleteNamespace:input_type -> danube_admin.NamespaceRequest
+	4,  // 29: danube_admin.TopicAdmin.ListNamespaceTopics:input_type -> danube_admin.NamespaceRequest
+	27, // 30: danube_admin.TopicAdmin.ListBrokerTopics:input_type -> danube_admin.BrokerRequest
+	6,  // 31: danube_admin.TopicAdmin.CreateTopic:input_type -> danube_admin.NewTopicRequest
+	9,  // 32: danube_admin.TopicAdmin.CreatePartitionedTopic:input_type -> danube_admin.PartitionedTopicRequest
+	7,  // 33: danube_admin.TopicAdmin.DeleteTopic:input_type -> danube_admin.TopicRequest
+	7,  // 34: danube_admin.TopicAdmin.UnloadTopic:input_type -> danube_admin.TopicRequest
+	7,  // 35: danube_admin.TopicAdmin.ListSubscriptions:input_type -> danube_admin.TopicRequest
+	10, // 36: danube_admin.TopicAdmin.Unsubscribe:input_type -> danube_admin.SubscriptionRequest
+	13, // 37: danube_admin.TopicAdmin.SetSubscriptionFailurePolicy:input_type -> danube_admin.SetSubscriptionFailurePolicyRequest
+	14, // 38: danube_admin.TopicAdmin.GetSubscriptionFailurePolicy:input_type -> danube_admin.GetSubscriptionFailurePolicyRequest
+	30, // 39: danube_admin.TopicAdmin.DescribeTopic:input_type -> danube_admin.DescribeTopicRequest
+	17, // 40: danube_admin.TopicAdmin.SetSubscriptionDispatchConfig:input_type -> danube_admin.SetSubscriptionDispatchConfigRequest
+	18, // 41: danube_admin.TopicAdmin.GetSubscriptionDispatchConfig:input_type -> danube_admin.GetSubscriptionDispatchConfigRequest
+	3,  // 42: danube_admin.ClusterAdmin.ClusterStatus:input_type -> danube_admin.Empty
+	60, // 43: danube_admin.ClusterAdmin.AddNode:input_type -> danube_admin.AddNodeRequest
+	62, // 44: danube_admin.ClusterAdmin.PromoteNode:input_type -> danube_admin.PromoteNodeRequest
+	64, // 45: danube_admin.ClusterAdmin.RemoveNode:input_type -> danube_admin.RemoveNodeRequest
+	43, // 46: danube_admin.SecurityAdmin.CreateRole:input_type -> danube_admin.CreateRoleRequest
+	45, // 47: danube_admin.SecurityAdmin.GetRole:input_type -> danube_admin.GetRoleRequest
+	3,  // 48: danube_admin.SecurityAdmin.ListRoles:input_type -> danube_admin.Empty
+	48, // 49: danube_admin.SecurityAdmin.DeleteRole:input_type -> danube_admin.DeleteRoleRequest
+	51, // 50: danube_admin.SecurityAdmin.CreateBinding:input_type -> danube_admin.CreateBindingRequest
+	53, // 51: danube_admin.SecurityAdmin.GetBinding:input_type -> danube_admin.GetBindingRequest
+	55, // 52: danube_admin.SecurityAdmin.ListBindings:input_type -> danube_admin.ListBindingsRequest
+	3,  // 53: danube_admin.SecurityAdmin.ListAllBindings:input_type -> danube_admin.Empty
+	57, // 54: danube_admin.SecurityAdmin.DeleteBinding:input_type -> danube_admin.DeleteBindingRequest
+	20, // 55: danube_admin.BrokerAdmin.ListBrokers:output_type -> danube_admin.BrokerListResponse
+	22, // 56: danube_admin.BrokerAdmin.GetLeaderBroker:output_type -> danube_admin.BrokerResponse
+	23, // 57: danube_admin.BrokerAdmin.ListNamespaces:output_type -> danube_admin.NamespaceListResponse
+	33, // 58: danube_admin.BrokerAdmin.UnloadBroker:output_type -> danube_admin.UnloadBrokerResponse
+	35, // 59: danube_admin.BrokerAdmin.ActivateBroker:output_type -> danube_admin.ActivateBrokerResponse
+	37, // 60: danube_admin.BrokerAdmin.GetClusterBalance:output_type -> danube_admin.ClusterBalanceResponse
+	40, // 61: danube_admin.BrokerAdmin.TriggerRebalance:output_type -> danube_admin.RebalanceResponse
+	24, // 62: danube_admin.NamespaceAdmin.GetNamespaceTopics:output_type -> danube_admin.TopicListResponse
+	28, // 63: danube_admin.NamespaceAdmin.GetNamespacePolicies:output_type -> danube_admin.PolicyResponse
+	5,  // 64: danube_admin.NamespaceAdmin.CreateNamespace:output_type -> danube_admin.NamespaceResponse
+	5,  // 65: danube_admin.NamespaceAdmin.DeleteNamespace:output_type -> danube_admin.NamespaceResponse
+	26, // 66: danube_admin.TopicAdmin.ListNamespaceTopics:output_type -> danube_admin.TopicInfoListResponse
+	26, // 67: danube_admin.TopicAdmin.ListBrokerTopics:output_type -> danube_admin.TopicInfoListResponse
+	8,  // 68: danube_admin.TopicAdmin.CreateTopic:output_type -> danube_admin.TopicResponse
+	8,  // 69: danube_admin.TopicAdmin.CreatePartitionedTopic:output_type -> danube_admin.TopicResponse
+	8,  // 70: danube_admin.TopicAdmin.DeleteTopic:output_type -> danube_admin.TopicResponse
+	8,  // 71: danube_admin.TopicAdmin.UnloadTopic:output_type -> danube_admin.TopicResponse
+	29, // 72: danube_admin.TopicAdmin.ListSubscriptions:output_type -> danube_admin.SubscriptionListResponse
+	11, // 73: danube_admin.TopicAdmin.Unsubscribe:output_type -> danube_admin.SubscriptionResponse
+	11, // 74: danube_admin.TopicAdmin.SetSubscriptionFailurePolicy:output_type -> danube_admin.SubscriptionResponse
+	15, // 75: danube_admin.TopicAdmin.GetSubscriptionFailurePolicy:output_type -> danube_admin.GetSubscriptionFailurePolicyResponse
+	31, // 76: danube_admin.TopicAdmin.DescribeTopic:output_type -> danube_admin.DescribeTopicResponse
+	11, // 77: danube_admin.TopicAdmin.SetSubscriptionDispatchConfig:output_type -> danube_admin.SubscriptionResponse
+	19, // 78: danube_admin.TopicAdmin.GetSubscriptionDispatchConfig:output_type -> danube_admin.GetSubscriptionDispatchConfigResponse
+	59, // 79: danube_admin.ClusterAdmin.ClusterStatus:output_type -> danube_admin.ClusterStatusResponse
+	61, // 80: danube_admin.ClusterAdmin.AddNode:output_type -> danube_admin.AddNodeResponse
+	63, // 81: danube_admin.ClusterAdmin.PromoteNode:output_type -> danube_admin.PromoteNodeResponse
+	65, // 82: danube_admin.ClusterAdmin.RemoveNode:output_type -> danube_admin.RemoveNodeResponse
+	44, // 83: danube_admin.SecurityAdmin.CreateRole:output_type -> danube_admin.CreateRoleResponse
+	46, // 84: danube_admin.SecurityAdmin.GetRole:output_type -> danube_admin.GetRoleResponse
+	47, // 85: danube_admin.SecurityAdmin.ListRoles:output_type -> danube_admin.ListRolesResponse
+	49, // 86: danube_admin.SecurityAdmin.DeleteRole:output_type -> danube_admin.DeleteRoleResponse
+	52, // 87: danube_admin.SecurityAdmin.CreateBinding:output_type -> danube_admin.CreateBindingResponse
+	54, // 88: danube_admin.SecurityAdmin.GetBinding:output_type -> danube_admin.GetBindingResponse
+	56, // 89: danube_admin.SecurityAdmin.ListBindings:output_type -> danube_admin.ListBindingsResponse
+	56, // 90: danube_admin.SecurityAdmin.ListAllBindings:output_type -> danube_admin.ListBindingsResponse
+	58, // 91: danube_admin.SecurityAdmin.DeleteBinding:output_type -> danube_admin.DeleteBindingResponse
+	55, // [55:92] is the sub-list for method output_type
+	18, // [18:55] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_DanubeAdmin_proto_init() }
@@ -2735,9 +4124,9 @@ func file_DanubeAdmin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_DanubeAdmin_proto_rawDesc), len(file_DanubeAdmin_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   39,
+			NumMessages:   63,
 			NumExtensions: 0,
-			NumServices:   3,
+			NumServices:   5,
 		},
 		GoTypes:           file_DanubeAdmin_proto_goTypes,
 		DependencyIndexes: file_DanubeAdmin_proto_depIdxs,

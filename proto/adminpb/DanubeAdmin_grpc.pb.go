@@ -1,6 +1,5 @@
 // The Danube admin-port wire contract (package danube_admin, default port 50051): the BrokerAdmin,
-// NamespaceAdmin and TopicAdmin services. The real file also declares ClusterAdmin and SecurityAdmin, which
-// danube-console does not implement.
+// NamespaceAdmin, TopicAdmin, ClusterAdmin and SecurityAdmin services.
 //
 // Field numbers, names and types match the real Danube broker (v0.15.1) exactly.
 
@@ -1122,6 +1121,628 @@ var TopicAdmin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetSubscriptionDispatchConfig",
 			Handler:    _TopicAdmin_GetSubscriptionDispatchConfig_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "DanubeAdmin.proto",
+}
+
+const (
+	ClusterAdmin_ClusterStatus_FullMethodName = "/danube_admin.ClusterAdmin/ClusterStatus"
+	ClusterAdmin_AddNode_FullMethodName       = "/danube_admin.ClusterAdmin/AddNode"
+	ClusterAdmin_PromoteNode_FullMethodName   = "/danube_admin.ClusterAdmin/PromoteNode"
+	ClusterAdmin_RemoveNode_FullMethodName    = "/danube_admin.ClusterAdmin/RemoveNode"
+)
+
+// ClusterAdminClient is the client API for ClusterAdmin service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+type ClusterAdminClient interface {
+	ClusterStatus(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*ClusterStatusResponse, error)
+	AddNode(ctx context.Context, in *AddNodeRequest, opts ...grpc.CallOption) (*AddNodeResponse, error)
+	PromoteNode(ctx context.Context, in *PromoteNodeRequest, opts ...grpc.CallOption) (*PromoteNodeResponse, error)
+	RemoveNode(ctx context.Context, in *RemoveNodeRequest, opts ...grpc.CallOption) (*RemoveNodeResponse, error)
+}
+
+type clusterAdminClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewClusterAdminClient(cc grpc.ClientConnInterface) ClusterAdminClient {
+	return &clusterAdminClient{cc}
+}
+
+func (c *clusterAdminClient) ClusterStatus(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*ClusterStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ClusterStatusResponse)
+	err := c.cc.Invoke(ctx, ClusterAdmin_ClusterStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterAdminClient) AddNode(ctx context.Context, in *AddNodeRequest, opts ...grpc.CallOption) (*AddNodeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddNodeResponse)
+	err := c.cc.Invoke(ctx, ClusterAdmin_AddNode_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterAdminClient) PromoteNode(ctx context.Context, in *PromoteNodeRequest, opts ...grpc.CallOption) (*PromoteNodeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PromoteNodeResponse)
+	err := c.cc.Invoke(ctx, ClusterAdmin_PromoteNode_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterAdminClient) RemoveNode(ctx context.Context, in *RemoveNodeRequest, opts ...grpc.CallOption) (*RemoveNodeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RemoveNodeResponse)
+	err := c.cc.Invoke(ctx, ClusterAdmin_RemoveNode_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ClusterAdminServer is the server API for ClusterAdmin service.
+// All implementations must embed UnimplementedClusterAdminServer
+// for forward compatibility.
+type ClusterAdminServer interface {
+	ClusterStatus(context.Context, *Empty) (*ClusterStatusResponse, error)
+	AddNode(context.Context, *AddNodeRequest) (*AddNodeResponse, error)
+	PromoteNode(context.Context, *PromoteNodeRequest) (*PromoteNodeResponse, error)
+	RemoveNode(context.Context, *RemoveNodeRequest) (*RemoveNodeResponse, error)
+	mustEmbedUnimplementedClusterAdminServer()
+}
+
+// UnimplementedClusterAdminServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedClusterAdminServer struct{}
+
+func (UnimplementedClusterAdminServer) ClusterStatus(context.Context, *Empty) (*ClusterStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ClusterStatus not implemented")
+}
+func (UnimplementedClusterAdminServer) AddNode(context.Context, *AddNodeRequest) (*AddNodeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddNode not implemented")
+}
+func (UnimplementedClusterAdminServer) PromoteNode(context.Context, *PromoteNodeRequest) (*PromoteNodeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PromoteNode not implemented")
+}
+func (UnimplementedClusterAdminServer) RemoveNode(context.Context, *RemoveNodeRequest) (*RemoveNodeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RemoveNode not implemented")
+}
+func (UnimplementedClusterAdminServer) mustEmbedUnimplementedClusterAdminServer() {}
+func (UnimplementedClusterAdminServer) testEmbeddedByValue()                      {}
+
+// UnsafeClusterAdminServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to ClusterAdminServer will
+// result in compilation errors.
+type UnsafeClusterAdminServer interface {
+	mustEmbedUnimplementedClusterAdminServer()
+}
+
+func RegisterClusterAdminServer(s grpc.ServiceRegistrar, srv ClusterAdminServer) {
+	// If the following call panics, it indicates UnimplementedClusterAdminServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&ClusterAdmin_ServiceDesc, srv)
+}
+
+func _ClusterAdmin_ClusterStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Empty)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterAdminServer).ClusterStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterAdmin_ClusterStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterAdminServer).ClusterStatus(ctx, req.(*Empty))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClusterAdmin_AddNode_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddNodeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterAdminServer).AddNode(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterAdmin_AddNode_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterAdminServer).AddNode(ctx, req.(*AddNodeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClusterAdmin_PromoteNode_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PromoteNodeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterAdminServer).PromoteNode(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterAdmin_PromoteNode_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterAdminServer).PromoteNode(ctx, req.(*PromoteNodeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClusterAdmin_RemoveNode_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RemoveNodeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterAdminServer).RemoveNode(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterAdmin_RemoveNode_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterAdminServer).RemoveNode(ctx, req.(*RemoveNodeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// ClusterAdmin_ServiceDesc is the grpc.ServiceDesc for ClusterAdmin service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var ClusterAdmin_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "danube_admin.ClusterAdmin",
+	HandlerType: (*ClusterAdminServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "ClusterStatus",
+			Handler:    _ClusterAdmin_ClusterStatus_Handler,
+		},
+		{
+			MethodName: "AddNode",
+			Handler:    _ClusterAdmin_AddNode_Handler,
+		},
+		{
+			MethodName: "PromoteNode",
+			Handler:    _ClusterAdmin_PromoteNode_Handler,
+		},
+		{
+			MethodName: "RemoveNode",
+			Handler:    _ClusterAdmin_RemoveNode_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "DanubeAdmin.proto",
+}
+
+const (
+	SecurityAdmin_CreateRole_FullMethodName      = "/danube_admin.SecurityAdmin/CreateRole"
+	SecurityAdmin_GetRole_FullMethodName         = "/danube_admin.SecurityAdmin/GetRole"
+	SecurityAdmin_ListRoles_FullMethodName       = "/danube_admin.SecurityAdmin/ListRoles"
+	SecurityAdmin_DeleteRole_FullMethodName      = "/danube_admin.SecurityAdmin/DeleteRole"
+	SecurityAdmin_CreateBinding_FullMethodName   = "/danube_admin.SecurityAdmin/CreateBinding"
+	SecurityAdmin_GetBinding_FullMethodName      = "/danube_admin.SecurityAdmin/GetBinding"
+	SecurityAdmin_ListBindings_FullMethodName    = "/danube_admin.SecurityAdmin/ListBindings"
+	SecurityAdmin_ListAllBindings_FullMethodName = "/danube_admin.SecurityAdmin/ListAllBindings"
+	SecurityAdmin_DeleteBinding_FullMethodName   = "/danube_admin.SecurityAdmin/DeleteBinding"
+)
+
+// SecurityAdminClient is the client API for SecurityAdmin service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+type SecurityAdminClient interface {
+	CreateRole(ctx context.Context, in *CreateRoleRequest, opts ...grpc.CallOption) (*CreateRoleResponse, error)
+	GetRole(ctx context.Context, in *GetRoleRequest, opts ...grpc.CallOption) (*GetRoleResponse, error)
+	ListRoles(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*ListRolesResponse, error)
+	DeleteRole(ctx context.Context, in *DeleteRoleRequest, opts ...grpc.CallOption) (*DeleteRoleResponse, error)
+	CreateBinding(ctx context.Context, in *CreateBindingRequest, opts ...grpc.CallOption) (*CreateBindingResponse, error)
+	GetBinding(ctx context.Context, in *GetBindingRequest, opts ...grpc.CallOption) (*GetBindingResponse, error)
+	ListBindings(ctx context.Context, in *ListBindingsRequest, opts ...grpc.CallOption) (*ListBindingsResponse, error)
+	ListAllBindings(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*ListBindingsResponse, error)
+	DeleteBinding(ctx context.Context, in *DeleteBindingRequest, opts ...grpc.CallOption) (*DeleteBindingResponse, error)
+}
+
+type securityAdminClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewSecurityAdminClient(cc grpc.ClientConnInterface) SecurityAdminClient {
+	return &securityAdminClient{cc}
+}
+
+func (c *securityAdminClient) CreateRole(ctx context.Context, in *CreateRoleRequest, opts ...grpc.CallOption) (*CreateRoleResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateRoleResponse)
+	err := c.cc.Invoke(ctx, SecurityAdmin_CreateRole_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *securityAdminClient) GetRole(ctx context.Context, in *GetRoleRequest, opts ...grpc.CallOption) (*GetRoleResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetRoleResponse)
+	err := c.cc.Invoke(ctx, SecurityAdmin_GetRole_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *securityAdminClient) ListRoles(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*ListRolesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRolesResponse)
+	err := c.cc.Invoke(ctx, SecurityAdmin_ListRoles_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *securityAdminClient) DeleteRole(ctx context.Context, in *DeleteRoleRequest, opts ...grpc.CallOption) (*DeleteRoleResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteRoleResponse)
+	err := c.cc.Invoke(ctx, SecurityAdmin_DeleteRole_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *securityAdminClient) CreateBinding(ctx context.Context, in *CreateBindingRequest, opts ...grpc.CallOption) (*CreateBindingResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateBindingResponse)
+	err := c.cc.Invoke(ctx, SecurityAdmin_CreateBinding_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *securityAdminClient) GetBinding(ctx context.Context, in *GetBindingRequest, opts ...grpc.CallOption) (*GetBindingResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetBindingResponse)
+	err := c.cc.Invoke(ctx, SecurityAdmin_GetBinding_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *securityAdminClient) ListBindings(ctx context.Context, in *ListBindingsRequest, opts ...grpc.CallOption) (*ListBindingsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListBindingsResponse)
+	err := c.cc.Invoke(ctx, SecurityAdmin_ListBindings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *securityAdminClient) ListAllBindings(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*ListBindingsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListBindingsResponse)
+	err := c.cc.Invoke(ctx, SecurityAdmin_ListAllBindings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *securityAdminClient) DeleteBinding(ctx context.Context, in *DeleteBindingRequest, opts ...grpc.CallOption) (*DeleteBindingResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteBindingResponse)
+	err := c.cc.Invoke(ctx, SecurityAdmin_DeleteBinding_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SecurityAdminServer is the server API for SecurityAdmin service.
+// All implementations must embed UnimplementedSecurityAdminServer
+// for forward compatibility.
+type SecurityAdminServer interface {
+	CreateRole(context.Context, *CreateRoleRequest) (*CreateRoleResponse, error)
+	GetRole(context.Context, *GetRoleRequest) (*GetRoleResponse, error)
+	ListRoles(context.Context, *Empty) (*ListRolesResponse, error)
+	DeleteRole(context.Context, *DeleteRoleRequest) (*DeleteRoleResponse, error)
+	CreateBinding(context.Context, *CreateBindingRequest) (*CreateBindingResponse, error)
+	GetBinding(context.Context, *GetBindingRequest) (*GetBindingResponse, error)
+	ListBindings(context.Context, *ListBindingsRequest) (*ListBindingsResponse, error)
+	ListAllBindings(context.Context, *Empty) (*ListBindingsResponse, error)
+	DeleteBinding(context.Context, *DeleteBindingRequest) (*DeleteBindingResponse, error)
+	mustEmbedUnimplementedSecurityAdminServer()
+}
+
+// UnimplementedSecurityAdminServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedSecurityAdminServer struct{}
+
+func (UnimplementedSecurityAdminServer) CreateRole(context.Context, *CreateRoleRequest) (*CreateRoleResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateRole not implemented")
+}
+func (UnimplementedSecurityAdminServer) GetRole(context.Context, *GetRoleRequest) (*GetRoleResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetRole not implemented")
+}
+func (UnimplementedSecurityAdminServer) ListRoles(context.Context, *Empty) (*ListRolesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRoles not implemented")
+}
+func (UnimplementedSecurityAdminServer) DeleteRole(context.Context, *DeleteRoleRequest) (*DeleteRoleResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteRole not implemented")
+}
+func (UnimplementedSecurityAdminServer) CreateBinding(context.Context, *CreateBindingRequest) (*CreateBindingResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateBinding not implemented")
+}
+func (UnimplementedSecurityAdminServer) GetBinding(context.Context, *GetBindingRequest) (*GetBindingResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetBinding not implemented")
+}
+func (UnimplementedSecurityAdminServer) ListBindings(context.Context, *ListBindingsRequest) (*ListBindingsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListBindings not implemented")
+}
+func (UnimplementedSecurityAdminServer) ListAllBindings(context.Context, *Empty) (*ListBindingsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAllBindings not implemented")
+}
+func (UnimplementedSecurityAdminServer) DeleteBinding(context.Context, *DeleteBindingRequest) (*DeleteBindingResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteBinding not implemented")
+}
+func (UnimplementedSecurityAdminServer) mustEmbedUnimplementedSecurityAdminServer() {}
+func (UnimplementedSecurityAdminServer) testEmbeddedByValue()                       {}
+
+// UnsafeSecurityAdminServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to SecurityAdminServer will
+// result in compilation errors.
+type UnsafeSecurityAdminServer interface {
+	mustEmbedUnimplementedSecurityAdminServer()
+}
+
+func RegisterSecurityAdminServer(s grpc.ServiceRegistrar, srv SecurityAdminServer) {
+	// If the following call panics, it indicates UnimplementedSecurityAdminServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&SecurityAdmin_ServiceDesc, srv)
+}
+
+func _SecurityAdmin_CreateRole_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateRoleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecurityAdminServer).CreateRole(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecurityAdmin_CreateRole_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecurityAdminServer).CreateRole(ctx, req.(*CreateRoleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SecurityAdmin_GetRole_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRoleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecurityAdminServer).GetRole(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecurityAdmin_GetRole_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecurityAdminServer).GetRole(ctx, req.(*GetRoleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SecurityAdmin_ListRoles_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Empty)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecurityAdminServer).ListRoles(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecurityAdmin_ListRoles_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecurityAdminServer).ListRoles(ctx, req.(*Empty))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SecurityAdmin_DeleteRole_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteRoleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecurityAdminServer).DeleteRole(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecurityAdmin_DeleteRole_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecurityAdminServer).DeleteRole(ctx, req.(*DeleteRoleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SecurityAdmin_CreateBinding_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateBindingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecurityAdminServer).CreateBinding(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecurityAdmin_CreateBinding_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecurityAdminServer).CreateBinding(ctx, req.(*CreateBindingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SecurityAdmin_GetBinding_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetBindingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecurityAdminServer).GetBinding(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecurityAdmin_GetBinding_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecurityAdminServer).GetBinding(ctx, req.(*GetBindingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SecurityAdmin_ListBindings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListBindingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecurityAdminServer).ListBindings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecurityAdmin_ListBindings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecurityAdminServer).ListBindings(ctx, req.(*ListBindingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SecurityAdmin_ListAllBindings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Empty)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecurityAdminServer).ListAllBindings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecurityAdmin_ListAllBindings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecurityAdminServer).ListAllBindings(ctx, req.(*Empty))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SecurityAdmin_DeleteBinding_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteBindingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecurityAdminServer).DeleteBinding(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecurityAdmin_DeleteBinding_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecurityAdminServer).DeleteBinding(ctx, req.(*DeleteBindingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// SecurityAdmin_ServiceDesc is the grpc.ServiceDesc for SecurityAdmin service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var SecurityAdmin_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "danube_admin.SecurityAdmin",
+	HandlerType: (*SecurityAdminServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "CreateRole",
+			Handler:    _SecurityAdmin_CreateRole_Handler,
+		},
+		{
+			MethodName: "GetRole",
+			Handler:    _SecurityAdmin_GetRole_Handler,
+		},
+		{
+			MethodName: "ListRoles",
+			Handler:    _SecurityAdmin_ListRoles_Handler,
+		},
+		{
+			MethodName: "DeleteRole",
+			Handler:    _SecurityAdmin_DeleteRole_Handler,
+		},
+		{
+			MethodName: "CreateBinding",
+			Handler:    _SecurityAdmin_CreateBinding_Handler,
+		},
+		{
+			MethodName: "GetBinding",
+			Handler:    _SecurityAdmin_GetBinding_Handler,
+		},
+		{
+			MethodName: "ListBindings",
+			Handler:    _SecurityAdmin_ListBindings_Handler,
+		},
+		{
+			MethodName: "ListAllBindings",
+			Handler:    _SecurityAdmin_ListAllBindings_Handler,
+		},
+		{
+			MethodName: "DeleteBinding",
+			Handler:    _SecurityAdmin_DeleteBinding_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
