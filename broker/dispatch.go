@@ -135,7 +135,9 @@ func (d *dispatcher) run() {
 		}
 		select {
 		case <-d.wakeCh:
+			d.s.srv.metrics.notifier.Add(1)
 		case <-t.C:
+			d.s.srv.metrics.heartbeats.Add(1)
 		case <-d.quit:
 			d.s.mu.Lock()
 			d.flushCursor(time.Now(), true)
@@ -384,6 +386,7 @@ func (d *dispatcher) fail(p *pending, requested time.Duration, reason string, no
 	p.reason = reason
 	pol := d.policy
 	if p.attempts > pol.MaxRedeliveryCount {
+		d.s.counters.exhaust(pol.Poison)
 		switch pol.Poison {
 		case PoisonDrop:
 			p.state = stDone

@@ -46,6 +46,7 @@ func (cs consumerService) Subscribe(ctx context.Context, req *danubepb.ConsumerR
 	t := s.topic(name)
 	if t == nil {
 		if s.servedByPeer(ctx, name) {
+			s.metrics.redirect(name)
 			return nil, errServedElsewhere()
 		}
 		return nil, errTopicNotFound(name)
@@ -86,7 +87,9 @@ func (cs consumerService) Subscribe(ctx context.Context, req *danubepb.ConsumerR
 		s.log.Info("subscription created", "topic", name, "subscription", sub.name, "type", typ.String())
 	}
 	c := res.c
-	if !res.takeover {
+	if res.takeover {
+		dontCount(ctx)
+	} else {
 		s.registerConsumer(c)
 	}
 	c.recMu.Lock() // the record of a connected consumer: see persistState
@@ -157,8 +160,11 @@ func (s *Server) dropStoredSubscription(t *topic, sub *subscription) {
 func (cs consumerService) ReceiveMessages(req *danubepb.ReceiveRequest, stream danubepb.ConsumerService_ReceiveMessagesServer) error {
 	c := cs.s.consumerByID(req.GetConsumerId())
 	if c == nil {
-		return errConsumerNotFound(req.GetConsumerId())
+		err := errConsumerNotFound(req.GetConsumerId())
+		cs.s.metrics.count(rpcReceiveMessages, err)
+		return err
 	}
+	cs.s.metrics.count(rpcReceiveMessages, nil)
 	return c.sub.serve(stream.Context(), c, stream)
 }
 

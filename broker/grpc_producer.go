@@ -2,8 +2,8 @@ package broker
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -44,6 +44,7 @@ func (ps producerService) CreateProducer(ctx context.Context, req *danubepb.Prod
 
 	t := s.topic(name)
 	if t == nil && s.servedByPeer(ctx, name) {
+		s.metrics.redirect(name)
 		return nil, errServedElsewhere()
 	}
 	if t == nil {
@@ -68,6 +69,7 @@ func (ps producerService) CreateProducer(ctx context.Context, req *danubepb.Prod
 		return nil, status.Errorf(codes.Unavailable, "The topic %s is being deleted, redo the Lookup request", name)
 	}
 	if p := t.producers[req.GetProducerName()]; p != nil {
+		dontCount(ctx)
 		p.touch(s.clock.Load())
 		return &danubepb.ProducerResponse{RequestId: req.GetRequestId(), ProducerId: p.id, ProducerName: p.name}, nil
 	}
@@ -138,6 +140,7 @@ func (s *Server) bindProducerSchema(t *topic, ref *danubepb.SchemaReference) err
 // SendMessage publishes one message. On reliable topics the answer comes after the message is stored.
 func (ps producerService) SendMessage(ctx context.Context, m *danubepb.StreamMessage) (*danubepb.MessageResponse, error) {
 	s := ps.s
+	start := time.Now()
 	id := m.GetMsgId()
 	if id == nil {
 		return nil, status.Error(codes.InvalidArgument, "The message has no msg_id")
@@ -150,6 +153,9 @@ func (ps producerService) SendMessage(ctx context.Context, m *danubepb.StreamMes
 	t := p.topic
 	resp, err := ps.send(t, p, m)
 	t.counters.send(status.Code(err))
+	if err == nil {
+		t.counters.latency.observe(float64(time.Since(start))/float64(time.Millisecond), s.clock.Load())
+	}
 	return resp, err
 }
 
@@ -173,6 +179,7 @@ func (ps producerService) send(t *topic, p *producer, m *danubepb.StreamMessage)
 	if id.TopicName != t.name {
 		return nil, errPublish("the producer with id %d is not attached to topic name: %s", id.ProducerId, id.TopicName)
 	}
+	t.counters.size.observe(float64(len(m.Payload)), s.clock.Load())
 	if err := s.checkSchema(t, m); err != nil {
 		return nil, err
 	}
@@ -188,10 +195,16 @@ func (s *Server) checkSchema(t *topic, m *danubepb.StreamMessage) error {
 	if cfg.SchemaSubject == "" || cfg.ValidationPolicy == ValidationNone {
 		return nil
 	}
+	policy := 0
+	if cfg.ValidationPolicy == ValidationEnforce {
+		policy = 1
+	}
+	t.counters.validations[policy].Add(1)
 	err := s.validateMessage(cfg, m)
 	if err == nil {
 		return nil
 	}
+	t.counters.invalid[validationReason(err)].Add(1)
 	if cfg.ValidationPolicy == ValidationEnforce {
 		return errPublish("%v", err)
 	}
@@ -201,14 +214,14 @@ func (s *Server) checkSchema(t *topic, m *danubepb.StreamMessage) error {
 
 func (s *Server) validateMessage(cfg topicMeta, m *danubepb.StreamMessage) error {
 	if m.SchemaId == nil {
-		return errors.New("the message carries no schema id")
+		return errNoSchemaID
 	}
 	id, ok := s.schemas.SubjectID(cfg.SchemaSubject)
 	if !ok {
-		return schema.ErrSubjectNotFound
+		return fmt.Errorf("%w: %w", errSubjectMismatch, schema.ErrSubjectNotFound)
 	}
 	if *m.SchemaId != id {
-		return fmt.Errorf("schema id %d is not the id %d of subject %s", *m.SchemaId, id, cfg.SchemaSubject)
+		return fmt.Errorf("%w: schema id %d is not the id %d of subject %s", errSubjectMismatch, *m.SchemaId, id, cfg.SchemaSubject)
 	}
 	if !cfg.PayloadValidation {
 		if m.SchemaVersion != nil {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,8 +25,33 @@ import (
 // Tests of the Prometheus endpoint (Options.MetricsAddr): the real broker's series names, labels, types and
 // exact values after known traffic.
 
-// scrape fetches and parses http://addr/metrics.
+// scrape fetches and parses http://addr/metrics, checks that every sample carries the same non-empty broker
+// label, and removes it, so that the tests can compare the other labels.
 func scrape(t *testing.T, addr string) map[string]*dto.MetricFamily {
+	t.Helper()
+	fams, id := scrapeRaw(t, addr)
+	for name, f := range fams {
+		for _, m := range f.GetMetric() {
+			var rest []*dto.LabelPair
+			got := ""
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == "broker" {
+					got = lp.GetValue()
+				} else {
+					rest = append(rest, lp)
+				}
+			}
+			if got == "" || got != id {
+				t.Fatalf("%s%v: broker label %q, want %q", name, m.GetLabel(), got, id)
+			}
+			m.Label = rest
+		}
+	}
+	return fams
+}
+
+// scrapeRaw fetches and parses http://addr/metrics and returns the broker label of its first sample.
+func scrapeRaw(t *testing.T, addr string) (map[string]*dto.MetricFamily, string) {
 	t.Helper()
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
@@ -41,18 +67,28 @@ func scrape(t *testing.T, addr string) map[string]*dto.MetricFamily {
 	if err != nil {
 		t.Fatalf("parsing /metrics: %v", err)
 	}
-	return fams
+	for _, f := range fams {
+		for _, lp := range f.GetMetric()[0].GetLabel() {
+			if lp.GetName() == "broker" {
+				return fams, lp.GetValue()
+			}
+		}
+	}
+	t.Fatal("/metrics has no broker label")
+	return nil, ""
 }
 
 // series names one sample: a metric name and its complete label set (empty labels count as absent).
 type series struct {
 	name                                   string
 	topic, subscription, result, errorCode string
+	poison                                 string // poison_policy
 }
 
 func (s series) labels() map[string]string {
 	l := map[string]string{}
-	for k, v := range map[string]string{"topic": s.topic, "subscription": s.subscription, "result": s.result, "error_code": s.errorCode} {
+	for k, v := range map[string]string{"topic": s.topic, "subscription": s.subscription, "result": s.result, "error_code": s.errorCode,
+		"poison_policy": s.poison} {
 		if v != "" {
 			l[k] = v
 		}
@@ -78,6 +114,10 @@ func topicSeries(name, topic string) series { return series{name: name, topic: t
 
 func subSeries(name, topic, sub string) series {
 	return series{name: name, topic: topic, subscription: sub}
+}
+
+func dlqSeries(topic, sub string) series {
+	return series{name: "danube_subscription_dlq_total", topic: topic, subscription: sub, poison: "dead_letter"}
 }
 
 func sendSeries(topic, result, code string) series {
@@ -174,7 +214,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		topicSeries("danube_topic_active_consumers", rel):       1,
 		topicSeries("danube_topic_active_subscriptions", rel):   1,
 		subSeries("danube_subscription_lag_messages", rel, "s"): 0,
-		sendSeries(rel, "ok", ""):                               -1,
+		sendSeries(rel, "ok", "OK"):                             -1,
 	})
 	p.mustSend("hello", "world!")
 	m0, m1 := s.next(t), s.next(t)
@@ -241,26 +281,26 @@ func TestMetricsEndpoint(t *testing.T) {
 		subSeries("danube_subscription_nack_total", rel, "s"):        1,
 		subSeries("danube_subscription_redelivery_total", rel, "s"):  1,
 		subSeries("danube_subscription_ack_timeout_total", rel, "s"): 0,
-		subSeries("danube_subscription_dlq_total", rel, "s"):         0,
-		sendSeries(rel, "ok", ""):                                    2,
-		sendSeries(rel, "error", "InvalidArgument"):                  1,
-		sendSeries(rel, "error", "PermissionDenied"):                 1,
-		sendSeries(rel, "error", "NotFound"):                         -1,
+		dlqSeries(rel, "s"):                          0,
+		sendSeries(rel, "ok", "OK"):                  2,
+		sendSeries(rel, "error", "InvalidArgument"):  1,
+		sendSeries(rel, "error", "PermissionDenied"): 1,
+		sendSeries(rel, "error", "NotFound"):         -1,
 
-		topicSeries("danube_topic_messages_in_total", slow):               1,
-		subSeries("danube_subscription_ack_timeout_total", slow, "t"):     1,
-		subSeries("danube_subscription_redelivery_total", slow, "t"):      0,
-		subSeries("danube_subscription_nack_total", slow, "t"):            0,
-		subSeries("danube_subscription_lag_messages", slow, "t"):          0, // dropped after the timeout
-		subSeries("danube_consumer_messages_out_total", slow, "t"):        1,
-		subSeries("danube_subscription_dlq_total", dl, "d"):               1,
+		topicSeries("danube_topic_messages_in_total", slow):           1,
+		subSeries("danube_subscription_ack_timeout_total", slow, "t"): 1,
+		subSeries("danube_subscription_redelivery_total", slow, "t"):  0,
+		subSeries("danube_subscription_nack_total", slow, "t"):        0,
+		subSeries("danube_subscription_lag_messages", slow, "t"):      0, // dropped after the timeout
+		subSeries("danube_consumer_messages_out_total", slow, "t"):    1,
+		dlqSeries(dl, "d"): 1,
 		subSeries("danube_subscription_nack_total", dl, "d"):              1,
 		subSeries("danube_subscription_lag_messages", dl, "d"):            0,
 		topicSeries("danube_topic_messages_in_total", dlq):                1,
 		topicSeries("danube_topic_bytes_in_total", dlq):                   6,
 		topicSeries("danube_topic_active_producers", dlq):                 0,
 		topicSeries("danube_topic_active_subscriptions", dlq):             0,
-		sendSeries(dlq, "ok", ""):                                         -1, // republished, not sent by a producer
+		sendSeries(dlq, "ok", "OK"):                                       -1, // republished, not sent by a producer
 		topicSeries("danube_topic_messages_in_total", nr):                 3,
 		topicSeries("danube_topic_bytes_in_total", nr):                    6,
 		topicSeries("danube_topic_active_consumers", nr):                  2,
@@ -270,7 +310,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		subSeries("danube_subscription_lag_messages", nr, "live"):         0,
 		subSeries("danube_consumer_messages_out_total", nr, "idle"):       0,
 		subSeries("danube_subscription_lag_messages", nr, "idle"):         3,
-		sendSeries(nr, "ok", ""):                                          3,
+		sendSeries(nr, "ok", "OK"):                                        3,
 		topicSeries("danube_topic_messages_in_total", broker.EventsTopic): 0,
 	})
 
@@ -301,16 +341,28 @@ func TestMetricsHTTP(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
 		t.Fatalf("GET /metrics: %s %q", resp.Status, resp.Header.Get("Content-Type"))
 	}
-	if !strings.Contains(string(body), `danube_topic_messages_in_total{topic="/system/_events_topic"} 0`) {
-		t.Fatalf("/metrics lacks the events topic:\n%s", body)
+	id := strconv.FormatUint(srv.BrokerID(), 10)
+	for _, want := range []string{
+		`danube_topic_messages_in_total{broker="` + id + `",topic="/system/_events_topic"} 0`,
+		`danube_topic_messages_in_total{broker="` + id + `"} 0`, // registered at start, as the real broker does
+		`danube_leader_election_state{broker="` + id + `"} 1`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Fatalf("/metrics lacks %s:\n%s", want, body)
+		}
 	}
-	resp, err = http.Get("http://" + srv.MetricsAddr() + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotFound {
-		t.Fatalf("GET / = %s, want 404", resp.Status)
+	// As with the real exporter, every path answers the metrics, and /health answers OK.
+	for path, want := range map[string]string{"/": "danube_broker_topics_owned{", "/anything": "danube_broker_topics_owned{", "/health": "OK"} {
+		resp, err = http.Get("http://" + srv.MetricsAddr() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) ||
+			!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+			t.Fatalf("GET %s: %s %q %.200q", path, resp.Status, resp.Header.Get("Content-Type"), body)
+		}
 	}
 
 	// Without MetricsAddr nothing is served.
@@ -342,7 +394,7 @@ func TestMetricsCounterOnRestartedProducer(t *testing.T) {
 		topicSeries("danube_topic_messages_in_total", "/default/c"): 2,
 		topicSeries("danube_topic_bytes_in_total", "/default/c"):    8,
 		topicSeries("danube_topic_active_producers", "/default/c"):  1,
-		sendSeries("/default/c", "ok", ""):                          2,
+		sendSeries("/default/c", "ok", "OK"):                        2,
 		sendSeries("/default/c", "error", "NotFound"):               -1, // an unknown producer belongs to no topic
 	})
 }

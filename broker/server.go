@@ -123,7 +123,8 @@ type Server struct {
 	producers map[uint64]*producer
 	consumers map[uint64]*consumer
 
-	auth  *authenticator // nil without a JWT secret
+	auth    *authenticator // nil without a JWT secret
+	metrics brokerMetrics
 	peers []*peer
 
 	lisMu       sync.RWMutex
@@ -239,6 +240,7 @@ func (s *Server) Start() error {
 		// policy, by recvEnvelope, and not at 2 GiB: every request is read whole before its handler runs.
 		grpc.MaxRecvMsgSize(s.recvLimit()),
 		grpc.InTapHandle(s.clientTap),
+		grpc.ChainUnaryInterceptor(s.unaryRPCMetrics), // after authentication (grpcOptions)
 		// Serve calls on a fixed set of goroutines instead of one new goroutine (and stack growth) per call.
 		grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))),
 	)...)
