@@ -123,9 +123,10 @@ type Server struct {
 	producers map[uint64]*producer
 	consumers map[uint64]*consumer
 
-	auth    *authenticator // nil without a JWT secret
-	metrics brokerMetrics
+	auth  *authenticator // nil without a JWT secret
 	peers []*peer
+
+	metrics brokerMetrics // server-wide counters (metrics.go)
 
 	lisMu       sync.RWMutex
 	lis         net.Listener
