@@ -26,13 +26,14 @@ test: deps lint proto-check
 build:
 	$(GO) build -o bin/danube-console .
 
-## deps: what `make test` needs besides Go: PostgreSQL, mosquitto and tmux from Debian (installed when missing)
+## deps: what `make test` needs besides Go: PostgreSQL, mosquitto, tmux and Prometheus from Debian (installed when missing)
 deps:
 	@command -v $(GO) >/dev/null || { echo "Go 1.26 is required: https://go.dev/dl/"; exit 1; }
 	@missing=""; \
 		ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 		command -v mosquitto >/dev/null || test -x /usr/sbin/mosquitto || missing="$$missing mosquitto"; \
 		command -v tmux >/dev/null || missing="$$missing tmux"; \
+		command -v prometheus >/dev/null || missing="$$missing prometheus"; \
 		if [ -n "$$missing" ]; then \
 			echo "installing$$missing"; \
 			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"runtime"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/common/model"
 	"go.uber.org/goleak"
 )
 
@@ -183,3 +185,32 @@ func TestPersistentMosquittoKeepsRetainedMessages(t *testing.T) {
 		t.Fatalf("the retained message did not survive the restart:\n%s", m.Log())
 	}
 }
+
+// TestPrometheus scrapes a small exporter and queries what it scraped.
+func TestPrometheus(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "# TYPE testenv_up gauge\ntestenv_up{who=\"me\"} 42")
+	})}
+	go srv.Serve(lis)
+	t.Cleanup(func() { srv.Close() })
+	p := NewPrometheus(t, lis.Addr().String())
+	var last string
+	Eventually(t, 30*time.Second, func() bool {
+		v, err := p.Query(context.Background(), `sum(testenv_up{who="me",job="danube"})`)
+		if err != nil {
+			last = err.Error()
+			return false
+		}
+		last = v.String()
+		vec, ok := v.(model.Vector)
+		return ok && len(vec) == 1 && vec[0].Value == 42
+	}, "query: %v", stringer(func() string { return last }))
+}
+
+type stringer func() string
+
+func (s stringer) String() string { return s() }
