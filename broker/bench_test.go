@@ -104,7 +104,8 @@ func publishAll(b *testing.B, conn *grpc.ClientConn, n, conc int, mk func() *dan
 }
 
 func benchPublish(b *testing.B, reliable bool) {
-	srv := brokertest.Run(b, broker.Options{})
+	// The metrics endpoint is on, as in production; every series is counted on the data path regardless.
+	srv := brokertest.Run(b, broker.Options{MetricsAddr: "127.0.0.1:0"})
 	w := &wire{srv: srv, Clients: brokertest.Dial(b, srv)}
 	topic := "/default/bench"
 	resp, err := w.Producer.CreateProducer(context.Background(), &danubepb.ProducerRequest{
