@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -214,14 +215,15 @@ func (s *Server) checkSchema(t *topic, m *danubepb.StreamMessage) error {
 
 func (s *Server) validateMessage(cfg topicMeta, m *danubepb.StreamMessage) error {
 	if m.SchemaId == nil {
-		return errNoSchemaID
+		return validationError{reasonMissingSchemaID, errors.New("the message carries no schema id")}
 	}
 	id, ok := s.schemas.SubjectID(cfg.SchemaSubject)
 	if !ok {
-		return fmt.Errorf("%w: %w", errSubjectMismatch, schema.ErrSubjectNotFound)
+		return validationError{reasonSubjectMismatch, schema.ErrSubjectNotFound}
 	}
 	if *m.SchemaId != id {
-		return fmt.Errorf("%w: schema id %d is not the id %d of subject %s", errSubjectMismatch, *m.SchemaId, id, cfg.SchemaSubject)
+		return validationError{reasonSubjectMismatch,
+			fmt.Errorf("schema id %d is not the id %d of subject %s", *m.SchemaId, id, cfg.SchemaSubject)}
 	}
 	if !cfg.PayloadValidation {
 		if m.SchemaVersion != nil {

@@ -115,19 +115,20 @@ const (
 
 var reasonLabels = [nReasons]string{"missing_schema_id", "subject_mismatch", "payload_invalid"}
 
-// Errors of the schema check that name its reason.
-var (
-	errNoSchemaID      = errors.New("the message carries no schema id")
-	errSubjectMismatch = errors.New("the message's schema id is not the topic's subject")
-)
+// validationError is a schema check failure that names its reason; its message is err's.
+type validationError struct {
+	reason int
+	err    error
+}
 
-// validationReason classifies a schema check failure.
+func (e validationError) Error() string { return e.err.Error() }
+func (e validationError) Unwrap() error { return e.err }
+
+// validationReason classifies a schema check failure: a validationError's reason, otherwise
+// payload_invalid (the payload or its version did not pass).
 func validationReason(err error) int {
-	switch {
-	case errors.Is(err, errNoSchemaID):
-		return reasonMissingSchemaID
-	case errors.Is(err, errSubjectMismatch):
-		return reasonSubjectMismatch
+	if ve, ok := errors.AsType[validationError](err); ok {
+		return ve.reason
 	}
 	return reasonPayloadInvalid
 }
