@@ -167,7 +167,18 @@ func quantiles(m *dto.Metric) map[float64]float64 {
 func TestMetricsEverySeries(t *testing.T) {
 	w, a := newAdminWire(t, broker.Options{MetricsAddr: "127.0.0.1:0", FailurePolicy: fastPolicy(),
 		Policies: broker.Policies{MaxMessageSize: 100}})
-	addr := w.srv.MetricsAddr()
+	// The exporter is found where ListBrokers says, host:port without a scheme, as the real broker gives it.
+	brokers, err := a.Broker.ListBrokers(ctx(t), &adminpb.Empty{})
+	if err != nil || len(brokers.Brokers) != 1 {
+		t.Fatalf("ListBrokers: %v %v", brokers, err)
+	}
+	addr := brokers.Brokers[0].MetricsAddr
+	if addr != w.srv.MetricsAddr() || strings.Contains(addr, "://") {
+		t.Fatalf("ListBrokers metrics_addr %q, want %q", addr, w.srv.MetricsAddr())
+	}
+	if _, id := scrapeRaw(t, addr); id != brokerIDString(w.srv) {
+		t.Fatalf("broker label %q, want the broker id %s", id, brokerIDString(w.srv))
+	}
 	policy := func(max uint32, ackMs uint64, maxDelayMs uint64, poison adminpb.SubscriptionPoisonPolicy) *adminpb.SubscriptionFailurePolicy {
 		return &adminpb.SubscriptionFailurePolicy{MaxRedeliveryCount: max, AckTimeoutMs: ackMs,
 			BaseRedeliveryDelayMs: 10, MaxRedeliveryDelayMs: maxDelayMs, PoisonPolicy: poison}
@@ -249,7 +260,7 @@ func TestMetricsEverySeries(t *testing.T) {
 
 	// Calls that fail: a Subscribe to a topic nobody created, a send by an unknown producer; a consumer that
 	// subscribes again under its name is not counted.
-	_, err := w.subscribe("/default/absent", "s", "c", shared)
+	_, err = w.subscribe("/default/absent", "s", "c", shared)
 	wantStatus(t, err, codes.NotFound, "")
 	_, err = w.Producer.SendMessage(ctx(t), &danubepb.StreamMessage{MsgId: &danubepb.MsgID{ProducerId: 1 << 40, TopicName: orders}})
 	wantStatus(t, err, codes.NotFound, "")
