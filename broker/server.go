@@ -125,6 +125,8 @@ type Server struct {
 
 	auth  *authenticator // nil without a JWT secret
 	peers []*peer
+	// applied counts metadata writes, reported by ClusterStatus as the last applied index (grpc_cluster.go).
+	applied atomic.Uint64
 
 	lisMu       sync.RWMutex
 	lis         net.Listener
@@ -747,11 +749,13 @@ func (s *Server) putJSON(key string, v any) error {
 	if err != nil {
 		return err
 	}
+	s.applied.Add(1)
 	return s.store.Meta().Put(key, b)
 }
 
 // putCursor stores the first offset a subscription has not acknowledged.
 func (s *Server) putCursor(topic, sub string, next uint64) error {
+	s.applied.Add(1)
 	return s.store.Meta().Put(storeKey(keyCursors, topic, sub), []byte(strconv.FormatUint(next, 10)))
 }
 
