@@ -92,15 +92,12 @@ type clusterAdmin struct {
 // writes this broker made as its last applied index, every member of the group as a voter and no learner.
 func (c clusterAdmin) ClusterStatus(ctx context.Context, _ *adminpb.Empty) (*adminpb.ClusterStatusResponse, error) {
 	s := c.s
-	leader := s.BrokerID()
-	if len(s.peers) > 0 {
-		leader = groupLeader(s.group(ctx))
-	}
+	g, voters := s.membership(ctx)
 	return &adminpb.ClusterStatusResponse{
-		LeaderId:    leader,
+		LeaderId:    groupLeader(g),
 		CurrentTerm: raftTerm,
 		LastApplied: s.applied.Load(),
-		Voters:      s.voters(),
+		Voters:      voters,
 		Learners:    []uint64{},
 		SelfNodeId:  s.BrokerID(),
 		RaftAddr:    s.raftAddr(),
@@ -133,7 +130,8 @@ func (c clusterAdmin) PromoteNode(ctx context.Context, req *adminpb.PromoteNodeR
 	if id == 0 {
 		return nil, status.Error(codes.InvalidArgument, "node_id is required")
 	}
-	for _, v := range c.s.voters() {
+	_, voters := c.s.membership(ctx)
+	for _, v := range voters {
 		if v == id {
 			return &adminpb.PromoteNodeResponse{Success: true, Message: fmt.Sprintf("Node %d is already a voter", id)}, nil
 		}
@@ -149,7 +147,7 @@ func (c clusterAdmin) RemoveNode(ctx context.Context, req *adminpb.RemoveNodeReq
 	if id == 0 {
 		return nil, status.Error(codes.InvalidArgument, "node_id is required")
 	}
-	voters := c.s.voters()
+	_, voters := c.s.membership(ctx)
 	member := false
 	for _, v := range voters {
 		member = member || v == id

@@ -237,18 +237,19 @@ func groupLeader(g []peerIdentity) uint64 {
 	return leader
 }
 
-// voters are the members of the group as a real cluster's membership lists them: this broker and every peer
-// that has ever answered (a peer that stopped answering is still a member, as a stopped voter is), ascending.
-func (s *Server) voters() []uint64 {
-	self := s.BrokerID()
-	out := []uint64{self}
+// membership returns the group that answers now and the voters of the group as a real cluster's membership
+// lists them: this broker and every peer that has ever answered (a peer that stopped answering is still a
+// member, as a stopped voter is), ascending.
+func (s *Server) membership(ctx context.Context) (group []peerIdentity, voters []uint64) {
+	group = s.group(ctx)
+	voters = []uint64{s.BrokerID()}
 	for _, p := range s.peers {
-		if id := p.knownID(); id != 0 && !slices.Contains(out, id) {
-			out = append(out, id)
+		if id := p.knownID(); id != 0 && !slices.Contains(voters, id) {
+			voters = append(voters, id)
 		}
 	}
-	slices.Sort(out)
-	return out
+	slices.Sort(voters)
+	return group, voters
 }
 
 // peerByID returns the member of g with id, if it is a peer.
