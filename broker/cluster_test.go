@@ -173,6 +173,12 @@ func (m member) id() string { return brokerIDString(m.srv) }
 // startGroup starts n brokers on loopback, each with every other one as a peer, and metrics served.
 func startGroup(t *testing.T, n int) []member {
 	t.Helper()
+	return startGroupWith(t, n, nil)
+}
+
+// startGroupWith is startGroup with a hook that can change each broker's options.
+func startGroupWith(t *testing.T, n int, hook func(i int, o *broker.Options)) []member {
+	t.Helper()
 	for attempt := 0; ; attempt++ {
 		ports := make([]int, n)
 		for i := range ports {
@@ -187,8 +193,12 @@ func startGroup(t *testing.T, n int) []member {
 					peers = append(peers, "http://127.0.0.1:"+strconv.Itoa(p))
 				}
 			}
+			o := broker.Options{Port: ports[i], MetricsAddr: "127.0.0.1:0", Peers: peers}
+			if hook != nil {
+				hook(i, &o)
+			}
 			var srv *broker.Server
-			srv, err = broker.New(broker.Options{Port: ports[i], MetricsAddr: "127.0.0.1:0", Peers: peers})
+			srv, err = broker.New(o)
 			if err != nil {
 				t.Fatalf("broker.New: %v", err)
 			}
@@ -465,4 +475,34 @@ func TestPeerUnreachable(t *testing.T) {
 	}
 	_, err := a.Broker.UnloadBroker(ctx(t), &adminpb.UnloadBrokerRequest{BrokerId: brokerIDString(w.srv)})
 	wantStatus(t, err, codes.FailedPrecondition, "Cannot unload broker: single broker cluster detected.")
+}
+
+func TestPeerRestartIsActive(t *testing.T) {
+	st := newMemoryStore() // kept by the test, so that the broker restarts with its state
+	var opts broker.Options
+	g := startGroupWith(t, 2, func(i int, o *broker.Options) {
+		if i == 1 {
+			o.Store = st
+			opts = *o
+		}
+	})
+	b := g[1]
+	res, err := g[0].admin.Broker.UnloadBroker(ctx(t), &adminpb.UnloadBrokerRequest{BrokerId: b.id(), NamespacesExclude: []string{"system"}})
+	if err != nil || !res.Started {
+		t.Fatalf("UnloadBroker = %v, %v", res, err)
+	}
+	wantGroup(t, g, g, map[string]string{b.id(): "drained"})
+
+	// A broker that restarts is active again, with the same id.
+	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.srv.Shutdown(c); err != nil {
+		t.Fatal(err)
+	}
+	srv := brokertest.Run(t, opts)
+	if srv.BrokerID() != b.srv.BrokerID() {
+		t.Fatalf("the restarted broker has id %d, want %d", srv.BrokerID(), b.srv.BrokerID())
+	}
+	again := member{srv: srv, admin: dialAdmin(t, srv), c: dialCluster(t, srv)}
+	wantGroup(t, []member{g[0], again}, []member{g[0], again}, nil)
 }

@@ -61,6 +61,19 @@ func (s *Server) setBrokerState(id, mode, reason string) error {
 	return s.putJSON(keyBrokerState(id), brokerState{Mode: mode, Reason: reason})
 }
 
+// markActiveAtBoot makes the broker active when it starts, as a real broker rejoining its cluster does: a
+// broker left draining or drained before a restart serves again. The reason says whether it is the first boot.
+func (s *Server) markActiveAtBoot() {
+	id := strconv.FormatUint(s.BrokerID(), 10)
+	reason := "boot"
+	if _, ok, err := s.store.Meta().Get(keyBrokerState(id)); err == nil && ok {
+		reason = "fast_restart"
+	}
+	if err := s.setBrokerState(id, stateActive, reason); err != nil {
+		s.log.Warn("could not mark the broker active", "err", err)
+	}
+}
+
 // raftAddr is the address ClusterStatus reports, by the real broker's rule: the host of the advertised URL,
 // unless it is 0.0.0.0 or 127.0.0.1, then the bind address. The port is the client port, the one the brokers
 // of a group talk to each other on (there is no separate Raft port).

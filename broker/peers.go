@@ -286,8 +286,7 @@ func peerAdmin(m peerIdentity) (*grpc.ClientConn, error) {
 
 // isPeerLookup reports whether a call is a lookup asked by another broker.
 func isPeerLookup(ctx context.Context) bool {
-	md, _ := metadata.FromIncomingContext(ctx)
-	return len(md.Get(peerLookupHeader)) > 0
+	return len(metadata.ValueFromIncomingContext(ctx, peerLookupHeader)) > 0
 }
 
 // peerOwner asks the peers whether one of them serves topic, and returns its lookup answer.

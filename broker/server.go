@@ -234,6 +234,7 @@ func (s *Server) Start() error {
 		s.mu.Unlock()
 		return fmt.Errorf("broker: restoring state: %w", err)
 	}
+	s.markActiveAtBoot() // grpc_cluster.go
 
 	g := grpc.NewServer(s.grpcOptions(
 		// The message-size policy is enforced by SendMessage with InvalidArgument, which clients do not retry;
