@@ -506,3 +506,13 @@ func TestPeerRestartIsActive(t *testing.T) {
 	again := member{srv: srv, admin: dialAdmin(t, srv), c: dialCluster(t, srv)}
 	wantGroup(t, []member{g[0], again}, []member{g[0], again}, nil)
 }
+
+// A broker lists its peers by the URL they advertise, not by the URL it was given for them.
+func TestPeerListedByAdvertisedURL(t *testing.T) {
+	g := startGroupWith(t, 2, func(i int, o *broker.Options) {
+		for j, p := range o.Peers {
+			o.Peers[j] = strings.Replace(p, "127.0.0.1", "localhost", 1)
+		}
+	})
+	wantGroup(t, g, g, nil)
+}

@@ -29,13 +29,13 @@ import (
 // real Danube cluster do, so that clients follow redirects.
 //
 // Each broker learns who its peers are by asking them over the client port: a HealthCheck carrying
-// peerLookupHeader is answered with header metadata naming the answering broker's id, admin URL, metrics
-// address, state and topic count (peerIdentity). The admin answers of the group (ListBrokers, GetLeaderBroker,
+// peerLookupHeader is answered with header metadata naming the answering broker's id, client and admin URLs,
+// metrics address, state and topic count (peerIdentity). The admin answers of the group (ListBrokers, GetLeaderBroker,
 // ClusterStatus, GetClusterBalance) are built from those answers, and rpcs about a peer's id (ListBrokerTopics,
 // UnloadBroker, ActivateBroker) are forwarded to that peer's admin port.
 
-// peerLookupHeader marks a lookup one broker asks another: the answer covers only the asked broker's own
-// topics, so that lookups never bounce between peers.
+// peerLookupHeader marks a call one broker makes to another: a lookup answered only for the asked broker's own
+// topics, so that lookups never bounce between peers, or a HealthCheck answered with the broker's identity.
 const peerLookupHeader = "x-danube-console-peer-lookup"
 
 // peerTimeout bounds one lookup at a peer.
@@ -44,6 +44,7 @@ const peerTimeout = time.Second
 // Header metadata a broker answers a peer's HealthCheck with.
 const (
 	hdrPeerID      = "x-danube-console-broker-id"
+	hdrPeerURL     = "x-danube-console-broker-url"
 	hdrPeerAdmin   = "x-danube-console-admin-url"
 	hdrPeerMetrics = "x-danube-console-metrics-addr"
 	hdrPeerStatus  = "x-danube-console-broker-status"
@@ -65,7 +66,7 @@ type peer struct {
 // peerIdentity is what a broker of the group says about itself.
 type peerIdentity struct {
 	id       uint64
-	url      string // client URL
+	url      string // client URL, as the broker advertises it
 	adminURL string // "" when its admin port is disabled
 	metrics  string // "" without a metrics address
 	status   string // "active", "draining" or "drained"
@@ -141,6 +142,7 @@ func (s *Server) answerPeer(ctx context.Context) {
 	me := s.selfIdentity()
 	md := metadata.Pairs(
 		hdrPeerID, strconv.FormatUint(me.id, 10),
+		hdrPeerURL, me.url,
 		hdrPeerAdmin, me.adminURL,
 		hdrPeerMetrics, me.metrics,
 		hdrPeerStatus, me.status,
@@ -187,10 +189,14 @@ func (s *Server) askPeer(ctx context.Context, p *peer) (peerIdentity, error) {
 	if st == "" {
 		st = stateActive
 	}
+	u := first(hdrPeerURL)
+	if u == "" {
+		u = p.url
+	}
 	p.mu.Lock()
 	p.id = id
 	p.mu.Unlock()
-	return peerIdentity{id: id, url: p.url, adminURL: first(hdrPeerAdmin), metrics: first(hdrPeerMetrics),
+	return peerIdentity{id: id, url: u, adminURL: first(hdrPeerAdmin), metrics: first(hdrPeerMetrics),
 		status: st, topics: topics, peer: p}, nil
 }
 
