@@ -29,10 +29,10 @@ import (
 // real Danube cluster do, so that clients follow redirects.
 //
 // Each broker learns who its peers are by asking them over the client port: a HealthCheck carrying
-// peerLookupHeader is answered with header metadata naming the answering broker's id, client and admin URLs,
-// metrics address, state and topic count (peerIdentity). The admin answers of the group (ListBrokers, GetLeaderBroker,
-// ClusterStatus, GetClusterBalance) are built from those answers, and rpcs about a peer's id (ListBrokerTopics,
-// UnloadBroker, ActivateBroker) are forwarded to that peer's admin port.
+// peerLookupHeader is answered with header metadata naming the answering broker's id, client and admin
+// URLs, metrics address, state and topic count (peerIdentity). The admin answers of the group (ListBrokers,
+// GetLeaderBroker, ClusterStatus, GetClusterBalance) are built from those answers, and rpcs about a peer's id
+// (ListBrokerTopics, UnloadBroker, ActivateBroker) are forwarded to that peer's admin port.
 
 // peerLookupHeader marks a call one broker makes to another: a lookup answered only for the asked broker's own
 // topics, so that lookups never bounce between peers, or a HealthCheck answered with the broker's identity.
