@@ -15,12 +15,14 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/danube-console/danube-console/broker"
 	"github.com/danube-console/danube-console/broker/brokertest"
 	"github.com/danube-console/danube-console/internal/testenv"
 	"github.com/danube-console/danube-console/proto/adminpb"
+	"github.com/danube-console/danube-console/proto/danubepb"
 )
 
 // Tests of danube_admin.ClusterAdmin and of the cluster answers of BrokerAdmin, for a broker alone (a
@@ -515,4 +517,19 @@ func TestPeerListedByAdvertisedURL(t *testing.T) {
 		}
 	})
 	wantGroup(t, g, g, nil)
+}
+
+// Only a peer's HealthCheck is answered with the broker's identity.
+func TestHealthCheckIdentityOnlyForPeers(t *testing.T) {
+	w := newWire(t, broker.Options{})
+	var md metadata.MD
+	_, err := w.Health.HealthCheck(ctx(t), &danubepb.HealthCheckRequest{}, grpc.Header(&md))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range md {
+		if strings.HasPrefix(k, "x-danube-console-") {
+			t.Fatalf("a client's HealthCheck was answered with %s: %q", k, md[k])
+		}
+	}
 }
