@@ -366,9 +366,12 @@ func TestAdminListBrokerTopics(t *testing.T) {
 		}
 		assertTopicInfos(t, resp.Topics, want)
 	}
+	// An id that is not a broker of the group: OK and no topics, as the real broker answers.
 	other := strconv.FormatUint(w.srv.BrokerID()+1, 10)
-	_, err := a.Topic.ListBrokerTopics(ctx(t), &adminpb.BrokerRequest{BrokerId: other})
-	wantStatus(t, err, codes.NotFound, "Broker "+other+" not found")
+	resp, err := a.Topic.ListBrokerTopics(ctx(t), &adminpb.BrokerRequest{BrokerId: other})
+	if err != nil || len(resp.Topics) != 0 {
+		t.Fatalf("ListBrokerTopics(%s) = %v, %v; want OK and no topics", other, resp, err)
+	}
 }
 
 func TestAdminCreateTopic(t *testing.T) {
@@ -683,12 +686,6 @@ func TestAdminClusterOnlyRPCs(t *testing.T) {
 	const tail = " needs a Danube cluster; this is a standalone broker that serves every topic itself"
 	_, err := a.Topic.UnloadTopic(ctx(t), &adminpb.TopicRequest{Name: "/default/t"})
 	wantStatus(t, err, codes.FailedPrecondition, "Unloading a topic"+tail)
-	_, err = a.Broker.UnloadBroker(ctx(t), &adminpb.UnloadBrokerRequest{BrokerId: brokerIDString(w.srv)})
-	wantStatus(t, err, codes.FailedPrecondition, "Unloading a broker"+tail)
-	_, err = a.Broker.ActivateBroker(ctx(t), &adminpb.ActivateBrokerRequest{BrokerId: brokerIDString(w.srv)})
-	wantStatus(t, err, codes.FailedPrecondition, "Activating a broker"+tail)
-	_, err = a.Broker.TriggerRebalance(ctx(t), &adminpb.RebalanceRequest{DryRun: true})
-	wantStatus(t, err, codes.FailedPrecondition, "Rebalancing"+tail)
 	if _, ok := w.srv.Topic("/default/t"); !ok {
 		t.Fatal("UnloadTopic unloaded the topic")
 	}
@@ -702,10 +699,10 @@ func TestAdminGetClusterBalance(t *testing.T) {
 		if err != nil {
 			t.Fatalf("GetClusterBalance: %v", err)
 		}
-		load := float64(topics)
+		// A single-broker cluster: the statistics are zeros, with one entry carrying the broker's load.
 		want := &adminpb.ClusterBalanceResponse{
-			MeanLoad: load, MaxLoad: load, MinLoad: load, BrokerCount: 1, AssignmentStrategy: "standalone",
-			Brokers: []*adminpb.BrokerLoadInfo{{BrokerId: w.srv.BrokerID(), Load: load, TopicCount: uint32(topics)}},
+			BrokerCount: 1, AssignmentStrategy: "Balanced",
+			Brokers: []*adminpb.BrokerLoadInfo{{BrokerId: w.srv.BrokerID(), Load: float64(topics), TopicCount: uint32(topics)}},
 		}
 		if !proto.Equal(resp, want) {
 			t.Fatalf("GetClusterBalance = %v, want %v", resp, want)

@@ -20,6 +20,7 @@ func (s *Server) registerAdmin(g *grpc.Server) {
 	adminpb.RegisterBrokerAdminServer(g, brokerAdmin{s: s})
 	adminpb.RegisterNamespaceAdminServer(g, namespaceAdmin{s: s})
 	adminpb.RegisterTopicAdminServer(g, topicAdmin{s: s})
+	adminpb.RegisterClusterAdminServer(g, clusterAdmin{s: s})
 	schemapb.RegisterSchemaRegistryServer(g, schemaService{s: s})
 	consolepb.RegisterBrokerDiagnosticsServer(g, diagnostics{s: s})
 }
@@ -43,22 +44,14 @@ type brokerAdmin struct {
 	s *Server
 }
 
-// ListBrokers lists this broker, the only one.
+// ListBrokers lists every broker of the group (this broker alone without peers), as a real cluster does.
 func (b brokerAdmin) ListBrokers(ctx context.Context, _ *adminpb.Empty) (*adminpb.BrokerListResponse, error) {
-	s := b.s
-	return &adminpb.BrokerListResponse{Brokers: []*adminpb.BrokerInfo{{
-		BrokerId:     strconv.FormatUint(s.BrokerID(), 10),
-		BrokerAddr:   s.URL(),
-		BrokerRole:   "Cluster_Leader",
-		AdminAddr:    s.AdminURL(),
-		MetricsAddr:  s.MetricsAddr(),
-		BrokerStatus: "active",
-	}}}, nil
+	return b.s.listBrokers(ctx), nil
 }
 
-// GetLeaderBroker answers this broker's id.
+// GetLeaderBroker answers the group's leader: this broker without peers.
 func (b brokerAdmin) GetLeaderBroker(ctx context.Context, _ *adminpb.Empty) (*adminpb.BrokerResponse, error) {
-	return &adminpb.BrokerResponse{Leader: strconv.FormatUint(b.s.BrokerID(), 10)}, nil
+	return &adminpb.BrokerResponse{Leader: strconv.FormatUint(b.s.leaderBroker(ctx), 10)}, nil
 }
 
 // ListNamespaces lists every namespace once.
@@ -66,29 +59,26 @@ func (b brokerAdmin) ListNamespaces(ctx context.Context, _ *adminpb.Empty) (*adm
 	return &adminpb.NamespaceListResponse{Namespaces: b.s.namespaceNames()}, nil
 }
 
-// UnloadBroker needs a cluster.
-func (b brokerAdmin) UnloadBroker(context.Context, *adminpb.UnloadBrokerRequest) (*adminpb.UnloadBrokerResponse, error) {
-	return nil, errNeedsCluster("Unloading a broker")
+// UnloadBroker answers as a real cluster of the group's shape does: a single broker cannot be unloaded; in a
+// group the broker is marked draining (drained without topics) and its topics are reported as failed, since
+// they cannot move.
+func (b brokerAdmin) UnloadBroker(ctx context.Context, req *adminpb.UnloadBrokerRequest) (*adminpb.UnloadBrokerResponse, error) {
+	return b.s.unloadBroker(ctx, req)
 }
 
-// ActivateBroker needs a cluster.
-func (b brokerAdmin) ActivateBroker(context.Context, *adminpb.ActivateBrokerRequest) (*adminpb.ActivateBrokerResponse, error) {
-	return nil, errNeedsCluster("Activating a broker")
+// ActivateBroker marks a broker active, for any id, as the real broker does.
+func (b brokerAdmin) ActivateBroker(ctx context.Context, req *adminpb.ActivateBrokerRequest) (*adminpb.ActivateBrokerResponse, error) {
+	return b.s.activateBroker(ctx, req)
 }
 
-// TriggerRebalance needs a cluster.
+// TriggerRebalance answers as a real cluster without a load manager: topics are never moved here.
 func (b brokerAdmin) TriggerRebalance(context.Context, *adminpb.RebalanceRequest) (*adminpb.RebalanceResponse, error) {
-	return nil, errNeedsCluster("Rebalancing")
+	return nil, status.Error(codes.FailedPrecondition, "Rebalancing is not configured on this broker")
 }
 
-// GetClusterBalance describes the one-broker cluster: all load on this broker, perfectly balanced.
+// GetClusterBalance describes the real distribution of topics across the group.
 func (b brokerAdmin) GetClusterBalance(ctx context.Context, _ *adminpb.ClusterBalanceRequest) (*adminpb.ClusterBalanceResponse, error) {
-	n := len(b.s.TopicNames())
-	load := float64(n)
-	return &adminpb.ClusterBalanceResponse{
-		MeanLoad: load, MaxLoad: load, MinLoad: load, BrokerCount: 1, AssignmentStrategy: "standalone",
-		Brokers: []*adminpb.BrokerLoadInfo{{BrokerId: b.s.BrokerID(), Load: load, TopicCount: uint32(n)}},
-	}, nil
+	return b.s.clusterBalance(ctx), nil
 }
 
 // namespaceAdmin serves danube_admin.NamespaceAdmin.
@@ -171,12 +161,9 @@ func (ta topicAdmin) ListNamespaceTopics(ctx context.Context, req *adminpb.Names
 	return ta.topicInfos(ta.s.namespaceTopics(req.GetName(), "")), nil
 }
 
-// ListBrokerTopics lists the topics this broker serves.
+// ListBrokerTopics lists the topics a broker of the group serves (see Server.brokerTopics).
 func (ta topicAdmin) ListBrokerTopics(ctx context.Context, req *adminpb.BrokerRequest) (*adminpb.TopicInfoListResponse, error) {
-	if id := req.GetBrokerId(); id != "" && id != strconv.FormatUint(ta.s.BrokerID(), 10) {
-		return nil, adminErr("Broker %s not found", id)
-	}
-	return ta.topicInfos(ta.s.TopicNames()), nil
+	return ta.s.brokerTopics(ctx, req, func() *adminpb.TopicInfoListResponse { return ta.topicInfos(ta.s.TopicNames()) })
 }
 
 func reliableStrategy(d adminpb.DispatchStrategy) (bool, error) {

@@ -162,9 +162,12 @@ type Options struct {
 	// JWTSecret, when set, requires every call on both ports to carry "authorization: Bearer <JWT>", an HS256
 	// token signed with this secret that has not expired (see NewToken).
 	JWTSecret []byte
-	// Peers are the client URLs of other brokers forming a cluster with this one: lookups of topics a peer
-	// serves answer Redirect to it, and producers or consumers of such topics are sent there, as in a real
-	// Danube cluster. Peers are asked over plain text.
+	// Peers are the client URLs of other brokers forming a group with this one, to test clients and consoles
+	// against more than one broker (it is not a replicated cluster; topics stay where they are created):
+	// lookups of topics a peer serves answer Redirect to it, producers or consumers of such topics are sent
+	// there, and the admin API (ListBrokers, GetLeaderBroker, ClusterStatus, ListBrokerTopics,
+	// GetClusterBalance, UnloadBroker, ActivateBroker) covers the whole group, as in a real Danube cluster.
+	// Brokers of a group should name each other. Peers are asked over plain text, without credentials.
 	Peers []string
 	// AllowInsecure permits listening beyond loopback without both TLS and JWTSecret.
 	AllowInsecure bool

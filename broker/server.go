@@ -125,6 +125,8 @@ type Server struct {
 
 	auth  *authenticator // nil without a JWT secret
 	peers []*peer
+	// applied counts metadata writes, reported by ClusterStatus as the last applied index (grpc_cluster.go).
+	applied atomic.Uint64
 
 	metrics brokerMetrics // server-wide counters (metrics.go)
 
@@ -234,6 +236,7 @@ func (s *Server) Start() error {
 		s.mu.Unlock()
 		return fmt.Errorf("broker: restoring state: %w", err)
 	}
+	s.markActiveAtBoot() // grpc_cluster.go
 
 	g := grpc.NewServer(s.grpcOptions(
 		// The message-size policy is enforced by SendMessage with InvalidArgument, which clients do not retry;
@@ -750,11 +753,13 @@ func (s *Server) putJSON(key string, v any) error {
 	if err != nil {
 		return err
 	}
+	s.applied.Add(1)
 	return s.store.Meta().Put(key, b)
 }
 
 // putCursor stores the first offset a subscription has not acknowledged.
 func (s *Server) putCursor(topic, sub string, next uint64) error {
+	s.applied.Add(1)
 	return s.store.Meta().Put(storeKey(keyCursors, topic, sub), []byte(strconv.FormatUint(next, 10)))
 }
 
