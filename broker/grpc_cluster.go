@@ -388,6 +388,7 @@ func (s *Server) clusterBalance(ctx context.Context) *adminpb.ClusterBalanceResp
 		}
 		margin = m * math.Max(std, math.Max(0.2*mean, 2.0))
 		resp.CoefficientOfVariation, resp.MeanLoad, resp.MaxLoad, resp.MinLoad, resp.StdDeviation = cv, mean, hi, lo, std
+		s.metrics.setImbalanceCV(cv)
 	}
 	for _, m := range g {
 		load := float64(m.topics)

@@ -198,6 +198,10 @@ type brokerMetrics struct {
 	mu                   sync.Mutex
 	redirects            map[string]uint64 // by topic namespace; reason not_local
 	imbalance            atomic.Uint64     // float64 bits
+
+	leaderMu      sync.Mutex // serialises scrapes asking the group for its leader
+	leaderChecked time.Time
+	leader        bool
 }
 
 // count records the result of one rpc.
@@ -256,9 +260,32 @@ func (s *Server) unaryRPCMetrics(ctx context.Context, req any, info *grpc.UnaryS
 	return resp, err
 }
 
-// isLeader reports whether danube_leader_election_state is 1: a broker without peers leads its one-broker
-// cluster.
-func (s *Server) isLeader() bool { return len(s.peers) == 0 }
+// leaderCheckInterval is how often a broker with peers finds out again whether it leads its group, for
+// danube_leader_election_state (the real broker checks every 10 s).
+const leaderCheckInterval = 10 * time.Second
+
+// leaderState is danube_leader_election_state: 1 when this broker is the leader GetLeaderBroker names. A
+// broker without peers leads its one-broker cluster; a broker with peers asks its group at most once per
+// leaderCheckInterval, within peerTimeout.
+func (s *Server) leaderState() float64 {
+	if len(s.peers) == 0 {
+		return 1
+	}
+	m := &s.metrics
+	m.leaderMu.Lock()
+	defer m.leaderMu.Unlock()
+	if now := time.Now(); m.leaderChecked.IsZero() || now.Sub(m.leaderChecked) >= leaderCheckInterval {
+		ctx, cancel := context.WithTimeout(context.Background(), peerTimeout)
+		leader := s.leaderBroker(ctx)
+		cancel()
+		m.leader = leader == s.BrokerID()
+		m.leaderChecked = now
+	}
+	if m.leader {
+		return 1
+	}
+	return 0
+}
 
 // collector exposes a Server's counters to Prometheus, without the broker label (Server.Collector adds it).
 type collector struct{ s *Server }
@@ -323,11 +350,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	m.mu.Unlock()
 	e.counter(mHeartbeats, m.heartbeats.Load())
 	e.counter(mNotifier, m.notifier.Load())
-	leader := 0.0
-	if s.isLeader() {
-		leader = 1
-	}
-	e.gauge(mLeader, leader)
+	e.gauge(mLeader, s.leaderState())
 	e.gauge(mImbalance, math.Float64frombits(m.imbalance.Load()))
 	e.counter(mMoveFails, 0)
 	var noCycles summary

@@ -401,3 +401,41 @@ func row(v float64, nameAndLabels ...string) []any {
 	}
 	return out
 }
+
+// TestMetricsPeerGroup scrapes every broker of a group where ListBrokers says its metrics are: each labels
+// its series with its own id, exactly the leader GetLeaderBroker names reports danube_leader_election_state
+// 1, and GetClusterBalance sets danube_cluster_imbalance_cv on the broker that computed it.
+func TestMetricsPeerGroup(t *testing.T) {
+	g := startGroup(t, 3)
+	g[0].wire.mustProducer("/default/a1", "p", false)
+	g[0].wire.mustProducer("/default/a2", "p", false)
+	leader, err := g[1].admin.Broker.GetLeaderBroker(ctx(t), &adminpb.Empty{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := g[2].admin.Broker.ListBrokers(ctx(t), &adminpb.Empty{})
+	if err != nil || len(list.Brokers) != 3 {
+		t.Fatalf("ListBrokers: %v %v", list, err)
+	}
+	for _, b := range list.Brokers {
+		fams, id := scrapeRaw(t, b.MetricsAddr)
+		if id != b.BrokerId {
+			t.Fatalf("the metrics at %s are labelled broker %q, ListBrokers says %s", b.MetricsAddr, id, b.BrokerId)
+		}
+		want := 0.0
+		if b.BrokerId == leader.Leader {
+			want = 1
+		}
+		if got := fams["danube_leader_election_state"].GetMetric()[0].GetGauge().GetValue(); got != want {
+			t.Fatalf("broker %s (leader %s): danube_leader_election_state = %v, want %v", b.BrokerId, leader.Leader, got, want)
+		}
+	}
+
+	bal, err := g[0].admin.Broker.GetClusterBalance(ctx(t), &adminpb.ClusterBalanceRequest{})
+	if err != nil || bal.CoefficientOfVariation <= 0 {
+		t.Fatalf("GetClusterBalance: %v %v", bal, err)
+	}
+	if got := value(scrape(t, g[0].srv.MetricsAddr()), "danube_cluster_imbalance_cv"); got != bal.CoefficientOfVariation {
+		t.Fatalf("danube_cluster_imbalance_cv = %v, want %v", got, bal.CoefficientOfVariation)
+	}
+}
