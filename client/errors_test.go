@@ -99,8 +99,8 @@ func TestAdminErrorsMatchSentinels(t *testing.T) {
 	if _, err := a.DescribeTopic(ctx, "/default/missing"); !errors.Is(err, ErrTopicNotFound) {
 		t.Errorf("describing a missing topic: %v", err)
 	}
-	if _, err := a.Subscriptions(ctx, "/default/missing"); !errors.Is(err, ErrTopicNotFound) {
-		t.Errorf("subscriptions of a missing topic: %v", err)
+	if err := a.CreateTopic(ctx, "/default/dup-part-0", TopicOptions{}); !errors.Is(err, ErrAlreadyExists) {
+		t.Errorf("creating a partition of an existing topic: %v", err)
 	}
 	if _, err := a.NamespacePolicies(ctx, "missing"); !errors.Is(err, ErrNamespaceNotFound) {
 		t.Errorf("policies of a missing namespace: %v", err)
