@@ -14,8 +14,9 @@ import (
 	"github.com/danube-console/danube-console/proto/adminpb"
 )
 
-// Operations of the admin API on topics, namespaces and subscriptions. Like the real broker, failures of
-// topic and namespace operations answer NotFound with a message that says what went wrong.
+// Operations of the admin API on topics, namespaces and subscriptions, with the real broker's codes and texts:
+// creating, deleting and unsubscribing fail with NotFound "Unable to … due to …" whatever the cause (adminErr),
+// while the subscription configuration rpcs answer InvalidArgument or FailedPrecondition.
 
 func adminErr(format string, args ...any) error {
 	return status.Errorf(codes.NotFound, format, args...)
@@ -410,12 +411,18 @@ func (s *Server) configureSubscription(topicName, subName string, change func(*s
 		return nil
 	}
 	sub.mu.Lock()
+	oldPolicy, oldWindow := sub.d.policy, sub.d.window
 	apply(sub.d)
-	m := subscriptionMeta{Topic: t.name, Name: sub.name, Type: sub.typ, FailurePolicy: &sub.d.policy, MaxUnacked: int(cfg.MaxUnacked)}
-	err = s.putJSON(storeKey(keySubscriptions, t.name, sub.name), m)
+	pol := sub.d.policy
+	m := subscriptionMeta{Topic: t.name, Name: sub.name, Type: sub.typ, FailurePolicy: &pol, MaxUnacked: int(cfg.MaxUnacked)}
+	if err := s.putJSON(storeKey(keySubscriptions, t.name, sub.name), m); err != nil {
+		sub.d.policy, sub.d.window = oldPolicy, oldWindow // the subscription keeps what its record says
+		sub.mu.Unlock()
+		return err
+	}
 	sub.mu.Unlock()
 	sub.d.wake()
-	return err
+	return nil
 }
 
 // setFailurePolicy answers SetSubscriptionFailurePolicy with the real broker's checks, in its order.
