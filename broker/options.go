@@ -90,6 +90,19 @@ func (p PoisonPolicy) String() string {
 	return fmt.Sprintf("PoisonPolicy(%d)", int(p))
 }
 
+// label is the policy's name in the x-poison-policy attribute of dead letters, as the real broker writes it.
+func (p PoisonPolicy) label() string {
+	switch p {
+	case PoisonDeadLetter:
+		return "dead_letter"
+	case PoisonBlock:
+		return "block"
+	case PoisonDrop:
+		return "drop"
+	}
+	return p.String()
+}
+
 // FailurePolicy governs redelivery on a reliable subscription.
 type FailurePolicy struct {
 	// MaxRedeliveryCount: a message that has been delivered more than this many times and fails again is

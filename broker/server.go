@@ -680,13 +680,17 @@ func (s *Server) createTopicLocked(name string, reliable bool) (t *topic, create
 	}
 	if base, ok := partitionBase(name); ok && s.topics[base] != nil {
 		return nil, false, status.Errorf(codes.AlreadyExists,
-			"Cannot create the partition %s: a non-partitioned topic %s exists", name, base)
+			"Cannot create partitioned topic '%s': a non-partitioned topic '%s' already exists. Delete the non-partitioned topic first.", name, base)
 	}
+	parts := 0
 	for other := range s.topics {
 		if b, ok := partitionBase(other); ok && b == name {
-			return nil, false, status.Errorf(codes.AlreadyExists,
-				"Cannot create the topic %s: it is partitioned (%s exists)", name, other)
+			parts++
 		}
+	}
+	if parts > 0 {
+		return nil, false, status.Errorf(codes.AlreadyExists,
+			"Cannot create topic '%s': partitioned topics with this base name already exist (found %d partitions). Delete the partitioned topics first.", name, parts)
 	}
 	m := topicMeta{Name: name, Reliable: reliable, ValidationPolicy: ValidationWarn}
 	var log store.Log
