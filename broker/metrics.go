@@ -63,6 +63,7 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 		descRecovery, descRecoveryLost} {
 		ch <- d
 	}
+	c.s.describeAuthz(ch)
 }
 
 func (c collector) Collect(ch chan<- prometheus.Metric) {
@@ -72,6 +73,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
+	c.s.collectAuthz(ch)
 	byAction := map[string]int{store.RecoverySkipped: 0, store.RecoveryTruncated: 0, store.RecoveryMoved: 0,
 		store.RecoveryMissing: 0, store.RecoveryAdopted: 0}
 	var lost int64

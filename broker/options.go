@@ -162,6 +162,16 @@ type Options struct {
 	// JWTSecret, when set, requires every call on both ports to carry "authorization: Bearer <JWT>", an HS256
 	// token signed with this secret that has not expired (see NewToken).
 	JWTSecret []byte
+	// Authorization, with authentication on (JWTSecret, or TLS that requires and verifies client
+	// certificates), checks every call on both ports against the roles and bindings managed with
+	// SecurityAdmin, as the real broker's RBAC does: a call whose principal no binding grants the permission
+	// it needs is refused with PermissionDenied and changes nothing. The principal is the token's
+	// principal_type and principal_name (NewPrincipalToken) or, without a JWT secret, the user named by the
+	// client certificate's common name. Without Authorization, authenticated callers may do everything.
+	Authorization bool
+	// SuperAdmins are principal names (of any type) that Authorization lets do everything, as the real
+	// broker's auth.super_admins: the way to create the first roles and bindings.
+	SuperAdmins []string
 	// Peers are the client URLs of other brokers forming a cluster with this one: lookups of topics a peer
 	// serves answer Redirect to it, and producers or consumers of such topics are sent there, as in a real
 	// Danube cluster. Peers are asked over plain text.
@@ -243,6 +253,10 @@ func (o Options) withDefaults() (Options, error) {
 	if !isLoopback(o.Host) && (o.TLS == nil || len(o.JWTSecret) == 0) && !o.AllowInsecure {
 		return o, fmt.Errorf("%w: host %s: %w", ErrInvalidOptions, o.Host, ErrInsecure)
 	}
+	if o.Authorization && len(o.JWTSecret) == 0 && (o.TLS == nil || o.TLS.ClientAuth != tls.RequireAndVerifyClientCert) {
+		return o, fmt.Errorf("%w: authorization needs authentication: a JWT secret, or TLS that requires and verifies client certificates", ErrInvalidOptions)
+	}
+	o.SuperAdmins = append([]string(nil), o.SuperAdmins...)
 	if o.AdvertisedURL != "" {
 		u, err := url.Parse(o.AdvertisedURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -124,6 +124,7 @@ type Server struct {
 	consumers map[uint64]*consumer
 
 	auth  *authenticator // nil without a JWT secret
+	authz *authorizer
 	peers []*peer
 
 	lisMu       sync.RWMutex
@@ -177,6 +178,7 @@ func New(opts Options) (*Server, error) {
 	if len(o.JWTSecret) > 0 {
 		s.auth = newAuthenticator(o.JWTSecret)
 	}
+	s.authz = newAuthorizer(o)
 	if s.store == nil {
 		s.store = store.NewMemory()
 		s.ownStore = true
@@ -232,6 +234,11 @@ func (s *Server) Start() error {
 		s.mu.Unlock()
 		return fmt.Errorf("broker: restoring state: %w", err)
 	}
+	if err := s.authz.load(s.store.Meta()); err != nil {
+		closeAll()
+		closePeers(s.peers)
+		return fmt.Errorf("broker: restoring roles and bindings: %w", err)
+	}
 
 	g := grpc.NewServer(s.grpcOptions(
 		// The message-size policy is enforced by SendMessage with InvalidArgument, which clients do not retry;
@@ -256,6 +263,7 @@ func (s *Server) Start() error {
 		}
 		ag = grpc.NewServer(s.grpcOptions(adminOpts...)...)
 		s.registerAdmin(ag)
+		s.registerSecurity(ag)
 	}
 
 	scheme := "http://"
@@ -326,9 +334,7 @@ func (s *Server) grpcOptions(extra ...grpc.ServerOption) []grpc.ServerOption {
 	if s.opts.TLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(s.opts.TLS)))
 	}
-	if s.auth != nil {
-		opts = append(opts, grpc.ChainUnaryInterceptor(s.auth.unary), grpc.ChainStreamInterceptor(s.auth.stream))
-	}
+	opts = append(opts, grpc.ChainUnaryInterceptor(s.guardUnary), grpc.ChainStreamInterceptor(s.guardStream))
 	return append(opts, extra...)
 }
 
