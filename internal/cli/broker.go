@@ -54,6 +54,8 @@ func (f *brokerFlags) register(fs *pflag.FlagSet, cfg *BrokerConfig) {
 	fs.StringVar(&f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&f.tlsClient, "tls-client-ca", "", "require client certificates signed by this PEM CA (mutual TLS)")
 	f.jwt.register(fs, "require JWT bearer tokens signed (HS256) with this secret")
+	fs.BoolVar(&o.Authorization, "authorization", false, "check every call against the roles and bindings of the SecurityAdmin API (needs --jwt-secret-file or --tls-client-ca)")
+	fs.StringSliceVar(&o.SuperAdmins, "super-admin", nil, "principal name allowed everything under --authorization, to create the first roles and bindings (repeatable)")
 	fs.BoolVar(&o.AllowInsecure, "allow-insecure", false, "allow listening beyond loopback without TLS and JWT authentication")
 	fs.StringVar(&cfg.DataDir, "data-dir", "./danube-data", "where reliable messages and the broker's metadata are stored")
 	fs.BoolVar(&cfg.Ephemeral, "ephemeral", false, "keep everything in memory (lost when the broker stops) instead of in --data-dir")
@@ -87,7 +89,7 @@ func ParseBroker(args []string, stderr io.Writer) (BrokerConfig, error) {
 	var f brokerFlags
 	fs := newFlagSet("broker", stderr, []string{
 		"Usage: danube-console broker [flags]",
-		"       danube-console broker token --subject NAME [--ttl 1h] [--jwt-secret-file PATH]",
+		"       danube-console broker token --subject NAME [--type user] [--ttl 1h] [--jwt-secret-file PATH]",
 	}, "Runs the embedded Danube-compatible broker until interrupted. Flags:")
 	f.register(fs, &cfg)
 	if err := parseFlags(fs, args, nil); err != nil {
