@@ -185,15 +185,23 @@ func roleStoreKey(name string) string { return keyAuthRoles + url.PathEscape(nam
 
 // authzSnapshot is the immutable state every check reads.
 type authzSnapshot struct {
-	roles       map[string]roleDef
-	perms       map[string]uint16 // role name → permission bit set
-	bindings    map[bindingKey]bindingDef
-	byPrincipal map[principal][]bindingDef
+	roles    map[string]roleDef
+	bindings map[bindingKey]bindingDef
+	// grants are each principal's effective bindings: where they apply and the permissions their existing
+	// roles give, resolved when the snapshot is built so that a check reads no role.
+	grants map[principal][]grant
+}
+
+// grant is one binding of a principal, resolved: the scope and resource it applies to and the union of
+// the permissions of its roles (a role that does not exist gives none).
+type grant struct {
+	scope, resource string
+	perms           uint16
 }
 
 func newSnapshot(roles map[string]roleDef, bindings map[bindingKey]bindingDef) *authzSnapshot {
-	s := &authzSnapshot{roles: roles, perms: make(map[string]uint16, len(roles)), bindings: bindings,
-		byPrincipal: make(map[principal][]bindingDef)}
+	s := &authzSnapshot{roles: roles, bindings: bindings, grants: make(map[principal][]grant)}
+	perms := make(map[string]uint16, len(roles))
 	for name, r := range roles {
 		var set uint16
 		for _, p := range r.Permissions {
@@ -201,31 +209,40 @@ func newSnapshot(roles map[string]roleDef, bindings map[bindingKey]bindingDef) *
 				set |= 1 << perm
 			}
 		}
-		s.perms[name] = set
+		perms[name] = set
 	}
 	for _, b := range bindings {
-		p := principal{b.PrincipalType, b.PrincipalName}
-		s.byPrincipal[p] = append(s.byPrincipal[p], b)
+		if b.Scope == scopeCluster && b.ResourceName != "" {
+			continue // stored, but no cluster check looks under a resource name (authz.rs)
+		}
+		g := grant{scope: b.Scope, resource: b.ResourceName}
+		for _, r := range b.RoleNames {
+			g.perms |= perms[r]
+		}
+		if g.perms != 0 {
+			p := principal{b.PrincipalType, b.PrincipalName}
+			s.grants[p] = append(s.grants[p], g)
+		}
 	}
 	return s
 }
 
-// applies reports whether binding b is consulted for a permission on r (authz.rs: the cluster bindings
-// always; a namespace's for the namespace and its topics; a topic's, or a schema subject's, for itself).
-func (b *bindingDef) applies(r resource) bool {
-	switch b.Scope {
+// applies reports whether g is consulted for a resource (authz.rs: the cluster bindings always; a
+// namespace's for the namespace and its topics; a topic's, or a schema subject's, for itself). ns is the
+// namespace of a topic or subject resource: its first path segment.
+func (g *grant) applies(r resource, ns string) bool {
+	switch g.scope {
 	case scopeCluster:
-		return b.ResourceName == ""
+		return true
 	case scopeNamespace:
 		switch r.kind {
 		case resNamespace:
-			return b.ResourceName == r.name
+			return g.resource == r.name
 		case resTopic, resSubject:
-			ns, _, _ := strings.Cut(strings.TrimPrefix(r.name, "/"), "/")
-			return b.ResourceName == ns
+			return g.resource == ns
 		}
 	case scopeTopic:
-		return (r.kind == resTopic || r.kind == resSubject) && b.ResourceName == r.name
+		return (r.kind == resTopic || r.kind == resSubject) && g.resource == r.name
 	}
 	return false
 }
@@ -304,16 +321,14 @@ func (a *authorizer) allows(p principal, perm Permission, r resource) bool {
 	if !a.enforce || p.typ == PrincipalBrokerInternal || p.typ == PrincipalAnonymous || a.superAdmins[p.name] {
 		return true
 	}
-	snap := a.snap.Load()
-	for i := range snap.byPrincipal[p] {
-		b := &snap.byPrincipal[p][i]
-		if !b.applies(r) {
-			continue
-		}
-		for _, role := range b.RoleNames {
-			if snap.perms[role]&(1<<perm) != 0 {
-				return true
-			}
+	grants := a.snap.Load().grants[p]
+	var ns string
+	if r.kind == resTopic || r.kind == resSubject {
+		ns, _, _ = strings.Cut(strings.TrimPrefix(r.name, "/"), "/")
+	}
+	for i := range grants {
+		if grants[i].perms&(1<<perm) != 0 && grants[i].applies(r, ns) {
+			return true
 		}
 	}
 	return false
