@@ -20,7 +20,8 @@ import (
 // Authentication: with Options.JWTSecret set, every call on both ports must carry
 // "authorization: Bearer <JWT>", a token signed with HS256 under that secret whose exp has not passed. The
 // answers are the real broker's: no header → Unauthenticated "Authentication credentials are missing"; a bad
-// or expired token → Unauthenticated "Invalid token". Valid tokens are remembered for up to 30 s. Calls are
+// or expired token → Unauthenticated "Invalid token". Valid tokens are remembered for up to 30 s, with the
+// principal they name (Claims.principal), which authorization (authz.go) checks bindings for. Calls are
 // checked as their headers arrive (authenticator.tap), before the request message is read.
 
 // TokenIssuer is the iss claim of the tokens NewToken mints.
