@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -395,5 +396,30 @@ func TestAuthzNeedsAuthentication(t *testing.T) {
 func TestNewPrincipalToken(t *testing.T) {
 	if _, err := broker.NewPrincipalToken(testSecret, "admin", "x", time.Hour); !errors.Is(err, broker.ErrInvalidOptions) {
 		t.Fatalf("unknown principal type: %v", err)
+	}
+}
+
+// TestAuthzPrincipalFromClaims: the principal is principal_type and principal_name (authn.rs): "user" is a
+// user, "broker_internal" the broker, any other type a service account; a token without those claims is the
+// user named by sub, and one that names nobody is invalid.
+func TestAuthzPrincipalFromClaims(t *testing.T) {
+	w := newWire(t, authzOpts())
+	exp := time.Now().Add(time.Hour).Unix()
+	for name, tc := range map[string]struct {
+		claims jwt.MapClaims
+		msg    string
+	}{
+		"sub only":           {jwt.MapClaims{"sub": "erin", "exp": exp}, `no binding grants Lookup on Topic("/default/x") for user:erin`},
+		"name wins over sub": {jwt.MapClaims{"sub": "erin", "principal_type": "user", "principal_name": "frank", "exp": exp}, `no binding grants Lookup on Topic("/default/x") for user:frank`},
+		"other type":         {jwt.MapClaims{"sub": "r2", "principal_type": "robot", "principal_name": "r2", "iss": "x", "exp": exp}, `no binding grants Lookup on Topic("/default/x") for service_account:r2`},
+	} {
+		_, err := w.Discovery.TopicPartitions(bearer(t, signed(t, testSecret, tc.claims)), topicLookup("/default/x"))
+		t.Run(name, func(t *testing.T) { wantStatus(t, err, codes.PermissionDenied, tc.msg) })
+	}
+	_, err := w.Discovery.TopicPartitions(bearer(t, signed(t, testSecret, jwt.MapClaims{"exp": exp})), topicLookup("/default/x"))
+	wantStatus(t, err, codes.Unauthenticated, "Invalid token")
+	internal := signed(t, testSecret, jwt.MapClaims{"sub": "broker/7", "principal_type": "broker_internal", "principal_name": "broker/7", "exp": exp})
+	if _, err := w.Discovery.TopicPartitions(bearer(t, internal), topicLookup("/default/x")); err != nil {
+		t.Fatalf("broker_internal token: %v", err)
 	}
 }
