@@ -2,7 +2,6 @@ package broker
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -30,9 +29,9 @@ import (
 // snapshot.
 //
 // The check runs on every call, as the real broker's does, and counts its decision in the danube_authz_*
-// series. It refuses anything only when Options.Authorization is set: then a principal that is neither a
-// super-admin (Options.SuperAdmins) nor a broker_internal token needs a binding whose role grants the
-// permission.
+// series. Without authentication every call is anonymous and allowed (the real auth mode none); with it, a
+// principal that is neither a super-admin (Options.SuperAdmins) nor a broker_internal token needs a binding
+// whose role grants the permission.
 
 // Permission is one of the nine permissions of the real broker's RBAC.
 type Permission uint8
@@ -251,7 +250,7 @@ func (g *grant) applies(r resource, ns string) bool {
 type authorizer struct {
 	enforce     bool
 	superAdmins map[string]bool
-	// certs: without a JWT secret, callers are known by their verified client certificate (mutual TLS).
+	// certs: callers are known by their verified client certificate (mutual TLS) when there is no JWT secret.
 	certs bool
 
 	writeMu sync.Mutex // serialises writes: store, then snapshot
@@ -264,8 +263,8 @@ type authorizer struct {
 // newAuthorizer returns the authorizer of a broker with options o (defaults applied).
 func newAuthorizer(o Options) *authorizer {
 	a := &authorizer{
-		enforce:     o.Authorization,
-		certs:       o.TLS != nil && o.TLS.ClientAuth == tls.RequireAndVerifyClientCert,
+		enforce:     o.authenticates(),
+		certs:       o.clientCerts(),
 		superAdmins: make(map[string]bool, len(o.SuperAdmins)),
 	}
 	for _, n := range o.SuperAdmins {
@@ -509,7 +508,7 @@ func (s *Server) guard(ctx context.Context, method string, req any) error {
 	switch {
 	case s.auth != nil:
 		p, err = s.auth.principal(ctx)
-	case s.authz.certs && s.authz.enforce:
+	case s.authz.certs:
 		p, err = certPrincipal(ctx)
 	}
 	if err != nil {

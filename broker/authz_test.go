@@ -20,8 +20,8 @@ import (
 	"github.com/danube-console/danube-console/proto/schemapb"
 )
 
-// Authorization (Options.Authorization): every rpc of both ports checked against roles and bindings as the
-// real broker's RBAC does (spec §2.4, §2.5), the denial's status and message, nothing changed by a denied
+// Authorization, on whenever authentication is: every rpc of both ports checked against roles and bindings
+// as the real broker's RBAC does (spec §2.4, §2.5), the denial's status and message, nothing changed by a denied
 // call, and the danube_authz_* counters.
 
 func dialConnInsecure(t *testing.T, addr string) *grpc.ClientConn {
@@ -105,7 +105,7 @@ func (d *deltas) want(k [3]string, n float64) {
 }
 
 func authzOpts() broker.Options {
-	return broker.Options{JWTSecret: testSecret, Authorization: true, SuperAdmins: []string{"root"}}
+	return broker.Options{JWTSecret: testSecret, SuperAdmins: []string{"root"}}
 }
 
 func TestAuthzClientPort(t *testing.T) {
@@ -352,7 +352,7 @@ func TestAuthzCountsWithoutAuthentication(t *testing.T) {
 // TestAuthzMutualTLS: without a JWT secret, the principal is the user named by the client certificate.
 func TestAuthzMutualTLS(t *testing.T) {
 	pki := newPKI(t)
-	srv := newWire(t, broker.Options{Authorization: true, TLS: &tls.Config{
+	srv := newWire(t, broker.Options{TLS: &tls.Config{
 		Certificates: []tls.Certificate{pki.server}, ClientCAs: pki.pool,
 		ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}}).srv
 	creds := credentials.NewTLS(&tls.Config{RootCAs: pki.pool, Certificates: []tls.Certificate{pki.client}})
@@ -368,7 +368,7 @@ func TestAuthzMutualTLS(t *testing.T) {
 // TestAuthzMutualTLSSuperAdmin: a certificate's name can be a super-admin, which bootstraps the bindings.
 func TestAuthzMutualTLSSuperAdmin(t *testing.T) {
 	pki := newPKI(t)
-	srv := newWire(t, broker.Options{Authorization: true, SuperAdmins: []string{"danube client"}, TLS: &tls.Config{
+	srv := newWire(t, broker.Options{SuperAdmins: []string{"danube client"}, TLS: &tls.Config{
 		Certificates: []tls.Certificate{pki.server}, ClientCAs: pki.pool,
 		ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}}).srv
 	creds := credentials.NewTLS(&tls.Config{RootCAs: pki.pool, Certificates: []tls.Certificate{pki.client}})
@@ -380,12 +380,14 @@ func TestAuthzMutualTLSSuperAdmin(t *testing.T) {
 	}
 }
 
-func TestAuthzNeedsAuthentication(t *testing.T) {
+// TestSuperAdminsNeedAuthentication: super-admins on a broker that cannot tell who calls are a mistake.
+func TestSuperAdminsNeedAuthentication(t *testing.T) {
 	pki := newPKI(t)
+	root := []string{"root"}
 	for name, o := range map[string]broker.Options{
-		"nothing":                    {Authorization: true},
-		"TLS without client certs":   {Authorization: true, TLS: &tls.Config{Certificates: []tls.Certificate{pki.server}}},
-		"client certs only if given": {Authorization: true, TLS: &tls.Config{Certificates: []tls.Certificate{pki.server}, ClientCAs: pki.pool, ClientAuth: tls.VerifyClientCertIfGiven}},
+		"nothing":                    {SuperAdmins: root},
+		"TLS without client certs":   {SuperAdmins: root, TLS: &tls.Config{Certificates: []tls.Certificate{pki.server}}},
+		"client certs only if given": {SuperAdmins: root, TLS: &tls.Config{Certificates: []tls.Certificate{pki.server}, ClientCAs: pki.pool, ClientAuth: tls.VerifyClientCertIfGiven}},
 	} {
 		if _, err := broker.New(o); !errors.Is(err, broker.ErrInvalidOptions) {
 			t.Errorf("%s: New = %v, want ErrInvalidOptions", name, err)

@@ -211,7 +211,7 @@ func TestSecurityAdminBindings(t *testing.T) {
 func TestSecurityAdminPersists(t *testing.T) {
 	dir := t.TempDir()
 	st := openDisk(t, dir)
-	opts := broker.Options{Store: st, JWTSecret: testSecret, Authorization: true, SuperAdmins: []string{"root"}}
+	opts := broker.Options{Store: st, JWTSecret: testSecret, SuperAdmins: []string{"root"}}
 	w, sec := securityClient(t, opts)
 	root := bearer(t, mustToken(t, testSecret, "root", time.Hour))
 	mustCreateRole(t, sec, root, "looker", "Lookup")

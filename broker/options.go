@@ -157,20 +157,21 @@ type Options struct {
 	// MetricsAddr, when set (e.g. "127.0.0.1:9040"), serves Prometheus metrics at /metrics on that address.
 	MetricsAddr string
 	// TLS, when set, serves the client and admin ports over TLS. For mutual TLS set its ClientCAs and
-	// ClientAuth. Lookups then answer https:// URLs.
+	// ClientAuth; tls.RequireAndVerifyClientCert also authenticates callers by their certificate when there
+	// is no JWTSecret (see SuperAdmins). Lookups then answer https:// URLs.
 	TLS *tls.Config
 	// JWTSecret, when set, requires every call on both ports to carry "authorization: Bearer <JWT>", an HS256
-	// token signed with this secret that has not expired (see NewToken).
+	// token signed with this secret that has not expired (see NewToken); every call is then also authorized
+	// against the caller's role bindings (see SuperAdmins).
 	JWTSecret []byte
-	// Authorization, with authentication on (JWTSecret, or TLS that requires and verifies client
-	// certificates), checks every call on both ports against the roles and bindings managed with
-	// SecurityAdmin, as the real broker's RBAC does: a call whose principal no binding grants the permission
-	// it needs is refused with PermissionDenied and changes nothing. The principal is the token's
-	// principal_type and principal_name (NewPrincipalToken) or, without a JWT secret, the user named by the
-	// client certificate's common name. Without Authorization, authenticated callers may do everything.
-	Authorization bool
-	// SuperAdmins are principal names (of any type) that Authorization lets do everything, as the real
-	// broker's auth.super_admins: the way to create the first roles and bindings.
+	// SuperAdmins are principal names (of any type) allowed everything, as the real broker's
+	// auth.super_admins: the way to create the first roles and bindings. With authentication on (JWTSecret,
+	// or TLS that requires and verifies client certificates), every call on both ports is authorized against
+	// the roles and bindings managed with SecurityAdmin, as the real broker's RBAC does: a call whose
+	// principal neither is a super-admin nor has a binding that grants the permission it needs is refused
+	// with PermissionDenied and changes nothing. The principal is the token's principal_type and
+	// principal_name (NewPrincipalToken) or, without a JWT secret, the user named by the client
+	// certificate's common name. SuperAdmins without authentication are an error.
 	SuperAdmins []string
 	// Peers are the client URLs of other brokers forming a cluster with this one: lookups of topics a peer
 	// serves answer Redirect to it, and producers or consumers of such topics are sent there, as in a real
@@ -253,8 +254,8 @@ func (o Options) withDefaults() (Options, error) {
 	if !isLoopback(o.Host) && (o.TLS == nil || len(o.JWTSecret) == 0) && !o.AllowInsecure {
 		return o, fmt.Errorf("%w: host %s: %w", ErrInvalidOptions, o.Host, ErrInsecure)
 	}
-	if o.Authorization && len(o.JWTSecret) == 0 && (o.TLS == nil || o.TLS.ClientAuth != tls.RequireAndVerifyClientCert) {
-		return o, fmt.Errorf("%w: authorization needs authentication: a JWT secret, or TLS that requires and verifies client certificates", ErrInvalidOptions)
+	if len(o.SuperAdmins) > 0 && !o.authenticates() {
+		return o, fmt.Errorf("%w: super-admins need authentication: a JWT secret, or TLS that requires and verifies client certificates", ErrInvalidOptions)
 	}
 	o.SuperAdmins = append([]string(nil), o.SuperAdmins...)
 	if o.AdvertisedURL != "" {
@@ -332,6 +333,17 @@ func (o Options) withDefaults() (Options, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return o, nil
+}
+
+// authenticates reports whether the broker knows who calls it: a JWT secret, or TLS that requires and
+// verifies client certificates. Then every call is authorized.
+func (o *Options) authenticates() bool {
+	return len(o.JWTSecret) > 0 || o.clientCerts()
+}
+
+// clientCerts reports whether the TLS handshake requires and verifies client certificates.
+func (o *Options) clientCerts() bool {
+	return o.TLS != nil && o.TLS.ClientAuth == tls.RequireAndVerifyClientCert
 }
 
 // isLoopback reports whether host names only the loopback interface.

@@ -102,7 +102,7 @@ func ParseToken(args []string, stderr io.Writer) (TokenConfig, error) {
 	fs := newFlagSet("broker token", stderr,
 		[]string{"Usage: danube-console broker token --subject NAME [--type user] [--ttl 1h] [--jwt-secret-file PATH]"},
 		"Prints a bearer token that a broker started with the same JWT secret accepts, for the principal",
-		"TYPE:NAME that role bindings name (a broker with --authorization checks them). The secret is read",
+		"TYPE:NAME that the broker's role bindings (or --super-admin) must allow. The secret is read",
 		fmt.Sprintf("from --jwt-secret-file, --jwt-secret or $%s. Flags:", jwtSecretEnv))
 	fs.StringVar(&cfg.Subject, "subject", "", "who the token is for (required): its sub and principal_name")
 	fs.StringVar(&cfg.Type, "type", broker.PrincipalUser, "principal type: user, service_account or broker_internal (allowed everything)")

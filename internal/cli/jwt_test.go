@@ -35,7 +35,7 @@ func secretFile(t *testing.T, content string) string {
 func TestBrokerJWTSecretFile(t *testing.T) {
 	t.Setenv(jwtSecretEnv, "env-secret")
 	path := secretFile(t, "file-secret\n")
-	b := startCLI(t, "--port", "0", "--admin-port", "-1", "--log-level", "warn", "--jwt-secret-file", path)
+	b := startCLI(t, "--port", "0", "--admin-port", "-1", "--log-level", "warn", "--jwt-secret-file", path, "--super-admin", "ops")
 	disc := danubepb.NewDiscoveryClient(dialURL(t, b.field(t, "danube broker serving "), insecure.NewCredentials()))
 	lookup := func(tok string) error {
 		_, err := disc.TopicPartitions(callCtx(t, tok), &danubepb.TopicLookupRequest{Topic: "/default/x"})
@@ -81,7 +81,7 @@ func TestBrokerTokenSecretFile(t *testing.T) {
 		if code != 0 || errOut != "" {
 			t.Fatalf("file %q: code %d stderr %q", content, code, errOut)
 		}
-		if err := lookupWith(t, brokertest.Run(t, broker.Options{JWTSecret: []byte(secret), AdminPort: -1}), strings.TrimSpace(out)); err != nil {
+		if err := lookupWith(t, brokertest.Run(t, broker.Options{JWTSecret: []byte(secret), SuperAdmins: []string{"ops"}, AdminPort: -1}), strings.TrimSpace(out)); err != nil {
 			t.Errorf("file %q: token refused by a broker with secret %q: %v", content, secret, err)
 		}
 	}
@@ -140,7 +140,7 @@ func TestJWTSecretHelp(t *testing.T) {
 	}
 }
 
-// TestBrokerAuthorizationAndTokenTypes runs "broker --authorization --super-admin root" and mints tokens with
+// TestBrokerAuthorizationAndTokenTypes runs "broker --jwt-secret-file F --super-admin root" and mints tokens with
 // "broker token --type": the super-admin creates a role and binds it to a service account, whose token is
 // then allowed on its topic and refused elsewhere with the real broker's message; a user token of the same
 // name is another principal.
@@ -148,7 +148,7 @@ func TestBrokerAuthorizationAndTokenTypes(t *testing.T) {
 	clearSecretEnv(t)
 	path := secretFile(t, "authz-secret\n")
 	b := startCLI(t, "--port", "0", "--admin-port", "0", "--log-level", "warn", "--jwt-secret-file", path,
-		"--authorization", "--super-admin", "root")
+		"--super-admin", "root")
 	mint := func(args ...string) string {
 		t.Helper()
 		code, out, errOut := runCmd(t, append([]string{"broker", "token", "--jwt-secret-file", path}, args...)...)
@@ -194,17 +194,30 @@ func TestBrokerAuthorizationAndTokenTypes(t *testing.T) {
 		!strings.Contains(errOut, `--type "admin": use user, service_account or broker_internal`) {
 		t.Errorf("broker token --type admin: code %d stderr %q", code, errOut)
 	}
+	if strings.Contains(b.errb.String(), "no --super-admin") {
+		t.Errorf("a broker with a super-admin says it has none: %q", b.errb.String())
+	}
 	if code := b.stop(t); code != 0 {
 		t.Fatalf("exit code %d; stderr %q", code, b.errb.String())
 	}
 }
 
-// TestBrokerAuthorizationNeedsAuthentication: --authorization without a secret or client certificates is a
-// usage error.
-func TestBrokerAuthorizationNeedsAuthentication(t *testing.T) {
+// TestBrokerWithoutSuperAdminSaysSo: a broker with authentication and no --super-admin says that only the
+// bindings already stored let anyone in.
+func TestBrokerWithoutSuperAdminSaysSo(t *testing.T) {
 	clearSecretEnv(t)
-	code, _, errOut := runCmd(t, "broker", "--ephemeral", "--port", "0", "--admin-port", "-1", "--authorization")
-	if code != 2 || !strings.Contains(errOut, "authorization needs authentication") {
-		t.Fatalf("broker --authorization alone: code %d stderr %q", code, errOut)
+	b := startCLI(t, "--port", "0", "--admin-port", "-1", "--log-level", "warn", "--jwt-secret-file", secretFile(t, "s"))
+	if !strings.Contains(b.errb.String(), "no --super-admin is given: only the bindings already stored let anyone in") {
+		t.Fatalf("stderr %q", b.errb.String())
+	}
+}
+
+// TestBrokerSuperAdminNeedsAuthentication: --super-admin without a secret or client certificates is a usage
+// error.
+func TestBrokerSuperAdminNeedsAuthentication(t *testing.T) {
+	clearSecretEnv(t)
+	code, _, errOut := runCmd(t, "broker", "--ephemeral", "--port", "0", "--admin-port", "-1", "--super-admin", "root")
+	if code != 2 || !strings.Contains(errOut, "super-admins need authentication") {
+		t.Fatalf("broker --super-admin alone: code %d stderr %q", code, errOut)
 	}
 }
