@@ -438,9 +438,6 @@ func (s *subscription) nack(offset uint64, delay time.Duration, reason string) {
 	d := s.d
 	s.mu.Lock()
 	if p := d.byOff[offset]; p != nil && p.state == stInflight && p.delivered() {
-		if reason == "" {
-			reason = "nack"
-		}
 		s.counters.nacks.Add(1)
 		d.fail(p, delay, reason, time.Now())
 	}
@@ -499,9 +496,11 @@ func (d *dispatcher) deadLetter(ps []*pending) {
 			"x-original-topic-offset": strconv.FormatUint(p.off, 10),
 			"x-original-producer-id":  strconv.FormatUint(p.msg.GetMsgId().GetProducerId(), 10),
 			"x-original-broker-addr":  p.msg.GetMsgId().GetBrokerAddr(),
-			"x-poison-policy":         PoisonDeadLetter.String(),
+			"x-poison-policy":         PoisonDeadLetter.label(),
 			"x-delivery-attempt":      strconv.FormatUint(uint64(p.attempts), 10),
-			"x-failure-reason":        p.reason,
+		}
+		if p.reason != "" { // the real broker leaves it out when the last Nack gave no reason
+			attrs["x-failure-reason"] = p.reason
 		}
 		err := s.srv.publishInternal(topic, p.msg, attrs)
 		s.mu.Lock()

@@ -3,7 +3,9 @@ package broker
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -20,6 +22,7 @@ func (s *Server) registerAdmin(g *grpc.Server) {
 	adminpb.RegisterBrokerAdminServer(g, brokerAdmin{s: s})
 	adminpb.RegisterNamespaceAdminServer(g, namespaceAdmin{s: s})
 	adminpb.RegisterTopicAdminServer(g, topicAdmin{s: s})
+	adminpb.RegisterClusterAdminServer(g, clusterAdmin{s: s})
 	schemapb.RegisterSchemaRegistryServer(g, schemaService{s: s})
 	consolepb.RegisterBrokerDiagnosticsServer(g, diagnostics{s: s})
 }
@@ -43,22 +46,14 @@ type brokerAdmin struct {
 	s *Server
 }
 
-// ListBrokers lists this broker, the only one.
+// ListBrokers lists every broker of the group (this broker alone without peers), as a real cluster does.
 func (b brokerAdmin) ListBrokers(ctx context.Context, _ *adminpb.Empty) (*adminpb.BrokerListResponse, error) {
-	s := b.s
-	return &adminpb.BrokerListResponse{Brokers: []*adminpb.BrokerInfo{{
-		BrokerId:     strconv.FormatUint(s.BrokerID(), 10),
-		BrokerAddr:   s.URL(),
-		BrokerRole:   "Cluster_Leader",
-		AdminAddr:    s.AdminURL(),
-		MetricsAddr:  s.MetricsAddr(),
-		BrokerStatus: "active",
-	}}}, nil
+	return b.s.listBrokers(ctx), nil
 }
 
-// GetLeaderBroker answers this broker's id.
+// GetLeaderBroker answers the group's leader: this broker without peers.
 func (b brokerAdmin) GetLeaderBroker(ctx context.Context, _ *adminpb.Empty) (*adminpb.BrokerResponse, error) {
-	return &adminpb.BrokerResponse{Leader: strconv.FormatUint(b.s.BrokerID(), 10)}, nil
+	return &adminpb.BrokerResponse{Leader: strconv.FormatUint(b.s.leaderBroker(ctx), 10)}, nil
 }
 
 // ListNamespaces lists every namespace once.
@@ -66,29 +61,26 @@ func (b brokerAdmin) ListNamespaces(ctx context.Context, _ *adminpb.Empty) (*adm
 	return &adminpb.NamespaceListResponse{Namespaces: b.s.namespaceNames()}, nil
 }
 
-// UnloadBroker needs a cluster.
-func (b brokerAdmin) UnloadBroker(context.Context, *adminpb.UnloadBrokerRequest) (*adminpb.UnloadBrokerResponse, error) {
-	return nil, errNeedsCluster("Unloading a broker")
+// UnloadBroker answers as a real cluster of the group's shape does: a single broker cannot be unloaded; in a
+// group the broker is marked draining (drained without topics) and its topics are reported as failed, since
+// they cannot move.
+func (b brokerAdmin) UnloadBroker(ctx context.Context, req *adminpb.UnloadBrokerRequest) (*adminpb.UnloadBrokerResponse, error) {
+	return b.s.unloadBroker(ctx, req)
 }
 
-// ActivateBroker needs a cluster.
-func (b brokerAdmin) ActivateBroker(context.Context, *adminpb.ActivateBrokerRequest) (*adminpb.ActivateBrokerResponse, error) {
-	return nil, errNeedsCluster("Activating a broker")
+// ActivateBroker marks a broker active, for any id, as the real broker does.
+func (b brokerAdmin) ActivateBroker(ctx context.Context, req *adminpb.ActivateBrokerRequest) (*adminpb.ActivateBrokerResponse, error) {
+	return b.s.activateBroker(ctx, req)
 }
 
-// TriggerRebalance needs a cluster.
+// TriggerRebalance answers as a real cluster without a load manager: topics are never moved here.
 func (b brokerAdmin) TriggerRebalance(context.Context, *adminpb.RebalanceRequest) (*adminpb.RebalanceResponse, error) {
-	return nil, errNeedsCluster("Rebalancing")
+	return nil, status.Error(codes.FailedPrecondition, "Rebalancing is not configured on this broker")
 }
 
-// GetClusterBalance describes the one-broker cluster: all load on this broker, perfectly balanced.
+// GetClusterBalance describes the real distribution of topics across the group.
 func (b brokerAdmin) GetClusterBalance(ctx context.Context, _ *adminpb.ClusterBalanceRequest) (*adminpb.ClusterBalanceResponse, error) {
-	n := len(b.s.TopicNames())
-	load := float64(n)
-	return &adminpb.ClusterBalanceResponse{
-		MeanLoad: load, MaxLoad: load, MinLoad: load, BrokerCount: 1, AssignmentStrategy: "standalone",
-		Brokers: []*adminpb.BrokerLoadInfo{{BrokerId: b.s.BrokerID(), Load: load, TopicCount: uint32(n)}},
-	}, nil
+	return b.s.clusterBalance(ctx), nil
 }
 
 // namespaceAdmin serves danube_admin.NamespaceAdmin.
@@ -97,33 +89,66 @@ type namespaceAdmin struct {
 	s *Server
 }
 
-func (n namespaceAdmin) requireNamespace(name string) error {
-	n.s.mu.RLock()
-	defer n.s.mu.RUnlock()
-	if n.s.namespaces[name] == nil {
-		return adminErr("Namespace %s not found", name)
-	}
-	return nil
+// hasNamespace reports whether the namespace exists.
+func (s *Server) hasNamespace(name string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.namespaces[name] != nil
 }
 
-// GetNamespaceTopics lists a namespace's topics without the leading slash ("ns/topic"), as the real broker does.
-func (n namespaceAdmin) GetNamespaceTopics(ctx context.Context, req *adminpb.NamespaceRequest) (*adminpb.TopicListResponse, error) {
-	if err := n.requireNamespace(req.GetName()); err != nil {
-		return nil, err
+// listedTopics returns a namespace's topics as the admin API lists them, sorted: every topic but the
+// broker's events topic, which the real broker does not list in its namespace either. An unknown namespace
+// has none. Unlike the real broker's prefix scan, "default" does not list the topics of "default2".
+func (s *Server) listedTopics(ns string) []string {
+	names := s.namespaceTopics(ns, "")
+	out := names[:0]
+	for _, n := range names {
+		if n != EventsTopic {
+			out = append(out, n)
+		}
 	}
+	return out
+}
+
+// GetNamespaceTopics lists a namespace's topics without the leading slash ("ns/topic"), as the real broker
+// does; an unknown namespace has none.
+func (n namespaceAdmin) GetNamespaceTopics(ctx context.Context, req *adminpb.NamespaceRequest) (*adminpb.TopicListResponse, error) {
 	resp := &adminpb.TopicListResponse{}
-	for _, t := range n.s.namespaceTopics(req.GetName(), "") {
+	for _, t := range n.s.listedTopics(req.GetName()) {
 		resp.Topics = append(resp.Topics, t[1:])
 	}
 	return resp, nil
 }
 
-// GetNamespacePolicies returns a namespace's policies as JSON: the broker's, which every namespace uses.
+// namespacePolicies is the real broker's policies JSON: every key, in its order, 0 meaning unlimited.
+type namespacePolicies struct {
+	MaxProducersPerTopic        uint32 `json:"max_producers_per_topic"`
+	MaxSubscriptionsPerTopic    uint32 `json:"max_subscriptions_per_topic"`
+	MaxConsumersPerTopic        uint32 `json:"max_consumers_per_topic"`
+	MaxConsumersPerSubscription uint32 `json:"max_consumers_per_subscription"`
+	MaxPublishRate              uint32 `json:"max_publish_rate"`
+	MaxSubscriptionDispatchRate uint32 `json:"max_subscription_dispatch_rate"`
+	MaxMessageSize              uint32 `json:"max_message_size"`
+}
+
+func clampU32(v int) uint32 { return uint32(min(max(v, 0), 1<<32-1)) }
+
+// GetNamespacePolicies returns a namespace's policies as the real broker's JSON. Every namespace has the
+// broker's limits (Options.Policies), which are the ones enforced; the embedded broker has no rate limits.
 func (n namespaceAdmin) GetNamespacePolicies(ctx context.Context, req *adminpb.NamespaceRequest) (*adminpb.PolicyResponse, error) {
-	if err := n.requireNamespace(req.GetName()); err != nil {
-		return nil, err
+	name := req.GetName()
+	if !n.s.hasNamespace(name) {
+		// "polices" is the real broker's spelling.
+		return nil, adminErr("Unable to retrieve polices for the namespace %s due to Unable to retrieve the policies for the namespace", name)
 	}
-	b, err := json.Marshal(n.s.opts.Policies)
+	p := n.s.opts.Policies
+	b, err := json.Marshal(namespacePolicies{
+		MaxProducersPerTopic:        clampU32(p.MaxProducersPerTopic),
+		MaxSubscriptionsPerTopic:    clampU32(p.MaxSubscriptionsPerTopic),
+		MaxConsumersPerTopic:        clampU32(p.MaxConsumersPerTopic),
+		MaxConsumersPerSubscription: clampU32(p.MaxConsumersPerSubscription),
+		MaxMessageSize:              clampU32(p.MaxMessageSize),
+	})
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "encoding policies: %v", err)
 	}
@@ -163,20 +188,14 @@ func (ta topicAdmin) topicInfos(names []string) *adminpb.TopicInfoListResponse {
 	return resp
 }
 
-// ListNamespaceTopics lists a namespace's topics with their delivery.
+// ListNamespaceTopics lists a namespace's topics with their delivery; an unknown namespace has none.
 func (ta topicAdmin) ListNamespaceTopics(ctx context.Context, req *adminpb.NamespaceRequest) (*adminpb.TopicInfoListResponse, error) {
-	if err := (namespaceAdmin{s: ta.s}).requireNamespace(req.GetName()); err != nil {
-		return nil, err
-	}
-	return ta.topicInfos(ta.s.namespaceTopics(req.GetName(), "")), nil
+	return ta.topicInfos(ta.s.listedTopics(req.GetName())), nil
 }
 
-// ListBrokerTopics lists the topics this broker serves.
+// ListBrokerTopics lists the topics a broker of the group serves (see Server.brokerTopics).
 func (ta topicAdmin) ListBrokerTopics(ctx context.Context, req *adminpb.BrokerRequest) (*adminpb.TopicInfoListResponse, error) {
-	if id := req.GetBrokerId(); id != "" && id != strconv.FormatUint(ta.s.BrokerID(), 10) {
-		return nil, adminErr("Broker %s not found", id)
-	}
-	return ta.topicInfos(ta.s.TopicNames()), nil
+	return ta.s.brokerTopics(ctx, req, func() *adminpb.TopicInfoListResponse { return ta.topicInfos(ta.s.TopicNames()) })
 }
 
 func reliableStrategy(d adminpb.DispatchStrategy) (bool, error) {
@@ -186,7 +205,7 @@ func reliableStrategy(d adminpb.DispatchStrategy) (bool, error) {
 	case adminpb.DispatchStrategy_Reliable:
 		return true, nil
 	}
-	return false, status.Errorf(codes.InvalidArgument, "Unknown dispatch strategy %d", d)
+	return false, status.Error(codes.InvalidArgument, "invalid dispatch_strategy value")
 }
 
 // CreateTopic creates a topic.
@@ -201,7 +220,7 @@ func (ta topicAdmin) CreateTopic(ctx context.Context, req *adminpb.NewTopicReque
 	return &adminpb.TopicResponse{Success: true}, nil
 }
 
-// CreatePartitionedTopic creates the partitions of a topic.
+// CreatePartitionedTopic creates the partitions of a topic; zero partitions create nothing.
 func (ta topicAdmin) CreatePartitionedTopic(ctx context.Context, req *adminpb.PartitionedTopicRequest) (*adminpb.TopicResponse, error) {
 	reliable, err := reliableStrategy(req.GetDispatchStrategy())
 	if err != nil {
@@ -221,22 +240,29 @@ func (ta topicAdmin) DeleteTopic(ctx context.Context, req *adminpb.TopicRequest)
 	return &adminpb.TopicResponse{Success: true}, nil
 }
 
-// UnloadTopic needs a cluster.
+// UnloadTopic answers as a real single-broker cluster: there is no other broker to move the topic to.
 func (ta topicAdmin) UnloadTopic(context.Context, *adminpb.TopicRequest) (*adminpb.TopicResponse, error) {
-	return nil, errNeedsCluster("Unloading a topic")
+	return nil, status.Error(codes.FailedPrecondition,
+		"Cannot unload topic: single broker cluster detected. Unload requires at least 2 brokers.")
 }
 
-// ListSubscriptions lists a topic's subscriptions.
+// subscriptionNames lists a topic's subscriptions once each, sorted: those that exist and those configured
+// with the admin API before their first Subscribe, as the real broker lists them. An unknown topic has none.
+func (ta topicAdmin) subscriptionNames(topicName string) []string {
+	var names []string
+	if info, ok := ta.s.Topic(topicName); ok {
+		for _, si := range info.Subscriptions {
+			names = append(names, si.Name)
+		}
+		names = append(names, ta.s.configuredSubscriptions(topicName)...)
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// ListSubscriptions lists a topic's subscriptions (see subscriptionNames).
 func (ta topicAdmin) ListSubscriptions(ctx context.Context, req *adminpb.TopicRequest) (*adminpb.SubscriptionListResponse, error) {
-	info, ok := ta.s.Topic(req.GetName())
-	if !ok {
-		return nil, adminErr("Topic %s not found", req.GetName())
-	}
-	resp := &adminpb.SubscriptionListResponse{}
-	for _, si := range info.Subscriptions {
-		resp.Subscriptions = append(resp.Subscriptions, si.Name)
-	}
-	return resp, nil
+	return &adminpb.SubscriptionListResponse{Subscriptions: ta.subscriptionNames(req.GetName())}, nil
 }
 
 // Unsubscribe deletes a subscription without connected consumers.
@@ -250,14 +276,17 @@ func (ta topicAdmin) Unsubscribe(ctx context.Context, req *adminpb.SubscriptionR
 func policyFromProto(p *adminpb.SubscriptionFailurePolicy) FailurePolicy {
 	return FailurePolicy{
 		MaxRedeliveryCount:  p.GetMaxRedeliveryCount(),
-		AckTimeout:          time.Duration(p.GetAckTimeoutMs()) * time.Millisecond,
-		BaseRedeliveryDelay: time.Duration(p.GetBaseRedeliveryDelayMs()) * time.Millisecond,
-		MaxRedeliveryDelay:  time.Duration(p.GetMaxRedeliveryDelayMs()) * time.Millisecond,
+		AckTimeout:          time.Duration(min(p.GetAckTimeoutMs(), maxMillis)) * time.Millisecond,
+		BaseRedeliveryDelay: time.Duration(min(p.GetBaseRedeliveryDelayMs(), maxMillis)) * time.Millisecond,
+		MaxRedeliveryDelay:  time.Duration(min(p.GetMaxRedeliveryDelayMs(), maxMillis)) * time.Millisecond,
 		Backoff:             BackoffStrategy(p.GetBackoffStrategy()),
 		Poison:              PoisonPolicy(p.GetPoisonPolicy()),
 		DeadLetterTopic:     p.GetDeadLetterTopic(),
 	}
 }
+
+// maxMillis is the longest duration in milliseconds that a time.Duration holds.
+const maxMillis = uint64(1<<63-1) / uint64(time.Millisecond)
 
 func policyToProto(p FailurePolicy) *adminpb.SubscriptionFailurePolicy {
 	out := &adminpb.SubscriptionFailurePolicy{
@@ -274,23 +303,20 @@ func policyToProto(p FailurePolicy) *adminpb.SubscriptionFailurePolicy {
 	return out
 }
 
-// SetSubscriptionFailurePolicy replaces a reliable subscription's failure policy.
+// SetSubscriptionFailurePolicy sets the failure policy of a subscription of a reliable topic. The
+// subscription need not exist: a subscription created later starts with it (the way to configure a
+// dead-letter policy before starting consumers); a live one takes it at once.
 func (ta topicAdmin) SetSubscriptionFailurePolicy(ctx context.Context, req *adminpb.SetSubscriptionFailurePolicyRequest) (*adminpb.SubscriptionResponse, error) {
-	if req.GetFailurePolicy() == nil {
-		return nil, status.Error(codes.InvalidArgument, "The request has no failure_policy")
-	}
-	if err := ta.s.setFailurePolicy(req.GetTopic(), req.GetSubscription(), policyFromProto(req.GetFailurePolicy())); err != nil {
+	if err := ta.s.setFailurePolicy(req.GetTopic(), req.GetSubscription(), req.GetFailurePolicy()); err != nil {
 		return nil, err
 	}
 	return &adminpb.SubscriptionResponse{Success: true}, nil
 }
 
-// GetSubscriptionFailurePolicy returns a subscription's type and, on reliable topics, its failure policy.
+// GetSubscriptionFailurePolicy returns a subscription's type and failure policy; it answers OK for unknown
+// topics and subscriptions, without a policy when none applies.
 func (ta topicAdmin) GetSubscriptionFailurePolicy(ctx context.Context, req *adminpb.GetSubscriptionFailurePolicyRequest) (*adminpb.GetSubscriptionFailurePolicyResponse, error) {
-	typ, pol, _, err := ta.s.subscriptionConfig(req.GetTopic(), req.GetSubscription())
-	if err != nil {
-		return nil, err
-	}
+	typ, pol := ta.s.subscriptionPolicy(req.GetTopic(), req.GetSubscription())
 	resp := &adminpb.GetSubscriptionFailurePolicyResponse{SubscriptionType: int32(typ)}
 	if pol != nil {
 		resp.FailurePolicy = policyToProto(*pol)
@@ -298,49 +324,47 @@ func (ta topicAdmin) GetSubscriptionFailurePolicy(ctx context.Context, req *admi
 	return resp, nil
 }
 
-// SetSubscriptionDispatchConfig sets a reliable subscription's window of unacknowledged messages (applied at
-// once, unlike the real broker, which stores it only).
+// SetSubscriptionDispatchConfig sets a subscription's window of unacknowledged messages: stored for the
+// subscription (existing or not) and applied to it on a reliable topic, at once or when it is created
+// (the real broker stores it only).
 func (ta topicAdmin) SetSubscriptionDispatchConfig(ctx context.Context, req *adminpb.SetSubscriptionDispatchConfigRequest) (*adminpb.SubscriptionResponse, error) {
-	if req.GetDispatchConfig() == nil {
-		return nil, status.Error(codes.InvalidArgument, "The request has no dispatch_config")
-	}
-	if err := ta.s.setDispatchWindow(req.GetTopic(), req.GetSubscription(), req.GetDispatchConfig().GetMaxUnackedMessages()); err != nil {
+	if err := ta.s.setDispatchWindow(req.GetTopic(), req.GetSubscription(), req.GetDispatchConfig()); err != nil {
 		return nil, err
 	}
 	return &adminpb.SubscriptionResponse{Success: true}, nil
 }
 
-// GetSubscriptionDispatchConfig returns a reliable subscription's window.
+// GetSubscriptionDispatchConfig returns the window set with SetSubscriptionDispatchConfig, or no
+// dispatch_config when none was set (the subscription then uses the broker's MaxUnackedMessages).
 func (ta topicAdmin) GetSubscriptionDispatchConfig(ctx context.Context, req *adminpb.GetSubscriptionDispatchConfigRequest) (*adminpb.GetSubscriptionDispatchConfigResponse, error) {
-	_, pol, window, err := ta.s.subscriptionConfig(req.GetTopic(), req.GetSubscription())
+	n, err := ta.s.subscriptionWindow(req.GetTopic(), req.GetSubscription())
 	if err != nil {
 		return nil, err
 	}
 	resp := &adminpb.GetSubscriptionDispatchConfigResponse{}
-	if pol != nil {
-		resp.DispatchConfig = &adminpb.SubscriptionDispatchConfig{MaxUnackedMessages: uint32(window)}
+	if n > 0 {
+		resp.DispatchConfig = &adminpb.SubscriptionDispatchConfig{MaxUnackedMessages: n}
 	}
 	return resp, nil
 }
 
-// DescribeTopic describes a topic: subscriptions, delivery and its schema.
+// DescribeTopic describes a topic: subscriptions, delivery and its schema. An unknown topic is described as
+// the real broker does, OK with no subscriptions, no broker and "NonReliable".
 func (ta topicAdmin) DescribeTopic(ctx context.Context, req *adminpb.DescribeTopicRequest) (*adminpb.DescribeTopicResponse, error) {
 	info, ok := ta.s.Topic(req.GetName())
 	if !ok {
-		return nil, adminErr("Topic %s not found", req.GetName())
+		return &adminpb.DescribeTopicResponse{Name: req.GetName(), Subscriptions: []string{}, Delivery: delivery(false)}, nil
 	}
 	resp := &adminpb.DescribeTopicResponse{
-		Name:     info.Name,
-		BrokerId: strconv.FormatUint(ta.s.BrokerID(), 10),
-		Delivery: delivery(info.Reliable),
-	}
-	for _, si := range info.Subscriptions {
-		resp.Subscriptions = append(resp.Subscriptions, si.Name)
+		Name:          info.Name,
+		BrokerId:      strconv.FormatUint(ta.s.BrokerID(), 10),
+		Delivery:      delivery(info.Reliable),
+		Subscriptions: ta.subscriptionNames(info.Name),
 	}
 	if subj := info.SchemaSubject; subj != "" {
 		resp.SchemaSubject = &subj
 		if v, mode, err := ta.s.schemas.Latest(subj); err == nil {
-			id, version, typ, m := v.SchemaID, v.Version, string(v.Type), string(mode)
+			id, version, typ, m := v.SchemaID, v.Version, string(v.Type), strings.ToUpper(string(mode))
 			resp.SchemaId, resp.SchemaVersion, resp.SchemaType, resp.CompatibilityMode = &id, &version, &typ, &m
 		}
 	}

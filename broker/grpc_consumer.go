@@ -65,7 +65,10 @@ func (cs consumerService) Subscribe(ctx context.Context, req *danubepb.ConsumerR
 		if max := s.opts.Policies.MaxSubscriptionsPerTopic; max > 0 && len(t.subs) >= max {
 			return nil, status.Errorf(codes.PermissionDenied, "Not allowed to create the subscription for the topic: %s", name)
 		}
-		sub = s.addSubscription(t, req.GetSubscription(), typ)
+		var err error
+		if sub, err = s.addSubscription(t, req.GetSubscription(), typ); err != nil {
+			return nil, err
+		}
 		created = true
 	}
 	res, err := sub.addConsumer(req.GetConsumerName(), req.GetKeyFilters(), t.consumerCount(), arrival(ctx, s))
@@ -103,12 +106,15 @@ func (cs consumerService) Subscribe(ctx context.Context, req *danubepb.ConsumerR
 // addSubscription creates a subscription and makes it visible to publishing and log trimming at once, so
 // that a new reliable subscription's starting offset (the latest) cannot be trimmed before it is counted.
 // Caller holds t.mu.
-func (s *Server) addSubscription(t *topic, name string, typ SubscriptionType) *subscription {
+func (s *Server) addSubscription(t *topic, name string, typ SubscriptionType) (*subscription, error) {
 	m := subscriptionMeta{Topic: t.name, Name: name, Type: typ}
 	var cursor uint64
 	if t.reliable {
 		pol := s.opts.FailurePolicy
 		m.FailurePolicy = &pol
+		if err := s.applyStoredConfig(t, &m); err != nil { // set with the admin API before the first Subscribe
+			return nil, err
+		}
 		t.trimMu.RLock()
 		defer t.trimMu.RUnlock()
 		cursor = t.log.NextOffset() // new reliable subscriptions start at Latest
@@ -119,7 +125,7 @@ func (s *Server) addSubscription(t *topic, name string, typ SubscriptionType) *s
 	sub := s.newSubscription(t, m, cursor)
 	t.subs[name] = sub
 	t.subsChanged()
-	return sub
+	return sub, nil
 }
 
 // persistSubscription writes a new subscription (and its starting cursor) to the store.
@@ -129,6 +135,9 @@ func (s *Server) persistSubscription(sub *subscription) error {
 	if sub.d != nil {
 		pol := sub.d.policy
 		m.FailurePolicy = &pol
+		if sub.d.window != s.opts.MaxUnackedMessages {
+			m.MaxUnacked = sub.d.window // set with the admin API
+		}
 		if err := s.putCursor(t.name, sub.name, sub.d.floor.Load()); err != nil {
 			return errSubscribe(t.name, "%v", err)
 		}

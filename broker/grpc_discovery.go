@@ -72,6 +72,7 @@ type healthService struct {
 // HealthCheck answers OK while a producer is registered on a served topic and not closed, or while a
 // consumer is known and connected; CLOSE otherwise.
 func (hs healthService) HealthCheck(ctx context.Context, req *danubepb.HealthCheckRequest) (*danubepb.HealthCheckResponse, error) {
+	hs.s.answerPeer(ctx) // a peer asking who this broker is (peers.go)
 	ok := false
 	switch req.GetClient() {
 	case danubepb.HealthCheckRequest_Producer:

@@ -1,17 +1,22 @@
 package broker
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"sort"
 	"strconv"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/danube-console/danube-console/proto/adminpb"
 )
 
-// Operations of the admin API on topics, namespaces and subscriptions. Like the real broker, failures of
-// topic and namespace operations answer NotFound with a message that says what went wrong.
+// Operations of the admin API on topics, namespaces and subscriptions, with the real broker's codes and texts:
+// creating, deleting and unsubscribing fail with NotFound "Unable to … due to …" whatever the cause (adminErr),
+// while the subscription configuration rpcs answer InvalidArgument or FailedPrecondition.
 
 func adminErr(format string, args ...any) error {
 	return status.Errorf(codes.NotFound, format, args...)
@@ -71,15 +76,15 @@ func (s *Server) createNamespace(name string) error {
 		return err
 	}
 	if !validNamespace(name) {
-		return adminErr("Unable to create the namespace %s due to: invalid name; use letters, digits, '_' and '-'", name)
+		return adminErr("Unable to create the namespace %s due to invalid name; use letters, digits, '_' and '-'", name)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.namespaces[name] != nil {
-		return adminErr("Unable to create the namespace %s due to: it already exists", name)
+		return adminErr("Unable to create the namespace %s due to Namespace %s already exists.", name, name)
 	}
 	if err := s.addNamespace(name); err != nil {
-		return adminErr("Unable to create the namespace %s due to: %v", name, err)
+		return adminErr("Unable to create the namespace %s due to Unable to perform operation %v", name, err)
 	}
 	s.log.Info("namespace created", "namespace", name)
 	return nil
@@ -89,18 +94,17 @@ func (s *Server) deleteNamespace(name string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.namespaces[name] == nil {
-		return adminErr("Unable to delete the namespace %s due to: it does not exist", name)
+		return adminErr("Unable to delete the namespace %s due to Namespace %s does not exists.", name, name)
 	}
-	if name == DefaultNamespace || name == SystemNamespace {
-		return adminErr("Unable to delete the namespace %s due to: it is a built-in namespace", name)
-	}
+	// As on the real broker, "default" can be deleted when empty (it comes back at the next start); "system"
+	// holds the events topic and is never empty.
 	for _, t := range s.topics {
 		if t.ns == name {
-			return adminErr("Unable to delete the namespace %s due to: it still has topics (%s); delete them first", name, t.name)
+			return adminErr("Unable to delete the namespace %s due to Can't delete and non empty namespace: %s", name, name)
 		}
 	}
 	if err := s.store.Meta().Delete(keyNamespaces + name); err != nil {
-		return adminErr("Unable to delete the namespace %s due to: %v", name, err)
+		return adminErr("Unable to delete the namespace %s due to Unable to perform operation %v", name, err)
 	}
 	delete(s.namespaces, name)
 	s.log.Info("namespace deleted", "namespace", name)
@@ -113,23 +117,23 @@ func (s *Server) adminCreateTopic(name string, reliable bool, subject string) er
 		return errTooLong("topic name", len(name), MaxTopicNameLength)
 	}
 	if ValidateTopicName(name) != nil {
-		return adminErr("Unable to create the topic %s due to: invalid name, should be /namespace_name/topic_name", name)
+		return adminErr("Unable to create the topic %s due to %s", name, status.Convert(errInvalidTopic(name)).Message())
 	}
 	if subject != "" {
 		if _, ok := s.schemas.SubjectID(subject); !ok {
-			return adminErr("Unable to create the topic %s due to: schema subject %s is not registered", name, subject)
+			return adminErr("Unable to create the topic %s due to schema subject %s is not registered", name, subject)
 		}
 	}
 	t, created, err := s.createTopic(name, reliable)
 	if err != nil {
-		return adminErr("Unable to create the topic %s due to: %s", name, status.Convert(err).Message())
+		return adminErr("Unable to create the topic %s due to %s", name, status.Convert(err).Message())
 	}
 	if !created {
-		return adminErr("Unable to create the topic %s due to: it already exists", name)
+		return adminErr("Unable to create the topic %s due to Topic '%s' already exists", name, name)
 	}
 	if subject != "" {
 		if err := s.updateTopicMeta(t, func(m *topicMeta) { m.SchemaSubject = subject }); err != nil {
-			return adminErr("Unable to create the topic %s due to: %s", name, status.Convert(err).Message())
+			return adminErr("Unable to create the topic %s due to %s", name, status.Convert(err).Message())
 		}
 	}
 	return nil
@@ -139,13 +143,10 @@ func (s *Server) adminCreateTopic(name string, reliable bool, subject string) er
 // failure, like the real broker (earlier partitions stay).
 func (s *Server) adminCreatePartitioned(base string, n uint32, reliable bool, subject string) error {
 	if n == 0 {
-		return adminErr("Unable to create the partitioned topic %s due to: it needs at least one partition", base)
+		return nil // as on the real broker: nothing to create
 	}
 	if len(base) > MaxTopicNameLength {
 		return errTooLong("topic name", len(base), MaxTopicNameLength)
-	}
-	if ValidateTopicName(base) != nil {
-		return adminErr("Unable to create the topic %s due to: invalid name, should be /namespace_name/topic_name", base)
 	}
 	for i := range int(n) {
 		if err := s.adminCreateTopic(PartitionName(base, i), reliable, subject); err != nil {
@@ -158,8 +159,8 @@ func (s *Server) adminCreatePartitioned(base string, n uint32, reliable bool, su
 // deleteTopic deletes a topic, or every partition of a partitioned topic given its base name. Deleting one
 // partition alone is refused.
 func (s *Server) deleteTopic(name string) error {
-	if base, ok := partitionBase(name); ok && s.topic(name) != nil {
-		return adminErr("Unable to delete the topic %s due to: it is a partition of %s; delete %s instead", name, base, base)
+	if _, ok := partitionBase(name); ok {
+		return adminErr("Unable to delete the topic %s due to Cannot delete individual partition '%s'. Delete the base topic instead (e.g., if partition is '/default/mytopic-part-0', delete '/default/mytopic').", name, name)
 	}
 	var victims []*topic
 	s.mu.Lock()
@@ -184,7 +185,7 @@ func (s *Server) deleteTopic(name string) error {
 	victims = victims[:n]
 	s.mu.Unlock()
 	if len(victims) == 0 {
-		return adminErr("Unable to delete the topic %s due to: it does not exist", name)
+		return adminErr("Unable to delete the topic %s due to Unable to find topic: %s", name, name)
 	}
 	// Each log is marked before anything is removed: a log whose topic record is gone but which has no mark
 	// is restored at the next start, and one that keeps its mark is deleted at the latest when the name is
@@ -239,7 +240,7 @@ func (s *Server) dropTopic(t *topic) {
 	if err := meta.Delete(storeKey(keyTopics, t.name)); err != nil {
 		s.log.Error("deleting a topic", "topic", t.name, "err", err)
 	}
-	for _, prefix := range []string{keyProducers, keySubscriptions, keyCursors, keyConsumers} {
+	for _, prefix := range []string{keyProducers, keySubscriptions, keyCursors, keyConsumers, keySubConfig} {
 		if err := meta.DeletePrefix(storeKey(prefix, t.name) + "/"); err != nil {
 			s.log.Error("deleting topic records", "topic", t.name, "err", err)
 		}
@@ -252,28 +253,25 @@ func (s *Server) dropTopic(t *topic) {
 	s.log.Info("topic deleted", "topic", t.name)
 }
 
-// servedSubscription finds a topic's subscription for the admin API.
-func (s *Server) servedSubscription(topicName, subName, verb string) (*topic, *subscription, error) {
-	t := s.topic(topicName)
-	if t == nil {
-		return nil, nil, adminErr("Unable to %s the subscription %s due to: topic %s does not exist", verb, subName, topicName)
-	}
-	sub := t.subscription(subName)
-	if sub == nil || sub.deleting.Load() {
-		return nil, nil, adminErr("Unable to %s the subscription %s due to: it does not exist on topic %s", verb, subName, topicName)
-	}
-	return t, sub, nil
+// errUnsubscribe is the real broker's answer to every failed Unsubscribe: the topic or the subscription is
+// unknown, or a consumer is connected.
+func errUnsubscribe(sub string) error {
+	return adminErr("Unable to unsubscribe the subscription %s due to error: Unable to unsubscribe as the subscription %s has active consumers", sub, sub)
 }
 
 // unsubscribe deletes a subscription that has no connected consumer.
 func (s *Server) unsubscribe(topicName, subName string) error {
-	t, sub, err := s.servedSubscription(topicName, subName, "delete")
-	if err != nil {
-		return err
+	t := s.topic(topicName)
+	if t == nil {
+		return errUnsubscribe(subName)
+	}
+	sub := t.subscription(subName)
+	if sub == nil || sub.deleting.Load() {
+		return errUnsubscribe(subName)
 	}
 	return s.removeSubscription(t, sub, func() error {
-		if n := sub.activeCount(); n > 0 {
-			return adminErr("Unable to delete the subscription %s due to: %d consumer(s) are connected; stop them first", subName, n)
+		if sub.activeCount() > 0 {
+			return errUnsubscribe(subName)
 		}
 		return nil
 	})
@@ -286,7 +284,7 @@ func (s *Server) removeSubscription(t *topic, sub *subscription, allowed func() 
 	t.mu.Lock()
 	if t.subs[sub.name] != sub || sub.deleting.Load() {
 		t.mu.Unlock()
-		return adminErr("Unable to delete the subscription %s due to: it does not exist on topic %s", sub.name, t.name)
+		return errUnsubscribe(sub.name)
 	}
 	if err := allowed(); err != nil {
 		t.mu.Unlock()
@@ -303,83 +301,204 @@ func (s *Server) removeSubscription(t *topic, sub *subscription, allowed func() 
 	t.mu.Lock()
 	if t.subs[sub.name] == sub {
 		delete(t.subs, sub.name)
+		// What the admin API set goes with the subscription (a later one of the same name starts afresh).
+		if err := s.store.Meta().Delete(storeKey(keySubConfig, t.name, sub.name)); err != nil {
+			s.log.Error("deleting a subscription config", "topic", t.name, "subscription", sub.name, "err", err)
+		}
 	}
 	t.mu.Unlock()
 	s.log.Info("subscription deleted", "topic", t.name, "subscription", sub.name)
 	return nil
 }
 
-// setFailurePolicy replaces a reliable subscription's failure policy.
-func (s *Server) setFailurePolicy(topicName, subName string, pol FailurePolicy) error {
-	t, sub, err := s.servedSubscription(topicName, subName, "configure")
+// keySubConfig keeps what the admin API set for a subscription (SetSubscriptionFailurePolicy and
+// SetSubscriptionDispatchConfig), whether or not the subscription exists yet: a subscription created later
+// starts with it. It is deleted with the subscription or the topic.
+const keySubConfig = "/subscription-config/"
+
+// subscriptionConfig is the record under keySubConfig.
+type subscriptionConfig struct {
+	Name          string         `json:"name"`
+	FailurePolicy *FailurePolicy `json:"failure_policy,omitempty"`
+	MaxUnacked    uint32         `json:"max_unacked_messages,omitempty"`
+}
+
+// Texts of the real broker's answers to the subscription configuration rpcs.
+const (
+	msgPolicyReliableOnly = "subscription failure policy can only be configured for reliable topics"
+	msgDeadLetterTopic    = "dead_letter_topic must be configured when poison_policy is DeadLetter"
+)
+
+// storedSubscriptionConfig reads what the admin API set for a subscription; ok is false when nothing was set.
+func (s *Server) storedSubscriptionConfig(topicName, subName string) (cfg subscriptionConfig, ok bool, err error) {
+	b, ok, err := s.store.Meta().Get(storeKey(keySubConfig, topicName, subName))
+	if err != nil || !ok {
+		return cfg, false, err
+	}
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return cfg, false, fmt.Errorf("subscription config of %s/%s: %w", topicName, subName, err)
+	}
+	return cfg, true, nil
+}
+
+// configuredSubscriptions returns the names of a topic's subscriptions that have a stored configuration.
+func (s *Server) configuredSubscriptions(topicName string) []string {
+	kvs, err := s.store.Meta().List(storeKey(keySubConfig, topicName) + "/")
+	if err != nil {
+		s.log.Error("listing subscription configs", "topic", topicName, "err", err)
+		return nil
+	}
+	out := make([]string, 0, len(kvs))
+	for _, kv := range kvs {
+		var cfg subscriptionConfig
+		if json.Unmarshal(kv.Value, &cfg) == nil && cfg.Name != "" {
+			out = append(out, cfg.Name)
+		}
+	}
+	return out
+}
+
+// applyStoredConfig gives a subscription being created (m) the failure policy and window the admin API set
+// for it beforehand. A stored DeadLetter policy without a dead-letter topic fails the Subscribe, as on the
+// real broker. Caller holds t.mu.
+func (s *Server) applyStoredConfig(t *topic, m *subscriptionMeta) error {
+	if !t.reliable {
+		return nil // the real broker ignores what is stored for non-reliable topics
+	}
+	cfg, ok, err := s.storedSubscriptionConfig(t.name, m.Name)
+	if err != nil {
+		return errSubscribe(t.name, "%v", err)
+	}
+	if !ok {
+		return nil
+	}
+	if p := cfg.FailurePolicy; p != nil {
+		if p.Poison == PoisonDeadLetter && strings.TrimSpace(p.DeadLetterTopic) == "" {
+			return errSubscribe(t.name, msgDeadLetterTopic)
+		}
+		pol := *p
+		m.FailurePolicy = &pol
+	}
+	if cfg.MaxUnacked > 0 {
+		m.MaxUnacked = int(cfg.MaxUnacked)
+	}
+	return nil
+}
+
+// configureSubscription stores change applied to a subscription's configuration and, if the subscription
+// lives on a reliable topic, applies it to its dispatcher (unlike the real broker, which ignores a change
+// to a loaded subscription and overwrites it later). The subscription need not exist.
+func (s *Server) configureSubscription(topicName, subName string, change func(*subscriptionConfig), apply func(*dispatcher)) error {
+	t := s.topic(topicName)
+	if t != nil {
+		t.mu.Lock() // orders this with the subscription's creation (applyStoredConfig) and deletion
+		defer t.mu.Unlock()
+	}
+	cfg, _, err := s.storedSubscriptionConfig(topicName, subName)
 	if err != nil {
 		return err
 	}
-	if !t.reliable {
-		return adminErr("Unable to configure the subscription %s due to: failure policies apply to reliable topics only", subName)
-	}
-	if err := pol.Validate(); err != nil {
-		return adminErr("Unable to configure the subscription %s due to: %v", subName, err)
-	}
-	if pol.Poison == PoisonDeadLetter {
-		if pol.DeadLetterTopic == topicName {
-			return adminErr("Unable to configure the subscription %s due to: the dead-letter topic must not be the topic itself", subName)
-		}
-		if dl := s.topic(pol.DeadLetterTopic); dl != nil && !dl.reliable {
-			return adminErr("Unable to configure the subscription %s due to: dead-letter topic %s is non-reliable and would drop messages", subName, pol.DeadLetterTopic)
-		}
-	}
-	return s.changeDispatch(sub, func(d *dispatcher) { d.policy = pol })
-}
-
-// setDispatchWindow replaces a reliable subscription's window of unacknowledged messages.
-func (s *Server) setDispatchWindow(topicName, subName string, n uint32) error {
-	t, sub, err := s.servedSubscription(topicName, subName, "configure")
-	if err != nil {
+	cfg.Name = subName
+	change(&cfg)
+	if err := s.putJSON(storeKey(keySubConfig, topicName, subName), cfg); err != nil {
 		return err
 	}
-	if !t.reliable {
-		return adminErr("Unable to configure the subscription %s due to: the dispatch window applies to reliable topics only", subName)
+	if t == nil {
+		return nil
 	}
-	if n < 1 || n > 10000 {
-		return adminErr("Unable to configure the subscription %s due to: max_unacked_messages %d is outside 1-10000", subName, n)
-	}
-	return s.changeDispatch(sub, func(d *dispatcher) { d.window = int(n) })
-}
-
-// changeDispatch applies change to a reliable subscription's dispatcher and stores the result.
-func (s *Server) changeDispatch(sub *subscription, change func(*dispatcher)) error {
-	t := sub.topic
-	t.mu.Lock() // keeps the subscription from being deleted while its record is written
-	defer t.mu.Unlock()
-	if t.subs[sub.name] != sub || sub.deleting.Load() || t.closed.Load() {
-		return adminErr("Unable to configure the subscription %s due to: it was deleted", sub.name)
+	sub := t.subs[subName]
+	if sub == nil || sub.d == nil || sub.deleting.Load() || t.closed.Load() {
+		return nil
 	}
 	sub.mu.Lock()
 	oldPolicy, oldWindow := sub.d.policy, sub.d.window
-	change(sub.d)
-	m := subscriptionMeta{Topic: sub.topic.name, Name: sub.name, Type: sub.typ, FailurePolicy: &sub.d.policy, MaxUnacked: sub.d.window}
-	if err := s.putJSON(storeKey(keySubscriptions, sub.topic.name, sub.name), m); err != nil {
-		sub.d.policy, sub.d.window = oldPolicy, oldWindow
+	apply(sub.d)
+	pol := sub.d.policy
+	m := subscriptionMeta{Topic: t.name, Name: sub.name, Type: sub.typ, FailurePolicy: &pol, MaxUnacked: int(cfg.MaxUnacked)}
+	if err := s.putJSON(storeKey(keySubscriptions, t.name, sub.name), m); err != nil {
+		sub.d.policy, sub.d.window = oldPolicy, oldWindow // the subscription keeps what its record says
 		sub.mu.Unlock()
-		return adminErr("Unable to configure the subscription %s due to: %v", sub.name, err)
+		return err
 	}
 	sub.mu.Unlock()
 	sub.d.wake()
 	return nil
 }
 
-// subscriptionConfig returns a subscription's type and, on reliable topics, its policy and window.
-func (s *Server) subscriptionConfig(topicName, subName string) (SubscriptionType, *FailurePolicy, int, error) {
-	_, sub, err := s.servedSubscription(topicName, subName, "read")
+// setFailurePolicy answers SetSubscriptionFailurePolicy with the real broker's checks, in its order.
+func (s *Server) setFailurePolicy(topicName, subName string, p *adminpb.SubscriptionFailurePolicy) error {
+	if p == nil {
+		return status.Error(codes.InvalidArgument, "failure_policy must be provided")
+	}
+	if t := s.topic(topicName); t == nil || !t.reliable {
+		return status.Error(codes.FailedPrecondition, msgPolicyReliableOnly)
+	}
+	if _, ok := adminpb.SubscriptionBackoffStrategy_name[int32(p.GetBackoffStrategy())]; !ok {
+		return status.Error(codes.InvalidArgument, "invalid backoff_strategy value")
+	}
+	if _, ok := adminpb.SubscriptionPoisonPolicy_name[int32(p.GetPoisonPolicy())]; !ok {
+		return status.Error(codes.InvalidArgument, "invalid poison_policy value")
+	}
+	pol := policyFromProto(p)
+	if pol.Poison == PoisonDeadLetter && strings.TrimSpace(pol.DeadLetterTopic) == "" {
+		return status.Error(codes.InvalidArgument, msgDeadLetterTopic)
+	}
+	err := s.configureSubscription(topicName, subName,
+		func(c *subscriptionConfig) { c.FailurePolicy = &pol },
+		func(d *dispatcher) { d.policy = pol })
 	if err != nil {
-		return 0, nil, 0, err
+		return status.Error(codes.InvalidArgument, err.Error()) // as the real broker answers a store error
 	}
-	if sub.d == nil {
-		return sub.typ, nil, 0, nil
+	return nil
+}
+
+// setDispatchWindow answers SetSubscriptionDispatchConfig: like the real broker it checks only the range and
+// stores the window for the subscription, existing or not; unlike it, the window is applied (at once to a
+// subscription of a reliable topic, and to one created later).
+func (s *Server) setDispatchWindow(topicName, subName string, dc *adminpb.SubscriptionDispatchConfig) error {
+	if dc == nil {
+		return status.Error(codes.InvalidArgument, "dispatch_config is required")
 	}
-	sub.mu.Lock()
-	defer sub.mu.Unlock()
-	pol := sub.d.policy
-	return sub.typ, &pol, sub.d.window, nil
+	n := dc.GetMaxUnackedMessages()
+	if n < 1 || n > 10000 {
+		return status.Error(codes.InvalidArgument, "max_unacked_messages must be between 1 and 10000")
+	}
+	err := s.configureSubscription(topicName, subName,
+		func(c *subscriptionConfig) { c.MaxUnacked = n },
+		func(d *dispatcher) { d.window = int(n) })
+	if err != nil {
+		return status.Errorf(codes.Internal, "Failed to set dispatch config: %v", err)
+	}
+	return nil
+}
+
+// subscriptionPolicy answers GetSubscriptionFailurePolicy: the policy of a subscription of a reliable topic,
+// else the stored one (none when nothing was set), and the subscription's type (0 when it does not exist).
+func (s *Server) subscriptionPolicy(topicName, subName string) (SubscriptionType, *FailurePolicy) {
+	if t := s.topic(topicName); t != nil {
+		if sub := t.subscription(subName); sub != nil && !sub.deleting.Load() {
+			if sub.d == nil {
+				return sub.typ, nil
+			}
+			sub.mu.Lock()
+			defer sub.mu.Unlock()
+			pol := sub.d.policy
+			return sub.typ, &pol
+		}
+	}
+	cfg, _, err := s.storedSubscriptionConfig(topicName, subName)
+	if err != nil {
+		s.log.Error("reading a subscription config", "topic", topicName, "subscription", subName, "err", err)
+	}
+	return 0, cfg.FailurePolicy // a record that does not parse answers none, as on the real broker
+}
+
+// subscriptionWindow answers GetSubscriptionDispatchConfig: the window set with SetSubscriptionDispatchConfig,
+// or 0 when none was set.
+func (s *Server) subscriptionWindow(topicName, subName string) (uint32, error) {
+	cfg, _, err := s.storedSubscriptionConfig(topicName, subName)
+	if err != nil {
+		return 0, status.Errorf(codes.Internal, "Failed to get dispatch config: %v", err)
+	}
+	return cfg.MaxUnacked, nil
 }

@@ -90,6 +90,19 @@ func (p PoisonPolicy) String() string {
 	return fmt.Sprintf("PoisonPolicy(%d)", int(p))
 }
 
+// label is the policy's name in the x-poison-policy attribute of dead letters, as the real broker writes it.
+func (p PoisonPolicy) label() string {
+	switch p {
+	case PoisonDeadLetter:
+		return "dead_letter"
+	case PoisonBlock:
+		return "block"
+	case PoisonDrop:
+		return "drop"
+	}
+	return p.String()
+}
+
 // FailurePolicy governs redelivery on a reliable subscription.
 type FailurePolicy struct {
 	// MaxRedeliveryCount: a message that has been delivered more than this many times and fails again is
@@ -173,9 +186,12 @@ type Options struct {
 	// principal_name (NewPrincipalToken) or, without a JWT secret, the user named by the client
 	// certificate's common name. SuperAdmins without authentication are an error.
 	SuperAdmins []string
-	// Peers are the client URLs of other brokers forming a cluster with this one: lookups of topics a peer
-	// serves answer Redirect to it, and producers or consumers of such topics are sent there, as in a real
-	// Danube cluster. Peers are asked over plain text.
+	// Peers are the client URLs of other brokers forming a group with this one, to test clients and consoles
+	// against more than one broker (it is not a replicated cluster; topics stay where they are created):
+	// lookups of topics a peer serves answer Redirect to it, producers or consumers of such topics are sent
+	// there, and the admin API (ListBrokers, GetLeaderBroker, ClusterStatus, ListBrokerTopics,
+	// GetClusterBalance, UnloadBroker, ActivateBroker) covers the whole group, as in a real Danube cluster.
+	// Brokers of a group should name each other. Peers are asked over plain text, without credentials.
 	Peers []string
 	// AllowInsecure permits listening beyond loopback without both TLS and JWTSecret.
 	AllowInsecure bool

@@ -196,7 +196,7 @@ func TestReliablePoisonDeadLetter(t *testing.T) {
 		"x-original-topic-offset": "0",
 		"x-original-producer-id":  strconv.FormatUint(p.id, 10),
 		"x-original-broker-addr":  w.srv.URL(),
-		"x-poison-policy":         "DeadLetter",
+		"x-poison-policy":         "dead_letter",
 		"x-delivery-attempt":      "2",
 		"x-failure-reason":        "cannot parse",
 	}

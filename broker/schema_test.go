@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +24,9 @@ const (
 	orderAddOpt  = `{"type":"object","properties":{"id":{"type":"integer"},"note":{"type":"string"}},"required":["id"]}`
 	orderAddReq  = `{"type":"object","properties":{"id":{"type":"integer"},"note":{"type":"string"},"qty":{"type":"integer"}},"required":["id","qty"]}`
 	orderIDText  = `{"type":"object","properties":{"id":{"type":"string"}},"required":["id"]}`
+	orderNoID    = `{"type":"object","properties":{"note":{"type":"string"}}}`
 	customerV1   = `{"type":"object","properties":{"name":{"type":"string"}}}`
+	customerInt  = `{"type":"object","properties":{"name":{"type":"integer"}}}`
 	orderPayload = `{"id":7,"note":"ok"}`
 )
 
@@ -76,7 +79,7 @@ func TestSchemaRegisterErrors(t *testing.T) {
 	w := newWire(t, broker.Options{})
 	register(t, w, "orders", "json_schema", orderV1)
 	for name, req := range map[string]*schemapb.RegisterSchemaRequest{
-		"incompatible":       {Subject: "orders", SchemaType: "json_schema", SchemaDefinition: []byte(orderAddReq)},
+		"incompatible":       {Subject: "orders", SchemaType: "json_schema", SchemaDefinition: []byte(orderNoID)},
 		"type change":        {Subject: "orders", SchemaType: "json_schema", SchemaDefinition: []byte(orderIDText)},
 		"bad type":           {Subject: "orders", SchemaType: "xml", SchemaDefinition: []byte(orderV1)},
 		"bad type, new":      {Subject: "fresh", SchemaType: "yaml", SchemaDefinition: []byte(orderV1)},
@@ -203,12 +206,12 @@ func TestSchemaListsAndModes(t *testing.T) {
 
 	// Under "none" an incompatible change is accepted.
 	_, err = w.Schema.RegisterSchema(ctx(t), &schemapb.RegisterSchemaRequest{Subject: "customers", SchemaType: "json_schema",
-		SchemaDefinition: []byte(orderIDText)})
+		SchemaDefinition: []byte(customerInt)})
 	wantStatusPrefix(t, err, codes.Internal, "Failed to register schema:")
 	if _, err := w.Schema.SetCompatibilityMode(ctx(t), &schemapb.SetCompatibilityModeRequest{Subject: "customers", CompatibilityMode: "none"}); err != nil {
 		t.Fatal(err)
 	}
-	if r := register(t, w, "customers", "json_schema", orderIDText); r.Version != 2 || r.SchemaId != c1.SchemaId {
+	if r := register(t, w, "customers", "json_schema", customerInt); r.Version != 2 || r.SchemaId != c1.SchemaId {
 		t.Fatalf("registration under mode none: %v", r)
 	}
 }
@@ -253,16 +256,35 @@ func TestSchemaCheckCompatibility(t *testing.T) {
 	if r := check(orderAddOpt, nil); !r.IsCompatible || len(r.Errors) != 0 {
 		t.Fatalf("optional property: %v", r)
 	}
-	if r := check(orderAddReq, nil); r.IsCompatible || len(r.Errors) == 0 {
-		t.Fatalf("required property: %v", r)
+	// The real broker's JSON rules: BACKWARD accepts a brand-new required property, FORWARD refuses it.
+	if r := check(orderAddReq, nil); !r.IsCompatible || len(r.Errors) != 0 {
+		t.Fatalf("new required property under backward: %v", r)
 	}
 	none := "NONE"
-	if r := check(orderAddReq, &none); !r.IsCompatible || len(r.Errors) != 0 {
-		t.Fatalf("required property under mode none: %v", r)
+	if r := check(orderNoID, &none); !r.IsCompatible || len(r.Errors) != 0 {
+		t.Fatalf("removed required property under mode none: %v", r)
 	}
 	forward := "forward"
-	if r := check(orderAddReq, &forward); !r.IsCompatible {
-		t.Fatalf("required property under mode forward: %v", r)
+	if r := check(orderAddReq, &forward); r.IsCompatible ||
+		!slices.Equal(r.Errors, []string{"Forward incompatible: added new required field 'qty'"}) {
+		t.Fatalf("new required property under mode forward: %v", r)
+	}
+	if r := check(orderNoID, &forward); !r.IsCompatible {
+		t.Fatalf("removed required property under mode forward: %v", r)
+	}
+	if r := check(orderNoID, nil); r.IsCompatible ||
+		!slices.Equal(r.Errors, []string{"Backward incompatible: removed required field 'id'"}) {
+		t.Fatalf("removed required property under backward: %v", r)
+	}
+	// FULL returns only the backward errors when there are some.
+	full := "Full"
+	if r := check(orderIDText, &full); r.IsCompatible ||
+		!slices.Equal(r.Errors, []string{"Backward incompatible: changed type of field 'id'"}) {
+		t.Fatalf("changed type under mode full: %v", r)
+	}
+	if r := check(orderAddReq, &full); r.IsCompatible ||
+		!slices.Equal(r.Errors, []string{"Forward incompatible: added new required field 'qty'"}) {
+		t.Fatalf("new required property under mode full: %v", r)
 	}
 	// Checking changes nothing.
 	vs, err := w.Schema.ListVersions(ctx(t), &schemapb.ListVersionsRequest{Subject: "orders"})

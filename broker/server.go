@@ -126,6 +126,8 @@ type Server struct {
 	auth  *authenticator // nil without a JWT secret
 	authz *authorizer
 	peers []*peer
+	// applied counts metadata writes, reported by ClusterStatus as the last applied index (grpc_cluster.go).
+	applied atomic.Uint64
 
 	lisMu       sync.RWMutex
 	lis         net.Listener
@@ -239,6 +241,7 @@ func (s *Server) Start() error {
 		closePeers(s.peers)
 		return fmt.Errorf("broker: restoring roles and bindings: %w", err)
 	}
+	s.markActiveAtBoot() // grpc_cluster.go
 
 	g := grpc.NewServer(s.grpcOptions(
 		// The message-size policy is enforced by SendMessage with InvalidArgument, which clients do not retry;
@@ -680,13 +683,17 @@ func (s *Server) createTopicLocked(name string, reliable bool) (t *topic, create
 	}
 	if base, ok := partitionBase(name); ok && s.topics[base] != nil {
 		return nil, false, status.Errorf(codes.AlreadyExists,
-			"Cannot create the partition %s: a non-partitioned topic %s exists", name, base)
+			"Cannot create partitioned topic '%s': a non-partitioned topic '%s' already exists. Delete the non-partitioned topic first.", name, base)
 	}
+	parts := 0
 	for other := range s.topics {
 		if b, ok := partitionBase(other); ok && b == name {
-			return nil, false, status.Errorf(codes.AlreadyExists,
-				"Cannot create the topic %s: it is partitioned (%s exists)", name, other)
+			parts++
 		}
+	}
+	if parts > 0 {
+		return nil, false, status.Errorf(codes.AlreadyExists,
+			"Cannot create topic '%s': partitioned topics with this base name already exist (found %d partitions). Delete the partitioned topics first.", name, parts)
 	}
 	m := topicMeta{Name: name, Reliable: reliable, ValidationPolicy: ValidationWarn}
 	var log store.Log
@@ -753,11 +760,13 @@ func (s *Server) putJSON(key string, v any) error {
 	if err != nil {
 		return err
 	}
+	s.applied.Add(1)
 	return s.store.Meta().Put(key, b)
 }
 
 // putCursor stores the first offset a subscription has not acknowledged.
 func (s *Server) putCursor(topic, sub string, next uint64) error {
+	s.applied.Add(1)
 	return s.store.Meta().Put(storeKey(keyCursors, topic, sub), []byte(strconv.FormatUint(next, 10)))
 }
 

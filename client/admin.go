@@ -28,9 +28,10 @@ const defaultAdminPort = "50051"
 // Admin is a client of a broker's admin port (danube_admin.BrokerAdmin, NamespaceAdmin and TopicAdmin, and
 // the schema registry). It is safe for concurrent use. Every call is retried according to the RetryPolicy;
 // failures are *APIError values wrapped with the operation, so status.Code(err) gives the broker's code.
-// Note that a real broker answers NotFound for every failure of a topic or namespace rpc, even "already
+// Note that a real broker answers NotFound for most failures of a topic or namespace rpc, even "already
 // exists"; the message says what went wrong, and errors.Is matches it (ErrAlreadyExists, ErrTopicNotFound,
-// ErrNamespaceNotFound). An rpc answered with success=false fails with ErrRefused.
+// ErrNamespaceNotFound). Listing or describing what does not exist answers OK and empty; DescribeTopic turns
+// that answer back into ErrTopicNotFound. An rpc answered with success=false fails with ErrRefused.
 type Admin struct {
 	c *Client // its connection pool, options and retry policy; serviceURL is the admin URL
 }
@@ -336,6 +337,17 @@ func (a *Admin) DescribeTopic(ctx context.Context, name string) (TopicDescriptio
 		if err != nil {
 			return err
 		}
+		if describesNothing(resp) {
+			// A real broker describes a topic that does not exist as OK with nothing in it, which is also what
+			// a non-reliable topic without subscriptions looks like on a standalone broker: ask its namespace.
+			exists, err := topicListed(ctx, cc, name)
+			if err != nil {
+				return err
+			}
+			if !exists {
+				return status.Errorf(codes.NotFound, "Topic %s not found", name)
+			}
+		}
 		d = TopicDescription{Name: topicName(resp.GetName()), BrokerID: resp.GetBrokerId(), Reliable: isReliable(resp.GetDelivery()),
 			Subscriptions: resp.GetSubscriptions(), SchemaSubject: resp.GetSchemaSubject(), SchemaID: resp.GetSchemaId(),
 			SchemaVersion: resp.GetSchemaVersion(), SchemaType: resp.GetSchemaType(),
@@ -346,6 +358,28 @@ func (a *Admin) DescribeTopic(ctx context.Context, name string) (TopicDescriptio
 		return nil
 	})
 	return d, err
+}
+
+// describesNothing reports the real broker's description of an unknown topic: no broker, no subscription,
+// no schema, NonReliable.
+func describesNothing(r *adminpb.DescribeTopicResponse) bool {
+	return r.GetBrokerId() == "" && len(r.GetSubscriptions()) == 0 && r.SchemaSubject == nil && !isReliable(r.GetDelivery())
+}
+
+// topicListed reports whether a topic appears in its namespace's topic list.
+func topicListed(ctx context.Context, cc *grpc.ClientConn, topic string) (bool, error) {
+	name := topicName(topic)
+	ns, _, _ := strings.Cut(strings.TrimPrefix(name, "/"), "/")
+	resp, err := adminpb.NewTopicAdminClient(cc).ListNamespaceTopics(ctx, &adminpb.NamespaceRequest{Name: ns})
+	if err != nil {
+		return false, err
+	}
+	for _, t := range resp.GetTopics() {
+		if topicName(t.GetName()) == name {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // Subscriptions lists a topic's subscriptions, sorted.
@@ -507,8 +541,8 @@ func (a *Admin) SetFailurePolicy(ctx context.Context, topic, sub string, p Failu
 	})
 }
 
-// DispatchWindow returns how many messages a subscription of a reliable topic may have unacknowledged at
-// once (0 when the broker reports no window, as on non-reliable topics).
+// DispatchWindow returns the window of unacknowledged messages set for a subscription with SetDispatchWindow,
+// or 0 when none was set (the subscription then uses the broker's default), as brokers answer.
 func (a *Admin) DispatchWindow(ctx context.Context, topic, sub string) (uint32, error) {
 	var n uint32
 	err := a.call(ctx, "dispatch window of "+sub+" on "+topic, func(ctx context.Context, cc *grpc.ClientConn) error {

@@ -78,7 +78,8 @@ func (e *APIError) Is(target error) bool {
 		return e.Code == codes.InvalidArgument && strings.Contains(m, "invalid format")
 	case ErrNamespaceNotFound:
 		return strings.Contains(m, "Unable to find the namespace") || adminNotFound(m, "Namespace ") ||
-			adminDoesNotExist(m, "namespace")
+			adminDoesNotExist(m, "namespace") || strings.HasPrefix(m, "Unable to retrieve polices for the namespace ") ||
+			(strings.Contains(m, " due to Namespace ") && strings.HasSuffix(m, " does not exists."))
 	case ErrProducerNotFound:
 		return e.Code == codes.NotFound && strings.Contains(m, "The producer with id")
 	case ErrConsumerNotFound:
@@ -98,7 +99,8 @@ func (e *APIError) Is(target error) bool {
 	case ErrSchema:
 		return e.Code == codes.FailedPrecondition && strings.Contains(strings.ToLower(m), "schema")
 	case ErrAlreadyExists:
-		return e.Code == codes.AlreadyExists || strings.Contains(m, "due to: it already exists")
+		return e.Code == codes.AlreadyExists || strings.Contains(m, "due to: it already exists") ||
+			(strings.HasPrefix(m, "Unable to create the ") && strings.Contains(m, " already exist"))
 	case ErrUnavailable:
 		return e.Code == codes.Unavailable
 	}
@@ -114,8 +116,10 @@ func (e *APIError) Is(target error) bool {
 //	NotFound "Topic <t> not found" (admin DescribeTopic, ListSubscriptions, …)
 //	NotFound "Unable to <verb> the topic <t> due to: it does not exist" (admin)
 //	NotFound "Unable to <verb> the subscription <s> due to: topic <t> does not exist" (admin)
+//	NotFound "Unable to delete the topic <t> due to Unable to find topic: <t>" (admin DeleteTopic)
 func topicNotFound(code codes.Code, m string) bool {
-	if code == codes.NotFound && (strings.Contains(m, "find the topic") || strings.Contains(m, "find the requested topic")) {
+	if code == codes.NotFound && (strings.Contains(m, "find the topic") || strings.Contains(m, "find the requested topic") ||
+		strings.Contains(m, " due to Unable to find topic: ")) {
 		return true
 	}
 	if strings.Contains(m, "not found in registry") || adminNotFound(m, "Topic ") || adminDoesNotExist(m, "topic") ||

@@ -45,6 +45,13 @@ func TestSentinelsMatchBrokerTexts(t *testing.T) {
 		{codes.AlreadyExists, "whatever", ErrAlreadyExists},
 		{codes.NotFound, "Unable to create the topic /default/t due to: it already exists", ErrAlreadyExists},
 		{codes.NotFound, "Unable to create the namespace foo due to: it already exists", ErrAlreadyExists},
+		// The real broker's admin texts.
+		{codes.NotFound, "Unable to delete the topic /default/t due to Unable to find topic: /default/t", ErrTopicNotFound},
+		{codes.NotFound, "Unable to delete the namespace foo due to Namespace foo does not exists.", ErrNamespaceNotFound},
+		{codes.NotFound, "Unable to retrieve polices for the namespace foo due to Unable to retrieve the policies for the namespace", ErrNamespaceNotFound},
+		{codes.NotFound, "Unable to create the topic /default/t due to Topic '/default/t' already exists", ErrAlreadyExists},
+		{codes.NotFound, "Unable to create the namespace foo due to Namespace foo already exists.", ErrAlreadyExists},
+		{codes.NotFound, "Unable to create the topic /default/t due to Cannot create topic '/default/t': partitioned topics with this base name already exist (found 2 partitions). Delete the partitioned topics first.", ErrAlreadyExists},
 	}
 	for _, c := range cases {
 		e := &APIError{Code: c.code, Message: c.msg}
@@ -71,6 +78,9 @@ func TestSentinelsMatchBrokerTexts(t *testing.T) {
 		{codes.NotFound, "Unable to delete the namespace foo due to: it still has topics (/foo/t); delete them first", ErrNamespaceNotFound},
 		{codes.OutOfRange, "offset out of range", ErrMessageTooLarge},
 		{codes.NotFound, "The consumer with the id 3 does not exist", ErrTopicNotFound},
+		{codes.NotFound, "Unable to delete the namespace foo due to Can't delete and non empty namespace: foo", ErrNamespaceNotFound},
+		{codes.NotFound, "Unable to delete the topic /default/t due to Unable to find topic: /default/t", ErrNamespaceNotFound},
+		{codes.NotFound, "Unable to unsubscribe the subscription s due to error: Unable to unsubscribe as the subscription s has active consumers", ErrTopicNotFound},
 	}
 	for _, c := range negatives {
 		if errors.Is(&APIError{Code: c.code, Message: c.msg}, c.not) {
@@ -99,8 +109,8 @@ func TestAdminErrorsMatchSentinels(t *testing.T) {
 	if _, err := a.DescribeTopic(ctx, "/default/missing"); !errors.Is(err, ErrTopicNotFound) {
 		t.Errorf("describing a missing topic: %v", err)
 	}
-	if _, err := a.Subscriptions(ctx, "/default/missing"); !errors.Is(err, ErrTopicNotFound) {
-		t.Errorf("subscriptions of a missing topic: %v", err)
+	if err := a.CreateTopic(ctx, "/default/dup-part-0", TopicOptions{}); !errors.Is(err, ErrAlreadyExists) {
+		t.Errorf("creating a partition of an existing topic: %v", err)
 	}
 	if _, err := a.NamespacePolicies(ctx, "missing"); !errors.Is(err, ErrNamespaceNotFound) {
 		t.Errorf("policies of a missing namespace: %v", err)

@@ -647,6 +647,9 @@ func TestRefreshWrongServiceURL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer admin.Close()
+	if err := admin.CreateTopic(ctxT(t), "/default/listed", client.TopicOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	m.Attach(c, admin, nil)
 	if err := m.Refresh(ctxT(t)); err != nil {
 		t.Fatal(err)

@@ -1,11 +1,10 @@
 package schema
 
 import (
-	"encoding/json"
 	"fmt"
-	"regexp"
+	"reflect"
+	"slices"
 	"sort"
-	"strings"
 
 	"github.com/hamba/avro/v2"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -21,6 +20,9 @@ func compatibility(mode Mode, candidate, latest *parsed) []string {
 	if candidate.typ != latest.typ {
 		return []string{fmt.Sprintf("schema type changed from %s to %s (only allowed in compatibility mode none)",
 			latest.typ, candidate.typ)}
+	}
+	if candidate.typ == TypeJSONSchema {
+		return jsonCompatibility(mode, latest.jsonDoc, candidate.jsonDoc)
 	}
 	var problems []string
 	if mode == ModeBackward || mode == ModeFull {
@@ -44,10 +46,6 @@ func canRead(reader, writer *parsed) []string {
 			return []string{err.Error()}
 		}
 		return nil
-	case TypeJSONSchema:
-		var problems []string
-		jsonCanRead(reader.jsonDoc, writer.jsonDoc, "$", &problems)
-		return problems
 	case TypeProtobuf:
 		return protoCanRead(reader.protoFile, writer.protoFile)
 	}
@@ -56,150 +54,94 @@ func canRead(reader, writer *parsed) []string {
 
 // ---- JSON Schema ----
 
-var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
-func jsonChildPath(path, name string) string {
-	if identRE.MatchString(name) {
-		return path + "." + name
+// jsonCompatibility applies the real Danube broker's JSON Schema rules (danube-schema's
+// json_compatibility.rs): only the top-level "properties" and "required" are compared, a property's type
+// counts as changed when both sides have a "type" and the two differ as JSON values, and there are no
+// transitive modes.
+//
+//   - BACKWARD rejects (a) removing a required property, (b) making an existing optional property required,
+//     (c) changing a property's type. Adding a new required property is accepted.
+//   - FORWARD rejects (a) adding a required property that was not a property before, (b) changing a
+//     property's type. Removing any property, required ones included, is accepted.
+//   - FULL runs BACKWARD and returns its errors if any, else FORWARD's.
+//
+// The errors are the real broker's texts, in the order of the rules.
+func jsonCompatibility(mode Mode, old, next any) []string {
+	switch mode {
+	case ModeBackward:
+		return jsonBackward(old, next)
+	case ModeForward:
+		return jsonForward(old, next)
+	case ModeFull:
+		if errs := jsonBackward(old, next); len(errs) > 0 {
+			return errs
+		}
+		return jsonForward(old, next)
 	}
-	q, _ := json.Marshal(name)
-	return path + "[" + string(q) + "]"
+	return nil
 }
 
-// jsonCanRead walks reader and writer together (through properties of object schemas and single-schema
-// items of array schemas) and records, with its JSON path, every place where the reader would reject a value
-// the writer accepts: a type the reader does not allow (integer is accepted where the reader wants number),
-// a property the reader requires and the writer does not, or a writer property the reader forbids with
-// additionalProperties: false.
-func jsonCanRead(reader, writer any, path string, problems *[]string) {
-	if b, ok := writer.(bool); ok {
-		if !b {
-			return // the writer produces nothing
-		}
-		writer = map[string]any{}
-	}
-	if b, ok := reader.(bool); ok {
-		if !b {
-			*problems = append(*problems, path+": the reader schema is false and rejects every value")
-		}
-		return
-	}
-	r, ok1 := reader.(map[string]any)
-	w, ok2 := writer.(map[string]any)
-	if !ok1 || !ok2 {
-		return
-	}
-
-	rTypes, rHas := jsonTypes(r["type"])
-	wTypes, wHas := jsonTypes(w["type"])
-	if rHas {
-		if !wHas {
-			*problems = append(*problems, fmt.Sprintf("%s: the reader requires type %s but the writer allows any type",
-				path, typeList(rTypes)))
-		} else {
-			var bad []string
-			for _, t := range wTypes {
-				if !contains(rTypes, t) && !(t == "integer" && contains(rTypes, "number")) {
-					bad = append(bad, t)
-				}
-			}
-			if len(bad) > 0 {
-				*problems = append(*problems, fmt.Sprintf("%s: type changed: the writer allows %s, the reader only %s",
-					path, typeList(bad), typeList(rTypes)))
+// jsonTop returns a schema's top-level properties and required names (none when absent or malformed).
+func jsonTop(doc any) (map[string]any, []string) {
+	m, _ := doc.(map[string]any)
+	props, _ := m["properties"].(map[string]any)
+	var required []string
+	if rs, ok := m["required"].([]any); ok {
+		for _, r := range rs {
+			if s, ok := r.(string); ok {
+				required = append(required, s)
 			}
 		}
 	}
-
-	rProps, _ := r["properties"].(map[string]any)
-	wProps, _ := w["properties"].(map[string]any)
-	wRequired := stringSet(w["required"])
-	for _, name := range sortedStrings(r["required"]) {
-		if wRequired[name] {
-			continue
-		}
-		if _, ok := wProps[name]; ok {
-			*problems = append(*problems, jsonChildPath(path, name)+": property is required by the reader but optional in the writer")
-		} else {
-			*problems = append(*problems, jsonChildPath(path, name)+": property is required by the reader but missing from the writer")
-		}
-	}
-	if ap, ok := r["additionalProperties"].(bool); ok && !ap {
-		for _, name := range sortedKeys(wProps) {
-			if _, ok := rProps[name]; !ok {
-				*problems = append(*problems, jsonChildPath(path, name)+
-					": property is written by the writer but not allowed by the reader (additionalProperties: false)")
-			}
-		}
-	}
-	for _, name := range sortedKeys(rProps) {
-		if wp, ok := wProps[name]; ok {
-			jsonCanRead(rProps[name], wp, jsonChildPath(path, name), problems)
-		}
-	}
-
-	// Arrays: "items" as a single schema (arrays of schemas are tuple forms and are not compared).
-	ri, rOK := r["items"]
-	wi, wOK := w["items"]
-	if rOK && wOK {
-		if _, isArr := ri.([]any); !isArr {
-			if _, isArr := wi.([]any); !isArr {
-				jsonCanRead(ri, wi, path+"[]", problems)
-			}
-		}
-	}
+	return props, required
 }
 
-// jsonTypes returns the JSON Schema "type" keyword as a list and whether it was present.
-func jsonTypes(v any) ([]string, bool) {
-	switch t := v.(type) {
-	case string:
-		return []string{t}, true
-	case []any:
-		var out []string
-		for _, e := range t {
-			if s, ok := e.(string); ok {
-				out = append(out, s)
-			}
-		}
-		return out, true
-	}
-	return nil, false
+// jsonTypeChanged reports whether a property present in both schemas changed its "type".
+func jsonTypeChanged(old, next any) bool {
+	o, _ := old.(map[string]any)
+	n, _ := next.(map[string]any)
+	ot, ok1 := o["type"]
+	nt, ok2 := n["type"]
+	return ok1 && ok2 && !reflect.DeepEqual(ot, nt)
 }
 
-func typeList(ts []string) string {
-	if len(ts) == 1 {
-		return ts[0]
-	}
-	return "[" + strings.Join(ts, ", ") + "]"
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
+func jsonBackward(old, next any) []string {
+	oldProps, oldReq := jsonTop(old)
+	newProps, newReq := jsonTop(next)
+	var errs []string
+	for _, f := range oldReq {
+		if _, ok := newProps[f]; !ok {
+			errs = append(errs, fmt.Sprintf("Backward incompatible: removed required field '%s'", f))
 		}
 	}
-	return false
-}
-
-func stringSet(v any) map[string]bool {
-	out := map[string]bool{}
-	for _, s := range sortedStrings(v) {
-		out[s] = true
-	}
-	return out
-}
-
-func sortedStrings(v any) []string {
-	arr, _ := v.([]any)
-	var out []string
-	for _, e := range arr {
-		if s, ok := e.(string); ok {
-			out = append(out, s)
+	for _, f := range newReq {
+		if _, wasProp := oldProps[f]; wasProp && !slices.Contains(oldReq, f) {
+			errs = append(errs, fmt.Sprintf("Backward incompatible: made optional field '%s' required", f))
 		}
 	}
-	sort.Strings(out)
-	return out
+	for _, f := range sortedKeys(oldProps) {
+		if np, ok := newProps[f]; ok && jsonTypeChanged(oldProps[f], np) {
+			errs = append(errs, fmt.Sprintf("Backward incompatible: changed type of field '%s'", f))
+		}
+	}
+	return errs
+}
+
+func jsonForward(old, next any) []string {
+	oldProps, _ := jsonTop(old)
+	newProps, newReq := jsonTop(next)
+	var errs []string
+	for _, f := range newReq {
+		if _, ok := oldProps[f]; !ok {
+			errs = append(errs, fmt.Sprintf("Forward incompatible: added new required field '%s'", f))
+		}
+	}
+	for _, f := range sortedKeys(oldProps) {
+		if np, ok := newProps[f]; ok && jsonTypeChanged(oldProps[f], np) {
+			errs = append(errs, fmt.Sprintf("Forward incompatible: changed type of field '%s'", f))
+		}
+	}
+	return errs
 }
 
 func sortedKeys(m map[string]any) []string {

@@ -27,33 +27,6 @@ var compatCases = []compatCase{
 	{"avro add enum symbol", "avro",
 		`{"type":"enum","name":"E","symbols":["A","B"]}`, `{"type":"enum","name":"E","symbols":["A","B","C"]}`, true, false, ""},
 
-	// JSON Schema
-	{"json add required property", "json", jsonOrderV1, jsonOrderAddRequired, false, true, "$.name"},
-	{"json add optional property", "json", jsonOrderV1, jsonOrderAddOptional, true, true, ""},
-	{"json make optional property required", "json", jsonOrderAddOptional, jsonOrderAddRequired, false, true, "optional in the writer"},
-	{"json change property type", "json", jsonOrderV1, jsonOrderIDString, false, false, "$.id"},
-	{"json widen integer to number", "json", jsonOrderV1, jsonOrderIDNumber, true, false, "$.id"},
-	{"json closed reader gains property", "json",
-		`{"type":"object","properties":{"id":{"type":"integer"}},"additionalProperties":false}`,
-		`{"type":"object","properties":{"id":{"type":"integer"},"x":{"type":"string"}},"additionalProperties":false}`,
-		true, false, "$.x"},
-	{"json open latest, closed next", "json",
-		`{"type":"object","properties":{"id":{"type":"integer"},"x":{"type":"string"}}}`,
-		`{"type":"object","properties":{"id":{"type":"integer"}},"additionalProperties":false}`,
-		false, true, "additionalProperties"},
-	{"json nested required", "json",
-		`{"type":"object","properties":{"customer":{"type":"object","properties":{"name":{"type":"string"}}}}}`,
-		`{"type":"object","properties":{"customer":{"type":"object","properties":{"name":{"type":"string"},"email":{"type":"string"}},"required":["email"]}}}`,
-		false, true, "$.customer.email"},
-	{"json nested type change in array items", "json",
-		`{"type":"object","properties":{"tags":{"type":"array","items":{"type":"string"}}}}`,
-		`{"type":"object","properties":{"tags":{"type":"array","items":{"type":"integer"}}}}`,
-		false, false, "$.tags[]"},
-	{"json root type change", "json", `{"type":"string"}`, `{"type":"object"}`, false, false, "$: type changed"},
-	{"json type list widened", "json", `{"type":"string"}`, `{"type":["string","null"]}`, true, false, "null"},
-	{"json odd property name path", "json",
-		`{"type":"object"}`, `{"type":"object","properties":{"a b":{}},"required":["a b"]}`, false, true, `$["a b"]`},
-
 	// Protobuf
 	{"proto add field", "protobuf", protoOrderV1, protoOrderAddField, true, true, ""},
 	{"proto remove field", "protobuf", protoOrderAddField, protoOrderV1, true, true, ""},
@@ -125,16 +98,75 @@ func TestCompatibilityByMode(t *testing.T) {
 	}
 }
 
-func TestCompatibilityFullReportsBothDirections(t *testing.T) {
-	r, _ := newRegistry(t)
-	mustRegister(t, r, "s", "json", jsonOrderV1)
-	ok, problems, err := r.CheckCompatibility("s", "json", []byte(jsonOrderIDString), str("FULL"))
-	if err != nil || ok {
-		t.Fatalf("= %v, %v", ok, err)
-	}
-	joined := strings.Join(problems, "\n")
-	if !strings.Contains(joined, "backward: $.id") || !strings.Contains(joined, "forward: $.id") {
-		t.Errorf("problems %q should report both directions", problems)
+// jsonCase checks the real broker's JSON Schema rules: next against a subject whose only version is latest.
+type jsonCase struct {
+	name              string
+	latest, next      string
+	backward, forward []string // the errors, in order; none means compatible
+}
+
+const (
+	jsonABC  = `{"type":"object","properties":{"a":{"type":"string"},"b":{"type":"string"},"c":{"type":"integer"}},"required":["a"]}`
+	jsonBC   = `{"type":"object","properties":{"b":{"type":"string"},"c":{"type":"string"}},"required":["b"]}`
+	jsonNest = `{"type":"object","properties":{"n":{"type":"object","properties":{"x":{"type":"integer"}},"required":["x"]}}}`
+)
+
+var jsonCases = []jsonCase{
+	{"add optional property", jsonOrderV1, jsonOrderAddOptional, nil, nil},
+	{"add new required property", jsonOrderV1, jsonOrderAddRequired,
+		nil, []string{"Forward incompatible: added new required field 'name'"}},
+	{"make optional property required", jsonOrderAddOptional, jsonOrderAddRequired,
+		[]string{"Backward incompatible: made optional field 'name' required"}, nil},
+	{"make required property optional", jsonOrderAddRequired, jsonOrderAddOptional, nil, nil},
+	{"remove required property", jsonOrderAddRequired, jsonOrderV1,
+		[]string{"Backward incompatible: removed required field 'name'"}, nil},
+	{"remove optional property", jsonOrderAddOptional, jsonOrderV1, nil, nil},
+	{"change property type", jsonOrderV1, jsonOrderIDString,
+		[]string{"Backward incompatible: changed type of field 'id'"}, []string{"Forward incompatible: changed type of field 'id'"}},
+	{"integer to number is a change", jsonOrderV1, jsonOrderIDNumber,
+		[]string{"Backward incompatible: changed type of field 'id'"}, []string{"Forward incompatible: changed type of field 'id'"}},
+	{"type list is a change", jsonOrderV1, `{"type":"object","properties":{"id":{"type":["integer","null"]}},"required":["id"]}`,
+		[]string{"Backward incompatible: changed type of field 'id'"}, []string{"Forward incompatible: changed type of field 'id'"}},
+	{"a side without type is compatible", jsonOrderV1, `{"type":"object","properties":{"id":{}},"required":["id"]}`, nil, nil},
+	{"nested changes are not compared", jsonNest,
+		`{"type":"object","properties":{"n":{"type":"object","properties":{"y":{"type":"string"}},"required":["y"]}}}`, nil, nil},
+	{"root type is not compared", `{"type":"string"}`, `{"type":"object"}`, nil, nil},
+	{"no properties before", `{"type":"object"}`, `{"type":"object","properties":{"x":{}},"required":["x"]}`,
+		nil, []string{"Forward incompatible: added new required field 'x'"}},
+	{"errors accumulate in rule order", jsonABC, jsonBC,
+		[]string{"Backward incompatible: removed required field 'a'", "Backward incompatible: made optional field 'b' required",
+			"Backward incompatible: changed type of field 'c'"},
+		[]string{"Forward incompatible: changed type of field 'c'"}},
+}
+
+func TestJSONCompatibilityRealRules(t *testing.T) {
+	for _, c := range jsonCases {
+		t.Run(c.name, func(t *testing.T) {
+			r, _ := newRegistry(t)
+			mustRegister(t, r, "s", "json", c.latest)
+			full := c.backward
+			if len(full) == 0 {
+				full = c.forward
+			}
+			for mode, want := range map[string][]string{"none": nil, "backward": c.backward, "forward": c.forward, "full": full} {
+				ok, problems, err := r.CheckCompatibility("s", "json", []byte(c.next), str(mode))
+				if err != nil {
+					t.Fatalf("mode %s: %v", mode, err)
+				}
+				if ok != (len(want) == 0) || strings.Join(problems, "|") != strings.Join(want, "|") {
+					t.Errorf("mode %s: = %v %q, want %q", mode, ok, problems, want)
+				}
+			}
+			// Register applies the subject's mode (backward by default) the same way.
+			_, _, err := r.Register("s", "json", []byte(c.next), "", "", nil)
+			if len(c.backward) == 0 {
+				if err != nil {
+					t.Errorf("Register: %v", err)
+				}
+			} else {
+				wantErr(t, err, ErrIncompatible, c.backward[0])
+			}
+		})
 	}
 }
 

@@ -47,6 +47,7 @@ func (f *brokerFlags) register(fs *pflag.FlagSet, cfg *BrokerConfig) {
 	fs.IntVar(&o.AdminPort, "admin-port", 50051, "admin port (0 picks a free one, -1 disables it)")
 	fs.StringVar(&o.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics, e.g. 127.0.0.1:9040")
 	fs.StringVar(&o.AdvertisedURL, "advertised-url", "", "URL given to clients in lookups, e.g. http://broker.example:6650 (default: the listener's)")
+	fs.StringArrayVar(&o.Peers, "peer", nil, "client URL of another broker of a test group, e.g. http://127.0.0.1:6651 (repeatable; not a replicated cluster)")
 	fs.IntVar(&o.Policies.MaxMessageSize, "max-message-size", broker.DefaultMaxMessageSize, "largest payload a producer may publish, in bytes")
 	fs.IntVar(&o.MaxUnackedMessages, "dispatch-window", broker.DefaultMaxUnackedMessages, "unacknowledged messages in flight per reliable subscription (1-10000)")
 	fs.DurationVar(&o.FailurePolicy.AckTimeout, "ack-timeout", broker.DefaultAckTimeout, "redeliver a reliable message not acknowledged within this time")

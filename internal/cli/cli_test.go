@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -59,12 +60,23 @@ func TestBrokerFlagErrors(t *testing.T) {
 		{[]string{"--log-level", "loud"}, "--log-level"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 		{[]string{"--advertised-url", "nohttp"}, "advertised URL"},
+		{[]string{"--peer", "nohttp"}, `peer "nohttp"`},
 	} {
 		var out, errb bytes.Buffer
 		code := run(context.Background(), inMemory(append([]string{"broker"}, tc.args...)), &out, &errb)
 		if code != 2 || !strings.Contains(errb.String(), tc.want) {
 			t.Errorf("broker %v: code %d, stderr %q, want code 2 and %q", tc.args, code, errb.String(), tc.want)
 		}
+	}
+}
+
+func TestBrokerPeerFlags(t *testing.T) {
+	cfg, err := ParseBroker([]string{"--peer", "http://127.0.0.1:6651", "--peer", "http://127.0.0.1:6652"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"http://127.0.0.1:6651", "http://127.0.0.1:6652"}; !slices.Equal(cfg.Options.Peers, want) {
+		t.Fatalf("peers = %q, want %q", cfg.Options.Peers, want)
 	}
 }
 
