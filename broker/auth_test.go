@@ -36,6 +36,10 @@ import (
 
 var testSecret = []byte("the-broker-secret")
 
+// alice is the super-admin of the brokers whose tests are about authentication: with authentication on,
+// every call is also authorized, and a super-admin passes every check (authz_test.go tests the checks).
+var alice = []string{"alice"}
+
 // bearer returns a context whose calls carry "authorization: Bearer tok".
 func bearer(t *testing.T, tok string) context.Context {
 	return metadata.AppendToOutgoingContext(ctx(t), "authorization", "Bearer "+tok)
@@ -153,7 +157,7 @@ func TestAuthInvalidTokens(t *testing.T) {
 }
 
 func TestAuthValidToken(t *testing.T) {
-	w, a := newAdminWire(t, broker.Options{JWTSecret: testSecret})
+	w, a := newAdminWire(t, broker.Options{JWTSecret: testSecret, SuperAdmins: alice})
 	tok := mustToken(t, testSecret, "alice", time.Hour)
 	auth := func() context.Context { return bearer(t, tok) }
 
@@ -228,7 +232,7 @@ func wantAllStatusOK(t *testing.T, w *wire, a adminClients, mk func() context.Co
 // TestAuthTokenExpiresWhileRemembered checks that a token the broker has already accepted (and remembers for
 // up to 30 s) stops working when it expires.
 func TestAuthTokenExpiresWhileRemembered(t *testing.T) {
-	w := newWire(t, broker.Options{JWTSecret: testSecret})
+	w := newWire(t, broker.Options{JWTSecret: testSecret, SuperAdmins: alice})
 	// JWT times have whole seconds: the token is valid for 1–2 s from now.
 	exp := time.Now().Truncate(time.Second).Add(2 * time.Second)
 	tok := signed(t, testSecret, jwt.MapClaims{"sub": "alice", "exp": exp.Unix()})
@@ -437,7 +441,7 @@ func TestTLSServesTLSClients(t *testing.T) {
 
 func TestMutualTLS(t *testing.T) {
 	pki := newPKI(t)
-	srv := brokertest.Run(t, broker.Options{TLS: &tls.Config{
+	srv := brokertest.Run(t, broker.Options{SuperAdmins: []string{"danube client"}, TLS: &tls.Config{
 		Certificates: []tls.Certificate{pki.server},
 		ClientCAs:    pki.pool,
 		ClientAuth:   tls.RequireAndVerifyClientCert,
@@ -477,7 +481,7 @@ func TestMutualTLS(t *testing.T) {
 // TestTLSWithJWT runs the secure configuration end to end: TLS and a token on both ports.
 func TestTLSWithJWT(t *testing.T) {
 	pki := newPKI(t)
-	srv := brokertest.Run(t, broker.Options{JWTSecret: testSecret,
+	srv := brokertest.Run(t, broker.Options{JWTSecret: testSecret, SuperAdmins: alice,
 		TLS: &tls.Config{Certificates: []tls.Certificate{pki.server}}})
 	creds := credentials.NewTLS(&tls.Config{RootCAs: pki.pool})
 	disc := danubepb.NewDiscoveryClient(dialConn(t, srv.Addr().String(), creds))
@@ -550,7 +554,7 @@ func TestInsecureAllowedServesEverywhere(t *testing.T) {
 func TestAuthSecretIsCopied(t *testing.T) {
 	secret := []byte("a-secret-the-caller-wipes")
 	original := append([]byte(nil), secret...)
-	w := newWire(t, broker.Options{JWTSecret: secret})
+	w := newWire(t, broker.Options{JWTSecret: secret, SuperAdmins: alice})
 	clear(secret) // e.g. zeroing key material once it has been handed over
 	call := func(tok string) error {
 		_, err := w.Discovery.TopicPartitions(bearer(t, tok), &danubepb.TopicLookupRequest{Topic: "/default/x"})

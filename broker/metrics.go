@@ -297,6 +297,7 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, f := range []*family{mWALAppends, mWALAppendBytes, mDropped, mRecovery, mRecoveryLost} {
 		ch <- f.d
 	}
+	c.s.describeAuthz(ch)
 }
 
 // emitter sends one family's samples.
@@ -355,6 +356,8 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	e.counter(mMoveFails, 0)
 	var noCycles summary
 	e.summary(mCycle, &noCycles, now)
+
+	c.s.collectAuthz(ch)
 
 	topics := s.topicList()
 	e.gauge(mTopicsOwned, float64(len(topics)))

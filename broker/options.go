@@ -170,11 +170,22 @@ type Options struct {
 	// MetricsAddr, when set (e.g. "127.0.0.1:9040"), serves Prometheus metrics at /metrics on that address.
 	MetricsAddr string
 	// TLS, when set, serves the client and admin ports over TLS. For mutual TLS set its ClientCAs and
-	// ClientAuth. Lookups then answer https:// URLs.
+	// ClientAuth; tls.RequireAndVerifyClientCert also authenticates callers by their certificate when there
+	// is no JWTSecret (see SuperAdmins). Lookups then answer https:// URLs.
 	TLS *tls.Config
 	// JWTSecret, when set, requires every call on both ports to carry "authorization: Bearer <JWT>", an HS256
-	// token signed with this secret that has not expired (see NewToken).
+	// token signed with this secret that has not expired (see NewToken); every call is then also authorized
+	// against the caller's role bindings (see SuperAdmins).
 	JWTSecret []byte
+	// SuperAdmins are principal names (of any type) allowed everything, as the real broker's
+	// auth.super_admins: the way to create the first roles and bindings. With authentication on (JWTSecret,
+	// or TLS that requires and verifies client certificates), every call on both ports is authorized against
+	// the roles and bindings managed with SecurityAdmin, as the real broker's RBAC does: a call whose
+	// principal neither is a super-admin nor has a binding that grants the permission it needs is refused
+	// with PermissionDenied and changes nothing. The principal is the token's principal_type and
+	// principal_name (NewPrincipalToken) or, without a JWT secret, the user named by the client
+	// certificate's common name. SuperAdmins without authentication are an error.
+	SuperAdmins []string
 	// Peers are the client URLs of other brokers forming a group with this one, to test clients and consoles
 	// against more than one broker (it is not a replicated cluster; topics stay where they are created):
 	// lookups of topics a peer serves answer Redirect to it, producers or consumers of such topics are sent
@@ -259,6 +270,10 @@ func (o Options) withDefaults() (Options, error) {
 	if !isLoopback(o.Host) && (o.TLS == nil || len(o.JWTSecret) == 0) && !o.AllowInsecure {
 		return o, fmt.Errorf("%w: host %s: %w", ErrInvalidOptions, o.Host, ErrInsecure)
 	}
+	if len(o.SuperAdmins) > 0 && !o.authenticates() {
+		return o, fmt.Errorf("%w: super-admins need authentication: a JWT secret, or TLS that requires and verifies client certificates", ErrInvalidOptions)
+	}
+	o.SuperAdmins = append([]string(nil), o.SuperAdmins...)
 	if o.AdvertisedURL != "" {
 		u, err := url.Parse(o.AdvertisedURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -334,6 +349,17 @@ func (o Options) withDefaults() (Options, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return o, nil
+}
+
+// authenticates reports whether the broker knows who calls it: a JWT secret, or TLS that requires and
+// verifies client certificates. Then every call is authorized.
+func (o *Options) authenticates() bool {
+	return len(o.JWTSecret) > 0 || o.clientCerts()
+}
+
+// clientCerts reports whether the TLS handshake requires and verifies client certificates.
+func (o *Options) clientCerts() bool {
+	return o.TLS != nil && o.TLS.ClientAuth == tls.RequireAndVerifyClientCert
 }
 
 // isLoopback reports whether host names only the loopback interface.

@@ -155,7 +155,7 @@ func TestLimitUnauthenticatedRequestNotRead(t *testing.T) {
 // read and refused by the policy with InvalidArgument naming the limit.
 func TestLimitOversizedRequestNotRead(t *testing.T) {
 	const policy = 1 << 20
-	w := newWire(t, broker.Options{JWTSecret: testSecret, Policies: broker.Policies{MaxMessageSize: policy}})
+	w := newWire(t, broker.Options{JWTSecret: testSecret, SuperAdmins: alice, Policies: broker.Policies{MaxMessageSize: policy}})
 	tok := mustToken(t, testSecret, "alice", time.Hour)
 	p, err := w.Producer.CreateProducer(bearer(t, tok), &danubepb.ProducerRequest{
 		RequestId: 1, ProducerName: "p", TopicName: "/default/oversized",

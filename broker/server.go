@@ -124,6 +124,7 @@ type Server struct {
 	consumers map[uint64]*consumer
 
 	auth  *authenticator // nil without a JWT secret
+	authz *authorizer
 	peers []*peer
 	// applied counts metadata writes, reported by ClusterStatus as the last applied index (grpc_cluster.go).
 	applied atomic.Uint64
@@ -181,6 +182,7 @@ func New(opts Options) (*Server, error) {
 	if len(o.JWTSecret) > 0 {
 		s.auth = newAuthenticator(o.JWTSecret)
 	}
+	s.authz = newAuthorizer(o)
 	if s.store == nil {
 		s.store = store.NewMemory()
 		s.ownStore = true
@@ -236,6 +238,11 @@ func (s *Server) Start() error {
 		s.mu.Unlock()
 		return fmt.Errorf("broker: restoring state: %w", err)
 	}
+	if err := s.authz.load(s.store.Meta()); err != nil {
+		closeAll()
+		closePeers(s.peers)
+		return fmt.Errorf("broker: restoring roles and bindings: %w", err)
+	}
 	s.markActiveAtBoot() // grpc_cluster.go
 
 	g := grpc.NewServer(s.grpcOptions(
@@ -262,6 +269,7 @@ func (s *Server) Start() error {
 		}
 		ag = grpc.NewServer(s.grpcOptions(adminOpts...)...)
 		s.registerAdmin(ag)
+		s.registerSecurity(ag)
 	}
 
 	scheme := "http://"
@@ -332,9 +340,7 @@ func (s *Server) grpcOptions(extra ...grpc.ServerOption) []grpc.ServerOption {
 	if s.opts.TLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(s.opts.TLS)))
 	}
-	if s.auth != nil {
-		opts = append(opts, grpc.ChainUnaryInterceptor(s.auth.unary), grpc.ChainStreamInterceptor(s.auth.stream))
-	}
+	opts = append(opts, grpc.ChainUnaryInterceptor(s.guardUnary), grpc.ChainStreamInterceptor(s.guardStream))
 	return append(opts, extra...)
 }
 

@@ -469,7 +469,7 @@ func TestAdminSubscriptions(t *testing.T) {
 
 func TestAdminAuth(t *testing.T) {
 	secret := []byte("admin-test-secret")
-	srv := brokertest.Run(t, broker.Options{JWTSecret: secret})
+	srv := brokertest.Run(t, broker.Options{JWTSecret: secret, SuperAdmins: []string{"alice"}})
 	good, err := broker.NewToken(secret, "alice", time.Hour)
 	if err != nil {
 		t.Fatal(err)

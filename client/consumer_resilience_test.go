@@ -262,7 +262,7 @@ func TestConsumerFollowsRedirect(t *testing.T) {
 
 func TestConsumerToken(t *testing.T) {
 	secret := []byte("consumer tests secret")
-	srv := brokertest.Run(t, broker.Options{JWTSecret: secret})
+	srv := brokertest.Run(t, broker.Options{JWTSecret: secret, SuperAdmins: []string{"tester"}})
 	good, err := broker.NewToken(secret, "tester", time.Hour)
 	if err != nil {
 		t.Fatal(err)

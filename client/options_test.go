@@ -137,7 +137,7 @@ func TestTokenTurnsTLSOnForBareURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain := brokertest.Run(t, broker.Options{JWTSecret: secret, AdminPort: -1})
+	plain := brokertest.Run(t, broker.Options{JWTSecret: secret, SuperAdmins: []string{"tester"}, AdminPort: -1})
 	ctNewProducerOn(t, brokertest.Dial(t, plain), plain.URL(), tok, "/default/bare", "p", true)
 	fast := WithRetry(RetryPolicy{MaxRetries: 1, BaseBackoff: 10 * time.Millisecond})
 	bare := ctClient(t, plain.Addr().String(), WithToken(tok), fast)
@@ -150,7 +150,7 @@ func TestTokenTurnsTLSOnForBareURL(t *testing.T) {
 	}
 
 	serverTLS, _, caFile := ctTLS(t)
-	secure := brokertest.Run(t, broker.Options{TLS: serverTLS, JWTSecret: secret, AdminPort: -1})
+	secure := brokertest.Run(t, broker.Options{TLS: serverTLS, JWTSecret: secret, SuperAdmins: []string{"tester"}, AdminPort: -1})
 	c := ctClient(t, secure.Addr().String(), WithToken(tok), WithCAFile(caFile))
 	p := prodTestProducer(t, c, ProducerConfig{Topic: "/default/secure"})
 	if _, err := p.Send(ctCtx(t), []byte("x")); err != nil {

@@ -907,7 +907,7 @@ func TestProducerCreateErrors(t *testing.T) {
 func TestProducerAuth(t *testing.T) {
 	ctx := prodTestCtx(t)
 	secret := []byte("producer-test-secret")
-	srv := brokertest.Run(t, broker.Options{JWTSecret: secret})
+	srv := brokertest.Run(t, broker.Options{JWTSecret: secret, SuperAdmins: []string{"alice"}})
 	tok, err := broker.NewToken(secret, "alice", time.Hour)
 	if err != nil {
 		t.Fatal(err)

@@ -55,6 +55,7 @@ func (f *brokerFlags) register(fs *pflag.FlagSet, cfg *BrokerConfig) {
 	fs.StringVar(&f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&f.tlsClient, "tls-client-ca", "", "require client certificates signed by this PEM CA (mutual TLS)")
 	f.jwt.register(fs, "require JWT bearer tokens signed (HS256) with this secret")
+	fs.StringSliceVar(&o.SuperAdmins, "super-admin", nil, "principal name allowed everything, who creates the first roles and bindings; with a JWT secret or --tls-client-ca every other caller needs a binding (repeatable)")
 	fs.BoolVar(&o.AllowInsecure, "allow-insecure", false, "allow listening beyond loopback without TLS and JWT authentication")
 	fs.StringVar(&cfg.DataDir, "data-dir", "./danube-data", "where reliable messages and the broker's metadata are stored")
 	fs.BoolVar(&cfg.Ephemeral, "ephemeral", false, "keep everything in memory (lost when the broker stops) instead of in --data-dir")
@@ -88,7 +89,7 @@ func ParseBroker(args []string, stderr io.Writer) (BrokerConfig, error) {
 	var f brokerFlags
 	fs := newFlagSet("broker", stderr, []string{
 		"Usage: danube-console broker [flags]",
-		"       danube-console broker token --subject NAME [--ttl 1h] [--jwt-secret-file PATH]",
+		"       danube-console broker token --subject NAME [--type user] [--ttl 1h] [--jwt-secret-file PATH]",
 	}, "Runs the embedded Danube-compatible broker until interrupted. Flags:")
 	f.register(fs, &cfg)
 	if err := parseFlags(fs, args, nil); err != nil {
@@ -215,6 +216,9 @@ func RunBroker(ctx context.Context, cfg BrokerConfig, s Streams) (err error) {
 	if err := srv.Start(); err != nil {
 		_ = srv.Shutdown(context.Background())
 		return startError(err, opts)
+	}
+	if (opts.JWTSecret != nil || opts.TLS != nil && opts.TLS.ClientAuth == tls.RequireAndVerifyClientCert) && len(opts.SuperAdmins) == 0 {
+		fmt.Fprintln(s.Err, "note: every call is authorized against roles and bindings, and no --super-admin is given: only the bindings already stored let anyone in")
 	}
 	if opts.AllowInsecure && (opts.TLS == nil || opts.JWTSecret == nil) {
 		fmt.Fprintf(s.Err, "WARNING: serving %s without TLS and authentication (--allow-insecure): anyone who can reach it can read and write every topic\n", srv.URL())

@@ -155,7 +155,7 @@ func TestBrokerTokenCommand(t *testing.T) {
 	tok := strings.TrimSpace(out)
 
 	// A broker with the same secret accepts it; one with another secret does not.
-	if err := lookupWith(t, brokertest.Run(t, broker.Options{JWTSecret: []byte("s3cret")}), tok); err != nil {
+	if err := lookupWith(t, brokertest.Run(t, broker.Options{JWTSecret: []byte("s3cret"), SuperAdmins: []string{"ops"}}), tok); err != nil {
 		t.Fatalf("broker with the same secret refused the token: %v", err)
 	}
 	other := brokertest.Run(t, broker.Options{JWTSecret: []byte("other")})
@@ -181,7 +181,7 @@ func TestBrokerTokenSecretFromEnv(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("code %d stderr %q", code, errOut)
 	}
-	if err := lookupWith(t, brokertest.Run(t, broker.Options{JWTSecret: []byte("from-env")}), strings.TrimSpace(out)); err != nil {
+	if err := lookupWith(t, brokertest.Run(t, broker.Options{JWTSecret: []byte("from-env"), SuperAdmins: []string{"ops"}}), strings.TrimSpace(out)); err != nil {
 		t.Fatalf("token minted with $%s refused: %v", jwtSecretEnv, err)
 	}
 	// --jwt-secret wins over the environment.
@@ -189,7 +189,7 @@ func TestBrokerTokenSecretFromEnv(t *testing.T) {
 	if code != 0 {
 		t.Fatal(code)
 	}
-	if err := lookupWith(t, brokertest.Run(t, broker.Options{JWTSecret: []byte("from-flag")}), strings.TrimSpace(out)); err != nil {
+	if err := lookupWith(t, brokertest.Run(t, broker.Options{JWTSecret: []byte("from-flag"), SuperAdmins: []string{"ops"}}), strings.TrimSpace(out)); err != nil {
 		t.Fatalf("token minted with --jwt-secret refused: %v", err)
 	}
 }
@@ -223,7 +223,7 @@ func TestBrokerTokenUsageErrors(t *testing.T) {
 // TestBrokerJWTSecretFromEnv runs the broker with the secret in $DANUBE_JWT_SECRET only.
 func TestBrokerJWTSecretFromEnv(t *testing.T) {
 	t.Setenv(jwtSecretEnv, "env-secret")
-	b := startCLI(t, "--port", "0", "--admin-port", "0", "--log-level", "warn")
+	b := startCLI(t, "--port", "0", "--admin-port", "0", "--log-level", "warn", "--super-admin", "me")
 	url := b.field(t, "danube broker serving ")
 	disc := danubepb.NewDiscoveryClient(dialURL(t, url, insecure.NewCredentials()))
 	_, err := disc.TopicPartitions(callCtx(t, ""), &danubepb.TopicLookupRequest{Topic: "/default/x"})
@@ -415,7 +415,8 @@ func TestBrokerSecureFlags(t *testing.T) {
 	dir := t.TempDir()
 	pki := writePKI(t, dir)
 	b := startCLI(t, "--port", "0", "--admin-port", "0", "--log-level", "error",
-		"--tls-cert", pki.serverCert, "--tls-key", pki.serverKey, "--tls-client-ca", pki.ca, "--jwt-secret", "cli-secret")
+		"--tls-cert", pki.serverCert, "--tls-key", pki.serverKey, "--tls-client-ca", pki.ca, "--jwt-secret", "cli-secret",
+		"--super-admin", "cli")
 	url := b.field(t, "danube broker serving ")
 	adminURL := b.field(t, "admin API at ")
 	if !strings.HasPrefix(url, "https://127.0.0.1:") || !strings.HasPrefix(adminURL, "https://127.0.0.1:") {

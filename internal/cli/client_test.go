@@ -971,7 +971,7 @@ func TestClientRuntimeErrors(t *testing.T) {
 // --token-file, and checks that a bad or missing token fails at once with one line.
 func TestClientTokens(t *testing.T) {
 	secret := []byte("cli-client-secret")
-	b := newTarget(t, broker.Options{JWTSecret: secret})
+	b := newTarget(t, broker.Options{JWTSecret: secret, SuperAdmins: []string{"cli"}})
 	tok, err := broker.NewToken(secret, "cli", time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -1072,8 +1072,8 @@ func TestClientTLS(t *testing.T) {
 	// Mutual TLS.
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(mustRead(t, pki.ca))
-	m := newTarget(t, broker.Options{TLS: &tls.Config{Certificates: []tls.Certificate{serverCert}, ClientCAs: pool,
-		ClientAuth: tls.RequireAndVerifyClientCert}})
+	m := newTarget(t, broker.Options{SuperAdmins: []string{"leaf"}, TLS: &tls.Config{Certificates: []tls.Certificate{serverCert},
+		ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert}})
 	m.conn = []string{"--tls-ca", pki.ca, "--tls-cert", clientCert, "--tls-key", pki.clientKey}
 	m.mustRun(t, "", "produce", "-t", "/default/mtls", "-m", "x")
 	m.mustRun(t, "", "lookup", "-t", "/default/mtls")

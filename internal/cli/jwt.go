@@ -87,8 +87,11 @@ func readSecretFile(path string) (string, error) {
 // TokenConfig is what "broker token" mints a token with.
 type TokenConfig struct {
 	Subject string
-	TTL     time.Duration
-	Secret  string
+	// Type is the principal type bindings name the subject with: user (the default), service_account or
+	// broker_internal.
+	Type   string
+	TTL    time.Duration
+	Secret string
 }
 
 // ParseToken parses the flags of "broker token"; the secret is read from its file or the environment here.
@@ -97,10 +100,12 @@ func ParseToken(args []string, stderr io.Writer) (TokenConfig, error) {
 	var cfg TokenConfig
 	var jwtFlags jwtSecretFlags
 	fs := newFlagSet("broker token", stderr,
-		[]string{"Usage: danube-console broker token --subject NAME [--ttl 1h] [--jwt-secret-file PATH]"},
-		"Prints a bearer token that a broker started with the same JWT secret accepts. The secret is read",
+		[]string{"Usage: danube-console broker token --subject NAME [--type user] [--ttl 1h] [--jwt-secret-file PATH]"},
+		"Prints a bearer token that a broker started with the same JWT secret accepts, for the principal",
+		"TYPE:NAME that the broker's role bindings (or --super-admin) must allow. The secret is read",
 		fmt.Sprintf("from --jwt-secret-file, --jwt-secret or $%s. Flags:", jwtSecretEnv))
-	fs.StringVar(&cfg.Subject, "subject", "", "who the token is for (required)")
+	fs.StringVar(&cfg.Subject, "subject", "", "who the token is for (required): its sub and principal_name")
+	fs.StringVar(&cfg.Type, "type", broker.PrincipalUser, "principal type: user, service_account or broker_internal (allowed everything)")
 	fs.DurationVar(&cfg.TTL, "ttl", time.Hour, "how long the token is valid")
 	jwtFlags.register(fs, "the broker's JWT secret")
 	if err := parseFlags(fs, args, nil); err != nil {
@@ -116,13 +121,22 @@ func ParseToken(args []string, stderr io.Writer) (TokenConfig, error) {
 	if cfg.Subject == "" || secret == "" {
 		return cfg, usagef("--subject and a secret (--jwt-secret-file, $%s or --jwt-secret) are required", jwtSecretEnv)
 	}
+	switch cfg.Type {
+	case broker.PrincipalUser, broker.PrincipalServiceAccount, broker.PrincipalBrokerInternal:
+	default:
+		return cfg, usagef("--type %q: use user, service_account or broker_internal", cfg.Type)
+	}
 	cfg.Secret = secret
 	return cfg, nil
 }
 
-// RunToken prints a JWT for the configuration's secret and subject on s.Out.
+// RunToken prints a JWT for the configuration's secret, principal type and subject on s.Out; an empty Type
+// means a user.
 func RunToken(_ context.Context, cfg TokenConfig, s Streams) error {
-	tok, err := broker.NewToken([]byte(cfg.Secret), cfg.Subject, cfg.TTL)
+	if cfg.Type == "" {
+		cfg.Type = broker.PrincipalUser
+	}
+	tok, err := broker.NewPrincipalToken([]byte(cfg.Secret), cfg.Type, cfg.Subject, cfg.TTL)
 	if err != nil {
 		return asUsage(err)
 	}

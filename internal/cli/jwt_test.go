@@ -13,6 +13,7 @@ import (
 
 	"github.com/danube-console/danube-console/broker"
 	"github.com/danube-console/danube-console/broker/brokertest"
+	"github.com/danube-console/danube-console/proto/adminpb"
 	"github.com/danube-console/danube-console/proto/danubepb"
 )
 
@@ -34,7 +35,7 @@ func secretFile(t *testing.T, content string) string {
 func TestBrokerJWTSecretFile(t *testing.T) {
 	t.Setenv(jwtSecretEnv, "env-secret")
 	path := secretFile(t, "file-secret\n")
-	b := startCLI(t, "--port", "0", "--admin-port", "-1", "--log-level", "warn", "--jwt-secret-file", path)
+	b := startCLI(t, "--port", "0", "--admin-port", "-1", "--log-level", "warn", "--jwt-secret-file", path, "--super-admin", "ops")
 	disc := danubepb.NewDiscoveryClient(dialURL(t, b.field(t, "danube broker serving "), insecure.NewCredentials()))
 	lookup := func(tok string) error {
 		_, err := disc.TopicPartitions(callCtx(t, tok), &danubepb.TopicLookupRequest{Topic: "/default/x"})
@@ -80,7 +81,7 @@ func TestBrokerTokenSecretFile(t *testing.T) {
 		if code != 0 || errOut != "" {
 			t.Fatalf("file %q: code %d stderr %q", content, code, errOut)
 		}
-		if err := lookupWith(t, brokertest.Run(t, broker.Options{JWTSecret: []byte(secret), AdminPort: -1}), strings.TrimSpace(out)); err != nil {
+		if err := lookupWith(t, brokertest.Run(t, broker.Options{JWTSecret: []byte(secret), SuperAdmins: []string{"ops"}, AdminPort: -1}), strings.TrimSpace(out)); err != nil {
 			t.Errorf("file %q: token refused by a broker with secret %q: %v", content, secret, err)
 		}
 	}
@@ -136,5 +137,87 @@ func TestJWTSecretHelp(t *testing.T) {
 		if code != 0 || !strings.Contains(errOut, "--jwt-secret-file") || !strings.Contains(errOut, "visible to other users in the process list") {
 			t.Errorf("%q: code %d, help %q", cmd, code, errOut)
 		}
+	}
+}
+
+// TestBrokerAuthorizationAndTokenTypes runs "broker --jwt-secret-file F --super-admin root" and mints tokens with
+// "broker token --type": the super-admin creates a role and binds it to a service account, whose token is
+// then allowed on its topic and refused elsewhere with the real broker's message; a user token of the same
+// name is another principal.
+func TestBrokerAuthorizationAndTokenTypes(t *testing.T) {
+	clearSecretEnv(t)
+	path := secretFile(t, "authz-secret\n")
+	b := startCLI(t, "--port", "0", "--admin-port", "0", "--log-level", "warn", "--jwt-secret-file", path,
+		"--super-admin", "root")
+	mint := func(args ...string) string {
+		t.Helper()
+		code, out, errOut := runCmd(t, append([]string{"broker", "token", "--jwt-secret-file", path}, args...)...)
+		if code != 0 || errOut != "" {
+			t.Fatalf("broker token %q: code %d stderr %q", args, code, errOut)
+		}
+		return strings.TrimSpace(out)
+	}
+	root := mint("--subject", "root") // --type user is the default
+	svc := mint("--subject", "billing", "--type", "service_account")
+	user := mint("--subject", "billing")
+
+	sec := adminpb.NewSecurityAdminClient(dialURL(t, b.field(t, "admin API at "), insecure.NewCredentials()))
+	if _, err := sec.CreateRole(callCtx(t, root), &adminpb.CreateRoleRequest{Role: &adminpb.RoleDefinition{
+		Name: "looker", Permissions: []string{"Lookup"}}}); err != nil {
+		t.Fatalf("CreateRole as the super-admin: %v", err)
+	}
+	if _, err := sec.CreateBinding(callCtx(t, root), &adminpb.CreateBindingRequest{Binding: &adminpb.BindingDefinition{
+		Id: "billing", PrincipalType: "service_account", PrincipalName: "billing", RoleNames: []string{"looker"},
+		Scope: "topic", ResourceName: "/default/orders"}}); err != nil {
+		t.Fatalf("CreateBinding as the super-admin: %v", err)
+	}
+	disc := danubepb.NewDiscoveryClient(dialURL(t, b.field(t, "danube broker serving "), insecure.NewCredentials()))
+	lookup := func(tok, topic string) error {
+		_, err := disc.TopicPartitions(callCtx(t, tok), &danubepb.TopicLookupRequest{Topic: topic})
+		return err
+	}
+	if err := lookup(svc, "/default/orders"); err != nil {
+		t.Fatalf("service account on its topic: %v", err)
+	}
+	for tok, want := range map[string]string{
+		svc:  `no binding grants Lookup on Topic("/default/other") for service_account:billing`,
+		user: `no binding grants Lookup on Topic("/default/other") for user:billing`,
+	} {
+		if err := lookup(tok, "/default/other"); status.Code(err) != codes.PermissionDenied || status.Convert(err).Message() != want {
+			t.Errorf("lookup: %v, want PermissionDenied %q", err, want)
+		}
+	}
+	if _, err := sec.ListRoles(callCtx(t, svc), &adminpb.Empty{}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("ListRoles as the service account: %v, want PermissionDenied", err)
+	}
+	if code, _, errOut := runCmd(t, "broker", "token", "--subject", "x", "--jwt-secret-file", path, "--type", "admin"); code != 2 ||
+		!strings.Contains(errOut, `--type "admin": use user, service_account or broker_internal`) {
+		t.Errorf("broker token --type admin: code %d stderr %q", code, errOut)
+	}
+	if strings.Contains(b.errb.String(), "no --super-admin") {
+		t.Errorf("a broker with a super-admin says it has none: %q", b.errb.String())
+	}
+	if code := b.stop(t); code != 0 {
+		t.Fatalf("exit code %d; stderr %q", code, b.errb.String())
+	}
+}
+
+// TestBrokerWithoutSuperAdminSaysSo: a broker with authentication and no --super-admin says that only the
+// bindings already stored let anyone in.
+func TestBrokerWithoutSuperAdminSaysSo(t *testing.T) {
+	clearSecretEnv(t)
+	b := startCLI(t, "--port", "0", "--admin-port", "-1", "--log-level", "warn", "--jwt-secret-file", secretFile(t, "s"))
+	if !strings.Contains(b.errb.String(), "no --super-admin is given: only the bindings already stored let anyone in") {
+		t.Fatalf("stderr %q", b.errb.String())
+	}
+}
+
+// TestBrokerSuperAdminNeedsAuthentication: --super-admin without a secret or client certificates is a usage
+// error.
+func TestBrokerSuperAdminNeedsAuthentication(t *testing.T) {
+	clearSecretEnv(t)
+	code, _, errOut := runCmd(t, "broker", "--ephemeral", "--port", "0", "--admin-port", "-1", "--super-admin", "root")
+	if code != 2 || !strings.Contains(errOut, "super-admins need authentication") {
+		t.Fatalf("broker --super-admin alone: code %d stderr %q", code, errOut)
 	}
 }
