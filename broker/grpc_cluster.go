@@ -225,7 +225,7 @@ func (s *Server) brokerTopics(ctx context.Context, req *adminpb.BrokerRequest, o
 				if err != nil {
 					return nil, err
 				}
-				return adminpb.NewTopicAdminClient(conn).ListBrokerTopics(forwardMD(ctx), req)
+				return adminpb.NewTopicAdminClient(conn).ListBrokerTopics(forwardCtx(ctx), req)
 			}
 		}
 	}
@@ -244,7 +244,7 @@ func (s *Server) activateBroker(ctx context.Context, req *adminpb.ActivateBroker
 		if err != nil {
 			return nil, err
 		}
-		return adminpb.NewBrokerAdminClient(conn).ActivateBroker(forwardMD(ctx), req)
+		return adminpb.NewBrokerAdminClient(conn).ActivateBroker(forwardCtx(ctx), req)
 	}
 	reason := req.GetReason()
 	if reason == "" {
@@ -300,7 +300,7 @@ func (s *Server) unloadBroker(ctx context.Context, req *adminpb.UnloadBrokerRequ
 			if err != nil {
 				return nil, err
 			}
-			return adminpb.NewBrokerAdminClient(conn).UnloadBroker(forwardMD(ctx), req)
+			return adminpb.NewBrokerAdminClient(conn).UnloadBroker(forwardCtx(ctx), req)
 		}
 	}
 	var topics []string

@@ -191,8 +191,14 @@ type Options struct {
 	// lookups of topics a peer serves answer Redirect to it, producers or consumers of such topics are sent
 	// there, and the admin API (ListBrokers, GetLeaderBroker, ClusterStatus, ListBrokerTopics,
 	// GetClusterBalance, UnloadBroker, ActivateBroker) covers the whole group, as in a real Danube cluster.
-	// Brokers of a group should name each other. Peers are asked over plain text, without credentials.
+	// Brokers of a group should name each other, and share the JWT secret and TLS setup: a broker calls its
+	// peers as itself, with a broker_internal token minted from its JWT secret, over TLS (peer URLs are then
+	// https://) when it serves TLS.
 	Peers []string
+	// PeerTLS is the TLS client configuration for calls to peers when TLS is set: RootCAs verify the peers'
+	// certificates (nil: the system roots) and Certificates are presented to peers that require client
+	// certificates (the broker's own client certificate). Nil means the system roots and no certificate.
+	PeerTLS *tls.Config
 	// AllowInsecure permits listening beyond loopback without both TLS and JWTSecret.
 	AllowInsecure bool
 	// AdvertisedURL is the URL clients are told to dial in lookups (broker_url and connect_url), such as
@@ -251,6 +257,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.TLS != nil {
 		o.TLS = o.TLS.Clone()
 	}
+	if o.PeerTLS != nil {
+		o.PeerTLS = o.PeerTLS.Clone()
+	}
 	if o.Port < 0 || o.Port > 65535 {
 		return o, fmt.Errorf("%w: port %d is outside 0-65535", ErrInvalidOptions, o.Port)
 	}
@@ -294,6 +303,9 @@ func (o Options) withDefaults() (Options, error) {
 		pu, err := url.Parse(u)
 		if err != nil || pu.Host == "" || (pu.Scheme != "http" && pu.Scheme != "https") {
 			return o, fmt.Errorf("%w: peer %q must look like http://host:port", ErrInvalidOptions, u)
+		}
+		if want := peerScheme(o.TLS != nil); pu.Scheme != want {
+			return o, fmt.Errorf("%w: peer %q: the brokers of a group serve TLS together or not at all; use %s://", ErrInvalidOptions, u, want)
 		}
 	}
 	o.Peers = append([]string(nil), o.Peers...)

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net/url"
 	"slices"
@@ -13,6 +14,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -53,6 +55,7 @@ const (
 
 type peer struct {
 	url    string
+	dial   []grpc.DialOption // how this broker dials its peers (peerDialOptions)
 	conn   *grpc.ClientConn
 	disc   danubepb.DiscoveryClient
 	health danubepb.HealthCheckClient
@@ -74,22 +77,94 @@ type peerIdentity struct {
 	peer     *peer  // nil for the broker itself
 }
 
-// dialPeers prepares a client of each peer (connections are made lazily). Peers speak plain text.
-func dialPeers(urls []string) ([]*peer, error) {
+// dialPeers prepares a client of each peer (connections are made lazily), dialled with opts.
+func dialPeers(urls []string, opts []grpc.DialOption) ([]*peer, error) {
 	var out []*peer
 	for _, u := range urls {
 		pu, err := url.Parse(u)
 		if err != nil || pu.Host == "" || (pu.Scheme != "http" && pu.Scheme != "https") {
 			return nil, fmt.Errorf("%w: peer %q must look like http://host:port", ErrInvalidOptions, u)
 		}
-		conn, err := grpc.NewClient(pu.Host, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		conn, err := grpc.NewClient(pu.Host, opts...)
 		if err != nil {
+			closePeers(out)
 			return nil, fmt.Errorf("%w: peer %q: %w", ErrInvalidOptions, u, err)
 		}
-		out = append(out, &peer{url: u, conn: conn, disc: danubepb.NewDiscoveryClient(conn), health: danubepb.NewHealthCheckClient(conn)})
+		out = append(out, &peer{url: u, dial: opts, conn: conn, disc: danubepb.NewDiscoveryClient(conn), health: danubepb.NewHealthCheckClient(conn)})
 	}
 	return out, nil
 }
+
+// peerDialOptions are how this broker calls its peers, on both their ports, as the brokers of a real cluster
+// call each other: with the broker's own identity, never a caller's.
+//
+//   - Transport: plain text, or TLS when the broker serves TLS (its peers then do too), configured by
+//     Options.PeerTLS: its RootCAs verify the peers, its Certificates are presented to peers that require
+//     client certificates.
+//   - Credentials: with a JWT secret, a broker_internal token for "broker/{id}" minted from that secret
+//     (peerCredentials), which every broker of a group sharing the secret accepts and allows everything. With
+//     mutual TLS alone, the peer knows this broker as the user its client certificate names.
+func (s *Server) peerDialOptions() []grpc.DialOption {
+	var opts []grpc.DialOption
+	if s.opts.TLS != nil {
+		cfg := s.opts.PeerTLS
+		if cfg == nil {
+			cfg = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		opts = append(opts, grpc.WithTransportCredentials(credentials.NewTLS(cfg)))
+	} else {
+		opts = append(opts, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	}
+	if len(s.opts.JWTSecret) > 0 {
+		opts = append(opts, grpc.WithPerRPCCredentials(&peerCredentials{secret: s.opts.JWTSecret, id: s.BrokerID}))
+	}
+	return opts
+}
+
+// peerScheme is the scheme of the peers' URLs: https when the broker serves TLS, as its peers then do.
+func peerScheme(tls bool) string {
+	if tls {
+		return "https"
+	}
+	return "http"
+}
+
+// peerTokenTTL is the lifetime of the token a broker presents to its peers; a new one is minted when half of
+// it has passed, so that a token in use never expires.
+const peerTokenTTL = 10 * time.Minute
+
+// internalBrokerName is the principal name a broker calls its peers as: the name the real brokers send in
+// their x-danube-internal-broker header.
+func internalBrokerName(id uint64) string { return "broker/" + strconv.FormatUint(id, 10) }
+
+// peerCredentials put a broker_internal token on every call to a peer (credentials.PerRPCCredentials). The
+// token is signed with the group's shared JWT secret, so the peer verifies it as any token: unlike the real
+// brokers' x-danube-internal-broker header, it cannot be forged by a client.
+type peerCredentials struct {
+	secret []byte
+	id     func() uint64 // the broker's id, known once it has started
+
+	mu    sync.Mutex
+	token string
+	renew time.Time // when to mint the next token
+}
+
+// GetRequestMetadata returns the authorization header of a call to a peer.
+func (c *peerCredentials) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now := time.Now(); c.token == "" || !now.Before(c.renew) {
+		tok, err := NewPrincipalToken(c.secret, PrincipalBrokerInternal, internalBrokerName(c.id()), peerTokenTTL)
+		if err != nil {
+			return nil, fmt.Errorf("minting the token this broker presents to its peers: %w", err)
+		}
+		c.token, c.renew = tok, now.Add(peerTokenTTL/2)
+	}
+	return map[string]string{"authorization": "Bearer " + c.token}, nil
+}
+
+// RequireTransportSecurity is false: a group without TLS sends its tokens in plain text, as its clients do.
+func (c *peerCredentials) RequireTransportSecurity() bool { return false }
 
 func closePeers(ps []*peer) {
 	for _, p := range ps {
@@ -110,8 +185,8 @@ func (p *peer) knownID() uint64 {
 	return p.id
 }
 
-// adminConn returns a connection to the peer's admin port at adminURL, dialled on first use (plain text, like
-// every call between peers) and dialled again if the peer moved its admin port.
+// adminConn returns a connection to the peer's admin port at adminURL, dialled on first use (as every call
+// between peers, see peerDialOptions) and dialled again if the peer moved its admin port.
 func (p *peer) adminConn(adminURL string) (*grpc.ClientConn, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -122,7 +197,7 @@ func (p *peer) adminConn(adminURL string) (*grpc.ClientConn, error) {
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("peer %s has no usable admin URL %q", p.url, adminURL)
 	}
-	conn, err := grpc.NewClient(u.Host, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(u.Host, p.dial...)
 	if err != nil {
 		return nil, fmt.Errorf("peer %s admin port: %w", p.url, err)
 	}
@@ -268,14 +343,12 @@ func peerByID(g []peerIdentity, id uint64) (peerIdentity, bool) {
 	return peerIdentity{}, false
 }
 
-// forwardMD carries the caller's credentials to a peer an rpc is forwarded to.
-func forwardMD(ctx context.Context) context.Context {
-	md, _ := metadata.FromIncomingContext(ctx)
-	out := metadata.MD{}
-	if v := md.Get("authorization"); len(v) > 0 {
-		out.Set("authorization", v...)
-	}
-	return metadata.NewOutgoingContext(ctx, out)
+// forwardCtx is the context of an rpc forwarded to a peer: the caller's deadline and cancellation, none of its
+// metadata. The caller was authorized here, for the same permission on the same resource the peer would check;
+// the peer answers this broker, which calls it as itself (peerDialOptions), as the brokers of a real cluster
+// act on each other's behalf.
+func forwardCtx(ctx context.Context) context.Context {
+	return metadata.NewOutgoingContext(ctx, metadata.MD{})
 }
 
 // peerAdmin returns a connection to a peer's admin port, or an Unavailable status naming why there is none.

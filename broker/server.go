@@ -225,7 +225,7 @@ func (s *Server) Start() error {
 			return fmt.Errorf("%w %s: %w", ErrMetricsListen, s.opts.MetricsAddr, err)
 		}
 	}
-	if s.peers, err = dialPeers(s.opts.Peers); err != nil {
+	if s.peers, err = dialPeers(s.opts.Peers, s.peerDialOptions()); err != nil {
 		closeAll()
 		return err
 	}

@@ -1,0 +1,218 @@
+package broker_test
+
+import (
+	"cmp"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/danube-console/danube-console/broker"
+	"github.com/danube-console/danube-console/proto/adminpb"
+	"github.com/danube-console/danube-console/proto/danubepb"
+)
+
+// Tests of a group of brokers with authentication: the brokers call each other as broker_internal
+// principals, with tokens minted from the JWT secret they share, over real gRPC on loopback.
+
+// startAuthGroup starts n brokers naming each other, sharing testSecret, with alice as super-admin.
+func startAuthGroup(t *testing.T, n int) []member {
+	t.Helper()
+	return startGroupWith(t, n, func(_ int, o *broker.Options) {
+		o.JWTSecret = testSecret
+		o.SuperAdmins = alice
+	})
+}
+
+func TestPeerGroupWithJWT(t *testing.T) {
+	g := startAuthGroup(t, 3)
+	admin := func() context.Context { return principalToken(t, broker.PrincipalUser, "alice") }
+	if _, err := g[1].admin.Topic.CreateTopic(admin(), &adminpb.NewTopicRequest{Name: "/default/on-1"}); err != nil {
+		t.Fatalf("CreateTopic: %v", err)
+	}
+
+	// Lookups at the other brokers redirect to the owner: they asked their peers, who let them in.
+	for _, m := range []member{g[0], g[2]} {
+		resp, err := m.wire.Discovery.TopicLookup(admin(), &danubepb.TopicLookupRequest{Topic: "/default/on-1"})
+		if err != nil || resp.ResponseType != danubepb.TopicLookupResponse_Redirect || resp.BrokerUrl != g[1].srv.URL() {
+			t.Fatalf("lookup at %s = %v, %v; want a redirect to %s", m.id(), resp, err, g[1].srv.URL())
+		}
+		_, err = m.wire.Producer.CreateProducer(admin(), &danubepb.ProducerRequest{RequestId: 1, ProducerName: "p",
+			TopicName: "/default/on-1"})
+		wantStatus(t, err, codes.Unavailable, "The topic exists but is served by another broker, redo the Lookup request")
+	}
+
+	// Every broker lists the whole group and names the same leader.
+	var ids []string
+	for _, m := range g {
+		ids = append(ids, m.id())
+	}
+	sort.Strings(ids)
+	leader := slices.MinFunc(g, func(a, b member) int { return cmp.Compare(a.srv.BrokerID(), b.srv.BrokerID()) }).id()
+	for _, m := range g {
+		resp, err := m.admin.Broker.ListBrokers(admin(), &adminpb.Empty{})
+		if err != nil {
+			t.Fatalf("ListBrokers at %s: %v", m.id(), err)
+		}
+		var got []string
+		for _, b := range resp.Brokers {
+			got = append(got, b.BrokerId)
+		}
+		if !slices.Equal(got, ids) {
+			t.Fatalf("ListBrokers at %s = %v, want %v", m.id(), got, ids)
+		}
+		l, err := m.admin.Broker.GetLeaderBroker(admin(), &adminpb.Empty{})
+		if err != nil || l.Leader != leader {
+			t.Fatalf("GetLeaderBroker at %s = %v, %v; want %s", m.id(), l, err, leader)
+		}
+	}
+
+	// ListBrokerTopics of a peer is forwarded to it.
+	resp, err := g[0].admin.Topic.ListBrokerTopics(admin(), &adminpb.BrokerRequest{BrokerId: g[1].id()})
+	if err != nil || !slices.Contains(topicNames(resp), "/default/on-1") || resp.Topics[0].BrokerId != g[1].id() {
+		t.Fatalf("ListBrokerTopics(%s) at %s = %v, %v", g[1].id(), g[0].id(), resp, err)
+	}
+
+	// A caller without rights is refused everywhere, forwarded rpcs included, and one without credentials
+	// too, even claiming to be a broker with the real brokers' internal header.
+	nobody := func() context.Context { return principalToken(t, broker.PrincipalUser, "nobody") }
+	_, err = g[0].admin.Topic.ListBrokerTopics(nobody(), &adminpb.BrokerRequest{BrokerId: g[1].id()})
+	wantStatus(t, err, codes.PermissionDenied, `no binding grants ManageTopic on Broker("`+g[1].id()+`") for user:nobody`)
+	_, err = g[0].admin.Broker.ListBrokers(nobody(), &adminpb.Empty{})
+	wantStatus(t, err, codes.PermissionDenied, "no binding grants ManageBroker on Cluster for user:nobody")
+	_, err = g[0].wire.Discovery.TopicLookup(nobody(), &danubepb.TopicLookupRequest{Topic: "/default/on-1"})
+	wantStatus(t, err, codes.PermissionDenied, `no binding grants Lookup on Topic("/default/on-1") for user:nobody`)
+	forged := metadata.AppendToOutgoingContext(ctx(t), "x-danube-internal-broker", "broker/"+g[0].id())
+	_, err = g[1].admin.Topic.ListBrokerTopics(forged, &adminpb.BrokerRequest{BrokerId: g[1].id()})
+	wantStatus(t, err, codes.Unauthenticated, "Authentication credentials are missing")
+}
+
+// The broker asked decides: a caller bound on one broker only (bindings are not shared within a group) is
+// answered for a peer by that broker, which asks the peer as itself.
+func TestPeerForwardedAsTheBroker(t *testing.T) {
+	g := startAuthGroup(t, 2)
+	alice := principalToken(t, broker.PrincipalUser, "alice")
+	sec := adminpb.NewSecurityAdminClient(dialConnInsecure(t, g[0].srv.AdminAddr().String()))
+	mustCreateRole(t, sec, alice, "ops", "ManageTopic")
+	mustBind(t, sec, alice, "ops", broker.PrincipalUser, "ops", "cluster", "", "ops")
+	if _, err := g[1].admin.Topic.CreateTopic(alice, &adminpb.NewTopicRequest{Name: "/default/t"}); err != nil {
+		t.Fatal(err)
+	}
+	ops := principalToken(t, broker.PrincipalUser, "ops")
+	resp, err := g[0].admin.Topic.ListBrokerTopics(ops, &adminpb.BrokerRequest{BrokerId: g[1].id()})
+	if err != nil || !slices.Contains(topicNames(resp), "/default/t") {
+		t.Fatalf("ListBrokerTopics(peer) at the broker that binds ops = %v, %v", resp, err)
+	}
+	_, err = g[1].admin.Topic.ListBrokerTopics(ops, &adminpb.BrokerRequest{BrokerId: g[1].id()})
+	wantStatus(t, err, codes.PermissionDenied, `no binding grants ManageTopic on Broker("`+g[1].id()+`") for user:ops`)
+}
+
+// A broker with another secret is not let into the group: its peers refuse its calls, so it sees only itself,
+// and they never see it.
+func TestPeerWithAnotherSecretIsRefused(t *testing.T) {
+	g := startAuthGroup(t, 2)
+	other := []byte("another secret, not the group's")
+	w := newWire(t, broker.Options{JWTSecret: other, SuperAdmins: alice, Peers: []string{g[0].srv.URL(), g[1].srv.URL()}})
+	a := dialAdmin(t, w.srv)
+	tok, err := broker.NewToken(other, "alice", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := a.Broker.ListBrokers(bearer(t, tok), &adminpb.Empty{})
+	if err != nil || len(resp.Brokers) != 1 || resp.Brokers[0].BrokerId != brokerIDString(w.srv) {
+		t.Fatalf("ListBrokers at the broker with another secret = %v, %v", resp, err)
+	}
+	l, err := a.Broker.GetLeaderBroker(bearer(t, tok), &adminpb.Empty{})
+	if err != nil || l.Leader != brokerIDString(w.srv) {
+		t.Fatalf("GetLeaderBroker = %v, %v; want itself", l, err)
+	}
+}
+
+func topicNames(resp *adminpb.TopicInfoListResponse) []string {
+	var out []string
+	for _, ti := range resp.GetTopics() {
+		out = append(out, ti.Name)
+	}
+	return out
+}
+
+// A group serving TLS calls its peers over TLS, verifying them with Options.PeerTLS: with a JWT secret the
+// brokers present their broker_internal tokens; with mutual TLS alone, their own client certificate, whose
+// name the peers make a super-admin.
+func TestPeerGroupWithTLS(t *testing.T) {
+	pki := newPKI(t)
+	brokerCert := pki.issue(t, "danube broker", x509.ExtKeyUsageClientAuth, nil)
+	for name, tc := range map[string]struct {
+		secret []byte
+		mtls   bool
+	}{
+		"TLS and JWT": {secret: testSecret},
+		"mutual TLS":  {mtls: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			g := startGroupWith(t, 2, func(_ int, o *broker.Options) {
+				for i, p := range o.Peers {
+					o.Peers[i] = "https" + strings.TrimPrefix(p, "http")
+				}
+				o.JWTSecret = tc.secret
+				o.SuperAdmins = []string{"alice", "danube client", "danube broker"}
+				o.TLS = &tls.Config{Certificates: []tls.Certificate{pki.server}, MinVersion: tls.VersionTLS12}
+				o.PeerTLS = &tls.Config{RootCAs: pki.pool, MinVersion: tls.VersionTLS12}
+				if tc.mtls {
+					o.TLS.ClientCAs, o.TLS.ClientAuth = pki.pool, tls.RequireAndVerifyClientCert
+					o.PeerTLS.Certificates = []tls.Certificate{brokerCert}
+				}
+			})
+			creds := credentials.NewTLS(&tls.Config{RootCAs: pki.pool, Certificates: []tls.Certificate{pki.client}})
+			a0 := adminClientsOf(dialConn(t, g[0].srv.AdminAddr().String(), creds))
+			a1 := adminClientsOf(dialConn(t, g[1].srv.AdminAddr().String(), creds))
+			c := ctx(t)
+			if tc.secret != nil {
+				c = principalToken(t, broker.PrincipalUser, "alice")
+			}
+			if _, err := a1.Topic.CreateTopic(c, &adminpb.NewTopicRequest{Name: "/default/on-1"}); err != nil {
+				t.Fatalf("CreateTopic: %v", err)
+			}
+			resp, err := a0.Broker.ListBrokers(c, &adminpb.Empty{})
+			if err != nil || len(resp.Brokers) != 2 {
+				t.Fatalf("ListBrokers = %v, %v; want both brokers", resp, err)
+			}
+			for _, b := range resp.Brokers {
+				if !strings.HasPrefix(b.BrokerAddr, "https://") || !strings.HasPrefix(b.AdminAddr, "https://") {
+					t.Fatalf("ListBrokers lists %v, want https URLs", b)
+				}
+			}
+			topics, err := a0.Topic.ListBrokerTopics(c, &adminpb.BrokerRequest{BrokerId: g[1].id()})
+			if err != nil || !slices.Contains(topicNames(topics), "/default/on-1") {
+				t.Fatalf("ListBrokerTopics(peer) = %v, %v", topics, err)
+			}
+			disc := danubepb.NewDiscoveryClient(dialConn(t, g[0].srv.Addr().String(), creds))
+			look, err := disc.TopicLookup(c, &danubepb.TopicLookupRequest{Topic: "/default/on-1"})
+			if err != nil || look.ResponseType != danubepb.TopicLookupResponse_Redirect || look.BrokerUrl != g[1].srv.URL() {
+				t.Fatalf("lookup = %v, %v; want a redirect to %s", look, err, g[1].srv.URL())
+			}
+		})
+	}
+}
+
+func TestPeerSchemeFollowsTLS(t *testing.T) {
+	pki := newPKI(t)
+	tlsCfg := &tls.Config{Certificates: []tls.Certificate{pki.server}}
+	for name, o := range map[string]broker.Options{
+		"http peer of a TLS broker":   {TLS: tlsCfg, Peers: []string{"http://127.0.0.1:1"}},
+		"https peer of a text broker": {Peers: []string{"https://127.0.0.1:1"}},
+	} {
+		if _, err := broker.New(o); !errors.Is(err, broker.ErrInvalidOptions) {
+			t.Errorf("%s: New = %v, want ErrInvalidOptions", name, err)
+		}
+	}
+}
