@@ -123,7 +123,8 @@ func errFixedMembership(what string) string {
 	return fmt.Sprintf("%s: the members of this broker group are fixed by the peers each broker is started with", what)
 }
 
-// AddNode validates as the real broker does, then fails as it does when the learner cannot be added: the
+// AddNode validates as the real broker does, then fails as it does when the learner cannot be added: on a
+// follower, because only the leader changes the membership (followerRefusal); on the leader, because the
 // group's membership cannot change.
 func (c clusterAdmin) AddNode(ctx context.Context, req *adminpb.AddNodeRequest) (*adminpb.AddNodeResponse, error) {
 	if req.GetAddr() == "" {
@@ -132,35 +133,44 @@ func (c clusterAdmin) AddNode(ctx context.Context, req *adminpb.AddNodeRequest) 
 	if req.GetNodeId() == 0 {
 		return nil, status.Error(codes.InvalidArgument, "node_id is required (discovered from the target node's {data_dir}/node_id)")
 	}
+	if err := c.s.followerRefusal(ctx, "failed to add learner"); err != nil {
+		return nil, err
+	}
 	return nil, status.Errorf(codes.Internal, "failed to add learner: %s",
 		errFixedMembership(fmt.Sprintf("node %d at %s cannot be added", req.GetNodeId(), req.GetAddr())))
 }
 
-// PromoteNode answers that a member is already a voter (every member is); any other id is not a learner of
-// the group, which the real broker answers with Internal.
+// PromoteNode answers that a member is already a voter (every member is; the real broker answers so without
+// asking Raft, on any node); for any other id a follower refuses as it cannot change the membership
+// (followerRefusal), and the leader answers that the id is not a learner of the group, both Internal as the
+// real broker does.
 func (c clusterAdmin) PromoteNode(ctx context.Context, req *adminpb.PromoteNodeRequest) (*adminpb.PromoteNodeResponse, error) {
 	id := req.GetNodeId()
 	if id == 0 {
 		return nil, status.Error(codes.InvalidArgument, "node_id is required")
 	}
-	_, voters := c.s.membership(ctx)
+	g, voters := c.s.membership(ctx)
 	for _, v := range voters {
 		if v == id {
 			return &adminpb.PromoteNodeResponse{Success: true, Message: fmt.Sprintf("Node %d is already a voter", id)}, nil
 		}
 	}
+	if err := c.s.notLeader(g, "failed to promote node"); err != nil {
+		return nil, err
+	}
 	return nil, status.Errorf(codes.Internal, "failed to promote node: learner %d not found: add it as learner before adding it as a voter", id)
 }
 
-// RemoveNode refuses to remove the last voter; an id that is not a member is "removed" (the voter set is
-// unchanged, which is what the real broker reports as success); removing a member of a group fails, as the
-// membership is fixed.
+// RemoveNode refuses to remove the last voter; then a follower refuses any change, member or not
+// (followerRefusal). On the leader, an id that is not a member is "removed" (the voter set is unchanged, which
+// is what the real broker reports as success) and removing a member of a group fails, as the membership is
+// fixed.
 func (c clusterAdmin) RemoveNode(ctx context.Context, req *adminpb.RemoveNodeRequest) (*adminpb.RemoveNodeResponse, error) {
 	id := req.GetNodeId()
 	if id == 0 {
 		return nil, status.Error(codes.InvalidArgument, "node_id is required")
 	}
-	_, voters := c.s.membership(ctx)
+	g, voters := c.s.membership(ctx)
 	member := false
 	for _, v := range voters {
 		member = member || v == id
@@ -168,11 +178,41 @@ func (c clusterAdmin) RemoveNode(ctx context.Context, req *adminpb.RemoveNodeReq
 	if member && len(voters) == 1 {
 		return nil, status.Error(codes.FailedPrecondition, "cannot remove the last voter from the cluster")
 	}
+	if err := c.s.notLeader(g, "failed to remove node"); err != nil {
+		return nil, err
+	}
 	if member {
 		return nil, status.Errorf(codes.Internal, "failed to remove node: %s",
 			errFixedMembership(fmt.Sprintf("node %d cannot be removed", id)))
 	}
 	return &adminpb.RemoveNodeResponse{Success: true, Message: fmt.Sprintf("Node %d removed from cluster", id)}, nil
+}
+
+// followerRefusal is notLeader for the group that answers now.
+func (s *Server) followerRefusal(ctx context.Context, what string) error {
+	if len(s.peers) == 0 {
+		return nil
+	}
+	return s.notLeader(s.group(ctx), what)
+}
+
+// notLeader returns, when this broker is not the leader of g, what a real follower answers a membership change
+// with: the Internal status wrapping openraft's ForwardToLeader error, which names the leader's id and node
+// (its Raft address, here the host and client port of its URL). It returns nil on the leader.
+func (s *Server) notLeader(g []peerIdentity, what string) error {
+	leader := groupLeader(g)
+	if leader == 0 || leader == s.BrokerID() {
+		return nil
+	}
+	var addr string
+	for _, m := range g {
+		if m.id == leader {
+			if u, err := url.Parse(m.url); err == nil {
+				addr = u.Host
+			}
+		}
+	}
+	return status.Errorf(codes.Internal, "%s: has to forward request to: Some(%d), Some(BasicNode { addr: %q })", what, leader, addr)
 }
 
 // ---- BrokerAdmin answers for a group ----

@@ -6,6 +6,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -21,8 +23,9 @@ import (
 	"github.com/danube-console/danube-console/proto/danubepb"
 )
 
-// Tests of a group of brokers with authentication: the brokers call each other as broker_internal
-// principals, with tokens minted from the JWT secret they share, over real gRPC on loopback.
+// Tests of a group of brokers started with peers, over real gRPC on loopback: with authentication (the brokers
+// call each other as broker_internal principals, with tokens minted from the JWT secret they share, or with
+// their client certificates), followers' answers to membership changes, and draining brokers.
 
 // startAuthGroup starts n brokers naming each other, sharing testSecret, with alice as super-admin.
 func startAuthGroup(t *testing.T, n int) []member {
@@ -215,4 +218,62 @@ func TestPeerSchemeFollowsTLS(t *testing.T) {
 			t.Errorf("%s: New = %v, want ErrInvalidOptions", name, err)
 		}
 	}
+}
+
+// Followers answer membership changes as a real follower does: only the leader changes the membership, and
+// openraft's error names it. Every node answers "already a voter" for a member without asking Raft.
+func TestPeerGroupFollowersForward(t *testing.T) {
+	g := startGroup(t, 3)
+	sort.Slice(g, func(i, j int) bool { return g[i].srv.BrokerID() < g[j].srv.BrokerID() })
+	leader := g[0]
+	u, err := url.Parse(leader.srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fwd := fmt.Sprintf(`has to forward request to: Some(%d), Some(BasicNode { addr: "%s" })`, leader.srv.BrokerID(), u.Host)
+	const stranger = 7
+	for _, f := range g[1:] {
+		_, err := f.c.AddNode(ctx(t), &adminpb.AddNodeRequest{Addr: "127.0.0.1:1", NodeId: stranger})
+		wantStatus(t, err, codes.Internal, "failed to add learner: "+fwd)
+		_, err = f.c.PromoteNode(ctx(t), &adminpb.PromoteNodeRequest{NodeId: stranger})
+		wantStatus(t, err, codes.Internal, "failed to promote node: "+fwd)
+		_, err = f.c.RemoveNode(ctx(t), &adminpb.RemoveNodeRequest{NodeId: stranger})
+		wantStatus(t, err, codes.Internal, "failed to remove node: "+fwd)
+		for _, m := range g {
+			id := m.srv.BrokerID()
+			pr, err := f.c.PromoteNode(ctx(t), &adminpb.PromoteNodeRequest{NodeId: id})
+			if err != nil || !pr.Success || pr.Message != fmt.Sprintf("Node %d is already a voter", id) {
+				t.Fatalf("PromoteNode(member) at a follower = %v, %v", pr, err)
+			}
+			_, err = f.c.RemoveNode(ctx(t), &adminpb.RemoveNodeRequest{NodeId: id})
+			wantStatus(t, err, codes.Internal, "failed to remove node: "+fwd)
+		}
+		// Validation comes first, as on every node.
+		_, err = f.c.AddNode(ctx(t), &adminpb.AddNodeRequest{NodeId: stranger})
+		wantStatus(t, err, codes.InvalidArgument, "addr is required")
+		_, err = f.c.RemoveNode(ctx(t), &adminpb.RemoveNodeRequest{})
+		wantStatus(t, err, codes.InvalidArgument, "node_id is required")
+	}
+	// The leader answers as a leader whose membership cannot change.
+	_, err = leader.c.AddNode(ctx(t), &adminpb.AddNodeRequest{Addr: "127.0.0.1:1", NodeId: stranger})
+	wantStatusPrefix(t, err, codes.Internal, "failed to add learner: node 7 at 127.0.0.1:1 cannot be added")
+	_, err = leader.c.PromoteNode(ctx(t), &adminpb.PromoteNodeRequest{NodeId: stranger})
+	wantStatus(t, err, codes.Internal, "failed to promote node: learner 7 not found: add it as learner before adding it as a voter")
+	rm, err := leader.c.RemoveNode(ctx(t), &adminpb.RemoveNodeRequest{NodeId: stranger})
+	if err != nil || !rm.Success || rm.Message != "Node 7 removed from cluster" {
+		t.Fatalf("RemoveNode(stranger) at the leader = %v, %v", rm, err)
+	}
+	_, err = leader.c.RemoveNode(ctx(t), &adminpb.RemoveNodeRequest{NodeId: g[1].srv.BrokerID()})
+	wantStatusPrefix(t, err, codes.Internal, "failed to remove node: node ")
+
+	// When the leader stops, the next broker leads and answers as the leader; the last one follows it.
+	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := leader.srv.Shutdown(c); err != nil {
+		t.Fatal(err)
+	}
+	_, err = g[1].c.PromoteNode(ctx(t), &adminpb.PromoteNodeRequest{NodeId: stranger})
+	wantStatus(t, err, codes.Internal, "failed to promote node: learner 7 not found: add it as learner before adding it as a voter")
+	_, err = g[2].c.PromoteNode(ctx(t), &adminpb.PromoteNodeRequest{NodeId: stranger})
+	wantStatusPrefix(t, err, codes.Internal, fmt.Sprintf("failed to promote node: has to forward request to: Some(%d), ", g[1].srv.BrokerID()))
 }
