@@ -214,6 +214,9 @@ func (ta topicAdmin) CreateTopic(ctx context.Context, req *adminpb.NewTopicReque
 	if err != nil {
 		return nil, err
 	}
+	if resp, ok, err := ta.s.createTopicElsewhere(ctx, req); ok { // not active: created on a peer (grpc_cluster.go)
+		return resp, err
+	}
 	if err := ta.s.adminCreateTopic(req.GetName(), reliable, req.GetSchemaSubject()); err != nil {
 		return nil, err
 	}
@@ -225,6 +228,9 @@ func (ta topicAdmin) CreatePartitionedTopic(ctx context.Context, req *adminpb.Pa
 	reliable, err := reliableStrategy(req.GetDispatchStrategy())
 	if err != nil {
 		return nil, err
+	}
+	if resp, ok, err := ta.s.createPartitionedElsewhere(ctx, req); ok { // not active: created on a peer
+		return resp, err
 	}
 	if err := ta.s.adminCreatePartitioned(req.GetBaseName(), req.GetPartitions(), reliable, req.GetSchemaSubject()); err != nil {
 		return nil, err

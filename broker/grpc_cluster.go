@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/danube-console/danube-console/proto/adminpb"
+	"github.com/danube-console/danube-console/proto/danubepb"
 )
 
 // The broker answers the cluster rpcs as a real Danube broker in cluster mode does: alone, as a single-node
@@ -444,4 +445,95 @@ func (s *Server) clusterBalance(ctx context.Context) *adminpb.ClusterBalanceResp
 		return a.Load < b.Load || (a.Load == b.Load && a.BrokerId < b.BrokerId)
 	})
 	return resp
+}
+
+// ---- new topics of a broker that is not active ----
+
+// A real cluster never assigns a new topic to a broker that is not active (draining or drained): the leader
+// assigns it to an active broker, and CreateTopic answers as soon as the metadata is written. A broker of a
+// group that is not active therefore creates a new topic on an active peer instead of on itself (assignTarget):
+// CreateTopic and CreatePartitionedTopic are forwarded there and answer what the peer answers; a producer that
+// would auto-create the topic gets the real answer to a producer that made a cluster create a topic, Unavailable
+// "…redo the lookup…", and its next lookup redirects it to that peer. With no active peer, the topic is created
+// here, the only place it can live (a real cluster would leave it unassigned until a broker is active).
+
+// errPostCreate is the real broker's answer to a CreateProducer that made the cluster create its topic.
+func errPostCreate() error {
+	return status.Error(codes.Unavailable, "The topic metadata was created, need to redo the lookup to find the correct broker")
+}
+
+// assignTarget returns where a new topic goes when this broker is not active: the active peer with an admin
+// port that has the fewest topics (the lowest id among equals), as the load manager picks the lowest-loaded
+// active broker. ok is false when this broker is active, has no peers, or no peer can take the topic.
+func (s *Server) assignTarget(ctx context.Context) (peerIdentity, bool) {
+	if len(s.peers) == 0 || s.brokerStatus(s.BrokerID()) == stateActive {
+		return peerIdentity{}, false
+	}
+	var best peerIdentity
+	found := false
+	for _, m := range s.group(ctx) {
+		if m.peer == nil || m.status != stateActive || m.adminURL == "" {
+			continue
+		}
+		if !found || m.topics < best.topics || (m.topics == best.topics && m.id < best.id) {
+			best, found = m, true
+		}
+	}
+	return best, found
+}
+
+// createTopicElsewhere forwards an admin CreateTopic to assignTarget; handled is false when the topic is to
+// be created here (this broker is active, or no peer can take it, or the topic already exists here).
+func (s *Server) createTopicElsewhere(ctx context.Context, req *adminpb.NewTopicRequest) (resp *adminpb.TopicResponse, handled bool, err error) {
+	if s.topic(req.GetName()) != nil {
+		return nil, false, nil
+	}
+	m, ok := s.assignTarget(ctx)
+	if !ok {
+		return nil, false, nil
+	}
+	conn, err := peerAdmin(m)
+	if err != nil {
+		return nil, true, err
+	}
+	resp, err = adminpb.NewTopicAdminClient(conn).CreateTopic(forwardCtx(ctx), req)
+	return resp, true, err
+}
+
+// createPartitionedElsewhere is createTopicElsewhere for CreatePartitionedTopic.
+func (s *Server) createPartitionedElsewhere(ctx context.Context, req *adminpb.PartitionedTopicRequest) (resp *adminpb.TopicResponse, handled bool, err error) {
+	if req.GetPartitions() == 0 || s.topic(PartitionName(req.GetBaseName(), 0)) != nil {
+		return nil, false, nil
+	}
+	m, ok := s.assignTarget(ctx)
+	if !ok {
+		return nil, false, nil
+	}
+	conn, err := peerAdmin(m)
+	if err != nil {
+		return nil, true, err
+	}
+	resp, err = adminpb.NewTopicAdminClient(conn).CreatePartitionedTopic(forwardCtx(ctx), req)
+	return resp, true, err
+}
+
+// autoCreateElsewhere creates, for a producer of an unknown topic, the topic on assignTarget and returns the
+// real answer to that producer (errPostCreate); handled is false when the topic is to be created here.
+func (s *Server) autoCreateElsewhere(ctx context.Context, name string, strategy danubepb.DispatchStrategy) (handled bool, err error) {
+	m, ok := s.assignTarget(ctx)
+	if !ok {
+		return false, nil
+	}
+	conn, err := peerAdmin(m)
+	if err != nil {
+		return true, err
+	}
+	_, err = adminpb.NewTopicAdminClient(conn).CreateTopic(forwardCtx(ctx), &adminpb.NewTopicRequest{Name: name,
+		DispatchStrategy: adminpb.DispatchStrategy(strategy)})
+	if err != nil && !strings.Contains(status.Convert(err).Message(), "already exists") {
+		return true, err
+	}
+	// Created, or created meanwhile by another producer: either way the producer looks the topic up again.
+	s.metrics.redirectPostCreate(name)
+	return true, errPostCreate()
 }

@@ -52,6 +52,9 @@ func (ps producerService) CreateProducer(ctx context.Context, req *danubepb.Prod
 		if s.opts.DisableAutoCreate {
 			return nil, errTopicNotFound(name)
 		}
+		if ok, err := s.autoCreateElsewhere(ctx, name, req.GetDispatchStrategy()); ok { // not active (grpc_cluster.go)
+			return nil, err
+		}
 		var err error
 		if t, _, err = s.createTopic(name, reliable); err != nil {
 			return nil, err

@@ -196,8 +196,8 @@ type brokerMetrics struct {
 	rpcs                 [nRPCs][2]atomic.Uint64 // by result: ok, error
 	heartbeats, notifier atomic.Uint64
 	mu                   sync.Mutex
-	redirects            map[string]uint64 // by topic namespace; reason not_local
-	imbalance            atomic.Uint64     // float64 bits
+	redirects            map[[2]string]uint64 // by reason (not_local, post_create) and topic namespace
+	imbalance            atomic.Uint64        // float64 bits
 
 	leaderMu      sync.Mutex // serialises scrapes asking the group for its leader
 	leaderChecked time.Time
@@ -214,13 +214,19 @@ func (m *brokerMetrics) count(r rpc, err error) {
 }
 
 // redirect counts a CreateProducer or Subscribe answered Unavailable because a peer serves the topic.
-func (m *brokerMetrics) redirect(topic string) {
-	ns := namespaceOf(topic)
+func (m *brokerMetrics) redirect(topic string) { m.countRedirect("not_local", topic) }
+
+// redirectPostCreate counts a CreateProducer answered Unavailable because its topic was created on another
+// broker (grpc_cluster.go, autoCreateElsewhere).
+func (m *brokerMetrics) redirectPostCreate(topic string) { m.countRedirect("post_create", topic) }
+
+func (m *brokerMetrics) countRedirect(reason, topic string) {
+	k := [2]string{reason, namespaceOf(topic)}
 	m.mu.Lock()
 	if m.redirects == nil {
-		m.redirects = make(map[string]uint64)
+		m.redirects = make(map[[2]string]uint64)
 	}
-	m.redirects[ns]++
+	m.redirects[k]++
 	m.mu.Unlock()
 }
 
@@ -345,8 +351,8 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	m.mu.Lock()
-	for ns, n := range m.redirects {
-		e.counter(mRedirects, n, "not_local", ns)
+	for k, n := range m.redirects {
+		e.counter(mRedirects, n, k[0], k[1])
 	}
 	m.mu.Unlock()
 	e.counter(mHeartbeats, m.heartbeats.Load())

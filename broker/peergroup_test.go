@@ -277,3 +277,71 @@ func TestPeerGroupFollowersForward(t *testing.T) {
 	_, err = g[2].c.PromoteNode(ctx(t), &adminpb.PromoteNodeRequest{NodeId: stranger})
 	wantStatusPrefix(t, err, codes.Internal, fmt.Sprintf("failed to promote node: has to forward request to: Some(%d), ", g[1].srv.BrokerID()))
 }
+
+// A broker that is not active gets no new topics, as in a real cluster: the ones created through it land on
+// an active peer, and a producer that would have auto-created one is sent to look it up again.
+func TestPeerGroupNotActiveCreatesElsewhere(t *testing.T) {
+	g := startGroup(t, 3)
+	g[1].wire.mustProducer("/default/b1", "p", false)
+	// g[2] has no topics of its own: drained at once; g[1] has one: draining.
+	for _, m := range []member{g[2], g[1]} {
+		if _, err := g[0].admin.Broker.UnloadBroker(ctx(t), &adminpb.UnloadBrokerRequest{BrokerId: m.id(),
+			NamespacesExclude: []string{"system"}}); err != nil {
+			t.Fatalf("UnloadBroker(%s): %v", m.id(), err)
+		}
+	}
+	wantGroup(t, g, g, map[string]string{g[1].id(): "draining", g[2].id(): "drained"})
+
+	// CreateTopic through the draining broker answers OK and the topic is served by the only active broker.
+	g[1].admin.mustCreateTopic(t, "/default/new", true)
+	if _, ok := g[1].srv.Topic("/default/new"); ok {
+		t.Fatal("the draining broker took a new topic")
+	}
+	if info, ok := g[0].srv.Topic("/default/new"); !ok || !info.Reliable {
+		t.Fatalf("the active broker serves %v, %v; want the reliable topic", info, ok)
+	}
+	resp, err := g[1].wire.Discovery.TopicLookup(ctx(t), &danubepb.TopicLookupRequest{Topic: "/default/new"})
+	if err != nil || resp.ResponseType != danubepb.TopicLookupResponse_Redirect || resp.BrokerUrl != g[0].srv.URL() {
+		t.Fatalf("lookup at the draining broker = %v, %v", resp, err)
+	}
+	_, err = g[1].admin.Topic.CreateTopic(ctx(t), &adminpb.NewTopicRequest{Name: "/default/new"})
+	wantStatus(t, err, codes.NotFound, "Unable to create the topic /default/new due to Topic '/default/new' already exists")
+	// Its own topics are its own: "already exists" here.
+	_, err = g[1].admin.Topic.CreateTopic(ctx(t), &adminpb.NewTopicRequest{Name: "/default/b1"})
+	wantStatus(t, err, codes.NotFound, "Unable to create the topic /default/b1 due to Topic '/default/b1' already exists")
+	if _, err := g[2].admin.Topic.CreatePartitionedTopic(ctx(t), &adminpb.PartitionedTopicRequest{BaseName: "/default/parts",
+		Partitions: 2}); err != nil {
+		t.Fatalf("CreatePartitionedTopic at the drained broker: %v", err)
+	}
+	for i := range 2 {
+		if _, ok := g[0].srv.Topic(broker.PartitionName("/default/parts", i)); !ok {
+			t.Fatalf("partition %d is not on the active broker", i)
+		}
+	}
+
+	// A producer of a new topic at the drained broker: the topic is created on the active broker, and the
+	// producer is told to look it up again, which sends it there.
+	_, err = g[2].wire.createProducer("/default/auto", "p", false)
+	wantStatus(t, err, codes.Unavailable, "The topic metadata was created, need to redo the lookup to find the correct broker")
+	if _, ok := g[2].srv.Topic("/default/auto"); ok {
+		t.Fatal("the drained broker took a new topic")
+	}
+	resp, err = g[2].wire.Discovery.TopicLookup(ctx(t), &danubepb.TopicLookupRequest{Topic: "/default/auto"})
+	if err != nil || resp.ResponseType != danubepb.TopicLookupResponse_Redirect || resp.BrokerUrl != g[0].srv.URL() {
+		t.Fatalf("lookup after the producer was refused = %v, %v", resp, err)
+	}
+	g[0].wire.mustProducer("/default/auto", "p", false)
+	fams := scrape(t, g[2].srv.MetricsAddr())
+	if got := value(fams, "danube_client_redirects_total", "reason", "post_create", "topic_ns", "default"); got != 1 {
+		t.Fatalf("danube_client_redirects_total{reason=post_create} = %v, want 1", got)
+	}
+
+	// Active again, a broker takes its new topics.
+	if _, err := g[0].admin.Broker.ActivateBroker(ctx(t), &adminpb.ActivateBrokerRequest{BrokerId: g[1].id()}); err != nil {
+		t.Fatal(err)
+	}
+	g[1].admin.mustCreateTopic(t, "/default/mine", false)
+	if _, ok := g[1].srv.Topic("/default/mine"); !ok {
+		t.Fatal("the active broker did not take its new topic")
+	}
+}
