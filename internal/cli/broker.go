@@ -37,6 +37,7 @@ type BrokerConfig struct {
 type brokerFlags struct {
 	logLevel                   string
 	tlsCert, tlsKey, tlsClient string
+	peerCA, peerCert, peerKey  string
 	jwt                        jwtSecretFlags
 }
 
@@ -54,6 +55,9 @@ func (f *brokerFlags) register(fs *pflag.FlagSet, cfg *BrokerConfig) {
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "serve both ports over TLS with this PEM certificate (needs --tls-key)")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&f.tlsClient, "tls-client-ca", "", "require client certificates signed by this PEM CA (mutual TLS)")
+	fs.StringVar(&f.peerCA, "peer-tls-ca", "", "with --tls-cert: verify the certificates of --peer brokers with this PEM CA (default: the system's roots)")
+	fs.StringVar(&f.peerCert, "peer-tls-cert", "", "with --tls-cert: PEM client certificate presented to --peer brokers that require one (needs --peer-tls-key)")
+	fs.StringVar(&f.peerKey, "peer-tls-key", "", "PEM private key of --peer-tls-cert")
 	f.jwt.register(fs, "require JWT bearer tokens signed (HS256) with this secret")
 	fs.StringSliceVar(&o.SuperAdmins, "super-admin", nil, "principal name allowed everything, who creates the first roles and bindings; with a JWT secret or --tls-client-ca every other caller needs a binding (repeatable)")
 	fs.BoolVar(&o.AllowInsecure, "allow-insecure", false, "allow listening beyond loopback without TLS and JWT authentication")
@@ -133,7 +137,43 @@ func (f *brokerFlags) check(fs *pflag.FlagSet, cfg *BrokerConfig) error {
 			return err
 		}
 	}
+	if o.PeerTLS, err = peerTLS(f.peerCA, f.peerCert, f.peerKey, o.TLS != nil); err != nil {
+		return err
+	}
 	return nil
+}
+
+// peerTLS loads how the broker verifies its peers and the client certificate it presents to them; nil when
+// no --peer-tls-* flag is given. Peers speak TLS only when the broker serves it.
+func peerTLS(caFile, certFile, keyFile string, serving bool) (*tls.Config, error) {
+	if caFile == "" && certFile == "" && keyFile == "" {
+		return nil, nil
+	}
+	if !serving {
+		return nil, errors.New("--peer-tls-ca, --peer-tls-cert and --peer-tls-key need --tls-cert: a group speaks TLS only when its brokers serve it")
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("--peer-tls-ca: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--peer-tls-ca: %s holds no PEM certificate", caFile)
+		}
+	}
+	if certFile != "" || keyFile != "" {
+		if certFile == "" || keyFile == "" {
+			return nil, errors.New("--peer-tls-cert and --peer-tls-key go together")
+		}
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("--peer-tls-cert/--peer-tls-key: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
 }
 
 // serverTLS loads a certificate and key and, with a client CA, requires client certificates it signed.

@@ -400,6 +400,13 @@ func TestBrokerTLSFlagErrors(t *testing.T) {
 		{[]string{"--tls-cert", garbage, "--tls-key", pki.serverKey}, "danube-console broker: --tls-cert/--tls-key: "},
 		{[]string{"--tls-cert", pki.serverCert, "--tls-key", pki.clientKey}, "danube-console broker: --tls-cert/--tls-key: "},
 		{[]string{"--tls-cert", missing, "--tls-key", pki.serverKey}, "danube-console broker: --tls-cert/--tls-key: open " + missing},
+		{[]string{"--peer-tls-ca", pki.ca}, "danube-console broker: --peer-tls-ca, --peer-tls-cert and --peer-tls-key need --tls-cert"},
+		{[]string{"--tls-cert", pki.serverCert, "--tls-key", pki.serverKey, "--peer-tls-ca", garbage},
+			"danube-console broker: --peer-tls-ca: " + garbage + " holds no PEM certificate\n"},
+		{[]string{"--tls-cert", pki.serverCert, "--tls-key", pki.serverKey, "--peer-tls-cert", pki.serverCert},
+			"danube-console broker: --peer-tls-cert and --peer-tls-key go together\n"},
+		{[]string{"--tls-cert", pki.serverCert, "--tls-key", pki.serverKey, "--peer-tls-cert", pki.serverCert, "--peer-tls-key", pki.clientKey},
+			"danube-console broker: --peer-tls-cert/--peer-tls-key: "},
 	} {
 		code, out, errOut := runCmd(t, append([]string{"broker", "--port", "0", "--admin-port", "0"}, tc.args...)...)
 		if code != 2 || out != "" || !strings.Contains(errOut, tc.want) {
@@ -462,6 +469,28 @@ func TestBrokerSecureFlags(t *testing.T) {
 		"--tls-cert", pki.serverCert, "--tls-key", pki.serverKey, "--jwt-secret", "cli-secret")
 	if strings.Contains(b2.errb.String(), "WARNING") || !strings.HasPrefix(b2.field(t, "danube broker serving "), "https://") {
 		t.Fatalf("stdout %q stderr %q", b2.out.String(), b2.errb.String())
+	}
+}
+
+// TestBrokerPeersOverTLS starts two brokers with TLS and a JWT secret from the command line, the second with
+// the first as a peer verified by --peer-tls-ca: the second lists both.
+func TestBrokerPeersOverTLS(t *testing.T) {
+	clearSecretEnv(t)
+	pki := writePKI(t, t.TempDir())
+	common := []string{"--port", "0", "--admin-port", "0", "--log-level", "error", "--tls-cert", pki.serverCert,
+		"--tls-key", pki.serverKey, "--jwt-secret", "cli-secret", "--super-admin", "cli"}
+	first := startCLI(t, common...)
+	peerURL := first.field(t, "danube broker serving ")
+	second := startCLI(t, append(common, "--peer", peerURL, "--peer-tls-ca", pki.ca)...)
+	adminURL := second.field(t, "admin API at ")
+	code, out, _ := runCmd(t, "broker", "token", "--subject", "cli", "--jwt-secret", "cli-secret")
+	if code != 0 {
+		t.Fatal(code)
+	}
+	creds := credentials.NewTLS(&tls.Config{RootCAs: pki.pool})
+	resp, err := adminpb.NewBrokerAdminClient(dialURL(t, adminURL, creds)).ListBrokers(callCtx(t, strings.TrimSpace(out)), &adminpb.Empty{})
+	if err != nil || len(resp.Brokers) != 2 {
+		t.Fatalf("ListBrokers at the broker with a TLS peer = %v, %v; want both", resp, err)
 	}
 }
 
