@@ -34,7 +34,11 @@ import (
 // peerLookupHeader is answered with header metadata naming the answering broker's id, client and admin
 // URLs, metrics address, state and topic count (peerIdentity). The admin answers of the group (ListBrokers,
 // GetLeaderBroker, ClusterStatus, GetClusterBalance) are built from those answers, and rpcs about a peer's id
-// (ListBrokerTopics, UnloadBroker, ActivateBroker) are forwarded to that peer's admin port.
+// (ListBrokerTopics, UnloadBroker, ActivateBroker) are forwarded to that peer's admin port, as are the new
+// topics of a broker that is not active (grpc_cluster.go).
+//
+// Brokers call each other as themselves (peerDialOptions): with a broker_internal token minted from the JWT
+// secret the group shares, over TLS when they serve it.
 
 // peerLookupHeader marks a call one broker makes to another: a lookup answered only for the asked broker's own
 // topics, so that lookups never bounce between peers, or a HealthCheck answered with the broker's identity.
