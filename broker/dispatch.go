@@ -100,6 +100,7 @@ func (d *dispatcher) wake() {
 // start runs the dispatcher goroutine; stop ends it.
 func (d *dispatcher) start() {
 	if d.started.CompareAndSwap(false, true) {
+		d.s.topic.counters.storage.readers.Add(1) // it reads the log from its cursor on: a WAL reader
 		go d.run()
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -93,6 +94,11 @@ var (
 
 	mWALAppends     = &family{kind: kCounter, d: prometheus.NewDesc("danube_wal_append_total", "Messages appended to the topic's log", []string{"topic"}, nil)}
 	mWALAppendBytes = &family{kind: kCounter, d: prometheus.NewDesc("danube_wal_append_bytes_total", "Payload bytes appended to the topic's log", []string{"topic"}, nil)}
+	mWALFlushes     = &family{kind: kCounter, d: prometheus.NewDesc("danube_wal_flush_total", "Fsyncs of the topic's log files", []string{"topic"}, nil)}
+	mWALFlushTime   = &family{kind: kSummary, d: prometheus.NewDesc("danube_wal_flush_latency_ms", "Duration of the fsyncs of the topic's log files in milliseconds", []string{"topic"}, nil)}
+	mWALRotations   = &family{kind: kCounter, d: prometheus.NewDesc("danube_wal_file_rotate_total", "Log files sealed for a new one", []string{"topic", "reason"}, nil)}
+	mWALReaders     = &family{kind: kCounter, d: prometheus.NewDesc("danube_wal_reader_create_total", "Readers of the topic's log opened", []string{"topic", "mode"}, nil)}
+	mWALDeletes     = &family{kind: kCounter, d: prometheus.NewDesc("danube_wal_delete_total", "Log files deleted (every message in them acknowledged, or retention)", []string{"topic", "reason"}, nil)}
 
 	mDropped      = &family{kind: kCounter, d: prometheus.NewDesc("danube_subscription_dropped_total", "Non-reliable messages no consumer could take (not a series of the real broker).", []string{"topic", "subscription"}, nil)}
 	mRecovery     = &family{kind: kGauge, d: prometheus.NewDesc("danube_store_recovery_reports", "What the broker found damaged or incomplete in its data directory at start, by what it did (skipped, truncated, moved, missing, adopted).", []string{"action"}, nil)}
@@ -142,6 +148,40 @@ type topicCounters struct {
 	invalid     [nReasons]atomic.Uint64
 	size        summary // payload bytes of the messages that reach the topic
 	latency     summary // milliseconds of successful SendMessage calls
+	storage     storageCounters
+}
+
+// storageCounters are a reliable topic's log counters: the store reports its work on files through
+// storageObserver, the broker counts the readers it opens.
+type storageCounters struct {
+	flushes, rotations, deleted, readers atomic.Uint64
+	flushTime                            summary // milliseconds per fsync
+}
+
+// storageObserver is the store.LogObserver of a reliable topic's log.
+type storageObserver struct{ t *topic }
+
+// Flushed implements store.LogObserver.
+func (o storageObserver) Flushed(d time.Duration) {
+	c := &o.t.counters.storage
+	c.flushes.Add(1)
+	c.flushTime.observe(float64(d)/float64(time.Millisecond), o.t.srv.clock.Load())
+}
+
+// Rotated implements store.LogObserver. The stores rotate for size only.
+func (o storageObserver) Rotated(string) { o.t.counters.storage.rotations.Add(1) }
+
+// Deleted implements store.LogObserver. Files removed because every subscription acknowledged their messages
+// count with those removed by retention: the real broker only has the latter, labelled retention.
+func (o storageObserver) Deleted(files int, _ string) {
+	o.t.counters.storage.deleted.Add(uint64(max(files, 0)))
+}
+
+// observeLog makes a reliable topic's counters hear of its log's storage events, when the store reports them.
+func (t *topic) observeLog() {
+	if o, ok := t.log.(store.Observable); ok {
+		o.SetObserver(storageObserver{t})
+	}
 }
 
 func (c *topicCounters) send(code codes.Code) {
@@ -300,7 +340,8 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, f := range families {
 		ch <- f.d
 	}
-	for _, f := range []*family{mWALAppends, mWALAppendBytes, mDropped, mRecovery, mRecoveryLost} {
+	for _, f := range []*family{mWALAppends, mWALAppendBytes, mWALFlushes, mWALFlushTime, mWALRotations, mWALReaders,
+		mWALDeletes, mDropped, mRecovery, mRecoveryLost} {
 		ch <- f.d
 	}
 	c.s.describeAuthz(ch)
@@ -395,6 +436,7 @@ func (c collector) collectTopic(e emitter, t *topic, now int64) {
 	if t.reliable {
 		e.counter(mWALAppends, tc.msgsIn.Load(), t.name)
 		e.counter(mWALAppendBytes, tc.bytesIn.Load(), t.name)
+		c.collectStorage(e, t, now)
 	}
 	e.summary(mMsgSize, &tc.size, now, t.name)
 	e.summary(mSendLatency, &tc.latency, now, t.name)
@@ -467,6 +509,25 @@ func (c collector) collectTopic(e emitter, t *topic, now int64) {
 		e.counter(mDropped, sub.dropped.Load(), t.name, sub.name)
 	}
 	e.gauge(mConsumers, float64(consumers), t.name)
+}
+
+// collectStorage sends a reliable topic's log series. As in the real broker, whose storage series are not
+// registered at start, each appears once it has counted something.
+func (c collector) collectStorage(e emitter, t *topic, now int64) {
+	sc := &t.counters.storage
+	if n := sc.flushes.Load(); n > 0 {
+		e.counter(mWALFlushes, n, t.name)
+		e.summary(mWALFlushTime, &sc.flushTime, now, t.name)
+	}
+	if n := sc.rotations.Load(); n > 0 {
+		e.counter(mWALRotations, n, t.name, store.RotateSize)
+	}
+	if n := sc.readers.Load(); n > 0 {
+		e.counter(mWALReaders, n, t.name, "wal_only") // there is no cold tier to read from first
+	}
+	if n := sc.deleted.Load(); n > 0 {
+		e.counter(mWALDeletes, n, strings.TrimPrefix(t.name, "/"), "retention") // ns/t, as the real deleter labels it
+	}
 }
 
 // held counts the window's messages waiting for a redelivery and those held by the Block poison policy.

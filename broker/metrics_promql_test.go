@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/danube-console/danube-console/broker"
+	"github.com/danube-console/danube-console/broker/store/disk"
 	"github.com/danube-console/danube-console/internal/testenv"
 )
 
@@ -72,7 +73,13 @@ func byLabel(label, value string, want float64) func(model.Value) error {
 // TestMetricsPromQL scrapes the broker with a real Prometheus server and runs every query the official
 // admin UI and its MCP tools send (spec §6.3), checking that each returns the data of a known workload.
 func TestMetricsPromQL(t *testing.T) {
-	w := newWire(t, broker.Options{MetricsAddr: "127.0.0.1:0", Policies: broker.Policies{MaxMessageSize: 100}})
+	// On disk, every append fsynced: the topic page's reliable section has its flushes.
+	ds, err := disk.Open(t.TempDir(), disk.Options{Fsync: disk.FsyncAlways})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ds.Close() }) // after the broker's shutdown
+	w := newWire(t, broker.Options{MetricsAddr: "127.0.0.1:0", Policies: broker.Policies{MaxMessageSize: 100}, Store: ds})
 	const topic = "/default/promql"
 	p := w.mustProducer(topic, "p", true)
 	s := w.receive(w.mustSubscribe(topic, "s", "c", exclusive))
@@ -155,6 +162,13 @@ func TestMetricsPromQL(t *testing.T) {
 		{`sum(danube_subscription_lag_messages` + tq + `)`, equals(0)},
 		{`sum(danube_wal_append_total` + tq + `)`, equals(6)},
 		{`sum(danube_wal_append_bytes_total` + tq + `)`, equals(12)},
+		{`sum(danube_wal_flush_total` + tq + `)`, equals(6)},
+		{`danube_wal_flush_latency_ms{topic="` + topic + `",quantile="0.5"}`, positive},
+		{`danube_wal_flush_latency_ms{topic="` + topic + `",quantile="0.95"}`, positive},
+		{`danube_wal_flush_latency_ms{topic="` + topic + `",quantile="0.99"}`, positive},
+		// No tiered storage: no uploads, as on a real broker (which never emits these series).
+		{`sum(danube_cloud_upload_bytes_total` + tq + `)`, empty},
+		{`sum(danube_cloud_upload_objects_total{topic="` + topic + `",result="ok"})`, empty},
 		{`sum by (error_code) (rate(danube_producer_send_total{topic="` + topic + `",result="error"}[5m]))`, byLabel("error_code", "InvalidArgument", 0)},
 	}
 	for _, c := range checks {

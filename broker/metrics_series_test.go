@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/danube-console/danube-console/broker"
+	"github.com/danube-console/danube-console/broker/store/disk"
 	"github.com/danube-console/danube-console/internal/testenv"
 	"github.com/danube-console/danube-console/proto/adminpb"
 	"github.com/danube-console/danube-console/proto/danubepb"
@@ -65,6 +66,59 @@ var realFamilies = []specFamily{
 	{"danube_rebalancing_cycle_duration_seconds", summ, nil},
 	{"danube_schema_validation_total", counter, []string{"policy", "topic"}},
 	{"danube_schema_validation_failures_total", counter, []string{"reason", "topic"}},
+}
+
+// storageFamilies are the persistent-storage series the real broker emits for reliable topics (spec §6.2):
+// not registered at start, so they have no zero series, and each appears once it has counted something.
+var storageFamilies = []specFamily{
+	{"danube_wal_append_total", counter, []string{"topic"}},
+	{"danube_wal_append_bytes_total", counter, []string{"topic"}},
+	{"danube_wal_flush_total", counter, []string{"topic"}},
+	{"danube_wal_flush_latency_ms", summ, []string{"topic"}},
+	{"danube_wal_file_rotate_total", counter, []string{"reason", "topic"}},
+	{"danube_wal_reader_create_total", counter, []string{"mode", "topic"}},
+	{"danube_wal_delete_total", counter, []string{"reason", "topic"}},
+}
+
+// absentStorageFamilies are the real broker's storage series of tiered storage (a cold tier in object
+// storage), which this broker does not have: a real broker without one never emits them either.
+var absentStorageFamilies = []string{
+	"danube_handoff_durable_history_to_hot_total",
+	"danube_durable_history_segments_read_total",
+	"danube_durable_history_read_bytes_total",
+	"danube_durable_history_reader_errors_total",
+	"danube_cloud_upload_objects_total",
+	"danube_cloud_upload_bytes_total",
+	"danube_cloud_upload_latency_ms",
+	"danube_cloud_list_total",
+	"danube_cloud_list_latency_ms",
+}
+
+// checkStorageFamilies reports how the storage families in fams differ from the real broker's: each present
+// with its type and labels and without a zero series, and the tiered-storage ones absent.
+func checkStorageFamilies(fams map[string]*dto.MetricFamily) []string {
+	var out []string
+	for _, sf := range storageFamilies {
+		f := fams[sf.name]
+		if f == nil {
+			out = append(out, sf.name+" missing")
+			continue
+		}
+		if f.GetType() != sf.typ {
+			out = append(out, sf.name+" has type "+f.GetType().String()+", want "+sf.typ.String())
+		}
+		for _, m := range f.GetMetric() {
+			if got := labelNames(m); !slices.Equal(got, sf.labels) {
+				out = append(out, sf.name+" has labels "+strings.Join(got, ",")+", want "+strings.Join(sf.labels, ","))
+			}
+		}
+	}
+	for _, name := range absentStorageFamilies {
+		if fams[name] != nil {
+			out = append(out, name+" is exported; it needs a tiered storage this broker does not have")
+		}
+	}
+	return out
 }
 
 // labelNames returns the sorted label names of m.
@@ -162,11 +216,18 @@ func quantiles(m *dto.Metric) map[float64]float64 {
 }
 
 // TestMetricsEverySeries runs a scripted workload (producers, consumers, acks, nacks, an ack timeout, a
-// pending redelivery, a blocked message, a dead letter, schema rejections, refused sends) and checks every
-// family, label and value the real broker's exporter would show for it.
+// pending redelivery, a blocked message, a dead letter, schema rejections, refused sends, a reliable topic
+// whose log rotates and is trimmed) on a broker with an on-disk store and checks every family, label and
+// value the real broker's exporter would show for it.
 func TestMetricsEverySeries(t *testing.T) {
+	// Every append fsyncs, and every record gets a segment file of its own: the storage counts are exact.
+	ds, err := disk.Open(t.TempDir(), disk.Options{Fsync: disk.FsyncAlways, SegmentBytes: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ds.Close() }) // after the broker's shutdown
 	w, a := newAdminWire(t, broker.Options{MetricsAddr: "127.0.0.1:0", FailurePolicy: fastPolicy(),
-		Policies: broker.Policies{MaxMessageSize: 100}})
+		Policies: broker.Policies{MaxMessageSize: 100}, Store: ds})
 	// The exporter is found where ListBrokers says, host:port without a scheme, as the real broker gives it.
 	brokers, err := a.Broker.ListBrokers(ctx(t), &adminpb.Empty{})
 	if err != nil || len(brokers.Brokers) != 1 {
@@ -229,6 +290,17 @@ func TestMetricsEverySeries(t *testing.T) {
 	a.setPolicy(t, dl, "d", pol)
 	pd.mustSend("poison")
 	w.nack("d", sd.next(t), 0, "bad")
+
+	// A reliable topic's log: five appends, each fsynced once; each record after the first starts a new
+	// segment file; once all five are acknowledged, the four sealed files are deleted. Its subscription's
+	// dispatcher opened one reader.
+	const stored = "/default/stored"
+	ps := w.mustProducer(stored, "p", true)
+	ss := w.receive(w.mustSubscribe(stored, "w", "c", exclusive))
+	ps.mustSend("1", "22", "333", "4444", "55555")
+	for range 5 {
+		w.ack("w", ss.next(t))
+	}
 
 	// KeyShared counts with its labels (the real broker's KeyShared counters have none: a defect not copied).
 	const keyed = "/default/keyed"
@@ -301,6 +373,25 @@ func TestMetricsEverySeries(t *testing.T) {
 		"d exhausted": {1.0, "danube_subscription_retry_exhausted_total", "topic", dl, "subscription", "d", "poison_policy", "dead_letter"},
 		"d dlq":       {1.0, "danube_subscription_dlq_total", "topic", dl, "subscription", "d", "poison_policy", "dead_letter"},
 		"dlq in":      {1.0, "danube_topic_messages_in_total", "topic", dlq},
+		"dlq wal":     {1.0, "danube_wal_append_total", "topic", dlq},
+
+		"stored wal":       {5.0, "danube_wal_append_total", "topic", stored},
+		"stored wal bytes": {15.0, "danube_wal_append_bytes_total", "topic", stored},
+		"stored flushes":   {5.0, "danube_wal_flush_total", "topic", stored},
+		"stored rotations": {4.0, "danube_wal_file_rotate_total", "topic", stored, "reason", "size"},
+		"stored readers":   {1.0, "danube_wal_reader_create_total", "topic", stored, "mode", "wal_only"},
+		"stored deleted":   {4.0, "danube_wal_delete_total", "topic", "default/stored", "reason", "retention"},
+		"orders flushes":   {3.0, "danube_wal_flush_total", "topic", orders},
+		"orders rotations": {2.0, "danube_wal_file_rotate_total", "topic", orders, "reason", "size"},
+		"orders readers":   {1.0, "danube_wal_reader_create_total", "topic", orders, "mode", "wal_only"},
+		"orders deleted":   {2.0, "danube_wal_delete_total", "topic", "default/orders", "reason", "retention"},
+		// The dead-letter topic has no subscription, hence no reader; its one file is the active one.
+		"dlq flushes":  {1.0, "danube_wal_flush_total", "topic", dlq},
+		"dlq rotation": {-1.0, "danube_wal_file_rotate_total", "topic", dlq, "reason", "size"},
+		"dlq readers":  {-1.0, "danube_wal_reader_create_total", "topic", dlq, "mode", "wal_only"},
+		// A non-reliable topic has no log.
+		"typed wal":     {-1.0, "danube_wal_append_total", "topic", typed},
+		"typed flushes": {-1.0, "danube_wal_flush_total", "topic", typed},
 
 		"k nacks":       {1.0, "danube_subscription_nack_total", "topic", keyed, "subscription", "k"},
 		"k redelivered": {1.0, "danube_subscription_redelivery_total", "topic", keyed, "subscription", "k"},
@@ -313,24 +404,24 @@ func TestMetricsEverySeries(t *testing.T) {
 		"typed refused":    {3.0, "danube_producer_send_total", "topic", typed, "result", "error", "error_code", "PermissionDenied"},
 		"typed ok":         {2.0, "danube_producer_send_total", "topic", typed, "result", "ok", "error_code", "OK"},
 
-		// 6 producers (7 CreateProducer, one a reconnect); 6 Subscribe (one more is a takeover) and one refused.
-		"create_producer ok":  row(6.0, rpc("create_producer", "producer", "ok")...),
-		"send_message ok":     row(9.0, rpc("send_message", "producer", "ok")...),
+		// 7 producers (8 CreateProducer, one a reconnect); 7 Subscribe (one more is a takeover) and one refused.
+		"create_producer ok":  row(7.0, rpc("create_producer", "producer", "ok")...),
+		"send_message ok":     row(14.0, rpc("send_message", "producer", "ok")...),
 		"send_message error":  row(5.0, rpc("send_message", "producer", "error")...),
-		"subscribe ok":        row(5.0, rpc("subscribe", "consumer", "ok")...),
+		"subscribe ok":        row(6.0, rpc("subscribe", "consumer", "ok")...),
 		"subscribe error":     row(1.0, rpc("subscribe", "consumer", "error")...),
-		"receive_messages ok": row(5.0, rpc("receive_messages", "consumer", "ok")...),
-		"ack ok":              row(3.0, rpc("ack", "consumer", "ok")...),
+		"receive_messages ok": row(6.0, rpc("receive_messages", "consumer", "ok")...),
+		"ack ok":              row(8.0, rpc("ack", "consumer", "ok")...),
 		"nack ok":             row(5.0, rpc("nack", "consumer", "ok")...),
 
-		"topics owned": {8.0, "danube_broker_topics_owned"},
+		"topics owned": {9.0, "danube_broker_topics_owned"},
 		"leader":       {1.0, "danube_leader_election_state"},
 		"cv":           {0.0, "danube_cluster_imbalance_cv"},
 	}
 	var last []string
 	testenv.Eventually(t, 10*time.Second, func() bool {
 		fams := scrape(t, addr)
-		last = checkFamilies(fams)
+		last = append(checkFamilies(fams), checkStorageFamilies(fams)...)
 		for what, v := range want {
 			labels := make([]string, 0, len(v)-2)
 			for _, l := range v[2:] {
@@ -359,6 +450,19 @@ func TestMetricsEverySeries(t *testing.T) {
 	qs := quantiles(size)
 	if len(qs) != 7 || qs[0] != 1 || qs[1] != 4 || math.Abs(qs[0.5]-2) > 0.02*2 {
 		t.Fatalf("message size quantiles %v, want 0:1 0.5:2 1:4 and 0.9 0.95 0.99 0.999", qs)
+	}
+	// A dead-lettered message reaches its topic like any other: its size is recorded there.
+	if dsize := sample(fams, "danube_topic_message_size_bytes", "topic", dlq); dsize == nil ||
+		dsize.GetSummary().GetSampleCount() != 1 || dsize.GetSummary().GetSampleSum() != float64(len("poison")) {
+		t.Fatalf("dead-letter topic message size summary: %v", dsize)
+	}
+	// One fsync per append of the stored topic, each with a duration; the quantiles of the last minute.
+	flush := sample(fams, "danube_wal_flush_latency_ms", "topic", stored)
+	if flush == nil || flush.GetSummary().GetSampleCount() != 5 || flush.GetSummary().GetSampleSum() <= 0 {
+		t.Fatalf("flush latency summary: %v", flush)
+	}
+	if fq := quantiles(flush); len(fq) != 7 || fq[1] <= 0 || fq[0] > fq[0.5] || fq[0.5] > fq[1] {
+		t.Fatalf("flush latency quantiles %v", fq)
 	}
 	lat := sample(fams, "danube_producer_send_latency_ms", "topic", orders)
 	if lat == nil || lat.GetSummary().GetSampleCount() != 3 || lat.GetSummary().GetSampleSum() <= 0 {

@@ -753,6 +753,7 @@ func (s *Server) publishInternal(name string, m *danubepb.StreamMessage, attrs m
 	for k, v := range attrs {
 		c.Attributes[k] = v
 	}
+	t.counters.size.observe(float64(len(c.Payload)), s.clock.Load()) // as for every message that reaches a topic
 	return t.publish(c)
 }
 

@@ -87,6 +87,9 @@ func newTopic(srv *Server, m topicMeta, log store.Log) *topic {
 		t.meta.ValidationPolicy = ValidationWarn
 	}
 	t.subsSnap.Store(&[]*subscription{})
+	if t.reliable {
+		t.observeLog()
+	}
 	return t
 }
 

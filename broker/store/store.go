@@ -8,6 +8,7 @@ package store
 
 import (
 	"errors"
+	"time"
 
 	"github.com/danube-console/danube-console/proto/danubepb"
 )
@@ -78,6 +79,33 @@ type Log interface {
 	// TruncateBefore removes messages with offsets below offset. Implementations may keep some of them (for
 	// example whole segments) but never remove an offset at or above offset.
 	TruncateBefore(offset uint64) error
+}
+
+// LogObserver receives the storage events of one log, for metrics. A store calls it synchronously from the
+// goroutine that did the work (an Append, the store's fsync or retention goroutine), possibly from several at
+// once, and never for the in-memory appends themselves: only for work on files. Implementations must be quick
+// and must not call back into the log.
+type LogObserver interface {
+	// Flushed reports that records appended to the log were made durable by one fsync of a segment file,
+	// which took d. A failed fsync is not reported.
+	Flushed(d time.Duration)
+	// Rotated reports that the log sealed its active segment file and started a new one, for reason (one of
+	// the Rotate* constants).
+	Rotated(reason string)
+	// Deleted reports that files segment files of the log were removed (acknowledged messages or retention);
+	// reason is the store's own (for the disk store, a RetentionEvent reason).
+	Deleted(files int, reason string)
+}
+
+// RotateSize is the reason given to LogObserver.Rotated when the active segment could not take the next
+// record without passing the store's size limit (the stores here rotate for no other reason).
+const RotateSize = "size"
+
+// Observable is implemented by logs that report storage events; a log kept only in memory has none to report.
+type Observable interface {
+	// SetObserver makes o receive the log's events from now on, in place of any earlier observer; nil stops
+	// the reports. Events already being reported may still reach the earlier observer.
+	SetObserver(o LogObserver)
 }
 
 // Recovery actions in RecoveryReport.Action.

@@ -71,6 +71,40 @@ type diskLog struct {
 
 	writes   atomic.Int64 // write(2) calls for appends, for tests
 	dirDirty atomic.Bool  // a segment was created without fsyncing the directory (FsyncNever)
+
+	obs atomic.Pointer[observer] // SetObserver's; nil when none
+}
+
+// observer boxes a store.LogObserver for an atomic.Pointer.
+type observer struct{ o store.LogObserver }
+
+var _ store.Observable = (*diskLog)(nil)
+
+// SetObserver implements store.Observable: o hears of every fsync of appended records (under FsyncAlways
+// one per batch, under FsyncInterval one per segment per committer round, and under every policy the fsync
+// of a full segment before it is sealed), every segment rotation, and every segment deleted by
+// TruncateBefore or retention.
+func (l *diskLog) SetObserver(o store.LogObserver) {
+	if o == nil {
+		l.obs.Store(nil)
+		return
+	}
+	l.obs.Store(&observer{o})
+}
+
+// syncSeg fsyncs sg if it has unsynced writes and reports the fsync to the observer.
+func (l *diskLog) syncSeg(sg *segment) error {
+	if !sg.dirty.Load() {
+		return nil
+	}
+	start := time.Now()
+	synced, err := sg.sync()
+	if synced && err == nil {
+		if o := l.obs.Load(); o != nil {
+			o.o.Flushed(time.Since(start))
+		}
+	}
+	return err
 }
 
 type cacheEntry struct {
@@ -353,7 +387,7 @@ func (l *diskLog) process(batch []*appendReq) {
 			if err == nil {
 				// The sealed segment is fsynced under every policy (once per segment): otherwise a machine
 				// crash could keep the new segment and cut the old one.
-				if err = sg.sync(); err != nil {
+				if err = l.syncSeg(sg); err != nil {
 					err = &stuckError{fmt.Errorf("fsync: %w", err)}
 				} else {
 					durable = len(done)
@@ -380,7 +414,7 @@ func (l *diskLog) process(batch []*appendReq) {
 		err = l.writeChunk(sg, buf, pos, msgs)
 	}
 	if err == nil && opts.Fsync == FsyncAlways && len(done) > 0 {
-		if err = sg.sync(); err != nil {
+		if err = l.syncSeg(sg); err != nil {
 			err = &stuckError{fmt.Errorf("fsync: %w", err)}
 		}
 	}
@@ -521,6 +555,9 @@ func (l *diskLog) roll() error {
 	l.totalBytes += sg.size
 	l.active = sg
 	l.mu.Unlock()
+	if o := l.obs.Load(); o != nil {
+		o.o.Rotated(store.RotateSize)
+	}
 	l.s.kickRetention()
 	return nil
 }
@@ -533,7 +570,7 @@ func (l *diskLog) commit() {
 	l.dirtySegs = nil
 	l.cmu.Unlock()
 	for _, sg := range segs {
-		if err := sg.sync(); err != nil {
+		if err := l.syncSeg(sg); err != nil {
 			l.fail(fmt.Errorf("disk: fsync of %q: %w", l.topic, &stuckError{err}))
 			return
 		}
@@ -764,6 +801,9 @@ func (l *diskLog) deleteFiles(victims []*segment, reason string) error {
 		}
 		evs = append(evs, RetentionEvent{Topic: l.topic, FirstOffset: sg.base, LastOffset: last, Bytes: sg.size, Reason: reason})
 	}
+	if o := l.obs.Load(); o != nil && len(evs) > 0 {
+		o.o.Deleted(len(evs), reason)
+	}
 	l.s.deleted(evs)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("disk: deleting segments of %q: %w", l.topic, err)
@@ -789,21 +829,21 @@ func (sg *segment) file() (*os.File, error) {
 	return f, nil
 }
 
-// sync fsyncs the segment if it has unsynced writes.
-func (sg *segment) sync() error {
+// sync fsyncs the segment if it has unsynced writes, and says whether it called fsync.
+func (sg *segment) sync() (bool, error) {
 	if !sg.dirty.Load() {
-		return nil
+		return false, nil
 	}
 	sg.fmu.Lock()
 	defer sg.fmu.Unlock()
 	if sg.f == nil || !sg.dirty.Swap(false) {
-		return nil
+		return false, nil
 	}
 	if err := fsync(sg.f); err != nil {
 		sg.dirty.Store(true)
-		return err
+		return true, err
 	}
-	return nil
+	return true, nil
 }
 
 // close closes the segment's file for good, fsyncing it first if asked and needed.
