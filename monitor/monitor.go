@@ -96,6 +96,13 @@ type Options struct {
 	// nack "delay_ms" and "reason"; "error" when the call failed}. Writes are serialized; the monitor never
 	// closes it.
 	AuditLog io.Writer
+	// MetricsURLs are the brokers' Prometheus endpoints to scrape, one per broker (host:port, as ListBrokers
+	// gives them, or a URL; no path means /metrics). Each is polled by its own goroutine until Close, and
+	// what they say is Snapshot.Cluster. None: Cluster stays empty.
+	MetricsURLs []string
+	// MetricsInterval is how often each endpoint is scraped (default DefaultMetricsInterval); MetricsTimeout
+	// bounds one scrape (default the interval, at most 5 s).
+	MetricsInterval, MetricsTimeout time.Duration
 }
 
 // Monitor aggregates the client's and the connector runtime's events into the state the console shows, and
@@ -155,6 +162,8 @@ type Monitor struct {
 	closed    bool
 
 	maxPending int // MaxPending (tests lower it)
+
+	scr *scraper // the metrics endpoints' scraper; nil without Options.MetricsURLs
 
 	ctx    context.Context // the monitor's lifetime
 	cancel context.CancelFunc
@@ -307,6 +316,9 @@ func New(o Options) *Monitor {
 	m.idx.Store(&index{subs: map[subKey]*subState{}, prods: map[prodKey]*prodState{}, streams: map[string]*stream{}})
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	m.wg.Go(m.ticker)
+	if m.scr = newScraper(o.MetricsURLs, o.MetricsInterval, o.MetricsTimeout, o.Clock); m.scr != nil {
+		m.scr.start(m.ctx, &m.wg)
+	}
 	return m
 }
 

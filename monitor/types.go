@@ -178,6 +178,9 @@ type Snapshot struct {
 	Health        []HealthStats    // every producer's and consumer's last check, sorted by kind, topic, name
 	Conns         []ConnStats      // connections per broker address
 	Lookups       []LookupResult   // most recent first, at most 20
+	// Cluster is what the cluster data sources (the brokers' metrics endpoints) say of the whole cluster,
+	// not only of the console's own clients.
+	Cluster Cluster
 
 	Totals Totals
 	// LastError is the most recent error seen anywhere (send, ack, health, connector, action), with its time.

@@ -1,0 +1,481 @@
+package monitor
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// Direct scraping of the brokers' Prometheus endpoints. Each endpoint has its own goroutine, started by New
+// and stopped by Close, that polls it on its interval with a per-request timeout, parses the text format,
+// computes the figures of Cluster from this scrape and the previous one, and swaps them in under the
+// scraper's lock: a slow or dead endpoint delays nothing but itself, and Snapshot only copies.
+
+// maxMetricsBody bounds the metrics text read from one endpoint.
+const maxMetricsBody = 64 << 20
+
+// scraper polls the metrics endpoints and keeps their results.
+type scraper struct {
+	now      func() time.Time
+	interval time.Duration
+	timeout  time.Duration
+	hc       *http.Client
+
+	mu     sync.Mutex // guards the fields below
+	eps    []*endpoint
+	gen    uint64 // bumped on every change of an endpoint
+	cached Cluster
+	cgen   uint64 // gen of cached
+}
+
+// endpoint is one metrics URL. state and res are guarded by the scraper's mu; prev belongs to its goroutine.
+type endpoint struct {
+	state SourceState
+	res   *scrapeResult // immutable once stored; nil unless state.Status is SourceUp
+	prev  *scrapeSample
+}
+
+// scrapeResult is what one endpoint's last two scrapes say.
+type scrapeResult struct {
+	broker BrokerMetrics
+	topics []TopicRate
+	subs   []SubscriptionRate
+}
+
+// metricsURL makes a metrics address usable: ListBrokers gives host:port without a scheme, which becomes
+// http://host:port/metrics; a URL with a scheme and no path gets /metrics.
+func metricsURL(addr string) string {
+	if !strings.Contains(addr, "://") {
+		addr = "http://" + addr
+	}
+	u, err := url.Parse(addr)
+	if err != nil {
+		return addr // the poll reports the error
+	}
+	if u.Path == "" || u.Path == "/" {
+		u.Path = "/metrics"
+	}
+	return u.String()
+}
+
+// newScraper returns a scraper of urls (nil when there are none); start starts its goroutines.
+func newScraper(urls []string, interval, timeout time.Duration, now func() time.Time) *scraper {
+	if len(urls) == 0 {
+		return nil
+	}
+	if interval <= 0 {
+		interval = DefaultMetricsInterval
+	}
+	if timeout <= 0 {
+		timeout = min(interval, maxMetricsTimeout)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 1
+	s := &scraper{now: now, interval: interval, timeout: timeout, hc: &http.Client{Transport: tr}}
+	for _, u := range urls {
+		s.eps = append(s.eps, &endpoint{state: SourceState{Kind: "metrics", URL: metricsURL(u), Status: SourcePending, Interval: interval}})
+	}
+	return s
+}
+
+// start runs one goroutine per endpoint in wg until ctx ends; each leaves its endpoint SourceOff.
+func (s *scraper) start(ctx context.Context, wg *sync.WaitGroup) {
+	for _, ep := range s.eps {
+		wg.Go(func() { s.run(ctx, ep) })
+	}
+	wg.Go(func() {
+		<-ctx.Done()
+		s.hc.CloseIdleConnections()
+	})
+}
+
+// run polls ep every interval until ctx ends.
+func (s *scraper) run(ctx context.Context, ep *endpoint) {
+	defer func() {
+		s.mu.Lock()
+		ep.state.Status, ep.state.Err, ep.res = SourceOff, "", nil
+		s.gen++
+		s.mu.Unlock()
+	}()
+	t := time.NewTicker(s.interval)
+	defer t.Stop()
+	for {
+		s.poll(ctx, ep)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// poll scrapes ep once and stores the outcome.
+func (s *scraper) poll(ctx context.Context, ep *endpoint) {
+	cur, err := s.fetch(ctx, ep.state.URL) // URL never changes: read without the lock
+	if ctx.Err() != nil {
+		return
+	}
+	now := s.now()
+	if err == nil {
+		now = cur.at // Window is the time between two LastOK
+	}
+	var res *scrapeResult
+	if err == nil {
+		res = compute(ep.prev, cur, ep.state.URL)
+		ep.prev = cur
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gen++
+	ep.state.LastTry = now
+	if err != nil {
+		ep.state.Status, ep.state.Err, ep.res = SourceFailing, err.Error(), nil
+		return
+	}
+	ep.state.Status, ep.state.Err, ep.res = SourceUp, "", res
+	ep.state.LastOK, ep.state.Broker = now, cur.broker
+}
+
+// fetch GETs and parses one endpoint's metrics, stamped with the time the answer came.
+func (s *scraper) fetch(ctx context.Context, u string) (*scrapeSample, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("metrics %s: %w", u, err)
+	}
+	req.Header.Set("Accept", "text/plain;version=0.0.4")
+	resp, err := s.hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("metrics %s: HTTP %s", u, resp.Status)
+	}
+	cur, err := parseSample(io.LimitReader(resp.Body, maxMetricsBody), s.now())
+	if err != nil {
+		return nil, fmt.Errorf("metrics %s: %w", u, err)
+	}
+	return cur, nil
+}
+
+// cluster returns the endpoints' states and figures, the caller's to keep.
+func (s *scraper) cluster() Cluster {
+	if s == nil {
+		return Cluster{}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cgen != s.gen || s.cached.Sources == nil {
+		s.cached, s.cgen = s.merge(), s.gen
+	}
+	return s.cached.clone()
+}
+
+// merge builds the Cluster of the endpoints' current results. s.mu is held.
+func (s *scraper) merge() Cluster {
+	var c Cluster
+	for _, ep := range s.eps {
+		c.Sources = append(c.Sources, ep.state)
+		if ep.res == nil {
+			continue
+		}
+		c.Brokers = append(c.Brokers, ep.res.broker)
+		c.Topics = append(c.Topics, ep.res.topics...)
+		c.Subscriptions = append(c.Subscriptions, ep.res.subs...)
+	}
+	slices.SortFunc(c.Brokers, func(a, b BrokerMetrics) int { return cmp.Or(cmp.Compare(a.ID, b.ID), cmp.Compare(a.URL, b.URL)) })
+	slices.SortFunc(c.Topics, func(a, b TopicRate) int {
+		return cmp.Or(cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Broker, b.Broker))
+	})
+	slices.SortFunc(c.Subscriptions, func(a, b SubscriptionRate) int {
+		return cmp.Or(cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Subscription, b.Subscription), cmp.Compare(a.Broker, b.Broker))
+	})
+	return c
+}
+
+// scrapeSample is one scrape's values, summed over the labels the console does not show.
+type scrapeSample struct {
+	at     time.Time
+	broker string
+	topics map[string]*topicSample
+	subs   map[subKey]*subSample
+
+	topicsOwned, leader float64
+	rpc, rpcErrors      float64
+}
+
+type topicSample struct {
+	msgsIn, bytesIn          float64
+	producers, consumers     float64
+	subscriptions            float64
+	latency, size            Quantiles
+	latencySum, latencyCount float64
+}
+
+type subSample struct {
+	msgsOut, bytesOut                      float64
+	consumers, lag, pending, blocked       float64
+	redeliveries, nacks, ackTimeouts, dlqs float64
+}
+
+// parseSample parses the text format into a sample taken at at.
+func parseSample(r io.Reader, at time.Time) (*scrapeSample, error) {
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(r)
+	if err != nil {
+		return nil, fmt.Errorf("parsing: %w", err)
+	}
+	s := &scrapeSample{at: at, topics: map[string]*topicSample{}, subs: map[subKey]*subSample{}}
+	topic := func(m *dto.Metric) *topicSample {
+		name := label(m, "topic")
+		if name == "" {
+			return nil // the bare series every broker exports
+		}
+		t := s.topics[name]
+		if t == nil {
+			t = &topicSample{}
+			s.topics[name] = t
+		}
+		return t
+	}
+	sub := func(m *dto.Metric) *subSample {
+		k := subKey{label(m, "topic"), label(m, "subscription")}
+		if k.topic == "" || k.sub == "" {
+			return nil
+		}
+		v := s.subs[k]
+		if v == nil {
+			v = &subSample{}
+			s.subs[k] = v
+		}
+		return v
+	}
+	for name, f := range fams {
+		for _, m := range f.GetMetric() {
+			if b := label(m, "broker"); b != "" && s.broker == "" {
+				s.broker = b
+			}
+			v := value(m)
+			switch name {
+			case "danube_topic_messages_in_total", "danube_topic_bytes_in_total",
+				"danube_topic_active_producers", "danube_topic_active_consumers", "danube_topic_active_subscriptions",
+				"danube_producer_send_latency_ms", "danube_topic_message_size_bytes":
+				if t := topic(m); t != nil {
+					t.add(name, m, v)
+				}
+			case "danube_consumer_messages_out_total", "danube_consumer_bytes_out_total",
+				"danube_subscription_active_consumers", "danube_subscription_lag_messages",
+				"danube_subscription_pending_redelivery", "danube_subscription_terminal_blocked",
+				"danube_subscription_redelivery_total", "danube_subscription_nack_total",
+				"danube_subscription_ack_timeout_total", "danube_subscription_dlq_total":
+				if ss := sub(m); ss != nil {
+					ss.add(name, v)
+				}
+			case "danube_broker_topics_owned":
+				s.topicsOwned += v
+			case "danube_leader_election_state":
+				s.leader += v
+			case "danube_broker_rpc_total":
+				s.rpc += v
+				if label(m, "result") == "error" {
+					s.rpcErrors += v
+				}
+			}
+		}
+	}
+	return s, nil
+}
+
+func (t *topicSample) add(name string, m *dto.Metric, v float64) {
+	switch name {
+	case "danube_topic_messages_in_total":
+		t.msgsIn += v
+	case "danube_topic_bytes_in_total":
+		t.bytesIn += v
+	case "danube_topic_active_producers":
+		t.producers += v
+	case "danube_topic_active_consumers":
+		t.consumers += v
+	case "danube_topic_active_subscriptions":
+		t.subscriptions += v
+	case "danube_producer_send_latency_ms":
+		t.latency = quantiles(m.GetSummary())
+		t.latencySum, t.latencyCount = m.GetSummary().GetSampleSum(), float64(m.GetSummary().GetSampleCount())
+	case "danube_topic_message_size_bytes":
+		t.size = quantiles(m.GetSummary())
+	}
+}
+
+func (s *subSample) add(name string, v float64) {
+	switch name {
+	case "danube_consumer_messages_out_total":
+		s.msgsOut += v
+	case "danube_consumer_bytes_out_total":
+		s.bytesOut += v
+	case "danube_subscription_active_consumers":
+		s.consumers += v
+	case "danube_subscription_lag_messages":
+		s.lag += v
+	case "danube_subscription_pending_redelivery":
+		s.pending += v
+	case "danube_subscription_terminal_blocked":
+		s.blocked += v
+	case "danube_subscription_redelivery_total":
+		s.redeliveries += v
+	case "danube_subscription_nack_total":
+		s.nacks += v
+	case "danube_subscription_ack_timeout_total":
+		s.ackTimeouts += v
+	case "danube_subscription_dlq_total":
+		s.dlqs += v
+	}
+}
+
+func label(m *dto.Metric, name string) string {
+	for _, l := range m.GetLabel() {
+		if l.GetName() == name {
+			return l.GetValue()
+		}
+	}
+	return ""
+}
+
+// value is a counter's, gauge's or untyped series' value (0 for a summary: its figures are read apart).
+func value(m *dto.Metric) float64 {
+	switch {
+	case m.Counter != nil:
+		return m.Counter.GetValue()
+	case m.Gauge != nil:
+		return m.Gauge.GetValue()
+	case m.Untyped != nil:
+		return m.Untyped.GetValue()
+	}
+	return 0
+}
+
+func quantiles(s *dto.Summary) Quantiles {
+	q := Quantiles{Count: s.GetSampleCount(), Sum: s.GetSampleSum()}
+	for _, x := range s.GetQuantile() {
+		switch x.GetQuantile() {
+		case 0.5:
+			q.P50 = x.GetValue()
+		case 0.95:
+			q.P95 = x.GetValue()
+		case 0.99:
+			q.P99 = x.GetValue()
+		}
+	}
+	return q
+}
+
+// counterRate is a counter's per-second increase from prev to cur over dt seconds; a counter that went down was
+// reset (the broker restarted) and counts from 0, as Prometheus' rate does.
+func counterRate(prev, cur, dt float64) float64 {
+	if dt <= 0 {
+		return 0
+	}
+	d := cur - prev
+	if d < 0 {
+		d = cur
+	}
+	return d / dt
+}
+
+// compute returns the figures of cur, with rates over the time since prev (nil: none yet, every rate 0).
+// A topic or subscription absent from prev started after it: its counters count from 0.
+func compute(prev, cur *scrapeSample, url string) *scrapeResult {
+	var dt float64
+	var window time.Duration
+	if prev != nil && cur.at.After(prev.at) {
+		window = cur.at.Sub(prev.at)
+		dt = window.Seconds()
+	}
+	res := &scrapeResult{broker: BrokerMetrics{
+		ID: cur.broker, URL: url, Window: window, TopicsOwned: int64(cur.topicsOwned), Leader: cur.leader >= 1,
+	}}
+	b := &res.broker
+	if dt > 0 {
+		b.RPCPerSec = counterRate(prev.rpc, cur.rpc, dt)
+		b.RPCErrorsPerSec = counterRate(prev.rpcErrors, cur.rpcErrors, dt)
+	}
+	topics := make(map[string]*TopicRate, len(cur.topics))
+	var latSum, latCnt float64
+	for name, t := range cur.topics {
+		tr := &TopicRate{
+			Broker: cur.broker, Topic: name, Window: window,
+			MsgsIn: uint64(t.msgsIn), BytesIn: uint64(t.bytesIn),
+			Producers: int64(t.producers), Consumers: int64(t.consumers), Subscriptions: int64(t.subscriptions),
+			PublishLatency: t.latency, MessageSize: t.size,
+		}
+		if dt > 0 {
+			var p topicSample
+			if pt := prev.topics[name]; pt != nil {
+				p = *pt
+			}
+			tr.MsgsInPerSec = counterRate(p.msgsIn, t.msgsIn, dt)
+			tr.BytesInPerSec = counterRate(p.bytesIn, t.bytesIn, dt)
+			if t.latencyCount >= p.latencyCount {
+				latSum += t.latencySum - p.latencySum
+				latCnt += t.latencyCount - p.latencyCount
+			} else { // reset
+				latSum += t.latencySum
+				latCnt += t.latencyCount
+			}
+		}
+		topics[name] = tr
+	}
+	if latCnt > 0 {
+		b.PublishLatencyMeanMs = latSum / latCnt
+	}
+	res.subs = make([]SubscriptionRate, 0, len(cur.subs))
+	for k, s := range cur.subs {
+		sr := SubscriptionRate{
+			Broker: cur.broker, Topic: k.topic, Subscription: k.sub, Window: window,
+			MsgsOut: uint64(s.msgsOut), BytesOut: uint64(s.bytesOut),
+			Consumers: int64(s.consumers), Lag: int64(s.lag), PendingRedelivery: int64(s.pending), TerminalBlocked: int64(s.blocked),
+		}
+		if dt > 0 {
+			var p subSample
+			if ps := prev.subs[k]; ps != nil {
+				p = *ps
+			}
+			sr.MsgsOutPerSec = counterRate(p.msgsOut, s.msgsOut, dt)
+			sr.BytesOutPerSec = counterRate(p.bytesOut, s.bytesOut, dt)
+			sr.RedeliveriesPerSec = counterRate(p.redeliveries, s.redeliveries, dt)
+			sr.NacksPerSec = counterRate(p.nacks, s.nacks, dt)
+			sr.AckTimeoutsPerSec = counterRate(p.ackTimeouts, s.ackTimeouts, dt)
+			sr.DLQPerSec = counterRate(p.dlqs, s.dlqs, dt)
+		}
+		res.subs = append(res.subs, sr)
+		tr := topics[k.topic]
+		if tr == nil { // a subscription's series without its topic's: keep the figures it has
+			tr = &TopicRate{Broker: cur.broker, Topic: k.topic, Window: window}
+			topics[k.topic] = tr
+		}
+		tr.MsgsOutPerSec += sr.MsgsOutPerSec
+		tr.BytesOutPerSec += sr.BytesOutPerSec
+		tr.Lag += sr.Lag
+	}
+	res.topics = make([]TopicRate, 0, len(topics))
+	for _, tr := range topics {
+		res.topics = append(res.topics, *tr)
+		b.MsgsInPerSec += tr.MsgsInPerSec
+		b.BytesInPerSec += tr.BytesInPerSec
+		b.MsgsOutPerSec += tr.MsgsOutPerSec
+		b.BytesOutPerSec += tr.BytesOutPerSec
+	}
+	return res
+}
