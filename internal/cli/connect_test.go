@@ -157,6 +157,7 @@ func TestConsoleFlagErrors(t *testing.T) {
 		{[]string{"--theme", "neon"}, `--theme: `},
 		{[]string{"--theme", theme}, `theme.toml:4: colors.accent: "#12345" is not a colour`},
 		{[]string{"--ring-size", "5"}, "--ring-size 5: use 100 to 200000"},
+		{[]string{"--metrics-interval", "10ms"}, "--metrics-interval 10ms: use at least 100ms"},
 		{[]string{"--admin-url", "http://x:1"}, "--admin-url goes with --service-url"},
 		{[]string{"--service-url", "http://127.0.0.1:1", "--ephemeral"}, "are for the embedded broker"},
 		{[]string{"--log-level", "loud"}, `--log-level "loud"`},

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -63,6 +64,10 @@ type ConsoleConfig struct {
 	ReadOnly bool
 	// RingSize is how many messages each consumer stream keeps.
 	RingSize int
+	// MetricsURLs are the brokers' Prometheus endpoints the console scrapes (--metrics-url, once per broker);
+	// the embedded broker's own endpoint is added to them. MetricsInterval is how often each is scraped.
+	MetricsURLs     []string
+	MetricsInterval time.Duration
 }
 
 // ParseConsole parses the flags of the console (danube-console without a command) and checks them; the
@@ -87,6 +92,8 @@ func ParseConsole(args []string, stderr io.Writer) (ConsoleConfig, error) {
 	fs.StringVar(&theme, "theme", themes.DefaultName, "colour theme: a built-in name ("+strings.Join(themes.Names(), ", ")+") or a theme file (.toml)")
 	fs.BoolVar(&cfg.ReadOnly, "read-only", false, "disable every action that changes state (connectors, taps, acks, nacks, replays, produce)")
 	fs.StringVar(&cfg.AuditLog, "audit-log", "", "append every manual ack and nack to this file (default: audit.log next to the log file)")
+	fs.StringArrayVar(&cfg.MetricsURLs, "metrics-url", nil, "a broker's Prometheus endpoint to scrape (host:port or URL; once per broker)")
+	fs.DurationVar(&cfg.MetricsInterval, "metrics-interval", monitor.DefaultMetricsInterval, "how often each metrics endpoint is scraped (at least 100ms)")
 	fs.IntVar(&cfg.RingSize, "ring-size", 20000, "messages kept per consumer stream for inspection, filtering and replay (100-200000)")
 	if err := parseFlags(fs, args, &cfg.Conn); err != nil {
 		return cfg, err
@@ -101,6 +108,8 @@ func ParseConsole(args []string, stderr io.Writer) (ConsoleConfig, error) {
 		return cfg, usagef("--data-dir, --ephemeral, --no-demo, --port and --admin-port are for the embedded broker; drop them or --service-url")
 	case !cfg.Remote && fs.Changed("admin-url"):
 		return cfg, usagef("--admin-url goes with --service-url")
+	case cfg.MetricsInterval < 100*time.Millisecond:
+		return cfg, usagef("--metrics-interval %v: use at least 100ms", cfg.MetricsInterval)
 	case cfg.RingSize < 100 || cfg.RingSize > 200000:
 		return cfg, usagef("--ring-size %d: use 100 to 200000", cfg.RingSize)
 	}
@@ -133,6 +142,7 @@ func RunConsole(ctx context.Context, cfg ConsoleConfig, s Streams) error {
 	defer files.close()
 	log := files.log
 	serviceURL, adminURL := cfg.Conn.ServiceURL, cfg.AdminURL
+	metricsURLs := slices.Clone(cfg.MetricsURLs)
 	if !cfg.Remote {
 		srv, stop, err := startEmbedded(&cfg, log)
 		if err != nil {
@@ -140,6 +150,9 @@ func RunConsole(ctx context.Context, cfg ConsoleConfig, s Streams) error {
 		}
 		defer stop()
 		serviceURL, adminURL = srv.URL(), srv.AdminURL()
+		if a := srv.MetricsAddr(); a != "" {
+			metricsURLs = append(metricsURLs, a)
+		}
 		if cfg.ConfigPath == "" && !cfg.NoDemo {
 			if cfgs, err = demoPipeline(env, files.dir, log); err != nil {
 				return err
@@ -147,7 +160,8 @@ func RunConsole(ctx context.Context, cfg ConsoleConfig, s Streams) error {
 		}
 	}
 	mon := monitor.New(monitor.Options{ServiceURL: serviceURL, AdminURL: adminURL, Embedded: !cfg.Remote, ReadOnly: cfg.ReadOnly,
-		Logger: log, AuditLog: files.audit, RingSize: cfg.RingSize, MaxRingBytes: 64 << 20})
+		Logger: log, AuditLog: files.audit, RingSize: cfg.RingSize, MaxRingBytes: 64 << 20,
+		MetricsURLs: metricsURLs, MetricsInterval: cfg.MetricsInterval})
 	defer mon.Close()
 	c, admin, err := connectConsole(ctx, &cfg, serviceURL, adminURL, mon, log)
 	if err != nil {
@@ -276,7 +290,9 @@ func connectConsole(ctx context.Context, cfg *ConsoleConfig, serviceURL, adminUR
 // with the on-disk store of DataDir unless Ephemeral. stop shuts it down and closes its store.
 func startEmbedded(cfg *ConsoleConfig, log *slog.Logger) (srv *broker.Server, stop func(), err error) {
 	var st *disk.Store
-	opts := broker.Options{Host: broker.DefaultHost, Port: freeOr(cfg.Port), AdminPort: freeOr(cfg.AdminPort), Logger: log}
+	// Its metrics are on, on a free loopback port: the console scrapes them like any broker's.
+	opts := broker.Options{Host: broker.DefaultHost, Port: freeOr(cfg.Port), AdminPort: freeOr(cfg.AdminPort), Logger: log,
+		MetricsAddr: net.JoinHostPort(broker.DefaultHost, "0")}
 	if !cfg.Ephemeral {
 		st, err = disk.Open(cfg.DataDir, disk.Options{Logger: log})
 		if err != nil {

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +38,10 @@ func TestParseToConfig(t *testing.T) {
 	con, err := ParseConsole([]string{"--service-url", "https://c.example:6650"}, &stderr)
 	if err != nil || !con.Remote || con.AdminURL != "https://c.example:50051" || con.Theme == nil {
 		t.Errorf("console: %+v, %v", con, err)
+	}
+	con, err = ParseConsole([]string{"--service-url", "http://b1:6650", "--metrics-url", "b1:9040", "--metrics-url", "http://b2:9040/metrics", "--metrics-interval", "2s"}, &stderr)
+	if err != nil || !slices.Equal(con.MetricsURLs, []string{"b1:9040", "http://b2:9040/metrics"}) || con.MetricsInterval != 2*time.Second {
+		t.Errorf("console --metrics-url: %+v, %v", con, err)
 	}
 	if _, err := ParseLookup([]string{"--help"}, &stderr); !errors.Is(err, pflag.ErrHelp) || !strings.Contains(stderr.String(), "Usage: danube-console lookup") {
 		t.Errorf("lookup --help: %v, stderr %q", err, stderr.String())
