@@ -98,7 +98,8 @@ type Options struct {
 	AuditLog io.Writer
 	// MetricsURLs are the brokers' Prometheus endpoints to scrape, one per broker (host:port, as ListBrokers
 	// gives them, or a URL; no path means /metrics). Each is polled by its own goroutine until Close, and
-	// what they say is Snapshot.Cluster. None: Cluster stays empty.
+	// what they say is Snapshot.Cluster; its rates use Clock's time of each answer. None: Cluster stays
+	// empty.
 	MetricsURLs []string
 	// MetricsInterval is how often each endpoint is scraped (default DefaultMetricsInterval); MetricsTimeout
 	// bounds one scrape (default the interval, at most 5 s).
