@@ -485,24 +485,23 @@ func (s *Server) assignTarget(ctx context.Context) (peerIdentity, bool) {
 // createTopicElsewhere forwards an admin CreateTopic to assignTarget; handled is false when the topic is to
 // be created here (this broker is active, or no peer can take it, or the topic already exists here).
 func (s *Server) createTopicElsewhere(ctx context.Context, req *adminpb.NewTopicRequest) (resp *adminpb.TopicResponse, handled bool, err error) {
-	if s.topic(req.GetName()) != nil {
-		return nil, false, nil
-	}
-	m, ok := s.assignTarget(ctx)
-	if !ok {
-		return nil, false, nil
-	}
-	conn, err := peerAdmin(m)
-	if err != nil {
-		return nil, true, err
-	}
-	resp, err = adminpb.NewTopicAdminClient(conn).CreateTopic(forwardCtx(ctx), req)
-	return resp, true, err
+	return s.forwardCreate(ctx, s.topic(req.GetName()) != nil, func(c adminpb.TopicAdminClient, ctx context.Context) (*adminpb.TopicResponse, error) {
+		return c.CreateTopic(ctx, req)
+	})
 }
 
 // createPartitionedElsewhere is createTopicElsewhere for CreatePartitionedTopic.
 func (s *Server) createPartitionedElsewhere(ctx context.Context, req *adminpb.PartitionedTopicRequest) (resp *adminpb.TopicResponse, handled bool, err error) {
-	if req.GetPartitions() == 0 || s.topic(PartitionName(req.GetBaseName(), 0)) != nil {
+	here := req.GetPartitions() == 0 || s.topic(PartitionName(req.GetBaseName(), 0)) != nil
+	return s.forwardCreate(ctx, here, func(c adminpb.TopicAdminClient, ctx context.Context) (*adminpb.TopicResponse, error) {
+		return c.CreatePartitionedTopic(ctx, req)
+	})
+}
+
+// forwardCreate runs create on the admin port of assignTarget, unless here says the topic stays on this
+// broker or no peer can take it (handled false).
+func (s *Server) forwardCreate(ctx context.Context, here bool, create func(adminpb.TopicAdminClient, context.Context) (*adminpb.TopicResponse, error)) (*adminpb.TopicResponse, bool, error) {
+	if here {
 		return nil, false, nil
 	}
 	m, ok := s.assignTarget(ctx)
@@ -513,7 +512,7 @@ func (s *Server) createPartitionedElsewhere(ctx context.Context, req *adminpb.Pa
 	if err != nil {
 		return nil, true, err
 	}
-	resp, err = adminpb.NewTopicAdminClient(conn).CreatePartitionedTopic(forwardCtx(ctx), req)
+	resp, err := create(adminpb.NewTopicAdminClient(conn), forwardCtx(ctx))
 	return resp, true, err
 }
 

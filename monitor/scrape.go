@@ -387,11 +387,16 @@ func counterRate(prev, cur, dt float64) float64 {
 	if dt <= 0 {
 		return 0
 	}
-	d := cur - prev
-	if d < 0 {
-		d = cur
+	return counterDelta(prev, cur) / dt
+}
+
+// counterDelta is how much a counter grew from prev to cur; a counter that went down was reset and counts
+// from 0.
+func counterDelta(prev, cur float64) float64 {
+	if cur < prev {
+		return cur
 	}
-	return d / dt
+	return cur - prev
 }
 
 // compute returns the figures of cur, with rates over the time since prev (nil: none yet, every rate 0).
@@ -428,12 +433,11 @@ func compute(prev, cur *scrapeSample, url string) *scrapeResult {
 			tr.MsgsInPerSec = counterRate(p.msgsIn, t.msgsIn, dt)
 			tr.BytesInPerSec = counterRate(p.bytesIn, t.bytesIn, dt)
 			if t.latencyCount >= p.latencyCount {
-				latSum += t.latencySum - p.latencySum
-				latCnt += t.latencyCount - p.latencyCount
-			} else { // reset
+				latSum += counterDelta(p.latencySum, t.latencySum)
+			} else { // the summary was reset: its sum counts from 0 too
 				latSum += t.latencySum
-				latCnt += t.latencyCount
 			}
+			latCnt += counterDelta(p.latencyCount, t.latencyCount)
 		}
 		topics[name] = tr
 	}
