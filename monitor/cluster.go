@@ -126,10 +126,14 @@ type BrokerMetrics struct {
 // Cluster is what the cluster data sources say. Rows come only from sources that are up: a failing
 // endpoint's figures are dropped (not shown stale) until it answers again.
 type Cluster struct {
-	Sources       []SourceState      // in the order of Options.MetricsURLs
+	Sources       []SourceState      // the admin source, then the metrics endpoints, then the Prometheus server
 	Brokers       []BrokerMetrics    // sorted by ID, then URL
 	Topics        []TopicRate        // sorted by topic, then broker
 	Subscriptions []SubscriptionRate // sorted by topic, subscription, then broker
+	// Admin is what the admin API says of the cluster (zero without an admin client).
+	Admin AdminView
+	// Problems are what an operator must look at first, most severe first, from every source.
+	Problems []Problem
 }
 
 // clone returns a copy that shares nothing with c.

@@ -35,6 +35,8 @@ type Backend interface {
 	Producers
 	Connectors
 	Admin
+	ClusterAdmin
+	History
 }
 
 // Snapshots reads the state the console draws.

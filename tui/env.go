@@ -34,6 +34,8 @@ type env struct {
 	producers monitor.Producers
 	conns     monitor.Connectors
 	admin     monitor.Admin
+	cluster   monitor.ClusterAdmin
+	history   monitor.History
 
 	out []tea.Msg // the requests posted for the root
 }

@@ -271,7 +271,8 @@ func (m *Model) setReadOnly() {
 func (m *Model) env() *env {
 	return &env{snap: &m.snap, st: m.st, theme: m.theme, keys: &m.keys, now: m.now(), w: m.w, h: m.h,
 		ro: m.readOnly(), ctx: m.ctx, nextTap: m.consumers.nextTap(&m.snap),
-		snaps: m.b, taps: m.b, producers: m.b, conns: m.b, admin: m.b}
+		snaps: m.b, taps: m.b, producers: m.b, conns: m.b, admin: m.b,
+		cluster: m.b, history: m.b}
 }
 
 // with calls f with a fresh env, then handles the requests f posted, in order; it returns f's command

@@ -56,6 +56,12 @@ type Fake struct {
 	ProduceErr error
 	// SchemaSubjects answers SchemaSubject by schema id.
 	SchemaSubjects map[uint64]string
+	// Details answers DescribeTopic by topic (unknown topics: ErrUnknown); Histories answers TopicHistory by
+	// topic ("" is the cluster's); ClusterErr, when set, is returned by the cluster actions (which then
+	// record the call and change nothing).
+	Details    map[string]monitor.TopicDetail
+	Histories  map[string]monitor.TopicHistory
+	ClusterErr error
 }
 
 var _ monitor.Backend = (*Fake)(nil)
