@@ -55,6 +55,7 @@ type KeyMap struct {
 	Consumers  ConsumerKeys
 	Inspector  InspectorKeys
 	Prompt     PromptKeys
+	Confirm    ConfirmKeys
 	Connectors ConnectorKeys
 }
 
@@ -135,6 +136,13 @@ type PromptKeys struct {
 	PrevItem Binding
 	Complete Binding
 	History  Binding
+}
+
+// ConfirmKeys answer a confirmation (No is the default).
+type ConfirmKeys struct {
+	Yes    Binding
+	No     Binding
+	Toggle Binding
 }
 
 // ConnectorKeys act on the selected connector.
@@ -223,6 +231,11 @@ func DefaultKeyMap() KeyMap {
 		Complete: bind([]string{"tab", "shift+tab"}, "tab", "complete"),
 		History:  bind([]string{"up", "down"}, "↑/↓", "history"),
 	}
+	km.Confirm = ConfirmKeys{
+		Yes:    bind([]string{"y", "Y"}, "y", "yes"),
+		No:     bind([]string{"n", "N"}, "n", "no"),
+		Toggle: bind([]string{"left", "right", "h", "l", "tab", "shift+tab"}, "←/→", "choose yes or no"),
+	}
 	km.Connectors = ConnectorKeys{
 		StartStop: bind([]string{"s"}, "s", "start / stop").changes(changesConnectors),
 		Restart:   bind([]string{"r"}, "r", "restart").changes(changesConnectors),
@@ -272,6 +285,7 @@ func (k KeyMap) sections() []helpSection {
 		{title: "Connectors", bindings: []Binding{k.Connectors.StartStop, k.Connectors.Restart, k.Connectors.Details}},
 		{title: "Forms, prompts and the command line", bindings: []Binding{k.Prompt.Submit, k.Prompt.Cancel,
 			k.Prompt.NextItem, k.Prompt.PrevItem, k.Prompt.Complete, k.Prompt.History}, readmeOnly: true},
+		{title: "Confirmations (No is the default)", bindings: []Binding{k.Confirm.Yes, k.Confirm.No, k.Confirm.Toggle}, readmeOnly: true},
 	}
 }
 

@@ -1,0 +1,72 @@
+package tui
+
+import (
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/danube-console/danube-console/themes"
+)
+
+// confirmDialog asks before an action that deletes, takes messages from others or changes the cluster, as
+// k9s does: it names exactly what will happen, and No is the default (enter on the dialog as it opens, esc
+// and n all cancel). y, or enter once Yes is selected, closes it and posts yes to the component that opened
+// it; read-only mode refuses that key (changes names the action as the refusal says it).
+type confirmDialog struct {
+	title   string
+	lines   []string // what will happen, one fact a line
+	changes string
+	yes     tea.Msg
+	onYes   bool // Yes is selected
+}
+
+// newConfirm returns a confirmation of an action: title names it ("Delete topic /default/orders?"), lines
+// say what will happen, changes is the read-only refusal's words, yes the request posted on confirmation.
+func newConfirm(title string, lines []string, changes string, yes tea.Msg) *confirmDialog {
+	return &confirmDialog{title: title, lines: lines, changes: changes, yes: yes}
+}
+
+// confirms reports whether a key press confirms.
+func (c *confirmDialog) confirms(k *KeyMap, msg tea.KeyPressMsg) bool {
+	return matches(msg, k.Confirm.Yes) || (c.onYes && matches(msg, k.Prompt.Submit))
+}
+
+func (c *confirmDialog) confirming(k *KeyMap, msg tea.KeyPressMsg) string {
+	return pick(c.confirms(k, msg), c.changes, "")
+}
+
+func (c *confirmDialog) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
+	k := e.keys
+	switch {
+	case c.confirms(k, msg):
+		e.post(closeModalMsg{only: c})
+		e.post(c.yes)
+	case matches(msg, k.Confirm.No, k.Prompt.Cancel, k.Prompt.Submit):
+		e.post(closeModalMsg{only: c})
+	case matches(msg, k.Confirm.Toggle):
+		c.onYes = !c.onYes
+	}
+	return nil
+}
+
+func (c *confirmDialog) input(tea.Msg) tea.Cmd { return nil }
+func (c *confirmDialog) sync(*env)             {}
+func (c *confirmDialog) restyle(*themes.Theme) {}
+
+func (c *confirmDialog) view(e *env, w, h int) string {
+	st := e.st
+	bw := min(w-4, 76)
+	iw := bw - 2
+	body := make([]string, 0, len(c.lines)+4)
+	body = append(body, blank(iw))
+	for _, l := range c.lines {
+		body = append(body, st.textLine(iw, st.text, " "+l))
+	}
+	body = append(body, blank(iw))
+	no, yes := st.selected, st.muted
+	if c.onYes {
+		no, yes = st.muted, st.err
+	}
+	buttons := newLine(iw).space(1).add(no, " No ").space(2).add(yes, " Yes ")
+	body = append(body, buttons.String())
+	body = append(body, st.hintLine(iw, "y", "yes", "n/esc", "no", "←/→", "choose", "enter", "the chosen one"))
+	return st.dialog([]seg{{c.title, st.title}}, bw, w, h, body)
+}
