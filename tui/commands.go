@@ -83,6 +83,7 @@ func commands() []*command {
 			flags: []string{"--filtered"}, rest: -1, complete: argTopics(0), run: runReplay},
 		{name: "connector", usage: "start|stop|restart NAME", help: "act on a connector", changes: changesConnectors, rest: -1,
 			complete: completeConnector, run: runConnector},
+		clusterCommand(),
 		{name: "theme", usage: "NAME", help: "switch theme", rest: -1, complete: completeThemes, run: runTheme},
 		{name: "readonly", help: "read-only for the session", rest: -1, run: runReadOnly},
 		{name: "help", help: "show the keys", rest: -1, run: runHelp},

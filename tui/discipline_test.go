@@ -30,6 +30,7 @@ var components = map[string][]string{
 	"modal.go":             {"tapForm", "nackPrompt"},
 	"cmdline.go":           {"cmdLine"},
 	"commands.go":          nil,
+	"commands_switch.go":   nil,
 }
 
 // parts are the components a composite component is made of.
@@ -111,6 +112,7 @@ var rootFields = map[string]string{
 	"roSession": "routing: read-only enforcement",
 	"modal":     "the modal stack",
 	"cmd":       "the command line",
+	"cluster":   "the header: the current cluster's name, which the root changes when it swaps the backend",
 }
 
 // rootFiles are the files that define methods on the root Model: the model itself (with its ticks and

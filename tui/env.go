@@ -37,6 +37,10 @@ type env struct {
 	cluster   monitor.ClusterAdmin
 	history   monitor.History
 
+	// clusterName is the current cluster's name; clusters the names :cluster offers.
+	clusterName string
+	clusters    []string
+
 	out []tea.Msg // the requests posted for the root
 }
 

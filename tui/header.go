@@ -34,12 +34,15 @@ func tabLayout(w int) []tabSpan {
 	return spans
 }
 
-// renderHeader draws the two header lines: product, service URL, badges and clock, then the tabs.
+// renderHeader draws the two header lines: product, cluster name, service URL, badges and clock, then the tabs.
 func (m *Model) renderHeader() string {
 	st := m.st
 	s := &m.snap
 	l := newLine(m.w)
 	l.space(1).add(st.title, "◆ Danube Console").space(2)
+	if m.cluster != "" { // the current cluster's name
+		l.add(st.badge, " "+truncate(m.cluster, 24)+" ").space(1)
+	}
 	url := clean(s.ServiceURL)
 	if url == "" {
 		url = "-"

@@ -63,6 +63,20 @@ type Options struct {
 	// HistoryFile, when set, keeps the command line's history across sessions: it is read when the console
 	// starts and every command run is appended to it. Empty: the history lives in memory only.
 	HistoryFile string
+	// ClusterName names the cluster the console opens on, shown in the header: a configured cluster's name,
+	// "embedded" (the embedded broker), "env" (the DANUBE_ADMIN_* variables) or "flags" (explicit flags).
+	// Empty: the header names none.
+	ClusterName string
+	// Clusters are the names :cluster lists and completes, in order.
+	Clusters []string
+	// SwitchCluster, when set, connects to the cluster called name and returns its backend: :cluster NAME
+	// calls it in a command, off the update loop. It owns the connections: on success the console swaps
+	// to the returned backend (the previous one is the callback's to close or keep); on error the console
+	// stays on the current cluster and shows the error. Nil: :cluster cannot switch.
+	SwitchCluster func(ctx context.Context, name string) (monitor.Backend, error)
+	// ThemeChanged, when set, is told the theme's name each time the user switches theme (in a command, off
+	// the update loop), e.g. to remember it for the next run.
+	ThemeChanged func(name string)
 }
 
 // paneID identifies a pane; its value + 1 is the pane's number key.
@@ -173,6 +187,7 @@ type Model struct {
 	roSession bool  // read-only turned on at runtime
 	modal     modal // the open form, prompt or review, if any
 	cmd       *cmdLine
+	cluster   string // the current cluster's name (the header)
 }
 
 var _ tea.Model = (*Model)(nil)
@@ -191,12 +206,13 @@ func New(b monitor.Backend, o Options) *Model {
 		th = themes.Default()
 	}
 	m := &Model{
-		b:     b,
-		opts:  o,
-		ctx:   context.Background(),
-		keys:  DefaultKeyMap(),
-		theme: th,
-		st:    newStyles(th),
+		b:       b,
+		opts:    o,
+		ctx:     context.Background(),
+		keys:    DefaultKeyMap(),
+		theme:   th,
+		st:      newStyles(th),
+		cluster: o.ClusterName,
 	}
 	m.topics = newTopicsPane(th)
 	m.producers = &producersPane{}
@@ -272,7 +288,7 @@ func (m *Model) env() *env {
 	return &env{snap: &m.snap, st: m.st, theme: m.theme, keys: &m.keys, now: m.now(), w: m.w, h: m.h,
 		ro: m.readOnly(), ctx: m.ctx, nextTap: m.consumers.nextTap(&m.snap),
 		snaps: m.b, taps: m.b, producers: m.b, conns: m.b, admin: m.b,
-		cluster: m.b, history: m.b}
+		cluster: m.b, history: m.b, clusterName: m.cluster, clusters: m.opts.Clusters}
 }
 
 // with calls f with a fresh env, then handles the requests f posted, in order; it returns f's command
@@ -358,10 +374,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 // cycleTheme switches to the next built-in theme.
-func (m *Model) cycleTheme() { m.setTheme(themes.Next(m.theme.Name)) }
+func (m *Model) cycleTheme() tea.Cmd { return m.setTheme(themes.Next(m.theme.Name)) }
 
-// setTheme switches to a theme and restyles the text inputs.
-func (m *Model) setTheme(t *themes.Theme) {
+// setTheme switches to a theme and restyles the text inputs; the command tells Options.ThemeChanged.
+func (m *Model) setTheme(t *themes.Theme) tea.Cmd {
 	m.theme = t
 	m.st = newStyles(m.theme)
 	m.topics.restyle(t)
@@ -371,6 +387,55 @@ func (m *Model) setTheme(t *themes.Theme) {
 		m.modal.restyle(t)
 	}
 	m.setStatus(levelInfo, "theme: "+m.theme.Name)
+	if f := m.opts.ThemeChanged; f != nil {
+		name := t.Name
+		return func() tea.Msg { f(name); return nil }
+	}
+	return nil
+}
+
+// switchCluster asks Options.SwitchCluster, in a command, for the backend of the cluster called name.
+func (m *Model) switchCluster(name string) tea.Cmd {
+	f := m.opts.SwitchCluster
+	if f == nil {
+		m.setStatus(levelError, "this console cannot switch clusters (it was started without the cluster list)")
+		return nil
+	}
+	m.setStatus(levelInfo, "connecting to cluster "+name+"…")
+	ctx := m.ctx
+	return func() tea.Msg {
+		b, err := f(ctx, name)
+		return clusterSwitchedMsg{name: name, b: b, err: err}
+	}
+}
+
+// clusterSwitched swaps the backend after a switch: the panes start afresh on the new backend (what they
+// held was the previous cluster's); the layout, focus, command line, keymap, theme and session read-only
+// mode stay. On error, the console stays where it is and says why.
+func (m *Model) clusterSwitched(msg clusterSwitchedMsg) tea.Cmd {
+	if msg.err != nil {
+		m.setStatus(levelError, "cluster "+msg.name+": "+msg.err.Error()+" (still on "+pick(m.cluster != "", m.cluster, "the same cluster")+")")
+		return nil
+	}
+	o := m.opts
+	o.Theme = m.theme
+	n := New(msg.b, o)
+	n.ctx, n.w, n.h, n.keys, n.cmd, n.roSession, n.showHelp = m.ctx, m.w, m.h, m.keys, m.cmd, m.roSession, m.showHelp
+	n.cluster = msg.name
+	active := m.active
+	*m = *n
+	m.setPane(active)
+	m.pull()
+	m.setStatus(levelInfo, "on cluster "+msg.name)
+	b, ctx := m.b, m.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
+		defer cancel()
+		if err := b.Refresh(ctx); err != nil {
+			return statusMsg{text: err.Error(), level: levelError}
+		}
+		return pullMsg{}
+	}
 }
 
 const (

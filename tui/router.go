@@ -63,8 +63,11 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		}
 		return nil
 	case themeMsg:
-		m.setTheme(msg.t)
-		return nil
+		return m.setTheme(msg.t)
+	case switchClusterMsg:
+		return m.switchCluster(msg.name)
+	case clusterSwitchedMsg:
+		return m.clusterSwitched(msg)
 	case helpMsg:
 		m.showHelp, m.helpOff = true, 0
 		return nil
@@ -200,7 +203,7 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		case matches(msg, g.Help, g.Close):
 			m.showHelp = false
 		case matches(msg, g.Theme):
-			m.cycleTheme()
+			return m.cycleTheme()
 		case matches(msg, n.Down):
 			m.helpOff++
 		case matches(msg, n.Up):
@@ -235,8 +238,7 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	case matches(msg, g.Theme):
-		m.cycleTheme()
-		return nil
+		return m.cycleTheme()
 	case matches(msg, g.NextPane):
 		p.esc()
 		m.setPane((m.active + 1) % numPanes)

@@ -1,0 +1,128 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/danube-console/danube-console/monitor"
+	"github.com/danube-console/danube-console/tui/tuitest"
+)
+
+// switcher is Options.SwitchCluster over fake backends by name; it records the names asked for.
+type switcher struct {
+	backends map[string]monitor.Backend
+	asked    []string
+}
+
+func (s *switcher) switchTo(_ context.Context, name string) (monitor.Backend, error) {
+	s.asked = append(s.asked, name)
+	b, ok := s.backends[name]
+	if !ok {
+		return nil, errors.New("connecting to " + name + ": connection refused")
+	}
+	return b, nil
+}
+
+func clusterModel(t *testing.T, first *tuitest.Fake, sw *switcher) *Model {
+	return newTest(t, first, 120, 30, "dark", func(o *Options) {
+		o.ClusterName = "embedded"
+		o.Clusters = []string{"embedded", "prod", "down"}
+		o.SwitchCluster = sw.switchTo
+	})
+}
+
+// TestClusterSwitch: :cluster NAME swaps the backend, the header names the new cluster and the panes show its
+// topics; a failed switch keeps the current cluster and says why.
+func TestClusterSwitch(t *testing.T) {
+	second := tuitest.New(monitor.Snapshot{ServiceURL: "http://prod:6650", Reachable: true,
+		Topics: []monitor.TopicStats{{Name: "/prod/payments-eu"}}})
+	sw := &switcher{backends: map[string]monitor.Backend{"prod": second}}
+	m := clusterModel(t, tuitest.Scripted(), sw)
+	if s := screen(m); !strings.Contains(strings.SplitN(s, "\n", 2)[0], " embedded ") {
+		t.Fatalf("the header does not name the cluster:\n%s", s)
+	}
+	press(m, "2")
+
+	run(t, m, runLine(m, "cluster down"))
+	run(t, m, press(m, "y")) // the scripted console runs a producer of its own
+	if !slices.Equal(sw.asked, []string{"down"}) {
+		t.Fatalf("asked %v\n%s", sw.asked, screen(m))
+	}
+	if s := screen(m); !strings.Contains(s, "cluster down: connecting to down: connection refused") || m.cluster != "embedded" ||
+		!strings.Contains(s, "/default/orders") {
+		t.Fatalf("a failed switch:\n%s", s)
+	}
+
+	run(t, m, runLine(m, "cluster prod"))
+	run(t, m, press(m, "y"))
+	s := screen(m)
+	header := strings.SplitN(s, "\n", 2)[0]
+	if !strings.Contains(header, " prod ") || !strings.Contains(header, "http://prod:6650") {
+		t.Errorf("the header after the switch: %q", header)
+	}
+	if !strings.Contains(s, "/prod/payments-eu") || strings.Contains(s, "/default/orders") {
+		t.Errorf("the topics pane does not show the second cluster's topics:\n%s", s)
+	}
+	if m.active != paneTopics {
+		t.Errorf("the focus moved to pane %d", m.active)
+	}
+}
+
+// TestClusterCommand: :cluster alone lists, completes the other names, refuses unknown names and the current
+// one, and asks before stopping the console's own taps and producers.
+func TestClusterCommand(t *testing.T) {
+	sw := &switcher{backends: map[string]monitor.Backend{"prod": tuitest.New(monitor.Snapshot{})}}
+	m := clusterModel(t, tuitest.Manual(), sw) // a running tap
+	run(t, m, runLine(m, "cluster"))
+	if s := screen(m); !strings.Contains(s, "clusters: embedded, prod, down (now on embedded)") {
+		t.Errorf(":cluster alone does not list the clusters:\n%s", s)
+	}
+	if got := completeClusters(m.env(), 0, nil); !slices.Equal(got, []string{"prod", "down"}) {
+		t.Errorf("completion: %v", got)
+	}
+	for line, want := range map[string]string{
+		"cluster nope":     "no cluster nope (clusters: embedded, prod, down)",
+		"cluster embedded": "already on cluster embedded",
+		"cluster a b":      "usage: :cluster [NAME]",
+	} {
+		runLine(m, line)
+		if s := screen(m); !strings.Contains(s, want) {
+			t.Errorf(":%s: no %q on screen:\n%s", line, want, s)
+		}
+		press(m, "esc")
+	}
+	if len(sw.asked) != 0 {
+		t.Fatalf("switched on a bad command: %v", sw.asked)
+	}
+
+	run(t, m, runLine(m, "cluster prod"))
+	s := screen(m)
+	if !strings.Contains(s, "Switch to cluster prod?") || !strings.Contains(s, "Its taps stop: tap-1") {
+		t.Fatalf("no confirmation naming the tap that stops:\n%s", s)
+	}
+	press(m, "n")
+	if len(sw.asked) != 0 || strings.Contains(screen(m), "Switch to cluster") {
+		t.Fatalf("switched without a yes: %v", sw.asked)
+	}
+	run(t, m, runLine(m, "cluster prod"))
+	run(t, m, press(m, "y"))
+	if !slices.Equal(sw.asked, []string{"prod"}) || m.cluster != "prod" {
+		t.Fatalf("after yes: asked %v, on %q", sw.asked, m.cluster)
+	}
+}
+
+// TestThemeRemembered: switching theme tells Options.ThemeChanged.
+func TestThemeRemembered(t *testing.T) {
+	var got []string
+	m := newTest(t, tuitest.Scripted(), 120, 30, "dark", func(o *Options) {
+		o.ThemeChanged = func(name string) { got = append(got, name) }
+	})
+	run(t, m, runLine(m, "theme light"))
+	run(t, m, press(m, "t"))
+	if len(got) != 2 || got[0] != "light" || got[1] != m.theme.Name {
+		t.Fatalf("ThemeChanged got %v (theme now %s)", got, m.theme.Name)
+	}
+}
