@@ -22,9 +22,9 @@ import (
 	"github.com/danube-console/danube-console/broker/store/disk"
 	"github.com/danube-console/danube-console/client"
 	"github.com/danube-console/danube-console/connectors"
+	"github.com/danube-console/danube-console/internal/config"
 	"github.com/danube-console/danube-console/monitor"
 	"github.com/danube-console/danube-console/themes"
-	"github.com/danube-console/danube-console/tui"
 )
 
 // Demo pipeline defaults.
@@ -68,6 +68,16 @@ type ConsoleConfig struct {
 	// the embedded broker's own endpoint is added to them. MetricsInterval is how often each is scraped.
 	MetricsURLs     []string
 	MetricsInterval time.Duration
+	// Cluster is the configured cluster asked for by name (--cluster); ClustersFile the console's config file
+	// of named clusters (--console-config; default in $XDG_CONFIG_HOME). See resolveCluster for which cluster
+	// the console opens on.
+	Cluster      string
+	ClustersFile string
+
+	target   clusterTarget     // the cluster the console opens on
+	clusters *config.File      // the configured clusters
+	state    *config.StateFile // the remembered theme and cluster (nil when it has no place)
+	warnings []string          // logged once the log is open
 }
 
 // ParseConsole parses the flags of the console (danube-console without a command) and checks them; the
@@ -95,10 +105,13 @@ func ParseConsole(args []string, stderr io.Writer) (ConsoleConfig, error) {
 	fs.StringArrayVar(&cfg.MetricsURLs, "metrics-url", nil, "a broker's Prometheus endpoint to scrape (host:port or URL; once per broker)")
 	fs.DurationVar(&cfg.MetricsInterval, "metrics-interval", monitor.DefaultMetricsInterval, "how often each metrics endpoint is scraped (at least 100ms)")
 	fs.IntVar(&cfg.RingSize, "ring-size", 20000, "messages kept per consumer stream for inspection, filtering and replay (100-200000)")
+	registerClusterFlags(fs, &cfg)
 	if err := parseFlags(fs, args, &cfg.Conn); err != nil {
 		return cfg, err
 	}
-	cfg.Remote = fs.Changed("service-url")
+	if err := cfg.resolveCluster(fs, os.Getenv); err != nil {
+		return cfg, err
+	}
 	switch {
 	case fs.NArg() > 0:
 		return cfg, usagef("unexpected argument %q (commands come first: danube-console help)", fs.Arg(0))
@@ -114,7 +127,7 @@ func ParseConsole(args []string, stderr io.Writer) (ConsoleConfig, error) {
 		return cfg, usagef("--ring-size %d: use 100 to 200000", cfg.RingSize)
 	}
 	var err error
-	if cfg.Theme, err = themes.Select(theme, os.Getenv); err != nil {
+	if cfg.Theme, err = themes.Select(cfg.themeName(fs, theme), os.Getenv); err != nil {
 		return cfg, usagef("--theme: %w", err)
 	}
 	if cfg.Remote && cfg.AdminURL == "" {
@@ -159,11 +172,12 @@ func RunConsole(ctx context.Context, cfg ConsoleConfig, s Streams) error {
 			}
 		}
 	}
-	mon := monitor.New(monitor.Options{ServiceURL: serviceURL, AdminURL: adminURL, Embedded: !cfg.Remote, ReadOnly: cfg.ReadOnly,
+	readOnly := cfg.ReadOnly || cfg.target.ReadOnly
+	mon := monitor.New(monitor.Options{ServiceURL: serviceURL, AdminURL: adminURL, Embedded: !cfg.Remote, ReadOnly: readOnly,
 		Logger: log, AuditLog: files.audit, RingSize: cfg.RingSize, MaxRingBytes: 64 << 20,
 		MetricsURLs: metricsURLs, MetricsInterval: cfg.MetricsInterval})
 	defer mon.Close()
-	c, admin, err := connectConsole(ctx, &cfg, serviceURL, adminURL, mon, log)
+	c, admin, err := connectConsole(ctx, &cfg.target, serviceURL, adminURL, mon, log)
 	if err != nil {
 		return err
 	}
@@ -188,13 +202,17 @@ func RunConsole(ctx context.Context, cfg ConsoleConfig, s Streams) error {
 		}
 	}
 	mon.Attach(c, admin, rt)
-	if !cfg.ReadOnly {
+	if !readOnly {
 		if err := rt.StartAutostart(); err != nil {
 			return err
 		}
 	}
-	log.Info("console started", "service_url", serviceURL, "admin_url", adminURL, "embedded", !cfg.Remote, "connectors", len(cfgs))
-	err = tui.Run(ctx, mon, tui.Options{Theme: cfg.Theme, ReadOnly: cfg.ReadOnly, HistoryFile: historyFile(files.logPath)})
+	log.Info("console started", "cluster", cfg.target.Name, "service_url", serviceURL, "admin_url", adminURL, "embedded", !cfg.Remote, "connectors", len(cfgs))
+	err = runTUI(ctx, &cfg, files, mon, func(t *clusterTarget) monitor.Options {
+		return monitor.Options{ServiceURL: t.Conn.ServiceURL, AdminURL: t.AdminURL, ReadOnly: cfg.ReadOnly || t.ReadOnly,
+			Logger: log, AuditLog: files.audit, RingSize: cfg.RingSize, MaxRingBytes: 64 << 20,
+			MetricsURLs: t.MetricsURLs, MetricsInterval: cfg.MetricsInterval}
+	})
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}
@@ -258,11 +276,11 @@ func historyFile(logPath string) string {
 	return filepath.Join(filepath.Dir(logPath), "history")
 }
 
-// connectConsole connects the console's client, observed by mon, and its admin client; admin is nil when
+// connectConsole connects the console's client to the cluster t, observed by mon, and its admin client; admin is nil when
 // there is no admin URL or the admin API is not reachable (logged).
-func connectConsole(ctx context.Context, cfg *ConsoleConfig, serviceURL, adminURL string, mon *monitor.Monitor,
+func connectConsole(ctx context.Context, t *clusterTarget, serviceURL, adminURL string, mon *monitor.Monitor,
 	log *slog.Logger) (c *client.Client, admin *client.Admin, err error) {
-	opts, err := cfg.Conn.options()
+	opts, err := t.options()
 	if err != nil {
 		return nil, nil, asUsage(err)
 	}
