@@ -3,6 +3,8 @@ package e2e
 import (
 	"fmt"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -29,6 +31,14 @@ func startTerminal(t *testing.T, w, h int, env []string, argv ...string) *termin
 	}
 	name := fmt.Sprintf("dc-test-%d-%d", time.Now().UnixNano()%1e6, tmuxSeq.Add(1))
 	args := []string{"new-session", "-d", "-s", name, "-x", fmt.Sprint(w), "-y", fmt.Sprint(h)}
+	// The console remembers the last theme and cluster: each terminal has its own state (and config, unless
+	// given), so that no test sees what another left, nor the user's own files.
+	home := t.TempDir()
+	for _, v := range []string{"XDG_CONFIG_HOME", "XDG_STATE_HOME"} {
+		if !slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, v+"=") }) {
+			env = append(env, v+"="+filepath.Join(home, v))
+		}
+	}
 	for _, e := range env {
 		args = append(args, "-e", e)
 	}
