@@ -126,3 +126,18 @@ func TestThemeRemembered(t *testing.T) {
 		t.Fatalf("ThemeChanged got %v (theme now %s)", got, m.theme.Name)
 	}
 }
+
+// TestClusterNameFits: a long cluster name is cut, the frame keeps its size, and the URL gives way first.
+func TestClusterNameFits(t *testing.T) {
+	for _, sz := range [][2]int{{60, 16}, {80, 24}, {160, 48}} {
+		m := newTest(t, tuitest.Scripted(), sz[0], sz[1], "dark", func(o *Options) {
+			o.ClusterName = "production-eu-west-1-primary-cluster"
+		})
+		v := m.View().Content
+		checkFrame(t, v, sz[0], sz[1])
+		name := map[int]string{60: " production… ", 80: " production-eu-w… ", 160: " production-eu-west-1-pr… "}[sz[0]]
+		if h := strings.SplitN(screen(m), "\n", 2)[0]; !strings.Contains(h, name) || !strings.Contains(h, "15:04:05") || !strings.Contains(h, "http://") {
+			t.Errorf("%dx%d: header %q", sz[0], sz[1], h)
+		}
+	}
+}

@@ -34,15 +34,13 @@ func tabLayout(w int) []tabSpan {
 	return spans
 }
 
-// renderHeader draws the two header lines: product, cluster name, service URL, badges and clock, then the tabs.
+// renderHeader draws the two header lines: product, service URL, badges (the cluster's name first) and clock,
+// then the tabs.
 func (m *Model) renderHeader() string {
 	st := m.st
 	s := &m.snap
 	l := newLine(m.w)
 	l.space(1).add(st.title, "◆ Danube Console").space(2)
-	if m.cluster != "" { // the current cluster's name
-		l.add(st.badge, " "+truncate(m.cluster, 24)+" ").space(1)
-	}
 	url := clean(s.ServiceURL)
 	if url == "" {
 		url = "-"
@@ -50,9 +48,12 @@ func (m *Model) renderHeader() string {
 	clock := m.now().Format("15:04:05")
 	// Badges first, so that a long URL is what gets cut.
 	var badges []seg
-	if s.Embedded {
+	switch {
+	case m.cluster != "": // the current cluster's name ("embedded" for the embedded broker)
+		badges = append(badges, seg{" " + truncate(m.cluster, min(24, max(6, m.w/4-4))) + " ", st.badge})
+	case s.Embedded:
 		badges = append(badges, seg{" embedded ", st.badge})
-	} else {
+	default:
 		badges = append(badges, seg{" remote ", st.badge})
 	}
 	if s.Reachable {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -232,14 +233,22 @@ func (t *clusterTarget) override(fs *pflag.FlagSet, cfg *ConsoleConfig) {
 	if fs.Changed("tls-skip-verify") {
 		c.TLSSkipVerify = cfg.Conn.TLSSkipVerify
 	}
-	if t.Name != config.Embedded && t.AdminURL == "" || fs.Changed("service-url") && !fs.Changed("admin-url") && t.Name == config.Flags {
+	if t.Name != config.Embedded && t.AdminURL == "" {
 		t.AdminURL = deriveAdminURL(c.ServiceURL)
 	}
 }
 
-// themeName returns the theme to open with: --theme when given, else the one remembered, else the default.
+// themeName returns the theme to open with: --theme when given (remembered once the console runs), else the
+// one remembered, else the default.
 func (cfg *ConsoleConfig) themeName(fs *pflag.FlagSet, flag string) string {
-	if fs.Changed("theme") || cfg.state == nil || cfg.state.State().Theme == "" {
+	if fs.Changed("theme") {
+		cfg.newTheme = flag
+		if abs, err := filepath.Abs(flag); err == nil && (strings.ContainsRune(flag, filepath.Separator) || strings.HasSuffix(flag, ".toml")) {
+			cfg.newTheme = abs // a theme file, found again from any directory
+		}
+		return flag
+	}
+	if cfg.state == nil || cfg.state.State().Theme == "" {
 		return flag
 	}
 	name := cfg.state.State().Theme
@@ -408,6 +417,9 @@ func runTUI(ctx context.Context, cfg *ConsoleConfig, files *consoleFiles, home *
 	sw := newSwitcher(cfg, &session{name: cfg.target.Name, mon: home}, files.log, opts)
 	defer sw.Close()
 	cfg.remember(files.log, "", cfg.target.Name)
+	if cfg.newTheme != "" {
+		cfg.remember(files.log, cfg.newTheme, "")
+	}
 	for _, w := range cfg.warnings {
 		files.log.Warn(w)
 	}

@@ -292,3 +292,30 @@ func TestSwitchBetweenBrokers(t *testing.T) {
 		t.Fatalf("back on a: %v", got)
 	}
 }
+
+// TestRememberThemeAndCluster: --theme and the cluster are written to the state file the next run reads;
+// the env and flags clusters, which cannot be opened by name, are forgotten.
+func TestRememberThemeAndCluster(t *testing.T) {
+	state := clusterEnv(t, clustersFile)
+	log := slog.New(slog.DiscardHandler)
+	cfg, err := ParseConsole([]string{"--theme", "dracula", "--cluster", "staging"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.remember(log, cfg.newTheme, "")
+	cfg.remember(log, "", cfg.target.Name)
+	next, err := ParseConsole(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.Theme.Name != "dracula" || next.target.Name != "staging" {
+		t.Fatalf("the next run: theme %s, cluster %s", next.Theme.Name, next.target.Name)
+	}
+	next.remember(log, "", config.Env)
+	if st, err := config.OpenState(state); err != nil || st.State() != (config.State{Theme: "dracula"}) {
+		t.Fatalf("after env: %+v, %v", st.State(), err)
+	}
+	if cfg, err := ParseConsole(nil, io.Discard); err != nil || cfg.target.Name != "prod" {
+		t.Fatalf("without a remembered cluster: %q, %v", cfg.target.Name, err)
+	}
+}

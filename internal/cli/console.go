@@ -78,6 +78,7 @@ type ConsoleConfig struct {
 	clusters *config.File      // the configured clusters
 	state    *config.StateFile // the remembered theme and cluster (nil when it has no place)
 	warnings []string          // logged once the log is open
+	newTheme string            // --theme, remembered once the console runs
 }
 
 // ParseConsole parses the flags of the console (danube-console without a command) and checks them; the
