@@ -119,7 +119,7 @@ func ParseConsole(args []string, stderr io.Writer) (ConsoleConfig, error) {
 	case cfg.LogLevel.UnmarshalText([]byte(logLevel)) != nil:
 		return cfg, usagef("--log-level %q: use debug, info, warn or error", logLevel)
 	case cfg.Remote && (fs.Changed("data-dir") || cfg.Ephemeral || cfg.NoDemo || fs.Changed("port") || fs.Changed("admin-port")):
-		return cfg, usagef("--data-dir, --ephemeral, --no-demo, --port and --admin-port are for the embedded broker; drop them or --service-url")
+		return cfg, usagef("--data-dir, --ephemeral, --no-demo, --port and --admin-port are for the embedded broker; drop them, or --service-url and --cluster")
 	case !cfg.Remote && fs.Changed("admin-url"):
 		return cfg, usagef("--admin-url goes with --service-url")
 	case cfg.MetricsInterval < 100*time.Millisecond:
