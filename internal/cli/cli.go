@@ -90,7 +90,7 @@ func lookup(name string) (Command, bool) {
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "Usage: danube-console [flags]            the console: on an embedded broker with a demo pipeline,")
-	fmt.Fprintln(w, "                                         or on a cluster with --service-url (flags: danube-console console --help)")
+	fmt.Fprintln(w, "                                         or on a cluster with --service-url or --cluster (flags: danube-console console --help)")
 	fmt.Fprintln(w, "       danube-console <command> [flags]  a headless command")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Commands:")

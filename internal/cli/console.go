@@ -87,7 +87,7 @@ func ParseConsole(args []string, stderr io.Writer) (ConsoleConfig, error) {
 	var cfg ConsoleConfig
 	var logLevel, theme string
 	fs := newFlagSet("danube-console", stderr, []string{
-		"Usage: danube-console [flags]            the console (embedded broker and demo unless --service-url)",
+		"Usage: danube-console [flags]            the console (embedded broker and demo unless --service-url or --cluster)",
 		"       danube-console <command> [flags]  a headless command (danube-console help lists them)",
 	}, "Flags:")
 	cfg.Conn.register(fs)
