@@ -251,12 +251,17 @@ func (p *parser) cluster(i int, d clusterDoc) (Cluster, bool) {
 			c.Name, Embedded, Env, Flags)
 	}
 	var err error
-	if c.ServiceURL, c.AdminURL, err = Endpoints(d.ServiceURL, d.AdminURL); err != nil {
-		k := pick(d.ServiceURL != "" && d.AdminURL == "", "service_url", "admin_url")
-		if d.ServiceURL == "" && d.AdminURL == "" {
-			k = "name"
+	urlsOK := true
+	for _, u := range []struct{ k, v string }{{"service_url", d.ServiceURL}, {"admin_url", d.AdminURL}} {
+		if u.v != "" {
+			if err := checkURL(u.v); err != nil {
+				p.fail(key(u.k), "%v", err)
+				urlsOK = false
+			}
 		}
-		p.fail(key(k), "%v", err)
+	}
+	if c.ServiceURL, c.AdminURL, err = Endpoints(d.ServiceURL, d.AdminURL); err != nil && urlsOK {
+		p.fail(key("name"), "%v", err) // neither is given
 	}
 	for j, u := range d.MetricsURLs {
 		if err := checkURL(u); err != nil {

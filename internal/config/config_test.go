@@ -83,6 +83,8 @@ func TestParseProblems(t *testing.T) {
 		{"missing URLs", "[[cluster]]\nname = \"a\"\n", []string{"c.toml:2: cluster.name: give service_url or admin_url"}},
 		{"bad URL", "[[cluster]]\nname = \"a\"\nservice_url = \"ftp://a:6650\"\n",
 			[]string{"c.toml:3: cluster.service_url: \"ftp://a:6650\": the scheme must be http or https"}},
+		{"bad URLs", "[[cluster]]\nname = \"a\"\nservice_url = \"a\"\nadmin_url = \"b:0\"\n",
+			[]string{"c.toml:3: cluster.service_url: \"a\": give http://host:port", "c.toml:4: cluster.admin_url: \"b:0\": the port must be a number from 1 to 65535"}},
 		{"bad metrics URL", "[[cluster]]\nname = \"a\"\nservice_url = \"a:6650\"\nmetrics_urls = [\"ok:9040\",\n  \"nope\"]\n",
 			[]string{"c.toml:5: cluster.metrics_urls: \"nope\""}},
 		{"cert without key", "[[cluster]]\nname = \"a\"\nservice_url = \"a:6650\"\ntls_cert = \"c.pem\"\n",
