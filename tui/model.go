@@ -76,12 +76,24 @@ const (
 	paneAcks
 	paneHealth
 	paneConnectors
-	numPanes = 7
+	paneCluster
+	paneProblems
+	paneSecurity
+	numPanes = 10
 )
 
-var paneNames = [numPanes]string{"Dashboard", "Topics", "Producers", "Consumers", "Acks", "Health", "Connectors"}
+var paneNames = [numPanes]string{"Dashboard", "Topics", "Producers", "Consumers", "Acks", "Health", "Connectors",
+	"Cluster", "Problems", "Security"}
 
-var paneShort = [numPanes]string{"Dash", "Topics", "Prod", "Cons", "Acks", "Health", "Conn"}
+var paneShort = [numPanes]string{"Dash", "Topics", "Prod", "Cons", "Acks", "Health", "Conn", "Clus", "Probs", "Sec"}
+
+// paneKey is a pane's number key: 1 to 9, then 0 for the tenth.
+func paneKey(p paneID) string {
+	if p == 9 {
+		return "0"
+	}
+	return string(rune('1' + p))
+}
 
 // pane is what the root model needs from a pane: a component that owns its state, handles the keys the
 // root routes to it and the messages it owns, and renders a string. Panes never implement tea.Model and
@@ -165,6 +177,9 @@ type Model struct {
 	acks       *acksPane
 	health     *healthPane
 	connectors *connectorsPane
+	cluster    *clusterPane
+	problems   *problemsPane
+	security   *securityPane
 
 	showHelp bool
 	helpOff  int // lines the help overlay is scrolled down
@@ -205,7 +220,11 @@ func New(b monitor.Backend, o Options) *Model {
 	m.health = &healthPane{}
 	m.connectors = &connectorsPane{pending: map[string]string{}}
 	m.dash = &dashboardPane{tiles: [numTiles]tiler{m.topics, m.producers, m.consumers, m.acks, m.health, m.connectors}}
-	m.panes = [numPanes]pane{m.dash, m.topics, m.producers, m.consumers, m.acks, m.health, m.connectors}
+	m.cluster = &clusterPane{}
+	m.problems = &problemsPane{}
+	m.security = &securityPane{}
+	m.panes = [numPanes]pane{m.dash, m.topics, m.producers, m.consumers, m.acks, m.health, m.connectors,
+		m.cluster, m.problems, m.security}
 	m.cmd = newCmdLine(th, o.HistoryFile)
 	m.pull()
 	m.sync()

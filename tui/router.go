@@ -87,6 +87,10 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return m.with(func(e *env) tea.Cmd { return m.consumers.update(e, msg) })
 	case startProducerMsg, producerDoneMsg, stopProducerMsg, producerStoppedMsg, produceMsg, produceDoneMsg:
 		return m.with(func(e *env) tea.Cmd { return m.producers.update(e, msg) })
+	case focusBrokerMsg, brokerActionMsg, brokerDoneMsg:
+		return m.with(func(e *env) tea.Cmd { return m.cluster.update(e, msg) })
+	case securityActionMsg, securityDoneMsg:
+		return m.with(func(e *env) tea.Cmd { return m.security.update(e, msg) })
 
 	case tea.KeyPressMsg:
 		return m.handleKey(msg)
