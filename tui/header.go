@@ -58,7 +58,7 @@ func (m *Model) renderHeader() string {
 	// Badges first, so that a long URL is what gets cut; condensed when they leave the URL little room.
 	badges := m.headerBadges(false)
 	urlRoom := l.room() - badgesWidth(badges) - len(clock) - 2
-	if urlRoom < 20 {
+	if urlRoom < min(textWidth(url), 30) {
 		badges = m.headerBadges(true)
 		urlRoom = l.room() - badgesWidth(badges) - len(clock) - 2
 	}

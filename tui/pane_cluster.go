@@ -139,8 +139,12 @@ func (r *brokerRow) health(st *styles) cell {
 
 func (p *clusterPane) table(e *env, rows []brokerRow, focus bool) table {
 	st := e.st
+	idw := 4 // broker ids are u64s: long ones are shown whole up to 20 digits
+	for _, r := range rows {
+		idw = max(idw, min(20, textWidth(r.id)))
+	}
 	cols := []column{
-		{title: "ID", width: 4, flex: 1},
+		{title: "ID", width: idw, flex: 1},
 		{title: "ROLE", width: 8, drop: 3},
 		{title: "STATUS", width: 8, drop: 4},
 		{title: "CLIENT ADDR", width: 20, flex: 2, drop: 8},
@@ -191,11 +195,7 @@ func raftLines(e *env, w int, condensed bool) []string {
 	st := e.st
 	a := &e.snap.Cluster.Admin
 	if a.Raft == nil {
-		why := a.RaftErr
-		if why == "" {
-			why = pick(hasSource(e.snap.Cluster.Sources, sourceAdmin), "no answer yet", "no admin source (--admin-url)")
-		}
-		return []string{st.textLine(w, st.muted, "Raft: standalone / not a cluster: "+clean(why))}
+		return wrapLines(st, w, st.muted, "Raft: "+unknownWhy(e, a.RaftErr), 3)
 	}
 	r := a.Raft
 	ids := func(v []uint64) string {
@@ -235,16 +235,40 @@ func raftLines(e *env, w int, condensed bool) []string {
 	}
 }
 
+// unknownWhy says why a part of the admin view is missing: the admin API's reason (a standalone broker has
+// no Raft and no balance), no admin source, or no answer yet.
+func unknownWhy(e *env, reason string) string {
+	switch {
+	case reason != "":
+		return "standalone / not a cluster: " + clean(reason)
+	case !hasSource(e.snap.Cluster.Sources, sourceAdmin):
+		return "unknown: no admin source (--admin-url)"
+	}
+	return "waiting for the admin API's first answer"
+}
+
+// wrapLines draws plain text wrapped on at most n lines of w cells (the last one cut).
+func wrapLines(st *styles, w int, p paint, s string, n int) []string {
+	var out []string
+	parts := strings.Split(ansi.Wrap(s, max(8, w-2), ""), "\n")
+	for i, l := range parts {
+		if i == n-1 && len(parts) > n {
+			l = truncate(l+" "+strings.Join(parts[n:], " "), w-2)
+		}
+		out = append(out, st.textLine(w, p, l))
+		if i == n-1 {
+			break
+		}
+	}
+	return out
+}
+
 // balanceLines draws the balance in w cells: the statistics, then one load bar per broker.
 func balanceLines(e *env, w int) []string {
 	st := e.st
 	a := &e.snap.Cluster.Admin
 	if a.Balance == nil {
-		why := a.BalanceErr
-		if why == "" {
-			why = pick(hasSource(e.snap.Cluster.Sources, sourceAdmin), "no answer yet", "no admin source (--admin-url)")
-		}
-		return []string{st.textLine(w, st.muted, "balance: "+clean(why))}
+		return wrapLines(st, w, st.muted, "balance: "+unknownWhy(e, a.BalanceErr), 3)
 	}
 	b := a.Balance
 	f2 := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
@@ -259,7 +283,11 @@ func balanceLines(e *env, w int) []string {
 	for _, l := range b.Brokers {
 		peak = max(peak, l.Load)
 	}
-	const idw, tail = 4, 30
+	const tail = 30
+	idw := 4
+	for _, l := range b.Brokers {
+		idw = max(idw, min(20, textWidth(l.BrokerID)))
+	}
 	bw := max(4, min(40, w-idw-tail-3))
 	for _, l := range b.Brokers {
 		full := 0
@@ -290,7 +318,7 @@ func sourcesTable(e *env) table {
 		cols: []column{
 			{title: "SOURCE", width: 10},
 			{title: "URL", width: 16, flex: 2, cutL: true},
-			{title: "BROKER", width: 6, drop: 3},
+			{title: "BROKER", width: 6, flex: 1, drop: 3},
 			{title: "STATE", width: 9},
 			{title: "EVERY", width: 5, right: true, drop: 2},
 			{title: "LAST OK", width: 7, right: true, drop: 1},
@@ -369,7 +397,7 @@ func (p *clusterPane) view(e *env, w, h int) string {
 func sourcesLines(e *env, w, h int) []string {
 	st := e.st
 	srcs := e.snap.Cluster.Sources
-	out := st.renderTable(sourcesTable(e), w, min(h, len(srcs)+1))
+	out := st.renderTable(sourcesTable(e), w, min(h, max(2, len(srcs)+1)))
 	for _, s := range srcs {
 		if s.Status != monitor.SourceFailing || s.Err == "" {
 			continue

@@ -114,11 +114,11 @@ func (p *securityPane) bindingsTable(e *env, focus bool) table {
 func identityLines(e *env, w int) []string {
 	st := e.st
 	a := &e.snap.Cluster.Admin
-	l := newLine(w).space(1).add(st.muted, "the console connects as ")
+	l := newLine(w).space(1)
 	if a.Identity != "" {
-		l.add(st.accent, clean(a.Identity))
+		l.add(st.muted, "the console connects as ").add(st.accent, clean(a.Identity))
 	} else {
-		l.add(st.text, "nobody in particular").add(st.muted, " (no token: anonymous, which the broker allows only without auth)")
+		l.add(st.muted, "the console connects ").add(st.text, "anonymously").add(st.muted, " (no token: --token, --token-file)")
 	}
 	out := []string{l.String()}
 	if a.SecurityErr != "" {

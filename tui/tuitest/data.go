@@ -260,7 +260,7 @@ func Cluster() *Fake {
 			{Kind: "metrics", URL: "http://10.0.0.2:9040/metrics", Status: monitor.SourceUp, Broker: "2", Interval: win,
 				LastOK: now.Add(-3 * time.Second), LastTry: now.Add(-3 * time.Second)},
 			{Kind: "metrics", URL: "http://10.0.0.3:9040/metrics", Status: monitor.SourceFailing, Broker: "3", Interval: win,
-				Err: `Get "http://10.0.0.3:9040/metrics": dial tcp 10.0.0.3:9040: connect: connection refused`,
+				Err:    `Get "http://10.0.0.3:9040/metrics": dial tcp 10.0.0.3:9040: connect: connection refused`,
 				LastOK: now.Add(-2*time.Minute - 4*time.Second), LastTry: now.Add(-4 * time.Second)},
 			{Kind: "prometheus", URL: "http://prometheus.internal:9090", Status: monitor.SourceFailing, Interval: 15 * time.Second,
 				Err: "query /api/v1/query_range: 503 Service Unavailable", LastTry: now.Add(-9 * time.Second)},
