@@ -7,9 +7,11 @@ import (
 	"strings"
 	"testing"
 
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/danube-console/danube-console/monitor"
+	"github.com/danube-console/danube-console/themes"
 	"github.com/danube-console/danube-console/tui/tuitest"
 )
 
@@ -271,5 +273,54 @@ func TestNoProblems(t *testing.T) {
 	press(m, "9")
 	if s := screen(m); !strings.Contains(s, "no problems known: no cluster data source is configured") {
 		t.Errorf("no sources:\n%s", s)
+	}
+}
+
+// TestHeaderSources: the header shows each kind of data source with its state, condensed at 80 columns
+// without losing the clock or the URL.
+func TestHeaderSources(t *testing.T) {
+	f := tuitest.Cluster()
+	for _, c := range []struct {
+		w    int
+		want string
+	}{{160, "remote  ● up admin ● metrics 2/3 ✗ prom ✗"}, {80, "rem  ● up a● m2/3✗ p✗"}} {
+		m := newTest(t, f, c.w, 24, "dark")
+		top := strings.Split(screen(m), "\n")[0]
+		if !strings.Contains(top, c.want) || !strings.Contains(top, "http://10.0.0.1:6650") || !strings.HasSuffix(top, "15:04:05 ") {
+			t.Errorf("%d columns: header %q, want %q, the URL and the clock", c.w, top, c.want)
+		}
+	}
+	st := newStyles(themes.Default())
+	snap := monitor.Snapshot{Cluster: monitor.Cluster{Sources: []monitor.SourceState{
+		{Kind: "admin", Status: monitor.SourcePending},
+		{Kind: "metrics", Status: monitor.SourceFailing}, {Kind: "metrics", Status: monitor.SourceFailing},
+		{Kind: "prometheus", Status: monitor.SourceOff},
+	}}}
+	got := sourceBadges(st, &snap, false)
+	want := []seg{{"admin …", st.info}, {"metrics 0/2 ✗", st.err}, {"prom –", st.muted}}
+	if !slices.Equal(got, want) {
+		t.Errorf("badges %q, want %q", got, want)
+	}
+}
+
+// TestClusterClick: a click on a broker's row selects it.
+func TestClusterClick(t *testing.T) {
+	m := newTest(t, tuitest.Cluster(), 120, 40, "dark")
+	press(m, "8")
+	m.Update(tea.MouseClickMsg{X: 10, Y: headerHeight + 4, Button: tea.MouseLeft}) // border, header, rows 1 and 2
+	if m.cluster.cur.id != "3" {
+		t.Errorf("click on the third broker selected %q", m.cluster.cur.id)
+	}
+}
+
+// TestRebalanceLines: the confirmation lists the dry run's moves, at most four.
+func TestRebalanceLines(t *testing.T) {
+	r := monitor.RebalanceResult{Success: true, Message: "Dry run: rebalancing will continue until balanced"}
+	for i := range 6 {
+		r.Moves = append(r.Moves, monitor.RebalanceMove{Topic: fmt.Sprintf("/default/t%d", i), From: "1", To: "3", Reason: "LoadImbalance"})
+	}
+	lines := rebalanceLines(r)
+	if lines[1] != "move /default/t0 from broker 1 to 3 (LoadImbalance)" || lines[5] != "… and 2 more moves" {
+		t.Errorf("lines %q", lines)
 	}
 }

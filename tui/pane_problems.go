@@ -113,10 +113,10 @@ func (p *problemsPane) table(e *env, full bool) table {
 	cols := []column{
 		{title: "!", width: 1},
 		{title: "KIND", width: 14, drop: 3},
-		{title: "WHAT", width: 20, flex: 2, cutM: true},
+		{title: "WHAT", width: 20, flex: 1, cutM: true},
 		{title: "DETAIL", width: 16, flex: 3, drop: 2},
 		{title: "SINCE", width: 6, right: true, drop: 1},
-		{title: "ENTER", width: 9, drop: 4},
+		{title: "ENTER", width: 10, drop: 4},
 	}
 	if !full {
 		cols[3].drop = 5
@@ -132,7 +132,7 @@ func (p *problemsPane) table(e *env, full bool) table {
 			c[3] = txt(st.muted, clean(pr.Detail))
 			c[4] = txt(st.muted, ago(e.now, pr.Since))
 			t := problemTarget(pr)
-			c[5] = txt(st.key, paneKey(t)+" "+strings.ToLower(paneShort[t]))
+			c[5] = txt(st.key, paneKey(t)+" "+strings.ToLower(paneNames[t]))
 		},
 	}
 }

@@ -148,7 +148,7 @@ func (p *securityPane) view(e *env, w, h int) string {
 		{pick(p.onBindings, " · b new · d delete · ←/→ roles", ""), st.muted}}
 	idb := st.box([]seg{{"Security", st.title}, {" · RBAC", st.muted}}, w, ih, false, identityLines(e, w-2))
 	if w >= 120 {
-		rw := w * 2 / 5
+		rw := w / 2
 		left := st.box(rt, rw, rh, !p.onBindings, st.renderTable(p.rolesTable(e, !p.onBindings), rw-2, rh-2))
 		right := st.box(bt, w-rw, rh, p.onBindings, st.renderTable(p.bindingsTable(e, p.onBindings), w-rw-2, rh-2))
 		return idb + "\n" + joinColumns(left, right)
@@ -289,7 +289,7 @@ func (p *securityPane) click(e *env, x, y int) {
 	a := &e.snap.Cluster.Admin
 	ih, rh := p.securityLayout(e, e.w, e.bodyHeight())
 	y -= ih
-	onBindings := e.w >= 120 && x >= e.w*2/5 || e.w < 120 && y >= rh
+	onBindings := e.w >= 120 && x >= e.w/2 || e.w < 120 && y >= rh
 	if e.w < 120 && onBindings {
 		y -= rh
 	}
