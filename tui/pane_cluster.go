@@ -1,8 +1,10 @@
 package tui
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -314,11 +316,15 @@ func balanceLines(e *env, w int) []string {
 func sourcesTable(e *env) table {
 	st := e.st
 	srcs := e.snap.Cluster.Sources
+	bw := 6
+	for _, s := range srcs {
+		bw = max(bw, min(20, textWidth(s.Broker)))
+	}
 	return table{
 		cols: []column{
 			{title: "SOURCE", width: 10},
 			{title: "URL", width: 16, flex: 2, cutL: true},
-			{title: "BROKER", width: 6, flex: 1, drop: 3},
+			{title: "BROKER", width: bw, drop: 3},
 			{title: "STATE", width: 9},
 			{title: "EVERY", width: 5, right: true, drop: 2},
 			{title: "LAST OK", width: 7, right: true, drop: 1},
@@ -384,12 +390,80 @@ func (p *clusterPane) view(e *env, w, h int) string {
 	} else {
 		b.WriteString(st.box([]seg{{"Raft & balance", st.title}}, w, mh, false, append(rl, bl...)))
 	}
+	// With room to spare, the selected broker's topics below the sources.
+	th := 0
+	if sel := selectedIn(&p.cur, rows, brokerID(rows)); sel != nil && sh > 0 {
+		if need := len(sourcesLines(e, w-2, sh)) + 2; sh-need >= 6 {
+			th, sh = sh-need, need
+		}
+	}
 	if sh > 0 {
 		stitle := []seg{{"Sources", st.title}, {" (" + itoa(len(c.Sources)) + ")", st.muted}}
 		b.WriteByte('\n')
 		b.WriteString(st.box(stitle, w, sh, false, sourcesLines(e, w-2, sh-2)))
 	}
+	if th > 0 {
+		sel := selectedIn(&p.cur, rows, brokerID(rows))
+		ts := brokerTopics(c, sel.id)
+		ttitle := []seg{{"Broker " + clean(sel.id), st.title}, {" · " + plural(len(ts), "topic") + " in its metrics, busiest first", st.muted}}
+		b.WriteByte('\n')
+		b.WriteString(st.box(ttitle, w, th, false, st.renderTable(brokerTopicsTable(e, sel, ts), w-2, th-2)))
+	}
 	return b.String()
+}
+
+// brokerTopics returns the topics (and partitions) a broker's metrics report, the busiest first.
+func brokerTopics(c *monitor.Cluster, id string) []monitor.TopicRate {
+	var out []monitor.TopicRate
+	for _, t := range c.Topics {
+		if t.Broker == id {
+			out = append(out, t)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b monitor.TopicRate) int {
+		return cmp.Compare(b.MsgsInPerSec+b.MsgsOutPerSec, a.MsgsInPerSec+a.MsgsOutPerSec)
+	})
+	return out
+}
+
+// brokerTopicsTable lists a broker's topics with their rates, clients, lag and publish latency.
+func brokerTopicsTable(e *env, r *brokerRow, ts []monitor.TopicRate) table {
+	st := e.st
+	empty := "no topics in broker " + clean(r.id) + "'s metrics"
+	switch {
+	case r.down != "":
+		empty = "broker " + clean(r.id) + " is down: " + clean(r.down)
+	case r.met == nil:
+		empty = "no metrics from broker " + clean(r.id)
+	}
+	return table{
+		cols: []column{
+			{title: "TOPIC", width: 20, flex: 1, cutM: true},
+			{title: "IN/S", width: 7, right: true},
+			{title: "OUT/S", width: 7, right: true},
+			{title: "BYTES IN/S", width: 10, right: true, drop: 3},
+			{title: "BYTES OUT/S", width: 11, right: true, drop: 3},
+			{title: "PROD", width: 5, right: true, drop: 2},
+			{title: "CONS", width: 5, right: true, drop: 2},
+			{title: "SUBS", width: 5, right: true, drop: 2},
+			{title: "LAG", width: 7, right: true},
+			{title: "PUB P99", width: 7, right: true, drop: 1},
+		},
+		n: len(ts), sel: -1, empty: empty,
+		row: func(i int, c []cell) {
+			t := &ts[i]
+			c[0] = txt(st.text, clean(t.Topic))
+			c[1] = txt(st.text, fmtSI(t.MsgsInPerSec))
+			c[2] = txt(st.text, fmtSI(t.MsgsOutPerSec))
+			c[3] = txt(st.muted, fmtByteRate(t.BytesInPerSec))
+			c[4] = txt(st.muted, fmtByteRate(t.BytesOutPerSec))
+			c[5] = txt(st.text, fmtInt(t.Producers))
+			c[6] = txt(st.text, fmtInt(t.Consumers))
+			c[7] = txt(st.text, fmtInt(t.Subscriptions))
+			c[8] = txt(pick(t.Lag > 0, st.warn, st.text), fmtInt(t.Lag))
+			c[9] = txt(st.muted, fmtDur(time.Duration(t.PublishLatency.P99*float64(time.Millisecond))))
+		},
+	}
 }
 
 // sourcesLines draws the sources table in w×h cells and, when there is room below it, why each failing
