@@ -324,3 +324,22 @@ func TestRebalanceLines(t *testing.T) {
 		t.Errorf("lines %q", lines)
 	}
 }
+
+// TestTabsNarrow: ten tabs fit the narrowest terminal: only the active one keeps its name, and a click
+// on a number still switches.
+func TestTabsNarrow(t *testing.T) {
+	m := newTest(t, tuitest.Scripted(), MinWidth, 24, "dark")
+	press(m, "5")
+	tabs := strings.Split(screen(m), "\n")[1]
+	if !strings.HasPrefix(tabs, " 1 2 3 4 5 Acks 6 7 8 9 0 ") {
+		t.Errorf("tabs at %d columns: %q", MinWidth, tabs)
+	}
+	for _, sp := range tabLayout(m.w, m.active) {
+		if sp.id == paneSecurity {
+			m.Update(tea.MouseClickMsg{X: sp.x0 + 1, Y: 1, Button: tea.MouseLeft})
+		}
+	}
+	if m.active != paneSecurity {
+		t.Errorf("a click on 0: pane %d", m.active)
+	}
+}

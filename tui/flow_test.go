@@ -74,7 +74,7 @@ func TestNavigation(t *testing.T) {
 		t.Errorf("right, down, enter on the dashboard: %d, want acks", m.active)
 	}
 	// A click on a tab switches panes.
-	for _, sp := range tabLayout(m.w) {
+	for _, sp := range tabLayout(m.w, m.active) {
 		if sp.id == paneHealth {
 			m.Update(tea.MouseClickMsg{X: sp.x0 + 2, Y: 1, Button: tea.MouseLeft})
 		}

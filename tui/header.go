@@ -18,9 +18,9 @@ type tabSpan struct {
 }
 
 // tabLayout places the tabs on a line of width w: " 1 Dashboard  2 Topics ..." with full names when they
-// fit, short ones otherwise, and without the blank after each name when even those do not. Clicks are
-// matched against the same layout.
-func tabLayout(w int) []tabSpan {
+// fit, short ones otherwise, then without the blank after each name, and on the narrowest terminals with
+// only the active tab's name (" 1 2 3 4 Cons 5 …"). Clicks are matched against the same layout.
+func tabLayout(w int, active paneID) []tabSpan {
 	width := func(names [numPanes]string, pad int) int {
 		total := 0
 		for _, n := range names {
@@ -35,11 +35,22 @@ func tabLayout(w int) []tabSpan {
 	if width(names, pad) > w {
 		pad = 3 // " 1 Name"
 	}
+	if width(names, pad) > w {
+		for i := range names {
+			if paneID(i) != active {
+				names[i] = ""
+			}
+		}
+	}
 	spans := make([]tabSpan, 0, numPanes)
 	x := 0
 	for i, n := range names {
-		spans = append(spans, tabSpan{id: paneID(i), x0: x, x1: x + len(n) + pad, num: paneKey(paneID(i)), label: n})
-		x += len(n) + pad
+		sw := len(n) + pad
+		if n == "" {
+			sw = 2 // " 1"
+		}
+		spans = append(spans, tabSpan{id: paneID(i), x0: x, x1: x + sw, num: paneKey(paneID(i)), label: n})
+		x += sw
 	}
 	return spans
 }
@@ -72,8 +83,12 @@ func (m *Model) renderHeader() string {
 	line1 := l.String()
 
 	t := newLine(m.w)
-	for _, sp := range tabLayout(m.w) {
-		trail := sp.x1 - sp.x0 - len(sp.label) - 3 // the blank after the name, when there is room for it
+	for _, sp := range tabLayout(m.w, m.active) {
+		trail := max(0, sp.x1-sp.x0-len(sp.label)-3) // the blank after the name, when there is room for it
+		if sp.label == "" {
+			t.space(1).add(st.tabKey, sp.num)
+			continue
+		}
 		if sp.id == m.active {
 			t.add(st.tabActive, " "+sp.num+" "+sp.label+blank(trail))
 			continue

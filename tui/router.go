@@ -272,7 +272,7 @@ func (m *Model) handleClick(mo tea.Mouse) tea.Cmd {
 		return nil
 	}
 	if mo.Y == 1 {
-		for _, t := range tabLayout(m.w) {
+		for _, t := range tabLayout(m.w, m.active) {
 			if mo.X >= t.x0 && mo.X < t.x1 {
 				m.panes[m.active].esc()
 				m.setPane(t.id)
