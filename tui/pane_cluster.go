@@ -197,7 +197,7 @@ func raftLines(e *env, w int, condensed bool) []string {
 	st := e.st
 	a := &e.snap.Cluster.Admin
 	if a.Raft == nil {
-		return wrapLines(st, w, st.muted, "Raft: "+unknownWhy(e, a.RaftErr), 3)
+		return wrapLines(st, w, st.muted, pick(condensed, "Raft: ", "")+unknownWhy(e, a.RaftErr), 3)
 	}
 	r := a.Raft
 	ids := func(v []uint64) string {
