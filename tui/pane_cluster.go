@@ -265,12 +265,13 @@ func wrapLines(st *styles, w int, p paint, s string, n int) []string {
 	return out
 }
 
-// balanceLines draws the balance in w cells: the statistics, then one load bar per broker.
-func balanceLines(e *env, w int) []string {
+// balanceLines draws the balance in w cells: the statistics, then one load bar per broker (labelled: in a
+// box of its own the title says what it is).
+func balanceLines(e *env, w int, labelled bool) []string {
 	st := e.st
 	a := &e.snap.Cluster.Admin
 	if a.Balance == nil {
-		return wrapLines(st, w, st.muted, "balance: "+unknownWhy(e, a.BalanceErr), 3)
+		return wrapLines(st, w, st.muted, pick(labelled, "balance: ", "")+unknownWhy(e, a.BalanceErr), 3)
 	}
 	b := a.Balance
 	f2 := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
@@ -351,10 +352,10 @@ func sourcesTable(e *env) table {
 // first, then Raft and the balance, then the sources with what is left (at least 3 lines when possible).
 func clusterLayout(e *env, nrows, w, h int) (bh, mh, sh int, rl, bl []string) {
 	if w >= 120 {
-		rl, bl = raftLines(e, raftWidth-2, false), balanceLines(e, w-raftWidth-2)
+		rl, bl = raftLines(e, raftWidth-2, false), balanceLines(e, w-raftWidth-2, false)
 		mh = max(len(rl), len(bl)) + 2
 	} else {
-		rl, bl = raftLines(e, w-2, true), balanceLines(e, w-2)
+		rl, bl = raftLines(e, w-2, true), balanceLines(e, w-2, true)
 		mh = len(rl) + len(bl) + 2
 	}
 	bh = max(4, nrows+3)
