@@ -265,8 +265,8 @@ func wrapLines(st *styles, w int, p paint, s string, n int) []string {
 	return out
 }
 
-// balanceLines draws the balance in w cells: the statistics, then one load bar per broker (labelled: in a
-// box of its own the title says what it is).
+// balanceLines draws the balance in w cells: the statistics, then one load bar per broker. labelled names
+// it ("balance: …") where no box title of its own does.
 func balanceLines(e *env, w int, labelled bool) []string {
 	st := e.st
 	a := &e.snap.Cluster.Admin
