@@ -51,7 +51,7 @@ func TestClusterSwitch(t *testing.T) {
 	if !slices.Equal(sw.asked, []string{"down"}) {
 		t.Fatalf("asked %v\n%s", sw.asked, screen(m))
 	}
-	if s := screen(m); !strings.Contains(s, "cluster down: connecting to down: connection refused") || m.cluster != "embedded" ||
+	if s := screen(m); !strings.Contains(s, "cluster down: connecting to down: connection refused") || m.clusterName != "embedded" ||
 		!strings.Contains(s, "/default/orders") {
 		t.Fatalf("a failed switch:\n%s", s)
 	}
@@ -109,8 +109,8 @@ func TestClusterCommand(t *testing.T) {
 	}
 	run(t, m, runLine(m, "cluster prod"))
 	run(t, m, press(m, "y"))
-	if !slices.Equal(sw.asked, []string{"prod"}) || m.cluster != "prod" {
-		t.Fatalf("after yes: asked %v, on %q", sw.asked, m.cluster)
+	if !slices.Equal(sw.asked, []string{"prod"}) || m.clusterName != "prod" {
+		t.Fatalf("after yes: asked %v, on %q", sw.asked, m.clusterName)
 	}
 }
 

@@ -39,11 +39,12 @@ func TestNavigation(t *testing.T) {
 	if m.active != paneDashboard {
 		t.Fatalf("starts on pane %d, want the dashboard", m.active)
 	}
-	for i, title := range []string{"", "Topics (6)", "Producers (5)", "Consumers (4)", "Acks (4 subscriptions)", "Health checks (5)", "Connectors (4)"} {
+	for i, title := range []string{"", "Topics (6)", "Producers (5)", "Consumers (4)", "Acks (4 subscriptions)", "Health checks (5)", "Connectors (4)",
+		"Brokers (0)", "Problems (0)", "Roles (0)"} {
 		if i == 0 {
 			continue
 		}
-		press(m, string(rune('1'+i)))
+		press(m, paneKey(paneID(i)))
 		if m.active != paneID(i) {
 			t.Fatalf("key %d: active pane %d", i+1, m.active)
 		}
@@ -60,8 +61,8 @@ func TestNavigation(t *testing.T) {
 		t.Errorf("tab twice: %d, want producers", m.active)
 	}
 	press(m, "shift+tab", "shift+tab", "shift+tab")
-	if m.active != paneConnectors {
-		t.Errorf("shift+tab thrice: %d, want connectors", m.active)
+	if m.active != paneSecurity {
+		t.Errorf("shift+tab thrice: %d, want security", m.active)
 	}
 	press(m, "esc")
 	if m.active != paneDashboard {
@@ -73,7 +74,7 @@ func TestNavigation(t *testing.T) {
 		t.Errorf("right, down, enter on the dashboard: %d, want acks", m.active)
 	}
 	// A click on a tab switches panes.
-	for _, sp := range tabLayout(m.w) {
+	for _, sp := range tabLayout(m.w, m.active) {
 		if sp.id == paneHealth {
 			m.Update(tea.MouseClickMsg{X: sp.x0 + 2, Y: 1, Button: tea.MouseLeft})
 		}
@@ -259,7 +260,7 @@ func TestAnySize(t *testing.T) {
 		for _, h := range []int{1, 5, 16, 17, 24, 33, 61} {
 			m := newTest(t, f, w, h, "dark")
 			for p := range numPanes {
-				press(m, string(rune('1'+p)))
+				press(m, paneKey(paneID(p)))
 				checkFrame(t, m.View().Content, w, h)
 				press(m, "?")
 				checkFrame(t, m.View().Content, w, h)
@@ -588,7 +589,7 @@ func TestEveryTheme(t *testing.T) {
 	for _, n := range names {
 		m := newTest(t, tuitest.Scripted(), 100, 30, n)
 		for p := range numPanes {
-			press(m, string(rune('1'+p)))
+			press(m, paneKey(paneID(p)))
 			checkFrame(t, m.View().Content, 100, 30)
 		}
 		if n == "plain" {

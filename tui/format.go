@@ -209,6 +209,27 @@ func cutLeft(s string, width int) string {
 	return ansi.TruncateLeft(s, w-width+1, "…")
 }
 
+// cutMiddle shortens a name to at most width cells by cutting its middle, which becomes "…": a topic keeps
+// its namespace and its end ("/default/…rders-eu-west"), where names differ; other text keeps as much of
+// its start as of its end.
+func cutMiddle(s string, width int) string {
+	w := textWidth(s)
+	if w <= width || width <= 0 {
+		return s
+	}
+	if width < 4 {
+		return truncate(s, width)
+	}
+	head := (width - 1) / 2
+	if strings.HasPrefix(s, "/") {
+		if i := strings.IndexByte(s[1:], '/'); i >= 0 && textWidth(s[:i+2]) <= (width-1)*2/3 {
+			head = textWidth(s[:i+2]) // "/namespace/"
+		}
+	}
+	tail := width - 1 - head
+	return ansi.Truncate(s, head, "") + "…" + ansi.TruncateLeft(s, w-tail, "")
+}
+
 // truncate shortens plain text to at most width cells, ending in "…" when cut.
 func truncate(s string, width int) string {
 	if width <= 0 {

@@ -33,7 +33,7 @@ func TestGoldenPanes(t *testing.T) {
 			for _, sz := range goldenSizes {
 				t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
 					m := newTest(t, tuitest.Scripted(), sz.w, sz.h, goldenTheme)
-					press(m, string(rune('1'+i)))
+					press(m, paneKey(paneID(i)))
 					// Select a row below the first so the goldens show a selection that moved.
 					if i != int(paneDashboard) {
 						press(m, "down")

@@ -1,8 +1,12 @@
 package tui
 
 import (
+	"slices"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/danube-console/danube-console/monitor"
 )
 
 // tabSpan is where a pane's tab sits on the tab line.
@@ -14,22 +18,39 @@ type tabSpan struct {
 }
 
 // tabLayout places the tabs on a line of width w: " 1 Dashboard  2 Topics ..." with full names when they
-// fit, short ones otherwise. Clicks are matched against the same layout.
-func tabLayout(w int) []tabSpan {
-	names := paneNames
-	total := 0
-	for _, n := range names {
-		total += len(n) + 4
+// fit, short ones otherwise, then without the blank after each name, and on the narrowest terminals with
+// only the active tab's name (" 1 2 3 4 Cons 5 …"). Clicks are matched against the same layout.
+func tabLayout(w int, active paneID) []tabSpan {
+	width := func(names [numPanes]string, pad int) int {
+		total := 0
+		for _, n := range names {
+			total += len(n) + pad
+		}
+		return total
 	}
-	if total > w {
+	names, pad := paneNames, 4 // " 1 Name "
+	if width(names, pad) > w {
 		names = paneShort
+	}
+	if width(names, pad) > w {
+		pad = 3 // " 1 Name"
+	}
+	if width(names, pad) > w {
+		for i := range names {
+			if paneID(i) != active {
+				names[i] = ""
+			}
+		}
 	}
 	spans := make([]tabSpan, 0, numPanes)
 	x := 0
 	for i, n := range names {
-		width := len(n) + 4 // " 1 Name "
-		spans = append(spans, tabSpan{id: paneID(i), x0: x, x1: x + width, num: string(rune('1' + i)), label: n})
-		x += width
+		sw := len(n) + pad
+		if n == "" {
+			sw = 2 // " 1"
+		}
+		spans = append(spans, tabSpan{id: paneID(i), x0: x, x1: x + sw, num: paneKey(paneID(i)), label: n})
+		x += sw
 	}
 	return spans
 }
@@ -46,32 +67,13 @@ func (m *Model) renderHeader() string {
 		url = "-"
 	}
 	clock := m.now().Format("15:04:05")
-	// Badges first, so that a long URL is what gets cut.
-	var badges []seg
-	switch {
-	case m.cluster != "": // the current cluster's name ("embedded" for the embedded broker)
-		badges = append(badges, seg{" " + truncate(m.cluster, min(24, max(6, m.w/4-4))) + " ", st.badge})
-	case s.Embedded:
-		badges = append(badges, seg{" embedded ", st.badge})
-	default:
-		badges = append(badges, seg{" remote ", st.badge})
+	// Badges first, so that a long URL is what gets cut; condensed when they leave the URL little room.
+	badges := m.headerBadges(false)
+	urlRoom := l.room() - badgesWidth(badges) - len(clock) - 2
+	if urlRoom < min(textWidth(url), 30) {
+		badges = m.headerBadges(true)
+		urlRoom = l.room() - badgesWidth(badges) - len(clock) - 2
 	}
-	if s.Reachable {
-		badges = append(badges, seg{"● up", st.ok})
-	} else {
-		badges = append(badges, seg{"● down", st.err})
-	}
-	if s.AdminErr != "" {
-		badges = append(badges, seg{"admin ✗", st.err}) // the topics pane says why
-	}
-	if m.readOnly() {
-		badges = append(badges, seg{" READ-ONLY ", st.badge})
-	}
-	bw := 0
-	for _, b := range badges {
-		bw += textWidth(b.s) + 1
-	}
-	urlRoom := l.room() - bw - len(clock) - 2
 	l.add(st.text, truncate(url, max(8, urlRoom)))
 	for _, b := range badges {
 		l.space(1).add(b.p, b.s)
@@ -82,14 +84,56 @@ func (m *Model) renderHeader() string {
 	line1 := l.String()
 
 	t := newLine(m.w)
-	for _, sp := range tabLayout(m.w) {
-		if sp.id == m.active {
-			t.add(st.tabActive, " "+sp.num+" "+sp.label+" ")
+	for _, sp := range tabLayout(m.w, m.active) {
+		trail := max(0, sp.x1-sp.x0-len(sp.label)-3) // the blank after the name, when there is room for it
+		if sp.label == "" {
+			t.space(1).add(st.tabKey, sp.num)
 			continue
 		}
-		t.space(1).add(st.tabKey, sp.num).space(1).add(st.muted, sp.label).space(1)
+		if sp.id == m.active {
+			t.add(st.tabActive, " "+sp.num+" "+sp.label+blank(trail))
+			continue
+		}
+		t.space(1).add(st.tabKey, sp.num).space(1).add(st.muted, sp.label).space(trail)
 	}
 	return line1 + "\n" + t.String()
+}
+
+// headerBadges are the header's badges: the deployment, the broker's reachability, each kind of cluster
+// data source and read-only mode; condensed, the words are shortened ("emb", "a● m2/3✗ p–").
+func (m *Model) headerBadges(condensed bool) []seg {
+	st, s := m.st, &m.snap
+	var badges []seg
+	switch {
+	case m.clusterName != "": // the current cluster's name ("embedded" for the embedded broker)
+		badges = append(badges, seg{" " + truncate(m.clusterName, min(24, max(6, m.w/4-4))) + " ", st.badge})
+	case s.Embedded:
+		badges = append(badges, seg{pick(condensed, " emb ", " embedded "), st.badge})
+	default:
+		badges = append(badges, seg{pick(condensed, " rem ", " remote "), st.badge})
+	}
+	if s.Reachable {
+		badges = append(badges, seg{"● up", st.ok})
+	} else {
+		badges = append(badges, seg{"● down", st.err})
+	}
+	if s.AdminErr != "" && !hasSource(s.Cluster.Sources, sourceAdmin) {
+		badges = append(badges, seg{pick(condensed, "a✗", "admin ✗"), st.err}) // the topics pane says why
+	}
+	badges = append(badges, sourceBadges(st, s, condensed)...)
+	if m.readOnly() {
+		badges = append(badges, seg{pick(condensed, " RO ", " READ-ONLY "), st.badge})
+	}
+	return badges
+}
+
+// badgesWidth is the width of badges drawn with a blank before each.
+func badgesWidth(badges []seg) int {
+	w := 0
+	for _, b := range badges {
+		w += textWidth(b.s) + 1
+	}
+	return w
 }
 
 // renderStatus draws the status bar: ingest counters, the last error or message (fading after ~10 s),
@@ -172,4 +216,100 @@ func pick[T any](c bool, a, b T) T {
 		return a
 	}
 	return b
+}
+
+// The kinds of cluster data sources (monitor.SourceState.Kind).
+const (
+	sourceAdmin   = "admin"
+	sourceMetrics = "metrics"
+	sourceProm    = "prometheus"
+)
+
+// hasSource reports whether the sources include one of a kind.
+func hasSource(srcs []monitor.SourceState, kind string) bool {
+	return slices.ContainsFunc(srcs, func(s monitor.SourceState) bool { return s.Kind == kind })
+}
+
+// sourceGroup sums up the sources of one kind: how many there are and in which state.
+type sourceGroup struct {
+	kind                    string
+	n, up, failing, pending int
+}
+
+// status is the group's overall state: failing when any fails, pending when any has not answered yet, up
+// when all answer, off when none is configured.
+func (g sourceGroup) status() monitor.SourceStatus {
+	switch {
+	case g.failing > 0:
+		return monitor.SourceFailing
+	case g.pending > 0:
+		return monitor.SourcePending
+	case g.up > 0:
+		return monitor.SourceUp
+	}
+	return monitor.SourceOff
+}
+
+// sourceGroups groups the sources by kind, in the order admin, metrics, prometheus, then any other kind in
+// the order met.
+func sourceGroups(srcs []monitor.SourceState) []sourceGroup {
+	gs := []sourceGroup{{kind: sourceAdmin}, {kind: sourceMetrics}, {kind: sourceProm}}
+	for _, s := range srcs {
+		i := slices.IndexFunc(gs, func(g sourceGroup) bool { return g.kind == s.Kind })
+		if i < 0 {
+			gs = append(gs, sourceGroup{kind: s.Kind})
+			i = len(gs) - 1
+		}
+		g := &gs[i]
+		g.n++
+		switch s.Status {
+		case monitor.SourceUp:
+			g.up++
+		case monitor.SourceFailing:
+			g.failing++
+		case monitor.SourcePending:
+			g.pending++
+		}
+	}
+	return slices.DeleteFunc(gs, func(g sourceGroup) bool { return g.n == 0 })
+}
+
+// sourceMark is a source state's mark and paint: ● up, ✗ failing, … pending, – off.
+func sourceMark(st *styles, s monitor.SourceStatus) (string, paint) {
+	switch s {
+	case monitor.SourceUp:
+		return "●", st.ok
+	case monitor.SourceFailing:
+		return "✗", st.err
+	case monitor.SourcePending:
+		return "…", st.info
+	}
+	return "–", st.muted
+}
+
+// sourceBadges are the header's badges of the cluster data sources, one per kind: "admin ●",
+// "metrics 2/3 ✗" (endpoints up of those configured), "prom –"; condensed: "a●", "m2/3✗", "p–". The cluster
+// pane says why a source fails.
+func sourceBadges(st *styles, s *monitor.Snapshot, condensed bool) []seg {
+	var out []seg
+	for _, g := range sourceGroups(s.Cluster.Sources) {
+		name := g.kind
+		if name == sourceProm {
+			name = "prom"
+		}
+		if condensed {
+			name = name[:1]
+		} else {
+			name += " "
+		}
+		if g.kind == sourceMetrics || g.n > 1 {
+			name += strconv.Itoa(g.up) + "/" + strconv.Itoa(g.n) + pick(condensed, "", " ")
+		}
+		mark, p := sourceMark(st, g.status())
+		if g.status() == monitor.SourceFailing && g.up > 0 {
+			p = st.warn // some endpoints answer
+		}
+		out = append(out, seg{name + mark, p})
+	}
+	return out
 }

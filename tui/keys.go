@@ -57,6 +57,9 @@ type KeyMap struct {
 	Prompt     PromptKeys
 	Confirm    ConfirmKeys
 	Connectors ConnectorKeys
+	Cluster    ClusterKeys
+	Problems   ProblemKeys
+	Security   SecurityKeys
 }
 
 // GlobalKeys work in every pane.
@@ -67,10 +70,10 @@ type GlobalKeys struct {
 	Theme     Binding
 	NextPane  Binding
 	PrevPane  Binding
-	Panes     [7]Binding // the number keys 1..7, one per pane
-	PaneGroup Binding    // help-only summary of Panes
-	Command   Binding    // opens the command line
-	ReadOnly  Binding    // turns read-only mode on for the rest of the session
+	Panes     [numPanes]Binding // the number keys 1..9 and 0, one per pane
+	PaneGroup Binding           // help-only summary of Panes
+	Command   Binding           // opens the command line
+	ReadOnly  Binding           // turns read-only mode on for the rest of the session
 }
 
 // NavKeys move the selection and scroll the focused list.
@@ -152,6 +155,26 @@ type ConnectorKeys struct {
 	Details   Binding
 }
 
+// ClusterKeys act on the cluster pane's selected broker and on the whole cluster.
+type ClusterKeys struct {
+	Unload    Binding // unloads the selected broker (after a confirmation)
+	Activate  Binding // activates the selected broker (after a confirmation)
+	Rebalance Binding // a dry run, then a rebalance after a confirmation
+}
+
+// ProblemKeys act on the problems pane.
+type ProblemKeys struct {
+	Go Binding // goes where the selected problem points
+}
+
+// SecurityKeys act on the security pane's roles and bindings.
+type SecurityKeys struct {
+	Switch     Binding // moves between the roles and the bindings
+	NewRole    Binding
+	NewBinding Binding
+	Delete     Binding // deletes the selected role or binding (after a confirmation)
+}
+
 // The state-changing actions, as read-only mode names them.
 const (
 	changesTaps       = "starting taps"
@@ -159,24 +182,28 @@ const (
 	changesNack       = "nacking messages"
 	changesReplay     = "replaying messages"
 	changesConnectors = "starting, stopping and restarting connectors"
+	changesBrokers    = "unloading and activating brokers"
+	changesRebalance  = "rebalancing the cluster"
+	changesSecurity   = "changing roles and bindings"
 )
 
 // DefaultKeyMap returns a fresh copy of the console's default key bindings.
 func DefaultKeyMap() KeyMap {
 	var km KeyMap
 	km.Global = GlobalKeys{
-		Quit:      bind([]string{"q", "ctrl+c"}, "q", "quit"),
-		Help:      bind([]string{"?"}, "?", "toggle help"),
-		Close:     bind([]string{"esc"}, "esc", "close overlay").doc("close the overlay, input or inspector; else back to the dashboard"),
-		Theme:     bind([]string{"t"}, "t", "next theme"),
-		NextPane:  bind([]string{"tab"}, "tab", "next pane"),
-		PrevPane:  bind([]string{"shift+tab"}, "shift+tab", "previous pane"),
-		PaneGroup: bind([]string{"1", "2", "3", "4", "5", "6", "7"}, "1-7", "go to pane").doc("dashboard, topics & lookup, producers, consumers, acks, health, connectors"),
-		Command:   bind([]string{":"}, ":", "command line").doc("the command line, with completion (tab) and history (↑↓); the commands are below"),
-		ReadOnly:  bind([]string{"ctrl+r"}, "ctrl+r", "read-only for the session").doc("read-only for the rest of the session (`--read-only` from the start); help shows what it disables"),
+		Quit:     bind([]string{"q", "ctrl+c"}, "q", "quit"),
+		Help:     bind([]string{"?"}, "?", "toggle help"),
+		Close:    bind([]string{"esc"}, "esc", "close overlay").doc("close the overlay, input or inspector; else back to the dashboard"),
+		Theme:    bind([]string{"t"}, "t", "next theme"),
+		NextPane: bind([]string{"tab"}, "tab", "next pane"),
+		PrevPane: bind([]string{"shift+tab"}, "shift+tab", "previous pane"),
+		PaneGroup: bind([]string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "0"}, "1-9,0", "go to pane").
+			doc("dashboard, topics & lookup, producers, consumers, acks, health, connectors, cluster, problems, security"),
+		Command:  bind([]string{":"}, ":", "command line").doc("the command line, with completion (tab) and history (↑↓); the commands are below"),
+		ReadOnly: bind([]string{"ctrl+r"}, "ctrl+r", "read-only for the session").doc("read-only for the rest of the session (`--read-only` from the start); help shows what it disables"),
 	}
 	for i := range numPanes {
-		k := string(rune('1' + i))
+		k := paneKey(paneID(i))
 		km.Global.Panes[i] = bind([]string{k}, k, paneNames[i])
 	}
 	km.Nav = NavKeys{
@@ -241,6 +268,23 @@ func DefaultKeyMap() KeyMap {
 		Restart:   bind([]string{"r"}, "r", "restart").changes(changesConnectors),
 		Details:   bind([]string{"enter"}, "enter", "details").doc("details: counters, last error, and the configuration with secrets masked"),
 	}
+	km.Cluster = ClusterKeys{
+		Unload: bind([]string{"u"}, "u", "unload broker…").changes(changesBrokers).
+			doc("unload the selected broker: its topics move to the other active brokers (asks first)"),
+		Activate: bind([]string{"a"}, "a", "activate broker…").changes(changesBrokers).
+			doc("activate the selected broker: it takes new topics again (asks first)"),
+		Rebalance: bind([]string{"B"}, "B", "rebalance…").changes(changesRebalance).
+			doc("rebalance the cluster: a dry run shows the proposed moves, then asks"),
+	}
+	km.Problems = ProblemKeys{
+		Go: bind([]string{"enter"}, "enter", "go to it").doc("go where the selected problem points: its topic, broker or the security view"),
+	}
+	km.Security = SecurityKeys{
+		Switch:     bind([]string{"left", "right", "h", "l"}, "←/→", "roles / bindings"),
+		NewRole:    bind([]string{"n"}, "n", "new role…").changes(changesSecurity).doc("create (or overwrite) a role: a form"),
+		NewBinding: bind([]string{"b"}, "b", "new binding…").changes(changesSecurity).doc("bind roles to a principal: a form"),
+		Delete:     bind([]string{"d"}, "d", "delete…").changes(changesSecurity).doc("delete the selected role or binding (asks first)"),
+	}
 	return km
 }
 
@@ -283,6 +327,9 @@ func (k KeyMap) sections() []helpSection {
 		{title: "Inspector", bindings: []Binding{k.Inspector.View, k.Inspector.Next, k.Inspector.Prev, k.Inspector.Ack, k.Inspector.Nack,
 			k.Inspector.Close}},
 		{title: "Connectors", bindings: []Binding{k.Connectors.StartStop, k.Connectors.Restart, k.Connectors.Details}},
+		{title: "Cluster", bindings: []Binding{k.Cluster.Unload, k.Cluster.Activate, k.Cluster.Rebalance}},
+		{title: "Problems", bindings: []Binding{k.Problems.Go}},
+		{title: "Security", bindings: []Binding{k.Security.Switch, k.Security.NewRole, k.Security.NewBinding, k.Security.Delete}},
 		{title: "Forms, prompts and the command line", bindings: []Binding{k.Prompt.Submit, k.Prompt.Cancel,
 			k.Prompt.NextItem, k.Prompt.PrevItem, k.Prompt.Complete, k.Prompt.History}, readmeOnly: true},
 		{title: "Confirmations (No is the default)", bindings: []Binding{k.Confirm.Yes, k.Confirm.No, k.Confirm.Toggle}, readmeOnly: true},
@@ -302,7 +349,7 @@ func (k KeyMap) helpSections() []helpSection {
 
 // FullHelp returns the bindings of the help overlay in columns: global keys, list navigation, the keys of
 // the dashboard, of the topics pane, of the producers pane, of the consumers pane and its stream, of the
-// message inspector, then those of the connectors pane.
+// message inspector, of the connectors pane, then those of the cluster, problems and security panes.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	var out [][]key.Binding
 	for _, s := range k.helpSections() {

@@ -90,12 +90,24 @@ const (
 	paneAcks
 	paneHealth
 	paneConnectors
-	numPanes = 7
+	paneCluster
+	paneProblems
+	paneSecurity
+	numPanes = 10
 )
 
-var paneNames = [numPanes]string{"Dashboard", "Topics", "Producers", "Consumers", "Acks", "Health", "Connectors"}
+var paneNames = [numPanes]string{"Dashboard", "Topics", "Producers", "Consumers", "Acks", "Health", "Connectors",
+	"Cluster", "Problems", "Security"}
 
-var paneShort = [numPanes]string{"Dash", "Topics", "Prod", "Cons", "Acks", "Health", "Conn"}
+var paneShort = [numPanes]string{"Dash", "Topics", "Prod", "Cons", "Acks", "Health", "Conn", "Clus", "Probs", "Sec"}
+
+// paneKey is a pane's number key: 1 to 9, then 0 for the tenth.
+func paneKey(p paneID) string {
+	if p == 9 {
+		return "0"
+	}
+	return string(rune('1' + p))
+}
 
 // pane is what the root model needs from a pane: a component that owns its state, handles the keys the
 // root routes to it and the messages it owns, and renders a string. Panes never implement tea.Model and
@@ -179,15 +191,18 @@ type Model struct {
 	acks       *acksPane
 	health     *healthPane
 	connectors *connectorsPane
+	cluster    *clusterPane
+	problems   *problemsPane
+	security   *securityPane
 
 	showHelp bool
 	helpOff  int // lines the help overlay is scrolled down
 	status   status
 
-	roSession bool  // read-only turned on at runtime
-	modal     modal // the open form, prompt or review, if any
-	cmd       *cmdLine
-	cluster   string // the current cluster's name (the header)
+	roSession   bool  // read-only turned on at runtime
+	modal       modal // the open form, prompt or review, if any
+	cmd         *cmdLine
+	clusterName string // the current cluster's name (the header)
 }
 
 var _ tea.Model = (*Model)(nil)
@@ -206,13 +221,13 @@ func New(b monitor.Backend, o Options) *Model {
 		th = themes.Default()
 	}
 	m := &Model{
-		b:       b,
-		opts:    o,
-		ctx:     context.Background(),
-		keys:    DefaultKeyMap(),
-		theme:   th,
-		st:      newStyles(th),
-		cluster: o.ClusterName,
+		b:           b,
+		opts:        o,
+		ctx:         context.Background(),
+		keys:        DefaultKeyMap(),
+		theme:       th,
+		st:          newStyles(th),
+		clusterName: o.ClusterName,
 	}
 	m.topics = newTopicsPane(th)
 	m.producers = &producersPane{}
@@ -221,7 +236,11 @@ func New(b monitor.Backend, o Options) *Model {
 	m.health = &healthPane{}
 	m.connectors = &connectorsPane{pending: map[string]string{}}
 	m.dash = &dashboardPane{tiles: [numTiles]tiler{m.topics, m.producers, m.consumers, m.acks, m.health, m.connectors}}
-	m.panes = [numPanes]pane{m.dash, m.topics, m.producers, m.consumers, m.acks, m.health, m.connectors}
+	m.cluster = &clusterPane{}
+	m.problems = &problemsPane{}
+	m.security = &securityPane{}
+	m.panes = [numPanes]pane{m.dash, m.topics, m.producers, m.consumers, m.acks, m.health, m.connectors,
+		m.cluster, m.problems, m.security}
 	m.cmd = newCmdLine(th, o.HistoryFile)
 	m.pull()
 	m.sync()
@@ -288,7 +307,7 @@ func (m *Model) env() *env {
 	return &env{snap: &m.snap, st: m.st, theme: m.theme, keys: &m.keys, now: m.now(), w: m.w, h: m.h,
 		ro: m.readOnly(), ctx: m.ctx, nextTap: m.consumers.nextTap(&m.snap),
 		snaps: m.b, taps: m.b, producers: m.b, conns: m.b, admin: m.b,
-		cluster: m.b, history: m.b, clusterName: m.cluster, clusters: m.opts.Clusters}
+		cluster: m.b, history: m.b, clusterName: m.clusterName, clusters: m.opts.Clusters}
 }
 
 // with calls f with a fresh env, then handles the requests f posted, in order; it returns f's command
@@ -414,14 +433,14 @@ func (m *Model) switchCluster(name string) tea.Cmd {
 // mode stay. On error, the console stays where it is and says why.
 func (m *Model) clusterSwitched(msg clusterSwitchedMsg) tea.Cmd {
 	if msg.err != nil {
-		m.setStatus(levelError, "cluster "+msg.name+": "+msg.err.Error()+" (still on "+pick(m.cluster != "", m.cluster, "the same cluster")+")")
+		m.setStatus(levelError, "cluster "+msg.name+": "+msg.err.Error()+" (still on "+pick(m.clusterName != "", m.clusterName, "the same cluster")+")")
 		return nil
 	}
 	o := m.opts
 	o.Theme = m.theme
 	n := New(msg.b, o)
 	n.ctx, n.w, n.h, n.keys, n.cmd, n.roSession, n.showHelp = m.ctx, m.w, m.h, m.keys, m.cmd, m.roSession, m.showHelp
-	n.cluster = msg.name
+	n.clusterName = msg.name
 	active := m.active
 	*m = *n
 	m.setPane(active)

@@ -19,7 +19,7 @@ type tiler interface {
 	tile(e *env, w, h int, focused bool) string
 }
 
-const numTiles = numPanes - 1
+const numTiles = 6 // Topics..Connectors
 
 func dashGrid(w int) (cols, rows int) {
 	if w >= 150 {

@@ -90,6 +90,10 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return m.with(func(e *env) tea.Cmd { return m.consumers.update(e, msg) })
 	case startProducerMsg, producerDoneMsg, stopProducerMsg, producerStoppedMsg, produceMsg, produceDoneMsg:
 		return m.with(func(e *env) tea.Cmd { return m.producers.update(e, msg) })
+	case focusBrokerMsg, brokerActionMsg, brokerDoneMsg:
+		return m.with(func(e *env) tea.Cmd { return m.cluster.update(e, msg) })
+	case securityActionMsg, securityDoneMsg:
+		return m.with(func(e *env) tea.Cmd { return m.security.update(e, msg) })
 
 	case tea.KeyPressMsg:
 		return m.handleKey(msg)
@@ -270,7 +274,7 @@ func (m *Model) handleClick(mo tea.Mouse) tea.Cmd {
 		return nil
 	}
 	if mo.Y == 1 {
-		for _, t := range tabLayout(m.w) {
+		for _, t := range tabLayout(m.w, m.active) {
 			if mo.X >= t.x0 && mo.X < t.x1 {
 				m.panes[m.active].esc()
 				m.setPane(t.id)

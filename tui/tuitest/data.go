@@ -238,3 +238,105 @@ func Big() *Fake {
 	}
 	return f
 }
+
+// Cluster returns Scripted's Fake with a remote three-broker cluster as the cluster data sources see it, at
+// Epoch: the admin API (brokers 1 to 3, broker 1 the Raft leader, broker 3 draining, an unbalanced load,
+// three roles and three bindings, the console connecting as alice), the metrics endpoints of brokers 1 and
+// 2 up and broker 3's failing, a failing Prometheus server, per-topic rates (a partitioned topic spread over
+// two brokers), subscriptions with lag, and ranked problems.
+func Cluster() *Fake {
+	f := Scripted()
+	now := Epoch
+	q := func(p50, p95, p99 float64) monitor.Quantiles {
+		return monitor.Quantiles{P50: p50, P95: p95, P99: p99, Count: 1000, Sum: p50 * 1000}
+	}
+	const win = 5 * time.Second
+	c := monitor.Cluster{
+		Sources: []monitor.SourceState{
+			{Kind: "admin", URL: "http://10.0.0.1:50051", Status: monitor.SourceUp, Interval: 5 * time.Second,
+				LastOK: now.Add(-2 * time.Second), LastTry: now.Add(-2 * time.Second)},
+			{Kind: "metrics", URL: "http://10.0.0.1:9040/metrics", Status: monitor.SourceUp, Broker: "1", Interval: win,
+				LastOK: now.Add(-1 * time.Second), LastTry: now.Add(-1 * time.Second)},
+			{Kind: "metrics", URL: "http://10.0.0.2:9040/metrics", Status: monitor.SourceUp, Broker: "2", Interval: win,
+				LastOK: now.Add(-3 * time.Second), LastTry: now.Add(-3 * time.Second)},
+			{Kind: "metrics", URL: "http://10.0.0.3:9040/metrics", Status: monitor.SourceFailing, Broker: "3", Interval: win,
+				Err:    `Get "http://10.0.0.3:9040/metrics": dial tcp 10.0.0.3:9040: connect: connection refused`,
+				LastOK: now.Add(-2*time.Minute - 4*time.Second), LastTry: now.Add(-4 * time.Second)},
+			{Kind: "prometheus", URL: "http://prometheus.internal:9090", Status: monitor.SourceFailing, Interval: 15 * time.Second,
+				Err: "query /api/v1/query_range: 503 Service Unavailable", LastTry: now.Add(-9 * time.Second)},
+		},
+		Brokers: []monitor.BrokerMetrics{
+			{ID: "1", URL: "http://10.0.0.1:9040/metrics", Window: win, TopicsOwned: 9, Leader: true, RPCPerSec: 412, RPCErrorsPerSec: 0.4,
+				MsgsInPerSec: 2442, BytesInPerSec: 463_800, MsgsOutPerSec: 4832, BytesOutPerSec: 918_100, PublishLatencyMeanMs: 1.8},
+			{ID: "2", URL: "http://10.0.0.2:9040/metrics", Window: win, TopicsOwned: 5, RPCPerSec: 96,
+				MsgsInPerSec: 23456, BytesInPerSec: 3_400_000, MsgsOutPerSec: 23400, BytesOutPerSec: 3_390_000, PublishLatencyMeanMs: 0.6},
+		},
+		Topics: []monitor.TopicRate{
+			{Broker: "1", Topic: "/default/audit", Window: win, MsgsInPerSec: 2, BytesInPerSec: 400, MsgsOutPerSec: 2, BytesOutPerSec: 400,
+				Producers: 1, Consumers: 1, Subscriptions: 1, PublishLatency: q(0.6, 1.4, 2.1), MessageSize: q(200, 210, 220)},
+			{Broker: "1", Topic: "/default/orders-part-0", Window: win, MsgsInPerSec: 1250, BytesInPerSec: 237_500, MsgsOutPerSec: 2480, BytesOutPerSec: 471_200,
+				Producers: 1, Consumers: 2, Subscriptions: 2, Lag: 6_242, PublishLatency: q(0.9, 6, 12), MessageSize: q(190, 240, 260)},
+			{Broker: "1", Topic: "/default/orders-part-1", Window: win, MsgsInPerSec: 1190, BytesInPerSec: 226_100, MsgsOutPerSec: 2350, BytesOutPerSec: 446_500,
+				Producers: 1, Consumers: 2, Subscriptions: 2, Lag: 6_200, PublishLatency: q(0.9, 7, 14), MessageSize: q(190, 240, 260)},
+			{Broker: "1", Topic: "/default/payments", Window: win, Producers: 1, Consumers: 1, Subscriptions: 1, Lag: 3},
+			{Broker: "2", Topic: "/default/orders-part-2", Window: win, Producers: 0, Consumers: 2, Subscriptions: 2},
+			{Broker: "2", Topic: "/iot/sensors-part-0", Window: win, MsgsInPerSec: 23456, BytesInPerSec: 3_400_000, MsgsOutPerSec: 23400, BytesOutPerSec: 3_390_000,
+				Producers: 1, Consumers: 1, Subscriptions: 2, Lag: 88_000, PublishLatency: q(0.4, 1.9, 3), MessageSize: q(140, 150, 160)},
+		},
+		Subscriptions: []monitor.SubscriptionRate{
+			{Broker: "1", Topic: "/default/orders-part-0", Subscription: "billing", Window: win, MsgsOutPerSec: 1240, Consumers: 1, Lag: 42, DLQPerSec: 0.4},
+			{Broker: "1", Topic: "/default/orders-part-0", Subscription: "shipping", Window: win, MsgsOutPerSec: 1240, Consumers: 1, Lag: 6_200, RedeliveriesPerSec: 3.5},
+			{Broker: "1", Topic: "/default/payments", Subscription: "ledger", Window: win, Consumers: 1, Lag: 3, TerminalBlocked: 3},
+			{Broker: "2", Topic: "/iot/sensors-part-0", Subscription: "pg-sink", Window: win, Lag: 88_000},
+		},
+		Admin: monitor.AdminView{
+			Brokers: []monitor.BrokerInfo{
+				{ID: "1", Addr: "http://10.0.0.1:6650", Role: "Cluster_Leader", AdminAddr: "http://10.0.0.1:50051", MetricsAddr: "10.0.0.1:9040", Status: "active"},
+				{ID: "2", Addr: "http://10.0.0.2:6650", Role: "Cluster_Follower", AdminAddr: "http://10.0.0.2:50051", MetricsAddr: "10.0.0.2:9040", Status: "active"},
+				{ID: "3", Addr: "http://10.0.0.3:6650", Role: "Cluster_Follower", AdminAddr: "http://10.0.0.3:50051", MetricsAddr: "10.0.0.3:9040", Status: "draining"},
+			},
+			Leader: "1",
+			Raft:   &monitor.RaftStatus{LeaderID: 1, Term: 7, LastApplied: 48_213, Voters: []uint64{1, 2, 3}, SelfID: 1, RaftAddr: "10.0.0.1:7650"},
+			Balance: &monitor.Balance{CV: 0.538, Mean: 5.33, Max: 9, Min: 2, StdDev: 2.87, BrokerCount: 3, Strategy: "Fair",
+				Brokers: []monitor.BrokerLoad{
+					{BrokerID: "3", Load: 2, Topics: 2, Underloaded: true},
+					{BrokerID: "2", Load: 5, Topics: 5},
+					{BrokerID: "1", Load: 9, Topics: 9, Overloaded: true},
+				}},
+			Namespaces: []monitor.NamespaceInfo{{Name: "default", Policies: "{}"}, {Name: "iot", Policies: "{}"}},
+			Roles: []monitor.Role{
+				{Name: "admin", Permissions: []string{"ManageCluster", "ManageBroker", "ManageNamespace", "ManageTopic", "ManageSchema"}, System: true},
+				{Name: "console-reader", Permissions: []string{"Lookup", "Consume"}},
+				{Name: "producer", Permissions: []string{"Lookup", "Produce"}},
+			},
+			Bindings: []monitor.Binding{
+				{ID: "ops-admin", PrincipalType: "user", PrincipalName: "alice", Roles: []string{"admin"}, Scope: "cluster"},
+				{ID: "billing-svc", PrincipalType: "service_account", PrincipalName: "billing", Roles: []string{"console-reader"}, Scope: "namespace", Resource: "default"},
+				{ID: "orders-writer", PrincipalType: "service_account", PrincipalName: "order-gen", Roles: []string{"producer"}, Scope: "topic", Resource: "/default/orders"},
+			},
+			Identity: "alice",
+		},
+		Problems: []monitor.Problem{
+			{Kind: monitor.ProblemBrokerDown, Severity: monitor.SeverityCritical, Broker: "3",
+				Detail: "metrics endpoint http://10.0.0.3:9040/metrics: connection refused for 2m4s", Since: now.Add(-2*time.Minute - 4*time.Second)},
+			{Kind: monitor.ProblemTerminalBlocked, Severity: monitor.SeverityCritical, Topic: "/default/payments", Subscription: "ledger",
+				Detail: "3 messages blocked by the poison policy, lag 3", Since: now.Add(-15 * time.Minute)},
+			{Kind: monitor.ProblemLagGrowing, Severity: monitor.SeverityWarning, Topic: "/default/orders", Subscription: "shipping",
+				Detail: "lag 12,400 (+3,100 in 1m), 1 consumer, redelivering 3.5/s", Since: now.Add(-90 * time.Second)},
+			{Kind: monitor.ProblemNoConsumers, Severity: monitor.SeverityWarning, Topic: "/iot/sensors", Subscription: "pg-sink",
+				Detail: "lag 88,000, 0 consumers", Since: now.Add(-6 * time.Minute)},
+			{Kind: monitor.ProblemDeadLetters, Severity: monitor.SeverityWarning, Topic: "/default/orders", Subscription: "billing",
+				Detail: "0.4 msg/s to the dead-letter topic", Since: now.Add(-3 * time.Minute)},
+			{Kind: monitor.ProblemImbalance, Severity: monitor.SeverityWarning,
+				Detail: "CV 0.54 (threshold 0.30): broker 1 overloaded (load 9), broker 3 underloaded (load 2)", Since: now.Add(-10 * time.Minute)},
+			{Kind: monitor.ProblemSourceFailing, Severity: monitor.SeverityWarning,
+				Detail: "prometheus http://prometheus.internal:9090: 503 Service Unavailable", Since: now.Add(-9 * time.Second)},
+			{Kind: monitor.ProblemAuthzDenials, Severity: monitor.SeverityInfo, Detail: "0.2 denials/s (topic, Produce)", Since: now.Add(-40 * time.Second)},
+		},
+	}
+	f.Update(func(s *monitor.Snapshot) {
+		s.ServiceURL, s.AdminURL, s.Embedded = "http://10.0.0.1:6650", "http://10.0.0.1:50051", false
+		s.Cluster = c
+	})
+	return f
+}
