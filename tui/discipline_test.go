@@ -16,6 +16,7 @@ import (
 // if each were a package of its own. commands.go owns no component: the commands, too, only post requests.
 var components = map[string][]string{
 	"pane_dashboard.go":    {"dashboardPane", "tiler"},
+	"dash_tiles.go":        {"dashboardPane"},
 	"pane_topics.go":       {"topicsPane"},
 	"pane_producers.go":    {"producersPane"},
 	"pane_consumers.go":    {"consumersPane"},

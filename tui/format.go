@@ -209,6 +209,29 @@ func cutLeft(s string, width int) string {
 	return ansi.TruncateLeft(s, w-width+1, "…")
 }
 
+// cutMiddle shortens a plain name to at most width cells by cutting its middle, which becomes "…": it keeps
+// the namespace of a "/namespace/topic" name when that leaves room for the end, and always the end, which
+// is what tells similar names apart ("/default/…rders-eu-west", not "/default/orders-…" nor "…-eu-west").
+func cutMiddle(s string, width int) string {
+	w := textWidth(s)
+	if w <= width || width <= 0 {
+		return s
+	}
+	if width < 4 {
+		return cutLeft(s, width)
+	}
+	head := (width - 1) / 3
+	if strings.HasPrefix(s, "/") {
+		if i := strings.IndexByte(s[1:], '/'); i >= 0 {
+			if ns := textWidth(s[:i+2]); ns+4 <= width {
+				head = ns // the namespace and its slash, and at least three cells of the end
+			}
+		}
+	}
+	tail := width - 1 - head
+	return ansi.Truncate(s, head, "") + "…" + ansi.TruncateLeft(s, w-tail, "")
+}
+
 // truncate shortens plain text to at most width cells, ending in "…" when cut.
 func truncate(s string, width int) string {
 	if width <= 0 {

@@ -204,7 +204,7 @@ func New(b monitor.Backend, o Options) *Model {
 	m.acks = &acksPane{}
 	m.health = &healthPane{}
 	m.connectors = &connectorsPane{pending: map[string]string{}}
-	m.dash = &dashboardPane{tiles: [numTiles]tiler{m.topics, m.producers, m.consumers, m.acks, m.health, m.connectors}}
+	m.dash = newDashboardPane(m.health, m.connectors)
 	m.panes = [numPanes]pane{m.dash, m.topics, m.producers, m.consumers, m.acks, m.health, m.connectors}
 	m.cmd = newCmdLine(th, o.HistoryFile)
 	m.pull()

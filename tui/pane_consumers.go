@@ -12,8 +12,10 @@ import (
 	"github.com/danube-console/danube-console/themes"
 )
 
-// consumersPane lists the consumers (rate, end-to-end latency) and shows the live message stream of the
-// selected one. It is made of five components: the consumer list (a cursor over the snapshot's
+// consumersPane lists the cluster's subscriptions from the brokers' metrics (consumers, messages out, lag,
+// redelivery rate), each followed by the console's own consumers of it (marked "console": rate, end-to-end
+// latency), and shows the live message stream of the selected console consumer; for a subscription of the
+// cluster, its figures, and enter offers to tap its topic. It is made of five components: the consumer list (a cursor over the snapshot's
 // consumers), the stream (msgStream), its filter input (filterInput), the message inspector, which takes
 // the whole pane while open, and the replayer, which reviews and runs replays of the stream's messages.
 // It owns the actions on taps and their messages (consumers_actions.go): it starts and numbers taps,
@@ -25,6 +27,11 @@ import (
 // (an ad-hoc consumer) with a form, x stops the selected one.
 type consumersPane struct {
 	cur cursor // the consumer list's selection
+	// list is what the list shows, derived when the snapshot changes: the cluster's subscriptions (csubs)
+	// and the console's own consumers.
+	list             []consRow
+	csubs            []clusterSub
+	subsKey, consKey sliceKey
 	msgStream
 	fin  filterInput
 	insp *inspector // the open message inspector, if any
@@ -56,6 +63,74 @@ func consumerID(e *env) func(i int) string {
 	}
 }
 
+// consRow is a row of the consumer list: a subscription of the cluster (cs ≥ 0), or one of the console's
+// own consumers (c ≥ 0).
+type consRow struct{ cs, c int }
+
+// derive settles the list's rows when the snapshot's subscriptions or consumers changed: each subscription
+// of the cluster followed by the console's own consumers of it, then the console's consumers of
+// subscriptions the metrics do not show.
+func (p *consumersPane) derive(e *env) {
+	sk, ck := keyOf(e.snap.Cluster.Subscriptions), keyOf(e.snap.Consumers)
+	if p.list != nil && sk == p.subsKey && ck == p.consKey {
+		return
+	}
+	if sk != p.subsKey || p.list == nil {
+		p.csubs = sumSubs(e.snap.Cluster.Subscriptions)
+	}
+	p.subsKey, p.consKey = sk, ck
+	cs := e.snap.Consumers
+	type key struct{ topic, sub string }
+	at := make(map[key]int, len(p.csubs))
+	for i := range p.csubs {
+		at[key{p.csubs[i].topic, p.csubs[i].sub}] = i
+	}
+	own := make([][]int, len(p.csubs))
+	used := make([]bool, len(cs))
+	for j := range cs {
+		if i, ok := at[key{baseTopic(cs[j].Topic), cs[j].Subscription}]; ok {
+			own[i] = append(own[i], j)
+			used[j] = true
+		}
+	}
+	p.list = make([]consRow, 0, len(p.csubs)+len(cs))
+	for i := range p.csubs {
+		p.list = append(p.list, consRow{cs: i, c: -1})
+		for _, j := range own[i] {
+			p.list = append(p.list, consRow{cs: -1, c: j})
+		}
+	}
+	for j := range cs {
+		if !used[j] {
+			p.list = append(p.list, consRow{cs: -1, c: j})
+		}
+	}
+}
+
+// rowID names row i for the cursor: a console consumer by its stream, a subscription of the cluster by
+// its topic and name.
+func (p *consumersPane) rowID(e *env) func(i int) string {
+	own := consumerID(e)
+	return func(i int) string {
+		if r := p.list[i]; r.c >= 0 {
+			return own(r.c)
+		}
+		s := &p.csubs[p.list[i].cs]
+		return "cluster\x00" + s.topic + "\x00" + s.sub
+	}
+}
+
+// selectedSub returns the selected subscription of the cluster, or nil (a console consumer, or nothing, is
+// selected).
+func (p *consumersPane) selectedSub(e *env) *clusterSub {
+	p.derive(e)
+	i := p.cur.index(len(p.list), p.rowID(e))
+	if i < 0 || p.list[i].cs < 0 {
+		return nil
+	}
+	return &p.csubs[p.list[i].cs]
+}
+
 // consumersLayout splits the pane's height between the consumer list and the stream.
 func consumersLayout(h, n int) (listH, streamH int) {
 	listH = max(4, min(n+3, h/2))
@@ -64,16 +139,22 @@ func consumersLayout(h, n int) (listH, streamH int) {
 
 // streamRows is the number of message rows the stream box shows.
 func (p *consumersPane) streamRows(e *env) int {
-	_, sh := consumersLayout(e.bodyHeight(), len(e.snap.Consumers))
+	_, sh := consumersLayout(e.bodyHeight(), len(p.list))
 	return max(0, sh-3-p.inputLines())
 }
 
 // inputLines is the number of lines the filter input takes at the top of the stream box.
 func (p *consumersPane) inputLines() int { return pick(p.fin.open, 1, 0) }
 
-// selected returns the selected consumer, or nil.
+// selected returns the selected consumer of the console's own, or nil (a subscription of the cluster, or
+// nothing, is selected).
 func (p *consumersPane) selected(e *env) *monitor.ConsumerStats {
-	return selectedIn(&p.cur, e.snap.Consumers, consumerID(e))
+	p.derive(e)
+	i := p.cur.index(len(p.list), p.rowID(e))
+	if i < 0 || p.list[i].c < 0 {
+		return nil
+	}
+	return &e.snap.Consumers[p.list[i].c]
 }
 
 // want asks the pane to select the tap the console started (stream, name), once the snapshot lists it.
@@ -115,8 +196,10 @@ func (p *consumersPane) pull(e *env) {
 	p.msgStream.pull(e, c, p.streamRows(e))
 }
 
-// sync drops an inspector whose consumer went away and lays out the filter input and the inspector.
+// sync derives the list's rows, drops an inspector whose consumer went away and lays out the filter input
+// and the inspector.
 func (p *consumersPane) sync(e *env) {
+	p.derive(e)
 	c := p.selected(e)
 	if c == nil {
 		p.insp = nil
@@ -202,10 +285,15 @@ func (p *consumersPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 		topic := ""
 		if c != nil {
 			topic = c.Topic
+		} else if s := p.selectedSub(e); s != nil {
+			topic = s.topic
 		}
 		return p.openTapForm(e, topic)
 	case matches(msg, k.StopTap):
 		if c == nil {
+			if s := p.selectedSub(e); s != nil {
+				e.setStatus(levelWarn, clean(s.sub)+" is a subscription of the cluster, not a tap of the console: x stops taps only")
+			}
 			return nil
 		}
 		if !c.AdHoc {
@@ -215,6 +303,11 @@ func (p *consumersPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 		return p.stopTap(e, c.Name)
 	case matches(msg, k.Open):
 		if c == nil {
+			// A subscription of the cluster: offer to tap its topic (a subscription of the console's own,
+			// so that the tap takes no message from the subscription's consumers).
+			if s := p.selectedSub(e); s != nil {
+				e.post(openTapFormMsg{topic: s.topic})
+			}
 			return nil
 		}
 		if !p.focus {
@@ -287,8 +380,8 @@ func (p *consumersPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	}
-	listH, _ := consumersLayout(e.bodyHeight(), len(e.snap.Consumers))
-	if p.cur.move(e, msg, len(e.snap.Consumers), listH-3, consumerID(e)) {
+	listH, _ := consumersLayout(e.bodyHeight(), len(p.list))
+	if p.cur.move(e, msg, len(p.list), listH-3, p.rowID(e)) {
 		p.pull(e)
 	}
 	return nil
@@ -363,56 +456,86 @@ func (p *consumersPane) table(e *env, full bool) table {
 	var cols []column
 	if full {
 		cols = []column{
-			{title: "TOPIC", width: 12, flex: 3, cutL: true},
-			{title: "SUBSCRIPTION", width: 12, flex: 2, drop: 3},
-			{title: "NAME", width: 8, flex: 2, drop: 5},
-			{title: "TYPE", width: 10, drop: 8},
-			{title: "STATE", width: 12, drop: 7},
-			{title: "RATE", width: 7, right: true},
-			{title: "TREND", width: 10, flex: 1, drop: 4},
-			{title: "RECEIVED", width: 8, right: true, drop: 6},
-			{title: "E2E P50", width: 7, right: true, drop: 2},
-			{title: "E2E P99", width: 7, right: true, drop: 1},
-			{title: "ACK", width: 6, right: true, drop: 9},
+			{title: "TOPIC", width: 20, flex: 3, cutM: true},
+			{title: "SUBSCRIPTION", width: 12, flex: 2},
+			{title: "SOURCE", width: 7},
+			{title: "CONSUMERS", width: 9, flex: 1, drop: 5},
+			{title: "TYPE", width: 10, drop: 10},
+			{title: "STATE", width: 12, drop: 9},
+			{title: "MSG/S", width: 7, right: true},
+			{title: "LAG", width: 7, right: true},
+			{title: "REDLV/S", width: 7, right: true, drop: 4},
+			{title: "TREND", width: 10, flex: 1, drop: 6},
+			{title: "RECEIVED", width: 8, right: true, drop: 8},
+			{title: "E2E P50", width: 7, right: true, drop: 7},
+			{title: "E2E P99", width: 7, right: true, drop: 3},
+			{title: "ACK", width: 6, right: true, drop: 11},
 		}
 	} else {
 		cols = []column{
-			{title: "TOPIC", width: 10, flex: 2, cutL: true},
-			{title: "SUB", width: 8, flex: 1, drop: 3},
-			{title: "RATE", width: 7, right: true},
-			{title: "TREND", width: 8, flex: 1, drop: 2},
-			{title: "P99", width: 6, right: true, drop: 1},
+			{title: "TOPIC", width: 10, flex: 2, cutM: true},
+			{title: "SUB", width: 8, flex: 1},
+			{title: "MSG/S", width: 7, right: true},
+			{title: "LAG", width: 6, right: true, drop: 1},
 		}
+	}
+	empty := "no consumers (c starts a tap)"
+	if m := noMetrics(&e.snap.Cluster); m != "" {
+		empty = m + "; c starts a tap"
 	}
 	return table{
 		cols:  cols,
-		n:     len(cs),
-		sel:   p.cur.index(len(cs), consumerID(e)),
+		n:     len(p.list),
+		sel:   p.cur.index(len(p.list), p.rowID(e)),
 		focus: full && !p.focus,
-		empty: "no consumers (c starts a tap)",
+		empty: empty,
 		row: func(i int, c []cell) {
-			cn := &cs[i]
-			if full {
-				c[0] = txt(st.text, clean(cn.Topic))
-				c[1] = txt(st.accent, clean(cn.Subscription))
-				c[2] = txt(pick(cn.AdHoc, st.accent, st.text), clean(cn.Name))
-				c[3] = txt(st.muted, cn.Type.String())
-				c[4] = txt(consumerPaint(st, cn.State), cn.State.String())
-				c[5] = txt(st.text, fmtSI(cn.Rate))
-				c[6] = spk(cn.Series)
-				c[7] = txt(st.text, fmtCount(cn.Received))
-				c[8] = txt(st.text, fmtDur(cn.EndToEnd.P50))
-				c[9] = txt(st.text, fmtDur(cn.EndToEnd.P99))
-				c[10] = pick(cn.ManualAck, txt(st.warn, "manual"), txt(st.muted, "auto"))
+			r := p.list[i]
+			if r.cs >= 0 {
+				s := &p.csubs[r.cs]
+				c[0] = txt(st.text, clean(s.topic))
+				c[1] = txt(st.accent, clean(s.sub))
+				lag := txt(pick(s.lag > 0 && s.consumers == 0, st.warn, st.text), fmtInt(s.lag))
+				if !full {
+					c[2] = txt(st.text, fmtSI(s.out))
+					c[3] = lag
+					return
+				}
+				c[2] = txt(st.muted, "cluster")
+				c[3] = txt(pick(s.consumers == 0, st.warn, st.text), fmtInt(s.consumers))
+				c[6] = txt(st.text, fmtSI(s.out))
+				c[7] = lag
+				c[8] = txt(pick(s.redelivered > 0, st.warn, st.text), fmtSI(s.redelivered))
 				return
 			}
+			cn := &cs[r.c]
 			c[0] = txt(st.text, clean(cn.Topic))
 			c[1] = txt(st.accent, clean(cn.Subscription))
-			c[2] = txt(st.text, fmtSI(cn.Rate))
-			c[3] = spk(cn.Series)
-			c[4] = txt(st.text, fmtDur(cn.EndToEnd.P99))
+			if !full {
+				c[2] = txt(st.text, fmtSI(cn.Rate))
+				c[3] = txt(st.muted, "-")
+				return
+			}
+			c[2] = txt(st.accent, "console")
+			c[3] = txt(pick(cn.AdHoc, st.accent, st.text), clean(cn.Name))
+			c[4] = txt(st.muted, cn.Type.String())
+			c[5] = txt(consumerPaint(st, cn.State), cn.State.String())
+			c[6] = txt(st.text, fmtSI(cn.Rate))
+			c[7] = txt(st.muted, "-")
+			c[8] = txt(st.muted, "-")
+			c[9] = spk(cn.Series)
+			c[10] = txt(st.text, fmtCount(cn.Received))
+			c[11] = txt(st.text, fmtDur(cn.EndToEnd.P50))
+			c[12] = txt(st.text, fmtDur(cn.EndToEnd.P99))
+			c[13] = pick(cn.ManualAck, txt(st.warn, "manual"), txt(st.muted, "auto"))
 		},
 	}
+}
+
+// title is "Consumers · 21 subscriptions · 4 console".
+func (p *consumersPane) title(e *env) []seg {
+	st := e.st
+	return []seg{{"Consumers", st.title}, {" · " + plural(len(p.csubs), "subscription") + " · " + itoa(len(e.snap.Consumers)) + " console", st.muted}}
 }
 
 func (p *consumersPane) view(e *env, w, h int) string {
@@ -421,10 +544,13 @@ func (p *consumersPane) view(e *env, w, h int) string {
 		return p.insp.view(e, c, p.schemas, w, h)
 	}
 	st := e.st
-	cs := e.snap.Consumers
-	listH, streamH := consumersLayout(h, len(cs))
-	title := []seg{{"Consumers", st.title}, {" (" + itoa(len(cs)) + ")", st.muted}}
-	top := st.box(title, w, listH, !p.focus, st.renderTable(p.table(e, true), w-2, listH-2))
+	listH, streamH := consumersLayout(h, len(p.list))
+	top := st.box(p.title(e), w, listH, !p.focus, st.renderTable(p.table(e, true), w-2, listH-2))
+	if c == nil {
+		if s := p.selectedSub(e); s != nil {
+			return top + "\n" + p.subView(e, s, w, streamH)
+		}
+	}
 	input := ""
 	if p.fin.open && c != nil {
 		input = p.fin.view(st, w-2)
@@ -432,14 +558,32 @@ func (p *consumersPane) view(e *env, w, h int) string {
 	return top + "\n" + p.msgStream.view(e, c, input, w, streamH)
 }
 
+// subView is what the stream's place shows for a subscription of the cluster: its figures from the
+// brokers' metrics, and how to see its messages.
+func (p *consumersPane) subView(e *env, s *clusterSub, w, h int) string {
+	st := e.st
+	lw := 20
+	lines := []string{
+		st.kv(w-2, lw, "consumers", fmtInt(s.consumers), pick(s.consumers == 0 && s.lag > 0, st.warn, st.text)),
+		st.kv(w-2, lw, "dispatched", fmtRate(s.out), st.text),
+		st.kv(w-2, lw, "lag", fmtInt(s.lag)+" messages", pick(s.lag > 0, st.warn, st.text)),
+		st.kv(w-2, lw, "redelivered", fmtRate(s.redelivered)+" · nacked "+fmtRate(s.nacks)+" · ack timeouts "+fmtRate(s.ackTimeouts), st.text),
+		st.kv(w-2, lw, "dead-lettered", fmtRate(s.dlq), pick(s.dlq > 0, st.err, st.text)),
+		st.kv(w-2, lw, "pending redelivery", fmtInt(s.pendingRedelivery), st.text),
+		st.kv(w-2, lw, "terminal-blocked", fmtInt(s.terminalBlocked), pick(s.terminalBlocked > 0, st.err, st.text)),
+	}
+	if s.partitions > 0 {
+		lines = append(lines, st.kv(w-2, lw, "partitions", itoa(s.partitions)+" (figures summed)", st.muted))
+	}
+	lines = append(lines, blank(w-2), newLine(w-2).space(1).add(st.key, "enter").
+		add(st.muted, " taps "+clean(s.topic)+" with a subscription of the console's own (the tap takes nothing from "+clean(s.sub)+")").String())
+	title := []seg{{clean(s.sub), st.title}, {" on " + clean(s.topic) + " · from the brokers' metrics", st.muted}}
+	return st.box(title, w, h, false, lines)
+}
+
 func (p *consumersPane) tile(e *env, w, h int, focused bool) string {
 	st := e.st
-	var rate float64
-	for i := range e.snap.Consumers {
-		rate += e.snap.Consumers[i].Rate
-	}
-	title := []seg{{"Consumers", st.title}, {" (" + itoa(len(e.snap.Consumers)) + ") ", st.muted}, {fmtRate(rate), st.text}}
-	return st.box(title, w, h, focused, st.renderTable(p.table(e, false), w-2, h-2))
+	return st.box(p.title(e), w, h, focused, st.renderTable(p.table(e, false), w-2, h-2))
 }
 
 // esc closes the inspector, else moves the focus from the stream back to the list.
@@ -460,11 +604,11 @@ func (p *consumersPane) click(e *env, _, y int) {
 	if p.insp != nil {
 		return
 	}
-	cs := e.snap.Consumers
-	listH, _ := consumersLayout(e.bodyHeight(), len(cs))
+	p.derive(e)
+	listH, _ := consumersLayout(e.bodyHeight(), len(p.list))
 	if y < listH {
-		if i := clickRow(p.cur.index(len(cs), consumerID(e)), len(cs), listH-3, y-2); i >= 0 {
-			p.cur.idx, p.cur.id = i, consumerID(e)(i)
+		if i := clickRow(p.cur.index(len(p.list), p.rowID(e)), len(p.list), listH-3, y-2); i >= 0 {
+			p.cur.idx, p.cur.id = i, p.rowID(e)(i)
 			p.focus = false
 			p.pull(e)
 		}
@@ -494,13 +638,14 @@ func (p *consumersPane) wheel(e *env, _, y, delta int) {
 		p.insp.scroll(delta * 3)
 		return
 	}
-	listH, _ := consumersLayout(e.bodyHeight(), len(e.snap.Consumers))
+	p.derive(e)
+	listH, _ := consumersLayout(e.bodyHeight(), len(p.list))
 	if y < listH {
 		k := tea.KeyPressMsg{Code: tea.KeyDown}
 		if delta < 0 {
 			k = tea.KeyPressMsg{Code: tea.KeyUp}
 		}
-		if p.cur.move(e, k, len(e.snap.Consumers), listH-3, consumerID(e)) {
+		if p.cur.move(e, k, len(p.list), listH-3, p.rowID(e)) {
 			p.focus = false
 			p.pull(e)
 		}

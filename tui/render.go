@@ -162,6 +162,7 @@ type column struct {
 	right bool // right-aligned (numbers)
 	drop  int  // 0: always shown; otherwise columns with the highest drop go first when the table is too wide
 	cutL  bool // cut long values on the left ("…ers-part-1"), keeping their distinctive end
+	cutM  bool // cut long names in the middle, keeping the namespace and the end ("/default/…rders-eu-west")
 }
 
 // cell is one table cell: plain text and its paint, or a sparkline of spark.
@@ -312,6 +313,10 @@ func (st *styles) renderTable(t table, w, h int) []string {
 			}
 			if c.cutL {
 				l.addFit(p, cutLeft(cl.s, ws[j]), ws[j], c.right)
+				continue
+			}
+			if c.cutM {
+				l.addFit(p, cutMiddle(cl.s, ws[j]), ws[j], c.right)
 				continue
 			}
 			l.addFit(p, cl.s, ws[j], c.right)
