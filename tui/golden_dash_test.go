@@ -2,11 +2,13 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/charmbracelet/x/exp/golden"
 
+	"github.com/danube-console/danube-console/monitor"
 	"github.com/danube-console/danube-console/tui/tuitest"
 )
 
@@ -78,5 +80,57 @@ func TestCutMiddle(t *testing.T) {
 		if got := cutMiddle(c.in, c.w); got != c.want || textWidth(got) > c.w {
 			t.Errorf("cutMiddle(%q, %d) = %q, want %q", c.in, c.w, got, c.want)
 		}
+	}
+}
+
+// TestClusterRowsFollowTheSnapshot: the rows derived from the cluster's metrics change when a new snapshot
+// brings other figures, and only then.
+func TestClusterRowsFollowTheSnapshot(t *testing.T) {
+	f := tuitest.ClusterTraffic()
+	m := newTest(t, f, 160, 48, goldenTheme)
+	press(m, "3")
+	if strings.Contains(screen(m), "/default/brand-new") {
+		t.Fatal("a topic shows before the metrics have it")
+	}
+	f.Update(func(s *monitor.Snapshot) {
+		c := s.Cluster
+		c.Topics = append(slices.Clone(c.Topics), monitor.TopicRate{Broker: "1", Topic: "/default/brand-new", MsgsInPerSec: 99_000, Producers: 7})
+		s.Cluster = c
+	})
+	m.Update(tickMsg{})
+	s := screen(m)
+	if !strings.Contains(s, "/default/brand-new") || !strings.Contains(s, "Producers · 12 topics · 5 console") {
+		t.Errorf("the producers pane does not show the new topic of the metrics:\n%s", s)
+	}
+	press(m, "1")
+	if s := screen(m); !strings.Contains(s, "/default/brand-new") {
+		t.Errorf("the dashboard's top topics do not rank the new topic first:\n%s", s)
+	}
+}
+
+// TestEnterTapsAClusterSubscription: enter on a subscription of the cluster opens the tap form on its topic
+// (with a subscription of the console's own); read-only refuses it.
+func TestEnterTapsAClusterSubscription(t *testing.T) {
+	m := newTest(t, tuitest.ClusterTraffic(), 160, 48, goldenTheme)
+	press(m, "4", "enter") // enricher on /analytics/clickstream
+	tf, ok := m.modal.(*tapForm)
+	if !ok {
+		t.Fatalf("enter on a subscription of the cluster opened %T, want the tap form", m.modal)
+	}
+	if tf.topic.Value() != "/analytics/clickstream" || tf.sub.Value() == "enricher" {
+		t.Errorf("tap form on %q subscription %q, want /analytics/clickstream with the console's own subscription", tf.topic.Value(), tf.sub.Value())
+	}
+	ro := newTest(t, tuitest.ClusterTraffic(), 160, 48, goldenTheme, func(o *Options) { o.ReadOnly = true })
+	press(ro, "4", "enter")
+	if ro.modal != nil || !strings.Contains(screen(ro), "read-only") {
+		t.Errorf("read-only: enter on a subscription of the cluster opened %T", ro.modal)
+	}
+}
+
+// TestNoMetricsSource: without a metrics source the cluster's tiles say what would fill them.
+func TestNoMetricsSource(t *testing.T) {
+	m := newTest(t, tuitest.Scripted(), 160, 48, goldenTheme)
+	if s := screen(m); !strings.Contains(s, "no metrics source: --metrics-url or --prometheus-url") {
+		t.Errorf("the dashboard without a metrics source does not say what would fill it:\n%s", s)
 	}
 }

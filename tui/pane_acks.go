@@ -14,6 +14,9 @@ type acksPane struct {
 	subs    []clusterSub // the cluster's subscriptions, derived when the snapshot changes
 	subsKey sliceKey
 	derived bool
+	// the cluster's subscriptions' figures, summed
+	lag, blocked int64
+	redeliv, dlq float64
 }
 
 func subscriptionID(e *env) func(i int) string {
@@ -28,6 +31,13 @@ func (p *acksPane) derive(e *env) {
 		return
 	}
 	p.subs, p.subsKey, p.derived = sumSubs(e.snap.Cluster.Subscriptions), k, true
+	p.lag, p.blocked, p.redeliv, p.dlq = 0, 0, 0, 0
+	for i := range p.subs {
+		p.lag += p.subs[i].lag
+		p.blocked += p.subs[i].terminalBlocked
+		p.redeliv += p.subs[i].redelivered
+		p.dlq += p.subs[i].dlq
+	}
 }
 
 // n is the number of rows of both lists.
@@ -184,14 +194,7 @@ func (p *acksPane) view(e *env, w, h int) string {
 		ackErr += ss[i].AckErrors
 		pending += ss[i].Pending
 	}
-	var lag, blocked int64
-	var redelivR, dlq float64
-	for i := range p.subs {
-		lag += p.subs[i].lag
-		blocked += p.subs[i].terminalBlocked
-		redelivR += p.subs[i].redelivered
-		dlq += p.subs[i].dlq
-	}
+	lag, blocked, redelivR, dlq := p.lag, p.blocked, p.redeliv, p.dlq
 	clusterH, ownH := acksLayout(h, len(p.subs), len(ss))
 	body := st.renderTable(p.clusterTable(e), w-2, clusterH-3)
 	for len(body) < clusterH-3 {

@@ -305,7 +305,11 @@ func (p *consumersPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 		if c == nil {
 			// A subscription of the cluster: offer to tap its topic (a subscription of the console's own,
 			// so that the tap takes no message from the subscription's consumers).
-			if s := p.selectedSub(e); s != nil {
+			switch s := p.selectedSub(e); {
+			case s == nil:
+			case e.readOnly():
+				e.setStatus(levelWarn, "read-only: starting taps is disabled")
+			default:
 				e.post(openTapFormMsg{topic: s.topic})
 			}
 			return nil

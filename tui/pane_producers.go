@@ -21,8 +21,9 @@ type producersPane struct {
 	rows               []prodRow      // what the table shows, derived when the snapshot changes
 	topics             []clusterTopic // the cluster's topics with producers or traffic in
 	topicsKey, prodKey sliceKey
-	want               string // a producer to select as soon as the snapshot has it
-	named              int    // the highest n of the "producer-<n>" names given
+	inRate, inBytes    float64 // the cluster's topics' rates in, summed
+	want               string  // a producer to select as soon as the snapshot has it
+	named              int     // the highest n of the "producer-<n>" names given
 }
 
 // Requests the producers pane serves: the command line posts them, the root routes them here.
@@ -162,10 +163,12 @@ func (p *producersPane) derive(e *env) {
 		return
 	}
 	if tk != p.topicsKey || p.rows == nil {
-		p.topics = p.topics[:0]
+		p.topics, p.inRate, p.inBytes = p.topics[:0], 0, 0
 		for _, t := range sumTopics(c.Topics) {
 			if t.producers > 0 || t.in > 0 {
 				p.topics = append(p.topics, t)
+				p.inRate += t.in
+				p.inBytes += t.inBytes
 			}
 		}
 	}
@@ -351,11 +354,7 @@ func (p *producersPane) view(e *env, w, h int) string {
 		msgs += ps[i].Msgs
 		errs += ps[i].Errors
 	}
-	var cin, cinB float64
-	for i := range p.topics {
-		cin += p.topics[i].in
-		cinB += p.topics[i].inBytes
-	}
+	cin, cinB := p.inRate, p.inBytes
 	body := e.st.renderTable(p.table(e, true), w-2, h-4)
 	for len(body) < h-4 {
 		body = append(body, blank(w-2))

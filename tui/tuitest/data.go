@@ -376,3 +376,36 @@ func ClusterTraffic() *Fake {
 	f.mu.Unlock()
 	return f
 }
+
+// ClusterBig returns ClusterTraffic with a cluster of 3 brokers, 2,000 topics (every tenth in 4
+// partitions) and 10,000 subscriptions in its metrics, for benchmarks.
+func ClusterBig() *Fake {
+	f := ClusterTraffic()
+	f.Update(func(s *monitor.Snapshot) {
+		c := s.Cluster
+		c.Topics, c.Subscriptions = nil, nil
+		for i := range 2000 {
+			topic := fmt.Sprintf("/ns-%02d/topic-%04d", i%40, i)
+			names := []string{topic}
+			if i%10 == 0 {
+				names = []string{topic + "-part-0", topic + "-part-1", topic + "-part-2", topic + "-part-3"}
+			}
+			for j, name := range names {
+				broker := fmt.Sprint(1 + (i+j)%3)
+				c.Topics = append(c.Topics, monitor.TopicRate{Broker: broker, Topic: name, Window: 5 * time.Second,
+					MsgsInPerSec: float64(i%97) * 3, MsgsOutPerSec: float64(i%89) * 3, Producers: int64(1 + i%3), Consumers: int64(i % 5),
+					Subscriptions: 5, Lag: int64(i % 1000)})
+				for k := range 5 {
+					if j > 0 && k > 0 {
+						continue // the partitions of every tenth topic: one subscription each beyond the first
+					}
+					c.Subscriptions = append(c.Subscriptions, monitor.SubscriptionRate{Broker: broker, Topic: name,
+						Subscription: fmt.Sprintf("sub-%d", k), Window: 5 * time.Second, MsgsOutPerSec: float64(i%89) * 0.6,
+						Consumers: int64(k % 3), Lag: int64((i * (k + 1)) % 5000), RedeliveriesPerSec: float64(k % 2)})
+				}
+			}
+		}
+		s.Cluster = c
+	})
+	return f
+}
