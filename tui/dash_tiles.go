@@ -2,7 +2,10 @@ package tui
 
 import (
 	"math"
+	"strings"
 	"time"
+
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/danube-console/danube-console/monitor"
 )
@@ -30,9 +33,13 @@ func (d *dashboardPane) throughputTile(e *env, w, h int, focused bool) string {
 	if math.IsNaN(d.inNow) && math.IsNaN(d.outNow) || len(d.hist.In) == 0 {
 		msg := noMetrics(&e.snap.Cluster)
 		if msg == "" {
-			msg = "the chart fills as the brokers' metrics are scraped (or from --prometheus-url)"
+			msg = "fills as the brokers are scraped (or from --prometheus-url)"
 		}
-		return st.box(title, w, h, focused, []string{st.textLine(inner, st.muted, msg)})
+		var lines []string
+		for _, l := range strings.Split(ansi.Wordwrap(msg, max(1, inner-1), ""), "\n") {
+			lines = append(lines, st.textLine(inner, st.muted, l))
+		}
+		return st.box(title, w, h, focused, lines)
 	}
 	span := time.Duration(len(d.hist.In)) * d.hist.Step
 	if w < 60 {

@@ -155,12 +155,16 @@ func (d *dashboardPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 func (d *dashboardPane) dashLayout(e *env, w, h int) (rows [3]int, left [3]int) {
 	c := &e.snap.Cluster
 	want2 := max(brokerCount(c), len(e.snap.Connectors)) + 3
-	want0 := max(len(c.Problems)+2, h/3)
+	want0 := len(c.Problems) + 3
+	chart := len(d.hist.In) > 0 && !(math.IsNaN(d.inNow) && math.IsNaN(d.outNow))
+	if chart {
+		want0 = max(want0, h/3)
+	}
 	want1 := max(len(d.topics), len(d.subs), 1) + 3
 	rows[2] = max(4, min(want2, h*2/7))
 	rows[0] = max(6, min(want0, h/3))
 	rows[1] = max(4, h-rows[0]-rows[2])
-	if extra := rows[1] - want1; extra > 0 {
+	if extra := rows[1] - want1; extra > 0 && chart {
 		rows[1] -= extra
 		rows[0] += extra
 	}

@@ -167,7 +167,7 @@ func (p *healthPane) brokersTable(e *env, full bool) table {
 	st := e.st
 	now := e.now
 	cols := []column{
-		{title: "BROKER", width: 6},
+		{title: "BROKER", width: 10},
 		{title: "ROLE", width: 8, drop: 5},
 		{title: "STATUS", width: 6},
 		{title: "ADDRESS", width: 14, flex: 2, drop: 7},
@@ -181,7 +181,7 @@ func (p *healthPane) brokersTable(e *env, full bool) table {
 	}
 	if !full {
 		cols = []column{
-			{title: "BROKER", width: 6},
+			{title: "BROKER", width: 10},
 			{title: "STATUS", width: 6},
 			{title: "SCRAPED", width: 7, right: true, drop: 3},
 			{title: "ERR/S", width: 6, right: true, drop: 2},
