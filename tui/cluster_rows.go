@@ -11,22 +11,42 @@ import (
 // This file derives the rows the producers, consumers, acks, health and dashboard views draw from the
 // cluster's metrics: topics and subscriptions with their partitions summed under the base topic, and the
 // brokers joined from the admin API, their metrics and their sources. The snapshot's cluster slices are
-// shared and immutable, so a derivation is redone only when the slice it reads is another one (sliceKey):
+// shared and immutable, so a derivation is redone only when the slice it reads holds other figures (from):
 // the views then draw from rows already sorted, and a frame costs what is on screen, not the cluster's
 // size.
 
-// sliceKey identifies a snapshot slice: its first element's address and its length. The monitor hands out
-// a new slice when the figures change, so an equal key means the same figures.
-type sliceKey struct {
-	p any
-	n int
+// from remembers the snapshot slice a derivation was made from.
+type from[T comparable] struct {
+	s    []T
+	seen bool
 }
 
-func keyOf[T any](s []T) sliceKey {
-	if len(s) == 0 {
-		return sliceKey{}
+// changed reports whether s holds other figures than the slice the derivation was made from, and
+// remembers s. The same slice is answered at once and without a write (a View may ask); another slice
+// with the same elements (a monitor may hand out a copy of unchanged figures) is compared element by
+// element, which costs far less than a derivation, and is no change.
+func (f *from[T]) changed(s []T) bool {
+	if f.seen && len(s) == len(f.s) && (len(s) == 0 || &s[0] == &f.s[0]) {
+		return false
 	}
-	return sliceKey{p: &s[0], n: len(s)}
+	same := f.seen && slices.Equal(s, f.s)
+	f.s, f.seen = s, true
+	return !same
+}
+
+// fromIdent is from for slices whose elements cannot be compared (the console's own clients, with their
+// series): any other slice is a change.
+type fromIdent[T any] struct {
+	s    []T
+	seen bool
+}
+
+func (f *fromIdent[T]) changed(s []T) bool {
+	if f.seen && len(s) == len(f.s) && (len(s) == 0 || &s[0] == &f.s[0]) {
+		return false
+	}
+	f.s, f.seen = s, true
+	return true
 }
 
 // clusterTopic is one topic of the cluster from the brokers' metrics, its partitions summed.

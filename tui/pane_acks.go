@@ -2,6 +2,8 @@ package tui
 
 import (
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/danube-console/danube-console/monitor"
 )
 
 // acksPane shows what the brokers say of every subscription of the cluster (the broker exports no ack
@@ -10,10 +12,9 @@ import (
 // consumers, what was acked, nacked, pending and redelivered, the ack errors and the ack latency. One
 // selection runs through both lists, the cluster's first.
 type acksPane struct {
-	cur     cursor
-	subs    []clusterSub // the cluster's subscriptions, derived when the snapshot changes
-	subsKey sliceKey
-	derived bool
+	cur      cursor
+	subs     []clusterSub // the cluster's subscriptions, derived when the snapshot changes
+	subsFrom from[monitor.SubscriptionRate]
 	// the cluster's subscriptions' figures, summed
 	lag, blocked int64
 	redeliv, dlq float64
@@ -26,11 +27,10 @@ func subscriptionID(e *env) func(i int) string {
 
 // derive sums the cluster's subscriptions when the snapshot's changed.
 func (p *acksPane) derive(e *env) {
-	k := keyOf(e.snap.Cluster.Subscriptions)
-	if p.derived && k == p.subsKey {
+	if !p.subsFrom.changed(e.snap.Cluster.Subscriptions) {
 		return
 	}
-	p.subs, p.subsKey, p.derived = sumSubs(e.snap.Cluster.Subscriptions), k, true
+	p.subs = sumSubs(e.snap.Cluster.Subscriptions)
 	p.lag, p.blocked, p.redeliv, p.dlq = 0, 0, 0, 0
 	for i := range p.subs {
 		p.lag += p.subs[i].lag

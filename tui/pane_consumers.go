@@ -29,9 +29,10 @@ type consumersPane struct {
 	cur cursor // the consumer list's selection
 	// list is what the list shows, derived when the snapshot changes: the cluster's subscriptions (csubs)
 	// and the console's own consumers.
-	list             []consRow
-	csubs            []clusterSub
-	subsKey, consKey sliceKey
+	list     []consRow
+	csubs    []clusterSub
+	subsFrom from[monitor.SubscriptionRate]
+	consFrom fromIdent[monitor.ConsumerStats]
 	msgStream
 	fin  filterInput
 	insp *inspector // the open message inspector, if any
@@ -71,14 +72,13 @@ type consRow struct{ cs, c int }
 // of the cluster followed by the console's own consumers of it, then the console's consumers of
 // subscriptions the metrics do not show.
 func (p *consumersPane) derive(e *env) {
-	sk, ck := keyOf(e.snap.Cluster.Subscriptions), keyOf(e.snap.Consumers)
-	if p.list != nil && sk == p.subsKey && ck == p.consKey {
+	subsChanged := p.subsFrom.changed(e.snap.Cluster.Subscriptions)
+	if !p.consFrom.changed(e.snap.Consumers) && !subsChanged {
 		return
 	}
-	if sk != p.subsKey || p.list == nil {
+	if subsChanged {
 		p.csubs = sumSubs(e.snap.Cluster.Subscriptions)
 	}
-	p.subsKey, p.consKey = sk, ck
 	cs := e.snap.Consumers
 	type key struct{ topic, sub string }
 	at := make(map[key]int, len(p.csubs))

@@ -24,16 +24,15 @@ type dashboardPane struct {
 	conns   tiler
 
 	// Derived when the snapshot's cluster changes, so that a frame sorts and scans nothing.
-	topics          []clusterTopic // by rate, highest first
-	subs            []clusterSub   // by lag, highest first; only those with lag
-	topicsKey       sliceKey
-	subsKey         sliceKey
-	derived         bool
-	hist            monitor.TopicHistory // the cluster's throughput
-	histAt          time.Time            // when hist was read
-	inNow, outNow   float64              // the last known points of hist
-	problemCounts   [3]int               // problems by severity
-	problemCountKey sliceKey
+	topics        []clusterTopic // by rate, highest first
+	subs          []clusterSub   // by lag, highest first; only those with lag
+	topicsFrom    from[monitor.TopicRate]
+	subsFrom      from[monitor.SubscriptionRate]
+	hist          monitor.TopicHistory // the cluster's throughput
+	histAt        time.Time            // when hist was read
+	inNow, outNow float64              // the last known points of hist
+	problemCounts [3]int               // problems by severity
+	problemsFrom  from[monitor.Problem]
 }
 
 // tiler draws a pane's condensed dashboard tile in exactly w×h cells, from what sync settled. It is pure.
@@ -89,26 +88,22 @@ const (
 // a second, and lets the brokers' and connectors' tiles settle.
 func (d *dashboardPane) sync(e *env) {
 	c := &e.snap.Cluster
-	if tk := keyOf(c.Topics); !d.derived || tk != d.topicsKey {
+	if d.topicsFrom.changed(c.Topics) {
 		d.topics = sumTopics(c.Topics)
 		slices.SortStableFunc(d.topics, func(a, b clusterTopic) int { return cmp.Compare(b.in+b.out, a.in+a.out) })
-		d.topicsKey = tk
 	}
-	if sk := keyOf(c.Subscriptions); !d.derived || sk != d.subsKey {
+	if d.subsFrom.changed(c.Subscriptions) {
 		d.subs = slices.DeleteFunc(sumSubs(c.Subscriptions), func(s clusterSub) bool { return s.lag <= 0 })
 		slices.SortStableFunc(d.subs, func(a, b clusterSub) int { return cmp.Compare(b.lag, a.lag) })
-		d.subsKey = sk
 	}
-	if pk := keyOf(c.Problems); !d.derived || pk != d.problemCountKey {
+	if d.problemsFrom.changed(c.Problems) {
 		d.problemCounts = [3]int{}
 		for i := range c.Problems {
 			if s := int(c.Problems[i].Severity); s < len(d.problemCounts) {
 				d.problemCounts[s]++
 			}
 		}
-		d.problemCountKey = pk
 	}
-	d.derived = true
 	if e.history != nil && (d.histAt.IsZero() || e.now.Sub(d.histAt) >= historyEvery || e.now.Before(d.histAt)) {
 		d.hist, d.histAt = e.history.TopicHistory("", historySpan), e.now
 		d.inNow, d.outNow = lastKnown(d.hist.In), lastKnown(d.hist.Out)

@@ -16,18 +16,22 @@ import (
 type healthPane struct {
 	cur       cursor
 	brokers   []brokerRow // derived when the snapshot's cluster changes
-	brokerKey [3]sliceKey
-	derived   bool
+	adminFrom from[monitor.BrokerInfo]
+	mFrom     from[monitor.BrokerMetrics]
+	srcFrom   from[monitor.SourceState]
 }
 
 // derive joins the brokers when the admin view, the brokers' metrics or the sources changed.
 func (p *healthPane) derive(e *env) {
 	c := &e.snap.Cluster
-	k := [3]sliceKey{keyOf(c.Admin.Brokers), keyOf(c.Brokers), keyOf(c.Sources)}
-	if p.derived && k == p.brokerKey {
+	a, m, s := p.adminFrom.changed(c.Admin.Brokers), p.mFrom.changed(c.Brokers), p.srcFrom.changed(c.Sources)
+	if !a && !m && !s && p.brokers != nil {
 		return
 	}
-	p.brokers, p.brokerKey, p.derived = joinBrokers(c), k, true
+	p.brokers = joinBrokers(c)
+	if p.brokers == nil {
+		p.brokers = []brokerRow{}
+	}
 }
 
 // brokersHeight is the height of the brokers' box: its rows, at most a third of the pane.

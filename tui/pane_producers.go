@@ -17,13 +17,14 @@ import (
 // sparkline, totals, errors and publish latency. It owns the console's own producers: it starts them
 // (:producer), names them "producer-<n>", stops them (x, :stop), and publishes single messages (:produce).
 type producersPane struct {
-	cur                cursor
-	rows               []prodRow      // what the table shows, derived when the snapshot changes
-	topics             []clusterTopic // the cluster's topics with producers or traffic in
-	topicsKey, prodKey sliceKey
-	inRate, inBytes    float64 // the cluster's topics' rates in, summed
-	want               string  // a producer to select as soon as the snapshot has it
-	named              int     // the highest n of the "producer-<n>" names given
+	cur             cursor
+	rows            []prodRow      // what the table shows, derived when the snapshot changes
+	topics          []clusterTopic // the cluster's topics with producers or traffic in
+	topicsFrom      from[monitor.TopicRate]
+	prodFrom        fromIdent[monitor.ProducerStats]
+	inRate, inBytes float64 // the cluster's topics' rates in, summed
+	want            string  // a producer to select as soon as the snapshot has it
+	named           int     // the highest n of the "producer-<n>" names given
 }
 
 // Requests the producers pane serves: the command line posts them, the root routes them here.
@@ -158,11 +159,11 @@ type prodRow struct{ ct, pr int }
 // console's producers on topics the metrics do not show at the end.
 func (p *producersPane) derive(e *env) {
 	c := &e.snap.Cluster
-	tk, pk := keyOf(c.Topics), keyOf(e.snap.Producers)
-	if p.rows != nil && tk == p.topicsKey && pk == p.prodKey {
+	topicsChanged := p.topicsFrom.changed(c.Topics)
+	if !p.prodFrom.changed(e.snap.Producers) && !topicsChanged {
 		return
 	}
-	if tk != p.topicsKey || p.rows == nil {
+	if topicsChanged {
 		p.topics, p.inRate, p.inBytes = p.topics[:0], 0, 0
 		for _, t := range sumTopics(c.Topics) {
 			if t.producers > 0 || t.in > 0 {
@@ -172,7 +173,6 @@ func (p *producersPane) derive(e *env) {
 			}
 		}
 	}
-	p.topicsKey, p.prodKey = tk, pk
 	ps := e.snap.Producers
 	p.rows = make([]prodRow, 0, len(p.topics)+len(ps))
 	used := make([]bool, len(ps))
