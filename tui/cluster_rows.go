@@ -226,13 +226,22 @@ func joinBrokers(c *monitor.Cluster) []brokerRow {
 		if s.Kind != "metrics" {
 			continue
 		}
-		if s.Broker == "" {
-			out = append(out, brokerRow{id: "?", addr: s.URL, src: s})
+		if s.Broker == "" { // not answered yet: named by its endpoint
+			out = append(out, brokerRow{id: "? " + endpointHost(s.URL), addr: s.URL, src: s})
 			continue
 		}
 		row(s.Broker).src = s
 	}
 	return out
+}
+
+// endpointHost is the host:port of a URL ("10.0.0.9:9040" for "http://10.0.0.9:9040/metrics").
+func endpointHost(u string) string {
+	if _, rest, ok := strings.Cut(u, "://"); ok {
+		u = rest
+	}
+	host, _, _ := strings.Cut(u, "/")
+	return host
 }
 
 // metricsSources says what metrics sources the cluster has: whether any is configured and whether one has

@@ -68,7 +68,7 @@ func TestJoinBrokers(t *testing.T) {
 	if up, down := bs[2].health(); up || !down || bs[2].m != nil {
 		t.Errorf("broker 3 (its endpoint refuses): up %v down %v metrics %v", up, down, bs[2].m)
 	}
-	if bs[3].id != "?" || bs[3].addr != "http://10.0.0.9:9040/metrics" {
+	if bs[3].id != "? 10.0.0.9:9040" || bs[3].addr != "http://10.0.0.9:9040/metrics" {
 		t.Errorf("the endpoint that never answered: %+v", bs[3])
 	}
 	if got := ago(tuitest.Epoch, bs[2].src.LastOK); got != "1m35s" {

@@ -5,8 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/x/ansi"
-
 	"github.com/danube-console/danube-console/monitor"
 )
 
@@ -36,7 +34,7 @@ func (d *dashboardPane) throughputTile(e *env, w, h int, focused bool) string {
 			msg = "fills as the brokers are scraped (or from --prometheus-url)"
 		}
 		var lines []string
-		for _, l := range strings.Split(ansi.Wordwrap(msg, max(1, inner-1), ""), "\n") {
+		for _, l := range wrapWords(msg, max(1, inner-1)) {
 			lines = append(lines, st.textLine(inner, st.muted, l))
 		}
 		return st.box(title, w, h, focused, lines)
@@ -201,4 +199,23 @@ func (d *dashboardPane) lagTile(e *env, w, h int, focused bool) string {
 	}
 	title := []seg{{"Subscriptions", st.title}, {" by lag (" + itoa(len(d.subs)) + ")", st.muted}}
 	return st.box(title, w, h, focused, st.renderTable(t, w-2, h-2))
+}
+
+// wrapWords breaks plain text into lines of at most width cells at its spaces (a word longer than a line
+// is cut by the line that draws it).
+func wrapWords(s string, width int) []string {
+	var lines []string
+	cur := ""
+	for _, w := range strings.Fields(s) {
+		switch {
+		case cur == "":
+			cur = w
+		case textWidth(cur)+1+textWidth(w) <= width:
+			cur += " " + w
+		default:
+			lines = append(lines, cur)
+			cur = w
+		}
+	}
+	return append(lines, cur)
 }

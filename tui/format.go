@@ -210,8 +210,9 @@ func cutLeft(s string, width int) string {
 }
 
 // cutMiddle shortens a plain name to at most width cells by cutting its middle, which becomes "…": it keeps
-// the namespace of a "/namespace/topic" name when that leaves room for the end, and always the end, which
-// is what tells similar names apart ("/default/…rders-eu-west", not "/default/orders-…" nor "…-eu-west").
+// the namespace of a "/namespace/topic" name when that leaves room for 2/5 of the width of the end, else the
+// namespace's start and as much of the topic as fits; always the end, which is what tells similar names
+// apart ("/default/…rders-eu-west", "/defa…/orders", not "/default/orders-…" nor "…-eu-west").
 func cutMiddle(s string, width int) string {
 	w := textWidth(s)
 	if w <= width || width <= 0 {
@@ -223,8 +224,12 @@ func cutMiddle(s string, width int) string {
 	head := (width - 1) / 3
 	if strings.HasPrefix(s, "/") {
 		if i := strings.IndexByte(s[1:], '/'); i >= 0 {
-			if ns := textWidth(s[:i+2]); ns+4 <= width {
-				head = ns // the namespace and its slash, and at least three cells of the end
+			ns := textWidth(s[:i+2]) // "/namespace/"
+			local := w - ns
+			if ns+1+min(local, max(4, (width-1)*2/5)) <= width {
+				head = ns
+			} else {
+				head = width - 1 - min(local+1, width-4) // the topic with its slash, if it fits
 			}
 		}
 	}

@@ -72,8 +72,10 @@ func TestCutMiddle(t *testing.T) {
 		{"/default/orders", 20, "/default/orders"},
 		{"/default/orders-eu-west", 18, "/default/…-eu-west"},
 		{"/default/orders-eu-west", 12, "/de…-eu-west"}, // no room for the namespace and the end: the end first,
-		{"/averyverylongnamespace/orders-eu-west", 16, "/aver…rs-eu-west"},
+		{"/averyverylongnamespace/orders-eu-west", 16, "/av…ders-eu-west"},
 		{"plain-name-without-namespace", 10, "pla…espace"},
+		{"/default/orders", 13, "/defa…/orders"},
+		{"/default/orders-eu-west", 22, "/default/…ders-eu-west"},
 		{"/ns/t", 3, "…/t"},
 	}
 	for _, c := range cases {

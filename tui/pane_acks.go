@@ -56,10 +56,11 @@ func (p *acksPane) rowID(e *env) func(i int) string {
 
 // acksLayout splits the pane between the cluster's subscriptions (with the totals line) and the console's.
 func acksLayout(h, cluster, own int) (clusterH, ownH int) {
+	// Borders, header and totals take four lines.
 	if cluster == 0 {
-		ownH = max(5, min(own+3, h/2))
+		ownH = max(5, min(own+4, h/2))
 	} else {
-		ownH = max(4, min(own+3, h/3))
+		ownH = max(5, min(own+4, h*2/5))
 	}
 	return h - ownH, ownH
 }
