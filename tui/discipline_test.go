@@ -21,6 +21,7 @@ var components = map[string][]string{
 	"pane_producers.go":    {"producersPane"},
 	"pane_consumers.go":    {"consumersPane"},
 	"consumers_actions.go": {"consumersPane"},
+	"consumers_list.go":    {"consumersPane"},
 	"consumers_stream.go":  {"msgStream"},
 	"consumers_filter.go":  {"filterInput"},
 	"inspector.go":         {"inspector"},
