@@ -144,24 +144,38 @@ func (d *dashboardPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 }
 
 // dashLayout is the dashboard's grid at w×h: the heights of its three rows and the width of each row's
-// left tile. The rows are sized to their tiles' content: the brokers and connectors take their rows (up to
-// 2/7 of the height), the chart and the problems a third at most, the rankings the rest; what the rankings
-// do not need goes to the chart.
+// left tile. The rows are sized to their tiles' content: first each within a share of the height (the
+// chart and the problems a third, the brokers and connectors 2/7, the rankings the rest), then what is
+// left to those whose content is still cut; what no tile needs goes to the chart, or, with no chart to
+// draw, stays blank under the tiles.
 func (d *dashboardPane) dashLayout(e *env, w, h int) (rows [3]int, left [3]int) {
 	c := &e.snap.Cluster
-	want2 := max(brokerCount(c), len(e.snap.Connectors)) + 3
-	want0 := len(c.Problems) + 3
-	chart := len(d.hist.In) > 0 && !(math.IsNaN(d.inNow) && math.IsNaN(d.outNow))
-	if chart {
-		want0 = max(want0, h/3)
+	brokers := brokerCount(c)
+	if brokers == 0 {
+		brokers = len(e.snap.Health) // the tile shows the console's own clients' health instead
 	}
-	want1 := max(len(d.topics), len(d.subs), 1) + 3
-	rows[2] = max(4, min(want2, h*2/7))
-	rows[0] = max(6, min(want0, h/3))
-	rows[1] = max(4, h-rows[0]-rows[2])
-	if extra := rows[1] - want1; extra > 0 && chart {
-		rows[1] -= extra
-		rows[0] += extra
+	chart := len(d.hist.In) > 0 && !(math.IsNaN(d.inNow) && math.IsNaN(d.outNow))
+	want := [3]int{max(len(c.Problems), 3) + 3, max(len(d.topics), len(d.subs), 1) + 3, max(brokers, len(e.snap.Connectors)) + 3}
+	rows = [3]int{4, 4, 4}
+	if chart {
+		want[0], rows[0] = max(want[0], h/3), 6
+	}
+	share := [3]int{h / 3, h, h * 2 / 7}
+	room := h - rows[0] - rows[1] - rows[2]
+	grow := func(r, upTo int) {
+		if add := min(room, upTo-rows[r]); add > 0 {
+			rows[r] += add
+			room -= add
+		}
+	}
+	for _, r := range []int{2, 0, 1} {
+		grow(r, min(want[r], share[r]))
+	}
+	for _, r := range []int{1, 0, 2} {
+		grow(r, want[r])
+	}
+	if chart && room > 0 {
+		rows[0] += room
 	}
 	left = [3]int{w * 2 / 5, w / 2, w / 2} // the problems' details need the width more than the chart
 	if w >= 150 {
@@ -203,14 +217,13 @@ func (d *dashboardPane) view(e *env, w, h int) string {
 	rows, left := d.dashLayout(e, w, h)
 	var b strings.Builder
 	b.Grow(w * h * 4)
+	used := 0
 	for r := range rows {
-		th := rows[r]
-		if r == 2 {
-			th = h - rows[0] - rows[1] // the last row takes what rounding left
-		}
+		th := min(rows[r], h-used)
 		if th <= 0 {
 			continue
 		}
+		used += th
 		a := strings.Split(d.drawTile(e, r*2, left[r], th), "\n")
 		c := strings.Split(d.drawTile(e, r*2+1, w-left[r], th), "\n")
 		for y := range th {
@@ -224,6 +237,12 @@ func (d *dashboardPane) view(e *env, w, h int) string {
 				b.WriteString(c[y])
 			}
 		}
+	}
+	for ; used < h; used++ {
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(blank(w))
 	}
 	return b.String()
 }
