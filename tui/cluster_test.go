@@ -56,27 +56,6 @@ func TestGoldenCluster(t *testing.T) {
 	}
 }
 
-func TestCutMiddle(t *testing.T) {
-	cases := []struct {
-		s    string
-		w    int
-		want string
-	}{
-		{"/default/orders", 20, "/default/orders"},
-		{"/default/orders-eu-west", 20, "/default/…rs-eu-west"},
-		{"/default/orders-eu-west · billing", 24, "/default/…west · billing"},
-		{"/a-very-long-namespace/orders", 12, "/a-ve…orders"},
-		{"broker 3 is down", 9, "brok…down"},
-		{"abc", 2, "a…"},
-	}
-	for _, c := range cases {
-		got := cutMiddle(c.s, c.w)
-		if got != c.want || textWidth(got) > c.w {
-			t.Errorf("cutMiddle(%q, %d) = %q, want %q", c.s, c.w, got, c.want)
-		}
-	}
-}
-
 // act presses keys and runs the commands they return (the actions' results go back to the model).
 func act(t *testing.T, m *Model, keys ...string) {
 	t.Helper()

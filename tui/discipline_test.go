@@ -16,10 +16,12 @@ import (
 // if each were a package of its own. commands.go owns no component: the commands, too, only post requests.
 var components = map[string][]string{
 	"pane_dashboard.go":    {"dashboardPane", "tiler"},
+	"dash_tiles.go":        {"dashboardPane"},
 	"pane_topics.go":       {"topicsPane"},
 	"pane_producers.go":    {"producersPane"},
 	"pane_consumers.go":    {"consumersPane"},
 	"consumers_actions.go": {"consumersPane"},
+	"consumers_list.go":    {"consumersPane"},
 	"consumers_stream.go":  {"msgStream"},
 	"consumers_filter.go":  {"filterInput"},
 	"inspector.go":         {"inspector"},

@@ -39,7 +39,7 @@ func TestNavigation(t *testing.T) {
 	if m.active != paneDashboard {
 		t.Fatalf("starts on pane %d, want the dashboard", m.active)
 	}
-	for i, title := range []string{"", "Topics (6)", "Producers (5)", "Consumers (4)", "Acks (4 subscriptions)", "Health checks (5)", "Connectors (4)",
+	for i, title := range []string{"", "Topics (6)", "Producers · 0 topics · 5 console", "Consumers · 0 subscriptions · 4 console", "Console acks (4 subscriptions)", "Console health checks (5)", "Connectors (4)",
 		"Brokers (0)", "Problems (0)", "Roles (0)"} {
 		if i == 0 {
 			continue
@@ -69,9 +69,9 @@ func TestNavigation(t *testing.T) {
 		t.Errorf("esc: %d, want the dashboard", m.active)
 	}
 	// Dashboard tiles: right, down, enter opens the focused tile.
-	press(m, "right", "down", "enter") // 2×3 grid at 100 columns: Producers, then Acks below it
-	if m.active != paneAcks {
-		t.Errorf("right, down, enter on the dashboard: %d, want acks", m.active)
+	press(m, "right", "down", "enter") // two tiles a row: Problems, then the subscriptions by lag below it
+	if m.active != paneConsumers {
+		t.Errorf("right, down, enter on the dashboard: %d, want consumers", m.active)
 	}
 	// A click on a tab switches panes.
 	for _, sp := range tabLayout(m.w, m.active) {

@@ -209,21 +209,28 @@ func cutLeft(s string, width int) string {
 	return ansi.TruncateLeft(s, w-width+1, "…")
 }
 
-// cutMiddle shortens a name to at most width cells by cutting its middle, which becomes "…": a topic keeps
-// its namespace and its end ("/default/…rders-eu-west"), where names differ; other text keeps as much of
-// its start as of its end.
+// cutMiddle shortens a plain name to at most width cells by cutting its middle, which becomes "…": it keeps
+// the namespace of a "/namespace/topic" name when that leaves room for 2/5 of the width of the end, else the
+// namespace's start and as much of the topic as fits; always the end, which is what tells similar names
+// apart ("/default/…rders-eu-west", "/defa…/orders", not "/default/orders-…" nor "…-eu-west").
 func cutMiddle(s string, width int) string {
 	w := textWidth(s)
 	if w <= width || width <= 0 {
 		return s
 	}
 	if width < 4 {
-		return truncate(s, width)
+		return cutLeft(s, width)
 	}
-	head := (width - 1) / 2
+	head := (width - 1) / 3
 	if strings.HasPrefix(s, "/") {
-		if i := strings.IndexByte(s[1:], '/'); i >= 0 && textWidth(s[:i+2]) <= (width-1)*2/3 {
-			head = textWidth(s[:i+2]) // "/namespace/"
+		if i := strings.IndexByte(s[1:], '/'); i >= 0 {
+			ns := textWidth(s[:i+2]) // "/namespace/"
+			local := w - ns
+			if ns+1+min(local, max(4, (width-1)*2/5)) <= width {
+				head = ns
+			} else {
+				head = width - 1 - min(local+1, width-4) // the topic with its slash, if it fits
+			}
 		}
 	}
 	tail := width - 1 - head

@@ -235,7 +235,7 @@ func New(b monitor.Backend, o Options) *Model {
 	m.acks = &acksPane{}
 	m.health = &healthPane{}
 	m.connectors = &connectorsPane{pending: map[string]string{}}
-	m.dash = &dashboardPane{tiles: [numTiles]tiler{m.topics, m.producers, m.consumers, m.acks, m.health, m.connectors}}
+	m.dash = newDashboardPane(m.health, m.connectors)
 	m.cluster = &clusterPane{}
 	m.problems = &problemsPane{}
 	m.security = &securityPane{}

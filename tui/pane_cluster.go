@@ -42,67 +42,6 @@ type (
 	}
 )
 
-// brokerRow is one broker of the brokers table: what ListBrokers and its metrics say of it.
-type brokerRow struct {
-	id    string
-	info  *monitor.BrokerInfo    // nil: not in ListBrokers
-	met   *monitor.BrokerMetrics // nil: no metrics from it
-	src   *monitor.SourceState   // its metrics endpoint, when known
-	conns int64                  // producers + consumers of its topics, from the metrics
-	// down says why the broker counts as down ("" when it does not): its endpoint fails, or a problem says so.
-	down string
-}
-
-// brokerRows joins the admin API's brokers (in ListBrokers' order) with the metrics' (by id; brokers only
-// the metrics know come last).
-func brokerRows(c *monitor.Cluster) []brokerRow {
-	var rows []brokerRow
-	at := map[string]int{}
-	row := func(id string) int {
-		if i, ok := at[id]; ok {
-			return i
-		}
-		at[id] = len(rows)
-		rows = append(rows, brokerRow{id: id})
-		return len(rows) - 1
-	}
-	for i := range c.Admin.Brokers {
-		rows[row(c.Admin.Brokers[i].ID)].info = &c.Admin.Brokers[i]
-	}
-	for i := range c.Brokers {
-		rows[row(c.Brokers[i].ID)].met = &c.Brokers[i]
-	}
-	for i := range c.Sources {
-		s := &c.Sources[i]
-		if s.Kind != sourceMetrics {
-			continue
-		}
-		for j := range rows {
-			r := &rows[j]
-			if s.Broker == r.id || s.Broker == "" && r.info != nil && r.info.MetricsAddr != "" &&
-				strings.Contains(s.URL, "//"+r.info.MetricsAddr+"/") {
-				r.src = s
-				if s.Status == monitor.SourceFailing {
-					r.down = "metrics endpoint " + s.URL + ": " + s.Err
-				}
-			}
-		}
-	}
-	for _, p := range c.Problems {
-		if p.Kind == monitor.ProblemBrokerDown && p.Broker != "" {
-			if i, ok := at[p.Broker]; ok && rows[i].down == "" {
-				rows[i].down = p.Detail
-			}
-		}
-	}
-	for _, t := range c.Topics {
-		if i, ok := at[t.Broker]; ok {
-			rows[i].conns += t.Producers + t.Consumers
-		}
-	}
-	return rows
-}
-
 func brokerID(rows []brokerRow) func(i int) string { return func(i int) string { return rows[i].id } }
 
 // role is the broker's Raft role in a word.

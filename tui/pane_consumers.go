@@ -12,8 +12,10 @@ import (
 	"github.com/danube-console/danube-console/themes"
 )
 
-// consumersPane lists the consumers (rate, end-to-end latency) and shows the live message stream of the
-// selected one. It is made of five components: the consumer list (a cursor over the snapshot's
+// consumersPane lists the cluster's subscriptions from the brokers' metrics (consumers, messages out, lag,
+// redelivery rate), each followed by the console's own consumers of it (marked "console": rate, end-to-end
+// latency), and shows the live message stream of the selected console consumer; for a subscription of the
+// cluster, its figures, and enter offers to tap its topic. It is made of five components: the consumer list (a cursor over the snapshot's
 // consumers), the stream (msgStream), its filter input (filterInput), the message inspector, which takes
 // the whole pane while open, and the replayer, which reviews and runs replays of the stream's messages.
 // It owns the actions on taps and their messages (consumers_actions.go): it starts and numbers taps,
@@ -25,6 +27,12 @@ import (
 // (an ad-hoc consumer) with a form, x stops the selected one.
 type consumersPane struct {
 	cur cursor // the consumer list's selection
+	// list is what the list shows, derived when the snapshot changes: the cluster's subscriptions (csubs)
+	// and the console's own consumers.
+	list     []consRow
+	csubs    []clusterSub
+	subsFrom from[monitor.SubscriptionRate]
+	consFrom fromIdent[monitor.ConsumerStats]
 	msgStream
 	fin  filterInput
 	insp *inspector // the open message inspector, if any
@@ -64,16 +72,22 @@ func consumersLayout(h, n int) (listH, streamH int) {
 
 // streamRows is the number of message rows the stream box shows.
 func (p *consumersPane) streamRows(e *env) int {
-	_, sh := consumersLayout(e.bodyHeight(), len(e.snap.Consumers))
+	_, sh := consumersLayout(e.bodyHeight(), len(p.list))
 	return max(0, sh-3-p.inputLines())
 }
 
 // inputLines is the number of lines the filter input takes at the top of the stream box.
 func (p *consumersPane) inputLines() int { return pick(p.fin.open, 1, 0) }
 
-// selected returns the selected consumer, or nil.
+// selected returns the selected consumer of the console's own, or nil (a subscription of the cluster, or
+// nothing, is selected).
 func (p *consumersPane) selected(e *env) *monitor.ConsumerStats {
-	return selectedIn(&p.cur, e.snap.Consumers, consumerID(e))
+	p.derive(e)
+	i := p.cur.index(len(p.list), p.rowID(e))
+	if i < 0 || p.list[i].c < 0 {
+		return nil
+	}
+	return &e.snap.Consumers[p.list[i].c]
 }
 
 // want asks the pane to select the tap the console started (stream, name), once the snapshot lists it.
@@ -115,8 +129,10 @@ func (p *consumersPane) pull(e *env) {
 	p.msgStream.pull(e, c, p.streamRows(e))
 }
 
-// sync drops an inspector whose consumer went away and lays out the filter input and the inspector.
+// sync derives the list's rows, drops an inspector whose consumer went away and lays out the filter input
+// and the inspector.
 func (p *consumersPane) sync(e *env) {
+	p.derive(e)
 	c := p.selected(e)
 	if c == nil {
 		p.insp = nil
@@ -202,10 +218,15 @@ func (p *consumersPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 		topic := ""
 		if c != nil {
 			topic = c.Topic
+		} else if s := p.selectedSub(e); s != nil {
+			topic = s.topic
 		}
 		return p.openTapForm(e, topic)
 	case matches(msg, k.StopTap):
 		if c == nil {
+			if s := p.selectedSub(e); s != nil {
+				e.setStatus(levelWarn, clean(s.sub)+" is a subscription of the cluster, not a tap of the console: x stops taps only")
+			}
 			return nil
 		}
 		if !c.AdHoc {
@@ -215,6 +236,15 @@ func (p *consumersPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 		return p.stopTap(e, c.Name)
 	case matches(msg, k.Open):
 		if c == nil {
+			// A subscription of the cluster: offer to tap its topic (a subscription of the console's own,
+			// so that the tap takes no message from the subscription's consumers).
+			switch s := p.selectedSub(e); {
+			case s == nil:
+			case e.readOnly():
+				e.setStatus(levelWarn, "read-only: starting taps is disabled")
+			default:
+				e.post(openTapFormMsg{topic: s.topic})
+			}
 			return nil
 		}
 		if !p.focus {
@@ -287,8 +317,8 @@ func (p *consumersPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	}
-	listH, _ := consumersLayout(e.bodyHeight(), len(e.snap.Consumers))
-	if p.cur.move(e, msg, len(e.snap.Consumers), listH-3, consumerID(e)) {
+	listH, _ := consumersLayout(e.bodyHeight(), len(p.list))
+	if p.cur.move(e, msg, len(p.list), listH-3, p.rowID(e)) {
 		p.pull(e)
 	}
 	return nil
@@ -357,74 +387,19 @@ func (p *consumersPane) schemaDone(e *env, msg schemaMsg) {
 	p.schemas[msg.id] = msg.subject
 }
 
-func (p *consumersPane) table(e *env, full bool) table {
-	st := e.st
-	cs := e.snap.Consumers
-	var cols []column
-	if full {
-		cols = []column{
-			{title: "TOPIC", width: 12, flex: 3, cutL: true},
-			{title: "SUBSCRIPTION", width: 12, flex: 2, drop: 3},
-			{title: "NAME", width: 8, flex: 2, drop: 5},
-			{title: "TYPE", width: 10, drop: 8},
-			{title: "STATE", width: 12, drop: 7},
-			{title: "RATE", width: 7, right: true},
-			{title: "TREND", width: 10, flex: 1, drop: 4},
-			{title: "RECEIVED", width: 8, right: true, drop: 6},
-			{title: "E2E P50", width: 7, right: true, drop: 2},
-			{title: "E2E P99", width: 7, right: true, drop: 1},
-			{title: "ACK", width: 6, right: true, drop: 9},
-		}
-	} else {
-		cols = []column{
-			{title: "TOPIC", width: 10, flex: 2, cutL: true},
-			{title: "SUB", width: 8, flex: 1, drop: 3},
-			{title: "RATE", width: 7, right: true},
-			{title: "TREND", width: 8, flex: 1, drop: 2},
-			{title: "P99", width: 6, right: true, drop: 1},
-		}
-	}
-	return table{
-		cols:  cols,
-		n:     len(cs),
-		sel:   p.cur.index(len(cs), consumerID(e)),
-		focus: full && !p.focus,
-		empty: "no consumers (c starts a tap)",
-		row: func(i int, c []cell) {
-			cn := &cs[i]
-			if full {
-				c[0] = txt(st.text, clean(cn.Topic))
-				c[1] = txt(st.accent, clean(cn.Subscription))
-				c[2] = txt(pick(cn.AdHoc, st.accent, st.text), clean(cn.Name))
-				c[3] = txt(st.muted, cn.Type.String())
-				c[4] = txt(consumerPaint(st, cn.State), cn.State.String())
-				c[5] = txt(st.text, fmtSI(cn.Rate))
-				c[6] = spk(cn.Series)
-				c[7] = txt(st.text, fmtCount(cn.Received))
-				c[8] = txt(st.text, fmtDur(cn.EndToEnd.P50))
-				c[9] = txt(st.text, fmtDur(cn.EndToEnd.P99))
-				c[10] = pick(cn.ManualAck, txt(st.warn, "manual"), txt(st.muted, "auto"))
-				return
-			}
-			c[0] = txt(st.text, clean(cn.Topic))
-			c[1] = txt(st.accent, clean(cn.Subscription))
-			c[2] = txt(st.text, fmtSI(cn.Rate))
-			c[3] = spk(cn.Series)
-			c[4] = txt(st.text, fmtDur(cn.EndToEnd.P99))
-		},
-	}
-}
-
 func (p *consumersPane) view(e *env, w, h int) string {
 	c := p.selected(e)
 	if p.insp != nil && c != nil {
 		return p.insp.view(e, c, p.schemas, w, h)
 	}
 	st := e.st
-	cs := e.snap.Consumers
-	listH, streamH := consumersLayout(h, len(cs))
-	title := []seg{{"Consumers", st.title}, {" (" + itoa(len(cs)) + ")", st.muted}}
-	top := st.box(title, w, listH, !p.focus, st.renderTable(p.table(e, true), w-2, listH-2))
+	listH, streamH := consumersLayout(h, len(p.list))
+	top := st.box(p.title(e), w, listH, !p.focus, st.renderTable(p.table(e, true), w-2, listH-2))
+	if c == nil {
+		if s := p.selectedSub(e); s != nil {
+			return top + "\n" + p.subView(e, s, w, streamH)
+		}
+	}
 	input := ""
 	if p.fin.open && c != nil {
 		input = p.fin.view(st, w-2)
@@ -434,12 +409,7 @@ func (p *consumersPane) view(e *env, w, h int) string {
 
 func (p *consumersPane) tile(e *env, w, h int, focused bool) string {
 	st := e.st
-	var rate float64
-	for i := range e.snap.Consumers {
-		rate += e.snap.Consumers[i].Rate
-	}
-	title := []seg{{"Consumers", st.title}, {" (" + itoa(len(e.snap.Consumers)) + ") ", st.muted}, {fmtRate(rate), st.text}}
-	return st.box(title, w, h, focused, st.renderTable(p.table(e, false), w-2, h-2))
+	return st.box(p.title(e), w, h, focused, st.renderTable(p.table(e, false), w-2, h-2))
 }
 
 // esc closes the inspector, else moves the focus from the stream back to the list.
@@ -460,11 +430,11 @@ func (p *consumersPane) click(e *env, _, y int) {
 	if p.insp != nil {
 		return
 	}
-	cs := e.snap.Consumers
-	listH, _ := consumersLayout(e.bodyHeight(), len(cs))
+	p.derive(e)
+	listH, _ := consumersLayout(e.bodyHeight(), len(p.list))
 	if y < listH {
-		if i := clickRow(p.cur.index(len(cs), consumerID(e)), len(cs), listH-3, y-2); i >= 0 {
-			p.cur.idx, p.cur.id = i, consumerID(e)(i)
+		if i := clickRow(p.cur.index(len(p.list), p.rowID(e)), len(p.list), listH-3, y-2); i >= 0 {
+			p.cur.idx, p.cur.id = i, p.rowID(e)(i)
 			p.focus = false
 			p.pull(e)
 		}
@@ -494,13 +464,14 @@ func (p *consumersPane) wheel(e *env, _, y, delta int) {
 		p.insp.scroll(delta * 3)
 		return
 	}
-	listH, _ := consumersLayout(e.bodyHeight(), len(e.snap.Consumers))
+	p.derive(e)
+	listH, _ := consumersLayout(e.bodyHeight(), len(p.list))
 	if y < listH {
 		k := tea.KeyPressMsg{Code: tea.KeyDown}
 		if delta < 0 {
 			k = tea.KeyPressMsg{Code: tea.KeyUp}
 		}
-		if p.cur.move(e, k, len(e.snap.Consumers), listH-3, consumerID(e)) {
+		if p.cur.move(e, k, len(p.list), listH-3, p.rowID(e)) {
 			p.focus = false
 			p.pull(e)
 		}

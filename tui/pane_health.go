@@ -2,17 +2,40 @@ package tui
 
 import (
 	"strconv"
+	"strings"
 
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/danube-console/danube-console/monitor"
 )
 
-// healthPane shows every producer's and consumer's last health check and the state of the connection to
-// each broker address.
+// healthPane shows the cluster's brokers first (ListBrokers joined with their metrics and the state of
+// their metrics endpoints: up or down, the last scrape's age, rpc and rpc error rates), then every producer's
+// and consumer's of the console's own last health check, and the state of the connection to each broker
+// address.
 type healthPane struct {
-	cur cursor
+	cur       cursor
+	brokers   []brokerRow // derived when the snapshot's cluster changes
+	adminFrom from[monitor.BrokerInfo]
+	mFrom     from[monitor.BrokerMetrics]
+	srcFrom   from[monitor.SourceState]
 }
+
+// derive joins the brokers when the admin view, the brokers' metrics or the sources changed.
+func (p *healthPane) derive(e *env) {
+	c := &e.snap.Cluster
+	a, m, s := p.adminFrom.changed(c.Admin.Brokers), p.mFrom.changed(c.Brokers), p.srcFrom.changed(c.Sources)
+	if !a && !m && !s && p.brokers != nil {
+		return
+	}
+	p.brokers = brokerRows(c)
+	if p.brokers == nil {
+		p.brokers = []brokerRow{}
+	}
+}
+
+// brokersHeight is the height of the brokers' box: its rows, at most a third of the pane.
+func brokersHeight(h, n int) int { return max(4, min(n+3, h/3)) }
 
 func healthID(e *env) func(i int) string {
 	hs := e.snap.Health
@@ -44,7 +67,9 @@ func repairCount(e *env) int {
 }
 
 func (p *healthPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
-	ch, _, _ := healthLayout(e.bodyHeight(), len(e.snap.Conns), repairCount(e))
+	p.derive(e)
+	bh := e.bodyHeight() - brokersHeight(e.bodyHeight(), len(p.brokers))
+	ch, _, _ := healthLayout(bh, len(e.snap.Conns), repairCount(e))
 	p.cur.move(e, msg, len(e.snap.Health), ch-3, healthID(e))
 	return nil
 }
@@ -81,7 +106,7 @@ func (p *healthPane) table(e *env, full bool) table {
 	if full {
 		cols = []column{
 			{title: "KIND", width: 4, drop: 5},
-			{title: "TOPIC", width: 12, flex: 3, cutL: true},
+			{title: "TOPIC", width: 12, flex: 3, cutM: true},
 			{title: "NAME", width: 8, flex: 2, drop: 4},
 			{title: "STATUS", width: 6},
 			{title: "AGE", width: 6, right: true},
@@ -127,6 +152,105 @@ func (p *healthPane) table(e *env, full bool) table {
 			c[3] = txt(st.text, fmtDur(h.RTT))
 		},
 	}
+}
+
+// brokerState is a broker's state word and its paint: up, down, or what ListBrokers says.
+func brokerState(st *styles, b *brokerRow) (string, paint) {
+	up, down := b.state()
+	switch {
+	case up:
+		return "up", st.ok
+	case down:
+		return "down", st.err
+	}
+	return orDash(clean(b.status())), st.muted
+}
+
+// brokersTable lists the brokers; full adds their addresses, endpoints and traffic.
+func (p *healthPane) brokersTable(e *env, full bool) table {
+	st := e.st
+	now := e.now
+	cols := []column{
+		{title: "BROKER", width: 10},
+		{title: "ROLE", width: 8, drop: 5},
+		{title: "STATUS", width: 6},
+		{title: "ADDRESS", width: 14, flex: 2, drop: 7},
+		{title: "SCRAPED", width: 7, right: true},
+		{title: "RPC/S", width: 6, right: true, drop: 4},
+		{title: "ERR/S", width: 6, right: true},
+		{title: "TOPICS", width: 6, right: true, drop: 3},
+		{title: "IN/S", width: 6, right: true, drop: 6},
+		{title: "OUT/S", width: 6, right: true, drop: 8},
+		{title: "ERROR", width: 12, flex: 3, drop: 2},
+	}
+	if !full {
+		cols = []column{
+			{title: "BROKER", width: 10},
+			{title: "STATUS", width: 6},
+			{title: "SCRAPED", width: 7, right: true, drop: 3},
+			{title: "ERR/S", width: 6, right: true, drop: 2},
+			{title: "IN/S", width: 6, right: true, drop: 1},
+			{title: "ERROR", width: 10, flex: 1, drop: 4},
+		}
+	}
+	empty := "no brokers: the admin API lists none and no --metrics-url is set"
+	return table{
+		cols:  cols,
+		n:     len(p.brokers),
+		sel:   -1,
+		empty: empty,
+		row: func(i int, c []cell) {
+			b := &p.brokers[i]
+			state, sp := brokerState(st, b)
+			id := clean(b.id) + pick(b.leader(), " ★", "")
+			scraped, errS, in, errText := "-", "-", "-", ""
+			if b.src != nil {
+				scraped = ago(now, b.src.LastOK)
+				errText = clean(b.src.Err)
+			}
+			if b.met != nil {
+				errS, in = fmtSI(b.met.RPCErrorsPerSec), fmtSI(b.met.MsgsInPerSec)
+			}
+			errP := pick(b.met != nil && b.met.RPCErrorsPerSec > 0, st.warn, st.text)
+			if !full {
+				c[0] = txt(pick(b.leader(), st.accent, st.text), id)
+				c[1] = txt(sp, state)
+				c[2] = txt(st.text, scraped)
+				c[3] = txt(errP, errS)
+				c[4] = txt(st.text, in)
+				c[5] = txt(st.err, errText)
+				return
+			}
+			role := strings.TrimPrefix(clean(b.role()), "Cluster_")
+			c[0] = txt(pick(b.leader(), st.accent, st.text), id)
+			c[1] = txt(st.muted, orDash(strings.ToLower(role)))
+			c[2] = txt(sp, state)
+			c[3] = txt(st.text, orDash(clean(b.addr())))
+			c[4] = txt(st.text, scraped)
+			c[9] = txt(st.text, "-")
+			c[5], c[7], c[8] = txt(st.text, "-"), txt(st.text, "-"), txt(st.text, in)
+			if b.met != nil {
+				c[5] = txt(st.text, fmtSI(b.met.RPCPerSec))
+				c[7] = txt(st.text, fmtInt(b.met.TopicsOwned))
+				c[9] = txt(st.text, fmtSI(b.met.MsgsOutPerSec))
+			}
+			c[6] = txt(errP, errS)
+			c[10] = txt(st.err, errText)
+		},
+	}
+}
+
+// brokersTitle is "Brokers (3) 2 up · 1 down".
+func (p *healthPane) brokersTitle(e *env) []seg {
+	st := e.st
+	up, down := 0, 0
+	for i := range p.brokers {
+		u, d := p.brokers[i].state()
+		up += pick(u, 1, 0)
+		down += pick(d, 1, 0)
+	}
+	return []seg{{"Brokers", st.title}, {" (" + itoa(len(p.brokers)) + ") ", st.muted}, {itoa(up) + " up", st.ok},
+		{" · ", st.muted}, {itoa(down) + " down", pick(down > 0, st.err, st.muted)}}
 }
 
 func (p *healthPane) connsTable(e *env) table {
@@ -207,24 +331,32 @@ func (p *healthPane) view(e *env, w, h int) string {
 	st := e.st
 	hs := e.snap.Health
 	repairs := repairCount(e)
+	brH := brokersHeight(h, len(p.brokers))
+	brokers := st.box(p.brokersTitle(e), w, brH, false, st.renderTable(p.brokersTable(e, true), w-2, brH-2))
+	h -= brH
 	checksH, repairsH, connsH := healthLayout(h, len(e.snap.Conns), repairs)
 	ok, bad := healthCounts(hs)
-	title := []seg{{"Health checks", st.title}, {" (" + itoa(len(hs)) + ") ", st.muted},
+	title := []seg{{"Console health checks", st.title}, {" (" + itoa(len(hs)) + ") ", st.muted},
 		{itoa(ok) + " ok", st.ok}, {" · ", st.muted}, {itoa(bad) + " failing", pick(bad > 0, st.err, st.muted)}}
-	top := e.st.box(title, w, checksH, true, e.st.renderTable(p.table(e, true), w-2, checksH-2))
+	top := brokers + "\n" + e.st.box(title, w, checksH, true, e.st.renderTable(p.table(e, true), w-2, checksH-2))
 	if repairs > 0 {
 		rec := e.snap.StoreRecovery
 		rtitle := []seg{{"Store recovery", st.title}, {" (" + itoa(repairs) + ") ", st.muted},
 			{"broker " + clean(rec.BrokerID) + " repaired its data directory when it started " + ago(e.now, rec.StartedAt) + " ago", st.err}}
 		top += "\n" + e.st.box(rtitle, w, repairsH, false, e.st.renderTable(p.repairsTable(e), w-2, repairsH-2))
 	}
-	ctitle := []seg{{"Connections", st.title}, {" (" + itoa(len(e.snap.Conns)) + ")", st.muted}}
+	ctitle := []seg{{"Console connections", st.title}, {" (" + itoa(len(e.snap.Conns)) + ")", st.muted}}
 	bottom := e.st.box(ctitle, w, connsH, false, e.st.renderTable(p.connsTable(e), w-2, connsH-2))
 	return top + "\n" + bottom
 }
 
+// tile shows the brokers (the dashboard's brokers tile), or, when the console knows of none, its own
+// clients' health.
 func (p *healthPane) tile(e *env, w, h int, focused bool) string {
 	st := e.st
+	if len(p.brokers) > 0 {
+		return st.box(p.brokersTitle(e), w, h, focused, st.renderTable(p.brokersTable(e, false), w-2, h-2))
+	}
 	ok, bad := healthCounts(e.snap.Health)
 	ready := 0
 	for i := range e.snap.Conns {
@@ -247,9 +379,12 @@ func (p *healthPane) esc() bool       { return false }
 
 // click selects the health check under the mouse.
 func (p *healthPane) click(e *env, _, y int) {
-	ch, _, _ := healthLayout(e.bodyHeight(), len(e.snap.Conns), repairCount(e))
-	clickTable(&p.cur, len(e.snap.Health), healthID(e), ch-3, 2, y)
+	p.derive(e)
+	brH := brokersHeight(e.bodyHeight(), len(p.brokers))
+	ch, _, _ := healthLayout(e.bodyHeight()-brH, len(e.snap.Conns), repairCount(e))
+	clickTable(&p.cur, len(e.snap.Health), healthID(e), ch-3, 2, y-brH)
 }
-func (p *healthPane) sync(*env) {}
+
+func (p *healthPane) sync(e *env) { p.derive(e) }
 
 func (p *healthPane) bindings(*KeyMap) []Binding { return nil }

@@ -4,19 +4,27 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"strings"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/danube-console/danube-console/monitor"
 )
 
-// producersPane lists every producer (per partition) with its rates, sparkline, totals, errors and publish
-// latency. It owns the console's own producers: it starts them (:producer), names them "producer-<n>",
-// stops them (x, :stop), and publishes single messages (:produce).
+// producersPane lists the cluster's producers per topic, from the brokers' metrics (producers, rates in,
+// publish latency), and the console's own producers (per partition, marked "console") with their rates,
+// sparkline, totals, errors and publish latency. It owns the console's own producers: it starts them
+// (:producer), names them "producer-<n>", stops them (x, :stop), and publishes single messages (:produce).
 type producersPane struct {
-	cur   cursor
-	want  string // a producer to select as soon as the snapshot has it
-	named int    // the highest n of the "producer-<n>" names given
+	cur             cursor
+	rows            []prodRow      // what the table shows, derived when the snapshot changes
+	topics          []clusterTopic // the cluster's topics with producers or traffic in
+	topicsFrom      from[monitor.TopicRate]
+	prodFrom        fromIdent[monitor.ProducerStats]
+	inRate, inBytes float64 // the cluster's topics' rates in, summed
+	want            string  // a producer to select as soon as the snapshot has it
+	named           int     // the highest n of the "producer-<n>" names given
 }
 
 // Requests the producers pane serves: the command line posts them, the root routes them here.
@@ -142,11 +150,88 @@ func producerID(e *env) func(i int) string {
 	}
 }
 
+// prodRow is a row of the producers pane: a topic of the cluster with producers (ct ≥ 0), or one of the
+// console's own producers (pr ≥ 0).
+type prodRow struct{ ct, pr int }
+
+// derive settles the pane's rows when the snapshot's topics or producers changed: the cluster's topics with
+// producers or traffic in, each followed by the console's own producers on it (or its partitions), the
+// console's producers on topics the metrics do not show at the end.
+func (p *producersPane) derive(e *env) {
+	c := &e.snap.Cluster
+	topicsChanged := p.topicsFrom.changed(c.Topics)
+	if !p.prodFrom.changed(e.snap.Producers) && !topicsChanged {
+		return
+	}
+	if topicsChanged {
+		p.topics, p.inRate, p.inBytes = p.topics[:0], 0, 0
+		for _, t := range sumTopics(c.Topics) {
+			if t.producers > 0 || t.in > 0 {
+				p.topics = append(p.topics, t)
+				p.inRate += t.in
+				p.inBytes += t.inBytes
+			}
+		}
+	}
+	ps := e.snap.Producers
+	p.rows = make([]prodRow, 0, len(p.topics)+len(ps))
+	used := make([]bool, len(ps))
+	at := make(map[string]int, len(p.topics))
+	for i := range p.topics {
+		at[p.topics[i].topic] = i
+	}
+	own := make([][]int, len(p.topics))
+	for j := range ps {
+		if i, ok := at[baseTopic(ps[j].Topic)]; ok {
+			own[i] = append(own[i], j)
+			used[j] = true
+		}
+	}
+	for i := range p.topics {
+		p.rows = append(p.rows, prodRow{ct: i, pr: -1})
+		for _, j := range own[i] {
+			p.rows = append(p.rows, prodRow{ct: -1, pr: j})
+		}
+	}
+	for j := range ps {
+		if !used[j] {
+			p.rows = append(p.rows, prodRow{ct: -1, pr: j})
+		}
+	}
+}
+
+// rowID names row i for the cursor: a console producer as before, a cluster topic by its name.
+func (p *producersPane) rowID(e *env) func(i int) string {
+	own := producerID(e)
+	return func(i int) string {
+		if r := p.rows[i]; r.pr >= 0 {
+			return own(r.pr)
+		}
+		return "cluster\x00" + p.topics[p.rows[i].ct].topic
+	}
+}
+
+// selected returns the selected row, if any.
+func (p *producersPane) selected(e *env) (prodRow, bool) {
+	i := p.cur.index(len(p.rows), p.rowID(e))
+	if i < 0 {
+		return prodRow{}, false
+	}
+	return p.rows[i], true
+}
+
 func (p *producersPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
+	p.derive(e)
 	if matches(msg, e.keys.Producers.Stop) {
-		pr := selectedIn(&p.cur, e.snap.Producers, producerID(e))
+		r, ok := p.selected(e)
+		var pr *monitor.ProducerStats
+		if ok && r.pr >= 0 {
+			pr = &e.snap.Producers[r.pr]
+		}
 		switch {
+		case !ok:
 		case pr == nil:
+			e.setStatus(levelWarn, "a producer of the cluster, not the console's: only those started here (:producer) stop here")
 		case !pr.AdHoc:
 			e.setStatus(levelWarn, clean(pr.Name)+" was not started from the console: only those (:producer) stop here")
 		case pr.State == monitor.ProducerClosed:
@@ -156,8 +241,22 @@ func (p *producersPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	}
-	p.cur.move(e, msg, len(e.snap.Producers), e.bodyHeight()-5, producerID(e))
+	p.cur.move(e, msg, len(p.rows), e.bodyHeight()-5, p.rowID(e))
 	return nil
+}
+
+// msDur turns milliseconds of a broker summary into a duration.
+func msDur(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }
+
+// sourceCell says where a row's figures come from: the console's own client, or the brokers serving it.
+func sourceCell(st *styles, brokers string, own bool) cell {
+	switch {
+	case own:
+		return txt(st.accent, "console")
+	case strings.Contains(brokers, ","):
+		return txt(st.muted, "brokers "+brokers)
+	}
+	return txt(st.muted, "broker "+brokers)
 }
 
 func (p *producersPane) table(e *env, full bool) table {
@@ -166,60 +265,82 @@ func (p *producersPane) table(e *env, full bool) table {
 	var cols []column
 	if full {
 		cols = []column{
-			{title: "TOPIC", width: 14, flex: 3, cutL: true},
-			{title: "NAME", width: 10, flex: 2, drop: 5},
+			{title: "TOPIC", width: 22, flex: 3, cutM: true},
+			{title: "SOURCE", width: 9, flex: 1},
+			{title: "PRODUCERS", width: 9, flex: 1},
 			{title: "STATE", width: 9, drop: 9},
 			{title: "MSG/S", width: 7, right: true},
 			{title: "BYTES/S", width: 10, right: true, drop: 3},
 			{title: "TREND", width: 12, flex: 1, drop: 4},
 			{title: "MSGS", width: 7, right: true, drop: 7},
-			{title: "BYTES", width: 8, right: true, drop: 8},
 			{title: "ERR", width: 4, right: true, drop: 2},
 			{title: "P50", width: 6, right: true, drop: 6},
 			{title: "P99", width: 6, right: true, drop: 1},
 		}
 	} else {
 		cols = []column{
-			{title: "TOPIC", width: 10, flex: 2, cutL: true},
-			{title: "NAME", width: 8, flex: 1, drop: 3},
+			{title: "TOPIC", width: 10, flex: 2, cutM: true},
+			{title: "SOURCE", width: 8, drop: 3},
 			{title: "MSG/S", width: 7, right: true},
-			{title: "TREND", width: 8, flex: 1, drop: 2},
 			{title: "P99", width: 6, right: true, drop: 1},
 		}
 	}
+	empty := noMetrics(&e.snap.Cluster)
+	if empty == "" {
+		empty = "no producers"
+	}
 	return table{
 		cols:  cols,
-		n:     len(ps),
-		sel:   p.cur.index(len(ps), producerID(e)),
+		n:     len(p.rows),
+		sel:   p.cur.index(len(p.rows), p.rowID(e)),
 		focus: full,
-		empty: "no producers",
+		empty: empty,
 		row: func(i int, c []cell) {
-			pr := &ps[i]
-			errP := st.text
-			if pr.Errors > 0 {
-				errP = st.err
+			r := p.rows[i]
+			if r.ct >= 0 {
+				t := &p.topics[r.ct]
+				c[0] = txt(st.text, clean(t.topic))
+				c[1] = sourceCell(st, clean(t.brokers), false)
+				if full {
+					c[2] = txt(st.text, fmtInt(t.producers))
+					c[3] = txt(st.muted, pick(t.partitions > 0, plural(t.partitions, "part"), ""))
+					c[4] = txt(st.text, fmtSI(t.in))
+					c[5] = txt(st.text, fmtByteRate(t.inBytes))
+					c[8] = txt(st.muted, "-")
+					c[9] = txt(st.text, fmtDur(msDur(t.p50)))
+					c[10] = txt(st.text, fmtDur(msDur(t.p99)))
+					return
+				}
+				c[2] = txt(st.text, fmtSI(t.in))
+				c[3] = txt(st.text, fmtDur(msDur(t.p99)))
+				return
 			}
+			pr := &ps[r.pr]
+			c[0] = txt(st.text, clean(pr.Topic))
+			c[1] = sourceCell(st, "", true)
 			if full {
-				c[0] = txt(st.text, clean(pr.Topic))
-				c[1] = txt(st.accent, clean(pr.Name))
-				c[2] = txt(producerPaint(st, pr.State), pr.State.String())
-				c[3] = txt(st.text, fmtSI(pr.MsgRate))
-				c[4] = txt(st.text, fmtByteRate(pr.ByteRate))
-				c[5] = spk(pr.Series)
-				c[6] = txt(st.text, fmtCount(pr.Msgs))
-				c[7] = txt(st.text, fmtBytes(float64(pr.Bytes)))
+				errP := pick(pr.Errors > 0, st.err, st.text)
+				c[2] = txt(st.accent, clean(pr.Name))
+				c[3] = txt(producerPaint(st, pr.State), pr.State.String())
+				c[4] = txt(st.text, fmtSI(pr.MsgRate))
+				c[5] = txt(st.text, fmtByteRate(pr.ByteRate))
+				c[6] = spk(pr.Series)
+				c[7] = txt(st.text, fmtCount(pr.Msgs))
 				c[8] = txt(errP, fmtCount(pr.Errors))
 				c[9] = txt(st.text, fmtDur(pr.Publish.P50))
 				c[10] = txt(st.text, fmtDur(pr.Publish.P99))
 				return
 			}
-			c[0] = txt(st.text, clean(pr.Topic))
-			c[1] = txt(st.accent, clean(pr.Name))
 			c[2] = txt(st.text, fmtSI(pr.MsgRate))
-			c[3] = spk(pr.Series)
-			c[4] = txt(st.text, fmtDur(pr.Publish.P99))
+			c[3] = txt(st.text, fmtDur(pr.Publish.P99))
 		},
 	}
+}
+
+// producersTitle is "Producers · 14 topics · 3 console".
+func (p *producersPane) title(e *env) []seg {
+	st := e.st
+	return []seg{{"Producers", st.title}, {" · " + plural(len(p.topics), "topic") + " · " + itoa(len(e.snap.Producers)) + " console", st.muted}}
 }
 
 func (p *producersPane) view(e *env, w, h int) string {
@@ -233,39 +354,56 @@ func (p *producersPane) view(e *env, w, h int) string {
 		msgs += ps[i].Msgs
 		errs += ps[i].Errors
 	}
+	cin, cinB := p.inRate, p.inBytes
 	body := e.st.renderTable(p.table(e, true), w-2, h-4)
 	for len(body) < h-4 {
 		body = append(body, blank(w-2))
 	}
-	foot := newLine(w-2).space(1).add(st.muted, "total ").add(st.text, fmtRate(rate)).
+	foot := newLine(w-2).space(1).add(st.muted, "cluster in ").add(st.text, fmtRate(cin)).
+		add(st.muted, " · ").add(st.text, fmtByteRate(cinB)).
+		add(st.muted, " · console ").add(st.text, fmtRate(rate)).
 		add(st.muted, " · ").add(st.text, fmtByteRate(brate)).
 		add(st.muted, " · ").add(st.text, fmtCount(msgs)+" msgs").
 		add(st.muted, " · ").add(pick(errs > 0, st.err, st.text), fmtCount(errs)+" errors")
 	body = append(body, foot.String())
-	// The selected producer's last error, if any, else what can be done.
-	el := newLine(w - 2).space(1)
-	pr := selectedIn(&p.cur, ps, producerID(e))
+	body = append(body, p.hint(e, w-2))
+	return e.st.box(p.title(e), w, h, true, body)
+}
+
+// hint is the line under the totals: the selected row's detail (a cluster topic's brokers, partitions and
+// latencies; a console producer's last error), else what can be done.
+func (p *producersPane) hint(e *env, w int) string {
+	st := e.st
+	el := newLine(w).space(1)
+	r, ok := p.selected(e)
+	var pr *monitor.ProducerStats
+	if ok && r.pr >= 0 {
+		pr = &e.snap.Producers[r.pr]
+	}
 	switch {
+	case ok && r.ct >= 0:
+		t := &p.topics[r.ct]
+		el.add(st.text, clean(t.topic)).add(st.muted, ": "+plural(int(t.producers), "producer")+" on "+sourceCell(st, clean(t.brokers), false).s)
+		if t.partitions > 0 {
+			el.add(st.muted, " · "+plural(t.partitions, "partition")+" (latency: the worst partition's)")
+		}
+		if !t.window {
+			el.add(st.muted, " · rates after the second scrape")
+		}
 	case pr != nil && pr.LastError != "":
 		el.add(st.muted, clean(pr.Name)+": ").add(st.err, clean(pr.LastError))
 	case pr != nil && pr.AdHoc && pr.State != monitor.ProducerClosed:
 		el.add(st.key, "x").add(st.muted, " stops "+clean(pr.Name))
+	case len(p.rows) > 0 && noMetrics(&e.snap.Cluster) != "":
+		el.add(st.muted, "the cluster's producers: "+noMetrics(&e.snap.Cluster))
 	case !e.readOnly():
 		el.add(st.key, ":producer TOPIC RATE").add(st.muted, " starts a producer of test messages")
 	}
-	body = append(body, el.String())
-	title := []seg{{"Producers", st.title}, {" (" + itoa(len(ps)) + ")", st.muted}}
-	return e.st.box(title, w, h, true, body)
+	return el.String()
 }
 
 func (p *producersPane) tile(e *env, w, h int, focused bool) string {
-	st := e.st
-	var rate float64
-	for i := range e.snap.Producers {
-		rate += e.snap.Producers[i].MsgRate
-	}
-	title := []seg{{"Producers", st.title}, {" (" + itoa(len(e.snap.Producers)) + ") ", st.muted}, {fmtRate(rate), st.text}}
-	return e.st.box(title, w, h, focused, e.st.renderTable(p.table(e, false), w-2, h-2))
+	return e.st.box(p.title(e), w, h, focused, e.st.renderTable(p.table(e, false), w-2, h-2))
 }
 
 // started reports the start of a producer the console asked for and, once up, selects it.
@@ -282,8 +420,9 @@ func (p *producersPane) started(e *env, msg producerDoneMsg) {
 	e.post(pullMsg{})
 }
 
-// sync selects the producer the console started, once the snapshot lists it.
+// sync derives the rows and selects the producer the console started, once the snapshot lists it.
 func (p *producersPane) sync(e *env) {
+	p.derive(e)
 	if p.want == "" {
 		return
 	}
@@ -300,7 +439,8 @@ func (p *producersPane) esc() bool       { return false }
 
 // click selects the producer under the mouse.
 func (p *producersPane) click(e *env, _, y int) {
-	clickTable(&p.cur, len(e.snap.Producers), producerID(e), e.bodyHeight()-5, 2, y)
+	p.derive(e)
+	clickTable(&p.cur, len(p.rows), p.rowID(e), e.bodyHeight()-5, 2, y)
 }
 
 func (p *producersPane) bindings(k *KeyMap) []Binding { return []Binding{k.Producers.Stop} }

@@ -162,7 +162,7 @@ type column struct {
 	right bool // right-aligned (numbers)
 	drop  int  // 0: always shown; otherwise columns with the highest drop go first when the table is too wide
 	cutL  bool // cut long values on the left ("…ers-part-1"), keeping their distinctive end
-	cutM  bool // cut long names in the middle ("/default/…rs-part-1"), keeping the namespace and the end
+	cutM  bool // cut long names in the middle, keeping the namespace and the end ("/default/…rders-eu-west")
 }
 
 // cell is one table cell: plain text and its paint, or a sparkline of spark.

@@ -340,3 +340,174 @@ func Cluster() *Fake {
 	})
 	return f
 }
+
+// ClusterTraffic returns Scripted (the console's own producers, taps and acks) with the cluster its
+// metrics and admin API describe at Epoch: three brokers, broker 3 down (its metrics endpoint refuses
+// connections); thirteen topics, among them /default/orders in three partitions spread over brokers 1 and
+// 2 and /iot/sensors in two, and three topics whose names differ only at the end; subscriptions with lag,
+// one without consumers, one terminal-blocked, one sending to a dead-letter topic; the problems the
+// monitor ranks from them; and fifteen minutes of the cluster's traffic for the throughput chart.
+func ClusterTraffic() *Fake {
+	f := Scripted()
+	now := Epoch
+	q := func(p50, p99 float64) monitor.Quantiles {
+		return monitor.Quantiles{P50: p50, P95: (p50 + p99) / 2, P99: p99, Count: 1000}
+	}
+	w := 5 * time.Second
+	type tp struct {
+		broker, topic         string
+		in, inB, out, outB    float64
+		prod, cons, subs, lag int64
+		p50, p99              float64
+	}
+	topics := []tp{
+		{"2", "/analytics/clickstream", 8200, 4_100_000, 8100, 4_050_000, 12, 4, 1, 2400, 1.1, 7.5},
+		{"1", "/analytics/sessions", 310, 96_000, 0, 0, 2, 0, 1, 18_500, 0.9, 3.2},
+		{"1", "/billing/invoices", 42, 38_000, 42, 38_000, 1, 2, 2, 0, 2.4, 11},
+		{"2", "/billing/refunds", 0, 0, 0, 0, 0, 1, 1, 0, 0, 0},
+		{"1", "/default/audit", 2, 400, 2, 400, 1, 1, 1, 0, 0.6, 2.1},
+		{"1", "/default/orders-eu-north", 120, 24_000, 118, 23_600, 2, 1, 1, 40, 0.8, 4},
+		{"2", "/default/orders-eu-west", 460, 92_000, 455, 91_000, 3, 2, 1, 310, 0.9, 5.5},
+		{"1", "/default/orders-part-0", 1250, 237_500, 2480, 471_000, 1, 2, 2, 1100, 0.85, 12},
+		{"2", "/default/orders-part-1", 1190, 226_100, 2360, 448_000, 1, 2, 2, 980, 0.91, 14},
+		{"2", "/default/orders-part-2", 1210, 230_000, 2400, 456_000, 1, 2, 2, 12_400, 0.88, 13},
+		{"1", "/default/orders-us-east", 75, 15_000, 75, 15_000, 1, 1, 1, 0, 0.7, 3.1},
+		{"1", "/default/payments", 0.5, 100, 0, 0, 1, 0, 1, 77, 1.5, 9},
+		{"1", "/iot/alerts", 3, 600, 1, 200, 1, 0, 1, 0, 0.5, 1.8},
+		{"1", "/iot/sensors-part-0", 23456, 3_400_000, 23400, 3_390_000, 1, 1, 2, 0, 0.42, 3},
+		{"2", "/iot/sensors-part-1", 21000, 3_050_000, 20900, 3_040_000, 1, 1, 2, 150, 0.45, 3.3},
+	}
+	type sb struct {
+		broker, topic, sub                string
+		out                               float64
+		cons, lag, pend, blocked          int64
+		redeliv, nacks, timeouts, dlqRate float64
+	}
+	subs := []sb{
+		{"2", "/analytics/clickstream", "enricher", 8100, 4, 2400, 0, 0, 0, 0, 0, 0},
+		{"1", "/analytics/sessions", "warehouse", 0, 0, 18_500, 0, 0, 0, 0, 0, 0},
+		{"1", "/billing/invoices", "mailer", 21, 1, 0, 0, 0, 0, 0, 0, 0},
+		{"1", "/billing/invoices", "pdf-render", 21, 1, 0, 14, 6, 3.5, 1.2, 2.1, 0.8},
+		{"2", "/billing/refunds", "ledger", 0, 1, 0, 0, 0, 0, 0, 0, 0},
+		{"1", "/default/audit", "archiver", 2, 1, 0, 0, 0, 0, 0, 0, 0},
+		{"1", "/default/orders-eu-north", "billing", 118, 1, 40, 0, 0, 0, 0, 0, 0},
+		{"2", "/default/orders-eu-west", "billing", 455, 2, 310, 2, 0, 0.4, 0, 0.1, 0},
+		{"1", "/default/orders-part-0", "billing", 1240, 1, 50, 3, 0, 0.2, 0.2, 0, 0},
+		{"1", "/default/orders-part-0", "shipping", 1240, 1, 1050, 0, 0, 0, 0, 0, 0},
+		{"2", "/default/orders-part-1", "billing", 1180, 1, 40, 1, 0, 0.1, 0.1, 0, 0},
+		{"2", "/default/orders-part-1", "shipping", 1180, 1, 940, 0, 0, 0, 0, 0, 0},
+		{"2", "/default/orders-part-2", "billing", 1200, 1, 60, 0, 0, 0, 0, 0, 0},
+		{"2", "/default/orders-part-2", "shipping", 1200, 1, 12_340, 0, 0, 0, 0, 0, 0},
+		{"1", "/default/orders-us-east", "billing", 75, 1, 0, 0, 0, 0, 0, 0, 0},
+		{"1", "/default/payments", "ledger", 0, 0, 77, 0, 0, 0, 0, 0, 0},
+		{"1", "/iot/alerts", "pager", 1, 0, 0, 0, 0, 0, 0, 0, 0},
+		{"1", "/iot/sensors-part-0", "dashboard", 23400, 1, 0, 0, 0, 0, 0, 0, 0},
+		{"1", "/iot/sensors-part-0", "pg-sink", 0, 0, 0, 0, 0, 0, 0, 0, 0},
+		{"2", "/iot/sensors-part-1", "dashboard", 20900, 1, 150, 0, 0, 0, 0, 0, 0},
+		{"2", "/iot/sensors-part-1", "pg-sink", 0, 0, 0, 0, 0, 0, 0, 0, 0},
+	}
+	var c monitor.Cluster
+	for _, t := range topics {
+		c.Topics = append(c.Topics, monitor.TopicRate{Broker: t.broker, Topic: t.topic, Window: w, MsgsInPerSec: t.in, BytesInPerSec: t.inB,
+			MsgsOutPerSec: t.out, BytesOutPerSec: t.outB, Producers: t.prod, Consumers: t.cons, Subscriptions: t.subs, Lag: t.lag,
+			PublishLatency: q(t.p50, t.p99), MessageSize: q(190, 1200)})
+	}
+	for _, s := range subs {
+		c.Subscriptions = append(c.Subscriptions, monitor.SubscriptionRate{Broker: s.broker, Topic: s.topic, Subscription: s.sub, Window: w,
+			MsgsOutPerSec: s.out, Consumers: s.cons, Lag: s.lag, PendingRedelivery: s.pend, TerminalBlocked: s.blocked,
+			RedeliveriesPerSec: s.redeliv, NacksPerSec: s.nacks, AckTimeoutsPerSec: s.timeouts, DLQPerSec: s.dlqRate})
+	}
+	for _, id := range []string{"1", "2"} {
+		b := monitor.BrokerMetrics{ID: id, URL: "http://10.0.0." + id + ":9040/metrics", Window: w, Leader: id == "1"}
+		for _, t := range c.Topics {
+			if t.Broker == id {
+				b.TopicsOwned++
+				b.MsgsInPerSec += t.MsgsInPerSec
+				b.BytesInPerSec += t.BytesInPerSec
+				b.MsgsOutPerSec += t.MsgsOutPerSec
+				b.BytesOutPerSec += t.BytesOutPerSec
+			}
+		}
+		b.RPCPerSec, b.RPCErrorsPerSec, b.PublishLatencyMeanMs = 5200, 0, 0.9
+		if id == "2" {
+			b.RPCPerSec, b.RPCErrorsPerSec, b.PublishLatencyMeanMs = 3900, 12.5, 1.4
+		}
+		c.Brokers = append(c.Brokers, b)
+	}
+	c.Sources = []monitor.SourceState{
+		{Kind: "admin", URL: "http://10.0.0.1:50051", Status: monitor.SourceUp, Interval: 5 * time.Second, LastOK: now.Add(-2 * time.Second), LastTry: now.Add(-2 * time.Second)},
+		{Kind: "metrics", URL: "http://10.0.0.1:9040/metrics", Status: monitor.SourceUp, Broker: "1", Interval: w, LastOK: now.Add(-time.Second), LastTry: now.Add(-time.Second)},
+		{Kind: "metrics", URL: "http://10.0.0.2:9040/metrics", Status: monitor.SourceUp, Broker: "2", Interval: w, LastOK: now.Add(-3 * time.Second), LastTry: now.Add(-3 * time.Second)},
+		{Kind: "metrics", URL: "http://10.0.0.3:9040/metrics", Status: monitor.SourceFailing, Broker: "3", Interval: w,
+			Err: "dial tcp 10.0.0.3:9040: connect: connection refused", LastOK: now.Add(-95 * time.Second), LastTry: now.Add(-time.Second)},
+	}
+	c.Admin = monitor.AdminView{
+		Brokers: []monitor.BrokerInfo{
+			{ID: "1", Addr: "http://10.0.0.1:6650", Role: "Cluster_Leader", AdminAddr: "http://10.0.0.1:50051", MetricsAddr: "10.0.0.1:9040", Status: "active"},
+			{ID: "2", Addr: "http://10.0.0.2:6650", Role: "Cluster_Follower", AdminAddr: "http://10.0.0.2:50051", MetricsAddr: "10.0.0.2:9040", Status: "active"},
+			{ID: "3", Addr: "http://10.0.0.3:6650", Role: "Cluster_Follower", AdminAddr: "http://10.0.0.3:50051", MetricsAddr: "10.0.0.3:9040", Status: "active"},
+		},
+		Leader: "1",
+	}
+	c.Problems = []monitor.Problem{
+		{Kind: monitor.ProblemBrokerDown, Severity: monitor.SeverityCritical, Broker: "3", Detail: "metrics endpoint refuses connections for 1m35s", Since: now.Add(-95 * time.Second)},
+		{Kind: monitor.ProblemTerminalBlocked, Severity: monitor.SeverityCritical, Topic: "/billing/invoices", Subscription: "pdf-render", Detail: "6 messages blocked by the poison policy", Since: now.Add(-4 * time.Minute)},
+		{Kind: monitor.ProblemLagGrowing, Severity: monitor.SeverityWarning, Topic: "/default/orders", Subscription: "shipping", Detail: "lag 14,330 (+3,100 in 1m), 3 consumers", Since: now.Add(-2 * time.Minute)},
+		{Kind: monitor.ProblemNoConsumers, Severity: monitor.SeverityWarning, Topic: "/analytics/sessions", Subscription: "warehouse", Detail: "lag 18,500, 0 consumers", Since: now.Add(-11 * time.Minute)},
+		{Kind: monitor.ProblemDeadLetters, Severity: monitor.SeverityWarning, Topic: "/billing/invoices", Subscription: "pdf-render", Detail: "0.8 msgs/s to the dead-letter topic", Since: now.Add(-3 * time.Minute)},
+		{Kind: monitor.ProblemImbalance, Severity: monitor.SeverityInfo, Detail: "load CV 0.62 (broker 2: 9 topics, broker 3: 0)"},
+	}
+	const points = 90
+	h := monitor.TopicHistory{Step: 10 * time.Second, End: now, Source: "console", In: make([]float64, points), Out: make([]float64, points), Lag: make([]float64, points)}
+	in, out := series(points, 50000, 3), series(points, 55000, 4)
+	for i := range points {
+		h.In[i], h.Out[i], h.Lag[i] = in[i], out[i], float64(20000+i*150)
+		if i < 12 {
+			h.In[i], h.Out[i], h.Lag[i] = math.NaN(), math.NaN(), math.NaN() // before the console started
+		}
+	}
+	// The last point is what the metrics say now.
+	h.In[points-1], h.Out[points-1] = 0, 0
+	for _, t := range c.Topics {
+		h.In[points-1] += t.MsgsInPerSec
+		h.Out[points-1] += t.MsgsOutPerSec
+	}
+	f.Update(func(s *monitor.Snapshot) { s.Cluster = c })
+	f.mu.Lock()
+	f.Histories = map[string]monitor.TopicHistory{"": h}
+	f.mu.Unlock()
+	return f
+}
+
+// ClusterBig returns ClusterTraffic with a cluster of 3 brokers, 2,000 topics (every tenth in 4
+// partitions) and 10,000 subscriptions in its metrics, for benchmarks.
+func ClusterBig() *Fake {
+	f := ClusterTraffic()
+	f.Update(func(s *monitor.Snapshot) {
+		c := s.Cluster
+		c.Topics, c.Subscriptions = nil, nil
+		for i := range 2000 {
+			topic := fmt.Sprintf("/ns-%02d/topic-%04d", i%40, i)
+			names := []string{topic}
+			if i%10 == 0 {
+				names = []string{topic + "-part-0", topic + "-part-1", topic + "-part-2", topic + "-part-3"}
+			}
+			for j, name := range names {
+				broker := fmt.Sprint(1 + (i+j)%3)
+				c.Topics = append(c.Topics, monitor.TopicRate{Broker: broker, Topic: name, Window: 5 * time.Second,
+					MsgsInPerSec: float64(i%97) * 3, MsgsOutPerSec: float64(i%89) * 3, Producers: int64(1 + i%3), Consumers: int64(i % 5),
+					Subscriptions: 5, Lag: int64(i % 1000)})
+				for k := range 5 {
+					if j > 0 && k > 0 {
+						continue // the partitions of every tenth topic: one subscription each beyond the first
+					}
+					c.Subscriptions = append(c.Subscriptions, monitor.SubscriptionRate{Broker: broker, Topic: name,
+						Subscription: fmt.Sprintf("sub-%d", k), Window: 5 * time.Second, MsgsOutPerSec: float64(i%89) * 0.6,
+						Consumers: int64(k % 3), Lag: int64((i * (k + 1)) % 5000), RedeliveriesPerSec: float64(k % 2)})
+				}
+			}
+		}
+		s.Cluster = c
+	})
+	return f
+}
