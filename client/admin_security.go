@@ -30,7 +30,9 @@ type Binding struct {
 	Scope, Resource              string
 }
 
-func security(cc *grpc.ClientConn) adminpb.SecurityAdminClient { return adminpb.NewSecurityAdminClient(cc) }
+func security(cc *grpc.ClientConn) adminpb.SecurityAdminClient {
+	return adminpb.NewSecurityAdminClient(cc)
+}
 
 // Roles lists the roles, sorted by name.
 func (a *Admin) Roles(ctx context.Context) ([]Role, error) {
