@@ -8,7 +8,8 @@ import (
 )
 
 // Snapshot returns the current state of everything the console shows (see Backend.Snapshot). Every slice
-// is freshly allocated: the caller may keep and change it. Rates and series count complete seconds (the
+// is freshly allocated, the caller's to keep and change, except those of Cluster: they are shared between
+// snapshots and immutable (the sources build new ones when they learn something), and must not be changed. Rates and series count complete seconds (the
 // current second is not shown until it ends); latencies cover the last one to two minutes. It takes each
 // producer's and subscription's lock once, briefly, and never waits for the network. ServiceURL and AdminURL
 // are the Options', or else the attached clients'.
@@ -163,7 +164,7 @@ func (m *Monitor) Snapshot() Snapshot {
 	if e := m.lastErr.Load(); e != nil {
 		snap.LastError, snap.LastErrorAt = e.err.Error(), e.at
 	}
-	snap.Cluster = m.scr.cluster()
+	snap.Cluster = m.cluster()
 	return snap
 }
 
