@@ -19,8 +19,13 @@ import (
 // Snapshot.Cluster.Sources, the metrics endpoints it discovers from ListBrokers, and the memory that keeps a
 // poll's work proportional to what changed.
 
-// fullPass is how long Refresh takes to describe every topic again when nothing says it changed.
-const fullPass = 60 * time.Second
+// fullPass is how long Refresh takes to describe every topic again when nothing says it changed;
+// fullPassMetrics the same while a metrics endpoint is up (the metrics then tell which topics' subscriptions
+// changed, and the pass only catches what they do not show).
+const (
+	fullPass        = 60 * time.Second
+	fullPassMetrics = 5 * time.Minute
+)
 
 // adminSource is the admin source's state and what its last successful poll said; immutable once stored.
 type adminSource struct {
@@ -258,8 +263,9 @@ func metricSigs(c Cluster) map[string]uint64 {
 }
 
 // toDescribe chooses the topics Refresh describes: those it never described, those whose subscriptions the
-// metrics or the console's own consumers say changed, and the fullPass share of the others described
-// longest ago (so that each is described again every fullPass at the console's pace). The rest keep what
+// metrics or the console's own consumers say changed, and the fullPass (fullPassMetrics while metrics are up)
+// share of the others described longest ago (so that each is described again every pass at the console's
+// pace). The rest keep what
 // they were last described with. interval is the time between Refreshes (0: unknown, taken as 5 s).
 func (m *Monitor) toDescribe(topics []TopicStats, sigs map[string]uint64, interval time.Duration) []int {
 	m.staleMu.Lock()
@@ -285,7 +291,11 @@ func (m *Monitor) toDescribe(topics []TopicStats, sigs map[string]uint64, interv
 	if interval <= 0 {
 		interval = 5 * time.Second
 	}
-	share := int((int64(len(topics))*int64(interval) + int64(fullPass) - 1) / int64(fullPass))
+	pass := fullPass
+	if sigs != nil {
+		pass = fullPassMetrics
+	}
+	share := int((int64(len(topics))*int64(interval) + int64(pass) - 1) / int64(pass))
 	if share > len(rest) {
 		share = len(rest)
 	}

@@ -268,7 +268,8 @@ func TestRefreshDescribesWhatChanged(t *testing.T) {
 func TestAdminViewGroupAndDiscovery(t *testing.T) {
 	g := startGroup(t, 3)
 	ctx := ctxT(t)
-	m := newTestMonitor(t, Options{AdminURL: g[0].AdminURL(), DiscoverMetrics: true, MetricsInterval: 100 * time.Millisecond})
+	m := newTestMonitor(t, Options{AdminURL: g[0].AdminURL(), DiscoverMetrics: true, MetricsInterval: 100 * time.Millisecond,
+		MetricsTimeout: 10 * time.Second})
 	m.Attach(nil, adminOf(t, g[0]), nil)
 	if err := m.Refresh(ctx); err != nil {
 		t.Fatal(err)
@@ -333,5 +334,48 @@ func TestReachableAddr(t *testing.T) {
 		if got := reachableAddr(in, "broker.example"); got != want {
 			t.Errorf("reachableAddr(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// With the broker's metrics scraped, a subscription another program creates is described at the first poll
+// after the metrics name it, though the rotating share would not reach its topic yet.
+func TestRefreshFollowsTheMetrics(t *testing.T) {
+	srv := brokertest.Run(t, broker.Options{MetricsAddr: "127.0.0.1:0"})
+	ctx := ctxT(t)
+	admin := adminOf(t, srv)
+	const n = 40
+	for i := range n {
+		if err := admin.CreateTopic(ctx, fmt.Sprintf("/default/t%02d", i), TopicOptions{Reliable: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := newTestMonitor(t, Options{MetricsURLs: []string{srv.MetricsAddr()}, MetricsInterval: 100 * time.Millisecond,
+		MetricsTimeout: 10 * time.Second})
+	m.Attach(nil, admin, nil)
+	eventually(t, m, "the metrics are up", func(s Snapshot) bool {
+		return len(s.Cluster.Sources) == 2 && s.Cluster.Sources[1].Kind == "metrics" && s.Cluster.Sources[1].Status == SourceUp
+	})
+	for range 2 {
+		if err := m.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := connectTo(t, srv) // another program: not observed by the monitor
+	cons, err := other.Subscribe(ctx, client.ConsumerConfig{Topic: "/default/t30", Subscription: "theirs", Name: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cons.Close(context.Background())
+	eventually(t, m, "the metrics name the subscription", func(s Snapshot) bool {
+		_, ok := subRow(s, "/default/t30", "theirs")
+		return ok
+	})
+	if err := m.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s := m.Snapshot()
+	i := slices.IndexFunc(s.Topics, func(tp TopicStats) bool { return tp.Name == "/default/t30" })
+	if i < 0 || !slices.Equal(s.Topics[i].Subscriptions, []string{"theirs"}) {
+		t.Fatalf("topic t30 after the metrics named its subscription: %+v", s.Topics[i])
 	}
 }

@@ -1,13 +1,17 @@
 package monitor
 
 import (
+	"context"
 	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/danube-console/danube-console/broker"
+	"github.com/danube-console/danube-console/broker/brokertest"
 	"github.com/danube-console/danube-console/client"
 	"github.com/danube-console/danube-console/monitor/filter"
+	"github.com/danube-console/danube-console/proto/danubepb"
 )
 
 // BenchmarkObserverReceive measures OnReceive on the data path from parallel goroutines: each on its own
@@ -196,4 +200,73 @@ func BenchmarkQuery50k(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkRefresh measures one Refresh against an embedded broker holding 2,000 reliable topics with 5
+// subscriptions each (10,000), over real gRPC on loopback: "first" is a monitor's first poll (every topic
+// described), "steady" a later one at the console's pace (5 s apart: new topics, changed ones and the
+// rotating share are described, about 170 of 2,000).
+func BenchmarkRefresh(b *testing.B) {
+	const topics, subsPer = 2000, 5
+	srv := brokertest.Run(b, broker.Options{})
+	w := brokertest.Dial(b, srv)
+	ctx := context.Background()
+	admin, err := client.ConnectAdmin(ctx, srv.AdminURL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer admin.Close()
+	var req uint64
+	for i := range topics {
+		topic := fmt.Sprintf("/default/bench-%04d", i)
+		if err := admin.CreateTopic(ctx, topic, client.TopicOptions{Reliable: true}); err != nil {
+			b.Fatal(err)
+		}
+		for j := range subsPer {
+			req++
+			if _, err := w.Consumer.Subscribe(ctx, &danubepb.ConsumerRequest{RequestId: req, TopicName: topic,
+				ConsumerName: fmt.Sprint("c", j), Subscription: fmt.Sprint("s", j)}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	check := func(m *Monitor) {
+		s := m.Snapshot()
+		if len(s.Topics) < topics || len(s.Topics[0].Subscriptions) != subsPer {
+			b.Fatalf("%d topics, the first with %d subscriptions", len(s.Topics), len(s.Topics[0].Subscriptions))
+		}
+	}
+	b.Run("first", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			b.StopTimer()
+			m := New(Options{})
+			m.Attach(nil, admin, nil)
+			b.StartTimer()
+			if err := m.Refresh(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			check(m)
+			m.Close()
+			b.StartTimer()
+		}
+	})
+	b.Run("steady", func(b *testing.B) {
+		clk := newFakeClock()
+		m := New(Options{Clock: clk.Now})
+		defer m.Close()
+		m.Attach(nil, admin, nil)
+		if err := m.Refresh(ctx); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			clk.Advance(5 * time.Second)
+			if err := m.Refresh(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		check(m)
+	})
 }
