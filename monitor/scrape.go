@@ -234,7 +234,10 @@ func (s *scraper) poll(ctx context.Context, ep *endpoint) {
 		return
 	}
 	ep.state.Status, ep.state.Err, ep.res = SourceUp, "", res
-	ep.state.LastOK, ep.state.Broker = now, cur.broker
+	ep.state.LastOK = now
+	if cur.broker != "" { // else keep the id ListBrokers gave
+		ep.state.Broker = cur.broker
+	}
 }
 
 // fetch GETs and parses one endpoint's metrics, stamped with the time the answer came.
