@@ -9,8 +9,9 @@ import (
 
 // Snapshot returns the current state of everything the console shows (see Backend.Snapshot). Every slice
 // is freshly allocated, the caller's to keep and change, except those of Cluster: they are shared between
-// snapshots and immutable (the sources build new ones when they learn something), and must not be changed. Rates and series count complete seconds (the
-// current second is not shown until it ends); latencies cover the last one to two minutes. It takes each
+// snapshots and immutable (the sources build new ones when they learn something), and must not be
+// changed. Rates and series count complete seconds (the current second is not shown until it ends);
+// latencies cover the last one to two minutes. It takes each
 // producer's and subscription's lock once, briefly, and never waits for the network. ServiceURL and AdminURL
 // are the Options', or else the attached clients'.
 func (m *Monitor) Snapshot() Snapshot {
