@@ -85,6 +85,9 @@ func partitionIndex(name string) int {
 	return n
 }
 
+// maxDescribeErrs is how many DescribeTopic failures Refresh's error names; the others are counted.
+const maxDescribeErrs = 3
+
 // pingTimeout bounds Refresh's ping of the broker.
 const pingTimeout = 3 * time.Second
 
@@ -95,8 +98,9 @@ const pingTimeout = 3 * time.Second
 // standalone broker has no Raft or balance, RBAC may deny the security lists; none of these fail Refresh).
 // Its state is the "admin" source, first in Snapshot.Cluster.Sources: up, or failing when the namespaces
 // cannot be listed (also Snapshot.AdminErr; the previous lists are kept). With Options.DiscoverMetrics the
-// brokers' metrics addresses become the scraped endpoints. Calls are serialized; Snapshot never waits for
-// one.
+// brokers' metrics addresses become the scraped endpoints. Calls are serialized, and those that waited for a
+// poll that started after they were made return its outcome rather than polling again; Snapshot never waits
+// for one.
 //
 // Work per poll: one rpc per namespace to list the topics, a few for the cluster view, and DescribeTopic
 // (which lists the subscriptions) only for the topics that are new since the last poll, those whose
@@ -111,8 +115,21 @@ const pingTimeout = 3 * time.Second
 // are ("<topic>-part-N"), each with TopicStats.Partitions set to its topic's partition count. Errors become
 // LastError. It fails with ErrNoAdmin or the admin client's errors, wrapped.
 func (m *Monitor) Refresh(ctx context.Context) error {
+	arrived := m.poll.starts.Load()
 	m.refreshMu.Lock()
 	defer m.refreshMu.Unlock()
+	if m.poll.starts.Load() > arrived {
+		// A whole poll started after this call and ended while it waited: its answer is as fresh. Callers
+		// that pile up behind a slow admin API share it instead of polling again one after another.
+		return m.poll.err
+	}
+	m.poll.starts.Add(1)
+	m.poll.err = m.refresh(ctx)
+	return m.poll.err
+}
+
+// refresh is one poll of Refresh; refreshMu is held.
+func (m *Monitor) refresh(ctx context.Context) error {
 	c, admin, _ := m.attached()
 	if c != nil {
 		// The broker may have nothing open by the console to vouch for it: ask it, within a few seconds of
@@ -216,6 +233,10 @@ func (m *Monitor) listTopics(ctx context.Context, admin *client.Admin, nss []str
 	var wg sync.WaitGroup
 	for _, i := range pick {
 		sem <- struct{}{}
+		if ctx.Err() != nil { // out of time: the rest keep what they were last described with
+			<-sem
+			break
+		}
 		wg.Go(func() {
 			defer func() { <-sem }()
 			t := &topics[i]
@@ -234,9 +255,12 @@ func (m *Monitor) listTopics(ctx context.Context, admin *client.Admin, nss []str
 	wg.Wait()
 	seen := make(map[string]bool, len(topics))
 	kept := topics[:0]
+	failed := 0
 	for i, t := range topics {
 		if derrs[i] != nil {
-			errs = append(errs, derrs[i])
+			if failed++; failed <= maxDescribeErrs {
+				errs = append(errs, derrs[i])
+			}
 		}
 		if gone[i] {
 			continue
@@ -255,6 +279,9 @@ func (m *Monitor) listTopics(ctx context.Context, admin *client.Admin, nss []str
 			}
 		}
 		kept = append(kept, t)
+	}
+	if failed > maxDescribeErrs {
+		errs = append(errs, fmt.Errorf("%d more topics could not be described", failed-maxDescribeErrs))
 	}
 	for name := range m.poll.described {
 		if !seen[name] {

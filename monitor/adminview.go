@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/danube-console/danube-console/client"
@@ -37,6 +38,10 @@ type adminSource struct {
 type adminPoll struct {
 	described map[string]describedTopic // by topic name
 	lastStart time.Time                 // when the last Refresh started
+	// starts counts the polls started (read without the lock by the callers that wait for it); err is the
+	// last one's outcome.
+	starts atomic.Uint64
+	err    error
 }
 
 // describedTopic is what DescribeTopic last said of a topic, and what said it might have changed since.

@@ -379,3 +379,25 @@ func TestRefreshFollowsTheMetrics(t *testing.T) {
 		t.Fatalf("topic t30 after the metrics named its subscription: %+v", s.Topics[i])
 	}
 }
+
+// Refreshes that pile up behind a running one share the next poll instead of polling one after another.
+func TestRefreshCoalesces(t *testing.T) {
+	f := start(t, Options{})
+	ctx := ctxT(t)
+	f.m.refreshMu.Lock() // a slow poll
+	errs := make(chan error, 10)
+	for range 10 {
+		go func() { errs <- f.m.Refresh(ctx) }()
+	}
+	testenv.Eventually(t, 10*time.Second, func() bool { return testenv.GoroutinesIn("monitor.(*Monitor).Refresh(") == 10 },
+		"ten callers wait for the running poll")
+	f.m.refreshMu.Unlock()
+	for range 10 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.m.poll.starts.Load(); n != 1 {
+		t.Fatalf("ten waiting callers ran %d polls, want 1", n)
+	}
+}
