@@ -106,9 +106,12 @@ func (m *Monitor) pollView(ctx context.Context, admin *client.Admin, nss []strin
 		v.Brokers = bs
 	})
 	wg.Go(func() {
-		if l, err := admin.Leader(ctx); err == nil {
-			v.Leader = l
+		l, err := admin.Leader(ctx)
+		if err != nil {
+			v.LeaderErr = err.Error()
+			return
 		}
+		v.Leader = l
 	})
 	wg.Go(func() {
 		st, err := admin.ClusterStatus(ctx)

@@ -79,6 +79,7 @@ type AdminView struct {
 	Brokers    []BrokerInfo // ListBrokers, in its order
 	BrokersErr string       // why ListBrokers failed ("" when it answered; Brokers is then empty)
 	Leader     string       // GetLeaderBroker's id ("" when none is known)
+	LeaderErr  string       // why GetLeaderBroker failed ("" when it answered)
 
 	Raft    *RaftStatus // nil when unknown or not a cluster (RaftErr says why)
 	RaftErr string
