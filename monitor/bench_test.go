@@ -270,3 +270,36 @@ func BenchmarkRefresh(b *testing.B) {
 		check(m)
 	})
 }
+
+// BenchmarkSnapshotCluster measures Snapshot of a console watching 2,000 topics with 5 subscriptions each
+// (10,000): Snapshot.Topics from the admin API and the metrics' rows in Snapshot.Cluster, which it shares
+// rather than copies.
+func BenchmarkSnapshotCluster(b *testing.B) {
+	m := New(Options{})
+	defer m.Close()
+	var topics []TopicStats
+	res := &scrapeResult{broker: BrokerMetrics{ID: "1"}}
+	for i := range 2000 {
+		name := fmt.Sprintf("/default/bench-%04d", i)
+		t := TopicStats{Name: name, Namespace: "default", Reliable: true, BrokerID: "1"}
+		res.topics = append(res.topics, TopicRate{Broker: "1", Topic: name, MsgsInPerSec: 10})
+		for j := range 5 {
+			t.Subscriptions = append(t.Subscriptions, fmt.Sprint("s", j))
+			res.subs = append(res.subs, SubscriptionRate{Broker: "1", Topic: name, Subscription: fmt.Sprint("s", j), Lag: 3})
+		}
+		topics = append(topics, t)
+	}
+	m.mu.Lock()
+	m.topics = topics
+	m.mu.Unlock()
+	s := newScraper([]string{"127.0.0.1:1"}, false, time.Hour, time.Second, time.Now) // never started: the rows are set here
+	s.eps[0].res, s.eps[0].state.Status = res, SourceUp
+	m.scr = s
+	b.ReportAllocs()
+	for b.Loop() {
+		snap := m.Snapshot()
+		if len(snap.Topics) != 2000 || len(snap.Cluster.Subscriptions) != 10000 {
+			b.Fatalf("%d topics, %d subscription rows", len(snap.Topics), len(snap.Cluster.Subscriptions))
+		}
+	}
+}

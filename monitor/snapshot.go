@@ -178,10 +178,21 @@ func cloneLookups(ls []LookupResult) []LookupResult {
 	return out
 }
 
+// cloneTopics copies ts and their subscriptions, in two allocations: every topic's Subscriptions is a
+// capped window of one shared array, so that appending to one never writes into another's.
 func cloneTopics(ts []TopicStats) []TopicStats {
 	out := make([]TopicStats, len(ts))
+	n := 0
+	for _, t := range ts {
+		n += len(t.Subscriptions)
+	}
+	subs := make([]string, 0, n)
 	for i, t := range ts {
-		t.Subscriptions = slices.Clone(t.Subscriptions)
+		start := len(subs)
+		subs = append(subs, t.Subscriptions...)
+		if t.Subscriptions != nil {
+			t.Subscriptions = subs[start:len(subs):len(subs)]
+		}
 		out[i] = t
 	}
 	return out
