@@ -516,6 +516,7 @@ func (m *Monitor) unsubscribe(ctx context.Context, topic, sub string) error {
 			}
 		}
 	}
+	defer m.markStale(targets...)
 	for _, t := range targets {
 		if err := unsubscribeSettled(ctx, admin, t, sub); err != nil {
 			return fmt.Errorf("%s: %w", what, err)

@@ -1,13 +1,17 @@
 package monitor
 
 import (
+	"context"
 	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/danube-console/danube-console/broker"
+	"github.com/danube-console/danube-console/broker/brokertest"
 	"github.com/danube-console/danube-console/client"
 	"github.com/danube-console/danube-console/monitor/filter"
+	"github.com/danube-console/danube-console/proto/danubepb"
 )
 
 // BenchmarkObserverReceive measures OnReceive on the data path from parallel goroutines: each on its own
@@ -194,6 +198,108 @@ func BenchmarkQuery50k(b *testing.B) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// BenchmarkRefresh measures one Refresh against an embedded broker holding 2,000 reliable topics with 5
+// subscriptions each (10,000), over real gRPC on loopback: "first" is a monitor's first poll (every topic
+// described), "steady" a later one at the console's pace (5 s apart: new topics, changed ones and the
+// rotating share are described, about 170 of 2,000).
+func BenchmarkRefresh(b *testing.B) {
+	const topics, subsPer = 2000, 5
+	srv := brokertest.Run(b, broker.Options{})
+	w := brokertest.Dial(b, srv)
+	ctx := context.Background()
+	admin, err := client.ConnectAdmin(ctx, srv.AdminURL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer admin.Close()
+	var req uint64
+	for i := range topics {
+		topic := fmt.Sprintf("/default/bench-%04d", i)
+		if err := admin.CreateTopic(ctx, topic, client.TopicOptions{Reliable: true}); err != nil {
+			b.Fatal(err)
+		}
+		for j := range subsPer {
+			req++
+			if _, err := w.Consumer.Subscribe(ctx, &danubepb.ConsumerRequest{RequestId: req, TopicName: topic,
+				ConsumerName: fmt.Sprint("c", j), Subscription: fmt.Sprint("s", j)}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	check := func(m *Monitor) {
+		s := m.Snapshot()
+		if len(s.Topics) < topics || len(s.Topics[0].Subscriptions) != subsPer {
+			b.Fatalf("%d topics, the first with %d subscriptions", len(s.Topics), len(s.Topics[0].Subscriptions))
+		}
+	}
+	b.Run("first", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			b.StopTimer()
+			m := New(Options{})
+			m.Attach(nil, admin, nil)
+			b.StartTimer()
+			if err := m.Refresh(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			check(m)
+			m.Close()
+			b.StartTimer()
+		}
+	})
+	b.Run("steady", func(b *testing.B) {
+		clk := newFakeClock()
+		m := New(Options{Clock: clk.Now})
+		defer m.Close()
+		m.Attach(nil, admin, nil)
+		if err := m.Refresh(ctx); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			clk.Advance(5 * time.Second)
+			if err := m.Refresh(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		check(m)
+	})
+}
+
+// BenchmarkSnapshotCluster measures Snapshot of a console watching 2,000 topics with 5 subscriptions each
+// (10,000): Snapshot.Topics from the admin API and the metrics' rows in Snapshot.Cluster, which it shares
+// rather than copies.
+func BenchmarkSnapshotCluster(b *testing.B) {
+	m := New(Options{})
+	defer m.Close()
+	var topics []TopicStats
+	res := &scrapeResult{broker: BrokerMetrics{ID: "1"}}
+	for i := range 2000 {
+		name := fmt.Sprintf("/default/bench-%04d", i)
+		t := TopicStats{Name: name, Namespace: "default", Reliable: true, BrokerID: "1"}
+		res.topics = append(res.topics, TopicRate{Broker: "1", Topic: name, MsgsInPerSec: 10})
+		for j := range 5 {
+			t.Subscriptions = append(t.Subscriptions, fmt.Sprint("s", j))
+			res.subs = append(res.subs, SubscriptionRate{Broker: "1", Topic: name, Subscription: fmt.Sprint("s", j), Lag: 3})
+		}
+		topics = append(topics, t)
+	}
+	m.mu.Lock()
+	m.topics = topics
+	m.mu.Unlock()
+	s := newScraper([]string{"127.0.0.1:1"}, false, time.Hour, time.Second, time.Now) // never started: the rows are set here
+	s.eps[0].res, s.eps[0].state.Status = res, SourceUp
+	m.scr = s
+	b.ReportAllocs()
+	for b.Loop() {
+		snap := m.Snapshot()
+		if len(snap.Topics) != 2000 || len(snap.Cluster.Subscriptions) != 10000 {
+			b.Fatalf("%d topics, %d subscription rows", len(snap.Topics), len(snap.Cluster.Subscriptions))
 		}
 	}
 }

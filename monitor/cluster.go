@@ -1,9 +1,6 @@
 package monitor
 
-import (
-	"slices"
-	"time"
-)
+import "time"
 
 // What the console knows of the whole cluster, from sources other than its own clients. Today the only
 // source is direct scraping of the brokers' Prometheus endpoints (Options.MetricsURLs); each endpoint is one
@@ -125,6 +122,10 @@ type BrokerMetrics struct {
 
 // Cluster is what the cluster data sources say. Rows come only from sources that are up: a failing
 // endpoint's figures are dropped (not shown stale) until it answers again.
+//
+// Its slices (and those of Admin) are shared between snapshots and immutable: a source that learns
+// something builds new slices, never changes the ones it gave out, so that Snapshot only copies the
+// headers. Callers must not modify them (sort or filter a copy).
 type Cluster struct {
 	Sources       []SourceState      // the admin source, then the metrics endpoints, then the Prometheus server
 	Brokers       []BrokerMetrics    // sorted by ID, then URL
@@ -134,12 +135,4 @@ type Cluster struct {
 	Admin AdminView
 	// Problems are what an operator must look at first, most severe first, from every source.
 	Problems []Problem
-}
-
-// clone returns a copy that shares nothing with c.
-func (c Cluster) clone() Cluster {
-	return Cluster{
-		Sources: slices.Clone(c.Sources), Brokers: slices.Clone(c.Brokers),
-		Topics: slices.Clone(c.Topics), Subscriptions: slices.Clone(c.Subscriptions),
-	}
 }

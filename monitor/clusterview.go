@@ -54,6 +54,7 @@ type Balance struct {
 type NamespaceInfo struct {
 	Name     string
 	Policies string
+	Err      string // why the policies could not be read ("" when they were)
 }
 
 // Role is an RBAC role.
@@ -75,8 +76,10 @@ type Binding struct {
 // standalone broker has no Raft and no balance; RBAC may deny the security lists) keeps its reason in the
 // matching Err field and leaves its data empty.
 type AdminView struct {
-	Brokers []BrokerInfo // ListBrokers, in its order
-	Leader  string       // GetLeaderBroker's id ("" when none is known)
+	Brokers    []BrokerInfo // ListBrokers, in its order
+	BrokersErr string       // why ListBrokers failed ("" when it answered; Brokers is then empty)
+	Leader     string       // GetLeaderBroker's id ("" when none is known)
+	LeaderErr  string       // why GetLeaderBroker failed ("" when it answered)
 
 	Raft    *RaftStatus // nil when unknown or not a cluster (RaftErr says why)
 	RaftErr string

@@ -104,6 +104,13 @@ type Options struct {
 	// MetricsInterval is how often each endpoint is scraped (default DefaultMetricsInterval); MetricsTimeout
 	// bounds one scrape (default the interval, at most 5 s).
 	MetricsInterval, MetricsTimeout time.Duration
+	// DiscoverMetrics scrapes every broker's metrics address as ListBrokers gives it (a 0.0.0.0, :: or empty
+	// host replaced by the admin URL's host), following brokers as they join and leave the cluster at each
+	// Refresh. MetricsURLs, when given, win: discovery is then off.
+	DiscoverMetrics bool
+	// Identity is the principal the console connects as ("" without a token), shown in
+	// Snapshot.Cluster.Admin.Identity.
+	Identity string
 }
 
 // Monitor aggregates the client's and the connector runtime's events into the state the console shows, and
@@ -164,7 +171,23 @@ type Monitor struct {
 
 	maxPending int // MaxPending (tests lower it)
 
-	scr *scraper // the metrics endpoints' scraper; nil without Options.MetricsURLs
+	scr *scraper // the metrics endpoints' scraper; nil without Options.MetricsURLs or DiscoverMetrics
+
+	// The admin source (admin.go, adminview.go): refreshMu serializes Refresh and guards its caches; src is
+	// its state and view, immutable once stored; bgRefresh is 0 (idle), 1 (a background Refresh runs) or 2
+	// (and another is wanted).
+	refreshMu sync.Mutex
+	poll      adminPoll
+	src       atomic.Pointer[adminSource]
+	bgRefresh atomic.Int32
+	staleMu   sync.Mutex
+	stale     map[string]bool // topics whose subscriptions the console changed: described at the next Refresh
+	// ccMu guards cc, the Cluster last built for Snapshot, and what it was built from.
+	ccMu  sync.Mutex
+	cc    Cluster
+	ccScr uint64
+	ccSrc *adminSource
+	ccOK  bool
 
 	ctx    context.Context // the monitor's lifetime
 	cancel context.CancelFunc
@@ -317,7 +340,12 @@ func New(o Options) *Monitor {
 	m.idx.Store(&index{subs: map[subKey]*subState{}, prods: map[prodKey]*prodState{}, streams: map[string]*stream{}})
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	m.wg.Go(m.ticker)
-	if m.scr = newScraper(o.MetricsURLs, o.MetricsInterval, o.MetricsTimeout, o.Clock); m.scr != nil {
+	m.initSource(nil)
+	if len(o.MetricsURLs) > 0 {
+		o.DiscoverMetrics = false
+		m.opts.DiscoverMetrics = false
+	}
+	if m.scr = newScraper(o.MetricsURLs, o.DiscoverMetrics, o.MetricsInterval, o.MetricsTimeout, o.Clock); m.scr != nil {
 		m.scr.start(m.ctx, &m.wg)
 	}
 	return m
@@ -337,6 +365,9 @@ func (m *Monitor) Attach(c *client.Client, admin *client.Admin, rt *connectors.R
 		// What the previous clients met says nothing of these.
 		m.adminErr.Store(nil)
 		m.failSeq.Store(0)
+	}
+	if admin != m.admin || m.src.Load() == nil {
+		m.initSource(admin)
 	}
 	m.c, m.admin = c, admin
 	var stop func()
@@ -378,6 +409,7 @@ func (m *Monitor) Close() {
 		a.cancel()
 	}
 	m.wg.Wait()
+	m.sourceOff()
 }
 
 // attached returns the current attachments.

@@ -37,14 +37,27 @@ type scraper struct {
 	gen    uint64 // bumped on every change of an endpoint
 	cached Cluster
 	cgen   uint64 // gen of cached
+	// ctx and wg are the monitor's, given to start, for the endpoints setEndpoints adds later.
+	ctx context.Context
+	wg  *sync.WaitGroup
 }
 
-// endpoint is one metrics URL. state and res are guarded by the scraper's mu; prev belongs to its goroutine.
+// endpoint is one metrics URL. state, res, stop and left are guarded by the scraper's mu; prev belongs to
+// its goroutine.
 type endpoint struct {
 	state SourceState
 	res   *scrapeResult // immutable once stored; nil unless state.Status is SourceUp
 	prev  *scrapeSample
+	stop  context.CancelFunc // ends its goroutine
+	left  time.Time          // when setEndpoints removed it (zero while it is polled)
 }
+
+// leftKeep is how long an endpoint setEndpoints removed stays in the sources, failing with "left the
+// cluster", so that the console shows the broker down.
+const leftKeep = 5 * time.Minute
+
+// endpointSpec is an endpoint setEndpoints wants: its address and the broker it belongs to.
+type endpointSpec struct{ addr, broker string }
 
 // scrapeResult is what one endpoint's last two scrapes say.
 type scrapeResult struct {
@@ -69,9 +82,10 @@ func metricsURL(addr string) string {
 	return u.String()
 }
 
-// newScraper returns a scraper of urls (nil when there are none); start starts its goroutines.
-func newScraper(urls []string, interval, timeout time.Duration, now func() time.Time) *scraper {
-	if len(urls) == 0 {
+// newScraper returns a scraper of urls (nil when there are none and the endpoints are not discovered); start
+// starts its goroutines.
+func newScraper(urls []string, discover bool, interval, timeout time.Duration, now func() time.Time) *scraper {
+	if len(urls) == 0 && !discover {
 		return nil
 	}
 	if interval <= 0 {
@@ -89,22 +103,95 @@ func newScraper(urls []string, interval, timeout time.Duration, now func() time.
 	return s
 }
 
-// start runs one goroutine per endpoint in wg until ctx ends; each leaves its endpoint SourceOff.
+// start runs one goroutine per endpoint in wg until ctx ends (or setEndpoints removes it); each leaves its
+// endpoint SourceOff (or failing, when removed).
 func (s *scraper) start(ctx context.Context, wg *sync.WaitGroup) {
+	s.mu.Lock()
+	s.ctx, s.wg = ctx, wg
 	for _, ep := range s.eps {
-		wg.Go(func() { s.run(ctx, ep) })
+		s.launch(ep)
 	}
+	s.mu.Unlock()
 	wg.Go(func() {
 		<-ctx.Done()
 		s.hc.CloseIdleConnections()
 	})
 }
 
+// launch starts ep's goroutine. s.mu is held; the caller makes sure the monitor's wg is not being waited for.
+func (s *scraper) launch(ep *endpoint) {
+	ctx, cancel := context.WithCancel(s.ctx)
+	ep.stop = cancel
+	s.wg.Go(func() { s.run(ctx, ep) })
+}
+
+// setEndpoints makes want the endpoints polled: it starts those it did not poll, and stops those no longer
+// wanted, which stay listed as failing with "left the cluster" for leftKeep (an endpoint wanted again is
+// polled afresh). It must not be called once the monitor's wg is being waited for, nor before start.
+func (s *scraper) setEndpoints(want []endpointSpec) {
+	now := s.now()
+	wanted := make(map[string]string, len(want))
+	for _, w := range want {
+		wanted[metricsURL(w.addr)] = w.broker
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx.Err() != nil {
+		return
+	}
+	polled := make(map[string]bool, len(s.eps))
+	eps := make([]*endpoint, 0, len(s.eps)+len(want))
+	changed := false
+	for _, ep := range s.eps {
+		u := ep.state.URL
+		broker, ok := wanted[u]
+		switch {
+		case ok && ep.left.IsZero():
+			polled[u] = true
+			if ep.state.Broker == "" && broker != "" {
+				ep.state.Broker, changed = broker, true
+			}
+			eps = append(eps, ep)
+		case ok: // back after it left: polled afresh below
+			changed = true
+		case ep.left.IsZero():
+			ep.stop()
+			ep.left, ep.res, changed = now, nil, true
+			ep.state.Status, ep.state.Err = SourceFailing, "left the cluster (no longer listed by ListBrokers)"
+			if ep.state.Broker != "" {
+				ep.state.Err = "broker " + ep.state.Broker + " left the cluster (no longer listed by ListBrokers)"
+			}
+			eps = append(eps, ep)
+		case now.Sub(ep.left) < leftKeep:
+			eps = append(eps, ep)
+		default:
+			changed = true
+		}
+	}
+	for _, w := range want {
+		u := metricsURL(w.addr)
+		if polled[u] {
+			continue
+		}
+		polled[u] = true
+		ep := &endpoint{state: SourceState{Kind: "metrics", URL: u, Status: SourcePending, Interval: s.interval, Broker: w.broker}}
+		eps = append(eps, ep)
+		s.launch(ep)
+		changed = true
+	}
+	if changed {
+		s.eps = eps
+		s.gen++
+	}
+}
+
 // run polls ep every interval until ctx ends.
 func (s *scraper) run(ctx context.Context, ep *endpoint) {
 	defer func() {
 		s.mu.Lock()
-		ep.state.Status, ep.state.Err, ep.res = SourceOff, "", nil
+		if ep.left.IsZero() { // a removed endpoint keeps saying why
+			ep.state.Status, ep.state.Err, ep.res = SourceOff, "", nil
+		}
 		s.gen++
 		s.mu.Unlock()
 	}()
@@ -137,6 +224,9 @@ func (s *scraper) poll(ctx context.Context, ep *endpoint) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !ep.left.IsZero() {
+		return // removed meanwhile
+	}
 	s.gen++
 	ep.state.LastTry = now
 	if err != nil {
@@ -144,7 +234,10 @@ func (s *scraper) poll(ctx context.Context, ep *endpoint) {
 		return
 	}
 	ep.state.Status, ep.state.Err, ep.res = SourceUp, "", res
-	ep.state.LastOK, ep.state.Broker = now, cur.broker
+	ep.state.LastOK = now
+	if cur.broker != "" { // else keep the id ListBrokers gave
+		ep.state.Broker = cur.broker
+	}
 }
 
 // fetch GETs and parses one endpoint's metrics, stamped with the time the answer came.
@@ -171,17 +264,18 @@ func (s *scraper) fetch(ctx context.Context, u string) (*scrapeSample, error) {
 	return cur, nil
 }
 
-// cluster returns the endpoints' states and figures, the caller's to keep.
-func (s *scraper) cluster() Cluster {
+// cluster returns the endpoints' states and figures, and a number that changes whenever they do. The
+// slices are shared and never changed: a change builds new ones.
+func (s *scraper) cluster() (Cluster, uint64) {
 	if s == nil {
-		return Cluster{}
+		return Cluster{}, 0
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cgen != s.gen || s.cached.Sources == nil {
 		s.cached, s.cgen = s.merge(), s.gen
 	}
-	return s.cached.clone()
+	return s.cached, s.cgen
 }
 
 // merge builds the Cluster of the endpoints' current results. s.mu is held.

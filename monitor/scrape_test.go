@@ -93,14 +93,14 @@ func textServer(t *testing.T) (*httptest.Server, *atomic.Pointer[string]) {
 func TestScrapeRates(t *testing.T) {
 	srv, body := textServer(t)
 	clk := newFakeClock()
-	s := newScraper([]string{srv.URL}, time.Second, time.Second, clk.Now)
+	s := newScraper([]string{srv.URL}, false, time.Second, time.Second, clk.Now)
 	t.Cleanup(s.hc.CloseIdleConnections)
 	ep := s.eps[0]
 	set := func(text string) { body.Store(&text) }
 
 	set(metricsText(100, 10000, 40, 4000, 50, 2, 60, 100, 200))
 	s.poll(t.Context(), ep)
-	c := s.cluster()
+	c, _ := s.cluster()
 	if len(c.Sources) != 1 || c.Sources[0].Status != SourceUp || c.Sources[0].Broker != "7" || c.Sources[0].URL != srv.URL+"/metrics" {
 		t.Fatalf("sources after the first scrape: %+v", c.Sources)
 	}
@@ -117,7 +117,7 @@ func TestScrapeRates(t *testing.T) {
 	clk.Advance(2 * time.Second)
 	set(metricsText(300, 30000, 140, 14000, 70, 4, 160, 300, 700))
 	s.poll(t.Context(), ep)
-	c = s.cluster()
+	c, _ = s.cluster()
 	tr, sr, br := c.Topics[0], c.Subscriptions[0], c.Brokers[0]
 	if tr.Window != 2*time.Second || tr.MsgsInPerSec != 100 || tr.BytesInPerSec != 10000 || tr.MsgsOutPerSec != 50 ||
 		tr.BytesOutPerSec != 5000 || tr.Lag != 160 {
@@ -135,7 +135,7 @@ func TestScrapeRates(t *testing.T) {
 	clk.Advance(4 * time.Second)
 	set(metricsText(40, 4000, 20, 2000, 8, 0, 0, 10, 30))
 	s.poll(t.Context(), ep)
-	c = s.cluster()
+	c, _ = s.cluster()
 	tr, br = c.Topics[0], c.Brokers[0]
 	if tr.Window != 4*time.Second || tr.MsgsInPerSec != 10 || tr.BytesInPerSec != 1000 || tr.MsgsOutPerSec != 5 || br.RPCPerSec != 2 ||
 		br.PublishLatencyMeanMs != 3 {
@@ -146,22 +146,28 @@ func TestScrapeRates(t *testing.T) {
 	set("this is not the text format {")
 	clk.Advance(time.Second)
 	s.poll(t.Context(), ep)
-	c = s.cluster()
+	c, _ = s.cluster()
 	if c.Sources[0].Status != SourceFailing || !strings.Contains(c.Sources[0].Err, "parsing") || len(c.Topics) != 0 || len(c.Brokers) != 0 {
 		t.Fatalf("after a bad answer: %+v", c)
 	}
 	clk.Advance(time.Second)
 	set(metricsText(60, 6000, 20, 2000, 8, 0, 0, 10, 30))
 	s.poll(t.Context(), ep)
-	c = s.cluster()
+	c, _ = s.cluster()
 	if c.Sources[0].Status != SourceUp || c.Sources[0].Err != "" || c.Topics[0].Window != 2*time.Second || c.Topics[0].MsgsInPerSec != 10 {
 		t.Fatalf("after recovering: %+v", c)
 	}
 
-	// What cluster returns is the caller's.
-	c.Topics[0].Topic, c.Sources[0].URL = "x", "x"
-	if c2 := s.cluster(); c2.Topics[0].Topic != "/default/a" || c2.Sources[0].URL != srv.URL+"/metrics" {
-		t.Fatalf("cluster shares its slices: %+v", c2)
+	// What cluster returns is shared until a source changes, and never changed: a poll builds new slices.
+	c2, gen := s.cluster()
+	if &c2.Topics[0] != &c.Topics[0] || &c2.Sources[0] != &c.Sources[0] {
+		t.Fatal("cluster copied its slices though nothing changed")
+	}
+	before := c.Sources[0]
+	s.poll(t.Context(), ep)
+	c3, gen3 := s.cluster()
+	if gen3 == gen || &c3.Sources[0] == &c.Sources[0] || c.Sources[0] != before {
+		t.Fatalf("a poll changed the slices given out: %+v, then %+v", before, c.Sources[0])
 	}
 }
 

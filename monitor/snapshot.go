@@ -8,8 +8,10 @@ import (
 )
 
 // Snapshot returns the current state of everything the console shows (see Backend.Snapshot). Every slice
-// is freshly allocated: the caller may keep and change it. Rates and series count complete seconds (the
-// current second is not shown until it ends); latencies cover the last one to two minutes. It takes each
+// is freshly allocated, the caller's to keep and change, except those of Cluster: they are shared between
+// snapshots and immutable (the sources build new ones when they learn something), and must not be
+// changed. Rates and series count complete seconds (the current second is not shown until it ends);
+// latencies cover the last one to two minutes. It takes each
 // producer's and subscription's lock once, briefly, and never waits for the network. ServiceURL and AdminURL
 // are the Options', or else the attached clients'.
 func (m *Monitor) Snapshot() Snapshot {
@@ -163,7 +165,7 @@ func (m *Monitor) Snapshot() Snapshot {
 	if e := m.lastErr.Load(); e != nil {
 		snap.LastError, snap.LastErrorAt = e.err.Error(), e.at
 	}
-	snap.Cluster = m.scr.cluster()
+	snap.Cluster = m.cluster()
 	return snap
 }
 
@@ -176,10 +178,21 @@ func cloneLookups(ls []LookupResult) []LookupResult {
 	return out
 }
 
+// cloneTopics copies ts and their subscriptions, in two allocations: every topic's Subscriptions is a
+// capped window of one shared array, so that appending to one never writes into another's.
 func cloneTopics(ts []TopicStats) []TopicStats {
 	out := make([]TopicStats, len(ts))
+	n := 0
+	for _, t := range ts {
+		n += len(t.Subscriptions)
+	}
+	subs := make([]string, 0, n)
 	for i, t := range ts {
-		t.Subscriptions = slices.Clone(t.Subscriptions)
+		start := len(subs)
+		subs = append(subs, t.Subscriptions...)
+		if t.Subscriptions != nil {
+			t.Subscriptions = subs[start:len(subs):len(subs)]
+		}
 		out[i] = t
 	}
 	return out

@@ -42,10 +42,12 @@ type Backend interface {
 // Snapshots reads the state the console draws.
 type Snapshots interface {
 	// Snapshot returns the current state of everything the console shows. It is cheap (called 10-20 times
-	// a second) and the result is the caller's: later events never change it.
+	// a second) and the result is the caller's: later events never change it. Snapshot.Cluster's slices are
+	// shared between snapshots and immutable: read them, never change them (sort or filter a copy).
 	Snapshot() Snapshot
 	// Refresh pings the broker (Snapshot.Reachable) and reloads namespaces, topics and their subscriptions
-	// from the admin API into Snapshot.Topics (a failure is Snapshot.AdminErr).
+	// from the admin API into Snapshot.Topics (a failure is Snapshot.AdminErr), and the admin source's view
+	// of the cluster into Snapshot.Cluster.Admin.
 	Refresh(ctx context.Context) error
 }
 
@@ -180,8 +182,8 @@ type Snapshot struct {
 	Health        []HealthStats    // every producer's and consumer's last check, sorted by kind, topic, name
 	Conns         []ConnStats      // connections per broker address
 	Lookups       []LookupResult   // most recent first, at most 20
-	// Cluster is what the cluster data sources (the brokers' metrics endpoints) say of the whole cluster,
-	// not only of the console's own clients.
+	// Cluster is what the cluster data sources (the admin API, the brokers' metrics endpoints) say of the
+	// whole cluster, not only of the console's own clients. Its slices are shared and must not be changed.
 	Cluster Cluster
 
 	Totals Totals

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"google.golang.org/grpc/grpclog"
 
 	"github.com/danube-console/danube-console/broker"
@@ -176,7 +177,8 @@ func RunConsole(ctx context.Context, cfg ConsoleConfig, s Streams) error {
 	readOnly := cfg.ReadOnly || cfg.target.ReadOnly
 	mon := monitor.New(monitor.Options{ServiceURL: serviceURL, AdminURL: adminURL, Embedded: !cfg.Remote, ReadOnly: readOnly,
 		Logger: log, AuditLog: files.audit, RingSize: cfg.RingSize, MaxRingBytes: 64 << 20,
-		MetricsURLs: metricsURLs, MetricsInterval: cfg.MetricsInterval})
+		MetricsURLs: metricsURLs, MetricsInterval: cfg.MetricsInterval, Identity: consoleIdentity(cfg.Conn),
+		DiscoverMetrics: cfg.Remote && len(metricsURLs) == 0})
 	defer mon.Close()
 	c, admin, err := connectConsole(ctx, &cfg.target, serviceURL, adminURL, mon, log)
 	if err != nil {
@@ -416,4 +418,44 @@ func demoPipeline(env *connectors.Env, dir string, log *slog.Logger) ([]connecto
 	log.Info("demo pipeline", "orders_file", filepath.Join(dir, "orders.jsonl"),
 		"webhook", "http://"+net.JoinHostPort(broker.DefaultHost, strconv.Itoa(port))+"/webhooks")
 	return out, nil
+}
+
+// consoleIdentity is the principal the console connects as, "type:name" as the brokers name it in their
+// denials ("user:alice"), read from the claims of the token the connection flags give (--token, --token-file
+// or $DANUBE_TOKEN); "" without a token, or with one that is not a JWT. The token is not verified: only the
+// broker can, and it says so when it refuses it.
+func consoleIdentity(c ConnConfig) string {
+	token := c.Token
+	switch {
+	case token == "" && c.TokenFile != "":
+		b, err := os.ReadFile(c.TokenFile)
+		if err != nil {
+			return ""
+		}
+		token = strings.TrimSpace(string(b))
+	case token == "":
+		token = os.Getenv(tokenEnv)
+	}
+	if token == "" {
+		return ""
+	}
+	var claims struct {
+		jwt.RegisteredClaims
+		PrincipalType string `json:"principal_type"`
+		PrincipalName string `json:"principal_name"`
+	}
+	if _, _, err := jwt.NewParser().ParseUnverified(strings.TrimPrefix(token, "Bearer "), &claims); err != nil {
+		return ""
+	}
+	name := claims.PrincipalName
+	if name == "" {
+		name = claims.Subject
+	}
+	switch claims.PrincipalType {
+	case "", broker.PrincipalUser:
+		return broker.PrincipalUser + ":" + name
+	case broker.PrincipalBrokerInternal:
+		return broker.PrincipalBrokerInternal + ":" + name
+	}
+	return broker.PrincipalServiceAccount + ":" + name
 }
