@@ -682,9 +682,9 @@ func TestTapCommand(t *testing.T) {
 func TestTapForm(t *testing.T) {
 	f := tuitest.Scripted()
 	m := newTest(t, f, 120, 40, "dark")
-	press(m, "2", "down", "enter") // /default/orders
+	press(m, "2", "down", "c") // /default/orders
 	if _, ok := m.modal.(*tapForm); !ok {
-		t.Fatalf("enter on a topic did not open the tap form")
+		t.Fatalf("c on a topic did not open the tap form")
 	}
 	s := screen(m)
 	if !strings.Contains(s, "Tap a topic") || !strings.Contains(lineWith(s, "topic    "), "/default/orders") {
@@ -1173,9 +1173,9 @@ func TestReadOnlyBlocks(t *testing.T) {
 		}
 		press(m, "esc")
 	}
-	press(m, "2", "enter")
+	press(m, "2", "c")
 	if m.modal != nil {
-		t.Errorf("enter on a topic opened the tap form in read-only mode")
+		t.Errorf("c on a topic opened the tap form in read-only mode")
 	}
 	if len(f.Calls()) != 0 {
 		t.Errorf("read-only mode called %q", f.Calls())

@@ -344,3 +344,24 @@ func plural(n int, what string) string {
 	}
 	return itoa(n) + " " + what + "s"
 }
+
+// cutMiddle shortens plain text (a topic name) to at most width cells by cutting its middle, which becomes
+// "…": a topic keeps its namespace and its distinctive end ("/default/…rders-eu-west"); when the namespace
+// leaves too little room for the end, the cut keeps a third of the room for the start.
+func cutMiddle(s string, width int) string {
+	w := textWidth(s)
+	if w <= width || width <= 0 {
+		return s
+	}
+	if width < 4 {
+		return cutLeft(s, width)
+	}
+	head := (width - 1) / 3
+	if strings.HasPrefix(s, "/") {
+		if i := strings.IndexByte(s[1:], '/'); i >= 0 && i+2 <= width-5 {
+			head = i + 2 // "/namespace/"
+		}
+	}
+	tail := width - 1 - head
+	return ansi.Truncate(s, head, "") + "…" + ansi.TruncateLeft(s, w-tail, "")
+}
