@@ -13,10 +13,11 @@ var brailleBits = [2][4]rune{{0x01, 0x02, 0x04, 0x40}, {0x08, 0x10, 0x20, 0x80}}
 
 // lineChart draws series (oldest first, NaN where nothing is known; the last value at the right edge) as
 // lines in w×h cells, each line exactly w cells wide: a y axis of the top value, its middle and 0 in
-// fmtY's format on the left, then the plot, scaled to the largest value of all series (a flat 0 chart
-// when there is none). Series paint with paints[i] (cycling); where two series share a cell the later one
-// paints it. Each series is resampled to the plot's dot columns, so any length fits.
-func lineChart(st *styles, series [][]float64, paints []paint, w, h int, fmtY func(float64) string) []string {
+// fmtY's format on the left (fmtSI, fmtBytes, …), then the plot, scaled to the largest value of all series
+// (a flat chart with only 0 on its axis when there is none). Series paint with paints[i] (cycling); where
+// two series share a cell the later one paints it. Each series is resampled to the plot's dot columns, so
+// any length fits.
+func lineChart(st *styles, series [][]float64, w, h int, paints []paint, fmtY func(float64) string) []string {
 	if w <= 0 || h <= 0 {
 		return nil
 	}

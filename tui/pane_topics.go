@@ -42,6 +42,9 @@ type topicsPane struct {
 	fltOpen bool
 
 	detail *topicDetail // the open detail view, if any
+	// compat is the schema compatibility of the topics described so far (by name), which the list shows
+	// next to their subject.
+	compat map[string]string
 }
 
 // lookupMsg is a request the topics pane serves (from :lookup): look a topic up.
@@ -55,7 +58,7 @@ type lookupDoneMsg struct {
 }
 
 func newTopicsPane(t *themes.Theme) *topicsPane {
-	p := &topicsPane{in: textinput.New(), flt: textinput.New(), open: map[string]bool{}}
+	p := &topicsPane{in: textinput.New(), flt: textinput.New(), open: map[string]bool{}, compat: map[string]string{}}
 	p.in.Prompt = "topic› "
 	p.in.Placeholder = "/default/my-topic"
 	p.in.CharLimit = 256
@@ -144,10 +147,12 @@ func (p *topicsPane) esc() bool {
 	switch {
 	case p.inOpen:
 		p.closeInput()
-	case p.fltOpen || p.filterText() != "":
+	case p.fltOpen:
 		p.clearFilter()
 	case p.detail != nil:
 		p.detail = nil
+	case p.filterText() != "":
+		p.clearFilter()
 	default:
 		return false
 	}
@@ -456,7 +461,7 @@ func (p *topicsPane) hintLine(e *env, w int) string {
 // topicColumns are the list's columns, in sortCol order after the name (the drop order keeps the name and
 // the rates at 80 columns).
 var topicColumns = [numSortCols]column{
-	{title: "TOPIC", width: 20, flex: 3},
+	{title: "TOPIC", width: 24, flex: 3},
 	{title: "IN/s", width: 8, right: true},
 	{title: "OUT/s", width: 8, right: true, drop: 1},
 	{title: "BYTES IN", width: 10, right: true, drop: 9},
@@ -465,9 +470,9 @@ var topicColumns = [numSortCols]column{
 	{title: "CONS", width: 6, right: true, drop: 3},
 	{title: "SUBS", width: 6, right: true, drop: 2},
 	{title: "LAG", width: 7, right: true},
-	{title: "SCHEMA", width: 10, flex: 1, drop: 7},
+	{title: "SCHEMA", width: 14, flex: 2, drop: 7},
 	{title: "DELIVERY", width: 12, drop: 4},
-	{title: "OWNER", width: 7, flex: 1, drop: 6},
+	{title: "OWNER", width: 8, drop: 6},
 }
 
 // table is the list drawn in w cells: the sorted column's title carries ▲ or ▼, names are cut in the
@@ -517,7 +522,11 @@ func (p *topicsPane) table(e *env, w int) table {
 			if r.lag > 0 {
 				c[8].p = st.warn
 			}
-			c[9] = txt(st.muted, orDash(clean(r.schema)))
+			schema := clean(r.schema)
+			if c := p.compat[r.name]; c != "" && schema != "" {
+				schema += " (" + clean(c) + ")"
+			}
+			c[9] = txt(st.muted, orDash(schema))
 			switch {
 			case !r.delivery:
 				c[10] = txt(st.muted, pick(r.known, "-", "metrics only"))

@@ -24,6 +24,7 @@ type topicDetail struct {
 	name    string   // the topic; a partitioned topic's base
 	members []string // the topics it stands for: its partitions, else itself
 	broker  string   // the owner the list shows
+	row     topicRow // the list's row, for what the description does not (yet) say
 
 	loading bool
 	err     string // why the description failed (the broker's reason)
@@ -75,7 +76,8 @@ type (
 
 // openDetail opens the detail view of a row and starts describing it.
 func (p *topicsPane) openDetail(e *env, r *topicRow) tea.Cmd {
-	d := &topicDetail{name: r.name, members: members(r), broker: r.broker, loading: true, span: 1}
+	d := &topicDetail{name: r.name, members: members(r), broker: r.broker, row: *r, loading: true, span: 1}
+	d.row.parts = nil
 	p.detail = d
 	d.sync(e)
 	return d.describe(e)
@@ -112,6 +114,9 @@ func (p *topicsPane) described(e *env, msg describeDoneMsg) {
 	}
 	d.err = ""
 	d.desc = &msg.d
+	if msg.d.Compatibility != "" {
+		p.compat[d.name] = msg.d.Compatibility
+	}
 	d.sync(e)
 }
 
@@ -299,8 +304,9 @@ func (d *topicDetail) infoLines(e *env, w, n int) []string {
 				schema += " · " + clean(t.Compatibility)
 			}
 		}
-	} else if d.loading {
-		delivery = "…"
+	} else if d.row.delivery {
+		delivery, dp = pick(d.row.reliable, "reliable", "non-reliable"), pick(d.row.reliable, st.ok, st.muted)
+		schema = orDash(clean(d.row.schema))
 	}
 	kv("owner", owner+"  ·  "+delivery, dp)
 	kv("schema", schema, pick(schema == "-", st.muted, st.text))
@@ -351,20 +357,30 @@ func (d *topicDetail) infoLines(e *env, w, n int) []string {
 func (d *topicDetail) quantileLines(e *env, rs []monitor.TopicRate) []string {
 	st := e.st
 	var out []string
+	n := 0
+	for _, r := range rs {
+		if r.PublishLatency.Count > 0 || r.MessageSize.Count > 0 {
+			n++
+		}
+	}
 	for _, r := range rs {
 		if r.PublishLatency.Count == 0 && r.MessageSize.Count == 0 {
 			continue
 		}
-		who := "broker " + clean(r.Broker)
-		if len(d.members) > 1 {
-			who += " " + strings.TrimPrefix(clean(r.Topic), clean(d.name))
+		who := ""
+		if n > 1 {
+			who = "broker " + cutMiddle(clean(r.Broker), 12)
+			if len(d.members) > 1 {
+				who += " " + strings.TrimPrefix(clean(r.Topic), clean(d.name))
+			}
+			who += "  "
 		}
 		l, s := r.PublishLatency, r.MessageSize
 		avg := 0.0
 		if s.Count > 0 {
 			avg = s.Sum / float64(s.Count)
 		}
-		line := newLine(1<<10).space(1).add(st.muted, who+"  ").
+		line := newLine(1<<10).space(1).add(st.muted, who).
 			add(st.muted, "publish ").add(st.text, fmtMs(l.P50)+"/"+fmtMs(l.P95)+"/"+fmtMs(l.P99)).
 			add(st.muted, "  size ").add(st.text, fmtBytes(s.P50)+"/"+fmtBytes(s.P95)+"/"+fmtBytes(s.P99)).
 			add(st.muted, " avg ").add(st.text, fmtBytes(avg))
@@ -374,6 +390,13 @@ func (d *topicDetail) quantileLines(e *env, rs []monitor.TopicRate) []string {
 		return []string{st.textLine(60, st.muted, "publish latency and size: nothing published yet")}
 	}
 	head := newLine(1<<10).space(1).add(st.header, "p50/p95/p99 of the last minute")
+	if n == 1 {
+		for _, r := range rs {
+			if r.PublishLatency.Count > 0 || r.MessageSize.Count > 0 {
+				head.add(st.muted, " on broker "+clean(r.Broker))
+			}
+		}
+	}
 	return append([]string{strings.TrimRight(head.String(), " ")}, out...)
 }
 
@@ -406,8 +429,8 @@ func (d *topicDetail) chartLines(e *env, w, h int) []string {
 	caption := newLine(lw).space(1).add(st.header, "msgs/s ").add(st.accent, "━ in ").add(st.ok, "━ out").
 		add(st.muted, "  last "+span+" · "+src).String()
 	lcap := newLine(rw).space(1).add(st.header, "lag ").add(st.warn, "━ messages").String()
-	plotL := lineChart(st, [][]float64{hs.In, hs.Out}, []paint{st.accent, st.ok}, lw-2, h-1, fmtSI)
-	plotR := lineChart(st, [][]float64{hs.Lag}, []paint{st.warn}, rw-2, h-1, fmtSI)
+	plotL := lineChart(st, [][]float64{hs.In, hs.Out}, lw-2, h-1, []paint{st.accent, st.ok}, fmtSI)
+	plotR := lineChart(st, [][]float64{hs.Lag}, rw-2, h-1, []paint{st.warn}, fmtSI)
 	out := make([]string, 0, h)
 	out = append(out, caption+lcap)
 	for i := range h - 1 {

@@ -3,14 +3,17 @@ package tui
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/danube-console/danube-console/monitor"
+	"github.com/danube-console/danube-console/themes"
 	"github.com/danube-console/danube-console/tui/tuitest"
 )
 
@@ -109,6 +112,10 @@ func TestTopicsSortFilterExpand(t *testing.T) {
 	if len(listed(m)) != 1 {
 		t.Errorf("space did not collapse")
 	}
+	press(m, "enter", "esc") // the detail closes first, then the filter clears
+	if m.topics.detail != nil || len(listed(m)) != 1 {
+		t.Errorf("esc in the detail: detail %v, listed %q", m.topics.detail != nil, listed(m))
+	}
 	press(m, "esc")
 	if len(listed(m)) != 7 || m.active != paneTopics {
 		t.Errorf("esc did not clear the filter: %q, pane %d", listed(m), m.active)
@@ -192,6 +199,9 @@ func TestTopicDetail(t *testing.T) {
 	press(m, "esc")
 	if m.topics.detail != nil || !strings.Contains(screen(m), "Topics (7)") {
 		t.Errorf("esc did not go back to the list")
+	}
+	if l := lineWith(screen(m), "/default/orders [3]"); !strings.Contains(l, "orders-value (back") {
+		t.Errorf("the list does not show the compatibility the describe told: %q", l)
 	}
 
 	f.Update(func(*monitor.Snapshot) {})
@@ -428,5 +438,57 @@ func BenchmarkTopicsBuild(b *testing.B) {
 	for b.Loop() {
 		rows := buildTopicRows(&s)
 		_ = listRows(rows, sortLag, false, "", nil)
+	}
+}
+
+// TestLineChart: the chart fills exactly w×h cells, labels its axis with the top value and zero, draws the
+// top value on the first line and the zeros on the last, and leaves a gap where the series is NaN.
+func TestLineChart(t *testing.T) {
+	st := newStyles(themes.Default())
+	nan := math.NaN()
+	lines := lineChart(st, [][]float64{{0, 0, 10, 10, nan, nan, nan, nan, 5, 0}}, 24, 4, []paint{st.accent}, fmtSI)
+	if len(lines) != 4 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	for i, l := range lines {
+		if w := ansi.StringWidth(l); w != 24 {
+			t.Errorf("line %d is %d cells: %q", i, w, ansi.Strip(l))
+		}
+	}
+	top, bottom := ansi.Strip(lines[0]), ansi.Strip(lines[3])
+	if !strings.HasPrefix(top, "10 ") || !strings.HasPrefix(bottom, " 0 ") {
+		t.Errorf("axis: %q … %q", top, bottom)
+	}
+	if strings.TrimSpace(top[3:]) == "" {
+		t.Errorf("the top value is not drawn on the first line: %q", top)
+	}
+	// The gap: the NaN columns draw nothing above the baseline.
+	for _, l := range lines[:3] {
+		plot := []rune(ansi.Strip(l))[3:]
+		if gap := string(plot[9:11]); strings.TrimSpace(gap) != "" {
+			t.Errorf("the gap is drawn: %q in %q", gap, string(plot))
+		}
+	}
+	if flat := lineChart(st, nil, 10, 3, nil, fmtSI); ansi.Strip(flat[0]) != blank(10) || !strings.HasPrefix(ansi.Strip(flat[2]), "0 ⣀") {
+		t.Errorf("an empty chart: %q", flat)
+	}
+}
+
+// TestCutMiddle: names are cut in the middle, keeping the namespace and the end.
+func TestCutMiddle(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		w    int
+		want string
+	}{
+		{"/default/orders-eu-west", 40, "/default/orders-eu-west"},
+		{"/default/orders-eu-west", 20, "/default/…rs-eu-west"},
+		{"/a-very-long-namespace/orders-eu-west", 16, "/a-ve…rs-eu-west"},
+		{"no-namespace-at-all", 9, "no…at-all"},
+		{"/default/x", 3, "…/x"},
+	} {
+		if got := cutMiddle(c.in, c.w); got != c.want || textWidth(got) > c.w {
+			t.Errorf("cutMiddle(%q, %d) = %q, want %q", c.in, c.w, got, c.want)
+		}
 	}
 }
