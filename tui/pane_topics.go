@@ -31,9 +31,10 @@ type topicsPane struct {
 	rows    []topicRow
 	list    []*topicRow
 	built   bool
-	rowsKey rowsKey
-	admin   []monitor.TopicStats // the admin list the rows were built from
-	relist  bool                 // sort, filter or expansion changed
+	admin   []monitor.TopicStats       // the admin list the rows were built from
+	ctopics []monitor.TopicRate        // and the metrics
+	csubs   []monitor.SubscriptionRate // (the snapshot's slices are immutable: kept, never changed)
+	relist  bool                       // sort, filter or expansion changed
 	sortCol int
 	sortRev bool
 	open    map[string]bool // expanded groups
@@ -91,10 +92,10 @@ func (p *topicsPane) sync(e *env) {
 
 // syncRows rebuilds the rows when the admin list or the metrics changed, and re-lists them when needed.
 func (p *topicsPane) syncRows(e *env) {
-	k := clusterKey(&e.snap.Cluster)
-	if !p.built || k != p.rowsKey || !sameTopics(p.admin, e.snap.Topics) {
+	c := &e.snap.Cluster
+	if !p.built || !sameSlice(p.ctopics, c.Topics) || !sameSlice(p.csubs, c.Subscriptions) || !sameTopics(p.admin, e.snap.Topics) {
 		p.rows = buildTopicRows(e.snap)
-		p.rowsKey, p.admin, p.built, p.relist = k, e.snap.Topics, true, true
+		p.admin, p.ctopics, p.csubs, p.built, p.relist = e.snap.Topics, c.Topics, c.Subscriptions, true, true
 	}
 	if p.relist {
 		p.list = listRows(p.rows, p.sortCol, p.sortRev, p.filterText(), p.open)

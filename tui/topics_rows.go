@@ -53,19 +53,14 @@ const (
 	numSortCols
 )
 
-// rowsKey is what the rows are built from: a new snapshot with the same key needs no rebuild. The
-// cluster's slices are shared and immutable, so their identity tells a new scrape; the admin list is a
-// fresh copy in every snapshot, so it is compared by content.
-type rowsKey struct {
-	ctop  *monitor.TopicRate
-	csubs *monitor.SubscriptionRate
-	nctop int
-	ncsub int
-}
-
-func clusterKey(c *monitor.Cluster) rowsKey {
-	return rowsKey{ctop: unsafe.SliceData(c.Topics), nctop: len(c.Topics),
-		csubs: unsafe.SliceData(c.Subscriptions), ncsub: len(c.Subscriptions)}
+// sameSlice reports whether two of the cluster's slices hold the same figures: the same backing array (the
+// monitor shares them between snapshots while no scrape changed them) or equal elements (when it copies
+// them: comparing costs far less than building the rows).
+func sameSlice[T comparable](a, b []T) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	return len(a) == 0 || unsafe.SliceData(a) == unsafe.SliceData(b) || slices.Equal(a, b)
 }
 
 // sameTopics reports whether two admin lists hold the same topics with the same figures.
