@@ -536,7 +536,7 @@ func (p *topicsPane) table(e *env, w int) table {
 			default:
 				c[10] = txt(st.muted, "non-reliable")
 			}
-			c[11] = txt(st.muted, orDash(clean(r.broker)))
+			c[11] = txt(st.muted, orDash(cutMiddle(clean(r.broker), ws[11]))) // broker ids are long numbers
 		},
 	}
 }

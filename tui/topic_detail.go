@@ -358,29 +358,35 @@ func (d *topicDetail) quantileLines(e *env, rs []monitor.TopicRate) []string {
 	st := e.st
 	var out []string
 	n := 0
+	brokers := map[string]bool{}
 	for _, r := range rs {
 		if r.PublishLatency.Count > 0 || r.MessageSize.Count > 0 {
 			n++
+			brokers[r.Broker] = true
 		}
 	}
 	for _, r := range rs {
 		if r.PublishLatency.Count == 0 && r.MessageSize.Count == 0 {
 			continue
 		}
-		who := ""
-		if n > 1 {
-			who = "broker " + cutMiddle(clean(r.Broker), 12)
-			if len(d.members) > 1 {
-				who += " " + strings.TrimPrefix(clean(r.Topic), clean(d.name))
-			}
-			who += "  "
+		// Which broker (when there are several) and which partition each line is of.
+		var who []string
+		if len(brokers) > 1 {
+			who = append(who, "broker "+cutMiddle(clean(r.Broker), 12))
+		}
+		if len(d.members) > 1 {
+			who = append(who, strings.TrimPrefix(clean(r.Topic), clean(d.name)))
 		}
 		l, s := r.PublishLatency, r.MessageSize
 		avg := 0.0
 		if s.Count > 0 {
 			avg = s.Sum / float64(s.Count)
 		}
-		line := newLine(1<<10).space(1).add(st.muted, who).
+		label := strings.Join(who, " ")
+		if label != "" {
+			label += "  "
+		}
+		line := newLine(1<<10).space(1).add(st.muted, label).
 			add(st.muted, "publish ").add(st.text, fmtMs(l.P50)+"/"+fmtMs(l.P95)+"/"+fmtMs(l.P99)).
 			add(st.muted, "  size ").add(st.text, fmtBytes(s.P50)+"/"+fmtBytes(s.P95)+"/"+fmtBytes(s.P99)).
 			add(st.muted, " avg ").add(st.text, fmtBytes(avg))
@@ -390,11 +396,9 @@ func (d *topicDetail) quantileLines(e *env, rs []monitor.TopicRate) []string {
 		return []string{st.textLine(60, st.muted, "publish latency and size: nothing published yet")}
 	}
 	head := newLine(1<<10).space(1).add(st.header, "p50/p95/p99 of the last minute")
-	if n == 1 {
-		for _, r := range rs {
-			if r.PublishLatency.Count > 0 || r.MessageSize.Count > 0 {
-				head.add(st.muted, " on broker "+clean(r.Broker))
-			}
+	if len(brokers) == 1 {
+		for b := range brokers {
+			head.add(st.muted, " on broker "+clean(b))
 		}
 	}
 	return append([]string{strings.TrimRight(head.String(), " ")}, out...)
