@@ -441,6 +441,9 @@ func (p *topicsPane) title(e *env) []seg {
 	st := e.st
 	n := len(p.rows)
 	t := []seg{{"Topics", st.title}, {" (" + itoa(n) + ")", st.muted}}
+	if p.sortCol != sortName || p.sortRev { // the column may be hidden on a narrow terminal
+		t = append(t, seg{" · by " + strings.ToLower(topicColumns[p.sortCol].title) + pick(descending(p.sortCol, p.sortRev), " ▼", " ▲"), st.muted})
+	}
 	if f := p.filterText(); f != "" {
 		t = append(t, seg{" · " + itoa(len(p.list)) + " match " + clean(f), st.accent})
 	}
@@ -481,8 +484,7 @@ var topicColumns = [numSortCols]column{
 func (p *topicsPane) table(e *env, w int) table {
 	st := e.st
 	cols := topicColumns
-	desc := p.sortCol != sortName && p.sortCol != sortSchema && p.sortCol != sortBroker
-	cols[p.sortCol].title += pick(desc != p.sortRev, " ▼", " ▲")
+	cols[p.sortCol].title += pick(descending(p.sortCol, p.sortRev), " ▼", " ▲")
 	ws := layoutColumns(cols[:], w-1)
 	empty := "no topics (R refreshes; n creates one)"
 	switch {

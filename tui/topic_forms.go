@@ -38,15 +38,20 @@ type (
 // act runs a confirmed action in a command.
 func (p *topicsPane) act(e *env, msg topicActMsg) tea.Cmd {
 	e.setStatus(levelInfo, msg.what+"…")
-	ctx := e.ctx
+	ctx, snaps := e.ctx, e.snaps
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
 		defer cancel()
-		return topicActDoneMsg{what: msg.what, done: msg.done, gone: msg.gone, err: msg.run(ctx)}
+		err := msg.run(ctx)
+		if err == nil {
+			// The list shows the change at once; a failure here is the periodic refresh's to report.
+			_ = snaps.Refresh(ctx)
+		}
+		return topicActDoneMsg{what: msg.what, done: msg.done, gone: msg.gone, err: err}
 	}
 }
 
-// acted reports an action's end, refreshes the list and describes the open topic again.
+// acted reports an action's end, takes a fresh snapshot and describes the open topic again.
 func (p *topicsPane) acted(e *env, msg topicActDoneMsg) tea.Cmd {
 	if msg.err != nil {
 		e.setStatus(levelError, msg.what+": "+clean(msg.err.Error()))
@@ -56,11 +61,12 @@ func (p *topicsPane) acted(e *env, msg topicActDoneMsg) tea.Cmd {
 	if d := p.detail; d != nil && msg.gone != "" && d.name == msg.gone && msg.err == nil {
 		p.detail = nil
 	}
-	cmds := []tea.Cmd{refreshCmd(e.ctx, e.snaps, false)}
+	e.post(pullMsg{})
 	if p.detail != nil {
-		cmds = append(cmds, p.detail.describe(e))
+		p.detail.loading = true
+		return p.detail.describe(e)
 	}
-	return tea.Batch(cmds...)
+	return nil
 }
 
 // update handles the requests and results the topics pane owns.

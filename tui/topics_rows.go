@@ -277,6 +277,12 @@ func deliveryRank(r *topicRow) int {
 	return 1
 }
 
+// descending reports whether a column sorts descending: the numbers do (the busiest first), the names
+// ascend; rev reverses.
+func descending(col int, rev bool) bool {
+	return (col != sortName && col != sortSchema && col != sortBroker) != rev
+}
+
 // listRows sorts, filters and flattens the rows into the list the pane shows: the groups expanded in
 // open show their partitions (in partition order) under them. A group matches the filter when its name or
 // one of its partitions' does (then its matching partitions show); the filter is a case-insensitive
@@ -297,10 +303,7 @@ func listRows(rows []topicRow, col int, rev bool, filter string, open map[string
 			}
 		}
 	}
-	desc := col != sortName && col != sortSchema && col != sortBroker
-	if rev {
-		desc = !desc
-	}
+	desc := descending(col, rev)
 	slices.SortFunc(out, func(a, b *topicRow) int {
 		c := compareRows(a, b, col)
 		if desc {

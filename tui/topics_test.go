@@ -230,7 +230,8 @@ func TestTopicActions(t *testing.T) {
 		t.Fatalf("enter on the confirmation did not answer No: calls %q", f.Calls())
 	}
 	run(t, m, press(m, "D", "y"))
-	want := []string{"delete-topic /default/orders-part-0", "delete-topic /default/orders-part-1", "delete-topic /default/orders-part-2"}
+	// Every partition, then the list refreshes.
+	want := []string{"delete-topic /default/orders-part-0", "delete-topic /default/orders-part-1", "delete-topic /default/orders-part-2", "Refresh"}
 	if got := f.Calls(); !slices.Equal(got, want) || m.status.text != "deleted /default/orders" {
 		t.Fatalf("calls %q, status %q", got, m.status.text)
 	}
@@ -271,7 +272,7 @@ func TestTopicActions(t *testing.T) {
 		t.Fatalf("the form did not open the confirmation: %T", m.modal)
 	}
 	run(t, m, press(m, "y"))
-	if got := f.Calls(); !slices.Equal(got, []string{"create-topic /default/invoices partitions=4 reliable=false schema=invoice-v1"}) {
+	if got := f.Calls(); !slices.Equal(got, []string{"create-topic /default/invoices partitions=4 reliable=false schema=invoice-v1", "Refresh"}) {
 		t.Fatalf("calls %q", got)
 	}
 }
@@ -329,7 +330,7 @@ func TestTopicSubscriptionActions(t *testing.T) {
 	}
 	run(t, m, press(m, "y"))
 	if got := f.Calls()[1:]; !slices.Equal(got, []string{"Unsubscribe /default/orders-part-0 billing",
-		"Unsubscribe /default/orders-part-1 billing", "Unsubscribe /default/orders-part-2 billing"}) {
+		"Unsubscribe /default/orders-part-1 billing", "Unsubscribe /default/orders-part-2 billing", "Refresh"}) {
 		t.Fatalf("calls %q", got)
 	}
 
