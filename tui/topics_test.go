@@ -499,3 +499,29 @@ func TestCutMiddle(t *testing.T) {
 		}
 	}
 }
+
+// TestTopicsClicks: a click selects the topic under the mouse in the list, and the subscription under it
+// in the detail.
+func TestTopicsClicks(t *testing.T) {
+	m := newTest(t, tuitest.TopicsCluster(), 120, 40, "dark")
+	press(m, "2")
+	// The header is 2 lines, the box's border 1, the table's header 1: the third topic is on line 6.
+	y := headerHeight + 2 + 2
+	if l := strings.Split(screen(m), "\n")[y]; !strings.Contains(l, "/default/orders [3]") {
+		t.Fatalf("line %d is %q", y, l)
+	}
+	m.Update(tea.MouseClickMsg{X: 10, Y: y, Button: tea.MouseLeft})
+	if got := m.topics.selected().name; got != "/default/orders" {
+		t.Fatalf("the click selected %q", got)
+	}
+	run(t, m, press(m, "enter"))
+	_, _, subTop, _ := m.topics.detail.layout(m.w, m.bodyHeight())
+	y = headerHeight + subTop + 2 + 1
+	if l := strings.Split(screen(m), "\n")[y]; !strings.Contains(l, "shipping") {
+		t.Fatalf("line %d is %q", y, l)
+	}
+	m.Update(tea.MouseClickMsg{X: 10, Y: y, Button: tea.MouseLeft})
+	if s := m.topics.detail.selectedSub(); s == nil || s.name != "shipping" {
+		t.Fatalf("the click in the detail selected %+v", s)
+	}
+}
