@@ -127,8 +127,7 @@ func (p *topicsPane) selectTopic(e *env, name string) {
 		p.relist = true
 	}
 	if f := strings.ToLower(p.filterText()); f != "" && !strings.Contains(strings.ToLower(name), f) {
-		p.flt.Reset()
-		p.relist = true
+		p.clearFilter()
 	}
 	p.syncRows(e)
 	for i, r := range p.list {

@@ -525,3 +525,18 @@ func TestTopicsClicks(t *testing.T) {
 		t.Fatalf("the click in the detail selected %+v", s)
 	}
 }
+
+// TestTopicsFramesFit: the list, the detail and the forms fill exactly the terminal at every size from the
+// minimum up, without a panic.
+func TestTopicsFramesFit(t *testing.T) {
+	for _, sz := range []struct{ w, h int }{{MinWidth, MinHeight}, {70, 20}, {100, 30}, {119, 35}, {200, 60}} {
+		for _, keys := range [][]string{{"2"}, {"2", "down", "down", "right", "L"}, {"2", "down", "down", "enter"},
+			{"2", "down", "down", "enter", "f"}, {"2", "n"}, {"2", "down", "D"}} {
+			m := newTest(t, tuitest.TopicsCluster(), sz.w, sz.h, "dark")
+			for _, k := range keys {
+				run(t, m, press(m, k))
+			}
+			checkFrame(t, m.View().Content, sz.w, sz.h)
+		}
+	}
+}
