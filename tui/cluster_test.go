@@ -230,8 +230,9 @@ func TestProblemsGo(t *testing.T) {
 		t.Errorf("broker down: pane %d, broker %q", m.active, m.cluster.cur.id)
 	}
 	act(t, m, "9", "down", "down", "enter")
-	if m.active != paneTopics {
-		t.Errorf("lag growing: pane %d, want topics", m.active)
+	want := f.Snapshot().Cluster.Problems[2].Topic
+	if m.active != paneTopics || m.topics.cur.id != want {
+		t.Errorf("lag growing: pane %d on %q, want topics on %q (status %q)", m.active, m.topics.cur.id, want, m.status.text)
 	}
 	act(t, m, "9", "end", "enter")
 	if m.active != paneSecurity {

@@ -27,7 +27,6 @@ func (d *dashboardPane) throughputTile(e *env, w, h int, focused bool) string {
 		}
 	}
 	inner := w - 2
-	ss := []chartSeries{{d.hist.In, st.accent}, {d.hist.Out, st.ok}}
 	if math.IsNaN(d.inNow) && math.IsNaN(d.outNow) || len(d.hist.In) == 0 {
 		msg := noMetrics(&e.snap.Cluster)
 		if msg == "" {
@@ -40,10 +39,8 @@ func (d *dashboardPane) throughputTile(e *env, w, h int, focused bool) string {
 		return st.box(title, w, h, focused, lines)
 	}
 	span := time.Duration(len(d.hist.In)) * d.hist.Step
-	if w < 60 {
-		ss = ss[:2:2]
-	}
-	return st.box(title, w, h, focused, st.lineChart(ss, span, inner, h-2))
+	chart := timeChart(st, [][]float64{d.hist.In, d.hist.Out}, []paint{st.accent, st.ok}, span, inner, h-2)
+	return st.box(title, w, h, focused, chart)
 }
 
 // problemSubject names what a problem is about: "broker 3", "/ns/topic", "/ns/topic sub" (the

@@ -683,9 +683,9 @@ func TestTapCommand(t *testing.T) {
 func TestTapForm(t *testing.T) {
 	f := tuitest.Scripted()
 	m := newTest(t, f, 120, 40, "dark")
-	press(m, "2", "down", "enter") // /default/orders
+	press(m, "2", "down", "c") // /default/orders
 	if _, ok := m.modal.(*tapForm); !ok {
-		t.Fatalf("enter on a topic did not open the tap form")
+		t.Fatalf("c on a topic did not open the tap form")
 	}
 	s := screen(m)
 	if !strings.Contains(s, "Tap a topic") || !strings.Contains(lineWith(s, "topic    "), "/default/orders") {
@@ -1174,9 +1174,9 @@ func TestReadOnlyBlocks(t *testing.T) {
 		}
 		press(m, "esc")
 	}
-	press(m, "2", "enter")
+	press(m, "2", "c")
 	if m.modal != nil {
-		t.Errorf("enter on a topic opened the tap form in read-only mode")
+		t.Errorf("c on a topic opened the tap form in read-only mode")
 	}
 	if len(f.Calls()) != 0 {
 		t.Errorf("read-only mode called %q", f.Calls())
@@ -1212,6 +1212,8 @@ func TestReadOnlyAtRuntime(t *testing.T) {
 	m.Update(tea.WindowSizeMsg{Width: 160, Height: 48})
 	press(m, "?")
 	s := screen(m)
+	press(m, "G") // the commands are at the end of the help, which scrolls
+	s += screen(m)
 	for _, want := range []string{`start / stop \(read-only\)`, `:produce +publish one message \(read-only\)`,
 		`:unsubscribe +delete a subscription and its kept messages \(read-only\)`, `look topic up`} {
 		if !regexp.MustCompile(want).MatchString(s) {

@@ -230,7 +230,7 @@ var messageCases = []struct {
 		}},
 	{name: "tap-form", sizes: goldenSizes[:1], fake: tuitest.Scripted,
 		setup: func(t *testing.T, m *Model, _ *tuitest.Fake) {
-			press(m, "2", "down", "enter", "tab", "right", "right")
+			press(m, "2", "down", "c", "tab", "right", "right")
 		}},
 	{name: "help-readonly", sizes: goldenSizes, fake: tuitest.Scripted,
 		opts: func(o *Options) { o.ReadOnly = true },

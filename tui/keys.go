@@ -98,7 +98,20 @@ type TopicKeys struct {
 	Lookup      Binding
 	LookupInput Binding
 	Refresh     Binding
-	Tap         Binding // opens the tap form on the selected topic
+	Tap         Binding // opens the tap form on the selected topic (in the detail: on the topic)
+	Open        Binding // opens the selected topic's detail view
+	Filter      Binding // filters the list by name
+	Sort        Binding // cycles the sort column
+	Reverse     Binding // reverses the sort
+	Expand      Binding // shows a partitioned topic's partitions
+	Collapse    Binding // hides them
+	Create      Binding // the create-topic form
+	Delete      Binding // deletes the selected topic, after a confirmation
+	Unload      Binding // unloads the selected topic, after a confirmation
+	Span        Binding // switches the detail's chart span
+	Policy      Binding // the failure policy form of the detail's selected subscription
+	Window      Binding // the dispatch window prompt of the detail's selected subscription
+	Unsubscribe Binding // deletes the detail's selected subscription, after a confirmation
 }
 
 // ProducerKeys act on the producers pane.
@@ -185,6 +198,12 @@ const (
 	changesBrokers    = "unloading and activating brokers"
 	changesRebalance  = "rebalancing the cluster"
 	changesSecurity   = "changing roles and bindings"
+	changesCreate     = "creating topics"
+	changesDelete     = "deleting topics"
+	changesUnload     = "unloading topics"
+	changesPolicy     = "changing failure policies"
+	changesWindow     = "changing dispatch windows"
+	changesUnsub      = "deleting subscriptions"
 )
 
 // DefaultKeyMap returns a fresh copy of the console's default key bindings.
@@ -223,7 +242,22 @@ func DefaultKeyMap() KeyMap {
 		Lookup:      bind([]string{"l"}, "l", "look topic up").doc("look the selected topic up"),
 		LookupInput: bind([]string{"L"}, "L", "look any topic up"),
 		Refresh:     bind([]string{"R"}, "R", "refresh topics"),
-		Tap:         bind([]string{"enter", "c"}, "enter/c", "tap topic").changes(changesTaps).doc("tap the topic: a form for an ad-hoc consumer"),
+		Tap: bind([]string{"c"}, "c", "tap topic").changes(changesTaps).
+			doc("tap the topic (also from its detail): a form for an ad-hoc consumer"),
+		Open:     bind([]string{"enter"}, "enter", "topic detail").doc("the topic's detail: description, subscriptions, charts, latency (esc: back)"),
+		Filter:   bind([]string{"/"}, "/", "filter by name").doc("filter the list by name (enter keeps it, esc clears it)"),
+		Sort:     bind([]string{"o"}, "o", "sort column").doc("sort by the next column (the header shows ▲/▼)"),
+		Reverse:  bind([]string{"O"}, "O", "reverse sort"),
+		Expand:   bind([]string{"right", "space"}, "→/space", "expand partitions").doc("show a partitioned topic's partitions (space toggles)"),
+		Collapse: bind([]string{"left"}, "←", "collapse partitions"),
+		Create:   bind([]string{"n"}, "n", "create topic…").changes(changesCreate).doc("create a topic: name, partitions, delivery, schema subject"),
+		Delete:   bind([]string{"D"}, "D", "delete topic…").changes(changesDelete).doc("delete the selected topic (all its partitions), after a confirmation"),
+		Unload:   bind([]string{"U"}, "U", "unload topic…").changes(changesUnload).doc("unload the topic from its broker: another broker takes it, its clients reconnect"),
+		Span:     bind([]string{"s"}, "s", "chart span").doc("detail: the charts' span, 5m, 15m, 1h or 6h"),
+		Policy:   bind([]string{"f"}, "f", "failure policy…").changes(changesPolicy).doc("detail: set the selected subscription's failure policy"),
+		Window:   bind([]string{"w"}, "w", "dispatch window…").changes(changesWindow).doc("detail: set the selected subscription's dispatch window"),
+		Unsubscribe: bind([]string{"u"}, "u", "unsubscribe…").changes(changesUnsub).
+			doc("detail: delete the selected subscription and its kept messages, after a confirmation"),
 	}
 	km.Producers = ProducerKeys{
 		Stop: bind([]string{"x"}, "x", "stop console producer").doc("stop the selected producer started from the console (`:producer`)"),
@@ -319,7 +353,9 @@ func (k KeyMap) sections() []helpSection {
 			k.Global.ReadOnly, k.Global.Help, k.Global.Close, k.Global.Quit}},
 		{title: "Lists", bindings: []Binding{k.Nav.Up, k.Nav.Down, k.Nav.PageUp, k.Nav.PageDown, k.Nav.Top, k.Nav.Bottom, k.Dashboard.Open}},
 		{title: "Dashboard", bindings: []Binding{k.Dashboard.Left, k.Dashboard.Right}, readmeOnly: true},
-		{title: "Topics", bindings: []Binding{k.Topics.Lookup, k.Topics.LookupInput, k.Topics.Refresh, k.Topics.Tap}},
+		{title: "Topics", bindings: []Binding{k.Topics.Open, k.Topics.Filter, k.Topics.Sort, k.Topics.Reverse, k.Topics.Expand,
+			k.Topics.Collapse, k.Topics.Lookup, k.Topics.LookupInput, k.Topics.Refresh, k.Topics.Tap, k.Topics.Create, k.Topics.Delete,
+			k.Topics.Unload, k.Topics.Span, k.Topics.Policy, k.Topics.Window, k.Topics.Unsubscribe}},
 		{title: "Producers", bindings: []Binding{k.Producers.Stop}},
 		{title: "Consumers & stream", bindings: []Binding{k.Consumers.Open, k.Consumers.Follow, k.Consumers.ScrollUp, k.Consumers.ScrollDown,
 			k.Consumers.Filter, k.Consumers.Mark, k.Consumers.Ack, k.Consumers.Nack, k.Consumers.Replay, k.Consumers.NewTap,

@@ -17,10 +17,6 @@ type problemsPane struct {
 	cur cursor // the selected problem, by identity
 }
 
-// focusTopicMsg asks the topics pane to select a topic (posted after showing it). Until the topics pane
-// serves it, showing the pane is all that happens.
-type focusTopicMsg struct{ topic string }
-
 // problemID is a problem's identity: its kind and what it is about.
 func problemID(ps []monitor.Problem) func(i int) string {
 	return func(i int) string {

@@ -80,6 +80,8 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return m.with(func(e *env) tea.Cmd { return m.topics.lookup(e, msg.topic) })
 	case lookupDoneMsg:
 		return m.with(func(e *env) tea.Cmd { m.topics.lookupDone(e, msg); return nil })
+	case topicActMsg, topicActDoneMsg, describeDoneMsg, focusTopicMsg:
+		return m.with(func(e *env) tea.Cmd { return m.topics.update(e, msg) })
 	case connectorMsg:
 		return m.with(func(e *env) tea.Cmd { return m.connectors.command(e, msg) })
 	case actionDoneMsg:

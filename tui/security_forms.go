@@ -14,11 +14,11 @@ import (
 // The security pane's forms: a role (name and permissions) and a binding (id, principal, roles, scope and
 // resource). Each checks what the broker would refuse before sending it, and posts a securityActionMsg.
 
-// formWidth is the width of the security forms' dialogs over a body w cells wide.
+// formWidth is the width of the forms' dialogs (security, topics) over a body w cells wide.
 func formWidth(w int) int { return min(w-4, 76) }
 
 // formLabelWidth is the width of the forms' labels.
-const formLabelWidth = 15
+const formLabelWidth = 18
 
 // formLabel starts a form line with a field's label, marked when the field has the focus.
 func formLabel(st *styles, iw int, focused bool, s string) *line {

@@ -44,7 +44,7 @@ var viewCases = []struct {
 		selectConsumer(t, m, "billing-1")
 		press(m, "enter", "P", "e")
 	}},
-	{"tap-form", tuitest.Scripted, 80, 24, func(_ *testing.T, m *Model) { press(m, "2", "down", "enter", "tab", "right") }},
+	{"tap-form", tuitest.Scripted, 80, 24, func(_ *testing.T, m *Model) { press(m, "2", "down", "c", "tab", "right") }},
 	{"cmdline-completion", tuitest.Scripted, 80, 24, func(_ *testing.T, m *Model) {
 		press(m, ":")
 		typeText(m, "consume /default/")
