@@ -345,7 +345,7 @@ type brokerProcess struct {
 }
 
 // startBrokerProcess starts the binary's broker with args and waits for the URL it serves.
-func startBrokerProcess(t *testing.T, bin string, args ...string) *brokerProcess {
+func startBrokerProcess(t testing.TB, bin string, args ...string) *brokerProcess {
 	t.Helper()
 	b := &brokerProcess{cmd: exec.Command(bin, append([]string{"broker"}, args...)...), out: &syncBuffer{}, err: &syncBuffer{}}
 	b.cmd.Stdout, b.cmd.Stderr = b.out, b.err
@@ -366,7 +366,7 @@ func (e examples) String() string {
 	return fmt.Sprintf("%d, e.g. %v", len(*e.p), (*e.p)[:min(5, len(*e.p))])
 }
 
-func (b *brokerProcess) kill(t *testing.T) {
+func (b *brokerProcess) kill(t testing.TB) {
 	t.Helper()
 	if err := b.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -374,7 +374,7 @@ func (b *brokerProcess) kill(t *testing.T) {
 	b.cmd.Wait()
 }
 
-func (b *brokerProcess) stop(t *testing.T) {
+func (b *brokerProcess) stop(t testing.TB) {
 	t.Helper()
 	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

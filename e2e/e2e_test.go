@@ -55,7 +55,7 @@ func TestMain(m *testing.M) {
 }
 
 // freePort returns a port nothing listens on at 127.0.0.1.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

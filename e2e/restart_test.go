@@ -162,7 +162,7 @@ func checkBigState(t *testing.T, b *brokerProcess, want bigState, ack bool) {
 }
 
 // forEach runs f(0..n-1) on a few goroutines and fails the test with the first error.
-func forEach(t *testing.T, n int, f func(i int) error) {
+func forEach(t testing.TB, n int, f func(i int) error) {
 	t.Helper()
 	var (
 		wg    sync.WaitGroup
@@ -190,7 +190,7 @@ func forEach(t *testing.T, n int, f func(i int) error) {
 }
 
 // adminURLOf returns the admin URL a broker process printed.
-func adminURLOf(t *testing.T, b *brokerProcess) string {
+func adminURLOf(t testing.TB, b *brokerProcess) string {
 	t.Helper()
 	m := regexp.MustCompile(`admin API at (\S+)`).FindStringSubmatch(b.out.String())
 	if m == nil {
@@ -200,7 +200,7 @@ func adminURLOf(t *testing.T, b *brokerProcess) string {
 }
 
 // dialBroker connects to a broker URL without TLS.
-func dialBroker(t *testing.T, url string) *grpc.ClientConn {
+func dialBroker(t testing.TB, url string) *grpc.ClientConn {
 	t.Helper()
 	conn, err := grpc.NewClient(strings.TrimPrefix(url, "http://"), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {

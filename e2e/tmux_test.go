@@ -18,13 +18,13 @@ var tmuxSeq atomic.Int64
 
 // terminal is a real terminal: a detached tmux session running a command.
 type terminal struct {
-	t    *testing.T
+	t    testing.TB
 	name string
 }
 
 // startTerminal runs argv in a new detached tmux session of w×h cells, killed when the test ends. tmux is
 // required (make test installs it).
-func startTerminal(t *testing.T, w, h int, env []string, argv ...string) *terminal {
+func startTerminal(t testing.TB, w, h int, env []string, argv ...string) *terminal {
 	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Fatalf("tmux is required for the console's end-to-end tests (make deps installs it): %v", err)
