@@ -3,7 +3,6 @@ package monitor
 import (
 	"context"
 	"errors"
-	"time"
 )
 
 // errTODO marks the contract's methods not implemented yet.
@@ -34,6 +33,3 @@ func (m *Monitor) CreateRole(ctx context.Context, r Role) error                 
 func (m *Monitor) DeleteRole(ctx context.Context, name string) error              { return errTODO }
 func (m *Monitor) CreateBinding(ctx context.Context, b Binding) error             { return errTODO }
 func (m *Monitor) DeleteBinding(ctx context.Context, scope, res, id string) error { return errTODO }
-func (m *Monitor) TopicHistory(topic string, span time.Duration) TopicHistory {
-	return TopicHistory{Topic: topic}
-}

@@ -104,6 +104,12 @@ type Options struct {
 	// MetricsInterval is how often each endpoint is scraped (default DefaultMetricsInterval); MetricsTimeout
 	// bounds one scrape (default the interval, at most 5 s).
 	MetricsInterval, MetricsTimeout time.Duration
+	// PrometheusURL is a Prometheus server scraping the brokers ("http://host:9090"; "" for none), polled
+	// every PrometheusInterval (default DefaultPrometheusInterval) by a goroutine of the monitor until Close:
+	// its state is the last of Snapshot.Cluster.Sources, its range queries give TopicHistory what the
+	// console's own samples do not have, and without MetricsURLs its answers are Cluster's rows (see prom.go).
+	PrometheusURL      string
+	PrometheusInterval time.Duration
 }
 
 // Monitor aggregates the client's and the connector runtime's events into the state the console shows, and
@@ -164,7 +170,10 @@ type Monitor struct {
 
 	maxPending int // MaxPending (tests lower it)
 
-	scr *scraper // the metrics endpoints' scraper; nil without Options.MetricsURLs
+	scr   *scraper      // the metrics endpoints' scraper; nil without Options.MetricsURLs
+	hist  *history      // the console's samples of the scraper's figures; nil without it
+	prom  *promSource   // the Prometheus server; nil without Options.PrometheusURL
+	probs problemRanker // Cluster.Problems, computed when a source's data changed
 
 	ctx    context.Context // the monitor's lifetime
 	cancel context.CancelFunc
@@ -318,7 +327,12 @@ func New(o Options) *Monitor {
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	m.wg.Go(m.ticker)
 	if m.scr = newScraper(o.MetricsURLs, o.MetricsInterval, o.MetricsTimeout, o.Clock); m.scr != nil {
+		m.hist = newHistory(m.scr.interval)
+		m.scr.hist = m.hist
 		m.scr.start(m.ctx, &m.wg)
+	}
+	if m.prom = newPromSource(o.PrometheusURL, o.PrometheusInterval, m.scr == nil, o.Clock); m.prom != nil {
+		m.prom.start(m.ctx, &m.wg)
 	}
 	return m
 }

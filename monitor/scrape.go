@@ -31,6 +31,7 @@ type scraper struct {
 	interval time.Duration
 	timeout  time.Duration
 	hc       *http.Client
+	hist     *history // records every successful scrape (nil: none)
 
 	mu     sync.Mutex // guards the fields below
 	eps    []*endpoint
@@ -135,6 +136,9 @@ func (s *scraper) poll(ctx context.Context, ep *endpoint) {
 		res = compute(ep.prev, cur, ep.state.URL)
 		ep.prev = cur
 	}
+	if err == nil && s.hist != nil {
+		defer s.hist.recordFrom(s, now) // after the unlock below
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.gen++
@@ -215,6 +219,7 @@ type scrapeSample struct {
 
 	topicsOwned, leader float64
 	rpc, rpcErrors      float64
+	authzDenies         float64
 }
 
 type topicSample struct {
@@ -223,12 +228,19 @@ type topicSample struct {
 	subscriptions            float64
 	latency, size            Quantiles
 	latencySum, latencyCount float64
+	schemaFailures           float64
+	sendErrors               float64
 }
 
 type subSample struct {
 	msgsOut, bytesOut                      float64
 	consumers, lag, pending, blocked       float64
 	redeliveries, nacks, ackTimeouts, dlqs float64
+	exhausted                              float64
+	// growSince is since when the lag has grown at every scrape (zero when it did not grow at the last
+	// one), growFrom the lag then; compute sets them from the previous scrape's.
+	growSince time.Time
+	growFrom  float64
 }
 
 // parseSample parses the text format into a sample taken at at.
@@ -272,7 +284,8 @@ func parseSample(r io.Reader, at time.Time) (*scrapeSample, error) {
 			switch name {
 			case "danube_topic_messages_in_total", "danube_topic_bytes_in_total",
 				"danube_topic_active_producers", "danube_topic_active_consumers", "danube_topic_active_subscriptions",
-				"danube_producer_send_latency_ms", "danube_topic_message_size_bytes":
+				"danube_producer_send_latency_ms", "danube_topic_message_size_bytes",
+				"danube_schema_validation_failures_total", "danube_producer_send_total":
 				if t := topic(m); t != nil {
 					t.add(name, m, v)
 				}
@@ -280,7 +293,8 @@ func parseSample(r io.Reader, at time.Time) (*scrapeSample, error) {
 				"danube_subscription_active_consumers", "danube_subscription_lag_messages",
 				"danube_subscription_pending_redelivery", "danube_subscription_terminal_blocked",
 				"danube_subscription_redelivery_total", "danube_subscription_nack_total",
-				"danube_subscription_ack_timeout_total", "danube_subscription_dlq_total":
+				"danube_subscription_ack_timeout_total", "danube_subscription_dlq_total",
+				"danube_subscription_retry_exhausted_total":
 				if ss := sub(m); ss != nil {
 					ss.add(name, v)
 				}
@@ -288,6 +302,8 @@ func parseSample(r io.Reader, at time.Time) (*scrapeSample, error) {
 				s.topicsOwned += v
 			case "danube_leader_election_state":
 				s.leader += v
+			case "danube_authz_deny_total":
+				s.authzDenies += v
 			case "danube_broker_rpc_total":
 				s.rpc += v
 				if label(m, "result") == "error" {
@@ -316,6 +332,12 @@ func (t *topicSample) add(name string, m *dto.Metric, v float64) {
 		t.latencySum, t.latencyCount = m.GetSummary().GetSampleSum(), float64(m.GetSummary().GetSampleCount())
 	case "danube_topic_message_size_bytes":
 		t.size = quantiles(m.GetSummary())
+	case "danube_schema_validation_failures_total":
+		t.schemaFailures += v
+	case "danube_producer_send_total":
+		if label(m, "result") == "error" {
+			t.sendErrors += v
+		}
 	}
 }
 
@@ -341,6 +363,8 @@ func (s *subSample) add(name string, v float64) {
 		s.ackTimeouts += v
 	case "danube_subscription_dlq_total":
 		s.dlqs += v
+	case "danube_subscription_retry_exhausted_total":
+		s.exhausted += v
 	}
 }
 
@@ -399,6 +423,18 @@ func counterDelta(prev, cur float64) float64 {
 	return cur - prev
 }
 
+// lagGrowth is since when, and from what lag, a subscription's lag has grown at every scrape, given its
+// previous scrape's (taken at at) and its lag now: zero when it did not grow since the previous scrape.
+func lagGrowth(prev *subSample, lag float64, at time.Time) (time.Time, float64) {
+	switch {
+	case lag <= prev.lag:
+		return time.Time{}, 0
+	case prev.growSince.IsZero():
+		return at, prev.lag
+	}
+	return prev.growSince, prev.growFrom
+}
+
 // compute returns the figures of cur, with rates over the time since prev (nil: none yet, every rate 0).
 // A topic or subscription absent from prev started after it: its counters count from 0.
 func compute(prev, cur *scrapeSample, url string) *scrapeResult {
@@ -415,6 +451,7 @@ func compute(prev, cur *scrapeSample, url string) *scrapeResult {
 	if dt > 0 {
 		b.RPCPerSec = counterRate(prev.rpc, cur.rpc, dt)
 		b.RPCErrorsPerSec = counterRate(prev.rpcErrors, cur.rpcErrors, dt)
+		b.AuthzDeniesPerSec = counterRate(prev.authzDenies, cur.authzDenies, dt)
 	}
 	topics := make(map[string]*TopicRate, len(cur.topics))
 	var latSum, latCnt float64
@@ -432,6 +469,8 @@ func compute(prev, cur *scrapeSample, url string) *scrapeResult {
 			}
 			tr.MsgsInPerSec = counterRate(p.msgsIn, t.msgsIn, dt)
 			tr.BytesInPerSec = counterRate(p.bytesIn, t.bytesIn, dt)
+			tr.SchemaFailuresPerSec = counterRate(p.schemaFailures, t.schemaFailures, dt)
+			tr.ProducerErrorsPerSec = counterRate(p.sendErrors, t.sendErrors, dt)
 			if t.latencyCount >= p.latencyCount {
 				latSum += counterDelta(p.latencySum, t.latencySum)
 			} else { // the summary was reset: its sum counts from 0 too
@@ -455,6 +494,7 @@ func compute(prev, cur *scrapeSample, url string) *scrapeResult {
 			var p subSample
 			if ps := prev.subs[k]; ps != nil {
 				p = *ps
+				s.growSince, s.growFrom = lagGrowth(ps, s.lag, prev.at)
 			}
 			sr.MsgsOutPerSec = counterRate(p.msgsOut, s.msgsOut, dt)
 			sr.BytesOutPerSec = counterRate(p.bytesOut, s.bytesOut, dt)
@@ -462,6 +502,8 @@ func compute(prev, cur *scrapeSample, url string) *scrapeResult {
 			sr.NacksPerSec = counterRate(p.nacks, s.nacks, dt)
 			sr.AckTimeoutsPerSec = counterRate(p.ackTimeouts, s.ackTimeouts, dt)
 			sr.DLQPerSec = counterRate(p.dlqs, s.dlqs, dt)
+			sr.RetryExhaustedPerSec = counterRate(p.exhausted, s.exhausted, dt)
+			sr.LagGrowingSince, sr.LagGrowingFrom = s.growSince, int64(s.growFrom)
 		}
 		res.subs = append(res.subs, sr)
 		tr := topics[k.topic]

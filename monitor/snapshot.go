@@ -163,7 +163,7 @@ func (m *Monitor) Snapshot() Snapshot {
 	if e := m.lastErr.Load(); e != nil {
 		snap.LastError, snap.LastErrorAt = e.err.Error(), e.at
 	}
-	snap.Cluster = m.scr.cluster()
+	m.clusterInto(&snap.Cluster)
 	return snap
 }
 
