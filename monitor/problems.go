@@ -294,13 +294,16 @@ func thousands(n int64) string {
 	return b.String()
 }
 
-// rate writes a per-second figure with the precision it needs.
+// perSec writes a per-second figure with the precision it needs: one decimal under 100 ("12.5", "25"), one
+// significant digit under 0.1 ("0.04"), thousands separated above.
 func perSec(v float64) string {
-	switch {
+	switch a := math.Abs(v); {
 	case v == 0:
 		return "0"
-	case math.Abs(v) < 10:
-		return strconv.FormatFloat(v, 'f', 1, 64)
+	case a < 0.1:
+		return strconv.FormatFloat(v, 'g', 1, 64)
+	case a < 100:
+		return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64)
 	}
 	return thousands(int64(math.Round(v)))
 }

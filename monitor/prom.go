@@ -37,8 +37,8 @@ const DefaultPrometheusInterval = 15 * time.Second
 // PromRateRange is the range of the rates asked of a Prometheus server (the admin UI's [1m]).
 const PromRateRange = time.Minute
 
-// maxPromTimeout bounds one query: the poll interval, but no more than this.
-const maxPromTimeout = 5 * time.Second
+// promTimeout bounds one query (the polls do not overlap: a slow one delays the next).
+const promTimeout = 5 * time.Second
 
 // maxHistoryPoints of a range query: the step is chosen so that a span has at most this many points.
 const maxPromPoints = 300
@@ -106,7 +106,7 @@ func newPromSource(u string, interval time.Duration, rows bool, now func() time.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = promParallel
 	p := &promSource{
-		hc: &http.Client{Transport: tr}, now: now, interval: interval, timeout: min(interval, maxPromTimeout), rows: rows,
+		hc: &http.Client{Transport: tr}, now: now, interval: interval, timeout: promTimeout, rows: rows,
 		state: SourceState{Kind: "prometheus", URL: u, Status: SourcePending, Interval: interval},
 		hist:  map[histKey]*promHist{}, reqs: make(chan histKey, 16), grows: map[promSubKey]lagGrowthMark{},
 	}
