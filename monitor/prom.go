@@ -474,12 +474,8 @@ func (p *promSource) buildRows(r *promRows) ([]BrokerMetrics, *scrapeResult, err
 		bros = append(bros, *b)
 	}
 	slices.SortFunc(bros, func(a, b BrokerMetrics) int { return cmp.Compare(a.ID, b.ID) })
-	slices.SortFunc(res.topics, func(a, b TopicRate) int {
-		return cmp.Or(cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Broker, b.Broker))
-	})
-	slices.SortFunc(res.subs, func(a, b SubscriptionRate) int {
-		return cmp.Or(cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Subscription, b.Subscription), cmp.Compare(a.Broker, b.Broker))
-	})
+	slices.SortFunc(res.topics, cmpTopicRows)
+	slices.SortFunc(res.subs, cmpSubRows)
 	return bros, res, nil
 }
 

@@ -191,23 +191,64 @@ func (s *scraper) cluster() Cluster {
 // merge builds the Cluster of the endpoints' current results. s.mu is held.
 func (s *scraper) merge() Cluster {
 	var c Cluster
+	var topics [][]TopicRate
+	var subs [][]SubscriptionRate
 	for _, ep := range s.eps {
 		c.Sources = append(c.Sources, ep.state)
 		if ep.res == nil {
 			continue
 		}
 		c.Brokers = append(c.Brokers, ep.res.broker)
-		c.Topics = append(c.Topics, ep.res.topics...)
-		c.Subscriptions = append(c.Subscriptions, ep.res.subs...)
+		topics, subs = append(topics, ep.res.topics), append(subs, ep.res.subs)
 	}
 	slices.SortFunc(c.Brokers, func(a, b BrokerMetrics) int { return cmp.Or(cmp.Compare(a.ID, b.ID), cmp.Compare(a.URL, b.URL)) })
-	slices.SortFunc(c.Topics, func(a, b TopicRate) int {
-		return cmp.Or(cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Broker, b.Broker))
-	})
-	slices.SortFunc(c.Subscriptions, func(a, b SubscriptionRate) int {
-		return cmp.Or(cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Subscription, b.Subscription), cmp.Compare(a.Broker, b.Broker))
-	})
+	// Each endpoint's rows are sorted (by compute): merging them is linear.
+	c.Topics, c.Subscriptions = mergeSorted(topics, cmpTopicRows), mergeSorted(subs, cmpSubRows)
 	return c
+}
+
+// mergeSorted merges lists each sorted by cmp into one sorted list (nil when they are all empty).
+func mergeSorted[T any](lists [][]T, cmp func(a, b T) int) []T {
+	n := 0
+	for _, l := range lists {
+		n += len(l)
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]T, 0, n)
+	heads := make([]int, len(lists))
+	for len(out) < n {
+		best := -1
+		for i, l := range lists {
+			if heads[i] < len(l) && (best < 0 || cmp(l[heads[i]], lists[best][heads[best]]) < 0) {
+				best = i
+			}
+		}
+		out = append(out, lists[best][heads[best]])
+		heads[best]++
+	}
+	return out
+}
+
+// cmpTopicRows orders topic rows by topic, then broker; cmpSubRows subscription rows by topic,
+// subscription, then broker. They compare a name only when the ones before it are equal (10,000 rows are
+// sorted at every scrape).
+func cmpTopicRows(a, b TopicRate) int {
+	if c := strings.Compare(a.Topic, b.Topic); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Broker, b.Broker)
+}
+
+func cmpSubRows(a, b SubscriptionRate) int {
+	if c := strings.Compare(a.Topic, b.Topic); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Subscription, b.Subscription); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Broker, b.Broker)
 }
 
 // scrapeSample is one scrape's values, summed over the labels the console does not show.
@@ -243,8 +284,9 @@ type subSample struct {
 	growFrom  float64
 }
 
-// parseSample parses the text format into a sample taken at at.
-func parseSample(r io.Reader, at time.Time) (*scrapeSample, error) {
+// parseSampleGeneral parses the text format into a sample taken at at, with the general parser of
+// prometheus/common (see parseSample for the fast one).
+func parseSampleGeneral(r io.Reader, at time.Time) (*scrapeSample, error) {
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	fams, err := p.TextToMetricFamilies(r)
 	if err != nil {
@@ -484,7 +526,20 @@ func compute(prev, cur *scrapeSample, url string) *scrapeResult {
 		b.PublishLatencyMeanMs = latSum / latCnt
 	}
 	res.subs = make([]SubscriptionRate, 0, len(cur.subs))
-	for k, s := range cur.subs {
+	// The rows are built in order (merge relies on each endpoint's rows being sorted): sorting the keys moves
+	// less than sorting the rows.
+	keys := make([]subKey, 0, len(cur.subs))
+	for k := range cur.subs {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b subKey) int {
+		if c := strings.Compare(a.topic, b.topic); c != 0 {
+			return c
+		}
+		return strings.Compare(a.sub, b.sub)
+	})
+	for _, k := range keys {
+		s := cur.subs[k]
 		sr := SubscriptionRate{
 			Broker: cur.broker, Topic: k.topic, Subscription: k.sub, Window: window,
 			MsgsOut: uint64(s.msgsOut), BytesOut: uint64(s.bytesOut),
@@ -515,8 +570,13 @@ func compute(prev, cur *scrapeSample, url string) *scrapeResult {
 		tr.BytesOutPerSec += sr.BytesOutPerSec
 		tr.Lag += sr.Lag
 	}
-	res.topics = make([]TopicRate, 0, len(topics))
+	order := make([]*TopicRate, 0, len(topics))
 	for _, tr := range topics {
+		order = append(order, tr)
+	}
+	slices.SortFunc(order, func(a, b *TopicRate) int { return strings.Compare(a.Topic, b.Topic) })
+	res.topics = make([]TopicRate, 0, len(topics))
+	for _, tr := range order {
 		res.topics = append(res.topics, *tr)
 		b.MsgsInPerSec += tr.MsgsInPerSec
 		b.BytesInPerSec += tr.BytesInPerSec
