@@ -5,9 +5,10 @@ import (
 	"time"
 )
 
-// What the console knows of the whole cluster, from sources other than its own clients. Today the only
-// source is direct scraping of the brokers' Prometheus endpoints (Options.MetricsURLs); each endpoint is one
-// SourceState, and the figures computed from its last two scrapes are the rows of Cluster.
+// What the console knows of the whole cluster, from sources other than its own clients: direct scraping of
+// the brokers' Prometheus endpoints (Options.MetricsURLs; each endpoint is one SourceState, and the figures
+// computed from its last two scrapes are the rows of Cluster) and a Prometheus server (Options.PrometheusURL,
+// prom.go: its rows when no endpoint is scraped, and the charts' history); problems.go ranks what they say.
 
 // DefaultMetricsInterval is how often each metrics endpoint is scraped when Options.MetricsInterval is 0.
 const DefaultMetricsInterval = 5 * time.Second

@@ -18,7 +18,8 @@ import (
 // The checks and their thresholds:
 //   - ProblemBrokerDown (critical): a metrics endpoint fails (named by the broker id it had, or the broker
 //     of ListBrokers whose metrics address it is, else its URL); or a broker ListBrokers gave earlier is no
-//     longer listed (for up to brokerGoneFor).
+//     longer listed (for up to brokerGoneFor); or, when the rows come from a Prometheus server, a broker of
+//     ListBrokers has no series there.
 //   - ProblemSourceFailing (warning): another source of the console (the admin API, the Prometheus server)
 //     fails.
 //   - ProblemTerminalBlocked (critical): a subscription's danube_subscription_terminal_blocked > 0.
@@ -70,7 +71,8 @@ type problemRanker struct {
 }
 
 // clusterInto fills c from the cluster sources: the metrics endpoints', then the Prometheus server's state
-// and rows, then the problems of it all (cached until a source's data changes).
+// and rows, then the problems of it all (cached until a source's data changes). The admin source's view
+// (c.Admin, and its state first in c.Sources) must be in c before the problems are ranked: they read it.
 func (m *Monitor) clusterInto(c *Cluster) {
 	gens := [2]uint64{m.scr.generation(), m.prom.generation()} // before the data: a change in between recomputes next time
 	*c = m.scr.cluster()
@@ -192,6 +194,14 @@ func (r *problemRanker) brokerProblems(c *Cluster, now time.Time, add func(Probl
 	if len(c.Admin.Brokers) == 0 {
 		return // no admin answer: nothing says who left
 	}
+	brokersInPrometheus(c, func(has map[string]bool) {
+		for _, b := range c.Admin.Brokers {
+			if !has[b.ID] {
+				add(Problem{Kind: ProblemBrokerDown, Severity: SeverityCritical, Broker: b.ID,
+					Detail: "listed by ListBrokers, but the Prometheus server has no series of it (its metrics endpoint is not scraped, or does not answer)"}, 0)
+			}
+		}
+	})
 	if r.known == nil {
 		r.known = map[string]time.Time{}
 	}
@@ -208,6 +218,28 @@ func (r *problemRanker) brokerProblems(c *Cluster, now time.Time, add func(Probl
 				Detail: fmt.Sprintf("no longer in ListBrokers (last listed %s ago: its registration expired)", now.Sub(last).Round(time.Second))}, 0)
 		}
 	}
+}
+
+// brokersInPrometheus calls f with the brokers the rows name when they come from a Prometheus server that is up (no
+// metrics endpoint is scraped directly).
+func brokersInPrometheus(c *Cluster, f func(has map[string]bool)) {
+	up := false
+	for _, s := range c.Sources {
+		switch {
+		case s.Kind == "metrics":
+			return
+		case s.Kind == "prometheus" && s.Status == SourceUp:
+			up = true
+		}
+	}
+	if !up {
+		return
+	}
+	has := make(map[string]bool, len(c.Brokers))
+	for _, b := range c.Brokers {
+		has[b.ID] = true
+	}
+	f(has)
 }
 
 // subProblems finds one subscription's problems.

@@ -201,3 +201,23 @@ func TestProblemsBroker(t *testing.T) {
 		t.Fatalf("problems: %s (subscription %+v)", problemLines(ps), sr)
 	}
 }
+
+// TestProblemsPrometheusBrokerMissing: with the rows from a Prometheus server, a broker ListBrokers gives
+// that has no series there is down; with a metrics endpoint scraped, the endpoints say it instead.
+func TestProblemsPrometheusBrokerMissing(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	c := &Cluster{
+		Sources: []SourceState{{Kind: "prometheus", URL: "http://prom:9090", Status: SourceUp}},
+		Brokers: []BrokerMetrics{{ID: "1"}},
+		Admin:   AdminView{Brokers: []BrokerInfo{{ID: "1"}, {ID: "2"}}},
+	}
+	var r problemRanker
+	ps := r.rank(c, [2]uint64{0, 1}, now)
+	if len(ps) != 1 || ps[0].Kind != ProblemBrokerDown || ps[0].Broker != "2" || !strings.Contains(ps[0].Detail, "no series") {
+		t.Fatalf("problems: %s", problemLines(ps))
+	}
+	c.Sources = append([]SourceState{{Kind: "metrics", URL: "http://b1:9040/metrics", Status: SourceUp}}, c.Sources...)
+	if ps = r.rank(c, [2]uint64{1, 1}, now); len(ps) != 0 {
+		t.Fatalf("with an endpoint scraped: %s", problemLines(ps))
+	}
+}
