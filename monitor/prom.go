@@ -40,7 +40,7 @@ const PromRateRange = time.Minute
 // promTimeout bounds one query (the polls do not overlap: a slow one delays the next).
 const promTimeout = 5 * time.Second
 
-// maxHistoryPoints of a range query: the step is chosen so that a span has at most this many points.
+// maxPromPoints bounds the points of a range query: the step is chosen so that a span has at most this many.
 const maxPromPoints = 300
 
 // maxPromHistories bounds the range answers kept (by topic and span); the oldest goes first.
@@ -202,10 +202,7 @@ func (p *promSource) poll(ctx context.Context) {
 		return
 	}
 	p.state.Status, p.state.Err, p.state.LastOK = SourceUp, "", now
-	p.res, p.bros = res, bros
-	if res != nil && len(bros) > 0 {
-		p.state.Broker = bros[0].ID
-	}
+	p.res, p.bros = res, bros // Broker stays "": the server's series are of every broker
 }
 
 // query runs one instant query with the source's timeout.
@@ -415,7 +412,8 @@ func (p *promSource) queryRows(ctx context.Context) ([]BrokerMetrics, *scrapeRes
 			}
 		}
 	}
-	return p.buildRows(r)
+	bros, res := p.buildRows(r)
+	return bros, res, nil
 }
 
 func firstErr(errs []error) error {
@@ -429,7 +427,7 @@ func firstErr(errs []error) error {
 
 // buildRows sorts the rows, sums the topics' figures into their brokers' and the subscriptions' into their
 // topics', and follows each subscription's lag growth from the previous poll.
-func (p *promSource) buildRows(r *promRows) ([]BrokerMetrics, *scrapeResult, error) {
+func (p *promSource) buildRows(r *promRows) ([]BrokerMetrics, *scrapeResult) {
 	res := &scrapeResult{}
 	grows := make(map[promSubKey]lagGrowthMark, len(r.subs))
 	for k, s := range r.subs {
@@ -476,7 +474,7 @@ func (p *promSource) buildRows(r *promRows) ([]BrokerMetrics, *scrapeResult, err
 	slices.SortFunc(bros, func(a, b BrokerMetrics) int { return cmp.Compare(a.ID, b.ID) })
 	slices.SortFunc(res.topics, cmpTopicRows)
 	slices.SortFunc(res.subs, cmpSubRows)
-	return bros, res, nil
+	return bros, res
 }
 
 // ---- the charts' history ----
@@ -517,16 +515,15 @@ func (p *promSource) history(topic string, span time.Duration) (TopicHistory, bo
 
 // evictLocked forgets the least recently used answer that is not being asked. p.mu is held.
 func (p *promSource) evictLocked() {
-	var old *histKey
-	var oldest uint64 = math.MaxUint64
+	var old histKey
+	found := false
 	for k, e := range p.hist {
-		if !e.running && e.lastUsed < oldest {
-			kk := k
-			old, oldest = &kk, e.lastUsed
+		if !e.running && (!found || e.lastUsed < p.hist[old].lastUsed) {
+			old, found = k, true
 		}
 	}
-	if old != nil {
-		delete(p.hist, *old)
+	if found {
+		delete(p.hist, old)
 	}
 }
 

@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"math"
 	"net"
@@ -168,7 +169,7 @@ func TestPrometheusRows(t *testing.T) {
 		s.Cluster.Brokers[0].MsgsInPerSec < tr.MsgsInPerSec {
 		t.Fatalf("brokers: %+v", s.Cluster.Brokers)
 	}
-	if src := s.Cluster.Sources; len(src) != 1 || src[0].Kind != "prometheus" || src[0].Status != SourceUp || src[0].Broker != tr.Broker {
+	if src := s.Cluster.Sources; len(src) != 1 || src[0].Kind != "prometheus" || src[0].Status != SourceUp || src[0].Broker != "" {
 		t.Fatalf("sources: %+v", src)
 	}
 	var found bool
@@ -249,5 +250,32 @@ func TestTopicSelectorAndStep(t *testing.T) {
 		if got := historyStep(span); got != want {
 			t.Errorf("historyStep(%v) = %v, want %v", span, got, want)
 		}
+	}
+}
+
+// TestPrometheusHistoryCacheBounded asks for more charts than are kept: the least recently used answers go,
+// never one being asked, and a full queue of range queries makes TopicHistory ask again later, not wait.
+func TestPrometheusHistoryCacheBounded(t *testing.T) {
+	clk := newFakeClock()
+	p := newPromSource("http://127.0.0.1:1", time.Second, false, clk.Now) // not started: nothing reads the queue
+	for i := range 3 * maxPromHistories {
+		if _, ok := p.history(fmt.Sprint("/default/t", i), time.Hour); ok {
+			t.Fatal("an answer nobody gave")
+		}
+	}
+	running := 0
+	for _, e := range p.hist {
+		if e.running {
+			running++
+		}
+	}
+	if len(p.hist) != maxPromHistories || running != cap(p.reqs) || len(p.reqs) != cap(p.reqs) {
+		t.Fatalf("%d answers kept, %d asked, %d queued", len(p.hist), running, len(p.reqs))
+	}
+	if _, ok := p.hist[histKey{"/default/t0", time.Hour}]; !ok {
+		t.Fatal("an answer being asked was forgotten")
+	}
+	if _, ok := p.hist[histKey{fmt.Sprint("/default/t", 3*maxPromHistories-1), time.Hour}]; !ok {
+		t.Fatal("the last one asked was forgotten")
 	}
 }
