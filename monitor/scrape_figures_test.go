@@ -1,10 +1,16 @@
 package monitor
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/danube-console/danube-console/broker"
+	"github.com/danube-console/danube-console/broker/brokertest"
+	"github.com/danube-console/danube-console/client"
+	"github.com/danube-console/danube-console/internal/testenv"
 )
 
 // figuresText is a broker's metrics text with the series of the problems' figures: schema validation
@@ -88,4 +94,60 @@ func TestScrapeProblemFigures(t *testing.T) {
 	if sr = poll(figuresText(20, 9, 10, 6, 500)).Subscriptions[0]; !sr.LagGrowingSince.Equal(t3) || sr.LagGrowingFrom != 400 {
 		t.Fatalf("after a failed scrape: %+v", sr)
 	}
+}
+
+// TestScrapeBrokerErrorFigures runs a broker with authentication and a message size limit: a message too
+// big is a producer error of its topic, a principal without bindings is denied; the scraped rates show
+// both, and the problems name the denials.
+func TestScrapeBrokerErrorFigures(t *testing.T) {
+	secret := []byte("a secret of the test, long enough for HS256")
+	srv := brokertest.Run(t, broker.Options{MetricsAddr: "127.0.0.1:0", JWTSecret: secret, SuperAdmins: []string{"root"},
+		Policies: broker.Policies{MaxMessageSize: 16}})
+	m := newTestMonitor(t, Options{MetricsURLs: []string{srv.MetricsAddr()}, MetricsInterval: scrapeInterval, MetricsTimeout: 10 * time.Second})
+	connectAs := func(who string) *client.Client {
+		tok, err := broker.NewToken(secret, who, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := client.Connect(ctxT(t), srv.URL(), client.WithToken(tok))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	const topic = "/default/limited"
+	p, err := connectAs("root").NewProducer(ctxT(t), client.ProducerConfig{Topic: topic, Name: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close(context.Background()) })
+	if _, err := p.Send(ctxT(t), []byte("small")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, m, "the topic scraped", func(s Snapshot) bool { // before its counters grow
+		tr, ok := topicRow(s, topic)
+		return ok && tr.MsgsIn == 1 && len(s.Cluster.Brokers) == 1
+	})
+	if _, err := p.Send(ctxT(t), []byte(strings.Repeat("x", 100))); err == nil {
+		t.Fatal("a message over the size limit was accepted")
+	}
+	carol := connectAs("carol")
+	if _, err := carol.NewProducer(ctxT(t), client.ProducerConfig{Topic: topic, Name: "carol"}); err == nil {
+		t.Fatal("a principal without bindings was let produce")
+	}
+	var errs, denies bool
+	var authz []Problem
+	testenv.Eventually(t, 15*time.Second, func() bool {
+		s := m.Snapshot()
+		tr, _ := topicRow(s, topic)
+		errs = errs || tr.ProducerErrorsPerSec > 0
+		denies = denies || (len(s.Cluster.Brokers) == 1 && s.Cluster.Brokers[0].AuthzDeniesPerSec > 0)
+		for _, p := range s.Cluster.Problems {
+			if p.Kind == ProblemAuthzDenials && strings.Contains(p.Detail, "requests/s denied") {
+				authz = append(authz, p)
+			}
+		}
+		return errs && denies && len(authz) > 0
+	}, "the producer errors (%v), the denials (%v) and their problem", &errs, &denies)
 }
