@@ -155,7 +155,7 @@ func (p *promSource) start(ctx context.Context, wg *sync.WaitGroup) {
 	})
 }
 
-// generation changes whenever what cluster adds changes.
+// generation changes whenever what addTo adds changes.
 func (p *promSource) generation() uint64 {
 	if p == nil {
 		return 0
