@@ -159,6 +159,7 @@ func TestConsoleOnAnExternalCluster(t *testing.T) {
 	svc := func(b *clusterBroker) string { return fmt.Sprintf("http://127.0.0.1:%d", b.port) }
 
 	const topic, sub = "/default/ext-orders", "ext-archive"
+	createTopic(t, svc(bs[0]), topic)
 	startProcess(t, bin, nil, "produce", "--service-url", svc(bs[0]), "-t", topic, "--reliable",
 		"--rate", "20", "-c", "1000000", "-m", `{"order":1}`, "--name", "ext-producer")
 	consume := func() *process {
@@ -173,7 +174,7 @@ func TestConsoleOnAnExternalCluster(t *testing.T) {
 	// The topics pane: the external topic's publish rate, as its owner's metrics say (20/s).
 	term.keys("2")
 	term.waitFor("the external topic's rate in the topics pane", 30*time.Second, func(s string) bool {
-		v, ok := numberAt(s, "IN/S", topic)
+		v, ok := numberAt(s, "IN/s", topic)
 		return ok && v >= 10 && v <= 30
 	})
 

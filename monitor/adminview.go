@@ -336,18 +336,23 @@ func (m *Monitor) scrCluster() Cluster {
 // returned.
 func (m *Monitor) cluster() Cluster {
 	sc, gen := m.scr.cluster()
+	pgen := m.prom.generation()
 	src := m.src.Load()
 	m.ccMu.Lock()
 	defer m.ccMu.Unlock()
-	if m.ccOK && gen == m.ccScr && src == m.ccSrc {
+	if m.ccOK && gen == m.ccScr && pgen == m.ccProm && src == m.ccSrc {
 		return m.cc
 	}
 	c := sc
+	// The scraper's slices are shared: clipped, an append below copies them instead of writing past them.
+	c.Sources, c.Brokers = slices.Clip(c.Sources), slices.Clip(c.Brokers)
+	c.Topics, c.Subscriptions = slices.Clip(c.Topics), slices.Clip(c.Subscriptions)
+	m.prom.addTo(&c)
 	if src != nil {
-		c.Sources = make([]SourceState, 0, 1+len(sc.Sources))
-		c.Sources = append(append(c.Sources, src.state), sc.Sources...)
+		c.Sources = append([]SourceState{src.state}, c.Sources...)
 		c.Admin = src.view
 	}
-	m.cc, m.ccScr, m.ccSrc, m.ccOK = c, gen, src, true
+	c.Problems = m.probs.rank(&c, [2]uint64{gen, pgen}, m.now())
+	m.cc, m.ccScr, m.ccProm, m.ccSrc, m.ccOK = c, gen, pgen, src, true
 	return c
 }

@@ -2,9 +2,10 @@ package monitor
 
 import "time"
 
-// What the console knows of the whole cluster, from sources other than its own clients. Today the only
-// source is direct scraping of the brokers' Prometheus endpoints (Options.MetricsURLs); each endpoint is one
-// SourceState, and the figures computed from its last two scrapes are the rows of Cluster.
+// What the console knows of the whole cluster, from sources other than its own clients: direct scraping of
+// the brokers' Prometheus endpoints (Options.MetricsURLs; each endpoint is one SourceState, and the figures
+// computed from its last two scrapes are the rows of Cluster) and a Prometheus server (Options.PrometheusURL,
+// prom.go: its rows when no endpoint is scraped, and the charts' history); problems.go ranks what they say.
 
 // DefaultMetricsInterval is how often each metrics endpoint is scraped when Options.MetricsInterval is 0.
 const DefaultMetricsInterval = 5 * time.Second
@@ -83,6 +84,10 @@ type TopicRate struct {
 	// PublishLatency is danube_producer_send_latency_ms (milliseconds); MessageSize is
 	// danube_topic_message_size_bytes (bytes).
 	PublishLatency, MessageSize Quantiles
+
+	// SchemaFailuresPerSec is the rate of danube_schema_validation_failures_total (every reason);
+	// ProducerErrorsPerSec the rate of danube_producer_send_total{result="error"} (every error code).
+	SchemaFailuresPerSec, ProducerErrorsPerSec float64
 }
 
 // SubscriptionRate is one subscription of a topic on one broker, from that broker's metrics (rates as in
@@ -99,6 +104,13 @@ type SubscriptionRate struct {
 	Consumers, Lag, PendingRedelivery, TerminalBlocked int64
 	// Rates of danube_subscription_{redelivery,nack,ack_timeout,dlq}_total.
 	RedeliveriesPerSec, NacksPerSec, AckTimeoutsPerSec, DLQPerSec float64
+	// RetryExhaustedPerSec is the rate of danube_subscription_retry_exhausted_total (every poison policy).
+	RetryExhaustedPerSec float64
+	// LagGrowingSince is since when Lag has grown at every scrape (the scrape before the first growth), and
+	// LagGrowingFrom the lag then; zero when the lag did not grow since the previous scrape. From a
+	// Prometheus server (no metrics endpoints scraped) it is the same over its polls.
+	LagGrowingSince time.Time
+	LagGrowingFrom  int64
 }
 
 // BrokerMetrics is one broker's own figures, from its metrics (rates as in TopicRate).
@@ -112,6 +124,10 @@ type BrokerMetrics struct {
 	// RPCPerSec is the rate of danube_broker_rpc_total summed over service, method and result;
 	// RPCErrorsPerSec the part with result="error".
 	RPCPerSec, RPCErrorsPerSec float64
+	// AuthzDeniesPerSec is the rate of danube_authz_deny_total (every resource and permission). The brokers
+	// export no connection count (spec §6.2): the admin UI's active connections are the producer and
+	// consumer gauges of TopicRate, summed.
+	AuthzDeniesPerSec float64
 	// MsgsInPerSec, BytesInPerSec, MsgsOutPerSec and BytesOutPerSec sum the broker's topics.
 	MsgsInPerSec, BytesInPerSec, MsgsOutPerSec, BytesOutPerSec float64
 	// PublishLatencyMeanMs is the mean publish latency over Window, from the sum and count of every topic's

@@ -111,6 +111,12 @@ type Options struct {
 	// Identity is the principal the console connects as ("" without a token), shown in
 	// Snapshot.Cluster.Admin.Identity.
 	Identity string
+	// PrometheusURL is a Prometheus server scraping the brokers ("http://host:9090"; "" for none), polled
+	// every PrometheusInterval (default DefaultPrometheusInterval) by a goroutine of the monitor until Close:
+	// its state is the last of Snapshot.Cluster.Sources, its range queries give TopicHistory what the
+	// console's own samples do not have, and without MetricsURLs its answers are Cluster's rows (see prom.go).
+	PrometheusURL      string
+	PrometheusInterval time.Duration
 }
 
 // Monitor aggregates the client's and the connector runtime's events into the state the console shows, and
@@ -171,7 +177,10 @@ type Monitor struct {
 
 	maxPending int // MaxPending (tests lower it)
 
-	scr *scraper // the metrics endpoints' scraper; nil without Options.MetricsURLs or DiscoverMetrics
+	scr   *scraper      // the metrics endpoints' scraper; nil without Options.MetricsURLs or DiscoverMetrics
+	hist  *history      // the console's samples of the scraper's figures; nil without it
+	prom  *promSource   // the Prometheus server; nil without Options.PrometheusURL
+	probs problemRanker // Cluster.Problems, computed when a source's data changed
 
 	// The admin source (admin.go, adminview.go): refreshMu serializes Refresh and guards its caches; src is
 	// its state and view, immutable once stored; bgRefresh is 0 (idle), 1 (a background Refresh runs) or 2
@@ -183,11 +192,12 @@ type Monitor struct {
 	staleMu   sync.Mutex
 	stale     map[string]bool // topics whose subscriptions the console changed: described at the next Refresh
 	// ccMu guards cc, the Cluster last built for Snapshot, and what it was built from.
-	ccMu  sync.Mutex
-	cc    Cluster
-	ccScr uint64
-	ccSrc *adminSource
-	ccOK  bool
+	ccMu   sync.Mutex
+	cc     Cluster
+	ccScr  uint64
+	ccProm uint64
+	ccSrc  *adminSource
+	ccOK   bool
 
 	ctx    context.Context // the monitor's lifetime
 	cancel context.CancelFunc
@@ -346,7 +356,12 @@ func New(o Options) *Monitor {
 		m.opts.DiscoverMetrics = false
 	}
 	if m.scr = newScraper(o.MetricsURLs, o.DiscoverMetrics, o.MetricsInterval, o.MetricsTimeout, o.Clock); m.scr != nil {
+		m.hist = newHistory(m.scr.interval)
+		m.scr.hist = m.hist
 		m.scr.start(m.ctx, &m.wg)
+	}
+	if m.prom = newPromSource(o.PrometheusURL, o.PrometheusInterval, m.scr == nil, o.Clock); m.prom != nil {
+		m.prom.start(m.ctx, &m.wg)
 	}
 	return m
 }

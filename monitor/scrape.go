@@ -31,6 +31,7 @@ type scraper struct {
 	interval time.Duration
 	timeout  time.Duration
 	hc       *http.Client
+	hist     *history // records every successful scrape (nil: none)
 
 	mu     sync.Mutex // guards the fields below
 	eps    []*endpoint
@@ -222,6 +223,9 @@ func (s *scraper) poll(ctx context.Context, ep *endpoint) {
 		res = compute(ep.prev, cur, ep.state.URL)
 		ep.prev = cur
 	}
+	if err == nil && s.hist != nil {
+		defer s.hist.recordFrom(s, now) // after the unlock below
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !ep.left.IsZero() {
@@ -281,23 +285,64 @@ func (s *scraper) cluster() (Cluster, uint64) {
 // merge builds the Cluster of the endpoints' current results. s.mu is held.
 func (s *scraper) merge() Cluster {
 	var c Cluster
+	var topics [][]TopicRate
+	var subs [][]SubscriptionRate
 	for _, ep := range s.eps {
 		c.Sources = append(c.Sources, ep.state)
 		if ep.res == nil {
 			continue
 		}
 		c.Brokers = append(c.Brokers, ep.res.broker)
-		c.Topics = append(c.Topics, ep.res.topics...)
-		c.Subscriptions = append(c.Subscriptions, ep.res.subs...)
+		topics, subs = append(topics, ep.res.topics), append(subs, ep.res.subs)
 	}
 	slices.SortFunc(c.Brokers, func(a, b BrokerMetrics) int { return cmp.Or(cmp.Compare(a.ID, b.ID), cmp.Compare(a.URL, b.URL)) })
-	slices.SortFunc(c.Topics, func(a, b TopicRate) int {
-		return cmp.Or(cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Broker, b.Broker))
-	})
-	slices.SortFunc(c.Subscriptions, func(a, b SubscriptionRate) int {
-		return cmp.Or(cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Subscription, b.Subscription), cmp.Compare(a.Broker, b.Broker))
-	})
+	// Each endpoint's rows are sorted (by compute): merging them is linear.
+	c.Topics, c.Subscriptions = mergeSorted(topics, cmpTopicRows), mergeSorted(subs, cmpSubRows)
 	return c
+}
+
+// mergeSorted merges lists each sorted by cmp into one sorted list (nil when they are all empty).
+func mergeSorted[T any](lists [][]T, cmp func(a, b T) int) []T {
+	n := 0
+	for _, l := range lists {
+		n += len(l)
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]T, 0, n)
+	heads := make([]int, len(lists))
+	for len(out) < n {
+		best := -1
+		for i, l := range lists {
+			if heads[i] < len(l) && (best < 0 || cmp(l[heads[i]], lists[best][heads[best]]) < 0) {
+				best = i
+			}
+		}
+		out = append(out, lists[best][heads[best]])
+		heads[best]++
+	}
+	return out
+}
+
+// cmpTopicRows orders topic rows by topic, then broker; cmpSubRows subscription rows by topic,
+// subscription, then broker. They compare a name only when the ones before it are equal (10,000 rows are
+// sorted at every scrape).
+func cmpTopicRows(a, b TopicRate) int {
+	if c := strings.Compare(a.Topic, b.Topic); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Broker, b.Broker)
+}
+
+func cmpSubRows(a, b SubscriptionRate) int {
+	if c := strings.Compare(a.Topic, b.Topic); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Subscription, b.Subscription); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Broker, b.Broker)
 }
 
 // scrapeSample is one scrape's values, summed over the labels the console does not show.
@@ -309,6 +354,7 @@ type scrapeSample struct {
 
 	topicsOwned, leader float64
 	rpc, rpcErrors      float64
+	authzDenies         float64
 }
 
 type topicSample struct {
@@ -317,16 +363,24 @@ type topicSample struct {
 	subscriptions            float64
 	latency, size            Quantiles
 	latencySum, latencyCount float64
+	schemaFailures           float64
+	sendErrors               float64
 }
 
 type subSample struct {
 	msgsOut, bytesOut                      float64
 	consumers, lag, pending, blocked       float64
 	redeliveries, nacks, ackTimeouts, dlqs float64
+	exhausted                              float64
+	// growSince is since when the lag has grown at every scrape (zero when it did not grow at the last
+	// one), growFrom the lag then; compute sets them from the previous scrape's.
+	growSince time.Time
+	growFrom  float64
 }
 
-// parseSample parses the text format into a sample taken at at.
-func parseSample(r io.Reader, at time.Time) (*scrapeSample, error) {
+// parseSampleGeneral parses the text format into a sample taken at at, with the general parser of
+// prometheus/common (see parseSample for the fast one).
+func parseSampleGeneral(r io.Reader, at time.Time) (*scrapeSample, error) {
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	fams, err := p.TextToMetricFamilies(r)
 	if err != nil {
@@ -366,7 +420,8 @@ func parseSample(r io.Reader, at time.Time) (*scrapeSample, error) {
 			switch name {
 			case "danube_topic_messages_in_total", "danube_topic_bytes_in_total",
 				"danube_topic_active_producers", "danube_topic_active_consumers", "danube_topic_active_subscriptions",
-				"danube_producer_send_latency_ms", "danube_topic_message_size_bytes":
+				"danube_producer_send_latency_ms", "danube_topic_message_size_bytes",
+				"danube_schema_validation_failures_total", "danube_producer_send_total":
 				if t := topic(m); t != nil {
 					t.add(name, m, v)
 				}
@@ -374,7 +429,8 @@ func parseSample(r io.Reader, at time.Time) (*scrapeSample, error) {
 				"danube_subscription_active_consumers", "danube_subscription_lag_messages",
 				"danube_subscription_pending_redelivery", "danube_subscription_terminal_blocked",
 				"danube_subscription_redelivery_total", "danube_subscription_nack_total",
-				"danube_subscription_ack_timeout_total", "danube_subscription_dlq_total":
+				"danube_subscription_ack_timeout_total", "danube_subscription_dlq_total",
+				"danube_subscription_retry_exhausted_total":
 				if ss := sub(m); ss != nil {
 					ss.add(name, v)
 				}
@@ -382,6 +438,8 @@ func parseSample(r io.Reader, at time.Time) (*scrapeSample, error) {
 				s.topicsOwned += v
 			case "danube_leader_election_state":
 				s.leader += v
+			case "danube_authz_deny_total":
+				s.authzDenies += v
 			case "danube_broker_rpc_total":
 				s.rpc += v
 				if label(m, "result") == "error" {
@@ -410,6 +468,12 @@ func (t *topicSample) add(name string, m *dto.Metric, v float64) {
 		t.latencySum, t.latencyCount = m.GetSummary().GetSampleSum(), float64(m.GetSummary().GetSampleCount())
 	case "danube_topic_message_size_bytes":
 		t.size = quantiles(m.GetSummary())
+	case "danube_schema_validation_failures_total":
+		t.schemaFailures += v
+	case "danube_producer_send_total":
+		if label(m, "result") == "error" {
+			t.sendErrors += v
+		}
 	}
 }
 
@@ -435,6 +499,8 @@ func (s *subSample) add(name string, v float64) {
 		s.ackTimeouts += v
 	case "danube_subscription_dlq_total":
 		s.dlqs += v
+	case "danube_subscription_retry_exhausted_total":
+		s.exhausted += v
 	}
 }
 
@@ -493,6 +559,18 @@ func counterDelta(prev, cur float64) float64 {
 	return cur - prev
 }
 
+// lagGrowth is since when, and from what lag, a subscription's lag has grown at every scrape, given its
+// previous scrape's (taken at at) and its lag now: zero when it did not grow since the previous scrape.
+func lagGrowth(prev *subSample, lag float64, at time.Time) (time.Time, float64) {
+	switch {
+	case lag <= prev.lag:
+		return time.Time{}, 0
+	case prev.growSince.IsZero():
+		return at, prev.lag
+	}
+	return prev.growSince, prev.growFrom
+}
+
 // compute returns the figures of cur, with rates over the time since prev (nil: none yet, every rate 0).
 // A topic or subscription absent from prev started after it: its counters count from 0.
 func compute(prev, cur *scrapeSample, url string) *scrapeResult {
@@ -509,6 +587,7 @@ func compute(prev, cur *scrapeSample, url string) *scrapeResult {
 	if dt > 0 {
 		b.RPCPerSec = counterRate(prev.rpc, cur.rpc, dt)
 		b.RPCErrorsPerSec = counterRate(prev.rpcErrors, cur.rpcErrors, dt)
+		b.AuthzDeniesPerSec = counterRate(prev.authzDenies, cur.authzDenies, dt)
 	}
 	topics := make(map[string]*TopicRate, len(cur.topics))
 	var latSum, latCnt float64
@@ -526,6 +605,8 @@ func compute(prev, cur *scrapeSample, url string) *scrapeResult {
 			}
 			tr.MsgsInPerSec = counterRate(p.msgsIn, t.msgsIn, dt)
 			tr.BytesInPerSec = counterRate(p.bytesIn, t.bytesIn, dt)
+			tr.SchemaFailuresPerSec = counterRate(p.schemaFailures, t.schemaFailures, dt)
+			tr.ProducerErrorsPerSec = counterRate(p.sendErrors, t.sendErrors, dt)
 			if t.latencyCount >= p.latencyCount {
 				latSum += counterDelta(p.latencySum, t.latencySum)
 			} else { // the summary was reset: its sum counts from 0 too
@@ -539,7 +620,20 @@ func compute(prev, cur *scrapeSample, url string) *scrapeResult {
 		b.PublishLatencyMeanMs = latSum / latCnt
 	}
 	res.subs = make([]SubscriptionRate, 0, len(cur.subs))
-	for k, s := range cur.subs {
+	// The rows are built in order (merge relies on each endpoint's rows being sorted): sorting the keys moves
+	// less than sorting the rows.
+	keys := make([]subKey, 0, len(cur.subs))
+	for k := range cur.subs {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b subKey) int {
+		if c := strings.Compare(a.topic, b.topic); c != 0 {
+			return c
+		}
+		return strings.Compare(a.sub, b.sub)
+	})
+	for _, k := range keys {
+		s := cur.subs[k]
 		sr := SubscriptionRate{
 			Broker: cur.broker, Topic: k.topic, Subscription: k.sub, Window: window,
 			MsgsOut: uint64(s.msgsOut), BytesOut: uint64(s.bytesOut),
@@ -549,6 +643,7 @@ func compute(prev, cur *scrapeSample, url string) *scrapeResult {
 			var p subSample
 			if ps := prev.subs[k]; ps != nil {
 				p = *ps
+				s.growSince, s.growFrom = lagGrowth(ps, s.lag, prev.at)
 			}
 			sr.MsgsOutPerSec = counterRate(p.msgsOut, s.msgsOut, dt)
 			sr.BytesOutPerSec = counterRate(p.bytesOut, s.bytesOut, dt)
@@ -556,6 +651,8 @@ func compute(prev, cur *scrapeSample, url string) *scrapeResult {
 			sr.NacksPerSec = counterRate(p.nacks, s.nacks, dt)
 			sr.AckTimeoutsPerSec = counterRate(p.ackTimeouts, s.ackTimeouts, dt)
 			sr.DLQPerSec = counterRate(p.dlqs, s.dlqs, dt)
+			sr.RetryExhaustedPerSec = counterRate(p.exhausted, s.exhausted, dt)
+			sr.LagGrowingSince, sr.LagGrowingFrom = s.growSince, int64(s.growFrom)
 		}
 		res.subs = append(res.subs, sr)
 		tr := topics[k.topic]
@@ -567,8 +664,13 @@ func compute(prev, cur *scrapeSample, url string) *scrapeResult {
 		tr.BytesOutPerSec += sr.BytesOutPerSec
 		tr.Lag += sr.Lag
 	}
-	res.topics = make([]TopicRate, 0, len(topics))
+	order := make([]*TopicRate, 0, len(topics))
 	for _, tr := range topics {
+		order = append(order, tr)
+	}
+	slices.SortFunc(order, func(a, b *TopicRate) int { return strings.Compare(a.Topic, b.Topic) })
+	res.topics = make([]TopicRate, 0, len(topics))
+	for _, tr := range order {
 		res.topics = append(res.topics, *tr)
 		b.MsgsInPerSec += tr.MsgsInPerSec
 		b.BytesInPerSec += tr.BytesInPerSec

@@ -182,7 +182,7 @@ type Snapshot struct {
 	Health        []HealthStats    // every producer's and consumer's last check, sorted by kind, topic, name
 	Conns         []ConnStats      // connections per broker address
 	Lookups       []LookupResult   // most recent first, at most 20
-	// Cluster is what the cluster data sources (the admin API, the brokers' metrics endpoints) say of the
+	// Cluster is what the cluster data sources (the admin API, the brokers' metrics endpoints, a Prometheus server) say of the
 	// whole cluster, not only of the console's own clients. Its slices are shared and must not be changed.
 	Cluster Cluster
 

@@ -69,6 +69,11 @@ type ConsoleConfig struct {
 	// the embedded broker's own endpoint is added to them. MetricsInterval is how often each is scraped.
 	MetricsURLs     []string
 	MetricsInterval time.Duration
+	// PrometheusURL is a Prometheus server scraping the cluster's brokers (--prometheus-url; "" for none),
+	// polled every PrometheusInterval: the charts' history before the console started, and the cluster's
+	// figures when no metrics endpoint is scraped.
+	PrometheusURL      string
+	PrometheusInterval time.Duration
 	// Cluster is the configured cluster asked for by name (--cluster); ClustersFile the console's config file
 	// of named clusters (--console-config; default in $XDG_CONFIG_HOME). See resolveCluster for which cluster
 	// the console opens on.
@@ -106,6 +111,8 @@ func ParseConsole(args []string, stderr io.Writer) (ConsoleConfig, error) {
 	fs.StringVar(&cfg.AuditLog, "audit-log", "", "append every manual ack and nack to this file (default: audit.log next to the log file)")
 	fs.StringArrayVar(&cfg.MetricsURLs, "metrics-url", nil, "a broker's Prometheus endpoint to scrape (host:port or URL; once per broker)")
 	fs.DurationVar(&cfg.MetricsInterval, "metrics-interval", monitor.DefaultMetricsInterval, "how often each metrics endpoint is scraped (at least 100ms)")
+	fs.StringVar(&cfg.PrometheusURL, "prometheus-url", "", "a Prometheus server scraping the brokers (http://host:9090): history for the charts, and the figures without --metrics-url")
+	fs.DurationVar(&cfg.PrometheusInterval, "prometheus-interval", monitor.DefaultPrometheusInterval, "how often the Prometheus server is asked (at least 1s)")
 	fs.IntVar(&cfg.RingSize, "ring-size", 20000, "messages kept per consumer stream for inspection, filtering and replay (100-200000)")
 	registerClusterFlags(fs, &cfg)
 	if err := parseFlags(fs, args, &cfg.Conn); err != nil {
@@ -125,6 +132,10 @@ func ParseConsole(args []string, stderr io.Writer) (ConsoleConfig, error) {
 		return cfg, usagef("--admin-url goes with --service-url")
 	case cfg.MetricsInterval < 100*time.Millisecond:
 		return cfg, usagef("--metrics-interval %v: use at least 100ms", cfg.MetricsInterval)
+	case cfg.PrometheusURL != "" && !isHTTPURL(cfg.PrometheusURL):
+		return cfg, usagef("--prometheus-url %q: use the server's http:// or https:// URL (e.g. http://prometheus:9090)", cfg.PrometheusURL)
+	case cfg.PrometheusInterval < time.Second:
+		return cfg, usagef("--prometheus-interval %v: use at least 1s", cfg.PrometheusInterval)
 	case cfg.RingSize < 100 || cfg.RingSize > 200000:
 		return cfg, usagef("--ring-size %d: use 100 to 200000", cfg.RingSize)
 	}
@@ -136,6 +147,12 @@ func ParseConsole(args []string, stderr io.Writer) (ConsoleConfig, error) {
 		cfg.AdminURL = deriveAdminURL(cfg.Conn.ServiceURL)
 	}
 	return cfg, nil
+}
+
+// isHTTPURL reports whether s is an http or https URL with a host.
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // RunConsole opens the console until the user quits it or ctx is cancelled: on the cluster of
@@ -178,7 +195,8 @@ func RunConsole(ctx context.Context, cfg ConsoleConfig, s Streams) error {
 	mon := monitor.New(monitor.Options{ServiceURL: serviceURL, AdminURL: adminURL, Embedded: !cfg.Remote, ReadOnly: readOnly,
 		Logger: log, AuditLog: files.audit, RingSize: cfg.RingSize, MaxRingBytes: 64 << 20,
 		MetricsURLs: metricsURLs, MetricsInterval: cfg.MetricsInterval, Identity: consoleIdentity(cfg.Conn),
-		DiscoverMetrics: cfg.Remote && len(metricsURLs) == 0})
+		DiscoverMetrics: cfg.Remote && len(metricsURLs) == 0,
+		PrometheusURL:   cfg.PrometheusURL, PrometheusInterval: cfg.PrometheusInterval})
 	defer mon.Close()
 	c, admin, err := connectConsole(ctx, &cfg.target, serviceURL, adminURL, mon, log)
 	if err != nil {
