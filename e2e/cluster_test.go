@@ -214,11 +214,20 @@ func TestConsoleOnAnExternalCluster(t *testing.T) {
 		return ok && v < first
 	})
 
-	// A broker killed: marked down in the cluster pane, and first among the problems.
-	bs[2].kill(t)
+	// A broker killed: marked down in the cluster pane, and first among the problems. Its row is found by its id,
+	// which the pane shows next to its address while it lives (ListBrokers forgets the address once it is gone).
 	term.keys("8")
+	var id string
+	term.waitFor("the third broker up in the cluster pane", 30*time.Second, func(s string) bool {
+		l := strings.Fields(strings.Trim(line(s, fmt.Sprintf("127.0.0.1:%d ", bs[2].port), "up"), "│ "))
+		if len(l) > 0 {
+			id = l[0]
+		}
+		return id != ""
+	})
+	bs[2].kill(t)
 	term.waitFor("the killed broker marked down", 30*time.Second, func(s string) bool {
-		return line(s, strconv.Itoa(bs[2].port), "down") != ""
+		return line(s, id+" ", "down") != ""
 	})
 	term.keys("9")
 	term.waitFor("the broker down among the problems", 15*time.Second, func(s string) bool {

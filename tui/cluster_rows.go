@@ -218,7 +218,11 @@ func brokerRows(c *monitor.Cluster) []brokerRow {
 			}
 		}
 		if !matched {
-			r := &rows[row("? "+endpointHost(s.URL))]
+			id := s.Broker // a broker that left the cluster keeps its id; one never answered its endpoint's host
+			if id == "" {
+				id = "? " + endpointHost(s.URL)
+			}
+			r := &rows[row(id)]
 			r.src = s
 			if s.Status == monitor.SourceFailing {
 				r.down = "metrics endpoint " + s.URL + ": " + s.Err
