@@ -8,9 +8,9 @@ import (
 )
 
 // Snapshot returns the current state of everything the console shows (see Backend.Snapshot). Every slice
-// is freshly allocated, the caller's to keep and change, except those of Cluster: they are shared between
-// snapshots and immutable (the sources build new ones when they learn something), and must not be
-// changed. Rates and series count complete seconds (the current second is not shown until it ends);
+// is freshly allocated, the caller's to keep and change, except Topics (with their Subscriptions) and those of
+// Cluster: they are shared between snapshots and immutable (Refresh and the sources build new ones when they
+// learn something), and must not be changed. Rates and series count complete seconds (the current second is not shown until it ends);
 // latencies cover the last one to two minutes. It takes each
 // producer's and subscription's lock once, briefly, and never waits for the network. ServiceURL and AdminURL
 // are the Options', or else the attached clients'.
@@ -113,7 +113,10 @@ func (m *Monitor) Snapshot() Snapshot {
 		ready = ready || c.State == ConnReady
 	}
 	snap.Lookups = cloneLookups(m.lookups)
-	snap.Topics = cloneTopics(m.topics)
+	snap.Topics = m.topics // replaced, never changed, by Refresh
+	if snap.Topics == nil {
+		snap.Topics = []TopicStats{}
+	}
 	snap.Namespaces = slices.Clone(m.namespaces)
 	if snap.Namespaces == nil {
 		snap.Namespaces = []string{}
@@ -174,26 +177,6 @@ func cloneLookups(ls []LookupResult) []LookupResult {
 	for i, l := range ls {
 		l.Partitions = slices.Clone(l.Partitions)
 		out[i] = l
-	}
-	return out
-}
-
-// cloneTopics copies ts and their subscriptions, in two allocations: every topic's Subscriptions is a
-// capped window of one shared array, so that appending to one never writes into another's.
-func cloneTopics(ts []TopicStats) []TopicStats {
-	out := make([]TopicStats, len(ts))
-	n := 0
-	for _, t := range ts {
-		n += len(t.Subscriptions)
-	}
-	subs := make([]string, 0, n)
-	for i, t := range ts {
-		start := len(subs)
-		subs = append(subs, t.Subscriptions...)
-		if t.Subscriptions != nil {
-			t.Subscriptions = subs[start:len(subs):len(subs)]
-		}
-		out[i] = t
 	}
 	return out
 }

@@ -176,7 +176,7 @@ type Snapshot struct {
 	Producers     []ProducerStats     // sorted by topic, then name; closed ones that sent nothing are left out
 	Consumers     []ConsumerStats     // sorted by topic, subscription, name
 	Subscriptions []SubscriptionStats // sorted by topic, subscription
-	Topics        []TopicStats        // from the admin API, sorted by name (Refresh fills it)
+	Topics        []TopicStats        // from the admin API, sorted by name (Refresh fills it); shared: do not change
 	Namespaces    []string
 	Connectors    []ConnectorStats // in configuration order
 	Health        []HealthStats    // every producer's and consumer's last check, sorted by kind, topic, name
