@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -49,6 +50,7 @@ type endpoint struct {
 	state SourceState
 	res   *scrapeResult // immutable once stored; nil unless state.Status is SourceUp
 	prev  *scrapeSample
+	buf   bytes.Buffer       // the last text read; belongs to its goroutine, as prev does
 	stop  context.CancelFunc // ends its goroutine
 	left  time.Time          // when setEndpoints removed it (zero while it is polled)
 }
@@ -210,7 +212,7 @@ func (s *scraper) run(ctx context.Context, ep *endpoint) {
 
 // poll scrapes ep once and stores the outcome.
 func (s *scraper) poll(ctx context.Context, ep *endpoint) {
-	cur, err := s.fetch(ctx, ep.state.URL) // URL never changes: read without the lock
+	cur, err := s.fetch(ctx, ep.state.URL, &ep.buf) // URL never changes: read without the lock
 	if ctx.Err() != nil {
 		return
 	}
@@ -244,8 +246,8 @@ func (s *scraper) poll(ctx context.Context, ep *endpoint) {
 	}
 }
 
-// fetch GETs and parses one endpoint's metrics, stamped with the time the answer came.
-func (s *scraper) fetch(ctx context.Context, u string) (*scrapeSample, error) {
+// fetch GETs and parses one endpoint's metrics (read into buf), stamped with the time the answer came.
+func (s *scraper) fetch(ctx context.Context, u string, buf *bytes.Buffer) (*scrapeSample, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
@@ -261,7 +263,7 @@ func (s *scraper) fetch(ctx context.Context, u string) (*scrapeSample, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("metrics %s: HTTP %s", u, resp.Status)
 	}
-	cur, err := parseSample(io.LimitReader(resp.Body, maxMetricsBody), s.now())
+	cur, err := parseSample(io.LimitReader(resp.Body, maxMetricsBody), s.now(), buf)
 	if err != nil {
 		return nil, fmt.Errorf("metrics %s: %w", u, err)
 	}

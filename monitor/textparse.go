@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"strconv"
-	"sync"
 	"time"
 	"unsafe"
 )
@@ -73,14 +72,15 @@ var seriesKinds = func() map[string]seriesInfo {
 	return m
 }()
 
-// textBufs are the buffers metrics texts are read into.
-var textBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
 // parseSample parses the text format into a sample taken at at: by the fast parser, or by the general one
-// (parseSampleGeneral) when the fast one leaves the text to it.
-func parseSample(r io.Reader, at time.Time) (*scrapeSample, error) {
-	buf := textBufs.Get().(*bytes.Buffer)
-	defer textBufs.Put(buf)
+// (parseSampleGeneral) when the fast one leaves the text to it. The text is read into buf (nil: a new one),
+// which an endpoint keeps from one scrape to the next: megabytes of text are then read without allocating and
+// clearing a new buffer each time (a sync.Pool would lose it to the garbage collector between two scrapes).
+// Nothing of buf is kept in the sample.
+func parseSample(r io.Reader, at time.Time, buf *bytes.Buffer) (*scrapeSample, error) {
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
 	buf.Reset()
 	if _, err := buf.ReadFrom(r); err != nil {
 		return nil, err

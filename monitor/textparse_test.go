@@ -55,11 +55,11 @@ func TestParseTextSlowPath(t *testing.T) {
 			t.Errorf("%q: the fast parser: %v", text, err)
 		}
 	}
-	if _, err := parseSample(strings.NewReader("this is not the text format {"), at); err == nil || !strings.Contains(err.Error(), "parsing") {
+	if _, err := parseSample(strings.NewReader("this is not the text format {"), at, nil); err == nil || !strings.Contains(err.Error(), "parsing") {
 		t.Errorf("a bad text: %v", err)
 	}
 	// A quoted metric name (the text format's UTF-8 names) is read by the general parser.
-	s, err := parseSample(strings.NewReader("{\"danube_topic_messages_in_total\",broker=\"7\",topic=\"/default/a\"} 3\n"), at)
+	s, err := parseSample(strings.NewReader("{\"danube_topic_messages_in_total\",broker=\"7\",topic=\"/default/a\"} 3\n"), at, nil)
 	if err != nil || s.topics["/default/a"] == nil || s.topics["/default/a"].msgsIn != 3 || s.broker != "7" {
 		t.Fatalf("a quoted name: %+v, %v", s, err)
 	}
