@@ -61,6 +61,7 @@ proto-check: proto-tools
 ## bench: broker, store, client and connector throughput and latency, each next to its baseline in the same run (ratios)
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./broker/ ./broker/store/disk/ ./client/ ./connectors/all/ ./monitor/ ./tui/
+	$(GO) test -run '^$$' -bench ConsoleIdleCPU -benchtime 1x ./e2e/
 
 ## fuzz: the store's record decoder, segment recovery and metadata recovery under the fuzzer, 30 s each
 FUZZTIME ?= 30s
