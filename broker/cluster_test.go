@@ -2,7 +2,6 @@ package broker_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -181,57 +180,13 @@ func startGroup(t *testing.T, n int) []member {
 // startGroupWith is startGroup with a hook that can change each broker's options.
 func startGroupWith(t *testing.T, n int, hook func(i int, o *broker.Options)) []member {
 	t.Helper()
-	for attempt := 0; ; attempt++ {
-		ports := make([]int, n)
-		for i := range ports {
-			ports[i] = testenv.FreePort(t)
-		}
-		var srvs []*broker.Server
-		var err error
-		for i := range n {
-			var peers []string
-			for j, p := range ports {
-				if j != i {
-					peers = append(peers, "http://127.0.0.1:"+strconv.Itoa(p))
-				}
-			}
-			o := broker.Options{Port: ports[i], MetricsAddr: "127.0.0.1:0", Peers: peers}
-			if hook != nil {
-				hook(i, &o)
-			}
-			var srv *broker.Server
-			srv, err = broker.New(o)
-			if err != nil {
-				t.Fatalf("broker.New: %v", err)
-			}
-			if err = srv.Start(); err != nil {
-				break
-			}
-			srvs = append(srvs, srv)
-		}
-		t.Cleanup(func() {
-			for _, s := range srvs {
-				c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				if err := s.Shutdown(c); err != nil {
-					t.Errorf("Shutdown: %v", err)
-				}
-				cancel()
-			}
-		})
-		if err != nil {
-			// Another process took one of the ports between FreePort and Start.
-			if errors.Is(err, broker.ErrListen) && attempt < 3 {
-				continue
-			}
-			t.Fatalf("Start: %v", err)
-		}
-		out := make([]member, n)
-		for i, srv := range srvs {
-			w := &wire{t: t, srv: srv, Clients: brokertest.Dial(t, srv)}
-			out[i] = member{srv: srv, admin: dialAdmin(t, srv), wire: w, c: dialCluster(t, srv)}
-		}
-		return out
+	srvs := brokertest.Group(t, n, hook)
+	out := make([]member, n)
+	for i, srv := range srvs {
+		w := &wire{t: t, srv: srv, Clients: brokertest.Dial(t, srv)}
+		out[i] = member{srv: srv, admin: dialAdmin(t, srv), wire: w, c: dialCluster(t, srv)}
 	}
+	return out
 }
 
 // wantGroup checks that every broker in askers lists exactly the members in want, with their addresses,

@@ -1,7 +1,6 @@
 package client
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"strconv"
@@ -20,47 +19,10 @@ import (
 // hook, and shuts them down when the test ends.
 func adminTestGroup(t *testing.T, n int, hook func(o *broker.Options)) []*broker.Server {
 	t.Helper()
-	for attempt := 0; ; attempt++ {
-		ports := make([]int, n)
-		for i := range ports {
-			ports[i] = testenv.FreePort(t)
-		}
-		var srvs []*broker.Server
-		var err error
-		for i := range n {
-			var peers []string
-			for j, p := range ports {
-				if j != i {
-					peers = append(peers, "http://127.0.0.1:"+strconv.Itoa(p))
-				}
-			}
-			o := broker.Options{Port: ports[i], MetricsAddr: "127.0.0.1:0", Peers: peers}
-			if hook != nil {
-				hook(&o)
-			}
-			srv, nerr := broker.New(o)
-			if nerr != nil {
-				t.Fatalf("broker.New: %v", nerr)
-			}
-			if err = srv.Start(); err != nil {
-				break
-			}
-			srvs = append(srvs, srv)
-		}
-		t.Cleanup(func() {
-			for _, s := range srvs {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				s.Shutdown(ctx)
-				cancel()
-			}
-		})
-		if err == nil {
-			return srvs
-		}
-		if !errors.Is(err, broker.ErrListen) || attempt >= 3 { // another process took a port: try others
-			t.Fatalf("Start: %v", err)
-		}
+	if hook == nil {
+		return brokertest.Group(t, n, nil)
 	}
+	return brokertest.Group(t, n, func(_ int, o *broker.Options) { hook(o) })
 }
 
 func TestAdminClusterStatusAndBalanceStandalone(t *testing.T) {

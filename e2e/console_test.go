@@ -28,19 +28,7 @@ func rateOf(screen string, col int, subs ...string) (float64, bool) {
 	if col >= len(f) {
 		return 0, false
 	}
-	s := strings.TrimSuffix(f[col], "/s")
-	mult := 1.0
-	switch {
-	case strings.HasSuffix(s, "k"):
-		s, mult = strings.TrimSuffix(s, "k"), 1e3
-	case strings.HasSuffix(s, "M"):
-		s, mult = strings.TrimSuffix(s, "M"), 1e6
-	}
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return 0, false
-	}
-	return v * mult, true
+	return parseShown(f[col])
 }
 
 // TestConsoleEndToEnd runs the real binary in a real terminal (tmux) on the embedded broker with the demo

@@ -24,43 +24,7 @@ import (
 // down when the test ends (a test may shut one down earlier: Shutdown twice is harmless).
 func startGroup(t *testing.T, n int) []*broker.Server {
 	t.Helper()
-	for attempt := 0; ; attempt++ {
-		ports := make([]int, n)
-		for i := range ports {
-			ports[i] = testenv.FreePort(t)
-		}
-		var srvs []*broker.Server
-		var err error
-		for i := range n {
-			var peers []string
-			for j, p := range ports {
-				if j != i {
-					peers = append(peers, "http://127.0.0.1:"+strconv.Itoa(p))
-				}
-			}
-			srv, nerr := broker.New(broker.Options{Port: ports[i], MetricsAddr: "127.0.0.1:0", Peers: peers})
-			if nerr != nil {
-				t.Fatalf("broker.New: %v", nerr)
-			}
-			if err = srv.Start(); err != nil {
-				break
-			}
-			srvs = append(srvs, srv)
-		}
-		t.Cleanup(func() {
-			for _, s := range srvs {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				s.Shutdown(ctx)
-				cancel()
-			}
-		})
-		if err == nil {
-			return srvs
-		}
-		if !errors.Is(err, broker.ErrListen) || attempt >= 3 {
-			t.Fatalf("Start: %v", err)
-		}
-	}
+	return brokertest.Group(t, n, nil)
 }
 
 // adminOf connects an admin client to srv, closed when the test ends.

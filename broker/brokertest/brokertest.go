@@ -5,6 +5,8 @@ package brokertest
 
 import (
 	"context"
+	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/danube-console/danube-console/broker"
+	"github.com/danube-console/danube-console/internal/testenv"
 	"github.com/danube-console/danube-console/proto/danubepb"
 	"github.com/danube-console/danube-console/proto/schemapb"
 )
@@ -67,5 +70,56 @@ func Dial(t testing.TB, srv *broker.Server) Clients {
 		Discovery: danubepb.NewDiscoveryClient(conn),
 		Health:    danubepb.NewHealthCheckClient(conn),
 		Schema:    schemapb.NewSchemaRegistryClient(conn),
+	}
+}
+
+// Group starts n brokers on loopback ports, each naming every other one as a peer and serving its metrics
+// on a free port, with hook (nil: none) changing broker i's options before it starts; they are shut down
+// when the test ends (a test may shut one down earlier: Shutdown twice is harmless). When another process
+// takes one of the chosen ports before its broker listens, it starts the group again on other ports.
+func Group(t testing.TB, n int, hook func(i int, o *broker.Options)) []*broker.Server {
+	t.Helper()
+	for attempt := 0; ; attempt++ {
+		ports := make([]int, n)
+		for i := range ports {
+			ports[i] = testenv.FreePort(t)
+		}
+		var srvs []*broker.Server
+		var err error
+		for i := range n {
+			var peers []string
+			for j, p := range ports {
+				if j != i {
+					peers = append(peers, "http://127.0.0.1:"+strconv.Itoa(p))
+				}
+			}
+			o := broker.Options{Port: ports[i], MetricsAddr: "127.0.0.1:0", Peers: peers}
+			if hook != nil {
+				hook(i, &o)
+			}
+			srv, nerr := broker.New(o)
+			if nerr != nil {
+				t.Fatalf("broker.New: %v", nerr)
+			}
+			if err = srv.Start(); err != nil {
+				break
+			}
+			srvs = append(srvs, srv)
+		}
+		t.Cleanup(func() {
+			for _, s := range srvs {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				if err := s.Shutdown(ctx); err != nil {
+					t.Errorf("Shutdown: %v", err)
+				}
+				cancel()
+			}
+		})
+		if err == nil {
+			return srvs
+		}
+		if !errors.Is(err, broker.ErrListen) || attempt >= 3 {
+			t.Fatalf("Start: %v", err)
+		}
 	}
 }
