@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -93,19 +94,18 @@ next:
 	return 0, false
 }
 
-// numberAt parses the number in the screen line holding all of subs that follows the column header
-// col's position: the header line is the first line holding col, and the value is the field of the row
-// that starts at or before the header's column and ends after it. It returns false when there is none.
+// numberAt parses the number shown in column header of the first row, below that header, that holds all of
+// subs: the header line is the first holding header, and the value is the field of the row that overlaps the
+// header's columns. It returns false when there is none.
 func numberAt(screen, header string, subs ...string) (float64, bool) {
-	var hdr string
-	for _, l := range strings.Split(screen, "\n") {
-		if strings.Contains(l, header) {
-			hdr = l
-			break
-		}
+	lines := strings.Split(screen, "\n")
+	h := slices.IndexFunc(lines, func(l string) bool { return strings.Contains(l, header) })
+	if h < 0 {
+		return 0, false
 	}
-	row := line(screen, subs...)
-	if hdr == "" || row == "" {
+	hdr := lines[h]
+	row := line(strings.Join(lines[h+1:], "\n"), subs...)
+	if row == "" {
 		return 0, false
 	}
 	rr := []rune(row)

@@ -77,16 +77,16 @@ func (p *consumersPane) table(e *env, full bool) table {
 	var cols []column
 	if full {
 		cols = []column{
-			{title: "TOPIC", width: 20, flex: 3, cutM: true},
-			{title: "SUBSCRIPTION", width: 12, flex: 2},
+			{title: "TOPIC", width: 18, flex: 3, cutM: true},
+			{title: "SUBSCRIPTION", width: 16, flex: 2},
 			{title: "SOURCE", width: 7},
-			{title: "CONSUMERS", width: 9, flex: 1, drop: 5},
+			{title: "CONSUMERS", width: 16, flex: 1, drop: 5},
 			{title: "TYPE", width: 10, drop: 10},
 			{title: "STATE", width: 12, drop: 9},
 			{title: "MSG/S", width: 7, right: true},
 			{title: "LAG", width: 7, right: true},
 			{title: "REDLV/S", width: 7, right: true, drop: 4},
-			{title: "TREND", width: 10, flex: 1, drop: 6},
+			{title: "TREND", width: 8, flex: 1, drop: 6},
 			{title: "RECEIVED", width: 8, right: true, drop: 8},
 			{title: "E2E P50", width: 7, right: true, drop: 7},
 			{title: "E2E P99", width: 7, right: true, drop: 3},

@@ -267,11 +267,11 @@ func (p *producersPane) table(e *env, full bool) table {
 		cols = []column{
 			{title: "TOPIC", width: 22, flex: 3, cutM: true},
 			{title: "SOURCE", width: 9, flex: 1},
-			{title: "PRODUCERS", width: 9, flex: 1},
+			{title: "PRODUCERS", width: 9, flex: 3},
 			{title: "STATE", width: 9, drop: 9},
 			{title: "MSG/S", width: 7, right: true},
 			{title: "BYTES/S", width: 10, right: true, drop: 3},
-			{title: "TREND", width: 12, flex: 1, drop: 4},
+			{title: "TREND", width: 10, flex: 1, drop: 4},
 			{title: "MSGS", width: 7, right: true, drop: 7},
 			{title: "ERR", width: 4, right: true, drop: 2},
 			{title: "P50", width: 6, right: true, drop: 6},
