@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -192,11 +193,8 @@ func RunConsole(ctx context.Context, cfg ConsoleConfig, s Streams) error {
 		}
 	}
 	readOnly := cfg.ReadOnly || cfg.target.ReadOnly
-	mon := monitor.New(monitor.Options{ServiceURL: serviceURL, AdminURL: adminURL, Embedded: !cfg.Remote, ReadOnly: readOnly,
-		Logger: log, AuditLog: files.audit, RingSize: cfg.RingSize, MaxRingBytes: 64 << 20,
-		MetricsURLs: metricsURLs, MetricsInterval: cfg.MetricsInterval, Identity: consoleIdentity(cfg.Conn),
-		DiscoverMetrics: cfg.Remote && len(metricsURLs) == 0,
-		PrometheusURL:   cfg.PrometheusURL, PrometheusInterval: cfg.PrometheusInterval})
+	mon := monitor.New(monitorOptions(&cfg, &cfg.target, files, serviceURL, adminURL, metricsURLs,
+		cmp.Or(cfg.PrometheusURL, cfg.target.PrometheusURL)))
 	defer mon.Close()
 	c, admin, err := connectConsole(ctx, &cfg.target, serviceURL, adminURL, mon, log)
 	if err != nil {
@@ -230,14 +228,24 @@ func RunConsole(ctx context.Context, cfg ConsoleConfig, s Streams) error {
 	}
 	log.Info("console started", "cluster", cfg.target.Name, "service_url", serviceURL, "admin_url", adminURL, "embedded", !cfg.Remote, "connectors", len(cfgs))
 	err = runTUI(ctx, &cfg, files, mon, func(t *clusterTarget) monitor.Options {
-		return monitor.Options{ServiceURL: t.Conn.ServiceURL, AdminURL: t.AdminURL, ReadOnly: cfg.ReadOnly || t.ReadOnly,
-			Logger: log, AuditLog: files.audit, RingSize: cfg.RingSize, MaxRingBytes: 64 << 20,
-			MetricsURLs: t.MetricsURLs, MetricsInterval: cfg.MetricsInterval}
+		return monitorOptions(&cfg, t, files, t.Conn.ServiceURL, t.AdminURL, t.MetricsURLs, t.PrometheusURL)
 	})
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}
 	return err
+}
+
+// monitorOptions are the options of the monitor of cluster t, as the console connects to it (serviceURL,
+// adminURL), scraping metricsURLs (none on a remote cluster: the brokers' endpoints that ListBrokers gives)
+// and asking the Prometheus server prometheus (""), with the console's flags and files.
+func monitorOptions(cfg *ConsoleConfig, t *clusterTarget, files *consoleFiles, serviceURL, adminURL string,
+	metricsURLs []string, prometheus string) monitor.Options {
+	embedded := !cfg.Remote && t == &cfg.target
+	return monitor.Options{ServiceURL: serviceURL, AdminURL: adminURL, Embedded: embedded, ReadOnly: cfg.ReadOnly || t.ReadOnly,
+		Logger: files.log, AuditLog: files.audit, RingSize: cfg.RingSize, MaxRingBytes: 64 << 20,
+		MetricsURLs: metricsURLs, MetricsInterval: cfg.MetricsInterval, DiscoverMetrics: !embedded && len(metricsURLs) == 0,
+		Identity: consoleIdentity(t.Conn), PrometheusURL: prometheus, PrometheusInterval: cfg.PrometheusInterval}
 }
 
 // consoleFiles are the files the console writes: its log and the audit log of manual acks and nacks.
