@@ -134,12 +134,12 @@ func TestConsoleUserConfig(t *testing.T) {
 	term.text("producer /default/load 100")
 	term.keys("Enter")
 	term.waitFor("producer-1 publishing", 10*time.Second, func(s string) bool {
-		r, ok := rateOf(s, 3, "/default/load", "producer-1", "created")
+		r, ok := numberAt(s, "MSG/S", "/default/load", "producer-1", "created")
 		return ok && r > 0
 	})
-	term.keys("x")
+	term.keys("x") // :producer selected producer-1
 	term.waitFor("producer-1 closed", 10*time.Second, func(s string) bool {
-		r, ok := rateOf(s, 3, "/default/load", "producer-1", "closed")
+		r, ok := numberAt(s, "MSG/S", "/default/load", "producer-1", "closed")
 		return ok && r == 0
 	})
 	// A tap stopped with its subscription deleted.
