@@ -407,7 +407,7 @@ func (p *promSource) queryRows(ctx context.Context) ([]BrokerMetrics, *scrapeRes
 		brokers: map[string]*BrokerMetrics{}, latency: map[[2]string]*[2]float64{}}
 	for i, q := range promRowQueries {
 		for _, s := range answers[i] {
-			if v := float64(s.Value); !math.IsNaN(v) {
+			if v := float64(s.Value); finite(v) {
 				q.apply(r, s.Metric, v)
 			}
 		}
@@ -587,7 +587,7 @@ func (p *promSource) queryHistory(ctx context.Context, topic string, span time.D
 		if mat, ok := v.(model.Matrix); ok {
 			for _, ss := range mat {
 				for _, sp := range ss.Values {
-					if i := int(sp.Timestamp.Time().Sub(start) / step); i >= 0 && i < n {
+					if i := int(sp.Timestamp.Time().Sub(start) / step); i >= 0 && i < n && finite(float64(sp.Value)) {
 						pts[i] = float64(sp.Value)
 					}
 				}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -419,6 +420,9 @@ func parseSampleGeneral(r io.Reader, at time.Time) (*scrapeSample, error) {
 				s.broker = b
 			}
 			v := value(m)
+			if !finite(v) {
+				continue // NaN or ±Inf: nothing known
+			}
 			switch name {
 			case "danube_topic_messages_in_total", "danube_topic_bytes_in_total",
 				"danube_topic_active_producers", "danube_topic_active_consumers", "danube_topic_active_subscriptions",
@@ -516,6 +520,10 @@ func label(m *dto.Metric, name string) string {
 }
 
 // value is a counter's, gauge's or untyped series' value (0 for a summary: its figures are read apart).
+// finite reports whether a sample's value is a number the console can count with (not NaN nor ±Inf, which the
+// text format allows: a gauge stored as an integer would become nonsense).
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
 func value(m *dto.Metric) float64 {
 	switch {
 	case m.Counter != nil:

@@ -145,6 +145,9 @@ func parseText(text []byte, at time.Time) (*scrapeSample, error) {
 		if s.broker == "" && len(ls.broker) > 0 {
 			s.broker = string(ls.broker)
 		}
+		if !finite(v) {
+			continue // NaN or ±Inf: nothing known (a gauge the broker could not compute)
+		}
 		switch info.kind {
 		case skTopic, skTopicSum, skTopicCount:
 			if len(ls.topic) == 0 {

@@ -45,13 +45,13 @@ func lineChart(st *styles, series [][]float64, w, h int, paints []paint, fmtY fu
 		prev := -1
 		for x := range cols {
 			v := resample(s, x, cols)
-			if math.IsNaN(v) {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
 				prev = -1
 				continue
 			}
 			y := 0
 			if top > 0 {
-				y = int(math.Round(v / top * float64(rows-1)))
+				y = max(0, min(rows-1, int(math.Round(v/top*float64(rows-1))))) // within the plot, whatever v is
 			}
 			lo, hi := y, y
 			if prev >= 0 { // join to the previous point so steep changes stay a line
@@ -120,7 +120,7 @@ func lineChart(st *styles, series [][]float64, w, h int, paints []paint, fmtY fu
 func chartAxis(series [][]float64, w int, fmtY func(float64) string) (top float64, labels [3]string, lw int) {
 	for _, s := range series {
 		for _, v := range s {
-			if !math.IsNaN(v) && v > top {
+			if !math.IsNaN(v) && !math.IsInf(v, 0) && v > top {
 				top = v
 			}
 		}

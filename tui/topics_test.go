@@ -453,6 +453,12 @@ func BenchmarkTopicsBuild(b *testing.B) {
 func TestLineChart(t *testing.T) {
 	st := newStyles(themes.Default())
 	nan := math.NaN()
+	// Values no gauge should give (a NaN stored as an integer, ±Inf) draw within the plot, and at once.
+	for _, v := range [][]float64{{100, -9.2e18, 100}, {1, math.Inf(1), 2}, {math.Inf(-1), 3}} {
+		if got := lineChart(st, [][]float64{v}, 20, 4, []paint{st.accent}, fmtSI); len(got) != 4 || textWidth(got[0]) != 20 {
+			t.Errorf("%v: %q", v, got)
+		}
+	}
 	lines := lineChart(st, [][]float64{{0, 0, 10, 10, nan, nan, nan, nan, 5, 0}}, 24, 4, []paint{st.accent}, fmtSI)
 	if len(lines) != 4 {
 		t.Fatalf("%d lines", len(lines))
