@@ -182,6 +182,14 @@ func TestSecurityActions(t *testing.T) {
 		t.Fatalf("a role without permissions is not refused:\n%s", screen(m))
 	}
 	act(t, m, "space", "right", "right", "space", "enter")
+	if s := screen(m); !strings.Contains(s, "Create role auditor?") || !strings.Contains(s, "Permissions: Lookup, Consume") {
+		t.Fatalf("no confirmation of the new role:\n%s", s)
+	}
+	act(t, m, "enter") // No is the default
+	wantCalls(t, f)
+	act(t, m, "n")
+	typeText(m, "auditor")
+	act(t, m, "tab", "space", "right", "right", "space", "enter", "y")
 	wantCalls(t, f, "create-role auditor [Lookup Consume]")
 
 	act(t, m, "down", "d", "y") // console-reader
@@ -203,6 +211,10 @@ func TestSecurityActions(t *testing.T) {
 	}
 	typeText(m, "iot")
 	act(t, m, "enter")
+	if s := screen(m); !strings.Contains(s, "Create binding grafana-ro?") || !strings.Contains(s, "console-reader to service_account:grafana on namespace iot") {
+		t.Fatalf("no confirmation of the new binding:\n%s", s)
+	}
+	act(t, m, "y")
 	calls := []string{"create-role auditor [Lookup Consume]", "delete-role console-reader",
 		"create-binding grafana-ro service_account:grafana [console-reader] namespace iot"}
 	wantCalls(t, f, calls...)

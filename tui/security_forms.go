@@ -141,9 +141,23 @@ func (f *roleForm) submit(e *env) tea.Cmd {
 		f.name.Blur()
 		return nil
 	}
-	e.post(closeModalMsg{})
-	e.post(securityActionMsg{verb: "create-role", role: monitor.Role{Name: name, Permissions: perms}})
+	r := monitor.Role{Name: name, Permissions: perms}
+	e.post(openModalMsg{roleConfirm(e, r)})
 	return nil
+}
+
+// roleConfirm asks before a role is created, or replaced: the broker overwrites a role of that name.
+func roleConfirm(e *env, r monitor.Role) modal {
+	lines := []string{"Permissions: " + strings.Join(r.Permissions, ", ")}
+	title := "Create role " + clean(r.Name) + "?"
+	for _, old := range e.snap.Cluster.Admin.Roles {
+		if old.Name == r.Name {
+			title = "Replace role " + clean(r.Name) + "?"
+			lines = append([]string{"The broker replaces the existing role: every binding that names it changes with it.",
+				"Permissions now: " + orDash(strings.Join(old.Permissions, ", "))}, lines...)
+		}
+	}
+	return newConfirm(title, lines, changesSecurity, securityActionMsg{verb: "create-role", role: r})
 }
 
 func (f *roleForm) view(e *env, w, h int) string {
@@ -333,9 +347,27 @@ func (f *bindingForm) submit(e *env) tea.Cmd {
 		f.err, f.focus = err, field
 		return f.focusField()
 	}
-	e.post(closeModalMsg{})
-	e.post(securityActionMsg{verb: "create-binding", binding: b})
+	e.post(openModalMsg{bindingConfirm(e, b)})
 	return nil
+}
+
+// bindingConfirm asks before a binding is created, or replaced: the broker overwrites a binding of that id
+// on that scope and resource.
+func bindingConfirm(e *env, b monitor.Binding) modal {
+	on := clean(b.Scope)
+	if b.Resource != "" {
+		on += " " + clean(b.Resource)
+	}
+	lines := []string{"Grants " + strings.Join(b.Roles, ", ") + " to " + clean(b.PrincipalType+":"+b.PrincipalName) + " on " + on + "."}
+	title := "Create binding " + clean(b.ID) + "?"
+	for _, old := range e.snap.Cluster.Admin.Bindings {
+		if old.ID == b.ID && old.Scope == b.Scope && old.Resource == b.Resource {
+			title = "Replace binding " + clean(b.ID) + "?"
+			lines = append([]string{"The broker replaces the existing binding, which grants " + strings.Join(old.Roles, ", ") +
+				" to " + clean(old.PrincipalType+":"+old.PrincipalName) + "."}, lines...)
+		}
+	}
+	return newConfirm(title, lines, changesSecurity, securityActionMsg{verb: "create-binding", binding: b})
 }
 
 func (f *bindingForm) view(e *env, w, h int) string {
