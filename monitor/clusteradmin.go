@@ -46,9 +46,14 @@ func (m *Monitor) changed(what string, err error) error {
 
 // refreshSoon runs Refresh in the background, owned by the monitor; while one runs, another is queued once.
 func (m *Monitor) refreshSoon() {
-	if !m.bgRefresh.CompareAndSwap(0, 1) {
-		m.bgRefresh.Store(2) // the running one goes again when it ends
-		return
+	for {
+		v := m.bgRefresh.Load()
+		if v != 0 && m.bgRefresh.CompareAndSwap(v, 2) {
+			return // the running one goes again when it ends (it had not ended: the swap saw it at v)
+		}
+		if v == 0 && m.bgRefresh.CompareAndSwap(0, 1) {
+			break
+		}
 	}
 	m.amu.Lock()
 	defer m.amu.Unlock()
@@ -61,10 +66,14 @@ func (m *Monitor) refreshSoon() {
 			ctx, cancel := context.WithTimeout(m.ctx, afterChangeTimeout)
 			m.Refresh(ctx) // its errors are LastError and the admin source's state
 			cancel()
-			if m.bgRefresh.CompareAndSwap(1, 0) || m.ctx.Err() != nil {
+			if m.ctx.Err() != nil {
+				m.bgRefresh.Store(0)
 				return
 			}
-			m.bgRefresh.Store(1)
+			if m.bgRefresh.CompareAndSwap(1, 0) {
+				return
+			}
+			m.bgRefresh.Store(1) // it was 2: once more
 		}
 	})
 }
