@@ -335,3 +335,24 @@ func TestTabsNarrow(t *testing.T) {
 		t.Errorf("a click on 0: pane %d", m.active)
 	}
 }
+
+// TestResultOfAnotherCluster: a dry run's answer from the cluster the console left (:cluster swapped the
+// backend while it ran) opens no rebalance confirmation, which would act on the new cluster; the same answer
+// from the current backend does.
+func TestResultOfAnotherCluster(t *testing.T) {
+	f := tuitest.Cluster()
+	m := newTest(t, f, 120, 40, "dark")
+	press(m, "8")
+	dry := brokerDoneMsg{brokerActionMsg: brokerActionMsg{verb: "rebalance", dryRun: true},
+		rebalance: monitor.RebalanceResult{Success: true, Message: "Dry run: rebalancing will continue until balanced"}}
+	dry.on = tuitest.Cluster()
+	run(t, m, func() tea.Msg { return dry })
+	if m.modal != nil {
+		t.Fatalf("a dry run of another cluster opened %T", m.modal)
+	}
+	dry.on = f
+	run(t, m, func() tea.Msg { return dry })
+	if _, ok := m.modal.(*confirmDialog); !ok {
+		t.Fatalf("the dry run of this cluster opened %T", m.modal)
+	}
+}

@@ -39,6 +39,7 @@ type (
 		unload    monitor.UnloadResult
 		rebalance monitor.RebalanceResult
 		err       error
+		on        monitor.ClusterAdmin // the backend it ran on
 	}
 )
 
@@ -502,7 +503,7 @@ func (p *clusterPane) run(e *env, a brokerActionMsg) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
 		defer cancel()
-		d := brokerDoneMsg{brokerActionMsg: a}
+		d := brokerDoneMsg{brokerActionMsg: a, on: ca}
 		switch a.verb {
 		case "unload":
 			d.unload, d.err = ca.UnloadBroker(ctx, a.broker)
@@ -520,6 +521,9 @@ func (p *clusterPane) run(e *env, a brokerActionMsg) tea.Cmd {
 // done reports an action's result; a dry run of a rebalance opens the confirmation of the real one with
 // the moves it proposes.
 func (p *clusterPane) done(e *env, d brokerDoneMsg) {
+	if d.on != e.cluster {
+		return // of the cluster the console left (:cluster): a dry run must not lead to a rebalance of this one
+	}
 	what := d.verb + pick(d.broker != "", " broker "+clean(d.broker), "")
 	if d.dryRun {
 		what = "rebalance dry run"

@@ -71,6 +71,7 @@ type (
 		topic string
 		d     monitor.TopicDetail
 		err   error
+		on    monitor.ClusterAdmin // the backend that described it
 	}
 )
 
@@ -96,14 +97,14 @@ func (d *topicDetail) describe(e *env) tea.Cmd {
 				td, err = td2, nil
 			}
 		}
-		return describeDoneMsg{topic: name, d: td, err: err}
+		return describeDoneMsg{topic: name, d: td, err: err, on: c}
 	}
 }
 
 // described takes a description in, if it is of the open topic.
 func (p *topicsPane) described(e *env, msg describeDoneMsg) {
 	d := p.detail
-	if d == nil || d.name != msg.topic {
+	if d == nil || d.name != msg.topic || msg.on != e.cluster { // a topic of the same name on the cluster left
 		return
 	}
 	d.loading = false
