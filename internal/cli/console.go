@@ -237,14 +237,15 @@ func RunConsole(ctx context.Context, cfg ConsoleConfig, s Streams) error {
 }
 
 // monitorOptions are the options of the monitor of cluster t, as the console connects to it (serviceURL,
-// adminURL), scraping metricsURLs (none on a remote cluster: the brokers' endpoints that ListBrokers gives)
-// and asking the Prometheus server prometheus (""), with the console's flags and files.
+// adminURL), scraping metricsURLs and asking the Prometheus server prometheus (""), with the console's flags
+// and files. A remote cluster with neither is scraped at the endpoints ListBrokers gives; with a Prometheus
+// server and no metrics URL, the server's answers are the cluster's figures (the brokers are not scraped twice).
 func monitorOptions(cfg *ConsoleConfig, t *clusterTarget, files *consoleFiles, serviceURL, adminURL string,
 	metricsURLs []string, prometheus string) monitor.Options {
 	embedded := !cfg.Remote && t == &cfg.target
 	return monitor.Options{ServiceURL: serviceURL, AdminURL: adminURL, Embedded: embedded, ReadOnly: cfg.ReadOnly || t.ReadOnly,
 		Logger: files.log, AuditLog: files.audit, RingSize: cfg.RingSize, MaxRingBytes: 64 << 20,
-		MetricsURLs: metricsURLs, MetricsInterval: cfg.MetricsInterval, DiscoverMetrics: !embedded && len(metricsURLs) == 0,
+		MetricsURLs: metricsURLs, MetricsInterval: cfg.MetricsInterval, DiscoverMetrics: !embedded && len(metricsURLs) == 0 && prometheus == "",
 		Identity: consoleIdentity(t.Conn), PrometheusURL: prometheus, PrometheusInterval: cfg.PrometheusInterval}
 }
 

@@ -35,3 +35,28 @@ func TestConsolePrometheusFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestMonitorOptionsSources: a remote cluster is scraped at the endpoints ListBrokers gives unless metrics URLs
+// are named, or a Prometheus server is, whose answers are then the cluster's figures; the embedded broker's
+// own endpoint is named.
+func TestMonitorOptionsSources(t *testing.T) {
+	files := &consoleFiles{}
+	remote := ConsoleConfig{Remote: true}
+	for _, c := range []struct {
+		name       string
+		cfg        ConsoleConfig
+		metrics    []string
+		prometheus string
+		discover   bool
+	}{
+		{"remote, nothing named", remote, nil, "", true},
+		{"remote, metrics named", remote, []string{"b1:9040"}, "", false},
+		{"remote, prometheus named", remote, nil, "http://prom:9090", false},
+		{"embedded", ConsoleConfig{}, []string{"127.0.0.1:9040"}, "", false},
+	} {
+		o := monitorOptions(&c.cfg, &c.cfg.target, files, "http://b:6650", "http://b:50051", c.metrics, c.prometheus)
+		if o.DiscoverMetrics != c.discover || o.PrometheusURL != c.prometheus || o.Embedded == c.cfg.Remote {
+			t.Errorf("%s: discover %v (want %v), prometheus %q, embedded %v", c.name, o.DiscoverMetrics, c.discover, o.PrometheusURL, o.Embedded)
+		}
+	}
+}
