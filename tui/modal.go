@@ -48,6 +48,27 @@ func newInput(t *themes.Theme, prompt, placeholder string) textinput.Model {
 	return in
 }
 
+// formNav handles the keys every form and prompt shares: esc closes it, enter submits it, tab and shift+tab
+// move the focus among its n fields, after which refocus gives the focused field its cursor. It reports
+// whether msg was one of them.
+func formNav(e *env, msg tea.KeyPressMsg, focus *int, n int, submit, refocus func() tea.Cmd) (tea.Cmd, bool) {
+	k := e.keys.Prompt
+	switch {
+	case matches(msg, k.Cancel):
+		e.post(closeModalMsg{})
+		return nil, true
+	case matches(msg, k.Submit):
+		return submit(), true
+	case matches(msg, k.NextItem):
+		*focus = (*focus + 1) % n
+		return refocus(), true
+	case matches(msg, k.PrevItem):
+		*focus = (*focus + n - 1) % n
+		return refocus(), true
+	}
+	return nil, false
+}
+
 // styleInput applies a theme to a text input: no colour literals, no blinking cursor (that would send a
 // message every half second).
 func styleInput(in *textinput.Model, t *themes.Theme) {
@@ -204,19 +225,8 @@ func (f *tapForm) input(msg tea.Msg) tea.Cmd {
 }
 
 func (f *tapForm) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
-	k := e.keys.Prompt
-	switch {
-	case matches(msg, k.Cancel):
-		e.post(closeModalMsg{})
-		return nil
-	case matches(msg, k.Submit):
-		return f.submit(e)
-	case matches(msg, k.NextItem):
-		f.focus = (f.focus + 1) % tapFields
-		return f.focusField()
-	case matches(msg, k.PrevItem):
-		f.focus = (f.focus + tapFields - 1) % tapFields
-		return f.focusField()
+	if cmd, ok := formNav(e, msg, &f.focus, tapFields, func() tea.Cmd { return f.submit(e) }, f.focusField); ok {
+		return cmd
 	}
 	s := msg.String()
 	switch f.focus {
@@ -383,27 +393,24 @@ func (p *nackPrompt) input(msg tea.Msg) tea.Cmd {
 }
 
 func (p *nackPrompt) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
-	k := e.keys.Prompt
-	switch {
-	case matches(msg, k.Cancel):
-		e.post(closeModalMsg{})
-		return nil
-	case matches(msg, k.NextItem, k.PrevItem):
-		p.focus = 1 - p.focus
-		return p.focusField()
-	case matches(msg, k.Submit):
-		d, err := parseDelay(p.delay.Value())
-		if err != "" {
-			p.err, p.focus = err, 0
-			return p.focusField()
-		}
-		e.post(closeModalMsg{})
-		e.setStatus(levelInfo, "nacking "+plural(len(p.seqs), "message")+"…")
-		e.post(settleMsg{verb: "nack", stream: p.stream, seqs: p.seqs, delay: d, reason: strings.TrimSpace(p.reason.Value())})
-		return nil
+	if cmd, ok := formNav(e, msg, &p.focus, 2, func() tea.Cmd { return p.submit(e) }, p.focusField); ok {
+		return cmd
 	}
 	p.err = ""
 	return p.input(msg)
+}
+
+// submit nacks with the delay and reason typed, or says what is wrong with the delay.
+func (p *nackPrompt) submit(e *env) tea.Cmd {
+	d, err := parseDelay(p.delay.Value())
+	if err != "" {
+		p.err, p.focus = err, 0
+		return p.focusField()
+	}
+	e.post(closeModalMsg{})
+	e.setStatus(levelInfo, "nacking "+plural(len(p.seqs), "message")+"…")
+	e.post(settleMsg{verb: "nack", stream: p.stream, seqs: p.seqs, delay: d, reason: strings.TrimSpace(p.reason.Value())})
+	return nil
 }
 
 // parseDelay parses a nack delay: empty is 0, a bare number is seconds, else a Go duration ("1m30s").

@@ -93,20 +93,8 @@ func (f *roleForm) input(msg tea.Msg) tea.Cmd {
 }
 
 func (f *roleForm) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
-	k := e.keys.Prompt
-	switch {
-	case matches(msg, k.Cancel):
-		e.post(closeModalMsg{})
-		return nil
-	case matches(msg, k.Submit):
-		return f.submit(e)
-	case matches(msg, k.NextItem, k.PrevItem):
-		f.focus = 1 - f.focus
-		if f.focus == 0 {
-			return f.name.Focus()
-		}
-		f.name.Blur()
-		return nil
+	if cmd, ok := formNav(e, msg, &f.focus, 2, func() tea.Cmd { return f.submit(e) }, f.focusField); ok {
+		return cmd
 	}
 	if f.focus == 1 {
 		if msg.String() == "space" || msg.String() == "x" {
@@ -119,6 +107,15 @@ func (f *roleForm) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 	}
 	f.err = ""
 	return f.input(msg)
+}
+
+// focusField gives the name its cursor when it has the focus (the permissions are not a text input).
+func (f *roleForm) focusField() tea.Cmd {
+	if f.focus == 0 {
+		return f.name.Focus()
+	}
+	f.name.Blur()
+	return nil
 }
 
 func (f *roleForm) submit(e *env) tea.Cmd {
@@ -271,19 +268,8 @@ func (f *bindingForm) input(msg tea.Msg) tea.Cmd {
 }
 
 func (f *bindingForm) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
-	k := e.keys.Prompt
-	switch {
-	case matches(msg, k.Cancel):
-		e.post(closeModalMsg{})
-		return nil
-	case matches(msg, k.Submit):
-		return f.submit(e)
-	case matches(msg, k.NextItem):
-		f.focus = (f.focus + 1) % bindingFields
-		return f.focusField()
-	case matches(msg, k.PrevItem):
-		f.focus = (f.focus + bindingFields - 1) % bindingFields
-		return f.focusField()
+	if cmd, ok := formNav(e, msg, &f.focus, bindingFields, func() tea.Cmd { return f.submit(e) }, f.focusField); ok {
+		return cmd
 	}
 	f.err = ""
 	switch f.focus {

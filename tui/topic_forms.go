@@ -219,13 +219,7 @@ func (f *topicForm) input(msg tea.Msg) tea.Cmd {
 }
 
 func (f *topicForm) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
-	k := e.keys.Prompt
-	n := len(f.fields)
-	switch {
-	case matches(msg, k.Cancel):
-		e.post(closeModalMsg{only: f})
-		return nil
-	case matches(msg, k.Submit):
+	submit := func() tea.Cmd {
 		c, err, at := f.submit(f)
 		if err != "" {
 			f.err, f.focus = err, at
@@ -233,12 +227,9 @@ func (f *topicForm) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 		}
 		e.post(openModalMsg{m: c})
 		return nil
-	case matches(msg, k.NextItem):
-		f.focus = (f.focus + 1) % n
-		return f.focusField()
-	case matches(msg, k.PrevItem):
-		f.focus = (f.focus + n - 1) % n
-		return f.focusField()
+	}
+	if cmd, ok := formNav(e, msg, &f.focus, len(f.fields), submit, f.focusField); ok {
+		return cmd
 	}
 	if fl := &f.fields[f.focus]; len(fl.choices) > 0 {
 		switch msg.String() {
