@@ -141,14 +141,7 @@ func (m *Monitor) pollView(ctx context.Context, admin *client.Admin, nss []strin
 			v.SecurityErr = err.Error()
 			return
 		}
-		v.Roles = make([]Role, len(roles))
-		for i, r := range roles {
-			v.Roles[i] = Role(r)
-		}
-		v.Bindings = make([]Binding, len(bindings))
-		for i, b := range bindings {
-			v.Bindings[i] = Binding(b)
-		}
+		v.Roles, v.Bindings = roles, bindings
 	})
 	sem := make(chan struct{}, refreshWorkers)
 	for i, ns := range nss {

@@ -323,7 +323,7 @@ func (m *Monitor) CreateRole(ctx context.Context, r Role) error {
 	if err != nil {
 		return err
 	}
-	if err := admin.CreateRole(ctx, client.Role(r)); err != nil {
+	if err := admin.CreateRole(ctx, r); err != nil {
 		return m.failed(err) // the client's error names the operation
 	}
 	return m.changed(what, nil)
@@ -349,7 +349,7 @@ func (m *Monitor) CreateBinding(ctx context.Context, b Binding) error {
 	if err != nil {
 		return err
 	}
-	if err := admin.CreateBinding(ctx, client.Binding(b)); err != nil {
+	if err := admin.CreateBinding(ctx, b); err != nil {
 		return m.failed(err) // the client's error names the operation
 	}
 	return m.changed(what, nil)

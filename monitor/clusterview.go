@@ -22,6 +22,10 @@ type (
 	FailurePolicy = client.FailurePolicy
 	// TopicOptions configure a topic CreateTopic makes.
 	TopicOptions = client.TopicOptions
+	// Role is an RBAC role: a name and the permissions it grants.
+	Role = client.Role
+	// Binding grants roles to a principal on a scope ("cluster", "namespace" or "topic") and resource.
+	Binding = client.Binding
 )
 
 // RaftStatus is the cluster's Raft membership, as ClusterStatus answers it (ids are broker ids).
@@ -57,20 +61,6 @@ type NamespaceInfo struct {
 	Err      string // why the policies could not be read ("" when they were)
 }
 
-// Role is an RBAC role.
-type Role struct {
-	Name        string
-	Permissions []string
-	System      bool
-}
-
-// Binding grants roles to a principal on a scope ("cluster", "namespace" or "topic") and resource.
-type Binding struct {
-	ID                           string
-	PrincipalType, PrincipalName string
-	Roles                        []string
-	Scope, Resource              string
-}
 
 // AdminView is what the admin source's last successful poll says. Each part that failed on its own (a
 // standalone broker has no Raft and no balance; RBAC may deny the security lists) keeps its reason in the

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/google/renameio/v2"
 	"github.com/pelletier/go-toml/v2"
 )
 
@@ -99,33 +100,18 @@ func (s *StateFile) update(f func(*State)) error {
 	return nil
 }
 
-// writeAtomic writes st to a temporary file in path's directory and renames it over path, so that a reader
-// (or a crash) never sees half a file.
+// writeAtomic writes st to a temporary file in path's directory, fsynced, and renames it over path
+// (renameio), so that a reader (or a crash) never sees half a file.
 func writeAtomic(path string, st State) error {
 	data, err := toml.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("encoding the state: %w", err)
 	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("writing the state file: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, ".state-*.toml")
-	if err != nil {
-		return fmt.Errorf("writing the state file: %w", err)
-	}
-	_, err = tmp.Write(append([]byte("# Written by danube-console: the last theme and cluster used.\n"), data...))
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
+	data = append([]byte("# Written by danube-console: the last theme and cluster used.\n"), data...)
+	if err := renameio.WriteFile(path, data, 0o600); err != nil {
 		return fmt.Errorf("writing the state file %s: %w", path, err)
 	}
 	return nil
