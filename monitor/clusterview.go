@@ -61,7 +61,6 @@ type NamespaceInfo struct {
 	Err      string // why the policies could not be read ("" when they were)
 }
 
-
 // AdminView is what the admin source's last successful poll says. Each part that failed on its own (a
 // standalone broker has no Raft and no balance; RBAC may deny the security lists) keeps its reason in the
 // matching Err field and leaves its data empty.
