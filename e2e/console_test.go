@@ -81,6 +81,10 @@ func TestConsoleEndToEnd(t *testing.T) {
 		return ok && r > 0
 	})
 	term.keys("j", "s") // the generator is the second connector
+	term.waitFor("the question before stopping a running connector", 5*time.Second, func(s string) bool {
+		return strings.Contains(s, "Stop connector orders-generator?")
+	})
+	term.keys("y")
 	term.waitFor("the generator stopped with its rate at zero", 15*time.Second, func(s string) bool {
 		r, ok := rateOf(s, 4, "orders-generator", "stopped")
 		return ok && r == 0

@@ -141,9 +141,17 @@ func TestConnectorStopStart(t *testing.T) {
 	f := tuitest.Scripted()
 	m := newTest(t, f, 120, 30, "dark")
 	press(m, "7") // mqtt-in, running, is selected
-	cmd := press(m, "s")
+	if cmd := press(m, "s"); cmd != nil || !strings.Contains(screen(m), "Stop connector mqtt-in?") {
+		t.Fatalf("s on a running connector does not ask first:\n%s", screen(m))
+	}
+	press(m, "enter") // No is the default
+	if got := f.Calls(); len(got) != 0 || m.modal != nil {
+		t.Fatalf("enter on the question: calls %q, modal %T", got, m.modal)
+	}
+	press(m, "s")
+	cmd := press(m, "y")
 	if cmd == nil {
-		t.Fatal("s on a running connector returned no command")
+		t.Fatal("yes to the stop returned no command")
 	}
 	if l := lineWith(screen(m), "mqtt-in"); !strings.Contains(l, "stopping…") {
 		t.Errorf("while stopping the row reads %q", l)
@@ -170,7 +178,8 @@ func TestConnectorStopStart(t *testing.T) {
 
 	// r restarts; a failed action lands in the status bar.
 	f.ActionErr = errors.New("drain timed out")
-	run(t, m, press(m, "r"))
+	press(m, "r")
+	run(t, m, press(m, "y"))
 	if s := screen(m); !strings.Contains(s, "restart mqtt-in: drain timed out") {
 		t.Errorf("the restart error is not in the status bar:\n%s", s)
 	}
@@ -529,8 +538,8 @@ func TestUnits(t *testing.T) {
 	}
 }
 
-// TestProgram runs the console in a real Bubble Tea program (teatest): it stops a connector with s and
-// quits with q.
+// TestProgram runs the console in a real Bubble Tea program (teatest): it stops a connector with s (and y to
+// the question) and quits with q.
 func TestProgram(t *testing.T) {
 	f := tuitest.Scripted()
 	done := make(chan struct{}, 1)
@@ -545,6 +554,7 @@ func TestProgram(t *testing.T) {
 		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii), tea.WithFilter(filter)))
 	tm.Send(keyMsg("7"))
 	tm.Send(keyMsg("s"))
+	tm.Send(keyMsg("y")) // the question: stop a running connector?
 	<-done // the stop completed (go test's -timeout catches a hang)
 	tm.Send(keyMsg("q"))
 	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)

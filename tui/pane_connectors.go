@@ -66,7 +66,7 @@ func (p *connectorsPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 		if matches(msg, k.StartStop) {
 			verb = pick(startable(c.State), "start", "stop")
 		}
-		return p.act(e, name, verb)
+		return p.ask(e, c, verb)
 	}
 	if p.details {
 		n := e.keys.Nav
@@ -97,16 +97,48 @@ func (p *connectorsPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 }
 
 // connectorMsg is a request the connectors pane serves (from :connector): start, stop or restart (verb)
-// the connector called name.
-type connectorMsg struct{ verb, name string }
+// the connector called name; confirmed says the user answered yes to stopping or restarting it while it ran.
+type connectorMsg struct {
+	verb, name string
+	confirmed  bool
+}
 
-// command serves :connector: a connector with an action in flight refuses another (the command fails).
+// command serves :connector and the confirmations: a connector with an action in flight refuses another (the
+// command fails).
 func (p *connectorsPane) command(e *env, msg connectorMsg) tea.Cmd {
 	if v, busy := p.pending[msg.name]; busy {
 		e.post(cmdFailMsg{err: errors.New(msg.name + ": already " + v)})
 		return nil
 	}
+	if !msg.confirmed {
+		for i := range e.snap.Connectors {
+			if c := &e.snap.Connectors[i]; c.Name == msg.name {
+				return p.ask(e, c, msg.verb)
+			}
+		}
+	}
 	return p.act(e, msg.name, msg.verb)
+}
+
+// ask starts an action on connector c, or, to stop or restart it while it runs, first asks: its work stops
+// (a source publishes nothing, a sink archives nothing, until it runs again).
+func (p *connectorsPane) ask(e *env, c *monitor.ConnectorStats, verb string) tea.Cmd {
+	if verb == "start" || startable(c.State) {
+		return p.act(e, c.Name, verb)
+	}
+	what := "publishing to"
+	if c.Role != monitor.RoleSource {
+		what = "consuming from"
+	}
+	does := clean(c.Name) + " (" + clean(c.Kind) + ") is " + c.State.String() + ", " + what + " " + clean(c.Topic) + "."
+	lines := []string{does, "Stopping drains what it has in flight, then it does nothing until started again (s)."}
+	title := "Stop connector " + clean(c.Name) + "?"
+	if verb == "restart" {
+		title = "Restart connector " + clean(c.Name) + "?"
+		lines[1] = "It drains what it has in flight, stops, and starts again from its configuration."
+	}
+	e.post(openModalMsg{m: newConfirm(title, lines, changesConnectors, connectorMsg{verb: verb, name: c.Name, confirmed: true})})
+	return nil
 }
 
 // act starts a connector action (start, stop, restart) in a command; the row shows it in flight until it
