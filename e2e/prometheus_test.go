@@ -72,5 +72,6 @@ func TestConsoleChartFromPrometheus(t *testing.T) {
 	if line(s, "Topic "+topic) == "" && line(s, topic) == "" {
 		t.Errorf("the detail does not name the topic:\n%s", s)
 	}
+	term.keys("q") // back from the detail to the (filtered) list, from which the next q quits
 	term.quit()
 }

@@ -354,19 +354,6 @@ func TestLookupInput(t *testing.T) {
 	}
 }
 
-func TestRefresh(t *testing.T) {
-	f := tuitest.Scripted()
-	m := newTest(t, f, 100, 30, "dark")
-	press(m, "2")
-	run(t, m, press(m, "R"))
-	if got := f.Calls(); !slices.Equal(got, []string{"Refresh"}) {
-		t.Errorf("calls %q, want Refresh", got)
-	}
-	if s := screen(m); !strings.Contains(s, "topics refreshed") {
-		t.Errorf("no refresh message:\n%s", s)
-	}
-}
-
 func TestStreamFollowPause(t *testing.T) {
 	f := tuitest.Scripted()
 	m := newTest(t, f, 100, 30, "dark")
@@ -1205,18 +1192,18 @@ func TestReadOnlyAtRuntime(t *testing.T) {
 	if strings.Contains(screen(m), "READ-ONLY") {
 		t.Fatal("read-only from the start")
 	}
-	press(m, "ctrl+r")
+	press(m, "ctrl+o")
 	if s := screen(m); !strings.Contains(s, "READ-ONLY") || !strings.HasSuffix(m.status.text, "for the rest of the session") {
-		t.Fatalf("ctrl+r did not turn read-only on:\n%s", s)
+		t.Fatalf("ctrl+o did not turn read-only on:\n%s", s)
 	}
-	press(m, "ctrl+r")
+	press(m, "ctrl+o")
 	runLine(m, "readonly")
 	if !m.readOnly() {
 		t.Fatal("read-only was turned off")
 	}
 	press(m, "7")
 	if cmd := press(m, "s"); cmd != nil {
-		t.Errorf("s after ctrl+r returned a command")
+		t.Errorf("s after ctrl+o returned a command")
 	}
 	// The help shows the disabled keys and commands dimmed.
 	m.Update(tea.WindowSizeMsg{Width: 160, Height: 48})
@@ -1498,7 +1485,7 @@ func TestProducerCommand(t *testing.T) {
 		}
 		press(m, "esc")
 	}
-	press(m, "ctrl+r")
+	press(m, "ctrl+o")
 	n = len(f.Calls())
 	run(t, m, runLine(m, "producer /default/load 5"))
 	if len(f.Calls()) != n {
@@ -1613,7 +1600,7 @@ func TestUnsubscribe(t *testing.T) {
 	press(m, "esc")
 
 	run(t, m, runLine(m, "consume /default/orders ro"))
-	press(m, "ctrl+r")
+	press(m, "ctrl+o")
 	n := len(f.Calls())
 	run(t, m, runLine(m, "unsubscribe /default/orders billing"))
 	press(m, "esc") // a refused command stays on the line

@@ -64,7 +64,8 @@ type KeyMap struct {
 
 // GlobalKeys work in every pane.
 type GlobalKeys struct {
-	Quit      Binding
+	Quit      Binding // q: leaves the pane's sub-view or the overlay one level; quits from a top-level pane
+	QuitNow   Binding // ctrl+c: quits from anywhere
 	Help      Binding
 	Close     Binding
 	Theme     Binding
@@ -73,6 +74,7 @@ type GlobalKeys struct {
 	Panes     [numPanes]Binding // the number keys 1..9 and 0, one per pane
 	PaneGroup Binding           // help-only summary of Panes
 	Command   Binding           // opens the command line
+	Refresh   Binding           // reloads the admin view now (and the open topic detail)
 	ReadOnly  Binding           // turns read-only mode on for the rest of the session
 }
 
@@ -97,7 +99,6 @@ type DashboardKeys struct {
 type TopicKeys struct {
 	Lookup      Binding
 	LookupInput Binding
-	Refresh     Binding
 	Tap         Binding // opens the tap form on the selected topic (in the detail: on the topic)
 	Open        Binding // opens the selected topic's detail view
 	Filter      Binding // filters the list by name
@@ -210,16 +211,22 @@ const (
 func DefaultKeyMap() KeyMap {
 	var km KeyMap
 	km.Global = GlobalKeys{
-		Quit:     bind([]string{"q", "ctrl+c"}, "q", "quit"),
-		Help:     bind([]string{"?"}, "?", "toggle help"),
-		Close:    bind([]string{"esc"}, "esc", "close overlay").doc("close the overlay, input or inspector; else back to the dashboard"),
+		Quit: bind([]string{"q"}, "q", "back / quit").
+			doc("back one level (help, inspector → stream → list, topic detail → list, connector details); quits from a top-level pane"),
+		QuitNow: bind([]string{"ctrl+c"}, "ctrl+c", "quit from anywhere"),
+		Help:    bind([]string{"?"}, "?", "toggle help"),
+		Close: bind([]string{"esc"}, "esc", "back / close").
+			doc("close the dialog, input or overlay, or go back one level (as q); on a top-level pane, back to the dashboard"),
 		Theme:    bind([]string{"t"}, "t", "next theme"),
 		NextPane: bind([]string{"tab"}, "tab", "next pane"),
 		PrevPane: bind([]string{"shift+tab"}, "shift+tab", "previous pane"),
 		PaneGroup: bind([]string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "0"}, "1-9,0", "go to pane").
 			doc("dashboard, topics & lookup, producers, consumers, acks, health, connectors, cluster, problems, security"),
-		Command:  bind([]string{":"}, ":", "command line").doc("the command line, with completion (tab) and history (↑↓); the commands are below"),
-		ReadOnly: bind([]string{"ctrl+r"}, "ctrl+r", "read-only for the session").doc("read-only for the rest of the session (`--read-only` from the start); help shows what it disables"),
+		Command: bind([]string{":"}, ":", "command line").doc("the command line, with completion (tab) and history (↑↓); the commands are below"),
+		Refresh: bind([]string{"ctrl+r"}, "ctrl+r", "refresh").
+			doc("reload topics, subscriptions and the cluster's admin view now (they reload by themselves every few seconds); in a topic's detail, describe it again"),
+		ReadOnly: bind([]string{"ctrl+o"}, "ctrl+o", "read-only for the session").
+			doc("read-only for the rest of the session, as `:readonly` (`--read-only` from the start); help shows what it disables"),
 	}
 	for i := range numPanes {
 		k := paneKey(paneID(i))
@@ -241,7 +248,6 @@ func DefaultKeyMap() KeyMap {
 	km.Topics = TopicKeys{
 		Lookup:      bind([]string{"l"}, "l", "look topic up").doc("look the selected topic up"),
 		LookupInput: bind([]string{"L"}, "L", "look any topic up"),
-		Refresh:     bind([]string{"R"}, "R", "refresh topics"),
 		Tap: bind([]string{"c"}, "c", "tap topic").changes(changesTaps).
 			doc("tap the topic (also from its detail): a form for an ad-hoc consumer"),
 		Open:     bind([]string{"enter"}, "enter", "topic detail").doc("the topic's detail: description, subscriptions, charts, latency (esc: back)"),
@@ -350,11 +356,11 @@ type helpSection struct {
 func (k KeyMap) sections() []helpSection {
 	return []helpSection{
 		{title: "Global", bindings: []Binding{k.Global.PaneGroup, k.Global.NextPane, k.Global.PrevPane, k.Global.Command, k.Global.Theme,
-			k.Global.ReadOnly, k.Global.Help, k.Global.Close, k.Global.Quit}},
+			k.Global.Refresh, k.Global.ReadOnly, k.Global.Help, k.Global.Close, k.Global.Quit, k.Global.QuitNow}},
 		{title: "Lists", bindings: []Binding{k.Nav.Up, k.Nav.Down, k.Nav.PageUp, k.Nav.PageDown, k.Nav.Top, k.Nav.Bottom, k.Dashboard.Open}},
 		{title: "Dashboard", bindings: []Binding{k.Dashboard.Left, k.Dashboard.Right}, readmeOnly: true},
 		{title: "Topics", bindings: []Binding{k.Topics.Open, k.Topics.Filter, k.Topics.Sort, k.Topics.Reverse, k.Topics.Expand,
-			k.Topics.Collapse, k.Topics.Lookup, k.Topics.LookupInput, k.Topics.Refresh, k.Topics.Tap, k.Topics.Create, k.Topics.Delete,
+			k.Topics.Collapse, k.Topics.Lookup, k.Topics.LookupInput, k.Topics.Tap, k.Topics.Create, k.Topics.Delete,
 			k.Topics.Unload, k.Topics.Span, k.Topics.Policy, k.Topics.Window, k.Topics.Unsubscribe}},
 		{title: "Producers", bindings: []Binding{k.Producers.Stop}},
 		{title: "Consumers & stream", bindings: []Binding{k.Consumers.Open, k.Consumers.Follow, k.Consumers.ScrollUp, k.Consumers.ScrollDown,

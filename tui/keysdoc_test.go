@@ -58,7 +58,7 @@ func TestReadmeKeysAreCurrent(t *testing.T) {
 	if string(data) != want {
 		t.Fatalf("the README's key tables are out of date: run go test ./tui -update")
 	}
-	for _, k := range []string{"`N`", "`c`", "`h`", "`l`", "`ctrl+r`"} {
+	for _, k := range []string{"`N`", "`c`", "`h`", "`l`", "`ctrl+r`", "`ctrl+o`", "`ctrl+c`"} {
 		if !strings.Contains(keys, k) {
 			t.Errorf("the key table lacks %s", k)
 		}

@@ -49,7 +49,7 @@ type Options struct {
 	Theme *themes.Theme
 	// ReadOnly disables the actions that change state: connector start, stop and restart, starting taps,
 	// acks, nacks, replays and :produce (stopping a tap, which only releases the console's own consumer,
-	// and exports stay allowed). The snapshot's own ReadOnly flag has the same effect, and ctrl+r or
+	// and exports stay allowed). The snapshot's own ReadOnly flag has the same effect, and ctrl+o or
 	// :readonly turn it on for the rest of a session; nothing turns it off.
 	ReadOnly bool
 	// Tick is how often the console pulls a snapshot from the backend; zero means 100ms.
@@ -278,7 +278,7 @@ func (m *Model) tick() tea.Cmd {
 func (m *Model) now() time.Time { return m.opts.Clock() }
 
 // readOnly reports whether state-changing actions are disabled: by Options.ReadOnly, by the backend, or for
-// the rest of the session (ctrl+r, :readonly).
+// the rest of the session (ctrl+o, :readonly).
 func (m *Model) readOnly() bool { return m.opts.ReadOnly || m.snap.ReadOnly || m.roSession }
 
 // refuse reports whether read-only mode disables an action, saying so in the status bar; what names the

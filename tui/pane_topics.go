@@ -16,7 +16,8 @@ import (
 // partitions grouped under their base topic (→/← or space expand and collapse them). o cycles the sort
 // column and O reverses it; / filters by name. enter opens the topic's detail view (topic_detail.go); n
 // creates a topic, D deletes and U unloads the selected one (topic_forms.go), c taps it. l looks the
-// selected topic up and L any topic; R refreshes the list (it also refreshes by itself every few seconds).
+// selected topic up and L any topic; ctrl+r (a global key) refreshes the list and the open detail (the
+// list also refreshes by itself every few seconds).
 type topicsPane struct {
 	cur cursor
 
@@ -140,11 +141,28 @@ func (p *topicsPane) selectTopic(e *env, name string) {
 			return
 		}
 	}
-	e.setStatus(levelWarn, "topic "+clean(name)+" is not in the list (R refreshes it)")
+	e.setStatus(levelWarn, "topic "+clean(name)+" is not in the list (ctrl+r refreshes it)")
 }
 
 func (p *topicsPane) capturing() bool {
 	return p.inOpen || p.fltOpen || (p.detail != nil && p.detail.capturing())
+}
+
+// refresh describes the open detail's topic again (ctrl+r); the root reloads the list itself.
+func (p *topicsPane) refresh(e *env) tea.Cmd {
+	if p.detail == nil {
+		return nil
+	}
+	return p.detail.refresh(e)
+}
+
+// back leaves the pane's sub-view (the detail, an open input) one level, for q: unlike esc it keeps the
+// list's filter, which is no sub-view (q quits from the filtered list).
+func (p *topicsPane) back() bool {
+	if p.detail == nil && !p.inOpen && !p.fltOpen {
+		return false
+	}
+	return p.esc()
 }
 
 func (p *topicsPane) esc() bool {
@@ -243,9 +261,6 @@ func (p *topicsPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 			topic = r.name
 		}
 		e.post(openTapFormMsg{topic: topic})
-	case matches(msg, k.Refresh):
-		e.setStatus(levelInfo, "refreshing topics…")
-		return refreshCmd(e.ctx, e.snaps, true)
 	case matches(msg, k.Create):
 		return openCreateForm(e)
 	case matches(msg, k.Delete):
@@ -489,7 +504,7 @@ func (p *topicsPane) table(e *env, w int) table {
 	cols := topicColumns
 	cols[p.sortCol].title += pick(descending(p.sortCol, p.sortRev), " ▼", " ▲")
 	ws := layoutColumns(cols[:], w-1)
-	empty := "no topics (R refreshes; n creates one)"
+	empty := "no topics (ctrl+r refreshes; n creates one)"
 	switch {
 	case p.filterText() != "" && len(p.rows) > 0:
 		empty = "no topic matches " + clean(p.filterText()) + " (esc clears the filter)"
@@ -596,8 +611,8 @@ func (p *topicsPane) tile(e *env, w, h int, focused bool) string {
 func (p *topicsPane) bindings(k *KeyMap) []Binding {
 	t := k.Topics
 	if p.detail != nil {
-		return []Binding{t.Span, t.Tap, t.Policy, t.Window, t.Unsubscribe, t.Delete, t.Unload, t.Refresh}
+		return []Binding{t.Span, t.Tap, t.Policy, t.Window, t.Unsubscribe, t.Delete, t.Unload}
 	}
-	return []Binding{t.Open, t.Filter, t.Sort, t.Reverse, t.Expand, t.Collapse, t.Lookup, t.LookupInput, t.Refresh, t.Tap,
+	return []Binding{t.Open, t.Filter, t.Sort, t.Reverse, t.Expand, t.Collapse, t.Lookup, t.LookupInput, t.Tap,
 		t.Create, t.Delete, t.Unload}
 }

@@ -12,6 +12,9 @@ import (
 // topics pane); of input: keys go to the command line, the open modal, a pane's open text input, the help
 // overlay, the global keys, then the focused pane, in that order; read-only mode is enforced here, from
 // the keymap and the command table, before any component sees a key or a command that changes state.
+// ctrl+c quits from anywhere; q and esc go back one level (the help overlay, a pane's sub-view: the
+// inspector, the stream, a topic's detail), q quits only from a top-level pane, and esc there goes back
+// to the dashboard. Modals and text inputs take q and esc themselves (a form closes on esc).
 // Clicks and the wheel go to the header's tabs or to the pane under the mouse.
 
 // update routes a message: the root's own, the requests components post, data messages to the component
@@ -33,7 +36,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		if msg.err != nil {
 			m.setStatus(levelError, msg.err.Error()) // "refresh: ..."
 		} else if msg.manual {
-			m.setStatus(levelInfo, "topics refreshed")
+			m.setStatus(levelInfo, "refreshed")
 		}
 		m.pull()
 		if msg.manual {
@@ -189,7 +192,7 @@ func (m *Model) execute() tea.Cmd {
 func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	g := m.keys.Global
 	p := m.panes[m.active]
-	if msg.String() == "ctrl+c" {
+	if matches(msg, g.QuitNow) {
 		return tea.Quit
 	}
 	if m.cmd.open {
@@ -204,9 +207,7 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	if m.showHelp {
 		n := m.keys.Nav
 		switch {
-		case matches(msg, g.Quit):
-			return tea.Quit
-		case matches(msg, g.Help, g.Close):
+		case matches(msg, g.Help, g.Close, g.Quit):
 			m.showHelp = false
 		case matches(msg, g.Theme):
 			return m.cycleTheme()
@@ -228,7 +229,16 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	switch {
 	case matches(msg, g.Quit):
+		back := p.esc
+		if b, ok := p.(backer); ok {
+			back = b.back
+		}
+		if back() {
+			return nil // q leaves the pane's sub-view one level, as esc does
+		}
 		return tea.Quit
+	case matches(msg, g.Refresh):
+		return m.refresh()
 	case matches(msg, g.Help):
 		m.showHelp, m.helpOff = true, 0
 		return nil
@@ -267,6 +277,28 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		return nil
 	}
 	return m.with(func(e *env) tea.Cmd { return p.key(e, msg) })
+}
+
+// backer is a pane whose esc also clears what is no sub-view (the topics list's filter): q calls back,
+// which leaves only a sub-view, one level, and reports whether there was one.
+type backer interface {
+	back() bool
+}
+
+// refresher is a pane that reloads what it shows of its own on a refresh (ctrl+r): the topic detail
+// describes its topic again.
+type refresher interface {
+	refresh(e *env) tea.Cmd
+}
+
+// refresh reloads the admin view now (ctrl+r), and the focused pane's own data if it has any.
+func (m *Model) refresh() tea.Cmd {
+	m.setStatus(levelInfo, "refreshing…")
+	cmd := m.refreshCmd(true)
+	if r, ok := m.panes[m.active].(refresher); ok {
+		return tea.Batch(cmd, m.with(r.refresh))
+	}
+	return cmd
 }
 
 // handleClick switches panes when a tab of the header is clicked, focuses a dashboard tile, and focuses

@@ -101,6 +101,12 @@ func (d *topicDetail) describe(e *env) tea.Cmd {
 	}
 }
 
+// refresh describes the topic again.
+func (d *topicDetail) refresh(e *env) tea.Cmd {
+	d.loading = true
+	return d.describe(e)
+}
+
 // described takes a description in, if it is of the open topic.
 func (p *topicsPane) described(e *env, msg describeDoneMsg) {
 	d := p.detail
@@ -142,9 +148,6 @@ func (d *topicDetail) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 		d.span = (d.span + 1) % len(chartSpans)
 		d.histAt = time.Time{}
 		d.sync(e)
-	case matches(msg, k.Refresh):
-		d.loading = true
-		return d.describe(e)
 	case matches(msg, k.Tap):
 		e.post(openTapFormMsg{topic: d.name})
 	case matches(msg, k.Delete):
@@ -265,7 +268,7 @@ func (d *topicDetail) view(e *env, w, h int) string {
 		body = append(body, blank(iw))
 	}
 	body = append(body, st.hintLine(iw, "esc", "back", "s", "span", "f", "failure policy", "w", "window", "u", "unsubscribe",
-		"c", "tap", "D", "delete", "U", "unload", "R", "describe"))
+		"c", "tap", "D", "delete", "U", "unload", "ctrl+r", "describe"))
 	title := []seg{{"Topic ", st.title}, {clean(d.name), st.accent}}
 	if len(d.members) > 1 {
 		title = append(title, seg{" [" + plural(len(d.members), "partition") + "]", st.muted})
