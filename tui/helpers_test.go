@@ -18,7 +18,7 @@ func newTest(t testing.TB, f *tuitest.Fake, w, h int, theme string, mod ...func(
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := Options{Theme: th, Clock: tuitest.Clock}
+	o := Options{Theme: th, Clock: tuitest.Clock, TapPrefix: "console-test-0a1b"}
 	for _, fn := range mod {
 		fn(&o)
 	}
