@@ -25,11 +25,11 @@ type (
 	openTapFormMsg struct{ topic string }
 	// startTapMsg starts a tap. An empty Name is "<prefix>-tap-<n>" (the next number free), an empty
 	// Subscription "<prefix>" or "<prefix>-<k>" (see tapSub); once up, the pane selects its stream. A
-	// subscription that exists already and that the console did not create is confirmed first, unless
-	// confirmed says it was.
+	// subscription named that the console did not create is checked first (tapCheckMsg): the tap starts
+	// with checked set, absent when the subscription did not exist (the tap creates it).
 	startTapMsg struct {
-		spec      monitor.ConsumerSpec
-		confirmed bool
+		spec            monitor.ConsumerSpec
+		checked, absent bool
 	}
 	// stopTapMsg stops a tap, the selected one when name is empty (usage is the command's error when there
 	// is none), and with unsubscribe deletes its subscription too.
@@ -106,9 +106,9 @@ func (p *consumersPane) update(e *env, msg tea.Msg) tea.Cmd {
 	case openTapFormMsg:
 		return p.openTapForm(e, msg.topic)
 	case startTapMsg:
-		return p.startTap(e, msg.spec, msg.confirmed)
+		return p.startTap(e, msg)
 	case tapCheckMsg:
-		p.existingChecked(e, msg)
+		return p.existingChecked(e, msg)
 	case tapDoneMsg:
 		p.tapStarted(e, msg)
 	case stopTapMsg:
@@ -175,9 +175,10 @@ func typeString(spec monitor.ConsumerSpec) string {
 	return spec.Type.String()
 }
 
-// startTap starts a tap in a command; when it is up, the pane selects its stream. A subscription that
-// exists and that the console did not create is checked (its type) and confirmed first, unless confirmed.
-func (p *consumersPane) startTap(e *env, spec monitor.ConsumerSpec, confirmed bool) tea.Cmd {
+// startTap starts a tap in a command; when it is up, the pane selects its stream. A subscription named
+// that the console did not create is checked first (whether it exists, its type), unless r.checked.
+func (p *consumersPane) startTap(e *env, r startTapMsg) tea.Cmd {
+	spec := r.spec
 	if spec.Name == "" {
 		spec.Name = p.tapName(p.nextTap(e.snap))
 	}
@@ -186,12 +187,10 @@ func (p *consumersPane) startTap(e *env, spec monitor.ConsumerSpec, confirmed bo
 	case spec.Subscription == "":
 		spec.Subscription, created = p.tapSub(e.snap, spec.Topic), true
 	case p.created[subKey(spec.Topic, spec.Subscription)]:
-	case subscribers(e.snap, spec.Topic, spec.Subscription) != nil:
-		if !confirmed {
-			return p.checkExisting(e, spec)
-		}
+	case !r.checked:
+		return p.checkExisting(e, spec)
 	default:
-		created = true
+		created = r.absent
 	}
 	if n, ok := strings.CutPrefix(spec.Name, p.prefix+"-tap-"); ok {
 		if v := atoiOr(n, 0); v > p.lastTap {

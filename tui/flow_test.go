@@ -628,7 +628,8 @@ func TestTapCommand(t *testing.T) {
 	f := tuitest.Scripted()
 	m := newTest(t, f, 120, 40, "dark")
 	run(t, m, runLine(m, "consume /default/orders audit-x key-shared --manual"))
-	if got := f.Calls(); !slices.Equal(got, []string{"StartConsumer /default/orders audit-x key-shared console-test-0a1b-tap-1 ManualAck"}) {
+	// A subscription named is checked first (the topic described): audit-x does not exist, the tap creates it.
+	if got := f.Calls(); !slices.Equal(got, []string{"describe /default/orders", "StartConsumer /default/orders audit-x key-shared console-test-0a1b-tap-1 ManualAck"}) {
 		t.Fatalf("calls %q", got)
 	}
 	if m.active != paneConsumers {

@@ -129,13 +129,13 @@ func subscribers(snap *monitor.Snapshot, topic, sub string) *subInfo {
 	return info
 }
 
-// checkExisting reads the type of the existing subscription a tap asks for, in a command; the answer
-// (tapCheckMsg) refuses a different type or opens the confirmation.
+// checkExisting describes the topic of a tap on a subscription named, in a command: the answer
+// (tapCheckMsg) says whether the subscription exists and its type.
 func (p *consumersPane) checkExisting(e *env, spec monitor.ConsumerSpec) tea.Cmd {
 	if e.cluster == nil {
 		return func() tea.Msg { return tapCheckMsg{spec: spec, err: errNoClusterAdmin} }
 	}
-	e.setStatus(levelInfo, "reading subscription "+clean(spec.Subscription)+" of "+clean(spec.Topic)+"…")
+	e.setStatus(levelInfo, "checking subscription "+clean(spec.Subscription)+" of "+clean(spec.Topic)+"…")
 	b, ctx := e.cluster, e.ctx
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
@@ -148,10 +148,17 @@ func (p *consumersPane) checkExisting(e *env, spec monitor.ConsumerSpec) tea.Cmd
 // errNoClusterAdmin says the backend cannot describe topics.
 var errNoClusterAdmin = errors.New("the backend cannot describe topics")
 
-// existingChecked refuses a tap whose type is not the existing subscription's, else asks to confirm the
-// tap, naming who is on the subscription.
-func (p *consumersPane) existingChecked(e *env, msg tapCheckMsg) {
+// existingChecked starts a tap on a subscription that does not exist (neither the snapshot nor the
+// description knows it), refuses one whose type is not the existing subscription's, else asks to confirm
+// the tap, naming who is on the subscription.
+func (p *consumersPane) existingChecked(e *env, msg tapCheckMsg) tea.Cmd {
 	spec := msg.spec
+	info := subscribers(e.snap, spec.Topic, spec.Subscription)
+	described := msg.err == nil && (slices.Contains(msg.detail.Subscriptions, spec.Subscription) ||
+		slices.ContainsFunc(msg.detail.Subs, func(s monitor.SubscriptionDetail) bool { return s.Name == spec.Subscription }))
+	if info == nil && !described {
+		return p.startTap(e, startTapMsg{spec: spec, checked: true, absent: true})
+	}
 	typ := "unknown (" + pick(msg.err != nil, "describing the topic failed", "the broker did not say") + ")"
 	if msg.err == nil {
 		if i := slices.IndexFunc(msg.detail.Subs, func(s monitor.SubscriptionDetail) bool { return s.Name == spec.Subscription }); i >= 0 {
@@ -160,14 +167,13 @@ func (p *consumersPane) existingChecked(e *env, msg tapCheckMsg) {
 				if spec.Type != monitor.SubscriptionUnknown && spec.Type != real {
 					e.setStatus(levelError, "tap "+clean(spec.Topic)+": subscription "+clean(spec.Subscription)+" is "+real.String()+
 						", not "+spec.Type.String()+": tap it as "+real.String()+" or leave the subscription empty for the console's own")
-					return
+					return nil
 				}
 				spec.Type = real
 				typ = real.String()
 			}
 		}
 	}
-	info := subscribers(e.snap, spec.Topic, spec.Subscription)
 	if info == nil {
 		info = &subInfo{active: -1, lag: -1}
 	}
@@ -184,5 +190,6 @@ func (p *consumersPane) existingChecked(e *env, msg tapCheckMsg) {
 		"Leave the subscription empty to tap with the console's own.",
 	}
 	e.post(openModalMsg{m: newConfirm("Tap existing subscription "+clean(spec.Subscription)+"?", lines, changesTaps,
-		startTapMsg{spec: spec, confirmed: true})})
+		startTapMsg{spec: spec, checked: true})})
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/danube-console/danube-console/monitor"
 	"github.com/danube-console/danube-console/tui/tuitest"
 )
 
@@ -93,5 +94,39 @@ func TestTapExistingSubscription(t *testing.T) {
 	run(t, m, runLine(m, "consume /default/orders console-test-0a1b"))
 	if got := f.Calls(); m.modal != nil || got[len(got)-1] != "StartConsumer /default/orders console-test-0a1b shared console-test-0a1b-tap-3" {
 		t.Errorf("the console's own subscription: modal %T, calls %q", m.modal, got)
+	}
+}
+
+// TestTapCheckSources: a subscription the snapshot does not list yet but the topic's description does is
+// confirmed too, and one the snapshot lists is confirmed even when the description fails (its type then
+// unknown); stopping such a tap does not offer the subscription for deletion.
+func TestTapCheckSources(t *testing.T) {
+	f := tuitest.TopicsCluster()
+	d := f.Details["/default/orders"]
+	d.Subs = append(slices.Clone(d.Subs), monitor.SubscriptionDetail{Name: "fresh", Type: monitor.SubscriptionFailover})
+	f.Details["/default/orders"] = d
+	m := newTest(t, f, 160, 40, "dark")
+	run(t, m, runLine(m, "consume /default/orders fresh"))
+	if _, ok := m.modal.(*confirmDialog); !ok || !strings.Contains(screen(m), "type failover") {
+		t.Fatalf("a subscription only the description knows: modal %T\n%s", m.modal, screen(m))
+	}
+	run(t, m, press(m, "y"))
+	if got := f.Calls(); got[len(got)-1] != "StartConsumer /default/orders fresh failover console-test-0a1b-tap-1" {
+		t.Fatalf("calls %q", got)
+	}
+	run(t, m, runLine(m, "stop console-test-0a1b-tap-1"))
+	if strings.Contains(m.status.text, "unsubscribe") {
+		t.Errorf("stopping: status %q", m.status.text)
+	}
+
+	f = tuitest.Scripted() // no descriptions: DescribeTopic fails
+	m = newTest(t, f, 160, 40, "dark")
+	run(t, m, runLine(m, "consume /default/payments ledger"))
+	if _, ok := m.modal.(*confirmDialog); !ok || !strings.Contains(screen(m), "type unknown (describing the topic failed)") {
+		t.Fatalf("a subscription the snapshot lists, undescribed: modal %T\n%s", m.modal, screen(m))
+	}
+	press(m, "esc")
+	if got := f.Calls(); slices.ContainsFunc(got, func(c string) bool { return strings.HasPrefix(c, "StartConsumer") }) {
+		t.Errorf("esc started the tap: %q", got)
 	}
 }
