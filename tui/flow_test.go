@@ -1555,7 +1555,7 @@ func TestFocusedEmptyStream(t *testing.T) {
 // --unsubscribe stops the tap, then deletes the subscription; :unsubscribe deletes any; read-only refuses
 // both deletions but still stops taps.
 func TestUnsubscribe(t *testing.T) {
-	f := tuitest.Scripted()
+	f := tuitest.TopicsCluster() // describes /default/orders: keep and gone do not exist, the taps create them
 	m := newTest(t, f, 160, 40, "dark")
 	run(t, m, runLine(m, "consume /default/orders keep"))
 	run(t, m, runLine(m, "stop console-test-0a1b-tap-1"))

@@ -157,7 +157,9 @@ func (p *consumersPane) existingChecked(e *env, msg tapCheckMsg) tea.Cmd {
 	described := msg.err == nil && (slices.Contains(msg.detail.Subscriptions, spec.Subscription) ||
 		slices.ContainsFunc(msg.detail.Subs, func(s monitor.SubscriptionDetail) bool { return s.Name == spec.Subscription }))
 	if info == nil && !described {
-		return p.startTap(e, startTapMsg{spec: spec, checked: true, absent: true})
+		// Absent only as far as a description says: when it failed, the subscription may exist unseen, and
+		// is then not offered for deletion.
+		return p.startTap(e, startTapMsg{spec: spec, checked: true, absent: msg.err == nil})
 	}
 	typ := "unknown (" + pick(msg.err != nil, "describing the topic failed", "the broker did not say") + ")"
 	if msg.err == nil {

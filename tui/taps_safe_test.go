@@ -129,4 +129,15 @@ func TestTapCheckSources(t *testing.T) {
 	if got := f.Calls(); slices.ContainsFunc(got, func(c string) bool { return strings.HasPrefix(c, "StartConsumer") }) {
 		t.Errorf("esc started the tap: %q", got)
 	}
+
+	// Undescribed and unlisted: the tap starts, but the subscription, maybe there unseen, is not offered
+	// for deletion.
+	run(t, m, runLine(m, "consume /default/payments unseen"))
+	if got := f.Calls(); got[len(got)-1] != "StartConsumer /default/payments unseen shared console-test-0a1b-tap-1" {
+		t.Fatalf("calls %q", got)
+	}
+	run(t, m, runLine(m, "stop console-test-0a1b-tap-1"))
+	if strings.Contains(m.status.text, "unsubscribe") || !strings.Contains(m.status.text, "stopped console-test-0a1b-tap-1") {
+		t.Errorf("stopping: status %q", m.status.text)
+	}
 }
