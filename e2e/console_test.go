@@ -152,7 +152,7 @@ func TestConsoleUserConfig(t *testing.T) {
 	term.keys("Enter")
 	term.waitFor("the tap's stream", 10*time.Second, func(s string) bool { return len(streamRows(s)) > 0 && strings.Contains(s, "e2e-tmp") })
 	term.keys(":")
-	term.text("stop tap-1 --unsubscribe")
+	term.text("stop --unsubscribe") // the selected tap: the one just started
 	term.keys("Enter")
 	term.waitFor("the subscription deleted", 10*time.Second, func(s string) bool {
 		return strings.Contains(s, "deleted subscription e2e-tmp of /default/mine")

@@ -151,7 +151,10 @@ func completeConsume(e *env, i int, prev []string) []string {
 	case 0:
 		return topicNames(e)
 	case 1:
-		out := []string{"console-" + itoa(e.nextTap)}
+		var out []string
+		if e.tapSub != nil {
+			out = append(out, e.tapSub(e.snap, prev[0]))
+		}
 		for _, t := range e.snap.Topics {
 			if t.Name == prev[0] {
 				out = append(out, t.Subscriptions...)
@@ -252,8 +255,8 @@ func runConsume(e *env, a cmdArgs) (tea.Cmd, error) {
 		return nil, errors.New(bad)
 	}
 	// The consumers pane names the tap (and its subscription when none is given).
+	// No type given: shared for the console's own subscription, the existing subscription's type else.
 	spec := monitor.ConsumerSpec{Topic: topic, Subscription: a.arg(1), ManualAck: a.flags["--manual"]}
-	spec.Type, _ = parseSubType("shared")
 	if t := a.arg(2); t != "" {
 		typ, ok := parseSubType(t)
 		if !ok {

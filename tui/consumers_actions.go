@@ -15,17 +15,22 @@ import (
 // This file holds the consumers pane's actions: taps (ad-hoc consumers) started and stopped, subscriptions
 // deleted, acks and nacks, exports, and the requests of the command line that act on the stream (:consume,
 // :stop, :unsubscribe, :filter, :export, :replay). Each action runs in a tea.Cmd, off the update loop, and
-// reports back with a message the pane handles; the results land in the status bar. The pane numbers the
-// taps it starts.
+// reports back with a message the pane handles; the results land in the status bar. The pane names the
+// taps it starts (taps_safe.go).
 
 // Requests the consumers pane serves: other components and the command line post them, the root routes
 // them here.
 type (
 	// openTapFormMsg opens the tap form on a topic (may be empty).
 	openTapFormMsg struct{ topic string }
-	// startTapMsg starts a tap. An empty Name is "tap-<n>" (the next number free), an empty Subscription
-	// then "console-<n>"; once up, the pane selects its stream.
-	startTapMsg struct{ spec monitor.ConsumerSpec }
+	// startTapMsg starts a tap. An empty Name is "<prefix>-tap-<n>" (the next number free), an empty
+	// Subscription "<prefix>" or "<prefix>-<k>" (see tapSub); once up, the pane selects its stream. A
+	// subscription named that the console did not create is checked first (tapCheckMsg): the tap starts
+	// with checked set, absent when the subscription did not exist (the tap creates it).
+	startTapMsg struct {
+		spec            monitor.ConsumerSpec
+		checked, absent bool
+	}
 	// stopTapMsg stops a tap, the selected one when name is empty (usage is the command's error when there
 	// is none), and with unsubscribe deletes its subscription too.
 	stopTapMsg struct {
@@ -62,9 +67,10 @@ type (
 // Messages reporting the end of the pane's actions.
 type (
 	tapDoneMsg struct {
-		spec   monitor.ConsumerSpec
-		stream string
-		err    error
+		spec    monitor.ConsumerSpec
+		stream  string
+		created bool // the subscription did not exist before the tap
+		err     error
 	}
 	tapStoppedMsg struct {
 		name string
@@ -100,7 +106,9 @@ func (p *consumersPane) update(e *env, msg tea.Msg) tea.Cmd {
 	case openTapFormMsg:
 		return p.openTapForm(e, msg.topic)
 	case startTapMsg:
-		return p.startTap(e, msg.spec)
+		return p.startTap(e, msg)
+	case tapCheckMsg:
+		return p.existingChecked(e, msg)
 	case tapDoneMsg:
 		p.tapStarted(e, msg)
 	case stopTapMsg:
@@ -141,11 +149,11 @@ func (p *consumersPane) update(e *env, msg tea.Msg) tea.Cmd {
 
 // ---- taps ----
 
-// nextTap returns the number of the next tap: "tap-<n>" is above those the pane started (one may not be in
-// the snapshot yet) and not taken.
+// nextTap returns the number of the next tap: "<prefix>-tap-<n>" is above those the pane started (one may
+// not be in the snapshot yet) and not taken.
 func (p *consumersPane) nextTap(snap *monitor.Snapshot) int {
 	for n := p.lastTap + 1; ; n++ {
-		name := "tap-" + itoa(n)
+		name := p.tapName(n)
 		if !slices.ContainsFunc(snap.Consumers, func(c monitor.ConsumerStats) bool { return c.Name == name }) {
 			return n
 		}
@@ -154,7 +162,7 @@ func (p *consumersPane) nextTap(snap *monitor.Snapshot) int {
 
 // openTapForm opens the tap form on a topic (may be empty), with the next tap's name.
 func (p *consumersPane) openTapForm(e *env, topic string) tea.Cmd {
-	f, cmd := newTapForm(e.theme, topic, p.nextTap(e.snap))
+	f, cmd := newTapForm(e.theme, topic, p.tapName(p.nextTap(e.snap)), p.prefix)
 	e.post(openModalMsg{m: f})
 	return cmd
 }
@@ -167,19 +175,30 @@ func typeString(spec monitor.ConsumerSpec) string {
 	return spec.Type.String()
 }
 
-// startTap starts a tap in a command; when it is up, the pane selects its stream.
-func (p *consumersPane) startTap(e *env, spec monitor.ConsumerSpec) tea.Cmd {
+// startTap starts a tap in a command; when it is up, the pane selects its stream. A subscription named
+// that the console did not create is checked first (whether it exists, its type), unless r.checked.
+func (p *consumersPane) startTap(e *env, r startTapMsg) tea.Cmd {
+	spec := r.spec
 	if spec.Name == "" {
-		n := p.nextTap(e.snap)
-		spec.Name = "tap-" + itoa(n)
-		if spec.Subscription == "" {
-			spec.Subscription = "console-" + itoa(n)
-		}
+		spec.Name = p.tapName(p.nextTap(e.snap))
 	}
-	if n, ok := strings.CutPrefix(spec.Name, "tap-"); ok {
+	created := false
+	switch {
+	case spec.Subscription == "":
+		spec.Subscription, created = p.tapSub(e.snap, spec.Topic), true
+	case p.created[subKey(spec.Topic, spec.Subscription)]:
+	case !r.checked:
+		return p.checkExisting(e, spec)
+	default:
+		created = r.absent
+	}
+	if n, ok := strings.CutPrefix(spec.Name, p.prefix+"-tap-"); ok {
 		if v := atoiOr(n, 0); v > p.lastTap {
 			p.lastTap = v
 		}
+	}
+	if created {
+		p.created[subKey(spec.Topic, spec.Subscription)] = true // taken: the next tap's is another
 	}
 	e.setStatus(levelInfo, "starting "+spec.Name+" on "+spec.Topic+"…")
 	b, ctx := e.taps, e.ctx
@@ -187,13 +206,16 @@ func (p *consumersPane) startTap(e *env, spec monitor.ConsumerSpec) tea.Cmd {
 		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
 		defer cancel()
 		err := b.StartConsumer(ctx, spec)
-		return tapDoneMsg{spec: spec, stream: monitor.StreamID(spec.Topic, spec.Subscription, spec.Name), err: err}
+		return tapDoneMsg{spec: spec, stream: monitor.StreamID(spec.Topic, spec.Subscription, spec.Name), created: created, err: err}
 	}
 }
 
 // tapStarted reports the start of a tap the console asked for and, once up, shows it in the stream.
 func (p *consumersPane) tapStarted(e *env, msg tapDoneMsg) {
 	s := msg.spec
+	if msg.err != nil && msg.created {
+		delete(p.created, subKey(s.Topic, s.Subscription)) // nothing was created
+	}
 	if errors.Is(msg.err, monitor.ErrTopicNotFound) {
 		// Consumers never create topics (producers do): say what to do instead of the client's chain.
 		e.setStatus(levelError, "tap "+s.Topic+": no such topic; publish to it first (consumers never create topics)")
@@ -262,10 +284,13 @@ func (p *consumersPane) tapStopped(e *env, msg tapStoppedMsg) {
 	switch {
 	case msg.err != nil:
 		e.setStatus(levelError, "stop "+msg.name+": "+msg.err.Error())
-	case msg.sub != "":
+	case msg.sub != "" && p.created[subKey(msg.topic, msg.sub)]:
 		// A subscription outlives its consumers: the broker keeps the messages for it.
 		e.setStatus(levelInfo, "stopped "+msg.name+"; subscription "+clean(msg.sub)+" keeps its messages (:unsubscribe "+
 			clean(baseTopic(msg.topic))+" "+clean(msg.sub)+" deletes it)")
+	case msg.sub != "":
+		// Not the console's: others may rely on it, so deleting it is never suggested.
+		e.setStatus(levelInfo, "stopped "+msg.name+"; subscription "+clean(msg.sub)+" was there before the tap: left as it was")
 	default:
 		e.setStatus(levelInfo, "stopped "+msg.name)
 	}
@@ -319,6 +344,7 @@ func (p *consumersPane) unsubscribed(e *env, msg unsubscribeDoneMsg) {
 	if msg.err != nil {
 		e.setStatus(levelError, msg.err.Error())
 	} else {
+		delete(p.created, subKey(msg.topic, msg.sub))
 		e.setStatus(levelInfo, "deleted subscription "+clean(msg.sub)+" of "+clean(msg.topic))
 	}
 	e.post(pullMsg{})

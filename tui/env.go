@@ -25,9 +25,9 @@ type env struct {
 	w, h  int // the terminal's size
 	ro    bool
 	ctx   context.Context
-	// nextTap is the number of the next tap the consumers pane starts ("tap-<n>", subscription
-	// "console-<n>"), which the command line proposes.
-	nextTap int
+	// tapSub returns the subscription the consumers pane gives the next tap on a topic (the console's own,
+	// see tapSub), which the command line proposes; nil proposes none.
+	tapSub func(snap *monitor.Snapshot, topic string) string
 
 	snaps     monitor.Snapshots
 	taps      monitor.Taps

@@ -625,17 +625,18 @@ func TestTapCommand(t *testing.T) {
 	f := tuitest.Scripted()
 	m := newTest(t, f, 120, 40, "dark")
 	run(t, m, runLine(m, "consume /default/orders audit-x key-shared --manual"))
-	if got := f.Calls(); !slices.Equal(got, []string{"StartConsumer /default/orders audit-x key-shared tap-1 ManualAck"}) {
+	// A subscription named is checked first (the topic described): audit-x does not exist, the tap creates it.
+	if got := f.Calls(); !slices.Equal(got, []string{"describe /default/orders", "StartConsumer /default/orders audit-x key-shared console-test-0a1b-tap-1 ManualAck"}) {
 		t.Fatalf("calls %q", got)
 	}
 	if m.active != paneConsumers {
 		t.Fatalf("the tap did not switch to the consumers pane (%d)", m.active)
 	}
 	c := m.consumers.selected(m.env())
-	if want := monitor.StreamID("/default/orders", "audit-x", "tap-1"); c == nil || c.Stream != want {
+	if want := monitor.StreamID("/default/orders", "audit-x", "console-test-0a1b-tap-1"); c == nil || c.Stream != want {
 		t.Fatalf("selected %+v, want the tap's stream %s", c, want)
 	}
-	if st := m.status.text; st != "tapping /default/orders as tap-1 (audit-x, key-shared, manual ack)" {
+	if st := m.status.text; st != "tapping /default/orders as console-test-0a1b-tap-1 (audit-x, key-shared, manual ack)" {
 		t.Errorf("status %q", st)
 	}
 	s := screen(m)
@@ -643,16 +644,21 @@ func TestTapCommand(t *testing.T) {
 		t.Errorf("the stream title lacks the manual-ack counts: %q", lineWith(s, "Stream"))
 	}
 
-	// Defaults: subscription console-<n>, shared, auto-ack; :tap is an alias; several taps at once.
+	// Defaults: the console's own subscription, shared, auto-ack; :tap is an alias; several taps at once,
+	// each of a console's taps on one topic on a subscription of its own.
 	run(t, m, runLine(m, "tap /default/audit"))
-	if got := f.Calls(); got[len(got)-1] != "StartConsumer /default/audit console-2 shared tap-2" {
+	if got := f.Calls(); got[len(got)-1] != "StartConsumer /default/audit console-test-0a1b shared console-test-0a1b-tap-2" {
 		t.Fatalf("calls %q", got)
 	}
-	if c := m.consumers.selected(m.env()); c == nil || c.Name != "tap-2" {
-		t.Fatalf("selected %+v, want tap-2", c)
+	if c := m.consumers.selected(m.env()); c == nil || c.Name != "console-test-0a1b-tap-2" {
+		t.Fatalf("selected %+v, want console-test-0a1b-tap-2", c)
 	}
-	if n := len(liveTaps(m.env())); n != 2 {
-		t.Errorf("%d taps running, want 2", n)
+	run(t, m, runLine(m, "tap /default/audit"))
+	if got := f.Calls(); got[len(got)-1] != "StartConsumer /default/audit console-test-0a1b-2 shared console-test-0a1b-tap-3" {
+		t.Fatalf("a second tap on the topic: calls %q", got)
+	}
+	if n := len(liveTaps(m.env())); n != 3 {
+		t.Errorf("%d taps running, want 3", n)
 	}
 
 	// Errors stay in the command line.
@@ -691,7 +697,7 @@ func TestTapForm(t *testing.T) {
 	// subscription (focused first when the topic is given) → type: → failover → manual: yes.
 	press(m, "tab", "right", "tab", "space")
 	run(t, m, press(m, "enter"))
-	if got := f.Calls(); !slices.Equal(got, []string{"StartConsumer /default/orders console-1 failover tap-1 ManualAck"}) {
+	if got := f.Calls(); !slices.Equal(got, []string{"StartConsumer /default/orders console-test-0a1b failover console-test-0a1b-tap-1 ManualAck"}) {
 		t.Fatalf("calls %q", got)
 	}
 	if m.modal != nil || m.active != paneConsumers {
@@ -701,7 +707,7 @@ func TestTapForm(t *testing.T) {
 	// c on the consumers pane opens it on the selected consumer's topic; esc cancels it.
 	press(m, "c")
 	fm, ok := m.modal.(*tapForm)
-	if !ok || fm.topic.Value() != "/default/orders" || fm.name != "tap-2" {
+	if !ok || fm.topic.Value() != "/default/orders" || fm.name != "console-test-0a1b-tap-2" {
 		t.Fatalf("c: modal %T", m.modal)
 	}
 	press(m, "esc")
@@ -1067,7 +1073,7 @@ func TestCommandCompletion(t *testing.T) {
 		t.Fatalf("topic: %q", v)
 	}
 	press(m, "tab")
-	if v := m.cmd.in.Value(); v != "consume /default/orders console-1" {
+	if v := m.cmd.in.Value(); v != "consume /default/orders console-test-0a1b" {
 		t.Fatalf("subscription: %q", v)
 	}
 	press(m, "tab")
@@ -1546,18 +1552,18 @@ func TestFocusedEmptyStream(t *testing.T) {
 // --unsubscribe stops the tap, then deletes the subscription; :unsubscribe deletes any; read-only refuses
 // both deletions but still stops taps.
 func TestUnsubscribe(t *testing.T) {
-	f := tuitest.Scripted()
+	f := tuitest.TopicsCluster() // describes /default/orders: keep and gone do not exist, the taps create them
 	m := newTest(t, f, 160, 40, "dark")
 	run(t, m, runLine(m, "consume /default/orders keep"))
-	run(t, m, runLine(m, "stop tap-1"))
-	if want := "stopped tap-1; subscription keep keeps its messages (:unsubscribe /default/orders keep deletes it)"; m.status.text != want {
+	run(t, m, runLine(m, "stop console-test-0a1b-tap-1"))
+	if want := "stopped console-test-0a1b-tap-1; subscription keep keeps its messages (:unsubscribe /default/orders keep deletes it)"; m.status.text != want {
 		t.Errorf("status %q, want %q", m.status.text, want)
 	}
 
 	run(t, m, runLine(m, "consume /default/orders gone"))
-	run(t, m, runLine(m, "stop tap-2 --unsubscribe"))
+	run(t, m, runLine(m, "stop console-test-0a1b-tap-2 --unsubscribe"))
 	calls := f.Calls()
-	if !slices.Equal(calls[len(calls)-2:], []string{"StopConsumer tap-2", "Unsubscribe /default/orders gone"}) ||
+	if !slices.Equal(calls[len(calls)-2:], []string{"StopConsumer console-test-0a1b-tap-2", "Unsubscribe /default/orders gone"}) ||
 		m.status.text != "deleted subscription gone of /default/orders" {
 		t.Fatalf("calls %q, status %q", calls, m.status.text)
 	}
@@ -1604,13 +1610,13 @@ func TestUnsubscribe(t *testing.T) {
 	n := len(f.Calls())
 	run(t, m, runLine(m, "unsubscribe /default/orders billing"))
 	press(m, "esc") // a refused command stays on the line
-	run(t, m, runLine(m, "stop tap-3 --unsubscribe"))
+	run(t, m, runLine(m, "stop console-test-0a1b-tap-3 --unsubscribe"))
 	press(m, "esc")
 	if got := f.Calls()[n:]; len(got) != 0 {
 		t.Errorf("read-only mode deleted subscriptions: %q", got)
 	}
-	run(t, m, runLine(m, "stop tap-3"))
-	if got := f.Calls(); got[len(got)-1] != "StopConsumer tap-3" {
+	run(t, m, runLine(m, "stop console-test-0a1b-tap-3"))
+	if got := f.Calls(); got[len(got)-1] != "StopConsumer console-test-0a1b-tap-3" {
 		t.Errorf("read-only mode did not stop the tap: %q (status %q, cmd open %v err %q)", got, m.status.text, m.cmd.open, m.cmd.err)
 	}
 }

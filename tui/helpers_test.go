@@ -18,7 +18,7 @@ func newTest(t testing.TB, f *tuitest.Fake, w, h int, theme string, mod ...func(
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := Options{Theme: th, Clock: tuitest.Clock}
+	o := Options{Theme: th, Clock: tuitest.Clock, TapPrefix: "console-test-0a1b"}
 	for _, fn := range mod {
 		fn(&o)
 	}
@@ -113,7 +113,11 @@ func run(t testing.TB, m *Model, cmd tea.Cmd) {
 		return
 	}
 	_, next := m.Update(msg)
-	_ = next // follow-ups are ticks: never run them here
+	if _, ok := msg.(tapCheckMsg); ok {
+		run(t, m, next) // the check of a tap's subscription is followed by the tap's start
+		return
+	}
+	_ = next // other follow-ups are ticks: never run them here
 }
 
 // screen returns the model's view with the ANSI sequences stripped.

@@ -165,16 +165,15 @@ type tapForm struct {
 
 const tapFields = 4
 
-// newTapForm returns the tap form on a topic (may be empty) for tap number n ("tap-<n>", subscription
-// "console-<n>"), and the command that focuses its first field to fill.
-func newTapForm(t *themes.Theme, topic string, n int) (*tapForm, tea.Cmd) {
-	f := &tapForm{typ: 1, name: "tap-" + itoa(n)}
+// newTapForm returns the tap form on a topic (may be empty) for the tap called name, and the command that
+// focuses its first field to fill. The subscription is empty: the console's own (named from prefix, see
+// tapSub), unless the user names one.
+func newTapForm(t *themes.Theme, topic, name, prefix string) (*tapForm, tea.Cmd) {
+	f := &tapForm{typ: 1, name: name}
 	f.topic = newInput(t, "", "/namespace/topic")
 	f.topic.SetValue(topic)
 	f.topic.CursorEnd()
-	f.sub = newInput(t, "", "console-"+itoa(n))
-	f.sub.SetValue("console-" + itoa(n))
-	f.sub.CursorEnd()
+	f.sub = newInput(t, "", "this console's own ("+prefix+")")
 	if topic != "" {
 		f.focus = 1
 	}
@@ -255,10 +254,7 @@ func (f *tapForm) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 
 func (f *tapForm) submit(e *env) tea.Cmd {
 	topic := strings.TrimSpace(f.topic.Value())
-	sub := strings.TrimSpace(f.sub.Value())
-	if sub == "" {
-		sub = f.sub.Placeholder
-	}
+	sub := strings.TrimSpace(f.sub.Value()) // empty: the console's own
 	if err := checkTopic(topic); err != "" {
 		f.err, f.focus = err, 0
 		return f.focusField()

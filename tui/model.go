@@ -77,6 +77,10 @@ type Options struct {
 	// ThemeChanged, when set, is told the theme's name each time the user switches theme (in a command, off
 	// the update loop), e.g. to remember it for the next run.
 	ThemeChanged func(name string)
+	// TapPrefix starts the names of the console's taps: subscriptions "<prefix>", "<prefix>-2"… and
+	// consumers "<prefix>-tap-<n>". It should be unique to the console (others' taps on a topic must not
+	// share its subscriptions). Empty: "console-<user>-<4 random hex>", fixed for the process.
+	TapPrefix string
 }
 
 // paneID identifies a pane; its value + 1 is the pane's number key.
@@ -231,7 +235,11 @@ func New(b monitor.Backend, o Options) *Model {
 	}
 	m.topics = newTopicsPane(th)
 	m.producers = &producersPane{}
-	m.consumers = newConsumersPane(th)
+	if o.TapPrefix == "" {
+		o.TapPrefix = newTapPrefix()
+		m.opts.TapPrefix = o.TapPrefix
+	}
+	m.consumers = newConsumersPane(th, o.TapPrefix)
 	m.acks = &acksPane{}
 	m.health = &healthPane{}
 	m.connectors = &connectorsPane{pending: map[string]string{}}
@@ -305,7 +313,7 @@ func (m *Model) setReadOnly() {
 // env returns what a component is given for one call: the root's state, read-only, and an outbox.
 func (m *Model) env() *env {
 	return &env{snap: &m.snap, st: m.st, theme: m.theme, keys: &m.keys, now: m.now(), w: m.w, h: m.h,
-		ro: m.readOnly(), ctx: m.ctx, nextTap: m.consumers.nextTap(&m.snap),
+		ro: m.readOnly(), ctx: m.ctx, tapSub: m.consumers.tapSub,
 		snaps: m.b, taps: m.b, producers: m.b, conns: m.b, admin: m.b,
 		cluster: m.b, history: m.b, clusterName: m.clusterName, clusters: m.opts.Clusters}
 }

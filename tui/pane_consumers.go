@@ -41,13 +41,18 @@ type consumersPane struct {
 	schemaReq map[uint64]bool   // schema ids asked for
 
 	wantStream, wantName string // a tap to select as soon as the snapshot has it
-	lastTap              int    // the highest n of the "tap-<n>" names started (for the next tap's name)
+	lastTap              int    // the highest n of the "<prefix>-tap-<n>" names started (for the next tap's name)
+	// prefix is the start of this console's tap names, "console-<user>-<4 hex>" (Options.TapPrefix);
+	// created holds the subscriptions (subKey) the console's taps created, or are creating: only those are
+	// offered for deletion when their tap stops.
+	prefix  string
+	created map[string]bool
 
 	replay replayer // the review and the one running replay
 }
 
-func newConsumersPane(t *themes.Theme) *consumersPane {
-	return &consumersPane{msgStream: newMsgStream(), fin: newFilterInput(t),
+func newConsumersPane(t *themes.Theme, prefix string) *consumersPane {
+	return &consumersPane{msgStream: newMsgStream(), fin: newFilterInput(t), prefix: prefix, created: map[string]bool{},
 		schemas: map[uint64]string{}, schemaReq: map[uint64]bool{}}
 }
 

@@ -89,7 +89,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return m.with(func(e *env) tea.Cmd { return m.connectors.command(e, msg) })
 	case actionDoneMsg:
 		return m.with(func(e *env) tea.Cmd { m.connectors.actionDone(e, msg); return nil })
-	case openTapFormMsg, startTapMsg, tapDoneMsg, stopTapMsg, tapStoppedMsg, unsubscribeMsg, unsubscribeDoneMsg,
+	case openTapFormMsg, startTapMsg, tapCheckMsg, tapDoneMsg, stopTapMsg, tapStoppedMsg, unsubscribeMsg, unsubscribeDoneMsg,
 		settleMsg, settleDoneMsg, resettleMsg, filterMsg, exportMsg, exportDoneMsg, schemaMsg,
 		replayMsg, replayStartedMsg, replayProgressMsg, replayDoneMsg:
 		return m.with(func(e *env) tea.Cmd { return m.consumers.update(e, msg) })

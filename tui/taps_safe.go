@@ -1,0 +1,197 @@
+package tui
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"os"
+	"os/user"
+	"slices"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/danube-console/danube-console/monitor"
+)
+
+// This file keeps the console's taps from taking messages others rely on: a new tap subscribes under a
+// name unique to this console ("console-<user>-<4 hex>"), tapping a subscription that exists already is
+// confirmed first (naming who is on it) and refused when the type asked for is not the subscription's,
+// and only the subscriptions the console created are offered for deletion when their tap stops.
+
+// tapCheckMsg is the answer of the check of an existing subscription before a tap joins it: the topic's
+// description (err when it could not be read).
+type tapCheckMsg struct {
+	spec   monitor.ConsumerSpec
+	detail monitor.TopicDetail
+	err    error
+}
+
+// newTapPrefix returns the prefix of this console's tap names: "console-<user>-<4 hex>", the user from
+// $USER (else the account's name) in the topic-name alphabet, the hex random for this process.
+func newTapPrefix() string {
+	u := os.Getenv("USER")
+	if u == "" {
+		if cu, err := user.Current(); err == nil {
+			u = cu.Username
+		}
+	}
+	u = nameAlphabet(u)
+	if u == "" {
+		u = "user"
+	}
+	var b [2]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (it panics on a broken system source)
+	return "console-" + u + "-" + hex.EncodeToString(b[:])
+}
+
+// nameAlphabet returns s in lower case with every character outside [a-z0-9_-] made "-", the dashes at
+// either end trimmed, at most 24 characters.
+func nameAlphabet(s string) string {
+	var sb strings.Builder
+	for _, r := range strings.ToLower(s) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_', r == '-':
+			sb.WriteRune(r)
+		default:
+			sb.WriteByte('-')
+		}
+	}
+	out := sb.String()
+	if len(out) > 24 {
+		out = out[:24]
+	}
+	return strings.Trim(out, "-")
+}
+
+// subKey names a subscription of a topic (a partitioned topic's, for its partitions).
+func subKey(topic, sub string) string { return baseTopic(topic) + "\x00" + sub }
+
+// tapName is the consumer name of the console's tap number n.
+func (p *consumersPane) tapName(n int) string { return p.prefix + "-tap-" + itoa(n) }
+
+// tapSub returns the subscription of a new tap on topic: the console's prefix, else the prefix with "-2",
+// "-3"… when the topic has that subscription already or a tap of this console took it.
+func (p *consumersPane) tapSub(snap *monitor.Snapshot, topic string) string {
+	for k := 1; ; k++ {
+		s := p.prefix
+		if k > 1 {
+			s += "-" + itoa(k)
+		}
+		if !p.created[subKey(topic, s)] && subscribers(snap, topic, s) == nil {
+			return s
+		}
+	}
+}
+
+// subInfo is what the snapshot says of an existing subscription.
+type subInfo struct {
+	consumers []string // the names of its consumers the console sees
+	active    int64    // its active consumers, from the metrics (-1: unknown)
+	lag       int64    // its lag, from the metrics (-1: unknown)
+}
+
+// subscribers returns what the snapshot knows of the subscription sub of topic (a partitioned topic's
+// partitions count as the topic), or nil when it does not exist as far as the snapshot says.
+func subscribers(snap *monitor.Snapshot, topic, sub string) *subInfo {
+	topic = baseTopic(topic)
+	found := false
+	info := &subInfo{active: -1, lag: -1}
+	for _, t := range snap.Topics {
+		if baseTopic(t.Name) == topic && slices.Contains(t.Subscriptions, sub) {
+			found = true
+		}
+	}
+	for _, s := range snap.Cluster.Subscriptions {
+		if baseTopic(s.Topic) == topic && s.Subscription == sub {
+			found = true
+			info.active = max(info.active, 0) + s.Consumers
+			info.lag = max(info.lag, 0) + s.Lag
+		}
+	}
+	for _, s := range snap.Subscriptions {
+		if baseTopic(s.Topic) == topic && s.Subscription == sub {
+			found = true
+		}
+	}
+	for _, c := range snap.Consumers {
+		if baseTopic(c.Topic) == topic && c.Subscription == sub {
+			found = true
+			if c.State != monitor.ConsumerClosed && !slices.Contains(info.consumers, c.Name) {
+				info.consumers = append(info.consumers, c.Name)
+			}
+		}
+	}
+	if !found {
+		return nil
+	}
+	return info
+}
+
+// checkExisting describes the topic of a tap on a subscription named, in a command: the answer
+// (tapCheckMsg) says whether the subscription exists and its type.
+func (p *consumersPane) checkExisting(e *env, spec monitor.ConsumerSpec) tea.Cmd {
+	if e.cluster == nil {
+		return func() tea.Msg { return tapCheckMsg{spec: spec, err: errNoClusterAdmin} }
+	}
+	e.setStatus(levelInfo, "checking subscription "+clean(spec.Subscription)+" of "+clean(spec.Topic)+"…")
+	b, ctx := e.cluster, e.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+		defer cancel()
+		d, err := b.DescribeTopic(ctx, baseTopic(spec.Topic))
+		return tapCheckMsg{spec: spec, detail: d, err: err}
+	}
+}
+
+// errNoClusterAdmin says the backend cannot describe topics.
+var errNoClusterAdmin = errors.New("the backend cannot describe topics")
+
+// existingChecked starts a tap on a subscription that does not exist (neither the snapshot nor the
+// description knows it), refuses one whose type is not the existing subscription's, else asks to confirm
+// the tap, naming who is on the subscription.
+func (p *consumersPane) existingChecked(e *env, msg tapCheckMsg) tea.Cmd {
+	spec := msg.spec
+	info := subscribers(e.snap, spec.Topic, spec.Subscription)
+	described := msg.err == nil && (slices.Contains(msg.detail.Subscriptions, spec.Subscription) ||
+		slices.ContainsFunc(msg.detail.Subs, func(s monitor.SubscriptionDetail) bool { return s.Name == spec.Subscription }))
+	if info == nil && !described {
+		// Absent only as far as a description says: when it failed, the subscription may exist unseen, and
+		// is then not offered for deletion.
+		return p.startTap(e, startTapMsg{spec: spec, checked: true, absent: msg.err == nil})
+	}
+	typ := "unknown (" + pick(msg.err != nil, "describing the topic failed", "the broker did not say") + ")"
+	if msg.err == nil {
+		if i := slices.IndexFunc(msg.detail.Subs, func(s monitor.SubscriptionDetail) bool { return s.Name == spec.Subscription }); i >= 0 {
+			real := msg.detail.Subs[i].Type
+			if real != monitor.SubscriptionUnknown {
+				if spec.Type != monitor.SubscriptionUnknown && spec.Type != real {
+					e.setStatus(levelError, "tap "+clean(spec.Topic)+": subscription "+clean(spec.Subscription)+" is "+real.String()+
+						", not "+spec.Type.String()+": tap it as "+real.String()+" or leave the subscription empty for the console's own")
+					return nil
+				}
+				spec.Type = real
+				typ = real.String()
+			}
+		}
+	}
+	if info == nil {
+		info = &subInfo{active: -1, lag: -1}
+	}
+	who := pick(info.active >= 0, plural(int(info.active), "consumer"), "consumers unknown")
+	if len(info.consumers) > 0 {
+		who += " (" + clean(strings.Join(info.consumers, ", ")) + ")"
+	}
+	lag := pick(info.lag >= 0, "lag "+itoa(int(info.lag)), "lag unknown (no metrics)")
+	lines := []string{
+		clean(spec.Subscription) + " of " + clean(spec.Topic) + " exists: this console did not create it.",
+		"type " + typ + " · " + who + " · " + lag,
+		"The tap would take a share of its messages: what the tap",
+		"receives, the subscription's other consumers do not.",
+		"Leave the subscription empty to tap with the console's own.",
+	}
+	e.post(openModalMsg{m: newConfirm("Tap existing subscription "+clean(spec.Subscription)+"?", lines, changesTaps,
+		startTapMsg{spec: spec, checked: true})})
+	return nil
+}
