@@ -541,8 +541,8 @@ func TestProgram(t *testing.T) {
 		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii), tea.WithFilter(filter)))
 	tm.Send(keyMsg("7"))
 	tm.Send(keyMsg("s"))
-	tm.Send(keyMsg("y")) // the question: stop a running connector?
-	<-done // the stop completed (go test's -timeout catches a hang)
+	tm.Send(keyMsg("y")) // yes to the question: stop a running connector?
+	<-done               // the stop completed (go test's -timeout catches a hang)
 	tm.Send(keyMsg("q"))
 	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
 	if got := f.Calls(); !slices.Contains(got, "StopConnector mqtt-in") {
