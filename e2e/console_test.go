@@ -154,6 +154,10 @@ func TestConsoleUserConfig(t *testing.T) {
 	term.keys(":")
 	term.text("stop --unsubscribe") // the selected tap: the one just started
 	term.keys("Enter")
+	term.waitFor("the question before deleting the subscription", 5*time.Second, func(s string) bool {
+		return strings.Contains(s, "and delete subscription e2e-tmp?") && strings.Contains(s, "This console's tap created it.")
+	})
+	term.keys("y")
 	term.waitFor("the subscription deleted", 10*time.Second, func(s string) bool {
 		return strings.Contains(s, "deleted subscription e2e-tmp of /default/mine")
 	})

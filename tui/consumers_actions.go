@@ -37,9 +37,13 @@ type (
 		name        string
 		unsubscribe bool
 		usage       error
+		confirmed   bool // the user said yes to deleting the subscription
 	}
-	// unsubscribeMsg deletes a subscription.
-	unsubscribeMsg struct{ topic, sub string }
+	// unsubscribeMsg deletes a subscription, once the user said yes (confirmed) to the question it asks.
+	unsubscribeMsg struct {
+		topic, sub string
+		confirmed  bool
+	}
 	// settleMsg acks (verb "ack") or nacks ("nack", after delay, with reason) messages of a stream.
 	settleMsg struct {
 		verb   string
@@ -116,6 +120,12 @@ func (p *consumersPane) update(e *env, msg tea.Msg) tea.Cmd {
 	case tapStoppedMsg:
 		p.tapStopped(e, msg)
 	case unsubscribeMsg:
+		if !msg.confirmed {
+			msg.confirmed = true
+			e.post(openModalMsg{m: newConfirm("Delete subscription "+clean(msg.sub)+" of "+clean(msg.topic)+"?",
+				p.unsubscribeLines(e, msg.topic, msg.sub), changesUnsub, msg)})
+			return nil
+		}
 		return p.unsubscribe(e, msg.topic, msg.sub)
 	case unsubscribeDoneMsg:
 		p.unsubscribed(e, msg)
@@ -260,7 +270,34 @@ func (p *consumersPane) stopCommand(e *env, msg stopTapMsg) tea.Cmd {
 		e.post(cmdFailMsg{err: errors.New("no tap " + name)})
 		return nil
 	}
+	if !msg.confirmed {
+		msg.name, msg.confirmed = name, true
+		lines := append([]string{"Tap " + clean(name) + " stops."}, p.unsubscribeLines(e, baseTopic(topics[0]), sub)...)
+		e.post(openModalMsg{m: newConfirm("Stop "+clean(name)+" and delete subscription "+clean(sub)+"?", lines, changesUnsub, msg)})
+		return nil
+	}
 	return p.stopTapAndUnsubscribe(e, name, topics, sub)
+}
+
+// unsubscribeLines say what deleting subscription sub of topic does: whose it is, who is on it, and that the
+// messages the broker kept for it go.
+func (p *consumersPane) unsubscribeLines(e *env, topic, sub string) []string {
+	whose := "This console did not create it: other programs may rely on it."
+	if p.created[subKey(topic, sub)] {
+		whose = "This console's tap created it."
+	}
+	var consumers, lag int64
+	for _, r := range e.snap.Cluster.Subscriptions {
+		if r.Subscription == sub && baseTopic(r.Topic) == topic {
+			consumers, lag = consumers+r.Consumers, lag+r.Lag
+		}
+	}
+	lines := []string{whose,
+		"The broker deletes it with the messages it keeps for it" + pick(lag > 0, " ("+fmtInt(lag)+" not yet acknowledged)", "") + "."}
+	if consumers > 0 {
+		lines = append(lines, "It has "+plural(int(consumers), "consumer")+": the broker refuses while one is connected.")
+	}
+	return lines
 }
 
 // stopTap stops a tap in a command (allowed in read-only mode: it only releases the console's own

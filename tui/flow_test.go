@@ -1549,8 +1549,8 @@ func TestFocusedEmptyStream(t *testing.T) {
 }
 
 // TestUnsubscribe: stopping a tap says its subscription keeps messages and how to delete it; :stop
-// --unsubscribe stops the tap, then deletes the subscription; :unsubscribe deletes any; read-only refuses
-// both deletions but still stops taps.
+// --unsubscribe stops the tap, then deletes the subscription; :unsubscribe deletes any; both ask first, saying
+// whose the subscription is (No by default); read-only refuses both deletions but still stops taps.
 func TestUnsubscribe(t *testing.T) {
 	f := tuitest.TopicsCluster() // describes /default/orders: keep and gone do not exist, the taps create them
 	m := newTest(t, f, 160, 40, "dark")
@@ -1562,6 +1562,16 @@ func TestUnsubscribe(t *testing.T) {
 
 	run(t, m, runLine(m, "consume /default/orders gone"))
 	run(t, m, runLine(m, "stop console-test-0a1b-tap-2 --unsubscribe"))
+	if s := screen(m); !strings.Contains(s, "Stop console-test-0a1b-tap-2 and delete subscription gone?") ||
+		!strings.Contains(s, "This console's tap created it.") {
+		t.Fatalf("no question before deleting the tap's subscription:\n%s", s)
+	}
+	press(m, "enter") // No is the default
+	if got := f.Calls(); got[len(got)-1] == "StopConsumer console-test-0a1b-tap-2" {
+		t.Fatalf("enter on the question stopped the tap: %q", got)
+	}
+	run(t, m, runLine(m, "stop console-test-0a1b-tap-2 --unsubscribe"))
+	run(t, m, press(m, "y"))
 	calls := f.Calls()
 	if !slices.Equal(calls[len(calls)-2:], []string{"StopConsumer console-test-0a1b-tap-2", "Unsubscribe /default/orders gone"}) ||
 		m.status.text != "deleted subscription gone of /default/orders" {
@@ -1577,6 +1587,7 @@ func TestUnsubscribe(t *testing.T) {
 	})
 	m.Update(tickMsg{})
 	run(t, m, runLine(m, "stop tap-9 --unsubscribe"))
+	run(t, m, press(m, "y"))
 	calls = f.Calls()
 	if !slices.Equal(calls[len(calls)-3:], []string{"StopConsumer tap-9", "Unsubscribe /default/p-part-0 ps", "Unsubscribe /default/p-part-1 ps"}) ||
 		m.status.text != "deleted subscription ps of /default/p" {
@@ -1587,11 +1598,17 @@ func TestUnsubscribe(t *testing.T) {
 	}
 
 	run(t, m, runLine(m, "unsubscribe /default/orders billing"))
+	if s := screen(m); !strings.Contains(s, "Delete subscription billing of /default/orders?") ||
+		!strings.Contains(s, "This console did not create it: other programs may rely on it.") {
+		t.Fatalf("no question before deleting another program's subscription:\n%s", s)
+	}
+	run(t, m, press(m, "y"))
 	if got := f.Calls(); got[len(got)-1] != "Unsubscribe /default/orders billing" {
 		t.Fatalf("calls %q", got)
 	}
 	f.ProduceErr = errors.New("unsubscribe billing from /default/orders: subscription has consumers")
 	run(t, m, runLine(m, "unsubscribe /default/orders billing"))
+	run(t, m, press(m, "y"))
 	if !strings.Contains(m.status.text, "subscription has consumers") || m.status.level != levelError {
 		t.Errorf("failure: status %q", m.status.text)
 	}
