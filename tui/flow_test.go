@@ -861,6 +861,10 @@ func TestReplayReview(t *testing.T) {
 	if r.topic.Value() != "" {
 		t.Errorf("default target %q, want each message's own topic", r.topic.Value())
 	}
+	// Into the topics they came from (the default), enter sends nothing and says what y would do.
+	if cmd := press(m, "enter"); cmd != nil || len(f.Calls()) != 0 || !strings.Contains(screen(m), "back into the topic they came from") {
+		t.Fatalf("enter replayed into the source topics: calls %q\n%s", f.Calls(), screen(m))
+	}
 	// Cancelling sends nothing.
 	press(m, "esc")
 	if m.modal != nil || len(f.Calls()) != 0 {

@@ -182,6 +182,11 @@ func (r *replayModal) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 	}
 	if r.editing {
 		switch {
+		case matches(msg, k.Submit) && r.intoSource() && r.validTarget():
+			r.editing = false
+			r.topic.Blur()
+			r.err = "the messages go back into the topic they came from, to all its subscribers again: y replays, esc cancels"
+			return nil
 		case matches(msg, k.Submit):
 			return r.confirm(e)
 		case matches(msg, k.Cancel), msg.String() == "tab":
@@ -193,6 +198,10 @@ func (r *replayModal) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 		return r.input(msg)
 	}
 	switch s := msg.String(); {
+	case matches(msg, k.Submit) && r.intoSource():
+		// Into the topic the messages came from, its subscribers get them again: only an explicit y does it.
+		r.err = "the messages go back into the topic they came from, to all its subscribers again: y replays, esc cancels"
+		return nil
 	case matches(msg, k.Submit), s == "y":
 		return r.confirm(e)
 	case matches(msg, k.Cancel), s == "n":
@@ -204,6 +213,18 @@ func (r *replayModal) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 		return r.topic.Focus()
 	}
 	return nil
+}
+
+// validTarget reports whether the target typed is empty (each message's own topic) or a valid topic name.
+func (r *replayModal) validTarget() bool {
+	t := strings.TrimSpace(r.topic.Value())
+	return t == "" || checkTopic(t) == ""
+}
+
+// intoSource reports whether the target is a topic the messages came from (none typed: each its own).
+func (r *replayModal) intoSource() bool {
+	t := strings.TrimSpace(r.topic.Value())
+	return t == "" || slices.ContainsFunc(r.from, func(f string) bool { return f == t || baseTopic(f) == t })
 }
 
 // confirm checks the target and starts the replay.
@@ -323,9 +344,12 @@ func (r *replayModal) view(e *env, w, h int) string {
 		body = append(body, st.textLine(iw, st.err, "✗ "+r.err))
 	}
 	body = append(body, blank(iw))
-	if r.editing {
+	switch {
+	case r.editing:
 		body = append(body, st.hintLine(iw, "enter", "replay", "tab/esc", "done editing"))
-	} else {
+	case r.intoSource():
+		body = append(body, st.hintLine(iw, "y", "replay into the topic they came from", "e/tab", "edit target", "esc/n", "cancel"))
+	default:
 		body = append(body, st.hintLine(iw, "enter/y", "replay", "e/tab", "edit target", "esc/n", "cancel"))
 	}
 	return st.dialog([]seg{{"Replay", st.title}, {" · review", st.muted}}, bw, w, h, body)
