@@ -50,10 +50,22 @@ func (m *Monitor) OnProducer(e client.ProducerEvent) {
 		m.setErr(e.Err)
 	}
 	if e.Kind == client.ProducerClosed || e.Kind == client.ProducerFailed {
+		m.stoppedHealth(false, e.Topic, e.Name)
 		m.regMu.Lock()
 		m.pruneLocked()
 		m.regMu.Unlock()
 	}
+}
+
+// stoppedHealth marks the health entry of a producer or consumer that closed or failed HealthStopped, as of
+// now: it is no longer checked, and its last answer must not read as a live client's (an OK that ages).
+func (m *Monitor) stoppedHealth(consumer bool, topic, name string) {
+	now := m.now()
+	m.mu.Lock()
+	if h := m.health[healthKey{consumer, topic, name}]; h != nil {
+		h.Status, h.At, h.RTT = HealthStopped, now, 0
+	}
+	m.mu.Unlock()
 }
 
 // OnSend counts a completed send: messages, bytes, the publish latency and the series for a success; the
@@ -119,6 +131,9 @@ func (m *Monitor) OnConsumer(e client.ConsumerEvent) {
 		m.pruneLocked()
 	}
 	m.regMu.Unlock()
+	if !consumerStateOf(e.Kind).Live() {
+		m.stoppedHealth(true, e.Topic, e.Name)
+	}
 	if e.Kind == client.ConsumerResubscribed {
 		m.reconnected(true, e.Topic, e.Name, e.ID)
 	}

@@ -134,13 +134,14 @@ type HealthStatus uint8
 const (
 	HealthUnknown HealthStatus = iota // no check yet
 	HealthOK
-	HealthClose // the broker said the producer or consumer is gone
-	HealthError // the check failed: HealthStats.Err says why
+	HealthClose   // the broker said the producer or consumer is gone
+	HealthError   // the check failed: HealthStats.Err says why
+	HealthStopped // the producer or consumer was closed (or failed): it is no longer checked
 )
 
-var healthStatuses = []string{"", "OK", "CLOSE", "error"}
+var healthStatuses = []string{"", "OK", "CLOSE", "error", "stopped"}
 
-// String returns "", "OK", "CLOSE" or "error".
+// String returns "", "OK", "CLOSE", "error" or "stopped".
 func (s HealthStatus) String() string { return enumString("HealthStatus", healthStatuses, int(s)) }
 
 // healthStatusOf maps a client health status.

@@ -321,8 +321,25 @@ func TestConsumerAttribution(t *testing.T) {
 	if b.State != ConsumerFailed || b.ID != 3 || b.LastError != "gone" || s.LastError != "gone" {
 		t.Fatalf("consumer b %+v, last error %q", b, s.LastError)
 	}
-	if len(s.Health) != 1 || !s.Health[0].Consumer || s.Health[0].Reconnects != 1 {
+	if len(s.Health) != 1 || !s.Health[0].Consumer || s.Health[0].Reconnects != 1 || s.Health[0].Status != HealthStopped {
 		t.Fatalf("health %+v", s.Health)
+	}
+}
+
+// TestHealthOfStoppedClients: a producer's last check reads OK while it lives; once it is closed the entry
+// says stopped (it is no longer checked), not an OK whose age grows.
+func TestHealthOfStoppedClients(t *testing.T) {
+	clk := newFakeClock()
+	m := newTestMonitor(t, Options{Clock: clk.Now})
+	m.OnProducer(client.ProducerEvent{Kind: client.ProducerCreated, Topic: "/default/h", Name: "p", ID: 1})
+	m.OnHealth(client.HealthEvent{Topic: "/default/h", Name: "p", ID: 1, Status: client.HealthOK})
+	if h := m.Snapshot().Health; len(h) != 1 || h[0].Status != HealthOK {
+		t.Fatalf("live producer: %+v", h)
+	}
+	clk.Advance(time.Minute)
+	m.OnProducer(client.ProducerEvent{Kind: client.ProducerClosed, Topic: "/default/h", Name: "p", ID: 1})
+	if h := m.Snapshot().Health; len(h) != 1 || h[0].Status != HealthStopped || h[0].Status.String() != "stopped" || !h[0].At.Equal(clk.Now()) {
+		t.Fatalf("closed producer: %+v", h)
 	}
 }
 

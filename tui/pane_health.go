@@ -80,7 +80,7 @@ func healthStatusPaint(st *styles, h *monitor.HealthStats) paint {
 		return st.ok
 	case monitor.HealthClose:
 		return st.warn
-	case monitor.HealthUnknown:
+	case monitor.HealthUnknown, monitor.HealthStopped:
 		return st.muted
 	}
 	return st.err
@@ -318,9 +318,11 @@ func (p *healthPane) repairsTable(e *env) table {
 // counts returns how many checks are OK and how many are not.
 func healthCounts(hs []monitor.HealthStats) (ok, bad int) {
 	for i := range hs {
-		if hs[i].Status == monitor.HealthOK {
+		switch hs[i].Status {
+		case monitor.HealthOK:
 			ok++
-		} else if hs[i].Status != monitor.HealthUnknown {
+		case monitor.HealthUnknown, monitor.HealthStopped:
+		default:
 			bad++
 		}
 	}
