@@ -463,10 +463,12 @@ func (p *consumersPane) settled(e *env, msg settleDoneMsg) {
 		}
 	}
 	e.setStatus(levelInfo, text)
-	if p.stream == msg.stream {
-		for _, s := range msg.seqs {
-			delete(p.marks, s)
-		}
+	marks := p.marks // the marks of the stream acked, which may be kept aside by now
+	if p.stream != msg.stream {
+		marks = p.kept[msg.stream].marks
+	}
+	for _, s := range msg.seqs {
+		delete(marks, s)
 	}
 }
 

@@ -18,9 +18,20 @@ const deadlineWarn = 5 * time.Second
 // msgStream is the live message stream of the selected consumer: it follows the newest messages, asking
 // the backend only for the rows that fit; when paused (f, or scrolling back) it keeps the rows it had and
 // lets the user scroll through them. With the focus, the arrows select a message (which pauses it) and
-// space marks messages. A filter (Backend.Query) only hides messages.
+// space marks messages. A filter (Backend.Query) only hides messages. What the user set on a stream (its
+// filter, selection, marks and pause: streamView) belongs to that stream: switching to another stream
+// keeps it aside, and switching back restores it.
 type msgStream struct {
-	stream    string // the stream rows/held belong to
+	stream string // the stream the streamView belongs to
+	streamView
+	focus bool // the stream, not the consumer list, has the focus
+
+	// kept holds the views of the other streams shown before, by stream, until their consumer goes away.
+	kept map[string]streamView
+}
+
+// streamView is the state of one stream's view.
+type streamView struct {
 	follow    bool
 	rows      []monitor.Message   // the newest messages, when following
 	total     uint64              // messages ever received on the stream
@@ -29,20 +40,40 @@ type msgStream struct {
 	heldTotal uint64              // the stream's total when held last took the new messages
 	res       monitor.QueryResult // the counts of the last Query (when filtered)
 
-	focus bool   // the stream, not the consumer list, has the focus
 	sel   uint64 // the selected message's Seq in the stream (0: none)
 	marks map[uint64]bool
 
 	filter *filter.Filter
 }
 
-func newMsgStream() msgStream { return msgStream{follow: true, marks: map[uint64]bool{}} }
+func newMsgStream() msgStream {
+	return msgStream{streamView: newStreamView(), kept: map[string]streamView{}}
+}
 
-// reset empties the stream state for another stream.
-func (s *msgStream) reset(stream string) {
-	s.stream, s.rows, s.held, s.total, s.off, s.follow, s.heldTotal = stream, nil, nil, 0, 0, true, 0
-	s.res, s.focus, s.sel = monitor.QueryResult{}, false, 0
-	clear(s.marks)
+// newStreamView is the view of a stream never shown: following, no filter, selection or marks.
+func newStreamView() streamView { return streamView{follow: true, marks: map[uint64]bool{}} }
+
+// switchTo shows another stream ("" for none): the current stream's view is kept aside and stream's
+// restored (a fresh one the first time); the focus goes back to the list. live, when not nil, reports the
+// streams whose consumers still exist: the views of the others are dropped.
+func (s *msgStream) switchTo(stream string, live func(stream string) bool) {
+	if stream == s.stream {
+		return
+	}
+	if s.stream != "" {
+		s.kept[s.stream] = s.streamView
+	}
+	v, ok := s.kept[stream]
+	if !ok || stream == "" {
+		v = newStreamView()
+	}
+	delete(s.kept, stream)
+	s.stream, s.streamView, s.focus = stream, v, false
+	for k := range s.kept {
+		if live != nil && !live(k) {
+			delete(s.kept, k)
+		}
+	}
 }
 
 // fetch returns the newest n messages of the stream that pass the filter, and the total received; with a

@@ -137,7 +137,7 @@ func badgesWidth(badges []seg) int {
 }
 
 // renderStatus draws the status bar: ingest counters, the last error or message (fading after ~10 s),
-// the theme name and the help hint.
+// the focused pane's key hints where room is left (footerHints), the theme name and the help hint.
 func (m *Model) renderStatus() string {
 	st := m.st
 	tot := m.snap.Totals
@@ -185,8 +185,12 @@ func (m *Model) renderStatus() string {
 		l.add(st.bar, prefix)
 		l.add(p, truncate(msg, l.room()-rw-1))
 	}
-	if gap := l.room() - rw; gap > 0 {
+	hints, hw := m.footerHints(l.room() - rw - 2)
+	if gap := l.room() - rw - hw; gap > 0 {
 		l.add(st.bar, strings.Repeat(" ", gap))
+	}
+	for _, h := range hints {
+		l.add(h.p, h.s)
 	}
 	for _, p := range right {
 		l.add(p.p, p.s)

@@ -126,3 +126,32 @@ func (m *Model) helpBody(w int) (body []string, bw int) {
 
 // seg2 is a pair of segments drawn one after the other.
 type seg2 struct{ a, b seg }
+
+// footerHints returns the status bar's key hints in at most room cells, and their width: the focused
+// pane's main keys as k9s shows them ("<c> new tap…  <enter> stream / inspect …"), from its bindings in
+// effect (the sub-view's: the stream's, the inspector's, a topic's detail), in their order, as many as
+// fit. In read-only mode the keys read-only refuses are left out. None while the help, a dialog or a
+// text input has the keys: they show their own.
+func (m *Model) footerHints(room int) ([]seg, int) {
+	p := m.panes[m.active]
+	if m.showHelp || m.modal != nil || m.cmd.open || p.capturing() {
+		return nil, 0
+	}
+	st, ro := m.st, m.readOnly()
+	var out []seg
+	w := 0
+	for _, b := range p.bindings(&m.keys) {
+		if b.Mutates() && ro {
+			continue
+		}
+		h := b.Help()
+		k, d := "<"+h.Key+">", " "+h.Desc+"  "
+		bw := textWidth(k) + textWidth(d)
+		if w+bw > room {
+			break
+		}
+		out = append(out, seg{k, st.barKey}, seg{d, st.bar})
+		w += bw
+	}
+	return out, w
+}

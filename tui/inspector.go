@@ -15,7 +15,7 @@ import (
 // (topic, offset, producer, broker), its times, key, schema (with the subject, asked of the backend once
 // per id), attributes, ack state and deadline for manual-ack taps, and its payload as coloured JSON, text
 // or a hex dump (v cycles the views that apply) in a scrolling viewport. n and p (or ] and [) walk through
-// the stream without leaving; esc closes it.
+// the stream without leaving; y copies the message as JSON, Y its topic and offset; esc closes it.
 type inspector struct {
 	stream string
 	msgs   []monitor.Message // the stream (as filtered) when opened, oldest first
@@ -284,11 +284,18 @@ func (in *inspector) view(e *env, c *monitor.ConsumerStats, schemas map[uint64]s
 		body = append(body, blank(iw))
 	}
 	body = body[:max(0, h-3)]
-	hints := []string{"n/]", "next", "p/[", "prev", "v", "view", "↑↓ pgup pgdn", "scroll"}
+	k := e.keys.Inspector
+	bs := []Binding{k.Next, k.Prev, k.View, k.Copy, k.CopyOffset}
 	if c != nil && c.ManualAck {
-		hints = append(hints, "a", "ack", "N", "nack")
+		bs = append(bs, k.Ack, k.Nack)
 	}
-	body = append(body, e.st.hintLine(iw, append(hints, "esc", "close")...))
+	var hints []string
+	for _, b := range append(bs, k.Close) {
+		if !b.Mutates() || !e.readOnly() {
+			hints = append(hints, b.Help().Key, b.Help().Desc)
+		}
+	}
+	body = append(body, e.st.hintLine(iw, hints...))
 
 	title := []seg{{"Message", st.title}, {" #" + strconv.FormatUint(ms.Seq, 10), st.accent},
 		{"  " + itoa(in.i+1) + " of " + itoa(len(in.msgs)), st.muted}}

@@ -93,6 +93,7 @@ type DashboardKeys struct {
 	Left  Binding
 	Right Binding
 	Open  Binding
+	Tap   Binding // opens the tap form, on the first topic of the focused tile when it lists topics
 }
 
 // TopicKeys act on the topics pane.
@@ -133,16 +134,20 @@ type ConsumerKeys struct {
 	Replay     Binding
 	NewTap     Binding
 	StopTap    Binding
+	Copy       Binding // copies the selected message's payload to the clipboard
+	CopyOffset Binding // copies the selected message's topic and offset
 }
 
 // InspectorKeys act on the message inspector (the list navigation keys scroll its payload).
 type InspectorKeys struct {
-	View  Binding
-	Next  Binding
-	Prev  Binding
-	Ack   Binding
-	Nack  Binding
-	Close Binding
+	View       Binding
+	Next       Binding
+	Prev       Binding
+	Ack        Binding
+	Nack       Binding
+	Close      Binding
+	Copy       Binding // copies the message as JSON (its metadata and payload)
+	CopyOffset Binding // copies the message's topic and offset
 }
 
 // PromptKeys work in forms, prompts and the command line.
@@ -244,6 +249,8 @@ func DefaultKeyMap() KeyMap {
 		Left:  bind([]string{"left", "h"}, "←/h", "previous tile"),
 		Right: bind([]string{"right", "l"}, "→/l", "next tile"),
 		Open:  bind([]string{"enter"}, "enter", "open tile"),
+		Tap: bind([]string{"c"}, "c", "tap a topic…").changes(changesTaps).
+			doc("the tap form, on the first topic of the focused tile (top topics, subscriptions by lag)"),
 	}
 	km.Topics = TopicKeys{
 		Lookup:      bind([]string{"l"}, "l", "look topic up").doc("look the selected topic up"),
@@ -281,6 +288,9 @@ func DefaultKeyMap() KeyMap {
 		Replay:     bind([]string{"P"}, "P", "replay…").changes(changesReplay).doc("replay the marked or selected messages, after a review"),
 		NewTap:     bind([]string{"c"}, "c", "new tap…").changes(changesTaps).doc("start a tap: a form for an ad-hoc consumer"),
 		StopTap:    bind([]string{"x"}, "x", "stop tap").doc("stop the selected tap (its subscription keeps its messages)"),
+		Copy: bind([]string{"y"}, "y", "copy payload").
+			doc("copy the selected message's payload to the clipboard (OSC 52; also written to a file in the temp dir, named in the status)"),
+		CopyOffset: bind([]string{"Y"}, "Y", "copy offset").doc("copy the selected message's topic and offset (`/ns/topic@42`)"),
 	}
 	km.Inspector = InspectorKeys{
 		View:  bind([]string{"v"}, "v", "json / text / hex"),
@@ -289,6 +299,9 @@ func DefaultKeyMap() KeyMap {
 		Ack:   bind([]string{"a"}, "a", "ack").changes(changesAck).doc("ack the message"),
 		Nack:  bind([]string{"N"}, "N", "nack…").changes(changesNack).doc("nack the message with a delay and a reason"),
 		Close: bind([]string{"esc"}, "esc", "close"),
+		Copy: bind([]string{"y"}, "y", "copy as JSON").
+			doc("copy the message as JSON: topic, offset, producer, times, key, attributes, schema and payload"),
+		CopyOffset: bind([]string{"Y"}, "Y", "copy offset").doc("copy the message's topic and offset (`/ns/topic@42`)"),
 	}
 	km.Prompt = PromptKeys{
 		Submit:   bind([]string{"enter"}, "enter", "submit"),
@@ -358,16 +371,16 @@ func (k KeyMap) sections() []helpSection {
 		{title: "Global", bindings: []Binding{k.Global.PaneGroup, k.Global.NextPane, k.Global.PrevPane, k.Global.Command, k.Global.Theme,
 			k.Global.Refresh, k.Global.ReadOnly, k.Global.Help, k.Global.Close, k.Global.Quit, k.Global.QuitNow}},
 		{title: "Lists", bindings: []Binding{k.Nav.Up, k.Nav.Down, k.Nav.PageUp, k.Nav.PageDown, k.Nav.Top, k.Nav.Bottom, k.Dashboard.Open}},
-		{title: "Dashboard", bindings: []Binding{k.Dashboard.Left, k.Dashboard.Right}, readmeOnly: true},
+		{title: "Dashboard", bindings: []Binding{k.Dashboard.Tap, k.Dashboard.Left, k.Dashboard.Right}, readmeOnly: true},
 		{title: "Topics", bindings: []Binding{k.Topics.Open, k.Topics.Filter, k.Topics.Sort, k.Topics.Reverse, k.Topics.Expand,
 			k.Topics.Collapse, k.Topics.Lookup, k.Topics.LookupInput, k.Topics.Tap, k.Topics.Create, k.Topics.Delete,
 			k.Topics.Unload, k.Topics.Span, k.Topics.Policy, k.Topics.Window, k.Topics.Unsubscribe}},
 		{title: "Producers", bindings: []Binding{k.Producers.Stop}},
 		{title: "Consumers & stream", bindings: []Binding{k.Consumers.Open, k.Consumers.Follow, k.Consumers.ScrollUp, k.Consumers.ScrollDown,
 			k.Consumers.Filter, k.Consumers.Mark, k.Consumers.Ack, k.Consumers.Nack, k.Consumers.Replay, k.Consumers.NewTap,
-			k.Consumers.StopTap}},
+			k.Consumers.StopTap, k.Consumers.Copy, k.Consumers.CopyOffset}},
 		{title: "Inspector", bindings: []Binding{k.Inspector.View, k.Inspector.Next, k.Inspector.Prev, k.Inspector.Ack, k.Inspector.Nack,
-			k.Inspector.Close}},
+			k.Inspector.Copy, k.Inspector.CopyOffset, k.Inspector.Close}},
 		{title: "Connectors", bindings: []Binding{k.Connectors.StartStop, k.Connectors.Restart, k.Connectors.Details}},
 		{title: "Cluster", bindings: []Binding{k.Cluster.Unload, k.Cluster.Activate, k.Cluster.Rebalance}},
 		{title: "Problems", bindings: []Binding{k.Problems.Go}},

@@ -119,14 +119,18 @@ func (p *consumersPane) selectTap(e *env) {
 // states of the held rows on screen (when paused), and the inspected message's state.
 func (p *consumersPane) pull(e *env) {
 	c := p.selected(e)
-	if c == nil {
-		p.reset("")
-		p.insp = nil
-		return
+	stream := ""
+	if c != nil {
+		stream = c.Stream
 	}
-	if c.Stream != p.stream {
-		p.reset(c.Stream)
+	if stream != p.stream {
+		p.switchTo(stream, func(s string) bool {
+			return slices.ContainsFunc(e.snap.Consumers, func(c monitor.ConsumerStats) bool { return c.Stream == s })
+		})
 		p.insp = nil
+	}
+	if c == nil {
+		return
 	}
 	if p.insp != nil {
 		p.insp.refresh(e)
@@ -253,8 +257,10 @@ func (p *consumersPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 			return nil
 		}
 		if !p.focus {
+			// The stream's own selection stays when it is on screen (coming back to a stream).
 			p.focus = true
-			if vis := p.visible(rows); len(vis) > 0 {
+			vis := p.visible(rows)
+			if len(vis) > 0 && !slices.ContainsFunc(vis, func(m monitor.Message) bool { return m.Seq == p.sel }) {
 				p.sel = vis[len(vis)-1].Seq
 			}
 			return nil
@@ -298,12 +304,17 @@ func (p *consumersPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 	case matches(msg, k.Nack):
 		return p.nack(e, c, nil)
 	case matches(msg, k.Replay):
-		msgs, what := p.targets(e)
-		if len(msgs) == 0 {
-			e.setStatus(levelWarn, "nothing to replay: select a message (enter focuses the stream), mark some with space, or use :replay --filtered")
+		return p.replayKey(e, c)
+	case matches(msg, k.Copy, k.CopyOffset):
+		m, ok := p.selectedMsg()
+		if !ok || !p.focus || c == nil {
+			e.setStatus(levelWarn, "nothing to copy: select a message first (enter focuses the stream, ↑↓ select)")
 			return nil
 		}
-		return p.replay.open(e, msgs, what, "")
+		if matches(msg, k.CopyOffset) {
+			return copyText("the offset "+offsetText(&m), offsetText(&m))
+		}
+		return copyText("the payload of "+offsetText(&m), string(m.Payload))
 	}
 	if p.focus {
 		n := e.keys.Nav
@@ -329,6 +340,27 @@ func (p *consumersPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
+// replayKey opens the review of a replay (P): of the marked messages, else the selected one, else, with a
+// filter on, of every kept message the filter shows; or says why there is nothing to replay.
+func (p *consumersPane) replayKey(e *env, c *monitor.ConsumerStats) tea.Cmd {
+	if c == nil {
+		e.setStatus(levelWarn, "nothing to replay: select a tap of the console (a subscription of the cluster has no stream here)")
+		return nil
+	}
+	msgs, what := p.targets(e)
+	if len(msgs) == 0 && p.filter != nil {
+		if msgs, what = p.filtered(e), "filtered"; len(msgs) == 0 {
+			e.setStatus(levelWarn, "nothing to replay: no kept message matches the filter /"+clean(p.filter.String())+"/")
+			return nil
+		}
+	}
+	if len(msgs) == 0 {
+		e.setStatus(levelWarn, "nothing to replay: select a message (enter focuses the stream), mark some with space, or filter the stream (/)")
+		return nil
+	}
+	return p.replay.open(e, msgs, what, "")
+}
+
 // inspectorKey handles a key while the inspector is open: the inspector moves and scrolls itself; acks,
 // nacks and the walk through the stream go through the pane.
 func (p *consumersPane) inspectorKey(e *env, msg tea.KeyPressMsg) tea.Cmd {
@@ -352,6 +384,15 @@ func (p *consumersPane) inspectorKey(e *env, msg tea.KeyPressMsg) tea.Cmd {
 	case matches(msg, k.Nack):
 		m := *in.cur()
 		return p.nack(e, p.selected(e), &m)
+	case matches(msg, k.CopyOffset):
+		return copyText("the offset "+offsetText(in.cur()), offsetText(in.cur()))
+	case matches(msg, k.Copy):
+		js, err := messageJSON(in.cur())
+		if err != nil {
+			e.setStatus(levelError, "copy: "+err.Error())
+			return nil
+		}
+		return copyText("the message at "+offsetText(in.cur())+" as JSON", js)
 	}
 	in.key(e.keys, msg)
 	return nil
@@ -490,14 +531,20 @@ func (p *consumersPane) wheel(e *env, _, y, delta int) {
 	p.off = max(0, min(p.off-delta*3, len(p.held)-rows))
 }
 
-// bindings are the stream's keys, or the inspector's while it is open.
+// bindings are the pane's keys, the main ones first (the footer shows those that fit): the list's, the
+// stream's once it has the focus, or the inspector's while it is open.
 func (p *consumersPane) bindings(k *KeyMap) []Binding {
 	if p.insp != nil {
 		i := k.Inspector
-		return []Binding{i.View, i.Next, i.Prev, i.Ack, i.Nack, i.Close}
+		return []Binding{i.Next, i.Prev, i.View, i.Copy, i.Ack, i.Nack, i.CopyOffset, i.Close}
 	}
 	c := k.Consumers
-	return []Binding{c.Open, c.Follow, c.ScrollUp, c.ScrollDown, c.Filter, c.Mark, c.Ack, c.Nack, c.Replay, c.NewTap, c.StopTap}
+	if p.focus {
+		return []Binding{c.Open, c.Filter, c.Mark, c.Ack, c.Nack, c.Replay, c.Copy, c.Follow, c.CopyOffset, c.ScrollUp, c.ScrollDown,
+			c.NewTap, c.StopTap}
+	}
+	return []Binding{c.NewTap, c.Open, c.Filter, c.StopTap, c.Follow, c.ScrollUp, c.ScrollDown, c.Mark, c.Ack, c.Nack, c.Replay,
+		c.Copy, c.CopyOffset}
 }
 
 // partition names a message's partition relative to the consumer's topic: "part-1" for

@@ -15,7 +15,8 @@ import (
 // dashboardPane shows the cluster at a glance in six tiles, two a row, each sized to its content: the
 // cluster's throughput chart (messages in and out per second over the last 15 minutes) and the problems
 // ranked most severe first; the top topics by rate and the subscriptions by lag; the brokers and the
-// connectors. h and l (and the arrows) move between tiles, enter opens the pane behind the focused one. It
+// connectors. h and l (and the arrows) move between tiles, enter opens the pane behind the focused one, c
+// opens the tap form (on the focused tile's first topic when it lists topics). It
 // draws the first four itself from the snapshot's cluster; the brokers' and the connectors' tiles are the
 // health and connectors panes' own (the root gives the dashboard those two tilers).
 type dashboardPane struct {
@@ -139,8 +140,22 @@ func (d *dashboardPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 		}
 	case matches(msg, k.Dashboard.Open):
 		e.post(showPaneMsg{id: tileTarget(d.sel)})
+	case matches(msg, k.Dashboard.Tap):
+		e.post(openTapFormMsg{topic: d.tapTopic()})
 	}
 	return nil
+}
+
+// tapTopic is the topic c proposes to tap: the first of the focused tile when it lists topics (the top
+// topics, the subscriptions by lag), else none (the form asks for it).
+func (d *dashboardPane) tapTopic() string {
+	switch {
+	case d.sel == tileTopics && len(d.topics) > 0:
+		return d.topics[0].topic
+	case d.sel == tileLag && len(d.subs) > 0:
+		return d.subs[0].topic
+	}
+	return ""
 }
 
 // dashLayout is the dashboard's grid at w×h: the heights of its three rows and the width of each row's
@@ -270,5 +285,5 @@ func (d *dashboardPane) capturing() bool                      { return false }
 func (d *dashboardPane) esc() bool                            { return false }
 
 func (d *dashboardPane) bindings(k *KeyMap) []Binding {
-	return []Binding{k.Dashboard.Left, k.Dashboard.Right, k.Dashboard.Open}
+	return []Binding{k.Dashboard.Open, k.Dashboard.Tap, k.Dashboard.Left, k.Dashboard.Right}
 }
