@@ -288,7 +288,12 @@ func (p *consumersPane) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 			p.moveSel(e, rows, max(1, rows-1), false)
 			return nil
 		}
-		if !p.follow {
+		switch {
+		case p.follow:
+			e.setStatus(levelInfo, "the stream follows the newest messages already (pgup scrolls back)")
+		case p.off == 0:
+			e.setStatus(levelInfo, "at the newest message held (f follows the stream again)")
+		default:
 			p.off = max(0, p.off-max(1, rows-1))
 		}
 		return nil
