@@ -27,13 +27,12 @@ func copyText(what, text string) tea.Cmd {
 		size := fmtBytes(float64(len(text)))
 		hint := ""
 		if os.Getenv("TMUX") != "" {
-			hint = " (in tmux: set -g set-clipboard on)"
+			hint = " (tmux passes it on with set -g set-clipboard on)"
 		}
 		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-			return statusMsg{level: levelWarn, text: "copied " + what + " (" + size + ") with OSC 52" + hint +
-				"; the copy to a file failed: " + err.Error()}
+			return statusMsg{level: levelWarn, text: "copied " + what + " (" + size + ") with OSC 52, but not to a file: " + err.Error() + hint}
 		}
-		return statusMsg{level: levelInfo, text: "copied " + what + " (" + size + ") with OSC 52" + hint + "; also in " + path}
+		return statusMsg{level: levelInfo, text: "copied " + what + " (" + size + ") with OSC 52 and to " + path + hint}
 	})
 }
 
