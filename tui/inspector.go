@@ -290,11 +290,14 @@ func (in *inspector) view(e *env, c *monitor.ConsumerStats, schemas map[uint64]s
 		bs = append(bs, k.Ack, k.Nack)
 	}
 	var hints []string
-	for _, b := range append(bs, k.Close) {
+	for _, b := range bs {
 		if !b.Mutates() || !e.readOnly() {
 			hints = append(hints, b.Help().Key, b.Help().Desc)
 		}
 	}
+	n := e.keys.Nav
+	hints = append(hints, n.Up.Help().Key+" "+n.Down.Help().Key+" "+n.PageUp.Help().Key+" "+n.PageDown.Help().Key, "scroll",
+		k.Close.Help().Key, k.Close.Help().Desc)
 	body = append(body, e.st.hintLine(iw, hints...))
 
 	title := []seg{{"Message", st.title}, {" #" + strconv.FormatUint(ms.Seq, 10), st.accent},
