@@ -23,8 +23,10 @@ import (
 //
 // enter moves the focus from the list to the stream, where the arrows select a message (which pauses the
 // stream), space marks messages, enter inspects the selected one, a and n ack and nack (manual-ack taps), P
-// replays; / filters the stream through Backend.Query (a filter only hides messages). c starts a tap
-// (an ad-hoc consumer) with a form, x stops the selected one.
+// replays (the marked, else the selected, else the filtered messages), y and Y copy the selected
+// message's payload and topic@offset; / filters the stream through Backend.Query (a filter only hides
+// messages). The filter, selection, marks and pause are each stream's own (msgStream.switchTo). c starts
+// a tap (an ad-hoc consumer) with a form, x stops the selected one.
 type consumersPane struct {
 	cur cursor // the consumer list's selection
 	// list is what the list shows, derived when the snapshot changes: the cluster's subscriptions (csubs)
