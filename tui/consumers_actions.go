@@ -180,7 +180,7 @@ func (p *consumersPane) nextTap(snap *monitor.Snapshot) int {
 func (p *consumersPane) openTapForm(e *env, topic string) tea.Cmd {
 	f, cmd := newTapForm(e.theme, topic, p.tapName(p.nextTap(e.snap)), p.prefix)
 	e.post(openModalMsg{m: f})
-	return cmd
+	return tea.Batch(cmd, f.describe(e))
 }
 
 // typeString names a tap's subscription type, as MarshalText writes it.

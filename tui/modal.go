@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -153,14 +155,28 @@ func parseSubType(s string) (monitor.SubscriptionType, bool) {
 	return t, err == nil
 }
 
-// tapForm asks for a tap's topic, subscription, type and ack mode.
+// tapForm asks for a tap's topic, subscription, type and ack mode. The type defaults to the subscription's
+// when the one typed exists (as the snapshot's consumers or a description of the topic say), until the user
+// chooses one; a subscription whose type is unknown is tapped with its own type (the check before the tap
+// reads it), a new one as shared.
 type tapForm struct {
 	topic, sub textinput.Model
 	typ        int // index in subTypes
+	typSet     bool
+	typFrom    string // where the type shown comes from ("" the default, shared)
 	manual     bool
 	focus      int // 0 topic, 1 subscription, 2 type, 3 manual
 	name       string
 	err        string
+	// described holds the subscriptions of the topics described, by topic (the form describes the topic
+	// typed when the focus leaves it).
+	described map[string][]monitor.SubscriptionDetail
+}
+
+// tapDescribedMsg is the description of a topic the tap form asked for, to default the type.
+type tapDescribedMsg struct {
+	topic string
+	subs  []monitor.SubscriptionDetail
 }
 
 const tapFields = 4
@@ -169,7 +185,7 @@ const tapFields = 4
 // focuses its first field to fill. The subscription is empty: the console's own (named from prefix, see
 // tapSub), unless the user names one.
 func newTapForm(t *themes.Theme, topic, name, prefix string) (*tapForm, tea.Cmd) {
-	f := &tapForm{typ: 1, name: name}
+	f := &tapForm{typ: 1, name: name, described: map[string][]monitor.SubscriptionDetail{}}
 	f.topic = newInput(t, "", "/namespace/topic")
 	f.topic.SetValue(topic)
 	f.topic.CursorEnd()
@@ -193,6 +209,54 @@ func tapInputWidth(w int) int {
 func (f *tapForm) sync(e *env) {
 	setInputWidth(&f.topic, tapInputWidth(e.w))
 	setInputWidth(&f.sub, tapInputWidth(e.w))
+	f.defaultType(e.snap)
+}
+
+// defaultType shows the type of the subscription typed when it exists and the user chose none: the one the
+// snapshot's consumers of it have, else the topic's description's; else shared.
+func (f *tapForm) defaultType(snap *monitor.Snapshot) {
+	if f.typSet {
+		return
+	}
+	f.typ, f.typFrom = 1, ""
+	topic, sub := baseTopic(strings.TrimSpace(f.topic.Value())), strings.TrimSpace(f.sub.Value())
+	if sub == "" {
+		return
+	}
+	typ := monitor.SubscriptionUnknown
+	for _, c := range snap.Consumers {
+		if baseTopic(c.Topic) == topic && c.Subscription == sub && c.Type != monitor.SubscriptionUnknown {
+			typ = c.Type
+			break
+		}
+	}
+	if typ == monitor.SubscriptionUnknown {
+		if i := slices.IndexFunc(f.described[topic], func(s monitor.SubscriptionDetail) bool { return s.Name == sub }); i >= 0 {
+			typ = f.described[topic][i].Type
+		}
+	}
+	if i := slices.Index(subTypes, typ.String()); typ != monitor.SubscriptionUnknown && i >= 0 {
+		f.typ, f.typFrom = i, "the subscription's type"
+	}
+}
+
+// describe describes the topic typed in a command, once per topic, to default the type.
+func (f *tapForm) describe(e *env) tea.Cmd {
+	topic := baseTopic(strings.TrimSpace(f.topic.Value()))
+	if _, ok := f.described[topic]; ok || e.cluster == nil || checkTopic(topic) != "" {
+		return nil
+	}
+	f.described[topic] = nil // asked
+	b, ctx := e.cluster, e.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+		defer cancel()
+		d, err := b.DescribeTopic(ctx, topic)
+		if err != nil {
+			return nil // the check before the tap describes it again, and says what failed
+		}
+		return tapDescribedMsg{topic: topic, subs: d.Subs}
+	}
 }
 
 func (f *tapForm) focusField() tea.Cmd {
@@ -213,6 +277,10 @@ func (f *tapForm) restyle(t *themes.Theme) {
 }
 
 func (f *tapForm) input(msg tea.Msg) tea.Cmd {
+	if d, ok := msg.(tapDescribedMsg); ok {
+		f.described[d.topic] = d.subs
+		return nil
+	}
 	var cmd tea.Cmd
 	switch f.focus {
 	case 0:
@@ -224,7 +292,11 @@ func (f *tapForm) input(msg tea.Msg) tea.Cmd {
 }
 
 func (f *tapForm) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
+	from := f.focus
 	if cmd, ok := formNav(e, msg, &f.focus, tapFields, func() tea.Cmd { return f.submit(e) }, f.focusField); ok {
+		if from == 0 && f.focus != 0 {
+			return tea.Batch(cmd, f.describe(e))
+		}
 		return cmd
 	}
 	s := msg.String()
@@ -232,9 +304,9 @@ func (f *tapForm) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 	case 2:
 		switch s {
 		case "left", "h":
-			f.typ = (f.typ + len(subTypes) - 1) % len(subTypes)
+			f.typ, f.typSet = (f.typ+len(subTypes)-1)%len(subTypes), true
 		case "right", "l", "space":
-			f.typ = (f.typ + 1) % len(subTypes)
+			f.typ, f.typSet = (f.typ+1)%len(subTypes), true
 		}
 		return nil
 	case 3:
@@ -260,6 +332,9 @@ func (f *tapForm) submit(e *env) tea.Cmd {
 		return f.focusField()
 	}
 	typ, _ := parseSubType(subTypes[f.typ])
+	if sub != "" && !f.typSet && f.typFrom == "" {
+		typ = monitor.SubscriptionUnknown // the subscription's own, which the check before the tap reads
+	}
 	e.post(closeModalMsg{})
 	e.post(startTapMsg{spec: monitor.ConsumerSpec{Name: f.name, Topic: topic, Subscription: sub, Type: typ, ManualAck: f.manual}})
 	return nil
@@ -306,6 +381,13 @@ func (f *tapForm) view(e *env, w, h int) string {
 		}
 	}
 	body = append(body, l.String())
+	switch {
+	case f.typSet:
+	case f.typFrom != "":
+		body = append(body, newLine(iw).space(3+lw).add(st.muted, f.typFrom+" (it exists)").String())
+	case strings.TrimSpace(f.sub.Value()) != "":
+		body = append(body, newLine(iw).space(3+lw).add(st.muted, "its own if it exists, else shared").String())
+	}
 	l = label(3, "manual ack")
 	if f.manual {
 		l.add(pick(f.focus == 3, st.selected, st.accent), "[x] yes").add(st.muted, "  messages wait for a (ack) or n (nack)")
