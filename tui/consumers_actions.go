@@ -434,9 +434,9 @@ func (p *consumersPane) nack(e *env, c *monitor.ConsumerStats, only *monitor.Mes
 	if len(seqs) == 0 {
 		return nil
 	}
-	np, cmd := newNackPrompt(e.theme, p.stream, seqs)
+	np, cmd := newNackPrompt(e.theme, p.stream, c.Topic, c.Subscription, seqs)
 	e.post(openModalMsg{m: np})
-	return cmd
+	return tea.Batch(cmd, np.describe(e))
 }
 
 // settle acks or nacks messages of a stream in a command.

@@ -279,7 +279,7 @@ func DefaultKeyMap() KeyMap {
 		Filter:     bind([]string{"/"}, "/", "filter stream").doc("filter the stream: text, `key:GLOB`, `attr:NAME=VALUE`, `$.path OP value`, `-negation`"),
 		Mark:       bind([]string{"space"}, "space", "mark / unmark"),
 		Ack:        bind([]string{"a"}, "a", "ack").changes(changesAck).doc("ack the marked or selected messages (manual-ack taps)"),
-		Nack:       bind([]string{"n"}, "n", "nack…").changes(changesNack).doc("nack them with a delay and a reason"),
+		Nack:       bind([]string{"n"}, "n", "nack…").changes(changesNack).doc("nack them with a delay and a reason (more than one: asks first, naming what the broker does with them)"),
 		Replay:     bind([]string{"P"}, "P", "replay…").changes(changesReplay).doc("replay the marked or selected messages, after a review"),
 		NewTap:     bind([]string{"c"}, "c", "new tap…").changes(changesTaps).doc("start a tap: a form for an ad-hoc consumer"),
 		StopTap:    bind([]string{"x"}, "x", "stop tap").doc("stop the selected tap (its subscription keeps its messages)"),

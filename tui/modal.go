@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -406,18 +407,32 @@ func (f *tapForm) view(e *env, w, h int) string {
 
 // ---- the nack prompt ----
 
-// nackPrompt asks for the delay and reason of a nack.
+// nackPrompt asks for the delay and reason of a nack. A nack of more than one message is confirmed after
+// it, naming how many and what the broker does with them: it delivers them again after the delay, and
+// applies the subscription's failure policy (its dead-letter topic…), which the prompt reads from a
+// description of the topic as it opens.
 type nackPrompt struct {
 	stream        string
+	topic, sub    string // the stream's subscription
 	seqs          []uint64
 	delay, reason textinput.Model
 	focus         int // 0 delay, 1 reason
 	err           string
+	policy        *nackPolicyMsg // the subscription's failure policy, once described
 }
 
-// newNackPrompt returns the nack prompt for messages of a stream, and the command that focuses it.
-func newNackPrompt(t *themes.Theme, stream string, seqs []uint64) (*nackPrompt, tea.Cmd) {
-	p := &nackPrompt{stream: stream, seqs: seqs}
+// nackPolicyMsg is the failure policy of the subscription a nack prompt is for (nil: none, for a
+// non-reliable topic), or why it could not be read.
+type nackPolicyMsg struct {
+	topic, sub string
+	policy     *monitor.FailurePolicy
+	err        error
+}
+
+// newNackPrompt returns the nack prompt for messages of a stream of subscription sub of topic, and the
+// command that focuses it.
+func newNackPrompt(t *themes.Theme, stream, topic, sub string, seqs []uint64) (*nackPrompt, tea.Cmd) {
+	p := &nackPrompt{stream: stream, topic: topic, sub: sub, seqs: seqs}
 	p.delay = newInput(t, "", "0s")
 	p.delay.CharLimit = 16
 	p.reason = newInput(t, "", "optional")
@@ -460,7 +475,35 @@ func (p *nackPrompt) restyle(t *themes.Theme) {
 	styleInput(&p.reason, t)
 }
 
+// describe reads the subscription's failure policy in a command, for the confirmation of a nack of more
+// than one message.
+func (p *nackPrompt) describe(e *env) tea.Cmd {
+	if len(p.seqs) < 2 || e.cluster == nil {
+		return nil
+	}
+	b, ctx, topic, sub := e.cluster, e.ctx, p.topic, p.sub
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+		defer cancel()
+		d, err := b.DescribeTopic(ctx, baseTopic(topic))
+		r := nackPolicyMsg{topic: topic, sub: sub, err: err}
+		if i := slices.IndexFunc(d.Subs, func(s monitor.SubscriptionDetail) bool { return s.Name == sub }); err == nil && i >= 0 {
+			r.policy = d.Subs[i].Policy
+			if d.Subs[i].Err != "" {
+				r.err = errors.New(d.Subs[i].Err)
+			}
+		}
+		return r
+	}
+}
+
 func (p *nackPrompt) input(msg tea.Msg) tea.Cmd {
+	if r, ok := msg.(nackPolicyMsg); ok {
+		if r.topic == p.topic && r.sub == p.sub {
+			p.policy = &r
+		}
+		return nil
+	}
 	var cmd tea.Cmd
 	if p.focus == 0 {
 		p.delay, cmd = p.delay.Update(msg)
@@ -486,9 +529,43 @@ func (p *nackPrompt) submit(e *env) tea.Cmd {
 		return p.focusField()
 	}
 	e.post(closeModalMsg{})
-	e.setStatus(levelInfo, "nacking "+plural(len(p.seqs), "message")+"…")
-	e.post(settleMsg{verb: "nack", stream: p.stream, seqs: p.seqs, delay: d, reason: strings.TrimSpace(p.reason.Value())})
+	r := settleMsg{verb: "nack", stream: p.stream, seqs: p.seqs, delay: d, reason: strings.TrimSpace(p.reason.Value())}
+	if len(p.seqs) > 1 {
+		n := plural(len(p.seqs), "message")
+		e.post(openModalMsg{m: newConfirm("Nack "+n+"?", p.confirmLines(d), changesNack, r)})
+		return nil
+	}
+	e.setStatus(levelInfo, "nacking 1 message…")
+	e.post(r)
 	return nil
+}
+
+// confirmLines say what a nack of the prompt's messages after delay d does, one fact a line.
+func (p *nackPrompt) confirmLines(d time.Duration) []string {
+	lines := []string{
+		plural(len(p.seqs), "message") + " of " + clean(p.sub) + " on " + clean(baseTopic(p.topic)) + " go back to the broker.",
+		"It delivers them again " + pick(d > 0, "after "+fmtDur(d), "at once") + ", to any consumer of the subscription.",
+	}
+	switch pol := p.policy; {
+	case pol == nil:
+		lines = append(lines, "Its failure policy is not known yet (it may dead-letter them).")
+	case pol.err != nil:
+		lines = append(lines, wrapWords("Its failure policy is unknown: "+clean(pol.err.Error()), 70)...)
+	case pol.policy == nil:
+		lines = append(lines, "It has no failure policy: nothing is dead-lettered.")
+	default:
+		fp := pol.policy
+		then := "blocks the subscription until it is acked"
+		switch fp.Poison {
+		case "drop":
+			then = "is dropped"
+		case "dead-letter":
+			then = "goes to the dead-letter topic " + clean(fp.DeadLetterTopic)
+		}
+		lines = append(lines, "Its failure policy: a message delivered more than "+strconv.FormatUint(uint64(fp.MaxRedeliveries), 10)+" times",
+			"that fails again "+then+".")
+	}
+	return lines
 }
 
 // parseDelay parses a nack delay: empty is 0, a bare number is seconds, else a Go duration ("1m30s").

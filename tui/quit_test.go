@@ -286,3 +286,50 @@ func TestQuitCancelledContext(t *testing.T) {
 		t.Fatal("ctrl+c with the context cancelled asked")
 	}
 }
+
+// TestNackManyAsks: a nack of more than one message asks first, naming how many, the redelivery delay
+// and what the subscription's failure policy does (read from the topic's description); No is the default.
+func TestNackManyAsks(t *testing.T) {
+	f := tuitest.Manual()
+	f.Update(func(*monitor.Snapshot) {
+		f.Details = map[string]monitor.TopicDetail{"/default/payments": {Subs: []monitor.SubscriptionDetail{{Name: "console-1",
+			Policy: &monitor.FailurePolicy{MaxRedeliveries: 4, Poison: "dead-letter", DeadLetterTopic: "/default/payments-dlq"}}}}}
+	})
+	m := newTest(t, f, 160, 40, "dark")
+	selectConsumer(t, m, "tap-1")
+	press(m, "enter", "space", "up", "space")
+	nack := func() {
+		t.Helper()
+		run(t, m, press(m, "n"))
+		typeText(m, "5s")
+		press(m, "enter")
+	}
+	nack()
+	if _, ok := m.modal.(*confirmDialog); !ok {
+		t.Fatalf("a nack of 2 messages did not ask: %T", m.modal)
+	}
+	for _, want := range []string{"Nack 2 messages?", "2 messages of console-1 on /default/payments go back to the broker.",
+		"It delivers them again after 5s, to any consumer of the subscription.",
+		"Its failure policy: a message delivered more than 4 times", "that fails again goes to the dead-letter topic /default/payments-dlq."} {
+		if !strings.Contains(screen(m), want) {
+			t.Errorf("the question lacks %q:\n%s", want, screen(m))
+		}
+	}
+	press(m, "enter") // No is the default
+	if got := calls(f, "Nack"); m.modal != nil || len(got) != 0 {
+		t.Fatalf("enter: modal %T, calls %q", m.modal, got)
+	}
+	nack()
+	run(t, m, press(m, "y"))
+	if got := calls(f, "Nack"); len(got) != 1 || !strings.Contains(got[0], "[39 40] 5s") {
+		t.Fatalf("y: calls %q", got)
+	}
+
+	// The description failed: the question says the policy is unknown.
+	f.Update(func(*monitor.Snapshot) { f.Details = nil })
+	press(m, "space", "up", "space")
+	nack()
+	if !strings.Contains(screen(m), "Its failure policy is unknown: describe /default/payments: tuitest:") {
+		t.Errorf("no unknown policy:\n%s", screen(m))
+	}
+}
