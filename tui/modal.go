@@ -542,10 +542,8 @@ func (p *nackPrompt) submit(e *env) tea.Cmd {
 
 // confirmLines say what a nack of the prompt's messages after delay d does, one fact a line.
 func (p *nackPrompt) confirmLines(d time.Duration) []string {
-	lines := []string{
-		plural(len(p.seqs), "message") + " of " + clean(p.sub) + " on " + clean(baseTopic(p.topic)) + " go back to the broker.",
-		"It delivers them again " + pick(d > 0, "after "+fmtDur(d), "at once") + ", to any consumer of the subscription.",
-	}
+	lines := wrapWords(plural(len(p.seqs), "message")+" of "+clean(p.sub)+" on "+clean(baseTopic(p.topic))+" go back to the broker.", 70)
+	lines = append(lines, "It delivers them again "+pick(d > 0, "after "+fmtDur(d), "at once")+", to any consumer of the subscription.")
 	switch pol := p.policy; {
 	case pol == nil:
 		lines = append(lines, "Its failure policy is not known yet (it may dead-letter them).")

@@ -185,13 +185,11 @@ func (p *consumersPane) existingChecked(e *env, msg tapCheckMsg) tea.Cmd {
 		who += " (" + clean(strings.Join(info.consumers, ", ")) + ")"
 	}
 	lag := pick(info.lag >= 0, "lag "+itoa(int(info.lag)), "lag unknown (no metrics)")
-	lines := []string{
-		clean(spec.Subscription) + " of " + clean(spec.Topic) + " exists: this console did not create it.",
-		"type " + typ + " · " + who + " · " + lag,
+	lines := append(wrapWords(clean(spec.Subscription)+" of "+clean(spec.Topic)+" exists: this console did not create it.", 70),
+		"type "+typ+" · "+who+" · "+lag,
 		"The tap would take a share of its messages: what the tap",
 		"receives, the subscription's other consumers do not.",
-		"Leave the subscription empty to tap with the console's own.",
-	}
+		"Leave the subscription empty to tap with the console's own.")
 	e.post(openModalMsg{m: newConfirm("Tap existing subscription "+clean(spec.Subscription)+"?", lines, changesTaps,
 		startTapMsg{spec: spec, checked: true})})
 	return nil
