@@ -14,7 +14,8 @@ import (
 // the keymap and the command table, before any component sees a key or a command that changes state.
 // ctrl+c quits from anywhere; q and esc go back one level (the help overlay, a pane's sub-view: the
 // inspector, the stream, a topic's detail), q quits only from a top-level pane, and esc there goes back
-// to the dashboard. Modals and text inputs take q and esc themselves (a form closes on esc).
+// to the dashboard. Quitting (q, ctrl+c, :quit) asks first when it would lose something (quit.go); ctrl+c
+// on that question quits at once. Modals and text inputs take q and esc themselves (a form closes on esc).
 // Clicks and the wheel go to the header's tabs or to the pane under the mouse.
 
 // update routes a message: the root's own, the requests components post, data messages to the component
