@@ -76,5 +76,16 @@ func TestConsoleTapOnExistingSubscription(t *testing.T) {
 		// (the status line is cut at the terminal's width)
 		return strings.Contains(s, "stopped "+prefix+"-tap-2; subscription "+prefix+" keeps its messages (:unsub")
 	})
-	term.quit()
+	// Quitting names the console's own subscription, never the sink's; n quits, keeping it.
+	term.keys("q")
+	term.waitFor("the quit question", 10*time.Second, func(s string) bool {
+		return strings.Contains(s, "1 subscription created by this console keeps messages: delete it? [y/N/list]")
+	})
+	term.keys("l")
+	s = term.waitFor("the list", 5*time.Second, func(s string) bool { return strings.Contains(s, "/default/orders  "+prefix) })
+	if strings.Contains(s, "/default/orders  orders-archive") {
+		t.Errorf("the quit question lists the sink's subscription:\n%s", s)
+	}
+	term.keys("n")
+	term.waitExit()
 }

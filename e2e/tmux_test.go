@@ -91,6 +91,12 @@ func (term *terminal) resize(w, h int) {
 func (term *terminal) quit() {
 	term.t.Helper()
 	term.keys("q")
+	term.waitExit()
+}
+
+// waitExit waits until the session ends (the console quit).
+func (term *terminal) waitExit() {
+	term.t.Helper()
 	testenv.Eventually(term.t, 30*time.Second, throttled(func() bool { return !term.alive() }),
 		"the console did not quit; the screen:\n%s", screenOf{term})
 }

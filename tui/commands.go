@@ -390,4 +390,6 @@ func runHelp(e *env, _ cmdArgs) (tea.Cmd, error) {
 	return nil, nil
 }
 
-func runQuit(*env, cmdArgs) (tea.Cmd, error) { return tea.Quit, nil }
+// runQuit asks the root to quit, as q on a top-level pane does (after the question, when quitting loses
+// something).
+func runQuit(e *env, _ cmdArgs) (tea.Cmd, error) { e.post(quitMsg{}); return nil, nil }

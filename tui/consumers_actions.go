@@ -93,9 +93,11 @@ type (
 	// resettleMsg re-reads the states of the held rows after an ack or nack, once the snapshot is fresh.
 	resettleMsg   struct{ settleDoneMsg }
 	exportDoneMsg struct {
-		path string
-		n    int
-		err  error
+		path   string
+		n      int
+		err    error
+		stream string   // the stream the messages are of
+		seqs   []uint64 // the messages exported
 	}
 	schemaMsg struct {
 		id      uint64
@@ -151,6 +153,10 @@ func (p *consumersPane) update(e *env, msg tea.Msg) tea.Cmd {
 		return p.replayCommand(e, msg)
 	case replayStartedMsg, replayProgressMsg, replayDoneMsg:
 		return p.replay.update(e, msg)
+	case quitDeleteMsg:
+		return p.deleteCreated(e, msg.subs)
+	case quitDeletedMsg:
+		p.quitDeleted(e, msg)
 	case schemaMsg:
 		p.schemaDone(e, msg)
 	}
@@ -174,7 +180,7 @@ func (p *consumersPane) nextTap(snap *monitor.Snapshot) int {
 func (p *consumersPane) openTapForm(e *env, topic string) tea.Cmd {
 	f, cmd := newTapForm(e.theme, topic, p.tapName(p.nextTap(e.snap)), p.prefix)
 	e.post(openModalMsg{m: f})
-	return cmd
+	return tea.Batch(cmd, f.describe(e))
 }
 
 // typeString names a tap's subscription type, as MarshalText writes it.
@@ -428,9 +434,9 @@ func (p *consumersPane) nack(e *env, c *monitor.ConsumerStats, only *monitor.Mes
 	if len(seqs) == 0 {
 		return nil
 	}
-	np, cmd := newNackPrompt(e.theme, p.stream, seqs)
+	np, cmd := newNackPrompt(e.theme, p.stream, c.Topic, c.Subscription, seqs)
 	e.post(openModalMsg{m: np})
-	return cmd
+	return tea.Batch(cmd, np.describe(e))
 }
 
 // settle acks or nacks messages of a stream in a command.
@@ -520,10 +526,14 @@ func (p *consumersPane) export(e *env, r exportMsg) tea.Cmd {
 		return nil
 	}
 	e.setStatus(levelInfo, "exporting "+plural(len(msgs), "message")+" to "+r.path+"…")
-	b, path := e.taps, r.path
+	seqs := make([]uint64, len(msgs))
+	for i, m := range msgs {
+		seqs[i] = m.Seq
+	}
+	b, path, stream := e.taps, r.path, p.stream
 	return func() tea.Msg {
 		n, err := b.Export(path, msgs)
-		return exportDoneMsg{path: path, n: n, err: err}
+		return exportDoneMsg{path: path, n: n, err: err, stream: stream, seqs: seqs}
 	}
 }
 
@@ -531,6 +541,9 @@ func (p *consumersPane) exported(e *env, msg exportDoneMsg) {
 	if msg.err != nil {
 		e.setStatus(levelError, "export: "+msg.err.Error())
 		return
+	}
+	for _, s := range msg.seqs {
+		p.saved[exportKey(msg.stream, s)] = true // their marks are saved: quitting does not ask for them
 	}
 	e.setStatus(levelInfo, "exported "+plural(msg.n, "message")+" to "+msg.path)
 }

@@ -34,6 +34,7 @@ var components = map[string][]string{
 	"pane_security.go":     {"securityPane"},
 	"security_forms.go":    {"roleForm", "bindingForm"},
 	"modal.go":             {"tapForm", "nackPrompt"},
+	"quit.go":              {"quitDialog"},
 	"cmdline.go":           {"cmdLine"},
 	"commands.go":          nil,
 	"commands_switch.go":   nil,

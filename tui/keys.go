@@ -165,6 +165,7 @@ type ConfirmKeys struct {
 	Yes    Binding
 	No     Binding
 	Toggle Binding
+	List   Binding // the quit question: lists the subscriptions it would delete
 }
 
 // ConnectorKeys act on the selected connector.
@@ -218,8 +219,9 @@ func DefaultKeyMap() KeyMap {
 	km.Global = GlobalKeys{
 		Quit: bind([]string{"q"}, "q", "back / quit").
 			doc("back one level (help, inspector → stream → list, topic detail → list, connector details); quits from a top-level pane"),
-		QuitNow: bind([]string{"ctrl+c"}, "ctrl+c", "quit from anywhere"),
-		Help:    bind([]string{"?"}, "?", "toggle help"),
+		QuitNow: bind([]string{"ctrl+c"}, "ctrl+c", "quit from anywhere").
+			doc("quit from anywhere (asking first when quitting would lose something: a second ctrl+c quits at once)"),
+		Help: bind([]string{"?"}, "?", "toggle help"),
 		Close: bind([]string{"esc"}, "esc", "back / close").
 			doc("close the dialog, input or overlay, or go back one level (as q); on a top-level pane, back to the dashboard"),
 		Theme:    bind([]string{"t"}, "t", "next theme"),
@@ -284,7 +286,7 @@ func DefaultKeyMap() KeyMap {
 		Filter:     bind([]string{"/"}, "/", "filter stream").doc("filter the stream: text, `key:GLOB`, `attr:NAME=VALUE`, `$.path OP value`, `-negation`"),
 		Mark:       bind([]string{"space"}, "space", "mark / unmark"),
 		Ack:        bind([]string{"a"}, "a", "ack").changes(changesAck).doc("ack the marked or selected messages (manual-ack taps)"),
-		Nack:       bind([]string{"n"}, "n", "nack…").changes(changesNack).doc("nack them with a delay and a reason"),
+		Nack:       bind([]string{"n"}, "n", "nack…").changes(changesNack).doc("nack them with a delay and a reason (more than one: asks first, naming what the broker does with them)"),
 		Replay:     bind([]string{"P"}, "P", "replay…").changes(changesReplay).doc("replay the marked or selected messages, after a review"),
 		NewTap:     bind([]string{"c"}, "c", "new tap…").changes(changesTaps).doc("start a tap: a form for an ad-hoc consumer"),
 		StopTap:    bind([]string{"x"}, "x", "stop tap").doc("stop the selected tap (its subscription keeps its messages)"),
@@ -315,6 +317,8 @@ func DefaultKeyMap() KeyMap {
 		Yes:    bind([]string{"y", "Y"}, "y", "yes"),
 		No:     bind([]string{"n", "N"}, "n", "no"),
 		Toggle: bind([]string{"left", "right", "h", "l", "tab", "shift+tab"}, "←/→", "choose yes or no"),
+		List: bind([]string{"l"}, "l", "list").
+			doc("the quit question: list the subscriptions this console created, which y deletes"),
 	}
 	km.Connectors = ConnectorKeys{
 		StartStop: bind([]string{"s"}, "s", "start / stop").changes(changesConnectors),
@@ -387,7 +391,7 @@ func (k KeyMap) sections() []helpSection {
 		{title: "Security", bindings: []Binding{k.Security.Switch, k.Security.NewRole, k.Security.NewBinding, k.Security.Delete}},
 		{title: "Forms, prompts and the command line", bindings: []Binding{k.Prompt.Submit, k.Prompt.Cancel,
 			k.Prompt.NextItem, k.Prompt.PrevItem, k.Prompt.Complete, k.Prompt.History}, readmeOnly: true},
-		{title: "Confirmations (No is the default)", bindings: []Binding{k.Confirm.Yes, k.Confirm.No, k.Confirm.Toggle}, readmeOnly: true},
+		{title: "Confirmations (No is the default)", bindings: []Binding{k.Confirm.Yes, k.Confirm.No, k.Confirm.Toggle, k.Confirm.List}, readmeOnly: true},
 	}
 }
 

@@ -1,6 +1,9 @@
 package tui
 
 import (
+	"context"
+	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -153,14 +156,28 @@ func parseSubType(s string) (monitor.SubscriptionType, bool) {
 	return t, err == nil
 }
 
-// tapForm asks for a tap's topic, subscription, type and ack mode.
+// tapForm asks for a tap's topic, subscription, type and ack mode. The type defaults to the subscription's
+// when the one typed exists (as the snapshot's consumers or a description of the topic say), until the user
+// chooses one; a subscription whose type is unknown is tapped with its own type (the check before the tap
+// reads it), a new one as shared.
 type tapForm struct {
 	topic, sub textinput.Model
 	typ        int // index in subTypes
+	typSet     bool
+	typFrom    string // where the type shown comes from ("" the default, shared)
 	manual     bool
 	focus      int // 0 topic, 1 subscription, 2 type, 3 manual
 	name       string
 	err        string
+	// described holds the subscriptions of the topics described, by topic (the form describes the topic
+	// typed when the focus leaves it).
+	described map[string][]monitor.SubscriptionDetail
+}
+
+// tapDescribedMsg is the description of a topic the tap form asked for, to default the type.
+type tapDescribedMsg struct {
+	topic string
+	subs  []monitor.SubscriptionDetail
 }
 
 const tapFields = 4
@@ -169,7 +186,7 @@ const tapFields = 4
 // focuses its first field to fill. The subscription is empty: the console's own (named from prefix, see
 // tapSub), unless the user names one.
 func newTapForm(t *themes.Theme, topic, name, prefix string) (*tapForm, tea.Cmd) {
-	f := &tapForm{typ: 1, name: name}
+	f := &tapForm{typ: 1, name: name, described: map[string][]monitor.SubscriptionDetail{}}
 	f.topic = newInput(t, "", "/namespace/topic")
 	f.topic.SetValue(topic)
 	f.topic.CursorEnd()
@@ -193,6 +210,54 @@ func tapInputWidth(w int) int {
 func (f *tapForm) sync(e *env) {
 	setInputWidth(&f.topic, tapInputWidth(e.w))
 	setInputWidth(&f.sub, tapInputWidth(e.w))
+	f.defaultType(e.snap)
+}
+
+// defaultType shows the type of the subscription typed when it exists and the user chose none: the one the
+// snapshot's consumers of it have, else the topic's description's; else shared.
+func (f *tapForm) defaultType(snap *monitor.Snapshot) {
+	if f.typSet {
+		return
+	}
+	f.typ, f.typFrom = 1, ""
+	topic, sub := baseTopic(strings.TrimSpace(f.topic.Value())), strings.TrimSpace(f.sub.Value())
+	if sub == "" {
+		return
+	}
+	typ := monitor.SubscriptionUnknown
+	for _, c := range snap.Consumers {
+		if baseTopic(c.Topic) == topic && c.Subscription == sub && c.Type != monitor.SubscriptionUnknown {
+			typ = c.Type
+			break
+		}
+	}
+	if typ == monitor.SubscriptionUnknown {
+		if i := slices.IndexFunc(f.described[topic], func(s monitor.SubscriptionDetail) bool { return s.Name == sub }); i >= 0 {
+			typ = f.described[topic][i].Type
+		}
+	}
+	if i := slices.Index(subTypes, typ.String()); typ != monitor.SubscriptionUnknown && i >= 0 {
+		f.typ, f.typFrom = i, "the subscription's type"
+	}
+}
+
+// describe describes the topic typed in a command, once per topic, to default the type.
+func (f *tapForm) describe(e *env) tea.Cmd {
+	topic := baseTopic(strings.TrimSpace(f.topic.Value()))
+	if _, ok := f.described[topic]; ok || e.cluster == nil || checkTopic(topic) != "" {
+		return nil
+	}
+	f.described[topic] = nil // asked
+	b, ctx := e.cluster, e.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+		defer cancel()
+		d, err := b.DescribeTopic(ctx, topic)
+		if err != nil {
+			return nil // the check before the tap describes it again, and says what failed
+		}
+		return tapDescribedMsg{topic: topic, subs: d.Subs}
+	}
 }
 
 func (f *tapForm) focusField() tea.Cmd {
@@ -213,6 +278,10 @@ func (f *tapForm) restyle(t *themes.Theme) {
 }
 
 func (f *tapForm) input(msg tea.Msg) tea.Cmd {
+	if d, ok := msg.(tapDescribedMsg); ok {
+		f.described[d.topic] = d.subs
+		return nil
+	}
 	var cmd tea.Cmd
 	switch f.focus {
 	case 0:
@@ -224,7 +293,11 @@ func (f *tapForm) input(msg tea.Msg) tea.Cmd {
 }
 
 func (f *tapForm) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
+	from := f.focus
 	if cmd, ok := formNav(e, msg, &f.focus, tapFields, func() tea.Cmd { return f.submit(e) }, f.focusField); ok {
+		if from == 0 && f.focus != 0 {
+			return tea.Batch(cmd, f.describe(e))
+		}
 		return cmd
 	}
 	s := msg.String()
@@ -232,9 +305,9 @@ func (f *tapForm) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 	case 2:
 		switch s {
 		case "left", "h":
-			f.typ = (f.typ + len(subTypes) - 1) % len(subTypes)
+			f.typ, f.typSet = (f.typ+len(subTypes)-1)%len(subTypes), true
 		case "right", "l", "space":
-			f.typ = (f.typ + 1) % len(subTypes)
+			f.typ, f.typSet = (f.typ+1)%len(subTypes), true
 		}
 		return nil
 	case 3:
@@ -260,6 +333,9 @@ func (f *tapForm) submit(e *env) tea.Cmd {
 		return f.focusField()
 	}
 	typ, _ := parseSubType(subTypes[f.typ])
+	if sub != "" && !f.typSet && f.typFrom == "" {
+		typ = monitor.SubscriptionUnknown // the subscription's own, which the check before the tap reads
+	}
 	e.post(closeModalMsg{})
 	e.post(startTapMsg{spec: monitor.ConsumerSpec{Name: f.name, Topic: topic, Subscription: sub, Type: typ, ManualAck: f.manual}})
 	return nil
@@ -306,6 +382,13 @@ func (f *tapForm) view(e *env, w, h int) string {
 		}
 	}
 	body = append(body, l.String())
+	switch {
+	case f.typSet:
+	case f.typFrom != "":
+		body = append(body, newLine(iw).space(3+lw).add(st.muted, f.typFrom+" (it exists)").String())
+	case strings.TrimSpace(f.sub.Value()) != "":
+		body = append(body, newLine(iw).space(3+lw).add(st.muted, "its own if it exists, else shared").String())
+	}
 	l = label(3, "manual ack")
 	if f.manual {
 		l.add(pick(f.focus == 3, st.selected, st.accent), "[x] yes").add(st.muted, "  messages wait for a (ack) or n (nack)")
@@ -324,18 +407,32 @@ func (f *tapForm) view(e *env, w, h int) string {
 
 // ---- the nack prompt ----
 
-// nackPrompt asks for the delay and reason of a nack.
+// nackPrompt asks for the delay and reason of a nack. A nack of more than one message is confirmed after
+// it, naming how many and what the broker does with them: it delivers them again after the delay, and
+// applies the subscription's failure policy (its dead-letter topic…), which the prompt reads from a
+// description of the topic as it opens.
 type nackPrompt struct {
 	stream        string
+	topic, sub    string // the stream's subscription
 	seqs          []uint64
 	delay, reason textinput.Model
 	focus         int // 0 delay, 1 reason
 	err           string
+	policy        *nackPolicyMsg // the subscription's failure policy, once described
 }
 
-// newNackPrompt returns the nack prompt for messages of a stream, and the command that focuses it.
-func newNackPrompt(t *themes.Theme, stream string, seqs []uint64) (*nackPrompt, tea.Cmd) {
-	p := &nackPrompt{stream: stream, seqs: seqs}
+// nackPolicyMsg is the failure policy of the subscription a nack prompt is for (nil: none, for a
+// non-reliable topic), or why it could not be read.
+type nackPolicyMsg struct {
+	topic, sub string
+	policy     *monitor.FailurePolicy
+	err        error
+}
+
+// newNackPrompt returns the nack prompt for messages of a stream of subscription sub of topic, and the
+// command that focuses it.
+func newNackPrompt(t *themes.Theme, stream, topic, sub string, seqs []uint64) (*nackPrompt, tea.Cmd) {
+	p := &nackPrompt{stream: stream, topic: topic, sub: sub, seqs: seqs}
 	p.delay = newInput(t, "", "0s")
 	p.delay.CharLimit = 16
 	p.reason = newInput(t, "", "optional")
@@ -378,7 +475,35 @@ func (p *nackPrompt) restyle(t *themes.Theme) {
 	styleInput(&p.reason, t)
 }
 
+// describe reads the subscription's failure policy in a command, for the confirmation of a nack of more
+// than one message.
+func (p *nackPrompt) describe(e *env) tea.Cmd {
+	if len(p.seqs) < 2 || e.cluster == nil {
+		return nil
+	}
+	b, ctx, topic, sub := e.cluster, e.ctx, p.topic, p.sub
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+		defer cancel()
+		d, err := b.DescribeTopic(ctx, baseTopic(topic))
+		r := nackPolicyMsg{topic: topic, sub: sub, err: err}
+		if i := slices.IndexFunc(d.Subs, func(s monitor.SubscriptionDetail) bool { return s.Name == sub }); err == nil && i >= 0 {
+			r.policy = d.Subs[i].Policy
+			if d.Subs[i].Err != "" {
+				r.err = errors.New(d.Subs[i].Err)
+			}
+		}
+		return r
+	}
+}
+
 func (p *nackPrompt) input(msg tea.Msg) tea.Cmd {
+	if r, ok := msg.(nackPolicyMsg); ok {
+		if r.topic == p.topic && r.sub == p.sub {
+			p.policy = &r
+		}
+		return nil
+	}
 	var cmd tea.Cmd
 	if p.focus == 0 {
 		p.delay, cmd = p.delay.Update(msg)
@@ -404,9 +529,41 @@ func (p *nackPrompt) submit(e *env) tea.Cmd {
 		return p.focusField()
 	}
 	e.post(closeModalMsg{})
-	e.setStatus(levelInfo, "nacking "+plural(len(p.seqs), "message")+"…")
-	e.post(settleMsg{verb: "nack", stream: p.stream, seqs: p.seqs, delay: d, reason: strings.TrimSpace(p.reason.Value())})
+	r := settleMsg{verb: "nack", stream: p.stream, seqs: p.seqs, delay: d, reason: strings.TrimSpace(p.reason.Value())}
+	if len(p.seqs) > 1 {
+		n := plural(len(p.seqs), "message")
+		e.post(openModalMsg{m: newConfirm("Nack "+n+"?", p.confirmLines(d), changesNack, r)})
+		return nil
+	}
+	e.setStatus(levelInfo, "nacking 1 message…")
+	e.post(r)
 	return nil
+}
+
+// confirmLines say what a nack of the prompt's messages after delay d does, one fact a line.
+func (p *nackPrompt) confirmLines(d time.Duration) []string {
+	lines := wrapWords(plural(len(p.seqs), "message")+" of "+clean(p.sub)+" on "+clean(baseTopic(p.topic))+" go back to the broker.", 70)
+	lines = append(lines, "It delivers them again "+pick(d > 0, "after "+fmtDur(d), "at once")+", to any consumer of the subscription.")
+	switch pol := p.policy; {
+	case pol == nil:
+		lines = append(lines, "Its failure policy is not known yet (it may dead-letter them).")
+	case pol.err != nil:
+		lines = append(lines, wrapWords("Its failure policy is unknown: "+clean(pol.err.Error()), 70)...)
+	case pol.policy == nil:
+		lines = append(lines, "It has no failure policy: nothing is dead-lettered.")
+	default:
+		fp := pol.policy
+		then := "blocks the subscription until it is acked"
+		switch fp.Poison {
+		case "drop":
+			then = "is dropped"
+		case "dead-letter":
+			then = "goes to the dead-letter topic " + clean(fp.DeadLetterTopic)
+		}
+		lines = append(lines, "Its failure policy: a message delivered more than "+strconv.FormatUint(uint64(fp.MaxRedeliveries), 10)+" times",
+			"that fails again "+then+".")
+	}
+	return lines
 }
 
 // parseDelay parses a nack delay: empty is 0, a bare number is seconds, else a Go duration ("1m30s").

@@ -49,12 +49,14 @@ type consumersPane struct {
 	// offered for deletion when their tap stops.
 	prefix  string
 	created map[string]bool
+	// saved holds the messages exported (exportKey): their marks are not lost when the console quits.
+	saved map[string]bool
 
 	replay replayer // the review and the one running replay
 }
 
 func newConsumersPane(t *themes.Theme, prefix string) *consumersPane {
-	return &consumersPane{msgStream: newMsgStream(), fin: newFilterInput(t), prefix: prefix, created: map[string]bool{},
+	return &consumersPane{msgStream: newMsgStream(), fin: newFilterInput(t), prefix: prefix, created: map[string]bool{}, saved: map[string]bool{},
 		schemas: map[uint64]string{}, schemaReq: map[uint64]bool{}}
 }
 

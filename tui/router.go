@@ -14,7 +14,8 @@ import (
 // the keymap and the command table, before any component sees a key or a command that changes state.
 // ctrl+c quits from anywhere; q and esc go back one level (the help overlay, a pane's sub-view: the
 // inspector, the stream, a topic's detail), q quits only from a top-level pane, and esc there goes back
-// to the dashboard. Modals and text inputs take q and esc themselves (a form closes on esc).
+// to the dashboard. Quitting (q, ctrl+c, :quit) asks first when it would lose something (quit.go); ctrl+c
+// on that question quits at once. Modals and text inputs take q and esc themselves (a form closes on esc).
 // Clicks and the wheel go to the header's tabs or to the pane under the mouse.
 
 // update routes a message: the root's own, the requests components post, data messages to the component
@@ -77,6 +78,12 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case readOnlyMsg:
 		m.setReadOnly()
 		return nil
+	case quitMsg:
+		return m.quit()
+	case quitNowMsg:
+		return tea.Quit
+	case quitDeletedMsg:
+		return m.quitDeleted(msg)
 
 	// The messages a component owns: requests it serves and the results of its actions.
 	case lookupMsg:
@@ -91,7 +98,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return m.with(func(e *env) tea.Cmd { m.connectors.actionDone(e, msg); return nil })
 	case openTapFormMsg, startTapMsg, tapCheckMsg, tapDoneMsg, stopTapMsg, tapStoppedMsg, unsubscribeMsg, unsubscribeDoneMsg,
 		settleMsg, settleDoneMsg, resettleMsg, filterMsg, exportMsg, exportDoneMsg, schemaMsg,
-		replayMsg, replayStartedMsg, replayProgressMsg, replayDoneMsg:
+		replayMsg, replayStartedMsg, replayProgressMsg, replayDoneMsg, quitDeleteMsg:
 		return m.with(func(e *env) tea.Cmd { return m.consumers.update(e, msg) })
 	case startProducerMsg, producerDoneMsg, stopProducerMsg, producerStoppedMsg, produceMsg, produceDoneMsg:
 		return m.with(func(e *env) tea.Cmd { return m.producers.update(e, msg) })
@@ -193,7 +200,10 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	g := m.keys.Global
 	p := m.panes[m.active]
 	if matches(msg, g.QuitNow) {
-		return tea.Quit
+		if _, asked := m.modal.(*quitDialog); asked {
+			return tea.Quit // the second ctrl+c: out at once, deleting nothing
+		}
+		return m.quit()
 	}
 	if m.cmd.open {
 		return m.cmdKey(msg)
@@ -236,7 +246,7 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		if back() {
 			return nil // q leaves the pane's sub-view one level, as esc does
 		}
-		return tea.Quit
+		return m.quit()
 	case matches(msg, g.Refresh):
 		return m.refresh()
 	case matches(msg, g.Help):
@@ -277,6 +287,40 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		return nil
 	}
 	return m.with(func(e *env) tea.Cmd { return p.key(e, msg) })
+}
+
+// quit quits the console: at once when the context is cancelled (SIGTERM) or when quitting loses nothing,
+// else after the question (quit.go) that names what would be lost: the subscriptions this console created,
+// the messages its manual taps hold unacked, the marks not acted on.
+func (m *Model) quit() tea.Cmd {
+	if m.ctx.Err() != nil {
+		return tea.Quit
+	}
+	loss := m.consumers.quitLoss(m.env())
+	if loss.empty() {
+		return tea.Quit
+	}
+	m.cmd.close()
+	m.showHelp = false
+	m.modal = newQuitDialog(loss, m.readOnly())
+	return nil
+}
+
+// quitDeleted ends the deletion the quit question asked for: the consumers pane forgets the subscriptions
+// deleted; without failures the console quits, else the question shows them and the console stays open.
+func (m *Model) quitDeleted(msg quitDeletedMsg) tea.Cmd {
+	cmd := m.with(func(e *env) tea.Cmd { return m.consumers.update(e, msg) })
+	if len(msg.failed) == 0 {
+		return tea.Quit
+	}
+	m.setStatus(levelError, "quit: "+plural(len(msg.failed), "subscription")+" could not be deleted (the console stays open)")
+	d, ok := m.modal.(*quitDialog)
+	if !ok {
+		d = newQuitDialog(quitLoss{}, m.readOnly())
+		m.modal = d
+	}
+	d.deleted(msg)
+	return cmd
 }
 
 // backer is a pane whose esc also clears what is no sub-view (the topics list's filter): q calls back,

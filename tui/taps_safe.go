@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"os/user"
 	"slices"
@@ -184,14 +185,102 @@ func (p *consumersPane) existingChecked(e *env, msg tapCheckMsg) tea.Cmd {
 		who += " (" + clean(strings.Join(info.consumers, ", ")) + ")"
 	}
 	lag := pick(info.lag >= 0, "lag "+itoa(int(info.lag)), "lag unknown (no metrics)")
-	lines := []string{
-		clean(spec.Subscription) + " of " + clean(spec.Topic) + " exists: this console did not create it.",
-		"type " + typ + " · " + who + " · " + lag,
+	lines := append(wrapWords(clean(spec.Subscription)+" of "+clean(spec.Topic)+" exists: this console did not create it.", 70),
+		"type "+typ+" · "+who+" · "+lag,
 		"The tap would take a share of its messages: what the tap",
 		"receives, the subscription's other consumers do not.",
-		"Leave the subscription empty to tap with the console's own.",
-	}
+		"Leave the subscription empty to tap with the console's own.")
 	e.post(openModalMsg{m: newConfirm("Tap existing subscription "+clean(spec.Subscription)+"?", lines, changesTaps,
 		startTapMsg{spec: spec, checked: true})})
 	return nil
+}
+
+// ---- at quit ----
+
+// quitLoss says what quitting now would lose: the subscriptions the console's taps created (still its own:
+// not deleted since), the messages its manual-ack taps hold unacked, and the stream's marks not acked,
+// nacked nor exported.
+func (p *consumersPane) quitLoss(e *env) quitLoss {
+	var l quitLoss
+	for k := range p.created {
+		topic, sub, _ := strings.Cut(k, "\x00")
+		l.subs = append(l.subs, subRef{topic: topic, sub: sub})
+	}
+	slices.SortFunc(l.subs, func(a, b subRef) int { return strings.Compare(a.topic+"\x00"+a.sub, b.topic+"\x00"+b.sub) })
+	for _, c := range e.snap.Consumers {
+		if c.AdHoc && c.ManualAck && c.State != monitor.ConsumerClosed {
+			l.pending += c.Pending
+		}
+	}
+	for s := range p.marks {
+		if !p.saved[exportKey(p.stream, s)] {
+			l.marks++
+		}
+	}
+	return l
+}
+
+// exportKey names a message of a stream in the set of those exported.
+func exportKey(stream string, seq uint64) string { return stream + "\x00" + itoa(int(seq)) }
+
+// deleteCreated deletes the subscriptions the console created, in a command: the console's taps on them
+// stop first (the broker refuses to delete a subscription while a consumer is connected); one a description
+// of its topic no longer lists is gone already (the broker would answer the same error as for one in use).
+func (p *consumersPane) deleteCreated(e *env, subs []subRef) tea.Cmd {
+	taps := map[string]subRef{} // the console's taps on them, by name
+	for _, c := range e.snap.Consumers {
+		if r := (subRef{topic: baseTopic(c.Topic), sub: c.Subscription}); c.AdHoc && c.State != monitor.ConsumerClosed && slices.Contains(subs, r) {
+			taps[c.Name] = r
+		}
+	}
+	e.setStatus(levelInfo, "deleting "+plural(len(subs), "subscription")+" created by this console…")
+	tb, admin, cluster, ctx := e.taps, e.admin, e.cluster, e.ctx
+	return func() tea.Msg {
+		stopErr := map[subRef]error{}
+		for name, r := range taps {
+			ctx, cancel := context.WithTimeout(ctx, actionTimeout)
+			if err := tb.StopConsumer(ctx, name); err != nil && !errors.Is(err, monitor.ErrNotFound) {
+				stopErr[r] = fmt.Errorf("stop tap %s: %w", name, err)
+			}
+			cancel()
+		}
+		var out quitDeletedMsg
+		for _, s := range subs {
+			ctx, cancel := context.WithTimeout(ctx, actionTimeout)
+			err := deleteSub(ctx, cluster, admin, s)
+			cancel()
+			switch {
+			case err == nil:
+				out.deleted = append(out.deleted, s)
+			case stopErr[s] != nil:
+				out.failed = append(out.failed, subFailure{subRef: s, err: errors.Join(stopErr[s], err)})
+			default:
+				out.failed = append(out.failed, subFailure{subRef: s, err: err})
+			}
+		}
+		return out
+	}
+}
+
+// deleteSub deletes subscription s unless a description of its topic says it is gone already (a topic
+// deleted since counts as gone).
+func deleteSub(ctx context.Context, cluster monitor.ClusterAdmin, admin monitor.Admin, s subRef) error {
+	if cluster != nil {
+		d, err := cluster.DescribeTopic(ctx, s.topic)
+		if errors.Is(err, monitor.ErrTopicNotFound) {
+			return nil
+		}
+		if err == nil && !slices.Contains(d.Subscriptions, s.sub) {
+			return nil
+		}
+	}
+	return admin.Unsubscribe(ctx, s.topic, s.sub)
+}
+
+// quitDeleted forgets the subscriptions the quit question deleted.
+func (p *consumersPane) quitDeleted(e *env, msg quitDeletedMsg) {
+	for _, s := range msg.deleted {
+		delete(p.created, subKey(s.topic, s.sub))
+	}
+	e.post(pullMsg{})
 }

@@ -141,3 +141,68 @@ func TestTapCheckSources(t *testing.T) {
 		t.Errorf("stopping: status %q", m.status.text)
 	}
 }
+
+// tapFormOn opens the tap form on topic and runs its commands (the description of the topic).
+func tapFormOn(t *testing.T, m *Model, topic string) *tapForm {
+	t.Helper()
+	_, cmd := m.Update(openTapFormMsg{topic: topic})
+	run(t, m, cmd)
+	f, ok := m.modal.(*tapForm)
+	if !ok {
+		t.Fatalf("no tap form: %T", m.modal)
+	}
+	return f
+}
+
+// TestTapFormTypeDefault: the tap form's type is the subscription's when the one typed exists (from the
+// snapshot's consumers, else from the topic's description), shared for a new one, and the user's once
+// chosen; a subscription the form knows nothing of is tapped with its own type, which the check reads.
+func TestTapFormTypeDefault(t *testing.T) {
+	f := tuitest.TopicsCluster()
+	m := newTest(t, f, 160, 40, "dark")
+
+	fm := tapFormOn(t, m, "/default/orders")
+	if subTypes[fm.typ] != "shared" || strings.Contains(screen(m), "the subscription's type") {
+		t.Fatalf("an empty subscription: type %s", subTypes[fm.typ])
+	}
+	typeText(m, "shipping") // key-shared, as its consumer shipping-1 says
+	if subTypes[fm.typ] != "key-shared" || !strings.Contains(lineWith(screen(m), "type"), "[key-shared]") ||
+		!strings.Contains(screen(m), "the subscription's type (it exists)") {
+		t.Fatalf("shipping: type %s:\n%s", subTypes[fm.typ], screen(m))
+	}
+	run(t, m, press(m, "enter"))
+	run(t, m, press(m, "y")) // the tap on an existing subscription asks first
+	if got := calls(f, "StartConsumer"); !slices.Equal(got, []string{"StartConsumer /default/orders shipping key-shared console-test-0a1b-tap-1"}) {
+		t.Fatalf("calls %q", got)
+	}
+
+	// Known from the description only: ledger of /default/payments is exclusive.
+	fm = tapFormOn(t, m, "/default/payments")
+	typeText(m, "ledger")
+	if subTypes[fm.typ] != "exclusive" || fm.typFrom == "" {
+		t.Fatalf("ledger: type %s from %q", subTypes[fm.typ], fm.typFrom)
+	}
+	// Chosen by the user: it stays whatever the subscription.
+	press(m, "tab", "right")
+	press(m, "shift+tab", "ctrl+u")
+	typeText(m, "shipping")
+	if subTypes[fm.typ] != "shared" || !fm.typSet {
+		t.Fatalf("chosen: type %s", subTypes[fm.typ])
+	}
+	press(m, "esc")
+
+	// Unknown to the form (the description failed): the tap asks for the subscription's own type.
+	f.Update(func(*monitor.Snapshot) { f.Details = nil })
+	fm = tapFormOn(t, m, "/default/audit")
+	typeText(m, "someone")
+	if !strings.Contains(screen(m), "its own if it exists, else shared") {
+		t.Errorf("an unknown subscription's type line:\n%s", screen(m))
+	}
+	run(t, m, press(m, "enter"))
+	if got := calls(f, "StartConsumer"); got[len(got)-1] != "StartConsumer /default/audit someone shared console-test-0a1b-tap-2" {
+		t.Fatalf("calls %q", got)
+	}
+	if i := slices.IndexFunc(m.snap.Consumers, func(c monitor.ConsumerStats) bool { return c.Name == "console-test-0a1b-tap-2" }); i < 0 {
+		t.Fatal("the tap is not in the snapshot")
+	}
+}
