@@ -204,6 +204,13 @@ func TestQuitWarnsOfPendingAndMarks(t *testing.T) {
 	if len(m.consumers.marks) != 2 {
 		t.Fatalf("%d marks", len(m.consumers.marks))
 	}
+	// Marks belong to their stream: with another stream shown, tap-1's are still counted.
+	press(m, "esc")
+	selectConsumer(t, m, "billing-1")
+	if l := m.consumers.quitLoss(m.env()); l.marks != 2 {
+		t.Fatalf("with another stream shown, the quit question counts %d marks, want tap-1's 2", l.marks)
+	}
+	selectConsumer(t, m, "tap-1")
 	press(m, "ctrl+c")
 	quitQuestion(t, m, itoa(pending)+" messages delivered to manual taps are not acked: quitting lets the broker",
 		"2 marked messages not acted on nor exported: the marks are lost", "Quit anyway? [y/N]", "No: stay")

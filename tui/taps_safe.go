@@ -199,7 +199,7 @@ func (p *consumersPane) existingChecked(e *env, msg tapCheckMsg) tea.Cmd {
 
 // quitLoss says what quitting now would lose: the subscriptions the console's taps created (still its own:
 // not deleted since), the messages its manual-ack taps hold unacked, and the stream's marks not acked,
-// nacked nor exported.
+// nacked nor exported, in every stream's view.
 func (p *consumersPane) quitLoss(e *env) quitLoss {
 	var l quitLoss
 	for k := range p.created {
@@ -212,10 +212,16 @@ func (p *consumersPane) quitLoss(e *env) quitLoss {
 			l.pending += c.Pending
 		}
 	}
-	for s := range p.marks {
-		if !p.saved[exportKey(p.stream, s)] {
-			l.marks++
+	count := func(stream string, marks map[uint64]bool) {
+		for s := range marks {
+			if !p.saved[exportKey(stream, s)] {
+				l.marks++
+			}
 		}
+	}
+	count(p.stream, p.marks)
+	for stream, v := range p.kept { // the other streams' views keep their own marks
+		count(stream, v.marks)
 	}
 	return l
 }
