@@ -77,6 +77,10 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case readOnlyMsg:
 		m.setReadOnly()
 		return nil
+	case eventsMsg:
+		m.showHelp = false
+		m.openModal(&eventsView{log: m.events})
+		return nil
 
 	// The messages a component owns: requests it serves and the results of its actions.
 	case lookupMsg:
@@ -227,6 +231,10 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.helpOff = max(0, m.helpOff) // sync applies the upper bound
 		return nil
 	}
+	if m.statusOpen && matches(msg, g.Close, g.Expand) {
+		m.statusOpen = false // esc folds the whole status message before it closes anything else
+		return nil
+	}
 	switch {
 	case matches(msg, g.Quit):
 		back := p.esc
@@ -246,6 +254,12 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.cmd.openLine("")
 	case matches(msg, g.ReadOnly):
 		m.setReadOnly()
+		return nil
+	case matches(msg, g.Events):
+		m.openModal(&eventsView{log: m.events})
+		return nil
+	case matches(msg, g.Expand):
+		m.statusOpen = true
 		return nil
 	case matches(msg, g.Close):
 		if !p.esc() && m.active != paneDashboard {

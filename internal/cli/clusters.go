@@ -425,5 +425,7 @@ func runTUI(ctx context.Context, cfg *ConsoleConfig, files *consoleFiles, home *
 	}
 	return tui.Run(ctx, home, tui.Options{Theme: cfg.Theme, ReadOnly: cfg.ReadOnly, HistoryFile: historyFile(files.logPath),
 		ClusterName: cfg.target.Name, Clusters: sw.names(), SwitchCluster: sw.switchTo,
-		ThemeChanged: func(name string) { cfg.remember(files.log, name, "") }})
+		ThemeChanged: func(name string) { cfg.remember(files.log, name, "") },
+		// The events view's errors, warnings and actions go to the log too, with their times.
+		EventLog: files.log.With("source", "console events")})
 }
