@@ -1248,7 +1248,7 @@ func TestInspector(t *testing.T) {
 	}
 	run(t, m, cmd) // the schema subject
 	s := screen(m)
-	for _, want := range []string{"Message #199", `"order_id": 1001,`, `"items": [`, "payload · json · 70 B", "id 3 v2 · orders-value",
+	for _, want := range []string{"Message @ offset 5066", `"order_id": 1001,`, `"items": [`, "payload · json · 70 B", "id 3 v2 · orders-value",
 		"content-type=application/json", "trace-id=t-0198", "/default/orders-part-0 @ 5066"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("the inspector lacks %q:\n%s", want, s)
