@@ -261,7 +261,9 @@ func (v *eventsView) view(e *env, w, h int) string {
 		}
 		body = append(body, st.textLine(inner, st.text, l))
 	}
-	body = append(body, blank(inner), st.hintLine(inner, "↑↓ pgup pgdn", "select", "y", "copy", "esc", "close"))
+	k := e.keys
+	body = append(body, blank(inner), st.hintLine(inner, "↑↓ pgup pgdn", "select", k.Events.Copy.Help().Key, "copy",
+		k.Global.Close.Help().Key+"/"+k.Global.Events.Help().Key, "close"))
 
 	title := []seg{{"Events", st.title}, {" · " + itoa(len(list)) + pick(len(list) == maxEvents, " (the last "+fmtInt(maxEvents)+")", ""), st.muted}}
 	if sel >= 0 {
