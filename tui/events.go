@@ -57,7 +57,7 @@ func (l *eventLog) add(ev event) {
 	}
 	for i := len(l.list) - 1; i >= 0 && i >= len(l.list)-8; i-- {
 		p := &l.list[i]
-		if p.snap != ev.snap && p.text == ev.text && absDur(ev.at.Sub(p.at)) <= sameEventWithin {
+		if p.snap != ev.snap && p.text == ev.text && ev.at.Sub(p.at).Abs() <= sameEventWithin {
 			return
 		}
 	}
@@ -113,13 +113,6 @@ func (l *eventLog) flush(lg *slog.Logger) tea.Cmd {
 		}
 		return nil
 	}
-}
-
-func absDur(d time.Duration) time.Duration {
-	if d < 0 {
-		return -d
-	}
-	return d
 }
 
 // eventMark is the mark and paint of an event's level: ✗ error, ! warning, · action.
@@ -179,14 +172,7 @@ func (v *eventsView) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 	n, g := e.keys.Nav, e.keys.Global
 	i, cnt := v.selIndex(), len(v.log.list)
 	page := max(1, eventListHeight(eventsBoxHeight(e.bodyHeight()))-2)
-	move := func(to int) {
-		to = max(0, min(to, cnt-1))
-		if cnt == 0 || to == cnt-1 {
-			v.sel = 0 // the newest: follow new events
-			return
-		}
-		v.sel = v.log.list[to].id
-	}
+	move := v.moveTo
 	switch {
 	case matches(msg, g.Close, g.Quit, g.Events):
 		e.post(closeModalMsg{only: v})
@@ -212,6 +198,20 @@ func (v *eventsView) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 	}
 	return nil
 }
+
+// moveTo selects the event at index i of the log (clamped); the newest follows new events.
+func (v *eventsView) moveTo(i int) {
+	cnt := len(v.log.list)
+	i = max(0, min(i, cnt-1))
+	if cnt == 0 || i == cnt-1 {
+		v.sel = 0
+		return
+	}
+	v.sel = v.log.list[i].id
+}
+
+// wheel moves the selection by delta events (the mouse wheel; negative: up).
+func (v *eventsView) wheel(_ *env, _, _, delta int) { v.moveTo(v.selIndex() + delta) }
 
 func (v *eventsView) input(tea.Msg) tea.Cmd                      { return nil }
 func (v *eventsView) sync(*env)                                  {}

@@ -122,8 +122,10 @@ func TestEventsAfterFading(t *testing.T) {
 	if i, j := strings.Index(s, "theme: light"), strings.Index(s, "connection lost"); i > j {
 		t.Errorf("not newest last:\n%s", s)
 	}
-	// The newest is selected; ↑ selects the lookup's error, and y copies it.
-	press(m, "up")
+	// The newest is selected; ↑ (or the wheel) selects the lookup's error, and y copies it.
+	m.Update(tea.MouseWheelMsg{Button: tea.MouseWheelUp, X: 10, Y: 10})
+	m.Update(tea.MouseWheelMsg{Button: tea.MouseWheelUp, X: 10, Y: 10})
+	press(m, "down")
 	cmd := press(m, "y")
 	if cmd == nil {
 		t.Fatal("y copies nothing")

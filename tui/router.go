@@ -363,6 +363,9 @@ func (m *Model) handleWheel(mo tea.Mouse) tea.Cmd {
 	default:
 		return nil
 	}
+	if w, ok := m.modal.(wheeler); ok && !m.tooSmall() && !m.cmd.open {
+		return m.with(func(e *env) tea.Cmd { w.wheel(e, mo.X, mo.Y-headerHeight, delta); return nil }) // the events view
+	}
 	if m.tooSmall() || m.modal != nil || m.cmd.open || m.panes[m.active].capturing() {
 		return nil
 	}
