@@ -153,7 +153,11 @@ func (a *Admin) TriggerRebalance(ctx context.Context, dryRun bool, maxMoves int)
 		return RebalanceResult{}, fmt.Errorf("rebalance: %w: %d moves", ErrInvalidConfig, maxMoves)
 	}
 	var out RebalanceResult
-	err := a.call(ctx, "rebalance", func(ctx context.Context, cc *grpc.ClientConn) error {
+	op := "rebalance"
+	if dryRun {
+		op = "rebalance (dry run)"
+	}
+	err := a.call(ctx, op, func(ctx context.Context, cc *grpc.ClientConn) error {
 		req := &adminpb.RebalanceRequest{DryRun: dryRun}
 		if maxMoves > 0 {
 			n := uint32(maxMoves)

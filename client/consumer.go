@@ -223,7 +223,7 @@ func (c *Client) Subscribe(ctx context.Context, cfg ConsumerConfig) (*Consumer, 
 }
 
 func (c *Client) subscribe(ctx context.Context, cfg ConsumerConfig) (*Consumer, error) {
-	parts, err := c.consumerPartitions(ctx, cfg.Topic)
+	parts, err := c.consumerPartitions(ctx, cfg.Subscription, cfg.Topic)
 	if err != nil {
 		return nil, err
 	}
@@ -320,10 +320,11 @@ func (cons *Consumer) goroutine(f func()) {
 // topic itself or its "<topic>-part-N" partitions (the broker's answer is a raw prefix scan, which also
 // returns unrelated topics that merely start with the same name). When the service broker lists none, the
 // broker a lookup redirects to is asked, for brokers that list only the topics they serve.
-func (c *Client) consumerPartitions(ctx context.Context, topic string) ([]string, error) {
-	all, err := c.Partitions(ctx, topic)
+func (c *Client) consumerPartitions(ctx context.Context, sub, topic string) ([]string, error) {
+	op := "subscribe " + sub + " to " + topic // the operation, named once: the broker's answers name the topic too
+	all, err := c.partitions(ctx, topic)
 	if err != nil {
-		return nil, fmt.Errorf("subscribe %s: %w", topic, err)
+		return nil, apiError(op, err)
 	}
 	parts := partitionsOf(topic, all)
 	if len(parts) == 0 {
@@ -345,9 +346,9 @@ func (c *Client) consumerPartitions(ctx context.Context, topic string) ([]string
 	}
 	if len(parts) == 0 {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("subscribe %s: %w", topic, ctx.Err())
+			return nil, fmt.Errorf("%s: %w", op, ctx.Err())
 		}
-		return nil, fmt.Errorf("subscribe %s: %w", topic, ErrTopicNotFound)
+		return nil, fmt.Errorf("%s: %w", op, ErrTopicNotFound)
 	}
 	return parts, nil
 }

@@ -151,6 +151,15 @@ func (c *Client) lookupRoute(ctx context.Context, topic string, cur route) (rout
 // Partitions returns the partitions of topic ("<topic>-part-N"), or [topic] when it is not partitioned, as the
 // broker lists them; none when nothing matches.
 func (c *Client) Partitions(ctx context.Context, topic string) ([]string, error) {
+	parts, err := c.partitions(ctx, topic)
+	if err != nil {
+		return nil, apiError("partitions of "+topic, err)
+	}
+	return parts, nil
+}
+
+// partitions is Partitions with the error unwrapped, for callers that name the operation themselves.
+func (c *Client) partitions(ctx context.Context, topic string) ([]string, error) {
 	var parts []string
 	err := c.opts.Retry.retry(ctx, func(ctx context.Context) error {
 		s, err := c.stubs(c.serviceURL)
@@ -161,8 +170,5 @@ func (c *Client) Partitions(ctx context.Context, topic string) ([]string, error)
 		parts = resp.GetPartitions()
 		return err
 	}, nil)
-	if err != nil {
-		return nil, apiError("partitions of "+topic, err)
-	}
-	return parts, nil
+	return parts, err
 }

@@ -141,14 +141,14 @@ func (m *Monitor) stop(ctx context.Context, set map[string]*adhoc, name string) 
 	}
 	m.amu.Unlock()
 	if a == nil {
-		return fmt.Errorf("%w: %q", ErrNotFound, name)
+		return fmt.Errorf("stop %s: %w", name, ErrNotFound)
 	}
 	a.cancel()
 	select {
 	case <-a.done:
 		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return fmt.Errorf("stop %s: %w", name, ctx.Err())
 	}
 }
 
@@ -212,9 +212,13 @@ func (m *Monitor) startProducer(ctx context.Context, spec ProducerSpec) error {
 		m.closeProducer(p)
 		err = ErrClosed
 	}
-	if err != nil {
+	if errors.Is(err, ErrClosed) {
 		m.release(m.producers, name, a)
 		return fmt.Errorf("%s: %w", what, err)
+	}
+	if err != nil {
+		m.release(m.producers, name, a)
+		return dispatchHint(err, spec.Reliable) // the client's error names the producer and the topic
 	}
 	ps := m.producer(spec.Topic, name)
 	ps.mu.Lock()
@@ -231,7 +235,7 @@ func (m *Monitor) startProducer(ctx context.Context, spec ProducerSpec) error {
 		ps.adHoc = false
 		ps.mu.Unlock()
 		if err != nil {
-			return fmt.Errorf("producer %s on %s: %w", name, spec.Topic, err)
+			return fmt.Errorf("producer %s: %w", name, err) // the client's error names the topic
 		}
 		return nil
 	}
@@ -246,6 +250,18 @@ func (m *Monitor) startProducer(ctx context.Context, spec ProducerSpec) error {
 		m.log.Info("ad-hoc producer stopped", "producer", name, "topic", spec.Topic)
 	}()
 	return nil
+}
+
+// dispatchHint adds to a producer's creation error what to do when the topic's dispatch strategy is not the
+// producer's (client.ErrDispatchMismatch): reliable says what the producer asked for.
+func dispatchHint(err error, reliable bool) error {
+	if !errors.Is(err, client.ErrDispatchMismatch) {
+		return err
+	}
+	if reliable {
+		return fmt.Errorf("%w (the topic is not reliable: start the producer without reliable dispatch)", err)
+	}
+	return fmt.Errorf("%w (the topic is reliable: start the producer with reliable dispatch)", err)
 }
 
 // runProducer publishes at r messages per second until ctx ends or the producer is closed.
@@ -338,7 +354,10 @@ func (m *Monitor) startConsumer(ctx context.Context, spec ConsumerSpec) error {
 	if err != nil {
 		m.untap(sub, name, t)
 		m.release(m.consumers, name, a)
-		return fmt.Errorf("%s: %w", what, err)
+		if errors.Is(err, ErrClosed) {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return err // the client's error names the subscription and the topic
 	}
 	streams := m.markConsumer(cons, SubscriptionTypeOf(typ), true)
 	if t != nil && admin != nil {
@@ -519,7 +538,7 @@ func (m *Monitor) unsubscribe(ctx context.Context, topic, sub string) error {
 	defer m.markStale(targets...)
 	for _, t := range targets {
 		if err := unsubscribeSettled(ctx, admin, t, sub); err != nil {
-			return fmt.Errorf("%s: %w", what, err)
+			return err // the client's error names the subscription and the topic or partition
 		}
 	}
 	m.log.Info("subscription deleted", "topic", topic, "subscription", sub)

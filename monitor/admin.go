@@ -43,8 +43,7 @@ func (m *Monitor) Lookup(ctx context.Context, topic string) (LookupResult, error
 		lr.Latency = time.Since(start)
 	}
 	if err != nil {
-		lr.ResponseType, lr.Err = "failed", err.Error()
-		err = fmt.Errorf("lookup %s: %w", topic, err)
+		lr.ResponseType, lr.Err = "failed", err.Error() // the client's error names the lookup and the topic
 	} else {
 		lr.ResponseType = strings.ToLower(res.Type.String())
 		lr.BrokerURL, lr.ConnectURL, lr.Proxy = res.BrokerURL, res.ConnectURL, res.Proxy

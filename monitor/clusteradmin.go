@@ -161,7 +161,7 @@ func describeMerged(ctx context.Context, admin *client.Admin, topic string) (Top
 	for i, p := range parts {
 		pd, err := admin.DescribeTopic(ctx, p)
 		if err != nil {
-			return TopicDescription{}, nil, fmt.Errorf("partition %s: %w", p, err)
+			return TopicDescription{}, nil, err // the client's error names the partition
 		}
 		if i == 0 {
 			merged = pd
@@ -257,7 +257,7 @@ func (m *Monitor) eachPartition(ctx context.Context, what, topic string, f func(
 	}
 	for _, t := range ts {
 		if err := f(admin, t); err != nil {
-			return m.failed(fmt.Errorf("%s: %w", what, err))
+			return m.failed(err) // the client's error names the operation and the topic or partition
 		}
 	}
 	return m.changed(what, nil)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -221,7 +220,8 @@ func (m *Monitor) settle(ctx context.Context, nack bool, streamID string, seqs [
 	if nack {
 		action, state = "nack", StateNacked
 	}
-	what := fmt.Sprintf("%s %d message(s) of %s", action, len(seqs), streamID)
+	topic, _, _ := strings.Cut(streamID, "|")
+	what := fmt.Sprintf("%s %s of %s", action, plural(int64(len(uniqueSeqs(seqs))), "message"), topic)
 	if m.opts.ReadOnly {
 		return fmt.Errorf("%s: %w", what, ErrReadOnly)
 	}
@@ -230,19 +230,24 @@ func (m *Monitor) settle(ctx context.Context, nack bool, streamID string, seqs [
 	}
 	st := m.idx.Load().streams[streamID]
 	if st == nil {
-		return fmt.Errorf("%s: %w: %s (no such stream)", what, ErrNotPending, seqList(seqs))
+		return fmt.Errorf("%s: %w: the console has no such tap (it was stopped and forgotten)", what, ErrNotPending)
 	}
 	// Take the messages out of the pending set first: a redelivery that arrives during the call is then
 	// not mistaken for an expiry, and two concurrent calls never settle a message twice.
 	var todo []pendingMsg
-	var notPending []uint64
-	seqs = uniqueSeqs(seqs) // a message named twice is settled once
+	var notPending []*Message // nil: a message the stream no longer keeps
+	seqs = uniqueSeqs(seqs)   // a message named twice is settled once
 	s := st.sub
 	s.mu.Lock()
 	for _, seq := range seqs {
 		cm := st.pending[seq]
 		if cm == nil {
-			notPending = append(notPending, seq)
+			var kept *Message
+			if sl := st.slot(seq); sl != nil {
+				msg := sl.msg
+				kept = &msg
+			}
+			notPending = append(notPending, kept)
 			continue
 		}
 		delete(st.pending, seq)
@@ -255,7 +260,7 @@ func (m *Monitor) settle(ctx context.Context, nack bool, streamID string, seqs [
 
 	var errs []error
 	if len(notPending) > 0 {
-		errs = append(errs, fmt.Errorf("%w: %s", ErrNotPending, seqList(notPending)))
+		errs = append(errs, fmt.Errorf("%w: %s", ErrNotPending, notPendingList(notPending)))
 	}
 	for _, p := range todo {
 		var err error
@@ -281,7 +286,7 @@ func (m *Monitor) settle(ctx context.Context, nack bool, streamID string, seqs [
 		}
 		s.mu.Unlock()
 		if err != nil {
-			errs = append(errs, fmt.Errorf("message %d (%s offset %d): %w", p.seq, p.msg.ID.Topic, p.msg.ID.Offset, err))
+			errs = append(errs, err) // the client's error names the topic and the offset
 		}
 	}
 	if len(errs) > 0 {
@@ -303,25 +308,34 @@ func uniqueSeqs(seqs []uint64) []uint64 {
 	return out
 }
 
-// seqList names messages by Seq: "messages 3, 5, 8" (the first 20, then how many more).
-func seqList(seqs []uint64) string {
+// notPendingList names the messages Ack or Nack found not pending, as users know them: by offset, with
+// their state ("offset 4 (acked), offset 9 (expired)"), at most 20 of them; those the stream no longer keeps
+// are counted ("2 no longer kept").
+func notPendingList(msgs []*Message) string {
 	const show = 20
-	var b strings.Builder
-	if len(seqs) == 1 {
-		b.WriteString("message ")
-	} else {
-		b.WriteString("messages ")
-	}
-	for i, seq := range seqs[:min(show, len(seqs))] {
-		if i > 0 {
-			b.WriteString(", ")
+	var parts []string
+	gone, more := 0, 0
+	for _, msg := range msgs {
+		switch {
+		case msg == nil:
+			gone++
+		case len(parts) == show:
+			more++
+		default:
+			state := msg.State.String()
+			if msg.State == StateNone {
+				state = "acked on receipt: not a manual-ack tap"
+			}
+			parts = append(parts, fmt.Sprintf("offset %d (%s)", msg.Offset, state))
 		}
-		b.WriteString(strconv.FormatUint(seq, 10))
 	}
-	if len(seqs) > show {
-		fmt.Fprintf(&b, " and %d more", len(seqs)-show)
+	if more > 0 {
+		parts = append(parts, fmt.Sprintf("%d more", more))
 	}
-	return b.String()
+	if gone > 0 {
+		parts = append(parts, fmt.Sprintf("%d no longer kept by the console", gone))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // auditEntry is a line of the audit log.

@@ -279,20 +279,6 @@ func TestAuditLogFailure(t *testing.T) {
 	}
 }
 
-// seqList names messages briefly.
-func TestSeqList(t *testing.T) {
-	if got := seqList([]uint64{4}); got != "message 4" {
-		t.Fatal(got)
-	}
-	var many []uint64
-	for i := range 25 {
-		many = append(many, uint64(i+1))
-	}
-	if got := seqList(many); !strings.HasPrefix(got, "messages 1, 2, 3") || !strings.HasSuffix(got, "19, 20 and 5 more") {
-		t.Fatal(got)
-	}
-}
-
 func TestUniqueSeqsKeepsOrder(t *testing.T) {
 	if got := uniqueSeqs([]uint64{4, 3, 4, 1, 3}); !slices.Equal(got, []uint64{4, 3, 1}) {
 		t.Fatalf("uniqueSeqs = %v", got)

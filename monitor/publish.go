@@ -87,7 +87,8 @@ func (m *Monitor) openProducer(ctx context.Context, c *client.Client, admin *cli
 		p, err = c.NewProducer(ctx, cfg)
 	}
 	if errors.Is(err, client.ErrAlreadyExists) && cfg.Partitions == 0 {
-		err = fmt.Errorf("a producer named %s is already open on %s (is another replay or produce still running?): %w", name, topic, err)
+		// The client's error names the producer and the topic.
+		err = fmt.Errorf("%w (one of that name is open already: is another replay or produce still running?)", err)
 	}
 	return p, err
 }
@@ -113,7 +114,7 @@ func (m *Monitor) Replay(ctx context.Context, msgs []Message, topic string, prog
 }
 
 func (m *Monitor) replay(ctx context.Context, msgs []Message, topic string, progress func(done, total int)) (ReplayResult, error) {
-	what := fmt.Sprintf("replay %d message(s)", len(msgs))
+	what := "replay " + plural(int64(len(msgs)), "message")
 	if topic != "" {
 		what += " to " + topic
 	}
@@ -141,7 +142,8 @@ func (m *Monitor) replay(ctx context.Context, msgs []Message, topic string, prog
 		if p == nil {
 			p, err = m.openProducer(ctx, c, admin, target, replayProducer)
 			if err != nil {
-				return res, fmt.Errorf("%s: stopped after %d: %w", what, res.Sent, err)
+				// The client's error names the producer and the target topic.
+				return res, fmt.Errorf("replay: stopped after %d of %d: %w", res.Sent, len(msgs), err)
 			}
 			producers[target] = p
 			res.Topics = append(res.Topics, target)
@@ -157,7 +159,8 @@ func (m *Monitor) replay(ctx context.Context, msgs []Message, topic string, prog
 			opts = append(opts, client.WithSchema(msg.SchemaID, msg.SchemaVersion))
 		}
 		if _, err := p.Send(ctx, msg.Payload, opts...); err != nil {
-			return res, fmt.Errorf("%s: message %d of %d (%s@%d) to %s: %w", what, i+1, len(msgs), msg.Topic, msg.Offset, target, err)
+			// The client's error names the target topic.
+			return res, fmt.Errorf("replay: message %d of %d (%s offset %d): %w", i+1, len(msgs), msg.Topic, msg.Offset, err)
 		}
 		res.Sent++
 		res.Bytes += int64(len(msg.Payload))
@@ -184,13 +187,14 @@ func (m *Monitor) produce(ctx context.Context, topic string, payload []byte) err
 		return err
 	}
 	defer done()
+	// The client's errors name the topic.
 	p, err := m.openProducer(ctx, c, admin, topic, produceProducer)
 	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+		return fmt.Errorf("produce: %w", err)
 	}
 	defer m.closeProducer(p)
 	if _, err := p.Send(ctx, payload); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+		return fmt.Errorf("produce: %w", err)
 	}
 	return nil
 }

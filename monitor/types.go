@@ -28,7 +28,9 @@ const SeriesLen = 300
 // Backend is everything the console asks of its data: the union of the small interfaces below, one per
 // domain, so that a fake or a future data source implements only what it serves. *Monitor implements all of
 // them. Snapshot, Messages, Query and Message never block on the network; the other methods may (the console
-// calls them off its update loop) and honour ctx.
+// calls them off its update loop) and honour ctx. Their errors say once what failed and why: the action
+// and its subject (topic, subscription, producer, offsets) are named once, by the layer that knows them,
+// and the broker's answer follows; callers show them as they are, without a prefix of their own.
 type Backend interface {
 	Snapshots
 	Taps

@@ -50,7 +50,7 @@ func TestQBacksOutOfTheConsumers(t *testing.T) {
 		return m.consumers.insp == nil && m.consumers.focus && m.active == paneConsumers
 	})
 	backStep(t, m, "q", "the consumers list", func() bool {
-		return !m.consumers.focus && m.active == paneConsumers && !strings.Contains(screen(m), "Message #")
+		return !m.consumers.focus && m.active == paneConsumers && !strings.Contains(screen(m), "Message @ offset")
 	})
 	if !quits(press(m, "q")) {
 		t.Fatal("q on the consumers list did not quit")

@@ -51,7 +51,7 @@ func TestClusterSwitch(t *testing.T) {
 	if !slices.Equal(sw.asked, []string{"down"}) {
 		t.Fatalf("asked %v\n%s", sw.asked, screen(m))
 	}
-	if s := screen(m); !strings.Contains(s, "cluster down: connecting to down: connection refused") || m.clusterName != "embedded" ||
+	if s := screen(m); !strings.Contains(m.status.text, "cluster down: connecting to down: connection refused") || m.clusterName != "embedded" ||
 		!strings.Contains(s, "/default/orders") {
 		t.Fatalf("a failed switch:\n%s", s)
 	}

@@ -86,6 +86,8 @@ func commands() []*command {
 		clusterCommand(),
 		{name: "theme", usage: "NAME", help: "switch theme", rest: -1, complete: completeThemes, run: runTheme},
 		{name: "readonly", help: "read-only for the session", rest: -1, run: runReadOnly},
+		{name: "events", help: "the session's events", rest: -1, run: runEvents,
+			doc: "the session's errors, warnings and actions with their times, newest last (y copies the selected one; they also go to the log file)"},
 		{name: "help", help: "show the keys", rest: -1, run: runHelp},
 		{name: "quit", aliases: []string{"q"}, help: "quit", rest: -1, run: runQuit},
 	}
@@ -382,6 +384,14 @@ func runTheme(e *env, a cmdArgs) (tea.Cmd, error) {
 
 func runReadOnly(e *env, _ cmdArgs) (tea.Cmd, error) {
 	e.post(readOnlyMsg{})
+	return nil, nil
+}
+
+func runEvents(e *env, a cmdArgs) (tea.Cmd, error) {
+	if len(a.pos) > 0 {
+		return nil, errors.New("usage: :events (it takes no arguments)")
+	}
+	e.post(eventsMsg{})
 	return nil, nil
 }
 

@@ -238,7 +238,7 @@ func (p *consumersPane) tapStarted(e *env, msg tapDoneMsg) {
 		return
 	}
 	if msg.err != nil {
-		e.setStatus(levelError, "tap "+s.Topic+": "+msg.err.Error())
+		e.setStatus(levelError, msg.err.Error()) // it names the subscription and the topic
 		return
 	}
 	mode := pick(s.ManualAck, "manual ack", "auto-ack")
@@ -326,7 +326,7 @@ func (p *consumersPane) stopTap(e *env, name string) tea.Cmd {
 func (p *consumersPane) tapStopped(e *env, msg tapStoppedMsg) {
 	switch {
 	case msg.err != nil:
-		e.setStatus(levelError, "stop "+msg.name+": "+msg.err.Error())
+		e.setStatus(levelError, msg.err.Error()) // it names the tap
 	case msg.sub != "" && p.created[subKey(msg.topic, msg.sub)]:
 		// A subscription outlives its consumers: the broker keeps the messages for it.
 		e.setStatus(levelInfo, "stopped "+msg.name+"; subscription "+clean(msg.sub)+" keeps its messages (:unsubscribe "+
@@ -458,7 +458,7 @@ func (p *consumersPane) settle(e *env, r settleMsg) tea.Cmd {
 // settled reports an ack or nack in the status bar and unmarks what it settled.
 func (p *consumersPane) settled(e *env, msg settleDoneMsg) {
 	if msg.err != nil {
-		e.setStatus(levelError, msg.verb+": "+msg.err.Error())
+		e.setStatus(levelError, msg.err.Error()) // it names the action, the topic and the offsets
 		return
 	}
 	text := msg.verb + "ed " + plural(len(msg.seqs), "message")
@@ -539,7 +539,7 @@ func (p *consumersPane) export(e *env, r exportMsg) tea.Cmd {
 
 func (p *consumersPane) exported(e *env, msg exportDoneMsg) {
 	if msg.err != nil {
-		e.setStatus(levelError, "export: "+msg.err.Error())
+		e.setStatus(levelError, msg.err.Error()) // it names the export and the file
 		return
 	}
 	for _, s := range msg.seqs {

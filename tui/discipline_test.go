@@ -117,6 +117,8 @@ var rootFields = map[string]string{
 	"problems": "the panes, by name (routing)", "security": "the panes, by name (routing)",
 	"showHelp": "the help overlay", "helpOff": "the help overlay",
 	"status":      "the status bar",
+	"statusOpen":  "the status bar: its message shown whole",
+	"events":      "the status bar's history: every message it showed (the events view reads it), kept across cluster switches",
 	"roSession":   "routing: read-only enforcement",
 	"modal":       "the modal stack",
 	"cmd":         "the command line",

@@ -84,4 +84,6 @@ type (
 	helpMsg struct{}
 	// readOnlyMsg turns read-only mode on for the rest of the session.
 	readOnlyMsg struct{}
+	// eventsMsg opens the events view.
+	eventsMsg struct{}
 )

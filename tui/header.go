@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
+
 	"github.com/danube-console/danube-console/monitor"
 )
 
@@ -183,7 +185,21 @@ func (m *Model) renderStatus() string {
 			prefix = "  ✗ "
 		}
 		l.add(st.bar, prefix)
-		l.add(p, truncate(msg, l.room()-rw-1))
+		room := l.room() - rw - 1
+		// A message cut by the bar says so, with the key that shows it whole ("… m whole", or "… m" where
+		// the bar is narrow).
+		key := m.keys.Global.Expand.Help().Key
+		word := " whole"
+		if room-textWidth(" "+key+word) < 10 {
+			word = ""
+		}
+		more := textWidth(" " + key + word)
+		if textWidth(msg) > room && room-more >= 4 && !m.statusOpen {
+			l.add(p, truncate(msg, room-more))
+			l.add(st.bar, " ").add(st.barKey, key).add(st.bar, word)
+		} else {
+			l.add(p, truncate(msg, room))
+		}
 	}
 	hints, hw := m.footerHints(l.room() - rw - 2)
 	if gap := l.room() - rw - hw; gap > 0 {
@@ -199,12 +215,10 @@ func (m *Model) renderStatus() string {
 }
 
 // lastMessage picks what the status bar's message slot shows: the most recent of the console's own
-// message and the snapshot's last error, unless it is older than errorFadeAfter.
+// message and the snapshot's last error (currentMessage), unless it is older than errorFadeAfter. Faded,
+// it is still in the events view.
 func (m *Model) lastMessage(now time.Time) (text string, lv level, age time.Duration, ok bool) {
-	st := m.status
-	if s := m.snap.LastError; s != "" && (st.text == "" || m.snap.LastErrorAt.After(st.at)) {
-		st = status{text: s, level: levelError, at: m.snap.LastErrorAt}
-	}
+	st := m.currentMessage()
 	if st.text == "" {
 		return "", 0, 0, false
 	}
@@ -213,6 +227,55 @@ func (m *Model) lastMessage(now time.Time) (text string, lv level, age time.Dura
 		return "", 0, 0, false
 	}
 	return clean(st.text), st.level, max(0, age), true
+}
+
+// currentMessage is the most recent of the console's own message and the snapshot's last error, faded or
+// not.
+func (m *Model) currentMessage() status {
+	st := m.status
+	if s := m.snap.LastError; s != "" && (st.text == "" || m.snap.LastErrorAt.After(st.at)) {
+		st = status{text: s, level: levelError, at: m.snap.LastErrorAt}
+	}
+	return st
+}
+
+// expandStatus draws the status bar's message whole over the bottom lines of the pane area (body, w×h):
+// wrapped, with its time, at most half the area high, and the keys that fold it or list the events.
+func (m *Model) expandStatus(body string, w, h int) string {
+	st := m.st
+	cur := m.currentMessage()
+	text, p, mark := clean(cur.text), st.bar, ""
+	switch cur.level {
+	case levelError:
+		p, mark = st.barErr, "✗ "
+	case levelWarn:
+		p = st.barWarn
+	}
+	if text == "" {
+		text, p = "no message yet", st.barMuted
+	}
+	wrapped := strings.Split(ansi.Wrap(mark+text, max(8, w-2), ""), "\n")
+	room := max(1, h/2-1)
+	if len(wrapped) > room {
+		wrapped = append(wrapped[:room-1], truncate(strings.Join(wrapped[room-1:], " "), w-2))
+	}
+	fill := func(l *line) string { return l.add(st.bar, blank(l.room())).String() } // the bar's paint to the edge
+	var out []string
+	for _, s := range wrapped {
+		out = append(out, fill(newLine(w).add(st.bar, " ").add(p, s)))
+	}
+	k := m.keys.Global
+	hint := newLine(w).add(st.bar, " ")
+	if !cur.at.IsZero() {
+		hint.add(st.barMuted, cur.at.Format(time.TimeOnly)+"  ")
+	}
+	hint.add(st.barKey, k.Expand.Help().Key+"/"+k.Close.Help().Key).add(st.barMuted, " fold  ").
+		add(st.barKey, k.Events.Help().Key).add(st.barMuted, " all events")
+	out = append(out, fill(hint))
+	lines := strings.Split(body, "\n")
+	start := max(0, len(lines)-len(out))
+	copy(lines[start:], out[len(out)-(len(lines)-start):])
+	return strings.Join(lines, "\n")
 }
 
 func pick[T any](c bool, a, b T) T {

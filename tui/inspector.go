@@ -300,7 +300,8 @@ func (in *inspector) view(e *env, c *monitor.ConsumerStats, schemas map[uint64]s
 		k.Close.Help().Key, k.Close.Help().Desc)
 	body = append(body, e.st.hintLine(iw, hints...))
 
-	title := []seg{{"Message", st.title}, {" #" + strconv.FormatUint(ms.Seq, 10), st.accent},
+	// Named by its offset, as users know messages (the console's sequence number is only the "seq" field).
+	title := []seg{{"Message", st.title}, {" @ offset " + strconv.FormatUint(ms.Offset, 10), st.accent},
 		{"  " + itoa(in.i+1) + " of " + itoa(len(in.msgs)), st.muted}}
 	if c != nil {
 		title = append(title, seg{"  " + clean(c.Topic) + " · " + clean(c.Subscription) + " · " + clean(c.Name), st.text})

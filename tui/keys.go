@@ -60,6 +60,7 @@ type KeyMap struct {
 	Cluster    ClusterKeys
 	Problems   ProblemKeys
 	Security   SecurityKeys
+	Events     EventKeys
 }
 
 // GlobalKeys work in every pane.
@@ -76,6 +77,13 @@ type GlobalKeys struct {
 	Command   Binding           // opens the command line
 	Refresh   Binding           // reloads the admin view now (and the open topic detail)
 	ReadOnly  Binding           // turns read-only mode on for the rest of the session
+	Events    Binding           // opens (and closes) the events view
+	Expand    Binding           // shows the status bar's message whole, over several lines, and folds it again
+}
+
+// EventKeys act in the events view (the list navigation keys select an event).
+type EventKeys struct {
+	Copy Binding // copies the selected event's time and text to the clipboard (OSC 52)
 }
 
 // NavKeys move the selection and scroll the focused list.
@@ -234,6 +242,10 @@ func DefaultKeyMap() KeyMap {
 			doc("reload topics, subscriptions and the cluster's admin view now (they reload by themselves every few seconds); in a topic's detail, describe it again"),
 		ReadOnly: bind([]string{"ctrl+o"}, "ctrl+o", "read-only for the session").
 			doc("read-only for the rest of the session, as `:readonly` (`--read-only` from the start); help shows what it disables"),
+		Events: bind([]string{"e"}, "e", "events").
+			doc("the session's errors, warnings and actions with their times, as `:events` (newest last; y copies one)"),
+		Expand: bind([]string{"m"}, "m", "whole status message").
+			doc("show the status bar's message whole over several lines (the bar marks a cut one with …); again or esc folds it"),
 	}
 	for i := range numPanes {
 		k := paneKey(paneID(i))
@@ -336,6 +348,9 @@ func DefaultKeyMap() KeyMap {
 	km.Problems = ProblemKeys{
 		Go: bind([]string{"enter"}, "enter", "go to it").doc("go where the selected problem points: its topic, broker or the security view"),
 	}
+	km.Events = EventKeys{
+		Copy: bind([]string{"y"}, "y", "copy event").doc("copy the selected event's time and text to the clipboard (OSC 52)"),
+	}
 	km.Security = SecurityKeys{
 		Switch:     bind([]string{"left", "right", "h", "l"}, "←/→", "roles / bindings"),
 		NewRole:    bind([]string{"n"}, "n", "new role…").changes(changesSecurity).doc("create (or overwrite) a role: a form"),
@@ -373,7 +388,8 @@ type helpSection struct {
 func (k KeyMap) sections() []helpSection {
 	return []helpSection{
 		{title: "Global", bindings: []Binding{k.Global.PaneGroup, k.Global.NextPane, k.Global.PrevPane, k.Global.Command, k.Global.Theme,
-			k.Global.Refresh, k.Global.ReadOnly, k.Global.Help, k.Global.Close, k.Global.Quit, k.Global.QuitNow}},
+			k.Global.Refresh, k.Global.ReadOnly, k.Global.Events, k.Global.Expand, k.Global.Help, k.Global.Close, k.Global.Quit,
+			k.Global.QuitNow}},
 		{title: "Lists", bindings: []Binding{k.Nav.Up, k.Nav.Down, k.Nav.PageUp, k.Nav.PageDown, k.Nav.Top, k.Nav.Bottom, k.Dashboard.Open}},
 		{title: "Dashboard", bindings: []Binding{k.Dashboard.Tap, k.Dashboard.Left, k.Dashboard.Right}, readmeOnly: true},
 		{title: "Topics", bindings: []Binding{k.Topics.Open, k.Topics.Filter, k.Topics.Sort, k.Topics.Reverse, k.Topics.Expand,
@@ -389,6 +405,7 @@ func (k KeyMap) sections() []helpSection {
 		{title: "Cluster", bindings: []Binding{k.Cluster.Unload, k.Cluster.Activate, k.Cluster.Rebalance}},
 		{title: "Problems", bindings: []Binding{k.Problems.Go}},
 		{title: "Security", bindings: []Binding{k.Security.Switch, k.Security.NewRole, k.Security.NewBinding, k.Security.Delete}},
+		{title: "Events", bindings: []Binding{k.Events.Copy}},
 		{title: "Forms, prompts and the command line", bindings: []Binding{k.Prompt.Submit, k.Prompt.Cancel,
 			k.Prompt.NextItem, k.Prompt.PrevItem, k.Prompt.Complete, k.Prompt.History}, readmeOnly: true},
 		{title: "Confirmations (No is the default)", bindings: []Binding{k.Confirm.Yes, k.Confirm.No, k.Confirm.Toggle, k.Confirm.List}, readmeOnly: true},

@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -81,6 +82,11 @@ type Options struct {
 	// consumers "<prefix>-tap-<n>". It should be unique to the console (others' taps on a topic must not
 	// share its subscriptions). Empty: "console-<user>-<4 random hex>", fixed for the process.
 	TapPrefix string
+	// EventLog, when set, receives every event of the events view as it happens (in a command, off the
+	// update loop), with its time: errors at slog.LevelError, warnings at Warn, actions at Info, the
+	// event's text as the message and an "event" attribute saying whether the console ("console") or the
+	// backend on its own ("backend") reported it. Nil: the events live in the session only.
+	EventLog *slog.Logger
 }
 
 // paneID identifies a pane; its value + 1 is the pane's number key.
@@ -199,9 +205,11 @@ type Model struct {
 	problems   *problemsPane
 	security   *securityPane
 
-	showHelp bool
-	helpOff  int // lines the help overlay is scrolled down
-	status   status
+	showHelp   bool
+	helpOff    int // lines the help overlay is scrolled down
+	status     status
+	statusOpen bool      // the status bar's message is shown whole, over several lines
+	events     *eventLog // the session's errors, warnings and actions (the events view)
 
 	roSession   bool  // read-only turned on at runtime
 	modal       modal // the open form, prompt or review, if any
@@ -232,6 +240,7 @@ func New(b monitor.Backend, o Options) *Model {
 		theme:       th,
 		st:          newStyles(th),
 		clusterName: o.ClusterName,
+		events:      &eventLog{},
 	}
 	m.topics = newTopicsPane(th)
 	m.producers = &producersPane{}
@@ -334,6 +343,7 @@ func (m *Model) with(f func(e *env) tea.Cmd) tea.Cmd {
 // pull takes a fresh snapshot and the visible rows of the consumer stream.
 func (m *Model) pull() {
 	m.snap = m.b.Snapshot()
+	m.events.fromSnapshot(&m.snap)
 	e := m.env()
 	m.consumers.selectTap(e)
 	if m.active == paneConsumers {
@@ -370,9 +380,10 @@ func refreshCmd(ctx context.Context, b monitor.Snapshots, manual bool) tea.Cmd {
 	}
 }
 
-// setStatus puts a message in the status bar.
+// setStatus puts a message in the status bar and records it as an event of the session.
 func (m *Model) setStatus(l level, text string) {
 	m.status = status{text: text, level: l, at: m.now()}
+	m.events.add(event{at: m.status.at, level: l, text: clean(text)})
 }
 
 // setPane focuses a pane.
@@ -397,6 +408,9 @@ func (m *Model) showPane(p paneID) {
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	cmd := m.update(msg)
 	m.sync()
+	if lc := m.events.flush(m.opts.EventLog); lc != nil {
+		cmd = tea.Batch(cmd, lc)
+	}
 	return m, cmd
 }
 
@@ -448,7 +462,7 @@ func (m *Model) clusterSwitched(msg clusterSwitchedMsg) tea.Cmd {
 	o.Theme = m.theme
 	n := New(msg.b, o)
 	n.ctx, n.w, n.h, n.keys, n.cmd, n.roSession, n.showHelp = m.ctx, m.w, m.h, m.keys, m.cmd, m.roSession, m.showHelp
-	n.clusterName = msg.name
+	n.clusterName, n.events = msg.name, m.events // the session's events go on
 	active := m.active
 	*m = *n
 	m.setPane(active)
@@ -518,6 +532,8 @@ func (m *Model) render() string {
 	}
 	if m.cmd.open {
 		body = m.cmd.strip(e, body, m.w, bh)
+	} else if m.statusOpen {
+		body = m.expandStatus(body, m.w, bh)
 	}
 	b.WriteString(body)
 	b.WriteByte('\n')

@@ -529,7 +529,7 @@ func (p *clusterPane) done(e *env, d brokerDoneMsg) {
 		what = "rebalance dry run"
 	}
 	if d.err != nil {
-		e.setStatus(levelError, what+": "+clean(d.err.Error()))
+		e.setStatus(levelError, clean(d.err.Error())) // it names the action and the broker
 		return
 	}
 	switch d.verb {

@@ -172,7 +172,7 @@ func connectorAction(ctx context.Context, b monitor.Connectors, name, verb strin
 func (p *connectorsPane) actionDone(e *env, msg actionDoneMsg) {
 	delete(p.pending, msg.name)
 	if msg.err != nil {
-		e.setStatus(levelError, msg.verb+" "+msg.name+": "+msg.err.Error())
+		e.setStatus(levelError, msg.err.Error()) // it names the action and the connector
 	} else {
 		past := map[string]string{"start": "started", "stop": "stopped", "restart": "restarted"}[msg.verb]
 		e.setStatus(levelInfo, past+" "+msg.name)

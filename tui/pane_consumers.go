@@ -436,7 +436,7 @@ func (p *consumersPane) schemaCmd(e *env, id uint64) tea.Cmd {
 func (p *consumersPane) schemaDone(e *env, msg schemaMsg) {
 	if msg.err != nil {
 		p.schemas[msg.id] = ""
-		e.setStatus(levelWarn, "schema "+itoa(int(msg.id))+": "+msg.err.Error())
+		e.setStatus(levelWarn, msg.err.Error()) // it names the schema
 		return
 	}
 	p.schemas[msg.id] = msg.subject

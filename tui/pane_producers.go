@@ -117,7 +117,7 @@ func (p *producersPane) stop(e *env, name string) tea.Cmd {
 
 func (p *producersPane) stopped(e *env, msg producerStoppedMsg) {
 	if msg.err != nil {
-		e.setStatus(levelError, "stop "+msg.name+": "+msg.err.Error())
+		e.setStatus(levelError, msg.err.Error()) // it names the producer
 	} else {
 		e.setStatus(levelInfo, "stopped "+msg.name)
 	}
@@ -137,7 +137,7 @@ func (p *producersPane) produce(e *env, topic string, payload []byte) tea.Cmd {
 
 func (p *producersPane) produced(e *env, msg produceDoneMsg) {
 	if msg.err != nil {
-		e.setStatus(levelError, "produce "+msg.topic+": "+msg.err.Error())
+		e.setStatus(levelError, msg.err.Error()) // it names the topic
 		return
 	}
 	e.setStatus(levelInfo, "produced 1 message ("+fmtBytes(float64(msg.n))+") to "+msg.topic)
@@ -410,7 +410,7 @@ func (p *producersPane) tile(e *env, w, h int, focused bool) string {
 func (p *producersPane) started(e *env, msg producerDoneMsg) {
 	s := msg.spec
 	if msg.err != nil {
-		e.setStatus(levelError, "producer "+s.Name+" on "+s.Topic+": "+msg.err.Error())
+		e.setStatus(levelError, msg.err.Error()) // it names the producer and the topic
 		return
 	}
 	e.setStatus(levelInfo, "producing to "+s.Topic+" as "+s.Name+" at "+fmtRate(s.Rate)+pick(s.Reliable, " (reliable)", "")+

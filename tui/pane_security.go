@@ -266,7 +266,7 @@ func (p *securityPane) update(e *env, msg tea.Msg) tea.Cmd {
 		}
 	case securityDoneMsg:
 		if msg.err != nil {
-			e.setStatus(levelError, securityWhat(msg.securityActionMsg)+": "+clean(msg.err.Error()))
+			e.setStatus(levelError, clean(msg.err.Error())) // it names the action and the role or binding
 			return nil
 		}
 		e.setStatus(levelInfo, securityWhat(msg.securityActionMsg)+": done (the lists show it at the next admin poll)")

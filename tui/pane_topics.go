@@ -341,7 +341,7 @@ func (p *topicsPane) lookupDone(e *env, msg lookupDoneMsg) {
 	}
 	p.last = &msg
 	if msg.err != nil {
-		e.setStatus(levelError, "lookup "+msg.topic+": "+msg.err.Error())
+		e.setStatus(levelError, msg.err.Error()) // it names the lookup and the topic
 	}
 	e.post(pullMsg{})
 }

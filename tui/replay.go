@@ -75,7 +75,7 @@ func (rp *replayer) done(e *env, msg replayDoneMsg) {
 	case errors.Is(msg.err, context.Canceled):
 		e.setStatus(levelWarn, "replay cancelled: "+sent+", "+itoa(msg.total-res.Sent)+" not sent")
 	default:
-		e.setStatus(levelError, "replay: "+sent+", then: "+msg.err.Error())
+		e.setStatus(levelError, sent+", then: "+msg.err.Error()) // it says which message failed and why
 	}
 }
 

@@ -84,6 +84,10 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return tea.Quit
 	case quitDeletedMsg:
 		return m.quitDeleted(msg)
+	case eventsMsg:
+		m.showHelp = false
+		m.openModal(&eventsView{log: m.events})
+		return nil
 
 	// The messages a component owns: requests it serves and the results of its actions.
 	case lookupMsg:
@@ -237,6 +241,10 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.helpOff = max(0, m.helpOff) // sync applies the upper bound
 		return nil
 	}
+	if m.statusOpen && matches(msg, g.Close, g.Expand) {
+		m.statusOpen = false // esc folds the whole status message before it closes anything else
+		return nil
+	}
 	switch {
 	case matches(msg, g.Quit):
 		back := p.esc
@@ -256,6 +264,12 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.cmd.openLine("")
 	case matches(msg, g.ReadOnly):
 		m.setReadOnly()
+		return nil
+	case matches(msg, g.Events):
+		m.openModal(&eventsView{log: m.events})
+		return nil
+	case matches(msg, g.Expand):
+		m.statusOpen = true
 		return nil
 	case matches(msg, g.Close):
 		if !p.esc() && m.active != paneDashboard {
@@ -392,6 +406,9 @@ func (m *Model) handleWheel(mo tea.Mouse) tea.Cmd {
 		delta = 1
 	default:
 		return nil
+	}
+	if w, ok := m.modal.(wheeler); ok && !m.tooSmall() && !m.cmd.open {
+		return m.with(func(e *env) tea.Cmd { w.wheel(e, mo.X, mo.Y-headerHeight, delta); return nil }) // the events view
 	}
 	if m.tooSmall() || m.modal != nil || m.cmd.open || m.panes[m.active].capturing() {
 		return nil

@@ -54,7 +54,7 @@ func (p *topicsPane) act(e *env, msg topicActMsg) tea.Cmd {
 // acted reports an action's end, takes a fresh snapshot and describes the open topic again.
 func (p *topicsPane) acted(e *env, msg topicActDoneMsg) tea.Cmd {
 	if msg.err != nil {
-		e.setStatus(levelError, msg.what+": "+clean(msg.err.Error()))
+		e.setStatus(levelError, clean(msg.err.Error())) // it names the action and the topic
 	} else {
 		e.setStatus(levelInfo, msg.done)
 	}

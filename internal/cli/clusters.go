@@ -352,7 +352,7 @@ func (s *switcher) open(ctx context.Context, t *clusterTarget) (*session, error)
 	c, admin, err := connectConsole(ctx, t, t.Conn.ServiceURL, adminURL, mon, s.log)
 	if err != nil {
 		mon.Close()
-		return nil, fmt.Errorf("connecting to %s: %w", t.Conn.ServiceURL, err)
+		return nil, fmt.Errorf("connect: %w", err) // the client's error names the URL
 	}
 	ss := &session{name: t.Name, mon: mon, close: func() {
 		mon.Close()
@@ -367,7 +367,7 @@ func (s *switcher) open(ctx context.Context, t *clusterTarget) (*session, error)
 	cancel()
 	if err != nil {
 		ss.close()
-		return nil, fmt.Errorf("%s does not answer: %w", t.Conn.ServiceURL, err)
+		return nil, err // "ping URL: danube: broker unavailable: …": it names the URL and says why
 	}
 	mon.Attach(c, admin, nil)
 	return ss, nil
@@ -425,5 +425,7 @@ func runTUI(ctx context.Context, cfg *ConsoleConfig, files *consoleFiles, home *
 	}
 	return tui.Run(ctx, home, tui.Options{Theme: cfg.Theme, ReadOnly: cfg.ReadOnly, HistoryFile: historyFile(files.logPath),
 		ClusterName: cfg.target.Name, Clusters: sw.names(), SwitchCluster: sw.switchTo,
-		ThemeChanged: func(name string) { cfg.remember(files.log, name, "") }})
+		ThemeChanged: func(name string) { cfg.remember(files.log, name, "") },
+		// The events view's errors, warnings and actions go to the log too, with their times.
+		EventLog: files.log.With("source", "console events")})
 }

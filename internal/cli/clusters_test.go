@@ -281,6 +281,10 @@ func TestSwitchBetweenBrokers(t *testing.T) {
 	if err == nil || sw.cur.name != "b" {
 		t.Fatalf("a switch to a dead cluster: err %v, now on %s", err, sw.cur.name)
 	}
+	// It says once what failed (the URL named once) and why, and still matches the client's sentinel.
+	if n := strings.Count(err.Error(), "http://127.0.0.1:1"); n != 1 || !errors.Is(err, client.ErrUnavailable) {
+		t.Errorf("a switch to a dead cluster: %v (the URL named %d times)", err, n)
+	}
 	if _, err := sw.switchTo(ctx, "b"); err == nil || !strings.Contains(err.Error(), "already on cluster b") {
 		t.Errorf("a switch to the current cluster: %v", err)
 	}

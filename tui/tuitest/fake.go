@@ -296,7 +296,7 @@ func (f *Fake) StopConsumer(_ context.Context, name string) error {
 		}
 	}
 	if !found {
-		return fmt.Errorf("%w: consumer %q", ErrUnknown, name)
+		return fmt.Errorf("stop %s: %w", name, ErrUnknown) // as the monitor's errors, it names the action once
 	}
 	return nil
 }
@@ -401,12 +401,14 @@ func (f *Fake) settle(call, stream string, seqs []uint64, state monitor.MessageS
 		return monitor.ErrReadOnly
 	}
 	r := f.streams[stream]
-	var bad []uint64
+	var bad []uint64 // offsets, as the monitor's errors name them
 	settled := 0
 	for _, seq := range seqs {
 		i := find(r, seq)
 		if i < 0 || r[i].State != monitor.StatePending {
-			bad = append(bad, seq)
+			if i >= 0 {
+				bad = append(bad, r[i].Offset)
+			}
 			continue
 		}
 		r[i].State = state
@@ -417,8 +419,10 @@ func (f *Fake) settle(call, stream string, seqs []uint64, state monitor.MessageS
 			c.Pending = max(0, c.Pending-settled)
 		}
 	}
-	if len(bad) > 0 {
-		return fmt.Errorf("tuitest: not pending: %v", bad)
+	if len(bad) > 0 || settled < len(seqs) {
+		verb, _, _ := strings.Cut(strings.ToLower(call), " ")
+		topic, _, _ := strings.Cut(stream, "|")
+		return fmt.Errorf("%s %d messages of %s: tuitest: not pending: offsets %v", verb, len(seqs), topic, bad)
 	}
 	return nil
 }
