@@ -72,10 +72,15 @@ func TestConsoleTapOnExistingSubscription(t *testing.T) {
 		return strings.Contains(s, "as "+prefix+"-tap-2 ("+prefix+", shared, auto-ack)")
 	})
 	consume("stop " + prefix + "-tap-2")
-	term.waitFor("the deletion offered", 10*time.Second, func(s string) bool {
-		// (the status line is cut at the terminal's width)
-		return strings.Contains(s, "stopped "+prefix+"-tap-2; subscription "+prefix+" keeps its messages (:unsub")
+	term.waitFor("the tap's stop", 10*time.Second, func(s string) bool {
+		return strings.Contains(s, "stopped "+prefix+"-tap-2; subscription "+prefix+" keeps its messages")
 	})
+	// The status line is cut at the terminal's width; m shows it whole.
+	term.keys("m")
+	term.waitFor("the deletion offered", 10*time.Second, func(s string) bool {
+		return strings.Contains(s, ":unsubscribe /default/orders "+prefix)
+	})
+	term.keys("m")
 	// Quitting names the console's own subscription, never the sink's; n quits, keeping it.
 	term.keys("q")
 	term.waitFor("the quit question", 10*time.Second, func(s string) bool {
