@@ -274,6 +274,24 @@ type subState struct {
 	nonZero     bool // an offset other than 0 was received: the topic is reliable
 	offsets     offsetSet
 	ack         hist
+	// deliveries are the messages delivered and not yet acked, by offset (see delivery), with those nacked
+	// and not delivered again; redeliv is the wait of the redelivered ones (first delivery to this one).
+	deliveries map[uint64]delivery
+	redeliv    hist
+}
+
+// maxDeliveries is how many offsets a subscription's deliveries keep before the nacked ones that did not come
+// back are forgotten (the unsettled ones are never: the broker's unacked window bounds them).
+const maxDeliveries = 1 << 15
+
+// delivery is a message delivered to a subscription and not acked yet: n is how many times it is unsettled
+// (1 on a reliable topic, however often it is redelivered; on a non-reliable one every message has offset 0
+// and each counts), 0 once nacked; first is when it was first delivered (the message's receive time), last
+// when the monitor saw its last delivery (its clock), st the stream it was last delivered to.
+type delivery struct {
+	n           uint32
+	first, last time.Time
+	st          *stream
 }
 
 // stream is one consumer's state on one topic or partition, with its ring of recent messages. Its
@@ -289,10 +307,13 @@ type stream struct {
 	received uint64
 	bytes    uint64
 	series   series
-	e2e      hist
+	e2e      hist // publish to first delivery
+	redeliv  hist // first delivery to a redelivery
 	ring     ring
-	lastErr  error
-	closedAt time.Time
+	// unsettled counts the deliveries (of the sub's) last made to this stream and not settled yet.
+	unsettled int
+	lastErr   error
+	closedAt  time.Time
 
 	// A manual-ack consumer's stream: manual says new messages stay pending, ackTimeout is the
 	// subscription's (0: unknown), pending the messages waiting for Ack or Nack by Seq, and pendingOff the
@@ -304,6 +325,17 @@ type stream struct {
 
 	queries []*queryCache // Query's verdicts, by filter (at most maxQueryCaches)
 	useTick uint64        // orders the queries' last uses
+}
+
+// pendingCount is the stream's pending messages, the one figure every place shows (ConsumerStats.Pending,
+// and summed, SubscriptionStats.Pending): the messages delivered to it and neither acked nor nacked, each
+// counted once however often the broker delivered it. A manual-ack stream's are its pending set (the one
+// Ack and Nack settle); another's, its unsettled deliveries. Its sub's mutex is held.
+func (st *stream) pendingCount() int {
+	if st.manual || len(st.pending) > 0 {
+		return len(st.pending)
+	}
+	return max(st.unsettled, 0)
 }
 
 // tapKey names a manual-ack ad-hoc consumer.

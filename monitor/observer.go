@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -185,8 +186,11 @@ func (m *Monitor) OnReceive(e client.ReceiveEvent) {
 	st.received++
 	st.bytes += uint64(n)
 	st.series.add(sec, 1)
-	if pt := msg.PublishTime; pt.UnixMilli() > 0 {
-		st.e2e.add(sec, at.Sub(pt))
+	if first, ok := s.delivered(st, off, again, at, now); ok {
+		st.redeliv.add(sec, at.Sub(first))
+		s.redeliv.add(sec, at.Sub(first))
+	} else if pt := msg.PublishTime; !again && pt.UnixMilli() > 0 {
+		st.e2e.add(sec, at.Sub(pt)) // end to end is to the first delivery only
 	}
 	slot := st.ring.push(n)
 	*slot = ringSlot{msg: Message{
@@ -237,11 +241,72 @@ func (m *Monitor) keepPending(st *stream, slot *ringSlot, msg *client.Message, a
 	st.pendingOff[off] = seq
 }
 
+// delivered records the delivery of offset off to st, received at time at and seen now (again: off was
+// received before) and, when it is a message delivered before (still unsettled, or nacked), returns when it
+// was first delivered. A message delivered again while unsettled (its ack timeout passed) is still one
+// unsettled message. Its mutex is held.
+func (s *subState) delivered(st *stream, off uint64, again bool, at, now time.Time) (first time.Time, redelivery bool) {
+	d, ok := s.deliveries[off]
+	d.last = now
+	if ok && (off != 0 || again) {
+		switch {
+		case d.n == 0: // nacked, and back
+			d.n, d.st = 1, st
+			st.unsettled++
+		case d.st != st: // delivered to another of the subscription's consumers
+			d.st.unsettled--
+			st.unsettled++
+			d.st = st
+		}
+		s.deliveries[off] = d
+		return d.first, true
+	}
+	if s.deliveries == nil {
+		s.deliveries = make(map[uint64]delivery)
+	}
+	if !ok && len(s.deliveries) >= maxDeliveries {
+		maps.DeleteFunc(s.deliveries, func(_ uint64, d delivery) bool { return d.n == 0 })
+	}
+	if !ok {
+		d.first = at
+	}
+	d.n++
+	d.st = st
+	st.unsettled++
+	s.deliveries[off] = d
+	return time.Time{}, false
+}
+
+// settled records a successful ack (the message leaves deliveries) or nack (it stays, settled, so that its
+// redelivery's wait can be measured) of offset off, made by a call that started at start. When the message
+// was delivered again during the call (a nack's redelivery can arrive before the nack's answer; an ack
+// timeout's before the ack's), the call settled the older delivery and the newer one is unsettled. Its mutex
+// is held.
+func (s *subState) settled(off uint64, nack bool, start time.Time) {
+	d, ok := s.deliveries[off]
+	if !ok {
+		return
+	}
+	if d.last.After(start) && d.n > 0 {
+		return // delivered again since: the new delivery waits to be settled
+	}
+	if d.n > 0 {
+		d.n--
+		d.st.unsettled--
+	}
+	if d.n == 0 && !nack {
+		delete(s.deliveries, off)
+		return
+	}
+	s.deliveries[off] = d
+}
+
 // OnAck counts a completed ack or nack for its subscription, with its latency; a failure counts as an ack
 // error (also LastError).
 func (m *Monitor) OnAck(e client.AckEvent) {
 	s := m.sub(e.Topic, e.Subscription)
-	sec := m.now().Unix()
+	now := m.now()
+	sec, start := now.Unix(), now.Add(-e.Latency)
 	s.mu.Lock()
 	switch {
 	case e.Err != nil:
@@ -249,9 +314,11 @@ func (m *Monitor) OnAck(e client.AckEvent) {
 	case e.Nack:
 		s.nacked++
 		s.ack.add(sec, e.Latency)
+		s.settled(e.Offset, true, start)
 	default:
 		s.acked++
 		s.ack.add(sec, e.Latency)
+		s.settled(e.Offset, false, start)
 	}
 	s.mu.Unlock()
 	if e.Err != nil {
