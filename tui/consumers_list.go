@@ -90,6 +90,7 @@ func (p *consumersPane) table(e *env, full bool) table {
 			{title: "RECEIVED", width: 8, right: true, drop: 8},
 			{title: "E2E P50", width: 7, right: true, drop: 7},
 			{title: "E2E P99", width: 7, right: true, drop: 3},
+			{title: "REDLV WAIT", width: 10, right: true, drop: 12},
 			{title: "ACK", width: 6, right: true, drop: 11},
 		}
 	} else {
@@ -148,7 +149,8 @@ func (p *consumersPane) table(e *env, full bool) table {
 			c[10] = txt(st.text, fmtCount(cn.Received))
 			c[11] = txt(st.text, fmtDur(cn.EndToEnd.P50))
 			c[12] = txt(st.text, fmtDur(cn.EndToEnd.P99))
-			c[13] = pick(cn.ManualAck, txt(st.warn, "manual"), txt(st.muted, "auto"))
+			c[13] = redeliveryWait(st, cn.Redelivery)
+			c[14] = pick(cn.ManualAck, txt(st.warn, "manual"), txt(st.muted, "auto"))
 		},
 	}
 }

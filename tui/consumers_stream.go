@@ -300,7 +300,12 @@ func (s *msgStream) title(st *styles, c *monitor.ConsumerStats, shown int) []seg
 			title = append(title, seg{" · ack timeout " + fmtDur(c.AckTimeout), st.muted})
 		}
 	}
-	return append(title, seg{"  " + clean(c.Topic) + " · " + clean(c.Subscription) + " · " + clean(c.Name), st.text})
+	title = append(title, seg{"  " + clean(c.Topic) + " · " + clean(c.Subscription) + " · " + clean(c.Name), st.text})
+	if c.Redelivery.Count > 0 {
+		// Apart from the end-to-end latency, which is to the first delivery.
+		title = append(title, seg{"  redelivered after " + fmtDur(c.Redelivery.P99) + " p99", st.warn})
+	}
+	return title
 }
 
 // view draws the stream of consumer c (nil: none selected) in a w×h box; input, when not empty, is the

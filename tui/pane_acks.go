@@ -140,8 +140,9 @@ func (p *acksPane) table(e *env, full bool) table {
 			{title: "PENDING", width: 7, right: true},
 			{title: "REDELIV", width: 7, right: true, drop: 4},
 			{title: "ACK ERR", width: 7, right: true, drop: 2},
-			{title: "P50", width: 6, right: true, drop: 6},
-			{title: "P99", width: 6, right: true, drop: 1},
+			{title: "ACK P50", width: 7, right: true, drop: 6},
+			{title: "ACK P99", width: 7, right: true, drop: 1},
+			{title: "REDLV WAIT", width: 10, right: true, drop: 7},
 		}
 	} else {
 		cols = []column{
@@ -173,6 +174,7 @@ func (p *acksPane) table(e *env, full bool) table {
 				c[7] = txt(pick(s.AckErrors > 0, st.err, st.text), fmtCount(s.AckErrors))
 				c[8] = txt(st.text, fmtDur(s.AckLatency.P50))
 				c[9] = txt(st.text, fmtDur(s.AckLatency.P99))
+				c[10] = redeliveryWait(st, s.Redelivery)
 				return
 			}
 			c[0] = txt(st.accent, clean(s.Subscription))
@@ -259,3 +261,12 @@ func (p *acksPane) click(e *env, _, y int) {
 func (p *acksPane) sync(e *env) { p.derive(e) }
 
 func (p *acksPane) bindings(*KeyMap) []Binding { return nil }
+
+// redeliveryWait is the p99 of how long redelivered messages waited from their first delivery (nack or ack
+// timeout; kept apart from the end-to-end latency), or a muted dash when none was redelivered.
+func redeliveryWait(st *styles, l monitor.Latency) cell {
+	if l.Count == 0 {
+		return txt(st.muted, "-")
+	}
+	return txt(st.warn, fmtDur(l.P99))
+}
