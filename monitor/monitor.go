@@ -686,6 +686,11 @@ func (m *Monitor) pruneLocked() {
 			m.prunedDropped.Add(st.ring.unshown + st.ring.unshownKept())
 			s.mu.Unlock()
 			delete(nix.streams, st.id)
+			m.mu.Lock()
+			if k := (healthKey{true, s.topic, st.name}); m.health[k] != nil && m.health[k].Status == HealthStopped {
+				delete(m.health, k) // forgotten with its stream, as a producer's with the producer
+			}
+			m.mu.Unlock()
 		}
 	}
 	m.idx.Store(nix)

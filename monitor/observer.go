@@ -55,7 +55,20 @@ func (m *Monitor) OnProducer(e client.ProducerEvent) {
 		m.regMu.Lock()
 		m.pruneLocked()
 		m.regMu.Unlock()
+	} else {
+		m.liveHealth(false, e.Topic, e.Name)
 	}
+}
+
+// liveHealth makes the stopped health entry of a producer or consumer that is live again (created or
+// subscribed under the same name) wait for its next check: HealthUnknown, as of now.
+func (m *Monitor) liveHealth(consumer bool, topic, name string) {
+	now := m.now()
+	m.mu.Lock()
+	if h := m.health[healthKey{consumer, topic, name}]; h != nil && h.Status == HealthStopped {
+		h.Status, h.At, h.RTT, h.Err = HealthUnknown, now, 0, ""
+	}
+	m.mu.Unlock()
 }
 
 // stoppedHealth marks the health entry of a producer or consumer that closed or failed HealthStopped, as of
@@ -134,6 +147,8 @@ func (m *Monitor) OnConsumer(e client.ConsumerEvent) {
 	m.regMu.Unlock()
 	if !consumerStateOf(e.Kind).Live() {
 		m.stoppedHealth(true, e.Topic, e.Name)
+	} else {
+		m.liveHealth(true, e.Topic, e.Name)
 	}
 	if e.Kind == client.ConsumerResubscribed {
 		m.reconnected(true, e.Topic, e.Name, e.ID)
@@ -327,15 +342,18 @@ func (m *Monitor) OnAck(e client.AckEvent) {
 }
 
 // OnHealth records a producer's or consumer's last health check; an OK answer is evidence that the broker
-// is reachable, a failed one is LastError.
+// is reachable, a failed one is LastError. A check that ends after its client stopped leaves it
+// HealthStopped (its answer is not a live client's).
 func (m *Monitor) OnHealth(e client.HealthEvent) {
 	now := m.now()
 	m.mu.Lock()
 	h := m.healthLocked(e.Consumer, e.Topic, e.Name)
-	h.ID, h.Status, h.At, h.RTT = e.ID, healthStatusOf(e.Status), now, e.RTT
-	h.Err = ""
-	if e.Err != nil {
-		h.Err = e.Err.Error()
+	if h.Status != HealthStopped {
+		h.ID, h.Status, h.At, h.RTT = e.ID, healthStatusOf(e.Status), now, e.RTT
+		h.Err = ""
+		if e.Err != nil {
+			h.Err = e.Err.Error()
+		}
 	}
 	m.mu.Unlock()
 	switch {

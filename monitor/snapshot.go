@@ -130,6 +130,12 @@ func (m *Monitor) Snapshot() Snapshot {
 	m.mu.Unlock()
 
 	slices.SortFunc(snap.Health, func(a, b HealthStats) int {
+		if as, bs := a.Status == HealthStopped, b.Status == HealthStopped; as != bs {
+			if as {
+				return 1 // live clients first
+			}
+			return -1
+		}
 		if a.Consumer != b.Consumer {
 			if b.Consumer {
 				return -1

@@ -179,7 +179,7 @@ type Snapshot struct {
 	Topics        []TopicStats        // from the admin API, sorted by name (Refresh fills it); shared: do not change
 	Namespaces    []string
 	Connectors    []ConnectorStats // in configuration order
-	Health        []HealthStats    // every producer's and consumer's last check, sorted by kind, topic, name
+	Health        []HealthStats    // every producer's and consumer's last check: the live ones first, then the stopped, each sorted by kind, topic, name
 	Conns         []ConnStats      // connections per broker address
 	Lookups       []LookupResult   // most recent first, at most 20
 	// Cluster is what the cluster data sources (the admin API, the brokers' metrics endpoints, a Prometheus server) say of the

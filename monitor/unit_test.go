@@ -351,6 +351,26 @@ func TestHealthOfStoppedClients(t *testing.T) {
 	if h := m.Snapshot().Health; len(h) != 1 || h[0].Status != HealthStopped || h[0].Status.String() != "stopped" || !h[0].At.Equal(clk.Now()) {
 		t.Fatalf("closed producer: %+v", h)
 	}
+	// A check that ends after the close is not a live client's answer.
+	m.OnHealth(client.HealthEvent{Topic: "/default/h", Name: "p", ID: 1, Status: client.HealthOK})
+	if h := m.Snapshot().Health; len(h) != 1 || h[0].Status != HealthStopped {
+		t.Fatalf("a late check revived the closed producer: %+v", h)
+	}
+	// A live client sorts before the stopped one; the same name created again waits for its next check.
+	m.OnConsumer(client.ConsumerEvent{Kind: client.ConsumerSubscribed, Topic: "/default/h", Subscription: "s", Name: "c", ID: 2})
+	m.OnHealth(client.HealthEvent{Consumer: true, Topic: "/default/h", Name: "c", ID: 2, Status: client.HealthOK})
+	if h := m.Snapshot().Health; len(h) != 2 || h[0].Name != "c" || h[0].Status != HealthOK || h[1].Status != HealthStopped {
+		t.Fatalf("live consumer and stopped producer: %+v", h)
+	}
+	m.OnProducer(client.ProducerEvent{Kind: client.ProducerCreated, Topic: "/default/h", Name: "p", ID: 3})
+	h := m.Snapshot().Health // both live: producers first
+	if len(h) != 2 || h[0].Name != "p" || h[0].Status != HealthUnknown {
+		t.Fatalf("producer created again: %+v", h)
+	}
+	m.OnHealth(client.HealthEvent{Topic: "/default/h", Name: "p", ID: 3, Status: client.HealthOK})
+	if h := m.Snapshot().Health; h[0].Status != HealthOK || h[0].ID != 3 {
+		t.Fatalf("producer created again, checked: %+v", h)
+	}
 }
 
 // A named consumer's messages go to its own stream, even when several consumers share the subscription.

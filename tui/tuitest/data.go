@@ -165,7 +165,8 @@ func Scripted() *Fake {
 			{Consumer: true, Name: "billing-1", Topic: "/default/orders", ID: 12, Status: monitor.HealthOK, At: now.Add(-1 * time.Second), RTT: 1100 * time.Microsecond},
 			{Consumer: true, Name: "shipping-1", Topic: "/default/orders", ID: 13, Status: monitor.HealthClose, At: now.Add(-4 * time.Second), RTT: 2 * time.Millisecond, Reconnects: 1},
 			{Name: "order-gen", Topic: "/default/orders-part-0", ID: 2, Status: monitor.HealthOK, At: now.Add(-3 * time.Second), RTT: 800 * time.Microsecond},
-			{Name: "pay-svc", Topic: "/default/payments", ID: 4, Status: monitor.HealthError, At: now.Add(-75 * time.Second), Err: "rpc error: code = Unavailable", Reconnects: 4},
+			{Name: "order-gen", Topic: "/default/orders-part-1", ID: 3, Status: monitor.HealthError, At: now.Add(-5 * time.Second), Err: "rpc error: code = Unavailable", Reconnects: 1},
+			{Name: "pay-svc", Topic: "/default/payments", ID: 4, Status: monitor.HealthStopped, At: now.Add(-75 * time.Second), Reconnects: 4}, // failed: no longer checked
 		},
 		Conns: []monitor.ConnStats{
 			{Addr: "127.0.0.1:6650", State: monitor.ConnReady, Since: now.Add(-3723 * time.Second), Transitions: 2},
