@@ -77,9 +77,9 @@ func (p *consumersPane) table(e *env, full bool) table {
 	var cols []column
 	if full {
 		cols = []column{
-			{title: "TOPIC", width: 18, flex: 3, cutM: true},
-			{title: "SUBSCRIPTION", width: 16, flex: 2},
-			{title: "SOURCE", width: 7},
+			{title: "TOPIC", width: 18, flex: 3, cutM: true, key: true},
+			{title: "SUBSCRIPTION", width: 16, flex: 2, key: true},
+			{title: "SOURCE", width: 7, key: true}, // the cluster's subscription, or the console's consumer of it
 			{title: "CONSUMERS", width: 16, flex: 1, drop: 5},
 			{title: "TYPE", width: 10, drop: 10},
 			{title: "STATE", width: 12, drop: 9},
@@ -95,8 +95,8 @@ func (p *consumersPane) table(e *env, full bool) table {
 		}
 	} else {
 		cols = []column{
-			{title: "TOPIC", width: 10, flex: 2, cutM: true},
-			{title: "SUB", width: 8, flex: 1},
+			{title: "TOPIC", width: 10, flex: 2, cutM: true, key: true},
+			{title: "SUB", width: 8, flex: 1, key: true},
 			{title: "MSG/S", width: 7, right: true},
 			{title: "LAG", width: 6, right: true, drop: 1},
 		}

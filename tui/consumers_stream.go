@@ -320,9 +320,9 @@ func (s *msgStream) view(e *env, c *monitor.ConsumerStats, input string, w, h in
 	now := e.now
 	manual := c.ManualAck
 	cols := []column{
-		{title: "TIME", width: 12},
+		{title: "TIME", width: 12, key: true},
 		{title: "PART", width: 6, drop: 4},
-		{title: "OFFSET", width: 7, right: true},
+		{title: "OFFSET", width: 7, right: true, key: true},
 		{title: "KEY", width: 10, drop: 3},
 	}
 	if manual {

@@ -80,8 +80,8 @@ func (p *acksPane) clusterTable(e *env) table {
 	}
 	return table{
 		cols: []column{
-			{title: "TOPIC", width: 20, flex: 3, cutM: true},
-			{title: "SUBSCRIPTION", width: 12, flex: 2},
+			{title: "TOPIC", width: 20, flex: 3, cutM: true, key: true},
+			{title: "SUBSCRIPTION", width: 12, flex: 2, key: true},
 			{title: "CONS", width: 4, right: true, drop: 6},
 			{title: "LAG", width: 7, right: true},
 			{title: "REDLV/S", width: 7, right: true},
@@ -132,8 +132,8 @@ func (p *acksPane) table(e *env, full bool) table {
 	var cols []column
 	if full {
 		cols = []column{
-			{title: "TOPIC", width: 12, flex: 3, cutM: true},
-			{title: "SUBSCRIPTION", width: 12, flex: 2},
+			{title: "TOPIC", width: 12, flex: 3, cutM: true, key: true},
+			{title: "SUBSCRIPTION", width: 12, flex: 2, key: true},
 			{title: "RECEIVED", width: 8, right: true, drop: 5},
 			{title: "ACKED", width: 7, right: true},
 			{title: "NACKED", width: 6, right: true, drop: 3},
@@ -146,7 +146,7 @@ func (p *acksPane) table(e *env, full bool) table {
 		}
 	} else {
 		cols = []column{
-			{title: "SUBSCRIPTION", width: 10, flex: 1},
+			{title: "SUBSCRIPTION", width: 10, flex: 1, key: true},
 			{title: "ACKED", width: 6, right: true},
 			{title: "PEND", width: 5, right: true},
 			{title: "NACK", width: 5, right: true, drop: 1},

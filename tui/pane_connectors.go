@@ -209,7 +209,7 @@ func (p *connectorsPane) table(e *env, full bool) table {
 	var cols []column
 	if full {
 		cols = []column{
-			{title: "NAME", width: 12, flex: 2},
+			{title: "NAME", width: 12, flex: 2, key: true},
 			{title: "KIND", width: 10, drop: 6},
 			{title: "ROLE", width: 6, drop: 7},
 			{title: "STATE", width: 10},
@@ -225,7 +225,7 @@ func (p *connectorsPane) table(e *env, full bool) table {
 		}
 	} else {
 		cols = []column{
-			{title: "NAME", width: 10, flex: 1},
+			{title: "NAME", width: 10, flex: 1, key: true},
 			{title: "STATE", width: 9},
 			{title: "THRPT", width: 7, right: true},
 			{title: "TREND", width: 8, flex: 1, drop: 1},

@@ -106,8 +106,8 @@ func (p *healthPane) table(e *env, full bool) table {
 	if full {
 		cols = []column{
 			{title: "KIND", width: 4, drop: 5},
-			{title: "TOPIC", width: 12, flex: 3, cutM: true},
-			{title: "NAME", width: 8, flex: 2, drop: 4},
+			{title: "TOPIC", width: 12, flex: 3, cutM: true, key: true},
+			{title: "NAME", width: 8, flex: 2, key: true},
 			{title: "STATUS", width: 7},
 			{title: "AGE", width: 6, right: true},
 			{title: "RTT", width: 7, right: true},
@@ -116,7 +116,8 @@ func (p *healthPane) table(e *env, full bool) table {
 		}
 	} else {
 		cols = []column{
-			{title: "NAME", width: 10, flex: 1},
+			{title: "NAME", width: 10, flex: 1, key: true},
+			{title: "TOPIC", width: 8, flex: 1, cutM: true, key: true}, // a partitioned topic's producers share a name
 			{title: "STATUS", width: 7},
 			{title: "AGE", width: 5, right: true, drop: 2},
 			{title: "RTT", width: 6, right: true, drop: 1},
@@ -147,9 +148,10 @@ func (p *healthPane) table(e *env, full bool) table {
 				return
 			}
 			c[0] = txt(st.accent, clean(h.Name))
-			c[1] = txt(sp, status)
-			c[2] = txt(st.text, ago(now, h.At))
-			c[3] = txt(st.text, fmtDur(h.RTT))
+			c[1] = txt(st.muted, clean(h.Topic))
+			c[2] = txt(sp, status)
+			c[3] = txt(st.text, ago(now, h.At))
+			c[4] = txt(st.text, fmtDur(h.RTT))
 		},
 	}
 }
@@ -171,7 +173,7 @@ func (p *healthPane) brokersTable(e *env, full bool) table {
 	st := e.st
 	now := e.now
 	cols := []column{
-		{title: "BROKER", width: 10},
+		{title: "BROKER", width: 10, key: true},
 		{title: "ROLE", width: 8, drop: 5},
 		{title: "STATUS", width: 6},
 		{title: "ADDRESS", width: 14, flex: 2, drop: 7},
@@ -185,7 +187,7 @@ func (p *healthPane) brokersTable(e *env, full bool) table {
 	}
 	if !full {
 		cols = []column{
-			{title: "BROKER", width: 10},
+			{title: "BROKER", width: 10, key: true},
 			{title: "STATUS", width: 6},
 			{title: "SCRAPED", width: 7, right: true, drop: 3},
 			{title: "ERR/S", width: 6, right: true, drop: 2},
@@ -259,7 +261,7 @@ func (p *healthPane) connsTable(e *env) table {
 	now := e.now
 	return table{
 		cols: []column{
-			{title: "BROKER ADDRESS", width: 16, flex: 1},
+			{title: "BROKER ADDRESS", width: 16, flex: 1, key: true},
 			{title: "STATE", width: 17},
 			{title: "SINCE", width: 7, right: true},
 			{title: "TRANSITIONS", width: 11, right: true, drop: 1},
@@ -287,7 +289,7 @@ func (p *healthPane) repairsTable(e *env) table {
 	return table{
 		cols: []column{
 			{title: "ACTION", width: 9},
-			{title: "TOPIC", width: 12, flex: 2, cutL: true},
+			{title: "TOPIC", width: 12, flex: 2, cutL: true, key: true},
 			{title: "MESSAGES", width: 12, flex: 1},
 			{title: "FILE", width: 10, flex: 1, cutL: true, drop: 1},
 			{title: "REASON", width: 12, flex: 3, drop: 2},

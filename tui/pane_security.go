@@ -73,7 +73,7 @@ func (p *securityPane) rolesTable(e *env, focus bool) table {
 	rs := e.snap.Cluster.Admin.Roles
 	return table{
 		cols: []column{
-			{title: "ROLE", width: 10, flex: 1},
+			{title: "ROLE", width: 10, flex: 1, key: true},
 			{title: "PERMISSIONS", width: 16, flex: 3},
 			{title: "SYSTEM", width: 6, drop: 1},
 		},
@@ -93,7 +93,7 @@ func (p *securityPane) bindingsTable(e *env, focus bool) table {
 	return table{
 		cols: []column{
 			{title: "ID", width: 10, flex: 1},
-			{title: "PRINCIPAL", width: 14, flex: 2},
+			{title: "PRINCIPAL", width: 14, flex: 2, key: true},
 			{title: "ROLES", width: 10, flex: 1},
 			{title: "SCOPE", width: 9, drop: 1},
 			{title: "RESOURCE", width: 10, flex: 1, cutL: true, drop: 2},

@@ -483,7 +483,7 @@ func (p *topicsPane) hintLine(e *env, w int) string {
 // topicColumns are the list's columns, in sortCol order after the name (the drop order keeps the name and
 // the rates at 80 columns).
 var topicColumns = [numSortCols]column{
-	{title: "TOPIC", width: 24, flex: 3},
+	{title: "TOPIC", width: 24, flex: 3, key: true},
 	{title: "IN/s", width: 8, right: true},
 	{title: "OUT/s", width: 8, right: true, drop: 1},
 	{title: "BYTES IN", width: 10, right: true, drop: 9},
@@ -595,7 +595,7 @@ func (p *topicsPane) tile(e *env, w, h int, focused bool) string {
 	title := []seg{{"Topics", st.title}, {" (" + itoa(len(ts)) + ")", st.muted},
 		{" · " + itoa(len(e.snap.Namespaces)) + " namespaces", st.muted}}
 	t := table{
-		cols: []column{{title: "TOPIC", width: 12, flex: 1, cutL: true}, {title: "DELIVERY", width: 12, drop: 2},
+		cols: []column{{title: "TOPIC", width: 12, flex: 1, cutL: true, key: true}, {title: "DELIVERY", width: 12, drop: 2},
 			{title: "SUBS", width: 4, right: true, drop: 1}},
 		n: len(ts), sel: -1, empty: "no topics",
 		row: func(i int, c []cell) {

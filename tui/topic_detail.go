@@ -459,7 +459,7 @@ func fmtSpan(d time.Duration) string {
 func (d *topicDetail) subTable(e *env) table {
 	st := e.st
 	cols := []column{
-		{title: "SUBSCRIPTION", width: 14, flex: 2},
+		{title: "SUBSCRIPTION", width: 14, flex: 2, key: true},
 		{title: "TYPE", width: 10, drop: 6},
 		{title: "CONS", width: 4, right: true},
 		{title: "LAG", width: 7, right: true},
