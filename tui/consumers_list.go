@@ -1,5 +1,7 @@
 package tui
 
+import "strings"
+
 // This file holds the consumers pane's list: its rows (the cluster's subscriptions from the brokers'
 // metrics, each followed by the console's own consumers of it), their table, and what the stream's place
 // shows for a subscription of the cluster.
@@ -101,9 +103,10 @@ func (p *consumersPane) table(e *env, full bool) table {
 			{title: "LAG", width: 6, right: true, drop: 1},
 		}
 	}
-	empty := "no consumers (c starts a tap)"
+	tap := strings.Join(e.offer(e.keys.Consumers.NewTap, "c starts a tap"), "")
+	empty := "no consumers" + pick(tap != "", " ("+tap+")", "")
 	if m := noMetrics(&e.snap.Cluster); m != "" {
-		empty = m + "; c starts a tap"
+		empty = m + pick(tap != "", "; "+tap, "")
 	}
 	return table{
 		cols:  cols,
@@ -178,8 +181,10 @@ func (p *consumersPane) subView(e *env, s *clusterSub, w, h int) string {
 	if s.partitions > 0 {
 		lines = append(lines, st.kv(w-2, lw, "partitions", itoa(s.partitions)+" (figures summed)", st.muted))
 	}
-	lines = append(lines, blank(w-2), newLine(w-2).space(1).add(st.key, "enter").
-		add(st.muted, " taps "+clean(s.topic)+" with a subscription of the console's own (the tap takes nothing from "+clean(s.sub)+")").String())
+	if !e.readOnly() { // enter taps the topic, which read-only refuses
+		lines = append(lines, blank(w-2), newLine(w-2).space(1).add(st.key, "enter").
+			add(st.muted, " taps "+clean(s.topic)+" with a subscription of the console's own (the tap takes nothing from "+clean(s.sub)+")").String())
+	}
 	title := []seg{{clean(s.sub), st.title}, {" on " + clean(s.topic) + " · from the brokers' metrics", st.muted}}
 	return st.box(title, w, h, false, lines)
 }

@@ -286,7 +286,8 @@ func (in *inspector) view(e *env, c *monitor.ConsumerStats, schemas map[uint64]s
 	body = body[:max(0, h-3)]
 	hints := []string{"n/]", "next", "p/[", "prev", "v", "view", "↑↓ pgup pgdn", "scroll"}
 	if c != nil && c.ManualAck {
-		hints = append(hints, "a", "ack", "N", "nack")
+		hints = append(hints, e.offer(e.keys.Inspector.Ack, "a", "ack")...)
+		hints = append(hints, e.offer(e.keys.Inspector.Nack, "N", "nack")...)
 	}
 	body = append(body, e.st.hintLine(iw, append(hints, "esc", "close")...))
 

@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"strings"
+
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/danube-console/danube-console/monitor"
@@ -158,7 +160,7 @@ func (p *acksPane) table(e *env, full bool) table {
 		n:     len(ss),
 		sel:   max(-1, sel),
 		focus: full,
-		empty: "the console acks nothing (c on the consumers pane starts a tap)",
+		empty: "the console acks nothing" + strings.Join(e.offer(e.keys.Consumers.NewTap, " (c on the consumers pane starts a tap)"), ""),
 		row: func(i int, c []cell) {
 			s := &ss[i]
 			nack := pick(s.Nacked > 0, st.warn, st.text)

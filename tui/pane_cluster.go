@@ -319,7 +319,9 @@ func (p *clusterPane) view(e *env, w, h int) string {
 	if a := c.Admin.Leader; a != "" {
 		title = append(title, seg{" · leader " + clean(a), st.muted})
 	}
-	title = append(title, seg{" · u unload · a activate · B rebalance", st.muted})
+	if hint := e.offer(e.keys.Cluster.Unload, " · u unload · a activate · B rebalance"); hint != nil {
+		title = append(title, seg{hint[0], st.muted})
+	}
 	bh, mh, sh, rl, bl := clusterLayout(e, len(rows), w, h)
 	var b strings.Builder
 	b.WriteString(st.box(title, w, bh, true, st.renderTable(p.table(e, rows, true), w-2, bh-2)))

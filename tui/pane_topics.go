@@ -476,8 +476,13 @@ func (p *topicsPane) hintLine(e *env, w int) string {
 	if p.fltOpen {
 		return " " + inputLine(p.flt, w-1)
 	}
-	return e.st.hintLine(w, "enter", "detail", "/", "filter", "o/O", "sort", "→/←", "partitions", "c", "tap",
-		"n", "create", "D", "delete", "U", "unload", "l/L", "lookup")
+	k := &e.keys.Topics
+	pairs := []string{"enter", "detail", "/", "filter", "o/O", "sort", "→/←", "partitions"}
+	pairs = append(pairs, e.offer(k.Tap, "c", "tap")...)
+	pairs = append(pairs, e.offer(k.Create, "n", "create")...)
+	pairs = append(pairs, e.offer(k.Delete, "D", "delete")...)
+	pairs = append(pairs, e.offer(k.Unload, "U", "unload")...)
+	return e.st.hintLine(w, append(pairs, "l/L", "lookup")...)
 }
 
 // topicColumns are the list's columns, in sortCol order after the name (the drop order keeps the name and
@@ -504,7 +509,7 @@ func (p *topicsPane) table(e *env, w int) table {
 	cols := topicColumns
 	cols[p.sortCol].title += pick(descending(p.sortCol, p.sortRev), " ▼", " ▲")
 	ws := layoutColumns(cols[:], w-1)
-	empty := "no topics (ctrl+r refreshes; n creates one)"
+	empty := "no topics (ctrl+r refreshes" + strings.Join(e.offer(e.keys.Topics.Create, "; n creates one"), "") + ")"
 	switch {
 	case p.filterText() != "" && len(p.rows) > 0:
 		empty = "no topic matches " + clean(p.filterText()) + " (esc clears the filter)"
