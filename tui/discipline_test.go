@@ -117,6 +117,7 @@ var rootFields = map[string]string{
 	"showHelp": "the help overlay", "helpOff": "the help overlay",
 	"status":      "the status bar",
 	"roSession":   "routing: read-only enforcement",
+	"quitting":    "layout: the last frame, blank, drawn when the program quits (see clearOnQuit)",
 	"modal":       "the modal stack",
 	"cmd":         "the command line",
 	"clusterName": "the header: the current cluster's name, which the root changes when it swaps the backend",
