@@ -239,7 +239,7 @@ func (p *connectorsPane) table(e *env, full bool) table {
 	st := e.st
 	cs := e.snap.Connectors
 	now := e.now
-	stateW := pick(notStartedCount(e) > 0, len(notStartedWhy), 10)
+	stateW := pick(notStartedCount(e) > 0, len("not started"), 10) // the title says why
 	var cols []column
 	if full {
 		cols = []column{
@@ -260,7 +260,7 @@ func (p *connectorsPane) table(e *env, full bool) table {
 	} else {
 		cols = []column{
 			{title: "NAME", width: 10, flex: 1, key: true},
-			{title: "STATE", width: pick(stateW > 10, len("not started"), 9)},
+			{title: "STATE", width: pick(stateW > 10, stateW, 9)},
 			{title: "THRPT", width: 7, right: true},
 			{title: "TREND", width: 8, flex: 1, drop: 1},
 		}
@@ -273,7 +273,7 @@ func (p *connectorsPane) table(e *env, full bool) table {
 		empty: "no connectors configured",
 		row: func(i int, c []cell) {
 			cn := &cs[i]
-			state, sp := p.connectorState(e, cn, !full)
+			state, sp := p.connectorState(e, cn, true)
 			if !full {
 				c[0] = txt(st.accent, clean(cn.Name))
 				c[1] = txt(sp, state)
