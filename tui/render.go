@@ -208,10 +208,10 @@ func layoutColumns(cols []column, width int) []int { return layoutKeyed(cols, wi
 
 // layoutKeyed is layoutColumns for rows whose key columns' widest values are want (by column; nil: unknown)
 // and, when given, same reports whether the key columns at widths ws show two different rows the same.
-// Columns with the highest drop go until the others fit, and the spare width is shared by flex. When a key
-// column is then narrower than keyMin (or its values) or rows look the same, the spare goes to the key
-// columns first, and droppable columns that are not keys go, highest drop first, until that is no longer
-// so or none is left.
+// Columns with the highest drop go until the others fit; the spare width goes to the key columns first (up
+// to their values, at most keyWant), the rest by flex. When a key column is still narrower than keyMin (or
+// its values) or rows look the same, droppable columns that are not keys go, highest drop first, until
+// that is no longer so or none is left.
 func layoutKeyed(cols []column, width int, want []int, same func(ws []int) bool) []int {
 	shown := make([]bool, len(cols))
 	total := -colGap
@@ -244,8 +244,12 @@ func layoutKeyed(cols []column, width int, want []int, same func(ws []int) bool)
 		return same != nil && same(ws)
 	}
 	ws := shareWidth(cols, shown, width-total, nil)
-	if !bad(ws) {
-		return ws
+	cut := false
+	for i, c := range cols {
+		cut = cut || (c.key && ws[i] > 0 && ws[i] < need(cols, want, i))
+	}
+	if !cut && !bad(ws) {
+		return ws // every name whole: the flex layout
 	}
 	for {
 		ws = shareWidth(cols, shown, width-total, want)
