@@ -280,20 +280,6 @@ type subState struct {
 	redeliv    hist
 }
 
-// maxDeliveries is how many offsets a subscription's deliveries keep before the nacked ones that did not come
-// back are forgotten (the unsettled ones are never: the broker's unacked window bounds them).
-const maxDeliveries = 1 << 15
-
-// delivery is a message delivered to a subscription and not acked yet: n is how many times it is unsettled
-// (1 on a reliable topic, however often it is redelivered; on a non-reliable one every message has offset 0
-// and each counts), 0 once nacked; first is when it was first delivered (the message's receive time), last
-// when the monitor saw its last delivery (its clock), st the stream it was last delivered to.
-type delivery struct {
-	n           uint32
-	first, last time.Time
-	st          *stream
-}
-
 // stream is one consumer's state on one topic or partition, with its ring of recent messages. Its
 // subscription's mutex guards it.
 type stream struct {
@@ -325,17 +311,6 @@ type stream struct {
 
 	queries []*queryCache // Query's verdicts, by filter (at most maxQueryCaches)
 	useTick uint64        // orders the queries' last uses
-}
-
-// pendingCount is the stream's pending messages, the one figure every place shows (ConsumerStats.Pending,
-// and summed, SubscriptionStats.Pending): the messages delivered to it and neither acked nor nacked, each
-// counted once however often the broker delivered it. A manual-ack stream's are its pending set (the one
-// Ack and Nack settle); another's, its unsettled deliveries. Its sub's mutex is held.
-func (st *stream) pendingCount() int {
-	if st.manual || len(st.pending) > 0 {
-		return len(st.pending)
-	}
-	return max(st.unsettled, 0)
 }
 
 // tapKey names a manual-ack ad-hoc consumer.

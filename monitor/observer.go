@@ -1,7 +1,6 @@
 package monitor
 
 import (
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -254,66 +253,6 @@ func (m *Monitor) keepPending(st *stream, slot *ringSlot, msg *client.Message, a
 	}
 	st.pending[seq] = msg
 	st.pendingOff[off] = seq
-}
-
-// delivered records the delivery of offset off to st, received at time at and seen now (again: off was
-// received before) and, when it is a message delivered before (still unsettled, or nacked), returns when it
-// was first delivered. A message delivered again while unsettled (its ack timeout passed) is still one
-// unsettled message. Its mutex is held.
-func (s *subState) delivered(st *stream, off uint64, again bool, at, now time.Time) (first time.Time, redelivery bool) {
-	d, ok := s.deliveries[off]
-	d.last = now
-	if ok && (off != 0 || again) {
-		switch {
-		case d.n == 0: // nacked, and back
-			d.n, d.st = 1, st
-			st.unsettled++
-		case d.st != st: // delivered to another of the subscription's consumers
-			d.st.unsettled--
-			st.unsettled++
-			d.st = st
-		}
-		s.deliveries[off] = d
-		return d.first, true
-	}
-	if s.deliveries == nil {
-		s.deliveries = make(map[uint64]delivery)
-	}
-	if !ok && len(s.deliveries) >= maxDeliveries {
-		maps.DeleteFunc(s.deliveries, func(_ uint64, d delivery) bool { return d.n == 0 })
-	}
-	if !ok {
-		d.first = at
-	}
-	d.n++
-	d.st = st
-	st.unsettled++
-	s.deliveries[off] = d
-	return time.Time{}, false
-}
-
-// settled records a successful ack (the message leaves deliveries) or nack (it stays, settled, so that its
-// redelivery's wait can be measured) of offset off, made by a call that started at start. When the message
-// was delivered again during the call (a nack's redelivery can arrive before the nack's answer; an ack
-// timeout's before the ack's), the call settled the older delivery and the newer one is unsettled. Its mutex
-// is held.
-func (s *subState) settled(off uint64, nack bool, start time.Time) {
-	d, ok := s.deliveries[off]
-	if !ok {
-		return
-	}
-	if d.last.After(start) && d.n > 0 {
-		return // delivered again since: the new delivery waits to be settled
-	}
-	if d.n > 0 {
-		d.n--
-		d.st.unsettled--
-	}
-	if d.n == 0 && !nack {
-		delete(s.deliveries, off)
-		return
-	}
-	s.deliveries[off] = d
 }
 
 // OnAck counts a completed ack or nack for its subscription, with its latency; a failure counts as an ack
