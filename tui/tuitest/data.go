@@ -113,6 +113,10 @@ func Manual() *Fake {
 			ManualAck: true, Pending: pending, AckTimeout: 30 * time.Second}
 		i := slices.IndexFunc(s.Consumers, func(x monitor.ConsumerStats) bool { return x.Topic > c.Topic })
 		s.Consumers = slices.Insert(s.Consumers, i, c)
+		// Its subscription's figures: pending is its consumer's, every delivery is received.
+		ss := monitor.SubscriptionStats{Topic: c.Topic, Subscription: c.Subscription, Received: 40, Pending: int64(pending)}
+		j := slices.IndexFunc(s.Subscriptions, func(x monitor.SubscriptionStats) bool { return x.Topic > c.Topic })
+		s.Subscriptions = slices.Insert(s.Subscriptions, j, ss)
 	})
 	f.SetStream(ManualStream, msgs, 40)
 	return f
