@@ -386,7 +386,7 @@ func (d *topicDetail) quantileLines(e *env, rs []monitor.TopicRate) []string {
 			who = append(who, "broker "+cutMiddle(clean(r.Broker), 12))
 		}
 		if len(d.members) > 1 {
-			who = append(who, strings.TrimPrefix(clean(r.Topic), clean(d.name)))
+			who = append(who, strings.TrimPrefix(clean(r.Topic), clean(d.name)+"-")) // "part-0"
 		}
 		l, s := r.PublishLatency, r.MessageSize
 		avg := 0.0
