@@ -9,9 +9,29 @@ import (
 // nacked, each counted once however often the broker delivered it. A subscription's deliveries remember,
 // by offset, the messages not settled yet (and those nacked, for the wait of their redelivery).
 
-// maxDeliveries is how many offsets a subscription's deliveries keep before the nacked ones that did not come
-// back are forgotten (the unsettled ones are never: the broker's unacked window bounds them).
+// maxDeliveries is how many offsets a subscription's deliveries keep: beyond, the nacked ones that did not
+// come back are forgotten, then, if that is not enough, the older half of the unsettled ones (whose acks the
+// monitor does not see: the broker's unacked window, at most 10000 messages, keeps a consumer that acks below).
 const maxDeliveries = 1 << 15
+
+// forgetDeliveries makes room in s.deliveries (see maxDeliveries). Its mutex is held.
+func (s *subState) forgetDeliveries() {
+	maps.DeleteFunc(s.deliveries, func(_ uint64, d delivery) bool { return d.n == 0 })
+	if len(s.deliveries) < maxDeliveries*3/4 {
+		return
+	}
+	var hi uint64
+	for off := range s.deliveries {
+		hi = max(hi, off)
+	}
+	maps.DeleteFunc(s.deliveries, func(off uint64, d delivery) bool {
+		if hi-off < maxDeliveries/2 {
+			return false
+		}
+		d.st.unsettled -= int(d.n)
+		return true
+	})
+}
 
 // delivery is a message delivered to a subscription and not acked yet: n is how many times it is unsettled
 // (1 on a reliable topic, however often it is redelivered; on a non-reliable one every message has offset 0
@@ -58,7 +78,7 @@ func (s *subState) delivered(st *stream, off uint64, again bool, at, now time.Ti
 		s.deliveries = make(map[uint64]delivery)
 	}
 	if !ok && len(s.deliveries) >= maxDeliveries {
-		maps.DeleteFunc(s.deliveries, func(_ uint64, d delivery) bool { return d.n == 0 })
+		s.forgetDeliveries()
 	}
 	if !ok {
 		d.first = at

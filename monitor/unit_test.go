@@ -645,3 +645,23 @@ func TestPendingAndRedeliveryWait(t *testing.T) {
 		t.Fatalf("non-reliable pending %d, want 2", p)
 	}
 }
+
+// A consumer whose acks the monitor never sees keeps its subscription's deliveries bounded: the oldest are
+// forgotten, and its pending figure stays below maxDeliveries.
+func TestDeliveriesStayBounded(t *testing.T) {
+	m := newTestMonitor(t, Options{})
+	const topic = "/default/bounded"
+	subscribe(m, topic, "s", "c", 1)
+	now := time.Now()
+	for off := uint64(1); off <= 3*maxDeliveries; off++ {
+		m.OnReceive(client.ReceiveEvent{Message: msg(topic, "s", off, "x", now, now)})
+	}
+	s := m.idx.Load().subs[subKey{topic, "s"}]
+	s.mu.Lock()
+	n := len(s.deliveries)
+	s.mu.Unlock()
+	sub := findSub(t, m.Snapshot(), topic, "s")
+	if n > maxDeliveries || sub.Pending > maxDeliveries || sub.Pending != int64(n) {
+		t.Fatalf("%d deliveries kept, pending %d: want at most %d, the same", n, sub.Pending, maxDeliveries)
+	}
+}
