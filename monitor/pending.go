@@ -46,10 +46,14 @@ type delivery struct {
 // pendingCount is the stream's pending messages, the one figure every place shows (ConsumerStats.Pending,
 // and summed, SubscriptionStats.Pending): the messages delivered to it and neither acked nor nacked, each
 // counted once however often the broker delivered it. A manual-ack stream's are its pending set (the one
-// Ack and Nack settle); another's, its unsettled deliveries. Its sub's mutex is held.
+// Ack and Nack settle, even after the consumer stopped); another's, its unsettled deliveries while it is
+// subscribed. Its sub's mutex is held.
 func (st *stream) pendingCount() int {
-	if st.manual || len(st.pending) > 0 {
+	switch {
+	case st.manual || len(st.pending) > 0:
 		return len(st.pending)
+	case !st.state.Live():
+		return 0 // closed: the broker gives what it did not settle to another consumer
 	}
 	return max(st.unsettled, 0)
 }

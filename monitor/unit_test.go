@@ -633,6 +633,10 @@ func TestPendingAndRedeliveryWait(t *testing.T) {
 		t.Fatalf("redelivery wait %+v, want 3, longest 32s (offset 2)", c.Redelivery)
 	}
 
+	// Closed, the consumer holds nothing: the broker delivers what it did not settle to another.
+	m.OnConsumer(client.ConsumerEvent{Kind: client.ConsumerClosed, Topic: topic, Subscription: "s", Name: "c", ID: 1})
+	pending(0)
+
 	// A non-reliable topic: offset 0 for every message.
 	subscribe(m, "/default/nr", "s", "c", 2)
 	for range 3 {
