@@ -274,6 +274,10 @@ type subState struct {
 	nonZero     bool // an offset other than 0 was received: the topic is reliable
 	offsets     offsetSet
 	ack         hist
+	// deliveries are the messages delivered and not yet acked, by offset (see delivery), with those nacked
+	// and not delivered again; redeliv is the wait of the redelivered ones (first delivery to this one).
+	deliveries map[uint64]delivery
+	redeliv    hist
 }
 
 // stream is one consumer's state on one topic or partition, with its ring of recent messages. Its
@@ -289,10 +293,13 @@ type stream struct {
 	received uint64
 	bytes    uint64
 	series   series
-	e2e      hist
+	e2e      hist // publish to first delivery
+	redeliv  hist // first delivery to a redelivery
 	ring     ring
-	lastErr  error
-	closedAt time.Time
+	// unsettled counts the deliveries (of the sub's) last made to this stream and not settled yet.
+	unsettled int
+	lastErr   error
+	closedAt  time.Time
 
 	// A manual-ack consumer's stream: manual says new messages stay pending, ackTimeout is the
 	// subscription's (0: unknown), pending the messages waiting for Ack or Nack by Seq, and pendingOff the
@@ -654,6 +661,11 @@ func (m *Monitor) pruneLocked() {
 			m.prunedDropped.Add(st.ring.unshown + st.ring.unshownKept())
 			s.mu.Unlock()
 			delete(nix.streams, st.id)
+			m.mu.Lock()
+			if k := (healthKey{true, s.topic, st.name}); m.health[k] != nil && m.health[k].Status == HealthStopped {
+				delete(m.health, k) // forgotten with its stream, as a producer's with the producer
+			}
+			m.mu.Unlock()
 		}
 	}
 	m.idx.Store(nix)

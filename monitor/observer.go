@@ -54,7 +54,20 @@ func (m *Monitor) OnProducer(e client.ProducerEvent) {
 		m.regMu.Lock()
 		m.pruneLocked()
 		m.regMu.Unlock()
+	} else {
+		m.liveHealth(false, e.Topic, e.Name)
 	}
+}
+
+// liveHealth makes the stopped health entry of a producer or consumer that is live again (created or
+// subscribed under the same name) wait for its next check: HealthUnknown, as of now.
+func (m *Monitor) liveHealth(consumer bool, topic, name string) {
+	now := m.now()
+	m.mu.Lock()
+	if h := m.health[healthKey{consumer, topic, name}]; h != nil && h.Status == HealthStopped {
+		h.Status, h.At, h.RTT, h.Err = HealthUnknown, now, 0, ""
+	}
+	m.mu.Unlock()
 }
 
 // stoppedHealth marks the health entry of a producer or consumer that closed or failed HealthStopped, as of
@@ -133,6 +146,8 @@ func (m *Monitor) OnConsumer(e client.ConsumerEvent) {
 	m.regMu.Unlock()
 	if !consumerStateOf(e.Kind).Live() {
 		m.stoppedHealth(true, e.Topic, e.Name)
+	} else {
+		m.liveHealth(true, e.Topic, e.Name)
 	}
 	if e.Kind == client.ConsumerResubscribed {
 		m.reconnected(true, e.Topic, e.Name, e.ID)
@@ -185,8 +200,11 @@ func (m *Monitor) OnReceive(e client.ReceiveEvent) {
 	st.received++
 	st.bytes += uint64(n)
 	st.series.add(sec, 1)
-	if pt := msg.PublishTime; pt.UnixMilli() > 0 {
-		st.e2e.add(sec, at.Sub(pt))
+	if first, ok := s.delivered(st, off, again, at, now); ok {
+		st.redeliv.add(sec, at.Sub(first))
+		s.redeliv.add(sec, at.Sub(first))
+	} else if pt := msg.PublishTime; !again && pt.UnixMilli() > 0 {
+		st.e2e.add(sec, at.Sub(pt)) // end to end is to the first delivery only
 	}
 	slot := st.ring.push(n)
 	*slot = ringSlot{msg: Message{
@@ -241,7 +259,8 @@ func (m *Monitor) keepPending(st *stream, slot *ringSlot, msg *client.Message, a
 // error (also LastError).
 func (m *Monitor) OnAck(e client.AckEvent) {
 	s := m.sub(e.Topic, e.Subscription)
-	sec := m.now().Unix()
+	now := m.now()
+	sec, start := now.Unix(), now.Add(-e.Latency)
 	s.mu.Lock()
 	switch {
 	case e.Err != nil:
@@ -249,9 +268,11 @@ func (m *Monitor) OnAck(e client.AckEvent) {
 	case e.Nack:
 		s.nacked++
 		s.ack.add(sec, e.Latency)
+		s.settled(e.Offset, true, start)
 	default:
 		s.acked++
 		s.ack.add(sec, e.Latency)
+		s.settled(e.Offset, false, start)
 	}
 	s.mu.Unlock()
 	if e.Err != nil {
@@ -260,15 +281,18 @@ func (m *Monitor) OnAck(e client.AckEvent) {
 }
 
 // OnHealth records a producer's or consumer's last health check; an OK answer is evidence that the broker
-// is reachable, a failed one is LastError.
+// is reachable, a failed one is LastError. A check that ends after its client stopped leaves it
+// HealthStopped (its answer is not a live client's).
 func (m *Monitor) OnHealth(e client.HealthEvent) {
 	now := m.now()
 	m.mu.Lock()
 	h := m.healthLocked(e.Consumer, e.Topic, e.Name)
-	h.ID, h.Status, h.At, h.RTT = e.ID, healthStatusOf(e.Status), now, e.RTT
-	h.Err = ""
-	if e.Err != nil {
-		h.Err = e.Err.Error()
+	if h.Status != HealthStopped {
+		h.ID, h.Status, h.At, h.RTT = e.ID, healthStatusOf(e.Status), now, e.RTT
+		h.Err = ""
+		if e.Err != nil {
+			h.Err = e.Err.Error()
+		}
 	}
 	m.mu.Unlock()
 	switch {

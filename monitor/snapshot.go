@@ -63,10 +63,11 @@ func (m *Monitor) Snapshot() Snapshot {
 			Topic: s.topic, Subscription: s.name,
 			Received: s.received, Acked: s.acked, Nacked: s.nacked, AckErrors: s.ackErrors,
 			Redelivered: s.redelivered,
-			Pending:     max(int64(s.received)-int64(s.acked)-int64(s.nacked), 0),
-			AckLatency:  s.ack.summary(sec),
+			AckLatency:  s.ack.summary(sec), Redelivery: s.redeliv.summary(sec),
 		})
+		ss := &snap.Subscriptions[len(snap.Subscriptions)-1]
 		for _, st := range s.streams {
+			ss.Pending += int64(st.pendingCount())
 			if st.received == 0 && (st.name == UnknownConsumer || st.name == SharedConsumers) {
 				continue // a placeholder that never received anything
 			}
@@ -75,8 +76,8 @@ func (m *Monitor) Snapshot() Snapshot {
 				Type: st.typ, ID: st.cid, State: st.state, AdHoc: st.adHoc,
 				Received: st.received, Bytes: st.bytes,
 				Rate: st.series.at(sec - 1), Series: ar.seriesOf(&st.series, sec),
-				EndToEnd:  st.e2e.summary(sec),
-				ManualAck: st.manual, Pending: len(st.pending), AckTimeout: st.ackTimeout,
+				EndToEnd: st.e2e.summary(sec), Redelivery: st.redeliv.summary(sec),
+				ManualAck: st.manual, Pending: st.pendingCount(), AckTimeout: st.ackTimeout,
 			}
 			t.ReceivedPerSec += cs.Rate
 			t.Received += st.received
@@ -129,6 +130,12 @@ func (m *Monitor) Snapshot() Snapshot {
 	m.mu.Unlock()
 
 	slices.SortFunc(snap.Health, func(a, b HealthStats) int {
+		if as, bs := a.Status == HealthStopped, b.Status == HealthStopped; as != bs {
+			if as {
+				return 1 // live clients first
+			}
+			return -1
+		}
 		if a.Consumer != b.Consumer {
 			if b.Consumer {
 				return -1

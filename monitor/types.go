@@ -181,7 +181,7 @@ type Snapshot struct {
 	Topics        []TopicStats        // from the admin API, sorted by name (Refresh fills it); shared: do not change
 	Namespaces    []string
 	Connectors    []ConnectorStats // in configuration order
-	Health        []HealthStats    // every producer's and consumer's last check, sorted by kind, topic, name
+	Health        []HealthStats    // every producer's and consumer's last check: the live ones first, then the stopped, each sorted by kind, topic, name
 	Conns         []ConnStats      // connections per broker address
 	Lookups       []LookupResult   // most recent first, at most 20
 	// Cluster is what the cluster data sources (the admin API, the brokers' metrics endpoints, a Prometheus server) say of the
@@ -236,10 +236,14 @@ type ConsumerStats struct {
 	Received, Bytes           uint64
 	Rate                      float64 // messages per second over the last second
 	Series                    []float64
-	EndToEnd                  Latency // receive time minus publish time
-	LastError                 string
-	// ManualAck says the consumer's messages wait for Ack or Nack; Pending counts those waiting, and
-	// AckTimeout is the subscription's (the broker redelivers a message not settled within it; 0: unknown).
+	// EndToEnd is a message's first delivery time minus its publish time; Redelivery, for the messages the
+	// broker delivered again (nacked, or their ack timeout passed), this delivery's time minus the first's.
+	EndToEnd, Redelivery Latency
+	LastError            string
+	// ManualAck says the consumer's messages wait for Ack or Nack; Pending counts the messages delivered to
+	// it and neither acked nor nacked yet, each once however often it was delivered (for a manual-ack
+	// consumer, those waiting for Ack or Nack), and AckTimeout is the subscription's (the broker redelivers
+	// a message not settled within it; 0: unknown).
 	ManualAck  bool
 	Pending    int
 	AckTimeout time.Duration
@@ -252,8 +256,11 @@ type SubscriptionStats struct {
 	Acked, Nacked       uint64
 	AckErrors           uint64
 	Redelivered         uint64 // messages received again with an offset already received (reliable topics)
-	Pending             int64  // received, neither acked nor nacked yet
-	AckLatency          Latency
+	// Pending is the sum of its consumers' ConsumerStats.Pending: messages delivered and neither acked nor
+	// nacked yet, each counted once (Received counts every delivery).
+	Pending    int64
+	AckLatency Latency
+	Redelivery Latency // from a message's first delivery to its redelivery (see ConsumerStats.Redelivery)
 }
 
 // TopicStats describe a topic from the admin API.

@@ -261,12 +261,14 @@ func TestRedeliveryDetection(t *testing.T) {
 
 // Acks, nacks and their failures make Pending; the ack latency counts what succeeded.
 func TestAcksAndPending(t *testing.T) {
-	m := newTestMonitor(t, Options{})
+	clk := newFakeClock()
+	m := newTestMonitor(t, Options{Clock: clk.Now})
 	subscribe(m, "/default/a", "s", "c", 1)
-	now := time.Now()
+	now := clk.Now()
 	for i := range 5 {
 		m.OnReceive(client.ReceiveEvent{Message: msg("/default/a", "s", uint64(i+1), "x", now, now)})
 	}
+	clk.Advance(time.Second) // the acks' calls start after the deliveries
 	m.OnAck(client.AckEvent{Topic: "/default/a", Subscription: "s", Offset: 1, Latency: time.Millisecond})
 	m.OnAck(client.AckEvent{Topic: "/default/a", Subscription: "s", Offset: 2, Latency: 3 * time.Millisecond})
 	m.OnAck(client.AckEvent{Topic: "/default/a", Subscription: "s", Offset: 3, Nack: true, Latency: time.Millisecond})
@@ -279,11 +281,19 @@ func TestAcksAndPending(t *testing.T) {
 	if s.LastError != "boom" || s.LastErrorAt.IsZero() {
 		t.Fatalf("last error %q at %v", s.LastError, s.LastErrorAt)
 	}
+	// Acks of messages never delivered settle nothing; acking the two left settles them.
 	for range 10 {
-		m.OnAck(client.AckEvent{Topic: "/default/a", Subscription: "s"})
+		m.OnAck(client.AckEvent{Topic: "/default/a", Subscription: "s", Offset: 9})
 	}
-	if p := findSub(t, m.Snapshot(), "/default/a", "s").Pending; p != 0 {
-		t.Fatalf("pending %d after more acks than messages", p)
+	if p := findSub(t, m.Snapshot(), "/default/a", "s").Pending; p != 2 {
+		t.Fatalf("pending %d after acks of messages never delivered, want 2", p)
+	}
+	for off := uint64(4); off <= 5; off++ {
+		m.OnAck(client.AckEvent{Topic: "/default/a", Subscription: "s", Offset: off})
+	}
+	s = m.Snapshot()
+	if p, c := findSub(t, s, "/default/a", "s").Pending, s.Consumers[0].Pending; p != 0 || c != 0 {
+		t.Fatalf("pending %d (consumer %d) after settling every message", p, c)
 	}
 }
 
@@ -340,6 +350,26 @@ func TestHealthOfStoppedClients(t *testing.T) {
 	m.OnProducer(client.ProducerEvent{Kind: client.ProducerClosed, Topic: "/default/h", Name: "p", ID: 1})
 	if h := m.Snapshot().Health; len(h) != 1 || h[0].Status != HealthStopped || h[0].Status.String() != "stopped" || !h[0].At.Equal(clk.Now()) {
 		t.Fatalf("closed producer: %+v", h)
+	}
+	// A check that ends after the close is not a live client's answer.
+	m.OnHealth(client.HealthEvent{Topic: "/default/h", Name: "p", ID: 1, Status: client.HealthOK})
+	if h := m.Snapshot().Health; len(h) != 1 || h[0].Status != HealthStopped {
+		t.Fatalf("a late check revived the closed producer: %+v", h)
+	}
+	// A live client sorts before the stopped one; the same name created again waits for its next check.
+	m.OnConsumer(client.ConsumerEvent{Kind: client.ConsumerSubscribed, Topic: "/default/h", Subscription: "s", Name: "c", ID: 2})
+	m.OnHealth(client.HealthEvent{Consumer: true, Topic: "/default/h", Name: "c", ID: 2, Status: client.HealthOK})
+	if h := m.Snapshot().Health; len(h) != 2 || h[0].Name != "c" || h[0].Status != HealthOK || h[1].Status != HealthStopped {
+		t.Fatalf("live consumer and stopped producer: %+v", h)
+	}
+	m.OnProducer(client.ProducerEvent{Kind: client.ProducerCreated, Topic: "/default/h", Name: "p", ID: 3})
+	h := m.Snapshot().Health // both live: producers first
+	if len(h) != 2 || h[0].Name != "p" || h[0].Status != HealthUnknown {
+		t.Fatalf("producer created again: %+v", h)
+	}
+	m.OnHealth(client.HealthEvent{Topic: "/default/h", Name: "p", ID: 3, Status: client.HealthOK})
+	if h := m.Snapshot().Health; h[0].Status != HealthOK || h[0].ID != 3 {
+		t.Fatalf("producer created again, checked: %+v", h)
 	}
 }
 
@@ -544,5 +574,98 @@ func TestConcurrentIngestIsBounded(t *testing.T) {
 	t.Logf("heap after 200k: %d KiB, after 400k: %d KiB", first>>10, second>>10)
 	if second > first+4<<20 || second > 64<<20 {
 		t.Fatalf("memory grew: %d KiB then %d KiB", first>>10, second>>10)
+	}
+}
+
+// Pending counts each message once: a redelivery while unsettled (ack timeout) is the same message; a
+// redelivery that arrives during the nack's or ack's call leaves the message unsettled (the call settled the
+// older delivery); on a non-reliable topic, where every offset is 0, each message counts. End to end counts
+// first deliveries only; the redelivery wait is measured from the first delivery.
+func TestPendingAndRedeliveryWait(t *testing.T) {
+	clk := newFakeClock()
+	m := newTestMonitor(t, Options{Clock: clk.Now})
+	const topic = "/default/p"
+	subscribe(m, topic, "s", "c", 1)
+	recv := func(off uint64) {
+		now := clk.Now()
+		m.OnReceive(client.ReceiveEvent{Message: msg(topic, "s", off, "x", now.Add(-time.Millisecond), now)})
+	}
+	settle := func(off uint64, nack bool, call time.Duration) {
+		m.OnAck(client.AckEvent{Topic: topic, Subscription: "s", Offset: off, Nack: nack, Latency: call})
+	}
+	pending := func(want int64) {
+		t.Helper()
+		s := m.Snapshot()
+		if sub, c := findSub(t, s, topic, "s"), findConsumer(t, s, StreamID(topic, "s", "c")); sub.Pending != want || int64(c.Pending) != want {
+			t.Fatalf("pending: subscription %d, consumer %d, want %d", sub.Pending, c.Pending, want)
+		}
+	}
+	recv(1)
+	recv(2)
+	clk.Advance(30 * time.Second)
+	recv(1) // the ack timeout passed
+	pending(2)
+	clk.Advance(time.Second)
+	settle(1, false, time.Millisecond)
+	pending(1)
+	// A nack whose redelivery arrives before its answer.
+	clk.Advance(time.Second)
+	recv(2)
+	clk.Advance(time.Millisecond)
+	settle(2, true, 2*time.Millisecond)
+	pending(1)
+	clk.Advance(time.Second)
+	settle(2, false, time.Millisecond)
+	pending(0)
+	// A nack answered first, then the redelivery.
+	recv(3)
+	clk.Advance(time.Second)
+	settle(3, true, time.Millisecond)
+	pending(0)
+	clk.Advance(4 * time.Second)
+	recv(3)
+	pending(1)
+	c := findConsumer(t, m.Snapshot(), StreamID(topic, "s", "c"))
+	if c.EndToEnd.Count != 3 || c.EndToEnd.Max != time.Millisecond {
+		t.Fatalf("end to end %+v, want the 3 first deliveries, 1ms each", c.EndToEnd)
+	}
+	if c.Redelivery.Count != 3 || c.Redelivery.Max != 32*time.Second {
+		t.Fatalf("redelivery wait %+v, want 3, longest 32s (offset 2)", c.Redelivery)
+	}
+
+	// Closed, the consumer holds nothing: the broker delivers what it did not settle to another.
+	m.OnConsumer(client.ConsumerEvent{Kind: client.ConsumerClosed, Topic: topic, Subscription: "s", Name: "c", ID: 1})
+	pending(0)
+
+	// A non-reliable topic: offset 0 for every message.
+	subscribe(m, "/default/nr", "s", "c", 2)
+	for range 3 {
+		now := clk.Now()
+		m.OnReceive(client.ReceiveEvent{Message: msg("/default/nr", "s", 0, "x", now, now)})
+	}
+	clk.Advance(time.Second)
+	m.OnAck(client.AckEvent{Topic: "/default/nr", Subscription: "s", Latency: time.Millisecond})
+	if p := findSub(t, m.Snapshot(), "/default/nr", "s").Pending; p != 2 {
+		t.Fatalf("non-reliable pending %d, want 2", p)
+	}
+}
+
+// A consumer whose acks the monitor never sees keeps its subscription's deliveries bounded: the oldest are
+// forgotten, and its pending figure stays below maxDeliveries.
+func TestDeliveriesStayBounded(t *testing.T) {
+	m := newTestMonitor(t, Options{})
+	const topic = "/default/bounded"
+	subscribe(m, topic, "s", "c", 1)
+	now := time.Now()
+	for off := uint64(1); off <= 3*maxDeliveries; off++ {
+		m.OnReceive(client.ReceiveEvent{Message: msg(topic, "s", off, "x", now, now)})
+	}
+	s := m.idx.Load().subs[subKey{topic, "s"}]
+	s.mu.Lock()
+	n := len(s.deliveries)
+	s.mu.Unlock()
+	sub := findSub(t, m.Snapshot(), topic, "s")
+	if n > maxDeliveries || sub.Pending > maxDeliveries || sub.Pending != int64(n) {
+		t.Fatalf("%d deliveries kept, pending %d: want at most %d, the same", n, sub.Pending, maxDeliveries)
 	}
 }

@@ -1,5 +1,7 @@
 package tui
 
+import "strings"
+
 // This file holds the consumers pane's list: its rows (the cluster's subscriptions from the brokers'
 // metrics, each followed by the console's own consumers of it), their table, and what the stream's place
 // shows for a subscription of the cluster.
@@ -77,9 +79,9 @@ func (p *consumersPane) table(e *env, full bool) table {
 	var cols []column
 	if full {
 		cols = []column{
-			{title: "TOPIC", width: 18, flex: 3, cutM: true},
-			{title: "SUBSCRIPTION", width: 16, flex: 2},
-			{title: "SOURCE", width: 7},
+			{title: "TOPIC", width: 18, flex: 3, cutM: true, key: true},
+			{title: "SUBSCRIPTION", width: 16, flex: 2, key: true},
+			{title: "SOURCE", width: 7, key: true}, // the cluster's subscription, or the console's consumer of it
 			{title: "CONSUMERS", width: 16, flex: 1, drop: 5},
 			{title: "TYPE", width: 10, drop: 10},
 			{title: "STATE", width: 12, drop: 9},
@@ -90,19 +92,21 @@ func (p *consumersPane) table(e *env, full bool) table {
 			{title: "RECEIVED", width: 8, right: true, drop: 8},
 			{title: "E2E P50", width: 7, right: true, drop: 7},
 			{title: "E2E P99", width: 7, right: true, drop: 3},
+			{title: "REDLV WAIT", width: 10, right: true, drop: 12},
 			{title: "ACK", width: 6, right: true, drop: 11},
 		}
 	} else {
 		cols = []column{
-			{title: "TOPIC", width: 10, flex: 2, cutM: true},
-			{title: "SUB", width: 8, flex: 1},
+			{title: "TOPIC", width: 10, flex: 2, cutM: true, key: true},
+			{title: "SUB", width: 8, flex: 1, key: true},
 			{title: "MSG/S", width: 7, right: true},
 			{title: "LAG", width: 6, right: true, drop: 1},
 		}
 	}
-	empty := "no consumers (c starts a tap)"
+	tap := strings.Join(e.offer(e.keys.Consumers.NewTap, "c starts a tap"), "")
+	empty := "no consumers" + pick(tap != "", " ("+tap+")", "")
 	if m := noMetrics(&e.snap.Cluster); m != "" {
-		empty = m + "; c starts a tap"
+		empty = m + pick(tap != "", "; "+tap, "")
 	}
 	return table{
 		cols:  cols,
@@ -148,7 +152,8 @@ func (p *consumersPane) table(e *env, full bool) table {
 			c[10] = txt(st.text, fmtCount(cn.Received))
 			c[11] = txt(st.text, fmtDur(cn.EndToEnd.P50))
 			c[12] = txt(st.text, fmtDur(cn.EndToEnd.P99))
-			c[13] = pick(cn.ManualAck, txt(st.warn, "manual"), txt(st.muted, "auto"))
+			c[13] = redeliveryWait(st, cn.Redelivery)
+			c[14] = pick(cn.ManualAck, txt(st.warn, "manual"), txt(st.muted, "auto"))
 		},
 	}
 }
@@ -176,8 +181,10 @@ func (p *consumersPane) subView(e *env, s *clusterSub, w, h int) string {
 	if s.partitions > 0 {
 		lines = append(lines, st.kv(w-2, lw, "partitions", itoa(s.partitions)+" (figures summed)", st.muted))
 	}
-	lines = append(lines, blank(w-2), newLine(w-2).space(1).add(st.key, "enter").
-		add(st.muted, " taps "+clean(s.topic)+" with a subscription of the console's own (the tap takes nothing from "+clean(s.sub)+")").String())
+	if !e.readOnly() { // enter taps the topic, which read-only refuses
+		lines = append(lines, blank(w-2), newLine(w-2).space(1).add(st.key, "enter").
+			add(st.muted, " taps "+clean(s.topic)+" with a subscription of the console's own (the tap takes nothing from "+clean(s.sub)+")").String())
+	}
 	title := []seg{{clean(s.sub), st.title}, {" on " + clean(s.topic) + " · from the brokers' metrics", st.muted}}
 	return st.box(title, w, h, false, lines)
 }

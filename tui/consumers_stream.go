@@ -331,7 +331,12 @@ func (s *msgStream) title(st *styles, c *monitor.ConsumerStats, shown int) []seg
 			title = append(title, seg{" · ack timeout " + fmtDur(c.AckTimeout), st.muted})
 		}
 	}
-	return append(title, seg{"  " + clean(c.Topic) + " · " + clean(c.Subscription) + " · " + clean(c.Name), st.text})
+	title = append(title, seg{"  " + clean(c.Topic) + " · " + clean(c.Subscription) + " · " + clean(c.Name), st.text})
+	if c.Redelivery.Count > 0 {
+		// Apart from the end-to-end latency, which is to the first delivery.
+		title = append(title, seg{"  redelivered after " + fmtDur(c.Redelivery.P99) + " p99", st.warn})
+	}
+	return title
 }
 
 // view draws the stream of consumer c (nil: none selected) in a w×h box; input, when not empty, is the
@@ -346,9 +351,9 @@ func (s *msgStream) view(e *env, c *monitor.ConsumerStats, input string, w, h in
 	now := e.now
 	manual := c.ManualAck
 	cols := []column{
-		{title: "TIME", width: 12},
+		{title: "TIME", width: 12, key: true},
 		{title: "PART", width: 6, drop: 4},
-		{title: "OFFSET", width: 7, right: true},
+		{title: "OFFSET", width: 7, right: true, key: true},
 		{title: "KEY", width: 10, drop: 3},
 	}
 	if manual {

@@ -71,8 +71,8 @@ func (d *dashboardPane) problemsTile(e *env, w, h int, focused bool) string {
 		cols: []column{
 			{title: " ", width: 1},
 			{title: "WHAT", width: 12},
-			{title: "WHERE", width: 12, flex: 1, cutM: true},
-			{title: "SUB", width: 9, drop: 2},
+			{title: "WHERE", width: 12, flex: 1, cutM: true, key: true},
+			{title: "SUB", width: 9, key: true},
 			{title: "DETAIL", width: 12, flex: 4, drop: 1},
 		},
 		n:     len(ps),
@@ -100,7 +100,7 @@ func (d *dashboardPane) topicsTile(e *env, w, h int, focused bool) string {
 	}
 	t := table{
 		cols: []column{
-			{title: "TOPIC", width: 18, flex: 1, cutM: true},
+			{title: "TOPIC", width: 18, flex: 1, cutM: true, key: true},
 			{title: "PARTS", width: 5, right: true, drop: 5},
 			{title: "IN/S", width: 6, right: true},
 			{title: "OUT/S", width: 6, right: true},
@@ -137,8 +137,8 @@ func (d *dashboardPane) lagTile(e *env, w, h int, focused bool) string {
 	}
 	t := table{
 		cols: []column{
-			{title: "TOPIC", width: 16, flex: 2, cutM: true},
-			{title: "SUBSCRIPTION", width: 9, flex: 1},
+			{title: "TOPIC", width: 16, flex: 2, cutM: true, key: true},
+			{title: "SUBSCRIPTION", width: 9, flex: 1, key: true},
 			{title: "LAG", width: 6, right: true},
 			{title: "CONS", width: 4, right: true, drop: 1},
 			{title: "OUT/S", width: 6, right: true, drop: 2},

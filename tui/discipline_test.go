@@ -120,6 +120,7 @@ var rootFields = map[string]string{
 	"statusOpen":  "the status bar: its message shown whole",
 	"events":      "the status bar's history: every message it showed (the events view reads it), kept across cluster switches",
 	"roSession":   "routing: read-only enforcement",
+	"quitting":    "layout: the last frame, blank, drawn when the program quits (see clearOnQuit)",
 	"modal":       "the modal stack",
 	"cmd":         "the command line",
 	"clusterName": "the header: the current cluster's name, which the root changes when it swaps the backend",

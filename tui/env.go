@@ -53,6 +53,15 @@ func (e *env) tooSmall() bool { return e.w < MinWidth || e.h < MinHeight }
 // readOnly reports whether state-changing actions are disabled.
 func (e *env) readOnly() bool { return e.ro }
 
+// offer returns what a hint or an empty state says of binding b (key and description pairs, or any text):
+// nothing in read-only mode when b changes state, since read-only refuses it.
+func (e *env) offer(b Binding, s ...string) []string {
+	if e.ro && b.Mutates() {
+		return nil
+	}
+	return s
+}
+
 // post sends a request to the root, handled as soon as the component returns.
 func (e *env) post(msg tea.Msg) { e.out = append(e.out, msg) }
 

@@ -39,7 +39,7 @@ func TestNavigation(t *testing.T) {
 	if m.active != paneDashboard {
 		t.Fatalf("starts on pane %d, want the dashboard", m.active)
 	}
-	for i, title := range []string{"", "Topics (6)", "Producers · 0 topics · 5 console", "Consumers · 0 subscriptions · 4 console", "Console acks (4 subscriptions)", "Console health checks (5)", "Connectors (4)",
+	for i, title := range []string{"", "Topics (6)", "Producers · 0 topics · 5 console", "Consumers · 0 subscriptions · 4 console", "Console acks (4 subscriptions)", "Console health checks (6)", "Connectors (4)",
 		"Brokers (0)", "Problems (0)", "Roles (0)"} {
 		if i == 0 {
 			continue

@@ -291,9 +291,7 @@ func (in *inspector) view(e *env, c *monitor.ConsumerStats, schemas map[uint64]s
 	}
 	var hints []string
 	for _, b := range bs {
-		if !b.Mutates() || !e.readOnly() {
-			hints = append(hints, b.Help().Key, b.Help().Desc)
-		}
+		hints = append(hints, e.offer(b, b.Help().Key, b.Help().Desc)...)
 	}
 	n := e.keys.Nav
 	hints = append(hints, n.Up.Help().Key+" "+n.Down.Help().Key+" "+n.PageUp.Help().Key+" "+n.PageDown.Help().Key, "scroll",

@@ -212,6 +212,7 @@ type Model struct {
 	events     *eventLog // the session's errors, warnings and actions (the events view)
 
 	roSession   bool  // read-only turned on at runtime
+	quitting    bool  // the user quit: the last frame is blank (see clearOnQuit)
 	modal       modal // the open form, prompt or review, if any
 	cmd         *cmdLine
 	clusterName string // the current cluster's name (the header)
@@ -276,6 +277,7 @@ func Run(ctx context.Context, b monitor.Backend, o Options) error {
 	if o.Output != nil {
 		popts = append(popts, tea.WithOutput(o.Output))
 	}
+	popts = append(popts, tea.WithFilter(clearOnQuit))
 	_, err := tea.NewProgram(m, popts...).Run()
 	if err != nil && errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return nil
@@ -406,6 +408,10 @@ func (m *Model) showPane(p paneID) {
 
 // Update handles a message, then lets the components settle what their drawing depends on.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if _, ok := msg.(quittingMsg); ok {
+		m.quitting = true // drawn blank, then quit
+		return m, tea.Quit
+	}
 	cmd := m.update(msg)
 	m.sync()
 	if lc := m.events.flush(m.opts.EventLog); lc != nil {
@@ -489,9 +495,31 @@ func (m *Model) tooSmall() bool { return m.w < MinWidth || m.h < MinHeight }
 // bodyHeight is the height of the pane area.
 func (m *Model) bodyHeight() int { return max(0, m.h-headerHeight-statusHeight) }
 
-// View draws the whole screen.
+// quittingMsg is the first quit, which clearOnQuit puts in place of tea.QuitMsg: the model draws a blank
+// screen, then quits.
+type quittingMsg struct{}
+
+// clearOnQuit is the program's message filter: the first tea.QuitMsg, whichever key or command sent it,
+// becomes quittingMsg, so that the last frame drawn on the alternate screen is blank. A terminal that
+// reflows when the alternate screen is left at another size than it was entered at (tmux, after the window
+// was resized while the console ran) would otherwise push the frame's wider lines into the main screen's
+// scrollback: quitting leaves the terminal exactly as it was, as less does.
+func clearOnQuit(model tea.Model, msg tea.Msg) tea.Msg {
+	if _, ok := msg.(tea.QuitMsg); ok {
+		if m, ok := model.(*Model); ok && !m.quitting {
+			return quittingMsg{}
+		}
+	}
+	return msg
+}
+
+// View draws the whole screen (blank once quitting).
 func (m *Model) View() tea.View {
-	v := tea.NewView(m.render())
+	content := m.render()
+	if m.quitting {
+		content = ""
+	}
+	v := tea.NewView(content)
 	v.AltScreen = true
 	v.MouseMode = tea.MouseModeCellMotion
 	v.WindowTitle = "Danube Console"

@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"strings"
+
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/danube-console/danube-console/monitor"
@@ -80,8 +82,8 @@ func (p *acksPane) clusterTable(e *env) table {
 	}
 	return table{
 		cols: []column{
-			{title: "TOPIC", width: 20, flex: 3, cutM: true},
-			{title: "SUBSCRIPTION", width: 12, flex: 2},
+			{title: "TOPIC", width: 20, flex: 3, cutM: true, key: true},
+			{title: "SUBSCRIPTION", width: 12, flex: 2, key: true},
 			{title: "CONS", width: 4, right: true, drop: 6},
 			{title: "LAG", width: 7, right: true},
 			{title: "REDLV/S", width: 7, right: true},
@@ -132,20 +134,21 @@ func (p *acksPane) table(e *env, full bool) table {
 	var cols []column
 	if full {
 		cols = []column{
-			{title: "TOPIC", width: 12, flex: 3, cutM: true},
-			{title: "SUBSCRIPTION", width: 12, flex: 2},
+			{title: "TOPIC", width: 12, flex: 3, cutM: true, key: true},
+			{title: "SUBSCRIPTION", width: 12, flex: 2, key: true},
 			{title: "RECEIVED", width: 8, right: true, drop: 5},
 			{title: "ACKED", width: 7, right: true},
 			{title: "NACKED", width: 6, right: true, drop: 3},
 			{title: "PENDING", width: 7, right: true},
 			{title: "REDELIV", width: 7, right: true, drop: 4},
 			{title: "ACK ERR", width: 7, right: true, drop: 2},
-			{title: "P50", width: 6, right: true, drop: 6},
-			{title: "P99", width: 6, right: true, drop: 1},
+			{title: "ACK P50", width: 7, right: true, drop: 6},
+			{title: "ACK P99", width: 7, right: true, drop: 1},
+			{title: "REDLV WAIT", width: 10, right: true, drop: 7},
 		}
 	} else {
 		cols = []column{
-			{title: "SUBSCRIPTION", width: 10, flex: 1},
+			{title: "SUBSCRIPTION", width: 10, flex: 1, key: true},
 			{title: "ACKED", width: 6, right: true},
 			{title: "PEND", width: 5, right: true},
 			{title: "NACK", width: 5, right: true, drop: 1},
@@ -157,7 +160,7 @@ func (p *acksPane) table(e *env, full bool) table {
 		n:     len(ss),
 		sel:   max(-1, sel),
 		focus: full,
-		empty: "the console acks nothing (c on the consumers pane starts a tap)",
+		empty: "the console acks nothing" + strings.Join(e.offer(e.keys.Consumers.NewTap, " (c on the consumers pane starts a tap)"), ""),
 		row: func(i int, c []cell) {
 			s := &ss[i]
 			nack := pick(s.Nacked > 0, st.warn, st.text)
@@ -173,6 +176,7 @@ func (p *acksPane) table(e *env, full bool) table {
 				c[7] = txt(pick(s.AckErrors > 0, st.err, st.text), fmtCount(s.AckErrors))
 				c[8] = txt(st.text, fmtDur(s.AckLatency.P50))
 				c[9] = txt(st.text, fmtDur(s.AckLatency.P99))
+				c[10] = redeliveryWait(st, s.Redelivery)
 				return
 			}
 			c[0] = txt(st.accent, clean(s.Subscription))
@@ -259,3 +263,12 @@ func (p *acksPane) click(e *env, _, y int) {
 func (p *acksPane) sync(e *env) { p.derive(e) }
 
 func (p *acksPane) bindings(*KeyMap) []Binding { return nil }
+
+// redeliveryWait is the p99 of how long redelivered messages waited from their first delivery (nack or ack
+// timeout; kept apart from the end-to-end latency), or a muted dash when none was redelivered.
+func redeliveryWait(st *styles, l monitor.Latency) cell {
+	if l.Count == 0 {
+		return txt(st.muted, "-")
+	}
+	return txt(st.warn, fmtDur(l.P99))
+}

@@ -86,7 +86,7 @@ func (p *clusterPane) table(e *env, rows []brokerRow, focus bool) table {
 		idw = max(idw, min(20, textWidth(r.id)))
 	}
 	cols := []column{
-		{title: "ID", width: idw, flex: 1},
+		{title: "ID", width: idw, flex: 1, key: true},
 		{title: "ROLE", width: 8, drop: 3},
 		{title: "STATUS", width: 8, drop: 4},
 		{title: "CLIENT ADDR", width: 20, flex: 2, drop: 8},
@@ -264,7 +264,7 @@ func sourcesTable(e *env) table {
 	return table{
 		cols: []column{
 			{title: "SOURCE", width: 10},
-			{title: "URL", width: 16, flex: 2, cutL: true},
+			{title: "URL", width: 16, flex: 2, cutL: true, key: true},
 			{title: "BROKER", width: bw, drop: 3},
 			{title: "STATE", width: 9},
 			{title: "EVERY", width: 5, right: true, drop: 2},
@@ -319,7 +319,9 @@ func (p *clusterPane) view(e *env, w, h int) string {
 	if a := c.Admin.Leader; a != "" {
 		title = append(title, seg{" · leader " + clean(a), st.muted})
 	}
-	title = append(title, seg{" · u unload · a activate · B rebalance", st.muted})
+	if hint := e.offer(e.keys.Cluster.Unload, " · u unload · a activate · B rebalance"); hint != nil {
+		title = append(title, seg{hint[0], st.muted})
+	}
 	bh, mh, sh, rl, bl := clusterLayout(e, len(rows), w, h)
 	var b strings.Builder
 	b.WriteString(st.box(title, w, bh, true, st.renderTable(p.table(e, rows, true), w-2, bh-2)))
@@ -379,7 +381,7 @@ func brokerTopicsTable(e *env, r *brokerRow, ts []monitor.TopicRate) table {
 	}
 	return table{
 		cols: []column{
-			{title: "TOPIC", width: 20, flex: 1, cutM: true},
+			{title: "TOPIC", width: 20, flex: 1, cutM: true, key: true},
 			{title: "IN/S", width: 7, right: true},
 			{title: "OUT/S", width: 7, right: true},
 			{title: "BYTES IN/S", width: 10, right: true, drop: 3},

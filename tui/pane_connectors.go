@@ -202,17 +202,51 @@ func failedTotal(f map[monitor.ErrorKind]uint64) uint64 {
 	return n
 }
 
+// notStarted reports whether connector c is stopped because the console is read-only: the console starts
+// no connector then (not even those it starts by itself), and refuses to start one.
+func notStarted(e *env, c *monitor.ConnectorStats) bool {
+	return e.snap.ReadOnly && c.State == monitor.ConnectorStopped
+}
+
+// notStartedWhy is what a connector notStarted says instead of "stopped".
+const notStartedWhy = "not started: read-only"
+
+// connectorState is connector c's state word and its paint: an action on its way ("stopping…"), a
+// connector read-only left stopped (notStartedWhy, or short, "not started"), or its state.
+func (p *connectorsPane) connectorState(e *env, c *monitor.ConnectorStats, short bool) (string, paint) {
+	st := e.st
+	if v, ok := p.pending[c.Name]; ok {
+		return v + "…", st.info
+	}
+	if notStarted(e, c) {
+		return pick(short, "not started", notStartedWhy), st.muted
+	}
+	return c.State.String(), connectorStatePaint(st, c.State)
+}
+
+// notStartedCount is how many connectors are notStarted.
+func notStartedCount(e *env) int {
+	n := 0
+	for i := range e.snap.Connectors {
+		if notStarted(e, &e.snap.Connectors[i]) {
+			n++
+		}
+	}
+	return n
+}
+
 func (p *connectorsPane) table(e *env, full bool) table {
 	st := e.st
 	cs := e.snap.Connectors
 	now := e.now
+	stateW := pick(notStartedCount(e) > 0, len("not started"), 10) // the title says why
 	var cols []column
 	if full {
 		cols = []column{
-			{title: "NAME", width: 12, flex: 2},
+			{title: "NAME", width: 12, flex: 2, key: true},
 			{title: "KIND", width: 10, drop: 6},
 			{title: "ROLE", width: 6, drop: 7},
-			{title: "STATE", width: 10},
+			{title: "STATE", width: stateW},
 			{title: "THRPT", width: 7, right: true},
 			{title: "TREND", width: 10, flex: 1, drop: 4},
 			{title: "RECV", width: 7, right: true, drop: 5},
@@ -225,8 +259,8 @@ func (p *connectorsPane) table(e *env, full bool) table {
 		}
 	} else {
 		cols = []column{
-			{title: "NAME", width: 10, flex: 1},
-			{title: "STATE", width: 9},
+			{title: "NAME", width: 10, flex: 1, key: true},
+			{title: "STATE", width: pick(stateW > 10, stateW, 9)},
 			{title: "THRPT", width: 7, right: true},
 			{title: "TREND", width: 8, flex: 1, drop: 1},
 		}
@@ -239,10 +273,7 @@ func (p *connectorsPane) table(e *env, full bool) table {
 		empty: "no connectors configured",
 		row: func(i int, c []cell) {
 			cn := &cs[i]
-			state, sp := cn.State.String(), connectorStatePaint(st, cn.State)
-			if v, ok := p.pending[cn.Name]; ok {
-				state, sp = v+"…", st.info
-			}
+			state, sp := p.connectorState(e, cn, true)
 			if !full {
 				c[0] = txt(st.accent, clean(cn.Name))
 				c[1] = txt(sp, state)
@@ -280,6 +311,9 @@ func (p *connectorsPane) view(e *env, w, h int) string {
 		}
 	}
 	title := []seg{{"Connectors", st.title}, {" (" + itoa(len(cs)) + ") ", st.muted}, {itoa(running) + " running", st.text}}
+	if n := notStartedCount(e); n > 0 {
+		title = append(title, seg{" · " + itoa(n) + " " + notStartedWhy, st.muted})
+	}
 	if p.details {
 		if c := p.selected(e); c != nil {
 			return p.detailsView(e, c, w, h)
@@ -315,8 +349,12 @@ func (p *connectorsPane) detailsView(e *env, c *monitor.ConnectorStats, w, h int
 	st := e.st
 	iw := w - 2
 	lines := p.detailsLines(e, c, iw)
-	hint := newLine(iw).space(1).add(st.key, "esc").add(st.muted, " back  ").
-		add(st.key, "s").add(st.muted, " start/stop  ").add(st.key, "r").add(st.muted, " restart")
+	hint := newLine(iw).space(1).add(st.key, "esc").add(st.muted, " back  ")
+	if e.readOnly() {
+		hint.add(st.badge, " READ-ONLY ").add(st.muted, " connector actions are disabled")
+	} else {
+		hint.add(st.key, "s").add(st.muted, " start/stop  ").add(st.key, "r").add(st.muted, " restart")
+	}
 	title := []seg{{"Connector", st.title}, {" " + clean(c.Name), st.accent}}
 	if rows := detailsRows(h); rows > 0 && len(lines) > rows {
 		top := min(p.scroll, len(lines)-rows)
@@ -341,16 +379,16 @@ func (p *connectorsPane) detailsLines(e *env, c *monitor.ConnectorStats, iw int)
 		}
 		return t.Format("2006-01-02 15:04:05") + " (" + ago(now, t) + " ago)"
 	}
-	state := c.State.String()
-	if v, ok := p.pending[c.Name]; ok {
-		state += " (" + v + "…)"
+	state, sp := p.connectorState(e, c, false)
+	if _, ok := p.pending[c.Name]; ok {
+		state, sp = c.State.String()+" ("+state+")", connectorStatePaint(st, c.State)
 	}
 	lines := []string{
 		kv("name", clean(c.Name), st.accent),
 		kv("kind / role", clean(c.Kind)+" / "+string(c.Role), st.text),
 		kv("topic", clean(c.Topic), st.text),
 		kv("autostart", pick(c.Autostart, "yes", "no"), st.text),
-		kv("state", state, connectorStatePaint(st, c.State)),
+		kv("state", state, sp),
 		kv("since", tm(c.Since), st.text),
 		kv("throughput", fmtRate(c.Throughput), st.text),
 		newLine(iw).space(1).addFit(st.muted, "trend", lw, false).space(1).
@@ -424,6 +462,9 @@ func (p *connectorsPane) tile(e *env, w, h int, focused bool) string {
 	title := []seg{{"Connectors", st.title}, {" (" + itoa(len(cs)) + ")", st.muted}}
 	if bad > 0 {
 		title = append(title, seg{" " + itoa(bad) + " unhealthy", st.err})
+	}
+	if notStartedCount(e) > 0 { // the rows say "not started"
+		title = append(title, seg{" · read-only", st.muted})
 	}
 	return e.st.box(title, w, h, focused, e.st.renderTable(p.table(e, false), w-2, h-2))
 }

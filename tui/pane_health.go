@@ -106,9 +106,9 @@ func (p *healthPane) table(e *env, full bool) table {
 	if full {
 		cols = []column{
 			{title: "KIND", width: 4, drop: 5},
-			{title: "TOPIC", width: 12, flex: 3, cutM: true},
-			{title: "NAME", width: 8, flex: 2, drop: 4},
-			{title: "STATUS", width: 6},
+			{title: "TOPIC", width: 12, flex: 3, cutM: true, key: true},
+			{title: "NAME", width: 8, flex: 2, key: true},
+			{title: "STATUS", width: 7},
 			{title: "AGE", width: 6, right: true},
 			{title: "RTT", width: 7, right: true},
 			{title: "RECONN", width: 6, right: true, drop: 3},
@@ -116,8 +116,9 @@ func (p *healthPane) table(e *env, full bool) table {
 		}
 	} else {
 		cols = []column{
-			{title: "NAME", width: 10, flex: 1},
-			{title: "STATUS", width: 6},
+			{title: "NAME", width: 10, flex: 1, key: true},
+			{title: "TOPIC", width: 8, flex: 1, cutM: true, key: true}, // a partitioned topic's producers share a name
+			{title: "STATUS", width: 7},
 			{title: "AGE", width: 5, right: true, drop: 2},
 			{title: "RTT", width: 6, right: true, drop: 1},
 		}
@@ -147,9 +148,10 @@ func (p *healthPane) table(e *env, full bool) table {
 				return
 			}
 			c[0] = txt(st.accent, clean(h.Name))
-			c[1] = txt(sp, status)
-			c[2] = txt(st.text, ago(now, h.At))
-			c[3] = txt(st.text, fmtDur(h.RTT))
+			c[1] = txt(st.muted, clean(h.Topic))
+			c[2] = txt(sp, status)
+			c[3] = txt(st.text, ago(now, h.At))
+			c[4] = txt(st.text, fmtDur(h.RTT))
 		},
 	}
 }
@@ -171,7 +173,7 @@ func (p *healthPane) brokersTable(e *env, full bool) table {
 	st := e.st
 	now := e.now
 	cols := []column{
-		{title: "BROKER", width: 10},
+		{title: "BROKER", width: 10, key: true},
 		{title: "ROLE", width: 8, drop: 5},
 		{title: "STATUS", width: 6},
 		{title: "ADDRESS", width: 14, flex: 2, drop: 7},
@@ -185,7 +187,7 @@ func (p *healthPane) brokersTable(e *env, full bool) table {
 	}
 	if !full {
 		cols = []column{
-			{title: "BROKER", width: 10},
+			{title: "BROKER", width: 10, key: true},
 			{title: "STATUS", width: 6},
 			{title: "SCRAPED", width: 7, right: true, drop: 3},
 			{title: "ERR/S", width: 6, right: true, drop: 2},
@@ -259,7 +261,7 @@ func (p *healthPane) connsTable(e *env) table {
 	now := e.now
 	return table{
 		cols: []column{
-			{title: "BROKER ADDRESS", width: 16, flex: 1},
+			{title: "BROKER ADDRESS", width: 16, flex: 1, key: true},
 			{title: "STATE", width: 17},
 			{title: "SINCE", width: 7, right: true},
 			{title: "TRANSITIONS", width: 11, right: true, drop: 1},
@@ -287,7 +289,7 @@ func (p *healthPane) repairsTable(e *env) table {
 	return table{
 		cols: []column{
 			{title: "ACTION", width: 9},
-			{title: "TOPIC", width: 12, flex: 2, cutL: true},
+			{title: "TOPIC", width: 12, flex: 2, cutL: true, key: true},
 			{title: "MESSAGES", width: 12, flex: 1},
 			{title: "FILE", width: 10, flex: 1, cutL: true, drop: 1},
 			{title: "REASON", width: 12, flex: 3, drop: 2},
@@ -315,18 +317,36 @@ func (p *healthPane) repairsTable(e *env) table {
 	}
 }
 
-// counts returns how many checks are OK and how many are not.
-func healthCounts(hs []monitor.HealthStats) (ok, bad int) {
+// healthTally counts the checks by outcome: ok, failing (closed by the broker, or an error), waiting for a
+// first answer, and of stopped clients; they add up to all the checks.
+type healthTally struct{ ok, bad, waiting, stopped int }
+
+func healthCounts(hs []monitor.HealthStats) (t healthTally) {
 	for i := range hs {
 		switch hs[i].Status {
 		case monitor.HealthOK:
-			ok++
-		case monitor.HealthUnknown, monitor.HealthStopped:
+			t.ok++
+		case monitor.HealthUnknown:
+			t.waiting++
+		case monitor.HealthStopped:
+			t.stopped++
 		default:
-			bad++
+			t.bad++
 		}
 	}
-	return ok, bad
+	return t
+}
+
+// segs is "3 ok · 1 failing", then "· 1 waiting · 2 stopped" when there are such: every check is counted once.
+func (t healthTally) segs(st *styles) []seg {
+	out := []seg{{itoa(t.ok) + " ok", st.ok}, {" · ", st.muted}, {itoa(t.bad) + " failing", pick(t.bad > 0, st.err, st.muted)}}
+	if t.waiting > 0 {
+		out = append(out, seg{" · " + itoa(t.waiting) + " waiting", st.muted})
+	}
+	if t.stopped > 0 {
+		out = append(out, seg{" · " + itoa(t.stopped) + " stopped", st.muted})
+	}
+	return out
 }
 
 func (p *healthPane) view(e *env, w, h int) string {
@@ -337,9 +357,7 @@ func (p *healthPane) view(e *env, w, h int) string {
 	brokers := st.box(p.brokersTitle(e), w, brH, false, st.renderTable(p.brokersTable(e, true), w-2, brH-2))
 	h -= brH
 	checksH, repairsH, connsH := healthLayout(h, len(e.snap.Conns), repairs)
-	ok, bad := healthCounts(hs)
-	title := []seg{{"Console health checks", st.title}, {" (" + itoa(len(hs)) + ") ", st.muted},
-		{itoa(ok) + " ok", st.ok}, {" · ", st.muted}, {itoa(bad) + " failing", pick(bad > 0, st.err, st.muted)}}
+	title := append([]seg{{"Console health checks", st.title}, {" (" + itoa(len(hs)) + ") ", st.muted}}, healthCounts(hs).segs(st)...)
 	top := brokers + "\n" + e.st.box(title, w, checksH, true, e.st.renderTable(p.table(e, true), w-2, checksH-2))
 	if repairs > 0 {
 		rec := e.snap.StoreRecovery
@@ -359,7 +377,6 @@ func (p *healthPane) tile(e *env, w, h int, focused bool) string {
 	if len(p.brokers) > 0 {
 		return st.box(p.brokersTitle(e), w, h, focused, st.renderTable(p.brokersTable(e, false), w-2, h-2))
 	}
-	ok, bad := healthCounts(e.snap.Health)
 	ready := 0
 	for i := range e.snap.Conns {
 		if e.snap.Conns[i].State == monitor.ConnReady {
@@ -370,8 +387,8 @@ func (p *healthPane) tile(e *env, w, h int, focused bool) string {
 	if n := repairCount(e); n > 0 { // first: it says more than the rest, and a narrow tile cuts the end
 		title = append(title, seg{itoa(n) + " store repairs", st.err}, seg{" · ", st.muted})
 	}
-	title = append(title, seg{itoa(ok) + " ok", st.ok}, seg{" · ", st.muted},
-		seg{itoa(bad) + " failing", pick(bad > 0, st.err, st.muted)}, seg{" · ", st.muted},
+	title = append(title, healthCounts(e.snap.Health).segs(st)...)
+	title = append(title, seg{" · ", st.muted},
 		seg{itoa(ready) + "/" + itoa(len(e.snap.Conns)) + " conns", pick(ready < len(e.snap.Conns), st.warn, st.text)})
 	return e.st.box(title, w, h, focused, e.st.renderTable(p.table(e, false), w-2, h-2))
 }

@@ -108,8 +108,8 @@ func (p *problemsPane) table(e *env, full bool) table {
 	ps := e.snap.Cluster.Problems
 	cols := []column{
 		{title: "!", width: 1},
-		{title: "KIND", width: 14, drop: 3},
-		{title: "WHAT", width: 20, flex: 1, cutM: true},
+		{title: "KIND", width: 14, key: true}, // one place can have several problems
+		{title: "WHAT", width: 20, flex: 1, cutM: true, key: true},
 		{title: "DETAIL", width: 16, flex: 3, drop: 2},
 		{title: "SINCE", width: 6, right: true, drop: 1},
 		{title: "ENTER", width: 10, drop: 4},

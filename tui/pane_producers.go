@@ -265,9 +265,9 @@ func (p *producersPane) table(e *env, full bool) table {
 	var cols []column
 	if full {
 		cols = []column{
-			{title: "TOPIC", width: 22, flex: 3, cutM: true},
+			{title: "TOPIC", width: 22, flex: 3, cutM: true, key: true},
 			{title: "SOURCE", width: 9, flex: 1},
-			{title: "PRODUCERS", width: 9, flex: 3},
+			{title: "PRODUCERS", width: 9, flex: 3, key: true},
 			{title: "STATE", width: 9, drop: 9},
 			{title: "MSG/S", width: 7, right: true},
 			{title: "BYTES/S", width: 10, right: true, drop: 3},
@@ -279,7 +279,7 @@ func (p *producersPane) table(e *env, full bool) table {
 		}
 	} else {
 		cols = []column{
-			{title: "TOPIC", width: 10, flex: 2, cutM: true},
+			{title: "TOPIC", width: 10, flex: 2, cutM: true, key: true},
 			{title: "SOURCE", width: 8, drop: 3},
 			{title: "MSG/S", width: 7, right: true},
 			{title: "P99", width: 6, right: true, drop: 1},

@@ -73,7 +73,7 @@ func (p *securityPane) rolesTable(e *env, focus bool) table {
 	rs := e.snap.Cluster.Admin.Roles
 	return table{
 		cols: []column{
-			{title: "ROLE", width: 10, flex: 1},
+			{title: "ROLE", width: 10, flex: 1, key: true},
 			{title: "PERMISSIONS", width: 16, flex: 3},
 			{title: "SYSTEM", width: 6, drop: 1},
 		},
@@ -93,7 +93,7 @@ func (p *securityPane) bindingsTable(e *env, focus bool) table {
 	return table{
 		cols: []column{
 			{title: "ID", width: 10, flex: 1},
-			{title: "PRINCIPAL", width: 14, flex: 2},
+			{title: "PRINCIPAL", width: 14, flex: 2, key: true},
 			{title: "ROLES", width: 10, flex: 1},
 			{title: "SCOPE", width: 9, drop: 1},
 			{title: "RESOURCE", width: 10, flex: 1, cutL: true, drop: 2},
@@ -142,10 +142,11 @@ func (p *securityPane) view(e *env, w, h int) string {
 	st := e.st
 	a := &e.snap.Cluster.Admin
 	ih, rh := p.securityLayout(e, w, h)
-	hint := " · n new · d delete · ←/→ bindings"
-	rt := []seg{{"Roles", st.title}, {" (" + itoa(len(a.Roles)) + ")", st.muted}, {pick(p.onBindings, "", hint), st.muted}}
+	changes := strings.Join(e.offer(e.keys.Security.NewRole, " · n new · d delete"), "")
+	bchanges := strings.Join(e.offer(e.keys.Security.NewBinding, " · b new · d delete"), "")
+	rt := []seg{{"Roles", st.title}, {" (" + itoa(len(a.Roles)) + ")", st.muted}, {pick(p.onBindings, "", changes+" · ←/→ bindings"), st.muted}}
 	bt := []seg{{"Bindings", st.title}, {" (" + itoa(len(a.Bindings)) + ")", st.muted},
-		{pick(p.onBindings, " · b new · d delete · ←/→ roles", ""), st.muted}}
+		{pick(p.onBindings, bchanges+" · ←/→ roles", ""), st.muted}}
 	idb := st.box([]seg{{"Security", st.title}, {" · RBAC", st.muted}}, w, ih, false, identityLines(e, w-2))
 	if w >= 120 {
 		rw := w / 2

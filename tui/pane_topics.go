@@ -476,14 +476,19 @@ func (p *topicsPane) hintLine(e *env, w int) string {
 	if p.fltOpen {
 		return " " + inputLine(p.flt, w-1)
 	}
-	return e.st.hintLine(w, "enter", "detail", "/", "filter", "o/O", "sort", "→/←", "partitions", "c", "tap",
-		"n", "create", "D", "delete", "U", "unload", "l/L", "lookup")
+	k := &e.keys.Topics
+	pairs := []string{"enter", "detail", "/", "filter", "o/O", "sort", "→/←", "partitions"}
+	pairs = append(pairs, e.offer(k.Tap, "c", "tap")...)
+	pairs = append(pairs, e.offer(k.Create, "n", "create")...)
+	pairs = append(pairs, e.offer(k.Delete, "D", "delete")...)
+	pairs = append(pairs, e.offer(k.Unload, "U", "unload")...)
+	return e.st.hintLine(w, append(pairs, "l/L", "lookup")...)
 }
 
 // topicColumns are the list's columns, in sortCol order after the name (the drop order keeps the name and
 // the rates at 80 columns).
 var topicColumns = [numSortCols]column{
-	{title: "TOPIC", width: 24, flex: 3},
+	{title: "TOPIC", width: 24, flex: 3, key: true},
 	{title: "IN/s", width: 8, right: true},
 	{title: "OUT/s", width: 8, right: true, drop: 1},
 	{title: "BYTES IN", width: 10, right: true, drop: 9},
@@ -504,7 +509,7 @@ func (p *topicsPane) table(e *env, w int) table {
 	cols := topicColumns
 	cols[p.sortCol].title += pick(descending(p.sortCol, p.sortRev), " ▼", " ▲")
 	ws := layoutColumns(cols[:], w-1)
-	empty := "no topics (ctrl+r refreshes; n creates one)"
+	empty := "no topics (ctrl+r refreshes" + strings.Join(e.offer(e.keys.Topics.Create, "; n creates one"), "") + ")"
 	switch {
 	case p.filterText() != "" && len(p.rows) > 0:
 		empty = "no topic matches " + clean(p.filterText()) + " (esc clears the filter)"
@@ -595,7 +600,7 @@ func (p *topicsPane) tile(e *env, w, h int, focused bool) string {
 	title := []seg{{"Topics", st.title}, {" (" + itoa(len(ts)) + ")", st.muted},
 		{" · " + itoa(len(e.snap.Namespaces)) + " namespaces", st.muted}}
 	t := table{
-		cols: []column{{title: "TOPIC", width: 12, flex: 1, cutL: true}, {title: "DELIVERY", width: 12, drop: 2},
+		cols: []column{{title: "TOPIC", width: 12, flex: 1, cutL: true, key: true}, {title: "DELIVERY", width: 12, drop: 2},
 			{title: "SUBS", width: 4, right: true, drop: 1}},
 		n: len(ts), sel: -1, empty: "no topics",
 		row: func(i int, c []cell) {

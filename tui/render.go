@@ -163,7 +163,19 @@ type column struct {
 	drop  int  // 0: always shown; otherwise columns with the highest drop go first when the table is too wide
 	cutL  bool // cut long values on the left ("…ers-part-1"), keeping their distinctive end
 	cutM  bool // cut long names in the middle, keeping the namespace and the end ("/default/…rders-eu-west")
+	// key marks a column that tells the rows apart (a name, a topic, a subscription): it is never dropped,
+	// it is cut in the middle unless cutL says otherwise, and when its values do not fit, the droppable
+	// columns (trends, secondary numbers) go first, up to keyWant cells of it.
+	key bool
 }
+
+// keyMin and keyWant bound the key columns' widths: a key column narrower than keyMin cells (or than its
+// values, when shorter), or one that shows two different rows the same, makes droppable columns go, and
+// then gets the spare width first, up to keyWant cells (longer names are cut in the middle).
+const (
+	keyMin  = 12
+	keyWant = 32
+)
 
 // cell is one table cell: plain text and its paint, or a sparkline of spark.
 type cell struct {
@@ -192,27 +204,73 @@ type table struct {
 const colGap = 2
 
 // layoutColumns picks the columns that fit in width and their widths (0 for a dropped column).
-func layoutColumns(cols []column, width int) []int {
-	ws := make([]int, len(cols))
+func layoutColumns(cols []column, width int) []int { return layoutKeyed(cols, width, nil, nil) }
+
+// layoutKeyed is layoutColumns for rows whose key columns' widest values are want (by column; nil: unknown)
+// and, when given, same reports whether the key columns at widths ws show two different rows the same.
+// Columns with the highest drop go until the others fit; the spare width goes to the key columns first (up
+// to their values, at most keyWant), the rest by flex. When a key column is still narrower than keyMin (or
+// its values) or rows look the same, droppable columns that are not keys go, highest drop first, until
+// that is no longer so or none is left.
+func layoutKeyed(cols []column, width int, want []int, same func(ws []int) bool) []int {
 	shown := make([]bool, len(cols))
 	total := -colGap
 	for i, c := range cols {
 		shown[i] = true
 		total += c.width + colGap
 	}
-	for total > width {
+	dropOne := func() bool {
 		worst := -1
 		for i, c := range cols {
-			if shown[i] && c.drop > 0 && (worst < 0 || c.drop >= cols[worst].drop) {
+			if shown[i] && c.drop > 0 && !c.key && (worst < 0 || c.drop >= cols[worst].drop) {
 				worst = i
 			}
 		}
 		if worst < 0 {
-			break
+			return false
 		}
 		shown[worst] = false
 		total -= cols[worst].width + colGap
+		return true
 	}
+	for total > width && dropOne() {
+	}
+	bad := func(ws []int) bool {
+		for i, c := range cols {
+			if c.key && ws[i] > 0 && i < len(want) && ws[i] < min(want[i], keyMin) {
+				return true
+			}
+		}
+		return same != nil && same(ws)
+	}
+	ws := shareWidth(cols, shown, width-total, nil)
+	cut := false
+	for i, c := range cols {
+		cut = cut || (c.key && ws[i] > 0 && ws[i] < need(cols, want, i))
+	}
+	if !cut && !bad(ws) {
+		return ws // every name whole: the flex layout
+	}
+	for {
+		ws = shareWidth(cols, shown, width-total, want)
+		if !bad(ws) || !dropOne() {
+			return ws
+		}
+	}
+}
+
+// need is how wide key column i would like to be, from its widest value want[i].
+func need(cols []column, want []int, i int) int {
+	if !cols[i].key || i >= len(want) {
+		return 0
+	}
+	return min(want[i], keyWant)
+}
+
+// shareWidth gives the shown columns their width and shares spare: to the key columns up to their need
+// first when want is given, then by flex.
+func shareWidth(cols []column, shown []bool, spare int, want []int) []int {
+	ws := make([]int, len(cols))
 	flex := 0
 	for i, c := range cols {
 		if shown[i] {
@@ -220,7 +278,16 @@ func layoutColumns(cols []column, width int) []int {
 			flex += c.flex
 		}
 	}
-	if spare := width - total; spare > 0 && flex > 0 {
+	for _, upTo := range []int{keyMin, keyWant} { // every key column to keyMin first, then to keyWant
+		for i := range cols {
+			if shown[i] && spare > 0 {
+				add := min(spare, max(0, min(need(cols, want, i), upTo)-ws[i]))
+				ws[i] += add
+				spare -= add
+			}
+		}
+	}
+	if spare > 0 && flex > 0 {
 		last := -1
 		given := 0
 		for i, c := range cols {
@@ -242,7 +309,37 @@ func (st *styles) renderTable(t table, w, h int) []string {
 	if h <= 0 || w <= 0 {
 		return nil
 	}
-	ws := layoutColumns(t.cols, w-1)
+	// The visible rows' cells first: the key columns' widths depend on their values.
+	rows := h - 1
+	off := 0
+	if t.sel >= rows {
+		off = t.sel - rows + 1
+	}
+	nc := len(t.cols)
+	flat := make([]cell, max(0, min(t.n, off+rows)-off)*nc)
+	cells := make([][]cell, 0, len(flat)/max(nc, 1))
+	want := make([]int, nc)
+	for i := off; i < t.n && i < off+rows; i++ {
+		cl := flat[(i-off)*nc : (i-off+1)*nc : (i-off+1)*nc]
+		t.row(i, cl)
+		for j, c := range t.cols {
+			if c.key {
+				want[j] = max(want[j], textWidth(cl[j].s))
+			}
+		}
+		cells = append(cells, cl)
+	}
+	ws := layoutKeyed(t.cols, w-1, want, func(ws []int) bool {
+		for j, c := range t.cols {
+			if c.key && ws[j] > 0 && want[j] > ws[j] {
+				return keysLookAlike(t.cols, ws, cells) // only a cut value can look like another
+			}
+		}
+		return false
+	})
+	if tableRendered != nil {
+		tableRendered(t, ws, cells)
+	}
 	out := make([]string, 0, h)
 
 	hl := newLine(w).space(1)
@@ -258,23 +355,14 @@ func (st *styles) renderTable(t table, w, h int) []string {
 		hl.addFit(st.header, c.title, ws[i], c.right)
 	}
 	out = append(out, hl.String())
-	rows := h - 1
 	if t.n == 0 {
 		if rows > 0 && t.empty != "" {
 			out = append(out, newLine(w).space(1).add(st.muted, t.empty).String())
 		}
 		return out
 	}
-	off := 0
-	if t.sel >= rows {
-		off = t.sel - rows + 1
-	}
-	cells := make([]cell, len(t.cols))
-	for i := off; i < t.n && i < off+rows; i++ {
-		for j := range cells {
-			cells[j] = cell{}
-		}
-		t.row(i, cells)
+	for k, cells := range cells {
+		i := off + k
 		selected := t.focus && i == t.sel
 		l := newLine(w)
 		if t.mark != nil && t.mark(i) {
@@ -315,7 +403,7 @@ func (st *styles) renderTable(t table, w, h int) []string {
 				l.addFit(p, cutLeft(cl.s, ws[j]), ws[j], c.right)
 				continue
 			}
-			if c.cutM {
+			if c.cutM || c.key {
 				l.addFit(p, cutMiddle(cl.s, ws[j]), ws[j], c.right)
 				continue
 			}
@@ -329,6 +417,45 @@ func (st *styles) renderTable(t table, w, h int) []string {
 	}
 	return out
 }
+
+// keysLookAlike reports whether two rows with different key values show the same at widths ws.
+func keysLookAlike(cols []column, ws []int, rows [][]cell) bool {
+	if len(rows) < 2 {
+		return false
+	}
+	shownAs := make(map[string]string, len(rows))
+	var full, shown strings.Builder
+	for _, r := range rows {
+		full.Reset()
+		shown.Reset()
+		for j, c := range cols {
+			if !c.key || ws[j] == 0 {
+				continue
+			}
+			full.WriteString(r[j].s)
+			full.WriteByte(0)
+			shown.WriteString(keyCell(c, r[j].s, ws[j]))
+			shown.WriteByte(0)
+		}
+		if f, ok := shownAs[shown.String()]; ok && f != full.String() {
+			return true
+		}
+		shownAs[shown.String()] = full.String()
+	}
+	return false
+}
+
+// keyCell is how a key column's value shows in w cells.
+func keyCell(c column, s string, w int) string {
+	if c.cutL {
+		return cutLeft(s, w)
+	}
+	return cutMiddle(s, w)
+}
+
+// tableRendered, when set (by tests), is called with each table renderTable draws, its columns' widths and
+// the cells of its visible rows.
+var tableRendered func(t table, ws []int, cells [][]cell)
 
 // tableOffset is the first row renderTable shows of a table with the selection at sel and rows lines for
 // rows.

@@ -267,8 +267,15 @@ func (d *topicDetail) view(e *env, w, h int) string {
 	for len(body) < h-3 {
 		body = append(body, blank(iw))
 	}
-	body = append(body, st.hintLine(iw, "esc", "back", "s", "span", "f", "failure policy", "w", "window", "u", "unsubscribe",
-		"c", "tap", "D", "delete", "U", "unload", "ctrl+r", "describe"))
+	k := &e.keys.Topics
+	pairs := []string{"esc", "back", "s", "span"}
+	pairs = append(pairs, e.offer(k.Policy, "f", "failure policy")...)
+	pairs = append(pairs, e.offer(k.Window, "w", "window")...)
+	pairs = append(pairs, e.offer(k.Unsubscribe, "u", "unsubscribe")...)
+	pairs = append(pairs, e.offer(k.Tap, "c", "tap")...)
+	pairs = append(pairs, e.offer(k.Delete, "D", "delete")...)
+	pairs = append(pairs, e.offer(k.Unload, "U", "unload")...)
+	body = append(body, st.hintLine(iw, append(pairs, "ctrl+r", "describe")...))
 	title := []seg{{"Topic ", st.title}, {clean(d.name), st.accent}}
 	if len(d.members) > 1 {
 		title = append(title, seg{" [" + plural(len(d.members), "partition") + "]", st.muted})
@@ -379,7 +386,7 @@ func (d *topicDetail) quantileLines(e *env, rs []monitor.TopicRate) []string {
 			who = append(who, "broker "+cutMiddle(clean(r.Broker), 12))
 		}
 		if len(d.members) > 1 {
-			who = append(who, strings.TrimPrefix(clean(r.Topic), clean(d.name)))
+			who = append(who, strings.TrimPrefix(clean(r.Topic), clean(d.name)+"-")) // "part-0"
 		}
 		l, s := r.PublishLatency, r.MessageSize
 		avg := 0.0
@@ -459,7 +466,7 @@ func fmtSpan(d time.Duration) string {
 func (d *topicDetail) subTable(e *env) table {
 	st := e.st
 	cols := []column{
-		{title: "SUBSCRIPTION", width: 14, flex: 2},
+		{title: "SUBSCRIPTION", width: 14, flex: 2, key: true},
 		{title: "TYPE", width: 10, drop: 6},
 		{title: "CONS", width: 4, right: true},
 		{title: "LAG", width: 7, right: true},

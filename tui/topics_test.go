@@ -168,7 +168,7 @@ func TestTopicDetail(t *testing.T) {
 	}
 	s := screen(m)
 	for _, want := range []string{"orders-value · id 3 v2 · json_schema · backward", "5× ack 30s exp dead-letter",
-		"key-shared", "console samples", "last 15m", "broker 3 -part-1  publish 1.4ms/7.9ms/21ms", "avg 205 B"} {
+		"key-shared", "console samples", "last 15m", "broker 3 part-1  publish 1.4ms/7.9ms/21ms", "avg 205 B"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("the detail does not show %q:\n%s", want, s)
 		}

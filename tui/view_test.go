@@ -4,6 +4,8 @@ import (
 	"sync"
 	"testing"
 
+	tea "charm.land/bubbletea/v2"
+
 	"github.com/danube-console/danube-console/tui/tuitest"
 )
 
@@ -97,5 +99,32 @@ func TestViewDoesNotWrite(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestQuitDrawsABlankFrame: the first quit, whatever sent it, becomes quittingMsg; the model then draws a
+// blank frame on the alternate screen and quits, so that a terminal reflowing the alternate screen on the
+// way out (after a resize) has no wide line to push into the scrollback.
+func TestQuitDrawsABlankFrame(t *testing.T) {
+	m := newTest(t, tuitest.Scripted(), 100, 30, "dark")
+	if m.View().Content == "" {
+		t.Fatal("a blank frame before quitting")
+	}
+	msg := clearOnQuit(m, tea.QuitMsg{})
+	if _, ok := msg.(quittingMsg); !ok {
+		t.Fatalf("the first quit became %T, want quittingMsg", msg)
+	}
+	_, cmd := m.Update(msg)
+	if cmd == nil {
+		t.Fatal("no quit after quittingMsg")
+	}
+	if _, ok := cmd().(tea.QuitMsg); !ok {
+		t.Fatal("quittingMsg does not quit")
+	}
+	if v := m.View(); v.Content != "" || !v.AltScreen {
+		t.Fatalf("the last frame: %q, alt screen %v", v.Content, v.AltScreen)
+	}
+	if _, ok := clearOnQuit(m, tea.QuitMsg{}).(tea.QuitMsg); !ok {
+		t.Fatal("the second quit does not go through")
 	}
 }

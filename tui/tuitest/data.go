@@ -113,6 +113,10 @@ func Manual() *Fake {
 			ManualAck: true, Pending: pending, AckTimeout: 30 * time.Second}
 		i := slices.IndexFunc(s.Consumers, func(x monitor.ConsumerStats) bool { return x.Topic > c.Topic })
 		s.Consumers = slices.Insert(s.Consumers, i, c)
+		// Its subscription's figures: pending is its consumer's, every delivery is received.
+		ss := monitor.SubscriptionStats{Topic: c.Topic, Subscription: c.Subscription, Received: 40, Pending: int64(pending)}
+		j := slices.IndexFunc(s.Subscriptions, func(x monitor.SubscriptionStats) bool { return x.Topic > c.Topic })
+		s.Subscriptions = slices.Insert(s.Subscriptions, j, ss)
 	})
 	f.SetStream(ManualStream, msgs, 40)
 	return f
@@ -150,13 +154,13 @@ func Scripted() *Fake {
 		},
 		Consumers: []monitor.ConsumerStats{
 			{Stream: "s-archiver", Name: "archiver-1", Topic: "/default/audit", Subscription: "archiver", Type: monitor.SubscriptionExclusive, ID: 11, State: monitor.ConsumerSubscribed, Received: 1200, Bytes: 240000, Rate: 2, Series: series(120, 2, 6), EndToEnd: lat(1200*time.Microsecond, 4*time.Millisecond)},
-			{Stream: "s-billing", Name: "billing-1", Topic: "/default/orders", Subscription: "billing", Type: monitor.SubscriptionShared, ID: 12, State: monitor.ConsumerSubscribed, Received: 964000, Bytes: 183_000_000, Rate: 2440, Series: series(300, 2440, 7), EndToEnd: lat(2*time.Millisecond, 18*time.Millisecond)},
-			{Stream: "s-shipping", Name: "shipping-1", Topic: "/default/orders", Subscription: "shipping", Type: monitor.SubscriptionKeyShared, ID: 13, State: monitor.ConsumerResubscribed, Received: 963100, Bytes: 182_900_000, Rate: 2390, Series: series(300, 2390, 8), EndToEnd: lat(2100*time.Microsecond, 25*time.Millisecond), LastError: "stream reset; resubscribed"},
+			{Stream: "s-billing", Name: "billing-1", Topic: "/default/orders", Subscription: "billing", Type: monitor.SubscriptionShared, ID: 12, State: monitor.ConsumerSubscribed, Received: 964000, Bytes: 183_000_000, Rate: 2440, Series: series(300, 2440, 7), EndToEnd: lat(2*time.Millisecond, 18*time.Millisecond), Redelivery: lat(1200*time.Millisecond, 31*time.Second), Pending: 42},
+			{Stream: "s-shipping", Name: "shipping-1", Topic: "/default/orders", Subscription: "shipping", Type: monitor.SubscriptionKeyShared, ID: 13, State: monitor.ConsumerResubscribed, Received: 963100, Bytes: 182_900_000, Rate: 2390, Series: series(300, 2390, 8), EndToEnd: lat(2100*time.Microsecond, 25*time.Millisecond), Pending: 1100, LastError: "stream reset; resubscribed"},
 			{Stream: "s-dashboard", Name: "dash", Topic: "/iot/sensors", Subscription: "dashboard", Type: monitor.SubscriptionFailover, ID: 14, State: monitor.ConsumerSubscribed, Received: 9_870_000, Bytes: 1_233_000_000, Rate: 23400, Series: series(300, 23400, 9), EndToEnd: lat(700*time.Microsecond, 6*time.Millisecond)},
 		},
 		Subscriptions: []monitor.SubscriptionStats{
 			{Topic: "/default/audit", Subscription: "archiver", Received: 1200, Acked: 1200, AckLatency: lat(300*time.Microsecond, 900*time.Microsecond)},
-			{Topic: "/default/orders", Subscription: "billing", Received: 964000, Acked: 963950, Pending: 42, Nacked: 8, Redelivered: 8, AckLatency: lat(450*time.Microsecond, 3*time.Millisecond)},
+			{Topic: "/default/orders", Subscription: "billing", Received: 964000, Acked: 963950, Pending: 42, Nacked: 8, Redelivered: 8, AckLatency: lat(450*time.Microsecond, 3*time.Millisecond), Redelivery: lat(1200*time.Millisecond, 31*time.Second)},
 			{Topic: "/default/orders", Subscription: "shipping", Received: 963100, Acked: 962000, Pending: 1100, AckErrors: 2, AckLatency: lat(800*time.Microsecond, 9*time.Millisecond)},
 			{Topic: "/iot/sensors", Subscription: "dashboard", Received: 9_870_000, Acked: 9_870_000, AckLatency: lat(200*time.Microsecond, 1*time.Millisecond)},
 		},
@@ -165,7 +169,8 @@ func Scripted() *Fake {
 			{Consumer: true, Name: "billing-1", Topic: "/default/orders", ID: 12, Status: monitor.HealthOK, At: now.Add(-1 * time.Second), RTT: 1100 * time.Microsecond},
 			{Consumer: true, Name: "shipping-1", Topic: "/default/orders", ID: 13, Status: monitor.HealthClose, At: now.Add(-4 * time.Second), RTT: 2 * time.Millisecond, Reconnects: 1},
 			{Name: "order-gen", Topic: "/default/orders-part-0", ID: 2, Status: monitor.HealthOK, At: now.Add(-3 * time.Second), RTT: 800 * time.Microsecond},
-			{Name: "pay-svc", Topic: "/default/payments", ID: 4, Status: monitor.HealthError, At: now.Add(-75 * time.Second), Err: "rpc error: code = Unavailable", Reconnects: 4},
+			{Name: "order-gen", Topic: "/default/orders-part-1", ID: 3, Status: monitor.HealthError, At: now.Add(-5 * time.Second), Err: "rpc error: code = Unavailable", Reconnects: 1},
+			{Name: "pay-svc", Topic: "/default/payments", ID: 4, Status: monitor.HealthStopped, At: now.Add(-75 * time.Second), Reconnects: 4}, // failed: no longer checked
 		},
 		Conns: []monitor.ConnStats{
 			{Addr: "127.0.0.1:6650", State: monitor.ConnReady, Since: now.Add(-3723 * time.Second), Transitions: 2},
