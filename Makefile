@@ -58,7 +58,7 @@ proto-check: proto-tools
 		for p in $(PROTO_PKGS); do diff -r $$tmp/$$p proto/$$p || { echo "proto/$$p is stale: run make proto"; exit 1; }; done && \
 		echo "generated code is up to date"
 
-## bench: broker, store, client and connector throughput and latency, each next to its baseline in the same run (ratios)
+## bench: broker, store, client and connector throughput and latency, each next to its baseline in the same run (ratios), and the console's whole frames (its tick, View and Bubble Tea's renderer) next to View alone
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./broker/ ./broker/store/disk/ ./client/ ./connectors/all/ ./monitor/ ./tui/
 	$(GO) test -run '^$$' -bench ConsoleIdleCPU -benchtime 1x ./e2e/
