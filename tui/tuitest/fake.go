@@ -92,7 +92,9 @@ func (f *Fake) Append(stream string, ringLen int, msgs ...monitor.Message) {
 	defer f.mu.Unlock()
 	r := append(f.streams[stream], msgs...)
 	if len(r) > ringLen {
-		r = slices.Clone(r[len(r)-ringLen:])
+		// The newest ringLen, in the same array: the next appends fill its spare capacity and append copies
+		// the ring only when it grows the array, not at every call (the ring's readers get copies).
+		r = r[len(r)-ringLen:]
 	}
 	f.streams[stream] = r
 	f.received[stream] += uint64(len(msgs))
