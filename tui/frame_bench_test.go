@@ -3,8 +3,6 @@
 package tui
 
 import (
-	"context"
-	"errors"
 	"io"
 	"runtime"
 	"sync"
@@ -13,7 +11,6 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/colorprofile"
 
 	"github.com/danube-console/danube-console/themes"
 	"github.com/danube-console/danube-console/tui/tuitest"
@@ -138,20 +135,7 @@ func benchProgramFrame(b *testing.B, keys ...string) {
 	}
 	m := New(f, Options{Theme: themes.Default(), Clock: ch.Now, Tick: time.Hour, TapPrefix: "console-test-0a1b"})
 	out := &frameSignal{wrote: make(chan struct{}, 1)}
-	ctx, cancel := context.WithCancel(b.Context())
-	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithOutput(out), tea.WithInput(nil), tea.WithoutSignalHandler(),
-		tea.WithWindowSize(w, h), tea.WithEnvironment(frameEnv), tea.WithColorProfile(colorprofile.TrueColor), tea.WithFPS(120))
-	done := make(chan error, 1)
-	go func() {
-		_, err := p.Run()
-		done <- err
-	}()
-	b.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, tea.ErrProgramKilled) {
-			b.Errorf("program: %v", err)
-		}
-	})
+	p := runFrameProgram(b, m, out, w, h)
 	for _, k := range keys {
 		p.Send(keyMsg(k))
 	}
@@ -164,8 +148,8 @@ func benchProgramFrame(b *testing.B, keys ...string) {
 			}
 			select {
 			case <-out.wrote:
-			case err := <-done:
-				b.Fatalf("the program ended: %v", err)
+			case <-p.done:
+				b.Fatalf("the program ended: %v", p.err)
 			case <-time.After(10 * time.Second):
 				b.Fatal("no frame 10 s after a tick")
 			}

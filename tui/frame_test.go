@@ -173,22 +173,31 @@ func (w *frameWrites) all() []programFrame {
 	return slices.Clone(w.frames)
 }
 
-// runFrameProgram runs r in a Bubble Tea Program writing to out at w×h, with no input, no signal handler
-// and frameEnv's terminal in true colour, until the test ends.
-func runFrameProgram(t *testing.T, r *viewRecorder, out io.Writer, w, h int) *tea.Program {
-	t.Helper()
-	ctx, cancel := context.WithCancel(t.Context())
-	p := tea.NewProgram(r, tea.WithContext(ctx), tea.WithOutput(out), tea.WithInput(nil), tea.WithoutSignalHandler(),
+// frameProgram is a Bubble Tea Program running for a frame test or benchmark; done is closed when Run
+// returned, with err.
+type frameProgram struct {
+	*tea.Program
+	done chan struct{}
+	err  error
+}
+
+// runFrameProgram runs model in a Bubble Tea Program writing to out at w×h, with no input, no signal
+// handler and frameEnv's terminal in true colour, until the test or benchmark ends.
+func runFrameProgram(tb testing.TB, model tea.Model, out io.Writer, w, h int) *frameProgram {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(tb.Context())
+	p := &frameProgram{done: make(chan struct{})}
+	p.Program = tea.NewProgram(model, tea.WithContext(ctx), tea.WithOutput(out), tea.WithInput(nil), tea.WithoutSignalHandler(),
 		tea.WithWindowSize(w, h), tea.WithEnvironment(frameEnv), tea.WithColorProfile(colorprofile.TrueColor), tea.WithFPS(120))
-	done := make(chan error, 1)
 	go func() {
-		_, err := p.Run()
-		done <- err
+		_, p.err = p.Run()
+		close(p.done)
 	}()
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil && !errors.Is(err, tea.ErrProgramKilled) {
-			t.Errorf("program: %v", err)
+		<-p.done
+		if p.err != nil && !errors.Is(p.err, tea.ErrProgramKilled) {
+			tb.Errorf("program: %v", p.err)
 		}
 	})
 	return p
