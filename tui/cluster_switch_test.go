@@ -141,3 +141,28 @@ func TestClusterNameFits(t *testing.T) {
 		}
 	}
 }
+
+// TestTapCheckAfterSwitch: the check of a subscription named for a tap that answers after :cluster switched
+// is the previous cluster's answer: the console starts nothing on the new cluster (where the subscription
+// may be another program's, not listed yet) and marks nothing as its own.
+func TestTapCheckAfterSwitch(t *testing.T) {
+	second := tuitest.New(monitor.Snapshot{ServiceURL: "http://prod:6650", Reachable: true})
+	sw := &switcher{backends: map[string]monitor.Backend{"prod": second}}
+	m := clusterModel(t, tuitest.TopicsCluster(), sw)
+	check := runLine(m, "consume /default/orders reports") // the description is under way
+	run(t, m, runLine(m, "cluster prod"))
+	run(t, m, press(m, "y")) // the scripted console runs a producer of its own
+	if m.clusterName != "prod" {
+		t.Fatalf("not switched: %q", m.status.text)
+	}
+	run(t, m, check)
+	if calls := second.Calls(); slices.ContainsFunc(calls, func(c string) bool { return strings.HasPrefix(c, "StartConsumer") }) {
+		t.Fatalf("a tap started on the new cluster from the previous one's answer: %q", calls)
+	}
+	if len(m.consumers.created) != 0 || m.modal != nil {
+		t.Fatalf("created %v, modal %T", m.consumers.created, m.modal)
+	}
+	if !strings.Contains(m.status.text, "reports") || !strings.Contains(m.status.text, "cluster changed") {
+		t.Errorf("the status does not say the tap was dropped: %q", m.status.text)
+	}
+}
