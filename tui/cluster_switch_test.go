@@ -166,3 +166,30 @@ func TestTapCheckAfterSwitch(t *testing.T) {
 		t.Errorf("the status does not say the tap was dropped: %q", m.status.text)
 	}
 }
+
+// TestClusterSwitchNamesCreated: :cluster asks first when the console created subscriptions on the cluster
+// it leaves, even with no tap running, naming them whole: after the switch it no longer knows them as its
+// own, so the quit question would not offer them.
+func TestClusterSwitchNamesCreated(t *testing.T) {
+	sw := &switcher{backends: map[string]monitor.Backend{"prod": tuitest.New(monitor.Snapshot{})}}
+	f := tuitest.New(monitor.Snapshot{Reachable: true, Topics: []monitor.TopicStats{{Name: "/default/orders-eu-west-1-primary"}}})
+	m := newTest(t, f, 80, 24, "dark", func(o *Options) {
+		o.ClusterName, o.Clusters, o.SwitchCluster = "embedded", []string{"embedded", "prod"}, sw.switchTo
+	})
+	run(t, m, runLine(m, "consume /default/orders-eu-west-1-primary"))
+	run(t, m, runLine(m, "stop "+m.consumers.tapName(1)))
+	if len(liveTaps(m.env())) != 0 || len(m.consumers.created) != 1 {
+		t.Fatalf("taps %v, created %v, calls %q", liveTaps(m.env()), m.consumers.created, f.Calls())
+	}
+	run(t, m, runLine(m, "cluster prod"))
+	s := screen(m)
+	want := m.consumers.prefix
+	if !strings.Contains(s, "Switch to cluster prod?") || !strings.Contains(s, "1 subscription this console created keeps messages on") ||
+		!strings.Contains(s, want) || !strings.Contains(s, "no longer offers to delete it") {
+		t.Fatalf("no confirmation naming the subscription created (%s):\n%s", want, s)
+	}
+	press(m, "n")
+	if len(sw.asked) != 0 {
+		t.Fatalf("switched without a yes: %v", sw.asked)
+	}
+}

@@ -209,12 +209,7 @@ func (p *consumersPane) existingChecked(e *env, msg tapCheckMsg) tea.Cmd {
 // not deleted since), the messages its manual-ack taps hold unacked, and the stream's marks not acked,
 // nacked nor exported, in every stream's view.
 func (p *consumersPane) quitLoss(e *env) quitLoss {
-	var l quitLoss
-	for k := range p.created {
-		topic, sub, _ := strings.Cut(k, "\x00")
-		l.subs = append(l.subs, subRef{topic: topic, sub: sub})
-	}
-	slices.SortFunc(l.subs, func(a, b subRef) int { return strings.Compare(a.topic+"\x00"+a.sub, b.topic+"\x00"+b.sub) })
+	l := quitLoss{subs: p.createdSubs()}
 	for _, c := range e.snap.Consumers {
 		if c.AdHoc && c.ManualAck && c.State != monitor.ConsumerClosed {
 			l.pending += c.Pending
@@ -232,6 +227,17 @@ func (p *consumersPane) quitLoss(e *env) quitLoss {
 		count(stream, v.marks)
 	}
 	return l
+}
+
+// createdSubs returns the subscriptions the console's taps created (and did not delete since), sorted.
+func (p *consumersPane) createdSubs() []subRef {
+	var subs []subRef
+	for k := range p.created {
+		topic, sub, _ := strings.Cut(k, "\x00")
+		subs = append(subs, subRef{topic: topic, sub: sub})
+	}
+	slices.SortFunc(subs, func(a, b subRef) int { return strings.Compare(a.topic+"\x00"+a.sub, b.topic+"\x00"+b.sub) })
+	return subs
 }
 
 // exportKey names a message of a stream in the set of those exported.
