@@ -88,7 +88,8 @@ type (
 	}
 	settleDoneMsg struct {
 		settleMsg
-		err error
+		pending []uint64 // the seqs that were pending when the call began
+		err     error
 	}
 	// resettleMsg re-reads the states of the held rows after an ack or nack, once the snapshot is fresh.
 	resettleMsg   struct{ settleDoneMsg }
@@ -445,20 +446,43 @@ func (p *consumersPane) settle(e *env, r settleMsg) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
 		defer cancel()
+		var was []uint64 // pending before the call: on an error, those settled now are the call's
+		for _, s := range r.seqs {
+			if m, ok := b.Message(r.stream, s); ok && m.State == monitor.StatePending {
+				was = append(was, s)
+			}
+		}
 		var err error
 		if r.verb == "ack" {
 			err = b.Ack(ctx, r.stream, r.seqs)
 		} else {
 			err = b.Nack(ctx, r.stream, r.seqs, r.delay, r.reason)
 		}
-		return settleDoneMsg{settleMsg: r, err: err}
+		return settleDoneMsg{settleMsg: r, pending: was, err: err}
 	}
 }
 
-// settled reports an ack or nack in the status bar and unmarks what it settled.
+// settled reports an ack or nack in the status bar and unmarks what it settled: on an error, the messages
+// that were pending before it and are settled now (the monitor settles those it can when some are not).
 func (p *consumersPane) settled(e *env, msg settleDoneMsg) {
+	marks := p.marks // the marks of the stream acked, which may be kept aside by now
+	if p.stream != msg.stream {
+		marks = p.kept[msg.stream].marks
+	}
 	if msg.err != nil {
-		e.setStatus(levelError, msg.err.Error()) // it names the action, the topic and the offsets
+		want := pick(msg.verb == "ack", monitor.StateAcked, monitor.StateNacked)
+		done := 0
+		for _, s := range msg.pending {
+			if m, ok := e.taps.Message(msg.stream, s); ok && m.State == want {
+				done++
+				delete(marks, s)
+			}
+		}
+		text := msg.err.Error() // it names the action, the topic and the offsets
+		if done > 0 {
+			text = msg.verb + "ed " + itoa(done) + " of " + plural(len(msg.seqs), "message") + "; " + text
+		}
+		e.setStatus(levelError, text)
 		return
 	}
 	text := msg.verb + "ed " + plural(len(msg.seqs), "message")
@@ -469,10 +493,6 @@ func (p *consumersPane) settled(e *env, msg settleDoneMsg) {
 		}
 	}
 	e.setStatus(levelInfo, text)
-	marks := p.marks // the marks of the stream acked, which may be kept aside by now
-	if p.stream != msg.stream {
-		marks = p.kept[msg.stream].marks
-	}
 	for _, s := range msg.seqs {
 		delete(marks, s)
 	}

@@ -334,9 +334,32 @@ func TestNackManyAsks(t *testing.T) {
 
 	// The description failed: the question says the policy is unknown.
 	f.Update(func(*monitor.Snapshot) { f.Details = nil })
-	press(m, "space", "up", "space")
+	if len(m.consumers.marks) != 1 || !m.consumers.marks[39] {
+		t.Fatalf("after the nack the marks are %v: 40's went (nacked), 39's stays (it was acked before)", m.consumers.marks)
+	}
+	press(m, "up", "space") // 38 joins 39
 	nack()
 	if !strings.Contains(screen(m), "Its failure policy is unknown: describe /default/payments: tuitest:") {
 		t.Errorf("no unknown policy:\n%s", screen(m))
+	}
+}
+
+// TestSettlePartly: an ack of marked messages of which some were settled already settles the others: the
+// status says how many were acked before the error, their marks go (the quit question no longer counts
+// them) and the marks of those that failed stay.
+func TestSettlePartly(t *testing.T) {
+	f := tuitest.Manual()
+	m := newTest(t, f, 160, 40, "dark")
+	selectConsumer(t, m, "tap-1")
+	press(m, "enter", "space", "up", "space") // 40 (pending) and 39 (acked already)
+	run(t, m, press(m, "a"))
+	if got := calls(f, "Ack"); len(got) != 1 || !strings.Contains(got[0], "[39 40]") {
+		t.Fatalf("calls %q", got)
+	}
+	if !strings.HasPrefix(m.status.text, "acked 1 of 2 messages; ") || !strings.Contains(m.status.text, "not pending") || m.status.level != levelError {
+		t.Errorf("status %q", m.status.text)
+	}
+	if len(m.consumers.marks) != 1 || !m.consumers.marks[39] {
+		t.Errorf("marks %v, want 39's only", m.consumers.marks)
 	}
 }
