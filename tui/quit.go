@@ -202,7 +202,8 @@ func (d *quitDialog) view(e *env, w, h int) string {
 		no, yes = st.muted, st.err
 	}
 	if d.delete {
-		body = append(body, newLine(iw).space(1).add(no, " No: keep them, quit ").space(2).add(yes, " Yes: delete them, quit ").String(),
+		them := pick(len(d.loss.subs) == 1, "it", "them")
+		body = append(body, newLine(iw).space(1).add(no, " No: keep "+them+", quit ").space(2).add(yes, " Yes: delete "+them+", quit ").String(),
 			st.hintLine(iw, "y", "delete, quit", "n", "keep, quit", "l", pick(d.list, "hide", "list"), "esc", "stay", "ctrl+c", "quit now"))
 	} else {
 		body = append(body, newLine(iw).space(1).add(no, " No: stay ").space(2).add(yes, " Yes: quit ").String(),

@@ -363,3 +363,13 @@ func TestSettlePartly(t *testing.T) {
 		t.Errorf("marks %v, want 39's only", m.consumers.marks)
 	}
 }
+
+// TestQuitOneSubscription: with one subscription created, the question and its buttons speak of it, not
+// of them.
+func TestQuitOneSubscription(t *testing.T) {
+	m := newTest(t, tuitest.TopicsCluster(), 160, 40, "dark")
+	tapOwn(t, m, "/default/orders")
+	press(m, "ctrl+c")
+	quitQuestion(t, m, "1 subscription created by this console keeps messages: delete it? [y/N/list]",
+		"No: keep it, quit", "Yes: delete it, quit")
+}
