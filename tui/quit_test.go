@@ -373,3 +373,28 @@ func TestQuitOneSubscription(t *testing.T) {
 	quitQuestion(t, m, "1 subscription created by this console keeps messages: delete it? [y/N/list]",
 		"No: keep it, quit", "Yes: delete it, quit")
 }
+
+// TestTooSmallActsOnNothing: while the terminal is too small to show anything, keys do nothing (a dialog's
+// y would confirm what the user cannot see), except ctrl+c; the dialog is there again once the terminal
+// is big enough.
+func TestTooSmallActsOnNothing(t *testing.T) {
+	f := tuitest.TopicsCluster()
+	m := newTest(t, f, 160, 40, "dark")
+	run(t, m, runLine(m, "unsubscribe /default/orders billing"))
+	if _, ok := m.modal.(*confirmDialog); !ok {
+		t.Fatalf("no confirmation: %T", m.modal)
+	}
+	m.Update(tea.WindowSizeMsg{Width: 50, Height: 10})
+	run(t, m, press(m, "y"))
+	if got := calls(f, "Unsubscribe"); len(got) > 0 {
+		t.Fatalf("y in a terminal too small to show the question deleted: %q", got)
+	}
+	m.Update(tea.WindowSizeMsg{Width: 160, Height: 40})
+	if !strings.Contains(screen(m), "Delete subscription billing of /default/orders?") {
+		t.Fatalf("the question is gone:\n%s", screen(m))
+	}
+	m.Update(tea.WindowSizeMsg{Width: 50, Height: 10})
+	if !quits(press(m, "ctrl+c")) {
+		t.Error("ctrl+c in a terminal too small did not quit")
+	}
+}
