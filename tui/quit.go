@@ -192,8 +192,17 @@ func (d *quitDialog) view(e *env, w, h int) string {
 	}
 	if d.list {
 		body = append(body, blank(iw), st.textLine(iw, st.muted, "  TOPIC / SUBSCRIPTION"))
-		for _, s := range d.loss.subs {
+		// The list takes the rows left once the question, the buttons and the keys are drawn (the frame, a
+		// blank line and the buttons' three lines): the rest is counted, not cut off unseen.
+		room, subs := max(1, h-len(body)-5), d.loss.subs
+		if len(subs) > room {
+			subs = subs[:room-1]
+		}
+		for _, s := range subs {
 			body = append(body, st.textLine(iw, st.text, "  "+clean(s.topic)+"  "+clean(s.sub)))
+		}
+		if n := len(d.loss.subs) - len(subs); n > 0 {
+			body = append(body, st.textLine(iw, st.muted, "  … and "+itoa(n)+" more"))
 		}
 	}
 	body = append(body, blank(iw))

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"errors"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -396,5 +397,20 @@ func TestTooSmallActsOnNothing(t *testing.T) {
 	m.Update(tea.WindowSizeMsg{Width: 50, Height: 10})
 	if !quits(press(m, "ctrl+c")) {
 		t.Error("ctrl+c in a terminal too small did not quit")
+	}
+}
+
+// TestQuitListFits: a list of more subscriptions than the terminal has rows keeps the question's buttons
+// and keys on screen and says how many it does not show.
+func TestQuitListFits(t *testing.T) {
+	m := newTest(t, tuitest.TopicsCluster(), 80, 24, "dark")
+	for i := range 30 {
+		m.consumers.created[subKey("/default/t"+itoa(i), "console-x-"+itoa(i))] = true
+	}
+	press(m, "ctrl+c", "l")
+	checkFrame(t, m.View().Content, 80, 24)
+	quitQuestion(t, m, "30 subscriptions created by this console", "/default/t0  console-x-0", "Yes: delete them, quit", "ctrl+c quit now", "more")
+	if s := screen(m); !regexp.MustCompile(`… and (\d+) more`).MatchString(s) {
+		t.Errorf("no count of the subscriptions not shown:\n%s", s)
 	}
 }
