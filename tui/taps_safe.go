@@ -194,13 +194,25 @@ func (p *consumersPane) existingChecked(e *env, msg tapCheckMsg) tea.Cmd {
 	}
 	lag := pick(info.lag >= 0, "lag "+itoa(int(info.lag)), "lag unknown (no metrics)")
 	lines := append(wrapWords(clean(spec.Subscription)+" of "+clean(spec.Topic)+" exists: this console did not create it.", 70),
-		"type "+typ+" · "+who+" · "+lag,
-		"The tap would take a share of its messages: what the tap",
-		"receives, the subscription's other consumers do not.",
-		"Leave the subscription empty to tap with the console's own.")
+		"type "+typ+" · "+who+" · "+lag)
+	lines = append(lines, takes(spec.Type)...)
+	lines = append(lines, "Leave the subscription empty to tap with the console's own.")
 	e.post(openModalMsg{m: newConfirm("Tap existing subscription "+clean(spec.Subscription)+"?", lines, changesTaps,
 		startTapMsg{spec: spec, checked: true})})
 	return nil
+}
+
+// takes says what a tap joining a subscription of type t takes from its other consumers.
+func takes(t monitor.SubscriptionType) []string {
+	switch t {
+	case monitor.SubscriptionKeyShared:
+		return []string{"The tap would take the messages of some keys: what the tap", "receives, the subscription's other consumers do not."}
+	case monitor.SubscriptionFailover:
+		return []string{"The tap would stand by: when the active consumer goes away,", "it takes every message, and the others get none while it runs."}
+	case monitor.SubscriptionExclusive:
+		return []string{"The broker refuses it while the holder is connected; when it is", "not, the tap takes every message while it runs."}
+	}
+	return []string{"The tap would take a share of its messages: what the tap", "receives, the subscription's other consumers do not."}
 }
 
 // ---- at quit ----
