@@ -193,3 +193,21 @@ func TestClusterSwitchNamesCreated(t *testing.T) {
 		t.Fatalf("switched without a yes: %v", sw.asked)
 	}
 }
+
+// TestTapDoneAfterSwitch: a tap whose start ends after :cluster switched is not shown as tapping the new
+// cluster.
+func TestTapDoneAfterSwitch(t *testing.T) {
+	second := tuitest.New(monitor.Snapshot{ServiceURL: "http://prod:6650", Reachable: true})
+	sw := &switcher{backends: map[string]monitor.Backend{"prod": second}}
+	m := clusterModel(t, tuitest.TopicsCluster(), sw)
+	start := runLine(m, "consume /default/orders") // the console's own subscription: no check
+	run(t, m, runLine(m, "cluster prod"))
+	run(t, m, press(m, "y"))
+	if m.clusterName != "prod" {
+		t.Fatalf("not switched: %q", m.status.text)
+	}
+	run(t, m, start)
+	if strings.Contains(m.status.text, "tapping") || !strings.Contains(m.status.text, "before the switch") || m.consumers.stream != "" {
+		t.Errorf("status %q, stream %q", m.status.text, m.consumers.stream)
+	}
+}

@@ -73,7 +73,8 @@ type (
 	tapDoneMsg struct {
 		spec    monitor.ConsumerSpec
 		stream  string
-		created bool // the subscription did not exist before the tap
+		created bool   // the subscription did not exist before the tap
+		cluster string // the cluster the tap was started on
 		err     error
 	}
 	tapStoppedMsg struct {
@@ -218,18 +219,24 @@ func (p *consumersPane) startTap(e *env, r startTapMsg) tea.Cmd {
 		p.created[subKey(spec.Topic, spec.Subscription)] = true // taken: the next tap's is another
 	}
 	e.setStatus(levelInfo, "starting "+spec.Name+" on "+spec.Topic+"…")
-	b, ctx := e.taps, e.ctx
+	b, ctx, cluster := e.taps, e.ctx, e.clusterName
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
 		defer cancel()
 		err := b.StartConsumer(ctx, spec)
-		return tapDoneMsg{spec: spec, stream: monitor.StreamID(spec.Topic, spec.Subscription, spec.Name), created: created, err: err}
+		return tapDoneMsg{spec: spec, stream: monitor.StreamID(spec.Topic, spec.Subscription, spec.Name), created: created, cluster: cluster, err: err}
 	}
 }
 
-// tapStarted reports the start of a tap the console asked for and, once up, shows it in the stream.
+// tapStarted reports the start of a tap the console asked for and, once up, shows it in the stream. A tap
+// asked for on the cluster the console has left since (:cluster) is not this cluster's: it is only said.
 func (p *consumersPane) tapStarted(e *env, msg tapDoneMsg) {
 	s := msg.spec
+	if msg.cluster != e.clusterName {
+		e.setStatus(levelWarn, "tap "+s.Name+" on "+s.Topic+" was asked for on cluster "+pick(msg.cluster != "", msg.cluster, "left")+
+			" before the switch: it is not on "+e.clusterName)
+		return
+	}
 	if msg.err != nil && msg.created {
 		delete(p.created, subKey(s.Topic, s.Subscription)) // nothing was created
 	}
