@@ -177,9 +177,16 @@ func (d *quitDialog) view(e *env, w, h int) string {
 		return st.dialog([]seg{{"Quit", st.title}}, bw, w, h, body)
 	case quitFailed:
 		body = append(body, st.textLine(iw, st.err, " "+plural(len(d.failed), "subscription")+" could not be deleted: the console stays open"))
-		for _, f := range d.failed {
-			for i, w := range wrapWords(clean(f.topic)+"  "+clean(f.sub)+": "+clean(f.err.Error()), iw-4) {
-				body = append(body, st.textLine(iw, st.text, pick(i == 0, "  ", "    ")+w))
+		room := max(1, h-len(body)-4) // the frame, a blank line and the keys below
+		for i, f := range d.failed {
+			ls := wrapWords(clean(f.topic)+"  "+clean(f.sub)+": "+clean(f.err.Error()), iw-4)
+			if room < len(ls)+pick(i < len(d.failed)-1, 1, 0) {
+				body = append(body, st.textLine(iw, st.muted, "  … and "+itoa(len(d.failed)-i)+" more"))
+				break
+			}
+			room -= len(ls)
+			for j, w := range ls {
+				body = append(body, st.textLine(iw, st.text, pick(j == 0, "  ", "    ")+w))
 			}
 		}
 		body = append(body, blank(iw), st.hintLine(iw, "esc", "back to the console", "ctrl+c", "quit now, keeping them"))

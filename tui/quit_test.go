@@ -414,3 +414,20 @@ func TestQuitListFits(t *testing.T) {
 		t.Errorf("no count of the subscriptions not shown:\n%s", s)
 	}
 }
+
+// TestQuitFailuresFit: more failed deletions than the terminal has rows keep the dialog's keys on screen
+// and count those not shown.
+func TestQuitFailuresFit(t *testing.T) {
+	m := newTest(t, tuitest.TopicsCluster(), 80, 24, "dark")
+	var msg quitDeletedMsg
+	for i := range 20 {
+		msg.failed = append(msg.failed, subFailure{subRef: subRef{topic: "/default/t" + itoa(i), sub: "console-x"},
+			err: errors.New("unsubscribe console-x from /default/t" + itoa(i) + ": the broker said no, for a reason long enough to wrap")})
+	}
+	m.Update(msg)
+	checkFrame(t, m.View().Content, 80, 24)
+	quitQuestion(t, m, "20 subscriptions could not be deleted", "/default/t0 console-x: unsubscribe", "esc back to the console", "ctrl+c quit now")
+	if s := screen(m); !regexp.MustCompile(`… and \d+ more`).MatchString(s) {
+		t.Errorf("no count of the failures not shown:\n%s", s)
+	}
+}
