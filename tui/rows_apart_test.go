@@ -114,3 +114,16 @@ func titles(tb table) string {
 	}
 	return "[" + strings.Join(s, " ") + "]"
 }
+
+// TestStreamTitleNamesTheTap: at 80 columns the stream's title keeps the end of the tap's name (its number),
+// cutting the names in the middle, the tap's first, rather than cutting the title's end.
+func TestStreamTitleNamesTheTap(t *testing.T) {
+	for _, n := range []string{"1", "2"} {
+		m := newTest(t, lookAlikes(tuitest.Scripted()), 80, 24, goldenTheme)
+		selectConsumer(t, m, "console-alice-smith-7f3a-tap-"+n)
+		title := lineWith(screen(m), "Stream")
+		if !strings.Contains(title, "-tap-"+n+" ─") || !strings.Contains(title, "orders-archive-eu-west") {
+			t.Errorf("the stream's title: %q", title)
+		}
+	}
+}
