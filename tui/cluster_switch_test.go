@@ -211,3 +211,26 @@ func TestTapDoneAfterSwitch(t *testing.T) {
 		t.Errorf("status %q, stream %q", m.status.text, m.consumers.stream)
 	}
 }
+
+// TestUnsubscribeDoneAfterSwitch: a deletion that ends after :cluster switched names the cluster it was
+// on, and leaves the new cluster's subscription of that name the console's own.
+func TestUnsubscribeDoneAfterSwitch(t *testing.T) {
+	second := tuitest.New(monitor.Snapshot{ServiceURL: "http://prod:6650", Reachable: true})
+	sw := &switcher{backends: map[string]monitor.Backend{"prod": second}}
+	m := clusterModel(t, tuitest.TopicsCluster(), sw)
+	run(t, m, runLine(m, "unsubscribe /default/orders billing"))
+	del := press(m, "y") // the deletion is under way
+	run(t, m, runLine(m, "cluster prod"))
+	run(t, m, press(m, "y"))
+	if m.clusterName != "prod" {
+		t.Fatalf("not switched: %q", m.status.text)
+	}
+	m.consumers.created[subKey("/default/orders", "billing")] = true // prod's, this console's
+	run(t, m, del)
+	if m.status.text != "deleted subscription billing of /default/orders on cluster embedded" {
+		t.Errorf("status %q", m.status.text)
+	}
+	if !m.consumers.created[subKey("/default/orders", "billing")] {
+		t.Error("the deletion on the cluster left forgot the new cluster's subscription of that name")
+	}
+}

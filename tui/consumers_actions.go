@@ -85,6 +85,7 @@ type (
 	}
 	unsubscribeDoneMsg struct {
 		topic, sub string
+		cluster    string // the cluster it was deleted on
 		err        error
 	}
 	settleDoneMsg struct {
@@ -352,7 +353,7 @@ func (p *consumersPane) tapStopped(e *env, msg tapStoppedMsg) {
 // while the tap is connected), in a command.
 func (p *consumersPane) stopTapAndUnsubscribe(e *env, name string, topics []string, sub string) tea.Cmd {
 	e.setStatus(levelInfo, "stopping "+name+" and deleting "+clean(sub)+"…")
-	taps, admin, ctx := e.taps, e.admin, e.ctx
+	taps, admin, ctx, cluster := e.taps, e.admin, e.ctx, e.clusterName
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
 		defer cancel()
@@ -361,10 +362,10 @@ func (p *consumersPane) stopTapAndUnsubscribe(e *env, name string, topics []stri
 		}
 		for _, t := range topics {
 			if err := admin.Unsubscribe(ctx, t, sub); err != nil {
-				return unsubscribeDoneMsg{topic: t, sub: sub, err: err}
+				return unsubscribeDoneMsg{topic: t, sub: sub, cluster: cluster, err: err}
 			}
 		}
-		return unsubscribeDoneMsg{topic: baseTopic(topics[0]), sub: sub}
+		return unsubscribeDoneMsg{topic: baseTopic(topics[0]), sub: sub, cluster: cluster}
 	}
 }
 
@@ -383,18 +384,25 @@ func baseTopic(topic string) string {
 // unsubscribe deletes a subscription in a command.
 func (p *consumersPane) unsubscribe(e *env, topic, sub string) tea.Cmd {
 	e.setStatus(levelInfo, "deleting "+clean(sub)+" of "+clean(topic)+"…")
-	b, ctx := e.admin, e.ctx
+	b, ctx, cluster := e.admin, e.ctx, e.clusterName
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
 		defer cancel()
-		return unsubscribeDoneMsg{topic: topic, sub: sub, err: b.Unsubscribe(ctx, topic, sub)}
+		return unsubscribeDoneMsg{topic: topic, sub: sub, cluster: cluster, err: b.Unsubscribe(ctx, topic, sub)}
 	}
 }
 
+// unsubscribed reports a deletion and forgets the subscription as the console's own; one that ends after
+// :cluster switched names the cluster it was on, whose subscriptions the pane no longer holds.
 func (p *consumersPane) unsubscribed(e *env, msg unsubscribeDoneMsg) {
-	if msg.err != nil {
+	switch {
+	case msg.cluster != e.clusterName && msg.err != nil:
+		e.setStatus(levelError, "on cluster "+msg.cluster+": "+msg.err.Error())
+	case msg.cluster != e.clusterName:
+		e.setStatus(levelInfo, "deleted subscription "+clean(msg.sub)+" of "+clean(msg.topic)+" on cluster "+msg.cluster)
+	case msg.err != nil:
 		e.setStatus(levelError, msg.err.Error())
-	} else {
+	default:
 		delete(p.created, subKey(msg.topic, msg.sub))
 		e.setStatus(levelInfo, "deleted subscription "+clean(msg.sub)+" of "+clean(msg.topic))
 	}

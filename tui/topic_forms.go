@@ -156,7 +156,7 @@ func unsubscribeConfirm(e *env, name string, topics []string, s *subRow) *confir
 	return newConfirm("Unsubscribe "+clean(sub)+"?", append(lines, "This cannot be undone."), changesUnsub,
 		topicActMsg{what: "deleting subscription " + clean(sub) + " of " + clean(name),
 			done: "deleted subscription " + clean(sub) + " of " + clean(name),
-			then: unsubscribeDoneMsg{topic: baseTopic(name), sub: sub},
+			then: unsubscribeDoneMsg{topic: baseTopic(name), sub: sub, cluster: e.clusterName},
 			run: func(ctx context.Context) error {
 				return each(ctx, topics, func(ctx context.Context, t string) error { return a.Unsubscribe(ctx, t, sub) })
 			}})
