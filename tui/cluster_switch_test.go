@@ -141,3 +141,96 @@ func TestClusterNameFits(t *testing.T) {
 		}
 	}
 }
+
+// TestTapCheckAfterSwitch: the check of a subscription named for a tap that answers after :cluster switched
+// is the previous cluster's answer: the console starts nothing on the new cluster (where the subscription
+// may be another program's, not listed yet) and marks nothing as its own.
+func TestTapCheckAfterSwitch(t *testing.T) {
+	second := tuitest.New(monitor.Snapshot{ServiceURL: "http://prod:6650", Reachable: true})
+	sw := &switcher{backends: map[string]monitor.Backend{"prod": second}}
+	m := clusterModel(t, tuitest.TopicsCluster(), sw)
+	check := runLine(m, "consume /default/orders reports") // the description is under way
+	run(t, m, runLine(m, "cluster prod"))
+	run(t, m, press(m, "y")) // the scripted console runs a producer of its own
+	if m.clusterName != "prod" {
+		t.Fatalf("not switched: %q", m.status.text)
+	}
+	run(t, m, check)
+	if calls := second.Calls(); slices.ContainsFunc(calls, func(c string) bool { return strings.HasPrefix(c, "StartConsumer") }) {
+		t.Fatalf("a tap started on the new cluster from the previous one's answer: %q", calls)
+	}
+	if len(m.consumers.created) != 0 || m.modal != nil {
+		t.Fatalf("created %v, modal %T", m.consumers.created, m.modal)
+	}
+	if !strings.Contains(m.status.text, "reports") || !strings.Contains(m.status.text, "cluster changed") {
+		t.Errorf("the status does not say the tap was dropped: %q", m.status.text)
+	}
+}
+
+// TestClusterSwitchNamesCreated: :cluster asks first when the console created subscriptions on the cluster
+// it leaves, even with no tap running, naming them whole: after the switch it no longer knows them as its
+// own, so the quit question would not offer them.
+func TestClusterSwitchNamesCreated(t *testing.T) {
+	sw := &switcher{backends: map[string]monitor.Backend{"prod": tuitest.New(monitor.Snapshot{})}}
+	f := tuitest.New(monitor.Snapshot{Reachable: true, Topics: []monitor.TopicStats{{Name: "/default/orders-eu-west-1-primary"}}})
+	m := newTest(t, f, 80, 24, "dark", func(o *Options) {
+		o.ClusterName, o.Clusters, o.SwitchCluster = "embedded", []string{"embedded", "prod"}, sw.switchTo
+	})
+	run(t, m, runLine(m, "consume /default/orders-eu-west-1-primary"))
+	run(t, m, runLine(m, "stop "+m.consumers.tapName(1)))
+	if len(liveTaps(m.env())) != 0 || len(m.consumers.created) != 1 {
+		t.Fatalf("taps %v, created %v, calls %q", liveTaps(m.env()), m.consumers.created, f.Calls())
+	}
+	run(t, m, runLine(m, "cluster prod"))
+	s := screen(m)
+	want := m.consumers.prefix
+	if !strings.Contains(s, "Switch to cluster prod?") || !strings.Contains(s, "1 subscription this console created keeps messages on") ||
+		!strings.Contains(s, want) || !strings.Contains(s, "no longer offers to delete it") {
+		t.Fatalf("no confirmation naming the subscription created (%s):\n%s", want, s)
+	}
+	press(m, "n")
+	if len(sw.asked) != 0 {
+		t.Fatalf("switched without a yes: %v", sw.asked)
+	}
+}
+
+// TestTapDoneAfterSwitch: a tap whose start ends after :cluster switched is not shown as tapping the new
+// cluster.
+func TestTapDoneAfterSwitch(t *testing.T) {
+	second := tuitest.New(monitor.Snapshot{ServiceURL: "http://prod:6650", Reachable: true})
+	sw := &switcher{backends: map[string]monitor.Backend{"prod": second}}
+	m := clusterModel(t, tuitest.TopicsCluster(), sw)
+	start := runLine(m, "consume /default/orders") // the console's own subscription: no check
+	run(t, m, runLine(m, "cluster prod"))
+	run(t, m, press(m, "y"))
+	if m.clusterName != "prod" {
+		t.Fatalf("not switched: %q", m.status.text)
+	}
+	run(t, m, start)
+	if strings.Contains(m.status.text, "tapping") || !strings.Contains(m.status.text, "before the switch") || m.consumers.stream != "" {
+		t.Errorf("status %q, stream %q", m.status.text, m.consumers.stream)
+	}
+}
+
+// TestUnsubscribeDoneAfterSwitch: a deletion that ends after :cluster switched names the cluster it was
+// on, and leaves the new cluster's subscription of that name the console's own.
+func TestUnsubscribeDoneAfterSwitch(t *testing.T) {
+	second := tuitest.New(monitor.Snapshot{ServiceURL: "http://prod:6650", Reachable: true})
+	sw := &switcher{backends: map[string]monitor.Backend{"prod": second}}
+	m := clusterModel(t, tuitest.TopicsCluster(), sw)
+	run(t, m, runLine(m, "unsubscribe /default/orders billing"))
+	del := press(m, "y") // the deletion is under way
+	run(t, m, runLine(m, "cluster prod"))
+	run(t, m, press(m, "y"))
+	if m.clusterName != "prod" {
+		t.Fatalf("not switched: %q", m.status.text)
+	}
+	m.consumers.created[subKey("/default/orders", "billing")] = true // prod's, this console's
+	run(t, m, del)
+	if m.status.text != "deleted subscription billing of /default/orders on cluster embedded" {
+		t.Errorf("status %q", m.status.text)
+	}
+	if !m.consumers.created[subKey("/default/orders", "billing")] {
+		t.Error("the deletion on the cluster left forgot the new cluster's subscription of that name")
+	}
+}

@@ -58,7 +58,11 @@ func runCluster(e *env, a cmdArgs) (tea.Cmd, error) {
 		return nil, errors.New("no cluster " + name + " (clusters: " + pick(len(e.clusters) > 0, strings.Join(e.clusters, ", "), "none") + ")")
 	}
 	taps, prods := liveTaps(e), liveProducers(e)
-	if len(taps)+len(prods) == 0 {
+	var created []subRef
+	if e.createdSubs != nil {
+		created = e.createdSubs()
+	}
+	if len(taps)+len(prods)+len(created) == 0 {
 		e.post(switchClusterMsg{name: name})
 		return nil, nil
 	}
@@ -68,6 +72,16 @@ func runCluster(e *env, a cmdArgs) (tea.Cmd, error) {
 	}
 	if len(prods) > 0 {
 		lines = append(lines, "Its producers stop: "+strings.Join(prods, ", ")+".")
+	}
+	if n := len(created); n > 0 {
+		// The panes start afresh on the new cluster: what the console created here is no longer its own.
+		var names []string
+		for _, s := range created {
+			names = append(names, clean(s.topic)+" "+clean(s.sub))
+		}
+		lines = append(lines, plural(n, "subscription")+" this console created "+pick(n == 1, "keeps", "keep")+" messages on "+cur+": "+
+			strings.Join(names, ", ")+".",
+			"After the switch the console no longer offers to delete "+pick(n == 1, "it", "them")+" (:unsubscribe first if not needed).")
 	}
 	e.post(openModalMsg{m: newConfirm("Switch to cluster "+name+"?", lines, "", switchClusterMsg{name: name})})
 	return nil, nil

@@ -58,7 +58,13 @@ func (c *confirmDialog) view(e *env, w, h int) string {
 	body := make([]string, 0, len(c.lines)+4)
 	body = append(body, blank(iw))
 	for _, l := range c.lines {
-		body = append(body, st.textLine(iw, st.text, " "+l))
+		if textWidth(l) < iw-1 {
+			body = append(body, st.textLine(iw, st.text, " "+l)) // as written (it may align with spaces)
+			continue
+		}
+		for _, w := range wrapWords(l, iw-2) { // whole, over lines, rather than cut at the dialog's edge
+			body = append(body, st.textLine(iw, st.text, " "+w))
+		}
 	}
 	body = append(body, blank(iw))
 	no, yes := st.selected, st.muted

@@ -73,7 +73,8 @@ type (
 	tapDoneMsg struct {
 		spec    monitor.ConsumerSpec
 		stream  string
-		created bool // the subscription did not exist before the tap
+		created bool   // the subscription did not exist before the tap
+		cluster string // the cluster the tap was started on
 		err     error
 	}
 	tapStoppedMsg struct {
@@ -84,11 +85,13 @@ type (
 	}
 	unsubscribeDoneMsg struct {
 		topic, sub string
+		cluster    string // the cluster it was deleted on
 		err        error
 	}
 	settleDoneMsg struct {
 		settleMsg
-		err error
+		pending []uint64 // the seqs that were pending when the call began
+		err     error
 	}
 	// resettleMsg re-reads the states of the held rows after an ack or nack, once the snapshot is fresh.
 	resettleMsg   struct{ settleDoneMsg }
@@ -217,18 +220,24 @@ func (p *consumersPane) startTap(e *env, r startTapMsg) tea.Cmd {
 		p.created[subKey(spec.Topic, spec.Subscription)] = true // taken: the next tap's is another
 	}
 	e.setStatus(levelInfo, "starting "+spec.Name+" on "+spec.Topic+"…")
-	b, ctx := e.taps, e.ctx
+	b, ctx, cluster := e.taps, e.ctx, e.clusterName
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
 		defer cancel()
 		err := b.StartConsumer(ctx, spec)
-		return tapDoneMsg{spec: spec, stream: monitor.StreamID(spec.Topic, spec.Subscription, spec.Name), created: created, err: err}
+		return tapDoneMsg{spec: spec, stream: monitor.StreamID(spec.Topic, spec.Subscription, spec.Name), created: created, cluster: cluster, err: err}
 	}
 }
 
-// tapStarted reports the start of a tap the console asked for and, once up, shows it in the stream.
+// tapStarted reports the start of a tap the console asked for and, once up, shows it in the stream. A tap
+// asked for on the cluster the console has left since (:cluster) is not this cluster's: it is only said.
 func (p *consumersPane) tapStarted(e *env, msg tapDoneMsg) {
 	s := msg.spec
+	if msg.cluster != e.clusterName {
+		e.setStatus(levelWarn, "tap "+s.Name+" on "+s.Topic+" was asked for on cluster "+pick(msg.cluster != "", msg.cluster, "left")+
+			" before the switch: it is not on "+e.clusterName)
+		return
+	}
 	if msg.err != nil && msg.created {
 		delete(p.created, subKey(s.Topic, s.Subscription)) // nothing was created
 	}
@@ -344,7 +353,7 @@ func (p *consumersPane) tapStopped(e *env, msg tapStoppedMsg) {
 // while the tap is connected), in a command.
 func (p *consumersPane) stopTapAndUnsubscribe(e *env, name string, topics []string, sub string) tea.Cmd {
 	e.setStatus(levelInfo, "stopping "+name+" and deleting "+clean(sub)+"…")
-	taps, admin, ctx := e.taps, e.admin, e.ctx
+	taps, admin, ctx, cluster := e.taps, e.admin, e.ctx, e.clusterName
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
 		defer cancel()
@@ -353,10 +362,10 @@ func (p *consumersPane) stopTapAndUnsubscribe(e *env, name string, topics []stri
 		}
 		for _, t := range topics {
 			if err := admin.Unsubscribe(ctx, t, sub); err != nil {
-				return unsubscribeDoneMsg{topic: t, sub: sub, err: err}
+				return unsubscribeDoneMsg{topic: t, sub: sub, cluster: cluster, err: err}
 			}
 		}
-		return unsubscribeDoneMsg{topic: baseTopic(topics[0]), sub: sub}
+		return unsubscribeDoneMsg{topic: baseTopic(topics[0]), sub: sub, cluster: cluster}
 	}
 }
 
@@ -375,18 +384,25 @@ func baseTopic(topic string) string {
 // unsubscribe deletes a subscription in a command.
 func (p *consumersPane) unsubscribe(e *env, topic, sub string) tea.Cmd {
 	e.setStatus(levelInfo, "deleting "+clean(sub)+" of "+clean(topic)+"…")
-	b, ctx := e.admin, e.ctx
+	b, ctx, cluster := e.admin, e.ctx, e.clusterName
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
 		defer cancel()
-		return unsubscribeDoneMsg{topic: topic, sub: sub, err: b.Unsubscribe(ctx, topic, sub)}
+		return unsubscribeDoneMsg{topic: topic, sub: sub, cluster: cluster, err: b.Unsubscribe(ctx, topic, sub)}
 	}
 }
 
+// unsubscribed reports a deletion and forgets the subscription as the console's own; one that ends after
+// :cluster switched names the cluster it was on, whose subscriptions the pane no longer holds.
 func (p *consumersPane) unsubscribed(e *env, msg unsubscribeDoneMsg) {
-	if msg.err != nil {
+	switch {
+	case msg.cluster != e.clusterName && msg.err != nil:
+		e.setStatus(levelError, "on cluster "+msg.cluster+": "+msg.err.Error())
+	case msg.cluster != e.clusterName:
+		e.setStatus(levelInfo, "deleted subscription "+clean(msg.sub)+" of "+clean(msg.topic)+" on cluster "+msg.cluster)
+	case msg.err != nil:
 		e.setStatus(levelError, msg.err.Error())
-	} else {
+	default:
 		delete(p.created, subKey(msg.topic, msg.sub))
 		e.setStatus(levelInfo, "deleted subscription "+clean(msg.sub)+" of "+clean(msg.topic))
 	}
@@ -445,20 +461,43 @@ func (p *consumersPane) settle(e *env, r settleMsg) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
 		defer cancel()
+		var was []uint64 // pending before the call: on an error, those settled now are the call's
+		for _, s := range r.seqs {
+			if m, ok := b.Message(r.stream, s); ok && m.State == monitor.StatePending {
+				was = append(was, s)
+			}
+		}
 		var err error
 		if r.verb == "ack" {
 			err = b.Ack(ctx, r.stream, r.seqs)
 		} else {
 			err = b.Nack(ctx, r.stream, r.seqs, r.delay, r.reason)
 		}
-		return settleDoneMsg{settleMsg: r, err: err}
+		return settleDoneMsg{settleMsg: r, pending: was, err: err}
 	}
 }
 
-// settled reports an ack or nack in the status bar and unmarks what it settled.
+// settled reports an ack or nack in the status bar and unmarks what it settled: on an error, the messages
+// that were pending before it and are settled now (the monitor settles those it can when some are not).
 func (p *consumersPane) settled(e *env, msg settleDoneMsg) {
+	marks := p.marks // the marks of the stream acked, which may be kept aside by now
+	if p.stream != msg.stream {
+		marks = p.kept[msg.stream].marks
+	}
 	if msg.err != nil {
-		e.setStatus(levelError, msg.err.Error()) // it names the action, the topic and the offsets
+		want := pick(msg.verb == "ack", monitor.StateAcked, monitor.StateNacked)
+		done := 0
+		for _, s := range msg.pending {
+			if m, ok := e.taps.Message(msg.stream, s); ok && m.State == want {
+				done++
+				delete(marks, s)
+			}
+		}
+		text := msg.err.Error() // it names the action, the topic and the offsets
+		if done > 0 {
+			text = msg.verb + "ed " + itoa(done) + " of " + plural(len(msg.seqs), "message") + "; " + text
+		}
+		e.setStatus(levelError, text)
 		return
 	}
 	text := msg.verb + "ed " + plural(len(msg.seqs), "message")
@@ -469,10 +508,6 @@ func (p *consumersPane) settled(e *env, msg settleDoneMsg) {
 		}
 	}
 	e.setStatus(levelInfo, text)
-	marks := p.marks // the marks of the stream acked, which may be kept aside by now
-	if p.stream != msg.stream {
-		marks = p.kept[msg.stream].marks
-	}
 	for _, s := range msg.seqs {
 		delete(marks, s)
 	}

@@ -1,6 +1,10 @@
 package tui
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/danube-console/danube-console/monitor"
+)
 
 // This file holds the consumers pane's list: its rows (the cluster's subscriptions from the brokers'
 // metrics, each followed by the console's own consumers of it), their table, and what the stream's place
@@ -62,6 +66,20 @@ func (p *consumersPane) rowID(e *env) func(i int) string {
 	}
 }
 
+// sharedSub reports whether two of the console's consumers share a subscription: their rows then differ
+// only by the consumer's name, which becomes a key column.
+func sharedSub(cs []monitor.ConsumerStats) bool {
+	seen := map[string]bool{}
+	for _, c := range cs {
+		k := c.Topic + "\x00" + c.Subscription
+		if seen[k] {
+			return true
+		}
+		seen[k] = true
+	}
+	return false
+}
+
 // selectedSub returns the selected subscription of the cluster, or nil (a console consumer, or nothing, is
 // selected).
 func (p *consumersPane) selectedSub(e *env) *clusterSub {
@@ -81,8 +99,8 @@ func (p *consumersPane) table(e *env, full bool) table {
 		cols = []column{
 			{title: "TOPIC", width: 18, flex: 3, cutM: true, key: true},
 			{title: "SUBSCRIPTION", width: 16, flex: 2, key: true},
-			{title: "SOURCE", width: 7, key: true}, // the cluster's subscription, or the console's consumer of it
-			{title: "CONSUMERS", width: 16, flex: 1, drop: 5},
+			{title: "SOURCE", width: 7, key: true},                                            // the cluster's subscription, or the console's consumer of it
+			{title: "CONSUMERS", width: 16, flex: 1, cutM: true, drop: 5, key: sharedSub(cs)}, // taps' names differ at their end
 			{title: "TYPE", width: 10, drop: 10},
 			{title: "STATE", width: 12, drop: 9},
 			{title: "MSG/S", width: 7, right: true},

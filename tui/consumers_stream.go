@@ -3,6 +3,7 @@ package tui
 import (
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/danube-console/danube-console/monitor"
@@ -304,9 +305,10 @@ func (s *msgStream) window(e *env) []monitor.Message {
 	return e.taps.Query(s.stream, s.filter, holdMax).Messages
 }
 
-// title builds the stream box's title: follow state, counts (or matches), marks, the manual-ack pending
-// count and ack timeout, then which consumer it is.
-func (s *msgStream) title(st *styles, c *monitor.ConsumerStats, shown int) []seg {
+// title builds the stream box's title for a box w cells wide: follow state, counts (or matches), marks, the
+// manual-ack pending count and ack timeout, then which consumer it is, whose names are cut in the middle
+// (the consumer's first) when the title would not fit: their ends tell the console's taps apart.
+func (s *msgStream) title(st *styles, c *monitor.ConsumerStats, shown, w int) []seg {
 	title := []seg{{"Stream", st.title}}
 	if s.follow {
 		title = append(title, seg{"  FOLLOW", st.ok})
@@ -331,7 +333,25 @@ func (s *msgStream) title(st *styles, c *monitor.ConsumerStats, shown int) []seg
 			title = append(title, seg{" · ack timeout " + fmtDur(c.AckTimeout), st.muted})
 		}
 	}
-	title = append(title, seg{"  " + clean(c.Topic) + " · " + clean(c.Subscription) + " · " + clean(c.Name), st.text})
+	room := w - 6 // the corners, the line before the title, and the spaces around it
+	for _, t := range title {
+		room -= textWidth(t.s)
+	}
+	whole := []string{clean(c.Topic), clean(c.Subscription), clean(c.Name)}
+	names := slices.Clone(whole)
+	over := textWidth("  "+strings.Join(names, " · ")) - room
+	for _, i := range []int{2, 0, 1} { // the consumer's name first, then the topic, then the subscription
+		if over <= 0 {
+			break
+		}
+		n := textWidth(names[i])
+		names[i] = cutMiddle(names[i], max(min(n, pick(i == 2, keyMin, 8)), n-over))
+		over -= n - textWidth(names[i])
+	}
+	if over > 0 {
+		names = whole // no room even so: the box cuts the end, as for any title
+	}
+	title = append(title, seg{"  " + strings.Join(names, " · "), st.text})
 	if c.Redelivery.Count > 0 {
 		// Apart from the end-to-end latency, which is to the first delivery.
 		title = append(title, seg{"  redelivered after " + fmtDur(c.Redelivery.P99) + " p99", st.warn})
@@ -406,7 +426,7 @@ func (s *msgStream) view(e *env, c *monitor.ConsumerStats, input string, w, h in
 		body = append(body, input)
 	}
 	body = append(body, st.renderTable(t, w-2, h-2-len(body))...)
-	return st.box(s.title(st, c, len(msgs)), w, h, s.focus, body)
+	return st.box(s.title(st, c, len(msgs), w), w, h, s.focus, body)
 }
 
 // previewPrefix is the part of a payload a preview of width w cells can show (escaped bytes take at least

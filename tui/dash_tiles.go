@@ -70,7 +70,7 @@ func (d *dashboardPane) problemsTile(e *env, w, h int, focused bool) string {
 	t := table{
 		cols: []column{
 			{title: " ", width: 1},
-			{title: "WHAT", width: 12},
+			{title: "WHAT", width: 12, key: true}, // one place can have several problems
 			{title: "WHERE", width: 12, flex: 1, cutM: true, key: true},
 			{title: "SUB", width: 9, key: true},
 			{title: "DETAIL", width: 12, flex: 4, drop: 1},

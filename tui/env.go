@@ -28,6 +28,9 @@ type env struct {
 	// tapSub returns the subscription the consumers pane gives the next tap on a topic (the console's own,
 	// see tapSub), which the command line proposes; nil proposes none.
 	tapSub func(snap *monitor.Snapshot, topic string) string
+	// createdSubs returns the subscriptions the console's taps created on this cluster (:cluster names
+	// them: after a switch the console no longer knows them as its own); nil: none.
+	createdSubs func() []subRef
 
 	snaps     monitor.Snapshots
 	taps      monitor.Taps

@@ -324,7 +324,7 @@ func (m *Model) setReadOnly() {
 // env returns what a component is given for one call: the root's state, read-only, and an outbox.
 func (m *Model) env() *env {
 	return &env{snap: &m.snap, st: m.st, theme: m.theme, keys: &m.keys, now: m.now(), w: m.w, h: m.h,
-		ro: m.readOnly(), ctx: m.ctx, tapSub: m.consumers.tapSub,
+		ro: m.readOnly(), ctx: m.ctx, tapSub: m.consumers.tapSub, createdSubs: m.consumers.createdSubs,
 		snaps: m.b, taps: m.b, producers: m.b, conns: m.b, admin: m.b,
 		cluster: m.b, history: m.b, clusterName: m.clusterName, clusters: m.opts.Clusters}
 }

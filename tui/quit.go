@@ -177,9 +177,16 @@ func (d *quitDialog) view(e *env, w, h int) string {
 		return st.dialog([]seg{{"Quit", st.title}}, bw, w, h, body)
 	case quitFailed:
 		body = append(body, st.textLine(iw, st.err, " "+plural(len(d.failed), "subscription")+" could not be deleted: the console stays open"))
-		for _, f := range d.failed {
-			for i, w := range wrapWords(clean(f.topic)+"  "+clean(f.sub)+": "+clean(f.err.Error()), iw-4) {
-				body = append(body, st.textLine(iw, st.text, pick(i == 0, "  ", "    ")+w))
+		room := max(1, h-len(body)-4) // the frame, a blank line and the keys below
+		for i, f := range d.failed {
+			ls := wrapWords(clean(f.topic)+"  "+clean(f.sub)+": "+clean(f.err.Error()), iw-4)
+			if room < len(ls)+pick(i < len(d.failed)-1, 1, 0) {
+				body = append(body, st.textLine(iw, st.muted, "  … and "+itoa(len(d.failed)-i)+" more"))
+				break
+			}
+			room -= len(ls)
+			for j, w := range ls {
+				body = append(body, st.textLine(iw, st.text, pick(j == 0, "  ", "    ")+w))
 			}
 		}
 		body = append(body, blank(iw), st.hintLine(iw, "esc", "back to the console", "ctrl+c", "quit now, keeping them"))
@@ -192,8 +199,17 @@ func (d *quitDialog) view(e *env, w, h int) string {
 	}
 	if d.list {
 		body = append(body, blank(iw), st.textLine(iw, st.muted, "  TOPIC / SUBSCRIPTION"))
-		for _, s := range d.loss.subs {
+		// The list takes the rows left once the question, the buttons and the keys are drawn (the frame, a
+		// blank line and the buttons' three lines): the rest is counted, not cut off unseen.
+		room, subs := max(1, h-len(body)-5), d.loss.subs
+		if len(subs) > room {
+			subs = subs[:room-1]
+		}
+		for _, s := range subs {
 			body = append(body, st.textLine(iw, st.text, "  "+clean(s.topic)+"  "+clean(s.sub)))
+		}
+		if n := len(d.loss.subs) - len(subs); n > 0 {
+			body = append(body, st.textLine(iw, st.muted, "  … and "+itoa(n)+" more"))
 		}
 	}
 	body = append(body, blank(iw))
@@ -202,7 +218,8 @@ func (d *quitDialog) view(e *env, w, h int) string {
 		no, yes = st.muted, st.err
 	}
 	if d.delete {
-		body = append(body, newLine(iw).space(1).add(no, " No: keep them, quit ").space(2).add(yes, " Yes: delete them, quit ").String(),
+		them := pick(len(d.loss.subs) == 1, "it", "them")
+		body = append(body, newLine(iw).space(1).add(no, " No: keep "+them+", quit ").space(2).add(yes, " Yes: delete "+them+", quit ").String(),
 			st.hintLine(iw, "y", "delete, quit", "n", "keep, quit", "l", pick(d.list, "hide", "list"), "esc", "stay", "ctrl+c", "quit now"))
 	} else {
 		body = append(body, newLine(iw).space(1).add(no, " No: stay ").space(2).add(yes, " Yes: quit ").String(),

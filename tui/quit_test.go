@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"errors"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -334,9 +335,99 @@ func TestNackManyAsks(t *testing.T) {
 
 	// The description failed: the question says the policy is unknown.
 	f.Update(func(*monitor.Snapshot) { f.Details = nil })
-	press(m, "space", "up", "space")
+	if len(m.consumers.marks) != 1 || !m.consumers.marks[39] {
+		t.Fatalf("after the nack the marks are %v: 40's went (nacked), 39's stays (it was acked before)", m.consumers.marks)
+	}
+	press(m, "up", "space") // 38 joins 39
 	nack()
 	if !strings.Contains(screen(m), "Its failure policy is unknown: describe /default/payments: tuitest:") {
 		t.Errorf("no unknown policy:\n%s", screen(m))
+	}
+}
+
+// TestSettlePartly: an ack of marked messages of which some were settled already settles the others: the
+// status says how many were acked before the error, their marks go (the quit question no longer counts
+// them) and the marks of those that failed stay.
+func TestSettlePartly(t *testing.T) {
+	f := tuitest.Manual()
+	m := newTest(t, f, 160, 40, "dark")
+	selectConsumer(t, m, "tap-1")
+	press(m, "enter", "space", "up", "space") // 40 (pending) and 39 (acked already)
+	run(t, m, press(m, "a"))
+	if got := calls(f, "Ack"); len(got) != 1 || !strings.Contains(got[0], "[39 40]") {
+		t.Fatalf("calls %q", got)
+	}
+	if !strings.HasPrefix(m.status.text, "acked 1 of 2 messages; ") || !strings.Contains(m.status.text, "not pending") || m.status.level != levelError {
+		t.Errorf("status %q", m.status.text)
+	}
+	if len(m.consumers.marks) != 1 || !m.consumers.marks[39] {
+		t.Errorf("marks %v, want 39's only", m.consumers.marks)
+	}
+}
+
+// TestQuitOneSubscription: with one subscription created, the question and its buttons speak of it, not
+// of them.
+func TestQuitOneSubscription(t *testing.T) {
+	m := newTest(t, tuitest.TopicsCluster(), 160, 40, "dark")
+	tapOwn(t, m, "/default/orders")
+	press(m, "ctrl+c")
+	quitQuestion(t, m, "1 subscription created by this console keeps messages: delete it? [y/N/list]",
+		"No: keep it, quit", "Yes: delete it, quit")
+}
+
+// TestTooSmallActsOnNothing: while the terminal is too small to show anything, keys do nothing (a dialog's
+// y would confirm what the user cannot see), except ctrl+c; the dialog is there again once the terminal
+// is big enough.
+func TestTooSmallActsOnNothing(t *testing.T) {
+	f := tuitest.TopicsCluster()
+	m := newTest(t, f, 160, 40, "dark")
+	run(t, m, runLine(m, "unsubscribe /default/orders billing"))
+	if _, ok := m.modal.(*confirmDialog); !ok {
+		t.Fatalf("no confirmation: %T", m.modal)
+	}
+	m.Update(tea.WindowSizeMsg{Width: 50, Height: 10})
+	run(t, m, press(m, "y"))
+	if got := calls(f, "Unsubscribe"); len(got) > 0 {
+		t.Fatalf("y in a terminal too small to show the question deleted: %q", got)
+	}
+	m.Update(tea.WindowSizeMsg{Width: 160, Height: 40})
+	if !strings.Contains(screen(m), "Delete subscription billing of /default/orders?") {
+		t.Fatalf("the question is gone:\n%s", screen(m))
+	}
+	m.Update(tea.WindowSizeMsg{Width: 50, Height: 10})
+	if !quits(press(m, "ctrl+c")) {
+		t.Error("ctrl+c in a terminal too small did not quit")
+	}
+}
+
+// TestQuitListFits: a list of more subscriptions than the terminal has rows keeps the question's buttons
+// and keys on screen and says how many it does not show.
+func TestQuitListFits(t *testing.T) {
+	m := newTest(t, tuitest.TopicsCluster(), 80, 24, "dark")
+	for i := range 30 {
+		m.consumers.created[subKey("/default/t"+itoa(i), "console-x-"+itoa(i))] = true
+	}
+	press(m, "ctrl+c", "l")
+	checkFrame(t, m.View().Content, 80, 24)
+	quitQuestion(t, m, "30 subscriptions created by this console", "/default/t0  console-x-0", "Yes: delete them, quit", "ctrl+c quit now", "more")
+	if s := screen(m); !regexp.MustCompile(`… and (\d+) more`).MatchString(s) {
+		t.Errorf("no count of the subscriptions not shown:\n%s", s)
+	}
+}
+
+// TestQuitFailuresFit: more failed deletions than the terminal has rows keep the dialog's keys on screen
+// and count those not shown.
+func TestQuitFailuresFit(t *testing.T) {
+	m := newTest(t, tuitest.TopicsCluster(), 80, 24, "dark")
+	var msg quitDeletedMsg
+	for i := range 20 {
+		msg.failed = append(msg.failed, subFailure{subRef: subRef{topic: "/default/t" + itoa(i), sub: "console-x"},
+			err: errors.New("unsubscribe console-x from /default/t" + itoa(i) + ": the broker said no, for a reason long enough to wrap")})
+	}
+	m.Update(msg)
+	checkFrame(t, m.View().Content, 80, 24)
+	quitQuestion(t, m, "20 subscriptions could not be deleted", "/default/t0 console-x: unsubscribe", "esc back to the console", "ctrl+c quit now")
+	if s := screen(m); !regexp.MustCompile(`… and \d+ more`).MatchString(s) {
+		t.Errorf("no count of the failures not shown:\n%s", s)
 	}
 }

@@ -209,6 +209,9 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return m.quit()
 	}
+	if m.tooSmall() {
+		return nil // nothing shows: no key acts on what the user cannot see (a dialog's y), ctrl+c aside
+	}
 	if m.cmd.open {
 		return m.cmdKey(msg)
 	}

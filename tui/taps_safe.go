@@ -22,11 +22,12 @@ import (
 // and only the subscriptions the console created are offered for deletion when their tap stops.
 
 // tapCheckMsg is the answer of the check of an existing subscription before a tap joins it: the topic's
-// description (err when it could not be read).
+// description (err when it could not be read), on the cluster the console was on when it asked.
 type tapCheckMsg struct {
-	spec   monitor.ConsumerSpec
-	detail monitor.TopicDetail
-	err    error
+	spec    monitor.ConsumerSpec
+	cluster string
+	detail  monitor.TopicDetail
+	err     error
 }
 
 // newTapPrefix returns the prefix of this console's tap names: "console-<user>-<4 hex>", the user from
@@ -133,8 +134,9 @@ func subscribers(snap *monitor.Snapshot, topic, sub string) *subInfo {
 // checkExisting describes the topic of a tap on a subscription named, in a command: the answer
 // (tapCheckMsg) says whether the subscription exists and its type.
 func (p *consumersPane) checkExisting(e *env, spec monitor.ConsumerSpec) tea.Cmd {
+	name := e.clusterName
 	if e.cluster == nil {
-		return func() tea.Msg { return tapCheckMsg{spec: spec, err: errNoClusterAdmin} }
+		return func() tea.Msg { return tapCheckMsg{spec: spec, cluster: name, err: errNoClusterAdmin} }
 	}
 	e.setStatus(levelInfo, "checking subscription "+clean(spec.Subscription)+" of "+clean(spec.Topic)+"…")
 	b, ctx := e.cluster, e.ctx
@@ -142,7 +144,7 @@ func (p *consumersPane) checkExisting(e *env, spec monitor.ConsumerSpec) tea.Cmd
 		ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
 		defer cancel()
 		d, err := b.DescribeTopic(ctx, baseTopic(spec.Topic))
-		return tapCheckMsg{spec: spec, detail: d, err: err}
+		return tapCheckMsg{spec: spec, cluster: name, detail: d, err: err}
 	}
 }
 
@@ -151,9 +153,15 @@ var errNoClusterAdmin = errors.New("the backend cannot describe topics")
 
 // existingChecked starts a tap on a subscription that does not exist (neither the snapshot nor the
 // description knows it), refuses one whose type is not the existing subscription's, else asks to confirm
-// the tap, naming who is on the subscription.
+// the tap, naming who is on the subscription. An answer from the cluster the console has left since
+// (:cluster) starts nothing: what it says is not true of the cluster the tap would now join.
 func (p *consumersPane) existingChecked(e *env, msg tapCheckMsg) tea.Cmd {
 	spec := msg.spec
+	if msg.cluster != e.clusterName {
+		e.setStatus(levelWarn, "tap on "+clean(spec.Subscription)+" of "+clean(spec.Topic)+" not started: the cluster changed while it was checked (now "+
+			e.clusterName+"); start it again if it is wanted here")
+		return nil
+	}
 	info := subscribers(e.snap, spec.Topic, spec.Subscription)
 	described := msg.err == nil && (slices.Contains(msg.detail.Subscriptions, spec.Subscription) ||
 		slices.ContainsFunc(msg.detail.Subs, func(s monitor.SubscriptionDetail) bool { return s.Name == spec.Subscription }))
@@ -186,13 +194,25 @@ func (p *consumersPane) existingChecked(e *env, msg tapCheckMsg) tea.Cmd {
 	}
 	lag := pick(info.lag >= 0, "lag "+itoa(int(info.lag)), "lag unknown (no metrics)")
 	lines := append(wrapWords(clean(spec.Subscription)+" of "+clean(spec.Topic)+" exists: this console did not create it.", 70),
-		"type "+typ+" · "+who+" · "+lag,
-		"The tap would take a share of its messages: what the tap",
-		"receives, the subscription's other consumers do not.",
-		"Leave the subscription empty to tap with the console's own.")
+		"type "+typ+" · "+who+" · "+lag)
+	lines = append(lines, takes(spec.Type)...)
+	lines = append(lines, "Leave the subscription empty to tap with the console's own.")
 	e.post(openModalMsg{m: newConfirm("Tap existing subscription "+clean(spec.Subscription)+"?", lines, changesTaps,
 		startTapMsg{spec: spec, checked: true})})
 	return nil
+}
+
+// takes says what a tap joining a subscription of type t takes from its other consumers.
+func takes(t monitor.SubscriptionType) []string {
+	switch t {
+	case monitor.SubscriptionKeyShared:
+		return []string{"The tap would take the messages of some keys: what the tap", "receives, the subscription's other consumers do not."}
+	case monitor.SubscriptionFailover:
+		return []string{"The tap would stand by: when the active consumer goes away,", "it takes every message, and the others get none while it runs."}
+	case monitor.SubscriptionExclusive:
+		return []string{"The broker refuses it while the holder is connected; when it is", "not, the tap takes every message while it runs."}
+	}
+	return []string{"The tap would take a share of its messages: what the tap", "receives, the subscription's other consumers do not."}
 }
 
 // ---- at quit ----
@@ -201,12 +221,7 @@ func (p *consumersPane) existingChecked(e *env, msg tapCheckMsg) tea.Cmd {
 // not deleted since), the messages its manual-ack taps hold unacked, and the stream's marks not acked,
 // nacked nor exported, in every stream's view.
 func (p *consumersPane) quitLoss(e *env) quitLoss {
-	var l quitLoss
-	for k := range p.created {
-		topic, sub, _ := strings.Cut(k, "\x00")
-		l.subs = append(l.subs, subRef{topic: topic, sub: sub})
-	}
-	slices.SortFunc(l.subs, func(a, b subRef) int { return strings.Compare(a.topic+"\x00"+a.sub, b.topic+"\x00"+b.sub) })
+	l := quitLoss{subs: p.createdSubs()}
 	for _, c := range e.snap.Consumers {
 		if c.AdHoc && c.ManualAck && c.State != monitor.ConsumerClosed {
 			l.pending += c.Pending
@@ -224,6 +239,17 @@ func (p *consumersPane) quitLoss(e *env) quitLoss {
 		count(stream, v.marks)
 	}
 	return l
+}
+
+// createdSubs returns the subscriptions the console's taps created (and did not delete since), sorted.
+func (p *consumersPane) createdSubs() []subRef {
+	var subs []subRef
+	for k := range p.created {
+		topic, sub, _ := strings.Cut(k, "\x00")
+		subs = append(subs, subRef{topic: topic, sub: sub})
+	}
+	slices.SortFunc(subs, func(a, b subRef) int { return strings.Compare(a.topic+"\x00"+a.sub, b.topic+"\x00"+b.sub) })
+	return subs
 }
 
 // exportKey names a message of a stream in the set of those exported.

@@ -76,6 +76,10 @@ func TestTapExistingSubscription(t *testing.T) {
 	if _, ok := m.modal.(*confirmDialog); !ok {
 		t.Fatalf("no confirmation for shipping: modal %T", m.modal)
 	}
+	// What the tap takes is said for the subscription's type: a key-shared one gives it some keys' messages.
+	if s := screen(m); !strings.Contains(s, "The tap would take the messages of some keys") || strings.Contains(s, "a share of its messages") {
+		t.Errorf("the question on a key-shared subscription:\n%s", s)
+	}
 	run(t, m, press(m, "y"))
 	if got := f.Calls(); got[len(got)-1] != "StartConsumer /default/orders shipping key-shared console-test-0a1b-tap-1" {
 		t.Fatalf("calls %q", got)
@@ -94,6 +98,19 @@ func TestTapExistingSubscription(t *testing.T) {
 	run(t, m, runLine(m, "consume /default/orders console-test-0a1b"))
 	if got := f.Calls(); m.modal != nil || got[len(got)-1] != "StartConsumer /default/orders console-test-0a1b shared console-test-0a1b-tap-3" {
 		t.Errorf("the console's own subscription: modal %T, calls %q", m.modal, got)
+	}
+}
+
+// TestTapTakes: what a tap on an existing subscription takes is said for each type.
+func TestTapTakes(t *testing.T) {
+	for typ, want := range map[monitor.SubscriptionType]string{
+		monitor.SubscriptionShared: "a share of its messages", monitor.SubscriptionUnknown: "a share of its messages",
+		monitor.SubscriptionKeyShared: "the messages of some keys", monitor.SubscriptionFailover: "The tap would stand by",
+		monitor.SubscriptionExclusive: "The broker refuses it while the holder is connected",
+	} {
+		if got := strings.Join(takes(typ), " "); !strings.Contains(got, want) {
+			t.Errorf("%v: %q, want %q", typ, got, want)
+		}
 	}
 }
 

@@ -165,7 +165,7 @@ func (d *topicDetail) key(e *env, msg tea.KeyPressMsg) tea.Cmd {
 		case matches(msg, k.Window):
 			return openWindowPrompt(e, d.name, d.members, s.name, s.window)
 		}
-		e.post(openModalMsg{m: unsubscribeConfirm(e, d.name, d.members, s.name, s.lag)})
+		e.post(openModalMsg{m: unsubscribeConfirm(e, d.name, d.members, s)})
 	default:
 		d.cur.move(e, msg, len(d.subs), 5, d.subID)
 	}

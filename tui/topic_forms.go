@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,11 +27,13 @@ type (
 	// removed ("" if none), whose detail then closes.
 	topicActMsg struct {
 		what, done, gone string
+		then             tea.Msg // posted when the action succeeded (nil: nothing)
 		run              func(ctx context.Context) error
 	}
 	// topicActDoneMsg reports the end of an action.
 	topicActDoneMsg struct {
 		what, done, gone string
+		then             tea.Msg
 		err              error
 	}
 )
@@ -47,7 +50,7 @@ func (p *topicsPane) act(e *env, msg topicActMsg) tea.Cmd {
 			// The list shows the change at once; a failure here is the periodic refresh's to report.
 			_ = snaps.Refresh(ctx)
 		}
-		return topicActDoneMsg{what: msg.what, done: msg.done, gone: msg.gone, err: err}
+		return topicActDoneMsg{what: msg.what, done: msg.done, gone: msg.gone, then: msg.then, err: err}
 	}
 }
 
@@ -57,6 +60,9 @@ func (p *topicsPane) acted(e *env, msg topicActDoneMsg) tea.Cmd {
 		e.setStatus(levelError, clean(msg.err.Error())) // it names the action and the topic
 	} else {
 		e.setStatus(levelInfo, msg.done)
+		if msg.then != nil {
+			e.post(msg.then)
+		}
 	}
 	if d := p.detail; d != nil && msg.gone != "" && d.name == msg.gone && msg.err == nil {
 		p.detail = nil
@@ -130,21 +136,30 @@ func unloadConfirm(e *env, name string, topics []string, broker string) *confirm
 		run: func(ctx context.Context) error { return each(ctx, topics, c.UnloadTopic) }})
 }
 
-// unsubscribeConfirm asks before deleting a subscription.
-func unsubscribeConfirm(e *env, name string, topics []string, sub string, lag int64) *confirmDialog {
-	a := e.admin
-	kept := "its kept messages are deleted"
-	if lag > 0 {
-		kept = "its " + fmtInt(lag) + " kept (unacknowledged) messages are deleted"
+// unsubscribeConfirm asks before deleting subscription s of topic name (its partitions topics): whose it is
+// (only one this console's tap created is its own), the messages deleted with it, and that the broker
+// refuses while a consumer is connected. Once deleted, the consumers pane forgets it as the console's own.
+func unsubscribeConfirm(e *env, name string, topics []string, s *subRow) *confirmDialog {
+	a, sub := e.admin, s.name
+	whose := "This console did not create it: other programs may rely on it."
+	if e.createdSubs != nil && slices.Contains(e.createdSubs(), subRef{topic: baseTopic(name), sub: sub}) {
+		whose = "This console's tap created it."
 	}
-	return newConfirm("Unsubscribe "+clean(sub)+"?", []string{
-		"Delete subscription " + clean(sub) + " of " + partsOf(name, topics) + ":",
-		kept + ",", "and its consumers are disconnected. This cannot be undone.",
-	}, changesUnsub, topicActMsg{what: "deleting subscription " + clean(sub) + " of " + clean(name),
-		done: "deleted subscription " + clean(sub) + " of " + clean(name),
-		run: func(ctx context.Context) error {
-			return each(ctx, topics, func(ctx context.Context, t string) error { return a.Unsubscribe(ctx, t, sub) })
-		}})
+	kept := "Its kept messages are deleted with it."
+	if s.lag > 0 {
+		kept = "Its " + fmtInt(s.lag) + " kept (unacknowledged) messages are deleted with it."
+	}
+	lines := []string{"Delete subscription " + clean(sub) + " of " + partsOf(name, topics) + ".", whose, kept}
+	if s.consumers > 0 {
+		lines = append(lines, "It has "+plural(int(s.consumers), "consumer")+": the broker refuses while one is connected.")
+	}
+	return newConfirm("Unsubscribe "+clean(sub)+"?", append(lines, "This cannot be undone."), changesUnsub,
+		topicActMsg{what: "deleting subscription " + clean(sub) + " of " + clean(name),
+			done: "deleted subscription " + clean(sub) + " of " + clean(name),
+			then: unsubscribeDoneMsg{topic: baseTopic(name), sub: sub, cluster: e.clusterName},
+			run: func(ctx context.Context) error {
+				return each(ctx, topics, func(ctx context.Context, t string) error { return a.Unsubscribe(ctx, t, sub) })
+			}})
 }
 
 // ---- forms ----

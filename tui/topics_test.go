@@ -325,13 +325,30 @@ func TestTopicSubscriptionActions(t *testing.T) {
 	run(t, m, press(m, "2", "down", "down", "enter"))
 	press(m, "u")
 	c, ok := m.modal.(*confirmDialog)
-	if !ok || !strings.Contains(strings.Join(c.lines, " "), "its 12400 kept (unacknowledged) messages are deleted") {
+	if !ok {
 		t.Fatalf("u opened %T", m.modal)
+	}
+	// Whose it is, what goes with it, and that the broker refuses while a consumer is connected (it does
+	// not disconnect them).
+	for _, want := range []string{"This console did not create it: other programs may rely on it.",
+		"Its 12400 kept (unacknowledged) messages are deleted with it.", "It has 3 consumers: the broker refuses while one is connected."} {
+		if !slices.Contains(c.lines, want) {
+			t.Errorf("the question lacks %q: %q", want, c.lines)
+		}
+	}
+	press(m, "n")
+	m.consumers.created[subKey("/default/orders", "billing")] = true // as if a tap of this console created it
+	press(m, "u")
+	if c := m.modal.(*confirmDialog); !slices.Contains(c.lines, "This console's tap created it.") {
+		t.Errorf("the question does not say the console created it: %q", c.lines)
 	}
 	run(t, m, press(m, "y"))
 	if got := f.Calls()[1:]; !slices.Equal(got, []string{"Unsubscribe /default/orders-part-0 billing",
 		"Unsubscribe /default/orders-part-1 billing", "Unsubscribe /default/orders-part-2 billing", "Refresh"}) {
 		t.Fatalf("calls %q", got)
+	}
+	if len(m.consumers.created) != 0 {
+		t.Errorf("deleted, it is still the console's own (the quit question would offer it): %v", m.consumers.created)
 	}
 
 	press(m, "c")
