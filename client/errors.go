@@ -62,8 +62,26 @@ type APIError struct {
 	Message string
 }
 
-// Error implements error: the broker's message and, in brackets, the code.
-func (e *APIError) Error() string { return fmt.Sprintf("%s (%s)", e.Message, e.Code) }
+// Error implements error: the broker's message and, in brackets, the code, except a NotFound whose message
+// says nothing is missing: the brokers answer every admin refusal with NotFound ("… has active consumers"),
+// where the code would mislead.
+func (e *APIError) Error() string {
+	if e.Code == codes.NotFound && !e.saysMissing() {
+		return e.Message
+	}
+	return fmt.Sprintf("%s (%s)", e.Message, e.Code)
+}
+
+// saysMissing reports whether the message says that something does not exist.
+func (e *APIError) saysMissing() bool {
+	m := strings.ToLower(e.Message)
+	for _, s := range []string{"not found", "unable to find", "does not exist", "no such", "unknown"} {
+		if strings.Contains(m, s) {
+			return true
+		}
+	}
+	return e.Is(ErrTopicNotFound) || e.Is(ErrNamespaceNotFound)
+}
 
 // GRPCStatus lets status.Code and status.FromError see the broker's answer.
 func (e *APIError) GRPCStatus() *status.Status { return status.New(e.Code, e.Message) }

@@ -288,3 +288,25 @@ func TestCertificateFailuresAreNotRetried(t *testing.T) {
 		t.Fatal("a refused connection is not retried")
 	}
 }
+
+// TestAPIErrorNamesCodeWhereItSaysSomething: the brokers answer every admin refusal with NotFound, so the code
+// is left out of a NotFound whose text says nothing is missing; elsewhere it stays.
+func TestAPIErrorNamesCodeWhereItSaysSomething(t *testing.T) {
+	for _, tc := range []struct {
+		code codes.Code
+		msg  string
+		want string
+	}{
+		{codes.NotFound, "Unable to unsubscribe the subscription s due to error: Unable to unsubscribe as the subscription s has active consumers",
+			"Unable to unsubscribe the subscription s due to error: Unable to unsubscribe as the subscription s has active consumers"},
+		{codes.NotFound, "Unable to find the requested topic: /default/nope", "Unable to find the requested topic: /default/nope (NotFound)"},
+		{codes.NotFound, "Topic /default/nope not found", "Topic /default/nope not found (NotFound)"},
+		{codes.NotFound, "Unable to delete the topic /a/b due to: it does not exist", "Unable to delete the topic /a/b due to: it does not exist (NotFound)"},
+		{codes.Unavailable, "broker is draining", "broker is draining (Unavailable)"},
+		{codes.FailedPrecondition, "dispatch strategy mismatch", "dispatch strategy mismatch (FailedPrecondition)"},
+	} {
+		if got := (&APIError{Code: tc.code, Message: tc.msg}).Error(); got != tc.want {
+			t.Errorf("%v %q: got %q, want %q", tc.code, tc.msg, got, tc.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -46,6 +47,7 @@ type eventLog struct {
 	next      uint64    // the id of the next event - 1
 	lastErrAt time.Time // the time of the backend's last error recorded
 	unlogged  []event
+	w         eventWriter // the events on their way to Options.EventLog
 }
 
 // add records an event: the same text at the same level as the last event counts it again; the backend's
@@ -86,8 +88,10 @@ func (l *eventLog) fromSnapshot(s *monitor.Snapshot) {
 	l.add(event{at: s.LastErrorAt, level: levelError, text: clean(s.LastError), snap: true})
 }
 
-// flush returns a command that writes the events not yet written to lg, in order, with their own times
-// (nil when there are none, or no lg): the log file is written off the update loop.
+// flush hands the events not yet written to the log's writer and returns a command that writes them (nil
+// when there are none, or no lg): the log file is written off the update loop. The events are queued here, in
+// the order they happened, and each command writes everything queued so far under one lock, so the file
+// keeps that order whichever command runs first; Run writes what is left when the program ends.
 func (l *eventLog) flush(lg *slog.Logger) tea.Cmd {
 	if len(l.unlogged) == 0 {
 		return nil
@@ -97,21 +101,43 @@ func (l *eventLog) flush(lg *slog.Logger) tea.Cmd {
 	if lg == nil {
 		return nil
 	}
-	return func() tea.Msg {
-		h := lg.Handler()
-		for _, ev := range evs {
-			lv := [...]slog.Level{levelInfo: slog.LevelInfo, levelWarn: slog.LevelWarn, levelError: slog.LevelError}[ev.level]
-			if !h.Enabled(context.Background(), lv) {
-				continue
-			}
-			r := slog.NewRecord(ev.at, lv, ev.text, 0)
-			r.AddAttrs(slog.String("event", pick(ev.snap, "backend", "console")))
-			if ev.n > 1 {
-				r.AddAttrs(slog.Int("times", ev.n))
-			}
-			_ = h.Handle(context.Background(), r)
+	w := &l.w
+	w.mu.Lock()
+	w.queue = append(w.queue, evs...)
+	w.mu.Unlock()
+	return func() tea.Msg { w.write(lg); return nil }
+}
+
+// eventWriter queues the events for the log file and writes them in order.
+type eventWriter struct {
+	mu    sync.Mutex // guards queue
+	queue []event
+	wmu   sync.Mutex // held while writing: one writer at a time, so batches never interleave
+}
+
+// write writes every queued event to lg, in order.
+func (w *eventWriter) write(lg *slog.Logger) {
+	if lg == nil {
+		return
+	}
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
+	w.mu.Lock()
+	evs := w.queue
+	w.queue = nil
+	w.mu.Unlock()
+	h := lg.Handler()
+	for _, ev := range evs {
+		lv := [...]slog.Level{levelInfo: slog.LevelInfo, levelWarn: slog.LevelWarn, levelError: slog.LevelError}[ev.level]
+		if !h.Enabled(context.Background(), lv) {
+			continue
 		}
-		return nil
+		r := slog.NewRecord(ev.at, lv, ev.text, 0)
+		r.AddAttrs(slog.String("event", pick(ev.snap, "backend", "console")))
+		if ev.n > 1 {
+			r.AddAttrs(slog.Int("times", ev.n))
+		}
+		_ = h.Handle(context.Background(), r)
 	}
 }
 

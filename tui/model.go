@@ -279,6 +279,8 @@ func Run(ctx context.Context, b monitor.Backend, o Options) error {
 	}
 	popts = append(popts, tea.WithFilter(clearOnQuit))
 	_, err := tea.NewProgram(m, popts...).Run()
+	m.events.flush(o.EventLog) // the events of the last update, whose command may not have run
+	m.events.w.write(o.EventLog)
 	if err != nil && errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return nil
 	}
