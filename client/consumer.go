@@ -903,7 +903,9 @@ func (tc *topicConsumer) settle(ctx context.Context, m *Message, nack bool, dela
 		_, err = s.consumer.Nack(callCtx(ctx, rt), req)
 		return err
 	}, nil)
-	err = apiError(fmt.Sprintf("%s %s offset %d", verb, tc.topic, m.ID.Offset), err)
+	if err != nil {
+		err = apiError(fmt.Sprintf("%s %s offset %d", verb, tc.topic, m.ID.Offset), err)
+	}
 	if c.obs != nil {
 		c.obs.OnAck(AckEvent{Topic: tc.topic, Subscription: sub, Offset: m.ID.Offset, Nack: nack, Latency: time.Since(start), Err: err})
 	}

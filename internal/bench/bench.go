@@ -48,6 +48,10 @@ type Config struct {
 	Drain time.Duration
 	// AckWindow is each consumer's window of acks in flight on a reliable topic (0: the client's default).
 	AckWindow int
+	// ConsumerClient, when not nil,, is the client the consumers use instead of Run's: with a client (and
+	// so a connection) of their own, their acks do not wait behind the producers' sends, as with consumers
+	// in another process.
+	ConsumerClient *client.Client `json:"-"`
 }
 
 // Report is what a run measured. Its JSON form is what "bench --json" prints.
@@ -132,7 +136,11 @@ func Run(ctx context.Context, c *client.Client, cfg Config) (Report, error) {
 	}
 	cctx, stopConsumers := context.WithCancel(ctx)
 	defer stopConsumers()
-	recv, err := startConsumers(cctx, ctx, c, cfg)
+	cc := c
+	if cfg.ConsumerClient != nil {
+		cc = cfg.ConsumerClient
+	}
+	recv, err := startConsumers(cctx, ctx, cc, cfg)
 	if err != nil {
 		stopConsumers()
 		recv.wait()

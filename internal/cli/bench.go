@@ -73,6 +73,16 @@ func RunBench(ctx context.Context, cfg BenchConfig, s Streams) error {
 		return err
 	}
 	defer c.Close()
+	if cfg.Bench.Consumers > 0 {
+		// The consumers connect on their own, as consumers in another process would: their acks do not
+		// queue behind the producers' sends on one connection.
+		cc, err := cfg.Conn.connect(ctx)
+		if err != nil {
+			return err
+		}
+		defer cc.Close()
+		cfg.Bench.ConsumerClient = cc
+	}
 	rep, err := bench.Run(ctx, c, cfg.Bench)
 	if err != nil {
 		return err
