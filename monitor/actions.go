@@ -428,8 +428,10 @@ func (m *Monitor) runConsumer(ctx context.Context, cons *client.Consumer) {
 				return
 			}
 			if err := cons.AckAsync(ackCtx, msg, nil); err != nil {
+				if errors.Is(err, client.ErrClosed) {
+					return
+				}
 				m.log.Warn("an ad-hoc consumer could not acknowledge", "consumer", cons.Name(), "offset", msg.ID.Offset, "err", err)
-				return // only a closed consumer refuses an ack of its own message
 			}
 		}
 	}
