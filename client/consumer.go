@@ -143,6 +143,9 @@ type ConsumerConfig struct {
 	// KeyFilters, for KeyShared only, restrict the routing keys this consumer accepts: globs where '*'
 	// matches any sequence and '?' one byte, matched against the whole key. None accepts every key.
 	KeyFilters []string
+	// AckWindow is the largest number of AckAsync and NackAsync calls in flight (sent, not yet answered);
+	// AckAsync blocks while it is reached. 0 means DefaultAckWindow; at most MaxAckWindow.
+	AckWindow int
 }
 
 // healthyStream is how long a stream must stay open (when it delivers nothing) for the reconnection backoff
@@ -173,6 +176,7 @@ type Consumer struct {
 
 	parts   []*topicConsumer // in the broker's partition order
 	byTopic map[string]*topicConsumer
+	acks    *ackPipe // AckAsync and NackAsync
 
 	ch   chan *Message
 	ctx  context.Context // the consumer's lifetime: cancelled by Close or a final failure
@@ -207,6 +211,12 @@ func (c *Client) Subscribe(ctx context.Context, cfg ConsumerConfig) (*Consumer, 
 	}
 	if len(cfg.KeyFilters) > 0 && cfg.Type != KeyShared {
 		return nil, fmt.Errorf("%w: key filters need a KeyShared subscription, not %s", ErrInvalidConfig, cfg.Type)
+	}
+	if cfg.AckWindow < 0 || cfg.AckWindow > MaxAckWindow {
+		return nil, fmt.Errorf("%w: the ack window must be between 0 (the default, %d) and %d, not %d", ErrInvalidConfig, DefaultAckWindow, MaxAckWindow, cfg.AckWindow)
+	}
+	if cfg.AckWindow == 0 {
+		cfg.AckWindow = DefaultAckWindow
 	}
 	if cfg.Name == "" {
 		cfg.Name = fmt.Sprintf("consumer-%016x", rand.Uint64())
@@ -255,10 +265,12 @@ func (c *Client) subscribe(ctx context.Context, cfg ConsumerConfig) (*Consumer, 
 	}
 
 	cons.ctx, cons.stop = context.WithCancel(c.ctx)
+	cons.acks = newAckPipe(c.ctx, cfg.AckWindow)
 	cons.mu.Lock()
 	defer cons.mu.Unlock()
 	if err := c.track(cons); err != nil {
 		cons.stop()
+		cons.acks.cancel()
 		return nil, err
 	}
 	cons.running.Store(int64(2 * len(cons.parts)))
@@ -457,10 +469,13 @@ func (cons *Consumer) owner(m *Message) (*topicConsumer, error) {
 	return tc, nil
 }
 
-// Close stops the consumer: its streams, health checks and deliveries end, Messages() is closed, and Close
-// returns once every goroutine the consumer started has ended, or with ctx.Err() if ctx ends first (they
-// end promptly regardless). No call is made to the broker; it sees the streams end and redelivers what was
-// not acknowledged. Calling Close again does nothing and returns nil.
+// Close stops the consumer. First it drains the acknowledgements in flight: AckAsync and NackAsync are
+// refused from then on (ErrClosed), and Close waits until those accepted before were answered and their done
+// returned; when ctx ends first, they are abandoned (their done gets an error matching ErrClosed: those
+// messages will be delivered again). Then its streams, health checks and deliveries end, Messages() is
+// closed, and Close returns once every goroutine the consumer started has ended, or with ctx.Err() if ctx
+// ends first (they end promptly regardless). No other call is made to the broker; it sees the streams end
+// and redelivers what was not acknowledged. Calling Close again waits for the drain again and returns nil.
 func (cons *Consumer) Close(ctx context.Context) error {
 	err := cons.close(ctx)
 	cons.c.untrack(cons)
@@ -474,11 +489,15 @@ func (cons *Consumer) close(ctx context.Context) error {
 	cons.closed = true
 	failed := cons.err != nil
 	cons.mu.Unlock()
+	drainErr := cons.acks.drain(ctx)
 	cons.stop()
 	select {
 	case <-cons.done:
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+	if drainErr != nil {
+		return drainErr
 	}
 	if first && !failed {
 		cons.c.log.Info("consumer closed", "topic", cons.topic, "subscription", cons.sub, "consumer", cons.name)
@@ -884,7 +903,9 @@ func (tc *topicConsumer) settle(ctx context.Context, m *Message, nack bool, dela
 		_, err = s.consumer.Nack(callCtx(ctx, rt), req)
 		return err
 	}, nil)
-	err = apiError(fmt.Sprintf("%s %s offset %d", verb, tc.topic, m.ID.Offset), err)
+	if err != nil {
+		err = apiError(fmt.Sprintf("%s %s offset %d", verb, tc.topic, m.ID.Offset), err)
+	}
 	if c.obs != nil {
 		c.obs.OnAck(AckEvent{Topic: tc.topic, Subscription: sub, Offset: m.ID.Offset, Nack: nack, Latency: time.Since(start), Err: err})
 	}

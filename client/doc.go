@@ -18,6 +18,15 @@
 //		m.Ack(ctx)
 //	}
 //
+// Ack waits for the broker's answer: one round trip per message. To keep up with fast producers, ack in
+// flight with Consumer.AckAsync (and NackAsync): up to ConsumerConfig.AckWindow acks (default 128) go out at
+// once, still one Ack call per message, and each message's outcome comes back to its callback; a message
+// counts as acknowledged only once its callback got nil. Close drains the acks in flight.
+//
+//	err := cons.AckAsync(ctx, m, func(err error) {
+//		if err != nil { ... } // not acknowledged: the broker will deliver it again
+//	})
+//
 // Every call takes a context first. Failures are errors matchable with errors.Is against the sentinels in
 // errors.go (ErrTopicNotFound, ErrUnauthenticated, ErrMessageTooLarge, ...), and with the context's error when
 // the context ended; calls are retried only on Unavailable, DeadlineExceeded and ResourceExhausted (never on a

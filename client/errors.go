@@ -31,6 +31,9 @@ var (
 	ErrProducerNotFound = errors.New("danube: producer not found")
 	// ErrConsumerNotFound: the broker does not know the consumer.
 	ErrConsumerNotFound = errors.New("danube: consumer not found")
+	// ErrSubscriptionNotFound: the broker does not know the subscription an Ack or Nack names (it was deleted,
+	// or the broker restarted without it).
+	ErrSubscriptionNotFound = errors.New("danube: subscription not found")
 	// ErrSubscriptionTaken: an Exclusive subscription is held by another consumer.
 	ErrSubscriptionTaken = errors.New("danube: exclusive subscription taken")
 	// ErrUnauthenticated: the broker wants a valid bearer token.
@@ -102,6 +105,8 @@ func (e *APIError) Is(target error) bool {
 		return e.Code == codes.NotFound && strings.Contains(m, "The producer with id")
 	case ErrConsumerNotFound:
 		return e.Code == codes.NotFound && strings.Contains(m, "The consumer with the id")
+	case ErrSubscriptionNotFound:
+		return e.Code == codes.Internal && strings.Contains(m, "message: Subscription not found")
 	case ErrSubscriptionTaken:
 		return e.Code == codes.PermissionDenied && strings.Contains(m, "Exclusive subscription")
 	case ErrUnauthenticated:

@@ -37,6 +37,9 @@ func TestSentinelsMatchBrokerTexts(t *testing.T) {
 		{codes.NotFound, "Topic /default/t not found", ErrTopicNotFound},
 		{codes.NotFound, "Unable to delete the topic /default/t due to: it does not exist", ErrTopicNotFound},
 		{codes.NotFound, "Unable to delete the subscription s due to: topic /default/t does not exist", ErrTopicNotFound},
+		// An Ack or a Nack of a subscription the broker does not know.
+		{codes.Internal, "Error acknowledging message: Subscription not found", ErrSubscriptionNotFound},
+		{codes.Internal, "Error negatively acknowledging message: Subscription not found", ErrSubscriptionNotFound},
 		// Namespaces.
 		{codes.Unavailable, "Unable to find the namespace foo, the topic can be created only for an exisiting namespace", ErrNamespaceNotFound},
 		{codes.NotFound, "Namespace foo not found", ErrNamespaceNotFound},
@@ -77,6 +80,7 @@ func TestSentinelsMatchBrokerTexts(t *testing.T) {
 		{codes.NotFound, "Unable to delete the namespace foo due to: it does not exist", ErrTopicNotFound},
 		{codes.NotFound, "Unable to delete the namespace foo due to: it still has topics (/foo/t); delete them first", ErrNamespaceNotFound},
 		{codes.OutOfRange, "offset out of range", ErrMessageTooLarge},
+		{codes.Internal, "Error acknowledging message: Topic /default/t not found in registry", ErrSubscriptionNotFound},
 		{codes.NotFound, "The consumer with the id 3 does not exist", ErrTopicNotFound},
 		{codes.NotFound, "Unable to delete the namespace foo due to Can't delete and non empty namespace: foo", ErrNamespaceNotFound},
 		{codes.NotFound, "Unable to delete the topic /default/t due to Unable to find topic: /default/t", ErrNamespaceNotFound},

@@ -104,7 +104,8 @@ type RuntimeOptions struct {
 	SampleInterval time.Duration
 	// EventBuffer is how many droppable events a subscriber may have queued (default 1024).
 	EventBuffer int
-	// AckWorkers is how many Danube acks and nacks a sink sends at once (default 16).
+	// AckWorkers is how many Danube acks and nacks a sink keeps in flight at once: its consumer's ack window
+	// (default 16, at most client.MaxAckWindow).
 	AckWorkers int
 }
 
@@ -135,6 +136,9 @@ func (o RuntimeOptions) withDefaults() RuntimeOptions {
 	}
 	if o.AckWorkers <= 0 {
 		o.AckWorkers = 16
+	}
+	if o.AckWorkers > client.MaxAckWindow {
+		o.AckWorkers = client.MaxAckWindow
 	}
 	return o
 }

@@ -798,6 +798,9 @@ func TestPrometheus(t *testing.T) {
 	startRunning(t, rt, "sink") // a new subscription starts at the latest offset
 	publish(t, p, seq("m", 10)...)
 	testenv.Eventually(t, 10*time.Second, func() bool { return len(d.payloads()) == 10 }, "10 written")
+	// The write that failed made the sink degraded; the next one that succeeds makes it running again, just
+	// after Write returned.
+	waitState(t, rt, "sink", connectors.StateRunning)
 	reg := prometheus.NewRegistry()
 	if err := reg.Register(rt.Collector()); err != nil {
 		t.Fatal(err)

@@ -14,15 +14,16 @@ import (
 )
 
 // sinkRun is one run of a sink: a consumer on the instance's subscription, batches of its messages given
-// to Write, and acks (or nacks) sent by a pool of ack workers once a write succeeded (or failed for good).
+// to Write, and acks (or nacks) sent in flight (the consumer's AckAsync, up to Options.AckWorkers at once)
+// once a write succeeded (or failed for good).
 //
 // Backpressure: the consumer's channel is bounded (the client's receive buffer) and the broker sends a
 // reliable subscription no more than its dispatch window of unacknowledged messages; nothing is read from
 // the channel while a batch is written or retried, so a slow sink slows its consumption and memory stays
 // bounded.
 //
-// Goroutines: the run's own (Connect, the consume loop, the drain), the ack workers and the health checker,
-// all ended before run returns.
+// Goroutines: the run's own (Connect, the consume loop, the drain), the consumer's acks in flight (drained
+// by its Close) and the health checker, all ended before run returns.
 type sinkRun struct {
 	i   *instance
 	r   *run
@@ -34,20 +35,11 @@ type sinkRun struct {
 	abort context.CancelFunc
 
 	cons    *client.Consumer
-	acks    chan ackJob
 	limiter *rate.Limiter
 }
 
-// ackJob is one ack or nack for the ack workers.
-type ackJob struct {
-	m      *client.Message
-	nack   bool
-	delay  time.Duration
-	reason string
-}
-
 func newSinkRun(i *instance, r *run, snk Sink) *sinkRun {
-	k := &sinkRun{i: i, r: r, snk: snk, pol: i.retryPolicy(), acks: make(chan ackJob, 2*i.cfg.Batch.MaxMessages),
+	k := &sinkRun{i: i, r: r, snk: snk, pol: i.retryPolicy(),
 		limiter: i.limiter(i.cfg.Batch.MaxMessages)}
 	k.hard, k.abort = context.WithCancel(r.hard)
 	return k
@@ -68,22 +60,17 @@ func (k *sinkRun) run() error {
 	i.markRunning()
 
 	aux, stopAux := context.WithCancel(k.hard)
-	var workers, helpers sync.WaitGroup
-	for range min(i.rt.opts.AckWorkers, i.cfg.Batch.MaxMessages) {
-		workers.Go(k.ackWorker)
-	}
+	var helpers sync.WaitGroup
 	if hc, ok := k.snk.(HealthChecker); ok {
 		helpers.Go(func() { i.healthLoop(aux, hc) })
 	}
 
 	err = k.consume()
 
-	// Drain: the acks of what was written go out before the consumer closes (the broker would otherwise
-	// deliver those messages again when the stream ends).
-	close(k.acks)
-	workers.Wait()
 	stopAux()
 	helpers.Wait()
+	// Drain: Close waits for the acks in flight of what was written before the streams end (the broker would
+	// otherwise deliver those messages again), for at most AckTimeout.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(k.hard), i.rt.opts.AckTimeout)
 	defer cancel()
 	if cerr := cons.Close(ctx); cerr != nil {
@@ -104,7 +91,7 @@ func (k *sinkRun) subscribe() (*client.Consumer, error) {
 	created := false
 	for attempt := 0; ; attempt++ {
 		cons, err := k.i.rt.c.Subscribe(k.r.soft, client.ConsumerConfig{Topic: cfg.Topic, Subscription: cfg.Subscription,
-			Name: cfg.Name, Type: cfg.SubscriptionType})
+			Name: cfg.Name, Type: cfg.SubscriptionType, AckWindow: k.i.rt.opts.AckWorkers})
 		if err == nil {
 			return cons, nil
 		}
@@ -341,28 +328,32 @@ func (k *sinkRun) flush(batch []*client.Message) error {
 	}
 }
 
-func (k *sinkRun) ack(m *client.Message) { k.acks <- ackJob{m: m} }
+func (k *sinkRun) ack(m *client.Message) { k.settle(m, false, 0, "") }
 
 func (k *sinkRun) nack(m *client.Message, delay time.Duration, reason error) {
-	k.acks <- ackJob{m: m, nack: true, delay: delay, reason: errText(reason)}
+	k.settle(m, true, delay, errText(reason))
 }
 
-// ackWorker sends acks and nacks until the queue closes.
-func (k *sinkRun) ackWorker() {
+// settle sends an ack or a nack in flight, each bounded by AckTimeout; it blocks while the consumer's ack
+// window is full. A failure is noted, unless the run is being aborted.
+func (k *sinkRun) settle(m *client.Message, nack bool, delay time.Duration, reason string) {
 	i := k.i
-	for j := range k.acks {
-		ctx, cancel := context.WithTimeout(k.hard, i.rt.opts.AckTimeout)
-		var err error
-		if j.nack {
-			err = k.cons.Nack(ctx, j.m, j.delay, j.reason)
-		} else {
-			err = k.cons.Ack(ctx, j.m)
-		}
+	ctx, cancel := context.WithTimeout(k.hard, i.rt.opts.AckTimeout)
+	done := func(err error) {
 		cancel()
 		i.m.inflight.Add(-1)
 		if err != nil && k.hard.Err() == nil {
 			i.noteErr(fmt.Errorf("ack: %w", err))
 		}
+	}
+	var err error
+	if nack {
+		err = k.cons.NackAsync(ctx, m, delay, reason, done)
+	} else {
+		err = k.cons.AckAsync(ctx, m, done)
+	}
+	if err != nil {
+		done(err)
 	}
 }
 

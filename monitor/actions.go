@@ -414,8 +414,11 @@ func (m *Monitor) markConsumer(cons *client.Consumer, typ SubscriptionType, adHo
 	return out
 }
 
-// runConsumer acknowledges every message until ctx ends or the consumer's channel closes.
+// runConsumer acknowledges every message, with acks in flight, until ctx ends or the consumer's channel
+// closes. The acks are not cut short when ctx ends: closing the consumer waits for them (closeTimeout), so
+// that what was taken is acknowledged. Their failures are recorded by the observer.
 func (m *Monitor) runConsumer(ctx context.Context, cons *client.Consumer) {
+	ackCtx := context.WithoutCancel(ctx)
 	for {
 		select {
 		case <-ctx.Done():
@@ -424,7 +427,12 @@ func (m *Monitor) runConsumer(ctx context.Context, cons *client.Consumer) {
 			if !ok {
 				return
 			}
-			_ = cons.Ack(ctx, msg) // failures are recorded by the observer
+			if err := cons.AckAsync(ackCtx, msg, nil); err != nil {
+				if errors.Is(err, client.ErrClosed) {
+					return
+				}
+				m.log.Warn("an ad-hoc consumer could not acknowledge", "consumer", cons.Name(), "offset", msg.ID.Offset, "err", err)
+			}
 		}
 	}
 }

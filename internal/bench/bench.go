@@ -5,6 +5,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -21,8 +22,9 @@ import (
 // end-to-end latency.
 const MinSize = 8
 
-// catchUp bounds how long consumers are given, after the last publish, to receive what was published.
-const catchUp = 10 * time.Second
+// DefaultDrain bounds how long consumers are given, after the last publish, to receive what was published,
+// when Config.Drain is 0.
+const DefaultDrain = 10 * time.Second
 
 // Config is what a run does. Topic must be set; Producers at least 1, Size at least MinSize, and Window at
 // least 1 with Async.
@@ -41,24 +43,56 @@ type Config struct {
 	Window int
 	// Partitions > 0 uses a partitioned topic.
 	Partitions int
+	// Drain bounds how long the consumers are given, once the producers stopped, to receive what was
+	// published (0: DefaultDrain). A run whose consumers received everything ends at once.
+	Drain time.Duration
+	// AckWindow is each consumer's window of acks in flight on a reliable topic (0: the client's default).
+	AckWindow int
+	// ConsumerClient, when not nil,, is the client the consumers use instead of Run's: with a client (and
+	// so a connection) of their own, their acks do not wait behind the producers' sends, as with consumers
+	// in another process.
+	ConsumerClient *client.Client `json:"-"`
 }
 
 // Report is what a run measured. Its JSON form is what "bench --json" prints.
 type Report struct {
-	Topic      string  `json:"topic"`
-	Reliable   bool    `json:"reliable"`
-	Async      bool    `json:"async"`
-	Producers  int     `json:"producers"`
-	Consumers  int     `json:"consumers"`
-	Size       int     `json:"size"`
-	Published  int64   `json:"published"`
-	Failed     int64   `json:"failed"`
-	Received   int64   `json:"received"`
+	Topic     string `json:"topic"`
+	Reliable  bool   `json:"reliable"`
+	Async     bool   `json:"async"`
+	Producers int    `json:"producers"`
+	Consumers int    `json:"consumers"`
+	Size      int    `json:"size"`
+	Published int64  `json:"published"`
+	Failed    int64  `json:"failed"`
+	// Received counts every message the consumers received, redeliveries included: the broker's
+	// danube_consumer_messages_out_total of the subscription, less what was still on its way when the
+	// consumers closed.
+	Received int64 `json:"received"`
+	// Delivered counts the distinct published messages the consumers received by the end of the run (a
+	// redelivery of a reliable message counts once); Redelivered counts the receptions of a message received
+	// before.
+	Delivered   int64 `json:"delivered"`
+	Redelivered int64 `json:"redelivered"`
+	// DeliveredAtStop is Delivered when the producers stopped; LagAtStop and Lag are what was published and
+	// not yet delivered then and at the end of the run; Drained says whether Lag reached 0 within Drain.
+	DeliveredAtStop int64 `json:"delivered_at_stop"`
+	LagAtStop       int64 `json:"lag_at_stop"`
+	Lag             int64 `json:"lag"`
+	Drained         bool  `json:"drained"`
+	// DrainSeconds is how long the run waited for the consumers after the producers stopped.
+	DrainSeconds float64 `json:"drain_seconds"`
+	// Acked and AckFailed count the acknowledgements the broker answered, and those that failed (reliable).
+	Acked     int64 `json:"acked"`
+	AckFailed int64 `json:"ack_failed"`
+	// Seconds is how long the producers published; MsgsPerSec and MBPerSec are the publish rate.
 	Seconds    float64 `json:"seconds"`
 	MsgsPerSec float64 `json:"msgs_per_sec"`
 	MBPerSec   float64 `json:"mb_per_sec"`
-	Publish    Latency `json:"publish_latency_us"`
-	EndToEnd   Latency `json:"end_to_end_latency_us"`
+	// DeliveredPerSec is the consumers' rate: Delivered over the time they had, Seconds plus DrainSeconds.
+	DeliveredPerSec float64 `json:"delivered_per_sec"`
+	Publish         Latency `json:"publish_latency_us"`
+	// EndToEnd is the time from a message's send to its first reception.
+	EndToEnd Latency `json:"end_to_end_latency_us"`
 
 	// FirstError is the first failed send, when Failed > 0.
 	FirstError error `json:"-"`
@@ -83,7 +117,8 @@ func summarize(h *monitor.Histogram) Latency {
 }
 
 // Run runs a bench with c: it creates the producers (which create the topic), subscribes the consumers,
-// publishes, gives the consumers up to 10 s to receive what was published, and reports. Sends that fail
+// publishes, gives the consumers up to Drain to receive what was published, waits for their acks, and
+// reports. Sends that fail
 // are counted in the report, not returned; the error is for a producer or consumer that cannot be created.
 // Cancelling ctx ends the run early, with the report of what was done.
 func Run(ctx context.Context, c *client.Client, cfg Config) (Report, error) {
@@ -101,20 +136,38 @@ func Run(ctx context.Context, c *client.Client, cfg Config) (Report, error) {
 	}
 	cctx, stopConsumers := context.WithCancel(ctx)
 	defer stopConsumers()
-	recv, err := startConsumers(cctx, c, cfg)
+	cc := c
+	if cfg.ConsumerClient != nil {
+		cc = cfg.ConsumerClient
+	}
+	recv, err := startConsumers(cctx, ctx, cc, cfg)
 	if err != nil {
 		stopConsumers()
 		recv.wait()
 		return rep, err
 	}
 	pub := publish(ctx, producers, cfg)
+	rep.Published = pub.published.Load()
+	rep.DeliveredAtStop = recv.delivered.Load()
+	var drain time.Duration
 	if cfg.Consumers > 0 {
-		recv.catchUp(ctx, pub.published.Load())
+		start := time.Now()
+		recv.catchUp(ctx, rep.Published, cmp.Or(cfg.Drain, DefaultDrain))
+		drain = time.Since(start)
 	}
 	stopConsumers()
 	e2e := recv.wait()
 
-	rep.Published, rep.Failed, rep.Received = pub.published.Load(), pub.failed.Load(), recv.received.Load()
+	rep.Failed, rep.Received = pub.failed.Load(), recv.received.Load()
+	rep.Delivered, rep.Redelivered = recv.delivered.Load(), recv.received.Load()-recv.delivered.Load()
+	rep.Acked, rep.AckFailed = recv.acked.Load(), recv.ackFailed.Load()
+	if cfg.Consumers > 0 {
+		rep.LagAtStop = max(rep.Published-rep.DeliveredAtStop, 0)
+		rep.Lag = max(rep.Published-rep.Delivered, 0)
+		rep.Drained = rep.Lag == 0
+		rep.DrainSeconds = drain.Seconds()
+		rep.DeliveredPerSec = float64(rep.Delivered) / (pub.elapsed + drain).Seconds()
+	}
 	rep.FirstError = pub.firstErr
 	rep.Seconds = pub.elapsed.Seconds()
 	rep.MsgsPerSec = float64(rep.Published) / rep.Seconds
@@ -149,30 +202,58 @@ func closeAll(producers []*client.Producer) {
 
 // receivers are the consumers of a run.
 type receivers struct {
-	received atomic.Int64
-	wg       sync.WaitGroup
-	mu       sync.Mutex
-	e2e      monitor.Histogram // merged from each consumer's when it ends
-	progress chan struct{}     // signalled (without blocking) after each message
-	closers  []func()
+	received, delivered atomic.Int64
+	acked, ackFailed    atomic.Int64
+	wg                  sync.WaitGroup
+	mu                  sync.Mutex
+	e2e                 monitor.Histogram // merged from each consumer's when it ends
+	seen                map[client.MessageID]struct{}
+	progress            chan struct{} // signalled (without blocking) after each first delivery
+	consumers           []*client.Consumer
 }
 
-// startConsumers subscribes cfg.Consumers consumers and receives until ctx ends.
-func startConsumers(ctx context.Context, c *client.Client, cfg Config) (*receivers, error) {
-	r := &receivers{progress: make(chan struct{}, 1)}
+// startConsumers subscribes cfg.Consumers consumers and receives until ctx ends; their acks run under
+// ackCtx, so that those in flight when ctx ends are still answered (closing the consumers waits for them).
+func startConsumers(ctx, ackCtx context.Context, c *client.Client, cfg Config) (*receivers, error) {
+	r := &receivers{progress: make(chan struct{}, 1), seen: map[client.MessageID]struct{}{}}
 	for i := range cfg.Consumers {
 		cons, err := c.Subscribe(ctx, client.ConsumerConfig{Topic: cfg.Topic, Subscription: "bench",
-			Name: fmt.Sprintf("bench-%d", i), Type: client.Shared})
+			Name: fmt.Sprintf("bench-%d", i), Type: client.Shared, AckWindow: cfg.AckWindow})
 		if err != nil {
 			return r, err
 		}
-		r.closers = append(r.closers, func() { cons.Close(context.Background()) })
-		r.wg.Go(func() { r.receive(ctx, cons, cfg.Reliable) })
+		r.consumers = append(r.consumers, cons)
+		r.wg.Go(func() { r.receive(ctx, ackCtx, cons, cfg.Reliable) })
 	}
 	return r, nil
 }
 
-func (r *receivers) receive(ctx context.Context, cons *client.Consumer, reliable bool) {
+// first reports whether m is the first reception of its message. Only reliable messages are delivered
+// again, and only they have offsets.
+func (r *receivers) first(m *client.Message, reliable bool) bool {
+	if !reliable {
+		return true
+	}
+	id := client.MessageID{Topic: m.ID.Topic, Offset: m.ID.Offset}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.seen[id]; ok {
+		return false
+	}
+	r.seen[id] = struct{}{}
+	return true
+}
+
+// acknowledged counts an ack's answer.
+func (r *receivers) acknowledged(err error) {
+	if err != nil {
+		r.ackFailed.Add(1)
+		return
+	}
+	r.acked.Add(1)
+}
+
+func (r *receivers) receive(ctx, ackCtx context.Context, cons *client.Consumer, reliable bool) {
 	var local monitor.Histogram
 	defer func() {
 		r.mu.Lock()
@@ -184,29 +265,34 @@ func (r *receivers) receive(ctx context.Context, cons *client.Consumer, reliable
 		if err != nil {
 			return
 		}
-		if len(m.Payload) >= MinSize {
-			local.Add(time.Since(time.Unix(0, int64(binary.BigEndian.Uint64(m.Payload)))))
-		}
 		r.received.Add(1)
-		select {
-		case r.progress <- struct{}{}:
-		default:
+		if r.first(m, reliable) {
+			if len(m.Payload) >= MinSize {
+				local.Add(time.Since(time.Unix(0, int64(binary.BigEndian.Uint64(m.Payload)))))
+			}
+			r.delivered.Add(1)
+			select {
+			case r.progress <- struct{}{}:
+			default:
+			}
 		}
 		if reliable {
-			m.Ack(ctx)
+			if err := cons.AckAsync(ackCtx, m, r.acknowledged); err != nil {
+				return // ctx ended, or the consumer closed
+			}
 		}
 	}
 }
 
-// catchUp waits until the consumers received published messages, for at most catchUp, or until ctx
+// catchUp waits until the consumers delivered the published messages, for at most limit, or until ctx
 // ends.
-func (r *receivers) catchUp(ctx context.Context, published int64) {
-	limit := time.NewTimer(catchUp)
-	defer limit.Stop()
-	for r.received.Load() < published {
+func (r *receivers) catchUp(ctx context.Context, published int64, limit time.Duration) {
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	for r.delivered.Load() < published {
 		select {
 		case <-r.progress:
-		case <-limit.C:
+		case <-t.C:
 			return
 		case <-ctx.Done():
 			return
@@ -214,12 +300,17 @@ func (r *receivers) catchUp(ctx context.Context, published int64) {
 	}
 }
 
-// wait waits for the consumers to end (their context was cancelled), closes them and returns their
-// end-to-end latencies.
+// ackDrain bounds how long closing a consumer waits for its acks in flight.
+const ackDrain = 10 * time.Second
+
+// wait waits for the consumers to end (their context was cancelled), closes them (which waits for their
+// acks in flight) and returns their end-to-end latencies.
 func (r *receivers) wait() *monitor.Histogram {
 	r.wg.Wait()
-	for _, closeConsumer := range r.closers {
-		closeConsumer()
+	for _, cons := range r.consumers {
+		ctx, cancel := context.WithTimeout(context.Background(), ackDrain)
+		cons.Close(ctx)
+		cancel()
 	}
 	return &r.e2e
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/danube-console/danube-console/client"
 	"github.com/danube-console/danube-console/internal/bench"
 )
 
@@ -26,7 +27,7 @@ func ParseBench(args []string, stderr io.Writer) (BenchConfig, error) {
 	var cfg BenchConfig
 	b := &cfg.Bench
 	fs := newFlagSet("bench", stderr, []string{"Usage: danube-console bench [flags]"},
-		"Measures publish throughput and publish and end-to-end latency against a broker. Flags:")
+		"Measures publish and delivery throughput, the consumers' lag, and publish and end-to-end latency against a broker. Flags:")
 	cfg.Conn.register(fs)
 	fs.StringVarP(&b.Topic, "topic", "t", "", "topic to use (default: a new /default/bench-<random>)")
 	fs.IntVar(&b.Producers, "producers", 1, "concurrent producers")
@@ -38,6 +39,8 @@ func ParseBench(args []string, stderr io.Writer) (BenchConfig, error) {
 	fs.BoolVar(&b.Async, "async", false, "send asynchronously with up to --window messages in flight per producer")
 	fs.IntVar(&b.Window, "window", 256, "in-flight messages per producer with --async")
 	fs.IntVar(&b.Partitions, "partitions", 0, "use a topic with this many partitions")
+	fs.DurationVar(&b.Drain, "drain", bench.DefaultDrain, "how long consumers may go on receiving after the producers stop")
+	fs.IntVar(&b.AckWindow, "ack-window", client.DefaultAckWindow, "acks in flight per consumer with --reliable")
 	fs.BoolVar(&cfg.JSON, "json", false, "print the report as JSON")
 	if err := parseFlags(fs, args, &cfg.Conn); err != nil {
 		return cfg, err
@@ -47,6 +50,10 @@ func ParseBench(args []string, stderr io.Writer) (BenchConfig, error) {
 		return cfg, usagef("unexpected argument %q", fs.Arg(0))
 	case b.Producers < 1 || b.Consumers < 0 || b.Count < 0 || b.Duration <= 0 || b.Window < 1 || b.Partitions < 0:
 		return cfg, usagef("--producers and --window must be at least 1, --duration positive, the others not negative")
+	case b.Drain <= 0:
+		return cfg, usagef("--drain must be positive (the consumers need some time to receive what was published)")
+	case b.AckWindow < 1 || b.AckWindow > client.MaxAckWindow:
+		return cfg, usagef("--ack-window must be between 1 and %d", client.MaxAckWindow)
 	case b.Size < bench.MinSize:
 		return cfg, usagef("--size must be at least %d (the payload carries its send time)", bench.MinSize)
 	}
@@ -66,6 +73,16 @@ func RunBench(ctx context.Context, cfg BenchConfig, s Streams) error {
 		return err
 	}
 	defer c.Close()
+	if cfg.Bench.Consumers > 0 {
+		// The consumers connect on their own, as consumers in another process would: their acks do not
+		// queue behind the producers' sends on one connection.
+		cc, err := cfg.Conn.connect(ctx)
+		if err != nil {
+			return err
+		}
+		defer cc.Close()
+		cfg.Bench.ConsumerClient = cc
+	}
 	rep, err := bench.Run(ctx, c, cfg.Bench)
 	if err != nil {
 		return err
@@ -95,7 +112,16 @@ func printBench(w io.Writer, cfg bench.Config, rep bench.Report) {
 		rep.Topic, map[bool]string{true: "reliable", false: "non-reliable"}[cfg.Reliable], cfg.Producers, mode, cfg.Consumers, cfg.Size)
 	fmt.Fprintf(w, "published %d in %.2fs: %.0f msgs/s, %.2f MB/s (%d failed)\n", rep.Published, rep.Seconds, rep.MsgsPerSec, rep.MBPerSec, rep.Failed)
 	if cfg.Consumers > 0 {
-		fmt.Fprintf(w, "received  %d\n", rep.Received)
+		drained := "drained"
+		if !rep.Drained {
+			drained = "NOT drained"
+		}
+		fmt.Fprintf(w, "delivered %d (%.0f%% of published): %.0f msgs/s; %d received in all (%d redelivered)\n",
+			rep.Delivered, percent(rep.Delivered, rep.Published), rep.DeliveredPerSec, rep.Received, rep.Redelivered)
+		fmt.Fprintf(w, "lag       %d when the producers stopped, %d after %.2fs more (%s)\n", rep.LagAtStop, rep.Lag, rep.DrainSeconds, drained)
+		if cfg.Reliable {
+			fmt.Fprintf(w, "acked     %d (%d failed)\n", rep.Acked, rep.AckFailed)
+		}
 	}
 	pr := func(label string, l bench.Latency) {
 		if l.Samples > 0 {
@@ -104,6 +130,14 @@ func printBench(w io.Writer, cfg bench.Config, rep bench.Report) {
 	}
 	pr("publish", rep.Publish)
 	pr("end-to-end", rep.EndToEnd)
+}
+
+// percent is part over whole in percent (0 for an empty whole).
+func percent(part, whole int64) float64 {
+	if whole == 0 {
+		return 0
+	}
+	return 100 * float64(part) / float64(whole)
 }
 
 // us formats microseconds as a duration rounded to the microsecond.

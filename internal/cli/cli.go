@@ -41,7 +41,7 @@ func Commands() []Command {
 		command("produce", "publish messages from flags, a file, JSONL or stdin", ParseProduce, RunProduce),
 		command("consume", "print (and acknowledge) the messages of a subscription", ParseConsume, RunConsume),
 		command("lookup", "show the broker that serves a topic and its partitions", ParseLookup, RunLookup),
-		command("bench", "measure publish throughput and latencies", ParseBench, RunBench),
+		command("bench", "measure publish and delivery rates, consumer lag and latencies", ParseBench, RunBench),
 		command("connect", "run the connectors of a configuration file (sources and sinks)", ParseConnect, RunConnect),
 	}
 }

@@ -776,6 +776,17 @@ type benchJSON struct {
 	MBPerSec   *float64 `json:"mb_per_sec"`
 	Publish    *latJSON `json:"publish_latency_us"`
 	EndToEnd   *latJSON `json:"end_to_end_latency_us"`
+
+	Delivered       *int64   `json:"delivered"`
+	Redelivered     *int64   `json:"redelivered"`
+	DeliveredAtStop *int64   `json:"delivered_at_stop"`
+	LagAtStop       *int64   `json:"lag_at_stop"`
+	Lag             *int64   `json:"lag"`
+	Drained         *bool    `json:"drained"`
+	DrainSeconds    *float64 `json:"drain_seconds"`
+	Acked           *int64   `json:"acked"`
+	AckFailed       *int64   `json:"ack_failed"`
+	DeliveredPerSec *float64 `json:"delivered_per_sec"`
 }
 
 type latJSON struct {
@@ -828,7 +839,9 @@ func TestBenchCommand(t *testing.T) {
 			}
 			if rep.Topic == nil || rep.Reliable == nil || rep.Async == nil || rep.Producers == nil || rep.Consumers == nil ||
 				rep.Size == nil || rep.Published == nil || rep.Failed == nil || rep.Received == nil || rep.Seconds == nil ||
-				rep.MsgsPerSec == nil || rep.MBPerSec == nil {
+				rep.MsgsPerSec == nil || rep.MBPerSec == nil || rep.Delivered == nil || rep.Redelivered == nil ||
+				rep.DeliveredAtStop == nil || rep.LagAtStop == nil || rep.Lag == nil || rep.Drained == nil ||
+				rep.DrainSeconds == nil || rep.Acked == nil || rep.AckFailed == nil || rep.DeliveredPerSec == nil {
 				t.Fatalf("bench --json misses fields:\n%s", r.stdout)
 			}
 			reliable, async := slices.Contains(tc.args, "--reliable"), slices.Contains(tc.args, "--async")
@@ -840,8 +853,18 @@ func TestBenchCommand(t *testing.T) {
 			if tc.consumers > 0 {
 				wantReceived = 500
 			}
-			if *rep.Published != 500 || *rep.Failed != 0 || *rep.Received != wantReceived {
-				t.Errorf("published %d failed %d received %d, want 500, 0, %d", *rep.Published, *rep.Failed, *rep.Received, wantReceived)
+			if *rep.Published != 500 || *rep.Failed != 0 || *rep.Received != wantReceived || *rep.Delivered != wantReceived {
+				t.Errorf("published %d failed %d received %d delivered %d, want 500, 0, %d, %d", *rep.Published, *rep.Failed,
+					*rep.Received, *rep.Delivered, wantReceived, wantReceived)
+			}
+			wantAcked := int64(0)
+			if reliable {
+				wantAcked = wantReceived
+			}
+			if *rep.Lag != 0 || *rep.Drained != (tc.consumers > 0) || *rep.Acked != wantAcked || *rep.AckFailed != 0 ||
+				*rep.Redelivered != 0 || (tc.consumers > 0) != (*rep.DeliveredPerSec > 0) ||
+				*rep.LagAtStop != 500-*rep.DeliveredAtStop && tc.consumers > 0 {
+				t.Errorf("delivery figures: %s", r.stdout)
 			}
 			if *rep.Seconds <= 0 || *rep.MsgsPerSec <= 0 || *rep.MBPerSec <= 0 {
 				t.Errorf("rates: %s", r.stdout)
@@ -858,7 +881,8 @@ func TestBenchCommand(t *testing.T) {
 	r := b.mustRun(t, "", "bench", "--count", "200", "--size", "100", "-t", "/default/bench-text")
 	for _, want := range []string{
 		"topic /default/bench-text (non-reliable), 1 producer(s) (sync), 1 consumer(s), 100-byte payloads\n",
-		"published 200 in ", " msgs/s, ", " MB/s (0 failed)\n", "received  200\n", "publish      p50 ", "end-to-end   p50 ", "  p95 ", "  p99 ", "  max ",
+		"published 200 in ", " msgs/s, ", " MB/s (0 failed)\n", "delivered 200 (100% of published): ", " msgs/s; 200 received in all (0 redelivered)\n",
+		"lag       ", ", 0 after ", "s more (drained)\n", "publish      p50 ", "end-to-end   p50 ", "  p95 ", "  p99 ", "  max ",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("bench: stdout %q lacks %q", r.stdout, want)
@@ -902,6 +926,8 @@ func TestClientUsageErrors(t *testing.T) {
 		{[]string{"bench", "--producers", "0"}, "--producers"},
 		{[]string{"bench", "--count", "-1"}, "not negative"},
 		{[]string{"bench", "--duration", "0s"}, "--duration positive"},
+		{[]string{"bench", "--drain", "0s"}, "--drain must be positive"},
+		{[]string{"bench", "--ack-window", "0"}, "--ack-window must be between 1 and 4096"},
 		{[]string{"bench", "--bogus"}, "unknown flag: --bogus"},
 		{[]string{"bench", "extra"}, `unexpected argument "extra"`},
 		{[]string{"bench", "--tls-cert", "c.pem"}, "--tls-cert and --tls-key"},

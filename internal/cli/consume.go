@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -70,8 +71,10 @@ func ParseConsume(args []string, stderr io.Writer) (ConsumeConfig, error) {
 }
 
 // RunConsume prints the messages of the subscription on s.Out, acknowledging each unless NoAck, until Count
-// messages or until ctx is cancelled (which is not an error).
-func RunConsume(ctx context.Context, cfg ConsumeConfig, s Streams) error {
+// messages or until ctx is cancelled (which is not an error). Acks go out in flight, as messages are
+// printed; before it returns it waits (up to ackDrain) for the broker to answer those of every message
+// printed, also when interrupted, and a failed ack is an error.
+func RunConsume(ctx context.Context, cfg ConsumeConfig, s Streams) (err error) {
 	c, err := cfg.Conn.connect(ctx)
 	if err != nil {
 		return err
@@ -88,16 +91,28 @@ func RunConsume(ctx context.Context, cfg ConsumeConfig, s Streams) error {
 		}
 		return err
 	}
+	acks := &ackErrors{}
 	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// Closing drains the acks in flight, whose failures then count.
+		cctx, cancel := context.WithTimeout(context.Background(), ackDrain)
 		defer cancel()
-		cons.Close(cctx)
+		if cerr := cons.Close(cctx); cerr != nil && err == nil {
+			err = fmt.Errorf("waiting for the broker to answer the acks: %w", cerr)
+		}
+		if aerr := acks.first(); aerr != nil && err == nil {
+			err = aerr
+		}
 	}()
 
 	out := bufio.NewWriter(s.Out)
 	defer out.Flush()
 	w := jsonl.NewWriter(out)
+	// Acks are not cut short by an interrupt: what was printed is acknowledged (Close bounds the wait).
+	ackCtx := context.WithoutCancel(ctx)
 	for n := 0; cfg.Count == 0 || n < cfg.Count; n++ {
+		if err := acks.first(); err != nil {
+			return err
+		}
 		m, err := cons.Receive(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -116,12 +131,41 @@ func RunConsume(ctx context.Context, cfg ConsumeConfig, s Streams) error {
 			out.Flush() // keep a live view live
 		}
 		if !cfg.NoAck {
-			if err := m.Ack(ctx); err != nil && ctx.Err() == nil {
+			if err := cons.AckAsync(ackCtx, m, acks.done(m.ID.Offset)); err != nil {
 				return fmt.Errorf("acknowledging offset %d: %w", m.ID.Offset, err)
 			}
 		}
 	}
 	return nil
+}
+
+// ackDrain bounds how long consume waits, at the end, for the broker to answer the acks in flight.
+const ackDrain = 5 * time.Second
+
+// ackErrors keeps the first failed ack of a consume.
+type ackErrors struct {
+	mu  sync.Mutex
+	err error
+}
+
+// done returns the callback of the ack of the message at offset.
+func (a *ackErrors) done(offset uint64) func(error) {
+	return func(err error) {
+		if err == nil {
+			return
+		}
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if a.err == nil {
+			a.err = fmt.Errorf("acknowledging offset %d: %w", offset, err)
+		}
+	}
+}
+
+func (a *ackErrors) first() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.err
 }
 
 // lineBreaks escapes the line breaks of a text payload, so that each message stays on one line.

@@ -1,0 +1,101 @@
+package client
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/danube-console/danube-console/broker"
+	"github.com/danube-console/danube-console/broker/brokertest"
+)
+
+// BenchmarkConsumeAck: reliable consumption with an ack per message, one consumer, the broker's default
+// dispatch window (broker.DefaultMaxUnackedMessages unacknowledged messages per subscription): a blocking
+// Ack per message next to AckAsync with the default ack window, on the same consumer, alternating rounds.
+// Each round first publishes its messages (not timed), then times receiving them all and having every ack
+// answered. pipelined-ratio is the AckAsync throughput over the Ack one (target ≥ 3).
+func BenchmarkConsumeAck(b *testing.B) {
+	srv := brokertest.Run(b, broker.Options{AdminPort: -1})
+	c, err := Connect(context.Background(), srv.URL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Close() })
+	ctx := context.Background()
+	const topic = "/default/bench-consume-ack"
+	p, err := c.NewProducer(ctx, ProducerConfig{Topic: topic, Name: "bench", Dispatch: Reliable})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { p.Close(context.Background()) })
+	cons, err := c.Subscribe(ctx, ConsumerConfig{Topic: topic, Subscription: "bench", Name: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cons.Close(context.Background()) })
+	payload := make([]byte, prodBenchPayload)
+	publish := func(n int) {
+		for range n {
+			if err := p.SendAsync(ctx, payload, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := p.Flush(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var failed atomic.Int64
+	done := func(err error) {
+		if err != nil {
+			failed.Add(1)
+		}
+	}
+	consume := func(n int, pipelined bool) time.Duration {
+		b.StopTimer()
+		publish(n)
+		b.StartTimer()
+		start := time.Now()
+		for range n {
+			m, err := cons.Receive(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if pipelined {
+				err = cons.AckAsync(ctx, m, done)
+			} else {
+				err = cons.Ack(ctx, m)
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := cons.FlushAcks(ctx); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(start)
+	}
+	consume(1000, false) // warm up
+	consume(1000, true)
+
+	b.SetBytes(prodBenchPayload)
+	b.ResetTimer()
+	var syncT, pipeT time.Duration
+	for i := range prodBenchRounds {
+		n := prodBenchShare(b.N, i)
+		if i%2 == 0 {
+			syncT += consume(n, false)
+			pipeT += consume(n, true)
+		} else {
+			pipeT += consume(n, true)
+			syncT += consume(n, false)
+		}
+	}
+	b.StopTimer()
+	if failed.Load() > 0 {
+		b.Fatalf("%d acks failed", failed.Load())
+	}
+	b.ReportMetric(float64(b.N)/pipeT.Seconds(), "pipelined-msgs/s")
+	b.ReportMetric(float64(b.N)/syncT.Seconds(), "sync-msgs/s")
+	b.ReportMetric(syncT.Seconds()/pipeT.Seconds(), "pipelined-ratio")
+}
