@@ -80,7 +80,8 @@ func (cons *Consumer) FlushAcks(ctx context.Context) error {
 	}
 }
 
-// AcksInFlight returns how many AckAsync and NackAsync calls have not completed yet.
+// AcksInFlight returns how many AckAsync and NackAsync calls have not completed yet (their done not returned);
+// never more than the consumer's AckWindow.
 func (cons *Consumer) AcksInFlight() int {
 	p := cons.acks
 	p.mu.Lock()
@@ -127,7 +128,7 @@ func (cons *Consumer) settleAsync(ctx context.Context, m *Message, nack bool, de
 	return nil
 }
 
-// run sends one accepted ack or nack, releases its place, calls done and counts it as complete.
+// run sends one accepted ack or nack, calls done, counts it as complete and releases its place.
 func (p *ackPipe) run(ctx context.Context, tc *topicConsumer, m *Message, nack bool, delay time.Duration, reason string, done func(error)) {
 	var err error
 	if ctx.Done() == nil {
@@ -143,7 +144,6 @@ func (p *ackPipe) run(ctx context.Context, tc *topicConsumer, m *Message, nack b
 	if err != nil && p.ctx.Err() != nil && !errors.Is(err, ErrClosed) {
 		err = fmt.Errorf("%w: the consumer closed before the broker answered: %w", ErrClosed, err)
 	}
-	<-p.slots
 	if done != nil {
 		done(err)
 	}
@@ -153,6 +153,7 @@ func (p *ackPipe) run(ctx context.Context, tc *topicConsumer, m *Message, nack b
 		close(p.idle)
 	}
 	p.mu.Unlock()
+	<-p.slots // released last: what AcksInFlight counts never exceeds the window
 }
 
 // drain refuses new acks and waits until those in flight completed, or until ctx is done: then it cancels
