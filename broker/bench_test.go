@@ -168,9 +168,9 @@ func benchPublishConsume(b *testing.B, reliable bool, consumers int) {
 
 	b.SetBytes(benchPayload)
 	b.ResetTimer()
-	// Alternate rounds so that drift in the machine's load hits both sides alike.
+	// Alternate short rounds so that drift and bursts in the machine's load hit both sides alike.
 	var echoT, brokerT time.Duration
-	const rounds = 4
+	const rounds = 16
 	for i := range rounds {
 		n := b.N/rounds + boolInt(i < b.N%rounds)
 		echoT += publishAll(b, echo, n, benchConcurrency, mk)
@@ -199,7 +199,7 @@ func BenchmarkStreamWorkers(b *testing.B) {
 	b.SetBytes(benchPayload)
 	b.ResetTimer()
 	var oldT, newT time.Duration
-	const rounds = 4
+	const rounds = 16
 	for i := range rounds {
 		n := b.N/rounds + boolInt(i < b.N%rounds)
 		oldT += publishAll(b, oldConn, n, benchConcurrency, oldMk)
