@@ -188,13 +188,18 @@ const benchConsumers = 8
 // BenchmarkStreamWorkers: reliable publish at 64 concurrent senders with 8 acking consumers, on the broker
 // as it is (side "workers") next to the same broker with GOMAXPROCS stream workers (side "gomaxprocs", the
 // count before: the consumers' streams held all of them), in the same run. Profile it to see where the
-// difference goes: go test -bench StreamWorkers -cpuprofile cpu.out ./broker/, then go tool pprof -top
+// difference goes: go test -bench 'StreamWorkers$' -cpuprofile cpu.out ./broker/, then go tool pprof -top
 // -tagfocus side=gomaxprocs (or side=workers) cpu.out, and look at runtime.newstack.
-func BenchmarkStreamWorkers(b *testing.B) {
+func BenchmarkStreamWorkers(b *testing.B) { benchStreamWorkers(b, true, benchConsumers) }
+
+// BenchmarkStreamWorkersNonReliable: the same comparison on a non-reliable topic with one consumer.
+func BenchmarkStreamWorkersNonReliable(b *testing.B) { benchStreamWorkers(b, false, 1) }
+
+func benchStreamWorkers(b *testing.B, reliable bool, consumers int) {
 	restore := broker.SetStreamWorkers(uint32(runtime.GOMAXPROCS(0)))
-	oldConn, oldMk := startPublishTarget(b, "gomaxprocs", true, benchConsumers)
+	oldConn, oldMk := startPublishTarget(b, "gomaxprocs", reliable, consumers)
 	restore()
-	newConn, newMk := startPublishTarget(b, "workers", true, benchConsumers)
+	newConn, newMk := startPublishTarget(b, "workers", reliable, consumers)
 
 	b.SetBytes(benchPayload)
 	b.ResetTimer()
