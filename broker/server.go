@@ -347,7 +347,7 @@ func (s *Server) grpcOptions(extra ...grpc.ServerOption) []grpc.ServerOption {
 // call at a time, start to end: a ReceiveMessages stream holds one for as long as its consumer is connected.
 // gRPC hands a call to a worker only when one is idle at that instant and otherwise starts a goroutine for
 // it, whose stack then grows through gRPC's read path: with GOMAXPROCS workers, held by consumers' streams,
-// runtime.newstack took 14–23% of the broker's CPU at 64 concurrent senders. 64 workers leave room for the
+// runtime.newstack took 13–23% of the broker's CPU at 64 concurrent senders. 64 workers leave room for the
 // long-lived streams of dozens of consumers beside the concurrent unary calls (Send, Ack); past that, calls
 // fall back to a goroutine each, as without workers. More is not better: idle workers take calls in turn,
 // and every GC halves the stack of an idle one, which its next call grows again (128 workers measured no
