@@ -3,7 +3,10 @@ package broker_test
 import (
 	"context"
 	"net"
+	"runtime"
+	"runtime/pprof"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -67,7 +70,7 @@ func startRelay(b *testing.B, withStream bool) *grpc.ClientConn {
 	g := grpc.NewServer()
 	danubepb.RegisterProducerServiceServer(g, r)
 	danubepb.RegisterConsumerServiceServer(g, r)
-	go g.Serve(lis)
+	go pprof.Do(context.Background(), pprof.Labels("side", "echo"), func(context.Context) { g.Serve(lis) })
 	b.Cleanup(g.Stop)
 	return benchDial(b, lis.Addr().String())
 }
@@ -103,9 +106,33 @@ func publishAll(b *testing.B, conn *grpc.ClientConn, n, conc int, mk func() *dan
 	return time.Since(start)
 }
 
-func benchPublish(b *testing.B, reliable bool) {
-	// The metrics endpoint is on, as in production; every series is counted on the data path regardless.
-	srv := brokertest.Run(b, broker.Options{MetricsAddr: "127.0.0.1:0"})
+func benchPublish(b *testing.B, reliable bool) { benchPublishConsume(b, reliable, 0) }
+
+// consume opens n consumers on one shared subscription "bench" of topic, each with its own long-lived
+// ReceiveMessages stream read by drain; ackSub set makes them ack every message.
+func consume(b *testing.B, cc danubepb.ConsumerServiceClient, topic string, n int, ackSub string) {
+	for i := range n {
+		cid, err := cc.Subscribe(context.Background(), &danubepb.ConsumerRequest{
+			TopicName: topic, Subscription: "bench", ConsumerName: "c" + strconv.Itoa(i),
+			SubscriptionType: danubepb.ConsumerRequest_Shared})
+		if err != nil {
+			b.Fatal(err)
+		}
+		drain(b, cc, cid.ConsumerId, ackSub, nil)
+	}
+}
+
+// startPublishTarget starts a broker whose goroutines all carry the profile label side (so that its share of
+// a CPU profile can be told apart from the echo's and the clients': go tool pprof -tagfocus side=broker),
+// with a producer on a topic and consumers (0: none; a non-reliable topic always gets one, which does not
+// ack) holding long-lived streams and, on a reliable topic, acking every message. It returns a connection
+// to publish on, warmed up, and the message to publish.
+func startPublishTarget(b *testing.B, side string, reliable bool, consumers int) (*grpc.ClientConn, func() *danubepb.StreamMessage) {
+	var srv *broker.Server
+	pprof.Do(context.Background(), pprof.Labels("side", side), func(context.Context) {
+		// The metrics endpoint is on, as in production; every series is counted on the data path regardless.
+		srv = brokertest.Run(b, broker.Options{MetricsAddr: "127.0.0.1:0"})
+	})
 	w := &wire{srv: srv, Clients: brokertest.Dial(b, srv)}
 	topic := "/default/bench"
 	resp, err := w.Producer.CreateProducer(context.Background(), &danubepb.ProducerRequest{
@@ -120,25 +147,30 @@ func benchPublish(b *testing.B, reliable bool) {
 			Payload: payload, ProducerName: "bench", Attributes: map[string]string{},
 		}
 	}
-	if !reliable {
+	switch {
+	case !reliable:
 		// A subscriber that keeps up, so that the fan-out path is measured, not an early drop.
-		cid, err := w.Consumer.Subscribe(context.Background(), &danubepb.ConsumerRequest{
-			TopicName: topic, Subscription: "bench", ConsumerName: "c", SubscriptionType: danubepb.ConsumerRequest_Shared})
-		if err != nil {
-			b.Fatal(err)
-		}
-		drain(b, w.Consumer, cid.ConsumerId, "", nil)
+		consume(b, w.Consumer, topic, max(consumers, 1), "")
+	case consumers > 0:
+		consume(b, w.Consumer, topic, consumers, "bench")
 	}
+	conn := benchDial(b, srv.Addr().String())
+	publishAll(b, conn, 1000, benchConcurrency, mk) // warm up
+	return conn, mk
+}
+
+// benchPublishConsume measures publish throughput on a broker started by startPublishTarget next to the
+// echo ceiling.
+func benchPublishConsume(b *testing.B, reliable bool, consumers int) {
+	brokerConn, mk := startPublishTarget(b, "broker", reliable, consumers)
 	echo := startRelay(b, false)
-	brokerConn := benchDial(b, srv.Addr().String())
-	publishAll(b, echo, 1000, benchConcurrency, mk) // warm both connections up
-	publishAll(b, brokerConn, 1000, benchConcurrency, mk)
+	publishAll(b, echo, 1000, benchConcurrency, mk) // warm up
 
 	b.SetBytes(benchPayload)
 	b.ResetTimer()
-	// Alternate rounds so that drift in the machine's load hits both sides alike.
+	// Alternate short rounds so that drift and bursts in the machine's load hit both sides alike.
 	var echoT, brokerT time.Duration
-	const rounds = 4
+	const rounds = 16
 	for i := range rounds {
 		n := b.N/rounds + boolInt(i < b.N%rounds)
 		echoT += publishAll(b, echo, n, benchConcurrency, mk)
@@ -148,6 +180,40 @@ func benchPublish(b *testing.B, reliable bool) {
 	b.ReportMetric(float64(b.N)/brokerT.Seconds(), "msgs/s")
 	b.ReportMetric(float64(b.N)/echoT.Seconds(), "echo-msgs/s")
 	b.ReportMetric(echoT.Seconds()/brokerT.Seconds(), "ratio-to-echo")
+}
+
+// benchConsumers is how many consumers hold long-lived streams in the publish+consume benchmarks.
+const benchConsumers = 8
+
+// BenchmarkStreamWorkers: reliable publish at 64 concurrent senders with 8 acking consumers, on the broker
+// as it is (side "workers") next to the same broker with GOMAXPROCS stream workers (side "gomaxprocs", the
+// count before: the consumers' streams held all of them), in the same run. Profile it to see where the
+// difference goes: go test -bench 'StreamWorkers$' -cpuprofile cpu.out ./broker/, then go tool pprof -top
+// -tagfocus side=gomaxprocs (or side=workers) cpu.out, and look at runtime.newstack.
+func BenchmarkStreamWorkers(b *testing.B) { benchStreamWorkers(b, true, benchConsumers) }
+
+// BenchmarkStreamWorkersNonReliable: the same comparison on a non-reliable topic with one consumer.
+func BenchmarkStreamWorkersNonReliable(b *testing.B) { benchStreamWorkers(b, false, 1) }
+
+func benchStreamWorkers(b *testing.B, reliable bool, consumers int) {
+	restore := broker.SetStreamWorkers(uint32(runtime.GOMAXPROCS(0)))
+	oldConn, oldMk := startPublishTarget(b, "gomaxprocs", reliable, consumers)
+	restore()
+	newConn, newMk := startPublishTarget(b, "workers", reliable, consumers)
+
+	b.SetBytes(benchPayload)
+	b.ResetTimer()
+	var oldT, newT time.Duration
+	const rounds = 16
+	for i := range rounds {
+		n := b.N/rounds + boolInt(i < b.N%rounds)
+		oldT += publishAll(b, oldConn, n, benchConcurrency, oldMk)
+		newT += publishAll(b, newConn, n, benchConcurrency, newMk)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/newT.Seconds(), "msgs/s")
+	b.ReportMetric(float64(b.N)/oldT.Seconds(), "gomaxprocs-msgs/s")
+	b.ReportMetric(oldT.Seconds()/newT.Seconds(), "ratio-to-gomaxprocs")
 }
 
 func strategy(reliable bool) danubepb.DispatchStrategy {
@@ -191,6 +257,11 @@ func BenchmarkPublishNonReliable(b *testing.B) { benchPublish(b, false) }
 
 // BenchmarkPublishReliable: publish throughput of a reliable topic (every message stored before the answer).
 func BenchmarkPublishReliable(b *testing.B) { benchPublish(b, true) }
+
+// BenchmarkPublishConsumeReliable: reliable publish throughput at 64 concurrent senders while 8 consumers on
+// a shared subscription hold long-lived streams and ack every message (unary calls of their own), next to
+// the echo ceiling.
+func BenchmarkPublishConsumeReliable(b *testing.B) { benchPublishConsume(b, true, benchConsumers) }
 
 // latencies sends messages one at a time and measures send-to-receive time of each.
 func latencies(b *testing.B, n int, send func() error, got <-chan time.Time) []time.Duration {

@@ -25,7 +25,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -253,7 +252,7 @@ func (s *Server) Start() error {
 		grpc.InTapHandle(s.clientTap),
 		grpc.ChainUnaryInterceptor(s.unaryRPCMetrics), // after authentication (grpcOptions)
 		// Serve calls on a fixed set of goroutines instead of one new goroutine (and stack growth) per call.
-		grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))),
+		grpc.NumStreamWorkers(streamWorkers),
 	)...)
 	danubepb.RegisterProducerServiceServer(g, producerService{s: s})
 	danubepb.RegisterConsumerServiceServer(g, consumerService{s: s})
@@ -343,6 +342,18 @@ func (s *Server) grpcOptions(extra ...grpc.ServerOption) []grpc.ServerOption {
 	opts = append(opts, grpc.ChainUnaryInterceptor(s.guardUnary), grpc.ChainStreamInterceptor(s.guardStream))
 	return append(opts, extra...)
 }
+
+// streamWorkers is how many goroutines the client port's gRPC server keeps to run calls on. A worker runs one
+// call at a time, start to end: a ReceiveMessages stream holds one for as long as its consumer is connected.
+// gRPC hands a call to a worker only when one is idle at that instant and otherwise starts a goroutine for
+// it, whose stack then grows through gRPC's read path: with GOMAXPROCS workers, held by consumers' streams,
+// runtime.newstack took 13–23% of the broker's CPU at 64 concurrent senders. 64 workers leave room for the
+// long-lived streams of dozens of consumers beside the concurrent unary calls (Send, Ack); past that, calls
+// fall back to a goroutine each, as without workers. More is not better: idle workers take calls in turn,
+// and every GC halves the stack of an idle one, which its next call grows again (128 workers measured no
+// better than 64; 512: newstack back to 15–18%). BenchmarkStreamWorkers measures it; a variable only so that
+// the benchmark can start a broker with another count.
+var streamWorkers uint32 = 64
 
 // recvLimit is the largest request the client port reads: the payload limit plus recvEnvelope, at most what
 // a gRPC frame can announce.
