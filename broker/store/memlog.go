@@ -17,7 +17,7 @@ import (
 // calls. A record larger than the chunk gets a chunk of its own.
 const (
 	minChunk = 16 << 10
-	maxChunk = 1 << 20
+	maxChunk = 2 << 20
 )
 
 // chunk is one arena of records with consecutive offsets, starting at first. It is released whole once
@@ -30,13 +30,13 @@ type chunk struct {
 }
 
 func newChunk(size int, first uint64) (*chunk, error) {
-	buf, err := mapArena(size)
+	buf, err := getArena(size)
 	if err != nil {
 		return nil, err
 	}
 	c := &chunk{buf: buf, first: first, ends: make([]uint32, 0, size/512)}
 	// A log dropped without Close or DeleteLog still gives its memory back once it is unreachable.
-	c.cleanup = runtime.AddCleanup(c, unmapArena, buf)
+	c.cleanup = runtime.AddCleanup(c, putArena, buf)
 	return c, nil
 }
 
@@ -64,7 +64,7 @@ func (c *chunk) record(off uint64) []byte { return c.span(off, off+1) }
 
 func (c *chunk) release() {
 	c.cleanup.Stop()
-	unmapArena(c.buf)
+	putArena(c.buf)
 	c.buf, c.ends = nil, nil
 }
 
