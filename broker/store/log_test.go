@@ -89,7 +89,7 @@ func TestLogTrimAtScale(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s store.Store) {
 		l, _ := s.Log("/default/t")
 		rng := rand.New(rand.NewPCG(1, 2))
-		const n = 60_000
+		const n = 30_000
 		for off := range uint64(n) {
 			m := &danubepb.StreamMessage{MsgId: &danubepb.MsgID{TopicName: "/default/t"}, Payload: payloadOf(off),
 				ProducerName: fmt.Sprintf("p%d", off%3)}
@@ -102,8 +102,8 @@ func TestLogTrimAtScale(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if rng.IntN(200) == 0 {
-				checkRead(t, l, l.StartOffset()+uint64(rng.IntN(int(off-l.StartOffset()+1))), 1+rng.IntN(3000))
+			if rng.IntN(300) == 0 {
+				checkRead(t, l, l.StartOffset()+uint64(rng.IntN(int(off-l.StartOffset()+1))), 1+rng.IntN(1000))
 			}
 		}
 		start := l.StartOffset()

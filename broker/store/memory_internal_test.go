@@ -114,6 +114,17 @@ func footprint(tb testing.TB, n int) (heap, arena, rss int64) {
 func settle() {
 	runtime.GC()
 	debug.FreeOSMemory()
+	// Arenas pooled by an earlier measurement are resident already: give them back too, or the next
+	// measurement would not see their pages.
+	arenaPool.mu.Lock()
+	for size, l := range arenaPool.free {
+		for _, b := range l {
+			unmapArena(b)
+		}
+		delete(arenaPool.free, size)
+	}
+	arenaPool.bytes = 0
+	arenaPool.mu.Unlock()
 }
 
 func heapInUse() int64 {
