@@ -95,8 +95,8 @@ func (l *memLog) Append(msg *danubepb.StreamMessage) (uint64, error) {
 	}
 	l.scratch = l.names.appendHeader(l.scratch[:0], msg)
 	size := len(l.scratch) + len(msg.Payload)
-	if size > math.MaxUint32 {
-		return 0, fmt.Errorf("store: a message of %d bytes does not fit in the memory store (at most %d)", size, math.MaxUint32)
+	if uint64(size) > math.MaxUint32 {
+		return 0, fmt.Errorf("store: a message of %d bytes does not fit in the memory store (at most %d)", size, uint64(math.MaxUint32))
 	}
 	c, err := l.chunkFor(size)
 	if err != nil {
