@@ -1,17 +1,21 @@
 package store
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
-
-	"github.com/danube-console/danube-console/proto/danubepb"
 )
 
 // Memory is a Store kept in process memory. Its contents live as long as the value, so two brokers started one
 // after the other on the same Memory see the same state, which is how restarts are tested without a disk.
+//
+// A log keeps each message as a compact record (its fields and payload, the strings that repeat interned per
+// log) in arenas outside the Go heap that are given back as TruncateBefore passes them, by Close and by
+// DeleteLog; Read returns new messages decoded from the records. Logs of a deleted topic or a closed store
+// fail with ErrClosed.
 type Memory struct {
 	mu     sync.Mutex
 	closed bool
@@ -53,7 +57,10 @@ func (m *Memory) DeleteLog(topic string) error {
 	if m.closed {
 		return ErrClosed
 	}
-	delete(m.logs, topic)
+	if l, ok := m.logs[topic]; ok {
+		delete(m.logs, topic)
+		l.close(fmt.Errorf("store: the log of topic %q was deleted: %w", topic, ErrClosed))
+	}
 	return nil
 }
 
@@ -73,9 +80,7 @@ func (m *Memory) Close() error {
 	defer m.mu.Unlock()
 	m.closed = true
 	for _, l := range m.logs {
-		l.mu.Lock()
-		l.closed = true
-		l.mu.Unlock()
+		l.close(ErrClosed)
 	}
 	return nil
 }
@@ -144,70 +149,4 @@ func (m *memMeta) List(prefix string) ([]KV, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, nil
-}
-
-// memLog keeps messages in a slice; msgs[i] has offset base+i.
-type memLog struct {
-	mu     sync.RWMutex
-	closed bool
-	base   uint64
-	msgs   []*danubepb.StreamMessage
-}
-
-func (l *memLog) Append(msg *danubepb.StreamMessage) (uint64, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
-		return 0, ErrClosed
-	}
-	off := l.base + uint64(len(l.msgs))
-	msg.MsgId.TopicOffset = off
-	l.msgs = append(l.msgs, msg)
-	return off, nil
-}
-
-func (l *memLog) Read(from uint64, max int) ([]*danubepb.StreamMessage, error) {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	if l.closed {
-		return nil, ErrClosed
-	}
-	if from < l.base {
-		return nil, ErrOffsetTruncated
-	}
-	i := from - l.base
-	if i >= uint64(len(l.msgs)) || max <= 0 {
-		return nil, nil
-	}
-	end := min(i+uint64(max), uint64(len(l.msgs)))
-	return append([]*danubepb.StreamMessage(nil), l.msgs[i:end]...), nil
-}
-
-func (l *memLog) StartOffset() uint64 {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	return l.base
-}
-
-func (l *memLog) NextOffset() uint64 {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	return l.base + uint64(len(l.msgs))
-}
-
-func (l *memLog) TruncateBefore(offset uint64) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
-		return ErrClosed
-	}
-	if offset <= l.base {
-		return nil
-	}
-	n := min(offset-l.base, uint64(len(l.msgs)))
-	clear(l.msgs[:n]) // let the messages be collected
-	l.msgs = l.msgs[n:]
-	l.base += n
-	// The dropped prefix of the backing array is released by the next append that outgrows it.
-	return nil
 }
