@@ -251,6 +251,12 @@ func TestFooterHints(t *testing.T) {
 	if l := lastLine(screen(m)); strings.Contains(l, "<c>") || !strings.Contains(l, "<enter> stream / inspect") {
 		t.Errorf("read-only footer: %q", l)
 	}
+	// With no consumers, only a new tap does anything.
+	e := newTest(t, tuitest.New(monitor.Snapshot{Time: tuitest.Epoch}), 160, 48, "dark")
+	press(e, "4")
+	if l := lastLine(screen(e)); !strings.Contains(l, "<c> new tap…") || strings.Contains(l, "<enter>") || strings.Contains(l, "<x>") {
+		t.Errorf("the empty consumers pane's footer: %q", l)
+	}
 }
 
 // lastLine is the screen's last line (the status bar).

@@ -548,6 +548,9 @@ func (p *consumersPane) bindings(k *KeyMap) []Binding {
 		return []Binding{i.Next, i.Prev, i.View, i.Copy, i.Ack, i.Nack, i.CopyOffset, i.Close}
 	}
 	c := k.Consumers
+	if len(p.list) == 0 { // nothing to open, filter, stop or settle: only a new tap
+		return []Binding{c.NewTap}
+	}
 	if p.focus {
 		return []Binding{c.Open, c.Filter, c.Mark, c.Ack, c.Nack, c.Replay, c.Copy, c.Follow, c.CopyOffset, c.ScrollUp, c.ScrollDown,
 			c.NewTap, c.StopTap}
