@@ -197,6 +197,7 @@ func (p *consumersPane) existingChecked(e *env, msg tapCheckMsg) tea.Cmd {
 		"type "+typ+" · "+who+" · "+lag)
 	lines = append(lines, takes(spec.Type)...)
 	lines = append(lines, "Leave the subscription empty to tap with the console's own.")
+	e.setStatus(levelInfo, "subscription "+clean(spec.Subscription)+" of "+clean(spec.Topic)+" exists: the tap waits for your answer")
 	e.post(openModalMsg{m: newConfirm("Tap existing subscription "+clean(spec.Subscription)+"?", lines, changesTaps,
 		startTapMsg{spec: spec, checked: true})})
 	return nil

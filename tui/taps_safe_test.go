@@ -46,6 +46,9 @@ func TestTapExistingSubscription(t *testing.T) {
 			t.Errorf("the dialog lacks %q:\n%s", want, s)
 		}
 	}
+	if strings.Contains(m.status.text, "checking") {
+		t.Errorf("the status still says the subscription is being checked: %q", m.status.text)
+	}
 	press(m, "enter") // No is the default
 	if m.modal != nil || slices.ContainsFunc(f.Calls(), func(c string) bool { return strings.HasPrefix(c, "StartConsumer") }) {
 		t.Fatalf("enter on the dialog: modal %T, calls %q", m.modal, f.Calls())
