@@ -234,3 +234,33 @@ func TestUnsubscribeDoneAfterSwitch(t *testing.T) {
 		t.Error("the deletion on the cluster left forgot the new cluster's subscription of that name")
 	}
 }
+
+// TestSettleAndExportAfterSwitch: an ack or an export that ends after :cluster switched is said to be the
+// previous cluster's, and touches neither the new cluster's marks nor what the quit question counts as saved.
+func TestSettleAndExportAfterSwitch(t *testing.T) {
+	second := tuitest.New(monitor.Snapshot{ServiceURL: "http://prod:6650", Reachable: true})
+	sw := &switcher{backends: map[string]monitor.Backend{"prod": second}}
+	first := tuitest.Manual()
+	m := clusterModel(t, first, sw)
+	selectConsumer(t, m, "tap-1")
+	press(m, "enter", "space")
+	ack := press(m, "a")
+	export := runLine(m, "export --marked "+t.TempDir()+"/marked.jsonl")
+	if ack == nil || export == nil {
+		t.Fatalf("no ack or export command: status %q", m.status.text)
+	}
+	press(m, "esc")
+	run(t, m, runLine(m, "cluster prod"))
+	run(t, m, press(m, "y"))
+	if m.clusterName != "prod" {
+		t.Fatalf("not switched: %q", m.status.text)
+	}
+	run(t, m, ack)
+	if !strings.Contains(m.status.text, "before the switch: acked 1 message") {
+		t.Errorf("the ack's status after the switch: %q", m.status.text)
+	}
+	run(t, m, export)
+	if !strings.Contains(m.status.text, "of cluster") || len(m.consumers.saved) != 0 {
+		t.Errorf("the export after the switch: status %q, saved %v", m.status.text, m.consumers.saved)
+	}
+}

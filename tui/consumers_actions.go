@@ -91,16 +91,18 @@ type (
 	settleDoneMsg struct {
 		settleMsg
 		pending []uint64 // the seqs that were pending when the call began
+		cluster string   // the cluster the messages were settled on
 		err     error
 	}
 	// resettleMsg re-reads the states of the held rows after an ack or nack, once the snapshot is fresh.
 	resettleMsg   struct{ settleDoneMsg }
 	exportDoneMsg struct {
-		path   string
-		n      int
-		err    error
-		stream string   // the stream the messages are of
-		seqs   []uint64 // the messages exported
+		path    string
+		n       int
+		err     error
+		stream  string   // the stream the messages are of
+		seqs    []uint64 // the messages exported
+		cluster string   // the cluster the stream was on
 	}
 	schemaMsg struct {
 		id      uint64
@@ -457,7 +459,7 @@ func (p *consumersPane) nack(e *env, c *monitor.ConsumerStats, only *monitor.Mes
 
 // settle acks or nacks messages of a stream in a command.
 func (p *consumersPane) settle(e *env, r settleMsg) tea.Cmd {
-	b, ctx := e.taps, e.ctx
+	b, ctx, cluster := e.taps, e.ctx, e.clusterName
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, actionTimeout)
 		defer cancel()
@@ -473,13 +475,22 @@ func (p *consumersPane) settle(e *env, r settleMsg) tea.Cmd {
 		} else {
 			err = b.Nack(ctx, r.stream, r.seqs, r.delay, r.reason)
 		}
-		return settleDoneMsg{settleMsg: r, pending: was, err: err}
+		return settleDoneMsg{settleMsg: r, pending: was, cluster: cluster, err: err}
 	}
 }
 
 // settled reports an ack or nack in the status bar and unmarks what it settled: on an error, the messages
 // that were pending before it and are settled now (the monitor settles those it can when some are not).
+// One that ends after :cluster switched is only said: the stream and its marks were the previous cluster's.
 func (p *consumersPane) settled(e *env, msg settleDoneMsg) {
+	if msg.cluster != e.clusterName {
+		text, lv := msg.verb+"ed "+plural(len(msg.seqs), "message"), levelInfo
+		if msg.err != nil {
+			text, lv = msg.err.Error(), levelError
+		}
+		e.setStatus(lv, "on cluster "+pick(msg.cluster != "", msg.cluster, "left")+" before the switch: "+text)
+		return
+	}
 	marks := p.marks // the marks of the stream acked, which may be kept aside by now
 	if p.stream != msg.stream {
 		marks = p.kept[msg.stream].marks
@@ -565,16 +576,22 @@ func (p *consumersPane) export(e *env, r exportMsg) tea.Cmd {
 	for i, m := range msgs {
 		seqs[i] = m.Seq
 	}
-	b, path, stream := e.taps, r.path, p.stream
+	b, path, stream, cluster := e.taps, r.path, p.stream, e.clusterName
 	return func() tea.Msg {
 		n, err := b.Export(path, msgs)
-		return exportDoneMsg{path: path, n: n, err: err, stream: stream, seqs: seqs}
+		return exportDoneMsg{path: path, n: n, err: err, stream: stream, seqs: seqs, cluster: cluster}
 	}
 }
 
+// exported reports an export; its messages' marks count as saved, unless the export ends after :cluster
+// switched (the stream was the previous cluster's).
 func (p *consumersPane) exported(e *env, msg exportDoneMsg) {
 	if msg.err != nil {
 		e.setStatus(levelError, msg.err.Error()) // it names the export and the file
+		return
+	}
+	if msg.cluster != e.clusterName {
+		e.setStatus(levelInfo, "exported "+plural(msg.n, "message")+" of cluster "+pick(msg.cluster != "", msg.cluster, "left")+" to "+msg.path)
 		return
 	}
 	for _, s := range msg.seqs {
