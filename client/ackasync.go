@@ -80,13 +80,11 @@ func (cons *Consumer) FlushAcks(ctx context.Context) error {
 	}
 }
 
-// AcksInFlight returns how many AckAsync and NackAsync calls have not completed yet (their done not returned);
-// never more than the consumer's AckWindow.
+// AcksInFlight returns how many AckAsync and NackAsync calls hold a place of the window (sent, or being sent,
+// and not answered yet); never more than the consumer's AckWindow. Acks answered whose done is still running
+// are not counted; FlushAcks waits for them too.
 func (cons *Consumer) AcksInFlight() int {
-	p := cons.acks
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.n
+	return len(cons.acks.slots)
 }
 
 func (cons *Consumer) settleAsync(ctx context.Context, m *Message, nack bool, delay time.Duration, reason string, done func(error)) error {
@@ -128,7 +126,7 @@ func (cons *Consumer) settleAsync(ctx context.Context, m *Message, nack bool, de
 	return nil
 }
 
-// run sends one accepted ack or nack, calls done, counts it as complete and releases its place.
+// run sends one accepted ack or nack, releases its place, calls done and counts it as complete.
 func (p *ackPipe) run(ctx context.Context, tc *topicConsumer, m *Message, nack bool, delay time.Duration, reason string, done func(error)) {
 	var err error
 	if ctx.Done() == nil {
@@ -144,6 +142,10 @@ func (p *ackPipe) run(ctx context.Context, tc *topicConsumer, m *Message, nack b
 	if err != nil && p.ctx.Err() != nil && !errors.Is(err, ErrClosed) {
 		err = fmt.Errorf("%w: the consumer closed before the broker answered: %w", ErrClosed, err)
 	}
+	// The place is released before done runs, so that done can start another ack even when the window is
+	// full (with a window of 1 it would otherwise wait for its own place); n still counts the ack until done
+	// returned, for FlushAcks and Close.
+	<-p.slots
 	if done != nil {
 		done(err)
 	}
@@ -153,7 +155,6 @@ func (p *ackPipe) run(ctx context.Context, tc *topicConsumer, m *Message, nack b
 		close(p.idle)
 	}
 	p.mu.Unlock()
-	<-p.slots // released last: what AcksInFlight counts never exceeds the window
 }
 
 // drain refuses new acks and waits until those in flight completed, or until ctx is done: then it cancels

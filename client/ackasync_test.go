@@ -373,3 +373,48 @@ func TestAckAsyncFailuresPerMessage(t *testing.T) {
 		}
 	}
 }
+
+// done may call AckAsync (its doc says so): with a full window, the place of the ack whose done runs is free
+// by then, so a chain of acks each started from the previous one's done goes through even with a window of 1.
+func TestAckAsyncFromDoneWithFullWindow(t *testing.T) {
+	srv := brokertest.Run(t, broker.Options{})
+	const topic, n = "/default/ack-chain", 3
+	c := ctClient(t, srv.URL())
+	prod := ackProducer(t, c, topic)
+	cons := ctSubscribe(t, c, ConsumerConfig{Topic: topic, Subscription: "s", Name: "n", AckWindow: 1})
+	ackPublish(t, prod, n)
+	msgs := make([]*Message, n)
+	for i := range msgs {
+		msgs[i] = ctNext(t, cons)
+	}
+	ctx := ctCtx(t)
+	results := make(chan error, 2*n)
+	var chain func(i int) func(error)
+	chain = func(i int) func(error) {
+		return func(err error) {
+			results <- err
+			if i+1 < n {
+				// Blocks until a place is free: the deadline ends it if this ack's own place is still held.
+				if err := cons.AckAsync(ctx, msgs[i+1], chain(i+1)); err != nil {
+					results <- fmt.Errorf("AckAsync from done: %w", err)
+				}
+			}
+		}
+	}
+	if err := cons.AckAsync(ctCtx(t), msgs[0], chain(0)); err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		if err := <-results; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cons.FlushAcks(ctCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if cons.AcksInFlight() != 0 {
+		t.Fatalf("%d acks in flight after FlushAcks", cons.AcksInFlight())
+	}
+	testenv.Eventually(t, 5*time.Second, func() bool { return ackedAll(srv, topic, "s") },
+		"the broker does not count every message acknowledged")
+}
