@@ -192,6 +192,9 @@ func (in *interner) decodeRecord(rec []byte, off uint64, m *danubepb.StreamMessa
 		return fmt.Errorf("%w (offset %d is empty)", errDamagedRecord, off)
 	}
 	flags := rec[0]
+	if flags >= recNilPayload<<1 {
+		return fmt.Errorf("%w (offset %d: unknown flags %#x)", errDamagedRecord, off, flags)
+	}
 	r := recordReader{in: in, b: rec[1:]}
 	m.RequestId = r.uvarint()
 	m.PublishTime = r.uvarint()
