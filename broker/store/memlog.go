@@ -119,7 +119,8 @@ func (l *memLog) Append(msg *danubepb.StreamMessage) (uint64, error) {
 // Caller holds mu.
 func (l *memLog) chunkFor(size int) (*chunk, error) {
 	last := len(l.chunks) - 1
-	if last >= 0 && len(l.chunks[last].buf)-l.chunks[last].used() >= size {
+	// A record's end is kept as a uint32 offset into its chunk: one that would end past it starts a new chunk.
+	if c := l.chunks; last >= 0 && len(c[last].buf)-c[last].used() >= size && uint64(c[last].used()+size) <= math.MaxUint32 {
 		return l.chunks[last], nil
 	}
 	want := minChunk
