@@ -96,6 +96,8 @@ type Report struct {
 
 	// FirstError is the first failed send, when Failed > 0.
 	FirstError error `json:"-"`
+	// FirstAckError is the first failed acknowledgement, when AckFailed > 0.
+	FirstAckError error `json:"-"`
 }
 
 // Latency summarises latencies in microseconds.
@@ -161,6 +163,9 @@ func Run(ctx context.Context, c *client.Client, cfg Config) (Report, error) {
 	rep.Failed, rep.Received = pub.failed.Load(), recv.received.Load()
 	rep.Delivered, rep.Redelivered = recv.delivered.Load(), recv.received.Load()-recv.delivered.Load()
 	rep.Acked, rep.AckFailed = recv.acked.Load(), recv.ackFailed.Load()
+	if e := recv.firstAckErr.Load(); e != nil {
+		rep.FirstAckError = *e
+	}
 	if cfg.Consumers > 0 {
 		rep.LagAtStop = max(rep.Published-rep.DeliveredAtStop, 0)
 		rep.Lag = max(rep.Published-rep.Delivered, 0)
@@ -204,6 +209,7 @@ func closeAll(producers []*client.Producer) {
 type receivers struct {
 	received, delivered atomic.Int64
 	acked, ackFailed    atomic.Int64
+	firstAckErr         atomic.Pointer[error] // the first failed acknowledgement
 	wg                  sync.WaitGroup
 	mu                  sync.Mutex
 	e2e                 monitor.Histogram // merged from each consumer's when it ends
@@ -248,6 +254,7 @@ func (r *receivers) first(m *client.Message, reliable bool) bool {
 func (r *receivers) acknowledged(err error) {
 	if err != nil {
 		r.ackFailed.Add(1)
+		r.firstAckErr.CompareAndSwap(nil, &err)
 		return
 	}
 	r.acked.Add(1)

@@ -99,6 +99,10 @@ func RunBench(ctx context.Context, cfg BenchConfig, s Streams) error {
 	if rep.Failed > 0 {
 		return fmt.Errorf("%d of %d sends failed; the first: %w", rep.Failed, rep.Failed+rep.Published, rep.FirstError)
 	}
+	if rep.AckFailed > 0 {
+		return fmt.Errorf("%d of %d acknowledgements failed (those messages stay unacknowledged); the first: %w",
+			rep.AckFailed, rep.AckFailed+rep.Acked, rep.FirstAckError)
+	}
 	return nil
 }
 
