@@ -15,16 +15,18 @@ import (
 // again), the status bar shows the pane's keys, and y copies the selected message's payload with OSC 52,
 // which tmux (set-clipboard on) keeps in its paste buffer.
 func TestConsoleStreamStateAndCopy(t *testing.T) {
-	// tmux takes OSC 52 from the programs it runs only with set-clipboard on: a server option, put back.
-	if out, err := exec.Command("tmux", "start-server", ";", "show-options", "-sv", "set-clipboard").CombinedOutput(); err == nil {
-		prev := strings.TrimSpace(string(out))
-		t.Cleanup(func() { _ = exec.Command("tmux", "set-option", "-s", "set-clipboard", prev).Run() })
-	}
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	adminPort := freePort(t)
 	term := startTerminal(t, 160, 48, []string{"TERM=xterm-256color", "XDG_CONFIG_HOME=" + dir},
 		bin, "--ephemeral", "--port", "0", "--admin-port", strconv.Itoa(adminPort), "--log-file", filepath.Join(dir, "console.log"))
+	// tmux takes OSC 52 from the programs it runs only with set-clipboard on: a server option, put back. It is
+	// read once the session keeps the server up (a server started only to read it exits at once, under the
+	// feet of another test's new session).
+	if out, err := exec.Command("tmux", "show-options", "-sv", "set-clipboard").CombinedOutput(); err == nil {
+		prev := strings.TrimSpace(string(out))
+		t.Cleanup(func() { _ = exec.Command("tmux", "set-option", "-s", "set-clipboard", prev).Run() })
+	}
 	if out, err := exec.Command("tmux", "set-option", "-s", "set-clipboard", "on").CombinedOutput(); err != nil {
 		t.Fatalf("tmux set-clipboard on: %v: %s", err, out)
 	}

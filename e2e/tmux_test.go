@@ -20,6 +20,9 @@ var tmuxSeq atomic.Int64
 type terminal struct {
 	t    testing.TB
 	name string
+	// console: the terminal runs the console, whose first screen the first keys wait for (typed before, they
+	// reach the terminal before the console reads it); ready: it was seen.
+	console, ready bool
 }
 
 // startTerminal runs argv in a new detached tmux session of w×h cells, killed when the test ends. tmux is
@@ -43,12 +46,31 @@ func startTerminal(t testing.TB, w, h int, env []string, argv ...string) *termin
 		args = append(args, "-e", e)
 	}
 	args = append(args, argv...)
-	if out, err := exec.Command("tmux", args...).CombinedOutput(); err != nil {
-		t.Fatalf("tmux new-session: %v: %s", err, out)
+	// The tmux server exits with its last session: a session asked for while another test's last one ends can
+	// meet a server on its way out ("server exited unexpectedly"), and is then asked for again of a new one.
+	for attempt := 1; ; attempt++ {
+		out, err := exec.Command("tmux", args...).CombinedOutput()
+		if err == nil {
+			break
+		}
+		if attempt == 3 || !strings.Contains(string(out), "server exited unexpectedly") {
+			t.Fatalf("tmux new-session: %v: %s", err, out)
+		}
 	}
-	term := &terminal{t: t, name: name}
+	console := filepath.Base(argv[0]) == "danube-console" && (len(argv) == 1 || strings.HasPrefix(argv[1], "-"))
+	term := &terminal{t: t, name: name, console: console}
 	t.Cleanup(func() { _ = exec.Command("tmux", "kill-session", "-t", name).Run() })
 	return term
+}
+
+// waitReady waits, before the first keys typed into the console, for its first screen.
+func (term *terminal) waitReady() {
+	term.t.Helper()
+	if !term.console || term.ready {
+		return
+	}
+	term.waitFor("the console's first screen", 30*time.Second, func(s string) bool { return strings.Contains(s, "Danube Console") })
+	term.ready = true
 }
 
 // screen returns what the terminal shows now.
@@ -65,6 +87,7 @@ func (term *terminal) screen() string {
 // two reads, the first taken for a lone esc.
 func (term *terminal) keys(keys ...string) {
 	term.t.Helper()
+	term.waitReady()
 	args := append([]string{"send-keys", "-t", term.name}, keys...)
 	if out, err := exec.Command("tmux", args...).CombinedOutput(); err != nil {
 		term.t.Fatalf("tmux send-keys %v: %v: %s", keys, err, out)
@@ -74,6 +97,7 @@ func (term *terminal) keys(keys ...string) {
 // text types text literally.
 func (term *terminal) text(s string) {
 	term.t.Helper()
+	term.waitReady()
 	if out, err := exec.Command("tmux", "send-keys", "-t", term.name, "-l", s).CombinedOutput(); err != nil {
 		term.t.Fatalf("tmux send-keys -l %q: %v: %s", s, err, out)
 	}
