@@ -57,22 +57,32 @@ func (c *confirmDialog) view(e *env, w, h int) string {
 	iw := bw - 2
 	body := make([]string, 0, len(c.lines)+4)
 	body = append(body, blank(iw))
-	for _, l := range c.lines {
+	body = st.dialogText(body, iw, c.lines)
+	body = append(body, blank(iw), st.buttons(iw, c.onYes, "No", "Yes"))
+	body = append(body, st.hintLine(iw, "y", "yes", "n/esc", "no", "←/→", "choose", "enter", "the chosen one"))
+	return st.dialog([]seg{{c.title, st.title}}, bw, w, h, body)
+}
+
+// dialogText appends a dialog's lines to body, iw cells wide: a line that fits as written (it may align with
+// spaces), a longer one wrapped whole over lines rather than cut at the dialog's edge.
+func (st *styles) dialogText(body []string, iw int, lines []string) []string {
+	for _, l := range lines {
 		if textWidth(l) < iw-1 {
-			body = append(body, st.textLine(iw, st.text, " "+l)) // as written (it may align with spaces)
+			body = append(body, st.textLine(iw, st.text, " "+l))
 			continue
 		}
-		for _, w := range wrapWords(l, iw-2) { // whole, over lines, rather than cut at the dialog's edge
+		for _, w := range wrapWords(l, iw-2) {
 			body = append(body, st.textLine(iw, st.text, " "+w))
 		}
 	}
-	body = append(body, blank(iw))
-	no, yes := st.selected, st.muted
-	if c.onYes {
-		no, yes = st.muted, st.err
+	return body
+}
+
+// buttons is a dialog's No and Yes buttons, iw cells wide, the chosen one (Yes when onYes) highlighted.
+func (st *styles) buttons(iw int, onYes bool, no, yes string) string {
+	np, yp := st.selected, st.muted
+	if onYes {
+		np, yp = st.muted, st.err
 	}
-	buttons := newLine(iw).space(1).add(no, " No ").space(2).add(yes, " Yes ")
-	body = append(body, buttons.String())
-	body = append(body, st.hintLine(iw, "y", "yes", "n/esc", "no", "←/→", "choose", "enter", "the chosen one"))
-	return st.dialog([]seg{{c.title, st.title}}, bw, w, h, body)
+	return newLine(iw).space(1).add(np, " "+no+" ").space(2).add(yp, " "+yes+" ").String()
 }

@@ -192,11 +192,7 @@ func (d *quitDialog) view(e *env, w, h int) string {
 		body = append(body, blank(iw), st.hintLine(iw, "esc", "back to the console", "ctrl+c", "quit now, keeping them"))
 		return st.dialog([]seg{{"Quit", st.title}, {" · deletion failed", st.muted}}, bw, w, h, body)
 	}
-	for _, l := range d.lines() {
-		for _, w := range wrapWords(l, iw-2) {
-			body = append(body, st.textLine(iw, st.text, " "+w))
-		}
-	}
+	body = st.dialogText(body, iw, d.lines())
 	if d.list {
 		body = append(body, blank(iw), st.textLine(iw, st.muted, "  TOPIC / SUBSCRIPTION"))
 		// The list takes the rows left once the question, the buttons and the keys are drawn (the frame, a
@@ -213,16 +209,12 @@ func (d *quitDialog) view(e *env, w, h int) string {
 		}
 	}
 	body = append(body, blank(iw))
-	no, yes := st.selected, st.muted
-	if d.onYes {
-		no, yes = st.muted, st.err
-	}
 	if d.delete {
 		them := pick(len(d.loss.subs) == 1, "it", "them")
-		body = append(body, newLine(iw).space(1).add(no, " No: keep "+them+", quit ").space(2).add(yes, " Yes: delete "+them+", quit ").String(),
+		body = append(body, st.buttons(iw, d.onYes, "No: keep "+them+", quit", "Yes: delete "+them+", quit"),
 			st.hintLine(iw, "y", "delete, quit", "n", "keep, quit", "l", pick(d.list, "hide", "list"), "esc", "stay", "ctrl+c", "quit now"))
 	} else {
-		body = append(body, newLine(iw).space(1).add(no, " No: stay ").space(2).add(yes, " Yes: quit ").String(),
+		body = append(body, st.buttons(iw, d.onYes, "No: stay", "Yes: quit"),
 			st.hintLine(iw, "y", "quit", "n/esc", "stay", "←/→", "choose", "ctrl+c", "quit now"))
 	}
 	return st.dialog([]seg{{"Quit?", st.title}}, bw, w, h, body)
