@@ -129,20 +129,9 @@ func BenchmarkPublishAuthorization(b *testing.B) {
 
 	b.SetBytes(benchPayload)
 	b.ResetTimer()
-	var authnT, authzT time.Duration
-	// Many short rounds, so that a change in the machine's load during the run hits both sides alike.
-	const rounds = 16
-	for i := range rounds {
-		n := b.N/rounds + boolInt(i < b.N%rounds)
-		// Alternate which goes first, so that neither always runs on a warmer machine.
-		if i%2 == 0 {
-			authnT += publishAll(b, authnConn, n, benchConcurrency, authnMsg)
-			authzT += publishAll(b, authzConn, n, benchConcurrency, authzMsg)
-		} else {
-			authzT += publishAll(b, authzConn, n, benchConcurrency, authzMsg)
-			authnT += publishAll(b, authnConn, n, benchConcurrency, authnMsg)
-		}
-	}
+	authnT, authzT := sideBySide(b,
+		func(n int) time.Duration { return publishAll(b, authnConn, n, benchConcurrency, authnMsg) },
+		func(n int) time.Duration { return publishAll(b, authzConn, n, benchConcurrency, authzMsg) })
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/authzT.Seconds(), "msgs/s")
 	b.ReportMetric(float64(b.N)/authnT.Seconds(), "authn-only-msgs/s")

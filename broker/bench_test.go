@@ -168,18 +168,31 @@ func benchPublishConsume(b *testing.B, reliable bool, consumers int) {
 
 	b.SetBytes(benchPayload)
 	b.ResetTimer()
-	// Alternate short rounds so that drift and bursts in the machine's load hit both sides alike.
-	var echoT, brokerT time.Duration
-	const rounds = 16
-	for i := range rounds {
-		n := b.N/rounds + boolInt(i < b.N%rounds)
-		echoT += publishAll(b, echo, n, benchConcurrency, mk)
-		brokerT += publishAll(b, brokerConn, n, benchConcurrency, mk)
-	}
+	echoT, brokerT := sideBySide(b,
+		func(n int) time.Duration { return publishAll(b, echo, n, benchConcurrency, mk) },
+		func(n int) time.Duration { return publishAll(b, brokerConn, n, benchConcurrency, mk) })
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/brokerT.Seconds(), "msgs/s")
 	b.ReportMetric(float64(b.N)/echoT.Seconds(), "echo-msgs/s")
 	b.ReportMetric(echoT.Seconds()/brokerT.Seconds(), "ratio-to-echo")
+}
+
+// sideBySide runs b.N operations on two sides in 16 short rounds, alternating which side goes first, so that
+// drift and bursts in the machine's load hit both alike and neither always runs on a warmer machine; run
+// does n operations on its side and returns how long they took. It returns each side's total time.
+func sideBySide(b *testing.B, runA, runB func(n int) time.Duration) (a, c time.Duration) {
+	const rounds = 16
+	for i := range rounds {
+		n := b.N/rounds + boolInt(i < b.N%rounds)
+		if i%2 == 0 {
+			a += runA(n)
+			c += runB(n)
+		} else {
+			c += runB(n)
+			a += runA(n)
+		}
+	}
+	return a, c
 }
 
 // benchConsumers is how many consumers hold long-lived streams in the publish+consume benchmarks.
@@ -203,13 +216,9 @@ func benchStreamWorkers(b *testing.B, reliable bool, consumers int) {
 
 	b.SetBytes(benchPayload)
 	b.ResetTimer()
-	var oldT, newT time.Duration
-	const rounds = 16
-	for i := range rounds {
-		n := b.N/rounds + boolInt(i < b.N%rounds)
-		oldT += publishAll(b, oldConn, n, benchConcurrency, oldMk)
-		newT += publishAll(b, newConn, n, benchConcurrency, newMk)
-	}
+	oldT, newT := sideBySide(b,
+		func(n int) time.Duration { return publishAll(b, oldConn, n, benchConcurrency, oldMk) },
+		func(n int) time.Duration { return publishAll(b, newConn, n, benchConcurrency, newMk) })
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/newT.Seconds(), "msgs/s")
 	b.ReportMetric(float64(b.N)/oldT.Seconds(), "gomaxprocs-msgs/s")
