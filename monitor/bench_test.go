@@ -23,36 +23,46 @@ func BenchmarkObserverReceive(b *testing.B) {
 		if shared {
 			name = "one-stream"
 		}
-		b.Run(name, func(b *testing.B) {
-			m := New(Options{})
-			defer m.Close()
-			const streams = 64
-			for i := range streams {
-				subscribe(m, fmt.Sprint("/default/t-part-", i), "s", "c", uint64(i+1))
-			}
-			var next atomic.Int64
-			payload := make([]byte, 128)
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				i := 0
-				if !shared {
-					i = int(next.Add(1)-1) % streams
-				}
-				now := time.Now()
-				msg := &client.Message{
-					ID:      client.MessageID{ProducerID: 1, Topic: fmt.Sprint("/default/t-part-", i), BrokerAddr: "http://127.0.0.1:6650"},
-					Payload: payload, PublishTime: now.Add(-time.Millisecond), ReceivedAt: now, Subscription: "s", ProducerName: "p",
-				}
-				ev := client.ReceiveEvent{Message: msg}
-				var off uint64
-				for pb.Next() {
-					off++
-					msg.ID.Offset = off
-					m.OnReceive(ev)
-				}
-			})
-		})
+		b.Run(name, func(b *testing.B) { benchObserver(b, shared, false) })
 	}
+}
+
+// benchObserver feeds the monitor receive events (and, with ack, each message's ack) from parallel
+// goroutines over 64 subscribed streams: one stream per goroutine, or all on one when shared.
+func benchObserver(b *testing.B, shared, ack bool) {
+	m := New(Options{})
+	defer m.Close()
+	const streams = 64
+	for i := range streams {
+		subscribe(m, fmt.Sprint("/default/t-part-", i), "s", "c", uint64(i+1))
+	}
+	var next atomic.Int64
+	payload := make([]byte, 128)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		if !shared {
+			i = int(next.Add(1)-1) % streams
+		}
+		now := time.Now()
+		topic := fmt.Sprint("/default/t-part-", i)
+		msg := &client.Message{
+			ID:      client.MessageID{ProducerID: 1, Topic: topic, BrokerAddr: "http://127.0.0.1:6650"},
+			Payload: payload, PublishTime: now.Add(-time.Millisecond), ReceivedAt: now, Subscription: "s", ProducerName: "p",
+		}
+		ev := client.ReceiveEvent{Message: msg}
+		ackEv := client.AckEvent{Topic: topic, Subscription: "s"} // no latency: the call starts after the receive
+		var off uint64
+		for pb.Next() {
+			off++
+			msg.ID.Offset = off
+			m.OnReceive(ev)
+			if ack {
+				ackEv.Offset = off
+				m.OnAck(ackEv)
+			}
+		}
+	})
 }
 
 // BenchmarkObserverSend measures OnSend from parallel goroutines, each on its own producer.
@@ -306,33 +316,4 @@ func BenchmarkSnapshotCluster(b *testing.B) {
 
 // BenchmarkObserverReceiveAck measures a message's receive and ack, as a consumer that acks each message
 // has them, on one stream per goroutine.
-func BenchmarkObserverReceiveAck(b *testing.B) {
-	m := New(Options{})
-	defer m.Close()
-	const streams = 64
-	for i := range streams {
-		subscribe(m, fmt.Sprint("/default/t-part-", i), "s", "c", uint64(i+1))
-	}
-	var next atomic.Int64
-	payload := make([]byte, 128)
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		i := int(next.Add(1)-1) % streams
-		now := time.Now()
-		topic := fmt.Sprint("/default/t-part-", i)
-		msg := &client.Message{
-			ID:      client.MessageID{ProducerID: 1, Topic: topic, BrokerAddr: "http://127.0.0.1:6650"},
-			Payload: payload, PublishTime: now.Add(-time.Millisecond), ReceivedAt: now, Subscription: "s", ProducerName: "p",
-		}
-		ev := client.ReceiveEvent{Message: msg}
-		ack := client.AckEvent{Topic: topic, Subscription: "s"} // no latency: the call starts after the receive
-		var off uint64
-		for pb.Next() {
-			off++
-			msg.ID.Offset = off
-			m.OnReceive(ev)
-			ack.Offset = off
-			m.OnAck(ack)
-		}
-	})
-}
+func BenchmarkObserverReceiveAck(b *testing.B) { benchObserver(b, false, true) }
