@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/danube-console/danube-console/client"
 	"github.com/danube-console/danube-console/monitor"
 )
@@ -37,6 +39,11 @@ type Config struct {
 	// Count is how many messages are published in all; 0 publishes for Duration instead.
 	Count    int
 	Duration time.Duration
+	// Rate caps the publish rate of all producers together, in messages per second (0: as fast as they can).
+	// A run whose consumers do not keep up tells what they delivered meanwhile (Report.DeliveredPerSecPublishing);
+	// a run at a lower rate shows the latency of a flow they keep up with.
+	Rate float64
+	// Reliable uses a reliable topic.
 	Reliable bool
 	// Async sends with up to Window messages in flight per producer.
 	Async  bool
@@ -62,8 +69,10 @@ type Report struct {
 	Producers int    `json:"producers"`
 	Consumers int    `json:"consumers"`
 	Size      int    `json:"size"`
-	Published int64  `json:"published"`
-	Failed    int64  `json:"failed"`
+	// RateLimit is Config.Rate (0: none).
+	RateLimit float64 `json:"rate_limit,omitempty"`
+	Published int64   `json:"published"`
+	Failed    int64   `json:"failed"`
 	// Received counts every message the consumers received, redeliveries included: the broker's
 	// danube_consumer_messages_out_total of the subscription, less what was still on its way when the
 	// consumers closed.
@@ -90,7 +99,11 @@ type Report struct {
 	MBPerSec   float64 `json:"mb_per_sec"`
 	// DeliveredPerSec is the consumers' rate: Delivered over the time they had, Seconds plus DrainSeconds.
 	DeliveredPerSec float64 `json:"delivered_per_sec"`
-	Publish         Latency `json:"publish_latency_us"`
+	// DeliveredPerSecPublishing is the consumers' rate while the producers published: DeliveredAtStop over
+	// Seconds. When it is below the publish rate the lag grew during the whole run; a run with Rate at or
+	// under it is a flow the consumers keep up with.
+	DeliveredPerSecPublishing float64 `json:"delivered_per_sec_publishing"`
+	Publish                   Latency `json:"publish_latency_us"`
 	// EndToEnd is the time from a message's send to its first reception.
 	EndToEnd Latency `json:"end_to_end_latency_us"`
 
@@ -125,9 +138,12 @@ func summarize(h *monitor.Histogram) Latency {
 // Cancelling ctx ends the run early, with the report of what was done.
 func Run(ctx context.Context, c *client.Client, cfg Config) (Report, error) {
 	rep := Report{Topic: cfg.Topic, Reliable: cfg.Reliable, Async: cfg.Async, Producers: cfg.Producers,
-		Consumers: cfg.Consumers, Size: cfg.Size}
+		Consumers: cfg.Consumers, Size: cfg.Size, RateLimit: cfg.Rate}
 	if cfg.Size < MinSize {
 		return rep, fmt.Errorf("bench: a payload of %d bytes cannot carry its send time (%d bytes)", cfg.Size, MinSize)
+	}
+	if cfg.Rate < 0 {
+		return rep, fmt.Errorf("bench: a publish rate of %g messages per second is negative (0: no limit)", cfg.Rate)
 	}
 	// Create the topic (producers create it), then subscribe, then publish: new subscriptions start at the
 	// latest message.
@@ -172,6 +188,7 @@ func Run(ctx context.Context, c *client.Client, cfg Config) (Report, error) {
 		rep.Drained = rep.Lag == 0
 		rep.DrainSeconds = drain.Seconds()
 		rep.DeliveredPerSec = float64(rep.Delivered) / (pub.elapsed + drain).Seconds()
+		rep.DeliveredPerSecPublishing = float64(rep.DeliveredAtStop) / pub.elapsed.Seconds()
 	}
 	rep.FirstError = pub.firstErr
 	rep.Seconds = pub.elapsed.Seconds()
@@ -356,6 +373,12 @@ func publish(ctx context.Context, producers []*client.Producer, cfg Config) *pub
 			return pub.quota.Add(-1) >= 0
 		}
 		return time.Now().Before(deadline)
+	}
+	if cfg.Rate > 0 {
+		// One limiter for all producers; a burst of one send per producer lets each start at once.
+		lim := rate.NewLimiter(rate.Limit(cfg.Rate), len(producers))
+		unlimited := more
+		more = func() bool { return lim.Wait(ctx) == nil && unlimited() }
 	}
 	start := time.Now()
 	var wg sync.WaitGroup

@@ -35,6 +35,7 @@ func ParseBench(args []string, stderr io.Writer) (BenchConfig, error) {
 	fs.IntVar(&b.Size, "size", 128, "payload size in bytes (at least 8)")
 	fs.IntVarP(&b.Count, "count", "c", 0, "messages to publish in all (0: run for --duration)")
 	fs.DurationVar(&b.Duration, "duration", 10*time.Second, "how long to publish when --count is 0")
+	fs.Float64Var(&b.Rate, "rate", 0, "publish at most this many messages per second, all producers together (0: as fast as they can)")
 	fs.BoolVar(&b.Reliable, "reliable", false, "use a reliable topic (stored, acknowledged)")
 	fs.BoolVar(&b.Async, "async", false, "send asynchronously with up to --window messages in flight per producer")
 	fs.IntVar(&b.Window, "window", 256, "in-flight messages per producer with --async")
@@ -50,6 +51,8 @@ func ParseBench(args []string, stderr io.Writer) (BenchConfig, error) {
 		return cfg, usagef("unexpected argument %q", fs.Arg(0))
 	case b.Producers < 1 || b.Consumers < 0 || b.Count < 0 || b.Duration <= 0 || b.Window < 1 || b.Partitions < 0:
 		return cfg, usagef("--producers and --window must be at least 1, --duration positive, the others not negative")
+	case b.Rate < 0:
+		return cfg, usagef("--rate must not be negative (0: publish as fast as the producers can)")
 	case b.Drain <= 0:
 		return cfg, usagef("--drain must be positive (the consumers need some time to receive what was published)")
 	case b.AckWindow < 1 || b.AckWindow > client.MaxAckWindow:
@@ -112,6 +115,9 @@ func printBench(w io.Writer, cfg bench.Config, rep bench.Report) {
 	if cfg.Async {
 		mode = fmt.Sprintf("async, window %d", cfg.Window)
 	}
+	if cfg.Rate > 0 {
+		mode += fmt.Sprintf(", at most %.0f msgs/s in all", cfg.Rate)
+	}
 	fmt.Fprintf(w, "topic %s (%s), %d producer(s) (%s), %d consumer(s), %d-byte payloads\n",
 		rep.Topic, map[bool]string{true: "reliable", false: "non-reliable"}[cfg.Reliable], cfg.Producers, mode, cfg.Consumers, cfg.Size)
 	fmt.Fprintf(w, "published %d in %.2fs: %.0f msgs/s, %.2f MB/s (%d failed)\n", rep.Published, rep.Seconds, rep.MsgsPerSec, rep.MBPerSec, rep.Failed)
@@ -123,6 +129,10 @@ func printBench(w io.Writer, cfg bench.Config, rep bench.Report) {
 		fmt.Fprintf(w, "delivered %d (%.0f%% of published): %.0f msgs/s; %d received in all (%d redelivered)\n",
 			rep.Delivered, percent(rep.Delivered, rep.Published), rep.DeliveredPerSec, rep.Received, rep.Redelivered)
 		fmt.Fprintf(w, "lag       %d when the producers stopped, %d after %.2fs more (%s)\n", rep.LagAtStop, rep.Lag, rep.DrainSeconds, drained)
+		if behind(rep) {
+			fmt.Fprintf(w, "          the consumers delivered %.0f msgs/s while the producers published %.0f: their lag grew all along;\n"+
+				"          a lower --rate (%.0f, say) shows the latency of a flow they keep up with\n", rep.DeliveredPerSecPublishing, rep.MsgsPerSec, rep.DeliveredPerSecPublishing)
+		}
 		if cfg.Reliable {
 			fmt.Fprintf(w, "acked     %d (%d failed)\n", rep.Acked, rep.AckFailed)
 		}
@@ -134,6 +144,12 @@ func printBench(w io.Writer, cfg bench.Config, rep bench.Report) {
 	}
 	pr("publish", rep.Publish)
 	pr("end-to-end", rep.EndToEnd)
+}
+
+// behind tells whether the consumers fell behind the producers for good: at the end of the publishing more
+// than a second of the publish rate (and at least 1% of what was published) was not delivered.
+func behind(rep bench.Report) bool {
+	return rep.LagAtStop > max(int64(rep.MsgsPerSec), rep.Published/100) && rep.DeliveredPerSecPublishing >= 1
 }
 
 // percent is part over whole in percent (0 for an empty whole).

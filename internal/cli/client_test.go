@@ -25,6 +25,7 @@ import (
 	"github.com/danube-console/danube-console/broker"
 	"github.com/danube-console/danube-console/broker/brokertest"
 	"github.com/danube-console/danube-console/client"
+	"github.com/danube-console/danube-console/internal/bench"
 	"github.com/danube-console/danube-console/internal/jsonl"
 	"github.com/danube-console/danube-console/internal/testenv"
 )
@@ -787,6 +788,9 @@ type benchJSON struct {
 	Acked           *int64   `json:"acked"`
 	AckFailed       *int64   `json:"ack_failed"`
 	DeliveredPerSec *float64 `json:"delivered_per_sec"`
+	// RateLimit is there only with --rate.
+	RateLimit                 *float64 `json:"rate_limit"`
+	DeliveredPerSecPublishing *float64 `json:"delivered_per_sec_publishing"`
 }
 
 type latJSON struct {
@@ -827,6 +831,7 @@ func TestBenchCommand(t *testing.T) {
 		{"no-consumers", nil, 0},
 		{"async-no-consumers", []string{"--async", "--reliable"}, 0},
 		{"partitions", []string{"--partitions", "2", "--producers", "2"}, 2},
+		{"rate", []string{"--rate", "2000", "--producers", "2", "--async", "--reliable"}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"--count", "500", "--size", "64", "--json", "--consumers", strconv.Itoa(tc.consumers)}, tc.args...)
@@ -869,6 +874,18 @@ func TestBenchCommand(t *testing.T) {
 			if *rep.Seconds <= 0 || *rep.MsgsPerSec <= 0 || *rep.MBPerSec <= 0 {
 				t.Errorf("rates: %s", r.stdout)
 			}
+			if slices.Contains(tc.args, "--rate") {
+				// 500 messages at 2,000 a second with a burst of one per producer take at least 249 ms.
+				if rep.RateLimit == nil || *rep.RateLimit != 2000 || *rep.Seconds < 0.249 {
+					t.Errorf("--rate 2000: %s", r.stdout)
+				}
+			} else if rep.RateLimit != nil {
+				t.Errorf("rate_limit without --rate: %s", r.stdout)
+			}
+			if tc.consumers > 0 && (rep.DeliveredPerSecPublishing == nil ||
+				*rep.DeliveredPerSecPublishing != float64(*rep.DeliveredAtStop) / *rep.Seconds) {
+				t.Errorf("delivered_per_sec_publishing: %s", r.stdout)
+			}
 			if mb := *rep.MsgsPerSec * 64 / 1e6; *rep.MBPerSec < mb*0.99 || *rep.MBPerSec > mb*1.01 {
 				t.Errorf("%v MB/s for %v msgs/s of 64 bytes", *rep.MBPerSec, *rep.MsgsPerSec)
 			}
@@ -887,6 +904,29 @@ func TestBenchCommand(t *testing.T) {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("bench: stdout %q lacks %q", r.stdout, want)
 		}
+	}
+}
+
+// TestBenchTextSaysWhenConsumersFellBehind checks the text report's line for a run whose consumers' lag
+// grew while the producers published, and that a run whose consumers kept up has no such line.
+func TestBenchTextSaysWhenConsumersFellBehind(t *testing.T) {
+	cfg := bench.Config{Producers: 4, Consumers: 2, Reliable: true, Async: true, Window: 256, Size: 128}
+	behindRep := bench.Report{Topic: "/default/b", Published: 280000, Seconds: 10, MsgsPerSec: 28000,
+		Delivered: 175000, DeliveredAtStop: 18000, LagAtStop: 262000, Lag: 105000, DeliveredPerSecPublishing: 1800}
+	var out strings.Builder
+	printBench(&out, cfg, behindRep)
+	want := "          the consumers delivered 1800 msgs/s while the producers published 28000: their lag grew all along;\n" +
+		"          a lower --rate (1800, say) shows the latency of a flow they keep up with\n"
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("report of consumers left behind:\n%s\nlacks\n%s", out.String(), want)
+	}
+	kept := behindRep
+	kept.DeliveredAtStop, kept.LagAtStop, kept.Lag, kept.DeliveredPerSecPublishing, kept.Drained = 279000, 1000, 0, 27900, true
+	out.Reset()
+	cfg.Rate = 28000
+	printBench(&out, cfg, kept)
+	if strings.Contains(out.String(), "lag grew") || !strings.Contains(out.String(), "(async, window 256, at most 28000 msgs/s in all)") {
+		t.Errorf("report of consumers that kept up:\n%s", out.String())
 	}
 }
 
@@ -927,6 +967,7 @@ func TestClientUsageErrors(t *testing.T) {
 		{[]string{"bench", "--count", "-1"}, "not negative"},
 		{[]string{"bench", "--duration", "0s"}, "--duration positive"},
 		{[]string{"bench", "--drain", "0s"}, "--drain must be positive"},
+		{[]string{"bench", "--rate", "-5"}, "--rate must not be negative"},
 		{[]string{"bench", "--ack-window", "0"}, "--ack-window must be between 1 and 4096"},
 		{[]string{"bench", "--bogus"}, "unknown flag: --bogus"},
 		{[]string{"bench", "extra"}, `unexpected argument "extra"`},
