@@ -244,3 +244,33 @@ func (in *interner) decodeRecord(rec []byte, off uint64, m *danubepb.StreamMessa
 	}
 	return nil
 }
+
+// RecordCodec encodes messages as the memory store's compact records and decodes them back, for a store that
+// keeps messages in memory in its own way (the disk store's cache of recent messages). The strings that repeat
+// from message to message are kept once by the codec, which is meant for one log. Append must not run
+// concurrently with anything else; Decode calls may run concurrently with each other.
+type RecordCodec struct{ in interner }
+
+// Append appends m's record to b and returns it: every field of m and its MsgID but the offset, which Decode
+// is given. m must have a MsgId.
+func (c *RecordCodec) Append(b []byte, m *danubepb.StreamMessage) []byte {
+	return append(c.in.appendHeader(b, m), m.Payload...)
+}
+
+// Decode decodes recs, the records of offsets first, first+1, ..., into new messages (carrying their offsets)
+// appended to out. Nothing it returns shares memory with recs. A record that does not decode is an error.
+func (c *RecordCodec) Decode(out []*danubepb.StreamMessage, recs [][]byte, first uint64) ([]*danubepb.StreamMessage, error) {
+	total := 0
+	for _, r := range recs {
+		total += len(r)
+	}
+	msgs, ids := make([]danubepb.StreamMessage, len(recs)), make([]danubepb.MsgID, len(recs))
+	pay := make([]byte, 0, total) // the records bound the payloads
+	for i, r := range recs {
+		if err := c.in.decodeRecord(r, first+uint64(i), &msgs[i], &ids[i], &pay); err != nil {
+			return out, err
+		}
+		out = append(out, &msgs[i])
+	}
+	return out, nil
+}

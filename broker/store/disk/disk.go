@@ -106,7 +106,8 @@ type Options struct {
 	// RetentionAge, when positive, deletes sealed segments whose newest record is older than this.
 	RetentionAge time.Duration
 	// CacheBytes bounds the per-topic cache of the most recently appended messages, from which most reads are
-	// served (default 8 MiB; negative disables the cache, so that every read goes to the files).
+	// served (default 8 MiB; negative disables the cache, so that every read goes to the files). The cache
+	// keeps compact records (about 300 bytes for a 256-byte message), and the bound counts what it holds.
 	CacheBytes int64
 	// Logger receives recovery warnings and I/O errors; nil discards them.
 	Logger *slog.Logger

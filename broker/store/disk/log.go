@@ -62,9 +62,11 @@ type diskLog struct {
 	start      atomic.Uint64 // written under mu; read without it by StartOffset and NextOffset
 	next       atomic.Uint64
 	totalBytes int64
-	cache      []cacheEntry // the messages at offsets cacheStart, cacheStart+1, ... up to written
+	cache      [][]byte // the records (cacheCodec's) of offsets cacheStart, cacheStart+1, ... up to written
 	cacheStart uint64
-	cacheBytes int64
+	cacheBytes int64  // the records' bytes plus cacheEntryOverhead each
+	cacheBlock []byte // where the next records are cut from
+	cacheCodec store.RecordCodec
 
 	// FsyncInterval state, guarded by cmu: segments written since the committer's last round.
 	cmu       sync.Mutex
@@ -108,13 +110,33 @@ func (l *diskLog) syncSeg(sg *segment) error {
 	return err
 }
 
-type cacheEntry struct {
-	msg  *danubepb.StreamMessage
-	size int64
-}
+// The cache keeps recent messages as compact records (the memory store's encoding, with the strings that
+// repeat kept once per log), cut from blocks of cacheBlockBytes: what it holds is what its accounting counts,
+// plus the slice that points to each record and the unused end of one block. A read decodes the records it
+// returns into new messages.
+const (
+	cacheBlockBytes    = 64 << 10
+	cacheEntryOverhead = 24 // the record's slice in cache
+)
 
-// cacheOverhead is added to a record's size in the cache's accounting, for the decoded structs.
-const cacheOverhead = 96
+// cacheRecord encodes m into the cache's current block and returns its record. Caller holds mu.
+func (l *diskLog) cacheRecord(m *danubepb.StreamMessage) []byte {
+	if cap(l.cacheBlock) == 0 {
+		l.cacheBlock = make([]byte, 0, cacheBlockBytes)
+	}
+	at := len(l.cacheBlock)
+	b := l.cacheCodec.Append(l.cacheBlock, m)
+	if at > 0 && cap(b) != cap(l.cacheBlock) {
+		// It did not fit, and append moved the block: the record is encoded again at the start of a new block
+		// (a block of its own when it is larger), and the moved copy is dropped. The records cut from the old
+		// block keep it alive until they are evicted.
+		l.cacheBlock = make([]byte, 0, max(cacheBlockBytes, len(b)-at))
+		at = 0
+		b = l.cacheCodec.Append(l.cacheBlock, m)
+	}
+	l.cacheBlock = b
+	return b[at:len(b):len(b)]
+}
 
 // segment is one file of a log. pos, offs, size, lastWrite and sealed are guarded by the log's mu; f by fmu.
 type segment struct {
@@ -499,14 +521,10 @@ func (l *diskLog) writeChunk(sg *segment, buf []byte, pos []uint32, msgs []*danu
 	sg.lastWrite = now
 	l.totalBytes += int64(len(buf))
 	if l.s.opts.CacheBytes > 0 {
-		for i, m := range msgs {
-			recEnd := end
-			if i+1 < len(pos) {
-				recEnd = int64(pos[i+1])
-			}
-			size := recEnd - int64(pos[i]) + cacheOverhead
-			l.cache = append(l.cache, cacheEntry{msg: m, size: size})
-			l.cacheBytes += size
+		for _, m := range msgs {
+			rec := l.cacheRecord(m)
+			l.cache = append(l.cache, rec)
+			l.cacheBytes += int64(len(rec)) + cacheEntryOverhead
 		}
 		l.evictLocked(l.s.opts.CacheBytes)
 	} else {
@@ -525,7 +543,7 @@ func (l *diskLog) writeChunk(sg *segment, buf []byte, pos []uint32, msgs []*danu
 func (l *diskLog) evictLocked(limit int64) {
 	n, bytes := 0, l.cacheBytes
 	for n < len(l.cache) && bytes > limit {
-		bytes -= l.cache[n].size
+		bytes -= int64(len(l.cache[n])) + cacheEntryOverhead
 		n++
 	}
 	l.dropCacheLocked(n)
@@ -536,14 +554,15 @@ func (l *diskLog) dropCacheLocked(n int) {
 	if n == 0 {
 		return
 	}
-	for _, e := range l.cache[:n] {
-		l.cacheBytes -= e.size
+	for _, rec := range l.cache[:n] {
+		l.cacheBytes -= int64(len(rec)) + cacheEntryOverhead
 	}
 	clear(l.cache[:n])
 	l.cache = l.cache[n:]
 	l.cacheStart += uint64(n)
 	if len(l.cache) == 0 {
 		l.cache = nil
+		l.cacheBlock = nil // nothing refers to it any more
 	}
 }
 
@@ -640,8 +659,9 @@ func (l *diskLog) Read(from uint64, max int) ([]*danubepb.StreamMessage, error) 
 		}
 		from = l.cacheStart
 	}
-	for o := from; o < next && len(out) < max; o++ {
-		out = append(out, l.cache[o-l.cacheStart].msg)
+	if n := min(next-from, uint64(max-len(out))); from < next && n > 0 {
+		i := from - l.cacheStart
+		return l.cacheCodec.Decode(out, l.cache[i:i+n], from)
 	}
 	return out, nil
 }
