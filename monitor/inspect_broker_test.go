@@ -118,11 +118,11 @@ func TestManualAckAgainstBroker(t *testing.T) {
 	// Settling again, or what does not exist, is ErrNotPending naming the messages by offset, as users know
 	// them (the console's sequence numbers are its own); the others are settled.
 	err := f.m.Ack(ctx, stream, []uint64{1})
-	if !errors.Is(err, ErrNotPending) || err.Error() != "ack 1 message of "+topic+": monitor: messages not pending: offset 0 (acked)" {
+	if !errors.Is(err, ErrNotPending) || err.Error() != "ack 1 message of "+topic+": messages not pending: offset 0 (acked)" {
 		t.Fatalf("a second ack: %v", err)
 	}
 	err = f.m.Nack(ctx, stream, []uint64{3, 99}, time.Second, "x")
-	if want := "nack 2 messages of " + topic + ": monitor: messages not pending: offset 2 (acked), 1 no longer kept by the console"; !errors.Is(err, ErrNotPending) || err.Error() != want {
+	if want := "nack 2 messages of " + topic + ": messages not pending: offset 2 (acked), 1 no longer kept by the console"; !errors.Is(err, ErrNotPending) || err.Error() != want {
 		t.Fatalf("nack of settled messages: %v, want %s", err, want)
 	}
 	if err := f.m.Ack(ctx, "nope", []uint64{1}); !errors.Is(err, ErrNotPending) {

@@ -17,27 +17,28 @@ import (
 	"github.com/danube-console/danube-console/connectors"
 )
 
-// Errors of the actions; match them with errors.Is (they come wrapped with what failed).
+// Errors of the actions; match them with errors.Is (they come wrapped with what failed). Their texts have no
+// package prefix: the console shows them to the user as they are, after what failed.
 var (
 	// ErrReadOnly: the monitor was created ReadOnly, and the action would change state.
-	ErrReadOnly = errors.New("monitor: read-only: actions that change state are disabled")
+	ErrReadOnly = errors.New("read-only: actions that change state are disabled")
 	// ErrExists: an ad-hoc producer or consumer with that name is running.
-	ErrExists = errors.New("monitor: an ad-hoc producer or consumer with that name exists")
+	ErrExists = errors.New("an ad-hoc producer or consumer with that name exists")
 	// ErrNotFound: no ad-hoc producer or consumer has that name.
-	ErrNotFound = errors.New("monitor: no ad-hoc producer or consumer with that name")
+	ErrNotFound = errors.New("no ad-hoc producer or consumer with that name")
 	// ErrInvalidSpec: a ProducerSpec or ConsumerSpec cannot be used (bad rate, payload template, ...).
-	ErrInvalidSpec = errors.New("monitor: invalid spec")
+	ErrInvalidSpec = errors.New("invalid spec")
 	// ErrNoClient: no Danube client is attached (see Monitor.Attach).
-	ErrNoClient = errors.New("monitor: no Danube client attached")
+	ErrNoClient = errors.New("no Danube client attached")
 	// ErrNoAdmin: no admin client is attached (see Monitor.Attach).
-	ErrNoAdmin = errors.New("monitor: no admin client attached")
+	ErrNoAdmin = errors.New("no admin client attached")
 	// ErrNoRuntime: no connector runtime is attached (see Monitor.Attach).
-	ErrNoRuntime = errors.New("monitor: no connector runtime attached")
+	ErrNoRuntime = errors.New("no connector runtime attached")
 	// ErrClosed: the monitor was closed.
-	ErrClosed = errors.New("monitor: closed")
+	ErrClosed = errors.New("the monitor is closed")
 	// ErrNotPending: Ack or Nack named messages that are not waiting to be settled (already settled, not of a
 	// manual-ack consumer, or unknown).
-	ErrNotPending = errors.New("monitor: messages not pending")
+	ErrNotPending = errors.New("messages not pending")
 )
 
 // Defaults of Options.
