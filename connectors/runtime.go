@@ -16,23 +16,23 @@ import (
 	"github.com/danube-console/danube-console/client"
 )
 
-// Runtime errors.
+// Runtime errors. Their texts have no package prefix: the console shows them to the user as they are.
 var (
 	// ErrUnknownInstance: no instance has that name.
-	ErrUnknownInstance = errors.New("connectors: no such connector")
+	ErrUnknownInstance = errors.New("no such connector")
 	// ErrDuplicateInstance: an instance with that name was already added.
-	ErrDuplicateInstance = errors.New("connectors: a connector with that name exists")
+	ErrDuplicateInstance = errors.New("a connector with that name exists")
 	// ErrRuntimeClosed: the runtime was closed.
-	ErrRuntimeClosed = errors.New("connectors: runtime closed")
+	ErrRuntimeClosed = errors.New("the connector runtime is closed")
 	// ErrDrainTimeout: Stop's context ended before the instance drained; what was not settled will be
 	// delivered again (at least once).
-	ErrDrainTimeout = errors.New("connectors: drain timed out")
+	ErrDrainTimeout = errors.New("drain timed out")
 	// ErrAbandoned: after the drain timed out, the connector still did not return from a call within
 	// RuntimeOptions.AbandonAfter (it ignores its context); its goroutine is left behind.
-	ErrAbandoned = errors.New("connectors: the connector did not stop; abandoned")
+	ErrAbandoned = errors.New("the connector did not stop; abandoned")
 	// ErrNotConnected, returned by Read or Write (wrapped or not), makes the runtime call Connect again (with
 	// backoff) before the next Read or Write.
-	ErrNotConnected = errors.New("connectors: not connected")
+	ErrNotConnected = errors.New("not connected")
 )
 
 // State is where an instance is in its life.

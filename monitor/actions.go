@@ -49,6 +49,15 @@ func (m *Monitor) runtime(what string) (*connectors.Runtime, error) {
 	return rt, nil
 }
 
+// connectorErr wraps a runtime's error with what failed, which names the connector: the runtime's "no such
+// connector" names it too, so it is said once.
+func connectorErr(what string, err error) error {
+	if errors.Is(err, connectors.ErrUnknownInstance) {
+		return fmt.Errorf("%s: %w", what, connectors.ErrUnknownInstance)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
 // StartConnector starts a connector instance of the attached runtime (connectors.Runtime.Start). It fails
 // with ErrReadOnly, ErrNoRuntime, or the runtime's error (connectors.ErrUnknownInstance...), wrapped.
 func (m *Monitor) StartConnector(name string) error {
@@ -56,7 +65,7 @@ func (m *Monitor) StartConnector(name string) error {
 	rt, err := m.runtime(what)
 	if err == nil {
 		if err = rt.Start(name); err != nil {
-			err = fmt.Errorf("%s: %w", what, err)
+			err = connectorErr(what, err)
 		}
 	}
 	return m.failed(err)
@@ -69,7 +78,7 @@ func (m *Monitor) StopConnector(ctx context.Context, name string) error {
 	rt, err := m.runtime(what)
 	if err == nil {
 		if err = rt.Stop(ctx, name); err != nil {
-			err = fmt.Errorf("%s: %w", what, err)
+			err = connectorErr(what, err)
 		}
 	}
 	return m.failed(err)
@@ -82,7 +91,7 @@ func (m *Monitor) RestartConnector(ctx context.Context, name string) error {
 	rt, err := m.runtime(what)
 	if err == nil {
 		if err = rt.Restart(ctx, name); err != nil {
-			err = fmt.Errorf("%s: %w", what, err)
+			err = connectorErr(what, err)
 		}
 	}
 	return m.failed(err)

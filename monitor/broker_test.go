@@ -350,7 +350,10 @@ func TestConnectorsAgainstBroker(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, f.m, "the restarted generator", func(s Snapshot) bool { return s.Connectors[0].State == connectors.StateRunning })
-	if err := f.m.StartConnector("nope"); !errors.Is(err, connectors.ErrUnknownInstance) {
+	if err := f.m.StartConnector("nope"); !errors.Is(err, connectors.ErrUnknownInstance) || err.Error() != "start connector nope: no such connector" {
+		t.Fatalf("unknown connector: %v", err) // the name said once
+	}
+	if err := f.m.RestartConnector(ctxT(t), "nope"); !errors.Is(err, connectors.ErrUnknownInstance) || err.Error() != "restart connector nope: no such connector" {
 		t.Fatalf("unknown connector: %v", err)
 	}
 	if s := f.m.Snapshot(); !strings.Contains(s.LastError, "nope") {
