@@ -144,10 +144,11 @@ type Monitor struct {
 	regMu sync.Mutex
 	taps  map[tapKey]*tap // manual-ack ad-hoc consumers, by subscription and name; guarded by regMu
 
-	lastErr  atomic.Pointer[errAt]
-	lastOK   atomic.Int64                         // Unix nanoseconds of the last successful answer (health, lookup, admin, ping)
-	adminErr atomic.Pointer[string]               // the last admin API failure of Refresh; nil after a success
-	recovery atomic.Pointer[client.StoreRecovery] // the broker's last answer with something to report
+	lastErr   atomic.Pointer[errAt]
+	unwatched atomic.Bool                          // SetWatching(false)
+	lastOK    atomic.Int64                         // Unix nanoseconds of the last successful answer (health, lookup, admin, ping)
+	adminErr  atomic.Pointer[string]               // the last admin API failure of Refresh; nil after a success
+	recovery  atomic.Pointer[client.StoreRecovery] // the broker's last answer with something to report
 	// okSeq and failSeq order the last successful answer and the last ping no broker answered (numbers
 	// from evSeq), so that the later one decides even when the clock did not move.
 	evSeq, okSeq, failSeq atomic.Uint64
@@ -434,6 +435,25 @@ func (m *Monitor) Close() {
 	m.wg.Wait()
 	m.sourceOff()
 }
+
+// SetWatching(false) stops the monitor's own polls of the cluster, for a console that shows another
+// cluster meanwhile: the metrics endpoints are not scraped and Prometheus is not queried, so the cluster does
+// not pay for a view nobody looks at; the admin API is polled only by Refresh, whose callers stop too. The
+// console's own producers, taps and connectors go on, and their figures with them. SetWatching(true) polls
+// again from the next interval on; the first rates after a pause are not averaged over it. A new monitor
+// watches.
+func (m *Monitor) SetWatching(on bool) {
+	if m.scr != nil {
+		m.scr.paused.Store(!on)
+	}
+	if m.prom != nil {
+		m.prom.paused.Store(!on)
+	}
+	m.unwatched.Store(!on)
+}
+
+// Watching reports whether the monitor polls the cluster (see SetWatching).
+func (m *Monitor) Watching() bool { return !m.unwatched.Load() }
 
 // attached returns the current attachments.
 func (m *Monitor) attached() (*client.Client, *client.Admin, *connectors.Runtime) {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/api"
@@ -71,6 +72,8 @@ type promSource struct {
 
 	reqs  chan histKey                 // range queries to run; never blocks the sender
 	grows map[promSubKey]lagGrowthMark // belongs to the poller
+
+	paused atomic.Bool // Monitor.SetWatching(false): Prometheus is not queried
 }
 
 type histKey struct {
@@ -135,7 +138,9 @@ func (p *promSource) start(ctx context.Context, wg *sync.WaitGroup) {
 		t := time.NewTicker(p.interval)
 		defer t.Stop()
 		for {
-			p.poll(ctx)
+			if !p.paused.Load() {
+				p.poll(ctx)
+			}
 			select {
 			case <-ctx.Done():
 				return

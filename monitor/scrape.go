@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -43,6 +44,8 @@ type scraper struct {
 	// ctx and wg are the monitor's, given to start, for the endpoints setEndpoints adds later.
 	ctx context.Context
 	wg  *sync.WaitGroup
+
+	paused atomic.Bool // Monitor.SetWatching(false): the endpoints are not polled
 }
 
 // endpoint is one metrics URL. state, res, stop and left are guarded by the scraper's mu; prev belongs to
@@ -201,8 +204,16 @@ func (s *scraper) run(ctx context.Context, ep *endpoint) {
 	}()
 	t := time.NewTicker(s.interval)
 	defer t.Stop()
+	wasPaused := false
 	for {
-		s.poll(ctx, ep)
+		if s.paused.Load() {
+			wasPaused = true
+		} else {
+			if wasPaused {
+				ep.prev, wasPaused = nil, false // rates start again: none is averaged over the pause
+			}
+			s.poll(ctx, ep)
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -289,9 +289,9 @@ type session struct {
 }
 
 // switcher switches the console between clusters (tui.Options.SwitchCluster). Leaving the home session
-// stops only the console's own taps and producers: the embedded broker and the connectors keep running (the
-// connectors work on their cluster whatever the screen shows), and coming back finds them. Leaving any other
-// session closes it.
+// stops only the console's own taps and producers, and its polls of the cluster: the embedded broker and the
+// connectors keep running (the connectors work on their cluster whatever the screen shows), and coming back
+// finds them. Leaving any other session closes it.
 type switcher struct {
 	cfg  *ConsoleConfig
 	opts func(t *clusterTarget) monitor.Options
@@ -339,6 +339,7 @@ func (s *switcher) switchTo(ctx context.Context, name string) (monitor.Backend, 
 		}
 	}
 	s.leave(s.cur)
+	next.mon.SetWatching(true) // the home session was set not to when it was left
 	s.cur = next
 	s.cfg.remember(s.log, "", name)
 	s.log.Info("switched cluster", "cluster", name)
@@ -376,12 +377,14 @@ func (s *switcher) open(ctx context.Context, t *clusterTarget) (*session, error)
 // switchPingTimeout bounds the wait for the answer of a cluster being switched to.
 const switchPingTimeout = 10 * time.Second
 
-// leave closes a session, or for the home session stops the console's own taps and producers.
+// leave closes a session, or for the home session stops the console's own taps and producers and its polls
+// of the cluster (nobody looks at them until the console comes back).
 func (s *switcher) leave(ss *session) {
 	if ss.close != nil {
 		ss.close()
 		return
 	}
+	ss.mon.SetWatching(false)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	snap := ss.mon.Snapshot()

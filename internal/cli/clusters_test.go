@@ -257,6 +257,9 @@ func TestSwitchBetweenBrokers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if home.Watching() || !onB.(*monitor.Monitor).Watching() {
+		t.Errorf("after the switch to b: a watched %v, b watched %v; want only b", home.Watching(), onB.(*monitor.Monitor).Watching())
+	}
 	if got := topics(onB); !slices.Contains(got, "/default/only-on-b") || slices.Contains(got, "/default/only-on-a") {
 		t.Fatalf("on b: %v", got)
 	}
@@ -291,6 +294,9 @@ func TestSwitchBetweenBrokers(t *testing.T) {
 	back, err := sw.switchTo(ctx, "a")
 	if err != nil || back != monitor.Backend(home) {
 		t.Fatalf("back to a: %v", err)
+	}
+	if !home.Watching() {
+		t.Error("back on a, its monitor does not watch it")
 	}
 	if got := topics(back); !slices.Contains(got, "/default/only-on-a") {
 		t.Fatalf("back on a: %v", got)
