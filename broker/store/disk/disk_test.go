@@ -162,7 +162,7 @@ func TestReadFromFiles(t *testing.T) {
 				defer dl.mu.RUnlock()
 				var sum int64
 				for _, e := range dl.cache {
-					sum += int64(len(e)) + cacheEntryOverhead
+					sum += int64(cap(e)) + cacheEntryOverhead
 				}
 				if sum != dl.cacheBytes || dl.cacheStart+uint64(len(dl.cache)) != dl.written {
 					t.Fatalf("cache accounting: %d bytes counted, %d held; %d entries from %d, written %d",

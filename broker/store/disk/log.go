@@ -1,6 +1,7 @@
 package disk
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -56,17 +57,20 @@ type diskLog struct {
 	delMu sync.Mutex
 
 	// Reader-visible state, guarded by mu.
-	mu         sync.RWMutex
-	closed     error
-	segs       []*segment
-	start      atomic.Uint64 // written under mu; read without it by StartOffset and NextOffset
-	next       atomic.Uint64
-	totalBytes int64
-	cache      [][]byte // the records (cacheCodec's) of offsets cacheStart, cacheStart+1, ... up to written
-	cacheStart uint64
-	cacheBytes int64  // the records' bytes plus cacheEntryOverhead each
-	cacheBlock []byte // where the next records are cut from
-	cacheCodec store.RecordCodec
+	mu           sync.RWMutex
+	closed       error
+	segs         []*segment
+	start        atomic.Uint64 // written under mu; read without it by StartOffset and NextOffset
+	next         atomic.Uint64
+	totalBytes   int64
+	cache        [][]byte // the records (cacheCodec's) of offsets cacheStart, cacheStart+1, ... up to written
+	cacheStart   uint64
+	cacheBytes   int64  // the records' capacities plus cacheEntryOverhead each
+	cacheBlock   []byte // where the next records are cut from
+	blockLastAt  int    // where the last record cut from cacheBlock starts in it
+	blockLastOff uint64 // and its offset
+	cacheScratch []byte
+	cacheCodec   store.RecordCodec
 
 	// FsyncInterval state, guarded by cmu: segments written since the committer's last round.
 	cmu       sync.Mutex
@@ -111,31 +115,42 @@ func (l *diskLog) syncSeg(sg *segment) error {
 }
 
 // The cache keeps recent messages as compact records (the memory store's encoding, with the strings that
-// repeat kept once per log), cut from blocks of cacheBlockBytes: what it holds is what its accounting counts,
-// plus the slice that points to each record and the unused end of one block. A read decodes the records it
+// repeat kept once per log). Records are cut from blocks that start at cacheBlockMin and double up to
+// cacheBlockMax, so that a quiet topic holds little; a record larger than a quarter of the largest block is
+// allocated on its own. Each record counts its capacity plus cacheEntryOverhead: when a block is left for a new
+// one, its unused end is added to the capacity of its last record, so the records count every byte of their
+// blocks, and the current block's unused end counts against the bound too. A read decodes the records it
 // returns into new messages.
 const (
-	cacheBlockBytes    = 64 << 10
+	cacheBlockMin      = 1 << 10
+	cacheBlockMax      = 64 << 10
 	cacheEntryOverhead = 24 // the record's slice in cache
 )
 
-// cacheRecord encodes m into the cache's current block and returns its record. Caller holds mu.
+// cacheRecord encodes m into the cache's current block (or a block of its own) and returns its record. Caller
+// holds mu.
 func (l *diskLog) cacheRecord(m *danubepb.StreamMessage) []byte {
-	if cap(l.cacheBlock) == 0 {
-		l.cacheBlock = make([]byte, 0, cacheBlockBytes)
+	l.cacheScratch = l.cacheCodec.Append(l.cacheScratch[:0], m)
+	rec := l.cacheScratch
+	if cap(l.cacheScratch) > cacheBlockMax {
+		l.cacheScratch = nil // do not keep a large message's buffer
+	}
+	if len(rec) > cacheBlockMax/4 {
+		return bytes.Clone(rec) // its capacity is what was allocated
+	}
+	if cap(l.cacheBlock)-len(l.cacheBlock) < len(rec) {
+		if last := l.blockLastOff; len(l.cacheBlock) > 0 && last >= l.cacheStart && last < l.cacheStart+uint64(len(l.cache)) {
+			// The block's unused end goes with its last record.
+			i := last - l.cacheStart
+			l.cacheBytes += int64(cap(l.cacheBlock) - len(l.cacheBlock))
+			l.cache[i] = l.cacheBlock[l.blockLastAt:len(l.cacheBlock):cap(l.cacheBlock)]
+		}
+		l.cacheBlock = make([]byte, 0, max(len(rec), min(cacheBlockMax, max(cacheBlockMin, 2*cap(l.cacheBlock)))))
 	}
 	at := len(l.cacheBlock)
-	b := l.cacheCodec.Append(l.cacheBlock, m)
-	if at > 0 && cap(b) != cap(l.cacheBlock) {
-		// It did not fit, and append moved the block: the record is encoded again at the start of a new block
-		// (a block of its own when it is larger), and the moved copy is dropped. The records cut from the old
-		// block keep it alive until they are evicted.
-		l.cacheBlock = make([]byte, 0, max(cacheBlockBytes, len(b)-at))
-		at = 0
-		b = l.cacheCodec.Append(l.cacheBlock, m)
-	}
-	l.cacheBlock = b
-	return b[at:len(b):len(b)]
+	l.cacheBlock = append(l.cacheBlock, rec...)
+	l.blockLastAt, l.blockLastOff = at, l.cacheStart+uint64(len(l.cache)) // the offset rec is cached at
+	return l.cacheBlock[at:len(l.cacheBlock):len(l.cacheBlock)]
 }
 
 // segment is one file of a log. pos, offs, size, lastWrite and sealed are guarded by the log's mu; f by fmu.
@@ -524,7 +539,7 @@ func (l *diskLog) writeChunk(sg *segment, buf []byte, pos []uint32, msgs []*danu
 		for _, m := range msgs {
 			rec := l.cacheRecord(m)
 			l.cache = append(l.cache, rec)
-			l.cacheBytes += int64(len(rec)) + cacheEntryOverhead
+			l.cacheBytes += int64(cap(rec)) + cacheEntryOverhead
 		}
 		l.evictLocked(l.s.opts.CacheBytes)
 	} else {
@@ -539,11 +554,12 @@ func (l *diskLog) writeChunk(sg *segment, buf []byte, pos []uint32, msgs []*danu
 	return nil
 }
 
-// evictLocked drops the oldest cached messages until the cache holds at most limit bytes. Caller holds mu.
+// evictLocked drops the oldest cached messages until the cache holds at most limit bytes, the current block's
+// unused end included. Caller holds mu.
 func (l *diskLog) evictLocked(limit int64) {
-	n, bytes := 0, l.cacheBytes
-	for n < len(l.cache) && bytes > limit {
-		bytes -= int64(len(l.cache[n])) + cacheEntryOverhead
+	n, held := 0, l.cacheBytes+int64(cap(l.cacheBlock)-len(l.cacheBlock))
+	for n < len(l.cache) && held > limit {
+		held -= int64(cap(l.cache[n])) + cacheEntryOverhead
 		n++
 	}
 	l.dropCacheLocked(n)
@@ -555,7 +571,7 @@ func (l *diskLog) dropCacheLocked(n int) {
 		return
 	}
 	for _, rec := range l.cache[:n] {
-		l.cacheBytes -= int64(len(rec)) + cacheEntryOverhead
+		l.cacheBytes -= int64(cap(rec)) + cacheEntryOverhead
 	}
 	clear(l.cache[:n])
 	l.cache = l.cache[n:]
