@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -100,8 +101,9 @@ type Report struct {
 	// DeliveredPerSec is the consumers' rate: Delivered over the time they had, Seconds plus DrainSeconds.
 	DeliveredPerSec float64 `json:"delivered_per_sec"`
 	// DeliveredPerSecPublishing is the consumers' rate while the producers published: DeliveredAtStop over
-	// Seconds. When it is below the publish rate the lag grew during the whole run; a run with Rate at or
-	// under it is a flow the consumers keep up with.
+	// Seconds. When it is below the publish rate the lag grew during the whole run. It is what the consumers
+	// managed under that load: with the producers slowed (Rate) they get more of the machine, and keep up
+	// with more than this.
 	DeliveredPerSecPublishing float64 `json:"delivered_per_sec_publishing"`
 	Publish                   Latency `json:"publish_latency_us"`
 	// EndToEnd is the time from a message's send to its first reception.
@@ -142,8 +144,8 @@ func Run(ctx context.Context, c *client.Client, cfg Config) (Report, error) {
 	if cfg.Size < MinSize {
 		return rep, fmt.Errorf("bench: a payload of %d bytes cannot carry its send time (%d bytes)", cfg.Size, MinSize)
 	}
-	if cfg.Rate < 0 {
-		return rep, fmt.Errorf("bench: a publish rate of %g messages per second is negative (0: no limit)", cfg.Rate)
+	if !(cfg.Rate >= 0) || math.IsInf(cfg.Rate, 0) {
+		return rep, fmt.Errorf("bench: a publish rate of %g messages per second: want a finite number, not negative (0: no limit)", cfg.Rate)
 	}
 	// Create the topic (producers create it), then subscribe, then publish: new subscriptions start at the
 	// latest message.
@@ -375,10 +377,12 @@ func publish(ctx context.Context, producers []*client.Producer, cfg Config) *pub
 		return time.Now().Before(deadline)
 	}
 	if cfg.Rate > 0 {
-		// One limiter for all producers; a burst of one send per producer lets each start at once.
-		lim := rate.NewLimiter(rate.Limit(cfg.Rate), len(producers))
-		unlimited := more
-		more = func() bool { return lim.Wait(ctx) == nil && unlimited() }
+		// One pace for all producers; a burst of one send per producer lets each start at once.
+		dl := deadline
+		if cfg.Count > 0 {
+			dl = time.Time{}
+		}
+		more = paced(ctx, more, cfg.Rate, len(producers), dl)
 	}
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -388,6 +392,16 @@ func publish(ctx context.Context, producers []*client.Producer, cfg Config) *pub
 	wg.Wait()
 	pub.elapsed = time.Since(start)
 	return pub
+}
+
+// paced returns more with its true answers spaced out to at most r a second, after a burst of burst. The end
+// of the run is checked before waiting for the next turn, and deadline (when not zero) again after it, so that
+// the last waits do not lengthen the run; ctx ending answers false.
+func paced(ctx context.Context, more func() bool, r float64, burst int, deadline time.Time) func() bool {
+	lim := rate.NewLimiter(rate.Limit(r), burst)
+	return func() bool {
+		return more() && lim.Wait(ctx) == nil && (deadline.IsZero() || time.Now().Before(deadline))
+	}
 }
 
 // run publishes with one producer while more says so.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"github.com/danube-console/danube-console/client"
@@ -51,8 +52,8 @@ func ParseBench(args []string, stderr io.Writer) (BenchConfig, error) {
 		return cfg, usagef("unexpected argument %q", fs.Arg(0))
 	case b.Producers < 1 || b.Consumers < 0 || b.Count < 0 || b.Duration <= 0 || b.Window < 1 || b.Partitions < 0:
 		return cfg, usagef("--producers and --window must be at least 1, --duration positive, the others not negative")
-	case b.Rate < 0:
-		return cfg, usagef("--rate must not be negative (0: publish as fast as the producers can)")
+	case !(b.Rate >= 0) || math.IsInf(b.Rate, 0):
+		return cfg, usagef("--rate must be a number of messages per second, not negative (0: publish as fast as the producers can)")
 	case b.Drain <= 0:
 		return cfg, usagef("--drain must be positive (the consumers need some time to receive what was published)")
 	case b.AckWindow < 1 || b.AckWindow > client.MaxAckWindow:
@@ -131,7 +132,8 @@ func printBench(w io.Writer, cfg bench.Config, rep bench.Report) {
 		fmt.Fprintf(w, "lag       %d when the producers stopped, %d after %.2fs more (%s)\n", rep.LagAtStop, rep.Lag, rep.DrainSeconds, drained)
 		if behind(rep) {
 			fmt.Fprintf(w, "          the consumers delivered %.0f msgs/s while the producers published %.0f: their lag grew all along;\n"+
-				"          a lower --rate (%.0f, say) shows the latency of a flow they keep up with\n", rep.DeliveredPerSecPublishing, rep.MsgsPerSec, rep.DeliveredPerSecPublishing)
+				"          lower --rate to find the flow they keep up with (more than %.0f: slower producers leave them more CPU)\n",
+				rep.DeliveredPerSecPublishing, rep.MsgsPerSec, rep.DeliveredPerSecPublishing)
 		}
 		if cfg.Reliable {
 			fmt.Fprintf(w, "acked     %d (%d failed)\n", rep.Acked, rep.AckFailed)

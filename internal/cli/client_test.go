@@ -916,7 +916,7 @@ func TestBenchTextSaysWhenConsumersFellBehind(t *testing.T) {
 	var out strings.Builder
 	printBench(&out, cfg, behindRep)
 	want := "          the consumers delivered 1800 msgs/s while the producers published 28000: their lag grew all along;\n" +
-		"          a lower --rate (1800, say) shows the latency of a flow they keep up with\n"
+		"          lower --rate to find the flow they keep up with (more than 1800: slower producers leave them more CPU)\n"
 	if !strings.Contains(out.String(), want) {
 		t.Errorf("report of consumers left behind:\n%s\nlacks\n%s", out.String(), want)
 	}
@@ -967,7 +967,9 @@ func TestClientUsageErrors(t *testing.T) {
 		{[]string{"bench", "--count", "-1"}, "not negative"},
 		{[]string{"bench", "--duration", "0s"}, "--duration positive"},
 		{[]string{"bench", "--drain", "0s"}, "--drain must be positive"},
-		{[]string{"bench", "--rate", "-5"}, "--rate must not be negative"},
+		{[]string{"bench", "--rate", "-5"}, "--rate must be a number of messages per second, not negative"},
+		{[]string{"bench", "--rate", "NaN"}, "--rate must be a number of messages per second, not negative"},
+		{[]string{"bench", "--rate", "+Inf"}, "--rate must be a number of messages per second, not negative"},
 		{[]string{"bench", "--ack-window", "0"}, "--ack-window must be between 1 and 4096"},
 		{[]string{"bench", "--bogus"}, "unknown flag: --bogus"},
 		{[]string{"bench", "extra"}, `unexpected argument "extra"`},
