@@ -787,7 +787,7 @@ func TestManualAck(t *testing.T) {
 	// Acking what is not pending is an error naming them.
 	press(m, "down") // 39, acked
 	run(t, m, press(m, "a"))
-	if s := screen(m); !strings.HasPrefix(m.status.text, "ack 1 messages of /default/payments: tuitest: not pending: offsets [") ||
+	if s := screen(m); !strings.HasPrefix(m.status.text, "ack 1 messages of /default/payments: messages not pending: offsets [") ||
 		!strings.Contains(s, "✗ ack 1 messages of /default/payments") {
 		t.Errorf("no error for a settled message: %q\n%s", m.status.text, s)
 	}

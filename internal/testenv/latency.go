@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"bytes"
 	"net"
 	"sync"
 	"testing"
@@ -47,6 +48,14 @@ func (p *LatencyProxy) Forward(target string) {
 	p.mu.Unlock()
 }
 
+// forget closes c and drops it from the connections close closes.
+func (p *LatencyProxy) forget(c net.Conn) {
+	c.Close()
+	p.mu.Lock()
+	delete(p.conns, c)
+	p.mu.Unlock()
+}
+
 // track remembers c to be closed by close; it reports false (and closes c) once close has run.
 func (p *LatencyProxy) track(c net.Conn) bool {
 	p.mu.Lock()
@@ -83,19 +92,25 @@ func (p *LatencyProxy) accept() {
 		target := p.target
 		p.mu.Unlock()
 		if target == "" {
-			in.Close()
+			p.forget(in)
 			continue
 		}
 		out, err := net.Dial("tcp", target)
 		if err != nil {
-			in.Close()
+			p.forget(in)
 			continue
 		}
 		if !p.track(out) {
 			return
 		}
-		p.wg.Go(func() { p.pipe(out, in) })
-		p.wg.Go(func() { p.pipe(in, out) })
+		var both sync.WaitGroup
+		both.Go(func() { p.pipe(out, in) })
+		both.Go(func() { p.pipe(in, out) })
+		p.wg.Go(func() {
+			both.Wait()
+			p.forget(in)
+			p.forget(out)
+		})
 	}
 }
 
@@ -106,14 +121,16 @@ func (p *LatencyProxy) pipe(dst, src net.Conn) {
 		due time.Time
 		b   []byte
 	}
-	chunks := make(chan chunk, 4096)
+	// At most 256 chunks wait: a reader that gets ahead of the writer by as much waits for it, as a link's
+	// buffers would make it.
+	chunks := make(chan chunk, 256)
 	p.wg.Go(func() {
 		defer close(chunks)
+		buf := make([]byte, 32<<10)
 		for {
-			buf := make([]byte, 32<<10)
 			n, err := src.Read(buf)
 			if n > 0 {
-				chunks <- chunk{time.Now().Add(p.oneWay), buf[:n]}
+				chunks <- chunk{time.Now().Add(p.oneWay), bytes.Clone(buf[:n])} // only what was read is kept
 			}
 			if err != nil {
 				return

@@ -34,7 +34,7 @@ func echoServer(t *testing.T) string {
 }
 
 // TestLatencyProxy checks that the proxy delays a round trip by at least twice its one-way delay, carries
-// 4 MiB each way intact and in order, and passes the end of a stream on.
+// 4 MiB each way intact and in order, passes the end of a stream on, and forgets connections that ended.
 func TestLatencyProxy(t *testing.T) {
 	const oneWay = 20 * time.Millisecond
 	p := NewLatencyProxy(t, oneWay)
@@ -71,4 +71,12 @@ func TestLatencyProxy(t *testing.T) {
 	if rerr != nil || !bytes.Equal(back, data) {
 		t.Fatalf("4 MiB through the proxy: %d bytes back, equal %v, %v", len(back), bytes.Equal(back, data), rerr)
 	}
+	// Both ends closed, the proxy forgets the two connections.
+	c.Close()
+	open := func() int {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return len(p.conns)
+	}
+	Eventually(t, 10*time.Second, func() bool { return open() == 0 }, "the proxy keeps connections after both ends closed")
 }

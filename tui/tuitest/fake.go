@@ -424,7 +424,7 @@ func (f *Fake) settle(call, stream string, seqs []uint64, state monitor.MessageS
 	if len(bad) > 0 || settled < len(seqs) {
 		verb, _, _ := strings.Cut(strings.ToLower(call), " ")
 		topic, _, _ := strings.Cut(stream, "|")
-		return fmt.Errorf("%s %d messages of %s: tuitest: not pending: offsets %v", verb, len(seqs), topic, bad)
+		return fmt.Errorf("%s %d messages of %s: %w: offsets %v", verb, len(seqs), topic, monitor.ErrNotPending, bad)
 	}
 	return nil
 }
