@@ -42,9 +42,8 @@ type scraper struct {
 	cached Cluster
 	cgen   uint64 // gen of cached
 	// ctx and wg are the monitor's, given to start, for the endpoints setEndpoints adds later.
-	ctx context.Context
-	wg  *sync.WaitGroup
-
+	ctx    context.Context
+	wg     *sync.WaitGroup
 	paused atomic.Bool // Monitor.SetWatching(false): the endpoints are not polled
 }
 
@@ -206,12 +205,11 @@ func (s *scraper) run(ctx context.Context, ep *endpoint) {
 	defer t.Stop()
 	wasPaused := false
 	for {
-		if s.paused.Load() {
-			wasPaused = true
-		} else {
-			if wasPaused {
-				ep.prev, wasPaused = nil, false // rates start again: none is averaged over the pause
-			}
+		paused := s.paused.Load()
+		if wasPaused && !paused {
+			ep.prev = nil // rates start again: none is averaged over the pause
+		}
+		if wasPaused = paused; !paused {
 			s.poll(ctx, ep)
 		}
 		select {
