@@ -77,7 +77,7 @@ type memLog struct {
 	base    uint64
 	next    uint64
 	chunks  []*chunk // in offset order; chunks[0] holds base unless the log is empty
-	names   interner
+	codec   RecordCodec
 	scratch []byte // the header being encoded by Append
 }
 
@@ -93,7 +93,7 @@ func (l *memLog) Append(msg *danubepb.StreamMessage) (uint64, error) {
 	if l.closed != nil {
 		return 0, l.closed
 	}
-	l.scratch = l.names.appendHeader(l.scratch[:0], msg)
+	l.scratch = l.codec.in.appendHeader(l.scratch[:0], msg)
 	size := len(l.scratch) + len(msg.Payload)
 	if uint64(size) > math.MaxUint32 {
 		return 0, fmt.Errorf("store: a message of %d bytes does not fit in the memory store (at most %d)", size, uint64(math.MaxUint32))
@@ -152,31 +152,16 @@ func (l *memLog) Read(from uint64, limit int) ([]*danubepb.StreamMessage, error)
 		return nil, nil
 	}
 	to := from + min(uint64(limit), l.next-from)
-	first := sort.Search(len(l.chunks), func(i int) bool { return l.chunks[i].first > from }) - 1
-	// One allocation each for the messages, their ids and their payloads; the record bytes bound the payloads.
-	total := 0
-	for _, c := range l.chunks[first:] {
-		if c.first >= to {
-			break
-		}
-		total += len(c.span(max(from, c.first), min(to, c.next())))
-	}
-	n := int(to - from)
-	msgs, ids := make([]danubepb.StreamMessage, n), make([]danubepb.MsgID, n)
-	out := make([]*danubepb.StreamMessage, n)
-	pay := make([]byte, 0, total)
-	ci := first
-	for i := range n {
+	ci := sort.Search(len(l.chunks), func(i int) bool { return l.chunks[i].first > from }) - 1
+	recs := make([][]byte, to-from)
+	for i := range recs {
 		off := from + uint64(i)
 		for off >= l.chunks[ci].next() {
 			ci++
 		}
-		if err := l.names.decodeRecord(l.chunks[ci].record(off), off, &msgs[i], &ids[i], &pay); err != nil {
-			return nil, err
-		}
-		out[i] = &msgs[i]
+		recs[i] = l.chunks[ci].record(off)
 	}
-	return out, nil
+	return l.codec.Decode(make([]*danubepb.StreamMessage, 0, len(recs)), recs, from)
 }
 
 func (l *memLog) StartOffset() uint64 {

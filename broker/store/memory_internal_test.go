@@ -51,7 +51,7 @@ func TestMemoryInternsStrings(t *testing.T) {
 	if b[0].SubscriptionName != fmt.Sprintf("sub-%d", maxInterned+99) || b[0].Attributes["unique"] != strconv.Itoa(maxInterned+99) {
 		t.Errorf("past the intern table's limit: subscription %q attributes %v", b[0].SubscriptionName, b[0].Attributes)
 	}
-	if n := len(l.(*memLog).names.strs); n != maxInterned {
+	if n := len(l.(*memLog).codec.in.strs); n != maxInterned {
 		t.Errorf("the intern table holds %d strings, want its limit %d", n, maxInterned)
 	}
 }

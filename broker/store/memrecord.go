@@ -258,7 +258,8 @@ func (c *RecordCodec) Append(b []byte, m *danubepb.StreamMessage) []byte {
 }
 
 // Decode decodes recs, the records of offsets first, first+1, ..., into new messages (carrying their offsets)
-// appended to out. Nothing it returns shares memory with recs. A record that does not decode is an error.
+// appended to out; nothing it returns shares memory with recs. It allocates once each for the messages, their
+// ids and their payloads. A record that does not decode makes it return nil and the error.
 func (c *RecordCodec) Decode(out []*danubepb.StreamMessage, recs [][]byte, first uint64) ([]*danubepb.StreamMessage, error) {
 	total := 0
 	for _, r := range recs {
@@ -268,7 +269,7 @@ func (c *RecordCodec) Decode(out []*danubepb.StreamMessage, recs [][]byte, first
 	pay := make([]byte, 0, total) // the records bound the payloads
 	for i, r := range recs {
 		if err := c.in.decodeRecord(r, first+uint64(i), &msgs[i], &ids[i], &pay); err != nil {
-			return out, err
+			return nil, err
 		}
 		out = append(out, &msgs[i])
 	}
