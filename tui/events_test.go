@@ -32,26 +32,6 @@ func lookupFails(text string) func(string) (monitor.LookupResult, error) {
 	return func(string) (monitor.LookupResult, error) { return monitor.LookupResult{}, errors.New(text) }
 }
 
-// drain runs a command and, as the program would, every command the messages it brings return (none of
-// them may be a tick).
-func drain(t *testing.T, m *Model, cmd tea.Cmd) {
-	t.Helper()
-	if cmd == nil {
-		return
-	}
-	msg := cmd()
-	if b, ok := msg.(tea.BatchMsg); ok {
-		for _, c := range b {
-			drain(t, m, c)
-		}
-		return
-	}
-	if msg != nil {
-		_, next := m.Update(msg)
-		drain(t, m, next)
-	}
-}
-
 // The log keeps the last maxEvents, counts an event repeated in a row, and takes the backend's error and
 // the status message that reports it for one event.
 func TestEventLog(t *testing.T) {

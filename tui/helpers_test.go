@@ -96,8 +96,22 @@ func typeText(m *Model, s string) {
 }
 
 // run executes a command synchronously and feeds its message (and those of batches) back to the model.
-// It must only be given commands that do not sleep (actions, not ticks).
+// It must only be given commands that do not sleep (actions, not ticks). The commands the model returns are
+// not run (they are ticks), but for the check of a tap's subscription, which is followed by the tap's start.
 func run(t testing.TB, m *Model, cmd tea.Cmd) {
+	t.Helper()
+	feed(t, m, cmd, func(msg tea.Msg) bool { _, ok := msg.(tapCheckMsg); return ok })
+}
+
+// drain is run that also runs every command the model returns (none of them may be a tick).
+func drain(t testing.TB, m *Model, cmd tea.Cmd) {
+	t.Helper()
+	feed(t, m, cmd, func(tea.Msg) bool { return true })
+}
+
+// feed runs cmd, feeds its messages (and those of batches) to the model, and feeds in turn the commands the
+// model returns for the messages follow accepts.
+func feed(t testing.TB, m *Model, cmd tea.Cmd, follow func(tea.Msg) bool) {
 	t.Helper()
 	if cmd == nil {
 		return
@@ -105,19 +119,16 @@ func run(t testing.TB, m *Model, cmd tea.Cmd) {
 	msg := cmd()
 	if b, ok := msg.(tea.BatchMsg); ok {
 		for _, c := range b {
-			run(t, m, c)
+			feed(t, m, c, follow)
 		}
 		return
 	}
 	if msg == nil {
 		return
 	}
-	_, next := m.Update(msg)
-	if _, ok := msg.(tapCheckMsg); ok {
-		run(t, m, next) // the check of a tap's subscription is followed by the tap's start
-		return
+	if _, next := m.Update(msg); follow(msg) {
+		feed(t, m, next, follow)
 	}
-	_ = next // other follow-ups are ticks: never run them here
 }
 
 // screen returns the model's view with the ANSI sequences stripped.
