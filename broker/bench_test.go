@@ -18,6 +18,7 @@ import (
 	"github.com/danube-console/danube-console/broker"
 	"github.com/danube-console/danube-console/broker/brokertest"
 	"github.com/danube-console/danube-console/broker/store/disk"
+	"github.com/danube-console/danube-console/internal/testenv"
 	"github.com/danube-console/danube-console/proto/danubepb"
 )
 
@@ -181,18 +182,8 @@ func benchPublishConsume(b *testing.B, reliable bool, consumers int) {
 // drift and bursts in the machine's load hit both alike and neither always runs on a warmer machine; run
 // does n operations on its side and returns how long they took. It returns each side's total time.
 func sideBySide(b *testing.B, runA, runB func(n int) time.Duration) (a, c time.Duration) {
-	const rounds = 16
-	for i := range rounds {
-		n := b.N/rounds + boolInt(i < b.N%rounds)
-		if i%2 == 0 {
-			a += runA(n)
-			c += runB(n)
-		} else {
-			c += runB(n)
-			a += runA(n)
-		}
-	}
-	return a, c
+	t := testenv.Alternate(b.N, 16, runA, runB)
+	return t[0], t[1]
 }
 
 // benchConsumers is how many consumers hold long-lived streams in the publish+consume benchmarks.

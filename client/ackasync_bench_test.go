@@ -102,17 +102,10 @@ func benchConsumeAck(b *testing.B, url string) {
 
 	b.SetBytes(prodBenchPayload)
 	b.ResetTimer()
-	var syncT, pipeT time.Duration
-	for i := range prodBenchRounds {
-		n := prodBenchShare(b.N, i)
-		if i%2 == 0 {
-			syncT += consume(n, false)
-			pipeT += consume(n, true)
-		} else {
-			pipeT += consume(n, true)
-			syncT += consume(n, false)
-		}
-	}
+	t := testenv.Alternate(b.N, prodBenchRounds,
+		func(n int) time.Duration { return consume(n, false) },
+		func(n int) time.Duration { return consume(n, true) })
+	syncT, pipeT := t[0], t[1]
 	b.StopTimer()
 	if failed.Load() > 0 {
 		b.Fatalf("%d acks failed", failed.Load())

@@ -13,6 +13,7 @@ import (
 
 	"github.com/danube-console/danube-console/broker"
 	"github.com/danube-console/danube-console/broker/brokertest"
+	"github.com/danube-console/danube-console/internal/testenv"
 	"github.com/danube-console/danube-console/proto/danubepb"
 )
 
@@ -64,13 +65,6 @@ func prodBenchRun(b *testing.B, n, conc int, send func(ctx context.Context, i in
 	return time.Since(start)
 }
 
-func prodBenchShare(n, i int) int {
-	if i < n%prodBenchRounds {
-		return n/prodBenchRounds + 1
-	}
-	return n / prodBenchRounds
-}
-
 // BenchmarkSendVsRawStub: the client's synchronous Send next to calling the generated
 // ProducerService.SendMessage stub directly with an equivalent message, on the same broker, with 1 and with
 // 8 concurrent senders. ratio-to-stub is the client's throughput over the stub's (target ≥ 0.9).
@@ -113,17 +107,10 @@ func BenchmarkSendVsRawStub(b *testing.B) {
 
 			b.SetBytes(prodBenchPayload)
 			b.ResetTimer()
-			var rawT, oursT time.Duration
-			for i := range prodBenchRounds {
-				n := prodBenchShare(b.N, i)
-				if i%2 == 0 {
-					rawT += prodBenchRun(b, n, conc, raw)
-					oursT += prodBenchRun(b, n, conc, ours)
-				} else {
-					oursT += prodBenchRun(b, n, conc, ours)
-					rawT += prodBenchRun(b, n, conc, raw)
-				}
-			}
+			t := testenv.Alternate(b.N, prodBenchRounds,
+				func(n int) time.Duration { return prodBenchRun(b, n, conc, raw) },
+				func(n int) time.Duration { return prodBenchRun(b, n, conc, ours) })
+			rawT, oursT := t[0], t[1]
 			b.StopTimer()
 			b.ReportMetric(float64(b.N)/oursT.Seconds(), "msgs/s")
 			b.ReportMetric(float64(b.N)/rawT.Seconds(), "stub-msgs/s")
@@ -200,19 +187,8 @@ func BenchmarkAsyncVsSync(b *testing.B) {
 
 	b.SetBytes(prodBenchPayload)
 	b.ResetTimer()
-	var asyncT, syncT, ceilT time.Duration
-	for i := range prodBenchRounds {
-		n := prodBenchShare(b.N, i)
-		if i%2 == 0 {
-			syncT += sync(n)
-			asyncT += async(n)
-			ceilT += ceiling(n)
-		} else {
-			ceilT += ceiling(n)
-			asyncT += async(n)
-			syncT += sync(n)
-		}
-	}
+	t := testenv.Alternate(b.N, prodBenchRounds, sync, async, ceiling)
+	syncT, asyncT, ceilT := t[0], t[1], t[2]
 	b.StopTimer()
 	if failed.Load() > 0 {
 		b.Fatalf("%d async sends failed", failed.Load())
